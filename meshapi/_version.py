@@ -1,0 +1,3 @@
+"""The one place the package version lives (read by hatchling, ``meshapi.__version__`` and the SDK header)."""
+
+__version__ = "0.2.0"

@@ -1,0 +1,39 @@
+"""Base classes for every pydantic model of the SDK.
+
+``MeshModel`` is the base of response models: unknown fields are ignored (or kept, where a family
+sets ``extra="allow"``), and each parsed result remembers the request id and the raw
+``httpx.Response`` it came from (``result._request_id``, ``result._response``) without those ever
+appearing in ``model_dump()``.
+
+``RequestModel`` is the base of parameter models: unknown fields raise, so a misspelled keyword is
+reported before anything is sent instead of being silently dropped (a 0.1.4 weakness).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+
+class MeshModel(BaseModel):
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+
+    _request_id: Optional[str] = PrivateAttr(default=None)
+    _response: Any = PrivateAttr(default=None)
+
+    def __getstate__(self) -> Dict[Any, Any]:
+        # The raw httpx response is a live object; it does not travel through pickle/copy.
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private and private.get("_response") is not None:
+            state["__pydantic_private__"] = {**private, "_response": None}
+        return state
+
+
+class RequestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    def to_body(self) -> Dict[str, Any]:
+        """The JSON body sent for these params: every field that is not ``None``."""
+        return self.model_dump(mode="json", exclude_none=True)
