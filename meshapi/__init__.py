@@ -1,0 +1,137 @@
+"""Typed sync + async client for the MeshAPI gateway.
+
+``from meshapi import MeshAPI`` and every name of 0.1.4's ``__all__`` work as before. Names are
+resolved on first access (PEP 562), so ``import meshapi`` stays cheap and optional parts (realtime,
+the local gateway, the CLI) are only imported when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Dict, List
+
+from ._version import __version__
+
+_TYPES = (
+    "ApiErrorBody ApiErrorEnvelope AudioOutputOptions BatchListResponse BatchObject BatchRequestItem "
+    "BuiltinTool BulkEmbedRequest BulkEmbedResponse BulkEmbedResult ChatCompletionChoice ChatCompletionChunk "
+    "ChatCompletionChunkChoice ChatCompletionChunkDelta ChatCompletionMessage ChatCompletionParams "
+    "ChatCompletionResponse ChatMessage ChatRole CompareParams CompareResponse CompareStreamEvent ContentPart "
+    "ContentPartAudio ContentPartImage ContentPartText CreateBatchParams CreateTemplateParams EmbeddingItem "
+    "EmbeddingsParams EmbeddingsResponse EmbeddingsUsage ImageDetail ImageGenerationChunk ImageGenerationParams "
+    "ImageGenerationResponse ImageItem ImageOptions ImageUsage InitUploadRequest InitUploadResponse InputAudio "
+    "ListModelsParams ModelCompareResult ModelInfo ModelOverride ModelPricing ProviderPreferences "
+    "RagFileListResponse RagFileStatus ResponsesFunctionTool ResponsesParams ResponsesResponse "
+    "ResponsesStreamEvent ResponsesUsage SearchRequest SearchResponse SearchResult TemplateSummary TokenUsage "
+    "Tool ToolCall ToolCallFunction ToolChoice ToolChoiceFunction ToolChoiceObject ToolFunction UsageInfo "
+    "UpdateTemplateParams"
+).split()
+
+_ERRORS = (
+    "APIConnectionError APIResponseValidationError APIStatusError APITimeoutError AuthenticationError "
+    "BadRequestError ConfigurationError ConflictError InternalServerError InvalidParamsError MeshAPIError "
+    "NotFoundError PaymentRequiredError PermissionDeniedError RateLimitError StreamEventError "
+    "StreamInterruptedError StructuredOutputError UnprocessableEntityError"
+).split()
+
+_LAZY: Dict[str, str] = {name: "meshapi._types" for name in _TYPES}
+_LAZY.update({name: "meshapi._errors" for name in _ERRORS})
+_LAZY.update(
+    {
+        "MeshAPI": "meshapi._client",
+        "AsyncMeshAPI": "meshapi._client",
+        "MeshAPIConfig": "meshapi._http",
+        "SyncHttpClient": "meshapi._http",
+        "AsyncHttpClient": "meshapi._http",
+        "Stream": "meshapi._streaming",
+        "AsyncStream": "meshapi._streaming",
+        "ChatCompletionAccumulator": "meshapi.lib.chat",
+        "ChatCompletionStream": "meshapi.lib.chat",
+        "AsyncChatCompletionStream": "meshapi.lib.chat",
+        "RealtimeResource": "meshapi.resources.realtime",
+        "AsyncRealtimeResource": "meshapi.resources.realtime",
+        "RealtimeSession": "meshapi.resources.realtime",
+        "AsyncRealtimeSession": "meshapi.resources.realtime",
+        "RealtimeMessage": "meshapi.resources.realtime",
+        "RealtimeError": "meshapi._errors",
+        "RagResource": "meshapi.resources.rag",
+        "AsyncRagResource": "meshapi.resources.rag",
+        # importable but (as in 0.1.4) not in __all__
+        "ChatResource": "meshapi.resources.chat",
+        "AsyncChatResource": "meshapi.resources.chat",
+        "ResponsesResource": "meshapi.resources.responses",
+        "AsyncResponsesResource": "meshapi.resources.responses",
+        "EmbeddingsResource": "meshapi.resources.embeddings",
+        "AsyncEmbeddingsResource": "meshapi.resources.embeddings",
+        "CompareResource": "meshapi.resources.compare",
+        "AsyncCompareResource": "meshapi.resources.compare",
+        "BatchesResource": "meshapi.resources.batches",
+        "AsyncBatchesResource": "meshapi.resources.batches",
+        "ModelsResource": "meshapi.resources.models",
+        "AsyncModelsResource": "meshapi.resources.models",
+        "TemplatesResource": "meshapi.resources.templates",
+        "AsyncTemplatesResource": "meshapi.resources.templates",
+        "ImagesResource": "meshapi.resources.images",
+        "AsyncImagesResource": "meshapi.resources.images",
+    }
+)
+
+_NOT_IN_ALL = {
+    "SyncHttpClient", "AsyncHttpClient", "ChatResource", "AsyncChatResource", "ResponsesResource",
+    "AsyncResponsesResource", "EmbeddingsResource", "AsyncEmbeddingsResource", "CompareResource",
+    "AsyncCompareResource", "BatchesResource", "AsyncBatchesResource", "ModelsResource", "AsyncModelsResource",
+    "TemplatesResource", "AsyncTemplatesResource", "ImagesResource", "AsyncImagesResource",
+}
+
+__all__: List[str] = sorted(["__version__", *(name for name in _LAZY if name not in _NOT_IN_ALL)])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'meshapi' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from ._client import AsyncMeshAPI as AsyncMeshAPI
+    from ._client import MeshAPI as MeshAPI
+    from ._errors import *  # noqa: F403
+    from ._http import AsyncHttpClient as AsyncHttpClient
+    from ._http import MeshAPIConfig as MeshAPIConfig
+    from ._http import SyncHttpClient as SyncHttpClient
+    from ._streaming import AsyncStream as AsyncStream
+    from ._streaming import Stream as Stream
+    from ._types import *  # noqa: F403
+    from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream
+    from .lib.chat import ChatCompletionAccumulator as ChatCompletionAccumulator
+    from .lib.chat import ChatCompletionStream as ChatCompletionStream
+    from .resources.batches import AsyncBatchesResource as AsyncBatchesResource
+    from .resources.batches import BatchesResource as BatchesResource
+    from .resources.chat import AsyncChatResource as AsyncChatResource
+    from .resources.chat import ChatResource as ChatResource
+    from .resources.compare import AsyncCompareResource as AsyncCompareResource
+    from .resources.compare import CompareResource as CompareResource
+    from .resources.embeddings import AsyncEmbeddingsResource as AsyncEmbeddingsResource
+    from .resources.embeddings import EmbeddingsResource as EmbeddingsResource
+    from .resources.images import AsyncImagesResource as AsyncImagesResource
+    from .resources.images import ImagesResource as ImagesResource
+    from .resources.models import AsyncModelsResource as AsyncModelsResource
+    from .resources.models import ModelsResource as ModelsResource
+    from .resources.rag import AsyncRagResource as AsyncRagResource
+    from .resources.rag import RagResource as RagResource
+    from .resources.realtime import AsyncRealtimeResource as AsyncRealtimeResource
+    from .resources.realtime import AsyncRealtimeSession as AsyncRealtimeSession
+    from .resources.realtime import RealtimeMessage as RealtimeMessage
+    from .resources.realtime import RealtimeResource as RealtimeResource
+    from .resources.realtime import RealtimeSession as RealtimeSession
+    from .resources.responses import AsyncResponsesResource as AsyncResponsesResource
+    from .resources.responses import ResponsesResource as ResponsesResource
+    from .resources.templates import AsyncTemplatesResource as AsyncTemplatesResource
+    from .resources.templates import TemplatesResource as TemplatesResource

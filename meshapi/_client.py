@@ -1,0 +1,288 @@
+"""The two facades: ``MeshAPI`` (blocking) and ``AsyncMeshAPI`` (asyncio).
+
+Each owns one transport shared by all its resources. Resources are created on first use and then kept,
+so ``client.chat is client.chat``; creating them lazily keeps ``import meshapi`` and client construction
+cheap. Closing a client closes its connection pool (but not an ``httpx`` client you passed in: that one
+is yours) and every realtime session it opened.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
+
+import httpx
+
+from ._http import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    AsyncHttpClient,
+    MeshAPIConfig,
+    SyncHttpClient,
+    resolve_settings,
+)
+
+if TYPE_CHECKING:
+    from .resources.batches import AsyncBatchesResource, BatchesResource
+    from .resources.chat import AsyncChatResource, ChatResource
+    from .resources.compare import AsyncCompareResource, CompareResource
+    from .resources.embeddings import AsyncEmbeddingsResource, EmbeddingsResource
+    from .resources.images import AsyncImagesResource, ImagesResource
+    from .resources.models import AsyncModelsResource, ModelsResource
+    from .resources.rag import AsyncRagResource, RagResource
+    from .resources.realtime import AsyncRealtimeResource, RealtimeResource
+    from .resources.responses import AsyncResponsesResource, ResponsesResource
+    from .resources.templates import AsyncTemplatesResource, TemplatesResource
+
+__all__ = ["AsyncMeshAPI", "MeshAPI"]
+
+
+def _config(
+    base_url: Optional[str],
+    token: Optional[str],
+    timeout: Union[float, httpx.Timeout],
+    max_retries: int,
+    default_headers: Optional[Dict[str, str]],
+    extra: Dict[str, Any],
+) -> MeshAPIConfig:
+    base_url, token = resolve_settings(base_url, token)
+    return MeshAPIConfig(
+        base_url=base_url,
+        token=token,
+        timeout=timeout,
+        max_retries=max_retries,
+        default_headers=dict(default_headers) if default_headers else None,
+        **extra,
+    )
+
+
+class MeshAPI:
+    """Blocking client for the MeshAPI gateway.
+
+    ``base_url`` and ``token`` default to the ``MESHAPI_BASE_URL`` and ``MESHAPI_TOKEN`` environment
+    variables. ``timeout`` (seconds or an ``httpx.Timeout``) applies to connecting and to each read, so
+    during a stream it bounds the gap between events. Failed calls are retried ``max_retries`` times on
+    429/502/503/504 and connection failures. ``httpx_client`` lets you bring your own ``httpx.Client``
+    (proxies, transports, event hooks): the SDK still applies its base URL and timeout, and leaves the
+    client open on ``close()``.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: Optional[str] = None,
+        token: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        httpx_client: Optional[httpx.Client] = None,
+        default_headers: Optional[Dict[str, str]] = None,
+        **config_options: Any,
+    ) -> None:
+        if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
+            from ._errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"httpx_client must be an httpx.Client, got {type(httpx_client).__name__}"
+                + (" (use AsyncMeshAPI(async_httpx_client=...) for an AsyncClient)"
+                   if isinstance(httpx_client, httpx.AsyncClient) else "")
+            )
+        config_options["httpx_client"] = httpx_client
+        self._config = _config(base_url, token, timeout, max_retries, default_headers, config_options)
+        self._http = SyncHttpClient(self._config)
+
+    @property
+    def config(self) -> MeshAPIConfig:
+        return self._config
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @cached_property
+    def chat(self) -> ChatResource:
+        from .resources.chat import ChatResource
+
+        return ChatResource(self._http)
+
+    @cached_property
+    def responses(self) -> ResponsesResource:
+        from .resources.responses import ResponsesResource
+
+        return ResponsesResource(self._http)
+
+    @cached_property
+    def embeddings(self) -> EmbeddingsResource:
+        from .resources.embeddings import EmbeddingsResource
+
+        return EmbeddingsResource(self._http)
+
+    @cached_property
+    def compare(self) -> CompareResource:
+        from .resources.compare import CompareResource
+
+        return CompareResource(self._http)
+
+    @cached_property
+    def batches(self) -> BatchesResource:
+        from .resources.batches import BatchesResource
+
+        return BatchesResource(self._http)
+
+    @cached_property
+    def models(self) -> ModelsResource:
+        from .resources.models import ModelsResource
+
+        return ModelsResource(self._http)
+
+    @cached_property
+    def templates(self) -> TemplatesResource:
+        from .resources.templates import TemplatesResource
+
+        return TemplatesResource(self._http)
+
+    @cached_property
+    def images(self) -> ImagesResource:
+        from .resources.images import ImagesResource
+
+        return ImagesResource(self._http)
+
+    @cached_property
+    def rag(self) -> RagResource:
+        from .resources.rag import RagResource
+
+        return RagResource(self._http)
+
+    @cached_property
+    def realtime(self) -> RealtimeResource:
+        from .resources.realtime import RealtimeResource
+
+        return RealtimeResource(self._config)
+
+    def close(self) -> None:
+        """Close open realtime sessions and the connection pool. Idempotent."""
+        realtime = self.__dict__.get("realtime")
+        if realtime is not None:
+            realtime.close_all()
+        self._http.close()
+
+    def __enter__(self) -> MeshAPI:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"MeshAPI(base_url={self._config.base_url!r})"
+
+
+class AsyncMeshAPI:
+    """Asyncio client for the MeshAPI gateway (the twin of :class:`MeshAPI`).
+
+    Same settings; bring your own ``httpx.AsyncClient`` with ``async_httpx_client``. Close with
+    ``await client.aclose()`` or ``async with AsyncMeshAPI(...) as client``.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: Optional[str] = None,
+        token: Optional[str] = None,
+        timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        async_httpx_client: Optional[httpx.AsyncClient] = None,
+        default_headers: Optional[Dict[str, str]] = None,
+        **config_options: Any,
+    ) -> None:
+        if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
+            from ._errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"async_httpx_client must be an httpx.AsyncClient, got {type(async_httpx_client).__name__}"
+            )
+        config_options["async_httpx_client"] = async_httpx_client
+        self._config = _config(base_url, token, timeout, max_retries, default_headers, config_options)
+        self._http = AsyncHttpClient(self._config)
+
+    @property
+    def config(self) -> MeshAPIConfig:
+        return self._config
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @cached_property
+    def chat(self) -> AsyncChatResource:
+        from .resources.chat import AsyncChatResource
+
+        return AsyncChatResource(self._http)
+
+    @cached_property
+    def responses(self) -> AsyncResponsesResource:
+        from .resources.responses import AsyncResponsesResource
+
+        return AsyncResponsesResource(self._http)
+
+    @cached_property
+    def embeddings(self) -> AsyncEmbeddingsResource:
+        from .resources.embeddings import AsyncEmbeddingsResource
+
+        return AsyncEmbeddingsResource(self._http)
+
+    @cached_property
+    def compare(self) -> AsyncCompareResource:
+        from .resources.compare import AsyncCompareResource
+
+        return AsyncCompareResource(self._http)
+
+    @cached_property
+    def batches(self) -> AsyncBatchesResource:
+        from .resources.batches import AsyncBatchesResource
+
+        return AsyncBatchesResource(self._http)
+
+    @cached_property
+    def models(self) -> AsyncModelsResource:
+        from .resources.models import AsyncModelsResource
+
+        return AsyncModelsResource(self._http)
+
+    @cached_property
+    def templates(self) -> AsyncTemplatesResource:
+        from .resources.templates import AsyncTemplatesResource
+
+        return AsyncTemplatesResource(self._http)
+
+    @cached_property
+    def images(self) -> AsyncImagesResource:
+        from .resources.images import AsyncImagesResource
+
+        return AsyncImagesResource(self._http)
+
+    @cached_property
+    def rag(self) -> AsyncRagResource:
+        from .resources.rag import AsyncRagResource
+
+        return AsyncRagResource(self._http)
+
+    @cached_property
+    def realtime(self) -> AsyncRealtimeResource:
+        from .resources.realtime import AsyncRealtimeResource
+
+        return AsyncRealtimeResource(self._config)
+
+    async def aclose(self) -> None:
+        """Close open realtime sessions and the connection pool. Idempotent."""
+        realtime = self.__dict__.get("realtime")
+        if realtime is not None:
+            await realtime.close_all()
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncMeshAPI:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"AsyncMeshAPI(base_url={self._config.base_url!r})"

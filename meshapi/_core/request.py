@@ -1,0 +1,144 @@
+"""Building requests: path escaping, call options, params coercion. Pure code.
+
+``coerce_params`` is what lets every method take either the 0.1.4 param model or the same fields as
+keyword arguments (or a plain dict): it returns the validated model, or raises ``InvalidParamsError``
+listing what to fix, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Type, TypeVar, Union
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from .._errors import InvalidParamsError
+
+__all__ = [
+    "RequestOptions",
+    "TimeoutTypes",
+    "coerce_params",
+    "new_idempotency_key",
+    "path_param",
+    "validate_timeout",
+]
+
+M = TypeVar("M", bound=BaseModel)
+TimeoutTypes = Union[float, int, httpx.Timeout]
+
+
+def path_param(value: object, *, name: str = "id") -> str:
+    """``value`` escaped as exactly one path segment: ``/``, ``?``, ``#``, ``..``, spaces cannot escape it."""
+    if not isinstance(value, str):
+        raise InvalidParamsError(f"{name} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidParamsError(f"{name} must be a non-empty string")
+    escaped = quote(value, safe="")
+    if escaped in (".", ".."):
+        escaped = escaped.replace(".", "%2E")  # a dot segment would be collapsed by URL normalisation
+    return escaped
+
+
+def validate_timeout(value: object, *, name: str = "timeout") -> Union[float, httpx.Timeout]:
+    """A positive, finite number of seconds or an ``httpx.Timeout``; ``InvalidParamsError`` otherwise."""
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidParamsError(f"{name} must be a number of seconds or an httpx.Timeout, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidParamsError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def new_idempotency_key() -> str:
+    return f"meshapi-{uuid.uuid4().hex}"
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """Per-call settings that are not part of the body."""
+
+    timeout: Optional[Union[float, httpx.Timeout]] = None
+    extra_headers: Optional[Mapping[str, str]] = None
+    extra_body: Optional[Mapping[str, Any]] = None
+    extra_query: Optional[Mapping[str, Any]] = None
+    max_retries: Optional[int] = None
+
+    @classmethod
+    def build(
+        cls,
+        timeout: Optional[TimeoutTypes] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+    ) -> RequestOptions:
+        if timeout is not None:
+            timeout = validate_timeout(timeout)
+        if extra_headers is not None:
+            _check_headers(extra_headers)
+        if extra_body is not None and not isinstance(extra_body, Mapping):
+            raise InvalidParamsError(f"extra_body must be a mapping, got {type(extra_body).__name__}")
+        return cls(timeout=timeout, extra_headers=extra_headers, extra_body=extra_body)
+
+
+def _check_headers(headers: Mapping[str, str]) -> None:
+    if not isinstance(headers, Mapping):
+        raise InvalidParamsError(f"extra_headers must be a mapping, got {type(headers).__name__}")
+    for key, value in headers.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise InvalidParamsError("extra_headers keys and values must be strings")
+        if any(c in key or c in value for c in "\r\n\x00"):
+            raise InvalidParamsError(f"extra_headers[{key!r}] contains a line break")
+
+
+def _describe(error: ValidationError, model: Type[BaseModel]) -> InvalidParamsError:
+    details = []
+    lines = []
+    for item in error.errors(include_url=False):
+        loc = ".".join(str(part) for part in item.get("loc", ())) or "(params)"
+        msg = item.get("msg", "invalid value")
+        if item.get("type") == "extra_forbidden":
+            msg = f"unknown parameter for {model.__name__}"
+        details.append({"loc": list(item.get("loc", ())), "msg": msg, "type": item.get("type")})
+        lines.append(f"{loc}: {msg}")
+    summary = "; ".join(lines[:5]) + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "")
+    return InvalidParamsError(f"Invalid {model.__name__}: {summary}", details=details)
+
+
+def coerce_params(model: Type[M], params: object, fields: Mapping[str, Any]) -> M:
+    """``params`` (a ``model`` instance, a mapping or ``None``) merged with keyword ``fields``, validated.
+
+    When ``model`` itself has a field named ``params`` (templates), a mapping passed as ``params`` is that
+    field, not the whole parameter set.
+    """
+    try:
+        if params is None:
+            return model.model_validate(dict(fields))
+        if isinstance(params, model):
+            if not fields:
+                return params
+            merged = params.model_dump(exclude_unset=True)
+            merged.update(fields)
+            return model.model_validate(merged)
+        if isinstance(params, Mapping):
+            if "params" in model.model_fields:
+                return model.model_validate({**fields, "params": params})
+            return model.model_validate({**params, **fields})
+    except ValidationError as exc:
+        raise _describe(exc, model) from None
+    raise InvalidParamsError(
+        f"params must be a {model.__name__}, a dict, or omitted in favour of keyword arguments; "
+        f"got {type(params).__name__}"
+    )
+
+
+def dump_body(params: BaseModel, options: RequestOptions, **overrides: Any) -> Dict[str, Any]:
+    """The JSON body for ``params``: fields that are not ``None``, then overrides, then ``extra_body``."""
+    body: Dict[str, Any] = params.model_dump(mode="json", exclude_none=True)
+    body.update(overrides)
+    if options.extra_body:
+        body.update(options.extra_body)
+    return body

@@ -1,0 +1,144 @@
+"""A push-style Server-Sent Events decoder: bytes in, events out, no I/O.
+
+Bytes are split into lines *before* UTF-8 decoding, so a multi-byte character cut across two network
+chunks survives. Lines end with LF, CRLF or a lone CR (a CR at the end of one chunk followed by LF at the
+start of the next is one line end). Fields follow the WHATWG rules: ``data`` (the space after the colon is
+optional, several lines are joined with ``\\n``), ``event``, ``id``, ``retry``, comments (``:`` lines)
+ignored, a leading BOM dropped. Unlike a browser, the last event is delivered by :meth:`SSEDecoder.flush`
+even when the stream ends without a blank line, so nothing is silently lost.
+
+``iter_sse`` / ``aiter_sse`` are the thin loops that drive the decoder from any byte iterator.
+"""
+
+from __future__ import annotations
+
+from typing import AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optional
+
+__all__ = ["SSEDecoder", "ServerSentEvent", "aiter_sse", "iter_sse"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class ServerSentEvent:
+    """One dispatched event. ``event`` is ``None`` when the stream gave no ``event:`` field."""
+
+    __slots__ = ("data", "event", "id", "retry")
+
+    def __init__(
+        self, data: str = "", event: Optional[str] = None, id: Optional[str] = None, retry: Optional[int] = None
+    ) -> None:
+        self.data = data
+        self.event = event
+        self.id = id
+        self.retry = retry
+
+    def __repr__(self) -> str:
+        return f"ServerSentEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return (self.data, self.event, self.id, self.retry) == (other.data, other.event, other.id, other.retry)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class SSEDecoder:
+    """Feed bytes with :meth:`feed`, call :meth:`flush` once at end of stream."""
+
+    __slots__ = ("_buffer", "_data", "_event", "_last_id", "_retry", "_skip_lf", "_started")
+
+    def __init__(self) -> None:
+        self._buffer = b""  # an incomplete line (never contains CR or LF)
+        self._skip_lf = False  # the previous chunk ended with CR: a leading LF is part of that line end
+        self._started = False  # the BOM check has been done
+        self._data: List[str] = []
+        self._event: Optional[str] = None
+        self._last_id: Optional[str] = None
+        self._retry: Optional[int] = None
+
+    def feed(self, chunk: bytes) -> List[ServerSentEvent]:
+        """Decode ``chunk`` and return the events it completed (often none or one)."""
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        if not chunk:
+            return []
+        buffer = self._buffer + chunk if self._buffer else chunk
+        if not self._started:
+            if len(buffer) < 3 and _BOM.startswith(buffer):
+                self._buffer = buffer  # wait: this may be the start of a BOM
+                return []
+            self._started = True
+            if buffer.startswith(_BOM):
+                buffer = buffer[3:]
+        if b"\r" in buffer:
+            self._skip_lf = buffer.endswith(b"\r")
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = buffer.split(b"\n")
+        self._buffer = lines.pop()
+        events: List[ServerSentEvent] = []
+        for line in lines:
+            self._process_line(line, events)
+        return events
+
+    def flush(self) -> List[ServerSentEvent]:
+        """End of stream: deliver a last line and event that had no terminating blank line."""
+        events: List[ServerSentEvent] = []
+        if self._buffer:
+            line, self._buffer = self._buffer, b""
+            if not self._started and line.startswith(_BOM):
+                line = line[3:]
+            self._process_line(line, events)
+        self._started = True
+        self._process_line(b"", events)
+        return events
+
+    def _process_line(self, line: bytes, events: List[ServerSentEvent]) -> None:
+        if not line:
+            if self._data:
+                events.append(ServerSentEvent("\n".join(self._data), self._event, self._last_id, self._retry))
+            self._data = []
+            self._event = None
+            return
+        if line.startswith(b"data:"):  # the hot path: nearly every line of a stream
+            value = line[5:]
+            if value[:1] == b" ":
+                value = value[1:]
+            self._data.append(value.decode("utf-8", "replace"))
+            return
+        if line[:1] == b":":
+            return  # comment / keep-alive
+        field, sep, value = line.partition(b":")
+        if sep and value[:1] == b" ":
+            value = value[1:]
+        if field == b"event":
+            self._event = value.decode("utf-8", "replace")
+        elif field == b"data":  # "data" with no colon: an empty data line
+            self._data.append("")
+        elif field == b"id":
+            if b"\x00" not in value:
+                self._last_id = value.decode("utf-8", "replace")
+        elif field == b"retry":
+            if value.isdigit():
+                self._retry = int(value)
+        # any other field name is ignored, as the specification requires
+
+
+def iter_sse(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
+    """Events from a byte iterator, including a last event not followed by a blank line."""
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk)
+    yield from decoder.flush()
+
+
+async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
+    """Async twin of :func:`iter_sse`."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk):
+            yield event
+    for event in decoder.flush():
+        yield event

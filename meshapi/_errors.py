@@ -1,0 +1,479 @@
+"""Every error the SDK raises, in one tree.
+
+::
+
+    MeshAPIError                      (0.1.4: status, error_code, request_id, details, provider_error,
+     |                                 retry_after_seconds; constructor unchanged)
+     +-- ConfigurationError           bad client settings (also a ValueError)
+     +-- InvalidParamsError           bad call arguments, found before anything is sent (also a ValueError)
+     +-- APIConnectionError           the gateway could not be reached / the connection failed
+     |    +-- APITimeoutError         connect, read, write or pool timeout
+     +-- APIStatusError               the gateway answered with an HTTP error status
+     |    +-- BadRequestError         400
+     |    +-- AuthenticationError     401
+     |    +-- PaymentRequiredError    402
+     |    +-- PermissionDeniedError   403
+     |    +-- NotFoundError           404
+     |    +-- ConflictError           409
+     |    +-- UnprocessableEntityError 422
+     |    +-- RateLimitError          429
+     |    +-- InternalServerError     5xx
+     +-- APIResponseValidationError   a 2xx body that is not what the API promises
+     +-- StreamInterruptedError       a stream that broke or ended before its end marker
+     +-- StreamEventError             an error event sent inside a stream (code, request id, provider error)
+     +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
+     +-- StructuredOutputError        a structured-output reply that does not parse
+
+Users catch at the level they care about. ``str(e)`` carries the request id when there is one, errors
+pickle and copy, and nothing here ever holds the API token.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidParamsError",
+    "MeshAPIError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RealtimeError",
+    "StreamEventError",
+    "StreamInterruptedError",
+    "StructuredOutputError",
+    "UnprocessableEntityError",
+    "error_code_for_status",
+]
+
+# The code an error gets when the body does not carry one (same table as upstream 0.1.10+).
+_STATUS_CODES: Dict[int, str] = {
+    400: "invalid_request",
+    401: "unauthorized",
+    402: "spend_limit_exceeded",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    422: "validation_error",
+    429: "rate_limit_exceeded",
+    500: "upstream_error",
+    502: "upstream_error",
+    503: "upstream_error",
+    504: "upstream_error",
+}
+
+
+def error_code_for_status(status: int) -> str:
+    """The machine code used for ``status`` when the response body does not name one."""
+    if status in _STATUS_CODES:
+        return _STATUS_CODES[status]
+    if status >= 500:
+        return "upstream_error"
+    return "http_error"
+
+
+class MeshAPIError(Exception):
+    """Base class of every error raised by the SDK.
+
+    Attributes (as in 0.1.4): ``status`` (HTTP status, 0 when there was no HTTP error status),
+    ``error_code`` (stable machine code), ``request_id`` (``""`` when unknown), ``details``,
+    ``provider_error``, ``retry_after_seconds``. Beyond 0.1.4: ``response`` (the ``httpx.Response``
+    when there was one; not pickled), ``headers`` and ``body`` (the parsed error body, if any).
+    """
+
+    status: int
+    error_code: str
+    request_id: str
+    details: List[Any]
+    provider_error: Optional[Dict[str, Any]]
+    retry_after_seconds: Optional[int]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        error_code: str,
+        request_id: str,
+        details: Optional[List[Any]] = None,
+        provider_error: Optional[Dict[str, Any]] = None,
+        retry_after_seconds: Optional[int] = None,
+        response: Optional[httpx.Response] = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+        self.request_id = request_id if isinstance(request_id, str) else ""
+        self.details = list(details) if details else []
+        self.provider_error = provider_error
+        self.retry_after_seconds = retry_after_seconds
+        self.response = response
+        self.body = body
+
+    # --- presentation -------------------------------------------------------------------------------
+    def __str__(self) -> str:
+        if self.request_id:
+            return f"{self.message} (request id: {self.request_id})"
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status={self.status!r}, error_code={self.error_code!r}, "
+            f"request_id={self.request_id!r}, message={self.message!r})"
+        )
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Response headers of the failed call (empty when there was no response)."""
+        return self.response.headers if self.response is not None else {}
+
+    # --- pickle / copy ------------------------------------------------------------------------------
+    def _init_kwargs(self) -> Dict[str, Any]:
+        return {
+            "status": self.status,
+            "error_code": self.error_code,
+            "request_id": self.request_id,
+            "details": self.details,
+            "provider_error": self.provider_error,
+            "retry_after_seconds": self.retry_after_seconds,
+            "body": self.body,
+        }
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # The live httpx response is dropped; everything else survives pickle, copy and deepcopy.
+        return (_rebuild_error, (type(self), self.message, self._init_kwargs()), self._extra_state())
+
+    def _extra_state(self) -> Dict[str, Any]:
+        skip = {"message", "status", "error_code", "request_id", "details", "provider_error"}
+        skip |= {"retry_after_seconds", "response", "body", "args"}
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    # --- 0.1.4 constructors -------------------------------------------------------------------------
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> MeshAPIError:
+        """Build the typed error for an HTTP error response (its body must already be read)."""
+        return error_from_response(response)
+
+    @classmethod
+    def stream_interrupted(cls, cause: str) -> MeshAPIError:
+        """The 0.1.4 constructor for a stream cut mid-way."""
+        return StreamInterruptedError(f"Stream interrupted: {cause}")
+
+
+def _rebuild_error(cls: Type[MeshAPIError], message: str, kwargs: Dict[str, Any]) -> MeshAPIError:
+    err = cls.__new__(cls)
+    MeshAPIError.__init__(err, message, **kwargs)
+    return err
+
+
+class ConfigurationError(MeshAPIError, ValueError):
+    """The client was configured wrongly (missing base URL or token, bad timeout, ...)."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "configuration_error")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class InvalidParamsError(MeshAPIError, ValueError):
+    """The arguments of a call are invalid; raised before any request is sent.
+
+    ``details`` lists one entry per problem: ``{"loc": [...], "msg": ..., "type": ...}``.
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "invalid_params")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class APIConnectionError(MeshAPIError):
+    """The request could not be completed at the transport level (refused, reset, DNS, TLS...)."""
+
+    def __init__(self, message: str = "Connection error.", **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "connection_error")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class APITimeoutError(APIConnectionError):
+    """A connect, read, write or pool timeout expired."""
+
+    def __init__(self, message: str = "Request timed out.", **kwargs: Any) -> None:
+        kwargs.setdefault("error_code", "timeout")
+        super().__init__(message, **kwargs)
+
+
+class APIStatusError(MeshAPIError):
+    """The gateway answered with an HTTP error status (``status`` >= 400)."""
+
+
+class BadRequestError(APIStatusError):
+    """400."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: missing, unknown or revoked API key."""
+
+
+class PaymentRequiredError(APIStatusError):
+    """402: spend limit reached or balance exhausted."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: unknown resource or model."""
+
+
+class ConflictError(APIStatusError):
+    """409: the resource's state refuses the request (e.g. a duplicate template name)."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request body failed validation; ``details`` lists the problems."""
+
+
+class RateLimitError(APIStatusError):
+    """429: slow down; ``retry_after_seconds`` says for how long when the gateway said so."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the gateway or an upstream provider failed."""
+
+
+class APIResponseValidationError(MeshAPIError):
+    """A successful response whose body does not match what the API promises."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "response_validation_error")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class StreamInterruptedError(MeshAPIError):
+    """A stream broke mid-way or ended without its end marker. Items already yielded stay valid."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "stream_interrupted")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class StreamEventError(MeshAPIError):
+    """The gateway reported an error inside a stream that had already started.
+
+    ``error_code``, ``request_id`` and ``provider_error`` come from the error frame itself (falling
+    back to the stream's request id); ``status`` is 0 because the HTTP status was already 200.
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "upstream_error")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class RealtimeError(MeshAPIError):
+    """An error on a realtime session (0.1.4 signature: ``RealtimeError(code, message, param, request_id)``).
+
+    ``str(e)`` is ``realtime[<code>]: <message>`` (plus the request id when known). ``close_code`` is
+    set when the error is an abnormal close of the socket; ``status`` is set for handshake failures.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        param: Optional[str] = None,
+        request_id: Optional[str] = None,
+        *,
+        status: int = 0,
+        close_code: Optional[int] = None,
+        details: Optional[List[Any]] = None,
+    ) -> None:
+        super().__init__(
+            f"realtime[{code}]: {message}",
+            status=status,
+            error_code=code,
+            request_id=request_id or "",
+            details=details,
+        )
+        self.code = code
+        self.param = param
+        self.close_code = close_code
+        self.realtime_message = message
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (
+            _rebuild_realtime_error,
+            (type(self), self.code, self.realtime_message, self.param, self.request_id, self.status,
+             self.close_code, self.details),
+        )
+
+
+def _rebuild_realtime_error(
+    cls: Type[RealtimeError],
+    code: str,
+    message: str,
+    param: Optional[str],
+    request_id: str,
+    status: int,
+    close_code: Optional[int],
+    details: List[Any],
+) -> RealtimeError:
+    err = cls.__new__(cls)
+    RealtimeError.__init__(
+        err, code, message, param, request_id, status=status, close_code=close_code, details=details
+    )
+    return err
+
+
+class StructuredOutputError(MeshAPIError):
+    """A structured-output reply could not be parsed into the requested type."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "structured_output_parse_error")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+_STATUS_CLASSES: Dict[int, Type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def class_for_status(status: int) -> Type[APIStatusError]:
+    """The error class for an HTTP status: one per family, ``APIStatusError`` for the rest."""
+    if status in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status]
+    if status >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+def _is_json_content_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _int_or_none(value: Any) -> Optional[int]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) < 1e12:
+        return int(value)
+    return None
+
+
+def error_from_response(response: httpx.Response) -> APIStatusError:
+    """Map an HTTP error response (body already read) to its typed error.
+
+    Envelope fields win; without an envelope the code comes from the status table, the message from a
+    string ``detail`` (or a nested ``detail.error``), then ``HTTP <status>``. Never raises.
+    """
+    status = response.status_code
+    request_id = response.headers.get("x-request-id", "")
+    content_type = response.headers.get("content-type", "")
+    message = ""
+    code = ""
+    details: Optional[List[Any]] = None
+    provider_error: Optional[Dict[str, Any]] = None
+    retry_after: Optional[int] = None
+    body: Any = None
+    try:
+        raw = response.content
+    except Exception:  # a streamed response whose body could not be read
+        raw = b""
+    if raw and _is_json_content_type(content_type):
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+    if isinstance(body, dict):
+        rid = body.get("request_id")
+        if isinstance(rid, str) and rid:
+            request_id = rid
+        error = body.get("error")
+        detail = body.get("detail")
+        if not isinstance(error, dict) and isinstance(detail, dict) and isinstance(detail.get("error"), dict):
+            error = detail["error"]  # compare's all_models_failed nests the envelope under "detail"
+        if isinstance(error, dict):
+            if isinstance(error.get("code"), str):
+                code = error["code"]
+            if isinstance(error.get("message"), str):
+                message = error["message"]
+            if isinstance(error.get("details"), list):
+                details = error["details"]
+            if isinstance(error.get("provider_error"), dict):
+                provider_error = error["provider_error"]
+            retry_after = _int_or_none(error.get("retry_after_seconds"))
+        elif isinstance(error, str):
+            message = error
+        if not message and isinstance(detail, str):
+            message = detail
+        if not message and isinstance(detail, list):
+            details = details or detail
+            message = "Request validation failed."
+    elif raw and body is None:
+        message = raw[:500].decode("utf-8", errors="replace").strip()
+    if retry_after is None:
+        retry_after = _int_or_none(_header_seconds(response.headers.get("retry-after")))
+    return class_for_status(status)(
+        message or f"HTTP {status}",
+        status=status,
+        error_code=code or error_code_for_status(status),
+        request_id=request_id,
+        details=details,
+        provider_error=provider_error,
+        retry_after_seconds=retry_after,
+        response=response,
+        body=body,
+    )
+
+
+def _header_seconds(value: Optional[str]) -> Optional[float]:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    if seconds != seconds or seconds < 0:
+        return None
+    return seconds

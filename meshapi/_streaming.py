@@ -1,0 +1,332 @@
+"""``Stream`` / ``AsyncStream``: the object every streaming method returns.
+
+Iterating works exactly as with 0.1.4's generators (``for chunk in client.chat.completions.stream(p)``)
+and is lazy: nothing is sent before the first item is asked for. Beyond 0.1.4 the object is a context
+manager whose exit (like ``close()``) always releases the connection, even after ``break``; it exposes
+``response``, ``headers`` and ``request_id`` once open; ``text_stream`` yields only text; and
+``get_final()`` consumes the rest and returns the accumulated result.
+
+What the events mean is decided by a small pure *decoder* per endpoint (see ``EventDecoder``). The
+stream ends normally only when the decoder saw the endpoint's end marker (``[DONE]``, compare's
+``done`` event, ...): a stream that stops short or breaks raises ``StreamInterruptedError`` with the
+request id, after every item that did arrive has been delivered. A read timeout between events is
+also a ``StreamInterruptedError`` (and the connection is closed).
+"""
+
+from __future__ import annotations
+
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generic,
+    Iterator,
+    Optional,
+    TypeVar,
+)
+
+import httpx
+
+from ._core.sse import SSEDecoder, ServerSentEvent
+from ._errors import StreamInterruptedError
+
+__all__ = ["AsyncStream", "EventDecoder", "Stream"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class EventDecoder(Generic[T]):
+    """Turns SSE events of one endpoint into items. Pure; subclasses override :meth:`decode`.
+
+    ``stop``: the end marker was seen, stop reading now. ``complete``: the stream may end here without
+    being considered cut. ``request_id`` is set by the stream once the response headers arrived.
+    """
+
+    stop: bool = False
+    complete: bool = False
+    end_marker: str = "[DONE]"
+
+    def __init__(self) -> None:
+        self.request_id = ""
+        self.count = 0
+
+    def decode(self, event: ServerSentEvent) -> Optional[T]:
+        raise NotImplementedError
+
+    def text(self, item: T) -> Optional[str]:
+        """The text an item adds (for ``text_stream``); ``None`` when it adds none."""
+        return None
+
+    def final(self) -> Any:
+        """The accumulated result after the stream ended."""
+        raise NotImplementedError(f"{type(self).__name__} does not accumulate a final result")
+
+
+def _interrupted(decoder: EventDecoder[Any], cause: str, received: int) -> StreamInterruptedError:
+    return StreamInterruptedError(
+        f"Stream interrupted: {cause} (after {received} item{'s' if received != 1 else ''}; "
+        f"no {decoder.end_marker} end marker was received)",
+        request_id=decoder.request_id,
+    )
+
+
+def _read_error(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "no data arrived within the read timeout"
+    return f"the connection failed ({type(exc).__name__}: {exc})" if str(exc) else f"the connection failed ({type(exc).__name__})"
+
+
+class Stream(Generic[T]):
+    """A lazy, closable stream of items of one SSE response (sync)."""
+
+    def __init__(self, open_response: Callable[[], httpx.Response], decoder: EventDecoder[T]) -> None:
+        self._open_response = open_response
+        self._decoder = decoder
+        self._response: Optional[httpx.Response] = None
+        self._iterator: Optional[Iterator[T]] = None
+        self._closed = False
+
+    # --- response metadata --------------------------------------------------------------------------
+    @property
+    def response(self) -> Optional[httpx.Response]:
+        """The HTTP response, once the stream is open (``None`` before)."""
+        return self._response
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self._response.headers if self._response is not None else httpx.Headers()
+
+    @property
+    def request_id(self) -> Optional[str]:
+        return self._response.headers.get("x-request-id") if self._response is not None else None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # --- iteration ------------------------------------------------------------------------------------
+    def _open(self) -> httpx.Response:
+        if self._response is None:
+            self._response = self._open_response()
+            self._decoder.request_id = self._response.headers.get("x-request-id", "")
+        return self._response
+
+    def _items(self) -> Iterator[T]:
+        if self._closed:
+            return
+        decoder = self._decoder
+        try:
+            response = self._open()
+            sse = SSEDecoder()
+            try:
+                for chunk in response.iter_bytes():
+                    for event in sse.feed(chunk):
+                        item = decoder.decode(event)
+                        if item is not None:
+                            decoder.count += 1
+                            yield item
+                        if decoder.stop:
+                            return
+                for event in sse.flush():
+                    item = decoder.decode(event)
+                    if item is not None:
+                        decoder.count += 1
+                        yield item
+                    if decoder.stop:
+                        return
+            except httpx.HTTPError as exc:
+                raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
+            if not decoder.complete:
+                raise _interrupted(decoder, "the stream ended early", decoder.count)
+        finally:
+            self._release()
+
+    def _get_iterator(self) -> Iterator[T]:
+        if self._iterator is None:
+            self._iterator = self._items()
+        return self._iterator
+
+    def __iter__(self) -> Iterator[T]:
+        return self._get_iterator()
+
+    def __next__(self) -> T:
+        return next(self._get_iterator())
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """Only the text of the items (e.g. each chat delta's content), skipping empty pieces."""
+        text = self._decoder.text
+        for item in self:
+            piece = text(item)
+            if piece:
+                yield piece
+
+    def until_done(self) -> Stream[T]:
+        """Consume the rest of the stream (the accumulated result stays available)."""
+        for _ in self:
+            pass
+        return self
+
+    def get_final(self) -> Any:
+        """Consume the rest of the stream and return the accumulated result."""
+        self.until_done()
+        return self._decoder.final()
+
+    # --- closing --------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the connection. Safe to call at any time, any number of times."""
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None:
+            iterator.close()  # type: ignore[attr-defined]  # runs the generator's cleanup
+        self._release()
+
+    def _release(self) -> None:
+        self._closed = True
+        if self._response is not None:
+            self._response.close()
+
+    def __enter__(self) -> Stream[T]:
+        self._open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A stream dropped half-read must not keep its connection checked out.
+        response = getattr(self, "_response", None)
+        if response is not None and not getattr(self, "_closed", True):
+            try:
+                response.close()
+            except Exception:
+                pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("open" if self._response is not None else "not started")
+        return f"<{type(self).__name__} {state} request_id={self.request_id!r}>"
+
+
+class AsyncStream(Generic[T]):
+    """A lazy, closable stream of items of one SSE response (asyncio twin of :class:`Stream`)."""
+
+    def __init__(self, open_response: Callable[[], Awaitable[httpx.Response]], decoder: EventDecoder[T]) -> None:
+        self._open_response = open_response
+        self._decoder = decoder
+        self._response: Optional[httpx.Response] = None
+        self._iterator: Optional[AsyncIterator[T]] = None
+        self._closed = False
+
+    @property
+    def response(self) -> Optional[httpx.Response]:
+        """The HTTP response, once the stream is open (``None`` before)."""
+        return self._response
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self._response.headers if self._response is not None else httpx.Headers()
+
+    @property
+    def request_id(self) -> Optional[str]:
+        return self._response.headers.get("x-request-id") if self._response is not None else None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def _open(self) -> httpx.Response:
+        if self._response is None:
+            self._response = await self._open_response()
+            self._decoder.request_id = self._response.headers.get("x-request-id", "")
+        return self._response
+
+    async def _items(self) -> AsyncIterator[T]:
+        if self._closed:
+            return
+        decoder = self._decoder
+        try:
+            response = await self._open()
+            sse = SSEDecoder()
+            try:
+                async for chunk in response.aiter_bytes():
+                    for event in sse.feed(chunk):
+                        item = decoder.decode(event)
+                        if item is not None:
+                            decoder.count += 1
+                            yield item
+                        if decoder.stop:
+                            return
+                for event in sse.flush():
+                    item = decoder.decode(event)
+                    if item is not None:
+                        decoder.count += 1
+                        yield item
+                    if decoder.stop:
+                        return
+            except httpx.HTTPError as exc:
+                raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
+            if not decoder.complete:
+                raise _interrupted(decoder, "the stream ended early", decoder.count)
+        finally:
+            await self._release()
+
+    def _get_iterator(self) -> AsyncIterator[T]:
+        if self._iterator is None:
+            self._iterator = self._items()
+        return self._iterator
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._get_iterator()
+
+    async def __anext__(self) -> T:
+        return await self._get_iterator().__anext__()
+
+    @property
+    def text_stream(self) -> AsyncIterator[str]:
+        """Only the text of the items, skipping empty pieces (``async for text in stream.text_stream``)."""
+        return self._text_stream()
+
+    async def _text_stream(self) -> AsyncIterator[str]:
+        text = self._decoder.text
+        async for item in self:
+            piece = text(item)
+            if piece:
+                yield piece
+
+    async def until_done(self) -> AsyncStream[T]:
+        """Consume the rest of the stream (the accumulated result stays available)."""
+        async for _ in self:
+            pass
+        return self
+
+    async def get_final(self) -> Any:
+        """Consume the rest of the stream and return the accumulated result."""
+        await self.until_done()
+        return self._decoder.final()
+
+    async def aclose(self) -> None:
+        """Release the connection. Safe to call at any time, any number of times."""
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None:
+            await iterator.aclose()  # type: ignore[attr-defined]  # runs the generator's cleanup
+        await self._release()
+
+    async def _release(self) -> None:
+        self._closed = True
+        if self._response is not None:
+            await self._response.aclose()
+
+    close = aclose
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        await self._open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("open" if self._response is not None else "not started")
+        return f"<{type(self).__name__} {state} request_id={self.request_id!r}>"
+

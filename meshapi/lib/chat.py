@@ -1,0 +1,269 @@
+"""Chat streaming on top of the transport: the pure accumulator and the chat stream objects.
+
+``ChatCompletionAccumulator`` merges ``ChatCompletionChunk`` deltas into the ``ChatCompletionResponse``
+the same request would have returned without streaming: content and tool-call argument fragments are
+concatenated per choice (tool calls by their ``index``), the last ``finish_reason`` wins, and the usage
+tail chunk supplies ``usage`` (and the gateway's ``cost``). It is public and has no I/O, so it can be
+fed recorded chunks directly. Text is joined as it goes, so memory grows with the text, not the chunk
+count.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+from .._core.sse import ServerSentEvent
+from .._errors import APIResponseValidationError
+from .._http import stream_error_from_frame, validate_model
+from .._streaming import AsyncStream, EventDecoder, Stream
+from ..types.chat import ChatCompletionChunk, ChatCompletionResponse
+
+__all__ = [
+    "AsyncChatCompletionStream",
+    "ChatChunkDecoder",
+    "ChatCompletionAccumulator",
+    "ChatCompletionStream",
+]
+
+_JOIN_EVERY = 256
+
+
+class _Text:
+    """A string built from many small pieces without keeping every piece alive."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: List[str] = []
+
+    def add(self, piece: str) -> None:
+        parts = self._parts
+        parts.append(piece)
+        if len(parts) >= _JOIN_EVERY:
+            self._parts = ["".join(parts)]
+
+    def value(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+
+class _ToolCallState:
+    __slots__ = ("arguments", "id", "name", "type")
+
+    def __init__(self) -> None:
+        self.id: Optional[str] = None
+        self.type: Optional[str] = None
+        self.name = _Text()
+        self.arguments = _Text()
+
+
+class _ChoiceState:
+    __slots__ = ("audio", "content", "finish_reason", "role", "tool_calls")
+
+    def __init__(self) -> None:
+        self.role: Optional[str] = None
+        self.content = _Text()
+        self.finish_reason: Optional[str] = None
+        self.tool_calls: Dict[int, _ToolCallState] = {}
+        self.audio: Optional[Dict[str, Any]] = None
+
+
+class ChatCompletionAccumulator:
+    """Feed chunks with :meth:`add`; read the merged result with :meth:`completion` at any time."""
+
+    def __init__(self) -> None:
+        self.id: Optional[str] = None
+        self.model: Optional[str] = None
+        self.created: Optional[int] = None
+        self.usage: Optional[Any] = None
+        self.cost: Optional[str] = None
+        self.system_fingerprint: Optional[str] = None
+        self.chunk_count = 0
+        self._choices: Dict[int, _ChoiceState] = {}
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        self.chunk_count += 1
+        if self.id is None:
+            self.id, self.model, self.created = chunk.id, chunk.model, chunk.created
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.cost is not None:
+            self.cost = chunk.cost
+        fingerprint = getattr(chunk, "system_fingerprint", None)
+        if fingerprint:
+            self.system_fingerprint = fingerprint
+        for choice in chunk.choices:
+            state = self._choices.get(choice.index)
+            if state is None:
+                state = self._choices[choice.index] = _ChoiceState()
+            if choice.finish_reason is not None:
+                state.finish_reason = choice.finish_reason
+            delta = choice.delta
+            if delta is None:
+                continue
+            if delta.role:
+                state.role = delta.role
+            if delta.content:
+                state.content.add(delta.content)
+            if delta.tool_calls:
+                for call in delta.tool_calls:
+                    self._add_tool_call(state, call)
+            if delta.audio:
+                self._add_audio(state, delta.audio)
+
+    @staticmethod
+    def _add_tool_call(state: _ChoiceState, call: Any) -> None:
+        tool = state.tool_calls.get(call.index)
+        if tool is None:
+            tool = state.tool_calls[call.index] = _ToolCallState()
+        if call.id:
+            tool.id = call.id
+        if call.type:
+            tool.type = call.type
+        function = call.function
+        if function is not None:
+            if function.name:
+                tool.name.add(function.name)
+            if function.arguments:
+                tool.arguments.add(function.arguments)
+
+    @staticmethod
+    def _add_audio(state: _ChoiceState, audio: Dict[str, Any]) -> None:
+        if state.audio is None:
+            state.audio = {}
+        for key, value in audio.items():
+            if key in ("data", "transcript") and isinstance(value, str):
+                state.audio[key] = state.audio.get(key, "") + value
+            else:
+                state.audio[key] = value
+
+    def text(self, index: int = 0) -> str:
+        """The content accumulated so far for choice ``index``."""
+        state = self._choices.get(index)
+        return state.content.value() if state is not None else ""
+
+    def completion(self) -> ChatCompletionResponse:
+        """The merged ``ChatCompletionResponse`` (``object`` is ``chat.completion``)."""
+        choices = []
+        for index in sorted(self._choices):
+            state = self._choices[index]
+            message: Dict[str, Any] = {"role": state.role or "assistant", "content": state.content.value() or None}
+            if state.tool_calls:
+                message["tool_calls"] = [
+                    {
+                        "id": tool.id or f"call_{index}_{position}",
+                        "type": tool.type or "function",
+                        "function": {"name": tool.name.value(), "arguments": tool.arguments.value()},
+                    }
+                    for position, tool in sorted(state.tool_calls.items())
+                ]
+            if state.audio is not None:
+                message["audio"] = state.audio
+            choices.append({"index": index, "message": message, "finish_reason": state.finish_reason})
+        usage = self.usage.model_dump() if self.usage is not None else None
+        return ChatCompletionResponse.model_validate(
+            {
+                "id": self.id or "",
+                "object": "chat.completion",
+                "created": self.created or 0,
+                "model": self.model or "",
+                "choices": choices,
+                "usage": usage,
+                "system_fingerprint": self.system_fingerprint,
+            }
+        )
+
+
+class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
+    """Chat SSE: one ``ChatCompletionChunk`` per ``data:`` frame, ``[DONE]`` at the end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accumulator = ChatCompletionAccumulator()
+
+    def decode(self, event: ServerSentEvent) -> Optional[ChatCompletionChunk]:
+        data = event.data
+        if data == "[DONE]" or data.strip() == "[DONE]":
+            self.stop = self.complete = True
+            return None
+        if not data.strip():
+            return None
+        if '"error"' in data:
+            self._raise_if_error(data)
+        try:
+            chunk = validate_model(ChatCompletionChunk, data, None)
+        except APIResponseValidationError as exc:
+            exc.request_id = self.request_id
+            raise
+        self.accumulator.add(chunk)
+        return chunk
+
+    def _raise_if_error(self, data: str) -> None:
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            return  # validation below reports it
+        if isinstance(payload, dict) and payload.get("error") is not None:
+            raise stream_error_from_frame(payload, self.request_id)
+
+    def text(self, item: ChatCompletionChunk) -> Optional[str]:
+        for choice in item.choices:
+            if choice.index == 0 and choice.delta is not None:
+                return choice.delta.content
+        return None
+
+    def final(self) -> ChatCompletionResponse:
+        return self.accumulator.completion()
+
+
+class ChatCompletionStream(Stream[ChatCompletionChunk]):
+    """The stream of ``chat.completions.stream()``: iterate chunks, or use the helpers.
+
+    ``text_stream`` yields the text of choice 0; ``get_final_completion()`` consumes the rest and returns
+    the merged ``ChatCompletionResponse``; ``current_completion_snapshot`` is the merge so far.
+    """
+
+    _decoder: ChatChunkDecoder
+
+    def get_final_completion(self) -> ChatCompletionResponse:
+        self.until_done()
+        return self._decoder.final()
+
+    def get_final_text(self, index: int = 0) -> str:
+        self.until_done()
+        return self._decoder.accumulator.text(index)
+
+    @property
+    def current_completion_snapshot(self) -> ChatCompletionResponse:
+        return self._decoder.final()
+
+    def __enter__(self) -> ChatCompletionStream:
+        self._open()
+        return self
+
+
+class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
+    """Asyncio twin of :class:`ChatCompletionStream`."""
+
+    _decoder: ChatChunkDecoder
+
+    async def get_final_completion(self) -> ChatCompletionResponse:
+        await self.until_done()
+        return self._decoder.final()
+
+    async def get_final_text(self, index: int = 0) -> str:
+        await self.until_done()
+        return self._decoder.accumulator.text(index)
+
+    @property
+    def current_completion_snapshot(self) -> ChatCompletionResponse:
+        return self._decoder.final()
+
+    async def __aenter__(self) -> AsyncChatCompletionStream:
+        await self._open()
+        return self
