@@ -7,13 +7,16 @@ appearing in ``model_dump()``.
 
 ``RequestModel`` is the base of parameter models: unknown fields raise, so a misspelled keyword is
 reported before anything is sent instead of being silently dropped (a 0.1.4 weakness).
+
+``SharedModel`` is the base of the few models that travel both ways (chat content parts, tool calls):
+tolerant when parsed, strict when the user constructs one directly with keywords.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 
 class MeshModel(BaseModel):
@@ -37,3 +40,27 @@ class RequestModel(BaseModel):
     def to_body(self) -> Dict[str, Any]:
         """The JSON body sent for these params: every field that is not ``None``."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class SharedModel(MeshModel):
+    """A model that appears both in params the user builds and in parsed responses.
+
+    Content parts and tool calls are sent in ``ChatMessage`` and come back in
+    ``ChatCompletionMessage``. Validation (``model_validate``, nested dicts, parsed responses) ignores
+    unknown keys, like every response model; calling the class directly with an unknown keyword
+    raises ``pydantic.ValidationError`` (``extra_forbidden``), like a ``RequestModel``.
+    """
+
+    def __init__(self, /, **data: Any) -> None:
+        fields = type(self).model_fields
+        unknown = [key for key in data if key not in fields]
+        if unknown:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [{"type": "extra_forbidden", "loc": (key,), "input": data[key]} for key in unknown],
+            )
+        super().__init__(**data)
+
+    # Tells pydantic this is not a custom ``__init__``: validation keeps bypassing it, so the check
+    # above runs only on direct construction (the same flag pydantic sets on ``BaseModel.__init__``).
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]

@@ -1,0 +1,69 @@
+"""A pytest plugin for projects built on meshapi: a local gateway and clients bound to it.
+
+Installed with the package (entry point ``pytest11``) and opt-in: nothing starts unless a test asks
+for one of the fixtures. Needs the ``gateway`` extra (``pip install "meshapi[gateway]"``).
+
+Fixtures:
+
+* ``meshapi_gateway`` (session): a running local gateway (``.base_url``, ``.token``, ``.faults``,
+  ``.requests``). Its fault plan is cleared after every test that uses a client fixture.
+* ``meshapi_client``: a ``MeshAPI`` bound to it (closed after the test).
+* ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test).
+
+Example::
+
+    def test_summary(meshapi_client):
+        reply = meshapi_client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "Hello"}]
+        )
+        assert reply.choices[0].message.content
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
+
+import pytest
+
+if TYPE_CHECKING:
+    from meshapi import AsyncMeshAPI, MeshAPI
+
+__all__ = ["meshapi_async_client", "meshapi_client", "meshapi_gateway"]
+
+# Tests should not wait for real backoff: retries still happen, just without the sleeps.
+_FAST_RETRIES = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
+
+
+@pytest.fixture(scope="session")
+def meshapi_gateway() -> Iterator[Any]:
+    """A local MeshAPI gateway for the whole test session."""
+    from meshapi.gateway import serve
+
+    with serve() as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def meshapi_client(meshapi_gateway: Any) -> Iterator[MeshAPI]:
+    """A ``MeshAPI`` client bound to the session's local gateway."""
+    from meshapi import MeshAPI
+
+    client = MeshAPI(base_url=meshapi_gateway.base_url, token=meshapi_gateway.token, **_FAST_RETRIES)
+    try:
+        yield client
+    finally:
+        client.close()
+        meshapi_gateway.faults.clear()
+
+
+@pytest.fixture
+async def meshapi_async_client(meshapi_gateway: Any) -> AsyncIterator[AsyncMeshAPI]:
+    """An ``AsyncMeshAPI`` client bound to the session's local gateway (needs an asyncio test runner)."""
+    from meshapi import AsyncMeshAPI
+
+    client = AsyncMeshAPI(base_url=meshapi_gateway.base_url, token=meshapi_gateway.token, **_FAST_RETRIES)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        meshapi_gateway.faults.clear()

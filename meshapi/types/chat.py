@@ -1,0 +1,321 @@
+"""Chat completion models: messages, content parts, tools, params, responses and stream chunks.
+
+Which base each model uses:
+
+* Params the user builds and that never come back from the server derive from ``RequestModel``
+  (unknown keys raise): ``ChatCompletionParams``, ``ChatMessage``, ``Tool``, ``ToolFunction``,
+  ``ToolChoiceObject``, ``ToolChoiceFunction``, ``ImageOptions``, ``AudioOutputOptions``.
+* Models that travel both ways derive from ``SharedModel``: the content parts (``ContentPartText``,
+  ``ContentPartImage``, ``ContentPartAudio``, ``ContentPartVideo`` and their ``ImageDetail``,
+  ``InputAudio``, ``VideoUrl``) and ``ToolCall`` / ``ToolCallFunction``, which are sent inside
+  ``ChatMessage`` and parsed back inside ``ChatCompletionMessage``. Parsing a response ignores keys
+  the server adds, so a richer response never fails; constructing one of them directly with an
+  unknown keyword raises. A dict handed to ``ChatMessage`` (``content=[{"type": "text", ...}]``,
+  ``tool_calls=[{...}]``) is checked key by key by ``ChatMessage`` itself, so a typo inside a
+  message part raises too.
+* Pure response models derive from ``MeshModel`` (unknown keys ignored).
+
+``ChatMessage`` also accepts ``audio`` (the assistant audio reference), so an assistant reply can be
+appended to the history with ``ChatMessage(**reply.model_dump())``.
+"""
+
+from typing import Any, Dict, List, Literal, Optional, Type, Union, get_args, get_origin
+
+from pydantic import Field, model_validator
+
+from ._base import MeshModel, RequestModel, SharedModel
+
+__all__ = [
+    "AudioOutputOptions",
+    "ChatCompletionChoice",
+    "ChatCompletionChunk",
+    "ChatCompletionChunkChoice",
+    "ChatCompletionChunkDelta",
+    "ChatCompletionMessage",
+    "ChatCompletionParams",
+    "ChatCompletionResponse",
+    "ChatMessage",
+    "ChatRole",
+    "ContentPart",
+    "ContentPartAudio",
+    "ContentPartImage",
+    "ContentPartText",
+    "ContentPartVideo",
+    "ImageDetail",
+    "ImageOptions",
+    "InputAudio",
+    "Tool",
+    "ToolCall",
+    "ToolCallChunk",
+    "ToolCallFunction",
+    "ToolCallFunctionChunk",
+    "ToolChoice",
+    "ToolChoiceFunction",
+    "ToolChoiceObject",
+    "ToolFunction",
+    "UsageInfo",
+    "VideoUrl",
+]
+
+ChatRole = Literal["system", "user", "assistant", "tool"]
+
+
+# --- content parts (shared) -------------------------------------------------------------------
+
+
+class ImageDetail(SharedModel):
+    url: str
+    detail: Optional[Literal["auto", "low", "high"]] = None
+
+
+class ContentPartText(SharedModel):
+    type: Literal["text"]
+    text: str
+
+
+class ContentPartImage(SharedModel):
+    type: Literal["image_url"]
+    image_url: ImageDetail
+
+
+class InputAudio(SharedModel):
+    # ``data`` was required at 0.1.4; later the audio may be referenced by ``uri``/``url`` instead.
+    data: Optional[str] = None
+    format: Literal["wav", "mp3", "aiff", "aac", "ogg", "flac", "m4a", "pcm16", "pcm24"]
+    uri: Optional[str] = None
+    url: Optional[str] = None
+
+
+class ContentPartAudio(SharedModel):
+    type: Literal["input_audio"]
+    input_audio: InputAudio
+
+
+class VideoUrl(SharedModel):
+    url: str
+
+
+class ContentPartVideo(SharedModel):
+    type: Literal["video_url"]
+    video_url: VideoUrl
+    fps: Optional[str] = None
+
+
+ContentPart = Union[ContentPartText, ContentPartImage, ContentPartAudio, ContentPartVideo]
+
+
+# --- tool calls (shared) and their stream fragments ----------------------------------------------
+
+
+class ToolCallFunction(SharedModel):
+    name: str
+    arguments: str  # JSON text
+
+
+class ToolCall(SharedModel):
+    id: str
+    type: Literal["function"]
+    function: ToolCallFunction
+    thought_signature: Optional[str] = None
+
+
+class ToolCallFunctionChunk(MeshModel):
+    name: Optional[str] = None
+    arguments: Optional[str] = None
+
+
+class ToolCallChunk(MeshModel):
+    index: int
+    id: Optional[str] = None
+    type: Optional[Literal["function"]] = None
+    function: Optional[ToolCallFunctionChunk] = None
+
+
+# --- request side ---------------------------------------------------------------------------------
+
+_PART_MODELS: Dict[str, Type[SharedModel]] = {
+    "text": ContentPartText,
+    "image_url": ContentPartImage,
+    "input_audio": ContentPartAudio,
+    "video_url": ContentPartVideo,
+}
+
+
+def _shared_model_in(annotation: Any) -> Optional[Type[SharedModel]]:
+    """The ``SharedModel`` class named by a field annotation (directly or inside ``Optional``)."""
+    candidates = get_args(annotation) if get_origin(annotation) is Union else (annotation,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, SharedModel):
+            return candidate
+    return None
+
+
+def _reject_unknown_keys(model: Type[SharedModel], value: Any, where: str) -> None:
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            raise ValueError(f"{where}: unknown field {key!r} for {model.__name__}")
+        nested = _shared_model_in(field.annotation)
+        if nested is not None:
+            _reject_unknown_keys(nested, item, f"{where}.{key}")
+
+
+class ChatMessage(RequestModel):
+    role: ChatRole
+    content: Optional[Union[str, List[ContentPart]]] = None
+    name: Optional[str] = None
+    tool_call_id: Optional[str] = None
+    tool_calls: Optional[List[ToolCall]] = None
+    reasoning_details: Optional[List[Dict[str, Any]]] = None
+    audio: Optional[Dict[str, Any]] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _strict_nested_dicts(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            content = data.get("content")
+            if isinstance(content, list):
+                for i, part in enumerate(content):
+                    if isinstance(part, dict):
+                        model = _PART_MODELS.get(part.get("type"))  # type: ignore[arg-type]
+                        if model is not None:
+                            _reject_unknown_keys(model, part, f"content[{i}]")
+            tool_calls = data.get("tool_calls")
+            if isinstance(tool_calls, list):
+                for i, call in enumerate(tool_calls):
+                    _reject_unknown_keys(ToolCall, call, f"tool_calls[{i}]")
+        return data
+
+
+class ToolFunction(RequestModel):
+    name: str
+    description: Optional[str] = None
+    parameters: Optional[Dict[str, Any]] = None
+
+
+class Tool(RequestModel):
+    type: Literal["function"]
+    function: ToolFunction
+
+
+class ToolChoiceFunction(RequestModel):
+    name: str
+
+
+class ToolChoiceObject(RequestModel):
+    type: Literal["function"]
+    function: ToolChoiceFunction
+
+
+ToolChoice = Union[Literal["auto", "none", "required"], ToolChoiceObject]
+
+
+class AudioOutputOptions(RequestModel):
+    voice: str = "alloy"
+    format: Literal["wav", "mp3", "flac", "opus", "pcm16"] = "wav"
+
+
+class ImageOptions(RequestModel):
+    n: int = Field(default=1, ge=1, le=10)
+    size: str = "1024x1024"
+    quality: str = "high"
+    response_format: Literal["url", "b64_json"] = "url"
+
+
+class ChatCompletionParams(RequestModel):
+    messages: List[ChatMessage]
+    model: Optional[str] = None
+    stream: Optional[bool] = None
+    template: Optional[str] = None
+    variables: Optional[Dict[str, str]] = None
+    session_id: Optional[str] = None
+    temperature: Optional[float] = None
+    max_tokens: Optional[int] = None
+    top_p: Optional[float] = None
+    frequency_penalty: Optional[float] = None
+    presence_penalty: Optional[float] = None
+    stop: Optional[Union[str, List[str]]] = None
+    seed: Optional[int] = None
+    tools: Optional[List[Tool]] = None
+    tool_choice: Optional[ToolChoice] = None
+    user: Optional[str] = None
+    modality: Optional[Literal["text", "image"]] = None
+    image: Optional[ImageOptions] = None
+    async_mode: Optional[bool] = None
+    modalities: Optional[List[Literal["text", "audio"]]] = None
+    audio: Optional[AudioOutputOptions] = None
+    # Later additions: all optional, absent from the body unless set.
+    response_format: Optional[Dict[str, Any]] = None
+    timeout: Optional[float] = Field(default=None, gt=0)  # upstream timeout in seconds, sent in the body
+    models: Optional[List[str]] = None
+    cache: Optional[bool] = None
+    transforms: Optional[List[str]] = None
+    reasoning_effort: Optional[Literal["high", "medium", "low", "none"]] = None
+    n: Optional[int] = Field(default=None, ge=1)
+    logprobs: Optional[bool] = None
+    top_logprobs: Optional[int] = Field(default=None, ge=0)
+    parallel_tool_calls: Optional[bool] = None
+    stream_options: Optional[Dict[str, Any]] = None
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+class UsageInfo(MeshModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    prompt_tokens_details: Optional[Dict[str, Any]] = None
+    completion_tokens_details: Optional[Dict[str, Any]] = None
+    classifier_prompt_tokens: Optional[int] = None
+    classifier_completion_tokens: Optional[int] = None
+    classifier_tokens: Optional[int] = None
+
+
+class ChatCompletionMessage(MeshModel):
+    role: str
+    content: Optional[Union[str, List[ContentPart]]] = None
+    tool_calls: Optional[List[ToolCall]] = None
+    audio: Optional[Dict[str, Any]] = None
+
+
+class ChatCompletionChoice(MeshModel):
+    index: int
+    message: Optional[ChatCompletionMessage] = None
+    finish_reason: Optional[str] = None
+    logprobs: Optional[Any] = None
+
+
+class ChatCompletionResponse(MeshModel):
+    id: str
+    object: str
+    created: int
+    model: str
+    choices: List[ChatCompletionChoice]
+    usage: Optional[UsageInfo] = None
+    system_fingerprint: Optional[str] = None
+
+
+class ChatCompletionChunkDelta(MeshModel):
+    role: Optional[str] = None
+    content: Optional[str] = None
+    tool_calls: Optional[List[ToolCallChunk]] = None
+    audio: Optional[Dict[str, Any]] = None
+
+
+class ChatCompletionChunkChoice(MeshModel):
+    index: int
+    delta: Optional[ChatCompletionChunkDelta] = None
+    finish_reason: Optional[str] = None
+
+
+class ChatCompletionChunk(MeshModel):
+    id: str
+    object: str
+    created: int
+    model: str
+    choices: List[ChatCompletionChunkChoice]
+    usage: Optional[UsageInfo] = None
+    cost: Optional[str] = None

@@ -1,0 +1,99 @@
+"""Compare (``/v1/chat/compare``): params, the per-model results and stream events.
+
+``CompareParams`` / ``ModelOverride`` derive from ``RequestModel`` (unknown keys raise); the body
+always carries ``"stream"`` and ``"skip_comparison"`` (both default ``False``), as 0.1.4 sent them.
+``CompareStreamEvent`` keeps every key (``extra="allow"``): the ``model_done`` event's ``results``
+list, for instance, is only an extra attribute.
+"""
+
+from typing import Any, Dict, List, Optional
+
+from pydantic import ConfigDict, Field
+
+from ._base import MeshModel, RequestModel
+from .chat import ChatMessage
+
+__all__ = [
+    "CompareParams",
+    "CompareResponse",
+    "CompareStreamEvent",
+    "ModelCompareResult",
+    "ModelOverride",
+    "TokenUsage",
+]
+
+
+class ModelOverride(RequestModel):
+    model: str
+    temperature: Optional[float] = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: Optional[int] = Field(default=None, ge=1)
+    system_prompt: Optional[str] = None
+
+
+class CompareParams(RequestModel):
+    models: List[str]
+    messages: List[ChatMessage]
+    model_overrides: Optional[List[ModelOverride]] = None
+    comparison_model: Optional[str] = None
+    comparison_instructions: Optional[str] = None
+    temperature: Optional[float] = Field(default=None, ge=0.0, le=2.0)
+    max_tokens: Optional[int] = Field(default=None, ge=1)
+    stream: bool = False
+    template: Optional[str] = None
+    variables: Optional[Dict[str, str]] = None
+    skip_comparison: bool = False
+    # Later addition.
+    cache: Optional[bool] = None
+
+
+class TokenUsage(MeshModel):
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    total_tokens: Optional[int] = None
+
+
+class ModelCompareResult(MeshModel):
+    model: str
+    response_body: Optional[Dict[str, Any]] = None
+    content: Optional[str] = None
+    latency_ms: int
+    error: Optional[str] = None
+    error_code: Optional[str] = None
+    usage: Optional[TokenUsage] = None
+    request_id: str
+
+
+class CompareResponse(MeshModel):
+    comparison_id: str
+    object: str
+    created: int
+    models: List[str]
+    results: List[ModelCompareResult]
+    comparison: Optional[str] = None
+    comparison_model: Optional[str] = None
+    comparison_usage: Optional[TokenUsage] = None
+    comparison_fallback_used: bool = False
+    total_latency_ms: int
+    partial: bool = False
+    skip_comparison: bool = False
+
+
+class CompareStreamEvent(MeshModel):
+    model_config = ConfigDict(extra="allow")
+
+    event: Optional[str] = None
+    data: Optional[Dict[str, Any]] = None
+    delta: Optional[str] = None
+    model: Optional[str] = None
+    comparison_id: Optional[str] = None
+    comparison_model: Optional[str] = None
+    models: Optional[List[str]] = None
+    latency_ms: Optional[int] = None
+    total_latency_ms: Optional[int] = None
+    finish_reason: Optional[str] = None
+    error: Optional[Any] = None
+    error_code: Optional[str] = None
+    usage: Optional[Dict[str, Any]] = None
+    skip_comparison: Optional[bool] = None
+    partial: Optional[bool] = None
+    comparison_fallback_used: Optional[bool] = None

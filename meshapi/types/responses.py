@@ -1,0 +1,131 @@
+"""Responses API (``/v1/responses``): params, tools, the response object and stream events.
+
+``ResponsesParams``, ``ResponsesFunctionTool`` derive from ``RequestModel`` (unknown keys raise).
+``BuiltinTool`` keeps ``extra="allow"``: a built-in tool's own options (``search_context_size``,
+``vector_store_ids``, ...) are kept and sent as given. ``ResponsesResponse``,
+``ResponsesStreamEvent`` and the list models keep every key the server sends (``extra="allow"``),
+as 0.1.4 did; ``ResponsesUsage`` ignores unknown keys.
+"""
+
+from typing import Any, Dict, List, Literal, Optional, Union
+
+from pydantic import ConfigDict, Field
+
+from ._base import MeshModel, RequestModel
+
+__all__ = [
+    "BuiltinTool",
+    "ResponsesFunctionTool",
+    "ResponsesListItem",
+    "ResponsesListResponse",
+    "ResponsesParams",
+    "ResponsesResponse",
+    "ResponsesStreamEvent",
+    "ResponsesUsage",
+]
+
+
+class BuiltinTool(RequestModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal[
+        "image_generation",
+        "web_search_preview",
+        "web_search_preview_2025_03_11",
+        "file_search",
+        "computer_use_preview",
+        "code_interpreter",
+    ]
+
+
+class ResponsesFunctionTool(RequestModel):
+    type: Literal["function"] = "function"
+    name: str
+    description: Optional[str] = None
+    parameters: Optional[Dict[str, Any]] = None
+    strict: Optional[bool] = None
+
+
+class ResponsesParams(RequestModel):
+    model: Optional[str] = None
+    input: Union[str, List[Any]]
+    template: Optional[str] = None
+    variables: Optional[Dict[str, str]] = None
+    session_id: Optional[str] = None
+    stream: bool = False
+    max_output_tokens: Optional[int] = Field(default=None, ge=1)
+    temperature: Optional[float] = Field(default=None, ge=0.0, le=2.0)
+    top_p: Optional[float] = Field(default=None, ge=0.0, le=1.0)
+    seed: Optional[int] = None
+    reasoning: Optional[Dict[str, Any]] = None
+    tools: Optional[List[Union[ResponsesFunctionTool, BuiltinTool]]] = None
+    tool_choice: Optional[Union[str, Dict[str, Any]]] = None
+    response_format: Optional[Dict[str, Any]] = None
+    user: Optional[str] = Field(default=None, max_length=256)
+    # Later additions: all optional, absent from the body unless set.
+    timeout: Optional[float] = Field(default=None, gt=0)  # upstream timeout in seconds, sent in the body
+    previous_response_id: Optional[str] = None
+    instructions: Optional[str] = None
+    store: Optional[bool] = None
+    include: Optional[List[str]] = None
+    background: Optional[bool] = None
+    text: Optional[Dict[str, Any]] = None
+    max_tool_calls: Optional[int] = Field(default=None, ge=1, le=10)
+    thinking: Optional[Dict[str, Any]] = None
+    caching: Optional[Dict[str, Any]] = None
+    expire_at: Optional[int] = None
+    context_management: Optional[Dict[str, Any]] = None
+    plugins: Optional[List[Dict[str, Any]]] = None
+
+
+class ResponsesUsage(MeshModel):
+    input_tokens: Optional[int] = None
+    output_tokens: Optional[int] = None
+    total_tokens: Optional[int] = None
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    prompt_tokens_details: Optional[Dict[str, Any]] = None
+    completion_tokens_details: Optional[Dict[str, Any]] = None
+    classifier_tokens: Optional[int] = None
+
+
+class ResponsesResponse(MeshModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: Optional[str] = None
+    object: Optional[str] = None
+    model: Optional[str] = None
+    status: Optional[str] = None
+    output: Optional[List[Any]] = None
+    usage: Optional[ResponsesUsage] = None
+
+
+class ResponsesStreamEvent(MeshModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: Optional[str] = None
+    response: Optional[Dict[str, Any]] = None
+    usage: Optional[ResponsesUsage] = None
+
+
+class ResponsesListItem(MeshModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: Optional[str] = None
+    model: Optional[str] = None
+    provider: Optional[str] = None
+    status: Optional[str] = None
+    created_at: Optional[int] = None
+    completed_at: Optional[int] = None
+    usage_synced: Optional[bool] = None
+
+
+class ResponsesListResponse(MeshModel):
+    model_config = ConfigDict(extra="allow")
+
+    object: Optional[str] = None
+    data: List[ResponsesListItem] = Field(default_factory=list)
+    has_more: bool = False
+    first_id: Optional[str] = None
+    last_id: Optional[str] = None

@@ -1,0 +1,116 @@
+"""The SSE decoder, cut at every byte offset, with every line ending, sync and async."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator, List
+
+import pytest
+
+from meshapi._core.sse import SSEDecoder, ServerSentEvent, aiter_sse, iter_sse
+
+CHAT = (
+    'data: {"id":"c","choices":[{"delta":{"content":"h\u00e9llo \u2603 \U0001f600"}}]}\n\n'
+    ": keep-alive\n\n"
+    "event: model_chunk\n"
+    "id: 7\n"
+    "retry: 1500\n"
+    'data: {"model":"a"}\n\n'
+    "data:[DONE]\n\n"
+)
+EXPECTED = [
+    ServerSentEvent('{"id":"c","choices":[{"delta":{"content":"h\u00e9llo \u2603 \U0001f600"}}]}'),
+    ServerSentEvent('{"model":"a"}', "model_chunk", "7", 1500),
+    ServerSentEvent("[DONE]", None, "7", 1500),
+]
+
+
+def decode_all(chunks: List[bytes]) -> List[ServerSentEvent]:
+    return list(iter_sse(chunks))
+
+
+def with_endings(text: str, ending: str) -> bytes:
+    return text.replace("\n", ending).encode("utf-8")
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_every_split_point(ending: str) -> None:
+    raw = with_endings(CHAT, ending)
+    for cut in range(len(raw) + 1):
+        assert decode_all([raw[:cut], raw[cut:]]) == EXPECTED, (ending, cut)
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"])
+def test_every_pair_of_split_points_and_single_bytes(ending: str) -> None:
+    raw = with_endings(CHAT, ending)
+    assert decode_all([raw[i : i + 1] for i in range(len(raw))]) == EXPECTED
+    step = 7
+    for a in range(0, len(raw), step):
+        for b in range(a, len(raw), step):
+            assert decode_all([raw[:a], raw[a:b], raw[b:]]) == EXPECTED
+
+
+async def test_async_every_split_point() -> None:
+    raw = with_endings(CHAT, "\r\n")
+
+    async def chunks(cut: int) -> AsyncIterator[bytes]:
+        yield raw[:cut]
+        yield raw[cut:]
+
+    for cut in range(len(raw) + 1):
+        assert [e async for e in aiter_sse(chunks(cut))] == EXPECTED
+
+
+def test_multibyte_character_split_across_chunks_survives() -> None:
+    raw = 'data: {"t":"h\u00e9"}\n\n'.encode()
+    cut = raw.index(b"\xc3") + 1  # between the two bytes of the e-acute
+    assert decode_all([raw[:cut], raw[cut:]])[0].data == '{"t":"h\u00e9"}'
+
+
+def test_last_event_without_trailing_blank_line_is_delivered() -> None:
+    assert decode_all([b"data: one\n\ndata: two"]) == [ServerSentEvent("one"), ServerSentEvent("two")]
+    assert decode_all([b"data: two\n"]) == [ServerSentEvent("two")]
+
+
+def test_bom_is_dropped_even_when_split() -> None:
+    raw = b"\xef\xbb\xbfdata: x\n\n"
+    for cut in range(len(raw) + 1):
+        assert decode_all([raw[:cut], raw[cut:]]) == [ServerSentEvent("x")]
+
+
+def test_multiline_data_comments_and_unknown_fields() -> None:
+    raw = b": hello\ndata: a\ndata\ndata:  b\nfoo: bar\n\n"
+    assert decode_all([raw]) == [ServerSentEvent("a\n\n b")]
+
+
+def test_event_without_data_is_not_dispatched_and_name_resets() -> None:
+    raw = b"event: ping\n\ndata: x\n\n"
+    assert decode_all([raw]) == [ServerSentEvent("x")]
+
+
+def test_id_with_nul_is_ignored_and_retry_must_be_digits() -> None:
+    raw = b"id: a\x00b\nretry: soon\ndata: x\n\n"
+    assert decode_all([raw]) == [ServerSentEvent("x")]
+
+
+def test_whatwg_examples() -> None:
+    # the field-parsing examples of the HTML standard's event stream section
+    assert [e.data for e in decode_all([b"data: YHOO\ndata: +2\ndata: 10\n\n"])] == ["YHOO\n+2\n10"]
+    stream = b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"
+    events = decode_all([stream])
+    assert [(e.data, e.id) for e in events] == [("first event", "1"), ("second event", ""), (" third event", "")]
+    assert [e.data for e in decode_all([b"data\n\ndata\ndata\n\ndata:\n"])] == ["", "\n", ""]
+
+
+def test_decoder_state_is_incremental() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: par") == []
+    assert decoder.feed(b"tial\n") == []
+    assert decoder.feed(b"\n") == [ServerSentEvent("partial")]
+    assert decoder.flush() == []
+
+
+def test_huge_event_is_linear() -> None:
+    payload = b"x" * 5_000_000
+    chunks = [b"data: "] + [payload[i : i + 65536] for i in range(0, len(payload), 65536)] + [b"\n\n"]
+    events = decode_all(chunks)
+    assert len(events) == 1 and len(events[0].data) == len(payload)
