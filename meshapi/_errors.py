@@ -31,10 +31,9 @@ pickle and copy, and nothing here ever holds the API token.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
-if TYPE_CHECKING:
-    import httpx
+import httpx
 
 __all__ = [
     "APIConnectionError",
