@@ -10,29 +10,101 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Dict, List
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
-_TYPES = (
-    "ApiErrorBody ApiErrorEnvelope AudioOutputOptions BatchListResponse BatchObject BatchRequestItem "
-    "BuiltinTool BulkEmbedRequest BulkEmbedResponse BulkEmbedResult ChatCompletionChoice ChatCompletionChunk "
-    "ChatCompletionChunkChoice ChatCompletionChunkDelta ChatCompletionMessage ChatCompletionParams "
-    "ChatCompletionResponse ChatMessage ChatRole CompareParams CompareResponse CompareStreamEvent ContentPart "
-    "ContentPartAudio ContentPartImage ContentPartText CreateBatchParams CreateTemplateParams EmbeddingItem "
-    "EmbeddingsParams EmbeddingsResponse EmbeddingsUsage ImageDetail ImageGenerationChunk ImageGenerationParams "
-    "ImageGenerationResponse ImageItem ImageOptions ImageUsage InitUploadRequest InitUploadResponse InputAudio "
-    "ListModelsParams ModelCompareResult ModelInfo ModelOverride ModelPricing ProviderPreferences "
-    "RagFileListResponse RagFileStatus ResponsesFunctionTool ResponsesParams ResponsesResponse "
-    "ResponsesStreamEvent ResponsesUsage SearchRequest SearchResponse SearchResult TemplateSummary TokenUsage "
-    "Tool ToolCall ToolCallFunction ToolChoice ToolChoiceFunction ToolChoiceObject ToolFunction UsageInfo "
-    "UpdateTemplateParams"
-).split()
+_TYPES = [
+    "ApiErrorBody",
+    "ApiErrorEnvelope",
+    "AudioOutputOptions",
+    "BatchListResponse",
+    "BatchObject",
+    "BatchRequestItem",
+    "BuiltinTool",
+    "BulkEmbedRequest",
+    "BulkEmbedResponse",
+    "BulkEmbedResult",
+    "ChatCompletionChoice",
+    "ChatCompletionChunk",
+    "ChatCompletionChunkChoice",
+    "ChatCompletionChunkDelta",
+    "ChatCompletionMessage",
+    "ChatCompletionParams",
+    "ChatCompletionResponse",
+    "ChatMessage",
+    "ChatRole",
+    "CompareParams",
+    "CompareResponse",
+    "CompareStreamEvent",
+    "ContentPart",
+    "ContentPartAudio",
+    "ContentPartImage",
+    "ContentPartText",
+    "CreateBatchParams",
+    "CreateTemplateParams",
+    "EmbeddingItem",
+    "EmbeddingsParams",
+    "EmbeddingsResponse",
+    "EmbeddingsUsage",
+    "ImageDetail",
+    "ImageGenerationChunk",
+    "ImageGenerationParams",
+    "ImageGenerationResponse",
+    "ImageItem",
+    "ImageOptions",
+    "ImageUsage",
+    "InitUploadRequest",
+    "InitUploadResponse",
+    "InputAudio",
+    "ListModelsParams",
+    "ModelCompareResult",
+    "ModelInfo",
+    "ModelOverride",
+    "ModelPricing",
+    "ProviderPreferences",
+    "RagFileListResponse",
+    "RagFileStatus",
+    "ResponsesFunctionTool",
+    "ResponsesParams",
+    "ResponsesResponse",
+    "ResponsesStreamEvent",
+    "ResponsesUsage",
+    "SearchRequest",
+    "SearchResponse",
+    "SearchResult",
+    "TemplateSummary",
+    "TokenUsage",
+    "Tool",
+    "ToolCall",
+    "ToolCallFunction",
+    "ToolChoice",
+    "ToolChoiceFunction",
+    "ToolChoiceObject",
+    "ToolFunction",
+    "UsageInfo",
+    "UpdateTemplateParams",
+]
 
-_ERRORS = (
-    "APIConnectionError APIResponseValidationError APIStatusError APITimeoutError AuthenticationError "
-    "BadRequestError ConfigurationError ConflictError InternalServerError InvalidParamsError MeshAPIError "
-    "NotFoundError PaymentRequiredError PermissionDeniedError RateLimitError StreamEventError "
-    "StreamInterruptedError StructuredOutputError UnprocessableEntityError"
-).split()
+_ERRORS = [
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidParamsError",
+    "MeshAPIError",
+    "NotFoundError",
+    "PaymentRequiredError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "StreamEventError",
+    "StreamInterruptedError",
+    "StructuredOutputError",
+    "UnprocessableEntityError",
+]
 
 _LAZY: Dict[str, str] = {name: "meshapi._types" for name in _TYPES}
 _LAZY.update({name: "meshapi._errors" for name in _ERRORS})
@@ -77,10 +149,24 @@ _LAZY.update(
 )
 
 _NOT_IN_ALL = {
-    "SyncHttpClient", "AsyncHttpClient", "ChatResource", "AsyncChatResource", "ResponsesResource",
-    "AsyncResponsesResource", "EmbeddingsResource", "AsyncEmbeddingsResource", "CompareResource",
-    "AsyncCompareResource", "BatchesResource", "AsyncBatchesResource", "ModelsResource", "AsyncModelsResource",
-    "TemplatesResource", "AsyncTemplatesResource", "ImagesResource", "AsyncImagesResource",
+    "SyncHttpClient",
+    "AsyncHttpClient",
+    "ChatResource",
+    "AsyncChatResource",
+    "ResponsesResource",
+    "AsyncResponsesResource",
+    "EmbeddingsResource",
+    "AsyncEmbeddingsResource",
+    "CompareResource",
+    "AsyncCompareResource",
+    "BatchesResource",
+    "AsyncBatchesResource",
+    "ModelsResource",
+    "AsyncModelsResource",
+    "TemplatesResource",
+    "AsyncTemplatesResource",
+    "ImagesResource",
+    "AsyncImagesResource",
 }
 
 __all__: List[str] = sorted(["__version__", *(name for name in _LAZY if name not in _NOT_IN_ALL)])

@@ -64,7 +64,8 @@ class MeshAPI:
     during a stream it bounds the gap between events. Failed calls are retried ``max_retries`` times on
     429/502/503/504 and connection failures. ``httpx_client`` lets you bring your own ``httpx.Client``
     (proxies, transports, event hooks): the SDK still applies its base URL and timeout, and leaves the
-    client open on ``close()``.
+    client open on ``close()``. ``retry_initial_delay`` / ``retry_max_delay`` shape the backoff and
+    ``retry_max_after`` is the longest ``Retry-After`` the client will wait out (seconds).
     """
 
     def __init__(
@@ -76,18 +77,36 @@ class MeshAPI:
         max_retries: int = DEFAULT_MAX_RETRIES,
         httpx_client: Optional[httpx.Client] = None,
         default_headers: Optional[Dict[str, str]] = None,
-        **config_options: Any,
+        retry_initial_delay: float = 0.5,
+        retry_max_delay: float = 8.0,
+        retry_max_after: float = 60.0,
+        realtime_connect_timeout: Optional[float] = None,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
             from ._errors import ConfigurationError
 
             raise ConfigurationError(
                 f"httpx_client must be an httpx.Client, got {type(httpx_client).__name__}"
-                + (" (use AsyncMeshAPI(async_httpx_client=...) for an AsyncClient)"
-                   if isinstance(httpx_client, httpx.AsyncClient) else "")
+                + (
+                    " (use AsyncMeshAPI(async_httpx_client=...) for an AsyncClient)"
+                    if isinstance(httpx_client, httpx.AsyncClient)
+                    else ""
+                )
             )
-        config_options["httpx_client"] = httpx_client
-        self._config = _config(base_url, token, timeout, max_retries, default_headers, config_options)
+        self._config = _config(
+            base_url,
+            token,
+            timeout,
+            max_retries,
+            default_headers,
+            {
+                "httpx_client": httpx_client,
+                "retry_initial_delay": retry_initial_delay,
+                "retry_max_delay": retry_max_delay,
+                "retry_max_after": retry_max_after,
+                "realtime_connect_timeout": realtime_connect_timeout,
+            },
+        )
         self._http = SyncHttpClient(self._config)
 
     @property
@@ -191,7 +210,10 @@ class AsyncMeshAPI:
         max_retries: int = DEFAULT_MAX_RETRIES,
         async_httpx_client: Optional[httpx.AsyncClient] = None,
         default_headers: Optional[Dict[str, str]] = None,
-        **config_options: Any,
+        retry_initial_delay: float = 0.5,
+        retry_max_delay: float = 8.0,
+        retry_max_after: float = 60.0,
+        realtime_connect_timeout: Optional[float] = None,
     ) -> None:
         if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
             from ._errors import ConfigurationError
@@ -199,8 +221,20 @@ class AsyncMeshAPI:
             raise ConfigurationError(
                 f"async_httpx_client must be an httpx.AsyncClient, got {type(async_httpx_client).__name__}"
             )
-        config_options["async_httpx_client"] = async_httpx_client
-        self._config = _config(base_url, token, timeout, max_retries, default_headers, config_options)
+        self._config = _config(
+            base_url,
+            token,
+            timeout,
+            max_retries,
+            default_headers,
+            {
+                "async_httpx_client": async_httpx_client,
+                "retry_initial_delay": retry_initial_delay,
+                "retry_max_delay": retry_max_delay,
+                "retry_max_after": retry_max_after,
+                "realtime_connect_timeout": realtime_connect_timeout,
+            },
+        )
         self._http = AsyncHttpClient(self._config)
 
     @property

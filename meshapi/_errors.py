@@ -332,8 +332,16 @@ class RealtimeError(MeshAPIError):
     def __reduce__(self) -> Tuple[Any, ...]:
         return (
             _rebuild_realtime_error,
-            (type(self), self.code, self.realtime_message, self.param, self.request_id, self.status,
-             self.close_code, self.details),
+            (
+                type(self),
+                self.code,
+                self.realtime_message,
+                self.param,
+                self.request_id,
+                self.status,
+                self.close_code,
+                self.details,
+            ),
         )
 
 

@@ -141,7 +141,7 @@ class MeshAPIConfig:
         )
 
 
-def resolve_settings(base_url: Optional[str], token: Optional[str]) -> "tuple[str, str]":
+def resolve_settings(base_url: Optional[str], token: Optional[str]) -> tuple[str, str]:
     """``base_url``/``token`` or their environment fallbacks, with one error naming what is missing."""
     base_url = base_url if base_url is not None else os.environ.get("MESHAPI_BASE_URL") or None
     token = token if token is not None else os.environ.get("MESHAPI_TOKEN") or None
@@ -305,13 +305,28 @@ class _BaseHttpClient:
     def _encode(body: Any) -> Optional[bytes]:
         if body is None:
             return None
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        try:
+            return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+                "utf-8"
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidParamsError(f"The request body is not valid JSON: {exc}") from None
+
+    def _check_open(self) -> None:
+        if self._client.is_closed:
+            raise APIConnectionError(
+                "This client has been closed; create a new one (or do not close it while it is in use)."
+            )
 
     def _max_retries(self, options: RequestOptions) -> int:
         return self._config.max_retries if options.max_retries is None else options.max_retries
 
     def _retry_delay(
-        self, retries_done: int, max_retries: int, *, error: Optional[MeshAPIError] = None,
+        self,
+        retries_done: int,
+        max_retries: int,
+        *,
+        error: Optional[MeshAPIError] = None,
         exc: Optional[BaseException] = None,
     ) -> Optional[float]:
         policy = self._config.retry_policy
@@ -363,6 +378,7 @@ class SyncHttpClient(_BaseHttpClient):
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error."""
         options = options or RequestOptions()
+        self._check_open()
         request = self._client.build_request(
             method,
             self._url(path),
@@ -381,13 +397,22 @@ class SyncHttpClient(_BaseHttpClient):
                 delay = self._retry_delay(retries, max_retries, exc=exc)
                 if delay is None:
                     raise map_transport_error(exc) from exc
-                log.info("%s %s failed (%s); retrying in %.2fs", method, request.url.path, type(exc).__name__, delay)
+                log.info(
+                    "%s %s failed (%s); retrying in %.2fs",
+                    method,
+                    request.url.path,
+                    type(exc).__name__,
+                    delay,
+                )
                 self._sleep(delay)
                 retries += 1
                 continue
             if response.status_code < 400:
                 log.debug(
-                    "%s %s -> %d (request id %s)", method, request.url.path, response.status_code,
+                    "%s %s -> %d (request id %s)",
+                    method,
+                    request.url.path,
+                    response.status_code,
                     response.headers.get("x-request-id"),
                 )
                 return response
@@ -403,27 +428,43 @@ class SyncHttpClient(_BaseHttpClient):
                 log.debug("%s %s -> %d %s", method, request.url.path, error.status, error.error_code)
                 raise error
             log.info(
-                "%s %s -> %d; retrying in %.2fs (request id %s)", method, request.url.path,
-                response.status_code, delay, error.request_id,
+                "%s %s -> %d; retrying in %.2fs (request id %s)",
+                method,
+                request.url.path,
+                response.status_code,
+                delay,
+                error.request_id,
             )
             self._sleep(delay)
             retries += 1
 
     def request_json(
-        self, method: str, path: str, *, body: Any = None, params: Optional[Mapping[str, Any]] = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
     ) -> Any:
         return parse_json_response(self.send(method, path, body=body, params=params, options=options))
 
     def request_model(
-        self, model: Type[T], method: str, path: str, *, body: Any = None,
-        params: Optional[Mapping[str, Any]] = None, options: Optional[RequestOptions] = None,
+        self,
+        model: Type[T],
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Optional[Mapping[str, Any]] = None,
+        options: Optional[RequestOptions] = None,
     ) -> T:
         response = self.send(method, path, body=body, params=params, options=options)
         if not response.content:
             raise APIResponseValidationError(
                 f"The gateway answered {response.status_code} with an empty body; expected {model.__name__}.",
-                status=response.status_code, request_id=response.headers.get("x-request-id", ""),
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id", ""),
                 response=response,
             )
         if "json" not in response.headers.get("content-type", "json"):
@@ -471,7 +512,9 @@ class AsyncHttpClient(_BaseHttpClient):
         self._config = config
         self._timeout = _timeout_of(config.timeout)
         self._owns_client = config.async_httpx_client is None
-        self._client = config.async_httpx_client or httpx.AsyncClient(timeout=self._timeout, limits=DEFAULT_LIMITS)
+        self._client = config.async_httpx_client or httpx.AsyncClient(
+            timeout=self._timeout, limits=DEFAULT_LIMITS
+        )
         self._headers = self._base_headers()
         self._sleep: Callable[[float], Any] = asyncio.sleep
 
@@ -491,6 +534,7 @@ class AsyncHttpClient(_BaseHttpClient):
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error."""
         options = options or RequestOptions()
+        self._check_open()
         request = self._client.build_request(
             method,
             self._url(path),
@@ -509,13 +553,22 @@ class AsyncHttpClient(_BaseHttpClient):
                 delay = self._retry_delay(retries, max_retries, exc=exc)
                 if delay is None:
                     raise map_transport_error(exc) from exc
-                log.info("%s %s failed (%s); retrying in %.2fs", method, request.url.path, type(exc).__name__, delay)
+                log.info(
+                    "%s %s failed (%s); retrying in %.2fs",
+                    method,
+                    request.url.path,
+                    type(exc).__name__,
+                    delay,
+                )
                 await self._sleep(delay)
                 retries += 1
                 continue
             if response.status_code < 400:
                 log.debug(
-                    "%s %s -> %d (request id %s)", method, request.url.path, response.status_code,
+                    "%s %s -> %d (request id %s)",
+                    method,
+                    request.url.path,
+                    response.status_code,
                     response.headers.get("x-request-id"),
                 )
                 return response
@@ -531,27 +584,43 @@ class AsyncHttpClient(_BaseHttpClient):
                 log.debug("%s %s -> %d %s", method, request.url.path, error.status, error.error_code)
                 raise error
             log.info(
-                "%s %s -> %d; retrying in %.2fs (request id %s)", method, request.url.path,
-                response.status_code, delay, error.request_id,
+                "%s %s -> %d; retrying in %.2fs (request id %s)",
+                method,
+                request.url.path,
+                response.status_code,
+                delay,
+                error.request_id,
             )
             await self._sleep(delay)
             retries += 1
 
     async def request_json(
-        self, method: str, path: str, *, body: Any = None, params: Optional[Mapping[str, Any]] = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
     ) -> Any:
         return parse_json_response(await self.send(method, path, body=body, params=params, options=options))
 
     async def request_model(
-        self, model: Type[T], method: str, path: str, *, body: Any = None,
-        params: Optional[Mapping[str, Any]] = None, options: Optional[RequestOptions] = None,
+        self,
+        model: Type[T],
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Optional[Mapping[str, Any]] = None,
+        options: Optional[RequestOptions] = None,
     ) -> T:
         response = await self.send(method, path, body=body, params=params, options=options)
         if not response.content:
             raise APIResponseValidationError(
                 f"The gateway answered {response.status_code} with an empty body; expected {model.__name__}.",
-                status=response.status_code, request_id=response.headers.get("x-request-id", ""),
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id", ""),
                 response=response,
             )
         if "json" not in response.headers.get("content-type", "json"):

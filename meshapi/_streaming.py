@@ -28,7 +28,7 @@ from typing import (
 
 import httpx
 
-from ._core.sse import SSEDecoder, ServerSentEvent
+from ._core.sse import ServerSentEvent, SSEDecoder
 from ._errors import StreamInterruptedError
 
 __all__ = ["AsyncStream", "EventDecoder", "Stream"]
@@ -75,7 +75,11 @@ def _interrupted(decoder: EventDecoder[Any], cause: str, received: int) -> Strea
 def _read_error(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "no data arrived within the read timeout"
-    return f"the connection failed ({type(exc).__name__}: {exc})" if str(exc) else f"the connection failed ({type(exc).__name__})"
+    return (
+        f"the connection failed ({type(exc).__name__}: {exc})"
+        if str(exc)
+        else f"the connection failed ({type(exc).__name__})"
+    )
 
 
 class Stream(Generic[T]):
@@ -211,7 +215,9 @@ class Stream(Generic[T]):
 class AsyncStream(Generic[T]):
     """A lazy, closable stream of items of one SSE response (asyncio twin of :class:`Stream`)."""
 
-    def __init__(self, open_response: Callable[[], Awaitable[httpx.Response]], decoder: EventDecoder[T]) -> None:
+    def __init__(
+        self, open_response: Callable[[], Awaitable[httpx.Response]], decoder: EventDecoder[T]
+    ) -> None:
         self._open_response = open_response
         self._decoder = decoder
         self._response: Optional[httpx.Response] = None
@@ -329,4 +335,3 @@ class AsyncStream(Generic[T]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("open" if self._response is not None else "not started")
         return f"<{type(self).__name__} {state} request_id={self.request_id!r}>"
-

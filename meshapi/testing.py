@@ -21,7 +21,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator
 
 import pytest
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["meshapi_async_client", "meshapi_client", "meshapi_gateway"]
 
 # Tests should not wait for real backoff: retries still happen, just without the sleeps.
-_FAST_RETRIES = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
+_FAST_RETRIES: Dict[str, Any] = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
 
 
 @pytest.fixture(scope="session")

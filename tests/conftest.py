@@ -31,7 +31,7 @@ async def close(obj: Any) -> None:
 class RecordingStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A response body from a list of chunks that can fail after them and records whether it was closed."""
 
-    def __init__(self, chunks: List[bytes], error: "Exception | None" = None) -> None:
+    def __init__(self, chunks: List[bytes], error: Exception | None = None) -> None:
         self.chunks = chunks
         self.error = error
         self.closed = False

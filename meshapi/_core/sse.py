@@ -25,7 +25,11 @@ class ServerSentEvent:
     __slots__ = ("data", "event", "id", "retry")
 
     def __init__(
-        self, data: str = "", event: Optional[str] = None, id: Optional[str] = None, retry: Optional[int] = None
+        self,
+        data: str = "",
+        event: Optional[str] = None,
+        id: Optional[str] = None,
+        retry: Optional[int] = None,
     ) -> None:
         self.data = data
         self.event = event
@@ -33,12 +37,19 @@ class ServerSentEvent:
         self.retry = retry
 
     def __repr__(self) -> str:
-        return f"ServerSentEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
+        return (
+            f"ServerSentEvent(event={self.event!r}, data={self.data!r}, id={self.id!r}, retry={self.retry!r})"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ServerSentEvent):
             return NotImplemented
-        return (self.data, self.event, self.id, self.retry) == (other.data, other.event, other.id, other.retry)
+        return (self.data, self.event, self.id, self.retry) == (
+            other.data,
+            other.event,
+            other.id,
+            other.retry,
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -117,12 +128,10 @@ class SSEDecoder:
             self._event = value.decode("utf-8", "replace")
         elif field == b"data":  # "data" with no colon: an empty data line
             self._data.append("")
-        elif field == b"id":
-            if b"\x00" not in value:
-                self._last_id = value.decode("utf-8", "replace")
-        elif field == b"retry":
-            if value.isdigit():
-                self._retry = int(value)
+        elif field == b"id" and b"\x00" not in value:
+            self._last_id = value.decode("utf-8", "replace")
+        elif field == b"retry" and value.isdigit():
+            self._retry = int(value)
         # any other field name is ignored, as the specification requires
 
 

@@ -152,7 +152,10 @@ class ChatCompletionAccumulator:
         choices = []
         for index in sorted(self._choices):
             state = self._choices[index]
-            message: Dict[str, Any] = {"role": state.role or "assistant", "content": state.content.value() or None}
+            message: Dict[str, Any] = {
+                "role": state.role or "assistant",
+                "content": state.content.value() or None,
+            }
             if state.tool_calls:
                 message["tool_calls"] = [
                     {

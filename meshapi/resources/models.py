@@ -23,7 +23,10 @@ def _free_query(free: Optional[bool]) -> Optional[Mapping[str, str]]:
 
 class ModelsResource(SyncAPIResource):
     def list(
-        self, *, free: Optional[bool] = None, timeout: TimeoutArg = None,
+        self,
+        *,
+        free: Optional[bool] = None,
+        timeout: TimeoutArg = None,
         extra_headers: Optional[Mapping[str, str]] = None,
     ) -> ListResponse[ModelInfo]:
         """Every model (``free=True``: only free ones, ``free=False``: only paid ones).
@@ -51,7 +54,10 @@ class ModelsResource(SyncAPIResource):
 
 class AsyncModelsResource(AsyncAPIResource):
     async def list(
-        self, *, free: Optional[bool] = None, timeout: TimeoutArg = None,
+        self,
+        *,
+        free: Optional[bool] = None,
+        timeout: TimeoutArg = None,
         extra_headers: Optional[Mapping[str, str]] = None,
     ) -> ListResponse[ModelInfo]:
         """Every model (``free=True``: only free ones, ``free=False``: only paid ones).

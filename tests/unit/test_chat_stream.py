@@ -16,7 +16,12 @@ MESSAGES = [{"role": "user", "content": "Capital of France?"}]
 
 
 def chunk(delta: Dict[str, Any], finish: Any = None, **extra: Any) -> Dict[str, Any]:
-    base = {"id": "chatcmpl-7", "object": "chat.completion.chunk", "created": 1767312000, "model": "openai/gpt-4o-mini"}
+    base = {
+        "id": "chatcmpl-7",
+        "object": "chat.completion.chunk",
+        "created": 1767312000,
+        "model": "openai/gpt-4o-mini",
+    }
     base["choices"] = [{"index": 0, "delta": delta, "finish_reason": finish}]
     base.update(extra)
     return base
@@ -27,13 +32,41 @@ TEXT_CHUNKS = [
     chunk({"content": "Par"}),
     chunk({"content": "is \u00e9t\u00e9"}),
     chunk({}, "stop"),
-    {**chunk({}), "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}, "cost": "0.0000024"},
+    {
+        **chunk({}),
+        "choices": [],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15},
+        "cost": "0.0000024",
+    },
 ]
 
 TOOL_CHUNKS = [
-    chunk({"role": "assistant", "tool_calls": [{"index": 0, "id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+    chunk(
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": ""},
+                }
+            ],
+        }
+    ),
     chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]}),
-    chunk({"tool_calls": [{"index": 1, "id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]}),
+    chunk(
+        {
+            "tool_calls": [
+                {
+                    "index": 1,
+                    "id": "call_b",
+                    "type": "function",
+                    "function": {"name": "get_time", "arguments": "{}"},
+                }
+            ]
+        }
+    ),
     chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}),
     chunk({}, "tool_calls"),
 ]
@@ -44,7 +77,13 @@ def sse(frames: List[Any], done: bool = True) -> bytes:
     return (text + ("data: [DONE]\n\n" if done else "")).encode()
 
 
-def stream_handler(body: bytes, *, error: Exception | None = None, cut: int | None = None, streams: List[RecordingStream] | None = None) -> Any:
+def stream_handler(
+    body: bytes,
+    *,
+    error: Exception | None = None,
+    cut: int | None = None,
+    streams: List[RecordingStream] | None = None,
+) -> Any:
     seen: List[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -53,7 +92,9 @@ def stream_handler(body: bytes, *, error: Exception | None = None, cut: int | No
         stream = RecordingStream([payload[i : i + 17] for i in range(0, len(payload), 17)], error)
         if streams is not None:
             streams.append(stream)
-        return httpx.Response(200, headers={"content-type": "text/event-stream", "x-request-id": "req_stream"}, stream=stream)
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream", "x-request-id": "req_stream"}, stream=stream
+        )
 
     handler.seen = seen  # type: ignore[attr-defined]
     return handler
@@ -132,7 +173,9 @@ async def test_stream_without_done_raises_after_delivering_items(make_client: An
 
 async def test_connection_error_mid_stream_is_typed_and_closes(make_client: Any) -> None:
     streams: List[RecordingStream] = []
-    client = make_client(stream_handler(sse(TEXT_CHUNKS[:2], done=False), error=httpx.ReadError("reset"), streams=streams))
+    client = make_client(
+        stream_handler(sse(TEXT_CHUNKS[:2], done=False), error=httpx.ReadError("reset"), streams=streams)
+    )
     with pytest.raises(meshapi.StreamInterruptedError) as info:
         await collect(client.chat.completions.stream(model="m", messages=MESSAGES))
     assert isinstance(info.value.__cause__, httpx.ReadError)
@@ -146,9 +189,14 @@ async def test_read_timeout_mid_stream_is_typed(make_client: Any) -> None:
 
 
 async def test_error_frame_raises_with_its_context(make_client: Any) -> None:
-    frame = {"error": {"code": "gateway_timeout", "message": "Upstream provider did not respond in time.",
-                       "provider_error": {"provider": "openai", "status": 504, "message": "slow"}},
-             "request_id": "req_frame"}
+    frame = {
+        "error": {
+            "code": "gateway_timeout",
+            "message": "Upstream provider did not respond in time.",
+            "provider_error": {"provider": "openai", "status": 504, "message": "slow"},
+        },
+        "request_id": "req_frame",
+    }
     client = make_client(stream_handler(sse([TEXT_CHUNKS[0], frame])))
     with pytest.raises(meshapi.StreamEventError) as info:
         await collect(client.chat.completions.stream(model="m", messages=MESSAGES))
@@ -161,7 +209,11 @@ async def test_error_frame_without_request_id_uses_the_stream_s(make_client: Any
     client = make_client(stream_handler(sse([{"error": "plain text"}])))
     with pytest.raises(meshapi.StreamEventError) as info:
         await collect(client.chat.completions.stream(model="m", messages=MESSAGES))
-    assert (info.value.error_code, info.value.message, info.value.request_id) == ("upstream_error", "plain text", "req_stream")
+    assert (info.value.error_code, info.value.message, info.value.request_id) == (
+        "upstream_error",
+        "plain text",
+        "req_stream",
+    )
 
 
 async def test_malformed_frame_is_an_error_not_a_silent_skip(make_client: Any) -> None:
@@ -197,7 +249,13 @@ async def test_stream_open_is_retried_before_first_byte(make_client: Any) -> Non
 
 async def test_stream_open_error_is_typed(make_client: Any) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, json={"error": {"code": "unauthorized", "message": "Invalid or missing API key."}, "request_id": "req_401"})
+        return httpx.Response(
+            401,
+            json={
+                "error": {"code": "unauthorized", "message": "Invalid or missing API key."},
+                "request_id": "req_401",
+            },
+        )
 
     with pytest.raises(meshapi.AuthenticationError) as info:
         await collect(make_client(handler).chat.completions.stream(model="m", messages=MESSAGES))
@@ -205,7 +263,9 @@ async def test_stream_open_error_is_typed(make_client: Any) -> None:
 
 
 @pytest.mark.parametrize("transcript", [TEXT_CHUNKS, TOOL_CHUNKS], ids=["text", "tools"])
-async def test_cut_at_every_byte_offset_never_ends_silently_short(make_client: Any, transcript: List[Any]) -> None:
+async def test_cut_at_every_byte_offset_never_ends_silently_short(
+    make_client: Any, transcript: List[Any]
+) -> None:
     body = sse(transcript)
     full = len(transcript)
     for cut in range(0, len(body) + 1, 3 if len(body) > 600 else 1):
@@ -243,7 +303,7 @@ def test_accumulator_on_tool_call_transcript() -> None:
 
 def test_accumulator_multiple_choices_and_long_streams() -> None:
     acc = ChatCompletionAccumulator()
-    for i in range(2000):
+    for _ in range(2000):
         frame = chunk({"content": "ab"})
         frame["choices"].append({"index": 1, "delta": {"content": "c"}, "finish_reason": None})
         acc.add(ChatCompletionChunk.model_validate(frame))

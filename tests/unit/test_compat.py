@@ -12,33 +12,139 @@ import pytest
 
 import meshapi
 
-UPSTREAM_ALL = """
-__version__ MeshAPI AsyncMeshAPI MeshAPIConfig MeshAPIError ChatRole ChatMessage ContentPart ContentPartAudio
-ContentPartText ContentPartImage ImageDetail InputAudio ImageOptions ImageGenerationParams ImageGenerationResponse
-ImageItem ImageUsage AudioOutputOptions ToolFunction Tool ToolCall ToolCallFunction ToolChoice ToolChoiceFunction
-ToolChoiceObject ChatCompletionParams ChatCompletionResponse ChatCompletionChoice ChatCompletionMessage
-ChatCompletionChunk ChatCompletionChunkChoice ChatCompletionChunkDelta UsageInfo ModelPricing ModelInfo
-ListModelsParams EmbeddingsParams EmbeddingItem EmbeddingsUsage EmbeddingsResponse ResponsesFunctionTool
-BuiltinTool ResponsesParams ResponsesUsage ResponsesResponse ResponsesStreamEvent ModelOverride CompareParams
-TokenUsage CompareResponse CompareStreamEvent BatchRequestItem CreateBatchParams BatchObject BatchListResponse
-ProviderPreferences CreateTemplateParams UpdateTemplateParams TemplateSummary ApiErrorBody ApiErrorEnvelope
-RealtimeResource AsyncRealtimeResource RealtimeSession AsyncRealtimeSession RealtimeMessage RealtimeError
-RagResource AsyncRagResource InitUploadRequest InitUploadResponse RagFileStatus RagFileListResponse
-BulkEmbedRequest BulkEmbedResult BulkEmbedResponse SearchRequest SearchResult SearchResponse
-""".split()
+UPSTREAM_ALL = [
+    "__version__",
+    "MeshAPI",
+    "AsyncMeshAPI",
+    "MeshAPIConfig",
+    "MeshAPIError",
+    "ChatRole",
+    "ChatMessage",
+    "ContentPart",
+    "ContentPartAudio",
+    "ContentPartText",
+    "ContentPartImage",
+    "ImageDetail",
+    "InputAudio",
+    "ImageOptions",
+    "ImageGenerationParams",
+    "ImageGenerationResponse",
+    "ImageItem",
+    "ImageUsage",
+    "AudioOutputOptions",
+    "ToolFunction",
+    "Tool",
+    "ToolCall",
+    "ToolCallFunction",
+    "ToolChoice",
+    "ToolChoiceFunction",
+    "ToolChoiceObject",
+    "ChatCompletionParams",
+    "ChatCompletionResponse",
+    "ChatCompletionChoice",
+    "ChatCompletionMessage",
+    "ChatCompletionChunk",
+    "ChatCompletionChunkChoice",
+    "ChatCompletionChunkDelta",
+    "UsageInfo",
+    "ModelPricing",
+    "ModelInfo",
+    "ListModelsParams",
+    "EmbeddingsParams",
+    "EmbeddingItem",
+    "EmbeddingsUsage",
+    "EmbeddingsResponse",
+    "ResponsesFunctionTool",
+    "BuiltinTool",
+    "ResponsesParams",
+    "ResponsesUsage",
+    "ResponsesResponse",
+    "ResponsesStreamEvent",
+    "ModelOverride",
+    "CompareParams",
+    "TokenUsage",
+    "CompareResponse",
+    "CompareStreamEvent",
+    "BatchRequestItem",
+    "CreateBatchParams",
+    "BatchObject",
+    "BatchListResponse",
+    "ProviderPreferences",
+    "CreateTemplateParams",
+    "UpdateTemplateParams",
+    "TemplateSummary",
+    "ApiErrorBody",
+    "ApiErrorEnvelope",
+    "RealtimeResource",
+    "AsyncRealtimeResource",
+    "RealtimeSession",
+    "AsyncRealtimeSession",
+    "RealtimeMessage",
+    "RealtimeError",
+    "RagResource",
+    "AsyncRagResource",
+    "InitUploadRequest",
+    "InitUploadResponse",
+    "RagFileStatus",
+    "RagFileListResponse",
+    "BulkEmbedRequest",
+    "BulkEmbedResult",
+    "BulkEmbedResponse",
+    "SearchRequest",
+    "SearchResult",
+    "SearchResponse",
+]
 
-NOT_IN_ALL = """SyncHttpClient AsyncHttpClient ChatResource AsyncChatResource ResponsesResource AsyncResponsesResource
-EmbeddingsResource AsyncEmbeddingsResource CompareResource AsyncCompareResource BatchesResource AsyncBatchesResource
-ModelsResource AsyncModelsResource TemplatesResource AsyncTemplatesResource ImagesResource AsyncImagesResource""".split()
+NOT_IN_ALL = [
+    "SyncHttpClient",
+    "AsyncHttpClient",
+    "ChatResource",
+    "AsyncChatResource",
+    "ResponsesResource",
+    "AsyncResponsesResource",
+    "EmbeddingsResource",
+    "AsyncEmbeddingsResource",
+    "CompareResource",
+    "AsyncCompareResource",
+    "BatchesResource",
+    "AsyncBatchesResource",
+    "ModelsResource",
+    "AsyncModelsResource",
+    "TemplatesResource",
+    "AsyncTemplatesResource",
+    "ImagesResource",
+    "AsyncImagesResource",
+]
 
 MODULE_PATHS = {
-    "meshapi._types": ["CreateTemplateParams", "UpdateTemplateParams", "BulkEmbedRequest", "InitUploadRequest",
-                       "SearchRequest", "ChatCompletionChunk", "ToolCallFunctionChunk", "ToolCallChunk",
-                       "TemplateMessage", "ModelCompareResult", "ImageGenerationChunk"],
+    "meshapi._types": [
+        "CreateTemplateParams",
+        "UpdateTemplateParams",
+        "BulkEmbedRequest",
+        "InitUploadRequest",
+        "SearchRequest",
+        "ChatCompletionChunk",
+        "ToolCallFunctionChunk",
+        "ToolCallChunk",
+        "TemplateMessage",
+        "ModelCompareResult",
+        "ImageGenerationChunk",
+    ],
     "meshapi._errors": ["MeshAPIError"],
-    "meshapi._http": ["MeshAPIConfig", "SyncHttpClient", "AsyncHttpClient", "_try_parse_sse_frame", "_iter_sse",
-                      "_DONE_SENTINEL"],
-    "meshapi.resources.chat": ["CompletionsResource", "ChatResource", "AsyncCompletionsResource", "AsyncChatResource"],
+    "meshapi._http": [
+        "MeshAPIConfig",
+        "SyncHttpClient",
+        "AsyncHttpClient",
+        "_try_parse_sse_frame",
+        "_iter_sse",
+        "_DONE_SENTINEL",
+    ],
+    "meshapi.resources.chat": [
+        "CompletionsResource",
+        "ChatResource",
+        "AsyncCompletionsResource",
+        "AsyncChatResource",
+    ],
     "meshapi.resources.models": ["ModelsResource", "AsyncModelsResource"],
 }
 
@@ -77,7 +183,7 @@ def test_version_is_single_sourced() -> None:
     from meshapi._http import SDK_HEADER_VALUE
 
     assert meshapi.__version__ == version("meshapi")
-    assert SDK_HEADER_VALUE == f"python/{meshapi.__version__}"
+    assert f"python/{meshapi.__version__}" == SDK_HEADER_VALUE
 
 
 def test_get_type_hints_on_public_callables() -> None:

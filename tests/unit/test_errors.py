@@ -31,8 +31,14 @@ from meshapi._errors import (
 )
 
 
-def response(status: int, body: Any = None, *, content_type: str = "application/json",
-             headers: Optional[Dict[str, str]] = None, raw: Optional[bytes] = None) -> httpx.Response:
+def response(
+    status: int,
+    body: Any = None,
+    *,
+    content_type: str = "application/json",
+    headers: Optional[Dict[str, str]] = None,
+    raw: Optional[bytes] = None,
+) -> httpx.Response:
     h = {"content-type": content_type, "x-request-id": "req_header", **(headers or {})}
     if raw is None:
         import json
@@ -97,12 +103,23 @@ def test_full_envelope() -> None:
         ({"body": {"error": "text only"}}, "invalid_request", "text only"),
         ({"body": [1, 2]}, "invalid_request", "HTTP 400"),
         ({"body": {"error": {"code": "bad_thing"}}}, "bad_thing", "HTTP 400"),
-        ({"body": {"detail": [{"loc": ["body"], "msg": "x"}]}}, "invalid_request", "Request validation failed."),
-        ({"raw": b"<html>too big</html>", "content_type": "text/html"}, "invalid_request", "<html>too big</html>"),
+        (
+            {"body": {"detail": [{"loc": ["body"], "msg": "x"}]}},
+            "invalid_request",
+            "Request validation failed.",
+        ),
+        (
+            {"raw": b"<html>too big</html>", "content_type": "text/html"},
+            "invalid_request",
+            "<html>too big</html>",
+        ),
         ({"raw": b"{not json", "content_type": "application/json"}, "invalid_request", "{not json"),
         ({"raw": b"", "content_type": "application/json"}, "invalid_request", "HTTP 400"),
         (
-            {"body": {"error": {"code": "x_prob", "message": "problem"}}, "content_type": "application/problem+json"},
+            {
+                "body": {"error": {"code": "x_prob", "message": "problem"}},
+                "content_type": "application/problem+json",
+            },
             "x_prob",
             "problem",
         ),
@@ -116,14 +133,28 @@ def test_body_shapes_never_break_mapping(kwargs: Dict[str, Any], code: str, mess
 
 
 def test_compare_all_models_failed_nested_detail() -> None:
-    body = {"detail": {"error": {"code": "all_models_failed", "message": "every model failed", "details": [{"model": "a"}]}}}
+    body = {
+        "detail": {
+            "error": {
+                "code": "all_models_failed",
+                "message": "every model failed",
+                "details": [{"model": "a"}],
+            }
+        }
+    }
     err = error_from_response(response(502, body))
     assert isinstance(err, InternalServerError)
-    assert (err.error_code, err.message, err.details) == ("all_models_failed", "every model failed", [{"model": "a"}])
+    assert (err.error_code, err.message, err.details) == (
+        "all_models_failed",
+        "every model failed",
+        [{"model": "a"}],
+    )
 
 
 def test_retry_after_header_fills_retry_after_seconds() -> None:
-    err = error_from_response(response(503, {"error": {"code": "x", "message": "y"}}, headers={"retry-after": "7"}))
+    err = error_from_response(
+        response(503, {"error": {"code": "x", "message": "y"}}, headers={"retry-after": "7"})
+    )
     assert err.retry_after_seconds == 7
 
 
@@ -135,16 +166,27 @@ def test_long_text_body_is_truncated() -> None:
 @pytest.mark.parametrize(
     "err",
     [
-        MeshAPIError("m", status=400, error_code="c", request_id="r", details=[1], provider_error={"a": 1},
-                     retry_after_seconds=3),
-        RateLimitError("slow", status=429, error_code="rate_limit_exceeded", request_id="req_1", retry_after_seconds=2),
+        MeshAPIError(
+            "m",
+            status=400,
+            error_code="c",
+            request_id="r",
+            details=[1],
+            provider_error={"a": 1},
+            retry_after_seconds=3,
+        ),
+        RateLimitError(
+            "slow", status=429, error_code="rate_limit_exceeded", request_id="req_1", retry_after_seconds=2
+        ),
         APITimeoutError("timed out"),
         APIConnectionError("refused"),
         StreamInterruptedError("cut", request_id="req_2"),
         StreamEventError("boom", error_code="gateway_timeout", request_id="req_3", provider_error={"p": 1}),
         RealtimeError("idle_timeout", "Session idle", "x", "req_4", close_code=1011),
         meshapi.InvalidParamsError("bad", details=[{"loc": ["a"]}]),
-        error_from_response(response(404, {"error": {"code": "not_found", "message": "no"}, "request_id": "req_5"})),
+        error_from_response(
+            response(404, {"error": {"code": "not_found", "message": "no"}, "request_id": "req_5"})
+        ),
     ],
 )
 def test_errors_pickle_and_copy(err: MeshAPIError) -> None:
@@ -152,7 +194,14 @@ def test_errors_pickle_and_copy(err: MeshAPIError) -> None:
         assert type(clone) is type(err)
         assert str(clone) == str(err)
         assert repr(clone) == repr(err)
-        for attr in ("status", "error_code", "request_id", "details", "provider_error", "retry_after_seconds"):
+        for attr in (
+            "status",
+            "error_code",
+            "request_id",
+            "details",
+            "provider_error",
+            "retry_after_seconds",
+        ):
             assert getattr(clone, attr) == getattr(err, attr)
     if isinstance(err, RealtimeError):
         clone = pickle.loads(pickle.dumps(err))
@@ -171,7 +220,12 @@ def test_upstream_constructor_and_attributes() -> None:
     rt = RealtimeError("insufficient_quota", "no money")
     assert str(rt) == "realtime[insufficient_quota]: no money"
     assert (rt.code, rt.error_code, rt.status, rt.request_id, rt.param) == (
-        "insufficient_quota", "insufficient_quota", 0, "", None)
+        "insufficient_quota",
+        "insufficient_quota",
+        0,
+        "",
+        None,
+    )
 
 
 def test_from_response_classmethod_is_typed() -> None:

@@ -22,8 +22,20 @@ NOW = 1_800_000_000.0
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [(400, False), (401, False), (404, False), (409, False), (422, False), (429, True), (500, False),
-     (501, False), (502, True), (503, True), (504, True), (505, False)],
+    [
+        (400, False),
+        (401, False),
+        (404, False),
+        (409, False),
+        (422, False),
+        (429, True),
+        (500, False),
+        (501, False),
+        (502, True),
+        (503, True),
+        (504, True),
+        (505, False),
+    ],
 )
 def test_retryable_statuses(status: int, expected: bool) -> None:
     assert is_retryable_status(status) is expected

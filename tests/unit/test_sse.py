@@ -6,7 +6,7 @@ from typing import AsyncIterator, List
 
 import pytest
 
-from meshapi._core.sse import SSEDecoder, ServerSentEvent, aiter_sse, iter_sse
+from meshapi._core.sse import ServerSentEvent, SSEDecoder, aiter_sse, iter_sse
 
 CHAT = (
     'data: {"id":"c","choices":[{"delta":{"content":"h\u00e9llo \u2603 \U0001f600"}}]}\n\n'
@@ -97,7 +97,11 @@ def test_whatwg_examples() -> None:
     assert [e.data for e in decode_all([b"data: YHOO\ndata: +2\ndata: 10\n\n"])] == ["YHOO\n+2\n10"]
     stream = b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"
     events = decode_all([stream])
-    assert [(e.data, e.id) for e in events] == [("first event", "1"), ("second event", ""), (" third event", "")]
+    assert [(e.data, e.id) for e in events] == [
+        ("first event", "1"),
+        ("second event", ""),
+        (" third event", ""),
+    ]
     assert [e.data for e in decode_all([b"data\n\ndata\ndata\n\ndata:\n"])] == ["", "\n", ""]
 
 

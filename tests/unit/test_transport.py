@@ -15,7 +15,10 @@ from tests.conftest import RecordingStream, resolve
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 COMPLETION = {
-    "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "openai/gpt-4o-mini",
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "openai/gpt-4o-mini",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}, "finish_reason": "stop"}],
 }
 
@@ -35,9 +38,15 @@ def sequence(*responses: Callable[[httpx.Request], httpx.Response]) -> Any:
     return handler
 
 
-def status(code: int, headers: Dict[str, str] | None = None, body: Any = None) -> Callable[[httpx.Request], httpx.Response]:
+def status(
+    code: int, headers: Dict[str, str] | None = None, body: Any = None
+) -> Callable[[httpx.Request], httpx.Response]:
     def respond(request: httpx.Request) -> httpx.Response:
-        payload = body if body is not None else {"error": {"code": "x", "message": f"status {code}"}, "request_id": f"req_{code}"}
+        payload = (
+            body
+            if body is not None
+            else {"error": {"code": "x", "message": f"status {code}"}, "request_id": f"req_{code}"}
+        )
         return httpx.Response(code, json=payload, headers=headers or {})
 
     return respond
@@ -51,7 +60,9 @@ def raise_(exc: Exception) -> Callable[[httpx.Request], httpx.Response]:
 
 
 async def create(client: Any, **kwargs: Any) -> Any:
-    return await resolve(client.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES, **kwargs))
+    return await resolve(
+        client.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES, **kwargs)
+    )
 
 
 async def test_request_shape(make_client: Any) -> None:
@@ -67,7 +78,10 @@ async def test_request_shape(make_client: Any) -> None:
     assert request.headers["x-meshapi-sdk"] == f"python/{meshapi.__version__}"
     assert request.headers["idempotency-key"].startswith("meshapi-")
     assert json.loads(request.content) == {
-        "model": "openai/gpt-4o-mini", "messages": MESSAGES, "temperature": 0.5, "stream": False
+        "model": "openai/gpt-4o-mini",
+        "messages": MESSAGES,
+        "temperature": 0.5,
+        "stream": False,
     }
     assert result.choices[0].message.content == "Hello"
     assert result._request_id == "req_ok"
@@ -116,7 +130,10 @@ async def test_huge_retry_after_is_not_waited(make_client: Any) -> None:
     [
         (httpx.ConnectError("[Errno 111] Connection refused"), meshapi.APIConnectionError),
         (httpx.ReadTimeout("timed out"), meshapi.APITimeoutError),
-        (httpx.RemoteProtocolError("Server disconnected without sending a response."), meshapi.APIConnectionError),
+        (
+            httpx.RemoteProtocolError("Server disconnected without sending a response."),
+            meshapi.APIConnectionError,
+        ),
         (httpx.ReadError("Connection reset by peer"), meshapi.APIConnectionError),
     ],
 )
@@ -174,8 +191,15 @@ async def test_extra_body_is_merged(make_client: Any) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"timeout": -1}, {"timeout": 0}, {"timeout": "soon"}, {"extra_headers": {"X": "a\r\nb"}}, {"nonsense_field": 1},
-     {"messages": "hello"}, {"temperature": "hot"}],
+    [
+        {"timeout": -1},
+        {"timeout": 0},
+        {"timeout": "soon"},
+        {"extra_headers": {"X": "a\r\nb"}},
+        {"nonsense_field": 1},
+        {"messages": "hello"},
+        {"temperature": "hot"},
+    ],
 )
 async def test_bad_arguments_fail_before_sending(make_client: Any, kwargs: Dict[str, Any]) -> None:
     handler = sequence(ok)
@@ -192,7 +216,10 @@ async def test_param_model_and_keywords_merge(make_client: Any) -> None:
     params = meshapi.ChatCompletionParams(model="a", messages=[meshapi.ChatMessage(role="user", content="x")])
     await resolve(make_client(handler).chat.completions.create(params, max_tokens=5))
     assert json.loads(handler.seen[0].content) == {
-        "model": "a", "messages": [{"role": "user", "content": "x"}], "max_tokens": 5, "stream": False
+        "model": "a",
+        "messages": [{"role": "user", "content": "x"}],
+        "max_tokens": 5,
+        "stream": False,
     }
 
 
@@ -203,7 +230,9 @@ async def test_dict_params_are_accepted(make_client: Any) -> None:
 
 
 async def test_non_json_success_body_is_typed(make_client: Any) -> None:
-    handler = sequence(lambda r: httpx.Response(200, text="<html>oops</html>", headers={"content-type": "text/html"}))
+    handler = sequence(
+        lambda r: httpx.Response(200, text="<html>oops</html>", headers={"content-type": "text/html"})
+    )
     with pytest.raises(meshapi.APIResponseValidationError):
         await create(make_client(handler))
 
@@ -219,7 +248,12 @@ async def test_wrong_shape_success_body_is_typed(make_client: Any) -> None:
 async def test_models_list_accepts_bare_array_and_data_wrapper(make_client: Any) -> None:
     info = {"id": "openai/gpt-4o-mini", "name": "GPT-4o mini", "is_free": False}
     replies = [[info], {"data": [info]}, None]
-    handler = sequence(*(lambda r, body=body: httpx.Response(200, json=body, headers={"x-request-id": "req_m"}) for body in replies))
+    handler = sequence(
+        *(
+            lambda r, body=body: httpx.Response(200, json=body, headers={"x-request-id": "req_m"})
+            for body in replies
+        )
+    )
     client = make_client(handler)
     first = await resolve(client.models.list(free=False))
     second = await resolve(client.models.free())
@@ -234,7 +268,7 @@ async def test_models_list_accepts_bare_array_and_data_wrapper(make_client: Any)
 def test_config_validation_and_env_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MESHAPI_BASE_URL", raising=False)
     monkeypatch.delenv("MESHAPI_TOKEN", raising=False)
-    with pytest.raises(meshapi.ConfigurationError, match="MESHAPI_BASE_URL.*MESHAPI_TOKEN"):
+    with pytest.raises(meshapi.ConfigurationError, match=r"MESHAPI_BASE_URL.*MESHAPI_TOKEN"):
         MeshAPI()
     with pytest.raises(meshapi.ConfigurationError, match="MESHAPI_TOKEN"):
         MeshAPI(base_url="http://x")
@@ -257,7 +291,9 @@ def test_token_never_in_reprs_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     handler = sequence(status(503), ok)
     caplog.set_level(logging.DEBUG, logger="meshapi")
     inner = httpx.Client(transport=httpx.MockTransport(handler))
-    with MeshAPI(base_url="http://x", token=token, httpx_client=inner, retry_initial_delay=0, retry_max_delay=0) as client:
+    with MeshAPI(
+        base_url="http://x", token=token, httpx_client=inner, retry_initial_delay=0, retry_max_delay=0
+    ) as client:
         client.chat.completions.create(model="m", messages=MESSAGES)
         texts = [repr(client), repr(client.config), str(client.config), caplog.text]
     inner.close()

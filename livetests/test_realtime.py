@@ -1,0 +1,43 @@
+"""Realtime sessions over WebSocket: session.created, session.update, a text turn, sync and async."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import REALTIME_MODEL
+
+pytest.importorskip("websockets")
+
+from meshapi.resources.realtime import RealtimeError
+
+from meshapi import AsyncMeshAPI, MeshAPI, RealtimeMessage
+
+
+def test_connect_and_session_created(client: MeshAPI) -> None:
+    with client.realtime.connect(model=REALTIME_MODEL) as session:
+        first = session.receive()
+        assert isinstance(first, RealtimeMessage)
+        assert first.event is not None and first.event["type"] == "session.created"
+        session.send({"type": "session.update", "session": {"type": "realtime", "instructions": "Be brief."}})
+        for msg in session:
+            if msg.event and msg.event["type"] == "session.updated":
+                break
+
+
+def test_text_turn(client: MeshAPI) -> None:
+    with client.realtime.connect(model=REALTIME_MODEL) as session:
+        reply = session.send_text("Say hello.")
+        assert reply
+
+
+def test_bad_model_is_typed(client: MeshAPI) -> None:
+    with pytest.raises(RealtimeError) as info:
+        client.realtime.connect(model="nobody/not-realtime")
+    assert info.value.status in (400, 404) or info.value.code
+
+
+async def test_async_session(async_client: AsyncMeshAPI) -> None:
+    async with async_client.realtime.connect(model=REALTIME_MODEL) as session:
+        first = await session.receive()
+        assert first.event and first.event["type"] == "session.created"
+        reply = await session.send_text("Hello there")
+        assert reply
