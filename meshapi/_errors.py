@@ -461,6 +461,11 @@ def error_from_response(response: httpx.Response) -> APIStatusError:
         message = raw[:500].decode("utf-8", errors="replace").strip()
     if retry_after is None:
         retry_after = _int_or_none(_header_seconds(response.headers.get("retry-after")))
+    if 300 <= status < 400 and not message:
+        message = (
+            f"HTTP {status} redirect to {response.headers.get('location', '(no location)')!r}; "
+            "the SDK does not follow redirects: check base_url"
+        )
     return class_for_status(status)(
         message or f"HTTP {status}",
         status=status,

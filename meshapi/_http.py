@@ -22,7 +22,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Mapping, 
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from ._core.request import RequestOptions, new_idempotency_key, validate_timeout
+from ._core.request import RequestOptions, _check_headers, new_idempotency_key, validate_timeout
 from ._core.retry import (
     RetryPolicy,
     compute_delay,
@@ -57,6 +57,7 @@ SDK_HEADER_VALUE = f"python/{__version__}"
 _DONE_SENTINEL = "[DONE]"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
+MAX_BODY_BYTES = 32 * 1024 * 1024  # the gateway's edge limit (API.md 1.9); bigger bodies get an HTML 413
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
 
 T = TypeVar("T", bound=BaseModel)
@@ -112,6 +113,14 @@ class MeshAPIConfig:
             raise ConfigurationError("token must be a non-empty string (your MeshAPI key, rsk_...)")
         if any(c in self.token for c in "\r\n\x00") or self.token != self.token.strip():
             raise ConfigurationError("token contains whitespace or a line break; check how it was read")
+        if not self.token.isascii() or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in self.token):
+            # caught here, not as a UnicodeEncodeError from httpx at the first call (never echo the token)
+            raise ConfigurationError("token must be printable ASCII without spaces; check how it was read")
+        if self.default_headers is not None:
+            try:
+                _check_headers(self.default_headers, name="default_headers")
+            except InvalidParamsError as exc:
+                raise ConfigurationError(exc.message) from None
         try:
             self.timeout = validate_timeout(self.timeout)
         except InvalidParamsError as exc:
@@ -306,11 +315,18 @@ class _BaseHttpClient:
         if body is None:
             return None
         try:
-            return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
                 "utf-8"
             )
         except (TypeError, ValueError) as exc:
             raise InvalidParamsError(f"The request body is not valid JSON: {exc}") from None
+        if len(content) > MAX_BODY_BYTES:
+            # the gateway's edge would answer 413 with an HTML page, after the whole upload
+            raise InvalidParamsError(
+                f"The request body is {len(content) / 2**20:.1f} MiB; the gateway accepts at most "
+                f"{MAX_BODY_BYTES // 2**20} MiB. Split the input (e.g. fewer items per call)."
+            )
+        return content
 
     def _check_open(self) -> None:
         if self._client.is_closed:
@@ -407,7 +423,7 @@ class SyncHttpClient(_BaseHttpClient):
                 self._sleep(delay)
                 retries += 1
                 continue
-            if response.status_code < 400:
+            if response.status_code < 300:  # a redirect that was not followed is an error, not a body
                 log.debug(
                     "%s %s -> %d (request id %s)",
                     method,
@@ -563,7 +579,7 @@ class AsyncHttpClient(_BaseHttpClient):
                 await self._sleep(delay)
                 retries += 1
                 continue
-            if response.status_code < 400:
+            if response.status_code < 300:  # a redirect that was not followed is an error, not a body
                 log.debug(
                     "%s %s -> %d (request id %s)",
                     method,

@@ -29,7 +29,7 @@ from typing import (
 import httpx
 
 from ._core.sse import ServerSentEvent, SSEDecoder
-from ._errors import StreamInterruptedError
+from ._errors import APIResponseValidationError, StreamInterruptedError
 
 __all__ = ["AsyncStream", "EventDecoder", "Stream"]
 
@@ -82,6 +82,27 @@ def _read_error(exc: httpx.HTTPError) -> str:
     )
 
 
+def _not_an_event_stream(response: httpx.Response) -> Optional[APIResponseValidationError]:
+    """The error for a 2xx answer to a stream request that is not SSE (e.g. a proxy's HTML page).
+
+    Without this the body would be parsed as SSE, find no event and end as "interrupted", which
+    points at the network instead of at what the gateway sent. A missing content type is tolerated.
+    """
+    content_type = response.headers.get("content-type")
+    if content_type is None:
+        return None
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "text/event-stream":
+        return None
+    return APIResponseValidationError(
+        f"Expected an event stream (text/event-stream) but the gateway answered "
+        f"{response.status_code} with content type {media!r}.",
+        status=response.status_code,
+        request_id=response.headers.get("x-request-id", ""),
+        response=response,
+    )
+
+
 class Stream(Generic[T]):
     """A lazy, closable stream of items of one SSE response (sync)."""
 
@@ -113,8 +134,14 @@ class Stream(Generic[T]):
     # --- iteration ------------------------------------------------------------------------------------
     def _open(self) -> httpx.Response:
         if self._response is None:
-            self._response = self._open_response()
-            self._decoder.request_id = self._response.headers.get("x-request-id", "")
+            response = self._open_response()
+            error = _not_an_event_stream(response)
+            if error is not None:
+                response.close()
+                self._closed = True
+                raise error
+            self._response = response
+            self._decoder.request_id = response.headers.get("x-request-id", "")
         return self._response
 
     def _items(self) -> Iterator[T]:
@@ -243,8 +270,14 @@ class AsyncStream(Generic[T]):
 
     async def _open(self) -> httpx.Response:
         if self._response is None:
-            self._response = await self._open_response()
-            self._decoder.request_id = self._response.headers.get("x-request-id", "")
+            response = await self._open_response()
+            error = _not_an_event_stream(response)
+            if error is not None:
+                await response.aclose()
+                self._closed = True
+                raise error
+            self._response = response
+            self._decoder.request_id = response.headers.get("x-request-id", "")
         return self._response
 
     async def _items(self) -> AsyncIterator[T]:

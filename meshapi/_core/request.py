@@ -84,14 +84,30 @@ class RequestOptions:
         return cls(timeout=timeout, extra_headers=extra_headers, extra_body=extra_body)
 
 
-def _check_headers(headers: Mapping[str, str]) -> None:
+# RFC 9110 token characters: what a header name may contain.
+_HEADER_NAME_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def _check_headers(headers: Mapping[str, str], *, name: str = "extra_headers") -> None:
+    """Reject headers httpx would fail on at send time (with a foreign exception, or worse, a retry).
+
+    Values are never echoed: a header may carry a credential.
+    """
     if not isinstance(headers, Mapping):
-        raise InvalidParamsError(f"extra_headers must be a mapping, got {type(headers).__name__}")
+        raise InvalidParamsError(f"{name} must be a mapping, got {type(headers).__name__}")
     for key, value in headers.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise InvalidParamsError("extra_headers keys and values must be strings")
+            raise InvalidParamsError(f"{name} keys and values must be strings")
         if any(c in key or c in value for c in "\r\n\x00"):
-            raise InvalidParamsError(f"extra_headers[{key!r}] contains a line break")
+            raise InvalidParamsError(f"{name}[{key!r}] contains a line break")
+        if not key or not set(key) <= _HEADER_NAME_CHARS:
+            raise InvalidParamsError(
+                f"{name}: {key!r} is not a valid header name (ASCII letters, digits and !#$%&'*+-.^_`|~)"
+            )
+        if not value.isascii() or any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+            raise InvalidParamsError(
+                f"{name}[{key!r}] must be printable ASCII; percent-encode or base64 other text"
+            )
 
 
 def _describe(error: ValidationError, model: Type[BaseModel]) -> InvalidParamsError:

@@ -1,0 +1,157 @@
+"""The PUT of ``rag.upload_file()``: raw bytes to a signed storage URL, through the SDK's own client.
+
+0.1.4 sent this PUT with a throwaway ``httpx`` client: proxies, transports and mocks configured on the
+SDK were bypassed, nothing was retried and a failure surfaced as ``httpx.HTTPStatusError``. Here the PUT
+goes through the same ``httpx`` client (and timeout) as every other call, is retried on the same
+retryable failures (connection errors, 429/502/503/504) and fails with a ``MeshAPIError`` subclass.
+
+The signed URL is its own credential: the request carries only ``Content-Type`` (plus what the
+``httpx`` client itself adds), never the SDK's ``Authorization``, ``X-MeshAPI-SDK`` or default headers,
+and an ``Authorization`` header configured on an injected ``httpx`` client is removed as well.
+
+TODO(lead): this is a second send -> classify -> sleep loop next to ``_http.py``'s; it uses the
+transport's private helpers and would be better as ``SyncHttpClient.send_url()`` / its async twin.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+from typing import IO, Union
+
+import httpx
+
+from .._core.request import RequestOptions
+from .._errors import InvalidParamsError, MeshAPIError, error_from_response
+from .._http import AsyncHttpClient, SyncHttpClient, log, map_transport_error
+
+__all__ = ["UploadContent", "read_content", "signed_put", "async_signed_put", "upload_failed"]
+
+UploadContent = Union[bytes, bytearray, memoryview, str, os.PathLike[str], IO[bytes]]
+
+
+def read_content(content: object) -> bytes:
+    """The bytes to upload: ``bytes``-like as is, a ``str`` / ``Path`` is read from disk, a binary file
+    object is read to its end. The whole body is held in memory so a retry can resend it."""
+    if isinstance(content, (bytes, bytearray, memoryview)):
+        return bytes(content)
+    if isinstance(content, (str, os.PathLike)):
+        path = pathlib.Path(os.fspath(content))
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise InvalidParamsError(
+                f"content: cannot read the file {str(path)!r}: {exc.strerror or exc}"
+            ) from None
+    read = getattr(content, "read", None)
+    if callable(read):
+        if isinstance(content, io.TextIOBase):
+            raise InvalidParamsError("content: open the file in binary mode ('rb'), not text mode")
+        data = read()
+        if isinstance(data, str):
+            raise InvalidParamsError("content: the file object returned text; open it in binary mode ('rb')")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidParamsError(f"content: read() returned {type(data).__name__}, expected bytes")
+        return bytes(data)
+    raise InvalidParamsError(
+        f"content must be bytes, a file path (str or pathlib.Path) or a binary file object, got {type(content).__name__}"
+    )
+
+
+def _build(
+    client: Union[httpx.Client, httpx.AsyncClient],
+    base_url: str,
+    url: str,
+    data: bytes,
+    mime_type: str,
+    timeout: httpx.Timeout,
+) -> httpx.Request:
+    try:
+        target = httpx.URL(url)
+        if not target.is_absolute_url:  # a gateway-relative upload URL (local emulators)
+            target = httpx.URL(base_url + "/").join(url)
+        request = client.build_request(
+            "PUT", target, content=data, headers={"Content-Type": mime_type}, timeout=timeout
+        )
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise MeshAPIError(
+            f"The gateway returned a signed upload URL that cannot be used: {type(exc).__name__}",
+            status=0,
+            error_code="invalid_signed_url",
+            request_id="",
+        ) from None
+    request.headers.pop("Authorization", None)  # the signature in the URL is the credential
+    return request
+
+
+def upload_failed(error: MeshAPIError, file_id: str) -> MeshAPIError:
+    """``error`` (the PUT's failure) reworded to say the file record exists without content."""
+    error.message = (
+        f"Uploading the content of file {file_id!r} failed: {error.message}. The file record {file_id!r} "
+        "exists on the gateway without content; call upload_file() again (a new record is created) "
+        "and ignore this one."
+    )
+    error.args = (error.message,)
+    error.file_id = file_id  # type: ignore[attr-defined]
+    return error
+
+
+def signed_put(
+    http: SyncHttpClient, url: str, data: bytes, mime_type: str, options: RequestOptions
+) -> httpx.Response:
+    """PUT ``data`` to ``url`` with retries; the 2xx response, or a typed error."""
+    http._check_open()
+    client = http._client
+    request = _build(client, http.config.base_url, url, data, mime_type, http._timeout_for(options))
+    max_retries = http._max_retries(options)
+    retries = 0
+    while True:
+        log.debug("PUT signed upload URL (attempt %d)", retries + 1)
+        try:
+            response = client.send(request)
+        except httpx.HTTPError as exc:
+            delay = http._retry_delay(retries, max_retries, exc=exc)
+            if delay is None:
+                raise map_transport_error(exc, during="upload") from exc
+            http._sleep(delay)
+            retries += 1
+            continue
+        if 200 <= response.status_code < 300:
+            return response
+        error = error_from_response(response)
+        delay = http._retry_delay(retries, max_retries, error=error)
+        if delay is None:
+            raise error
+        http._sleep(delay)
+        retries += 1
+
+
+async def async_signed_put(
+    http: AsyncHttpClient, url: str, data: bytes, mime_type: str, options: RequestOptions
+) -> httpx.Response:
+    """Asyncio twin of :func:`signed_put`."""
+    http._check_open()
+    client = http._client
+    request = _build(client, http.config.base_url, url, data, mime_type, http._timeout_for(options))
+    max_retries = http._max_retries(options)
+    retries = 0
+    while True:
+        log.debug("PUT signed upload URL (attempt %d)", retries + 1)
+        try:
+            response = await client.send(request)
+        except httpx.HTTPError as exc:
+            delay = http._retry_delay(retries, max_retries, exc=exc)
+            if delay is None:
+                raise map_transport_error(exc, during="upload") from exc
+            await http._sleep(delay)
+            retries += 1
+            continue
+        if 200 <= response.status_code < 300:
+            return response
+        error = error_from_response(response)
+        delay = http._retry_delay(retries, max_retries, error=error)
+        if delay is None:
+            raise error
+        await http._sleep(delay)
+        retries += 1

@@ -1,0 +1,69 @@
+"""``client.embeddings``: ``POST /v1/embeddings``."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import httpx
+
+from .._core.request import coerce_params, dump_body
+from .._http import parse_json_response, validate_model
+from ..lib.embeddings import decode_base64_embeddings
+from ..types.embeddings import EmbeddingsParams, EmbeddingsResponse
+from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+
+__all__ = ["AsyncEmbeddingsResource", "EmbeddingsResource"]
+
+_PATH = "/v1/embeddings"
+
+
+class EmbeddingsResource(SyncAPIResource):
+    def create(
+        self,
+        params: Optional[EmbeddingsParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **fields: Any,
+    ) -> EmbeddingsResponse:
+        """Embed one input or a list of inputs (``POST /v1/embeddings``).
+
+        Pass an ``EmbeddingsParams`` or its fields as keyword arguments (``model=``, ``input=``,
+        ``dimensions=``, ``encoding_format=``, ...). With ``encoding_format="base64"`` each vector
+        arrives as base64 little-endian float32 and is decoded for you: ``item.embedding`` is always a
+        ``List[float]``, and ``item.raw_base64`` keeps the string as received.
+        """
+        opts = options(timeout, extra_headers, extra_body)
+        body = dump_body(coerce_params(EmbeddingsParams, params, fields), opts)
+        response = self._http.send("POST", _PATH, body=body, options=opts)
+        return _parse(response)
+
+
+class AsyncEmbeddingsResource(AsyncAPIResource):
+    async def create(
+        self,
+        params: Optional[EmbeddingsParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **fields: Any,
+    ) -> EmbeddingsResponse:
+        """Embed one input or a list of inputs (``POST /v1/embeddings``).
+
+        Pass an ``EmbeddingsParams`` or its fields as keyword arguments (``model=``, ``input=``,
+        ``dimensions=``, ``encoding_format=``, ...). With ``encoding_format="base64"`` each vector
+        arrives as base64 little-endian float32 and is decoded for you: ``item.embedding`` is always a
+        ``List[float]``, and ``item.raw_base64`` keeps the string as received.
+        """
+        opts = options(timeout, extra_headers, extra_body)
+        body = dump_body(coerce_params(EmbeddingsParams, params, fields), opts)
+        response = await self._http.send("POST", _PATH, body=body, options=opts)
+        return _parse(response)
+
+
+def _parse(response: httpx.Response) -> EmbeddingsResponse:
+    result = validate_model(EmbeddingsResponse, parse_json_response(response), response)
+    decode_base64_embeddings(result, response)
+    return result

@@ -1,0 +1,175 @@
+"""``client.responses``: ``POST /v1/responses`` (plain and streamed), ``GET /v1/responses[/{id}]``."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from .._core.request import coerce_params, dump_body, path_param
+from .._errors import InvalidParamsError
+from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
+from ..types.responses import ResponsesListResponse, ResponsesParams, ResponsesResponse
+from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from .batches import cursor_query
+
+__all__ = ["AsyncResponsesResource", "ResponsesResource"]
+
+_PATH = "/v1/responses"
+
+
+def _create_params(params: object, fields: Mapping[str, Any]) -> ResponsesParams:
+    parsed = coerce_params(ResponsesParams, params, fields)
+    if parsed.stream:
+        raise InvalidParamsError("responses.create() does not stream; call responses.stream() instead")
+    return parsed
+
+
+class ResponsesResource(SyncAPIResource):
+    def create(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **fields: Any,
+    ) -> ResponsesResponse:
+        """Create a response (``POST /v1/responses``, ``"stream": false``).
+
+        Pass a ``ResponsesParams`` or its fields as keyword arguments (``model=``, ``input=``, ...).
+        Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is true: use
+        :meth:`stream`. ``timeout`` here is the HTTP timeout of this call; the body field of the same
+        name is set through ``ResponsesParams(timeout=...)``.
+        """
+        opts = options(timeout, extra_headers, extra_body)
+        body = dump_body(_create_params(params, fields), opts, stream=False)
+        return self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
+
+    def stream(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **fields: Any,
+    ) -> ResponsesStream:
+        """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
+
+        Lazy: nothing is sent before the first item. Each item's ``event`` is the SSE event name. The
+        stream ends at ``[DONE]`` or after ``response.completed`` / ``response.failed`` /
+        ``response.incomplete``; ``text_stream`` yields the output-text deltas and
+        ``get_final_response()`` the final ``ResponsesResponse``. An error event raises
+        ``StreamEventError``; a cut stream ``StreamInterruptedError``.
+        """
+        opts = options(timeout, extra_headers, extra_body)
+        body = dump_body(coerce_params(ResponsesParams, params, fields), opts, stream=True)
+        http = self._http
+        return ResponsesStream(
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ResponsesEventDecoder()
+        )
+
+    def get(
+        self,
+        response_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+    ) -> ResponsesResponse:
+        """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
+        path = f"{_PATH}/{path_param(response_id, name='response_id')}"
+        return self._http.request_model(
+            ResponsesResponse, "GET", path, options=options(timeout, extra_headers)
+        )
+
+    def list(
+        self,
+        *,
+        after: Optional[str] = None,
+        limit: Optional[int] = None,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+    ) -> ResponsesListResponse:
+        """List stored (background) responses (``GET /v1/responses``), newest first; page with ``after``."""
+        return self._http.request_model(
+            ResponsesListResponse,
+            "GET",
+            _PATH,
+            params=cursor_query(after, limit),
+            options=options(timeout, extra_headers),
+        )
+
+
+class AsyncResponsesResource(AsyncAPIResource):
+    async def create(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **fields: Any,
+    ) -> ResponsesResponse:
+        """Create a response (``POST /v1/responses``, ``"stream": false``).
+
+        Pass a ``ResponsesParams`` or its fields as keyword arguments (``model=``, ``input=``, ...).
+        Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is true: use
+        :meth:`stream`. ``timeout`` here is the HTTP timeout of this call; the body field of the same
+        name is set through ``ResponsesParams(timeout=...)``.
+        """
+        opts = options(timeout, extra_headers, extra_body)
+        body = dump_body(_create_params(params, fields), opts, stream=False)
+        return await self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
+
+    def stream(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        **fields: Any,
+    ) -> AsyncResponsesStream:
+        """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
+
+        Lazy: nothing is sent before the first item. Each item's ``event`` is the SSE event name. The
+        stream ends at ``[DONE]`` or after ``response.completed`` / ``response.failed`` /
+        ``response.incomplete``; ``text_stream`` yields the output-text deltas and
+        ``get_final_response()`` the final ``ResponsesResponse``. An error event raises
+        ``StreamEventError``; a cut stream ``StreamInterruptedError``.
+        """
+        opts = options(timeout, extra_headers, extra_body)
+        body = dump_body(coerce_params(ResponsesParams, params, fields), opts, stream=True)
+        http = self._http
+        return AsyncResponsesStream(
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ResponsesEventDecoder()
+        )
+
+    async def get(
+        self,
+        response_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+    ) -> ResponsesResponse:
+        """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
+        path = f"{_PATH}/{path_param(response_id, name='response_id')}"
+        return await self._http.request_model(
+            ResponsesResponse, "GET", path, options=options(timeout, extra_headers)
+        )
+
+    async def list(
+        self,
+        *,
+        after: Optional[str] = None,
+        limit: Optional[int] = None,
+        timeout: TimeoutArg = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+    ) -> ResponsesListResponse:
+        """List stored (background) responses (``GET /v1/responses``), newest first; page with ``after``."""
+        return await self._http.request_model(
+            ResponsesListResponse,
+            "GET",
+            _PATH,
+            params=cursor_query(after, limit),
+            options=options(timeout, extra_headers),
+        )

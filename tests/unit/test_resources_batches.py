@@ -1,0 +1,142 @@
+"""batches.wait / iter_batches, templates edge cases, base64 embeddings."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from typing import Any, Dict, List
+
+import httpx
+import pytest
+
+import meshapi
+from meshapi import BatchObject, EmbeddingItem, InvalidParamsError
+from meshapi.lib.polling import WaitTimeoutError
+from tests.conftest import collect, resolve
+from tests.unit import _payloads as P
+
+
+def batch_handler(statuses: List[str], seen: List[httpx.Request]) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        status = statuses.pop(0) if len(statuses) > 1 else statuses[0]
+        return httpx.Response(200, json={**P.BATCH, "status": status})
+
+    return handler
+
+
+async def test_wait_returns_the_terminal_batch(make_client: Any) -> None:
+    seen: List[httpx.Request] = []
+    client = make_client(batch_handler(["validating", "in_progress", "finalizing", "completed"], seen))
+    batch = await resolve(client.batches.wait("batch_68c2f1e9a0b4", poll_interval=0))
+    assert isinstance(batch, BatchObject) and batch.status == "completed" and len(seen) == 4
+    assert all(r.method == "GET" and r.url.path == "/v1/batches/batch_68c2f1e9a0b4" for r in seen)
+
+
+@pytest.mark.parametrize("terminal", ["failed", "cancelled", "expired"])
+async def test_wait_returns_failed_batches_too(make_client: Any, terminal: str) -> None:
+    client = make_client(batch_handler(["cancelling", terminal], []))
+    assert (await resolve(client.batches.wait("b", poll_interval=0))).status == terminal
+
+
+async def test_wait_deadline(make_client: Any) -> None:
+    client = make_client(batch_handler(["in_progress"], []))
+    with pytest.raises(WaitTimeoutError) as info:
+        await resolve(client.batches.wait("b", timeout=0.05, poll_interval=0.01))
+    assert isinstance(info.value, meshapi.APITimeoutError) and info.value.last.status == "in_progress"
+    assert info.value.resource_id == "b"
+
+
+async def test_iter_batches_follows_the_after_cursor(make_client: Any) -> None:
+    seen: List[httpx.Request] = []
+    pages: Dict[Any, Any] = {
+        None: {"object": "list", "data": [{"id": "b1"}, {"id": "b2"}], "has_more": True, "last_id": "b2"},
+        "b2": {"object": "list", "data": [{"id": "b3"}], "has_more": True, "last_id": None},
+        "b3": {"object": "list", "data": [], "has_more": False},
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=pages[request.url.params.get("after")])
+
+    client = make_client(handler)
+    got = await collect(client.batches.iter_batches(page_size=2))
+    assert [b.id for b in got] == ["b1", "b2", "b3"]
+    assert [dict(r.url.params) for r in seen] == [
+        {"limit": "2"},
+        {"after": "b2", "limit": "2"},
+        {"after": "b3", "limit": "2"},
+    ]
+    with pytest.raises(InvalidParamsError):
+        client.batches.iter_batches(page_size=101)
+
+
+# --- templates -------------------------------------------------------------------------------------------
+
+
+async def test_template_create_accepts_the_params_model_and_a_params_dict(make_client: Any) -> None:
+    bodies: List[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(201, json=P.TEMPLATE)
+
+    client = make_client(handler)
+    model = meshapi.CreateTemplateParams(name="t", params={"temperature": 0.1})
+    await resolve(client.templates.create(model))
+    await resolve(client.templates.create(model, description="d"))
+    assert json.loads(bodies[0]) == {"name": "t", "params": {"temperature": 0.1}}
+    assert json.loads(bodies[1]) == {"name": "t", "params": {"temperature": 0.1}, "description": "d"}
+
+
+async def test_template_update_accepts_update_params(make_client: Any) -> None:
+    bodies: List[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        return httpx.Response(200, json=P.TEMPLATE)
+
+    client = make_client(handler)
+    await resolve(client.templates.update("t1", meshapi.UpdateTemplateParams(name="renamed")))
+    assert bodies == [b'{"name":"renamed"}']
+    with pytest.raises(InvalidParamsError):
+        await resolve(client.templates.update("t1", meshapi.UpdateTemplateParams()))
+
+
+# --- embeddings ------------------------------------------------------------------------------------------
+
+
+def _b64(values: List[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+async def test_base64_embeddings_are_decoded_and_the_raw_string_kept(make_client: Any) -> None:
+    raw = _b64([1.0, -2.5, 0.25])
+    payload = {
+        "object": "list",
+        "model": "m",
+        "data": [
+            {"object": "embedding", "index": 0, "embedding": raw},
+            {"object": "embedding", "index": 1, "embedding": [0.5]},
+        ],
+        "usage": {"prompt_tokens": 2, "total_tokens": 2},
+    }
+    client = make_client(lambda request: httpx.Response(200, json=payload, headers={"x-request-id": "req_e"}))
+    result = await resolve(client.embeddings.create(input=["a", "b"], encoding_format="base64"))
+    first, second = result.data
+    assert isinstance(first, EmbeddingItem) and first.embedding == [1.0, -2.5, 0.25]
+    assert first.raw_base64 == raw and first.floats() == [1.0, -2.5, 0.25]
+    assert second.embedding == [0.5]
+    assert result._request_id == "req_e"
+
+
+async def test_undecodable_base64_is_a_validation_error(make_client: Any) -> None:
+    payload = {
+        "object": "list",
+        "model": "m",
+        "data": [{"object": "embedding", "index": 0, "embedding": "abc"}],
+    }
+    client = make_client(lambda request: httpx.Response(200, json=payload))
+    with pytest.raises(meshapi.APIResponseValidationError):
+        await resolve(client.embeddings.create(input="a", encoding_format="base64"))
