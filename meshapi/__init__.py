@@ -99,11 +99,13 @@ _ERRORS = [
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "ProcessingFailedError",
     "RateLimitError",
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",
+    "WaitTimeoutError",
 ]
 
 _LAZY: Dict[str, str] = {name: "meshapi._types" for name in _TYPES}
@@ -120,6 +122,15 @@ _LAZY.update(
         "ChatCompletionAccumulator": "meshapi.lib.chat",
         "ChatCompletionStream": "meshapi.lib.chat",
         "AsyncChatCompletionStream": "meshapi.lib.chat",
+        "ResponsesStream": "meshapi.lib.responses",
+        "AsyncResponsesStream": "meshapi.lib.responses",
+        "ResponsesAccumulator": "meshapi.lib.responses",
+        "CompareStream": "meshapi.lib.compare",
+        "AsyncCompareStream": "meshapi.lib.compare",
+        "CompareAccumulator": "meshapi.lib.compare",
+        "ImageStream": "meshapi.lib.images",
+        "AsyncImageStream": "meshapi.lib.images",
+        "DecodedEmbeddingItem": "meshapi.lib.embeddings",
         "RealtimeResource": "meshapi.resources.realtime",
         "AsyncRealtimeResource": "meshapi.resources.realtime",
         "RealtimeSession": "meshapi.resources.realtime",
@@ -198,6 +209,15 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream
     from .lib.chat import ChatCompletionAccumulator as ChatCompletionAccumulator
     from .lib.chat import ChatCompletionStream as ChatCompletionStream
+    from .lib.compare import AsyncCompareStream as AsyncCompareStream
+    from .lib.compare import CompareAccumulator as CompareAccumulator
+    from .lib.compare import CompareStream as CompareStream
+    from .lib.embeddings import DecodedEmbeddingItem as DecodedEmbeddingItem
+    from .lib.images import AsyncImageStream as AsyncImageStream
+    from .lib.images import ImageStream as ImageStream
+    from .lib.responses import AsyncResponsesStream as AsyncResponsesStream
+    from .lib.responses import ResponsesAccumulator as ResponsesAccumulator
+    from .lib.responses import ResponsesStream as ResponsesStream
     from .resources.batches import AsyncBatchesResource as AsyncBatchesResource
     from .resources.batches import BatchesResource as BatchesResource
     from .resources.chat import AsyncChatResource as AsyncChatResource

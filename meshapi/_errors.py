@@ -8,6 +8,7 @@
      +-- InvalidParamsError           bad call arguments, found before anything is sent (also a ValueError)
      +-- APIConnectionError           the gateway could not be reached / the connection failed
      |    +-- APITimeoutError         connect, read, write or pool timeout
+     |         +-- WaitTimeoutError   a wait helper's deadline passed
      +-- APIStatusError               the gateway answered with an HTTP error status
      |    +-- BadRequestError         400
      |    +-- AuthenticationError     401
@@ -21,6 +22,7 @@
      +-- APIResponseValidationError   a 2xx body that is not what the API promises
      +-- StreamInterruptedError       a stream that broke or ended before its end marker
      +-- StreamEventError             an error event sent inside a stream (code, request id, provider error)
+     +-- ProcessingFailedError        a file or batch being waited for reached a failed state
      +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
      +-- StructuredOutputError        a structured-output reply that does not parse
 
@@ -50,12 +52,14 @@ __all__ = [
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "ProcessingFailedError",
     "RateLimitError",
     "RealtimeError",
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",
+    "WaitTimeoutError",
     "error_code_for_status",
 ]
 
@@ -223,6 +227,42 @@ class APITimeoutError(APIConnectionError):
     def __init__(self, message: str = "Request timed out.", **kwargs: Any) -> None:
         kwargs.setdefault("error_code", "timeout")
         super().__init__(message, **kwargs)
+
+
+class WaitTimeoutError(APITimeoutError):
+    """A wait helper's deadline passed before the object reached a terminal state.
+
+    ``last`` is the last object fetched (``None`` when not even one fetch completed) and
+    ``resource_id`` its id; the object itself may still finish later: call the wait again or ``get()``.
+    """
+
+    last: Any = None
+    resource_id: str = ""
+
+    def __init__(self, message: str, *, last: Any = None, resource_id: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("error_code", "wait_timeout")
+        super().__init__(message, **kwargs)
+        self.last = last
+        self.resource_id = resource_id
+
+
+class ProcessingFailedError(MeshAPIError):
+    """The object being waited for reached a failed state (e.g. a RAG file whose embedding failed).
+
+    ``error_code`` is the server's code for the failure (``last_error_code`` of a file) when known,
+    ``processing_failed`` otherwise; ``last`` is the final object and ``resource_id`` its id.
+    """
+
+    last: Any = None
+    resource_id: str = ""
+
+    def __init__(self, message: str, *, last: Any = None, resource_id: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "processing_failed")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+        self.last = last
+        self.resource_id = resource_id
 
 
 class APIStatusError(MeshAPIError):

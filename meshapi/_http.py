@@ -403,7 +403,40 @@ class SyncHttpClient(_BaseHttpClient):
             headers=self._headers_for(method, stream, options),
             timeout=self._timeout_for(options),
         )
-        max_retries = self._max_retries(options)
+        return self._send_with_retries(request, self._max_retries(options), stream=stream)
+
+    def send_url(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes,
+        headers: Mapping[str, str],
+        options: Optional[RequestOptions] = None,
+    ) -> httpx.Response:
+        """Send raw ``content`` to an absolute ``url`` outside the API (a signed upload URL).
+
+        Only ``headers`` are sent: never the API key, the SDK header or default headers (an
+        ``Authorization`` configured on an injected client is removed too). Same retries and timeout as
+        every call; a relative ``url`` is resolved against the base URL.
+        """
+        options = options or RequestOptions()
+        self._check_open()
+        try:
+            target = httpx.URL(url)
+            if not target.is_absolute_url:
+                target = httpx.URL(self._config.base_url + "/").join(url)
+            request = self._client.build_request(
+                method, target, content=content, headers=dict(headers), timeout=self._timeout_for(options)
+            )
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise InvalidParamsError(f"The URL cannot be used: {type(exc).__name__}") from None
+        request.headers.pop("Authorization", None)
+        return self._send_with_retries(request, self._max_retries(options), stream=False)
+
+    def _send_with_retries(self, request: httpx.Request, max_retries: int, *, stream: bool) -> httpx.Response:
+        """The loop: send, classify, maybe sleep and resend the same request (same idempotency key)."""
+        method = request.method
         retries = 0
         while True:
             log.debug("%s %s (attempt %d)", method, request.url.path, retries + 1)
@@ -521,15 +554,43 @@ class SyncHttpClient(_BaseHttpClient):
             self._client.close()
 
 
-class AsyncHttpClient(_BaseHttpClient):
-    """Asyncio transport over ``httpx.AsyncClient`` (the twin of ``SyncHttpClient``)."""
+def _async_transport(
+    transport: Optional[Union[str, httpx.AsyncBaseTransport]],
+) -> Optional[httpx.AsyncBaseTransport]:
+    """``None``/``"httpx"``: httpx's own pool; ``"aiohttp"``: ``AiohttpTransport``; or the given one."""
+    if transport is None or transport == "httpx":
+        return None
+    if transport == "aiohttp":
+        from ._aiohttp import AiohttpTransport
 
-    def __init__(self, config: MeshAPIConfig) -> None:
+        return AiohttpTransport(limits=DEFAULT_LIMITS)
+    if isinstance(transport, httpx.AsyncBaseTransport):
+        return transport
+    raise ConfigurationError(
+        f"http_transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, got {transport!r}"
+    )
+
+
+class AsyncHttpClient(_BaseHttpClient):
+    """Asyncio transport over ``httpx.AsyncClient`` (the twin of ``SyncHttpClient``).
+
+    ``transport`` applies to the ``httpx.AsyncClient`` this object creates (not to one passed in the
+    config): ``"aiohttp"`` selects :class:`meshapi._aiohttp.AiohttpTransport`.
+    """
+
+    def __init__(
+        self, config: MeshAPIConfig, *, transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None
+    ) -> None:
+        if transport is not None and config.async_httpx_client is not None:
+            raise ConfigurationError(
+                "Pass either async_httpx_client or http_transport, not both "
+                "(configure the transport on your own httpx.AsyncClient)."
+            )
         self._config = config
         self._timeout = _timeout_of(config.timeout)
         self._owns_client = config.async_httpx_client is None
         self._client = config.async_httpx_client or httpx.AsyncClient(
-            timeout=self._timeout, limits=DEFAULT_LIMITS
+            timeout=self._timeout, limits=DEFAULT_LIMITS, transport=_async_transport(transport)
         )
         self._headers = self._base_headers()
         self._sleep: Callable[[float], Any] = asyncio.sleep
@@ -559,7 +620,42 @@ class AsyncHttpClient(_BaseHttpClient):
             headers=self._headers_for(method, stream, options),
             timeout=self._timeout_for(options),
         )
-        max_retries = self._max_retries(options)
+        return await self._send_with_retries(request, self._max_retries(options), stream=stream)
+
+    async def send_url(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes,
+        headers: Mapping[str, str],
+        options: Optional[RequestOptions] = None,
+    ) -> httpx.Response:
+        """Send raw ``content`` to an absolute ``url`` outside the API (a signed upload URL).
+
+        Only ``headers`` are sent: never the API key, the SDK header or default headers (an
+        ``Authorization`` configured on an injected client is removed too). Same retries and timeout as
+        every call; a relative ``url`` is resolved against the base URL.
+        """
+        options = options or RequestOptions()
+        self._check_open()
+        try:
+            target = httpx.URL(url)
+            if not target.is_absolute_url:
+                target = httpx.URL(self._config.base_url + "/").join(url)
+            request = self._client.build_request(
+                method, target, content=content, headers=dict(headers), timeout=self._timeout_for(options)
+            )
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise InvalidParamsError(f"The URL cannot be used: {type(exc).__name__}") from None
+        request.headers.pop("Authorization", None)
+        return await self._send_with_retries(request, self._max_retries(options), stream=False)
+
+    async def _send_with_retries(
+        self, request: httpx.Request, max_retries: int, *, stream: bool
+    ) -> httpx.Response:
+        """The loop: send, classify, maybe sleep and resend the same request (same idempotency key)."""
+        method = request.method
         retries = 0
         while True:
             log.debug("%s %s (attempt %d)", method, request.url.path, retries + 1)

@@ -161,7 +161,11 @@ class Stream(Generic[T]):
                         if decoder.stop:
                             return
                 for event in sse.flush():
-                    item = decoder.decode(event)
+                    try:
+                        item = decoder.decode(event)
+                    except APIResponseValidationError as exc:
+                        # the connection ended inside this event: what arrived is a fragment
+                        raise _interrupted(decoder, "the stream ended inside an event", decoder.count) from exc
                     if item is not None:
                         decoder.count += 1
                         yield item
@@ -297,7 +301,11 @@ class AsyncStream(Generic[T]):
                         if decoder.stop:
                             return
                 for event in sse.flush():
-                    item = decoder.decode(event)
+                    try:
+                        item = decoder.decode(event)
+                    except APIResponseValidationError as exc:
+                        # the connection ended inside this event: what arrived is a fragment
+                        raise _interrupted(decoder, "the stream ended inside an event", decoder.count) from exc
                     if item is not None:
                         decoder.count += 1
                         yield item

@@ -18,45 +18,9 @@ import math
 import time
 from typing import Any, Callable, Optional
 
-from .._errors import APITimeoutError, InvalidParamsError, MeshAPIError
+from .._errors import InvalidParamsError, ProcessingFailedError, WaitTimeoutError
 
 __all__ = ["Deadline", "ProcessingFailedError", "WaitTimeoutError", "check_wait_args"]
-
-
-class WaitTimeoutError(APITimeoutError):
-    """A wait helper's deadline passed before the object reached a terminal state.
-
-    ``last`` is the last object fetched (``None`` when not even one fetch completed) and
-    ``resource_id`` its id; the object itself may still finish later: call the wait again or ``get()``.
-    """
-
-    last: Any = None
-    resource_id: str = ""
-
-    def __init__(self, message: str, *, last: Any = None, resource_id: str = "", **kwargs: Any) -> None:
-        kwargs.setdefault("error_code", "wait_timeout")
-        super().__init__(message, **kwargs)
-        self.last = last
-        self.resource_id = resource_id
-
-
-class ProcessingFailedError(MeshAPIError):
-    """The object being waited for reached a failed state (e.g. a RAG file whose embedding failed).
-
-    ``error_code`` is the server's code for the failure (``last_error_code`` of a file) when known,
-    ``processing_failed`` otherwise; ``last`` is the final object and ``resource_id`` its id.
-    """
-
-    last: Any = None
-    resource_id: str = ""
-
-    def __init__(self, message: str, *, last: Any = None, resource_id: str = "", **kwargs: Any) -> None:
-        kwargs.setdefault("status", 0)
-        kwargs.setdefault("error_code", "processing_failed")
-        kwargs.setdefault("request_id", "")
-        super().__init__(message, **kwargs)
-        self.last = last
-        self.resource_id = resource_id
 
 
 def check_wait_args(timeout: object, poll_interval: object) -> None:

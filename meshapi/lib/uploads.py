@@ -9,8 +9,7 @@ The signed URL is its own credential: the request carries only ``Content-Type`` 
 ``httpx`` client itself adds), never the SDK's ``Authorization``, ``X-MeshAPI-SDK`` or default headers,
 and an ``Authorization`` header configured on an injected ``httpx`` client is removed as well.
 
-TODO(lead): this is a second send -> classify -> sleep loop next to ``_http.py``'s; it uses the
-transport's private helpers and would be better as ``SyncHttpClient.send_url()`` / its async twin.
+The sending itself is the transport's ``send_url()`` (the same retry loop as every other call).
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ from typing import IO, Union
 import httpx
 
 from .._core.request import RequestOptions
-from .._errors import InvalidParamsError, MeshAPIError, error_from_response
-from .._http import AsyncHttpClient, SyncHttpClient, log, map_transport_error
+from .._errors import InvalidParamsError, MeshAPIError
+from .._http import AsyncHttpClient, SyncHttpClient
 
 __all__ = ["UploadContent", "read_content", "signed_put", "async_signed_put", "upload_failed"]
 
@@ -59,32 +58,6 @@ def read_content(content: object) -> bytes:
     )
 
 
-def _build(
-    client: Union[httpx.Client, httpx.AsyncClient],
-    base_url: str,
-    url: str,
-    data: bytes,
-    mime_type: str,
-    timeout: httpx.Timeout,
-) -> httpx.Request:
-    try:
-        target = httpx.URL(url)
-        if not target.is_absolute_url:  # a gateway-relative upload URL (local emulators)
-            target = httpx.URL(base_url + "/").join(url)
-        request = client.build_request(
-            "PUT", target, content=data, headers={"Content-Type": mime_type}, timeout=timeout
-        )
-    except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise MeshAPIError(
-            f"The gateway returned a signed upload URL that cannot be used: {type(exc).__name__}",
-            status=0,
-            error_code="invalid_signed_url",
-            request_id="",
-        ) from None
-    request.headers.pop("Authorization", None)  # the signature in the URL is the credential
-    return request
-
-
 def upload_failed(error: MeshAPIError, file_id: str) -> MeshAPIError:
     """``error`` (the PUT's failure) reworded to say the file record exists without content."""
     error.message = (
@@ -100,58 +73,12 @@ def upload_failed(error: MeshAPIError, file_id: str) -> MeshAPIError:
 def signed_put(
     http: SyncHttpClient, url: str, data: bytes, mime_type: str, options: RequestOptions
 ) -> httpx.Response:
-    """PUT ``data`` to ``url`` with retries; the 2xx response, or a typed error."""
-    http._check_open()
-    client = http._client
-    request = _build(client, http.config.base_url, url, data, mime_type, http._timeout_for(options))
-    max_retries = http._max_retries(options)
-    retries = 0
-    while True:
-        log.debug("PUT signed upload URL (attempt %d)", retries + 1)
-        try:
-            response = client.send(request)
-        except httpx.HTTPError as exc:
-            delay = http._retry_delay(retries, max_retries, exc=exc)
-            if delay is None:
-                raise map_transport_error(exc, during="upload") from exc
-            http._sleep(delay)
-            retries += 1
-            continue
-        if 200 <= response.status_code < 300:
-            return response
-        error = error_from_response(response)
-        delay = http._retry_delay(retries, max_retries, error=error)
-        if delay is None:
-            raise error
-        http._sleep(delay)
-        retries += 1
+    """PUT ``data`` to the signed ``url`` (no API key), with the transport's retries; 2xx or a typed error."""
+    return http.send_url("PUT", url, content=data, headers={"Content-Type": mime_type}, options=options)
 
 
 async def async_signed_put(
     http: AsyncHttpClient, url: str, data: bytes, mime_type: str, options: RequestOptions
 ) -> httpx.Response:
     """Asyncio twin of :func:`signed_put`."""
-    http._check_open()
-    client = http._client
-    request = _build(client, http.config.base_url, url, data, mime_type, http._timeout_for(options))
-    max_retries = http._max_retries(options)
-    retries = 0
-    while True:
-        log.debug("PUT signed upload URL (attempt %d)", retries + 1)
-        try:
-            response = await client.send(request)
-        except httpx.HTTPError as exc:
-            delay = http._retry_delay(retries, max_retries, exc=exc)
-            if delay is None:
-                raise map_transport_error(exc, during="upload") from exc
-            await http._sleep(delay)
-            retries += 1
-            continue
-        if 200 <= response.status_code < 300:
-            return response
-        error = error_from_response(response)
-        delay = http._retry_delay(retries, max_retries, error=error)
-        if delay is None:
-            raise error
-        await http._sleep(delay)
-        retries += 1
+    return await http.send_url("PUT", url, content=data, headers={"Content-Type": mime_type}, options=options)

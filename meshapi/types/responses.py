@@ -106,6 +106,9 @@ class ResponsesStreamEvent(MeshModel):
     type: Optional[str] = None
     response: Optional[Dict[str, Any]] = None
     usage: Optional[ResponsesUsage] = None
+    # the SSE ``event:`` name, copied in by the stream (0.1.4 kept it as an extra key)
+    event: Optional[str] = None
+    delta: Optional[str] = None
 
 
 class ResponsesListItem(MeshModel):
