@@ -108,7 +108,6 @@ class ResponsesStreamEvent(MeshModel):
     usage: Optional[ResponsesUsage] = None
     # the SSE ``event:`` name, copied in by the stream (0.1.4 kept it as an extra key)
     event: Optional[str] = None
-    delta: Optional[str] = None
 
 
 class ResponsesListItem(MeshModel):
