@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from meshapi import _types as T
 from meshapi import types as types_pkg
 from meshapi.types._base import MeshModel, RequestModel, SharedModel
+from tests.unit import _payloads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,56 +87,7 @@ TOOL_CALL_CHUNK: Dict[str, Any] = {
     ],
 }
 
-COMPARE_RESPONSE: Dict[str, Any] = {
-    "comparison_id": "cmp_4e0b9d1a7c3f52e8a6b1",
-    "object": "compare.completion",
-    "created": 1767312100,
-    "models": ["openai/gpt-4o-mini", "anthropic/claude-3.5-haiku"],
-    "results": [
-        {
-            "model": "openai/gpt-4o-mini",
-            "response_body": {
-                "id": "chatcmpl-a1",
-                "object": "chat.completion",
-                "created": 1767312100,
-                "model": "openai/gpt-4o-mini",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {
-                            "role": "assistant",
-                            "content": "Vector search ranks items by embedding similarity.",
-                        },
-                        "finish_reason": "stop",
-                    }
-                ],
-            },
-            "content": "Vector search ranks items by embedding similarity.",
-            "latency_ms": 812,
-            "error": None,
-            "error_code": None,
-            "usage": {"prompt_tokens": 14, "completion_tokens": 11, "total_tokens": 25},
-            "request_id": "req_01JBA0XK2M4N6P8Q0R2S4T6V8W::openai/gpt-4o-mini",
-        },
-        {
-            "model": "anthropic/claude-3.5-haiku",
-            "response_body": None,
-            "content": None,
-            "latency_ms": 120000,
-            "error": "Upstream provider did not respond in time.",
-            "error_code": "gateway_timeout",
-            "usage": None,
-            "request_id": "req_01JBA0XK2M4N6P8Q0R2S4T6V8W::anthropic/claude-3.5-haiku",
-        },
-    ],
-    "comparison": None,
-    "comparison_model": None,
-    "comparison_usage": None,
-    "comparison_fallback_used": False,
-    "total_latency_ms": 120004,
-    "partial": True,
-    "skip_comparison": False,
-}
+COMPARE_RESPONSE = _payloads.COMPARE
 
 # As the SSE layer hands them over: the ``event:`` name copied into the payload under "event".
 COMPARE_EVENTS: List[Dict[str, Any]] = [
@@ -201,24 +153,7 @@ COMPARE_EVENTS: List[Dict[str, Any]] = [
     {"event": "model_stream_done", "model": "m", "finish_reason": None, "usage": None, "error": "boom"},
 ]
 
-RESPONSES_RESPONSE: Dict[str, Any] = {
-    "id": "resp_0c1a9e",
-    "object": "response",
-    "created_at": 1767312500,
-    "status": "completed",
-    "model": "openai/o4-mini",
-    "output": [
-        {"type": "reasoning", "id": "rs_11", "summary": []},
-        {
-            "type": "message",
-            "id": "msg_77",
-            "role": "assistant",
-            "status": "completed",
-            "content": [{"type": "output_text", "text": "101", "annotations": []}],
-        },
-    ],
-    "usage": {"input_tokens": 15, "output_tokens": 68, "total_tokens": 83},
-}
+RESPONSES_RESPONSE = _payloads.RESPONSE
 
 RESPONSES_EVENTS: List[Dict[str, Any]] = [
     {
@@ -264,15 +199,7 @@ RESPONSES_EVENTS: List[Dict[str, Any]] = [
     },
 ]
 
-EMBEDDINGS_RESPONSE: Dict[str, Any] = {
-    "object": "list",
-    "data": [
-        {"object": "embedding", "index": 0, "embedding": [0.0123, -0.4411, 0.2875, 0.0932]},
-        {"object": "embedding", "index": 1, "embedding": [0.0310, -0.3907, 0.3342, 0.1128]},
-    ],
-    "model": "openai/text-embedding-3-small",
-    "usage": {"prompt_tokens": 4, "total_tokens": 4, "byok_used": False, "fallback_triggered": False},
-}
+EMBEDDINGS_RESPONSE = _payloads.EMBEDDINGS
 
 MODELS_LIST: List[Dict[str, Any]] = [
     {
@@ -302,20 +229,7 @@ MODELS_LIST: List[Dict[str, Any]] = [
     }
 ]
 
-TEMPLATE: Dict[str, Any] = {
-    "id": "3f6d2a8e-91c4-4b7a-a0e5-5c1d7b2e9f10",
-    "name": "support-triage",
-    "owner": "0b7c9d1e-2f3a-4b5c-8d9e-0f1a2b3c4d5e",
-    "is_global": False,
-    "description": None,
-    "system": "You triage tickets for {{ product }}.",
-    "messages": None,
-    "model": "openai/gpt-4o-mini",
-    "params": {"temperature": 0.2},
-    "variables": ["product"],
-    "created_at": "2026-01-05T09:30:00+00:00",
-    "updated_at": "2026-01-05T09:30:00+00:00",
-}
+TEMPLATE = _payloads.TEMPLATE
 
 PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 PNG_B64 = base64.b64encode(PNG_BYTES).decode()
@@ -355,42 +269,11 @@ INIT_UPLOAD_RESPONSE: Dict[str, Any] = {
     "expires_at": "2026-01-05T10:40:00Z",
 }
 
-BULK_EMBED_RESPONSE: Dict[str, Any] = {
-    "results": [
-        {
-            "file_id": "6b0f4a52-3d1e-4c9a-9f27-2a8e5d71c0b4",
-            "embedding_status": "queued",
-            "chunk_count": None,
-            "error": None,
-        },
-        {
-            "file_id": "0d9e7c1b-5a44-4f0e-8b61-7c2f9a3e6d15",
-            "embedding_status": "ready",
-            "chunk_count": 14,
-            "error": "embedding_status must be pending or failed",
-        },
-    ]
-}
+BULK_EMBED_RESPONSE = _payloads.BULK_EMBED
 
-RAG_FILE: Dict[str, Any] = {
-    "file_id": "6b0f4a52-3d1e-4c9a-9f27-2a8e5d71c0b4",
-    "upload_status": "ready",
-    "file_name": "refund-policy.md",
-    "file_type": "document",
-    "mime_type": "text/markdown",
-    "size_bytes": 3172,
-    "asset_url": None,
-    "signed_url": None,
-    "signed_url_expires_at": None,
-    "embedding_status": "ready",
-    "created_at": "2026-01-05T10:30:12Z",
-    "updated_at": "2026-01-05T10:30:41Z",
-    "total_tokens": 812,
-    "total_cost_usd": 0.0000162,
-    "last_error_code": None,
-}
+RAG_FILE = _payloads.FILE_STATUS
 
-RAG_LIST: Dict[str, Any] = {"files": [RAG_FILE], "total": 1, "limit": 50, "offset": 0}
+RAG_LIST = _payloads.FILE_LIST
 
 SEARCH_RESPONSE: Dict[str, Any] = {
     "results": [
@@ -436,23 +319,7 @@ BATCH_CREATE_REQUEST: Dict[str, Any] = {
     "metadata": {"job": "nightly-triage"},
 }
 
-BATCH_OBJECT: Dict[str, Any] = {
-    "id": "batch_68c2f1e9a0b4",
-    "object": "batch",
-    "endpoint": "/v1/chat/completions",
-    "status": "validating",
-    "model": "openai/gpt-4o-mini",
-    "provider": "openai",
-    "input_file_id": "file-9Qm2",
-    "output_file_id": None,
-    "error_file_id": None,
-    "completion_window": "24h",
-    "created_at": 1767610000,
-    "completed_at": None,
-    "expires_at": 1767696400,
-    "request_counts": {"total": 2, "completed": 0, "failed": 0},
-    "metadata": {"job": "nightly-triage"},
-}
+BATCH_OBJECT = _payloads.BATCH
 
 BATCH_COMPLETED: Dict[str, Any] = {
     **BATCH_OBJECT,
@@ -468,27 +335,7 @@ BATCH_COMPLETED: Dict[str, Any] = {
     "errors_detail": [{"custom_id": "ticket-102", "anything": True}],
 }
 
-BATCH_LIST: Dict[str, Any] = {
-    "object": "list",
-    "data": [
-        {
-            "id": "batch_68c2f1e9a0b4",
-            "object": "batch",
-            "endpoint": "/v1/chat/completions",
-            "input_file_id": "file-9Qm2",
-            "output_file_id": "file-Zr81",
-            "status": "completed",
-            "model": "openai/gpt-4o-mini",
-            "provider": "openai",
-            "created_at": 1767610000,
-            "completed_at": 1767611800,
-            "usage_synced": True,
-        }
-    ],
-    "has_more": False,
-    "first_id": "batch_68c2f1e9a0b4",
-    "last_id": "batch_68c2f1e9a0b4",
-}
+BATCH_LIST = _payloads.BATCH_LIST
 
 ERROR_ENVELOPE: Dict[str, Any] = {
     "error": {
