@@ -9,7 +9,7 @@ pytest.importorskip("websockets")
 
 from meshapi.resources.realtime import RealtimeError
 
-from meshapi import AsyncMeshAPI, MeshAPI, RealtimeMessage
+from meshapi import AsyncMeshAPI, MeshAPI, MeshAPIError, RealtimeMessage
 
 
 def test_connect_and_session_created(client: MeshAPI) -> None:
@@ -30,9 +30,19 @@ def test_text_turn(client: MeshAPI) -> None:
 
 
 def test_bad_model_is_typed(client: MeshAPI) -> None:
-    with pytest.raises(RealtimeError) as info:
+    with pytest.raises(MeshAPIError) as info:
         client.realtime.connect(model="nobody/not-realtime")
-    assert info.value.status in (400, 404) or info.value.code
+    assert info.value.status in (400, 404) and info.value.request_id
+
+
+def test_error_event_is_a_realtime_error(client: MeshAPI) -> None:
+    with client.realtime.connect(model=REALTIME_MODEL) as session:
+        session.receive()
+        session.send({"type": "no.such.event"})
+        with pytest.raises(RealtimeError) as info:
+            for _ in session:
+                pass
+    assert info.value.code
 
 
 async def test_async_session(async_client: AsyncMeshAPI) -> None:

@@ -1,0 +1,112 @@
+"""How a failure becomes the CLI's one line on stderr and its exit code.
+
+Exit codes: 0 success, 1 the API or the network failed, 2 a usage or configuration problem (bad
+arguments, missing settings, a missing input file), 130 interrupted with Ctrl-C. The line says what
+failed, the error code, the request id when there is one, and what to do about it. It is built from
+the error's own message, which never holds the token.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+from .._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    InternalServerError,
+    InvalidParamsError,
+    MeshAPIError,
+    NotFoundError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    RealtimeError,
+    StreamEventError,
+    StreamInterruptedError,
+    UnprocessableEntityError,
+)
+
+__all__ = ["EXIT_API", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "UsageError", "describe"]
+
+EXIT_OK = 0
+EXIT_API = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+SETTINGS_HINT = "set MESHAPI_BASE_URL and MESHAPI_TOKEN (or pass --base-url and --token)"
+
+
+class UsageError(Exception):
+    """A problem with how the command was called (exit code 2); the message is shown as is."""
+
+
+class StepFailed(Exception):
+    """A demo step whose check did not hold (not an API error): exit code 1."""
+
+
+def _hint(exc: MeshAPIError) -> str:
+    if isinstance(exc, AuthenticationError):
+        return "check MESHAPI_TOKEN (or --token)"
+    if isinstance(exc, PermissionDeniedError):
+        return "this key is not allowed to do that; check its permissions"
+    if isinstance(exc, PaymentRequiredError):
+        return "check the account balance or spend limit"
+    if isinstance(exc, NotFoundError):
+        if "model" in exc.error_code or "model" in exc.message.lower():
+            return "check the model name (`meshapi models` lists them)"
+        return "check the id (the `list` subcommand shows the existing ones)"
+    if isinstance(exc, ConflictError):
+        return "the resource's current state refuses this; check it and try again"
+    if isinstance(exc, (BadRequestError, UnprocessableEntityError)):
+        return "check the arguments"
+    if isinstance(exc, RateLimitError):
+        after = exc.retry_after_seconds
+        return f"rate limited; retry in {after}s" if after is not None else "rate limited; retry later"
+    if isinstance(exc, InternalServerError):
+        return "the gateway or an upstream provider failed; try again later"
+    if isinstance(exc, APITimeoutError):
+        return "the gateway did not answer in time; try again or raise --timeout"
+    if isinstance(exc, APIConnectionError):
+        return "check MESHAPI_BASE_URL (or --base-url) and that the gateway is running"
+    if isinstance(exc, (StreamInterruptedError, StreamEventError)):
+        return "the stream broke off; try again"
+    if isinstance(exc, RealtimeError):
+        return "check the realtime model name and the session settings"
+    if isinstance(exc, ConfigurationError):
+        return SETTINGS_HINT
+    return "see the message above"
+
+
+def describe(exc: BaseException, action: str) -> Tuple[str, int]:
+    """The one-line message for ``exc`` raised while doing ``action``, and the exit code."""
+    if isinstance(exc, UsageError):
+        return f"meshapi: {exc}", EXIT_USAGE
+    if isinstance(exc, StepFailed):
+        return f"meshapi: {action} failed: {exc}", EXIT_API
+    if isinstance(exc, (ConfigurationError, InvalidParamsError)):
+        return f"meshapi: {action}: {_flat(exc.message)} ({exc.error_code}); {_hint(exc)}", EXIT_USAGE
+    if isinstance(exc, MeshAPIError):
+        parts = [f"code: {exc.error_code}"]
+        if exc.status:
+            parts.append(f"HTTP {exc.status}")
+        if exc.request_id:
+            parts.append(f"request id: {exc.request_id}")
+        kind = type(exc).__name__
+        message = _flat(exc.message)
+        return f"meshapi: {action} failed: {kind}: {message} ({', '.join(parts)}); {_hint(exc)}", EXIT_API
+    if isinstance(exc, ImportError):
+        return f"meshapi: {action} failed: {_flat(str(exc))}", EXIT_USAGE
+    return (
+        f"meshapi: {action} failed unexpectedly: {type(exc).__name__}: {_flat(str(exc))} "
+        "(set MESHAPI_CLI_DEBUG=1 to see the traceback)",
+        EXIT_API,
+    )
+
+
+def _flat(text: Optional[str]) -> str:
+    """One line: collapse newlines so the error stays on a single line."""
+    return " ".join((text or "").split()) or "(no message)"

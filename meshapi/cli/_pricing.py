@@ -1,0 +1,68 @@
+"""Prices from the model catalog: per-1M display values and cost estimates from token counts.
+
+Prices are decimal strings on the wire; they stay ``Decimal`` here so no precision is lost. The catalog
+may give per-1k or per-1M prices (or both); per-1M is preferred for display.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional, Tuple
+
+__all__ = ["estimate_cost", "format_usd", "per_million"]
+
+_THOUSAND = Decimal(1000)
+_MILLION = Decimal(1_000_000)
+
+
+def _decimal(value: Optional[str]) -> Optional[Decimal]:
+    if value is None:
+        return None
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def per_million(pricing: Any) -> Tuple[Optional[Decimal], Optional[Decimal]]:
+    """``(prompt, completion)`` USD per 1M tokens, or ``None`` where the catalog has no price."""
+    if pricing is None:
+        return None, None
+
+    def pick(per_1m: Optional[str], per_1k: Optional[str]) -> Optional[Decimal]:
+        direct = _decimal(per_1m)
+        if direct is not None:
+            return direct
+        thousand = _decimal(per_1k)
+        return thousand * _THOUSAND if thousand is not None else None
+
+    return (
+        pick(pricing.prompt_usd_per_1m, pricing.prompt_usd_per_1k),
+        pick(pricing.completion_usd_per_1m, pricing.completion_usd_per_1k),
+    )
+
+
+def estimate_cost(
+    pricing: Any, prompt_tokens: Optional[int], completion_tokens: Optional[int]
+) -> Optional[Decimal]:
+    """USD for the given token counts at the catalog price; ``None`` when a needed price is unknown."""
+    prompt_price, completion_price = per_million(pricing)
+    total = Decimal(0)
+    for tokens, price in ((prompt_tokens, prompt_price), (completion_tokens, completion_price)):
+        if not tokens:
+            continue
+        if price is None:
+            return None
+        total += Decimal(tokens) * price / _MILLION
+    return total
+
+
+def format_usd(value: Optional[Decimal]) -> str:
+    """``$0.0000123`` style: plain notation, trailing zeros dropped; ``-`` when unknown."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return "$0"
+    text = format(value.normalize(), "f")
+    return f"${text}"
