@@ -1,0 +1,37 @@
+"""The local MeshAPI gateway: a Starlette + uvicorn server that speaks the MeshAPI wire protocol.
+
+It serves deterministic stand-in models (chat, compare, responses, embeddings, images), templates,
+RAG files with signed uploads, batches and a realtime WebSocket, with a fault plan for tests::
+
+    from meshapi.gateway import serve
+
+    with serve() as gw:          # a free port on 127.0.0.1, token gw.token
+        gw.faults.add("/v1/chat/completions", status=503, retry_after="1")
+        ...                      # point a client at gw.base_url
+
+``meshapi gateway`` (:func:`main`) runs it in the foreground. This package never imports the SDK: it
+builds its JSON with its own code, so a bug in one cannot hide the same bug in the other.
+"""
+
+try:
+    import starlette  # noqa: F401
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("The local gateway needs the 'gateway' extra: pip install 'meshapi[gateway]'") from exc
+
+from .app import create_app
+from .faults import Fault, FaultPlan, RequestLog, RequestRecord
+from .server import Gateway, main, serve
+from .state import DEFAULT_TOKEN
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "Fault",
+    "FaultPlan",
+    "Gateway",
+    "RequestLog",
+    "RequestRecord",
+    "create_app",
+    "main",
+    "serve",
+]

@@ -1,0 +1,77 @@
+"""``/_admin`` routes: drive the fault plan and read the request log over HTTP.
+
+Guarded by the gateway's own admin token (``Authorization: Bearer <admin_token>``), separate from the
+data-plane tokens. ``POST /_admin/faults`` takes one fault (the keyword arguments of
+``FaultPlan.add`` plus ``route``) or ``{"faults": [...]}``; ``DELETE`` clears them; ``GET`` lists the
+pending ones. ``GET /_admin/requests`` lists logged requests (filters ``path``, ``method``);
+``DELETE /_admin/requests`` clears the log.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Dict, List
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .common import gateway, json_body, json_response
+from .errors import ApiError
+
+
+def _authorise(request: Request) -> None:
+    expected = "Bearer " + gateway(request).admin_token
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "Invalid or missing admin token.")
+
+
+async def add_faults(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    specs: List[Any] = body["faults"] if isinstance(body.get("faults"), list) else [body]
+    plan = gateway(request).faults
+    added = []
+    for spec in specs:
+        if not isinstance(spec, dict):
+            raise ApiError(400, "invalid_request", "Each fault must be a JSON object.")
+        try:
+            added.append(plan.add_from_dict(spec))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "invalid_request", f"Invalid fault: {exc}") from None
+    return json_response({"faults": [f.summary() for f in added]})
+
+
+async def list_faults(request: Request) -> Response:
+    _authorise(request)
+    return json_response({"faults": [f.summary() for f in gateway(request).faults.pending()]})
+
+
+async def clear_faults(request: Request) -> Response:
+    _authorise(request)
+    gateway(request).faults.clear()
+    return json_response({"cleared": True})
+
+
+async def list_requests(request: Request) -> Response:
+    _authorise(request)
+    params = request.query_params
+    records = gateway(request).requests.filter(path=params.get("path"), method=params.get("method"))
+    items: List[Dict[str, Any]] = [r.as_dict() for r in records]
+    return json_response({"requests": items, "total": len(items)})
+
+
+async def clear_requests(request: Request) -> Response:
+    _authorise(request)
+    gateway(request).requests.clear()
+    return json_response({"cleared": True})
+
+
+ROUTES = [
+    Route("/_admin/faults", add_faults, methods=["POST"]),
+    Route("/_admin/faults", list_faults, methods=["GET"]),
+    Route("/_admin/faults", clear_faults, methods=["DELETE"]),
+    Route("/_admin/requests", list_requests, methods=["GET"]),
+    Route("/_admin/requests", clear_requests, methods=["DELETE"]),
+]

@@ -1,0 +1,115 @@
+"""Helpers shared by the route modules: request context, JSON bodies and responses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Dict, Mapping, Optional
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .catalog import ModelEntry
+from .errors import ApiError, dumps, model_not_found, validation_failed
+from .state import GatewayState
+from .validation import Spec, check_body, malformed_json
+
+#: Scope keys set by the gateway middleware.
+SCOPE_REQUEST_ID = "meshapi.request_id"
+SCOPE_OWNER = "meshapi.owner"
+SCOPE_BODY = "meshapi.body"
+SCOPE_JSON = "meshapi.json"
+
+
+class BadJson:
+    """Marker stored in the scope when the body was not valid JSON."""
+
+    def __init__(self, text: str, error: json.JSONDecodeError) -> None:
+        self.text = text
+        self.error = error
+
+
+def parse_json_bytes(body: bytes) -> Any:
+    """Parsed JSON, ``None`` for an empty body, or a :class:`BadJson` marker."""
+    if not body.strip():
+        return None
+    text = body.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        return BadJson(text, exc)
+
+
+def gateway(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+def request_id(request: Request) -> str:
+    rid = request.scope.get(SCOPE_REQUEST_ID)
+    if rid is None:
+        rid = gateway(request).new_request_id()
+        request.scope[SCOPE_REQUEST_ID] = rid
+    return str(rid)
+
+
+def owner(request: Request) -> str:
+    return str(request.scope[SCOPE_OWNER])
+
+
+async def json_body(request: Request, spec: Optional[Spec] = None) -> Dict[str, Any]:
+    """The request's JSON object (validated against ``spec``); 422 for malformed or missing bodies."""
+    if SCOPE_JSON in request.scope:
+        parsed = request.scope[SCOPE_JSON]
+    else:
+        parsed = parse_json_bytes(await request.body())
+    if isinstance(parsed, BadJson):
+        raise malformed_json(parsed.text, parsed.error)
+    if parsed is None:
+        raise validation_failed(
+            [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
+        )
+    if spec is not None:
+        parsed = check_body(parsed, spec)
+    if not isinstance(parsed, dict):
+        raise validation_failed(
+            [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ["body"],
+                    "msg": "Input should be a valid dictionary or object to extract fields from",
+                    "input": parsed,
+                }
+            ]
+        )
+    return parsed
+
+
+def json_response(data: Any, status: int = 200, headers: Optional[Mapping[str, str]] = None) -> Response:
+    return Response(
+        dumps(data), status_code=status, headers=dict(headers or {}), media_type="application/json"
+    )
+
+
+def chat_model(request: Request, model_id: str) -> ModelEntry:
+    entry = gateway(request).catalog.get(model_id)
+    if entry is None:
+        raise model_not_found(model_id)
+    return entry
+
+
+def require_capability(entry: ModelEntry, ok: bool, what: str) -> None:
+    if not ok:
+        raise ApiError(
+            400,
+            "model_capability_not_supported",
+            f"Model '{entry.id}' does not support {what}.",
+        )
+
+
+async def pace(state: GatewayState) -> None:
+    """Pause between streamed events when the gateway was started with a latency."""
+    if state.latency > 0:
+        await asyncio.sleep(state.latency)
+    else:
+        await asyncio.sleep(0)

@@ -1,0 +1,123 @@
+"""Shared state of one local gateway: tokens, catalog, storage, fault plan, request log, limits.
+
+The Starlette app exposes it as ``app.state.gateway`` (so ``websocket.app.state.gateway`` inside the
+realtime route). Attributes other modules rely on:
+
+* ``tokens`` - ``set`` of accepted bearer tokens; ``owner_for(token)`` gives the owner id (or ``None``).
+* ``catalog`` - :class:`~meshapi.gateway.catalog.Catalog`; ``catalog.get(model_id)`` returns an entry
+  with ``supports_realtime`` / ``supports_chat`` / ... flags, ``catalog.resolve()`` also accepts bare
+  names such as ``gpt-realtime``.
+* ``faults`` - :class:`~meshapi.gateway.faults.FaultPlan`; ``faults.take(method, path)``.
+* ``requests`` - :class:`~meshapi.gateway.faults.RequestLog`.
+* ``latency`` - seconds to pause between streamed events (0 = full speed).
+* ``new_request_id()`` - a fresh ``req_<ULID>``.
+* ``store`` - per-owner records (:class:`~meshapi.gateway.storage.Store`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+from .catalog import Catalog
+from .errors import ApiError
+from .faults import FaultPlan, RequestLog
+from .ids import new_request_id, owner_id_for
+from .storage import Store
+
+DEFAULT_TOKEN = "rsk_local_dev_token"
+
+
+class RateLimiter:
+    """Fixed-window RPM/RPD counters per token (UTC minute and UTC day windows)."""
+
+    def __init__(self, rpm: Optional[int], rpd: Optional[int]) -> None:
+        self.rpm = rpm
+        self.rpd = rpd
+        self._lock = threading.Lock()
+        self._minute: Dict[str, Tuple[int, int]] = {}
+        self._day: Dict[str, Tuple[int, int]] = {}
+
+    def hit(self, token: str, now: Optional[float] = None) -> None:
+        """Count one request; raise a 429 ``ApiError`` when a limit is already used up."""
+        now = time.time() if now is None else now
+        minute, day = int(now // 60), int(now // 86400)
+        with self._lock:
+            m_window, m_count = self._minute.get(token, (minute, 0))
+            d_window, d_count = self._day.get(token, (day, 0))
+            if m_window != minute:
+                m_window, m_count = minute, 0
+            if d_window != day:
+                d_window, d_count = day, 0
+            if self.rpm is not None and m_count >= self.rpm:
+                wait = max(1, int((minute + 1) * 60 - now + 0.999))
+                raise _limited(f"RPM limit of {self.rpm} req/min exceeded.", wait)
+            if self.rpd is not None and d_count >= self.rpd:
+                wait = max(1, int((day + 1) * 86400 - now + 0.999))
+                raise _limited(f"RPD limit of {self.rpd} req/day exceeded.", wait)
+            self._minute[token] = (m_window, m_count + 1)
+            self._day[token] = (d_window, d_count + 1)
+
+
+def _limited(message: str, wait: int) -> ApiError:
+    return ApiError(
+        429, "rate_limit_exceeded", message, headers={"retry-after": str(wait)}, retry_after_seconds=wait
+    )
+
+
+class GatewayState:
+    """Everything the routes of one gateway share (see the module docstring)."""
+
+    def __init__(
+        self,
+        tokens: Optional[Iterable[str]] = None,
+        *,
+        data_dir: Optional[str] = None,
+        latency: float = 0.0,
+        admin_token: Optional[str] = None,
+        rpm: Optional[int] = None,
+        rpd: Optional[int] = None,
+        batch_step_seconds: float = 0.05,
+        embed_step_seconds: float = 0.02,
+        faults: Optional[FaultPlan] = None,
+        requests: Optional[RequestLog] = None,
+    ) -> None:
+        token_list = (
+            list(tokens) if tokens is not None else [os.environ.get("MESHAPI_TOKEN") or DEFAULT_TOKEN]
+        )
+        if not token_list or not all(isinstance(t, str) and t for t in token_list):
+            raise ValueError("tokens must be non-empty strings")
+        self.token_list = token_list
+        self.tokens = set(token_list)
+        self._owners = {t: owner_id_for(t) for t in token_list}
+        self.admin_token = admin_token or "adm_" + secrets.token_urlsafe(18)
+        self.catalog = Catalog()
+        self.faults = faults if faults is not None else FaultPlan()
+        self.requests = requests if requests is not None else RequestLog()
+        self.latency = float(latency)
+        self.batch_step_seconds = float(batch_step_seconds)
+        self.embed_step_seconds = float(embed_step_seconds)
+        self.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
+        self.store = Store(data_dir)
+        key = self.store.meta("signing_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            self.store.set_meta("signing_key", key)
+        self.signing_key = bytes.fromhex(key)
+        #: Derived data that is cheap to rebuild and never persisted (e.g. RAG chunk vectors by file id).
+        self.cache: Dict[str, Any] = {}
+
+    def owner_for(self, token: Optional[str]) -> Optional[str]:
+        if token is None:
+            return None
+        return self._owners.get(token)
+
+    @staticmethod
+    def new_request_id() -> str:
+        return new_request_id()
+
+    def close(self) -> None:
+        self.store.close()
