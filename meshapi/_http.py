@@ -12,6 +12,7 @@ checked out.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -59,6 +60,10 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the gateway's edge limit (API.md 1.9); bigger bodies get an HTML 413
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
+# httpx's async pool (httpcore 1.x) rescans every pooled connection for every idle one on each request,
+# so its cost grows with the square of the connections it keeps: at 64 concurrent requests, keeping 64
+# alive made each request ~3x slower than httpx's own default of 20 (benchmarks/README.md).
+ASYNC_DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=20, keepalive_expiry=30.0)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -282,6 +287,9 @@ class _BaseHttpClient:
     """What the two twins share: headers, request building, logging. No I/O."""
 
     _config: MeshAPIConfig
+    _client: Union[httpx.Client, httpx.AsyncClient]
+    _headers: Dict[str, str]
+    _timeout: httpx.Timeout
 
     def _base_headers(self) -> Dict[str, str]:
         headers = {
@@ -294,8 +302,9 @@ class _BaseHttpClient:
             headers.update(self._config.default_headers)
         return headers
 
-    def _url(self, path: str) -> str:
-        return self._config.base_url + path
+    def _url(self, path: str) -> httpx.URL:
+        # Parsing the URL is a quarter of httpx's request building; most calls reuse a few paths.
+        return _parse_url(self._config.base_url + path)
 
     def _headers_for(self, method: str, stream: bool, options: RequestOptions) -> Dict[str, str]:
         headers = dict(self._headers)
@@ -361,6 +370,11 @@ class _BaseHttpClient:
         return compute_delay(retries_done, hint, policy)
 
 
+@functools.lru_cache(maxsize=256)
+def _parse_url(url: str) -> httpx.URL:
+    return httpx.URL(url)  # immutable, so one parsed URL can serve every request to it
+
+
 def _params(params: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
     if not params:
         return None
@@ -369,6 +383,8 @@ def _params(params: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
 
 class SyncHttpClient(_BaseHttpClient):
     """Blocking transport over ``httpx.Client``."""
+
+    _client: httpx.Client
 
     def __init__(self, config: MeshAPIConfig) -> None:
         self._config = config
@@ -437,9 +453,11 @@ class SyncHttpClient(_BaseHttpClient):
     def _send_with_retries(self, request: httpx.Request, max_retries: int, *, stream: bool) -> httpx.Response:
         """The loop: send, classify, maybe sleep and resend the same request (same idempotency key)."""
         method = request.method
+        debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         retries = 0
         while True:
-            log.debug("%s %s (attempt %d)", method, request.url.path, retries + 1)
+            if debug:
+                log.debug("%s %s (attempt %d)", method, request.url.path, retries + 1)
             try:
                 response = self._client.send(request, stream=stream)
             except httpx.HTTPError as exc:
@@ -457,13 +475,14 @@ class SyncHttpClient(_BaseHttpClient):
                 retries += 1
                 continue
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
-                log.debug(
-                    "%s %s -> %d (request id %s)",
-                    method,
-                    request.url.path,
-                    response.status_code,
-                    response.headers.get("x-request-id"),
-                )
+                if debug:
+                    log.debug(
+                        "%s %s -> %d (request id %s)",
+                        method,
+                        request.url.path,
+                        response.status_code,
+                        response.headers.get("x-request-id"),
+                    )
                 return response
             try:
                 response.read()
@@ -578,6 +597,8 @@ class AsyncHttpClient(_BaseHttpClient):
     config): ``"aiohttp"`` selects :class:`meshapi._aiohttp.AiohttpTransport`.
     """
 
+    _client: httpx.AsyncClient
+
     def __init__(
         self, config: MeshAPIConfig, *, transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None
     ) -> None:
@@ -590,7 +611,7 @@ class AsyncHttpClient(_BaseHttpClient):
         self._timeout = _timeout_of(config.timeout)
         self._owns_client = config.async_httpx_client is None
         self._client = config.async_httpx_client or httpx.AsyncClient(
-            timeout=self._timeout, limits=DEFAULT_LIMITS, transport=_async_transport(transport)
+            timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(transport)
         )
         self._headers = self._base_headers()
         self._sleep: Callable[[float], Any] = asyncio.sleep
@@ -656,9 +677,11 @@ class AsyncHttpClient(_BaseHttpClient):
     ) -> httpx.Response:
         """The loop: send, classify, maybe sleep and resend the same request (same idempotency key)."""
         method = request.method
+        debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         retries = 0
         while True:
-            log.debug("%s %s (attempt %d)", method, request.url.path, retries + 1)
+            if debug:
+                log.debug("%s %s (attempt %d)", method, request.url.path, retries + 1)
             try:
                 response = await self._client.send(request, stream=stream)
             except httpx.HTTPError as exc:
@@ -676,13 +699,14 @@ class AsyncHttpClient(_BaseHttpClient):
                 retries += 1
                 continue
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
-                log.debug(
-                    "%s %s -> %d (request id %s)",
-                    method,
-                    request.url.path,
-                    response.status_code,
-                    response.headers.get("x-request-id"),
-                )
+                if debug:
+                    log.debug(
+                        "%s %s -> %d (request id %s)",
+                        method,
+                        request.url.path,
+                        response.status_code,
+                        response.headers.get("x-request-id"),
+                    )
                 return response
             try:
                 await response.aread()

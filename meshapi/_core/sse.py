@@ -17,6 +17,7 @@ from typing import AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optio
 __all__ = ["SSEDecoder", "ServerSentEvent", "aiter_sse", "iter_sse"]
 
 _BOM = b"\xef\xbb\xbf"
+_BIG_LINE = 1 << 16
 
 
 class ServerSentEvent:
@@ -57,10 +58,12 @@ class ServerSentEvent:
 class SSEDecoder:
     """Feed bytes with :meth:`feed`, call :meth:`flush` once at end of stream."""
 
-    __slots__ = ("_buffer", "_data", "_event", "_last_id", "_retry", "_skip_lf", "_started")
+    __slots__ = ("_data", "_event", "_last_id", "_parts", "_retry", "_skip_lf", "_started")
 
     def __init__(self) -> None:
-        self._buffer = b""  # an incomplete line (never contains CR or LF)
+        # The pieces of an incomplete line (none contains CR or LF). They are joined only once the line
+        # ends, so a huge line arriving in many chunks costs linear time, not a re-copy per chunk.
+        self._parts: List[bytes] = []
         self._skip_lf = False  # the previous chunk ended with CR: a leading LF is part of that line end
         self._started = False  # the BOM check has been done
         self._data: List[str] = []
@@ -76,29 +79,55 @@ class SSEDecoder:
                 chunk = chunk[1:]
         if not chunk:
             return []
-        buffer = self._buffer + chunk if self._buffer else chunk
         if not self._started:
-            if len(buffer) < 3 and _BOM.startswith(buffer):
-                self._buffer = buffer  # wait: this may be the start of a BOM
+            chunk = b"".join(self._parts) + chunk  # at most two bytes are waiting here
+            self._parts = []
+            if len(chunk) < 3 and _BOM.startswith(chunk):
+                self._parts.append(chunk)  # wait: this may be the start of a BOM
                 return []
             self._started = True
-            if buffer.startswith(_BOM):
-                buffer = buffer[3:]
+            if chunk.startswith(_BOM):
+                chunk = chunk[3:]
+        if b"\n" not in chunk and b"\r" not in chunk:
+            if chunk:
+                self._parts.append(chunk)  # still inside one line
+            return []
+        if self._parts:
+            self._parts.append(chunk)
+            buffer = b"".join(self._parts)
+        else:
+            buffer = chunk
         if b"\r" in buffer:
             self._skip_lf = buffer.endswith(b"\r")
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
-        self._buffer = lines.pop()
+        rest = lines.pop()
+        self._parts = [rest] if rest else []
         events: List[ServerSentEvent] = []
-        for line in lines:
-            self._process_line(line, events)
+        data = self._data
+        for line in lines:  # blank and data lines inline: nearly every line of a stream is one of them
+            if not line:
+                if data:
+                    events.append(ServerSentEvent("\n".join(data), self._event, self._last_id, self._retry))
+                    data = self._data = []
+                self._event = None
+            elif line.startswith(b"data:"):
+                start = 6 if line[5:6] == b" " else 5
+                if len(line) > _BIG_LINE:  # decode in place instead of copying a huge value first
+                    data.append(str(memoryview(line)[start:], "utf-8", "replace"))
+                else:
+                    data.append(line[start:].decode("utf-8", "replace"))
+            else:
+                self._process_line(line, events)
+                data = self._data
         return events
 
     def flush(self) -> List[ServerSentEvent]:
         """End of stream: deliver a last line and event that had no terminating blank line."""
         events: List[ServerSentEvent] = []
-        if self._buffer:
-            line, self._buffer = self._buffer, b""
+        if self._parts:
+            line = b"".join(self._parts)
+            self._parts = []
             if not self._started and line.startswith(_BOM):
                 line = line[3:]
             self._process_line(line, events)

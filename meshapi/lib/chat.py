@@ -10,6 +10,7 @@ count.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Dict, List, Optional
 
@@ -73,6 +74,19 @@ class _ChoiceState:
         self.audio: Optional[Dict[str, Any]] = None
 
 
+@functools.cache
+def _may_have_fingerprint(cls: type) -> bool:
+    """Whether instances of ``cls`` can carry ``system_fingerprint`` (a field, extra or attribute)."""
+    fields = getattr(cls, "model_fields", None)
+    if not isinstance(fields, dict):
+        return True  # not a pydantic model: any instance may have the attribute
+    return (
+        "system_fingerprint" in fields
+        or getattr(cls, "model_config", {}).get("extra") == "allow"
+        or hasattr(cls, "system_fingerprint")
+    )
+
+
 class ChatCompletionAccumulator:
     """Feed chunks with :meth:`add`; read the merged result with :meth:`completion` at any time."""
 
@@ -94,9 +108,10 @@ class ChatCompletionAccumulator:
             self.usage = chunk.usage
         if chunk.cost is not None:
             self.cost = chunk.cost
-        fingerprint = getattr(chunk, "system_fingerprint", None)
-        if fingerprint:
-            self.system_fingerprint = fingerprint
+        if _may_have_fingerprint(type(chunk)):  # a missing attribute costs pydantic an exception
+            fingerprint = getattr(chunk, "system_fingerprint", None)
+            if fingerprint:
+                self.system_fingerprint = fingerprint
         for choice in chunk.choices:
             state = self._choices.get(choice.index)
             if state is None:
@@ -191,11 +206,12 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
 
     def decode(self, event: ServerSentEvent) -> Optional[ChatCompletionChunk]:
         data = event.data
-        if data == "[DONE]" or data.strip() == "[DONE]":
-            self.stop = self.complete = True
-            return None
-        if not data.strip():
-            return None
+        if data[:1] != "{":  # a chunk is a JSON object; only other frames need the checks below
+            if data == "[DONE]" or data.strip() == "[DONE]":
+                self.stop = self.complete = True
+                return None
+            if not data.strip():
+                return None
         if '"error"' in data:
             self._raise_if_error(data)
         try:

@@ -1,0 +1,269 @@
+"""Run every benchmark, print the table, write JSON: ``python -m benchmarks [--quick] [--repeats N]``.
+
+Each trial is a fresh ``python -m benchmarks.workloads`` process against one server process
+(``benchmarks/server.py``), so neither shares the GIL or memory with the client measured. The variants of
+a figure are interleaved (raw, sdk, raw, sdk, ...) and each figure is the median of its repeats; ratios
+are SDK / raw httpx from the same run (for import time and RSS, lower is better, so the ratio is the
+SDK's cost relative to httpx's). ``--quick`` uses tiny sizes and one repeat: a smoke test that checks
+that everything runs, not a measurement. Results go to ``benchmarks/results/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+__all__ = ["main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Figure:
+    """One row group: a case, its variants, a size, what the value means, and the targets."""
+
+    name: str
+    case: str
+    variants: List[str]
+    size: int
+    unit: str
+    higher_is_better: bool = True
+    targets: Dict[str, float] = field(default_factory=dict)  # variant -> minimum (or maximum) ratio
+    extra: List[str] = field(default_factory=list)  # more result keys to show (medians)
+    value_key: str = "value"
+
+
+def figures(quick: bool) -> List[Figure]:
+    small = quick
+    return [
+        Figure(
+            "sync sequential chat completions",
+            "sync_chat",
+            ["raw", "sdk"],
+            200 if small else 3000,
+            "req/s",
+            targets={"sdk": 0.9},
+        ),
+        Figure(
+            "async chat completions, 64 concurrent",
+            "async_chat",
+            ["raw", "sdk", "sdk_aiohttp", "raw_keepalive64", "raw_aiohttp"],
+            256 if small else 3000,
+            "req/s",
+            targets={"sdk": 1.0, "sdk_aiohttp": 1.5},
+        ),
+        Figure(
+            "one long chat stream",
+            "stream",
+            ["raw", "sdk", "sdk_text"],
+            2_000 if small else 100_000,
+            "chunks/s",
+            targets={"sdk": 0.9, "sdk_text": 1.0},
+            extra=["mb_per_s", "ttfc_ms"],
+        ),
+        Figure(
+            "peak RSS, 200,000-chunk stream",
+            "rss",
+            ["raw", "raw_discard", "sdk", "sdk_text"],
+            5_000 if small else 200_000,
+            "MB",
+            higher_is_better=False,
+            targets={"sdk": 1.1, "sdk_text": 1.1},
+            extra=["rss_before_mb", "stream_delta_mb", "growth_mb"],
+        ),
+        Figure(
+            "import time (fresh interpreter)",
+            "import",
+            ["httpx", "meshapi", "meshapi_client", "meshapi_first_call"],
+            0,
+            "ms",
+            higher_is_better=False,
+            targets={"meshapi": 1.5},
+        ),
+        Figure(
+            "SSE decoding alone, chat-sized events",
+            "sse",
+            ["small"],
+            20_000 if small else 200_000,
+            "events/s",
+            extra=["mb_per_s"],
+        ),
+        Figure(
+            "SSE decoding alone, one huge event",
+            "sse",
+            ["huge_1", "huge_10"] if small else ["huge_1", "huge_10", "huge_100"],
+            0,
+            "ms/MB",
+            higher_is_better=False,
+            extra=["seconds", "mb_per_s"],
+            value_key="ms_per_mb",
+        ),
+    ]
+
+
+class Server:
+    """``benchmarks.server`` in a subprocess on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.server"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line.startswith("PORT "):
+            self.close()
+            raise RuntimeError(f"benchmark server did not start: {line!r}")
+        self.port = int(line.split()[1])
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def trial(case: str, variant: str, port: int, size: int, timeout: float) -> Dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.workloads", case, variant, "--port", str(port)]
+    command += ["--size", str(size)]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{case}/{variant} failed:\n{done.stderr[-2000:]}")
+    result: Dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _median(values: Sequence[float]) -> float:
+    return float(statistics.median(values))
+
+
+def measure(figure: Figure, port: int, repeats: int, timeout: float) -> Dict[str, Any]:
+    runs: Dict[str, List[Dict[str, Any]]] = {variant: [] for variant in figure.variants}
+    for _ in range(repeats):
+        for variant in figure.variants:  # interleaved, so drift hits every variant alike
+            runs[variant].append(trial(figure.case, variant, port, figure.size, timeout))
+    summary: Dict[str, Any] = {}
+    for variant, results in runs.items():
+        row: Dict[str, Any] = {"value": _median([r[figure.value_key] for r in results])}
+        for key in figure.extra:
+            if key in results[0]:
+                row[key] = _median([r[key] for r in results])
+        if "samples_mb" in results[0]:
+            row["samples_mb"] = results[len(results) // 2]["samples_mb"]
+        row["runs"] = results
+        summary[variant] = row
+    base = summary[figure.variants[0]]["value"]
+    for variant in figure.variants:
+        summary[variant]["ratio"] = summary[variant]["value"] / base if base else None
+    return summary
+
+
+def _format(value: Optional[float]) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def table(results: List[Dict[str, Any]]) -> str:
+    lines = [
+        "| figure | variant | median | unit | ratio | target | met | details |",
+        "| --- | --- | ---: | --- | ---: | --- | --- | --- |",
+    ]
+    for entry in results:
+        figure: Figure = entry["figure"]
+        for variant in figure.variants:
+            row = entry["summary"][variant]
+            ratio = row["ratio"]
+            target = figure.targets.get(variant)
+            if target is None:
+                target_text, met = "", ""
+            elif figure.higher_is_better:
+                target_text, met = f">= {target}", "yes" if ratio >= target else "NO"
+            else:
+                target_text, met = f"<= {target}", "yes" if ratio <= target else "NO"
+            details = ", ".join(f"{key} {_format(row[key])}" for key in figure.extra if key in row)
+            lines.append(
+                f"| {figure.name} | {variant} | {_format(row['value'])} | {figure.unit} | "
+                f"{_format(ratio) if variant != figure.variants[0] else '1.00'} | {target_text} | {met} | "
+                f"{details} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat: a smoke test")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved repeats (default 5, quick 1)")
+    parser.add_argument("--only", default="", help="comma-separated cases to run (e.g. stream,rss)")
+    parser.add_argument("--output", default=None, help="JSON file (default benchmarks/results/<time>.json)")
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (1 if args.quick else 5)
+    timeout = 60.0 if args.quick else 300.0
+    selected = [f for f in figures(args.quick) if not args.only or f.case in args.only.split(",")]
+    started = time.time()
+    server = Server()
+    results: List[Dict[str, Any]] = []
+    try:
+        for figure in selected:
+            print(
+                f"... {figure.name} ({len(figure.variants)} variants x {repeats})",
+                file=sys.stderr,
+                flush=True,
+            )
+            results.append({"figure": figure, "summary": measure(figure, server.port, repeats, timeout)})
+    finally:
+        server.close()
+    text = table(results)
+    print(text)
+    output = Path(args.output) if args.output else RESULTS / time.strftime("%Y%m%d-%H%M%S.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "quick": args.quick,
+        "repeats": repeats,
+        "seconds": time.time() - started,
+        "python": sys.version,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "figures": [
+            {
+                "name": entry["figure"].name,
+                "case": entry["figure"].case,
+                "size": entry["figure"].size,
+                "unit": entry["figure"].unit,
+                "targets": entry["figure"].targets,
+                "variants": entry["summary"],
+            }
+            for entry in results
+        ],
+        "table": text,
+    }
+    output.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nwrote {output} ({payload['seconds']:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
