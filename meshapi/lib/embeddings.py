@@ -50,7 +50,5 @@ def decode_base64_embeddings(result: EmbeddingsResponse, response: Optional[http
             ) from None
         decoded = DecodedEmbeddingItem(object=item.object, index=item.index, embedding=floats)
         decoded._raw_base64 = item.embedding
-        decoded._request_id = item._request_id
-        decoded._response = item._response
         items.append(decoded)
     result.data = items

@@ -22,6 +22,14 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 class MeshModel(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
+
+class MeshResult(MeshModel):
+    """A model a call returns: it remembers ``_request_id`` and the raw ``_response``.
+
+    Only top-level results carry these private attributes: pydantic sets them up for every instance,
+    which would double the cost of each streamed chunk and of every nested object.
+    """
+
     _request_id: Optional[str] = PrivateAttr(default=None)
     _response: Any = PrivateAttr(default=None)
 

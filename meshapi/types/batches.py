@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import ConfigDict
 
-from ._base import MeshModel, RequestModel
+from ._base import MeshModel, MeshResult, RequestModel
 
 __all__ = [
     "BatchListResponse",
@@ -60,7 +60,7 @@ class BatchResult(MeshModel):
     error: Optional[BatchResultError] = None
 
 
-class BatchObject(MeshModel):
+class BatchObject(MeshResult):
     model_config = ConfigDict(extra="allow")
 
     id: str
@@ -84,7 +84,7 @@ class BatchObject(MeshModel):
     errors_detail: Optional[List[Any]] = None
 
 
-class BatchListResponse(MeshModel):
+class BatchListResponse(MeshResult):
     model_config = ConfigDict(extra="allow")
 
     object: str

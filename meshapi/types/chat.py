@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Literal, Optional, Type, Union, get_args, ge
 
 from pydantic import Field, model_validator
 
-from ._base import MeshModel, RequestModel, SharedModel
+from ._base import MeshModel, MeshResult, RequestModel, SharedModel
 
 __all__ = [
     "AudioOutputOptions",
@@ -288,7 +288,7 @@ class ChatCompletionChoice(MeshModel):
     logprobs: Optional[Any] = None
 
 
-class ChatCompletionResponse(MeshModel):
+class ChatCompletionResponse(MeshResult):
     id: str
     object: str
     created: int

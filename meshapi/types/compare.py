@@ -10,7 +10,7 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import ConfigDict, Field
 
-from ._base import MeshModel, RequestModel
+from ._base import MeshModel, MeshResult, RequestModel
 from .chat import ChatMessage
 
 __all__ = [
@@ -63,7 +63,7 @@ class ModelCompareResult(MeshModel):
     request_id: str
 
 
-class CompareResponse(MeshModel):
+class CompareResponse(MeshResult):
     comparison_id: str
     object: str
     created: int

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Literal, Optional, Union
 
 from pydantic import Field
 
-from ._base import MeshModel, RequestModel
+from ._base import MeshModel, MeshResult, RequestModel
 
 __all__ = [
     "EmbeddingItem",
@@ -88,7 +88,7 @@ class EmbeddingsUsage(MeshModel):
     fallback_triggered: Optional[bool] = None
 
 
-class EmbeddingsResponse(MeshModel):
+class EmbeddingsResponse(MeshResult):
     object: str
     data: List[EmbeddingItem]
     model: str

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Literal, Optional, Union
 
 from pydantic import Field
 
-from ._base import MeshModel, RequestModel
+from ._base import MeshModel, MeshResult, RequestModel
 
 __all__ = [
     "ImageEditParams",
@@ -127,7 +127,7 @@ class ImageUsage(MeshModel):
     output_tokens_details: Optional[Dict[str, Any]] = None
 
 
-class ImageGenerationResponse(MeshModel):
+class ImageGenerationResponse(MeshResult):
     created: int
     data: List[ImageItem]
     background: Optional[str] = None

@@ -9,7 +9,7 @@ from typing import List, Literal, Optional
 
 from pydantic import ConfigDict, Field
 
-from ._base import MeshModel, RequestModel
+from ._base import MeshModel, MeshResult, RequestModel
 
 __all__ = ["ListModelsParams", "ModelInfo", "ModelPricing", "ModelSearchParams", "ModelsPage"]
 
@@ -57,7 +57,7 @@ class ModelPricing(MeshModel):
     source_url: Optional[str] = None
 
 
-class ModelInfo(MeshModel):
+class ModelInfo(MeshResult):
     id: str
     name: str
     context_length: Optional[int] = None
@@ -118,7 +118,7 @@ class ModelSearchParams(RequestModel):
     offset: Optional[int] = Field(default=None, ge=0)
 
 
-class ModelsPage(MeshModel):
+class ModelsPage(MeshResult):
     model_config = ConfigDict(extra="allow")
 
     items: List[ModelInfo] = Field(default_factory=list)

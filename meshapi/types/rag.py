@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 
 from pydantic import Field
 
-from ._base import MeshModel, RequestModel
+from ._base import MeshModel, MeshResult, RequestModel
 
 __all__ = [
     "BulkEmbedRequest",
@@ -30,13 +30,13 @@ class InitUploadRequest(RequestModel):
     metadata: Optional[Dict[str, Any]] = None
 
 
-class InitUploadResponse(MeshModel):
+class InitUploadResponse(MeshResult):
     file_id: str
     signed_url: str
     expires_at: str
 
 
-class RagFileStatus(MeshModel):
+class RagFileStatus(MeshResult):
     file_id: str
     upload_status: str
     file_name: str
@@ -54,7 +54,7 @@ class RagFileStatus(MeshModel):
     last_error_code: Optional[str] = None
 
 
-class RagFileListResponse(MeshModel):
+class RagFileListResponse(MeshResult):
     files: List[RagFileStatus]
     total: int
     limit: int
@@ -74,7 +74,7 @@ class BulkEmbedResult(MeshModel):
     error: Optional[str] = None
 
 
-class BulkEmbedResponse(MeshModel):
+class BulkEmbedResponse(MeshResult):
     results: List[BulkEmbedResult]
 
 
@@ -100,5 +100,5 @@ class SearchResult(MeshModel):
     metadata: Dict[str, Any] = Field(default_factory=dict)
 
 
-class SearchResponse(MeshModel):
+class SearchResponse(MeshResult):
     results: List[SearchResult]

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field
 
-from ._base import MeshModel, RequestModel
+from ._base import MeshModel, MeshResult, RequestModel
 
 __all__ = [
     "BuiltinTool",
@@ -89,7 +89,7 @@ class ResponsesUsage(MeshModel):
     classifier_tokens: Optional[int] = None
 
 
-class ResponsesResponse(MeshModel):
+class ResponsesResponse(MeshResult):
     model_config = ConfigDict(extra="allow")
 
     id: Optional[str] = None
@@ -123,7 +123,7 @@ class ResponsesListItem(MeshModel):
     usage_synced: Optional[bool] = None
 
 
-class ResponsesListResponse(MeshModel):
+class ResponsesListResponse(MeshResult):
     model_config = ConfigDict(extra="allow")
 
     object: Optional[str] = None

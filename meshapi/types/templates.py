@@ -7,7 +7,7 @@ take plain dicts there, as 0.1.4 did.
 
 from typing import Any, Dict, List, Optional
 
-from ._base import MeshModel, RequestModel, SharedModel
+from ._base import MeshResult, RequestModel, SharedModel
 
 __all__ = ["CreateTemplateParams", "TemplateMessage", "TemplateSummary", "UpdateTemplateParams"]
 
@@ -39,7 +39,7 @@ class UpdateTemplateParams(RequestModel):
     variables: Optional[List[str]] = None
 
 
-class TemplateSummary(MeshModel):
+class TemplateSummary(MeshResult):
     id: str
     name: str
     owner: Optional[str] = None
