@@ -59,6 +59,12 @@ class EventDecoder(Generic[T]):
         """The text an item adds (for ``text_stream``); ``None`` when it adds none."""
         return None
 
+    def decode_text(self, event: ServerSentEvent) -> Optional[str]:
+        """The text an event adds, for ``text_stream``; decoders may override it with a faster path
+        that skips building the item (it must still accumulate and detect errors and the end)."""
+        item = self.decode(event)
+        return (self.text(item) or None) if item is not None else None
+
     def final(self) -> Any:
         """The accumulated result after the stream ended."""
         raise NotImplementedError(f"{type(self).__name__} does not accumulate a final result")
@@ -110,7 +116,7 @@ class Stream(Generic[T]):
         self._open_response = open_response
         self._decoder = decoder
         self._response: Optional[httpx.Response] = None
-        self._iterator: Optional[Iterator[T]] = None
+        self._iterator: Optional[Iterator[Any]] = None
         self._closed = False
 
     # --- response metadata --------------------------------------------------------------------------
@@ -144,7 +150,7 @@ class Stream(Generic[T]):
             self._decoder.request_id = response.headers.get("x-request-id", "")
         return self._response
 
-    def _items(self) -> Iterator[T]:
+    def _run(self, decode: Callable[[ServerSentEvent], Any]) -> Iterator[Any]:
         if self._closed:
             return
         decoder = self._decoder
@@ -154,7 +160,7 @@ class Stream(Generic[T]):
             try:
                 for chunk in response.iter_bytes():
                     for event in sse.feed(chunk):
-                        item = decoder.decode(event)
+                        item = decode(event)
                         if item is not None:
                             decoder.count += 1
                             yield item
@@ -162,10 +168,12 @@ class Stream(Generic[T]):
                             return
                 for event in sse.flush():
                     try:
-                        item = decoder.decode(event)
+                        item = decode(event)
                     except APIResponseValidationError as exc:
                         # the connection ended inside this event: what arrived is a fragment
-                        raise _interrupted(decoder, "the stream ended inside an event", decoder.count) from exc
+                        raise _interrupted(
+                            decoder, "the stream ended inside an event", decoder.count
+                        ) from exc
                     if item is not None:
                         decoder.count += 1
                         yield item
@@ -177,6 +185,9 @@ class Stream(Generic[T]):
                 raise _interrupted(decoder, "the stream ended early", decoder.count)
         finally:
             self._release()
+
+    def _items(self) -> Iterator[T]:
+        return self._run(self._decoder.decode)
 
     def _get_iterator(self) -> Iterator[T]:
         if self._iterator is None:
@@ -191,7 +202,17 @@ class Stream(Generic[T]):
 
     @property
     def text_stream(self) -> Iterator[str]:
-        """Only the text of the items (e.g. each chat delta's content), skipping empty pieces."""
+        """Only the text of the items (e.g. each chat delta's content), skipping empty pieces.
+
+        Started before any item was read, it takes the decoder's text-only path (no model per item);
+        the accumulated final result is the same either way.
+        """
+        if self._iterator is None and not self._closed:
+            self._iterator = self._run(self._decoder.decode_text)
+            return self._iterator
+        return self._texts_of_items()
+
+    def _texts_of_items(self) -> Iterator[str]:
         text = self._decoder.text
         for item in self:
             piece = text(item)
@@ -252,7 +273,7 @@ class AsyncStream(Generic[T]):
         self._open_response = open_response
         self._decoder = decoder
         self._response: Optional[httpx.Response] = None
-        self._iterator: Optional[AsyncIterator[T]] = None
+        self._iterator: Optional[AsyncIterator[Any]] = None
         self._closed = False
 
     @property
@@ -284,7 +305,7 @@ class AsyncStream(Generic[T]):
             self._decoder.request_id = response.headers.get("x-request-id", "")
         return self._response
 
-    async def _items(self) -> AsyncIterator[T]:
+    async def _run(self, decode: Callable[[ServerSentEvent], Any]) -> AsyncIterator[Any]:
         if self._closed:
             return
         decoder = self._decoder
@@ -294,7 +315,7 @@ class AsyncStream(Generic[T]):
             try:
                 async for chunk in response.aiter_bytes():
                     for event in sse.feed(chunk):
-                        item = decoder.decode(event)
+                        item = decode(event)
                         if item is not None:
                             decoder.count += 1
                             yield item
@@ -302,10 +323,12 @@ class AsyncStream(Generic[T]):
                             return
                 for event in sse.flush():
                     try:
-                        item = decoder.decode(event)
+                        item = decode(event)
                     except APIResponseValidationError as exc:
                         # the connection ended inside this event: what arrived is a fragment
-                        raise _interrupted(decoder, "the stream ended inside an event", decoder.count) from exc
+                        raise _interrupted(
+                            decoder, "the stream ended inside an event", decoder.count
+                        ) from exc
                     if item is not None:
                         decoder.count += 1
                         yield item
@@ -317,6 +340,9 @@ class AsyncStream(Generic[T]):
                 raise _interrupted(decoder, "the stream ended early", decoder.count)
         finally:
             await self._release()
+
+    def _items(self) -> AsyncIterator[T]:
+        return self._run(self._decoder.decode)
 
     def _get_iterator(self) -> AsyncIterator[T]:
         if self._iterator is None:
@@ -331,7 +357,13 @@ class AsyncStream(Generic[T]):
 
     @property
     def text_stream(self) -> AsyncIterator[str]:
-        """Only the text of the items, skipping empty pieces (``async for text in stream.text_stream``)."""
+        """Only the text of the items, skipping empty pieces (``async for text in stream.text_stream``).
+
+        Started before any item was read, it takes the decoder's text-only path (no model per item).
+        """
+        if self._iterator is None and not self._closed:
+            self._iterator = self._run(self._decoder.decode_text)
+            return self._iterator
         return self._text_stream()
 
     async def _text_stream(self) -> AsyncIterator[str]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from .._core.sse import ServerSentEvent
 from .._errors import APIResponseValidationError
 from .._http import stream_error_from_frame, validate_model
 from .._streaming import AsyncStream, EventDecoder, Stream
-from ..types.chat import ChatCompletionChunk, ChatCompletionResponse
+from ..types.chat import ChatCompletionChunk, ChatCompletionResponse, UsageInfo
 
 __all__ = [
     "AsyncChatCompletionStream",
@@ -127,25 +127,87 @@ class ChatCompletionAccumulator:
                 state.content.add(delta.content)
             if delta.tool_calls:
                 for call in delta.tool_calls:
-                    self._add_tool_call(state, call)
+                    function = call.function
+                    self._add_tool_call(
+                        state,
+                        call.index,
+                        call.id,
+                        call.type,
+                        function.name if function is not None else None,
+                        function.arguments if function is not None else None,
+                    )
             if delta.audio:
                 self._add_audio(state, delta.audio)
 
+    def add_raw(self, payload: Mapping[str, Any]) -> None:
+        """Add one chunk given as its parsed JSON object (the text-only path: no model is built)."""
+        self.chunk_count += 1
+        if self.id is None:
+            self.id, self.model, self.created = (
+                payload.get("id"),
+                payload.get("model"),
+                payload.get("created"),
+            )
+        usage = payload.get("usage")
+        if usage is not None:
+            self.usage = UsageInfo.model_validate(usage)
+        cost = payload.get("cost")
+        if cost is not None:
+            self.cost = cost
+        fingerprint = payload.get("system_fingerprint")
+        if fingerprint:
+            self.system_fingerprint = fingerprint
+        for choice in payload.get("choices") or ():
+            index = choice.get("index", 0)
+            state = self._choices.get(index)
+            if state is None:
+                state = self._choices[index] = _ChoiceState()
+            finish_reason = choice.get("finish_reason")
+            if finish_reason is not None:
+                state.finish_reason = finish_reason
+            delta = choice.get("delta")
+            if not delta:
+                continue
+            role = delta.get("role")
+            if role:
+                state.role = role
+            content = delta.get("content")
+            if content:
+                state.content.add(content)
+            for call in delta.get("tool_calls") or ():
+                function = call.get("function") or {}
+                self._add_tool_call(
+                    state,
+                    call.get("index", 0),
+                    call.get("id"),
+                    call.get("type"),
+                    function.get("name"),
+                    function.get("arguments"),
+                )
+            audio = delta.get("audio")
+            if audio:
+                self._add_audio(state, audio)
+
     @staticmethod
-    def _add_tool_call(state: _ChoiceState, call: Any) -> None:
-        tool = state.tool_calls.get(call.index)
+    def _add_tool_call(
+        state: _ChoiceState,
+        index: int,
+        call_id: Optional[str],
+        call_type: Optional[str],
+        name: Optional[str],
+        arguments: Optional[str],
+    ) -> None:
+        tool = state.tool_calls.get(index)
         if tool is None:
-            tool = state.tool_calls[call.index] = _ToolCallState()
-        if call.id:
-            tool.id = call.id
-        if call.type:
-            tool.type = call.type
-        function = call.function
-        if function is not None:
-            if function.name:
-                tool.name.add(function.name)
-            if function.arguments:
-                tool.arguments.add(function.arguments)
+            tool = state.tool_calls[index] = _ToolCallState()
+        if call_id:
+            tool.id = call_id
+        if call_type:
+            tool.type = call_type
+        if name:
+            tool.name.add(name)
+        if arguments:
+            tool.arguments.add(arguments)
 
     @staticmethod
     def _add_audio(state: _ChoiceState, audio: Dict[str, Any]) -> None:
@@ -221,6 +283,34 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
             raise
         self.accumulator.add(chunk)
         return chunk
+
+    def decode_text(self, event: ServerSentEvent) -> Optional[str]:
+        """The text-only path: parse the JSON, accumulate it, return choice 0's content."""
+        data = event.data
+        if data[:1] != "{":
+            if data == "[DONE]" or data.strip() == "[DONE]":
+                self.stop = self.complete = True
+                return None
+            if not data.strip():
+                return None
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise APIResponseValidationError(
+                f"A stream frame is not valid JSON: {data[:200]!r}", request_id=self.request_id
+            ) from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("choices", []), list):
+            raise APIResponseValidationError(
+                f"A stream frame is not a chat completion chunk: {data[:200]!r}", request_id=self.request_id
+            )
+        if payload.get("error") is not None:
+            raise stream_error_from_frame(payload, self.request_id)
+        self.accumulator.add_raw(payload)
+        for choice in payload.get("choices") or ():
+            if choice.get("index", 0) == 0:
+                delta = choice.get("delta")
+                return (delta.get("content") or None) if delta else None
+        return None
 
     def _raise_if_error(self, data: str) -> None:
         try:

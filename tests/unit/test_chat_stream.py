@@ -311,3 +311,32 @@ def test_accumulator_multiple_choices_and_long_streams() -> None:
     assert final.choices[0].message.content == "ab" * 2000
     assert final.choices[1].message.content == "c" * 2000
     assert acc.chunk_count == 2000
+
+
+@pytest.mark.parametrize("transcript", [TEXT_CHUNKS, TOOL_CHUNKS], ids=["text", "tools"])
+async def test_text_path_and_typed_path_accumulate_the_same(make_client: Any, transcript: List[Any]) -> None:
+    client = make_client(stream_handler(sse(transcript)))
+    typed = client.chat.completions.stream(model="m", messages=MESSAGES)
+    await collect(typed)
+    text_only = client.chat.completions.stream(model="m", messages=MESSAGES)
+    pieces = await collect(text_only.text_stream)
+    assert "".join(pieces) == (typed.current_completion_snapshot.choices[0].message.content or "")
+    assert text_only.current_completion_snapshot == typed.current_completion_snapshot
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (sse([TEXT_CHUNKS[0], {"error": {"code": "gateway_timeout", "message": "slow"}}]), meshapi.StreamEventError),
+        (sse(TEXT_CHUNKS[:1], done=False) + b"data: {not json\n\ndata: [DONE]\n\n", meshapi.APIResponseValidationError),
+        (sse(TEXT_CHUNKS[:1], done=False) + b"data: [1, 2]\n\ndata: [DONE]\n\n", meshapi.APIResponseValidationError),
+        (sse(TEXT_CHUNKS, done=False), meshapi.StreamInterruptedError),
+        (sse(TEXT_CHUNKS)[:-20], meshapi.StreamInterruptedError),
+    ],
+    ids=["error-frame", "malformed", "not-a-chunk", "no-done", "cut-in-done"],
+)
+async def test_text_path_never_hides_a_failure(make_client: Any, body: bytes, error: type) -> None:
+    client = make_client(stream_handler(body))
+    with pytest.raises(error) as info:
+        await collect(client.chat.completions.stream(model="m", messages=MESSAGES).text_stream)
+    assert info.value.request_id == "req_stream"
