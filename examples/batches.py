@@ -5,7 +5,10 @@ from meshapi import MeshAPI
 with MeshAPI() as client:
     batch = client.batches.create(
         requests=[
-            {"custom_id": f"ticket-{n}", "body": {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": text}]}}
+            {
+                "custom_id": f"ticket-{n}",
+                "body": {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": text}]},
+            }
             for n, text in enumerate(["app crashes on login", "refund not received", "love the new feature"])
         ],
         metadata={"job": "triage"},

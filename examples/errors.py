@@ -5,7 +5,9 @@ from meshapi import MeshAPI
 
 with MeshAPI() as client:
     try:
-        client.chat.completions.create(model="nobody/no-such-model", messages=[{"role": "user", "content": "hi"}])
+        client.chat.completions.create(
+            model="nobody/no-such-model", messages=[{"role": "user", "content": "hi"}]
+        )
     except meshapi.NotFoundError as e:
         print(type(e).__name__, e.status, e.error_code, e.request_id)
     try:

@@ -8,4 +8,6 @@ with MeshAPI() as client:
         for text in stream.text_stream:
             print(text, end="", flush=True)
         final = stream.get_final_completion()
-    print(f"\n[{final.choices[0].finish_reason}, {final.usage.total_tokens} tokens, request {stream.request_id}]")
+    print(
+        f"\n[{final.choices[0].finish_reason}, {final.usage.total_tokens} tokens, request {stream.request_id}]"
+    )

@@ -15,11 +15,15 @@ WEATHER = {
 
 with MeshAPI() as client:
     messages = [{"role": "user", "content": "What is the weather in Paris?"}]
-    reply = client.chat.completions.create(model="openai/gpt-4o", messages=messages, tools=[WEATHER], tool_choice="auto")
+    reply = client.chat.completions.create(
+        model="openai/gpt-4o", messages=messages, tools=[WEATHER], tool_choice="auto"
+    )
     call = reply.choices[0].message.tool_calls[0]
     args = json.loads(call.function.arguments)
     print("model asked for", call.function.name, args)
     messages.append(reply.choices[0].message.model_dump(exclude_none=True))
-    messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps({"city": args["city"], "temp_c": 18})})
+    messages.append(
+        {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"city": args["city"], "temp_c": 18})}
+    )
     final = client.chat.completions.create(model="openai/gpt-4o", messages=messages, tools=[WEATHER])
     print(final.choices[0].message.content)

@@ -14,9 +14,10 @@ PARAMS = ChatCompletionParams(model=MODEL, messages=[ChatMessage(role="user", co
 
 
 def test_bad_token_is_401(target: Target) -> None:
-    with MeshAPI(base_url=target.base_url, token="rsk_definitely_not_valid") as bad, pytest.raises(
-        MeshAPIError
-    ) as info:
+    with (
+        MeshAPI(base_url=target.base_url, token="rsk_definitely_not_valid") as bad,
+        pytest.raises(MeshAPIError) as info,
+    ):
         bad.chat.completions.create(PARAMS)
     assert info.value.status == 401
     assert info.value.error_code

@@ -7,9 +7,8 @@ from conftest import REALTIME_MODEL
 
 pytest.importorskip("websockets")
 
-from meshapi.resources.realtime import RealtimeError
-
 from meshapi import AsyncMeshAPI, MeshAPI, MeshAPIError, RealtimeMessage
+from meshapi.resources.realtime import RealtimeError
 
 
 def test_connect_and_session_created(client: MeshAPI) -> None:

@@ -167,8 +167,9 @@ class MeshAPIError(Exception):
         skip |= {"retry_after_seconds", "response", "body", "args"}
         return {k: v for k, v in self.__dict__.items() if k not in skip}
 
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        self.__dict__.update(state)
+    def __setstate__(self, state: Optional[Dict[str, Any]]) -> None:
+        if state:
+            self.__dict__.update(state)
 
     # --- 0.1.4 constructors -------------------------------------------------------------------------
     @classmethod

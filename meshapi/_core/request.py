@@ -85,7 +85,9 @@ class RequestOptions:
 
 
 # RFC 9110 token characters: what a header name may contain.
-_HEADER_NAME_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_HEADER_NAME_CHARS = frozenset(
+    "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
 
 
 def _check_headers(headers: Mapping[str, str], *, name: str = "extra_headers") -> None:

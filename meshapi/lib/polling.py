@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from .._errors import InvalidParamsError, ProcessingFailedError, WaitTimeoutError
 

@@ -327,9 +327,18 @@ async def test_text_path_and_typed_path_accumulate_the_same(make_client: Any, tr
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        (sse([TEXT_CHUNKS[0], {"error": {"code": "gateway_timeout", "message": "slow"}}]), meshapi.StreamEventError),
-        (sse(TEXT_CHUNKS[:1], done=False) + b"data: {not json\n\ndata: [DONE]\n\n", meshapi.APIResponseValidationError),
-        (sse(TEXT_CHUNKS[:1], done=False) + b"data: [1, 2]\n\ndata: [DONE]\n\n", meshapi.APIResponseValidationError),
+        (
+            sse([TEXT_CHUNKS[0], {"error": {"code": "gateway_timeout", "message": "slow"}}]),
+            meshapi.StreamEventError,
+        ),
+        (
+            sse(TEXT_CHUNKS[:1], done=False) + b"data: {not json\n\ndata: [DONE]\n\n",
+            meshapi.APIResponseValidationError,
+        ),
+        (
+            sse(TEXT_CHUNKS[:1], done=False) + b"data: [1, 2]\n\ndata: [DONE]\n\n",
+            meshapi.APIResponseValidationError,
+        ),
         (sse(TEXT_CHUNKS, done=False), meshapi.StreamInterruptedError),
         (sse(TEXT_CHUNKS)[:-20], meshapi.StreamInterruptedError),
     ],
