@@ -34,6 +34,9 @@ def check_wait_args(timeout: object, poll_interval: object) -> None:
             )
 
 
+FIRST_POLL = 0.25
+
+
 class Deadline:
     """When a wait must give up, and how long the next sleep may be."""
 
@@ -44,6 +47,8 @@ class Deadline:
         self._end = clock() + float(timeout)
         self.timeout = float(timeout)
         self.poll_interval = float(poll_interval)
+        # quick jobs should not wait a whole interval: polls start at 0.25 s and double up to it
+        self._next = min(FIRST_POLL, self.poll_interval)
 
     @property
     def remaining(self) -> float:
@@ -58,4 +63,6 @@ class Deadline:
         remaining = self.remaining
         if remaining <= 0:
             return None
-        return min(self.poll_interval, remaining)
+        step = self._next
+        self._next = min(self._next * 2, self.poll_interval)
+        return min(step, remaining)

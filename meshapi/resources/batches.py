@@ -117,7 +117,8 @@ class BatchesResource(SyncAPIResource):
         """Poll :meth:`get` until the batch is terminal (``completed``, ``failed``, ``cancelled``,
         ``expired``) and return it. ``timeout`` is the overall deadline in seconds; past it
         ``WaitTimeoutError`` (an ``APITimeoutError``) is raised with the last batch seen in ``.last``.
-        A failed batch is returned, not raised: check ``.status``."""
+        A failed batch is returned, not raised: check ``.status``. Polls start 0.25 s apart and double up
+        to ``poll_interval``."""
         check_wait_args(timeout, poll_interval)
         deadline = Deadline(timeout, poll_interval)
         last: Optional[BatchObject] = None
@@ -215,7 +216,8 @@ class AsyncBatchesResource(AsyncAPIResource):
         """Poll :meth:`get` until the batch is terminal (``completed``, ``failed``, ``cancelled``,
         ``expired``) and return it. ``timeout`` is the overall deadline in seconds; past it
         ``WaitTimeoutError`` (an ``APITimeoutError``) is raised with the last batch seen in ``.last``.
-        A failed batch is returned, not raised: check ``.status``."""
+        A failed batch is returned, not raised: check ``.status``. Polls start 0.25 s apart and double up
+        to ``poll_interval``."""
         check_wait_args(timeout, poll_interval)
         deadline = Deadline(timeout, poll_interval)
         last: Optional[BatchObject] = None

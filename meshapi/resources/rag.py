@@ -219,7 +219,7 @@ class RagResource(SyncAPIResource):
         Raises ``ProcessingFailedError`` when the file fails (``error_code`` is its
         ``last_error_code``) and ``WaitTimeoutError`` (an ``APITimeoutError``, with the last status
         in ``.last``) when ``timeout`` seconds pass first. A file registered with ``embed=False`` is
-        only embedded after :meth:`embed`.
+        only embedded after :meth:`embed`. Polls start 0.25 s apart and double up to ``poll_interval``.
         """
         check_wait_args(timeout, poll_interval)
         _check_until(until)
@@ -379,7 +379,7 @@ class AsyncRagResource(AsyncAPIResource):
         Raises ``ProcessingFailedError`` when the file fails (``error_code`` is its
         ``last_error_code``) and ``WaitTimeoutError`` (an ``APITimeoutError``, with the last status
         in ``.last``) when ``timeout`` seconds pass first. A file registered with ``embed=False`` is
-        only embedded after :meth:`embed`.
+        only embedded after :meth:`embed`. Polls start 0.25 s apart and double up to ``poll_interval``.
         """
         check_wait_args(timeout, poll_interval)
         _check_until(until)

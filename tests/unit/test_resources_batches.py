@@ -140,3 +140,21 @@ async def test_undecodable_base64_is_a_validation_error(make_client: Any) -> Non
     client = make_client(lambda request: httpx.Response(200, json=payload))
     with pytest.raises(meshapi.APIResponseValidationError):
         await resolve(client.embeddings.create(input="a", encoding_format="base64"))
+
+
+def test_deadline_polls_start_fast_and_back_off_to_the_interval() -> None:
+    from meshapi.lib.polling import Deadline
+
+    now = [0.0]
+    deadline = Deadline(10.0, 2.0, clock=lambda: now[0])
+    sleeps = []
+    for _ in range(6):
+        step = deadline.next_sleep()
+        assert step is not None
+        sleeps.append(step)
+        now[0] += step
+    assert sleeps == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+    now[0] = 9.5
+    assert deadline.next_sleep() == 0.5  # never past the deadline
+    now[0] = 10.0
+    assert deadline.next_sleep() is None
