@@ -20,7 +20,7 @@ def test_quick_benchmarks_run(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=240,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| figure | variant |" in done.stdout
