@@ -75,6 +75,16 @@ def redact_token(token: str) -> str:
     return f"'{token[:4]}…' (redacted)" if len(token) > 8 else "'…' (redacted)"
 
 
+class RedactedStr(str):
+    """A ``str`` (the token) whose ``repr`` never shows its value: debuggers, ``vars()`` and logs of
+    containers print it redacted, while headers and comparisons see the real string."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return redact_token(str.__str__(self))
+
+
 @dataclass(repr=False)
 class MeshAPIConfig:
     """Connection settings shared by every resource of one client (0.1.4 fields first).
@@ -121,6 +131,7 @@ class MeshAPIConfig:
         if not self.token.isascii() or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in self.token):
             # caught here, not as a UnicodeEncodeError from httpx at the first call (never echo the token)
             raise ConfigurationError("token must be printable ASCII without spaces; check how it was read")
+        self.token = RedactedStr(self.token)
         if self.default_headers is not None:
             try:
                 _check_headers(self.default_headers, name="default_headers")
