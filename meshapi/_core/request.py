@@ -153,6 +153,15 @@ def coerce_params(model: Type[M], params: object, fields: Mapping[str, Any]) -> 
     )
 
 
+def require_messages(params: BaseModel) -> None:
+    """Chat-shaped calls need at least one message; an empty list would only be rejected by the gateway."""
+    if not getattr(params, "messages", None):
+        raise InvalidParamsError(
+            "messages must contain at least one message, e.g. [{'role': 'user', 'content': 'Hello'}]",
+            details=[{"loc": ["messages"], "msg": "List should have at least 1 item", "type": "too_short"}],
+        )
+
+
 def dump_body(params: BaseModel, options: RequestOptions, **overrides: Any) -> Dict[str, Any]:
     """The JSON body for ``params``: fields that are not ``None``, then overrides, then ``extra_body``."""
     body: Dict[str, Any] = params.model_dump(mode="json", exclude_none=True)

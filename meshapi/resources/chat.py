@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .._core.request import coerce_params, dump_body
+from .._core.request import coerce_params, dump_body, require_messages
 from ..lib.chat import AsyncChatCompletionStream, ChatChunkDecoder, ChatCompletionStream
 from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
@@ -12,6 +12,12 @@ from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
 __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "CompletionsResource"]
 
 _PATH = "/v1/chat/completions"
+
+
+def _params(params: object, fields: Mapping[str, Any]) -> ChatCompletionParams:
+    parsed = coerce_params(ChatCompletionParams, params, fields)
+    require_messages(parsed)
+    return parsed
 
 
 class CompletionsResource(SyncAPIResource):
@@ -32,7 +38,7 @@ class CompletionsResource(SyncAPIResource):
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
         opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(coerce_params(ChatCompletionParams, params, fields), opts, stream=False)
+        body = dump_body(_params(params, fields), opts, stream=False)
         return self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
 
     def stream(
@@ -51,7 +57,7 @@ class CompletionsResource(SyncAPIResource):
         raises ``StreamEventError``. ``close()`` or leaving the ``with`` block releases the connection.
         """
         opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(coerce_params(ChatCompletionParams, params, fields), opts, stream=True)
+        body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return ChatCompletionStream(
             lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ChatChunkDecoder()
@@ -76,7 +82,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
         opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(coerce_params(ChatCompletionParams, params, fields), opts, stream=False)
+        body = dump_body(_params(params, fields), opts, stream=False)
         return await self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
 
     def stream(
@@ -95,7 +101,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         raises ``StreamEventError``. ``close()`` or leaving the ``with`` block releases the connection.
         """
         opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(coerce_params(ChatCompletionParams, params, fields), opts, stream=True)
+        body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return AsyncChatCompletionStream(
             lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ChatChunkDecoder()

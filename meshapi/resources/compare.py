@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .._core.request import coerce_params, dump_body
+from .._core.request import coerce_params, dump_body, require_messages
 from .._errors import InvalidParamsError
 from ..lib.compare import AsyncCompareStream, CompareEventDecoder, CompareStream
 from ..types.compare import CompareParams, CompareResponse
@@ -15,8 +15,14 @@ __all__ = ["AsyncCompareResource", "CompareResource"]
 _PATH = "/v1/chat/compare"
 
 
-def _create_params(params: object, fields: Mapping[str, Any]) -> CompareParams:
+def _params(params: object, fields: Mapping[str, Any]) -> CompareParams:
     parsed = coerce_params(CompareParams, params, fields)
+    require_messages(parsed)
+    return parsed
+
+
+def _create_params(params: object, fields: Mapping[str, Any]) -> CompareParams:
+    parsed = _params(params, fields)
     if parsed.stream:
         raise InvalidParamsError("compare.create() does not stream; call compare.stream() instead")
     return parsed
@@ -61,7 +67,7 @@ class CompareResource(SyncAPIResource):
         ``CompareAccumulator`` (per-model text, usage and errors, the synthesis).
         """
         opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(coerce_params(CompareParams, params, fields), opts, stream=True)
+        body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return CompareStream(
             lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), CompareEventDecoder()
@@ -107,7 +113,7 @@ class AsyncCompareResource(AsyncAPIResource):
         ``CompareAccumulator`` (per-model text, usage and errors, the synthesis).
         """
         opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(coerce_params(CompareParams, params, fields), opts, stream=True)
+        body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return AsyncCompareStream(
             lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), CompareEventDecoder()
