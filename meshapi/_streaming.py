@@ -312,8 +312,9 @@ class AsyncStream(Generic[T]):
         try:
             response = await self._open()
             sse = SSEDecoder()
+            chunks = response.aiter_bytes()
             try:
-                async for chunk in response.aiter_bytes():
+                async for chunk in chunks:
                     for event in sse.feed(chunk):
                         item = decode(event)
                         if item is not None:
@@ -336,6 +337,9 @@ class AsyncStream(Generic[T]):
                         return
             except httpx.HTTPError as exc:
                 raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
+            finally:
+                # closed now, not by a finaliser task scheduled whenever it is collected
+                await chunks.aclose()  # type: ignore[attr-defined]
             if not decoder.complete:
                 raise _interrupted(decoder, "the stream ended early", decoder.count)
         finally:

@@ -42,13 +42,13 @@ def one_key(seen: List[Any]) -> None:
     assert len(keys) == 1 and None not in keys, keys
 
 
-async def reference(harness: Harness, gateway: Any) -> Any:
+async def reference(tharness: Harness, gateway: Any) -> Any:
     """The fault-free answer, to compare what a retried call finally returned."""
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     reply = await create(client)
     await close(client)
     gateway.requests.clear()
-    harness.rebaseline()  # the reference client's sockets are gone; measure leaks from here
+    tharness.rebaseline()  # the reference client's sockets are gone; measure leaks from here
     return reply
 
 
@@ -56,10 +56,10 @@ async def reference(harness: Harness, gateway: Any) -> Any:
 
 
 @pytest.mark.parametrize("call", ["create", "stream"])
-async def test_429_retry_after_seconds(harness: Harness, gateway: Any, call: str) -> None:
-    expected = await reference(harness, gateway)
+async def test_429_retry_after_seconds(tharness: Harness, gateway: Any, call: str) -> None:
+    expected = await reference(tharness, gateway)
     gateway.faults.add(CHAT, status=429, retry_after=1, times=2)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     if call == "create":
         reply = await create(client)
         assert reply.choices[0].message.content == expected.choices[0].message.content
@@ -69,15 +69,15 @@ async def test_429_retry_after_seconds(harness: Harness, gateway: Any, call: str
     seen = attempts(gateway)
     assert len(seen) == 3
     one_key(seen)
-    assert_hinted(harness.sleeps, 1.0, 2)
-    await harness.assert_released(client)
+    assert_hinted(tharness.sleeps, 1.0, 2)
+    await tharness.assert_released(client)
 
 
 @pytest.mark.parametrize("call", ["create", "stream"])
-async def test_429_retry_after_http_date(harness: Harness, gateway: Any, call: str) -> None:
+async def test_429_retry_after_http_date(tharness: Harness, gateway: Any, call: str) -> None:
     when = email.utils.formatdate(time.time() + 3, usegmt=True)
     gateway.faults.add(CHAT, status=429, headers={"Retry-After": when}, times=1)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     if call == "create":
         await create(client)
     else:
@@ -85,27 +85,27 @@ async def test_429_retry_after_http_date(harness: Harness, gateway: Any, call: s
     assert len(attempts(gateway)) == 2
     one_key(attempts(gateway))
     # a whole-second date three seconds ahead: between 2 and 3 s from now, plus at most 20 % jitter
-    assert len(harness.sleeps) == 1 and 1.5 <= harness.sleeps[0] <= 3.0 * 1.2, harness.sleeps
-    await harness.assert_released(client)
+    assert len(tharness.sleeps) == 1 and 1.5 <= tharness.sleeps[0] <= 3.0 * 1.2, tharness.sleeps
+    await tharness.assert_released(client)
 
 
 @pytest.mark.parametrize("call", ["create", "stream"])
-async def test_429_retry_after_ms(harness: Harness, gateway: Any, call: str) -> None:
+async def test_429_retry_after_ms(tharness: Harness, gateway: Any, call: str) -> None:
     gateway.faults.add(CHAT, status=429, retry_after_ms=250, retry_after=30, times=1)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     if call == "create":
         await create(client)
     else:
         await stream_chat(client)
     assert len(attempts(gateway)) == 2
-    assert_hinted(harness.sleeps, 0.25, 1)  # retry-after-ms wins over Retry-After
-    await harness.assert_released(client)
+    assert_hinted(tharness.sleeps, 0.25, 1)  # retry-after-ms wins over Retry-After
+    await tharness.assert_released(client)
 
 
 @pytest.mark.parametrize("call", ["create", "stream"])
-async def test_429_exhausted_raises_rate_limit_error(harness: Harness, gateway: Any, call: str) -> None:
+async def test_429_exhausted_raises_rate_limit_error(tharness: Harness, gateway: Any, call: str) -> None:
     gateway.faults.add(CHAT, status=429, retry_after=0, times=10)
-    client = harness.client(gateway.base_url, max_retries=2)
+    client = tharness.client(gateway.base_url, max_retries=2)
     got: List[Any] = []
     with pytest.raises(meshapi.RateLimitError) as info:
         if call == "create":
@@ -118,41 +118,41 @@ async def test_429_exhausted_raises_rate_limit_error(harness: Harness, gateway: 
     assert info.value.status == 429 and info.value.retry_after_seconds == 0
     assert info.value.request_id == seen[-1].request_id  # the last attempt's id
     assert info.value.request_id in str(info.value)
-    assert_hinted(harness.sleeps, 0.0, 2)
-    await harness.assert_released(client)
+    assert_hinted(tharness.sleeps, 0.0, 2)
+    await tharness.assert_released(client)
 
 
-async def test_429_hint_beyond_the_cap_is_not_waited(harness: Harness, gateway: Any) -> None:
+async def test_429_hint_beyond_the_cap_is_not_waited(tharness: Harness, gateway: Any) -> None:
     gateway.faults.add(CHAT, status=429, retry_after=3600, times=1)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     with pytest.raises(meshapi.RateLimitError) as info:
         await create(client)
     assert info.value.retry_after_seconds == 3600
-    assert len(attempts(gateway)) == 1 and harness.sleeps == []
-    await harness.assert_released(client)
+    assert len(attempts(gateway)) == 1 and tharness.sleeps == []
+    await tharness.assert_released(client)
 
 
 @pytest.mark.parametrize("call", ["create", "stream"])
-async def test_500_is_not_retried(harness: Harness, gateway: Any, call: str) -> None:
+async def test_500_is_not_retried(tharness: Harness, gateway: Any, call: str) -> None:
     gateway.faults.add(CHAT, status=500, times=1)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     with pytest.raises(meshapi.InternalServerError) as info:
         if call == "create":
             await create(client)
         else:
             await stream_chat(client)
     seen = attempts(gateway)
-    assert len(seen) == 1 and harness.sleeps == []
+    assert len(seen) == 1 and tharness.sleeps == []
     assert info.value.status == 500 and info.value.request_id == seen[0].request_id
-    await harness.assert_released(client)
+    await tharness.assert_released(client)
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
 @pytest.mark.parametrize("call", ["create", "stream"])
-async def test_5xx_then_success(harness: Harness, gateway: Any, call: str, status: int) -> None:
-    expected = await reference(harness, gateway)
+async def test_5xx_then_success(tharness: Harness, gateway: Any, call: str, status: int) -> None:
+    expected = await reference(tharness, gateway)
     gateway.faults.add(CHAT, status=status, times=2)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     if call == "create":
         reply = await create(client)
         assert reply.choices[0].message.content == expected.choices[0].message.content
@@ -163,22 +163,22 @@ async def test_5xx_then_success(harness: Harness, gateway: Any, call: str, statu
     seen = attempts(gateway)
     assert len(seen) == 3
     one_key(seen)
-    assert_backoff(harness.sleeps, 2)
-    await harness.assert_released(client)
+    assert_backoff(tharness.sleeps, 2)
+    await tharness.assert_released(client)
 
 
 @pytest.mark.parametrize("status", [502, 503, 504])
-async def test_5xx_exhausted(harness: Harness, gateway: Any, status: int) -> None:
+async def test_5xx_exhausted(tharness: Harness, gateway: Any, status: int) -> None:
     gateway.faults.add(CHAT, status=status, times=10)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     with pytest.raises(meshapi.InternalServerError) as info:
         await create(client)
     seen = attempts(gateway)
     assert len(seen) == 4
     one_key(seen)
     assert info.value.status == status and info.value.request_id == seen[-1].request_id
-    assert_backoff(harness.sleeps, 3)
-    await harness.assert_released(client)
+    assert_backoff(tharness.sleeps, 3)
+    await tharness.assert_released(client)
 
 
 # --- timeouts ---------------------------------------------------------------------------------------
@@ -203,12 +203,12 @@ async def test_slow_first_byte_times_out_and_is_retried(tharness: Harness, gatew
     await tharness.assert_released(client)
 
 
-async def test_slow_first_byte_within_the_timeout_succeeds(harness: Harness, gateway: Any) -> None:
+async def test_slow_first_byte_within_the_timeout_succeeds(tharness: Harness, gateway: Any) -> None:
     gateway.faults.add(CHAT, delay_first_byte=0.1, times=1)
-    client = harness.client(gateway.base_url, timeout=2.0)
+    client = tharness.client(gateway.base_url, timeout=2.0)
     assert (await create(client)).choices
     assert len(attempts(gateway)) == 1
-    await harness.assert_released(client)
+    await tharness.assert_released(client)
 
 
 async def test_stall_between_events_past_the_read_timeout(tharness: Harness, gateway: Any) -> None:
@@ -244,38 +244,38 @@ async def test_dropped_connection_after_n_events(tharness: Harness, gateway: Any
     await tharness.assert_released(client)
 
 
-async def test_malformed_frame_mid_stream(harness: Harness, gateway: Any) -> None:
+async def test_malformed_frame_mid_stream(tharness: Harness, gateway: Any) -> None:
     gateway.faults.add(CHAT, malformed_after_events=2)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     got: List[Any] = []
     with pytest.raises(meshapi.APIResponseValidationError) as info:
         await drain(client.chat.completions.stream(model="openai/gpt-4o-mini", messages=LONG), got)
     assert len(got) == 2
     assert info.value.request_id == attempts(gateway)[0].request_id
     assert len(attempts(gateway)) == 1
-    await harness.assert_released(client)
+    await tharness.assert_released(client)
 
 
 @pytest.mark.parametrize("code", ["upstream_error", "gateway_timeout", "rate_limit_exceeded"])
-async def test_error_event_mid_stream(harness: Harness, gateway: Any, code: str) -> None:
+async def test_error_event_mid_stream(tharness: Harness, gateway: Any, code: str) -> None:
     gateway.faults.add(CHAT, error_event_after=2, error_code=code)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     got: List[Any] = []
     with pytest.raises(meshapi.StreamEventError) as info:
         await drain(client.chat.completions.stream(model="openai/gpt-4o-mini", messages=LONG), got)
     assert len(got) == 2
     assert info.value.error_code == code and info.value.status == 0
     assert info.value.request_id == attempts(gateway)[0].request_id
-    assert len(attempts(gateway)) == 1 and harness.sleeps == []  # an in-band error is not retried
-    await harness.assert_released(client)
+    assert len(attempts(gateway)) == 1 and tharness.sleeps == []  # an in-band error is not retried
+    await tharness.assert_released(client)
 
 
 # --- bodies that are not what they claim -----------------------------------------------------------
 
 
-async def test_truncated_json_body(harness: Harness, gateway: Any) -> None:
+async def test_truncated_json_body(tharness: Harness, gateway: Any) -> None:
     gateway.faults.add(CHAT, truncate_body=True, times=10)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     with pytest.raises(meshapi.MeshAPIError) as info:
         await create(client)
     seen = attempts(gateway)
@@ -287,15 +287,15 @@ async def test_truncated_json_body(harness: Harness, gateway: Any) -> None:
         assert isinstance(info.value, meshapi.APIConnectionError)
         assert len(seen) == 4
         one_key(seen)
-    await harness.assert_released(client)
+    await tharness.assert_released(client)
 
 
 @pytest.mark.parametrize("call", ["create", "stream"])
-async def test_wrong_content_type(harness: Harness, gateway: Any, call: str) -> None:
+async def test_wrong_content_type(tharness: Harness, gateway: Any, call: str) -> None:
     gateway.faults.add(
         CHAT, content_type="text/html", body=b"<html><body>Bad gateway page</body></html>", status=200
     )
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     with pytest.raises(meshapi.APIResponseValidationError) as info:
         if call == "create":
             await create(client)
@@ -304,21 +304,21 @@ async def test_wrong_content_type(harness: Harness, gateway: Any, call: str) -> 
     assert "text/html" in str(info.value)
     assert info.value.request_id == attempts(gateway)[0].request_id
     assert len(attempts(gateway)) == 1
-    await harness.assert_released(client)
+    await tharness.assert_released(client)
 
 
-async def test_huge_body(harness: Harness, gateway: Any) -> None:
+async def test_huge_body(tharness: Harness, gateway: Any) -> None:
     # 8 MiB of valid JSON (the answer plus a padding field): parsed, the padding ignored, nothing kept
-    expected = await reference(harness, gateway)
+    expected = await reference(tharness, gateway)
     gateway.faults.add(CHAT, huge_body_bytes=8 * 1024 * 1024)
-    client = harness.client(gateway.base_url)
+    client = tharness.client(gateway.base_url)
     reply = await create(client)
     assert len(reply._response.content) >= 8 * 1024 * 1024
     assert reply.choices[0].message.content == expected.choices[0].message.content
     assert "_padding" not in reply.model_dump()
     assert len(attempts(gateway)) == 1
     del reply
-    await harness.assert_released(client)
+    await tharness.assert_released(client)
 
 
 # --- cancellation (async only) ----------------------------------------------------------------------
