@@ -14,11 +14,19 @@ import functools
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
+from pydantic import BaseModel
+
 from .._core.sse import ServerSentEvent
 from .._errors import APIResponseValidationError
 from .._http import stream_error_from_frame, validate_model
 from .._streaming import AsyncStream, EventDecoder, Stream
-from ..types.chat import ChatCompletionChunk, ChatCompletionResponse, UsageInfo
+from ..types.chat import (
+    ChatCompletionChunk,
+    ChatCompletionChunkChoice,
+    ChatCompletionChunkDelta,
+    ChatCompletionResponse,
+    UsageInfo,
+)
 
 __all__ = [
     "AsyncChatCompletionStream",
@@ -259,15 +267,165 @@ class ChatCompletionAccumulator:
         )
 
 
+_CONTENT_KEY = '"content":"'
+_LEARN_ATTEMPTS = 4
+_new = object.__new__
+# pydantic's own slots, set directly as model_construct does (without its per-field Python loop). Should
+# a pydantic release lay them out differently, the fast path is off and every frame is validated.
+_slots: Dict[str, Any] = dict(vars(BaseModel))
+_SLOT_NAMES = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
+_FAST_PATH = all(hasattr(_slots.get(name), "__set__") for name in _SLOT_NAMES)
+if _FAST_PATH:
+    _set_dict, _set_fields, _set_extra, _set_private = (_slots[name].__set__ for name in _SLOT_NAMES)
+
+
+def _plain_content(payload: Mapping[str, Any]) -> bool:
+    """A cheap look at a parsed frame: could it teach the content shape?"""
+    choices = payload.get("choices")
+    if not isinstance(choices, list) or len(choices) != 1 or "usage" in payload or "cost" in payload:
+        return False
+    choice = choices[0]
+    delta = choice.get("delta") if isinstance(choice, dict) else None
+    return (
+        isinstance(delta, dict)
+        and len(delta) == 1
+        and isinstance(delta.get("content"), str)
+        and choice.get("finish_reason") is None
+    )
+
+
+class _ContentShape:
+    """The frame every plain content chunk of one stream shares, learned from one of them.
+
+    Gateways send chunks that differ only in the delta's text: the same id, model, created, one choice at
+    index 0, no finish reason, a delta with just ``content``. Once one such frame was validated, a frame
+    that is byte-for-byte the same around the content string, and whose content has no quote, backslash
+    or control character (so its JSON text *is* its value), decodes to that chunk with the content
+    replaced. Such frames skip JSON parsing and validation; any other frame takes the full path.
+    """
+
+    __slots__ = (
+        "choice_fields",
+        "choice_values",
+        "chunk_fields",
+        "chunk_values",
+        "delta_values",
+        "min_len",
+        "prefix",
+        "start",
+        "suffix",
+        "suffix_len",
+        "text",
+    )
+
+    def __init__(self, prefix: str, suffix: str, chunk: ChatCompletionChunk, text: _Text) -> None:
+        self.prefix, self.suffix, self.text = prefix, suffix, text
+        self.start, self.suffix_len = len(prefix), len(suffix)
+        self.min_len = self.start + self.suffix_len
+        choice = chunk.choices[0]
+        assert choice.delta is not None
+        self.chunk_values, self.chunk_fields = chunk.__dict__, chunk.__pydantic_fields_set__
+        self.choice_values, self.choice_fields = choice.__dict__, choice.__pydantic_fields_set__
+        self.delta_values = choice.delta.__dict__
+
+    @classmethod
+    def learn(cls, data: str, chunk: ChatCompletionChunk, text: _Text) -> Optional[_ContentShape]:
+        if chunk.usage is not None or chunk.cost is not None or len(chunk.choices) != 1:
+            return None
+        choice = chunk.choices[0]
+        delta = choice.delta
+        if (
+            choice.index != 0
+            or choice.finish_reason is not None
+            or delta is None
+            or delta.content is None
+            or delta.model_fields_set != {"content"}
+            or type(chunk) is not ChatCompletionChunk
+        ):
+            return None
+        # In valid JSON an unescaped quote always delimits a string, so a single '"content":"' is the
+        # delta's key; its value is unescaped when the raw text between the quotes equals the value.
+        start = data.find(_CONTENT_KEY)
+        if start < 0 or data.find(_CONTENT_KEY, start + 1) >= 0:
+            return None
+        start += len(_CONTENT_KEY)
+        end = data.find('"', start)
+        if end < 0 or data[start:end] != delta.content:
+            return None
+        return cls(data[:start], data[end:], chunk, text)
+
+    def content(self, data: str) -> Optional[str]:
+        """The content of ``data`` when it has this shape, else ``None``."""
+        if len(data) >= self.min_len and data.startswith(self.prefix) and data.endswith(self.suffix):
+            content = data[self.start : len(data) - self.suffix_len]
+            if '"' not in content and "\\" not in content and content.isprintable():
+                return content
+        return None
+
+    def build(self, content: str) -> ChatCompletionChunk:
+        """The chunk validation would give: the learned one with ``content``, as new objects."""
+        delta = _new(ChatCompletionChunkDelta)
+        values = self.delta_values.copy()
+        values["content"] = content
+        _set_dict(delta, values)
+        _set_fields(delta, {"content"})
+        _set_extra(delta, None)
+        _set_private(delta, None)
+        choice = _new(ChatCompletionChunkChoice)
+        values = self.choice_values.copy()
+        values["delta"] = delta
+        _set_dict(choice, values)
+        _set_fields(choice, self.choice_fields.copy())
+        _set_extra(choice, None)
+        _set_private(choice, None)
+        chunk = _new(ChatCompletionChunk)
+        values = self.chunk_values.copy()
+        values["choices"] = [choice]
+        _set_dict(chunk, values)
+        _set_fields(chunk, self.chunk_fields.copy())
+        _set_extra(chunk, None)
+        _set_private(chunk, None)
+        return chunk
+
+
 class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
     """Chat SSE: one ``ChatCompletionChunk`` per ``data:`` frame, ``[DONE]`` at the end."""
 
     def __init__(self) -> None:
         super().__init__()
         self.accumulator = ChatCompletionAccumulator()
+        self._shape: Optional[_ContentShape] = None
+        self._learn_attempts = _LEARN_ATTEMPTS if _FAST_PATH else 0
+
+    def _learn(self, data: str, chunk: Optional[ChatCompletionChunk]) -> None:
+        """Learn the content shape from ``data`` (already validated as ``chunk``, or not yet: the text
+        path, which validates a few likely frames only)."""
+        state = self.accumulator._choices.get(0)
+        if state is None:
+            return
+        if chunk is None:
+            self._learn_attempts -= 1
+            try:
+                chunk = ChatCompletionChunk.model_validate_json(data)
+            except ValueError:
+                return
+        self._shape = _ContentShape.learn(data, chunk, state.content)
 
     def decode(self, event: ServerSentEvent) -> Optional[ChatCompletionChunk]:
         data = event.data
+        shape = self._shape
+        if (  # shape.content(), inlined: this runs for nearly every frame
+            shape is not None
+            and data.startswith(shape.prefix)
+            and data.endswith(shape.suffix)
+            and len(data) >= shape.min_len
+        ):
+            content = data[shape.start : len(data) - shape.suffix_len]
+            if '"' not in content and "\\" not in content and content.isprintable():
+                self.accumulator.chunk_count += 1
+                if content:
+                    shape.text.add(content)
+                return shape.build(content)
         if data[:1] != "{":  # a chunk is a JSON object; only other frames need the checks below
             if data == "[DONE]" or data.strip() == "[DONE]":
                 self.stop = self.complete = True
@@ -282,11 +440,22 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
             exc.request_id = self.request_id
             raise
         self.accumulator.add(chunk)
+        if shape is None and self._learn_attempts > 0:  # cheap here: the chunk is already validated
+            self._learn(data, chunk)
         return chunk
 
     def decode_text(self, event: ServerSentEvent) -> Optional[str]:
         """The text-only path: parse the JSON, accumulate it, return choice 0's content."""
         data = event.data
+        shape = self._shape
+        if shape is not None:
+            content = shape.content(data)
+            if content is not None:
+                self.accumulator.chunk_count += 1
+                if content:
+                    shape.text.add(content)
+                    return content
+                return None
         if data[:1] != "{":
             if data == "[DONE]" or data.strip() == "[DONE]":
                 self.stop = self.complete = True
@@ -306,6 +475,8 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
         if payload.get("error") is not None:
             raise stream_error_from_frame(payload, self.request_id)
         self.accumulator.add_raw(payload)
+        if shape is None and self._learn_attempts > 0 and _plain_content(payload):
+            self._learn(data, None)
         for choice in payload.get("choices") or ():
             if choice.get("index", 0) == 0:
                 delta = choice.get("delta")

@@ -1,0 +1,179 @@
+"""The chat decoder's shape fast path gives exactly what full validation gives.
+
+Once a plain content chunk was validated, frames identical to it around the content string skip JSON
+parsing. These tests feed transcripts through two decoders, one whose fast path is disabled, and
+compare every chunk (value, type, ``model_fields_set`` at every level), every text piece and the
+accumulated completion; and they check the fast path was really taken, so the comparison is not vacuous.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from meshapi._core.sse import ServerSentEvent
+from meshapi._errors import APIResponseValidationError, StreamEventError
+from meshapi.lib.chat import ChatChunkDecoder
+from meshapi.types.chat import ChatCompletionChunk
+
+BASE: Dict[str, Any] = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion.chunk",
+    "created": 1732500000,
+    "model": "openai/gpt-4o-mini",
+}
+
+
+def frame(delta: Optional[Dict[str, Any]] = None, *, finish: Optional[str] = None, **top: Any) -> str:
+    payload = dict(BASE, **top)
+    payload.setdefault("choices", [{"index": 0, "delta": delta or {}, "finish_reason": finish}])
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+TRICKY = [
+    "plain",
+    "",
+    " with spaces ",
+    'a "quoted" word',
+    "back\\slash",
+    "new\nline",
+    "tab\there",
+    "\u00e9t\u00e9 \u2603 \U0001f600",
+    "\u00a0nbsp",
+    "\x7f",
+    '}]} {"content":"',
+    "\\u0041",
+]
+
+
+def transcript(contents: List[str]) -> List[str]:
+    frames = [frame({"role": "assistant", "content": ""})]
+    frames += [frame({"content": text}) for text in contents]
+    frames.append(frame({}, finish="stop"))
+    frames.append(
+        frame(
+            choices=[],
+            usage={"prompt_tokens": 3, "completion_tokens": len(contents), "total_tokens": 3 + len(contents)},
+        )
+    )
+    return [*frames, "[DONE]"]
+
+
+def slow_decoder() -> ChatChunkDecoder:
+    decoder = ChatChunkDecoder()
+    decoder._learn_attempts = 0  # never learns a shape: every frame is validated
+    return decoder
+
+
+def fields_sets(chunk: ChatCompletionChunk) -> List[Any]:
+    sets: List[Any] = [chunk.model_fields_set]
+    for choice in chunk.choices:
+        sets.append(choice.model_fields_set)
+        sets.append(choice.delta.model_fields_set if choice.delta is not None else None)
+    return sets
+
+
+def run(decoder: ChatChunkDecoder, frames: List[str], text: bool = False) -> List[Any]:
+    out = []
+    for data in frames:
+        event = ServerSentEvent(data)
+        item = decoder.decode_text(event) if text else decoder.decode(event)
+        if item is not None:
+            out.append(item)
+    return out
+
+
+def count_fast(frames: List[str]) -> int:
+    """How many frames the fast path takes (those a learned shape recognises)."""
+    decoder = ChatChunkDecoder()
+    taken = 0
+    for data in frames:
+        shape = decoder._shape
+        if shape is not None and shape.content(data) is not None:
+            taken += 1
+        decoder.decode(ServerSentEvent(data))
+    return taken
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_typed_chunks_equal_full_validation(seed: int) -> None:
+    rng = random.Random(seed)
+    contents = [rng.choice(TRICKY) + str(rng.randrange(1000)) for _ in range(200)] + TRICKY
+    frames = transcript(contents)
+    fast, slow = ChatChunkDecoder(), slow_decoder()
+    got, expected = run(fast, frames), run(slow, frames)
+    assert len(got) == len(expected) == len(frames) - 1
+    for a, b in zip(got, expected):
+        assert type(a) is type(b) and a == b
+        assert a.model_dump() == b.model_dump()
+        assert fields_sets(a) == fields_sets(b)
+        assert a.model_dump_json(exclude_unset=True) == b.model_dump_json(exclude_unset=True)
+    assert fast.final() == slow.final()
+    assert fast.final().choices[0].message.content == "".join(contents)
+    assert fast.accumulator.chunk_count == slow.accumulator.chunk_count
+    assert fast.complete and slow.complete
+    # the comparison is not vacuous: most content frames took the fast path
+    eligible = [c for c in contents if '"' not in c and "\\" not in c and c.isprintable()]
+    assert count_fast(frames) >= len(eligible) - 1  # all but the one the shape was learned from
+
+
+def test_text_path_equals_full_validation() -> None:
+    contents = TRICKY * 20
+    frames = transcript(contents)
+    fast, slow = ChatChunkDecoder(), slow_decoder()
+    texts = run(fast, frames, text=True)
+    assert texts == [c for c in contents if c]
+    assert run(slow, frames, text=True) == texts
+    assert fast.final() == slow.final()
+    assert fast._shape is not None
+
+
+def test_built_chunks_are_independent_objects() -> None:
+    frames = transcript(["one", "two", "three"])
+    chunks = run(ChatChunkDecoder(), frames)
+    two, three = chunks[2], chunks[3]
+    assert two.choices[0].delta is not three.choices[0].delta
+    two.choices[0].delta.content = "changed"
+    two.choices[0].delta.role = "user"
+    assert three.choices[0].delta.content == "three" and three.choices[0].delta.role is None
+    assert three.choices[0].delta.model_fields_set == {"content"}
+
+
+def test_frames_that_differ_around_the_content_take_the_full_path() -> None:
+    frames = [
+        frame({"content": "a"}),
+        frame({"content": "b"}),  # shape learned from "a" matches
+        frame({"content": "c"}, id="chatcmpl-2"),  # another id
+        frame({"content": "d"}, model="anthropic/claude-haiku-4.5"),
+        frame({"content": "e"}, finish="length"),
+        frame({"content": "f"}, system_fingerprint="fp_1"),  # an ignored extra field
+        frame(choices=[{"index": 1, "delta": {"content": "g"}, "finish_reason": None}]),
+        frame({"content": "h", "role": "assistant"}),
+        "[DONE]",
+    ]
+    fast, slow = ChatChunkDecoder(), slow_decoder()
+    got, expected = run(fast, frames), run(slow, frames)
+    assert got == expected
+    assert [fields_sets(c) for c in got] == [fields_sets(c) for c in expected]
+    assert got[2].id == "chatcmpl-2" and got[3].model == "anthropic/claude-haiku-4.5"
+    assert got[4].choices[0].finish_reason == "length"
+    assert fast.final() == slow.final()
+    assert count_fast(frames) == 1  # only "b"
+
+
+def test_errors_are_still_detected_after_the_shape_was_learned() -> None:
+    decoder = ChatChunkDecoder()
+    run(decoder, [frame({"content": "a"}), frame({"content": "b"})])
+    assert decoder._shape is not None
+    broken = frame({"content": "c"})[:-3]  # the same prefix, a cut suffix
+    with pytest.raises(APIResponseValidationError):
+        decoder.decode(ServerSentEvent(broken))
+    error = json.dumps({"error": {"code": "upstream_error", "message": "boom"}})
+    with pytest.raises(StreamEventError):
+        decoder.decode(ServerSentEvent(error))
+    control = frame({"content": "x"}).replace('"x"', '"\x01"')  # a raw control character: invalid JSON
+    with pytest.raises(APIResponseValidationError):
+        decoder.decode(ServerSentEvent(control))
