@@ -39,26 +39,33 @@ _JOIN_EVERY = 256
 
 
 class _Text:
-    """A string built from many small pieces without keeping every piece alive."""
+    """A string built from many small pieces without keeping every piece alive.
 
-    __slots__ = ("_parts",)
+    Every ``_JOIN_EVERY`` pieces are joined into one block; blocks are joined only when the value is read.
+    (Joining into the text so far instead would copy it again every ``_JOIN_EVERY`` pieces: quadratic.)
+    """
+
+    __slots__ = ("_blocks", "_parts")
 
     def __init__(self) -> None:
+        self._blocks: List[str] = []
         self._parts: List[str] = []
 
     def add(self, piece: str) -> None:
         parts = self._parts
         parts.append(piece)
         if len(parts) >= _JOIN_EVERY:
-            self._parts = ["".join(parts)]
+            self._blocks.append("".join(parts))
+            self._parts = []
 
     def value(self) -> str:
-        if len(self._parts) > 1:
-            self._parts = ["".join(self._parts)]
-        return self._parts[0] if self._parts else ""
+        if self._parts or len(self._blocks) > 1:
+            self._blocks = ["".join(self._blocks + self._parts)]
+            self._parts = []
+        return self._blocks[0] if self._blocks else ""
 
     def __bool__(self) -> bool:
-        return bool(self._parts)
+        return bool(self._parts or self._blocks)
 
 
 class _ToolCallState:

@@ -177,3 +177,22 @@ def test_errors_are_still_detected_after_the_shape_was_learned() -> None:
     control = frame({"content": "x"}).replace('"x"', '"\x01"')  # a raw control character: invalid JSON
     with pytest.raises(APIResponseValidationError):
         decoder.decode(ServerSentEvent(control))
+
+
+def test_text_builder_joins_blocks_not_the_whole_text() -> None:
+    from meshapi.lib.chat import _JOIN_EVERY, _Text
+
+    text, expected = _Text(), []
+    assert not text and text.value() == ""
+    for i in range(_JOIN_EVERY * 5 + 7):
+        text.add(f"p{i} ")
+        expected.append(f"p{i} ")
+        if i in (3, _JOIN_EVERY - 1, _JOIN_EVERY * 2 + 5):  # reads in between merge what is there
+            assert text.value() == "".join(expected)
+    assert text and text.value() == "".join(expected)
+    assert text.value() is text.value()  # merged once, then cached
+    # each full block holds its own pieces: the text so far is not copied again for every block
+    fresh = _Text()
+    for i in range(_JOIN_EVERY * 3):
+        fresh.add("x" if i < _JOIN_EVERY else "y")
+    assert fresh._blocks == ["x" * _JOIN_EVERY, "y" * _JOIN_EVERY, "y" * _JOIN_EVERY]
