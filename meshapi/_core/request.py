@@ -8,6 +8,7 @@ listing what to fix, before anything is sent.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Type, TypeVar, Union
@@ -24,6 +25,7 @@ __all__ = [
     "coerce_params",
     "new_idempotency_key",
     "path_param",
+    "validate_request_id",
     "validate_timeout",
 ]
 
@@ -60,13 +62,20 @@ def new_idempotency_key() -> str:
 
 @dataclass(frozen=True)
 class RequestOptions:
-    """Per-call settings that are not part of the body."""
+    """Per-call settings that are not part of the body.
+
+    Every resource method accepts the same keyword-only options (see ``resources._base.options``):
+    ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``
+    and ``request_id``. They are validated here, before anything is sent.
+    """
 
     timeout: Optional[Union[float, httpx.Timeout]] = None
     extra_headers: Optional[Mapping[str, str]] = None
     extra_body: Optional[Mapping[str, Any]] = None
     extra_query: Optional[Mapping[str, Any]] = None
     max_retries: Optional[int] = None
+    total_timeout: Optional[float] = None
+    request_id: Optional[str] = None
 
     @classmethod
     def build(
@@ -74,6 +83,11 @@ class RequestOptions:
         timeout: Optional[TimeoutTypes] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        *,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        max_retries: Optional[int] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> RequestOptions:
         if timeout is not None:
             timeout = validate_timeout(timeout)
@@ -81,7 +95,42 @@ class RequestOptions:
             _check_headers(extra_headers)
         if extra_body is not None and not isinstance(extra_body, Mapping):
             raise InvalidParamsError(f"extra_body must be a mapping, got {type(extra_body).__name__}")
-        return cls(timeout=timeout, extra_headers=extra_headers, extra_body=extra_body)
+        if extra_query is not None and not isinstance(extra_query, Mapping):
+            raise InvalidParamsError(f"extra_query must be a mapping, got {type(extra_query).__name__}")
+        if max_retries is not None and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
+        ):
+            raise InvalidParamsError(f"max_retries must be a non-negative integer, got {max_retries!r}")
+        total: Optional[float] = None
+        if total_timeout is not None:
+            checked = validate_timeout(total_timeout, name="total_timeout")
+            if isinstance(checked, httpx.Timeout):
+                raise InvalidParamsError("total_timeout must be a number of seconds")
+            total = checked
+        if request_id is not None:
+            validate_request_id(request_id)
+        return cls(
+            timeout=timeout,
+            extra_headers=extra_headers,
+            extra_body=extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total,
+            request_id=request_id,
+        )
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def validate_request_id(value: object) -> str:
+    """A caller-chosen request id: 1 to 64 of ``A-Za-z0-9._:-`` (the gateway ignores others silently)."""
+    if not isinstance(value, str) or not _REQUEST_ID.fullmatch(value):
+        shown = value[:70] if isinstance(value, str) else type(value).__name__
+        raise InvalidParamsError(
+            f"request_id must be 1 to 64 characters of A-Z a-z 0-9 . _ : -, got {shown!r}"
+        )
+    return value
 
 
 # RFC 9110 token characters: what a header name may contain.

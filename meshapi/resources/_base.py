@@ -18,9 +18,26 @@ def options(
     timeout: TimeoutArg = None,
     extra_headers: Optional[Mapping[str, str]] = None,
     extra_body: Optional[Mapping[str, Any]] = None,
+    *,
+    extra_query: Optional[Mapping[str, Any]] = None,
+    max_retries: Optional[int] = None,
+    total_timeout: Optional[float] = None,
+    request_id: Optional[str] = None,
 ) -> RequestOptions:
-    """Validate the per-call keyword arguments every method accepts."""
-    return RequestOptions.build(timeout, extra_headers, extra_body)
+    """Validate the per-call keyword arguments every method accepts.
+
+    The full per-call option set, in this order, keyword-only on every resource method:
+    ``timeout, max_retries, extra_headers, extra_query, extra_body, total_timeout, request_id``.
+    """
+    return RequestOptions.build(
+        timeout,
+        extra_headers,
+        extra_body,
+        extra_query=extra_query,
+        max_retries=max_retries,
+        total_timeout=total_timeout,
+        request_id=request_id,
+    )
 
 
 class SyncAPIResource:
