@@ -131,6 +131,7 @@ _LAZY.update(
         "ImageStream": "meshapi.lib.images",
         "AsyncImageStream": "meshapi.lib.images",
         "DecodedEmbeddingItem": "meshapi.lib.embeddings",
+        "pydantic_function_tool": "meshapi.lib._parsing",
         "RealtimeResource": "meshapi.resources.realtime",
         "AsyncRealtimeResource": "meshapi.resources.realtime",
         "RealtimeSession": "meshapi.resources.realtime",
@@ -206,6 +207,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
     from ._types import *  # noqa: F403
+    from .lib._parsing import pydantic_function_tool as pydantic_function_tool
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream
     from .lib.chat import ChatCompletionAccumulator as ChatCompletionAccumulator
     from .lib.chat import ChatCompletionStream as ChatCompletionStream

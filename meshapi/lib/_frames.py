@@ -14,13 +14,15 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Type, TypeVar, Union
 
+from pydantic import BaseModel
+
 from .._core.sse import ServerSentEvent
 from .._errors import APIResponseValidationError, StreamEventError
 from .._http import stream_error_from_frame, validate_model
 
 __all__ = ["DONE", "decode_frame", "error_event", "parse_frame", "validate_frame"]
 
-M = TypeVar("M")
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Done:

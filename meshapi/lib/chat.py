@@ -11,7 +11,9 @@ count.
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional, Type
+
+from pydantic import BaseModel
 
 from .._core.sse import ServerSentEvent
 from .._errors import APIResponseValidationError
@@ -19,7 +21,9 @@ from .._streaming import AsyncStream, EventDecoder, Stream
 from ..types.chat import ChatCompletionChunk, ChatCompletionResponse, UsageInfo
 from ._chat_fast_path import FAST_PATH, ContentShape, plain_content
 from ._frames import DONE, decode_frame, validate_frame
+from ._parsing import ResponseFormat, apply_parsed
 from ._text import TextBuffer
+from .chat_events import ChatEventState, ChatStreamEvent
 
 __all__ = [
     "AsyncChatCompletionStream",
@@ -254,9 +258,15 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
     frame decoder (``_frames``), validated straight from their JSON text when they are not errors.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        response_format: Optional[ResponseFormat] = None,
+        tools: Optional[Dict[str, Type[BaseModel]]] = None,
+    ) -> None:
         super().__init__()
         self.accumulator = ChatCompletionAccumulator()
+        self.response_format = response_format
+        self.tools = tools or {}
         self._shape: Optional[ContentShape] = None
         self._learn_attempts = _LEARN_ATTEMPTS if FAST_PATH else 0
 
@@ -339,22 +349,40 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
                 return choice.delta.content
         return None
 
-    def final(self) -> ChatCompletionResponse:
-        return self.accumulator.completion()
+    def final(self, *, parse: bool = True) -> ChatCompletionResponse:
+        """The merged completion; with ``parse``, its ``parsed`` / ``parsed_arguments`` filled in."""
+        completion = self.accumulator.completion()
+        if parse and (self.response_format is not None or self.tools):
+            apply_parsed(completion, self.response_format, self.tools)
+        return completion
+
+    def event_state(self) -> ChatEventState:
+        return ChatEventState(self.accumulator, self.response_format, self.tools)
 
 
 class ChatCompletionStream(Stream[ChatCompletionChunk]):
-    """The stream of ``chat.completions.stream()``: iterate chunks, or use the helpers.
+    """The stream of ``chat.completions.stream()`` (and ``create(stream=True)``).
 
-    ``text_stream`` yields the text of choice 0; ``get_final_completion()`` consumes the rest and returns
-    the merged ``ChatCompletionResponse``; ``current_completion_snapshot`` is the merge so far.
+    Iterate chunks (as 0.1.4), or ``events()`` for typed events (``lib/chat_events.py``), or
+    ``text_stream`` for the text of choice 0. ``get_final_completion()`` consumes the rest and returns the
+    merged ``ChatCompletionResponse`` (with ``message.parsed`` when a ``response_format`` type was given),
+    ``get_final_text()`` its text; ``current_completion_snapshot`` is the merge so far (not parsed).
     """
 
     _decoder: ChatChunkDecoder
 
+    def events(self) -> Iterator[ChatStreamEvent]:
+        """Typed events for the rest of the stream (``chunk``, ``content.delta``, ... ``*.done``)."""
+        state = self._decoder.event_state()
+        for chunk in self:
+            yield from state.handle(chunk)
+        yield from state.finish()
+
     def get_final_completion(self) -> ChatCompletionResponse:
         self.until_done()
         return self._decoder.final()
+
+    get_final = get_final_completion
 
     def get_final_text(self, index: int = 0) -> str:
         self.until_done()
@@ -362,7 +390,7 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
 
     @property
     def current_completion_snapshot(self) -> ChatCompletionResponse:
-        return self._decoder.final()
+        return self._decoder.final(parse=False)
 
     def __enter__(self) -> ChatCompletionStream:
         self._open()
@@ -374,9 +402,20 @@ class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
 
     _decoder: ChatChunkDecoder
 
+    async def events(self) -> AsyncIterator[ChatStreamEvent]:
+        """Typed events for the rest of the stream (``chunk``, ``content.delta``, ... ``*.done``)."""
+        state = self._decoder.event_state()
+        async for chunk in self:
+            for event in state.handle(chunk):
+                yield event
+        for event in state.finish():
+            yield event
+
     async def get_final_completion(self) -> ChatCompletionResponse:
         await self.until_done()
         return self._decoder.final()
+
+    get_final = get_final_completion
 
     async def get_final_text(self, index: int = 0) -> str:
         await self.until_done()
@@ -384,7 +423,7 @@ class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
 
     @property
     def current_completion_snapshot(self) -> ChatCompletionResponse:
-        return self._decoder.final()
+        return self._decoder.final(parse=False)
 
     async def __aenter__(self) -> AsyncChatCompletionStream:
         await self._open()

@@ -45,7 +45,7 @@ from typing import (
     get_origin,
 )
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from ._base import MeshModel, MeshResult, RequestModel, SharedModel
 
@@ -238,6 +238,8 @@ class ToolFunction(RequestModel):
 class Tool(RequestModel):
     type: Literal["function"]
     function: ToolFunction
+    # The model a ``pydantic_function_tool`` validates this tool's call arguments into (never sent).
+    _parse_as: Any = PrivateAttr(default=None)
 
 
 class ToolChoiceFunction(RequestModel):
@@ -312,7 +314,9 @@ class ChatCompletionFields(TypedDict, total=False):
     """The keyword arguments of ``chat.completions.create`` / ``stream`` / ``parse``, typed.
 
     The same names as ``ChatCompletionParams`` except ``stream`` and ``response_format``, which those
-    methods take as explicit parameters. (Typing only: runtime checks are ``ChatCompletionParams``'.)
+    methods take as explicit parameters, and ``timeout``, which as a keyword is the HTTP timeout (the
+    body field is set with ``ChatCompletionParams(timeout=...)``). Typing only: the runtime checks are
+    ``ChatCompletionParams``'.
     """
 
     messages: Iterable[Union[ChatMessage, Mapping[str, Any]]]
@@ -335,7 +339,6 @@ class ChatCompletionFields(TypedDict, total=False):
     async_mode: Optional[bool]
     modalities: Optional[Sequence[Literal["text", "audio"]]]
     audio: Optional[Union[AudioOutputOptions, Mapping[str, Any]]]
-    timeout: Optional[float]
     models: Optional[Sequence[str]]
     cache: Optional[bool]
     transforms: Optional[Sequence[str]]
