@@ -12,7 +12,7 @@ from pydantic import BaseModel
 import meshapi
 from meshapi.lib import chat_events
 from meshapi.lib._text import TextBuffer
-from tests.conftest import RecordingStream
+from tests.conftest import RecordingStream, collect
 
 MESSAGES = [{"role": "user", "content": "Weather?"}]
 
@@ -219,10 +219,7 @@ async def test_plain_iteration_is_unchanged(make_client: Any, mode: str) -> None
     body.pieces = [sse(STRUCTURED)]
     client = make_client(body.handler)
     stream = client.chat.completions.stream(messages=MESSAGES, response_format=Forecast)
-    if mode == "sync":
-        items = list(stream)
-    else:
-        items = [c async for c in stream]
+    items = await collect(stream)
     assert all(type(c) is meshapi.ChatCompletionChunk for c in items) and len(items) == len(STRUCTURED)
 
 
