@@ -6,6 +6,12 @@ manager whose exit (like ``close()``) always releases the connection, even after
 ``response``, ``headers`` and ``request_id`` once open; ``text_stream`` yields only text; and
 ``get_final()`` consumes the rest and returns the accumulated result.
 
+One naming scheme for the typed results, on every stream: ``get_final_response()`` is the result the
+same request would have returned without streaming (chat: also ``get_final_completion()``; images: the
+``ImageGenerationResponse``), ``get_final_text()`` the whole text where the endpoint streams text (chat,
+responses, compare's synthesis). Older names stay as aliases (``get_final``, ``get_output_text``,
+``get_final_images``; compare's ``get_final()`` still returns its accumulator).
+
 What the events mean is decided by a small pure *decoder* per endpoint (see ``EventDecoder``). The
 stream ends normally only when the decoder saw the endpoint's end marker (``[DONE]``, compare's
 ``done`` event, ...): a stream that stops short or breaks raises ``StreamInterruptedError`` with the

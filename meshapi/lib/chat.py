@@ -382,7 +382,7 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
         self.until_done()
         return self._decoder.final()
 
-    get_final = get_final_completion
+    get_final = get_final_response = get_final_completion
 
     def get_final_text(self, index: int = 0) -> str:
         self.until_done()
@@ -415,7 +415,7 @@ class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
         await self.until_done()
         return self._decoder.final()
 
-    get_final = get_final_completion
+    get_final = get_final_response = get_final_completion
 
     async def get_final_text(self, index: int = 0) -> str:
         await self.until_done()

@@ -310,6 +310,11 @@ class CompareStream(Stream[CompareStreamEvent]):
         self.until_done()
         return self._decoder.accumulator.to_response()
 
+    def get_final_text(self) -> str:
+        """Consume the rest and return the synthesis text (``""`` when comparison was skipped)."""
+        self.until_done()
+        return self._decoder.accumulator.synthesis or ""
+
     def __enter__(self) -> CompareStream:
         self._open()
         return self
@@ -331,6 +336,11 @@ class AsyncCompareStream(AsyncStream[CompareStreamEvent]):
     async def get_final_response(self) -> CompareResponse:
         await self.until_done()
         return self._decoder.accumulator.to_response()
+
+    async def get_final_text(self) -> str:
+        """Consume the rest and return the synthesis text (``""`` when comparison was skipped)."""
+        await self.until_done()
+        return self._decoder.accumulator.synthesis or ""
 
     async def __aenter__(self) -> AsyncCompareStream:
         await self._open()

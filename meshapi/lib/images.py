@@ -62,6 +62,8 @@ class ImageStream(Stream[ImageGenerationChunk]):
         self.until_done()
         return self._decoder.final()
 
+    get_final_response = get_final
+
     def get_final_images(self) -> List[ImageItem]:
         return self.get_final().data
 
@@ -78,6 +80,8 @@ class AsyncImageStream(AsyncStream[ImageGenerationChunk]):
     async def get_final(self) -> ImageGenerationResponse:
         await self.until_done()
         return self._decoder.final()
+
+    get_final_response = get_final
 
     async def get_final_images(self) -> List[ImageItem]:
         return (await self.get_final()).data

@@ -153,7 +153,8 @@ class ResponsesStream(Stream[ResponsesStreamEvent]):
 
     ``text_stream`` yields the ``response.output_text.delta`` texts; ``get_final_response()`` (also
     ``get_final()``) consumes the rest and returns the final ``ResponsesResponse``;
-    ``get_output_text()`` the whole streamed text; ``accumulator`` is the state so far.
+    ``get_final_text()`` (also ``get_output_text()``) the whole streamed text; ``accumulator`` is the
+    state so far.
     """
 
     _decoder: ResponsesEventDecoder
@@ -166,9 +167,13 @@ class ResponsesStream(Stream[ResponsesStreamEvent]):
         self.until_done()
         return self._decoder.final()
 
-    def get_output_text(self) -> str:
+    def get_final_text(self) -> str:
+        """Consume the rest and return the whole streamed text."""
         self.until_done()
         return self._decoder.accumulator.output_text
+
+    get_final = get_final_response
+    get_output_text = get_final_text  # the name before the get_final_* scheme
 
     def __enter__(self) -> ResponsesStream:
         self._open()
@@ -188,9 +193,13 @@ class AsyncResponsesStream(AsyncStream[ResponsesStreamEvent]):
         await self.until_done()
         return self._decoder.final()
 
-    async def get_output_text(self) -> str:
+    async def get_final_text(self) -> str:
+        """Consume the rest and return the whole streamed text."""
         await self.until_done()
         return self._decoder.accumulator.output_text
+
+    get_final = get_final_response
+    get_output_text = get_final_text  # the name before the get_final_* scheme
 
     async def __aenter__(self) -> AsyncResponsesStream:
         await self._open()

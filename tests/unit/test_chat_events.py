@@ -10,8 +10,11 @@ import pytest
 from pydantic import BaseModel
 
 import meshapi
+from meshapi._streaming import StreamCore
 from meshapi.lib import chat_events
+from meshapi.lib._parsing import ResponseFormat, tool_models
 from meshapi.lib._text import TextBuffer
+from meshapi.lib.chat import ChatChunkDecoder
 from tests.conftest import RecordingStream, collect
 
 MESSAGES = [{"role": "user", "content": "Weather?"}]
@@ -173,21 +176,48 @@ async def test_tool_call_events(make_client: Any, mode: str) -> None:
     assert events[4][5] == [1, 2] and events[5][4] == [1, 2]  # not a pydantic tool: the decoded JSON
 
 
+def transcript_of(name: str) -> Tuple[bytes, Dict[str, Any]]:
+    if name == "structured":
+        return sse(STRUCTURED), {"response_format": Forecast}
+    return sse(TOOLS), {"tools": [meshapi.pydantic_function_tool(GetWeather)]}
+
+
+def core_events(pieces: List[bytes], **kwargs: Any) -> List[Tuple[Any, ...]]:
+    """The layers under both stream twins, without sockets: SSE + chunk decoder + event state."""
+    fmt = kwargs.get("response_format")
+    decoder = ChatChunkDecoder(
+        response_format=ResponseFormat.of(fmt, dict_is_schema=False) if fmt is not None else None,
+        tools=tool_models(kwargs.get("tools")),
+    )
+    core, state = StreamCore(decoder, decoder.decode), decoder.event_state()
+    out: List[Tuple[Any, ...]] = []
+    for piece in pieces:
+        for chunk in core.feed(piece):
+            out.extend(summary(e) for e in state.handle(chunk))
+    for chunk in core.finish():
+        out.extend(summary(e) for e in state.handle(chunk))
+    return out + [summary(e) for e in state.finish()]
+
+
 @pytest.mark.parametrize("transcript", ["structured", "tools"])
-async def test_events_are_the_same_wherever_the_bytes_are_cut(
+def test_events_are_the_same_wherever_the_bytes_are_cut(transcript: str) -> None:
+    raw, kwargs = transcript_of(transcript)
+    reference = core_events([raw], **kwargs)
+    assert len(reference) > 10
+    for cut in range(1, len(raw)):
+        assert core_events([raw[:cut], raw[cut:]], **kwargs) == reference, f"cut at byte {cut}"
+    assert core_events([raw[i : i + 1] for i in range(len(raw))], **kwargs) == reference  # byte by byte
+
+
+@pytest.mark.parametrize("transcript", ["structured", "tools"])
+async def test_both_twins_give_the_core_events_for_cut_transcripts(
     make_client: Any, mode: str, transcript: str
 ) -> None:
-    frames, kwargs = (
-        (STRUCTURED, {"response_format": Forecast})
-        if transcript == "structured"
-        else (TOOLS, {"tools": [meshapi.pydantic_function_tool(GetWeather)]})
-    )
-    raw = sse(frames)
+    raw, kwargs = transcript_of(transcript)
+    reference = core_events([raw], **kwargs)
     body = Body()
     client = make_client(body.handler)
-    body.pieces = [raw]
-    reference = await run_events(client, mode, **kwargs)
-    for cut in range(1, len(raw)):
+    for cut in range(1, len(raw), 37):
         body.pieces = [raw[:cut], raw[cut:]]
         assert await run_events(client, mode, **kwargs) == reference, f"cut at byte {cut}"
 
