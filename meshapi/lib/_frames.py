@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from .._core.sse import ServerSentEvent
 from .._errors import APIResponseValidationError, StreamEventError
-from .._http import stream_error_from_frame, validate_model
+from .._core.response import stream_error_from_frame, validate_model
 
 __all__ = ["DONE", "decode_frame", "error_event", "parse_frame", "validate_frame"]
 
