@@ -24,6 +24,7 @@ Partial JSON (stream events) is read with pydantic-core's partial mode (``from_j
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from typing import Any, Dict, List, Optional, Tuple, Type
@@ -152,6 +153,13 @@ class ResponseFormat:
                 return cls("dict", dict(response_format), None, "response", False)
             wrapped = {"name": "response", "schema": response_format}
             return cls("dict", {"type": "json_schema", "json_schema": wrapped}, None, "response", False)
+        try:
+            return _of_type(response_format)
+        except TypeError:  # an unhashable "type" (e.g. a list): described below
+            return cls._of_type(response_format)
+
+    @classmethod
+    def _of_type(cls, response_format: Any) -> ResponseFormat:
         if response_format is None or isinstance(response_format, (str, bytes, int, float, list)):
             raise InvalidParamsError(
                 "response_format must be a pydantic model class, a type pydantic can validate "
@@ -185,6 +193,12 @@ class ResponseFormat:
         if self.kind == "adapter":
             return self.target.validate_json(content)
         return json.loads(content)
+
+
+@functools.lru_cache(maxsize=256)
+def _of_type(tp: Any) -> ResponseFormat:
+    """``ResponseFormat._of_type`` remembered per type: building a schema costs more than a call."""
+    return ResponseFormat._of_type(tp)
 
 
 def _adapter(tp: Any) -> TypeAdapter[Any]:
