@@ -16,9 +16,9 @@ from typing import Any, Dict, Type, TypeVar, Union
 
 from pydantic import BaseModel
 
+from .._core.response import stream_error_from_frame, validate_model
 from .._core.sse import ServerSentEvent
 from .._errors import APIResponseValidationError, StreamEventError
-from .._core.response import stream_error_from_frame, validate_model
 
 __all__ = ["DONE", "decode_frame", "error_event", "parse_frame", "validate_frame"]
 

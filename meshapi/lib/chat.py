@@ -283,7 +283,12 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
             except ValueError:
                 return
         self._shape = ContentShape.learn(data, chunk, state.content)
-        if self._shape is None and chunk.choices and chunk.choices[0].delta and chunk.choices[0].delta.content:
+        if (
+            self._shape is None
+            and chunk.choices
+            and chunk.choices[0].delta
+            and chunk.choices[0].delta.content
+        ):
             # a content frame that does not qualify (escapes: JSON answers): stop trying after a few
             self._learn_attempts -= 1
 
