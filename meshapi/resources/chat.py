@@ -9,12 +9,12 @@ send and hand replies to it.
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
+from typing import Any, Literal, Mapping, Optional, Type, TypeVar, Union, overload
 
-from .._core.request import coerce_params, dump_body, require_messages
-from .._errors import InvalidParamsError
-from ..lib._parsing import ResponseFormat, StructuredCall, apply_parsed, tool_models
-from ..lib.chat import AsyncChatCompletionStream, ChatChunkDecoder, ChatCompletionStream
+from .._core.request import dump_body
+from ..lib._parsing import StructuredCall, apply_parsed
+from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
+from ..lib.chat_request import decoder_for, prepare, raise_missing_format
 from ..types.chat import ChatCompletionFields, ChatCompletionParams, ChatCompletionResponse
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
 
@@ -27,26 +27,6 @@ __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "Com
 
 _PATH = "/v1/chat/completions"
 T = TypeVar("T")
-
-
-def _prepare(
-    params: object, fields: Mapping[str, Any], response_format: Any, *, dict_is_schema: bool
-) -> Tuple[ChatCompletionParams, Optional[ResponseFormat], Dict[str, Any]]:
-    """The validated params, the structured-output format (if one was passed) and the pydantic tools."""
-    fmt = None
-    if response_format is not None:
-        fmt = ResponseFormat.of(response_format, dict_is_schema=dict_is_schema)
-        fields = {**fields, "response_format": fmt.wire}
-    raw_tools = params.get("tools") if isinstance(params, Mapping) else getattr(params, "tools", None)
-    tools = tool_models(raw_tools, fields.get("tools"))
-    parsed = coerce_params(ChatCompletionParams, params, fields)
-    require_messages(parsed)
-    tools.update(tool_models(parsed.tools))
-    return parsed, fmt, tools
-
-
-def _decoder(fmt: Optional[ResponseFormat], tools: Dict[str, Any]) -> ChatChunkDecoder:
-    return ChatChunkDecoder(response_format=fmt if fmt is not None and fmt.parses else None, tools=tools)
 
 
 class CompletionsResource(SyncAPIResource):
@@ -99,14 +79,10 @@ class CompletionsResource(SyncAPIResource):
     ) -> Union[ChatCompletionResponse, ChatCompletionStream]:
         """Create a chat completion; with ``stream=True``, the same stream object :meth:`stream` returns.
 
-        Pass a ``ChatCompletionParams``, or its fields as keyword arguments (``model=``, ``messages=`` with
-        dicts or ``ChatMessage`` objects, ...). ``response_format`` may be a pydantic model class (or any
-        type pydantic validates): a strict schema is sent and ``choices[i].message.parsed`` holds the
-        validated reply (``StructuredOutputError`` when it does not fit); a dict is sent as it is.
-        ``stream`` in a ``ChatCompletionParams`` is ignored here (``"stream": false`` is sent), as in 0.1.4.
-        ``timeout`` is the HTTP timeout of this call; the body field of the same name is set through
-        ``ChatCompletionParams(timeout=...)``. Raises ``InvalidParamsError`` before sending when the
-        arguments are invalid.
+        Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
+        any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
+        ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
+        Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
         opts = options(
             timeout,
@@ -117,12 +93,13 @@ class CompletionsResource(SyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
-        parsed, fmt, tools = _prepare(params, fields, response_format, dict_is_schema=False)
+        parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         if stream:
             body = dump_body(parsed, opts, stream=True)
             http = self._http
             return ChatCompletionStream(
-                lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), _decoder(fmt, tools)
+                lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+                decoder_for(fmt, tools),
             )
         body = dump_body(parsed, opts, stream=False)
         response = self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
@@ -142,13 +119,10 @@ class CompletionsResource(SyncAPIResource):
         request_id: Optional[str] = None,
         **fields: Unpack[ChatCompletionFields],
     ) -> ChatCompletionStream:
-        """Stream a chat completion as ``ChatCompletionChunk`` items (``"stream": true``).
+        """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
-        Nothing is sent until the first item is requested (or the ``with`` block is entered). The stream
-        ends after ``[DONE]``; a stream cut before it raises ``StreamInterruptedError``, an error frame
-        raises ``StreamEventError``. ``close()`` or leaving the ``with`` block releases the connection.
-        ``events()`` yields typed events instead of chunks; with a model as ``response_format`` they
-        carry the partial and the final parsed value.
+        Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
+        raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
         """
         opts = options(
             timeout,
@@ -159,11 +133,11 @@ class CompletionsResource(SyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
-        parsed, fmt, tools = _prepare(params, fields, response_format, dict_is_schema=False)
+        parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
         http = self._http
         return ChatCompletionStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), _decoder(fmt, tools)
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), decoder_for(fmt, tools)
         )
 
     @overload
@@ -231,12 +205,10 @@ class CompletionsResource(SyncAPIResource):
     ) -> Any:
         """Ask for a structured answer and return it validated (0.1.12's ``parse``).
 
-        ``response_format``: a pydantic model class (returns an instance), any type pydantic's
-        ``TypeAdapter`` accepts (returns the validated value), or a dict (a ``json_schema`` response
-        format, or the schema itself; returns the decoded JSON). ``max_retries``: how many times to
-        re-ask with the validation error when the reply does not fit (each one is a billed call); the
-        transport's own retry count for each call is ``request_max_retries``. Raises
-        ``StructuredOutputError`` (``content``: the raw reply, ``cause``: the error) when no reply fits.
+        ``response_format``: a model class (an instance back), any ``TypeAdapter`` type (its value), or a
+        dict (a ``json_schema`` format or the schema itself; the decoded JSON). ``max_retries``: re-asks
+        with the error when a reply does not fit (each billed); ``request_max_retries``: the transport's.
+        Raises ``StructuredOutputError`` (``content``: the raw reply, ``cause``) when no reply fits.
         """
         opts = options(
             timeout,
@@ -249,7 +221,7 @@ class CompletionsResource(SyncAPIResource):
         )
         if response_format is None:
             raise_missing_format()
-        parsed, fmt, _ = _prepare(params, fields, response_format, dict_is_schema=True)
+        parsed, fmt, _ = prepare(params, fields, response_format, dict_is_schema=True)
         assert fmt is not None
         call = StructuredCall(fmt, dump_body(parsed, opts, stream=False), max_retries)
         while True:
@@ -311,14 +283,10 @@ class AsyncCompletionsResource(AsyncAPIResource):
     ) -> Union[ChatCompletionResponse, AsyncChatCompletionStream]:
         """Create a chat completion; with ``stream=True``, the same stream object :meth:`stream` returns.
 
-        Pass a ``ChatCompletionParams``, or its fields as keyword arguments (``model=``, ``messages=`` with
-        dicts or ``ChatMessage`` objects, ...). ``response_format`` may be a pydantic model class (or any
-        type pydantic validates): a strict schema is sent and ``choices[i].message.parsed`` holds the
-        validated reply (``StructuredOutputError`` when it does not fit); a dict is sent as it is.
-        ``stream`` in a ``ChatCompletionParams`` is ignored here (``"stream": false`` is sent), as in 0.1.4.
-        ``timeout`` is the HTTP timeout of this call; the body field of the same name is set through
-        ``ChatCompletionParams(timeout=...)``. Raises ``InvalidParamsError`` before sending when the
-        arguments are invalid.
+        Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
+        any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
+        ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
+        Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
         opts = options(
             timeout,
@@ -329,12 +297,13 @@ class AsyncCompletionsResource(AsyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
-        parsed, fmt, tools = _prepare(params, fields, response_format, dict_is_schema=False)
+        parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         if stream:
             body = dump_body(parsed, opts, stream=True)
             http = self._http
             return AsyncChatCompletionStream(
-                lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), _decoder(fmt, tools)
+                lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+                decoder_for(fmt, tools),
             )
         body = dump_body(parsed, opts, stream=False)
         response = await self._http.request_model(
@@ -356,13 +325,10 @@ class AsyncCompletionsResource(AsyncAPIResource):
         request_id: Optional[str] = None,
         **fields: Unpack[ChatCompletionFields],
     ) -> AsyncChatCompletionStream:
-        """Stream a chat completion as ``ChatCompletionChunk`` items (``"stream": true``).
+        """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
-        Nothing is sent until the first item is requested (or the ``with`` block is entered). The stream
-        ends after ``[DONE]``; a stream cut before it raises ``StreamInterruptedError``, an error frame
-        raises ``StreamEventError``. ``close()`` or leaving the ``with`` block releases the connection.
-        ``events()`` yields typed events instead of chunks; with a model as ``response_format`` they
-        carry the partial and the final parsed value.
+        Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
+        raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
         """
         opts = options(
             timeout,
@@ -373,11 +339,11 @@ class AsyncCompletionsResource(AsyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
-        parsed, fmt, tools = _prepare(params, fields, response_format, dict_is_schema=False)
+        parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
         http = self._http
         return AsyncChatCompletionStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), _decoder(fmt, tools)
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), decoder_for(fmt, tools)
         )
 
     @overload
@@ -445,12 +411,10 @@ class AsyncCompletionsResource(AsyncAPIResource):
     ) -> Any:
         """Ask for a structured answer and return it validated (0.1.12's ``parse``).
 
-        ``response_format``: a pydantic model class (returns an instance), any type pydantic's
-        ``TypeAdapter`` accepts (returns the validated value), or a dict (a ``json_schema`` response
-        format, or the schema itself; returns the decoded JSON). ``max_retries``: how many times to
-        re-ask with the validation error when the reply does not fit (each one is a billed call); the
-        transport's own retry count for each call is ``request_max_retries``. Raises
-        ``StructuredOutputError`` (``content``: the raw reply, ``cause``: the error) when no reply fits.
+        ``response_format``: a model class (an instance back), any ``TypeAdapter`` type (its value), or a
+        dict (a ``json_schema`` format or the schema itself; the decoded JSON). ``max_retries``: re-asks
+        with the error when a reply does not fit (each billed); ``request_max_retries``: the transport's.
+        Raises ``StructuredOutputError`` (``content``: the raw reply, ``cause``) when no reply fits.
         """
         opts = options(
             timeout,
@@ -463,7 +427,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         )
         if response_format is None:
             raise_missing_format()
-        parsed, fmt, _ = _prepare(params, fields, response_format, dict_is_schema=True)
+        parsed, fmt, _ = prepare(params, fields, response_format, dict_is_schema=True)
         assert fmt is not None
         call = StructuredCall(fmt, dump_body(parsed, opts, stream=False), max_retries)
         while True:
@@ -473,10 +437,6 @@ class AsyncCompletionsResource(AsyncAPIResource):
             done, value = call.accept(reply)
             if done:
                 return value
-
-
-def raise_missing_format() -> None:
-    raise InvalidParamsError("parse() needs a response_format: a pydantic model class, a type or a dict")
 
 
 class ChatResource(SyncAPIResource):
