@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 class ModelEntry:
     id: str
     name: str
-    kind: str  # "text", "embedding", "image", "realtime"
+    kind: str  # "text", "embedding", "image", "realtime", "tts", "stt", "video", "moderation"
     context_length: int
     prompt_per_1k: str
     completion_per_1k: str
@@ -29,11 +29,16 @@ class ModelEntry:
     supports_responses: bool = True
     supports_tools: bool = True
     embedding_dimensions: Optional[int] = None
+    #: Image-edit operations the model accepts (``POST /v1/images/edits``).
+    image_operations: Tuple[str, ...] = ()
+    #: Extra ModelPricing fields (audio, per-request prices, notes).
+    pricing: Dict[str, Any] = field(default_factory=dict)
     extra: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def provider(self) -> str:
-        return self.id.split("/", 1)[0]
+        # Some production ids carry no provider prefix (``omni-moderation-latest`` is OpenAI's).
+        return self.id.split("/", 1)[0] if "/" in self.id else "openai"
 
     @property
     def brand(self) -> str:
@@ -62,6 +67,22 @@ class ModelEntry:
     @property
     def supports_batching(self) -> bool:
         return self.kind == "text"
+
+    @property
+    def supports_speech(self) -> bool:
+        return self.kind == "tts"
+
+    @property
+    def supports_transcription(self) -> bool:
+        return self.kind == "stt"
+
+    @property
+    def supports_video(self) -> bool:
+        return self.kind == "video"
+
+    @property
+    def supports_moderation(self) -> bool:
+        return self.kind == "moderation"
 
 
 def _per_1m(per_1k: Optional[str]) -> Optional[str]:
@@ -229,6 +250,7 @@ _MODELS: List[ModelEntry] = [
         output_modalities=("image",),
         image_per_image="0.042",
         supports_tools=False,
+        image_operations=("edit", "inpaint", "mix"),
     ),
     ModelEntry(
         "openai/gpt-realtime",
@@ -266,9 +288,109 @@ _MODELS: List[ModelEntry] = [
         output_modalities=("text", "audio"),
         extra={"realtime_session_max_tokens": 32000, "realtime_max_concurrent_per_owner": 5},
     ),
+    ModelEntry(
+        "google/gemini-3-flash-preview",
+        "Gemini 3 Flash (preview)",
+        "text",
+        1048576,
+        "0.0005",
+        "0.003",
+        "Frontier-class speed and reasoning in the Gemini 3 family (preview).",
+        input_modalities=("text", "image", "audio", "video"),
+        supports_thinking=True,
+        pricing={"audio_input_usd_per_1m": "1", "cache_read_input_usd_per_1m": "0.05"},
+    ),
+    ModelEntry(
+        "openai/gpt-4o-mini-audio-preview",
+        "GPT-4o mini Audio (preview)",
+        "text",
+        128000,
+        "0.00015",
+        "0.0006",
+        "GPT-4o mini that takes and returns audio in chat completions.",
+        input_modalities=("text", "audio"),
+        output_modalities=("text", "audio"),
+        supports_responses=False,
+        pricing={"audio_input_usd_per_1m": "10", "audio_output_usd_per_1m": "20"},
+    ),
+    ModelEntry(
+        "sarvam/bulbul:v2",
+        "Bulbul v2",
+        "tts",
+        1500,
+        "0.018",
+        "0",
+        "Sarvam text-to-speech for Indian languages and English (prompt price per 1k characters).",
+        output_modalities=("audio",),
+        supports_responses=False,
+        supports_tools=False,
+        pricing={"pricing_unit": "per_1k_characters", "notes": "Billed per 1k input characters."},
+    ),
+    ModelEntry(
+        "sarvam/bulbul:v3",
+        "Bulbul v3",
+        "tts",
+        2500,
+        "0.024",
+        "0",
+        "Newer Sarvam text-to-speech with more voices (prompt price per 1k characters).",
+        output_modalities=("audio",),
+        supports_responses=False,
+        supports_tools=False,
+        pricing={"pricing_unit": "per_1k_characters", "notes": "Billed per 1k input characters."},
+    ),
+    ModelEntry(
+        "sarvam/saaras:v3",
+        "Saaras v3",
+        "stt",
+        0,
+        "0.0001",
+        "0",
+        "Sarvam speech-to-text with translation to English.",
+        input_modalities=("audio",),
+        supports_responses=False,
+        supports_tools=False,
+        pricing={"pricing_unit": "per_hour_audio", "transcription_usd_per_1m": "6", "request_usd": "0.0001"},
+    ),
+    ModelEntry(
+        "byteplus/seedance-1-5-pro-251215",
+        "Seedance 1.5 Pro",
+        "video",
+        0,
+        "0",
+        "0.0024",
+        "ByteDance video generation from text and images, with optional audio.",
+        input_modalities=("text", "image"),
+        output_modalities=("video",),
+        supports_responses=False,
+        supports_tools=False,
+        pricing={"pricing_unit": "per_1m_video_tokens", "output_with_video_usd_per_1m": "2.4"},
+    ),
+    ModelEntry(
+        "omni-moderation-latest",
+        "Omni Moderation",
+        "moderation",
+        32768,
+        "0",
+        "0",
+        "Classifies text and images against the moderation categories (free).",
+        input_modalities=("text", "image"),
+        output_modalities=("text",),
+        supports_responses=False,
+        supports_tools=False,
+    ),
 ]
 
-_MODEL_TYPE = {"text": "text", "embedding": "embedding", "image": "image", "realtime": "audio"}
+_MODEL_TYPE = {
+    "text": "text",
+    "embedding": "embedding",
+    "image": "image",
+    "realtime": "audio",
+    "tts": "audio",
+    "stt": "audio",
+    "video": "video",
+    "moderation": "moderation",
+}
 
 
 def _pricing(entry: ModelEntry) -> Dict[str, Any]:
@@ -288,6 +410,7 @@ def _pricing(entry: ModelEntry) -> Dict[str, Any]:
         "completion_usd_per_1m_discounted": None,
         "image_output_usd_per_image": entry.image_per_image,
         "request_usd": None,
+        **entry.pricing,
     }
 
 
@@ -296,7 +419,7 @@ def model_info(entry: ModelEntry) -> Dict[str, Any]:
     info: Dict[str, Any] = {
         "id": entry.id,
         "name": entry.name,
-        "context_length": entry.context_length,
+        "context_length": entry.context_length or None,
         "is_free": entry.is_free,
         "pricing": _pricing(entry),
         "description": entry.description,
@@ -315,16 +438,16 @@ def model_info(entry: ModelEntry) -> Dict[str, Any]:
         "supports_system_prompt": entry.supports_chat or entry.supports_realtime,
         "supports_batching": entry.supports_batching,
         "supports_background_response": entry.supports_chat and entry.supports_responses,
-        "supports_video_generation": False,
-        "supports_image_edit": entry.supports_images,
-        "supports_image_inpaint": False,
-        "supports_image_outpaint": False,
-        "supports_image_mix": False,
-        "supports_image_reframe": False,
-        "supports_image_upscale": False,
-        "supports_image_remove_background": False,
+        "supports_video_generation": entry.supports_video,
+        "supports_image_edit": "edit" in entry.image_operations,
+        "supports_image_inpaint": "inpaint" in entry.image_operations,
+        "supports_image_outpaint": "outpaint" in entry.image_operations,
+        "supports_image_mix": "mix" in entry.image_operations,
+        "supports_image_reframe": "reframe" in entry.image_operations,
+        "supports_image_upscale": "upscale" in entry.image_operations,
+        "supports_image_remove_background": "remove_background" in entry.image_operations,
         "supports_image_reference": entry.supports_images,
-        "context_window": entry.context_length,
+        "context_window": entry.context_length or None,
         "standard_context_threshold": None,
         "realtime_session_max_tokens": None,
         "realtime_max_concurrent_per_owner": None,

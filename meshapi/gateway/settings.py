@@ -37,6 +37,8 @@ class GatewaySettings:
     #: Length of one step of the batch and RAG-embedding lifecycles, in seconds.
     batch_step_seconds: float = 0.05
     embed_step_seconds: float = 0.02
+    #: Length of one step of a video task (``queued`` one step, ``running`` two, then done).
+    video_step_seconds: float = 0.05
     #: uvicorn's log level.
     log_level: str = "warning"
 

@@ -92,6 +92,7 @@ class GatewayState:
         self.latency = float(settings.latency)
         self.batch_step_seconds = float(settings.batch_step_seconds)
         self.embed_step_seconds = float(settings.embed_step_seconds)
+        self.video_step_seconds = float(settings.video_step_seconds)
         rpm, rpd = settings.rpm, settings.rpd
         self.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
         self.store = Store(settings.data_dir)
