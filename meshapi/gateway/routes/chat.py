@@ -35,7 +35,7 @@ async def chat_completions(request: Request) -> Response:
     need_messages(body)
     entry, auto = resolve_model(state, request, body.get("model"))
     check_tool_choice(body)
-    choices, prompt_tokens = run_chat(body, entry)
+    choices, prompt_tokens = run_chat(body, entry, state.replies)
     completion_id = hex_id("chatcmpl-", 24)
     created = int(time.time())
     if body.get("stream"):
