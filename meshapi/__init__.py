@@ -93,6 +93,7 @@ _ERRORS = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "HookError",
     "InternalServerError",
     "InvalidParamsError",
     "MeshAPIError",
@@ -110,6 +111,11 @@ _ERRORS = [
 
 _LAZY: Dict[str, str] = {name: "meshapi._types" for name in _TYPES}
 _LAZY.update({name: "meshapi._errors" for name in _ERRORS})
+# client options, raw responses and hook views (issue 12)
+_LAZY.update(
+    {name: "meshapi._response" for name in ("AsyncStreamedResponse", "RawResponse", "StreamedResponse")}
+)
+_LAZY.update({name: "meshapi._transport" for name in ("RequestView", "ResponseView")})
 _LAZY.update(
     {
         "MeshAPI": "meshapi._client",
@@ -203,8 +209,13 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._http import AsyncHttpClient as AsyncHttpClient
     from ._http import MeshAPIConfig as MeshAPIConfig
     from ._http import SyncHttpClient as SyncHttpClient
+    from ._response import AsyncStreamedResponse as AsyncStreamedResponse
+    from ._response import RawResponse as RawResponse
+    from ._response import StreamedResponse as StreamedResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
+    from ._transport import RequestView as RequestView
+    from ._transport import ResponseView as ResponseView
     from ._types import *  # noqa: F403
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream
     from .lib.chat import ChatCompletionAccumulator as ChatCompletionAccumulator
