@@ -418,14 +418,19 @@ class SyncHttpClient(_BaseHttpClient):
         params: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
         stream: bool = False,
+        content: Optional[bytes] = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error."""
+        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
+
+        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
+        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
+        """
         options = options or RequestOptions()
         self._check_open()
         request = self._client.build_request(
             method,
             self._url(path),
-            content=self._encode(body),
+            content=self._encode(body) if content is None else content,
             params=_params(params),
             headers=self._headers_for(method, stream, options),
             timeout=self._timeout_for(options),
@@ -640,14 +645,19 @@ class AsyncHttpClient(_BaseHttpClient):
         params: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
         stream: bool = False,
+        content: Optional[bytes] = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error."""
+        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
+
+        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
+        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
+        """
         options = options or RequestOptions()
         self._check_open()
         request = self._client.build_request(
             method,
             self._url(path),
-            content=self._encode(body),
+            content=self._encode(body) if content is None else content,
             params=_params(params),
             headers=self._headers_for(method, stream, options),
             timeout=self._timeout_for(options),
