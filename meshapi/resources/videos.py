@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import urllib.parse
 from typing import Any, BinaryIO, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
@@ -103,8 +104,18 @@ def _download_options(opts: RequestOptions) -> RequestOptions:
     )
 
 
-def _open(path: PathArg) -> Tuple[pathlib.Path, BinaryIO]:
+def _target(path: PathArg, task: VideoTaskResponse, url: str) -> pathlib.Path:
+    """``path``, or inside it when it is a directory: the URL's file name (else ``<task id>.mp4``)."""
     target = pathlib.Path(os.fspath(path))
+    if target.is_dir():
+        name = urllib.parse.unquote(urllib.parse.urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
+        if not name or name in (".", "..") or "\\" in name:
+            name = f"{task.id}.mp4"
+        target = target / name
+    return target
+
+
+def _open(target: pathlib.Path) -> Tuple[pathlib.Path, BinaryIO]:
     try:
         return target, open(target, "wb")  # closed by the caller
     except OSError as exc:
@@ -215,6 +226,8 @@ class VideosResource(SyncAPIResource):
     ) -> pathlib.Path:
         """Save a succeeded task's video (``content.video_url``) to ``path``; returns it as a ``Path``.
 
+        When ``path`` is a directory the file is named after the URL (e.g. ``t-....mp4``).
+
         ``task`` is a ``VideoTaskResponse`` or a task id (then fetched first). A task that failed or
         expired raises ``ProcessingFailedError``; one still running raises ``InvalidParamsError``.
         """
@@ -230,7 +243,7 @@ class VideosResource(SyncAPIResource):
         else:
             response = self._http.send_url("GET", url, content=b"", headers={"Accept": "*/*"}, options=fetch)
         try:
-            target, handle = _open(path)
+            target, handle = _open(_target(path, task, url))
         except InvalidParamsError:
             response.close()
             raise
@@ -355,6 +368,8 @@ class AsyncVideosResource(AsyncAPIResource):
     ) -> pathlib.Path:
         """Save a succeeded task's video (``content.video_url``) to ``path``; returns it as a ``Path``.
 
+        When ``path`` is a directory the file is named after the URL (e.g. ``t-....mp4``).
+
         ``task`` is a ``VideoTaskResponse`` or a task id (then fetched first). A task that failed or
         expired raises ``ProcessingFailedError``; one still running raises ``InvalidParamsError``.
         """
@@ -372,7 +387,7 @@ class AsyncVideosResource(AsyncAPIResource):
                 "GET", url, content=b"", headers={"Accept": "*/*"}, options=fetch
             )
         try:
-            target, handle = _open(path)
+            target, handle = _open(_target(path, task, url))
         except InvalidParamsError:
             await response.aclose()
             raise

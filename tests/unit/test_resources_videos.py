@@ -160,3 +160,15 @@ async def test_a_cut_download_leaves_no_file(make_client: Any, tmp_path: pathlib
     with pytest.raises(meshapi.APIConnectionError, match="download"):
         await resolve(client.videos.download(finished, tmp_path / "v.mp4"))
     assert not (tmp_path / "v.mp4").exists() and body.closed
+
+
+async def test_download_into_a_directory_names_the_file_after_the_url(
+    make_client: Any, tmp_path: pathlib.Path
+) -> None:
+    client = make_client(lambda r: httpx.Response(200, content=MP4))
+    url = "https://cdn.test/v/t-1%20clip.mp4?signature=abc"
+    finished = VideoTaskResponse.model_validate(task("succeeded", content={"video_url": url}))
+    saved = await resolve(client.videos.download(finished, tmp_path))
+    assert saved == tmp_path / "t-1 clip.mp4" and saved.read_bytes() == MP4
+    bare = VideoTaskResponse.model_validate(task("succeeded", content={"video_url": "https://cdn.test/"}))
+    assert (await resolve(client.videos.download(bare, tmp_path))) == tmp_path / "t-1.mp4"
