@@ -1,6 +1,6 @@
 """The 0.1.12-family commands on an httpx.MockTransport stand-in: arguments reach the request, output
 shapes (table / --json), files written, exit codes. The same commands against the local gateway are in
-tests/integration/test_families.py's CLI rows."""
+test_families_gateway.py."""
 
 from __future__ import annotations
 

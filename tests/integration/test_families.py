@@ -16,7 +16,9 @@ import meshapi
 from tests.conftest import resolve
 
 # the gateway's endpoints for these families live in their own route modules
-pytest.importorskip("meshapi.gateway.routes.videos", reason="the local gateway does not serve these families yet")
+pytest.importorskip(
+    "meshapi.gateway.routes.videos", reason="the local gateway does not serve these families yet"
+)
 
 TTS_MODEL = "sarvam/bulbul:v2"
 STT_MODEL = "sarvam/saaras:v3"
