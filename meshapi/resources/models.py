@@ -6,7 +6,7 @@ but escapes every other character of each segment (0.1.12 let ``?``, ``#`` and `
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Literal, Mapping, Optional
 
 from .._core.request import coerce_params, path_param
 from .._errors import InvalidParamsError
@@ -15,6 +15,8 @@ from ..types.models import ListModelsParams, ModelInfo, ModelSearchParams, Model
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
 
 __all__ = ["AsyncModelsResource", "ModelsResource"]
+
+ModelType = Literal["text", "embedding", "image", "audio", "video"]
 
 
 def _free_query(
@@ -45,7 +47,7 @@ class ModelsResource(SyncAPIResource):
         self,
         *,
         free: Optional[bool] = None,
-        type: Optional[str] = None,
+        type: Optional[ModelType] = None,
         provider: Optional[str] = None,
         timeout: TimeoutArg = None,
         max_retries: Optional[int] = None,
@@ -127,7 +129,7 @@ class AsyncModelsResource(AsyncAPIResource):
         self,
         *,
         free: Optional[bool] = None,
-        type: Optional[str] = None,
+        type: Optional[ModelType] = None,
         provider: Optional[str] = None,
         timeout: TimeoutArg = None,
         max_retries: Optional[int] = None,
