@@ -59,8 +59,12 @@ class ImagesResource(SyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageGenerationResponse:
         """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
@@ -70,7 +74,15 @@ class ImagesResource(SyncAPIResource):
         streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
         give an inline image's bytes.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
 
@@ -103,8 +115,12 @@ class ImagesResource(SyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
@@ -112,7 +128,15 @@ class ImagesResource(SyncAPIResource):
         Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
         at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return ImageStream(
@@ -126,8 +150,12 @@ class AsyncImagesResource(AsyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageGenerationResponse:
         """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
@@ -137,7 +165,15 @@ class AsyncImagesResource(AsyncAPIResource):
         streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
         give an inline image's bytes.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return await self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
 
@@ -172,8 +208,12 @@ class AsyncImagesResource(AsyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> AsyncImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
@@ -181,7 +221,15 @@ class AsyncImagesResource(AsyncAPIResource):
         Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
         at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return AsyncImageStream(

@@ -110,17 +110,57 @@ class ModelsResource(SyncAPIResource):
         return self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
 
     def free(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The free models (``GET /v1/models/free``)."""
-        response = self._http.send("GET", "/v1/models/free", options=options(timeout, extra_headers))
+        response = self._http.send(
+            "GET",
+            "/v1/models/free",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
     def paid(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The paid models (``GET /v1/models/paid``)."""
-        response = self._http.send("GET", "/v1/models/paid", options=options(timeout, extra_headers))
+        response = self._http.send(
+            "GET",
+            "/v1/models/paid",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
 
@@ -194,15 +234,55 @@ class AsyncModelsResource(AsyncAPIResource):
         return await self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
 
     async def free(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The free models (``GET /v1/models/free``)."""
-        response = await self._http.send("GET", "/v1/models/free", options=options(timeout, extra_headers))
+        response = await self._http.send(
+            "GET",
+            "/v1/models/free",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
     async def paid(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The paid models (``GET /v1/models/paid``)."""
-        response = await self._http.send("GET", "/v1/models/paid", options=options(timeout, extra_headers))
+        response = await self._http.send(
+            "GET",
+            "/v1/models/paid",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
