@@ -255,3 +255,23 @@ async def test_list_voices_query_and_paging(make_client: Any) -> None:
     assert isinstance(voice, Voice) and voice.name == "Anushka" and seen[2].url.path == "/v1/audio/voices/v1"
     with pytest.raises(InvalidParamsError):
         await resolve(client.audio.get_voice(""))
+
+
+async def test_per_call_options_reach_an_upload(make_client: Any) -> None:
+    seen: List[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503, json={"error": {"code": "upstream_error", "message": "busy"}})
+
+    client = make_client(handler)
+    with pytest.raises(meshapi.InternalServerError):
+        await resolve(client.audio.transcribe(b"abc", model="m", max_retries=0, request_id="call-7",
+                                              extra_query={"enable_logging": "false"}, extra_body={"seed": 3},
+                                              extra_headers={"X-Trace": "t"}))  # fmt: skip
+    (request,) = seen  # max_retries=0: one attempt
+    assert request.url.params["enable_logging"] == "false" and request.headers["x-request-id"] == "call-7"
+    assert request.headers["x-trace"] == "t" and request.headers["content-type"].startswith(
+        "multipart/form-data"
+    )
+    assert ("seed", "3") in parse_form(request)[0]  # extra_body becomes form fields
