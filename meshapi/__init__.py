@@ -178,6 +178,7 @@ _LAZY.update(
         "ImageStream": "meshapi.lib.images",
         "AsyncImageStream": "meshapi.lib.images",
         "DecodedEmbeddingItem": "meshapi.lib.embeddings",
+        "pydantic_function_tool": "meshapi.lib._parsing",
         "RealtimeResource": "meshapi.resources.realtime",
         "AsyncRealtimeResource": "meshapi.resources.realtime",
         "RealtimeSession": "meshapi.resources.realtime",
@@ -268,6 +269,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._transport import RequestView as RequestView
     from ._transport import ResponseView as ResponseView
     from ._types import *  # noqa: F403
+    from .lib._parsing import pydantic_function_tool as pydantic_function_tool
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream
     from .lib.chat import ChatCompletionAccumulator as ChatCompletionAccumulator
     from .lib.chat import ChatCompletionStream as ChatCompletionStream
