@@ -211,6 +211,8 @@ class ChatParams:
     tools: List[Dict[str, Any]] = field(default_factory=list)
     tool_choice: Any = None
     response_format: Optional[Dict[str, Any]] = None
+    #: A scripted reply (``replies.py``): when set, every choice answers with exactly this text.
+    reply: Optional[str] = None
 
     @classmethod
     def from_body(cls, body: Dict[str, Any], model: str) -> ChatParams:
@@ -321,6 +323,8 @@ def tool_call_id(seed_text: str) -> str:
 
 
 def _text_answer(params: ChatParams, index: int, salt: str) -> str:
+    if params.reply is not None:
+        return params.reply
     rng = _rng(params, index, salt)
     prompt = _last_text(params.messages, "user")
     if params.messages and params.messages[-1].get("role") == "tool":
@@ -342,8 +346,8 @@ def complete(params: ChatParams, salt: str = "") -> List[Choice]:
     """Run the stand-in model: one :class:`Choice` per requested ``n``."""
     choices = []
     check_strict(params.response_format, params.tools)
-    tool = _selected_tool(params)
-    refusal = refusal_in(_last_text(params.messages, "user"))
+    tool = None if params.reply is not None else _selected_tool(params)
+    refusal = None if params.reply is not None else refusal_in(_last_text(params.messages, "user"))
     for index in range(max(1, params.n)):
         if refusal is not None:
             choices.append(Choice(None, "stop", refusal=refusal))

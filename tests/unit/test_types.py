@@ -767,6 +767,22 @@ MINIMAL_PARAMS: Dict[str, Dict[str, Any]] = {
     "InitUploadRequest": {"file_name": "a.md", "mime_type": "text/markdown"},
     "BulkEmbedRequest": {"file_ids": ["f"]},
     "SearchRequest": {"query": "q"},
+    # 0.1.5 .. 0.1.12 families
+    "SpeechParams": {"input": "x"},
+    "VoiceSettings": {},
+    "PronunciationDictionaryLocator": {"pronunciation_dictionary_id": "p", "version_id": "v"},
+    "TranscriptionParams": {"model": "m"},
+    "TranscriptionTranslateParams": {},
+    "AudioTranslationsParams": {"model": "m"},
+    "ListVoicesParams": {},
+    "VideoContentItem": {"type": "text", "text": "t"},
+    "VideoGenerationParams": {"model": "m", "content": [{"type": "text", "text": "t"}]},
+    "ListVideoGenerationsParams": {},
+    "ModerationParams": {"input": "x"},
+    "ModerationImageUrl": {"url": "u"},
+    "ModerationInputItem": {"type": "text", "text": "t"},
+    "WebSearchParams": {"query": "q"},
+    "RouterSelectParams": {"messages": [{"role": "user", "content": "x"}]},
 }
 
 

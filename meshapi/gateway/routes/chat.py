@@ -37,9 +37,9 @@ async def chat_completions(request: Request) -> Response:
     entry, auto = resolve_model(state, request, body.get("model"))
     check_tool_choice(body)
     if body.get("response_format") or body.get("tools"):  # schema-driven generation: off the event loop
-        choices, prompt_tokens = await run_in_threadpool(run_chat, body, entry)
+        choices, prompt_tokens = await run_in_threadpool(run_chat, body, entry, state.replies)
     else:
-        choices, prompt_tokens = run_chat(body, entry)
+        choices, prompt_tokens = run_chat(body, entry, state.replies)
     completion_id = hex_id("chatcmpl-", 24)
     created = int(time.time())
     if body.get("stream"):
