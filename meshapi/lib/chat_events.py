@@ -20,7 +20,8 @@ tool call of the choice starts, or with the others at the end of the choice.
 mode. Cost stays linear in the length of the answer: ``snapshot`` and ``parsed`` are computed when read
 (an unread one costs nothing), and a growing text is re-parsed exactly up to 4 KiB, beyond that only
 once it has grown by an eighth since the last parse (in between, the previous partial value is given).
-``content.done.parsed`` is the reply validated as the ``response_format`` type (a mismatch raises
+With a pydantic-core too old for partial mode (``from_json(allow_partial=...)``) these partial values
+are ``None``; ``content.done.parsed`` is unaffected. ``content.done.parsed`` is the reply validated as the ``response_format`` type (a mismatch raises
 ``StructuredOutputError``); ``arguments.done.parsed_arguments`` is the model instance of a
 ``pydantic_function_tool``, else the decoded JSON (``None`` if it is not JSON).
 """
