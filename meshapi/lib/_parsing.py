@@ -149,7 +149,9 @@ class ResponseFormat:
     @classmethod
     def of(cls, response_format: Any, *, dict_is_schema: bool) -> ResponseFormat:
         if isinstance(response_format, dict):
-            if not dict_is_schema or response_format.get("type") == "json_schema":
+            if not dict_is_schema:  # create() / stream(): the wire value, as before; nothing is parsed
+                return cls("wire", dict(response_format), None, "response", False)
+            if response_format.get("type") == "json_schema":
                 return cls("dict", dict(response_format), None, "response", False)
             wrapped = {"name": "response", "schema": response_format}
             return cls("dict", {"type": "json_schema", "json_schema": wrapped}, None, "response", False)
@@ -183,8 +185,8 @@ class ResponseFormat:
 
     @property
     def parses(self) -> bool:
-        """Whether replies are turned into a value (``create()`` with a plain dict: no)."""
-        return self.kind != "dict" or self.wire.get("type") == "json_schema"
+        """Whether replies are turned into a value (``create()`` / ``stream()`` with a dict: no)."""
+        return self.kind != "wire"
 
     def parse(self, content: str) -> Any:
         """The reply's value; raises ``ValidationError`` or ``ValueError`` when it does not fit."""

@@ -250,13 +250,20 @@ async def test_create_with_a_model_fills_message_parsed(make_client: Any) -> Non
     assert handler.bodies[0]["response_format"]["json_schema"]["name"] == "Point"
 
 
-async def test_create_with_a_dict_response_format_sends_it_and_parses_nothing(make_client: Any) -> None:
-    handler = replying(completion('{"a": 1}'))
+@pytest.mark.parametrize(
+    "response_format",
+    [
+        {"type": "json_object"},
+        {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}},
+    ],
+)
+async def test_create_with_a_dict_response_format_sends_it_and_parses_nothing(
+    make_client: Any, response_format: Dict[str, Any]
+) -> None:
+    handler = replying(completion("plain text, not JSON"))  # a provider may ignore response_format
     client = make_client(handler)
-    reply = await resolve(
-        client.chat.completions.create(messages=MESSAGES, response_format={"type": "json_object"})
-    )
-    assert handler.bodies[0]["response_format"] == {"type": "json_object"}
+    reply = await resolve(client.chat.completions.create(messages=MESSAGES, response_format=response_format))
+    assert handler.bodies[0]["response_format"] == response_format
     assert reply.choices[0].message.parsed is None
 
 
