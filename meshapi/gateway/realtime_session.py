@@ -22,8 +22,8 @@ Realtime fault plan (the fault taken when the connection opened; counts are serv
 
 * ``ws_close_code`` + ``ws_close_after_events``: a close frame with that code.
 * ``drop_after_events``: the TCP connection is dropped without a close frame (the client sees 1006).
-* ``stall_after_events`` + ``stall_seconds``: neither read nor write for that long (the socket's
-  buffers fill up, so a client's sends back up).
+* ``stall_after_events`` + ``stall_seconds``: neither read nor write for that long; the connection's
+  receive buffer is pinned small, so a client's sends back up within a few hundred KB.
 * ``error_event_after`` + ``error_code``: an ``error`` event with that code; for session-terminating
   codes (API.md §7.6: ``service_draining``, ``idle_timeout``...) the socket is then closed with 1000.
 """
@@ -36,6 +36,7 @@ import binascii
 import hashlib
 import json
 import random
+import socket
 from typing import Any, Dict, List, Optional
 
 from starlette.websockets import WebSocket
@@ -90,14 +91,31 @@ def event_id() -> str:
     return hex_id("evt_", 20)
 
 
-def _abort(websocket: WebSocket) -> bool:
-    """Drop the TCP connection without a close frame (uvicorn's protocol owns the transport)."""
+def _transport(websocket: WebSocket) -> Any:
+    """The connection's asyncio transport (uvicorn's protocol object owns it), or ``None``."""
     owner = getattr(getattr(websocket, "_receive", None), "__self__", None)
-    transport = getattr(owner, "transport", None)
+    return getattr(owner, "transport", None)
+
+
+def _abort(websocket: WebSocket) -> bool:
+    """Drop the TCP connection without a close frame."""
+    transport = _transport(websocket)
     if transport is None:
         return False
     transport.abort()
     return True
+
+
+def _small_receive_buffer(websocket: WebSocket) -> None:
+    """Pin the socket's receive buffer small (no autotuning, which can grow it to tens of MB on
+    loopback), so that a stalled session really pushes back on the client."""
+    transport = _transport(websocket)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        except OSError:  # pragma: no cover - a platform that refuses the option
+            pass
 
 
 class RealtimeSession:
@@ -121,6 +139,8 @@ class RealtimeSession:
         self.task: Optional[asyncio.Task[None]] = None
         self.cancel_requested = False
         self.requests_left = 1000
+        if fault is not None and fault.stall_after_events is not None:
+            _small_receive_buffer(websocket)
 
     # --- output and faults ---
     async def _after_emit(self) -> None:
@@ -150,7 +170,7 @@ class RealtimeSession:
         async with self.lock:
             await self.ws.send_text(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
             self.sent += 1
-            await self._after_emit()
+        await self._after_emit()
 
     async def error(
         self,

@@ -188,11 +188,10 @@ class SessionBase:
             "close_code": error.close_code,
             "reason": error.realtime_message,
             "undelivered": [describe_frame(f) for f in undelivered],
-            "interrupted_response_id": interrupted if interrupted else None,
+            "response_interrupted": interrupted is not None,
+            "interrupted_response_id": interrupted or None,
             "session_resent": bool(self._config),
         }
-        if interrupted == "":
-            event["interrupted_response_id"] = "(not yet created)"
         return RealtimeMessage(text=json.dumps(event), event=event)
 
     def _config_frame(self) -> Optional[str]:

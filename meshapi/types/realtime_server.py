@@ -227,9 +227,11 @@ class ReconnectedEvent(ServerEventBase):
     """Made by the SDK after a dropped connection was reopened (``connect(reconnect=...)``).
 
     ``undelivered`` lists the client events that were queued or being written when the connection
-    dropped; they were not re-sent. ``interrupted_response_id`` is the response that was in progress
-    (its ``response.create`` may have run; it is never re-sent for you). The session configuration sent
-    with ``session.update`` was re-sent on the new connection.
+    dropped; they were not re-sent. ``response_interrupted`` is true when a ``response.create`` had been
+    sent and its ``response.done`` had not arrived (``interrupted_response_id`` is its id when the
+    server had already announced it): that response may have run, and it is never re-sent for you. The
+    session configuration sent with ``session.update`` was re-sent on the new connection
+    (``session_resent``).
     """
 
     type: Literal["reconnected"]
@@ -237,6 +239,7 @@ class ReconnectedEvent(ServerEventBase):
     close_code: Optional[int] = None
     reason: str = ""
     undelivered: List[Dict[str, Any]] = []
+    response_interrupted: bool = False
     interrupted_response_id: Optional[str] = None
     session_resent: bool = False
 
