@@ -1,13 +1,15 @@
 """Gathering one realtime response (text, transcript, audio) from its events, without I/O.
 
 Used by the sessions' ``send_text()`` and ``iter_audio()`` helpers; re-exported by
-:mod:`meshapi.realtime.protocol`.
+:mod:`meshapi.realtime.protocol`. A ``reconnected`` event in the middle of a response raises
+``RealtimeError`` code ``response_interrupted`` (the response is never re-sent for you).
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
 
+from .._errors import RealtimeError
 from .messages import AUDIO_DELTA_TYPES, TEXT_DELTA_TYPES, TRANSCRIPT_DELTA_TYPES, RealtimeMessage
 
 __all__ = ["ResponseCollector"]
@@ -46,6 +48,13 @@ class ResponseCollector:
             return None
         rid = _response_id_of(event)
         kind = event.get("type")
+        if kind == "reconnected":  # made by a session with reconnect on: this response is gone
+            raise RealtimeError(
+                "response_interrupted",
+                "the connection dropped during the response; the session reconnected, but the response "
+                "was not re-sent (it may have run): ask again",
+                close_code=event.get("close_code") if isinstance(event.get("close_code"), int) else None,
+            )
         if rid is not None:
             if self.response_id is None and isinstance(kind, str) and kind.startswith("response."):
                 self.response_id = rid

@@ -258,3 +258,14 @@ async def test_a_session_is_not_shared_across_a_fork(rt_client: Any, mode: str) 
     reply = await resolve(session.send_text("still mine", timeout=WAIT))  # the parent's session works
     assert reply
     await resolve(session.close())
+
+
+async def test_send_text_across_a_drop_is_a_typed_interruption(rt_client: Any, gateway: Any) -> None:
+    gateway.faults.add(REALTIME, drop_after_events=3)  # created, item.added, item.done... then gone
+    session = await open_session(rt_client, reconnect=POLICY)
+    record_sleeps(session)
+    with pytest.raises(RealtimeError) as info:
+        await resolve(session.send_text("Hello", timeout=WAIT))
+    assert info.value.code == "response_interrupted" and info.value.close_code == 1006
+    assert await resolve(session.send_text("Again", timeout=WAIT))  # the reconnected session answers
+    await resolve(session.close())
