@@ -1,7 +1,8 @@
 """The realtime protocol without the socket: handshake, frames in and out, closes, session state.
 
-Everything here is pure (no socket, no event loop, no clock), so the sync and asyncio sessions in
-:mod:`meshapi.realtime.sync_session` / :mod:`meshapi.realtime.async_session` are thin loops around it and this module is unit-tested frame by frame.
+Everything here is pure (no socket, no event loop, no clock), so the sync and asyncio sessions
+(:mod:`meshapi.realtime.sync_session`, :mod:`meshapi.realtime.async_session`) are thin loops around it
+and this module is unit-tested frame by frame.
 
 * :func:`build_handshake` (from :mod:`meshapi.realtime.handshake`, re-exported here) gives the
   upgrade request; the token goes in the URL only in ``auth="query"`` mode (or an opted-in fallback).
@@ -9,7 +10,8 @@ Everything here is pure (no socket, no event loop, no clock), so the sync and as
 * :class:`RealtimeProtocol` decodes what the gateway sends (:meth:`RealtimeProtocol.receive_frame`),
   tracks the session (id, model, current response) and turns the end of the connection into the error
   to raise (:meth:`RealtimeProtocol.connection_closed`).
-* :class:`ResponseCollector` gathers one response (text, transcript, audio) until ``response.done``.
+* :class:`ResponseCollector` (from :mod:`meshapi.realtime.collect`) gathers one response (text,
+  transcript, audio) until ``response.done``.
 
 Errors: a session reports :class:`~meshapi._errors.RealtimeError` with a code from this table
 
@@ -24,6 +26,12 @@ session_closed the session ended normally (1000/1001, or :meth:`close` was     1
                called); iteration ends quietly on it
 abnormal_close the gateway closed the socket with any other code               that code
 connection_lost the connection dropped without a close frame                  1006
+send_queue_full the blocking session's send queue stayed full past           ``None``
+               ``FlowControl.send_timeout`` (:mod:`meshapi.realtime.flow`)
+handler_error  a handler registered with ``on``/``once`` raised (``__cause__``) ``None``
+response_      the connection dropped during ``send_text()``/``iter_audio()``  1006 / the code
+interrupted    and the session reconnected; the response was not re-sent
+forked_process the session is used in a process forked after it was opened    ``None``
 ============== ============================================================== ==================
 """
 
