@@ -11,6 +11,7 @@ import asyncio
 import os
 import random
 import time
+import tracemalloc
 import warnings
 from typing import Any, AsyncIterator, Dict, List
 
@@ -91,10 +92,16 @@ def test_sync_append_past_a_full_queue_raises_and_memory_stays_bounded(gateway: 
         session = client.realtime.connect(model=MODEL, timeout=WAIT, flow_control=FLOW)
         offered = 0
         started = time.monotonic()
-        with pytest.raises(RealtimeError) as info:
-            while offered < 40 * 1024 * 1024:
-                session.input_audio_buffer.append(CHUNK)
-                offered += len(CHUNK)
+        tracemalloc.start()
+        try:
+            with pytest.raises(RealtimeError) as info:
+                while offered < 40 * 1024 * 1024:
+                    session.input_audio_buffer.append(CHUNK)
+                    offered += len(CHUNK)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 4 * 1024 * 1024, peak  # Python memory stayed near the queue's cap (256 KiB)
         assert info.value.code == "send_queue_full" and "0.3 s" in str(info.value)
         assert time.monotonic() - started < 1.5  # raised during the stall, not after it
         frame = session.send_queue.peak_bytes - FLOW.max_queue_bytes
