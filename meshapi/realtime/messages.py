@@ -3,7 +3,10 @@ as it was: ``text``, ``audio``, ``event``), and the event-type sets the helpers 
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+if TYPE_CHECKING:
+    from ..types.realtime_server import RealtimeServerEvent
 
 __all__ = [
     "AUDIO_DELTA_TYPES",
@@ -45,6 +48,13 @@ class RealtimeMessage:
         self.text = text
         self.audio = audio
         self.event = event
+
+    @property
+    def typed(self) -> RealtimeServerEvent:
+        """This message as a typed event (what ``session.recv()`` returns for it)."""
+        from ._base import typed_event
+
+        return typed_event(self)
 
     @property
     def type(self) -> Optional[str]:

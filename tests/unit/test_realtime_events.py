@@ -240,5 +240,11 @@ def test_event_type_narrows_for_mypy(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_recorded_frames_are_valid_json() -> None:
+def test_the_0_1_x_message_reaches_its_typed_event() -> None:
+    message = decode_frame(RECORDED[3])
+    assert message.type == "response.output_audio.delta" and message.audio == base64.b64decode(
+        "UklGRiQAAABXQVZF"
+    )
+    typed = message.typed
+    assert isinstance(typed, srv.ResponseOutputAudioDeltaEvent) and typed.audio == message.audio
     assert all(isinstance(json.loads(f), dict) for f in RECORDED)
