@@ -128,6 +128,8 @@ def _message(choice: engine.Choice) -> Dict[str, Any]:
     message: Dict[str, Any] = {"role": "assistant", "content": choice.text}
     if choice.tool_calls:
         message["tool_calls"] = choice.tool_calls
+    if choice.refusal is not None:
+        message["refusal"] = choice.refusal
     return message
 
 
