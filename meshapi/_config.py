@@ -172,6 +172,25 @@ class MeshAPIConfig:
     def token_is_dynamic(self) -> bool:
         return callable(self.token)
 
+    def current_token(self) -> str:
+        """The token to send now: the string, or what the provider returns (validated, redacted repr).
+
+        For code outside the HTTP transport (realtime handshakes). An async provider cannot be called
+        from here; the transports await it themselves.
+        """
+        if not callable(self.token):
+            return str(self.token)
+        try:
+            value = self.token()
+        except Exception as exc:
+            raise ConfigurationError(f"The token provider raised {type(exc).__name__}") from exc
+        if hasattr(value, "__await__"):
+            close = getattr(value, "close", None)
+            if close is not None:
+                close()  # never awaited: do not leave a "coroutine was never awaited" warning
+            raise ConfigurationError("this token provider is async; await it in async code")
+        return check_token(value)
+
 
 def resolve_settings(base_url: Optional[str], token: Any) -> Tuple[str, Any]:
     """``base_url``/``token`` or their environment fallbacks, with one error naming what is missing."""
