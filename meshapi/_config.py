@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
@@ -100,7 +100,6 @@ class MeshAPIConfig:
     retry_read_timeouts: bool = False
     on_request: Optional[Callable[..., Any]] = None
     on_response: Optional[Callable[..., Any]] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -167,10 +166,6 @@ class MeshAPIConfig:
             max_retry_after=self.retry_max_after,
             retry_read_timeouts=self.retry_read_timeouts,
         )
-
-    @property
-    def token_is_dynamic(self) -> bool:
-        return callable(self.token)
 
     def current_token(self) -> str:
         """The token to send now: the string, or what the provider returns (validated, redacted repr).
