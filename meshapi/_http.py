@@ -130,8 +130,13 @@ class SyncHttpClient(TransportBase, SyncMethods):
         params: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
         stream: bool = False,
+        content: Optional[bytes] = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error."""
+        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
+
+        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
+        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
+        """
         capture = CAPTURE.get()
         if capture is not None:
             replayed = _replayed(capture)
@@ -139,7 +144,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
                 return replayed
             stream = stream or capture.mode == "stream"
         self._check_open()
-        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream)
+        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
         span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
         if span is None:
             return self._send_with_retries(request, state, stream=stream, capture=capture)
@@ -288,8 +293,13 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         params: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
         stream: bool = False,
+        content: Optional[bytes] = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error."""
+        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
+
+        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
+        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
+        """
         capture = CAPTURE.get()
         if capture is not None:
             replayed = _replayed(capture)
@@ -297,7 +307,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                 return replayed
             stream = stream or capture.mode == "stream"
         self._check_open()
-        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream)
+        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
         span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
         if span is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)

@@ -182,8 +182,12 @@ class TransportBase:
         params: Optional[Mapping[str, Any]],
         options: RequestOptions,
         stream: bool,
+        content: Optional[bytes] = None,
     ) -> Tuple[httpx.Request, RetryState]:
-        """The request of one call (sent as is by every attempt) and the retry state that judges them."""
+        """The request of one call (sent as is by every attempt) and the retry state that judges them.
+
+        ``content`` replaces the JSON ``body``: bytes already encoded (a multipart upload).
+        """
         headers = dict(self._headers)
         if stream:
             headers["Accept"] = "text/event-stream"
@@ -201,7 +205,7 @@ class TransportBase:
         request = self._client.build_request(
             method,
             self._url(path),
-            content=self._encode(body),
+            content=self._encode(body) if content is None else content,
             params=({k: v for k, v in query.items() if v is not None} or None) if query else None,
             headers=headers,
             timeout=_timeout_of(options.timeout) if options.timeout is not None else self._timeout,
