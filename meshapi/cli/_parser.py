@@ -366,6 +366,17 @@ def build_parser() -> argparse.ArgumentParser:
         "-n", type=_positive_int, default=1, help="number of images (files get -1, -2, ...)"
     )
 
+    # audio, videos, images edit (cli/_media.py); moderate, search, route, models search|get (cli/_discovery.py)
+    from . import _discovery, _media
+
+    kinds = {
+        "positive_int": _positive_int,
+        "positive_float": _positive_float,
+        "non_negative_int": _non_negative_int,
+    }
+    _media.register(b, commands, images, kinds)
+    _discovery.register(b, commands, models, kinds)
+
     # realtime --------------------------------------------------------------------------------------
     realtime = b.leaf(
         commands,
