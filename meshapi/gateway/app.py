@@ -33,6 +33,7 @@ from . import admin, routes_batches, routes_chat, routes_files, routes_media, ro
 from .common import SCOPE_BODY, SCOPE_JSON, SCOPE_OWNER, SCOPE_REQUEST_ID, BadJson, parse_json_bytes
 from .errors import ApiError, DetailError, code_for_status, dumps, envelope
 from .faults import Fault, FaultPlan, RequestLog, RequestRecord
+from .idempotency import cache_for as idempotency_cache
 from .realtime import realtime_endpoint
 from .sse import DONE, error_event
 from .state import GatewayState
@@ -438,7 +439,10 @@ class GatewayMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self._guard(self.app(scope, replay, inner_send))
+        app = self.app
+        if method == "POST" and path.startswith("/v1/") and "idempotency-key" in headers:
+            app = idempotency_cache(state).wrap(app, headers["idempotency-key"], body, content_type)
+        await self._guard(app(scope, replay, inner_send))
 
     @staticmethod
     async def _guard(work: Awaitable[None]) -> None:
