@@ -6,9 +6,20 @@ for one of the fixtures. Needs the ``gateway`` extra (``pip install "meshapi[gat
 Fixtures:
 
 * ``meshapi_gateway`` (session): a running local gateway (``.base_url``, ``.token``, ``.faults``,
-  ``.requests``). Its fault plan is cleared after every test that uses a client fixture.
+  ``.requests``, ``.reset()``, ``.reset_data()``).
 * ``meshapi_client``: a ``MeshAPI`` bound to it (closed after the test).
 * ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test).
+* ``meshapi_clean_data``: the gateway with its stored templates, files and batches removed first.
+
+Isolation: after every test that used the gateway (directly or through a client fixture),
+``Gateway.reset()`` clears the fault plan, scripted replies, rate-limit counters, idempotency keys
+and the request log, so nothing a test arranged leaks into the next one. Stored data (templates,
+files, batches) is kept unless a test asks for ``meshapi_clean_data``. Opt out of the reset with the
+marker ``@pytest.mark.meshapi_keep_state`` (on a test, a class, or a module via ``pytestmark``) or for
+the whole run with the ini option ``meshapi_reset = false``.
+
+The gateway always uses its own token and address: exported ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN``
+change nothing, so a real key in the environment is never sent anywhere by these fixtures.
 
 Example::
 
@@ -28,7 +39,18 @@ import pytest
 if TYPE_CHECKING:
     from meshapi import AsyncMeshAPI, MeshAPI
 
-__all__ = ["meshapi_async_client", "meshapi_client", "meshapi_gateway"]
+__all__ = [
+    "meshapi_async_client",
+    "meshapi_clean_data",
+    "meshapi_client",
+    "meshapi_gateway",
+    "pytest_addoption",
+    "pytest_configure",
+]
+
+_KEEP_MARKER = "meshapi_keep_state"
+_RESET_INI = "meshapi_reset"
+_TOKEN = "rsk_pytest_plugin_token"
 
 # Tests should not wait for real backoff: retries still happen, just without the sleeps.
 _FAST_RETRIES: Dict[str, Any] = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
@@ -39,7 +61,7 @@ def meshapi_gateway() -> Iterator[Any]:
     """A local MeshAPI gateway for the whole test session."""
     from meshapi.gateway import serve
 
-    with serve() as gateway:
+    with serve(tokens=[_TOKEN]) as gateway:
         yield gateway
 
 
@@ -67,3 +89,39 @@ async def meshapi_async_client(meshapi_gateway: Any) -> AsyncIterator[AsyncMeshA
     finally:
         await client.aclose()
         meshapi_gateway.faults.clear()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        _RESET_INI,
+        type="bool",
+        default=True,
+        help="meshapi: reset the local gateway's faults, scripted replies, limits and request log after each test",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{_KEEP_MARKER}: meshapi: do not reset the local gateway after this test (module: pytestmark)",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _meshapi_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the gateway: ``reset()`` it, unless opted out (see the module doc)."""
+    yield
+    if "meshapi_gateway" not in request.fixturenames:
+        return
+    if request.node.get_closest_marker(_KEEP_MARKER) is not None:
+        return
+    if not request.config.getini(_RESET_INI):
+        return
+    request.getfixturevalue("meshapi_gateway").reset()
+
+
+@pytest.fixture
+def meshapi_clean_data(meshapi_gateway: Any) -> Any:
+    """The session gateway with every stored template, RAG file and batch removed before the test."""
+    meshapi_gateway.reset_data()
+    return meshapi_gateway

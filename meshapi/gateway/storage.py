@@ -114,6 +114,14 @@ class Store:
                 self._db.execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, ident))
                 self._db.commit()
 
+    def clear(self) -> None:
+        """Forget every record (templates, files, batches); the meta values (signing key) stay."""
+        with self._lock:
+            self._kinds.clear()
+            if self._db is not None:
+                self._db.execute("DELETE FROM records")
+                self._db.commit()
+
     # -- meta ---------------------------------------------------------------------------------------
     def meta(self, key: str) -> Optional[str]:
         with self._lock:
