@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = b.leaf(
         commands,
         "demo",
-        help="a guided tour of every feature (local gateway unless --base-url/--token)",
+        help="a guided tour of every feature (a local gateway unless --base-url names one)",
         handler="_demo:run_demo",
         action="demo",
     )
