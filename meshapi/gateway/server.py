@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import socket
@@ -26,7 +27,8 @@ import uvicorn
 from .app import create_app
 from .faults import FaultPlan, RequestLog
 from .idempotency import cache_for as idempotency_cache
-from .state import DEFAULT_TOKEN, GatewayState
+from .settings import DEFAULT_TOKEN, GatewaySettings
+from .state import GatewayState
 
 _START_TIMEOUT = 15.0
 #: Attributes of the gateway state holding scripted replies (cleared by ``Gateway.reset()``).
@@ -183,40 +185,26 @@ class Gateway:
 
 
 def serve(
-    tokens: Optional[Sequence[str]] = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    data_dir: Optional[str] = None,
-    latency: float = 0.0,
-    admin_token: Optional[str] = None,
-    rpm: Optional[int] = None,
-    rpd: Optional[int] = None,
-    batch_step_seconds: float = 0.05,
-    embed_step_seconds: float = 0.02,
-    log_level: str = "warning",
+    tokens: Optional[Sequence[str]] = None, *, settings: Optional[GatewaySettings] = None, **options: Any
 ) -> Gateway:
     """Start a local gateway in a background thread; use as ``with serve() as gw: ...``.
 
-    ``tokens`` defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already
-    accepting connections when this returns; leaving the ``with`` block (or ``gw.stop()``) stops it.
+    ``settings`` and/or keywords named like the :class:`~meshapi.gateway.settings.GatewaySettings`
+    fields (``host``, ``port``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``, ``rpd``,
+    ``batch_step_seconds``, ``embed_step_seconds``, ``log_level``) choose how it behaves. ``tokens``
+    defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already accepting
+    connections when this returns; leaving the ``with`` block (or ``gw.stop()``) stops it.
     """
-    app = create_app(
-        list(tokens) if tokens is not None else None,
-        data_dir=data_dir,
-        latency=latency,
-        admin_token=admin_token,
-        rpm=rpm,
-        rpd=rpd,
-        batch_step_seconds=batch_step_seconds,
-        embed_step_seconds=embed_step_seconds,
-    )
+    if tokens is not None:
+        options["tokens"] = list(tokens)
+    chosen = GatewaySettings.build(settings, caller="serve", **options)
+    app = create_app(settings=chosen)
     try:
-        sock = _bind(host, port)
+        sock = _bind(chosen.host, chosen.port)
     except OSError:
         app.state.gateway.close()
         raise
-    return Gateway(app, host, sock, log_level).start()
+    return Gateway(app, chosen.host, sock, chosen.log_level).start()
 
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -351,26 +339,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     cannot be bound).
     """
     args = _parser().parse_args(argv)
-    tokens = args.tokens or [os.environ.get("MESHAPI_TOKEN") or DEFAULT_TOKEN]
-    bad = [t for t in tokens if not t or t != t.strip() or any(c.isspace() for c in t)]
-    if bad:
-        return _fail("a --token must be a non-empty string without spaces")
+    for token in args.tokens or []:
+        if not token or any(c.isspace() for c in token):
+            return _fail("a --token must be a non-empty string without spaces")
     if args.data_dir is not None:
         problem = _check_data_dir(args.data_dir)
         if problem is not None:
             return _fail(problem)
+    names = {f.name for f in dataclasses.fields(GatewaySettings)}
+    settings = GatewaySettings(**{k: v for k, v in vars(args).items() if k in names})
     try:
-        app = create_app(
-            tokens,
-            data_dir=args.data_dir,
-            latency=args.latency,
-            admin_token=args.admin_token,
-            rpm=args.rpm,
-            rpd=args.rpd,
-        )
+        app = create_app(settings=settings)
     except (OSError, sqlite3.Error, ValueError) as exc:
         return _fail(f"cannot start: {exc}")
     state: GatewayState = app.state.gateway
+    tokens = state.token_list
     try:
         sock = _bind(args.host, args.port)
     except (OSError, OverflowError) as exc:
