@@ -67,7 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run ``meshapi`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     from ._context import Context
     from ._parser import build_parser, split_gateway
-    from ._ui import UI
+    from ._ui import UI, retry_notices
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     forwarded = split_gateway(args_list)
@@ -92,7 +92,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ui = UI(json_mode=bool(getattr(args, "json", False)))
     context = Context(args, ui)
     try:
-        return _handler(args.handler)(context)
+        with retry_notices(ui):
+            return _handler(args.handler)(context)
     except KeyboardInterrupt:
         ui.note("meshapi: interrupted")
         return EXIT_INTERRUPTED
