@@ -63,7 +63,14 @@ def stream_turn(context: Context, messages: List[Message]) -> Dict[str, Any]:
     The stream is a ``with`` block, so Ctrl-C or an error mid-way releases the connection.
     """
     args, ui = context.args, context.ui
-    fields: Dict[str, Any] = {"model": args.model, "messages": messages}
+    fields: Dict[str, Any] = {"messages": messages}
+    if args.model:
+        fields["model"] = args.model
+    if getattr(args, "template", None):
+        fields["template"] = args.template
+        variables = getattr(args, "variables", None)
+        if variables:
+            fields["variables"] = variables
     if args.temperature is not None:
         fields["temperature"] = args.temperature
     if args.max_tokens is not None:
@@ -98,7 +105,15 @@ def _as_json(result: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def run_chat(context: Context) -> int:
+    from ._parser import DEFAULT_CHAT_MODEL
+    from ._templates import parse_vars
+
     args, ui = context.args, context.ui
+    args.variables = parse_vars(args.vars)
+    if args.variables and not args.template:
+        raise UsageError("--var fills a template's slots: give --template too")
+    if args.model is None and not args.template:
+        args.model = DEFAULT_CHAT_MODEL
     base: List[Message] = [{"role": "system", "content": args.system}] if args.system else []
     if args.interactive:
         if args.prompt is not None:
@@ -179,7 +194,7 @@ class _Session:
                 args.model = rest
                 ui.note(f"model: {rest} (from the next answer)")
             else:
-                ui.note(f"model: {args.model}")
+                ui.note(f"model: {args.model or 'the template default'}")
         elif name == "/system":
             if rest == "-":
                 self.system = None
@@ -224,7 +239,8 @@ def _interactive(context: Context, base: List[Message]) -> int:
     context.client()
     session = _Session(context, base)
     if _isatty(sys.stdin):
-        ui.note(f"chatting with {context.args.model}; /help lists the commands, /exit or Ctrl-D quits")
+        model = context.args.model or "the template's model"
+        ui.note(f"chatting with {model}; /help lists the commands, /exit or Ctrl-D quits")
     while True:
         try:
             line = _read_line("you> ")

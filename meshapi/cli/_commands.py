@@ -1,4 +1,4 @@
-"""The resource commands: models, embed, rag, batches, templates, images, realtime.
+"""The resource commands: models, embed, rag, realtime (batches, templates and images have their own).
 
 Each ``run_*`` takes the ``Context`` and returns the exit code. Results go to stdout (a table, or JSON
 with ``--json``); progress and notes go to stderr. Input files are checked before any request is sent,
@@ -7,7 +7,6 @@ so a missing file is a usage error (exit 2) that leaves nothing half-created on 
 
 from __future__ import annotations
 
-import json
 import math
 import mimetypes
 import pathlib
@@ -15,29 +14,17 @@ import time
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ._context import Context
-from ._failures import EXIT_API, EXIT_OK, UsageError
+from ._failures import EXIT_OK, UsageError
 from ._pricing import format_usd, per_million
 
 __all__ = [
     "cosine",
-    "load_batch_requests",
-    "run_batches_cancel",
-    "run_batches_create",
-    "run_batches_get",
-    "run_batches_list",
-    "run_batches_watch",
     "run_embed",
-    "run_images_generate",
     "run_models",
     "run_rag_list",
     "run_rag_search",
     "run_rag_upload",
     "run_realtime",
-    "run_templates_create",
-    "run_templates_delete",
-    "run_templates_get",
-    "run_templates_list",
-    "run_templates_update",
 ]
 
 
@@ -325,328 +312,19 @@ def run_rag_search(context: Context) -> int:
     return EXIT_OK
 
 
-# --- batches ------------------------------------------------------------------------------------------
-
-
-def load_batch_requests(path: pathlib.Path) -> List[Dict[str, Any]]:
-    """Request items from a JSONL file: ``{"custom_id", "body"}`` or a full item per line.
-
-    A line that is a bare chat request (it has ``messages``) becomes the body of an item whose
-    ``custom_id`` is ``line-<n>``. Blank lines and ``#`` comments are skipped.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
-    items: List[Dict[str, Any]] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            raise UsageError(f"{path}:{number}: not valid JSON ({exc.args[0]})") from None
-        if not isinstance(value, dict):
-            raise UsageError(f"{path}:{number}: each line must be a JSON object")
-        if "body" not in value:
-            if "messages" not in value:
-                raise UsageError(
-                    f'{path}:{number}: expected {{"custom_id": ..., "body": {{...}}}} or a chat request'
-                )
-            value = {"custom_id": f"line-{number}", "body": value}
-        value.setdefault("custom_id", f"line-{number}")
-        items.append(value)
-    if not items:
-        raise UsageError(f"{path}: no requests found")
-    return items
-
-
-def _counts(batch: Any) -> str:
-    counts = batch.request_counts
-    if counts is None or counts.total is None:
-        return "-"
-    done = (counts.completed or 0) + (counts.failed or 0)
-    failed = f", {counts.failed} failed" if counts.failed else ""
-    return f"{done}/{counts.total}{failed}"
-
-
-def _show_batch(context: Context, batch: Any) -> None:
-    _fields(
-        context,
-        [
-            ("id", batch.id),
-            ("status", batch.status),
-            ("model", batch.model),
-            ("requests", _counts(batch)),
-            ("created", _when(batch.created_at)),
-            ("completed", _when(batch.completed_at) if batch.completed_at else None),
-        ],
-    )
-    if batch.results:
-        rows = []
-        for result in batch.results:
-            if result.error is not None:
-                rows.append(
-                    [result.custom_id, "error", _one_line(f"{result.error.code}: {result.error.message}", 70)]
-                )
-                continue
-            response = result.response
-            body = response.body if response is not None else None
-            content = ""
-            if isinstance(body, dict):
-                choices = body.get("choices") or []
-                if choices and isinstance(choices[0], dict):
-                    message = choices[0].get("message") or {}
-                    content = str(message.get("content") or "")
-            status = response.status_code if response is not None else None
-            rows.append([result.custom_id, status, _one_line(content, 70)])
-        context.ui.line()
-        context.ui.table(["custom id", "status", "reply"], rows, title="results")
-
-
-def run_batches_create(context: Context) -> int:
-    args, ui = context.args, context.ui
-    (path,) = _existing_files([args.file])
-    requests = load_batch_requests(path)
-    fields: Dict[str, Any] = {"requests": requests}
-    if args.completion_window:
-        fields["completion_window"] = args.completion_window
-    batch = context.client().batches.create(**fields)
-    if args.watch:
-        return _watch(context, batch.id, args.interval, 3600.0)
-    if ui.json_mode:
-        ui.emit_json(_dump(batch))
-        return EXIT_OK
-    _show_batch(context, batch)
-    ui.note(f"follow it with: meshapi batches watch {batch.id}")
-    return EXIT_OK
-
-
-def run_batches_list(context: Context) -> int:
-    args, ui = context.args, context.ui
-    batches = _take(context.client().batches.iter_batches(page_size=min(100, args.limit)), args.limit)
-    if ui.json_mode:
-        ui.emit_json([_dump(batch) for batch in batches])
-        return EXIT_OK
-    ui.table(
-        ["id", "status", "model", "requests", "created"],
-        [[b.id, b.status, b.model, _counts(b), _when(b.created_at)] for b in batches],
-    )
-    return EXIT_OK
-
-
-def run_batches_get(context: Context) -> int:
-    batch = context.client().batches.get(context.args.batch_id)
-    if context.ui.json_mode:
-        context.ui.emit_json(_dump(batch))
-    else:
-        _show_batch(context, batch)
-    return EXIT_OK
-
-
-def run_batches_watch(context: Context) -> int:
-    args = context.args
-    return _watch(context, args.batch_id, args.interval, args.wait_timeout)
-
-
-def _watch(context: Context, batch_id: str, interval: float, timeout: float) -> int:
-    """Poll the batch until it is terminal, showing its progress; exit 1 unless it completed."""
-    from ..resources.batches import TERMINAL_BATCH_STATUSES
-
-    ui = context.ui
-    context.action = f"watching batch {batch_id}"
-    batches = context.client().batches
-    deadline = time.monotonic() + timeout
-    steps = _Steps(context, 1, f"batch {batch_id}")
-    last_seen = ""
-    try:
-        while True:
-            batch = batches.get(batch_id)
-            counts = batch.request_counts
-            total = counts.total if counts is not None else None
-            done = ((counts.completed or 0) + (counts.failed or 0)) if counts is not None else 0
-            seen = f"batch {batch_id}: {batch.status} ({_counts(batch)})"
-            if seen != last_seen:
-                steps.set(done, total or 1, seen)
-                last_seen = seen
-            if batch.status in TERMINAL_BATCH_STATUSES:
-                break
-            if time.monotonic() + interval > deadline:
-                raise UsageError(
-                    f"batch {batch_id} is still {batch.status} after {timeout:g}s; watch it again later"
-                )
-            time.sleep(interval)
-    finally:
-        steps.close()
-    if ui.json_mode:
-        ui.emit_json(_dump(batch))
-    else:
-        _show_batch(context, batch)
-    if batch.status != "completed":
-        ui.note(f"meshapi: batch {batch_id} ended {batch.status}")
-        return EXIT_API
-    return EXIT_OK
-
-
-def run_batches_cancel(context: Context) -> int:
-    batch = context.client().batches.cancel(context.args.batch_id)
-    if context.ui.json_mode:
-        context.ui.emit_json(_dump(batch))
-    else:
-        _show_batch(context, batch)
-    return EXIT_OK
-
-
-# --- templates ----------------------------------------------------------------------------------------
-
-
-def _show_template(context: Context, template: Any) -> None:
-    _fields(
-        context,
-        [
-            ("id", template.id),
-            ("name", template.name),
-            ("model", template.model),
-            ("description", template.description),
-            ("system", template.system),
-            ("variables", ", ".join(template.variables) if template.variables else None),
-            ("updated", template.updated_at),
-        ],
-    )
-
-
-def run_templates_list(context: Context) -> int:
-    ui = context.ui
-    templates = list(context.client().templates.list())
-    if ui.json_mode:
-        ui.emit_json([_dump(t) for t in templates])
-        return EXIT_OK
-    ui.table(
-        ["id", "name", "model", "description", "updated"],
-        [[t.id, t.name, t.model, _one_line(t.description, 50) or None, t.updated_at] for t in templates],
-    )
-    return EXIT_OK
-
-
-def run_templates_get(context: Context) -> int:
-    template = context.client().templates.get(context.args.template_id)
-    if context.ui.json_mode:
-        context.ui.emit_json(_dump(template))
-    else:
-        _show_template(context, template)
-    return EXIT_OK
-
-
-def _template_fields(args: Any) -> Dict[str, Any]:
-    return {
-        key: getattr(args, key)
-        for key in ("name", "system", "model", "description")
-        if getattr(args, key, None) is not None
-    }
-
-
-def run_templates_create(context: Context) -> int:
-    template = context.client().templates.create(**_template_fields(context.args))
-    if context.ui.json_mode:
-        context.ui.emit_json(_dump(template))
-    else:
-        _show_template(context, template)
-    return EXIT_OK
-
-
-def run_templates_update(context: Context) -> int:
-    fields = _template_fields(context.args)
-    if not fields:
-        raise UsageError("nothing to update: give --name, --system, --model or --description")
-    template = context.client().templates.update(context.args.template_id, **fields)
-    if context.ui.json_mode:
-        context.ui.emit_json(_dump(template))
-    else:
-        _show_template(context, template)
-    return EXIT_OK
-
-
-def run_templates_delete(context: Context) -> int:
-    template_id = context.args.template_id
-    context.client().templates.delete(template_id)
-    if context.ui.json_mode:
-        context.ui.emit_json({"id": template_id, "deleted": True})
-    else:
-        context.ui.line(f"deleted template {template_id}")
-    return EXIT_OK
-
-
-# --- images -------------------------------------------------------------------------------------------
-
-
-def _image_bytes(context: Context, item: Any) -> bytes:
-    try:
-        data: bytes = item.image_bytes()
-        return data
-    except ValueError:
-        if not item.url:
-            raise
-    # Hosted at a URL: fetch it without the API key (it is a plain download).
-    import httpx
-
-    from .._errors import APIConnectionError
-
-    context.action = "downloading the image"
-    try:
-        response = httpx.get(item.url, timeout=60.0, follow_redirects=True)
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise APIConnectionError(f"could not download the image from its URL: {type(exc).__name__}") from None
-    return response.content
-
-
-def _output_paths(output: str, count: int) -> List[pathlib.Path]:
-    path = pathlib.Path(output)
-    if count == 1:
-        return [path]
-    return [path.with_name(f"{path.stem}-{index}{path.suffix}") for index in range(1, count + 1)]
-
-
-def run_images_generate(context: Context) -> int:
-    args, ui = context.args, context.ui
-    target = pathlib.Path(args.output)
-    if not target.parent.is_dir():
-        raise UsageError(f"no such directory: {target.parent}")
-    fields: Dict[str, Any] = {"prompt": args.prompt, "model": args.model, "response_format": "b64_json"}
-    if args.size:
-        fields["size"] = args.size
-    if args.n != 1:
-        fields["n"] = args.n
-    result = context.client().images.generate(**fields)
-    if not result.data:
-        from .._errors import APIResponseValidationError
-
-        raise APIResponseValidationError("the gateway returned no image", request_id=result._request_id or "")
-    written = []
-    for item, path in zip(result.data, _output_paths(args.output, len(result.data))):
-        path.write_bytes(_image_bytes(context, item))
-        written.append(
-            {"path": str(path), "bytes": path.stat().st_size, "revised_prompt": item.revised_prompt}
-        )
-    if ui.json_mode:
-        ui.emit_json({"model": args.model, "images": written})
-        return EXIT_OK
-    for entry in written:
-        ui.line(f"wrote {entry['path']} ({entry['bytes']:,} bytes)")
-    return EXIT_OK
-
-
 # --- realtime -----------------------------------------------------------------------------------------
 
 
 def run_realtime(context: Context) -> int:
+    from ._chat import read_prompt
+
     args, ui = context.args, context.ui
+    text = read_prompt(args.text, "text")  # "" is refused and stdin is read, as for chat
     client = context.client()
     with client.realtime.connect(model=args.model) as session:
-        reply = session.send_text(args.text)
+        reply = session.send_text(text)
     if ui.json_mode:
-        ui.emit_json({"model": args.model, "text": args.text, "reply": reply})
+        ui.emit_json({"model": args.model, "text": text, "reply": reply})
     else:
         ui.line(str(reply))
     return EXIT_OK
