@@ -191,6 +191,8 @@ def _watch(context: Context, batch_id: str, interval: float, timeout: float) -> 
 
 
 def run_batches_cancel(context: Context) -> int:
+    """Cancel a batch; one that has already ended is reported as such (exit 1), whether the gateway
+    refuses with a 409 or answers with the ended batch unchanged."""
     from .._errors import ConflictError
     from ..resources.batches import TERMINAL_BATCH_STATUSES
 
@@ -199,20 +201,16 @@ def run_batches_cancel(context: Context) -> int:
     try:
         batch = batches.cancel(batch_id)
     except ConflictError:
-        # The gateway refuses to cancel a batch that has ended: say which state it ended in.
         batch = batches.get(batch_id)
         if batch.status not in TERMINAL_BATCH_STATUSES:
             raise
-        if context.ui.json_mode:
-            context.ui.emit_json(_dump(batch))
-        else:
-            _show_batch(context, batch)
-        context.ui.note(
-            f"meshapi: batch {batch_id} already ended ({batch.status}); there is nothing to cancel"
-        )
-        return EXIT_API
     if context.ui.json_mode:
         context.ui.emit_json(_dump(batch))
     else:
         _show_batch(context, batch)
+    if batch.status in TERMINAL_BATCH_STATUSES and batch.status != "cancelled":
+        context.ui.note(
+            f"meshapi: batch {batch_id} already ended ({batch.status}); there is nothing to cancel"
+        )
+        return EXIT_API
     return EXIT_OK
