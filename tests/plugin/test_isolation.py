@@ -112,3 +112,14 @@ def test_exported_settings_change_nothing(pytester: pytest.Pytester, monkeypatch
         """,
     )
     result.assert_outcomes(passed=1)
+
+
+def test_the_readme_example_runs(pytester: pytest.Pytester) -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(# test_summary\.py.*?)^```", readme, re.S | re.M)
+    assert len(blocks) == 1, "README section 'Testing your app with meshapi' lost its example"
+    result = _run(pytester, blocks[0])
+    result.assert_outcomes(passed=4)
