@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -34,9 +35,22 @@ def test_a_retry_is_announced_on_stderr(gw: Any, run: Run) -> None:
     first = gw.requests.filter(path="/v1/models")[-2]
     assert first.status == 429
     assert result.err_lines == [
-        f"meshapi: GET /v1/models -> 429; retrying in 0.00s (request id {first.request_id})"
+        f"meshapi: GET /v1/models -> 429; retrying in 0.00s (retry 1, request id {first.request_id})"
     ]
     json.loads(result.out)  # stdout is still only the JSON document
+
+
+def test_a_network_retry_is_announced_too(run: Run, sentinel: Any) -> None:
+    port = sentinel.url.rsplit(":", 1)[1]
+    sentinel.close()  # nothing listens there any more: connection refused
+    result = run("models", "--base-url", f"http://127.0.0.1:{port}", "--token", "t", "--max-retries", "1")
+    assert result.code == 1
+    assert len(result.err_lines) == 2
+    assert re.fullmatch(
+        r"meshapi: GET /v1/models failed \(ConnectError\); retrying in 0\.\d\ds \(retry 1\)",
+        result.err_lines[0],
+    ), result.err_lines[0]
+    assert result.err_lines[1].startswith("meshapi: listing models failed: APIConnectionError")
 
 
 def test_422_details_name_the_field(gw: Any, run: Run) -> None:
