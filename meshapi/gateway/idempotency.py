@@ -255,16 +255,19 @@ class IdempotencyCache:
             elif message["type"] == "http.response.body" and keep:
                 chunks.append(bytes(message.get("body", b"")))
                 if not message.get("more_body", False):
+                    # Stored before the last bytes go out: a client that sees the connection fail
+                    # (or the reply end) and retries at once must find the finished reply, and
+                    # the work is done even when sending it fails.
                     entry.body = b"".join(chunks)
                     ended = True
+                    self._finish(slot, entry, True)
             await send(message)
 
         try:
             await app(scope, receive, capture)
         finally:
-            # Stored once the handler produced its whole reply, even when sending it failed (a
-            # dropped connection): the work is done, so the client's retry must get it back.
-            self._finish(slot, entry, keep and ended)
+            if not ended:  # no complete reply worth keeping: free the key for a retry
+                self._finish(slot, entry, False)
 
 
 async def _replay(send: Send, entry: _Entry) -> None:
