@@ -13,7 +13,8 @@
 inbound ``X-Request-Id`` or a fresh ``req_<ULID>``) and add it to every response; reject bodies over
 32 MiB with an HTML 413 (no request id, like the production edge); read and log the request; check
 the bearer token on ``/v1`` routes (401) and the optional RPM/RPD limits (429); then run the real
-handler with a planned fault applied, if one matches (``fault_injection.py``).
+handler with a planned fault applied, if one matches (``fault_injection.py``). A POST to ``/v1`` with
+an ``Idempotency-Key`` runs the handler behind ``idempotency.py`` (replay, conflict or run once).
 
 The routes themselves are in ``routes/``, one module per SDK resource; the settings in
 ``settings.py``.
