@@ -57,7 +57,7 @@ class _PlainView:
 
     def finish(self) -> None:
         if self.synthesis_started:
-            self.ui.line()
+            self.ui.end_line()
             self.ui.line()
 
     def close(self) -> None:
