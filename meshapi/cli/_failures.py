@@ -51,6 +51,14 @@ class StepFailed(Exception):
     """A demo step whose check did not hold (not an API error): exit code 1."""
 
 
+#: Words in a not-found message, and the command that lists such things.
+_LISTINGS = (
+    ("template", "meshapi templates list"),
+    ("batch", "meshapi batches list"),
+    ("file", "meshapi rag list"),
+)
+
+
 def _hint(exc: MeshAPIError) -> str:
     if isinstance(exc, AuthenticationError):
         return "check MESHAPI_TOKEN (or --token)"
@@ -61,10 +69,15 @@ def _hint(exc: MeshAPIError) -> str:
     if isinstance(exc, NotFoundError):
         if "model" in exc.error_code or "model" in exc.message.lower():
             return "check the model name (`meshapi models` lists them)"
+        for family, command in _LISTINGS:
+            if family in exc.message.lower():
+                return f"check the id or name (`{command}` shows yours)"
         return "check the id (the `list` subcommand shows the existing ones)"
     if isinstance(exc, ConflictError):
         return "the resource's current state refuses this; check it and try again"
     if isinstance(exc, (BadRequestError, UnprocessableEntityError)):
+        if "template variable" in exc.message.lower():
+            return "give each missing value with --var NAME=VALUE"
         return "check the arguments"
     if isinstance(exc, RateLimitError):
         after = exc.retry_after_seconds

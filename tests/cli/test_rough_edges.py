@@ -327,6 +327,11 @@ def test_templates_by_name_fill_and_chat(gw: Any, run: Run) -> None:
     body = gw.requests.filter(path="/v1/chat/completions")[-1].json
     assert body["template"] == name and body["variables"] == {"who": "Ann", "lang": "Dutch"}
     assert "model" not in body  # the template's (or the key's) default model applies
+    unfilled = run("chat", "--template", name, "hello")
+    assert unfilled.code == 1
+    assert unfilled.err_lines[0].endswith("; give each missing value with --var NAME=VALUE")
+    unknown = run("chat", "--template", "no-such-template", "hello")
+    assert unknown.err_lines[0].endswith("; check the id or name (`meshapi templates list` shows yours)")
     lone = run("chat", "--var", "who=Ann", "hello")
     assert lone.code == 2
     assert lone.err_lines == ["meshapi: --var fills a template's slots: give --template too"]
