@@ -6,17 +6,21 @@ for one of the fixtures. Needs the ``gateway`` extra (``pip install "meshapi[gat
 Fixtures:
 
 * ``meshapi_gateway`` (session): a running local gateway (``.base_url``, ``.token``, ``.faults``,
-  ``.requests``, ``.reset()``, ``.reset_data()``).
+  ``.requests``, ``.replies``, ``.reset()``, ``.reset_data()``).
 * ``meshapi_client``: a ``MeshAPI`` bound to it (closed after the test).
 * ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test).
+* ``meshapi_replies``: the gateway's scripted replies (``.add([...])``, ``.replace``, ``.clear``);
+  back to the start-up rules after the test. ``--meshapi-replies FILE`` (or the ``meshapi_replies``
+  ini option) starts the session gateway with the rules in FILE.
 * ``meshapi_clean_data``: the gateway with its stored templates, files and batches removed first.
 
-Isolation: after every test that used the gateway (directly or through a client fixture),
-``Gateway.reset()`` clears the fault plan, scripted replies, rate-limit counters, idempotency keys
-and the request log, so nothing a test arranged leaks into the next one. Stored data (templates,
-files, batches) is kept unless a test asks for ``meshapi_clean_data``. Opt out of the reset with the
-marker ``@pytest.mark.meshapi_keep_state`` (on a test, a class, or a module via ``pytestmark``) or for
-the whole run with the ini option ``meshapi_reset = false``.
+Isolation: after every test that used the gateway (directly or through a fixture),
+``Gateway.reset(requests=True)`` clears the fault plan, restores the start-up scripted replies, zeroes
+the rate-limit counters, forgets idempotency keys and clears the request log, so nothing a test
+arranged leaks into the next one. Stored data (templates, files, batches) is kept unless a test asks
+for ``meshapi_clean_data``. Opt out of the reset with the marker ``@pytest.mark.meshapi_keep_state``
+(on a test, a class, or a module via ``pytestmark``) or for the whole run with the ini option
+``meshapi_reset = false``.
 
 The gateway always uses its own token and address: exported ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN``
 change nothing, so a real key in the environment is never sent anywhere by these fixtures.
@@ -44,6 +48,7 @@ __all__ = [
     "meshapi_clean_data",
     "meshapi_client",
     "meshapi_gateway",
+    "meshapi_replies",
     "pytest_addoption",
     "pytest_configure",
 ]
@@ -56,12 +61,37 @@ _TOKEN = "rsk_pytest_plugin_token"
 _FAST_RETRIES: Dict[str, Any] = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("meshapi")
+    help_text = "JSON file of scripted-reply rules for the meshapi_gateway fixture"
+    group.addoption("--meshapi-replies", metavar="FILE", default=None, help=help_text)
+    parser.addini("meshapi_replies", help_text, default="")
+    parser.addini(
+        _RESET_INI,
+        type="bool",
+        default=True,
+        help="meshapi: reset the local gateway (faults, replies, limits, request log) after each test",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{_KEEP_MARKER}: meshapi: do not reset the local gateway after this test (module: pytestmark)",
+    )
+
+
+def _replies_file(config: pytest.Config) -> Any:
+    chosen = config.getoption("--meshapi-replies", default=None) or config.getini("meshapi_replies")
+    return chosen or None
+
+
 @pytest.fixture(scope="session")
-def meshapi_gateway() -> Iterator[Any]:
+def meshapi_gateway(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A local MeshAPI gateway for the whole test session."""
     from meshapi.gateway import serve
 
-    with serve(tokens=[_TOKEN]) as gateway:
+    with serve(tokens=[_TOKEN], replies=_replies_file(request.config)) as gateway:
         yield gateway
 
 
@@ -91,25 +121,18 @@ async def meshapi_async_client(meshapi_gateway: Any) -> AsyncIterator[AsyncMeshA
         meshapi_gateway.faults.clear()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini(
-        _RESET_INI,
-        type="bool",
-        default=True,
-        help="meshapi: reset the local gateway's faults, scripted replies, limits and request log after each test",
-    )
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{_KEEP_MARKER}: meshapi: do not reset the local gateway after this test (module: pytestmark)",
-    )
+@pytest.fixture
+def meshapi_replies(meshapi_gateway: Any) -> Iterator[Any]:
+    """The session gateway's scripted replies, restored to the start-up rules after the test."""
+    try:
+        yield meshapi_gateway.replies
+    finally:
+        meshapi_gateway.replies.reset()
 
 
 @pytest.fixture(autouse=True)
 def _meshapi_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After a test that used the gateway: ``reset()`` it, unless opted out (see the module doc)."""
+    """After a test that used the gateway: reset it, unless opted out (see the module doc)."""
     yield
     if "meshapi_gateway" not in request.fixturenames:
         return
@@ -117,7 +140,7 @@ def _meshapi_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     if not request.config.getini(_RESET_INI):
         return
-    request.getfixturevalue("meshapi_gateway").reset()
+    request.getfixturevalue("meshapi_gateway").reset(requests=True)
 
 
 @pytest.fixture

@@ -34,7 +34,10 @@ def read_prompt(prompt: Optional[str], what: str = "prompt") -> str:
     stdin = sys.stdin
     if stdin is None or (prompt is None and _isatty(stdin)):
         raise UsageError(f"give a {what} as an argument, or pipe it on stdin")
-    text = stdin.read()
+    try:
+        text = stdin.read()
+    except (OSError, ValueError):  # stdin closed, or not readable here
+        raise UsageError(f"give a {what} as an argument, or pipe it on stdin") from None
     if not text.strip():
         raise UsageError(f"the {what} read from stdin is empty")
     return text.rstrip("\n")

@@ -1,4 +1,4 @@
-"""The resource commands: models, embed, rag, realtime (batches, templates and images have their own).
+"""The resource commands: models, embed, rag (batches, templates, images and realtime have their own).
 
 Each ``run_*`` takes the ``Context`` and returns the exit code. Results go to stdout (a table, or JSON
 with ``--json``); progress and notes go to stderr. Input files are checked before any request is sent,
@@ -24,7 +24,6 @@ __all__ = [
     "run_rag_list",
     "run_rag_search",
     "run_rag_upload",
-    "run_realtime",
 ]
 
 
@@ -309,22 +308,4 @@ def run_rag_search(context: Context) -> int:
     )
     if not result.results:
         ui.note("no matches (are the files embedded yet? `meshapi rag list` shows their status)")
-    return EXIT_OK
-
-
-# --- realtime -----------------------------------------------------------------------------------------
-
-
-def run_realtime(context: Context) -> int:
-    from ._chat import read_prompt
-
-    args, ui = context.args, context.ui
-    text = read_prompt(args.text, "text")  # "" is refused and stdin is read, as for chat
-    client = context.client()
-    with client.realtime.connect(model=args.model) as session:
-        reply = session.send_text(text)
-    if ui.json_mode:
-        ui.emit_json({"model": args.model, "text": text, "reply": reply})
-    else:
-        ui.line(str(reply))
     return EXIT_OK

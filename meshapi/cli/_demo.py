@@ -24,6 +24,7 @@ import uuid
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ._context import Context
+from ._demo_families import FAMILY_STEPS
 from ._failures import EXIT_API, EXIT_OK, StepFailed, describe
 
 __all__ = ["STEP_TITLES", "run_demo"]
@@ -51,6 +52,7 @@ class _Tour:
         self.client = context.client()
         self.summary: Dict[str, Any] = {}
         self.workdir = workdir
+        self.image_path: Optional[pathlib.Path] = None
 
     def say(self, text: str) -> None:
         self.ui.line(f"   {text}")
@@ -243,6 +245,7 @@ def _image(tour: _Tour) -> None:
     size = path.stat().st_size
     tour.say(f"wrote {path.name} ({size:,} bytes, a PNG); the tour removes it when it ends")
     tour.summary["image_bytes"] = size
+    tour.image_path = path  # read by the image-edit step; gone with the tour's folder
 
 
 def _realtime_available() -> Optional[str]:
@@ -325,6 +328,7 @@ STEPS: List[Step] = [
     ("Batch", "Three requests in one batch, followed until it completes.", _batch),
     ("Template", "A stored prompt template: create it, chat with it, delete it.", _template),
     ("Image", "Generate an image and write it to a file.", _image),
+    *FAMILY_STEPS,  # model search, image edit, audio, video, moderation, web search, router
     ("Realtime", "One text turn over a realtime WebSocket session.", _realtime),
     ("Errors", "A typed error: an unknown model is a NotFoundError with a request id.", _error),
     ("Retries", "A 429 from the fault plan is retried transparently.", _retry),

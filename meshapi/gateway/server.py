@@ -27,12 +27,11 @@ import uvicorn
 from .app import create_app
 from .faults import FaultPlan, RequestLog
 from .idempotency import cache_for as idempotency_cache
+from .replies import Replies, RepliesError
 from .settings import DEFAULT_TOKEN, GatewaySettings
 from .state import GatewayState
 
 _START_TIMEOUT = 15.0
-#: Attributes of the gateway state holding scripted replies (cleared by ``Gateway.reset()``).
-_SCRIPTED_REPLIES = ("scripts", "scripted", "replies")
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -94,7 +93,8 @@ class Gateway:
 
     Attributes: ``base_url`` (``http://127.0.0.1:<port>``, no trailing slash), ``token`` (the first
     token), ``tokens``, ``admin_token``, ``faults`` (:class:`~meshapi.gateway.faults.FaultPlan`),
-    ``requests`` (:class:`~meshapi.gateway.faults.RequestLog`), ``state`` and ``app``.
+    ``requests`` (:class:`~meshapi.gateway.faults.RequestLog`), ``replies``
+    (:class:`~meshapi.gateway.replies.Replies`), ``state`` and ``app``.
     """
 
     def __init__(self, app: Any, host: str, sock: socket.socket, log_level: str) -> None:
@@ -108,6 +108,7 @@ class Gateway:
         self.admin_token: str = self.state.admin_token
         self.faults: FaultPlan = self.state.faults
         self.requests: RequestLog = self.state.requests
+        self.replies: Replies = self.state.replies
         self._sock = sock
         self._server = uvicorn.Server(_config(app, log_level, access_log=False, default_logging=False))
         self._thread: Optional[threading.Thread] = None
@@ -116,22 +117,16 @@ class Gateway:
     def __repr__(self) -> str:
         return f"<meshapi.gateway.Gateway {self.base_url}>"
 
-    def reset(self) -> None:
+    def reset(self, *, requests: bool = False) -> None:
         """Back to a clean slate between tests, stored data aside.
 
-        Clears the fault plan, scripted replies, the rate-limit counters, the idempotency keys seen
-        and the request log. Templates, files and batches stay: :meth:`reset_data` removes those.
-        The pytest plugin calls this after every test that used the gateway.
+        Clears the fault plan, restores the start-up scripted replies, zeroes the rate-limit counters
+        and forgets the idempotency keys seen; with ``requests=True`` the request log is cleared too.
+        Templates, files and batches stay: :meth:`reset_data` removes those. The pytest plugin calls
+        ``reset(requests=True)`` after every test that used the gateway.
         """
-        self.faults.clear()
-        for name in _SCRIPTED_REPLIES:
-            scripted = getattr(self.state, name, None)
-            if scripted is not None and callable(getattr(scripted, "clear", None)):
-                scripted.clear()
-        if self.state.limiter is not None:
-            self.state.limiter.reset()
+        self.state.reset(requests=requests)
         idempotency_cache(self.state).clear()
-        self.requests.clear()
 
     def reset_data(self) -> None:
         """Remove every stored template, RAG file and batch (and what is derived from them)."""
@@ -191,7 +186,9 @@ def serve(
 
     ``settings`` and/or keywords named like the :class:`~meshapi.gateway.settings.GatewaySettings`
     fields (``host``, ``port``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``, ``rpd``,
-    ``batch_step_seconds``, ``embed_step_seconds``, ``log_level``) choose how it behaves. ``tokens``
+    ``batch_step_seconds``, ``embed_step_seconds``, ``video_step_seconds``, ``replies``, ``log_level``)
+    choose how it behaves; ``replies`` is a list of rules or a JSON file of them (a bad one raises
+    :class:`~meshapi.gateway.replies.RepliesError` before anything starts). ``tokens``
     defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already accepting
     connections when this returns; leaving the ``with`` block (or ``gw.stop()``) stops it.
     """
@@ -273,6 +270,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rpm", type=_limit, help="requests per minute per token (default: unlimited)")
     parser.add_argument("--rpd", type=_limit, help="requests per day per token (default: unlimited)")
     parser.add_argument(
+        "--replies",
+        metavar="FILE",
+        help="JSON array of scripted-reply rules ({match, model?, content | json}); first match wins",
+    )
+    parser.add_argument(
         "--log-level", type=_log_level, default="info", help=f"uvicorn log level: {', '.join(_LOG_LEVELS)}"
     )
     return parser
@@ -350,6 +352,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings = GatewaySettings(**{k: v for k, v in vars(args).items() if k in names})
     try:
         app = create_app(settings=settings)
+    except RepliesError as exc:
+        return _fail(str(exc))
     except (OSError, sqlite3.Error, ValueError) as exc:
         return _fail(f"cannot start: {exc}")
     state: GatewayState = app.state.gateway

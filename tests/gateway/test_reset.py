@@ -25,7 +25,9 @@ def test_reset_clears_faults_limits_keys_and_the_log_but_keeps_data() -> None:
         assert c.get("/v1/models").status_code == 429  # the minute's allowance is used up
         gw.faults.add("/v1/models", status=503, times=5)
         gw.reset()
-        assert len(gw.faults) == 0 and len(gw.requests) == 0
+        assert len(gw.faults) == 0 and len(gw.requests) == 4  # the log stays unless asked
+        gw.reset(requests=True)
+        assert len(gw.requests) == 0
         assert c.get("/v1/models").status_code == 200  # counters and faults are gone
         again = c.post(
             "/v1/templates", json={"name": "kept", "system": "Hi."}, headers={"Idempotency-Key": "k1"}

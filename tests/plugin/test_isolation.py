@@ -122,4 +122,4 @@ def test_the_readme_example_runs(pytester: pytest.Pytester) -> None:
     blocks = re.findall(r"^```python\n(# test_summary\.py.*?)^```", readme, re.S | re.M)
     assert len(blocks) == 1, "README section 'Testing your app with meshapi' lost its example"
     result = _run(pytester, blocks[0])
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
