@@ -23,9 +23,11 @@ from .app import create_app
 from .faults import Fault, FaultPlan, RequestLog, RequestRecord
 from .server import Gateway, main, serve
 from .settings import DEFAULT_TOKEN, GatewaySettings
+from .storage import DataDirInUseError
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "DataDirInUseError",
     "Fault",
     "FaultPlan",
     "Gateway",

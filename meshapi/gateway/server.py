@@ -23,7 +23,9 @@ import uvicorn
 from .app import create_app
 from .faults import FaultPlan, RequestLog
 from .settings import DEFAULT_TOKEN, GatewaySettings
+from .slow_clients import protocol_for
 from .state import GatewayState
+from .storage import DataDirInUseError
 
 _START_TIMEOUT = 15.0
 
@@ -71,6 +73,7 @@ def _ws_protocol() -> str:
 
 def _config(app: Any, log_level: str, *, access_log: bool, default_logging: bool) -> Any:
     extra: Any = {} if default_logging else {"log_config": None}
+    settings: GatewaySettings = app.state.gateway.settings
     return uvicorn.Config(
         app,
         log_level=log_level,
@@ -78,6 +81,8 @@ def _config(app: Any, log_level: str, *, access_log: bool, default_logging: bool
         lifespan="off",
         ws=_ws_protocol(),
         timeout_graceful_shutdown=2,
+        http=protocol_for(settings.header_timeout),
+        limit_concurrency=settings.max_connections,
         **extra,
     )
 
@@ -205,7 +210,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     names = {f.name for f in dataclasses.fields(GatewaySettings)}
     settings = GatewaySettings(**{k: v for k, v in vars(args).items() if k in names})
-    app = create_app(settings=settings)
+    try:
+        app = create_app(settings=settings)
+    except DataDirInUseError as exc:
+        print(f"meshapi gateway: {exc}", file=sys.stderr)
+        return 1
     state: GatewayState = app.state.gateway
     tokens = state.token_list
     try:
