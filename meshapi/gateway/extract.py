@@ -20,6 +20,8 @@ from typing import List, Tuple
 
 #: Total bytes all content streams of one PDF may inflate to.
 MAX_INFLATED_BYTES = 64 * 1024 * 1024
+#: Most literal strings (or stray opening parentheses) scanned in one PDF.
+MAX_LITERAL_SCANS = 1_000_000
 #: Longest extracted text a file to be embedded may have (characters).
 MAX_TEXT_CHARS = 8 * 1024 * 1024
 
@@ -29,6 +31,7 @@ CHILD_WORDS = 50
 _LITERAL_BODY = re.compile(rb"(?:\\.|[^\\()])*", re.S)
 _ESCAPE = re.compile(rb"\\(.)", re.S)
 _PRINTABLE_RUN = re.compile(rb"[ -~]{4,}")
+_OPEN_RUN = re.compile(rb"\(+")
 
 
 class ExtractionBudgetError(ValueError):
@@ -77,11 +80,24 @@ def _inflate(raw: bytes, budget: int) -> bytes:
     return out
 
 
-def _literals(stream: bytes, into: List[str]) -> None:
+class _Scans:
+    """How many literal strings may still be started (shared by every stream of one PDF)."""
+
+    def __init__(self) -> None:
+        self.left = MAX_LITERAL_SCANS
+
+
+def _literals(stream: bytes, into: List[str], scans: _Scans) -> None:
     """Append the non-blank literal strings ``( ... )`` of one content stream (single linear pass)."""
     pos = stream.find(b"(")
     size = len(stream)
     while 0 <= pos < size:
+        scans.left -= 1
+        if scans.left < 0:
+            raise ExtractionBudgetError(
+                f"the PDF has more than {MAX_LITERAL_SCANS} string delimiters in its content streams"
+            )
+        pos = _OPEN_RUN.match(stream, pos).end() - 1  # type: ignore[union-attr]
         match = _LITERAL_BODY.match(stream, pos + 1)
         assert match is not None  # the pattern matches the empty string
         stop = match.end()
@@ -100,10 +116,11 @@ def pdf_text(data: bytes) -> str:
     """Best-effort text of a PDF: literal strings in (possibly deflated) content streams, else printable runs."""
     strings: List[str] = []
     budget = MAX_INFLATED_BYTES
+    scans = _Scans()
     for start, end in _streams(data):
         stream = _inflate(data[start:end], budget)
         budget -= len(stream)
-        _literals(stream, strings)
+        _literals(stream, strings, scans)
         del stream
     if strings:
         return " ".join(strings)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional
 
+from .errors import ApiError
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
 
@@ -68,6 +70,18 @@ class PromptHints:
         return pool[index % len(pool)]
 
 
+#: Budgets of one generated instance: nesting depth and number of values.
+MAX_SCHEMA_DEPTH = 64
+MAX_SCHEMA_STEPS = 20000
+
+
+class SchemaTooDeep(ApiError):
+    """The schema cannot be instantiated within the budgets (a 400 ``invalid_request``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, "invalid_request", message)
+
+
 class SchemaInstances:
     """Generator of instances for one root schema (``$ref`` targets resolve against that root)."""
 
@@ -76,6 +90,7 @@ class SchemaInstances:
         self.hints = hints
 
     def make(self) -> Any:
+        self._steps = 0
         return self._value(self.root, "", 0, 0)
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -131,6 +146,22 @@ class SchemaInstances:
 
     # -- generation ---------------------------------------------------------------------------------
     def _value(self, schema: Any, name: str, index: int, depth: int) -> Any:
+        # A budget on the walk: a $ref cycle through required properties (or anyOf) has no finite
+        # instance and would otherwise recurse until the stack runs out.
+        self._steps = getattr(self, "_steps", 0) + 1
+        self._level = getattr(self, "_level", 0) + 1
+        try:
+            if self._steps > MAX_SCHEMA_STEPS or self._level > MAX_SCHEMA_DEPTH:
+                raise SchemaTooDeep(
+                    f"The JSON schema nests deeper than {MAX_SCHEMA_DEPTH} levels or needs more than "
+                    f"{MAX_SCHEMA_STEPS} values (a $ref cycle through required properties has no "
+                    "finite instance)."
+                )
+            return self._generate(schema, name, index, depth)
+        finally:
+            self._level -= 1
+
+    def _generate(self, schema: Any, name: str, index: int, depth: int) -> Any:
         schema = self._resolve(schema)
         if schema is True or not isinstance(schema, dict):
             return self._string({}, name, index)
@@ -196,7 +227,7 @@ class SchemaInstances:
             out = [self._value(s, name, i, depth + 1) for i, s in enumerate(prefix)]
         low = int(schema.get("minItems", 0) or 0)
         high = schema.get("maxItems")
-        count = max(low, 2 if depth < 4 else 1)
+        count = max(low, 2 if depth < 4 else 1 if depth < 8 else 0)
         if isinstance(high, int):
             count = min(count, high)
         count = max(count, len(out))
