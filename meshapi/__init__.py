@@ -101,6 +101,7 @@ _ERRORS = [
     "PermissionDeniedError",
     "ProcessingFailedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",

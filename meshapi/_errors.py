@@ -20,6 +20,7 @@
      |    +-- RateLimitError          429
      |    +-- InternalServerError     5xx
      +-- APIResponseValidationError   a 2xx body that is not what the API promises
+     |    +-- ResponseTooLargeError   a body, SSE line or event past max_response_bytes
      +-- StreamInterruptedError       a stream that broke or ended before its end marker
      +-- StreamEventError             an error event sent inside a stream (code, request id, provider error)
      +-- ProcessingFailedError        a file or batch being waited for reached a failed state
@@ -55,6 +56,7 @@ __all__ = [
     "ProcessingFailedError",
     "RateLimitError",
     "RealtimeError",
+    "ResponseTooLargeError",
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",
@@ -316,6 +318,18 @@ class APIResponseValidationError(MeshAPIError):
         super().__init__(message, **kwargs)
 
 
+class ResponseTooLargeError(APIResponseValidationError):
+    """A reply bigger than the client accepts: a (decompressed) body, one SSE line or event.
+
+    ``limit`` is the cap in bytes that was passed (``max_response_bytes``, 64 MiB by default).
+    """
+
+    def __init__(self, message: str, *, limit: int = 0, **kwargs: Any) -> None:
+        kwargs.setdefault("error_code", "response_too_large")
+        super().__init__(message, **kwargs)
+        self.limit = limit
+
+
 class StreamInterruptedError(MeshAPIError):
     """A stream broke mid-way or ended without its end marker. Items already yielded stay valid."""
 
@@ -443,7 +457,7 @@ def _int_or_none(value: Any) -> Optional[int]:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if abs(value) < 10**12 else None
     if isinstance(value, float) and value == value and abs(value) < 1e12:
         return int(value)
     return None
@@ -453,8 +467,23 @@ def error_from_response(response: httpx.Response) -> APIStatusError:
     """Map an HTTP error response (body already read) to its typed error.
 
     Envelope fields win; without an envelope the code comes from the status table, the message from a
-    string ``detail`` (or a nested ``detail.error``), then ``HTTP <status>``. Never raises.
+    string ``detail`` (or a nested ``detail.error``), then ``HTTP <status>``. Never raises: a body
+    that cannot be read or parsed (nested past the stack, huge numbers) leaves only the status.
     """
+    try:
+        return _error_from_response(response)
+    except Exception:  # noqa: BLE001 - whatever the body held, the caller gets the status error
+        status = response.status_code
+        return class_for_status(status)(
+            f"HTTP {status}",
+            status=status,
+            error_code=error_code_for_status(status),
+            request_id=str(response.headers.get("x-request-id", "")),
+            response=response,
+        )
+
+
+def _error_from_response(response: httpx.Response) -> APIStatusError:
     status = response.status_code
     request_id = response.headers.get("x-request-id", "")
     content_type = response.headers.get("content-type", "")
@@ -471,7 +500,7 @@ def error_from_response(response: httpx.Response) -> APIStatusError:
     if raw and _is_json_content_type(content_type):
         try:
             body = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, digits past the limit, nested too deep
             body = None
     if isinstance(body, dict):
         rid = body.get("request_id")

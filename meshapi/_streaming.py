@@ -28,8 +28,8 @@ from typing import (
 
 import httpx
 
-from ._core.sse import ServerSentEvent, SSEDecoder
-from ._errors import APIResponseValidationError, StreamInterruptedError
+from ._core.sse import ServerSentEvent, SSEDecoder, SSELimitError
+from ._errors import APIResponseValidationError, ResponseTooLargeError, StreamInterruptedError
 
 __all__ = ["AsyncStream", "EventDecoder", "Stream"]
 
@@ -78,6 +78,20 @@ def _interrupted(decoder: EventDecoder[Any], cause: str, received: int) -> Strea
     )
 
 
+def _hostile(decoder: EventDecoder[Any], exc: Exception) -> APIResponseValidationError:
+    """The typed error for an event past the size cap, or one nested past the interpreter's stack."""
+    if isinstance(exc, SSELimitError):
+        return ResponseTooLargeError(
+            f"Stream refused: {exc} (after {decoder.count} item{'s' if decoder.count != 1 else ''})",
+            limit=exc.limit,
+            request_id=decoder.request_id,
+        )
+    return APIResponseValidationError(
+        "Stream refused: an event's JSON is nested too deeply to decode",
+        request_id=decoder.request_id,
+    )
+
+
 def _read_error(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "no data arrived within the read timeout"
@@ -118,6 +132,8 @@ class Stream(Generic[T]):
         self._response: Optional[httpx.Response] = None
         self._iterator: Optional[Iterator[Any]] = None
         self._closed = False
+        #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default).
+        self.max_event_bytes: Optional[int] = None
 
     # --- response metadata --------------------------------------------------------------------------
     @property
@@ -156,7 +172,7 @@ class Stream(Generic[T]):
         decoder = self._decoder
         try:
             response = self._open()
-            sse = SSEDecoder()
+            sse = SSEDecoder(max_line_bytes=self.max_event_bytes, max_event_bytes=self.max_event_bytes)
             try:
                 for chunk in response.iter_bytes():
                     for event in sse.feed(chunk):
@@ -181,6 +197,8 @@ class Stream(Generic[T]):
                         return
             except httpx.HTTPError as exc:
                 raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
+            except (SSELimitError, RecursionError) as exc:
+                raise _hostile(decoder, exc) from None
             if not decoder.complete:
                 raise _interrupted(decoder, "the stream ended early", decoder.count)
         finally:
@@ -275,6 +293,8 @@ class AsyncStream(Generic[T]):
         self._response: Optional[httpx.Response] = None
         self._iterator: Optional[AsyncIterator[Any]] = None
         self._closed = False
+        #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default).
+        self.max_event_bytes: Optional[int] = None
 
     @property
     def response(self) -> Optional[httpx.Response]:
@@ -311,7 +331,7 @@ class AsyncStream(Generic[T]):
         decoder = self._decoder
         try:
             response = await self._open()
-            sse = SSEDecoder()
+            sse = SSEDecoder(max_line_bytes=self.max_event_bytes, max_event_bytes=self.max_event_bytes)
             chunks = response.aiter_bytes()
             try:
                 async for chunk in chunks:
@@ -337,6 +357,8 @@ class AsyncStream(Generic[T]):
                         return
             except httpx.HTTPError as exc:
                 raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
+            except (SSELimitError, RecursionError) as exc:
+                raise _hostile(decoder, exc) from None
             finally:
                 # closed now, not by a finaliser task scheduled whenever it is collected
                 await chunks.aclose()  # type: ignore[attr-defined]
