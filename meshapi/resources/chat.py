@@ -26,8 +26,12 @@ class CompletionsResource(SyncAPIResource):
         params: Optional[ChatCompletionParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ChatCompletionResponse:
         """Create a chat completion (``"stream": false`` is always sent; use :meth:`stream` to stream).
@@ -37,7 +41,15 @@ class CompletionsResource(SyncAPIResource):
         field of the same name is set through ``ChatCompletionParams(timeout=...)``.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_params(params, fields), opts, stream=False)
         return self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
 
@@ -46,8 +58,12 @@ class CompletionsResource(SyncAPIResource):
         params: Optional[ChatCompletionParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ChatCompletionStream:
         """Stream a chat completion as ``ChatCompletionChunk`` items (``"stream": true``).
@@ -56,7 +72,15 @@ class CompletionsResource(SyncAPIResource):
         ends after ``[DONE]``; a stream cut before it raises ``StreamInterruptedError``, an error frame
         raises ``StreamEventError``. ``close()`` or leaving the ``with`` block releases the connection.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return ChatCompletionStream(
@@ -70,8 +94,12 @@ class AsyncCompletionsResource(AsyncAPIResource):
         params: Optional[ChatCompletionParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ChatCompletionResponse:
         """Create a chat completion (``"stream": false`` is always sent; use :meth:`stream` to stream).
@@ -81,7 +109,15 @@ class AsyncCompletionsResource(AsyncAPIResource):
         field of the same name is set through ``ChatCompletionParams(timeout=...)``.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_params(params, fields), opts, stream=False)
         return await self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
 
@@ -90,8 +126,12 @@ class AsyncCompletionsResource(AsyncAPIResource):
         params: Optional[ChatCompletionParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> AsyncChatCompletionStream:
         """Stream a chat completion as ``ChatCompletionChunk`` items (``"stream": true``).
@@ -100,7 +140,15 @@ class AsyncCompletionsResource(AsyncAPIResource):
         ends after ``[DONE]``; a stream cut before it raises ``StreamInterruptedError``, an error frame
         raises ``StreamEventError``. ``close()`` or leaving the ``with`` block releases the connection.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return AsyncChatCompletionStream(

@@ -20,8 +20,12 @@ class ImagesResource(SyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageGenerationResponse:
         """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
@@ -31,7 +35,15 @@ class ImagesResource(SyncAPIResource):
         streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
         give an inline image's bytes.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
 
@@ -40,8 +52,12 @@ class ImagesResource(SyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
@@ -49,7 +65,15 @@ class ImagesResource(SyncAPIResource):
         Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
         at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return ImageStream(
@@ -63,8 +87,12 @@ class AsyncImagesResource(AsyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageGenerationResponse:
         """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
@@ -74,7 +102,15 @@ class AsyncImagesResource(AsyncAPIResource):
         streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
         give an inline image's bytes.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return await self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
 
@@ -83,8 +119,12 @@ class AsyncImagesResource(AsyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> AsyncImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
@@ -92,7 +132,15 @@ class AsyncImagesResource(AsyncAPIResource):
         Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
         at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return AsyncImageStream(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from .._http import ListResponse, parse_list
 from ..types.models import ModelInfo
@@ -27,28 +27,81 @@ class ModelsResource(SyncAPIResource):
         *,
         free: Optional[bool] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """Every model (``free=True``: only free ones, ``free=False``: only paid ones).
 
         Returns a list of ``ModelInfo`` that also carries ``request_id`` and ``response``.
         """
-        opts = options(timeout, extra_headers)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         response = self._http.send("GET", "/v1/models", params=_free_query(free), options=opts)
         return parse_list(ModelInfo, response)
 
     def free(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The free models (``GET /v1/models/free``)."""
-        response = self._http.send("GET", "/v1/models/free", options=options(timeout, extra_headers))
+        response = self._http.send(
+            "GET",
+            "/v1/models/free",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
     def paid(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The paid models (``GET /v1/models/paid``)."""
-        response = self._http.send("GET", "/v1/models/paid", options=options(timeout, extra_headers))
+        response = self._http.send(
+            "GET",
+            "/v1/models/paid",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
 
@@ -58,26 +111,79 @@ class AsyncModelsResource(AsyncAPIResource):
         *,
         free: Optional[bool] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """Every model (``free=True``: only free ones, ``free=False``: only paid ones).
 
         Returns a list of ``ModelInfo`` that also carries ``request_id`` and ``response``.
         """
-        opts = options(timeout, extra_headers)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         response = await self._http.send("GET", "/v1/models", params=_free_query(free), options=opts)
         return parse_list(ModelInfo, response)
 
     async def free(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The free models (``GET /v1/models/free``)."""
-        response = await self._http.send("GET", "/v1/models/free", options=options(timeout, extra_headers))
+        response = await self._http.send(
+            "GET",
+            "/v1/models/free",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
     async def paid(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The paid models (``GET /v1/models/paid``)."""
-        response = await self._http.send("GET", "/v1/models/paid", options=options(timeout, extra_headers))
+        response = await self._http.send(
+            "GET",
+            "/v1/models/paid",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
