@@ -28,6 +28,7 @@ from ._config import (
     redact_token,
     resolve_settings,
 )
+from ._core.decompress import BodyTooLarge, install_cap, is_encoded
 from ._core.request import RequestOptions
 from ._core.response import (
     _DONE,
@@ -46,7 +47,7 @@ from ._core.response import (
 )
 from ._core.retry import RetryState
 from ._core.sse import iter_sse
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, ResponseTooLargeError
 from ._transport import (
     ASYNC_DEFAULT_LIMITS,
     CAPTURE,
@@ -171,21 +172,21 @@ class SyncHttpClient(TransportBase):
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
         slow = self._slow or bounded
         read_here = bounded and not stream  # read the body ourselves, under the deadline
+        limit = self._config.max_response_bytes
         while True:
             attempt = self._start_attempt(request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
             try:
-                response = self._client.send(request, stream=stream or read_here)
-                if read_here:
-                    try:
-                        if response.status_code < 300:
-                            response._content = b"".join(iter_within(response.iter_bytes(), state))
-                        else:
-                            response.read()
-                    finally:
-                        response.close()
+                # Always streamed, then read here: the body is decoded under the size cap (httpx's own
+                # read would inflate a compressed body without limit). Redirects are never followed,
+                # even by an injected client: default headers and the body stay with this origin.
+                response = self._client.send(request, stream=True, follow_redirects=False)
+                if not stream:
+                    _read_body(response, limit, state if read_here else None)
+                else:
+                    _cap_stream(response, limit)
             except httpx.HTTPError as exc:
                 if bounded and not state.remaining():
                     raise deadline_error(state) from exc
@@ -206,7 +207,8 @@ class SyncHttpClient(TransportBase):
                         raise StopAfterResponse()
                 return response
             try:
-                response.read()
+                if stream:
+                    _read_body(response, limit, None)
             except httpx.HTTPError:
                 pass  # the error body is lost, the status still says what happened
             finally:
@@ -363,21 +365,19 @@ class AsyncHttpClient(TransportBase):
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
         slow = self._slow or bounded
         read_here = bounded and not stream  # read the body ourselves, under the deadline
+        limit = self._config.max_response_bytes
         while True:
             attempt = await self._astart_attempt(request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
             try:
-                response = await self._client.send(request, stream=stream or read_here)
-                if read_here:
-                    try:
-                        if response.status_code < 300:
-                            response._content = b"".join([c async for c in _aiter_within(response, state)])
-                        else:
-                            await response.aread()
-                    finally:
-                        await response.aclose()
+                # Always streamed, then read here (see the sync twin): size cap, no redirects.
+                response = await self._client.send(request, stream=True, follow_redirects=False)
+                if not stream:
+                    await _aread_body(response, limit, state if read_here else None)
+                else:
+                    _cap_stream(response, limit)
             except httpx.HTTPError as exc:
                 if bounded and not state.remaining():
                     raise deadline_error(state) from exc
@@ -398,7 +398,8 @@ class AsyncHttpClient(TransportBase):
                         raise StopAfterResponse()
                 return response
             try:
-                await response.aread()
+                if stream:
+                    await _aread_body(response, limit, None)
             except httpx.HTTPError:
                 pass
             finally:
@@ -468,6 +469,69 @@ class AsyncHttpClient(TransportBase):
             await self._client.aclose()
 
     close = aclose
+
+
+# --- reading bodies under the size cap ------------------------------------------------------------
+
+
+def _too_large(response: httpx.Response, exc: BodyTooLarge) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"The gateway's reply was refused: {exc}.",
+        limit=exc.limit,
+        status=response.status_code,
+        request_id=str(response.headers.get("x-request-id", "")),
+        response=response,
+    )
+
+
+def _cap_stream(response: httpx.Response, limit: int) -> None:
+    """A stream's body: an error body is read later; a compressed one is decoded under the cap."""
+    response.extensions["meshapi.max_event_bytes"] = limit  # the SSE line / event cap
+    if response.status_code < 300 and is_encoded(response):
+        install_cap(response, limit)
+
+
+def _read_body(response: httpx.Response, limit: int, state: Optional[RetryState]) -> None:
+    """Read and close a body, decoded under ``limit`` (and the deadline of ``state``, if any).
+
+    A 2xx body past the cap is ``ResponseTooLargeError``; an error body is cut at the cap instead,
+    so the status error is still raised (with the start of the body).
+    """
+    ok = response.status_code < 300
+    capped = install_cap(response, limit, keep_prefix=not ok)
+    pieces = []
+    try:
+        chunks = response.iter_bytes()
+        for chunk in iter_within(chunks, state) if state is not None and ok else chunks:
+            pieces.append(chunk)
+    except BodyTooLarge as exc:
+        if ok:
+            raise _too_large(response, exc) from None
+        pieces.append(capped.prefix or b"")
+    finally:
+        response.close()
+    response._content = b"".join(pieces)
+
+
+async def _aread_body(response: httpx.Response, limit: int, state: Optional[RetryState]) -> None:
+    """Async twin of :func:`_read_body`."""
+    ok = response.status_code < 300
+    capped = install_cap(response, limit, keep_prefix=not ok)
+    pieces = []
+    try:
+        if state is not None and ok:
+            async for chunk in _aiter_within(response, state):
+                pieces.append(chunk)
+        else:
+            async for chunk in response.aiter_bytes():
+                pieces.append(chunk)
+    except BodyTooLarge as exc:
+        if ok:
+            raise _too_large(response, exc) from None
+        pieces.append(capped.prefix or b"")
+    finally:
+        await response.aclose()
+    response._content = b"".join(pieces)
 
 
 async def _aiter_within(response: httpx.Response, state: RetryState) -> AsyncIterator[bytes]:

@@ -28,6 +28,7 @@ from typing import (
 
 import httpx
 
+from ._core.decompress import BodyTooLarge
 from ._core.sse import ServerSentEvent, SSEDecoder, SSELimitError
 from ._errors import APIResponseValidationError, ResponseTooLargeError, StreamInterruptedError
 
@@ -80,7 +81,7 @@ def _interrupted(decoder: EventDecoder[Any], cause: str, received: int) -> Strea
 
 def _hostile(decoder: EventDecoder[Any], exc: Exception) -> APIResponseValidationError:
     """The typed error for an event past the size cap, or one nested past the interpreter's stack."""
-    if isinstance(exc, SSELimitError):
+    if isinstance(exc, (SSELimitError, BodyTooLarge)):
         return ResponseTooLargeError(
             f"Stream refused: {exc} (after {decoder.count} item{'s' if decoder.count != 1 else ''})",
             limit=exc.limit,
@@ -172,7 +173,8 @@ class Stream(Generic[T]):
         decoder = self._decoder
         try:
             response = self._open()
-            sse = SSEDecoder(max_line_bytes=self.max_event_bytes, max_event_bytes=self.max_event_bytes)
+            cap = self.max_event_bytes or response.extensions.get("meshapi.max_event_bytes")
+            sse = SSEDecoder(max_line_bytes=cap, max_event_bytes=cap)
             try:
                 for chunk in response.iter_bytes():
                     for event in sse.feed(chunk):
@@ -197,7 +199,7 @@ class Stream(Generic[T]):
                         return
             except httpx.HTTPError as exc:
                 raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
-            except (SSELimitError, RecursionError) as exc:
+            except (SSELimitError, BodyTooLarge, RecursionError) as exc:
                 raise _hostile(decoder, exc) from None
             if not decoder.complete:
                 raise _interrupted(decoder, "the stream ended early", decoder.count)
@@ -331,7 +333,8 @@ class AsyncStream(Generic[T]):
         decoder = self._decoder
         try:
             response = await self._open()
-            sse = SSEDecoder(max_line_bytes=self.max_event_bytes, max_event_bytes=self.max_event_bytes)
+            cap = self.max_event_bytes or response.extensions.get("meshapi.max_event_bytes")
+            sse = SSEDecoder(max_line_bytes=cap, max_event_bytes=cap)
             chunks = response.aiter_bytes()
             try:
                 async for chunk in chunks:
@@ -357,7 +360,7 @@ class AsyncStream(Generic[T]):
                         return
             except httpx.HTTPError as exc:
                 raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
-            except (SSELimitError, RecursionError) as exc:
+            except (SSELimitError, BodyTooLarge, RecursionError) as exc:
                 raise _hostile(decoder, exc) from None
             finally:
                 # closed now, not by a finaliser task scheduled whenever it is collected

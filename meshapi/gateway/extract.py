@@ -32,6 +32,8 @@ _LITERAL_BODY = re.compile(rb"(?:\\.|[^\\()])*", re.S)
 _ESCAPE = re.compile(rb"\\(.)", re.S)
 _PRINTABLE_RUN = re.compile(rb"[ -~]{4,}")
 _OPEN_RUN = re.compile(rb"\(+")
+_WINDOW = 64 * 1024
+_MAX_LITERAL = 64 * 1024
 
 
 class ExtractionBudgetError(ValueError):
@@ -87,6 +89,24 @@ class _Scans:
         self.left = MAX_LITERAL_SCANS
 
 
+def _literal_end(stream: bytes, cursor: int) -> int:
+    """Where the literal body starting at ``cursor`` stops, scanned in short windows.
+
+    Each regex call covers at most :data:`_WINDOW` bytes: the regex engine holds the GIL for the
+    whole call, so one call over megabytes would stall the event loop thread meanwhile.
+    """
+    size = len(stream)
+    while True:
+        end = min(size, cursor + _WINDOW)
+        match = _LITERAL_BODY.match(stream, cursor, end)
+        assert match is not None  # the pattern matches the empty string
+        stop = match.end()
+        if end < size and (stop == end or (stop == end - 1 and stream[stop] == 0x5C)):
+            cursor = stop  # the window ended inside the literal (or cut an escape): go on
+            continue
+        return stop
+
+
 def _literals(stream: bytes, into: List[str], scans: _Scans) -> None:
     """Append the non-blank literal strings ``( ... )`` of one content stream (single linear pass)."""
     pos = stream.find(b"(")
@@ -97,17 +117,19 @@ def _literals(stream: bytes, into: List[str], scans: _Scans) -> None:
             raise ExtractionBudgetError(
                 f"the PDF has more than {MAX_LITERAL_SCANS} string delimiters in its content streams"
             )
-        pos = _OPEN_RUN.match(stream, pos).end() - 1  # type: ignore[union-attr]
-        match = _LITERAL_BODY.match(stream, pos + 1)
-        assert match is not None  # the pattern matches the empty string
-        stop = match.end()
+        run = _OPEN_RUN.match(stream, pos, min(size, pos + _WINDOW))
+        assert run is not None
+        pos = run.end() - 1  # the last "(" of a run: the ones before it open nothing that closes
+        stop = _literal_end(stream, pos + 1)
         if stop < size and stream[stop : stop + 1] == b")":
-            text = _ESCAPE.sub(rb"\1", match.group()).decode("latin-1")
+            # Keep at most _MAX_LITERAL bytes of one string (the rest is skipped, not decoded).
+            raw = stream[pos + 1 : min(stop, pos + 1 + _MAX_LITERAL)]
+            text = _ESCAPE.sub(rb"\1", raw).decode("latin-1")
             if text.strip():
                 into.append(text)
             pos = stream.find(b"(", stop + 1)
         elif stop < size:  # another "(" first: an unbalanced or nested string, restart there
-            pos = stop
+            pos = stop if stream[stop : stop + 1] == b"(" else stream.find(b"(", stop + 1)
         else:
             return
 
@@ -124,10 +146,10 @@ def pdf_text(data: bytes) -> str:
         del stream
     if strings:
         return " ".join(strings)
-    runs = _PRINTABLE_RUN.findall(data)
-    return "\n".join(
-        r.decode("ascii") for r in runs if not r.startswith((b"%", b"/", b"<<", b"endobj", b"xref"))
-    )
+    # finditer, not findall: one match at a time lets other threads (the event loop) run between.
+    skip = (b"%", b"/", b"<<", b"endobj", b"xref")
+    runs = (m.group() for m in _PRINTABLE_RUN.finditer(data))
+    return "\n".join(r.decode("ascii") for r in runs if not r.startswith(skip))
 
 
 def extract_text(data: bytes, mime_type: str) -> str:
