@@ -22,6 +22,7 @@ from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers, validate_timeout
 from ._core.retry import RetryPolicy, validate_max_retries
 from ._errors import ConfigurationError, InvalidParamsError
+from ._redact import remember_secret
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -71,6 +72,7 @@ def check_token(token: object) -> str:
     if not token.isascii() or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in token):
         # caught here, not as a UnicodeEncodeError from httpx at the first call (never echo the token)
         raise ConfigurationError("token must be printable ASCII without spaces; check how it was read")
+    remember_secret(token)  # scrubbed from every error text from now on (meshapi._redact)
     return token if isinstance(token, RedactedStr) else RedactedStr(token)
 
 

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type
 
+from ._redact import scrub
+
 __all__ = [
     "APIConnectionError",
     "APIResponseValidationError",
@@ -119,16 +121,17 @@ class MeshAPIError(Exception):
         response: Any = None,
         body: Any = None,
     ) -> None:
+        message = scrub(message)  # a server may echo the client's own token back (see _redact)
         super().__init__(message)
         self.message = message
         self.status = status
         self.error_code = error_code
         self.request_id = request_id if isinstance(request_id, str) else ""
-        self.details = list(details) if details else []
-        self.provider_error = provider_error
+        self.details = scrub(list(details)) if details else []
+        self.provider_error = scrub(provider_error)
         self.retry_after_seconds = retry_after_seconds
         self.response = response
-        self.body = body
+        self.body = scrub(body)
 
     # --- presentation -------------------------------------------------------------------------------
     def __str__(self) -> str:
@@ -387,7 +390,7 @@ class RealtimeError(MeshAPIError):
         self.code = code
         self.param = param
         self.close_code = close_code
-        self.realtime_message = message
+        self.realtime_message = scrub(message)
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (
