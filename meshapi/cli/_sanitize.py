@@ -39,6 +39,14 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", _SEQUENCE.sub("", text))
 
 
+_SECRET_OPTIONS = ("--token", "--api-key", "--admin-token")
+
+
+def _abbreviates_secret(name: str) -> bool:
+    """``--t``, ``--to``, ...: argparse may read (or refuse, as ambiguous) these as ``--token``."""
+    return len(name) >= 3 and any(option.startswith(name) for option in _SECRET_OPTIONS)
+
+
 def redact_secrets(message: str, argv: Sequence[str] = ()) -> str:
     """``message`` with token-like words, values of secret-looking options and ``$MESHAPI_TOKEN`` hidden.
 
@@ -47,7 +55,8 @@ def redact_secrets(message: str, argv: Sequence[str] = ()) -> str:
     """
     secrets = [os.environ.get("MESHAPI_TOKEN", "")]
     for index, word in enumerate(argv):
-        if word.startswith("-") and _SECRET_NAME.search(word):
+        name = word.partition("=")[0]
+        if word.startswith("-") and (_SECRET_NAME.search(name) or _abbreviates_secret(name)):
             _, eq, value = word.partition("=")
             if eq:
                 secrets.append(value)
