@@ -26,16 +26,21 @@ from ._config import (
 from ._http import AsyncHttpClient, SyncHttpClient
 
 if TYPE_CHECKING:
+    from .resources.audio import AsyncAudioResource, AudioResource
     from .resources.batches import AsyncBatchesResource, BatchesResource
     from .resources.chat import AsyncChatResource, ChatResource
     from .resources.compare import AsyncCompareResource, CompareResource
     from .resources.embeddings import AsyncEmbeddingsResource, EmbeddingsResource
     from .resources.images import AsyncImagesResource, ImagesResource
     from .resources.models import AsyncModelsResource, ModelsResource
+    from .resources.moderations import AsyncModerationsResource, ModerationsResource
     from .resources.rag import AsyncRagResource, RagResource
     from .resources.realtime import AsyncRealtimeResource, RealtimeResource
     from .resources.responses import AsyncResponsesResource, ResponsesResource
+    from .resources.router import AsyncRouterResource, RouterResource
     from .resources.templates import AsyncTemplatesResource, TemplatesResource
+    from .resources.videos import AsyncVideosResource, VideosResource
+    from .resources.web import AsyncWebResource, WebResource
 
 __all__ = ["AsyncMeshAPI", "MeshAPI"]
 
@@ -252,6 +257,36 @@ class MeshAPI:
         return RagResource(self._http)
 
     @cached_property
+    def videos(self) -> VideosResource:
+        from .resources.videos import VideosResource
+
+        return VideosResource(self._http)
+
+    @cached_property
+    def audio(self) -> AudioResource:
+        from .resources.audio import AudioResource
+
+        return AudioResource(self._http)
+
+    @cached_property
+    def moderations(self) -> ModerationsResource:
+        from .resources.moderations import ModerationsResource
+
+        return ModerationsResource(self._http)
+
+    @cached_property
+    def web(self) -> WebResource:
+        from .resources.web import WebResource
+
+        return WebResource(self._http)
+
+    @cached_property
+    def router(self) -> RouterResource:
+        from .resources.router import RouterResource
+
+        return RouterResource(self._http)
+
+    @cached_property
     def realtime(self) -> RealtimeResource:
         from .resources.realtime import RealtimeResource
 
@@ -408,6 +443,36 @@ class AsyncMeshAPI:
         from .resources.rag import AsyncRagResource
 
         return AsyncRagResource(self._http)
+
+    @cached_property
+    def videos(self) -> AsyncVideosResource:
+        from .resources.videos import AsyncVideosResource
+
+        return AsyncVideosResource(self._http)
+
+    @cached_property
+    def audio(self) -> AsyncAudioResource:
+        from .resources.audio import AsyncAudioResource
+
+        return AsyncAudioResource(self._http)
+
+    @cached_property
+    def moderations(self) -> AsyncModerationsResource:
+        from .resources.moderations import AsyncModerationsResource
+
+        return AsyncModerationsResource(self._http)
+
+    @cached_property
+    def web(self) -> AsyncWebResource:
+        from .resources.web import AsyncWebResource
+
+        return AsyncWebResource(self._http)
+
+    @cached_property
+    def router(self) -> AsyncRouterResource:
+        from .resources.router import AsyncRouterResource
+
+        return AsyncRouterResource(self._http)
 
     @cached_property
     def realtime(self) -> AsyncRealtimeResource:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 import httpx
 from pydantic import BaseModel
 
+from . import _otel
 from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -28,16 +29,12 @@ from ._config import (
     redact_token,
     resolve_settings,
 )
-from ._core.decompress import BodyTooLarge, install_cap, is_encoded
 from ._core.request import RequestOptions
 from ._core.response import (
-    _DONE,
     DONE_SENTINEL,
     ListResponse,
-    _frames,
     _iter_sse,
     _try_parse_sse_frame,
-    decode_model,
     error_from_response,
     map_transport_error,
     parse_json_response,
@@ -46,8 +43,9 @@ from ._core.response import (
     validate_model,
 )
 from ._core.retry import RetryState
-from ._core.sse import iter_sse
-from ._errors import ConfigurationError, ResponseTooLargeError
+from ._errors import ConfigurationError
+from ._http_methods import AsyncMethods, SyncMethods
+from ._reading import aread_body, cap_stream, read_body
 from ._transport import (
     ASYNC_DEFAULT_LIMITS,
     CAPTURE,
@@ -55,11 +53,11 @@ from ._transport import (
     MAX_BODY_BYTES,
     SDK_HEADER_VALUE,
     Capture,
+    FirstEventDeadline,
     StopAfterResponse,
     TransportBase,
     _async_transport,
     deadline_error,
-    iter_within,
 )
 
 __all__ = [
@@ -92,6 +90,13 @@ _NO_OPTIONS = RequestOptions()
 T = TypeVar("T", bound=BaseModel)
 
 
+def traced(span: Any, response: httpx.Response, retries: int, stream: bool) -> None:
+    if stream:
+        _otel.watch_stream(span, response, retries)  # ended when the stream's response closes
+    else:
+        _otel.finish(span, retries=retries, response=response)
+
+
 def _replayed(capture: Optional[Capture]) -> Optional[httpx.Response]:
     """The recorded response a ``with_streaming_response`` ``parse()`` hands back to the method."""
     if capture is None or capture.mode != "replay" or capture.response is None:
@@ -100,7 +105,7 @@ def _replayed(capture: Optional[Capture]) -> Optional[httpx.Response]:
     return response
 
 
-class SyncHttpClient(TransportBase):
+class SyncHttpClient(TransportBase, SyncMethods):
     """Blocking transport over ``httpx.Client``.
 
     ``shared_client``: an ``httpx.Client`` owned by another transport (``with_options`` copies), used
@@ -125,8 +130,13 @@ class SyncHttpClient(TransportBase):
         params: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
         stream: bool = False,
+        content: Optional[bytes] = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error."""
+        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
+
+        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
+        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
+        """
         capture = CAPTURE.get()
         if capture is not None:
             replayed = _replayed(capture)
@@ -134,8 +144,20 @@ class SyncHttpClient(TransportBase):
                 return replayed
             stream = stream or capture.mode == "stream"
         self._check_open()
-        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream)
-        return self._send_with_retries(request, state, stream=stream, capture=capture)
+        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
+        span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
+        if span is None:
+            return self._send_with_retries(request, state, stream=stream, capture=capture)
+        try:
+            response = self._send_with_retries(request, state, stream=stream, capture=capture)
+        except StopAfterResponse:
+            _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+            raise
+        except BaseException as exc:
+            _otel.finish(span, retries=state.retries, error=exc)
+            raise
+        traced(span, response, state.retries, stream)
+        return response
 
     def send_url(
         self,
@@ -183,10 +205,12 @@ class SyncHttpClient(TransportBase):
                 # read would inflate a compressed body without limit). Redirects are never followed,
                 # even by an injected client: default headers and the body stay with this origin.
                 response = self._client.send(request, stream=True, follow_redirects=False)
+                if bounded and stream:
+                    response.stream = FirstEventDeadline(response.stream, state)
                 if not stream:
-                    _read_body(response, limit, state if read_here else None)
+                    read_body(response, limit, state if read_here else None)
                 else:
-                    _cap_stream(response, limit)
+                    cap_stream(response, limit)
             except httpx.HTTPError as exc:
                 if bounded and not state.remaining():
                     raise deadline_error(state) from exc
@@ -208,7 +232,7 @@ class SyncHttpClient(TransportBase):
                 return response
             try:
                 if stream:
-                    _read_body(response, limit, None)
+                    read_body(response, limit, None)
             except httpx.HTTPError:
                 pass  # the error body is lost, the status still says what happened
             finally:
@@ -219,52 +243,6 @@ class SyncHttpClient(TransportBase):
                 raise error
             self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
             self._sleep(state.delay or 0.0)
-
-    def request_json(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: Optional[Mapping[str, Any]] = None,
-        options: Optional[RequestOptions] = None,
-    ) -> Any:
-        return parse_json_response(self.send(method, path, body=body, params=params, options=options))
-
-    def request_model(
-        self,
-        model: Type[T],
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: Optional[Mapping[str, Any]] = None,
-        options: Optional[RequestOptions] = None,
-    ) -> T:
-        return decode_model(model, self.send(method, path, body=body, params=params, options=options))
-
-    # 0.1.4 method names, kept for code that used the transport directly
-    def get(self, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
-        return self.request_json("GET", path, params=params)
-
-    def post(self, path: str, body: Any = None) -> Any:
-        return self.request_json("POST", path, body=body)
-
-    def patch(self, path: str, body: Any = None) -> Any:
-        return self.request_json("PATCH", path, body=body)
-
-    def delete(self, path: str) -> None:
-        self.send("DELETE", path)
-
-    def stream(self, path: str, body: Any) -> Iterator[Dict[str, Any]]:
-        """0.1.4: the JSON objects of an SSE POST, until ``[DONE]`` (the chat and image streams)."""
-        response = self.send("POST", path, body=body, stream=True)
-        try:
-            yield from _frames(iter_sse(response.iter_bytes()))
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, during="stream") from exc
-        finally:
-            response.close()
 
     def close(self) -> None:
         """Close the connection pool (an injected or shared client stays open: it is not ours)."""
@@ -278,7 +256,7 @@ async def _anyio_sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
-class AsyncHttpClient(TransportBase):
+class AsyncHttpClient(TransportBase, AsyncMethods):
     """Async transport over ``httpx.AsyncClient`` (the twin of ``SyncHttpClient``; asyncio or trio).
 
     ``transport`` applies to the ``httpx.AsyncClient`` this object creates (not to one passed in the
@@ -316,8 +294,13 @@ class AsyncHttpClient(TransportBase):
         params: Optional[Mapping[str, Any]] = None,
         options: Optional[RequestOptions] = None,
         stream: bool = False,
+        content: Optional[bytes] = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error."""
+        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
+
+        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
+        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
+        """
         capture = CAPTURE.get()
         if capture is not None:
             replayed = _replayed(capture)
@@ -325,8 +308,20 @@ class AsyncHttpClient(TransportBase):
                 return replayed
             stream = stream or capture.mode == "stream"
         self._check_open()
-        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream)
-        return await self._send_with_retries(request, state, stream=stream, capture=capture)
+        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
+        span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
+        if span is None:
+            return await self._send_with_retries(request, state, stream=stream, capture=capture)
+        try:
+            response = await self._send_with_retries(request, state, stream=stream, capture=capture)
+        except StopAfterResponse:
+            _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+            raise
+        except BaseException as exc:
+            _otel.finish(span, retries=state.retries, error=exc)
+            raise
+        traced(span, response, state.retries, stream)
+        return response
 
     async def send_url(
         self,
@@ -374,10 +369,12 @@ class AsyncHttpClient(TransportBase):
             try:
                 # Always streamed, then read here (see the sync twin): size cap, no redirects.
                 response = await self._client.send(request, stream=True, follow_redirects=False)
+                if bounded and stream:
+                    response.stream = FirstEventDeadline(response.stream, state)
                 if not stream:
-                    await _aread_body(response, limit, state if read_here else None)
+                    await aread_body(response, limit, state if read_here else None)
                 else:
-                    _cap_stream(response, limit)
+                    cap_stream(response, limit)
             except httpx.HTTPError as exc:
                 if bounded and not state.remaining():
                     raise deadline_error(state) from exc
@@ -399,7 +396,7 @@ class AsyncHttpClient(TransportBase):
                 return response
             try:
                 if stream:
-                    await _aread_body(response, limit, None)
+                    await aread_body(response, limit, None)
             except httpx.HTTPError:
                 pass
             finally:
@@ -411,131 +408,9 @@ class AsyncHttpClient(TransportBase):
             self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
             await self._sleep(state.delay or 0.0)
 
-    async def request_json(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: Optional[Mapping[str, Any]] = None,
-        options: Optional[RequestOptions] = None,
-    ) -> Any:
-        return parse_json_response(await self.send(method, path, body=body, params=params, options=options))
-
-    async def request_model(
-        self,
-        model: Type[T],
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: Optional[Mapping[str, Any]] = None,
-        options: Optional[RequestOptions] = None,
-    ) -> T:
-        return decode_model(model, await self.send(method, path, body=body, params=params, options=options))
-
-    async def get(self, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
-        return await self.request_json("GET", path, params=params)
-
-    async def post(self, path: str, body: Any = None) -> Any:
-        return await self.request_json("POST", path, body=body)
-
-    async def patch(self, path: str, body: Any = None) -> Any:
-        return await self.request_json("PATCH", path, body=body)
-
-    async def delete(self, path: str) -> None:
-        await self.send("DELETE", path)
-
-    async def stream(self, path: str, body: Any) -> AsyncIterator[Dict[str, Any]]:
-        """0.1.4: the JSON objects of an SSE POST, until ``[DONE]``."""
-        from ._core.sse import aiter_sse
-
-        response = await self.send("POST", path, body=body, stream=True)
-        try:
-            async for sse in aiter_sse(response.aiter_bytes()):
-                frame = _try_parse_sse_frame(sse)
-                if frame is _DONE:
-                    return
-                if frame is not None:
-                    yield frame
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, during="stream") from exc
-        finally:
-            await response.aclose()
-
     async def aclose(self) -> None:
         """Close the connection pool (an injected or shared client stays open: it is not ours)."""
         if self._owns_client:
             await self._client.aclose()
 
     close = aclose
-
-
-# --- reading bodies under the size cap ------------------------------------------------------------
-
-
-def _too_large(response: httpx.Response, exc: BodyTooLarge) -> ResponseTooLargeError:
-    return ResponseTooLargeError(
-        f"The gateway's reply was refused: {exc}.",
-        limit=exc.limit,
-        status=response.status_code,
-        request_id=str(response.headers.get("x-request-id", "")),
-        response=response,
-    )
-
-
-def _cap_stream(response: httpx.Response, limit: int) -> None:
-    """A stream's body: an error body is read later; a compressed one is decoded under the cap."""
-    response.extensions["meshapi.max_event_bytes"] = limit  # the SSE line / event cap
-    if response.status_code < 300 and is_encoded(response):
-        install_cap(response, limit)
-
-
-def _read_body(response: httpx.Response, limit: int, state: Optional[RetryState]) -> None:
-    """Read and close a body, decoded under ``limit`` (and the deadline of ``state``, if any).
-
-    A 2xx body past the cap is ``ResponseTooLargeError``; an error body is cut at the cap instead,
-    so the status error is still raised (with the start of the body).
-    """
-    ok = response.status_code < 300
-    capped = install_cap(response, limit, keep_prefix=not ok)
-    pieces = []
-    try:
-        chunks = response.iter_bytes()
-        for chunk in iter_within(chunks, state) if state is not None and ok else chunks:
-            pieces.append(chunk)
-    except BodyTooLarge as exc:
-        if ok:
-            raise _too_large(response, exc) from None
-        pieces.append(capped.prefix or b"")
-    finally:
-        response.close()
-    response._content = b"".join(pieces)
-
-
-async def _aread_body(response: httpx.Response, limit: int, state: Optional[RetryState]) -> None:
-    """Async twin of :func:`_read_body`."""
-    ok = response.status_code < 300
-    capped = install_cap(response, limit, keep_prefix=not ok)
-    pieces = []
-    try:
-        if state is not None and ok:
-            async for chunk in _aiter_within(response, state):
-                pieces.append(chunk)
-        else:
-            async for chunk in response.aiter_bytes():
-                pieces.append(chunk)
-    except BodyTooLarge as exc:
-        if ok:
-            raise _too_large(response, exc) from None
-        pieces.append(capped.prefix or b"")
-    finally:
-        await response.aclose()
-    response._content = b"".join(pieces)
-
-
-async def _aiter_within(response: httpx.Response, state: RetryState) -> AsyncIterator[bytes]:
-    async for chunk in response.aiter_bytes():
-        yield chunk
-        if not state.remaining():
-            raise httpx.ReadTimeout("total_timeout")

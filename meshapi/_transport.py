@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 import httpx
 
@@ -182,8 +182,12 @@ class TransportBase:
         params: Optional[Mapping[str, Any]],
         options: RequestOptions,
         stream: bool,
+        content: Optional[bytes] = None,
     ) -> Tuple[httpx.Request, RetryState]:
-        """The request of one call (sent as is by every attempt) and the retry state that judges them."""
+        """The request of one call (sent as is by every attempt) and the retry state that judges them.
+
+        ``content`` replaces the JSON ``body``: bytes already encoded (a multipart upload).
+        """
         headers = dict(self._headers)
         if stream:
             headers["Accept"] = "text/event-stream"
@@ -201,7 +205,7 @@ class TransportBase:
         request = self._client.build_request(
             method,
             self._url(path),
-            content=self._encode(body),
+            content=self._encode(body) if content is None else content,
             params=({k: v for k, v in query.items() if v is not None} or None) if query else None,
             headers=headers,
             timeout=_timeout_of(options.timeout) if options.timeout is not None else self._timeout,
@@ -411,6 +415,45 @@ class TransportBase:
 
 def deadline_error(state: RetryState) -> APITimeoutError:
     return APITimeoutError("The call did not finish within its total_timeout.", error_code="total_timeout")
+
+
+class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A streamed body that must deliver its first event (a ``data:`` line) before the deadline.
+
+    Comments and keep-alive bytes do not count; after the first event only the per-read timeout
+    bounds the gaps.
+    """
+
+    def __init__(self, inner: Any, state: RetryState) -> None:
+        self._inner = inner
+        self._state = state
+
+    def _check(self, chunk: bytes, waiting: bool) -> bool:
+        if not waiting:
+            return False
+        if b"data:" in chunk:
+            return False
+        if not self._state.remaining():
+            raise httpx.ReadTimeout("total_timeout: no event before the deadline")
+        return True
+
+    def __iter__(self) -> Iterator[bytes]:
+        waiting = True
+        for chunk in self._inner:
+            waiting = self._check(chunk, waiting)
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        waiting = True
+        async for chunk in self._inner:
+            waiting = self._check(chunk, waiting)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 def iter_within(chunks: Iterator[bytes], state: RetryState) -> Iterator[bytes]:

@@ -5,6 +5,11 @@ data-plane tokens. ``POST /_admin/faults`` takes one fault (the keyword argument
 ``FaultPlan.add`` plus ``route``) or ``{"faults": [...]}``; ``DELETE`` clears them; ``GET`` lists the
 pending ones. ``GET /_admin/requests`` lists logged requests (filters ``path``, ``method``);
 ``DELETE /_admin/requests`` clears the log.
+
+``/_admin/replies`` manages scripted replies (``replies.py``): ``POST`` appends one rule or
+``{"replies": [...]}``, ``PUT`` replaces them all, ``GET`` lists them, ``DELETE`` removes them all.
+``POST /_admin/reset`` undoes run-time changes: faults cleared, replies back to the start-up rules,
+rate-limit counters zeroed (and the request log cleared with ``{"requests": true}``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from starlette.routing import Route
 
 from .common import gateway, json_body, json_response
 from .errors import ApiError
+from .replies import RepliesError
 
 
 def _authorise(request: Request) -> None:
@@ -68,10 +74,57 @@ async def clear_requests(request: Request) -> Response:
     return json_response({"cleared": True})
 
 
+def _rule_specs(body: Dict[str, Any]) -> List[Any]:
+    return body["replies"] if isinstance(body.get("replies"), list) else [body]
+
+
+async def add_replies(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    try:
+        added = gateway(request).replies.add(_rule_specs(body))
+    except RepliesError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response({"replies": [r.as_dict() for r in added]})
+
+
+async def replace_replies(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    try:
+        rules = gateway(request).replies.replace(_rule_specs(body))
+    except RepliesError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response({"replies": [r.as_dict() for r in rules]})
+
+
+async def list_replies(request: Request) -> Response:
+    _authorise(request)
+    return json_response({"replies": [r.as_dict() for r in gateway(request).replies.rules()]})
+
+
+async def clear_replies(request: Request) -> Response:
+    _authorise(request)
+    gateway(request).replies.clear()
+    return json_response({"cleared": True})
+
+
+async def reset(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request) if await request.body() else {}
+    gateway(request).reset(requests=body.get("requests") is True)
+    return json_response({"reset": True})
+
+
 ROUTES = [
     Route("/_admin/faults", add_faults, methods=["POST"]),
     Route("/_admin/faults", list_faults, methods=["GET"]),
     Route("/_admin/faults", clear_faults, methods=["DELETE"]),
     Route("/_admin/requests", list_requests, methods=["GET"]),
     Route("/_admin/requests", clear_requests, methods=["DELETE"]),
+    Route("/_admin/replies", add_replies, methods=["POST"]),
+    Route("/_admin/replies", replace_replies, methods=["PUT"]),
+    Route("/_admin/replies", list_replies, methods=["GET"]),
+    Route("/_admin/replies", clear_replies, methods=["DELETE"]),
+    Route("/_admin/reset", reset, methods=["POST"]),
 ]

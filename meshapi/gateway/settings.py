@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
+from .replies import RulesSource
+
 DEFAULT_TOKEN = "rsk_local_dev_token"
 
 
@@ -37,6 +39,10 @@ class GatewaySettings:
     #: Length of one step of the batch and RAG-embedding lifecycles, in seconds.
     batch_step_seconds: float = 0.05
     embed_step_seconds: float = 0.02
+    #: Length of one step of a video task (``queued`` one step, ``running`` two, then done).
+    video_step_seconds: float = 0.05
+    #: Scripted replies (``replies.py``): a list of rule objects or the path of a JSON file of them.
+    replies: Optional[RulesSource] = None
     #: uvicorn's log level.
     log_level: str = "warning"
     #: Slow clients: seconds a client may take to send its request line and headers (then the
