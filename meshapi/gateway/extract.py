@@ -21,7 +21,7 @@ from typing import List, Tuple
 #: Total bytes all content streams of one PDF may inflate to.
 MAX_INFLATED_BYTES = 64 * 1024 * 1024
 #: Most literal strings (or stray opening parentheses) scanned in one PDF.
-MAX_LITERAL_SCANS = 1_000_000
+MAX_LITERAL_SCANS = 250_000
 #: Longest extracted text a file to be embedded may have (characters).
 MAX_TEXT_CHARS = 8 * 1024 * 1024
 

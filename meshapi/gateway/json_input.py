@@ -20,7 +20,7 @@ import re
 from typing import Any, List, Tuple
 
 #: Deepest nesting of arrays/objects a request body may have.
-MAX_JSON_DEPTH = 128
+MAX_JSON_DEPTH = 512
 #: Longest integer literal (characters, sign included) a request body may carry.
 MAX_INT_DIGITS = 100
 

@@ -66,7 +66,7 @@ def chat_prefix(**extra: Any) -> bytes:
 HOSTILE_JSON = {
     "arrays 100k deep": b"[" * 100_000 + b"]" * 100_000,
     "objects 50k deep": b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
-    "a field 500 deep": chat_prefix() + b',"metadata":' + b"[" * 500 + b"]" * 500 + b"}",
+    "a field 600 deep": chat_prefix() + b',"metadata":' + b"[" * 600 + b"]" * 600 + b"}",
     "integer of 5000 digits": chat_prefix() + b',"max_tokens":' + b"9" * 5000 + b"}",
     "integer of 200000 digits": chat_prefix() + b',"seed":' + b"7" * 200_000 + b"}",
     "lone high surrogate": b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"a\\ud800b"}]}',
@@ -178,8 +178,8 @@ PDF_ATTACKS = {
     "unterminated streams": (b"%PDF-1.4\n" + b"stream\n" * 400_000, 200),
     # Escaped parentheses: the old literal regex restarted at every "(" and scanned to the end.
     "escaped parentheses": (b"%PDF-1.4\nstream\n(" + b"\\(" * 3_000_000 + b"\nendstream", 200),
-    # Unbalanced strings, two bytes each: past the 1,000,000-delimiter budget.
-    "unbalanced strings": (b"%PDF-1.4\nstream\n" + b"(a" * 3_000_000 + b"\nendstream", 413),
+    # Unbalanced strings, two bytes each: past the 250,000-delimiter budget.
+    "unbalanced strings": (b"%PDF-1.4\nstream\n" + b"(a" * 600_000 + b"\nendstream", 413),
 }
 
 
@@ -303,3 +303,9 @@ def test_connection_cap_answers_503_then_recovers(child: ChildGateway) -> None:
     time.sleep(0.2)
     with httpx.Client(base_url=child.base_url, timeout=5) as after:
         assert after.get("/v1/models", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_nesting_under_the_limit_is_still_served(api: httpx.Client) -> None:
+    body = chat_prefix() + b',"metadata":{"deep":' + b"[" * 400 + b"]" * 400 + b"}}"
+    answer = api.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 200, answer.text[:300]
