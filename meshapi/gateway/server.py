@@ -29,7 +29,9 @@ from .faults import FaultPlan, RequestLog
 from .idempotency import cache_for as idempotency_cache
 from .replies import Replies, RepliesError
 from .settings import DEFAULT_TOKEN, GatewaySettings
+from .slow_clients import protocol_for
 from .state import GatewayState
+from .storage import DataDirInUseError
 
 _START_TIMEOUT = 15.0
 
@@ -77,6 +79,7 @@ def _ws_protocol() -> str:
 
 def _config(app: Any, log_level: str, *, access_log: bool, default_logging: bool) -> Any:
     extra: Any = {} if default_logging else {"log_config": None}
+    settings: GatewaySettings = app.state.gateway.settings
     return uvicorn.Config(
         app,
         log_level=log_level,
@@ -84,6 +87,8 @@ def _config(app: Any, log_level: str, *, access_log: bool, default_logging: bool
         lifespan="off",
         ws=_ws_protocol(),
         timeout_graceful_shutdown=2,
+        http=protocol_for(settings.header_timeout),
+        limit_concurrency=settings.max_connections,
         **extra,
     )
 
@@ -352,6 +357,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings = GatewaySettings(**{k: v for k, v in vars(args).items() if k in names})
     try:
         app = create_app(settings=settings)
+    except DataDirInUseError as exc:
+        print(f"meshapi gateway: {exc}", file=sys.stderr)
+        return 1
     except RepliesError as exc:
         return _fail(str(exc))
     except (OSError, sqlite3.Error, ValueError) as exc:
