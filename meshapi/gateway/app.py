@@ -89,6 +89,15 @@ def _bearer(headers: Dict[str, str]) -> Optional[str]:
     return token.strip()
 
 
+def _unlogged(method: str, path: str) -> bool:
+    """The inspector's own files and reads of the log itself are not logged (they would flood it)."""
+    return path.startswith("/_inspector") or (method == "GET" and path.startswith("/_admin/requests"))
+
+
+def _header_dict(raw: List[Tuple[bytes, bytes]]) -> Dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+
 def _header_list(headers: Dict[str, str]) -> List[Tuple[bytes, bytes]]:
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
@@ -335,7 +344,7 @@ class GatewayMiddleware:
         self, scope: Scope, headers: Dict[str, str], parsed: Any, size: int, rid: str
     ) -> RequestRecord:
         query_string = scope.get("query_string", b"").decode("latin-1")
-        record = RequestRecord(
+        record = RequestRecord.received(
             method="GET" if scope["type"] == "websocket" else scope["method"],
             path=scope["path"],
             query=dict(parse_qsl(query_string, keep_blank_values=True)),
@@ -344,7 +353,8 @@ class GatewayMiddleware:
             request_id=rid,
             body_size=size,
         )
-        self.state.requests.append(record)
+        if not _unlogged(record.method, record.path):
+            self.state.requests.append(record)
         return record
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -381,6 +391,7 @@ class GatewayMiddleware:
                     break
             record = self._record(scope, headers, None, size, rid)
             record.status = 413
+            record.finish()
             await _send_simple(send, 413, _HTML_413, "text/html", {"connection": "close"})
             return
         body = b"".join(chunks)
@@ -395,11 +406,13 @@ class GatewayMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                record.status = message["status"]
                 raw = list(message.get("headers", []))
                 if not any(k.lower() == b"x-request-id" for k, _ in raw):
                     raw.append((b"x-request-id", rid.encode("latin-1")))
                 message = {**message, "headers": raw}
+                record.response_started(message["status"], _header_dict(raw))
+            elif message["type"] == "http.response.body":
+                record.response_chunk(message.get("body", b""), bool(message.get("more_body", False)))
             await send(message)
 
         if path == "/v1" or path.startswith("/v1/"):
@@ -438,7 +451,10 @@ class GatewayMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self._guard(self.app(scope, replay, inner_send))
+        try:
+            await self._guard(self.app(scope, replay, inner_send))
+        finally:
+            record.finish()
 
     @staticmethod
     async def _guard(work: Awaitable[None]) -> None:
