@@ -26,8 +26,8 @@ import secrets
 import threading
 import time
 from collections import deque
-from time import monotonic as _monotonic
 from dataclasses import dataclass, field
+from time import monotonic as _monotonic
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
