@@ -33,6 +33,7 @@ from . import admin, routes_batches, routes_chat, routes_files, routes_media, ro
 from .common import SCOPE_BODY, SCOPE_JSON, SCOPE_OWNER, SCOPE_REQUEST_ID, BadJson, parse_json_bytes
 from .errors import ApiError, DetailError, code_for_status, dumps, envelope
 from .faults import Fault, FaultPlan, RequestLog, RequestRecord
+from .inspector import ROUTES as _INSPECTOR_ROUTES
 from .realtime import realtime_endpoint
 from .sse import DONE, error_event
 from .state import GatewayState
@@ -512,8 +513,10 @@ class GatewayApp(Starlette):
         return GatewayMiddleware(inner, self.state.gateway)
 
 
-def routes() -> List[BaseRoute]:
+def routes(*, inspector: bool = True) -> List[BaseRoute]:
+    extra: List[BaseRoute] = list(_INSPECTOR_ROUTES) if inspector else []
     return [
+        *extra,
         *routes_models.ROUTES,
         *routes_chat.ROUTES,
         *routes_media.ROUTES,
@@ -538,8 +541,12 @@ def create_app(
     embed_step_seconds: float = 0.02,
     faults: Optional[FaultPlan] = None,
     requests: Optional[RequestLog] = None,
+    inspector: bool = True,
 ) -> Starlette:
-    """Build the gateway app. Call ``app.state.gateway.close()`` when done if ``data_dir`` was used."""
+    """Build the gateway app. Call ``app.state.gateway.close()`` when done if ``data_dir`` was used.
+
+    ``inspector=False`` leaves out the ``/_inspector/`` page (see :mod:`meshapi.gateway.inspector`).
+    """
     state = GatewayState(
         tokens,
         data_dir=data_dir,
@@ -553,7 +560,7 @@ def create_app(
         requests=requests,
     )
     app = GatewayApp(
-        routes=routes(),
+        routes=routes(inspector=inspector),
         exception_handlers={
             ApiError: _api_error,
             DetailError: _detail_error,
@@ -562,4 +569,5 @@ def create_app(
         },
     )
     app.state.gateway = state
+    app.state.inspector = inspector
     return app

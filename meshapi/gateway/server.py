@@ -22,6 +22,7 @@ import uvicorn
 
 from .app import create_app
 from .faults import FaultPlan, RequestLog
+from .inspector import inspector_url
 from .state import DEFAULT_TOKEN, GatewayState
 
 _START_TIMEOUT = 15.0
@@ -100,6 +101,10 @@ class Gateway:
         self.admin_token: str = self.state.admin_token
         self.faults: FaultPlan = self.state.faults
         self.requests: RequestLog = self.state.requests
+        #: The inspector page with the admin token in the fragment (``None`` when it is off).
+        self.inspector_url: Optional[str] = (
+            inspector_url(self.base_url, self.admin_token) if getattr(app.state, "inspector", False) else None
+        )
         self._sock = sock
         self._server = uvicorn.Server(_config(app, log_level, access_log=False, default_logging=False))
         self._thread: Optional[threading.Thread] = None
@@ -166,6 +171,7 @@ def serve(
     batch_step_seconds: float = 0.05,
     embed_step_seconds: float = 0.02,
     log_level: str = "warning",
+    inspector: bool = True,
 ) -> Gateway:
     """Start a local gateway in a background thread; use as ``with serve() as gw: ...``.
 
@@ -181,6 +187,7 @@ def serve(
         rpd=rpd,
         batch_step_seconds=batch_step_seconds,
         embed_step_seconds=embed_step_seconds,
+        inspector=inspector,
     )
     try:
         sock = _bind(host, port)
@@ -210,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rpm", type=int, help="requests per minute per token (default: unlimited)")
     parser.add_argument("--rpd", type=int, help="requests per day per token (default: unlimited)")
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    parser.add_argument("--no-inspector", action="store_true", help="do not serve the /_inspector/ web page")
     return parser
 
 
@@ -224,6 +232,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         admin_token=args.admin_token,
         rpm=args.rpm,
         rpd=args.rpd,
+        inspector=not args.no_inspector,
     )
     state: GatewayState = app.state.gateway
     try:
@@ -236,6 +245,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"MeshAPI local gateway on {base_url}")
     print(f"Token: {tokens[0]}")
     print(f"Admin token: {state.admin_token}")
+    if not args.no_inspector:
+        print(f"Inspector: {inspector_url(base_url, state.admin_token)}")
     print("Use it with:")
     print(f"  export MESHAPI_BASE_URL={base_url}")
     print(f"  export MESHAPI_TOKEN={tokens[0]}")

@@ -61,6 +61,12 @@ class RateLimiter:
             self._minute[token] = (m_window, m_count + 1)
             self._day[token] = (d_window, d_count + 1)
 
+    def reset(self) -> None:
+        """Forget the counts so far (the limits stay)."""
+        with self._lock:
+            self._minute.clear()
+            self._day.clear()
+
 
 def _limited(message: str, wait: int) -> ApiError:
     return ApiError(
