@@ -1,0 +1,133 @@
+"""The inspector page in a real browser, used as a person would: watch a call, open it, plant a fault."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from meshapi import AsyncMeshAPI, MeshAPI
+from meshapi._errors import InternalServerError
+from meshapi.gateway import Gateway, serve
+from tests.browser.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+MODEL = "openai/gpt-4o-mini"
+DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "inspector.png"
+
+
+@pytest.fixture
+def gw() -> Iterator[Gateway]:
+    with serve(["rsk_browser_test_token"]) as gateway:
+        yield gateway
+
+
+def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 10) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+
+
+def shot(driver: Any, name: str) -> None:
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    assert path.stat().st_size > 1000
+
+
+def test_watch_a_call_open_it_and_plant_a_fault(browser: Any, gw: Gateway) -> None:
+    from selenium.webdriver.common.by import By
+
+    assert gw.inspector_url is not None
+    browser.get(gw.inspector_url)
+    wait_for(browser, lambda d: d.find_element(By.ID, "live").text == "live")
+    assert "#key=" not in browser.current_url, "the admin token must leave the address bar"
+
+    client = MeshAPI(base_url=gw.base_url, token=gw.token, max_retries=0)
+    try:
+        question = "Which museums should I see in Paris?"
+        reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}])
+        with client.chat.completions.stream(
+            model=MODEL, messages=[{"role": "user", "content": "Stream me a haiku"}]
+        ) as stream:
+            streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+        # both calls appear in the live list, newest first, without reloading the page
+        rows = wait_for(
+            browser,
+            lambda d: (
+                len(d.find_elements(By.CSS_SELECTOR, "#requests tbody tr")) >= 2
+                and d.find_elements(By.CSS_SELECTOR, "#requests tbody tr")
+            ),
+        )
+        first = rows[0].find_elements(By.TAG_NAME, "td")
+        assert first[2].text == "/v1/chat/completions" and first[9].text == "yes"  # the stream is newest
+        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-request-id="{reply._request_id}"]')
+        cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        assert cells[1:5] == ["POST", "/v1/chat/completions", MODEL, "200"]
+        usage = reply.usage
+        assert usage is not None and cells[6] == f"{usage.prompt_tokens} / {usage.completion_tokens}"
+        assert cells[7].startswith("0.") and cells[8] == reply._request_id
+        shot(browser, "1-requests")
+        if os.environ.get("MESHAPI_UPDATE_DOCS_SCREENSHOT"):
+            shutil.copyfile(ARTIFACTS / "1-requests.png", DOCS_SHOT)
+
+        # open it: the question as a conversation, the answer, the request id
+        row.click()
+        wait_for(browser, lambda d: d.find_element(By.ID, "detail-title").text == "POST /v1/chat/completions")
+        bubbles = browser.find_elements(By.CSS_SELECTOR, "#detail-request .msg.user .text")
+        assert [b.text for b in bubbles] == [question]
+        answer = browser.find_element(By.CSS_SELECTOR, "#detail-response .msg.assistant .text").text
+        assert answer == reply.choices[0].message.content
+        assert reply._request_id in browser.find_element(By.ID, "detail-summary").text
+        assert gw.token not in browser.page_source
+        shot(browser, "2-request")
+
+        # the streamed one: events in order with their timing, and the joined answer
+        browser.get(gw.base_url + "/_inspector/#/")
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#requests tbody tr"))
+        browser.find_elements(By.CSS_SELECTOR, "#requests tbody tr")[0].click()
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-response .events tr"))
+        joined = browser.find_element(By.CSS_SELECTOR, "#detail-response .msg.assistant .text").text
+        assert joined == streamed
+        events = browser.find_elements(By.CSS_SELECTOR, "#detail-response .events tr")
+        assert events[-1].text.endswith("data: [DONE]")
+        shot(browser, "3-stream")
+
+        # plant a fault from the page: the next SDK calls (sync and async) fail with it
+        browser.find_element(By.ID, "nav-faults").click()
+        form = wait_for(browser, lambda d: d.find_element(By.ID, "fault-form"))
+        form.find_element(By.NAME, "status").send_keys("503")
+        form.find_element(By.NAME, "times").clear()
+        form.find_element(By.NAME, "times").send_keys("2")
+        browser.find_element(By.ID, "fault-add").click()
+        wait_for(browser, lambda d: "Fault added" in d.find_element(By.ID, "fault-message").text)
+        listed = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#faults tbody tr"))
+        assert "/v1/chat/completions" in listed[0].text and "0 / 2" in listed[0].text
+        shot(browser, "4-faults")
+        with pytest.raises(InternalServerError) as info:
+            client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "again"}])
+        assert info.value.status == 503
+
+        async def async_call() -> None:
+            async with AsyncMeshAPI(base_url=gw.base_url, token=gw.token, max_retries=0) as aclient:
+                await aclient.chat.completions.create(
+                    model=MODEL, messages=[{"role": "user", "content": "a"}]
+                )
+
+        with pytest.raises(InternalServerError):
+            asyncio.run(async_call())
+        assert gw.faults.pending() == []
+
+        # the list shows the faulted calls
+        browser.find_element(By.ID, "nav-requests").click()
+        wait_for(
+            browser, lambda d: "503 (fault)" in d.find_element(By.CSS_SELECTOR, "#requests tbody tr").text
+        )
+        shot(browser, "5-faulted")
+    finally:
+        client.close()
