@@ -34,6 +34,7 @@ from .common import SCOPE_BODY, SCOPE_JSON, SCOPE_OWNER, SCOPE_REQUEST_ID, BadJs
 from .errors import ApiError, DetailError, code_for_status, dumps, envelope
 from .faults import Fault, FaultPlan, RequestLog, RequestRecord
 from .inspector import ROUTES as _INSPECTOR_ROUTES
+from .proxy import ProxyLayer, ProxySettings
 from .realtime import realtime_endpoint
 from .sse import DONE, error_event
 from .state import GatewayState
@@ -411,7 +412,9 @@ class GatewayMiddleware:
                 if not any(k.lower() == b"x-request-id" for k, _ in raw):
                     raw.append((b"x-request-id", rid.encode("latin-1")))
                 message = {**message, "headers": raw}
-                record.response_started(message["status"], _header_dict(raw))
+                response_headers = _header_dict(raw)
+                record.request_id = response_headers.get("x-request-id", rid)  # a proxied answer's own id
+                record.response_started(message["status"], response_headers)
             elif message["type"] == "http.response.body":
                 record.response_chunk(message.get("body", b""), bool(message.get("more_body", False)))
             await send(message)
@@ -510,6 +513,9 @@ class GatewayApp(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         inner: ASGIApp = super().build_middleware_stack()
+        proxy = getattr(self.state, "proxy", None)
+        if proxy is not None:
+            inner = proxy.wrap(inner)  # record/replay in front of a real gateway (proxy.py)
         return GatewayMiddleware(inner, self.state.gateway)
 
 
@@ -542,11 +548,14 @@ def create_app(
     faults: Optional[FaultPlan] = None,
     requests: Optional[RequestLog] = None,
     inspector: bool = True,
+    proxy: Optional[ProxySettings] = None,
 ) -> Starlette:
     """Build the gateway app. Call ``app.state.gateway.close()`` when done if ``data_dir`` was used.
 
-    ``inspector=False`` leaves out the ``/_inspector/`` page (see :mod:`meshapi.gateway.inspector`).
+    ``inspector=False`` leaves out the ``/_inspector/`` page (see :mod:`meshapi.gateway.inspector`);
+    ``proxy`` puts the gateway in front of a real one or a cassette (see :mod:`meshapi.gateway.proxy`).
     """
+    layer = ProxyLayer(proxy) if proxy is not None and proxy.active else None
     state = GatewayState(
         tokens,
         data_dir=data_dir,
@@ -570,4 +579,5 @@ def create_app(
     )
     app.state.gateway = state
     app.state.inspector = inspector
+    app.state.proxy = layer
     return app

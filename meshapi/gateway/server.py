@@ -21,8 +21,10 @@ from typing import Any, List, Optional, Sequence, Type
 import uvicorn
 
 from .app import create_app
+from .cassette import CassetteError
 from .faults import FaultPlan, RequestLog
 from .inspector import inspector_url
+from .proxy import ProxySettings
 from .state import DEFAULT_TOKEN, GatewayState
 
 _START_TIMEOUT = 15.0
@@ -172,6 +174,7 @@ def serve(
     embed_step_seconds: float = 0.02,
     log_level: str = "warning",
     inspector: bool = True,
+    proxy: Optional[ProxySettings] = None,
 ) -> Gateway:
     """Start a local gateway in a background thread; use as ``with serve() as gw: ...``.
 
@@ -188,6 +191,7 @@ def serve(
         batch_step_seconds=batch_step_seconds,
         embed_step_seconds=embed_step_seconds,
         inspector=inspector,
+        proxy=proxy,
     )
     try:
         sock = _bind(host, port)
@@ -221,10 +225,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _proxy_settings(args: argparse.Namespace) -> Optional[ProxySettings]:
+    """The record/replay options as settings (``None`` when none was given); ``ValueError`` if bad."""
+    if not (args.upstream or args.record or args.replay):
+        if args.replay_fallback:
+            raise ValueError("--replay-fallback needs --replay FILE")
+        return None
+    token = None
+    if args.upstream:
+        token = os.environ.get(args.upstream_token_env)
+        if not token:
+            raise ValueError(
+                f"--upstream needs the upstream token in ${args.upstream_token_env} (--upstream-token-env)"
+            )
+    settings = ProxySettings(
+        upstream=args.upstream,
+        upstream_token=token,
+        record=args.record,
+        replay=args.replay,
+        replay_fallback=args.replay_fallback,
+        replay_speed=args.replay_speed,
+    )
+    if settings.replay:
+        from .cassette import Cassette
+
+        Cassette(settings.replay)  # a bad file is a start-up error, not a surprise at the first request
+    return settings
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """``meshapi gateway``: run the local gateway in the foreground until Ctrl-C; returns 0."""
     args = _parser().parse_args(argv)
     tokens = args.tokens or [os.environ.get("MESHAPI_TOKEN") or DEFAULT_TOKEN]
+    try:
+        proxy = _proxy_settings(args)
+    except (ValueError, CassetteError) as exc:
+        print(f"meshapi gateway: {exc}", file=sys.stderr)
+        return 2
     app = create_app(
         tokens,
         data_dir=args.data_dir,
@@ -233,6 +270,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         rpm=args.rpm,
         rpd=args.rpd,
         inspector=not args.no_inspector,
+        proxy=proxy,
     )
     state: GatewayState = app.state.gateway
     try:
@@ -247,6 +285,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"Admin token: {state.admin_token}")
     if not args.no_inspector:
         print(f"Inspector: {inspector_url(base_url, state.admin_token)}")
+    if proxy is not None:
+        mode = f"replaying {proxy.replay}" if proxy.replay else f"proxying to {proxy.upstream}"
+        print(f"Record/replay: {mode}" + (f", recording to {proxy.record}" if proxy.record else ""))
     print("Use it with:")
     print(f"  export MESHAPI_BASE_URL={base_url}")
     print(f"  export MESHAPI_TOKEN={tokens[0]}")
