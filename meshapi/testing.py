@@ -9,6 +9,8 @@ Fixtures:
   ``.requests``). Its fault plan is cleared after every test that uses a client fixture.
 * ``meshapi_client``: a ``MeshAPI`` bound to it (closed after the test).
 * ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test).
+* ``meshapi_cassette``: a gateway replaying (or recording) the cassette named by
+  ``@pytest.mark.meshapi_cassette("path")`` (see :mod:`meshapi._testing_cassette`).
 
 Example::
 
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from meshapi import AsyncMeshAPI, MeshAPI
 
 __all__ = ["meshapi_async_client", "meshapi_client", "meshapi_gateway"]
+
+# Record/replay against cassettes: its fixture, marker and options.
+pytest_plugins = ["meshapi._testing_cassette"]
 
 # Tests should not wait for real backoff: retries still happen, just without the sleeps.
 _FAST_RETRIES: Dict[str, Any] = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}

@@ -222,6 +222,28 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rpd", type=int, help="requests per day per token (default: unlimited)")
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     parser.add_argument("--no-inspector", action="store_true", help="do not serve the /_inspector/ web page")
+    proxy = parser.add_argument_group("record and replay (in front of a real gateway)")
+    proxy.add_argument("--upstream", metavar="URL", help="send /v1 requests on to this gateway")
+    proxy.add_argument(
+        "--upstream-token-env",
+        metavar="VAR",
+        default="MESHAPI_UPSTREAM_TOKEN",
+        help="environment variable holding the upstream token (default MESHAPI_UPSTREAM_TOKEN)",
+    )
+    proxy.add_argument("--record", metavar="FILE", help="append every proxied exchange to FILE (JSON Lines)")
+    proxy.add_argument("--replay", metavar="FILE", help="answer from the exchanges recorded in FILE")
+    proxy.add_argument(
+        "--replay-fallback",
+        action="store_true",
+        help="answer unmatched requests with the local models instead of a 404",
+    )
+    proxy.add_argument(
+        "--replay-speed",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="stream replays at X times the recorded pace (1 = as recorded; default 0 = at once)",
+    )
     return parser
 
 
