@@ -14,18 +14,23 @@ unrecorded request is a 404 ``cassette_no_match`` naming the closest recorded on
 ``fallback=True``). When it does not, the gateway records it from the upstream named by
 ``--meshapi-upstream URL`` (or ``$MESHAPI_CASSETTE_UPSTREAM``), with the upstream token read from
 ``$MESHAPI_UPSTREAM_TOKEN`` (``--meshapi-upstream-token-env`` names another variable). Delete the file to
-record it again. ``speed=1`` in the marker replays streams at the recorded pace (default: at once).
+record it again (a file missing when the session first uses it is recorded by every test of that
+session that names it). ``speed=1`` in the marker replays streams at the recorded pace (default: at once).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Set
 
 import pytest
 
 __all__ = ["meshapi_cassette"]
+
+# Cassettes this session is recording: a file missing when the session first used it is recorded by
+# every test of the session that names it (the second test must not start replaying half a cassette).
+_RECORDING = pytest.StashKey[Set[str]]()
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -67,7 +72,8 @@ def meshapi_cassette(request: Any) -> Iterator[Any]:
     if not path.is_absolute():
         path = Path(str(request.node.path)).parent / path
     speed = float(marker.kwargs.get("speed", 0.0))
-    if path.exists():
+    recording = request.config.stash.setdefault(_RECORDING, set())
+    if path.exists() and str(path) not in recording:
         settings = ProxySettings(
             replay=str(path), replay_fallback=bool(marker.kwargs.get("fallback", False)), replay_speed=speed
         )
@@ -83,5 +89,6 @@ def meshapi_cassette(request: Any) -> Iterator[Any]:
         if not token:
             pytest.fail(f"recording cassette {path} needs the upstream token in ${token_env}")
         settings = ProxySettings(upstream=upstream, upstream_token=token, record=str(path))
+        recording.add(str(path))
     with serve(proxy=settings) as gateway:
         yield gateway
