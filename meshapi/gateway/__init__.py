@@ -22,13 +22,14 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 from .app import create_app
 from .faults import Fault, FaultPlan, RequestLog, RequestRecord
 from .server import Gateway, main, serve
-from .state import DEFAULT_TOKEN
+from .settings import DEFAULT_TOKEN, GatewaySettings
 
 __all__ = [
     "DEFAULT_TOKEN",
     "Fault",
     "FaultPlan",
     "Gateway",
+    "GatewaySettings",
     "RequestLog",
     "RequestRecord",
     "create_app",

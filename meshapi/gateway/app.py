@@ -12,14 +12,15 @@
 :class:`GatewayMiddleware` does what every route needs, in this order: pick the request id (the
 inbound ``X-Request-Id`` or a fresh ``req_<ULID>``) and add it to every response; reject bodies over
 32 MiB with an HTML 413 (no request id, like the production edge); read and log the request; check
-the bearer token on ``/v1`` routes (401) and the optional RPM/RPD limits (429); then apply a planned
-fault, if one matches, around the real handler.
+the bearer token on ``/v1`` routes (401) and the optional RPM/RPD limits (429); then run the real
+handler with a planned fault applied, if one matches (``fault_injection.py``).
+
+The routes themselves are in ``routes/``, one module per SDK resource; the settings in
+``settings.py``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qsl
 
@@ -27,16 +28,17 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute
 
-from . import admin, routes_batches, routes_chat, routes_files, routes_media, routes_models, routes_templates
+from . import admin
 from .common import SCOPE_BODY, SCOPE_JSON, SCOPE_OWNER, SCOPE_REQUEST_ID, BadJson, parse_json_bytes
 from .errors import ApiError, DetailError, code_for_status, dumps, envelope
-from .faults import Fault, FaultPlan, RequestLog, RequestRecord
+from .fault_injection import error_message, header_list, run_with_fault
+from .faults import FaultPlan, RequestLog, RequestRecord
 from .inspector import ROUTES as _INSPECTOR_ROUTES
-from .proxy import ProxyLayer, ProxySettings
-from .realtime import realtime_endpoint
-from .sse import DONE, error_event
+from .proxy import ProxyLayer
+from .routes import all_routes
+from .settings import GatewaySettings
 from .state import GatewayState
 
 Scope = MutableMapping[str, Any]
@@ -52,35 +54,6 @@ _HTML_413 = (
     b"<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
     b"<center><h1>413 Request Entity Too Large</h1></center>\r\n</body>\r\n</html>\r\n"
 )
-
-
-class FaultAbort(Exception):
-    """Raised to make the server drop the connection on purpose (a planned fault)."""
-
-
-class _StreamEnded(Exception):
-    """Raised into the handler once a fault has already finished the response."""
-
-
-class _QuietFaultAborts(logging.Filter):
-    """Keeps uvicorn from logging a traceback for connections we drop on purpose."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, FaultAbort)
-
-
-_quiet_filter = _QuietFaultAborts()
-logging.getLogger("uvicorn.error").addFilter(_quiet_filter)
-
-
-def _contains(exc: BaseException, kind: type) -> bool:
-    if isinstance(exc, kind):
-        return True
-    inner = getattr(exc, "exceptions", None)
-    if isinstance(inner, (list, tuple)):
-        return any(_contains(e, kind) for e in inner if isinstance(e, BaseException))
-    return False
 
 
 def _bearer(headers: Dict[str, str]) -> Optional[str]:
@@ -100,219 +73,12 @@ def _header_dict(raw: List[Tuple[bytes, bytes]]) -> Dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
 
 
-def _header_list(headers: Dict[str, str]) -> List[Tuple[bytes, bytes]]:
-    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-
-
-def _error_message(status: int, code: str, message: str, request_id: str, **extra: Any) -> bytes:
-    error: Dict[str, Any] = {"code": code, "message": message}
-    error.update(extra)
-    return dumps(envelope(error, request_id))
-
-
 async def _send_simple(
     send: Send, status: int, body: bytes, content_type: str, extra: Optional[Dict[str, str]] = None
 ) -> None:
     headers = {"content-type": content_type, "content-length": str(len(body))}
     headers.update(extra or {})
-    await send({"type": "http.response.start", "status": status, "headers": _header_list(headers)})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def _is_event(block: bytes) -> bool:
-    return any(line and not line.startswith(b":") for line in block.split(b"\n"))
-
-
-def _pad_json(body: bytes, size: int) -> bytes:
-    missing = size - len(body)
-    if missing <= 0:
-        return body
-    stripped = body.rstrip()
-    if stripped.endswith(b"}") and stripped.lstrip().startswith(b"{"):
-        inner = stripped[:-1].rstrip()
-        head = inner + (b"" if inner.endswith(b"{") else b",") + b'"_padding":"'
-        filler = max(0, size - len(head) - 2)
-        return head + b"x" * filler + b'"}'
-    return body + b" " * missing
-
-
-async def _drop_connection(raw_send: Send) -> bool:
-    """Close the client connection under the server's feet (no response, or a cut-off one).
-
-    uvicorn's ``send`` is a bound method of its request cycle, which holds the transport; closing it
-    and waiting for the server to notice makes uvicorn drop the request without logging an error.
-    Returns False when the transport cannot be reached (another server), so callers fall back to
-    raising :class:`FaultAbort`.
-    """
-    cycle = getattr(raw_send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None or not callable(getattr(transport, "close", None)):
-        return False
-    transport.close()
-    for _ in range(500):
-        if getattr(cycle, "disconnected", False):
-            break
-        await asyncio.sleep(0.001)
-    return True
-
-
-async def _abort(raw_send: Send, send: Send, pending_start: Optional[Message]) -> None:
-    """Drop the connection; always raises (``_StreamEnded`` when done quietly, else ``FaultAbort``)."""
-    if await _drop_connection(raw_send):
-        raise _StreamEnded()
-    if pending_start is not None:
-        await send(pending_start)
-    raise FaultAbort()
-
-
-class _FaultedSend:
-    """Wraps ``send`` to apply the streaming/body parts of a fault to the real response."""
-
-    def __init__(self, fault: Fault, send: Send, raw_send: Send, request_id: str) -> None:
-        self.fault = fault
-        self.send = send
-        self.raw_send = raw_send
-        self.request_id = request_id
-        self.sse = False
-        self.buffering = False
-        self.start: Optional[Message] = None
-        self.parts: List[bytes] = []
-        self.buffer = b""
-        self.events = 0
-        self.finished = False
-        self.stalled = False
-
-    def _adjust_start(self, message: Message) -> Message:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in message.get("headers", [])}
-        self.sse = headers.get("content-type", "").startswith("text/event-stream")
-        headers.update(self.fault.extra_headers())
-        if self.fault.content_type is not None:
-            headers["content-type"] = self.fault.content_type
-        return {**message, "headers": _header_list(headers)}
-
-    async def __call__(self, message: Message) -> None:
-        if self.finished:
-            raise _StreamEnded()
-        kind = message["type"]
-        fault = self.fault
-        if kind == "http.response.start":
-            message = self._adjust_start(message)
-            if self.sse:
-                await self.send(message)
-                await self._after_events(0)
-                return
-            if fault.drop_after_events is not None:
-                await _abort(self.raw_send, self.send, message)
-            if fault.truncate_body or fault.huge_body_bytes is not None:
-                self.buffering = True
-                self.start = message
-                return
-            await self.send(message)
-            return
-        if kind != "http.response.body":
-            await self.send(message)
-            return
-        if self.sse:
-            await self._sse_body(message)
-        elif self.buffering:
-            self.parts.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                await self._send_buffered()
-        else:
-            if fault.stall_after_events is not None and not self.stalled:
-                self.stalled = True
-                await asyncio.sleep(fault.stall_seconds)
-            await self.send(message)
-
-    async def _send_buffered(self) -> None:
-        assert self.start is not None
-        body = b"".join(self.parts)
-        if self.fault.huge_body_bytes is not None:
-            body = _pad_json(body, self.fault.huge_body_bytes)
-        headers = [(k, v) for k, v in self.start.get("headers", []) if k.lower() != b"content-length"]
-        headers.append((b"content-length", str(len(body)).encode("ascii")))
-        await self.send({**self.start, "headers": headers})
-        if self.fault.truncate_body:
-            await self.send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-            await _abort(self.raw_send, self.send, None)
-        await self.send({"type": "http.response.body", "body": body, "more_body": False})
-        self.finished = True
-
-    async def _sse_body(self, message: Message) -> None:
-        self.buffer += message.get("body", b"")
-        while b"\n\n" in self.buffer:
-            block, self.buffer = self.buffer.split(b"\n\n", 1)
-            await self.send({"type": "http.response.body", "body": block + b"\n\n", "more_body": True})
-            if _is_event(block):
-                self.events += 1
-                await self._after_events(self.events)
-        if not message.get("more_body", False):
-            fault = self.fault
-            if fault.drop_after_events is not None:
-                await _abort(self.raw_send, self.send, None)
-            if fault.error_event_after is not None:
-                await self._error_and_done()
-                return
-            if fault.malformed_after_events is not None and self.events < fault.malformed_after_events:
-                await self.send({"type": "http.response.body", "body": _MALFORMED, "more_body": True})
-            await self.send({"type": "http.response.body", "body": self.buffer, "more_body": False})
-            self.finished = True
-
-    async def _after_events(self, count: int) -> None:
-        fault = self.fault
-        if fault.drop_after_events is not None and count >= fault.drop_after_events:
-            await _abort(self.raw_send, self.send, None)
-        if fault.error_event_after is not None and count >= fault.error_event_after:
-            await self._error_and_done()
-            raise _StreamEnded()
-        if fault.stall_after_events is not None and count == fault.stall_after_events:
-            await asyncio.sleep(fault.stall_seconds)
-        if fault.malformed_after_events is not None and count == fault.malformed_after_events:
-            await self.send({"type": "http.response.body", "body": _MALFORMED, "more_body": True})
-
-    async def _error_and_done(self) -> None:
-        frame = error_event(
-            self.fault.error_code, "Injected fault: the upstream stream failed.", self.request_id
-        )
-        await self.send({"type": "http.response.body", "body": frame + DONE, "more_body": False})
-        self.finished = True
-
-
-_MALFORMED = b"data: {not json\n\n"
-
-
-async def _fault_response(fault: Fault, send: Send, raw_send: Send, request_id: str) -> None:
-    status = fault.status if fault.status is not None else 200
-    extra = fault.extra_headers()
-    body: bytes
-    if fault.body is None:
-        code = code_for_status(status)
-        more: Dict[str, Any] = {}
-        if status == 429 and fault.retry_after is not None and fault.retry_after.strip().isdigit():
-            more["retry_after_seconds"] = int(fault.retry_after)
-        body = _error_message(status, code, f"Injected fault: HTTP {status}.", request_id, **more)
-        content_type = "application/json"
-    elif isinstance(fault.body, dict):
-        body = dumps(fault.body)
-        content_type = "application/json"
-    else:
-        body = fault.body.encode("utf-8") if isinstance(fault.body, str) else bytes(fault.body)
-        content_type = "text/plain; charset=utf-8"
-    if fault.content_type is not None:
-        content_type = fault.content_type
-    if fault.huge_body_bytes is not None:
-        body = _pad_json(body, fault.huge_body_bytes)
-    headers = {"content-type": content_type, "content-length": str(len(body))}
-    headers.update(extra)
-    start = {"type": "http.response.start", "status": status, "headers": _header_list(headers)}
-    if fault.drop_after_events is not None:
-        await _abort(raw_send, send, start)
-    await send(start)
-    if fault.truncate_body:
-        await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-        await _abort(raw_send, send, None)
-    if fault.stall_after_events is not None:
-        await asyncio.sleep(fault.stall_seconds)
+    await send({"type": "http.response.start", "status": status, "headers": header_list(headers)})
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
@@ -423,7 +189,7 @@ class GatewayMiddleware:
             token = _bearer(headers)
             owner = state.owner_for(token)
             if owner is None or token is None:
-                body_401 = _error_message(401, "unauthorized", "Invalid or missing API key.", rid)
+                body_401 = error_message(401, "unauthorized", "Invalid or missing API key.", rid)
                 await _send_simple(send_with_id, 401, body_401, "application/json")
                 return
             scope[SCOPE_OWNER] = owner
@@ -436,15 +202,8 @@ class GatewayMiddleware:
                     return
 
         fault = None if path.startswith("/_admin") else state.faults.take(method, path)
-        inner_send: Send = send_with_id
         if fault is not None:
             record.fault = fault
-            if fault.delay_first_byte:
-                await asyncio.sleep(fault.delay_first_byte)
-            if fault.replaces_response:
-                await self._guard(_fault_response(fault, send_with_id, send, rid))
-                return
-            inner_send = _FaultedSend(fault, send_with_id, send, rid)
 
         delivered = False
 
@@ -456,20 +215,9 @@ class GatewayMiddleware:
             return await receive()
 
         try:
-            await self._guard(self.app(scope, replay, inner_send))
+            await run_with_fault(fault, self.app, scope, replay, send_with_id, send, rid)
         finally:
             record.finish()
-
-    @staticmethod
-    async def _guard(work: Awaitable[None]) -> None:
-        try:
-            await work
-        except BaseException as exc:
-            if _contains(exc, FaultAbort):
-                raise FaultAbort("connection dropped by a planned fault") from None
-            if _contains(exc, _StreamEnded):
-                return
-            raise
 
 
 # -- exception handlers -------------------------------------------------------------------------------
@@ -520,56 +268,33 @@ class GatewayApp(Starlette):
 
 
 def routes(*, inspector: bool = True) -> List[BaseRoute]:
+    """Every route of the gateway: the resource modules' (``routes/``), the admin API's, the inspector's."""
     extra: List[BaseRoute] = list(_INSPECTOR_ROUTES) if inspector else []
-    return [
-        *extra,
-        *routes_models.ROUTES,
-        *routes_chat.ROUTES,
-        *routes_media.ROUTES,
-        *routes_templates.ROUTES,
-        *routes_files.ROUTES,
-        *routes_batches.ROUTES,
-        *admin.ROUTES,
-        WebSocketRoute("/v1/realtime", realtime_endpoint),
-        Route("/v1/realtime", routes_models.upgrade_required, methods=["GET"]),
-    ]
+    return [*extra, *all_routes(), *admin.ROUTES]
 
 
 def create_app(
     tokens: Optional[List[str]] = None,
     *,
-    data_dir: Optional[str] = None,
-    latency: float = 0.0,
-    admin_token: Optional[str] = None,
-    rpm: Optional[int] = None,
-    rpd: Optional[int] = None,
-    batch_step_seconds: float = 0.05,
-    embed_step_seconds: float = 0.02,
+    settings: Optional[GatewaySettings] = None,
     faults: Optional[FaultPlan] = None,
     requests: Optional[RequestLog] = None,
-    inspector: bool = True,
-    proxy: Optional[ProxySettings] = None,
+    **options: Any,
 ) -> Starlette:
-    """Build the gateway app. Call ``app.state.gateway.close()`` when done if ``data_dir`` was used.
+    """Build the gateway app from ``settings`` and/or the :class:`GatewaySettings` fields as keywords.
 
-    ``inspector=False`` leaves out the ``/_inspector/`` page (see :mod:`meshapi.gateway.inspector`);
-    ``proxy`` puts the gateway in front of a real one or a cassette (see :mod:`meshapi.gateway.proxy`).
+    Call ``app.state.gateway.close()`` when done if ``data_dir`` was used. ``inspector=False`` leaves
+    out the ``/_inspector/`` page (:mod:`meshapi.gateway.inspector`); ``proxy`` puts the gateway in
+    front of a real one or a cassette (:mod:`meshapi.gateway.proxy`).
     """
+    if tokens is not None:
+        options["tokens"] = tokens
+    chosen = GatewaySettings.build(settings, caller="create_app", **options)
+    proxy = chosen.proxy
     layer = ProxyLayer(proxy) if proxy is not None and proxy.active else None
-    state = GatewayState(
-        tokens,
-        data_dir=data_dir,
-        latency=latency,
-        admin_token=admin_token,
-        rpm=rpm,
-        rpd=rpd,
-        batch_step_seconds=batch_step_seconds,
-        embed_step_seconds=embed_step_seconds,
-        faults=faults,
-        requests=requests,
-    )
+    state = GatewayState(chosen, faults=faults, requests=requests)
     app = GatewayApp(
-        routes=routes(inspector=inspector),
+        routes=routes(inspector=chosen.inspector),
         exception_handlers={
             ApiError: _api_error,
             DetailError: _detail_error,
@@ -578,6 +303,6 @@ def create_app(
         },
     )
     app.state.gateway = state
-    app.state.inspector = inspector
+    app.state.inspector = chosen.inspector
     app.state.proxy = layer
     return app

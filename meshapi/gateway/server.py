@@ -9,6 +9,7 @@ the storage, so many gateways can be started one after another in one process.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import socket
 import sys
@@ -25,7 +26,8 @@ from .cassette import CassetteError
 from .faults import FaultPlan, RequestLog
 from .inspector import inspector_url
 from .proxy import ProxySettings
-from .state import DEFAULT_TOKEN, GatewayState
+from .settings import DEFAULT_TOKEN, GatewaySettings
+from .state import GatewayState
 
 _START_TIMEOUT = 15.0
 
@@ -161,44 +163,26 @@ class Gateway:
 
 
 def serve(
-    tokens: Optional[Sequence[str]] = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    data_dir: Optional[str] = None,
-    latency: float = 0.0,
-    admin_token: Optional[str] = None,
-    rpm: Optional[int] = None,
-    rpd: Optional[int] = None,
-    batch_step_seconds: float = 0.05,
-    embed_step_seconds: float = 0.02,
-    log_level: str = "warning",
-    inspector: bool = True,
-    proxy: Optional[ProxySettings] = None,
+    tokens: Optional[Sequence[str]] = None, *, settings: Optional[GatewaySettings] = None, **options: Any
 ) -> Gateway:
     """Start a local gateway in a background thread; use as ``with serve() as gw: ...``.
 
-    ``tokens`` defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already
-    accepting connections when this returns; leaving the ``with`` block (or ``gw.stop()``) stops it.
+    ``settings`` and/or keywords named like the :class:`~meshapi.gateway.settings.GatewaySettings`
+    fields (``host``, ``port``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``, ``rpd``,
+    ``batch_step_seconds``, ``embed_step_seconds``, ``log_level``) choose how it behaves. ``tokens``
+    defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already accepting
+    connections when this returns; leaving the ``with`` block (or ``gw.stop()``) stops it.
     """
-    app = create_app(
-        list(tokens) if tokens is not None else None,
-        data_dir=data_dir,
-        latency=latency,
-        admin_token=admin_token,
-        rpm=rpm,
-        rpd=rpd,
-        batch_step_seconds=batch_step_seconds,
-        embed_step_seconds=embed_step_seconds,
-        inspector=inspector,
-        proxy=proxy,
-    )
+    if tokens is not None:
+        options["tokens"] = list(tokens)
+    chosen = GatewaySettings.build(settings, caller="serve", **options)
+    app = create_app(settings=chosen)
     try:
-        sock = _bind(host, port)
+        sock = _bind(chosen.host, chosen.port)
     except OSError:
         app.state.gateway.close()
         raise
-    return Gateway(app, host, sock, log_level).start()
+    return Gateway(app, chosen.host, sock, chosen.log_level).start()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -278,23 +262,17 @@ def _proxy_settings(args: argparse.Namespace) -> Optional[ProxySettings]:
 def main(argv: Optional[List[str]] = None) -> int:
     """``meshapi gateway``: run the local gateway in the foreground until Ctrl-C; returns 0."""
     args = _parser().parse_args(argv)
-    tokens = args.tokens or [os.environ.get("MESHAPI_TOKEN") or DEFAULT_TOKEN]
     try:
         proxy = _proxy_settings(args)
     except (ValueError, CassetteError) as exc:
         print(f"meshapi gateway: {exc}", file=sys.stderr)
         return 2
-    app = create_app(
-        tokens,
-        data_dir=args.data_dir,
-        latency=args.latency,
-        admin_token=args.admin_token,
-        rpm=args.rpm,
-        rpd=args.rpd,
-        inspector=not args.no_inspector,
-        proxy=proxy,
-    )
+    names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy"}
+    chosen = {k: v for k, v in vars(args).items() if k in names}
+    settings = GatewaySettings(**chosen, inspector=not args.no_inspector, proxy=proxy)
+    app = create_app(settings=settings)
     state: GatewayState = app.state.gateway
+    tokens = state.token_list
     try:
         sock = _bind(args.host, args.port)
     except OSError as exc:

@@ -16,19 +16,19 @@ realtime route). Attributes other modules rely on:
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from .catalog import Catalog
 from .errors import ApiError
 from .faults import FaultPlan, RequestLog
 from .ids import new_request_id, owner_id_for
+from .settings import DEFAULT_TOKEN, GatewaySettings
 from .storage import Store
 
-DEFAULT_TOKEN = "rsk_local_dev_token"
+__all__ = ["DEFAULT_TOKEN", "GatewayState", "RateLimiter"]
 
 
 class RateLimiter:
@@ -79,37 +79,30 @@ class GatewayState:
 
     def __init__(
         self,
-        tokens: Optional[Iterable[str]] = None,
+        settings: Optional[GatewaySettings] = None,
         *,
-        data_dir: Optional[str] = None,
-        latency: float = 0.0,
-        admin_token: Optional[str] = None,
-        rpm: Optional[int] = None,
-        rpd: Optional[int] = None,
-        batch_step_seconds: float = 0.05,
-        embed_step_seconds: float = 0.02,
         faults: Optional[FaultPlan] = None,
         requests: Optional[RequestLog] = None,
     ) -> None:
-        token_list = (
-            list(tokens) if tokens is not None else [os.environ.get("MESHAPI_TOKEN") or DEFAULT_TOKEN]
-        )
-        if not token_list or not all(isinstance(t, str) and t for t in token_list):
-            raise ValueError("tokens must be non-empty strings")
+        settings = settings if settings is not None else GatewaySettings()
+        #: The settings this gateway was built from (the attributes below are derived from it).
+        self.settings = settings
+        token_list = settings.token_list()
         self.token_list = token_list
         self.tokens = set(token_list)
         self._owners = {t: owner_id_for(t) for t in token_list}
-        self.admin_token = admin_token or "adm_" + secrets.token_urlsafe(18)
+        self.admin_token = settings.admin_token or "adm_" + secrets.token_urlsafe(18)
         self.catalog = Catalog()
         self.faults = faults if faults is not None else FaultPlan()
         self.requests = requests if requests is not None else RequestLog()
         if self.requests.pricer is None:
             self.requests.pricer = self.price
-        self.latency = float(latency)
-        self.batch_step_seconds = float(batch_step_seconds)
-        self.embed_step_seconds = float(embed_step_seconds)
+        self.latency = float(settings.latency)
+        self.batch_step_seconds = float(settings.batch_step_seconds)
+        self.embed_step_seconds = float(settings.embed_step_seconds)
+        rpm, rpd = settings.rpm, settings.rpd
         self.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
-        self.store = Store(data_dir)
+        self.store = Store(settings.data_dir)
         key = self.store.meta("signing_key")
         if key is None:
             key = secrets.token_hex(32)

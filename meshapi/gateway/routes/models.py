@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .common import gateway, json_response
-from .errors import DetailError
-from .validation import Bool, Int, Str, check_query
+from ..common import gateway, json_response
+from ..errors import DetailError
+from ..validation import Bool, Int, Str, check_query
 
 
 def _filtered(request: Request) -> List[Dict[str, Any]]:
@@ -86,10 +86,6 @@ async def get_model(request: Request) -> Response:
     if info is None:
         raise DetailError(404, f"Model '{model_id}' not found.")
     return json_response(info)
-
-
-async def upgrade_required(request: Request) -> Response:
-    return Response("Upgrade Required", status_code=426, headers={"upgrade": "websocket"})
 
 
 ROUTES = [

@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .common import gateway, json_body, json_response, owner
-from .errors import ApiError, envelope, model_not_found, not_found
-from .ids import hex_id, new_request_id
-from .routes_chat import CHAT, completion_body, run_chat
-from .routes_templates import apply_template
-from .state import GatewayState
-from .storage import Record, public
-from .validation import Int, ListOf, MapOf, Obj, Str, check_body, check_query, opt, req
+from ..common import gateway, json_body, json_response, owner
+from ..conversation import CHAT, completion_body, run_chat
+from ..errors import ApiError, envelope, model_not_found, not_found
+from ..ids import hex_id, new_request_id
+from ..state import GatewayState
+from ..storage import Record, public
+from ..templating import apply_template
+from ..validation import Int, ListOf, MapOf, Obj, Str, check_body, check_query, opt, req
 
 KIND = "batch"
 TERMINAL = frozenset({"completed", "failed", "cancelled", "expired"})

@@ -25,13 +25,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import engine, vectors
-from .common import gateway, json_body, json_response, owner
-from .errors import not_found
-from .ids import iso_timestamp, new_uuid
-from .state import GatewayState
-from .storage import Record, public
-from .validation import Bool, Int, ListOf, MapOf, Obj, Str, check_query, opt, req
+from .. import engine, vectors
+from ..common import gateway, json_body, json_response, owner
+from ..errors import not_found
+from ..ids import iso_timestamp, new_uuid
+from ..state import GatewayState
+from ..storage import Record, public
+from ..validation import Bool, Int, ListOf, MapOf, Obj, Str, check_query, opt, req
 
 UPLOAD_TTL_SECONDS = 600
 RAG_DIMENSIONS = 512

@@ -1,0 +1,40 @@
+"""The gateway's routes, one module per SDK resource, so an endpoint is found by its SDK name.
+
+Each module declares ``ROUTES`` (a list of Starlette routes) for its resource; :func:`all_routes`
+collects them in a fixed order for ``create_app``. Code that several resources share lives one level
+up (``conversation.py``, ``templating.py``, ``engine.py``, ...): route modules never import each other.
+
+=============  ===========================================================
+module         SDK resource / endpoints
+=============  ===========================================================
+chat           ``chat.completions`` - ``/v1/chat/completions``
+compare        ``compare`` - ``/v1/chat/compare``
+responses      ``responses`` - ``/v1/responses``
+embeddings     ``embeddings`` - ``/v1/embeddings``
+images         ``images`` - ``/v1/images/*``
+models         ``models`` - ``/v1/models*``
+templates      ``templates`` - ``/v1/templates*``
+rag            ``rag`` - ``/v1/files*`` and the signed ``/_upload`` target
+batches        ``batches`` - ``/v1/batches*``
+realtime       ``realtime`` - ``/v1/realtime`` (WebSocket)
+=============  ===========================================================
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from starlette.routing import BaseRoute
+
+from . import batches, chat, compare, embeddings, images, models, rag, realtime, responses, templates
+
+#: The route modules in registration order (earlier modules win when two patterns overlap).
+MODULES = (models, chat, compare, responses, embeddings, images, templates, rag, batches, realtime)
+
+
+def all_routes() -> List[BaseRoute]:
+    """Every data-plane route of every resource module (admin routes are added by ``app.py``)."""
+    found: List[BaseRoute] = []
+    for module in MODULES:
+        found.extend(module.ROUTES)
+    return found

@@ -1,0 +1,71 @@
+"""The local gateway's settings, declared once.
+
+:class:`GatewaySettings` is what ``create_app()``, ``serve()`` and ``meshapi gateway`` (``main``)
+build a gateway from: the keyword arguments of ``create_app``/``serve`` and the command-line options
+are its field names, checked by :meth:`GatewaySettings.build`, so a new setting is added here (and,
+if the CLI should offer it, as one option in ``server.py``) and nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+
+if TYPE_CHECKING:
+    from .proxy import ProxySettings
+
+DEFAULT_TOKEN = "rsk_local_dev_token"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """How one local gateway behaves. Every field has a default; see each comment."""
+
+    #: Accepted bearer tokens; ``None`` means ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`.
+    tokens: Optional[Sequence[str]] = None
+    #: Interface and port to listen on (``serve``/``main`` only; port 0 picks a free one).
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: Keep files, templates and batches in SQLite under this directory (default: in memory).
+    data_dir: Optional[str] = None
+    #: Seconds to pause between streamed events (0 = full speed).
+    latency: float = 0.0
+    #: Token for the ``/_admin`` routes (default: a random one).
+    admin_token: Optional[str] = None
+    #: Requests per minute / per day per token (default: unlimited).
+    rpm: Optional[int] = None
+    rpd: Optional[int] = None
+    #: Length of one step of the batch and RAG-embedding lifecycles, in seconds.
+    batch_step_seconds: float = 0.05
+    embed_step_seconds: float = 0.02
+    #: uvicorn's log level.
+    log_level: str = "warning"
+    #: Serve the ``/_inspector/`` web page (:mod:`meshapi.gateway.inspector`).
+    inspector: bool = True
+    #: Record/replay in front of a real gateway (:class:`~meshapi.gateway.proxy.ProxySettings`).
+    proxy: Optional[ProxySettings] = None
+
+    @classmethod
+    def build(
+        cls, settings: Optional[GatewaySettings] = None, *, caller: str = "create_app", **options: Any
+    ) -> GatewaySettings:
+        """``settings`` (or the defaults) with ``options`` applied; an unknown name is a ``TypeError``."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"{caller}() got an unexpected keyword argument '{unknown[0]}'")
+        base = settings if settings is not None else cls()
+        return dataclasses.replace(base, **options) if options else base
+
+    def token_list(self) -> List[str]:
+        """The accepted tokens, with the environment/default fallback applied and checked."""
+        tokens = (
+            list(self.tokens)
+            if self.tokens is not None
+            else [os.environ.get("MESHAPI_TOKEN") or DEFAULT_TOKEN]
+        )
+        if not tokens or not all(isinstance(t, str) and t for t in tokens):
+            raise ValueError("tokens must be non-empty strings")
+        return tokens
