@@ -154,7 +154,8 @@ class RequestRecord:
     _started: float = field(default_factory=_monotonic, repr=False)
     _secrets: List[bytes] = field(default_factory=list, repr=False)
     _body_parts: List[bytes] = field(default_factory=list, repr=False)
-    _sse_buffer: str = field(default="", repr=False)
+    _sse_tail: bytes = field(default=b"", repr=False)
+    _kept: int = field(default=0, repr=False)
     _log: Optional[RequestLog] = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -211,32 +212,47 @@ class RequestRecord:
         self.streamed = headers.get("content-type", "").startswith("text/event-stream")
 
     def response_chunk(self, chunk: bytes, more: bool) -> None:
+        """One piece of the response body as sent (cheap: constant work per byte, whatever the size)."""
         self.response_size += len(chunk)
         limit = self._log.max_record_response if self._log is not None else 1 << 20
-        kept = sum(len(p) for p in self._body_parts) + sum(len(e.text) for e in self.events)
-        room = max(0, limit - kept)
         if self.streamed:
-            self._sse_buffer += chunk.decode("utf-8", "replace").replace("\r\n", "\n")
-            *blocks, self._sse_buffer = self._sse_buffer.split("\n\n")
-            now = self._elapsed_ms()
-            for block in blocks:
-                if not block.strip():
-                    continue
-                self.event_count += 1
-                if len(block) <= room:
-                    self.events.append(StreamEvent(now, block))
-                    room -= len(block)
-                    self._grew(len(block))
-                else:
-                    self.response_truncated = True
+            self._sse_chunk(chunk, limit)
         elif chunk:
-            if len(chunk) <= room:
+            if self._kept + len(chunk) <= limit:
                 self._body_parts.append(chunk)
+                self._kept += len(chunk)
                 self._grew(len(chunk))
             else:
                 self.response_truncated = True
         if not more:
             self.finish()
+
+    def _sse_chunk(self, chunk: bytes, limit: int) -> None:
+        if self.response_truncated:  # past the budget: only count events
+            data = self._sse_tail + chunk
+            self.event_count += data.replace(b"\r\n", b"\n").count(b"\n\n")
+            self._sse_tail = data[-1:]
+            return
+        buffer = (self._sse_tail + chunk).replace(b"\r\n", b"\n")
+        *blocks, tail = buffer.split(b"\n\n")
+        now = self._elapsed_ms() if blocks else 0.0
+        for block in blocks:
+            if not block.strip():
+                continue
+            self.event_count += 1
+            if self.response_truncated:
+                continue
+            text = block.decode("utf-8", "replace")
+            if self._kept + len(block) <= limit:
+                self.events.append(StreamEvent(now, text))
+                self._kept += len(block)
+                self._grew(len(block))
+            else:
+                self.response_truncated = True
+        if len(tail) > limit - self._kept:  # one event larger than what is left: stop keeping
+            self.response_truncated = True
+            tail = tail[-1:]
+        self._sse_tail = tail
 
     def finish(self) -> None:
         """The response is complete (or the connection went away): fix duration, usage and cost."""
@@ -296,8 +312,7 @@ class RequestRecord:
     def size(self) -> int:
         """Bytes this record counts against the log's budget."""
         head = sum(len(k) + len(v) for k, v in self.headers.items())
-        kept = sum(len(p) for p in self._body_parts) + sum(len(e.text) for e in self.events)
-        return head + (0 if self.body_truncated else self.body_size) + kept + 256
+        return head + (0 if self.body_truncated else self.body_size) + self._kept + 256
 
     def summary(self) -> Dict[str, Any]:
         """The list row of the inspector: no bodies."""
