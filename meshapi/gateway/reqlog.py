@@ -11,18 +11,16 @@ bytes + header bytes); the oldest records go first. One record keeps a request b
 ``max_record_body`` bytes (a larger one is logged by size only, ``body_truncated``) and response bytes up
 to ``max_record_response`` (past it only sizes and event counts grow, ``response_truncated``).
 
-Secrets: ``Authorization``, ``Proxy-Authorization``, ``X-Api-Key``, ``Cookie`` and query parameters
-such as ``api_key`` / ``token`` are stored redacted (``Bearer rsk_…redacted``); the clear value never
-enters the log. ``record.bearer_is(token)`` / ``record.sent_secret(value)`` still answer "was this sent?" through
-HMACs under a key that lives only in this process.
+Secrets (:mod:`meshapi.gateway.redact`): ``Authorization``, ``Proxy-Authorization``, ``X-Api-Key``,
+``Cookie`` and query parameters such as ``api_key`` / ``token`` are stored redacted (``Bearer
+rsk_…redacted``); the clear value never enters the log. ``record.bearer_is(token)`` /
+``record.sent_secret(value)`` still answer "was this sent?" through HMACs under a process-only key.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
-import secrets
 import threading
 import time
 from collections import deque
@@ -30,61 +28,10 @@ from dataclasses import dataclass, field
 from time import monotonic as _monotonic
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie"})
-SECRET_QUERY = frozenset({"api_key", "apikey", "key", "token", "access_token", "auth"})
-_PROCESS_KEY = secrets.token_bytes(32)
+from .redact import digest, redact_headers, redact_query
 
 #: Prices a call: ``(model, prompt_tokens, completion_tokens) -> "0.00012"`` or ``None`` if unknown.
 Pricer = Callable[[str, int, int], Optional[str]]
-
-
-def redact(value: str) -> str:
-    """``"Bearer rsk_abc..."`` -> ``"Bearer rsk_…redacted"``: the scheme and the token's kind survive."""
-    scheme, sep, rest = value.strip().partition(" ")
-    if sep and scheme.lower() in ("bearer", "basic", "token"):
-        return f"{scheme} {_mask(rest.strip())}"
-    return _mask(value.strip())
-
-
-def _mask(secret: str) -> str:
-    head, sep, _ = secret.partition("_")
-    kind = head + "_" if sep and 0 < len(head) <= 5 and head.isalnum() else ""
-    return f"{kind}…redacted"
-
-
-def _digest(value: str) -> bytes:
-    return hmac.new(_PROCESS_KEY, value.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
-
-
-def _secret_part(value: str) -> str:
-    scheme, sep, rest = value.strip().partition(" ")
-    return rest.strip() if sep and scheme.lower() in ("bearer", "basic", "token") else value.strip()
-
-
-def redact_headers(headers: Dict[str, str]) -> Tuple[Dict[str, str], List[bytes]]:
-    """Redacted copy of ``headers`` and the HMACs of the clear secrets it carried."""
-    out: Dict[str, str] = {}
-    digests: List[bytes] = []
-    for name, value in headers.items():
-        if name.lower() in SECRET_HEADERS and "…redacted" not in value:
-            digests.append(_digest(_secret_part(value)))
-            out[name] = redact(value)
-        else:
-            out[name] = value
-    return out, digests
-
-
-def redact_query(query: Dict[str, str]) -> Tuple[Dict[str, str], List[bytes]]:
-    """Redacted copy of the query parameters (``api_key``, ``token``, ...) and HMACs of the secrets."""
-    out: Dict[str, str] = {}
-    digests: List[bytes] = []
-    for name, value in query.items():
-        if name.lower() in SECRET_QUERY and "…redacted" not in value:
-            digests.append(_digest(value.strip()))
-            out[name] = redact(value)
-        else:
-            out[name] = value
-    return out, digests
 
 
 def _int(value: Any) -> Optional[int]:
@@ -187,7 +134,7 @@ class RequestRecord:
 
     def sent_secret(self, secret: str) -> bool:
         """True when ``secret`` was one of the redacted header or query values of this request."""
-        wanted = _digest(secret.strip())
+        wanted = digest(secret.strip())
         return any(hmac.compare_digest(wanted, d) for d in self._secrets)
 
     @property
