@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
-from meshapi._errors import InternalServerError
+from meshapi._errors import InternalServerError, RateLimitError
 from meshapi.gateway import Gateway, serve
 from tests.browser.conftest import ARTIFACTS
 
@@ -129,5 +129,36 @@ def test_watch_a_call_open_it_and_plant_a_fault(browser: Any, gw: Gateway) -> No
             browser, lambda d: "503 (fault)" in d.find_element(By.CSS_SELECTOR, "#requests tbody tr").text
         )
         shot(browser, "5-faulted")
+
+        # a rate limit set on the page: one call a minute, so the second one is refused
+        browser.find_element(By.ID, "nav-limits").click()
+        limits = wait_for(browser, lambda d: d.find_element(By.ID, "limits-form"))
+        limits.find_element(By.NAME, "rpm").send_keys("1")
+        limits.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait_for(browser, lambda d: "1 per minute" in d.find_element(By.ID, "limits-message").text)
+        shot(browser, "6-limits")
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "one"}])
+        with pytest.raises(RateLimitError):
+            client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "two"}])
+
+        # reset from the page (two clicks): counts, log and stored data are gone, calls go through again
+        browser.find_element(By.ID, "nav-reset").click()
+        browser.find_element(By.ID, "reset-button").click()
+        browser.find_element(By.ID, "reset-confirm").click()
+        wait_for(browser, lambda d: "Reset done" in d.find_element(By.ID, "reset-message").text)
+        shot(browser, "7-reset")
+        assert len(gw.requests) == 0
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "three"}])
+
+        browser.find_element(By.ID, "nav-replies").click()
+        wait_for(
+            browser,
+            lambda d: (
+                d.find_element(By.ID, "replies-message").text
+                or d.find_element(By.ID, "replies-text").get_attribute("value")
+            ),
+        )
+        shot(browser, "8-replies")
+        assert gw.token not in browser.page_source
     finally:
         client.close()
