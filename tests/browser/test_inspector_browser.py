@@ -6,7 +6,7 @@ import asyncio
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, List
 
 import pytest
 
@@ -27,10 +27,31 @@ def gw() -> Iterator[Gateway]:
         yield gateway
 
 
-def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 10) -> Any:
+def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = 20) -> Any:
+    """Poll ``condition`` until it is truthy; the live list re-renders, so stale elements are retried."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
+    wait = WebDriverWait(
+        driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)
+    )
+    return wait.until(condition)
+
+
+def row_cells(driver: Any, css: str) -> List[List[str]]:
+    """The text of every cell of every row matching ``css``, read in one go."""
+    from selenium.webdriver.common.by import By
+
+    return [
+        [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+        for tr in driver.find_elements(By.CSS_SELECTOR, css)
+    ]
+
+
+def click(driver: Any, css: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, css).click() or True)
 
 
 def shot(driver: Any, name: str) -> None:
@@ -57,17 +78,13 @@ def test_watch_a_call_open_it_and_plant_a_fault(browser: Any, gw: Gateway) -> No
             streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
         # both calls appear in the live list, newest first, without reloading the page
-        rows = wait_for(
-            browser,
-            lambda d: (
-                len(d.find_elements(By.CSS_SELECTOR, "#requests tbody tr")) >= 2
-                and d.find_elements(By.CSS_SELECTOR, "#requests tbody tr")
-            ),
-        )
-        first = rows[0].find_elements(By.TAG_NAME, "td")
-        assert first[2].text == "/v1/chat/completions" and first[9].text == "yes"  # the stream is newest
-        row = browser.find_element(By.CSS_SELECTOR, f'tr[data-request-id="{reply._request_id}"]')
-        cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
+        def settled(d: Any) -> Any:
+            rows = row_cells(d, "#requests tbody tr")
+            return rows if len(rows) >= 2 and rows[0][6] and rows[1][6] else None
+
+        rows = wait_for(browser, settled)
+        assert rows[0][2] == "/v1/chat/completions" and rows[0][9] == "yes"  # the stream is newest
+        cells = row_cells(browser, f'tr[data-request-id="{reply._request_id}"]')[0]
         assert cells[1:5] == ["POST", "/v1/chat/completions", MODEL, "200"]
         usage = reply.usage
         assert usage is not None and cells[6] == f"{usage.prompt_tokens} / {usage.completion_tokens}"
@@ -77,7 +94,7 @@ def test_watch_a_call_open_it_and_plant_a_fault(browser: Any, gw: Gateway) -> No
             shutil.copyfile(ARTIFACTS / "1-requests.png", DOCS_SHOT)
 
         # open it: the question as a conversation, the answer, the request id
-        row.click()
+        click(browser, f'tr[data-request-id="{reply._request_id}"]')
         wait_for(browser, lambda d: d.find_element(By.ID, "detail-title").text == "POST /v1/chat/completions")
         bubbles = browser.find_elements(By.CSS_SELECTOR, "#detail-request .msg.user .text")
         assert [b.text for b in bubbles] == [question]
@@ -89,8 +106,7 @@ def test_watch_a_call_open_it_and_plant_a_fault(browser: Any, gw: Gateway) -> No
 
         # the streamed one: events in order with their timing, and the joined answer
         browser.get(gw.base_url + "/_inspector/#/")
-        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#requests tbody tr"))
-        browser.find_elements(By.CSS_SELECTOR, "#requests tbody tr")[0].click()
+        click(browser, "#requests tbody tr")  # the newest: the stream
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#detail-response .events tr"))
         joined = browser.find_element(By.CSS_SELECTOR, "#detail-response .msg.assistant .text").text
         assert joined == streamed
@@ -106,8 +122,8 @@ def test_watch_a_call_open_it_and_plant_a_fault(browser: Any, gw: Gateway) -> No
         form.find_element(By.NAME, "times").send_keys("2")
         browser.find_element(By.ID, "fault-add").click()
         wait_for(browser, lambda d: "Fault added" in d.find_element(By.ID, "fault-message").text)
-        listed = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#faults tbody tr"))
-        assert "/v1/chat/completions" in listed[0].text and "0 / 2" in listed[0].text
+        listed = wait_for(browser, lambda d: row_cells(d, "#faults tbody tr"))
+        assert listed[0][0] == "/v1/chat/completions" and listed[0][2] == "0 / 2"
         shot(browser, "4-faults")
         with pytest.raises(InternalServerError) as info:
             client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "again"}])
