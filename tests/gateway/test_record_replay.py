@@ -162,11 +162,11 @@ def test_unmatched_request_names_the_closest_or_falls_through(upstream: Gateway,
 
 def test_replay_pace_recorded_or_accelerated(tmp_path: Path) -> None:
     cassette = tmp_path / "c.jsonl"
-    with serve([UPSTREAM_TOKEN], latency=0.01) as slow, recorder(slow, cassette) as rec:
+    with serve([UPSTREAM_TOKEN], latency=0.02) as slow, recorder(slow, cassette) as rec:
         httpx.post(rec.base_url + CHAT, json=chat_body("Pace me.", stream=True), headers=LOCAL)
     chunks = Cassette(str(cassette)).exchanges[0]["response"]["chunks"]
     span = (chunks[-1]["ms"] - chunks[0]["ms"]) / 1000
-    assert span > 0.2
+    assert span > 0.4
     timings = {}
     for speed in (0.0, 1.0, 4.0):
         with replayer(cassette, replay_speed=speed) as rep:
@@ -180,7 +180,7 @@ def test_replay_pace_recorded_or_accelerated(tmp_path: Path) -> None:
             timings[speed] = time.monotonic() - started
     assert timings[1.0] >= span * 0.9
     assert timings[4.0] >= span / 4 * 0.9 and timings[4.0] < timings[1.0]
-    assert timings[0.0] < span / 2
+    assert timings[0.0] < timings[1.0] / 2  # no pauses at all (what is left is the machine's speed)
 
 
 def test_faults_and_the_log_still_apply_in_front_of_the_upstream(upstream: Gateway, tmp_path: Path) -> None:
@@ -280,7 +280,7 @@ def _pytest(directory: Path, env: Dict[str, str], *args: str) -> subprocess.Comp
         env={**clean, **env},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
 
 
@@ -306,3 +306,17 @@ def test_plugin_records_when_missing_and_replays_otherwise(tmp_path: Path) -> No
         return re.findall(r"(?:PLAIN|STREAM) req_\w+(?: [0-9a-f]{64})?", run.stdout)
 
     assert printed(replayed) == printed(recorded) and len(printed(recorded)) == 2
+
+
+def test_multipart_bodies_match_whatever_their_boundary() -> None:
+    from meshapi.gateway.cassette import normalise, request_entry
+
+    def upload(boundary: str, text: str) -> Dict[str, Any]:
+        body = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n{text}\r\n--{boundary}--\r\n'
+        return request_entry(
+            "POST", "/v1/files", "", f"multipart/form-data; boundary={boundary}", body.encode()
+        )
+
+    assert normalise(upload("abc123", "hello")) == normalise(upload("zzz999", "hello"))
+    assert normalise(upload("abc123", "hello")) != normalise(upload("abc123", "other"))
+    assert "body_b64" in upload("b", "x") and "json" not in upload("b", "x")
