@@ -91,6 +91,22 @@ def figures(quick: bool) -> List[Figure]:
             targets={"meshapi": 1.5},
         ),
         Figure(
+            "structured stream: events() beside plain iteration (no sockets)",
+            "structured_stream",
+            ["iterate", "events", "events_unread", "parsing_alone"],
+            500 if small else 4_000,
+            "chunks/s",
+            extra=["us_per_chunk", "answer_kb"],
+        ),
+        Figure(
+            "structured call: parse() beside create() (no sockets)",
+            "structured_call",
+            ["create", "parse"],
+            200 if small else 3_000,
+            "calls/s",
+            extra=["us_per_call"],
+        ),
+        Figure(
             "SSE decoding alone, chat-sized events",
             "sse",
             ["small"],

@@ -332,7 +332,11 @@ def sse(variant: str, base: str, size: int) -> Dict[str, Any]:
     }
 
 
+from .structured import structured_call, structured_stream  # noqa: E402 - beside the cases it joins
+
 CASES: Dict[str, Callable[[str, str, int], Dict[str, Any]]] = {
+    "structured_stream": structured_stream,
+    "structured_call": structured_call,
     "sync_chat": sync_chat,
     "async_chat": async_chat,
     "stream": stream,

@@ -50,3 +50,30 @@ async def test_async_session(async_client: AsyncMeshAPI) -> None:
         assert first.event and first.event["type"] == "session.created"
         reply = await session.send_text("Hello there")
         assert reply
+
+
+def test_typed_events_senders_and_handlers(client: MeshAPI) -> None:
+    with client.realtime.connect(model=REALTIME_MODEL) as session:
+        first = session.recv(timeout=30)
+        assert first.type == "session.created"
+        session.session.update(output_modalities=["text"], instructions="Answer in one short sentence.")
+        deltas = []
+        session.on("response.output_text.delta", lambda event: deltas.append(event.delta))
+        session.run(until=lambda event: event.type == "session.updated", timeout=30)
+        session.conversation.item.create(text="Say hello.")
+        session.response.create()
+        session.run(until=lambda event: event.type == "response.done", timeout=60)
+        assert deltas and session.last_response is not None
+
+
+async def test_async_typed_events(async_client: AsyncMeshAPI) -> None:
+    async with async_client.realtime.connect(model=REALTIME_MODEL) as session:
+        kinds = []
+        await session.session.update(output_modalities=["text"])
+        await session.conversation.item.create(text="Hello there")
+        await session.response.create()
+        async for event in session.iter_events(timeout=60):
+            kinds.append(event.type)
+            if event.type == "response.done":
+                break
+        assert kinds[0] == "session.created" and "response.created" in kinds

@@ -16,6 +16,8 @@ _TYPES = [
     "ApiErrorBody",
     "ApiErrorEnvelope",
     "AudioOutputOptions",
+    "AudioTranslationsParams",
+    "AutoRouterMeta",
     "BatchListResponse",
     "BatchObject",
     "BatchRequestItem",
@@ -39,38 +41,59 @@ _TYPES = [
     "ContentPartAudio",
     "ContentPartImage",
     "ContentPartText",
+    "ContentPartVideo",
     "CreateBatchParams",
     "CreateTemplateParams",
+    "CreateVideoGenerationResponse",
     "EmbeddingItem",
     "EmbeddingsParams",
     "EmbeddingsResponse",
     "EmbeddingsUsage",
     "ImageDetail",
+    "ImageEditParams",
+    "ImageEmbeddingUrl",
     "ImageGenerationChunk",
     "ImageGenerationParams",
     "ImageGenerationResponse",
     "ImageItem",
     "ImageOptions",
+    "ImageRef",
     "ImageUsage",
     "InitUploadRequest",
     "InitUploadResponse",
     "InputAudio",
     "ListModelsParams",
+    "ListVideoGenerationsParams",
+    "ListVoicesParams",
     "ModelCompareResult",
     "ModelInfo",
     "ModelOverride",
     "ModelPricing",
+    "ModelSearchParams",
+    "ModelsPage",
+    "ModerationImageUrl",
+    "ModerationInputItem",
+    "ModerationParams",
+    "ModerationResponse",
+    "ModerationResult",
+    "MultimodalEmbeddingInput",
+    "PronunciationDictionaryLocator",
     "ProviderPreferences",
     "RagFileListResponse",
     "RagFileStatus",
     "ResponsesFunctionTool",
+    "ResponsesListItem",
+    "ResponsesListResponse",
     "ResponsesParams",
     "ResponsesResponse",
     "ResponsesStreamEvent",
     "ResponsesUsage",
+    "RouterSelectParams",
+    "RouterSelectResponse",
     "SearchRequest",
     "SearchResponse",
     "SearchResult",
+    "SpeechParams",
     "TemplateSummary",
     "TokenUsage",
     "Tool",
@@ -80,8 +103,26 @@ _TYPES = [
     "ToolChoiceFunction",
     "ToolChoiceObject",
     "ToolFunction",
-    "UsageInfo",
+    "TranscriptionParams",
+    "TranscriptionResponse",
+    "TranscriptionTranslateParams",
     "UpdateTemplateParams",
+    "UsageInfo",
+    "VideoContentItem",
+    "VideoEmbeddingUrl",
+    "VideoGenerationParams",
+    "VideoTaskContent",
+    "VideoTaskError",
+    "VideoTaskListResponse",
+    "VideoTaskResponse",
+    "VideoTaskUsage",
+    "VideoUrl",
+    "Voice",
+    "VoiceSettings",
+    "VoicesResponse",
+    "WebSearchParams",
+    "WebSearchResponse",
+    "WebSearchResultItem",
 ]
 
 _ERRORS = [
@@ -93,6 +134,7 @@ _ERRORS = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "HookError",
     "InternalServerError",
     "InvalidParamsError",
     "MeshAPIError",
@@ -110,6 +152,11 @@ _ERRORS = [
 
 _LAZY: Dict[str, str] = {name: "meshapi._types" for name in _TYPES}
 _LAZY.update({name: "meshapi._errors" for name in _ERRORS})
+# client options, raw responses and hook views (issue 12)
+_LAZY.update(
+    {name: "meshapi._response" for name in ("AsyncStreamedResponse", "RawResponse", "StreamedResponse")}
+)
+_LAZY.update({name: "meshapi._transport" for name in ("RequestView", "ResponseView")})
 _LAZY.update(
     {
         "MeshAPI": "meshapi._client",
@@ -131,6 +178,7 @@ _LAZY.update(
         "ImageStream": "meshapi.lib.images",
         "AsyncImageStream": "meshapi.lib.images",
         "DecodedEmbeddingItem": "meshapi.lib.embeddings",
+        "pydantic_function_tool": "meshapi.lib._parsing",
         "RealtimeResource": "meshapi.resources.realtime",
         "AsyncRealtimeResource": "meshapi.resources.realtime",
         "RealtimeSession": "meshapi.resources.realtime",
@@ -139,6 +187,16 @@ _LAZY.update(
         "RealtimeError": "meshapi._errors",
         "RagResource": "meshapi.resources.rag",
         "AsyncRagResource": "meshapi.resources.rag",
+        "VideosResource": "meshapi.resources.videos",
+        "AsyncVideosResource": "meshapi.resources.videos",
+        "AudioResource": "meshapi.resources.audio",
+        "AsyncAudioResource": "meshapi.resources.audio",
+        "ModerationsResource": "meshapi.resources.moderations",
+        "AsyncModerationsResource": "meshapi.resources.moderations",
+        "WebResource": "meshapi.resources.web",
+        "AsyncWebResource": "meshapi.resources.web",
+        "RouterResource": "meshapi.resources.router",
+        "AsyncRouterResource": "meshapi.resources.router",
         # importable but (as in 0.1.4) not in __all__
         "ChatResource": "meshapi.resources.chat",
         "AsyncChatResource": "meshapi.resources.chat",
@@ -203,9 +261,15 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._http import AsyncHttpClient as AsyncHttpClient
     from ._http import MeshAPIConfig as MeshAPIConfig
     from ._http import SyncHttpClient as SyncHttpClient
+    from ._response import AsyncStreamedResponse as AsyncStreamedResponse
+    from ._response import RawResponse as RawResponse
+    from ._response import StreamedResponse as StreamedResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
+    from ._transport import RequestView as RequestView
+    from ._transport import ResponseView as ResponseView
     from ._types import *  # noqa: F403
+    from .lib._parsing import pydantic_function_tool as pydantic_function_tool
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream
     from .lib.chat import ChatCompletionAccumulator as ChatCompletionAccumulator
     from .lib.chat import ChatCompletionStream as ChatCompletionStream
@@ -218,6 +282,8 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .lib.responses import AsyncResponsesStream as AsyncResponsesStream
     from .lib.responses import ResponsesAccumulator as ResponsesAccumulator
     from .lib.responses import ResponsesStream as ResponsesStream
+    from .resources.audio import AsyncAudioResource as AsyncAudioResource
+    from .resources.audio import AudioResource as AudioResource
     from .resources.batches import AsyncBatchesResource as AsyncBatchesResource
     from .resources.batches import BatchesResource as BatchesResource
     from .resources.chat import AsyncChatResource as AsyncChatResource
@@ -230,6 +296,8 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .resources.images import ImagesResource as ImagesResource
     from .resources.models import AsyncModelsResource as AsyncModelsResource
     from .resources.models import ModelsResource as ModelsResource
+    from .resources.moderations import AsyncModerationsResource as AsyncModerationsResource
+    from .resources.moderations import ModerationsResource as ModerationsResource
     from .resources.rag import AsyncRagResource as AsyncRagResource
     from .resources.rag import RagResource as RagResource
     from .resources.realtime import AsyncRealtimeResource as AsyncRealtimeResource
@@ -239,5 +307,11 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .resources.realtime import RealtimeSession as RealtimeSession
     from .resources.responses import AsyncResponsesResource as AsyncResponsesResource
     from .resources.responses import ResponsesResource as ResponsesResource
+    from .resources.router import AsyncRouterResource as AsyncRouterResource
+    from .resources.router import RouterResource as RouterResource
     from .resources.templates import AsyncTemplatesResource as AsyncTemplatesResource
     from .resources.templates import TemplatesResource as TemplatesResource
+    from .resources.videos import AsyncVideosResource as AsyncVideosResource
+    from .resources.videos import VideosResource as VideosResource
+    from .resources.web import AsyncWebResource as AsyncWebResource
+    from .resources.web import WebResource as WebResource

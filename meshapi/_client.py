@@ -8,44 +8,54 @@ is yours) and every realtime session it opened.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 
 import httpx
 
-from ._http import (
+from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
-    AsyncHttpClient,
     MeshAPIConfig,
-    SyncHttpClient,
+    TokenProvider,
+    configure_logging_from_env,
     resolve_settings,
 )
+from ._http import AsyncHttpClient, SyncHttpClient
 
 if TYPE_CHECKING:
+    from .resources.audio import AsyncAudioResource, AudioResource
     from .resources.batches import AsyncBatchesResource, BatchesResource
     from .resources.chat import AsyncChatResource, ChatResource
     from .resources.compare import AsyncCompareResource, CompareResource
     from .resources.embeddings import AsyncEmbeddingsResource, EmbeddingsResource
     from .resources.images import AsyncImagesResource, ImagesResource
     from .resources.models import AsyncModelsResource, ModelsResource
+    from .resources.moderations import AsyncModerationsResource, ModerationsResource
     from .resources.rag import AsyncRagResource, RagResource
     from .resources.realtime import AsyncRealtimeResource, RealtimeResource
     from .resources.responses import AsyncResponsesResource, ResponsesResource
+    from .resources.router import AsyncRouterResource, RouterResource
     from .resources.templates import AsyncTemplatesResource, TemplatesResource
+    from .resources.videos import AsyncVideosResource, VideosResource
+    from .resources.web import AsyncWebResource, WebResource
 
 __all__ = ["AsyncMeshAPI", "MeshAPI"]
 
 
 def _config(
     base_url: Optional[str],
-    token: Optional[str],
+    token: Union[str, TokenProvider, None],
     timeout: Union[float, httpx.Timeout],
     max_retries: int,
     default_headers: Optional[Dict[str, str]],
     extra: Dict[str, Any],
 ) -> MeshAPIConfig:
+    configure_logging_from_env()
     base_url, token = resolve_settings(base_url, token)
+    if extra.get("default_query") is not None and isinstance(extra["default_query"], Mapping):
+        extra["default_query"] = dict(extra["default_query"])
     return MeshAPIConfig(
         base_url=base_url,
         token=token,
@@ -54,6 +64,46 @@ def _config(
         default_headers=dict(default_headers) if default_headers else None,
         **extra,
     )
+
+
+# What ``with_options`` / ``copy`` may change (``MeshAPIConfig`` field names).
+_OVERRIDABLE = frozenset(
+    {
+        "base_url",
+        "token",
+        "timeout",
+        "max_retries",
+        "default_headers",
+        "default_query",
+        "total_timeout",
+        "retry_initial_delay",
+        "retry_max_delay",
+        "retry_max_after",
+        "retry_read_timeouts",
+        "realtime_connect_timeout",
+        "on_request",
+        "on_response",
+    }
+)
+
+
+def _derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> MeshAPIConfig:
+    """``config`` with ``overrides`` applied and validated again; headers and query merge."""
+    unknown = sorted(set(overrides) - _OVERRIDABLE)
+    if unknown:
+        from ._errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"with_options() does not accept {', '.join(unknown)}; it accepts {', '.join(sorted(_OVERRIDABLE))}"
+        )
+    changes = dict(overrides)
+    for name in ("default_headers", "default_query"):
+        if changes.get(name) is not None and isinstance(changes[name], Mapping):
+            changes[name] = {**(getattr(config, name) or {}), **changes[name]}
+    return dataclasses.replace(config, **changes)
+
+
+HookArg = Optional[Callable[..., Any]]
 
 
 class MeshAPI:
@@ -66,13 +116,20 @@ class MeshAPI:
     (proxies, transports, event hooks): the SDK still applies its base URL and timeout, and leaves the
     client open on ``close()``. ``retry_initial_delay`` / ``retry_max_delay`` shape the backoff and
     ``retry_max_after`` is the longest ``Retry-After`` the client will wait out (seconds).
+
+    Beyond 0.1.4: ``token`` may be a callable returning the token, called for every attempt;
+    ``default_query`` is added to every call's query; ``total_timeout`` bounds a call end to end
+    (retries and slow bodies included; a stream until its first event); ``retry_read_timeouts=True``
+    re-sends a POST whose answer timed out (off by default: the server may still be running it, and
+    billing it); ``on_request`` / ``on_response`` are called for every attempt with redacted views
+    (``meshapi._transport.RequestView`` / ``ResponseView``). ``with_options()`` copies the client.
     """
 
     def __init__(
         self,
         *,
         base_url: Optional[str] = None,
-        token: Optional[str] = None,
+        token: Union[str, TokenProvider, None] = None,
         timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         httpx_client: Optional[httpx.Client] = None,
@@ -81,6 +138,11 @@ class MeshAPI:
         retry_max_delay: float = 8.0,
         retry_max_after: float = 60.0,
         realtime_connect_timeout: Optional[float] = None,
+        default_query: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        retry_read_timeouts: bool = False,
+        on_request: HookArg = None,
+        on_response: HookArg = None,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
             from ._errors import ConfigurationError
@@ -105,6 +167,11 @@ class MeshAPI:
                 "retry_max_delay": retry_max_delay,
                 "retry_max_after": retry_max_after,
                 "realtime_connect_timeout": realtime_connect_timeout,
+                "default_query": default_query,
+                "total_timeout": total_timeout,
+                "retry_read_timeouts": retry_read_timeouts,
+                "on_request": on_request,
+                "on_response": on_response,
             },
         )
         self._http = SyncHttpClient(self._config)
@@ -116,6 +183,20 @@ class MeshAPI:
     @property
     def base_url(self) -> str:
         return self._config.base_url
+
+    def with_options(self, **overrides: Any) -> MeshAPI:
+        """A new client with some settings changed, sharing this client's connection pool.
+
+        Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
+        current ones), ``total_timeout``, ``token``, ``base_url``, the retry knobs and the hooks.
+        Closing the copy leaves the pool open; closing this client closes it for both.
+        """
+        copy = MeshAPI.__new__(MeshAPI)
+        copy._config = _derived_config(self._config, overrides)
+        copy._http = SyncHttpClient(copy._config, shared_client=self._http._client)
+        return copy
+
+    copy = with_options
 
     @cached_property
     def chat(self) -> ChatResource:
@@ -172,6 +253,36 @@ class MeshAPI:
         return RagResource(self._http)
 
     @cached_property
+    def videos(self) -> VideosResource:
+        from .resources.videos import VideosResource
+
+        return VideosResource(self._http)
+
+    @cached_property
+    def audio(self) -> AudioResource:
+        from .resources.audio import AudioResource
+
+        return AudioResource(self._http)
+
+    @cached_property
+    def moderations(self) -> ModerationsResource:
+        from .resources.moderations import ModerationsResource
+
+        return ModerationsResource(self._http)
+
+    @cached_property
+    def web(self) -> WebResource:
+        from .resources.web import WebResource
+
+        return WebResource(self._http)
+
+    @cached_property
+    def router(self) -> RouterResource:
+        from .resources.router import RouterResource
+
+        return RouterResource(self._http)
+
+    @cached_property
     def realtime(self) -> RealtimeResource:
         from .resources.realtime import RealtimeResource
 
@@ -201,13 +312,14 @@ class AsyncMeshAPI:
     ``await client.aclose()`` or ``async with AsyncMeshAPI(...) as client``. ``http_transport`` picks the
     transport of the client the SDK creates: ``"httpx"`` (default), ``"aiohttp"`` (faster under many
     concurrent requests; needs ``pip install "meshapi[aiohttp]"``) or any ``httpx.AsyncBaseTransport``.
+    The token provider and the hooks may also be coroutine functions here.
     """
 
     def __init__(
         self,
         *,
         base_url: Optional[str] = None,
-        token: Optional[str] = None,
+        token: Union[str, TokenProvider, None] = None,
         timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         async_httpx_client: Optional[httpx.AsyncClient] = None,
@@ -217,6 +329,11 @@ class AsyncMeshAPI:
         retry_max_after: float = 60.0,
         realtime_connect_timeout: Optional[float] = None,
         http_transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None,
+        default_query: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        retry_read_timeouts: bool = False,
+        on_request: HookArg = None,
+        on_response: HookArg = None,
     ) -> None:
         if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
             from ._errors import ConfigurationError
@@ -236,6 +353,11 @@ class AsyncMeshAPI:
                 "retry_max_delay": retry_max_delay,
                 "retry_max_after": retry_max_after,
                 "realtime_connect_timeout": realtime_connect_timeout,
+                "default_query": default_query,
+                "total_timeout": total_timeout,
+                "retry_read_timeouts": retry_read_timeouts,
+                "on_request": on_request,
+                "on_response": on_response,
             },
         )
         self._http = AsyncHttpClient(self._config, transport=http_transport)
@@ -247,6 +369,20 @@ class AsyncMeshAPI:
     @property
     def base_url(self) -> str:
         return self._config.base_url
+
+    def with_options(self, **overrides: Any) -> AsyncMeshAPI:
+        """A new client with some settings changed, sharing this client's connection pool.
+
+        Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
+        current ones), ``total_timeout``, ``token``, ``base_url``, the retry knobs and the hooks.
+        Closing the copy leaves the pool open; closing this client closes it for both.
+        """
+        copy = AsyncMeshAPI.__new__(AsyncMeshAPI)
+        copy._config = _derived_config(self._config, overrides)
+        copy._http = AsyncHttpClient(copy._config, shared_client=self._http._client)
+        return copy
+
+    copy = with_options
 
     @cached_property
     def chat(self) -> AsyncChatResource:
@@ -301,6 +437,36 @@ class AsyncMeshAPI:
         from .resources.rag import AsyncRagResource
 
         return AsyncRagResource(self._http)
+
+    @cached_property
+    def videos(self) -> AsyncVideosResource:
+        from .resources.videos import AsyncVideosResource
+
+        return AsyncVideosResource(self._http)
+
+    @cached_property
+    def audio(self) -> AsyncAudioResource:
+        from .resources.audio import AsyncAudioResource
+
+        return AsyncAudioResource(self._http)
+
+    @cached_property
+    def moderations(self) -> AsyncModerationsResource:
+        from .resources.moderations import AsyncModerationsResource
+
+        return AsyncModerationsResource(self._http)
+
+    @cached_property
+    def web(self) -> AsyncWebResource:
+        from .resources.web import AsyncWebResource
+
+        return AsyncWebResource(self._http)
+
+    @cached_property
+    def router(self) -> AsyncRouterResource:
+        from .resources.router import AsyncRouterResource
+
+        return AsyncRouterResource(self._http)
 
     @cached_property
     def realtime(self) -> AsyncRealtimeResource:

@@ -25,6 +25,7 @@
      +-- ProcessingFailedError        a file or batch being waited for reached a failed state
      +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
      +-- StructuredOutputError        a structured-output reply that does not parse
+     +-- HookError                    an on_request / on_response hook raised
 
 Users catch at the level they care about. ``str(e)`` carries the request id when there is one, errors
 pickle and copy, and nothing here ever holds the API token.
@@ -32,10 +33,7 @@ pickle and copy, and nothing here ever holds the API token.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
-
-import httpx
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type
 
 __all__ = [
     "APIConnectionError",
@@ -60,6 +58,7 @@ __all__ = [
     "StructuredOutputError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "HookError",
     "error_code_for_status",
 ]
 
@@ -103,7 +102,7 @@ class MeshAPIError(Exception):
     request_id: str
     details: List[Any]
     provider_error: Optional[Dict[str, Any]]
-    retry_after_seconds: Optional[int]
+    retry_after_seconds: Optional[float]
 
     def __init__(
         self,
@@ -114,8 +113,8 @@ class MeshAPIError(Exception):
         request_id: str,
         details: Optional[List[Any]] = None,
         provider_error: Optional[Dict[str, Any]] = None,
-        retry_after_seconds: Optional[int] = None,
-        response: Optional[httpx.Response] = None,
+        retry_after_seconds: Optional[float] = None,
+        response: Any = None,
         body: Any = None,
     ) -> None:
         super().__init__(message)
@@ -173,8 +172,14 @@ class MeshAPIError(Exception):
 
     # --- 0.1.4 constructors -------------------------------------------------------------------------
     @classmethod
-    def from_response(cls, response: httpx.Response) -> MeshAPIError:
-        """Build the typed error for an HTTP error response (its body must already be read)."""
+    def from_response(cls, response: Any) -> MeshAPIError:
+        """Build the typed error for an HTTP error response (its body must already be read).
+
+        ``response`` is an ``httpx.Response`` or any object with ``status_code``, ``headers``,
+        ``json()`` and ``text`` (a test double, another client's response).
+        """
+        from ._core.response import error_from_response
+
         return error_from_response(response)
 
     @classmethod
@@ -403,6 +408,16 @@ def _rebuild_realtime_error(
     return err
 
 
+class HookError(MeshAPIError):
+    """An ``on_request`` / ``on_response`` hook raised; the cause is chained (``__cause__``)."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "hook_error")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
 class StructuredOutputError(MeshAPIError):
     """A structured-output reply could not be parsed into the requested type."""
 
@@ -434,99 +449,15 @@ def class_for_status(status: int) -> Type[APIStatusError]:
     return APIStatusError
 
 
-def _is_json_content_type(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
+if TYPE_CHECKING:  # pragma: no cover
+    from ._core.response import error_from_response as error_from_response
 
 
-def _int_or_none(value: Any) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == value and abs(value) < 1e12:
-        return int(value)
-    return None
+def __getattr__(name: str) -> Any:
+    # ``error_from_response`` moved to ``meshapi._core.response`` (the one decoding module); it is
+    # still importable from here, resolved lazily because that module imports this one.
+    if name == "error_from_response":
+        from ._core.response import error_from_response
 
-
-def error_from_response(response: httpx.Response) -> APIStatusError:
-    """Map an HTTP error response (body already read) to its typed error.
-
-    Envelope fields win; without an envelope the code comes from the status table, the message from a
-    string ``detail`` (or a nested ``detail.error``), then ``HTTP <status>``. Never raises.
-    """
-    status = response.status_code
-    request_id = response.headers.get("x-request-id", "")
-    content_type = response.headers.get("content-type", "")
-    message = ""
-    code = ""
-    details: Optional[List[Any]] = None
-    provider_error: Optional[Dict[str, Any]] = None
-    retry_after: Optional[int] = None
-    body: Any = None
-    try:
-        raw = response.content
-    except Exception:  # a streamed response whose body could not be read
-        raw = b""
-    if raw and _is_json_content_type(content_type):
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            body = None
-    if isinstance(body, dict):
-        rid = body.get("request_id")
-        if isinstance(rid, str) and rid:
-            request_id = rid
-        error = body.get("error")
-        detail = body.get("detail")
-        if not isinstance(error, dict) and isinstance(detail, dict) and isinstance(detail.get("error"), dict):
-            error = detail["error"]  # compare's all_models_failed nests the envelope under "detail"
-        if isinstance(error, dict):
-            if isinstance(error.get("code"), str):
-                code = error["code"]
-            if isinstance(error.get("message"), str):
-                message = error["message"]
-            if isinstance(error.get("details"), list):
-                details = error["details"]
-            if isinstance(error.get("provider_error"), dict):
-                provider_error = error["provider_error"]
-            retry_after = _int_or_none(error.get("retry_after_seconds"))
-        elif isinstance(error, str):
-            message = error
-        if not message and isinstance(detail, str):
-            message = detail
-        if not message and isinstance(detail, list):
-            details = details or detail
-            message = "Request validation failed."
-    elif raw and body is None:
-        message = raw[:500].decode("utf-8", errors="replace").strip()
-    if retry_after is None:
-        retry_after = _int_or_none(_header_seconds(response.headers.get("retry-after")))
-    if 300 <= status < 400 and not message:
-        message = (
-            f"HTTP {status} redirect to {response.headers.get('location', '(no location)')!r}; "
-            "the SDK does not follow redirects: check base_url"
-        )
-    return class_for_status(status)(
-        message or f"HTTP {status}",
-        status=status,
-        error_code=code or error_code_for_status(status),
-        request_id=request_id,
-        details=details,
-        provider_error=provider_error,
-        retry_after_seconds=retry_after,
-        response=response,
-        body=body,
-    )
-
-
-def _header_seconds(value: Optional[str]) -> Optional[float]:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    if seconds != seconds or seconds < 0:
-        return None
-    return seconds
+        return error_from_response
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

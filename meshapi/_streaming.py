@@ -6,6 +6,12 @@ manager whose exit (like ``close()``) always releases the connection, even after
 ``response``, ``headers`` and ``request_id`` once open; ``text_stream`` yields only text; and
 ``get_final()`` consumes the rest and returns the accumulated result.
 
+One naming scheme for the typed results, on every stream: ``get_final_response()`` is the result the
+same request would have returned without streaming (chat: also ``get_final_completion()``; images: the
+``ImageGenerationResponse``), ``get_final_text()`` the whole text where the endpoint streams text (chat,
+responses, compare's synthesis). Older names stay as aliases (``get_final``, ``get_output_text``,
+``get_final_images``; compare's ``get_final()`` still returns its accumulator).
+
 What the events mean is decided by a small pure *decoder* per endpoint (see ``EventDecoder``). The
 stream ends normally only when the decoder saw the endpoint's end marker (``[DONE]``, compare's
 ``done`` event, ...): a stream that stops short or breaks raises ``StreamInterruptedError`` with the
@@ -31,7 +37,7 @@ import httpx
 from ._core.sse import ServerSentEvent, SSEDecoder
 from ._errors import APIResponseValidationError, StreamInterruptedError
 
-__all__ = ["AsyncStream", "EventDecoder", "Stream"]
+__all__ = ["AsyncStream", "EventDecoder", "Stream", "StreamCore"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -109,6 +115,56 @@ def _not_an_event_stream(response: httpx.Response) -> Optional[APIResponseValida
     )
 
 
+class StreamCore:
+    """The pure part of reading one SSE response: bytes in, items out, end-of-stream rules.
+
+    ``feed(chunk)`` yields the items of the events completed by ``chunk`` (stop reading once
+    ``stopped``); ``finish()`` yields what the last, unterminated event held and raises
+    ``StreamInterruptedError`` when the endpoint's end marker never came; ``read_error(exc)`` is the
+    error for a failed read. No I/O: the sync and async loops below only move bytes into it.
+    """
+
+    __slots__ = ("_decode", "_sse", "decoder")
+
+    def __init__(self, decoder: EventDecoder[Any], decode: Callable[[ServerSentEvent], Any]) -> None:
+        self.decoder = decoder
+        self._decode = decode
+        self._sse = SSEDecoder()
+
+    @property
+    def stopped(self) -> bool:
+        return self.decoder.stop
+
+    def feed(self, chunk: bytes) -> Iterator[Any]:
+        decoder, decode = self.decoder, self._decode
+        for event in self._sse.feed(chunk):
+            item = decode(event)
+            if item is not None:
+                decoder.count += 1
+                yield item
+            if decoder.stop:
+                return
+
+    def finish(self) -> Iterator[Any]:
+        decoder = self.decoder
+        for event in self._sse.flush():
+            try:
+                item = self._decode(event)
+            except APIResponseValidationError as exc:
+                # the connection ended inside this event: what arrived is a fragment
+                raise _interrupted(decoder, "the stream ended inside an event", decoder.count) from exc
+            if item is not None:
+                decoder.count += 1
+                yield item
+            if decoder.stop:
+                return
+        if not decoder.complete:
+            raise _interrupted(decoder, "the stream ended early", decoder.count)
+
+    def read_error(self, exc: httpx.HTTPError) -> StreamInterruptedError:
+        return _interrupted(self.decoder, _read_error(exc), self.decoder.count)
+
+
 class Stream(Generic[T]):
     """A lazy, closable stream of items of one SSE response (sync)."""
 
@@ -153,36 +209,17 @@ class Stream(Generic[T]):
     def _run(self, decode: Callable[[ServerSentEvent], Any]) -> Iterator[Any]:
         if self._closed:
             return
-        decoder = self._decoder
         try:
             response = self._open()
-            sse = SSEDecoder()
+            core = StreamCore(self._decoder, decode)
             try:
                 for chunk in response.iter_bytes():
-                    for event in sse.feed(chunk):
-                        item = decode(event)
-                        if item is not None:
-                            decoder.count += 1
-                            yield item
-                        if decoder.stop:
-                            return
-                for event in sse.flush():
-                    try:
-                        item = decode(event)
-                    except APIResponseValidationError as exc:
-                        # the connection ended inside this event: what arrived is a fragment
-                        raise _interrupted(
-                            decoder, "the stream ended inside an event", decoder.count
-                        ) from exc
-                    if item is not None:
-                        decoder.count += 1
-                        yield item
-                    if decoder.stop:
+                    yield from core.feed(chunk)
+                    if core.stopped:
                         return
             except httpx.HTTPError as exc:
-                raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
-            if not decoder.complete:
-                raise _interrupted(decoder, "the stream ended early", decoder.count)
+                raise core.read_error(exc) from exc
+            yield from core.finish()
         finally:
             self._release()
 
@@ -308,40 +345,23 @@ class AsyncStream(Generic[T]):
     async def _run(self, decode: Callable[[ServerSentEvent], Any]) -> AsyncIterator[Any]:
         if self._closed:
             return
-        decoder = self._decoder
         try:
             response = await self._open()
-            sse = SSEDecoder()
+            core = StreamCore(self._decoder, decode)
             chunks = response.aiter_bytes()
             try:
                 async for chunk in chunks:
-                    for event in sse.feed(chunk):
-                        item = decode(event)
-                        if item is not None:
-                            decoder.count += 1
-                            yield item
-                        if decoder.stop:
-                            return
-                for event in sse.flush():
-                    try:
-                        item = decode(event)
-                    except APIResponseValidationError as exc:
-                        # the connection ended inside this event: what arrived is a fragment
-                        raise _interrupted(
-                            decoder, "the stream ended inside an event", decoder.count
-                        ) from exc
-                    if item is not None:
-                        decoder.count += 1
+                    for item in core.feed(chunk):
                         yield item
-                    if decoder.stop:
+                    if core.stopped:
                         return
             except httpx.HTTPError as exc:
-                raise _interrupted(decoder, _read_error(exc), decoder.count) from exc
+                raise core.read_error(exc) from exc
             finally:
                 # closed now, not by a finaliser task scheduled whenever it is collected
                 await chunks.aclose()  # type: ignore[attr-defined]
-            if not decoder.complete:
-                raise _interrupted(decoder, "the stream ended early", decoder.count)
+            for item in core.finish():
+                yield item
         finally:
             await self._release()
 

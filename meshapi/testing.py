@@ -11,6 +11,9 @@ Fixtures:
 * ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test).
 * ``meshapi_cassette``: a gateway replaying (or recording) the cassette named by
   ``@pytest.mark.meshapi_cassette("path")`` (see :mod:`meshapi._testing_cassette`).
+* ``meshapi_replies``: the gateway's scripted replies (``.add([...])``, ``.replace``, ``.clear``);
+  back to the start-up rules after the test. ``--meshapi-replies FILE`` (or the ``meshapi_replies``
+  ini option) starts the session gateway with the rules in FILE.
 
 Example::
 
@@ -30,7 +33,7 @@ import pytest
 if TYPE_CHECKING:
     from meshapi import AsyncMeshAPI, MeshAPI
 
-__all__ = ["meshapi_async_client", "meshapi_client", "meshapi_gateway"]
+__all__ = ["meshapi_async_client", "meshapi_client", "meshapi_gateway", "meshapi_replies"]
 
 # Record/replay against cassettes: its fixture, marker and options.
 pytest_plugins = ["meshapi._testing_cassette"]
@@ -39,12 +42,24 @@ pytest_plugins = ["meshapi._testing_cassette"]
 _FAST_RETRIES: Dict[str, Any] = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("meshapi")
+    help_text = "JSON file of scripted-reply rules for the meshapi_gateway fixture"
+    group.addoption("--meshapi-replies", metavar="FILE", default=None, help=help_text)
+    parser.addini("meshapi_replies", help_text, default="")
+
+
+def _replies_file(config: pytest.Config) -> Any:
+    chosen = config.getoption("--meshapi-replies", default=None) or config.getini("meshapi_replies")
+    return chosen or None
+
+
 @pytest.fixture(scope="session")
-def meshapi_gateway() -> Iterator[Any]:
+def meshapi_gateway(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A local MeshAPI gateway for the whole test session."""
     from meshapi.gateway import serve
 
-    with serve() as gateway:
+    with serve(replies=_replies_file(request.config)) as gateway:
         yield gateway
 
 
@@ -72,3 +87,12 @@ async def meshapi_async_client(meshapi_gateway: Any) -> AsyncIterator[AsyncMeshA
     finally:
         await client.aclose()
         meshapi_gateway.faults.clear()
+
+
+@pytest.fixture
+def meshapi_replies(meshapi_gateway: Any) -> Iterator[Any]:
+    """The session gateway's scripted replies, restored to the start-up rules after the test."""
+    try:
+        yield meshapi_gateway.replies
+    finally:
+        meshapi_gateway.replies.reset()

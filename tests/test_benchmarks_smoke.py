@@ -27,7 +27,16 @@ def test_quick_benchmarks_run(tmp_path: Path) -> None:
     result = json.loads(output.read_text())
     assert result["quick"] is True
     cases = {figure["case"] for figure in result["figures"]}
-    assert cases == {"sync_chat", "async_chat", "stream", "rss", "import", "sse"}
+    assert cases == {
+        "sync_chat",
+        "async_chat",
+        "stream",
+        "rss",
+        "import",
+        "sse",
+        "structured_stream",
+        "structured_call",
+    }
     for figure in result["figures"]:
         for variant in figure["variants"].values():
             assert variant["value"] > 0

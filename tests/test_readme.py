@@ -57,7 +57,8 @@ def test_readme_blocks_run(readme_env: Dict[str, Any]) -> None:
     for line, code in python_blocks(ROOT / "README.md"):
         code = code.replace("https://api.meshapi.ai", gw.base_url).replace('"rsk_..."', repr(gw.token))
         try:
-            exec(compile(code, f"README.md:{line}", "exec"), namespace)
+            # dont_inherit: the blocks run as a reader would, without this module's __future__ import
+            exec(compile(code, f"README.md:{line}", "exec", dont_inherit=True), namespace)
         except Exception as exc:  # pragma: no cover - the message says which block failed
             raise AssertionError(f"README.md block at line {line} failed: {exc!r}") from exc
         finally:

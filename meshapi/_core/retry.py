@@ -1,13 +1,18 @@
-"""When to retry, and how long to wait: pure functions, table-tested, no sleeping here.
+"""When to retry, and how long to wait: a pure retry state, table-tested, no sleeping here.
 
-* Retried: HTTP 429, 502, 503, 504, and transport failures (connection refused or reset, timeouts,
-  a peer that closed without answering). 500 is not retried: the gateway uses it for failures that
-  must not start a second paid job.
-* The wait: ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms`` when the gateway sent one
-  (or ``retry_after_seconds`` in the error body), used as a floor that jitter only ever lengthens;
-  otherwise exponential backoff from ``initial_delay`` capped at ``max_delay``, with +/- ``jitter``.
+* Retried: HTTP 429, 502, 503, 504, and transport failures (connection refused or reset, connect and
+  pool timeouts, a peer that closed without answering). 500 is not retried: the gateway uses it for
+  failures that must not start a second paid job. A server's ``x-should-retry: true|false`` overrides
+  the status rule either way.
+* A read timeout means the request was sent and the answer did not come in time: a GET is re-sent,
+  a POST only when ``retry_read_timeouts`` is set (a long reasoning call must not be billed twice).
+* The wait: the server's hint when there is one (``retry-after-ms``, then ``Retry-After`` in seconds or
+  as an HTTP date, then ``retry_after_seconds`` in the error body; all read by ``retry_after_hint``, the
+  only parser, which ``MeshAPIError.retry_after_seconds`` uses too), as a floor that jitter only ever
+  lengthens; otherwise exponential backoff from ``initial_delay`` capped at ``max_delay``, +/- ``jitter``.
 * A hint longer than ``max_retry_after`` is not waited out: the error is raised at once so the caller
-  can decide (it carries ``retry_after_seconds``). Negative, non-finite or unparseable hints are ignored.
+  can decide. Negative, non-finite, huge or unparseable hints never raise; they are ignored.
+* With a deadline (``total_timeout``), a wait that would end past it gives up instead.
 """
 
 from __future__ import annotations
@@ -17,22 +22,25 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import httpx
 
 __all__ = [
     "RETRYABLE_STATUSES",
     "RetryPolicy",
+    "RetryState",
     "compute_delay",
     "is_retryable_exception",
     "is_retryable_status",
     "parse_retry_after",
+    "retry_after_hint",
     "validate_max_retries",
 ]
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES_LIMIT = 100
+_MAX_HINT = 10.0**9  # about 31 years: anything longer is nonsense, treated as "no usable hint"
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,7 @@ class RetryPolicy:
     max_delay: float = 8.0
     max_retry_after: float = 60.0
     jitter: float = 0.2
+    retry_read_timeouts: bool = False
 
 
 def validate_max_retries(value: object) -> int:
@@ -62,41 +71,72 @@ def is_retryable_exception(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
 
 
-def _finite_non_negative(value: float) -> Optional[float]:
-    if math.isnan(value) or math.isinf(value) or value < 0:
+def _seconds(value: Any) -> Optional[float]:
+    """A usable number of seconds from a header string or a JSON number, else ``None``."""
+    if isinstance(value, bool):
         return None
-    return value
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if math.isnan(seconds) or seconds < 0 or seconds > _MAX_HINT:
+        return None
+    return seconds
+
+
+def _http_date(value: str, now: Optional[float]) -> Optional[float]:
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        if when is None or when.tzinfo is None:
+            return None
+        stamp = when.timestamp()
+    except Exception:  # garbage dates raise TypeError, ValueError, IndexError, OverflowError...
+        return None
+    current = time.time() if now is None else now
+    return _seconds(max(0.0, stamp - current))
+
+
+def retry_after_hint(
+    headers: Optional[Mapping[str, str]], body: Any = None, *, now: Optional[float] = None
+) -> Optional[float]:
+    """Seconds the server asked us to wait, or ``None``. The SDK's only Retry-After parser.
+
+    Order: ``retry-after-ms``, ``retry-after`` (seconds, integer or decimal, or an HTTP date; a date in
+    the past means 0), then the error body's ``retry_after_seconds`` (``body`` is the parsed JSON body,
+    envelope ``{"error": {...}}`` or flat). Never raises.
+    """
+    if headers:
+        try:
+            ms = headers.get("retry-after-ms")
+            value = headers.get("retry-after")
+        except Exception:
+            ms = value = None
+        if ms:
+            seconds = _seconds(ms)
+            if seconds is not None:
+                return seconds / 1000.0
+        if value and isinstance(value, str):
+            value = value.strip()
+            seconds = _seconds(value)
+            if seconds is not None:
+                return seconds
+            if not value.replace(".", "", 1).lstrip("+-").isdigit():
+                seconds = _http_date(value, now)
+                if seconds is not None:
+                    return seconds
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        hint = error.get("retry_after_seconds") if isinstance(error, Mapping) else None
+        if hint is None:
+            hint = body.get("retry_after_seconds")
+        if hint is not None and not isinstance(hint, str):
+            return _seconds(hint)
+    return None
 
 
 def parse_retry_after(headers: Mapping[str, str], *, now: Optional[float] = None) -> Optional[float]:
-    """Seconds the gateway asked us to wait, from ``retry-after-ms`` or ``retry-after``; else ``None``.
-
-    ``retry-after`` may be seconds (integer or decimal) or an HTTP date; a date in the past means 0.
-    """
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            seconds = _finite_non_negative(float(ms) / 1000.0)
-        except ValueError:
-            seconds = None
-        if seconds is not None:
-            return seconds
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return _finite_non_negative(float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
+    """The header-only form of :func:`retry_after_hint` (kept for callers of 0.1.4-era code)."""
+    return retry_after_hint(headers, None, now=now)
 
 
 def compute_delay(
@@ -118,3 +158,73 @@ def compute_delay(
         return min(retry_after * (1.0 + policy.jitter * rand()), max(retry_after, policy.max_retry_after))
     backoff = min(policy.initial_delay * (2.0**retries_done), policy.max_delay)
     return max(0.0, backoff * (1.0 + policy.jitter * (2.0 * rand() - 1.0)))
+
+
+class RetryState:
+    """The retry decisions of one call: ask after every failed attempt, get a delay or ``None``.
+
+    ``retries`` counts the retries granted so far (the value of ``X-MeshAPI-Retry-Count`` on the next
+    attempt, and the raw response's ``retries_taken``). ``reason``, ``status`` and ``delay`` describe
+    the last decision, for logs, hooks and events. ``deadline`` is a ``clock()`` time (``total_timeout``).
+    """
+
+    __slots__ = ("clock", "deadline", "delay", "method", "policy", "rand", "reason", "retries", "status")
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        *,
+        method: str = "GET",
+        deadline: Optional[float] = None,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.policy = policy
+        self.method = method
+        self.deadline = deadline
+        self.clock = clock
+        self.rand = rand
+        self.retries = 0
+        self.reason = ""
+        self.status = 0
+        self.delay: Optional[float] = None
+
+    def remaining(self) -> Optional[float]:
+        """Seconds left before the deadline (``None`` without one; never negative)."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - self.clock())
+
+    def _grant(self, delay: Optional[float]) -> Optional[float]:
+        if delay is not None and self.deadline is not None and self.clock() + delay >= self.deadline:
+            delay = None
+        self.delay = delay
+        if delay is not None:
+            self.retries += 1
+        return delay
+
+    def after_exception(self, exc: BaseException) -> Optional[float]:
+        """The wait before re-sending after a transport failure, or ``None`` to give up."""
+        self.reason, self.status = "network-error", 0
+        if not is_retryable_exception(exc):
+            return self._grant(None)
+        if (
+            isinstance(exc, httpx.ReadTimeout)
+            and self.method not in ("GET", "HEAD", "OPTIONS")
+            and not self.policy.retry_read_timeouts
+        ):
+            return self._grant(None)  # sent, and the server may still be working on it
+        return self._grant(compute_delay(self.retries, None, self.policy, self.rand))
+
+    def after_response(
+        self, status: int, headers: Optional[Mapping[str, str]] = None, body: Any = None
+    ) -> Optional[float]:
+        """The wait before re-sending after an HTTP error ``status``, or ``None`` to give up."""
+        self.reason, self.status = "status", status
+        should = headers.get("x-should-retry") if headers else None
+        if should is not None:
+            should = should.strip().lower()
+        if should == "false" or (should != "true" and not is_retryable_status(status)):
+            return self._grant(None)
+        hint = retry_after_hint(headers, body)
+        return self._grant(compute_delay(self.retries, hint, self.policy, self.rand))

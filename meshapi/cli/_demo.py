@@ -20,6 +20,7 @@ import uuid
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from ._context import Context
+from ._demo_families import FAMILY_STEPS
 from ._failures import EXIT_API, EXIT_OK, StepFailed, describe
 
 __all__ = ["STEP_TITLES", "run_demo"]
@@ -320,6 +321,7 @@ STEPS: List[Step] = [
     ("Batch", "Three requests in one batch, followed until it completes.", _batch),
     ("Template", "A stored prompt template: create it, chat with it, delete it.", _template),
     ("Image", "Generate an image and write it to a file.", _image),
+    *FAMILY_STEPS,  # model search, image edit, audio, video, moderation, web search, router
     ("Realtime", "One text turn over a realtime WebSocket session.", _realtime),
     ("Errors", "A typed error: an unknown model is a NotFoundError with a request id.", _error),
     ("Retries", "A 429 from the fault plan is retried transparently.", _retry),

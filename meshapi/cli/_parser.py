@@ -366,15 +366,31 @@ def build_parser() -> argparse.ArgumentParser:
         "-n", type=_positive_int, default=1, help="number of images (files get -1, -2, ...)"
     )
 
+    # audio, videos, images edit (cli/_media.py); moderate, search, route, models search|get (cli/_discovery.py)
+    from . import _discovery, _media
+
+    kinds = {
+        "positive_int": _positive_int,
+        "positive_float": _positive_float,
+        "non_negative_int": _non_negative_int,
+    }
+    _media.register(b, commands, images, kinds)
+    _discovery.register(b, commands, models, kinds)
+
     # realtime --------------------------------------------------------------------------------------
     realtime = b.leaf(
         commands,
         "realtime",
-        help="one text turn over a realtime session",
-        handler="_commands:run_realtime",
+        help="one text or voice turn over a realtime session (WAV in/out, or the microphone)",
+        handler="_realtime:run_realtime",
         action="realtime turn",
     )
-    realtime.add_argument("text")
+    realtime.add_argument("text", nargs="?", help="the text to say (or use --in / --voice)")
+    realtime.add_argument("--in", dest="input", metavar="FILE.wav", help="send this WAV as the question")
+    realtime.add_argument("--out", dest="output", metavar="FILE.wav", help="write the spoken answer here")
+    realtime.add_argument(
+        "--voice", action="store_true", help="talk through the microphone and speaker (extra 'voice')"
+    )
     realtime.add_argument(
         "-m", "--model", default=DEFAULT_REALTIME_MODEL, help=f"model id (default {DEFAULT_REALTIME_MODEL})"
     )

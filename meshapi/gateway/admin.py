@@ -6,8 +6,13 @@ data-plane tokens. ``POST /_admin/faults`` takes one fault (the keyword argument
 pending ones. ``GET /_admin/requests`` lists logged requests (filters ``path``, ``method``);
 ``DELETE /_admin/requests`` clears the log; ``GET /_admin/requests/summary`` gives list rows newest
 first (``since``, ``limit``) and ``GET /_admin/requests/{id}`` one exchange in full (the inspector page
-uses both). ``GET``/``PUT /_admin/limits`` read and replace the RPM/RPD limits; ``POST /_admin/reset``
-clears faults, rate-limit counts, the request log and stored data (or the parts named in ``what``).
+uses both). ``GET``/``PUT /_admin/limits`` read and replace the RPM/RPD limits.
+
+``/_admin/replies`` manages scripted replies (``replies.py``): ``POST`` appends one rule or
+``{"replies": [...]}``, ``PUT`` replaces them all, ``GET`` lists them, ``DELETE`` removes them all.
+``POST /_admin/reset`` undoes run-time changes: faults cleared, replies back to the start-up rules,
+rate-limit counters zeroed (and the request log cleared with ``{"requests": true}``, every stored
+template, file and batch deleted with ``{"data": true}``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from starlette.routing import Route
 
 from .common import gateway, json_body, json_response
 from .errors import ApiError
+from .replies import RepliesError
 from .state import RateLimiter
 
 
@@ -72,12 +78,67 @@ async def clear_requests(request: Request) -> Response:
     return json_response({"cleared": True})
 
 
+def _rule_specs(body: Dict[str, Any]) -> List[Any]:
+    return body["replies"] if isinstance(body.get("replies"), list) else [body]
+
+
+async def add_replies(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    try:
+        added = gateway(request).replies.add(_rule_specs(body))
+    except RepliesError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response({"replies": [r.as_dict() for r in added]})
+
+
+async def replace_replies(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    try:
+        rules = gateway(request).replies.replace(_rule_specs(body))
+    except RepliesError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response({"replies": [r.as_dict() for r in rules]})
+
+
+async def list_replies(request: Request) -> Response:
+    _authorise(request)
+    return json_response({"replies": [r.as_dict() for r in gateway(request).replies.rules()]})
+
+
+async def clear_replies(request: Request) -> Response:
+    _authorise(request)
+    gateway(request).replies.clear()
+    return json_response({"cleared": True})
+
+
+async def reset(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request) if (await request.body()).strip() else {}
+    for name in ("requests", "data"):
+        if not isinstance(body.get(name, False), bool):
+            raise ApiError(400, "invalid_request", f"'{name}' must be true or false.")
+    state = gateway(request)
+    state.reset(requests=body.get("requests") is True)
+    answer: Dict[str, Any] = {"reset": True}
+    if body.get("data") is True:  # the inspector's "reset stored data"
+        answer["deleted"] = state.store.clear()
+        state.cache.clear()
+    return json_response(answer)
+
+
 ROUTES = [
     Route("/_admin/faults", add_faults, methods=["POST"]),
     Route("/_admin/faults", list_faults, methods=["GET"]),
     Route("/_admin/faults", clear_faults, methods=["DELETE"]),
     Route("/_admin/requests", list_requests, methods=["GET"]),
     Route("/_admin/requests", clear_requests, methods=["DELETE"]),
+    Route("/_admin/replies", add_replies, methods=["POST"]),
+    Route("/_admin/replies", replace_replies, methods=["PUT"]),
+    Route("/_admin/replies", list_replies, methods=["GET"]),
+    Route("/_admin/replies", clear_replies, methods=["DELETE"]),
+    Route("/_admin/reset", reset, methods=["POST"]),
 ]
 
 
@@ -144,42 +205,9 @@ async def set_limits(request: Request) -> Response:
     return json_response(_limits(state))
 
 
-_RESETTABLE = ("faults", "limits", "requests", "data")
-
-
-async def reset(request: Request) -> Response:
-    """``POST /_admin/reset`` ``{"what": [...]}``: clear faults, rate-limit counts, the log, stored data.
-
-    Without a body everything listed in ``_RESETTABLE`` is cleared; the limits themselves stay.
-    """
-    _authorise(request)
-    raw = await request.body()
-    body = await json_body(request) if raw.strip() else {}
-    what = body.get("what", list(_RESETTABLE))
-    if not isinstance(what, list) or not all(isinstance(w, str) and w in _RESETTABLE for w in what):
-        raise ApiError(400, "invalid_request", f"'what' must list some of: {', '.join(_RESETTABLE)}.")
-    state = gateway(request)
-    done: Dict[str, Any] = {}
-    if "faults" in what:
-        state.faults.clear()
-        done["faults"] = True
-    if "limits" in what:
-        if state.limiter is not None:
-            state.limiter.reset()
-        done["limits"] = True
-    if "requests" in what:
-        state.requests.clear()
-        done["requests"] = True
-    if "data" in what:
-        done["data"] = state.store.clear()
-        state.cache.clear()
-    return json_response({"reset": done})
-
-
 ROUTES += [
     Route("/_admin/requests/summary", list_request_summaries, methods=["GET"]),
     Route("/_admin/requests/{record_id}", get_request, methods=["GET"]),
     Route("/_admin/limits", get_limits, methods=["GET"]),
     Route("/_admin/limits", set_limits, methods=["PUT"]),
-    Route("/_admin/reset", reset, methods=["POST"]),
 ]

@@ -3,65 +3,17 @@
 Ids, names and prices follow popular public models so that code written against the local gateway
 reads like code written against the real one. Prices are USD per 1k tokens as decimal strings (the
 wire format, API.md §4.5); ``cost()`` turns token counts into the decimal-string ``cost`` field of
-stream usage chunks.
+stream usage chunks. The entries themselves live in ``catalog_data.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional
 
+from .catalog_data import MODELS, ModelEntry
 
-@dataclass(frozen=True)
-class ModelEntry:
-    id: str
-    name: str
-    kind: str  # "text", "embedding", "image", "realtime"
-    context_length: int
-    prompt_per_1k: str
-    completion_per_1k: str
-    description: str
-    input_modalities: Tuple[str, ...] = ("text",)
-    output_modalities: Tuple[str, ...] = ("text",)
-    image_per_image: Optional[str] = None
-    supports_thinking: bool = False
-    supports_responses: bool = True
-    supports_tools: bool = True
-    embedding_dimensions: Optional[int] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def provider(self) -> str:
-        return self.id.split("/", 1)[0]
-
-    @property
-    def brand(self) -> str:
-        return {"meta-llama": "meta", "mistralai": "mistral"}.get(self.provider, self.provider)
-
-    @property
-    def is_free(self) -> bool:
-        return Decimal(self.prompt_per_1k) == 0 and Decimal(self.completion_per_1k) == 0
-
-    @property
-    def supports_chat(self) -> bool:
-        return self.kind == "text"
-
-    @property
-    def supports_realtime(self) -> bool:
-        return self.kind == "realtime"
-
-    @property
-    def supports_embeddings(self) -> bool:
-        return self.kind == "embedding"
-
-    @property
-    def supports_images(self) -> bool:
-        return self.kind == "image"
-
-    @property
-    def supports_batching(self) -> bool:
-        return self.kind == "text"
+__all__ = ["Catalog", "ModelEntry", "model_info"]
 
 
 def _per_1m(per_1k: Optional[str]) -> Optional[str]:
@@ -77,198 +29,16 @@ def _decimal_text(value: Decimal) -> str:
     return text
 
 
-_MODELS: List[ModelEntry] = [
-    ModelEntry(
-        "openai/gpt-4o-mini",
-        "GPT-4o mini",
-        "text",
-        128000,
-        "0.00015",
-        "0.0006",
-        "Small, fast general-purpose model.",
-        input_modalities=("text", "image"),
-        supports_responses=True,
-    ),
-    ModelEntry(
-        "openai/gpt-4o",
-        "GPT-4o",
-        "text",
-        128000,
-        "0.0025",
-        "0.01",
-        "Flagship multimodal model for complex tasks.",
-        input_modalities=("text", "image"),
-        supports_responses=True,
-    ),
-    ModelEntry(
-        "openai/gpt-5-nano",
-        "GPT-5 nano",
-        "text",
-        400000,
-        "0.00005",
-        "0.0004",
-        "The smallest GPT-5 model, for high-volume simple tasks.",
-        input_modalities=("text", "image"),
-        supports_thinking=True,
-        supports_responses=True,
-    ),
-    ModelEntry(
-        "openai/o4-mini",
-        "o4-mini",
-        "text",
-        200000,
-        "0.0011",
-        "0.0044",
-        "Compact reasoning model.",
-        input_modalities=("text", "image"),
-        supports_thinking=True,
-        supports_responses=True,
-    ),
-    ModelEntry(
-        "anthropic/claude-haiku-4.5",
-        "Claude Haiku 4.5",
-        "text",
-        200000,
-        "0.001",
-        "0.005",
-        "Fast Claude model with extended thinking.",
-        input_modalities=("text", "image"),
-        supports_thinking=True,
-    ),
-    ModelEntry(
-        "anthropic/claude-3.5-haiku",
-        "Claude 3.5 Haiku",
-        "text",
-        200000,
-        "0.0008",
-        "0.004",
-        "Quick, low-cost Claude model.",
-    ),
-    ModelEntry(
-        "anthropic/claude-sonnet-4.5",
-        "Claude Sonnet 4.5",
-        "text",
-        200000,
-        "0.003",
-        "0.015",
-        "Balanced Claude model for coding and agents.",
-        input_modalities=("text", "image"),
-        supports_thinking=True,
-    ),
-    ModelEntry(
-        "google/gemini-2.5-flash",
-        "Gemini 2.5 Flash",
-        "text",
-        1048576,
-        "0.0003",
-        "0.0025",
-        "Fast multimodal Gemini model with thinking.",
-        input_modalities=("text", "image", "audio", "video"),
-        supports_thinking=True,
-    ),
-    ModelEntry(
-        "meta-llama/llama-3.3-70b-instruct",
-        "Llama 3.3 70B Instruct",
-        "text",
-        131072,
-        "0",
-        "0",
-        "Open-weight multilingual instruction model (free tier).",
-    ),
-    ModelEntry(
-        "mistralai/mistral-small",
-        "Mistral Small",
-        "text",
-        32768,
-        "0",
-        "0",
-        "Efficient Mistral model (free tier).",
-    ),
-    ModelEntry(
-        "deepseek/deepseek-chat",
-        "DeepSeek V3",
-        "text",
-        163840,
-        "0.00027",
-        "0.0011",
-        "General chat model from DeepSeek.",
-    ),
-    ModelEntry(
-        "openai/text-embedding-3-small",
-        "Text Embedding 3 Small",
-        "embedding",
-        8191,
-        "0.00002",
-        "0",
-        "Efficient text embeddings (1536 dimensions).",
-        output_modalities=("embedding",),
-        supports_tools=False,
-        embedding_dimensions=1536,
-    ),
-    ModelEntry(
-        "openai/text-embedding-3-large",
-        "Text Embedding 3 Large",
-        "embedding",
-        8191,
-        "0.00013",
-        "0",
-        "Highest-quality OpenAI text embeddings (3072 dimensions).",
-        output_modalities=("embedding",),
-        supports_tools=False,
-        embedding_dimensions=3072,
-    ),
-    ModelEntry(
-        "openai/gpt-image-1",
-        "GPT Image 1",
-        "image",
-        32000,
-        "0.005",
-        "0.04",
-        "Image generation and editing model.",
-        input_modalities=("text", "image"),
-        output_modalities=("image",),
-        image_per_image="0.042",
-        supports_tools=False,
-    ),
-    ModelEntry(
-        "openai/gpt-realtime",
-        "GPT Realtime",
-        "realtime",
-        32000,
-        "0.004",
-        "0.016",
-        "Speech-to-speech realtime model.",
-        input_modalities=("text", "audio"),
-        output_modalities=("text", "audio"),
-        extra={"realtime_session_max_tokens": 32000, "realtime_max_concurrent_per_owner": 5},
-    ),
-    ModelEntry(
-        "openai/gpt-realtime-mini",
-        "GPT Realtime mini",
-        "realtime",
-        32000,
-        "0.0006",
-        "0.0024",
-        "Cost-efficient realtime speech model.",
-        input_modalities=("text", "audio"),
-        output_modalities=("text", "audio"),
-        extra={"realtime_session_max_tokens": 32000, "realtime_max_concurrent_per_owner": 5},
-    ),
-    ModelEntry(
-        "openai/gpt-4o-realtime-preview",
-        "GPT-4o Realtime (preview)",
-        "realtime",
-        128000,
-        "0.005",
-        "0.02",
-        "Preview realtime model.",
-        input_modalities=("text", "audio"),
-        output_modalities=("text", "audio"),
-        extra={"realtime_session_max_tokens": 32000, "realtime_max_concurrent_per_owner": 5},
-    ),
-]
-
-_MODEL_TYPE = {"text": "text", "embedding": "embedding", "image": "image", "realtime": "audio"}
+_MODEL_TYPE = {
+    "text": "text",
+    "embedding": "embedding",
+    "image": "image",
+    "realtime": "audio",
+    "tts": "audio",
+    "stt": "audio",
+    "video": "video",
+    "moderation": "moderation",
+}
 
 
 def _pricing(entry: ModelEntry) -> Dict[str, Any]:
@@ -288,6 +58,7 @@ def _pricing(entry: ModelEntry) -> Dict[str, Any]:
         "completion_usd_per_1m_discounted": None,
         "image_output_usd_per_image": entry.image_per_image,
         "request_usd": None,
+        **entry.pricing,
     }
 
 
@@ -296,7 +67,7 @@ def model_info(entry: ModelEntry) -> Dict[str, Any]:
     info: Dict[str, Any] = {
         "id": entry.id,
         "name": entry.name,
-        "context_length": entry.context_length,
+        "context_length": entry.context_length or None,
         "is_free": entry.is_free,
         "pricing": _pricing(entry),
         "description": entry.description,
@@ -315,16 +86,16 @@ def model_info(entry: ModelEntry) -> Dict[str, Any]:
         "supports_system_prompt": entry.supports_chat or entry.supports_realtime,
         "supports_batching": entry.supports_batching,
         "supports_background_response": entry.supports_chat and entry.supports_responses,
-        "supports_video_generation": False,
-        "supports_image_edit": entry.supports_images,
-        "supports_image_inpaint": False,
-        "supports_image_outpaint": False,
-        "supports_image_mix": False,
-        "supports_image_reframe": False,
-        "supports_image_upscale": False,
-        "supports_image_remove_background": False,
+        "supports_video_generation": entry.supports_video,
+        "supports_image_edit": "edit" in entry.image_operations,
+        "supports_image_inpaint": "inpaint" in entry.image_operations,
+        "supports_image_outpaint": "outpaint" in entry.image_operations,
+        "supports_image_mix": "mix" in entry.image_operations,
+        "supports_image_reframe": "reframe" in entry.image_operations,
+        "supports_image_upscale": "upscale" in entry.image_operations,
+        "supports_image_remove_background": "remove_background" in entry.image_operations,
         "supports_image_reference": entry.supports_images,
-        "context_window": entry.context_length,
+        "context_window": entry.context_length or None,
         "standard_context_threshold": None,
         "realtime_session_max_tokens": None,
         "realtime_max_concurrent_per_owner": None,
@@ -339,7 +110,7 @@ class Catalog:
     """Lookup of the served models. ``catalog.get(id)`` returns a :class:`ModelEntry` or ``None``."""
 
     def __init__(self, entries: Optional[List[ModelEntry]] = None) -> None:
-        self._entries: Dict[str, ModelEntry] = {e.id: e for e in (entries or _MODELS)}
+        self._entries: Dict[str, ModelEntry] = {e.id: e for e in (entries or MODELS)}
         self._infos: Dict[str, Dict[str, Any]] = {e.id: model_info(e) for e in self._entries.values()}
 
     def __contains__(self, model_id: object) -> bool:

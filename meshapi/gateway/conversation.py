@@ -14,6 +14,7 @@ from . import engine
 from .catalog import ModelEntry
 from .common import chat_model, require_capability
 from .errors import ApiError, validation_failed
+from .replies import Replies
 from .state import GatewayState
 from .validation import (
     Bool,
@@ -127,6 +128,8 @@ def _message(choice: engine.Choice) -> Dict[str, Any]:
     message: Dict[str, Any] = {"role": "assistant", "content": choice.text}
     if choice.tool_calls:
         message["tool_calls"] = choice.tool_calls
+    if choice.refusal is not None:
+        message["refusal"] = choice.refusal
     return message
 
 
@@ -149,9 +152,16 @@ def completion_body(
     }
 
 
-def run_chat(body: Dict[str, Any], entry: ModelEntry) -> Tuple[List[engine.Choice], int]:
-    """Run the stand-in model on a validated chat body: ``(choices, prompt_tokens)``."""
+def run_chat(
+    body: Dict[str, Any], entry: ModelEntry, replies: Optional[Replies] = None
+) -> Tuple[List[engine.Choice], int]:
+    """Run the stand-in model on a validated chat body: ``(choices, prompt_tokens)``.
+
+    A matching scripted reply from ``replies`` (the gateway's ``state.replies``) answers instead.
+    """
     params = engine.ChatParams.from_body(body, entry.id)
+    if replies is not None:
+        params.reply = replies.reply_for(entry.id, params.messages)
     choices = engine.complete(params)
     return choices, engine.prompt_token_count(params.messages, params.tools or None)
 

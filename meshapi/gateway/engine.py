@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from .schemas import PromptHints, instance_for
+from .structured import check_strict, refusal_in
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PIECE = re.compile(r"\s*(?:\w+|[^\w\s])")
@@ -186,10 +187,11 @@ class Choice:
     text: Optional[str]
     finish_reason: str
     tool_calls: List[Dict[str, Any]] = field(default_factory=list)
+    refusal: Optional[str] = None
 
     @property
     def completion_tokens(self) -> int:
-        tokens = count_tokens(self.text or "")
+        tokens = count_tokens(self.text or self.refusal or "")
         for call in self.tool_calls:
             tokens += count_tokens(call["function"]["name"]) + count_tokens(call["function"]["arguments"])
         return tokens
@@ -209,6 +211,8 @@ class ChatParams:
     tools: List[Dict[str, Any]] = field(default_factory=list)
     tool_choice: Any = None
     response_format: Optional[Dict[str, Any]] = None
+    #: A scripted reply (``replies.py``): when set, every choice answers with exactly this text.
+    reply: Optional[str] = None
 
     @classmethod
     def from_body(cls, body: Dict[str, Any], model: str) -> ChatParams:
@@ -319,6 +323,8 @@ def tool_call_id(seed_text: str) -> str:
 
 
 def _text_answer(params: ChatParams, index: int, salt: str) -> str:
+    if params.reply is not None:
+        return params.reply
     rng = _rng(params, index, salt)
     prompt = _last_text(params.messages, "user")
     if params.messages and params.messages[-1].get("role") == "tool":
@@ -339,11 +345,16 @@ def _text_answer(params: ChatParams, index: int, salt: str) -> str:
 def complete(params: ChatParams, salt: str = "") -> List[Choice]:
     """Run the stand-in model: one :class:`Choice` per requested ``n``."""
     choices = []
-    tool = _selected_tool(params)
+    check_strict(params.response_format, params.tools)
+    tool = None if params.reply is not None else _selected_tool(params)
+    refusal = None if params.reply is not None else refusal_in(_last_text(params.messages, "user"))
     for index in range(max(1, params.n)):
+        if refusal is not None:
+            choices.append(Choice(None, "stop", refusal=refusal))
+            continue
         if tool is not None:
             schema = tool.get("parameters") or {"type": "object", "properties": {}}
-            arguments = json.dumps(instance_for(schema, _last_text(params.messages, "user")))
+            arguments = json.dumps(instance_for(schema, _last_text(params.messages, "user"), param="tools"))
             call_id = tool_call_id(_digest(params.model, params.messages, tool["name"], index, salt))
             call = {
                 "id": call_id,

@@ -5,14 +5,21 @@ JSON Schema that tool definitions and pydantic-generated schemas use: ``type`` (
 ``properties``/``required``, ``items`` (also tuple form), ``enum``, ``const``, ``anyOf``/``oneOf``/
 ``allOf``, ``$ref`` into ``$defs``/``definitions``, ``minimum``/``maximum`` (and the exclusive forms),
 ``multipleOf``, ``minItems``/``maxItems``, ``minLength``/``maxLength``, a few ``format`` values and
-simple ``pattern`` cases. String values come from the prompt where the property name suggests it: a
-capitalised word such as ``Paris`` for ``city``, a number from the prompt for a numeric field.
+``pattern`` (built from the regex, see ``structured.py``). String values come from the prompt where the
+property name suggests it: a capitalised word such as ``Paris`` for ``city``, a number from the prompt
+for a numeric field.
+
+Generation is bounded (``structured.Budget``): beyond the budget, or when the result would not validate
+against the schema, :func:`instance_for` raises ``SchemaBudgetError`` (a ``400`` for the caller). Deep
+in a recursive schema the generator prefers whatever ends the recursion (``null``, a scalar, no items).
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any, Dict, List, Optional
+
+from .structured import Budget, SchemaBudgetError, string_for_pattern, validate
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
@@ -30,6 +37,9 @@ STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _PLACE_HINTS = ("city", "location", "place", "country", "capital", "destination", "town", "region", "origin")
 _NAME_HINTS = ("name", "person", "author", "company", "title", "brand", "user", "customer", "who")
 _TEXT_HINTS = ("query", "text", "prompt", "question", "message", "content", "input", "search", "q")
+
+
+_SHALLOW = 8
 
 
 class PromptHints:
@@ -71,9 +81,10 @@ class PromptHints:
 class SchemaInstances:
     """Generator of instances for one root schema (``$ref`` targets resolve against that root)."""
 
-    def __init__(self, root: Any, hints: PromptHints) -> None:
+    def __init__(self, root: Any, hints: PromptHints, budget: Optional[Budget] = None) -> None:
         self.root = root
         self.hints = hints
+        self.budget = budget or Budget()
 
     def make(self) -> Any:
         return self._value(self.root, "", 0, 0)
@@ -131,6 +142,7 @@ class SchemaInstances:
 
     # -- generation ---------------------------------------------------------------------------------
     def _value(self, schema: Any, name: str, index: int, depth: int) -> Any:
+        self.budget.tick(depth)
         schema = self._resolve(schema)
         if schema is True or not isinstance(schema, dict):
             return self._string({}, name, index)
@@ -143,9 +155,7 @@ class SchemaInstances:
         for key in ("anyOf", "oneOf"):
             options = schema.get(key)
             if isinstance(options, list) and options:
-                chosen = next(
-                    (o for o in options if self._type_of(self._resolve(o) or {}) != "null"), options[0]
-                )
+                chosen = self._choose(options, depth)
                 base = {k: v for k, v in schema.items() if k != key}
                 resolved = self._resolve(chosen)
                 merged = {**base, **resolved} if isinstance(resolved, dict) else resolved
@@ -166,6 +176,19 @@ class SchemaInstances:
         if kind == "null":
             return None
         return self._string(schema, name, index)
+
+    def _choose(self, options: List[Any], depth: int) -> Any:
+        """The first non-null option; deep in the tree, the option most likely to end recursion."""
+        kinds = [
+            self._type_of(self._resolve(o) or {}) if isinstance(self._resolve(o), dict) else ""
+            for o in options
+        ]
+        if depth > _SHALLOW:
+            for wanted in ("null", "boolean", "integer", "number", "string"):
+                for option, kind in zip(options, kinds):
+                    if kind == wanted and not (isinstance(option, dict) and "$ref" in option):
+                        return option
+        return next((o for o, kind in zip(options, kinds) if kind != "null"), options[0])
 
     def _enum(self, values: List[Any]) -> Any:
         text = self.hints.text.lower()
@@ -194,9 +217,9 @@ class SchemaInstances:
         out: List[Any] = []
         if isinstance(prefix, list):
             out = [self._value(s, name, i, depth + 1) for i, s in enumerate(prefix)]
-        low = int(schema.get("minItems", 0) or 0)
+        low = self.budget.items(int(schema.get("minItems", 0) or 0))
         high = schema.get("maxItems")
-        count = max(low, 2 if depth < 4 else 1)
+        count = max(low, 2 if depth < 4 else 1 if depth <= _SHALLOW else 0)
         if isinstance(high, int):
             count = min(count, high)
         count = max(count, len(out))
@@ -269,10 +292,10 @@ class SchemaInstances:
             value = self.hints.keyword(index)
         pattern = schema.get("pattern")
         if isinstance(pattern, str):
-            value = _fit_pattern(pattern, value, self.hints)
+            value = string_for_pattern(pattern, self.budget)
         min_len = schema.get("minLength")
         max_len = schema.get("maxLength")
-        if isinstance(min_len, int) and len(value) < min_len:
+        if isinstance(min_len, int) and len(value) < self.budget.length(min_len):
             value = value + "x" * (min_len - len(value))
         if isinstance(max_len, int) and len(value) > max_len:
             value = value[:max_len]
@@ -302,18 +325,18 @@ def _multiple(
     return float(int(value)) if integer else value
 
 
-def _fit_pattern(pattern: str, value: str, hints: PromptHints) -> str:
+def instance_for(schema: Any, prompt: str, *, param: str = "response_format") -> Any:
+    """A value valid for ``schema``, with strings and numbers drawn from ``prompt`` where sensible.
+
+    Raises ``SchemaBudgetError`` (``param`` names the request field) beyond the budget, or when no
+    valid value could be made.
+    """
+    budget = Budget(param)
     try:
-        compiled = re.compile(pattern)
-    except re.error:
-        return value
-    candidates = [value, *hints.proper, *hints.keywords, "abc", "ABC", "a", "A1", "123", "1", "a-1", "x_1"]
-    for candidate in candidates:
-        if compiled.search(candidate):
-            return candidate
+        value = SchemaInstances(schema, PromptHints(prompt), budget).make()
+    except RecursionError:
+        raise SchemaBudgetError("the schema nests too deeply", param) from None
+    problem = validate(value, schema)
+    if problem is not None:
+        raise SchemaBudgetError(f"no value satisfying it could be made ({problem})", param)
     return value
-
-
-def instance_for(schema: Any, prompt: str) -> Any:
-    """A value valid for ``schema``, with strings and numbers drawn from ``prompt`` where sensible."""
-    return SchemaInstances(schema, PromptHints(prompt)).make()

@@ -26,6 +26,7 @@ from .cassette import CassetteError
 from .faults import FaultPlan, RequestLog
 from .inspector import inspector_url
 from .proxy import ProxySettings
+from .replies import Replies, RepliesError
 from .settings import DEFAULT_TOKEN, GatewaySettings
 from .state import GatewayState
 
@@ -91,7 +92,8 @@ class Gateway:
 
     Attributes: ``base_url`` (``http://127.0.0.1:<port>``, no trailing slash), ``token`` (the first
     token), ``tokens``, ``admin_token``, ``faults`` (:class:`~meshapi.gateway.faults.FaultPlan`),
-    ``requests`` (:class:`~meshapi.gateway.faults.RequestLog`), ``state`` and ``app``.
+    ``requests`` (:class:`~meshapi.gateway.faults.RequestLog`), ``replies``
+    (:class:`~meshapi.gateway.replies.Replies`), ``state`` and ``app``.
     """
 
     def __init__(self, app: Any, host: str, sock: socket.socket, log_level: str) -> None:
@@ -109,10 +111,15 @@ class Gateway:
         self.inspector_url: Optional[str] = (
             inspector_url(self.base_url, self.admin_token) if getattr(app.state, "inspector", False) else None
         )
+        self.replies: Replies = self.state.replies
         self._sock = sock
         self._server = uvicorn.Server(_config(app, log_level, access_log=False, default_logging=False))
         self._thread: Optional[threading.Thread] = None
         self._stopped = False
+
+    def reset(self, *, requests: bool = False) -> None:
+        """Clear faults, restore the start-up replies, zero rate limits (and the log if ``requests``)."""
+        self.state.reset(requests=requests)
 
     def __repr__(self) -> str:
         return f"<meshapi.gateway.Gateway {self.base_url}>"
@@ -169,7 +176,9 @@ def serve(
 
     ``settings`` and/or keywords named like the :class:`~meshapi.gateway.settings.GatewaySettings`
     fields (``host``, ``port``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``, ``rpd``,
-    ``batch_step_seconds``, ``embed_step_seconds``, ``log_level``) choose how it behaves. ``tokens``
+    ``batch_step_seconds``, ``embed_step_seconds``, ``video_step_seconds``, ``replies``, ``log_level``)
+    choose how it behaves; ``replies`` is a list of rules or a JSON file of them (a bad one raises
+    :class:`~meshapi.gateway.replies.RepliesError` before anything starts). ``tokens``
     defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already accepting
     connections when this returns; leaving the ``with`` block (or ``gw.stop()``) stops it.
     """
@@ -204,6 +213,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--admin-token", help="token for the /_admin routes (default: random, printed)")
     parser.add_argument("--rpm", type=int, help="requests per minute per token (default: unlimited)")
     parser.add_argument("--rpd", type=int, help="requests per day per token (default: unlimited)")
+    parser.add_argument(
+        "--replies",
+        metavar="FILE",
+        help="JSON array of scripted-reply rules ({match, model?, content | json}); first match wins",
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     parser.add_argument("--no-inspector", action="store_true", help="do not serve the /_inspector/ web page")
     proxy = parser.add_argument_group("record and replay (in front of a real gateway)")
@@ -270,7 +284,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy"}
     chosen = {k: v for k, v in vars(args).items() if k in names}
     settings = GatewaySettings(**chosen, inspector=not args.no_inspector, proxy=proxy)
-    app = create_app(settings=settings)
+    try:
+        app = create_app(settings=settings)
+    except RepliesError as exc:
+        print(f"meshapi gateway: {exc}", file=sys.stderr)
+        return 2
     state: GatewayState = app.state.gateway
     tokens = state.token_list
     try:

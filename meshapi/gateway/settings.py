@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, List, Optional, Sequence
 if TYPE_CHECKING:
     from .proxy import ProxySettings
 
+from .replies import RulesSource
+
 DEFAULT_TOKEN = "rsk_local_dev_token"
 
 
@@ -40,6 +42,10 @@ class GatewaySettings:
     #: Length of one step of the batch and RAG-embedding lifecycles, in seconds.
     batch_step_seconds: float = 0.05
     embed_step_seconds: float = 0.02
+    #: Length of one step of a video task (``queued`` one step, ``running`` two, then done).
+    video_step_seconds: float = 0.05
+    #: Scripted replies (``replies.py``): a list of rule objects or the path of a JSON file of them.
+    replies: Optional[RulesSource] = None
     #: uvicorn's log level.
     log_level: str = "warning"
     #: Serve the ``/_inspector/`` web page (:mod:`meshapi.gateway.inspector`).

@@ -25,6 +25,7 @@ from .catalog import Catalog
 from .errors import ApiError
 from .faults import FaultPlan, RequestLog
 from .ids import new_request_id, owner_id_for
+from .replies import Replies, load_rules
 from .settings import DEFAULT_TOKEN, GatewaySettings
 from .storage import Store
 
@@ -62,7 +63,7 @@ class RateLimiter:
             self._day[token] = (d_window, d_count + 1)
 
     def reset(self) -> None:
-        """Forget the counts so far (the limits stay)."""
+        """Forget every counter (as if no request had been made yet)."""
         with self._lock:
             self._minute.clear()
             self._day.clear()
@@ -100,6 +101,9 @@ class GatewayState:
         self.latency = float(settings.latency)
         self.batch_step_seconds = float(settings.batch_step_seconds)
         self.embed_step_seconds = float(settings.embed_step_seconds)
+        self.video_step_seconds = float(settings.video_step_seconds)
+        #: Scripted replies; a bad rule list raises ``RepliesError`` here, at start-up.
+        self.replies = Replies(load_rules(settings.replies) if settings.replies is not None else None)
         rpm, rpd = settings.rpm, settings.rpd
         self.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
         self.store = Store(settings.data_dir)
@@ -124,6 +128,16 @@ class GatewayState:
     @staticmethod
     def new_request_id() -> str:
         return new_request_id()
+
+    def reset(self, *, requests: bool = False) -> None:
+        """Undo what tests change at run time: pending faults, scripted replies (back to the start-up
+        rules) and rate-limit counters; the request log too when ``requests`` is true."""
+        self.faults.clear()
+        self.replies.reset()
+        if self.limiter is not None:
+            self.limiter.reset()
+        if requests:
+            self.requests.clear()
 
     def close(self) -> None:
         self.store.close()

@@ -11,22 +11,19 @@ count.
 from __future__ import annotations
 
 import functools
-import json
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional, Type
 
 from pydantic import BaseModel
 
 from .._core.sse import ServerSentEvent
 from .._errors import APIResponseValidationError
-from .._http import stream_error_from_frame, validate_model
 from .._streaming import AsyncStream, EventDecoder, Stream
-from ..types.chat import (
-    ChatCompletionChunk,
-    ChatCompletionChunkChoice,
-    ChatCompletionChunkDelta,
-    ChatCompletionResponse,
-    UsageInfo,
-)
+from ..types.chat import ChatCompletionChunk, ChatCompletionResponse, UsageInfo
+from ._chat_fast_path import FAST_PATH, ContentShape, plain_content
+from ._frames import DONE, decode_frame, validate_frame
+from ._parsing import ResponseFormat, apply_parsed
+from ._text import TextBuffer
+from .chat_events import ChatEventState, ChatStreamEvent
 
 __all__ = [
     "AsyncChatCompletionStream",
@@ -35,38 +32,6 @@ __all__ = [
     "ChatCompletionStream",
 ]
 
-_JOIN_EVERY = 256
-
-
-class _Text:
-    """A string built from many small pieces without keeping every piece alive.
-
-    Every ``_JOIN_EVERY`` pieces are joined into one block; blocks are joined only when the value is read.
-    (Joining into the text so far instead would copy it again every ``_JOIN_EVERY`` pieces: quadratic.)
-    """
-
-    __slots__ = ("_blocks", "_parts")
-
-    def __init__(self) -> None:
-        self._blocks: List[str] = []
-        self._parts: List[str] = []
-
-    def add(self, piece: str) -> None:
-        parts = self._parts
-        parts.append(piece)
-        if len(parts) >= _JOIN_EVERY:
-            self._blocks.append("".join(parts))
-            self._parts = []
-
-    def value(self) -> str:
-        if self._parts or len(self._blocks) > 1:
-            self._blocks = ["".join(self._blocks + self._parts)]
-            self._parts = []
-        return self._blocks[0] if self._blocks else ""
-
-    def __bool__(self) -> bool:
-        return bool(self._parts or self._blocks)
-
 
 class _ToolCallState:
     __slots__ = ("arguments", "id", "name", "type")
@@ -74,16 +39,17 @@ class _ToolCallState:
     def __init__(self) -> None:
         self.id: Optional[str] = None
         self.type: Optional[str] = None
-        self.name = _Text()
-        self.arguments = _Text()
+        self.name = TextBuffer()
+        self.arguments = TextBuffer()
 
 
 class _ChoiceState:
-    __slots__ = ("audio", "content", "finish_reason", "role", "tool_calls")
+    __slots__ = ("audio", "content", "finish_reason", "refusal", "role", "tool_calls")
 
     def __init__(self) -> None:
         self.role: Optional[str] = None
-        self.content = _Text()
+        self.content = TextBuffer()
+        self.refusal = TextBuffer()
         self.finish_reason: Optional[str] = None
         self.tool_calls: Dict[int, _ToolCallState] = {}
         self.audio: Optional[Dict[str, Any]] = None
@@ -100,6 +66,9 @@ def _may_have_fingerprint(cls: type) -> bool:
         or getattr(cls, "model_config", {}).get("extra") == "allow"
         or hasattr(cls, "system_fingerprint")
     )
+
+
+_LEARN_ATTEMPTS = 4
 
 
 class ChatCompletionAccumulator:
@@ -140,6 +109,9 @@ class ChatCompletionAccumulator:
                 state.role = delta.role
             if delta.content:
                 state.content.add(delta.content)
+            refusal = getattr(delta, "refusal", None)
+            if refusal:
+                state.refusal.add(refusal)
             if delta.tool_calls:
                 for call in delta.tool_calls:
                     function = call.function
@@ -189,6 +161,9 @@ class ChatCompletionAccumulator:
             content = delta.get("content")
             if content:
                 state.content.add(content)
+            refusal = delta.get("refusal")
+            if refusal:
+                state.refusal.add(refusal)
             for call in delta.get("tool_calls") or ():
                 function = call.get("function") or {}
                 self._add_tool_call(
@@ -259,6 +234,8 @@ class ChatCompletionAccumulator:
                 ]
             if state.audio is not None:
                 message["audio"] = state.audio
+            if state.refusal:
+                message["refusal"] = state.refusal.value()
             choices.append({"index": index, "message": message, "finish_reason": state.finish_reason})
         usage = self.usage.model_dump() if self.usage is not None else None
         return ChatCompletionResponse.model_validate(
@@ -274,135 +251,24 @@ class ChatCompletionAccumulator:
         )
 
 
-_CONTENT_KEY = '"content":"'
-_LEARN_ATTEMPTS = 4
-_new = object.__new__
-# pydantic's own slots, set directly as model_construct does (without its per-field Python loop). Should
-# a pydantic release lay them out differently, the fast path is off and every frame is validated.
-_slots: Dict[str, Any] = dict(vars(BaseModel))
-_SLOT_NAMES = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
-_FAST_PATH = all(hasattr(_slots.get(name), "__set__") for name in _SLOT_NAMES)
-if _FAST_PATH:
-    _set_dict, _set_fields, _set_extra, _set_private = (_slots[name].__set__ for name in _SLOT_NAMES)
+class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
+    """Chat SSE: one ``ChatCompletionChunk`` per ``data:`` frame, ``[DONE]`` at the end.
 
-
-def _plain_content(payload: Mapping[str, Any]) -> bool:
-    """A cheap look at a parsed frame: could it teach the content shape?"""
-    choices = payload.get("choices")
-    if not isinstance(choices, list) or len(choices) != 1 or "usage" in payload or "cost" in payload:
-        return False
-    choice = choices[0]
-    delta = choice.get("delta") if isinstance(choice, dict) else None
-    return (
-        isinstance(delta, dict)
-        and len(delta) == 1
-        and isinstance(delta.get("content"), str)
-        and choice.get("finish_reason") is None
-    )
-
-
-class _ContentShape:
-    """The frame every plain content chunk of one stream shares, learned from one of them.
-
-    Gateways send chunks that differ only in the delta's text: the same id, model, created, one choice at
-    index 0, no finish reason, a delta with just ``content``. Once one such frame was validated, a frame
-    that is byte-for-byte the same around the content string, and whose content has no quote, backslash
-    or control character (so its JSON text *is* its value), decodes to that chunk with the content
-    replaced. Such frames skip JSON parsing and validation; any other frame takes the full path.
+    Plain content frames take the fast path (``_chat_fast_path``); the rest go through the shared
+    frame decoder (``_frames``), validated straight from their JSON text when they are not errors.
     """
 
-    __slots__ = (
-        "choice_fields",
-        "choice_values",
-        "chunk_fields",
-        "chunk_values",
-        "delta_values",
-        "min_len",
-        "prefix",
-        "start",
-        "suffix",
-        "suffix_len",
-        "text",
-    )
-
-    def __init__(self, prefix: str, suffix: str, chunk: ChatCompletionChunk, text: _Text) -> None:
-        self.prefix, self.suffix, self.text = prefix, suffix, text
-        self.start, self.suffix_len = len(prefix), len(suffix)
-        self.min_len = self.start + self.suffix_len
-        choice = chunk.choices[0]
-        assert choice.delta is not None
-        self.chunk_values, self.chunk_fields = chunk.__dict__, chunk.__pydantic_fields_set__
-        self.choice_values, self.choice_fields = choice.__dict__, choice.__pydantic_fields_set__
-        self.delta_values = choice.delta.__dict__
-
-    @classmethod
-    def learn(cls, data: str, chunk: ChatCompletionChunk, text: _Text) -> Optional[_ContentShape]:
-        if chunk.usage is not None or chunk.cost is not None or len(chunk.choices) != 1:
-            return None
-        choice = chunk.choices[0]
-        delta = choice.delta
-        if (
-            choice.index != 0
-            or choice.finish_reason is not None
-            or delta is None
-            or delta.content is None
-            or delta.model_fields_set != {"content"}
-            or type(chunk) is not ChatCompletionChunk
-        ):
-            return None
-        # In valid JSON an unescaped quote always delimits a string, so a single '"content":"' is the
-        # delta's key; its value is unescaped when the raw text between the quotes equals the value.
-        start = data.find(_CONTENT_KEY)
-        if start < 0 or data.find(_CONTENT_KEY, start + 1) >= 0:
-            return None
-        start += len(_CONTENT_KEY)
-        end = data.find('"', start)
-        if end < 0 or data[start:end] != delta.content:
-            return None
-        return cls(data[:start], data[end:], chunk, text)
-
-    def content(self, data: str) -> Optional[str]:
-        """The content of ``data`` when it has this shape, else ``None``."""
-        if len(data) >= self.min_len and data.startswith(self.prefix) and data.endswith(self.suffix):
-            content = data[self.start : len(data) - self.suffix_len]
-            if '"' not in content and "\\" not in content and content.isprintable():
-                return content
-        return None
-
-    def build(self, content: str) -> ChatCompletionChunk:
-        """The chunk validation would give: the learned one with ``content``, as new objects."""
-        delta = _new(ChatCompletionChunkDelta)
-        values = self.delta_values.copy()
-        values["content"] = content
-        _set_dict(delta, values)
-        _set_fields(delta, {"content"})
-        _set_extra(delta, None)
-        _set_private(delta, None)
-        choice = _new(ChatCompletionChunkChoice)
-        values = self.choice_values.copy()
-        values["delta"] = delta
-        _set_dict(choice, values)
-        _set_fields(choice, self.choice_fields.copy())
-        _set_extra(choice, None)
-        _set_private(choice, None)
-        chunk = _new(ChatCompletionChunk)
-        values = self.chunk_values.copy()
-        values["choices"] = [choice]
-        _set_dict(chunk, values)
-        _set_fields(chunk, self.chunk_fields.copy())
-        _set_extra(chunk, None)
-        _set_private(chunk, None)
-        return chunk
-
-
-class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
-    """Chat SSE: one ``ChatCompletionChunk`` per ``data:`` frame, ``[DONE]`` at the end."""
-
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        response_format: Optional[ResponseFormat] = None,
+        tools: Optional[Dict[str, Type[BaseModel]]] = None,
+    ) -> None:
         super().__init__()
         self.accumulator = ChatCompletionAccumulator()
-        self._shape: Optional[_ContentShape] = None
-        self._learn_attempts = _LEARN_ATTEMPTS if _FAST_PATH else 0
+        self.response_format = response_format
+        self.tools = tools or {}
+        self._shape: Optional[ContentShape] = None
+        self._learn_attempts = _LEARN_ATTEMPTS if FAST_PATH else 0
 
     def _learn(self, data: str, chunk: Optional[ChatCompletionChunk]) -> None:
         """Learn the content shape from ``data`` (already validated as ``chunk``, or not yet: the text
@@ -416,7 +282,15 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
                 chunk = ChatCompletionChunk.model_validate_json(data)
             except ValueError:
                 return
-        self._shape = _ContentShape.learn(data, chunk, state.content)
+        self._shape = ContentShape.learn(data, chunk, state.content)
+        if (
+            self._shape is None
+            and chunk.choices
+            and chunk.choices[0].delta
+            and chunk.choices[0].delta.content
+        ):
+            # a content frame that does not qualify (escapes: JSON answers): stop trying after a few
+            self._learn_attempts -= 1
 
     def decode(self, event: ServerSentEvent) -> Optional[ChatCompletionChunk]:
         data = event.data
@@ -433,19 +307,15 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
                 if content:
                     shape.text.add(content)
                 return shape.build(content)
-        if data[:1] != "{":  # a chunk is a JSON object; only other frames need the checks below
-            if data == "[DONE]" or data.strip() == "[DONE]":
-                self.stop = self.complete = True
+        if data[:1] == "{" and '"error"' not in data:  # validated from the text: the common case
+            chunk = validate_frame(ChatCompletionChunk, data, self.request_id)
+        else:
+            payload = decode_frame(event, self.request_id, copy_event_name=False)
+            if not isinstance(payload, dict):
+                if payload is DONE:
+                    self.stop = self.complete = True
                 return None
-            if not data.strip():
-                return None
-        if '"error"' in data:
-            self._raise_if_error(data)
-        try:
-            chunk = validate_model(ChatCompletionChunk, data, None)
-        except APIResponseValidationError as exc:
-            exc.request_id = self.request_id
-            raise
+            chunk = validate_frame(ChatCompletionChunk, payload, self.request_id)
         self.accumulator.add(chunk)
         if shape is None and self._learn_attempts > 0:  # cheap here: the chunk is already validated
             self._learn(data, chunk)
@@ -463,26 +333,17 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
                     shape.text.add(content)
                     return content
                 return None
-        if data[:1] != "{":
-            if data == "[DONE]" or data.strip() == "[DONE]":
+        payload = decode_frame(event, self.request_id, copy_event_name=False)
+        if not isinstance(payload, dict):
+            if payload is DONE:
                 self.stop = self.complete = True
-                return None
-            if not data.strip():
-                return None
-        try:
-            payload = json.loads(data)
-        except ValueError:
-            raise APIResponseValidationError(
-                f"A stream frame is not valid JSON: {data[:200]!r}", request_id=self.request_id
-            ) from None
-        if not isinstance(payload, dict) or not isinstance(payload.get("choices", []), list):
+            return None
+        if not isinstance(payload.get("choices", []), list):
             raise APIResponseValidationError(
                 f"A stream frame is not a chat completion chunk: {data[:200]!r}", request_id=self.request_id
             )
-        if payload.get("error") is not None:
-            raise stream_error_from_frame(payload, self.request_id)
         self.accumulator.add_raw(payload)
-        if shape is None and self._learn_attempts > 0 and _plain_content(payload):
+        if shape is None and self._learn_attempts > 0 and plain_content(payload):
             self._learn(data, None)
         for choice in payload.get("choices") or ():
             if choice.get("index", 0) == 0:
@@ -490,36 +351,46 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
                 return (delta.get("content") or None) if delta else None
         return None
 
-    def _raise_if_error(self, data: str) -> None:
-        try:
-            payload = json.loads(data)
-        except ValueError:
-            return  # validation below reports it
-        if isinstance(payload, dict) and payload.get("error") is not None:
-            raise stream_error_from_frame(payload, self.request_id)
-
     def text(self, item: ChatCompletionChunk) -> Optional[str]:
         for choice in item.choices:
             if choice.index == 0 and choice.delta is not None:
                 return choice.delta.content
         return None
 
-    def final(self) -> ChatCompletionResponse:
-        return self.accumulator.completion()
+    def final(self, *, parse: bool = True) -> ChatCompletionResponse:
+        """The merged completion; with ``parse``, its ``parsed`` / ``parsed_arguments`` filled in."""
+        completion = self.accumulator.completion()
+        if parse and (self.response_format is not None or self.tools):
+            apply_parsed(completion, self.response_format, self.tools)
+        return completion
+
+    def event_state(self) -> ChatEventState:
+        return ChatEventState(self.accumulator, self.response_format, self.tools)
 
 
 class ChatCompletionStream(Stream[ChatCompletionChunk]):
-    """The stream of ``chat.completions.stream()``: iterate chunks, or use the helpers.
+    """The stream of ``chat.completions.stream()`` (and ``create(stream=True)``).
 
-    ``text_stream`` yields the text of choice 0; ``get_final_completion()`` consumes the rest and returns
-    the merged ``ChatCompletionResponse``; ``current_completion_snapshot`` is the merge so far.
+    Iterate chunks (as 0.1.4), or ``events()`` for typed events (``lib/chat_events.py``), or
+    ``text_stream`` for the text of choice 0. ``get_final_completion()`` consumes the rest and returns the
+    merged ``ChatCompletionResponse`` (with ``message.parsed`` when a ``response_format`` type was given),
+    ``get_final_text()`` its text; ``current_completion_snapshot`` is the merge so far (not parsed).
     """
 
     _decoder: ChatChunkDecoder
 
+    def events(self) -> Iterator[ChatStreamEvent]:
+        """Typed events for the rest of the stream (``chunk``, ``content.delta``, ... ``*.done``)."""
+        state = self._decoder.event_state()
+        for chunk in self:
+            yield from state.handle(chunk)
+        yield from state.finish()
+
     def get_final_completion(self) -> ChatCompletionResponse:
         self.until_done()
         return self._decoder.final()
+
+    get_final = get_final_response = get_final_completion
 
     def get_final_text(self, index: int = 0) -> str:
         self.until_done()
@@ -527,7 +398,7 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
 
     @property
     def current_completion_snapshot(self) -> ChatCompletionResponse:
-        return self._decoder.final()
+        return self._decoder.final(parse=False)
 
     def __enter__(self) -> ChatCompletionStream:
         self._open()
@@ -539,9 +410,20 @@ class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
 
     _decoder: ChatChunkDecoder
 
+    async def events(self) -> AsyncIterator[ChatStreamEvent]:
+        """Typed events for the rest of the stream (``chunk``, ``content.delta``, ... ``*.done``)."""
+        state = self._decoder.event_state()
+        async for chunk in self:
+            for event in state.handle(chunk):
+                yield event
+        for event in state.finish():
+            yield event
+
     async def get_final_completion(self) -> ChatCompletionResponse:
         await self.until_done()
         return self._decoder.final()
+
+    get_final = get_final_response = get_final_completion
 
     async def get_final_text(self, index: int = 0) -> str:
         await self.until_done()
@@ -549,7 +431,7 @@ class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
 
     @property
     def current_completion_snapshot(self) -> ChatCompletionResponse:
-        return self._decoder.final()
+        return self._decoder.final(parse=False)
 
     async def __aenter__(self) -> AsyncChatCompletionStream:
         await self._open()

@@ -22,12 +22,10 @@ import time
 from typing import Any, Dict, List, Optional
 
 from .._core.sse import ServerSentEvent
-from .._errors import APIResponseValidationError
-from .._http import stream_error_from_frame, validate_model
 from .._streaming import AsyncStream, EventDecoder, Stream
 from ..types.compare import CompareResponse, CompareStreamEvent, ModelCompareResult, TokenUsage
-from .chat import _Text
-from .responses import error_event, parse_frame
+from ._frames import DONE, decode_frame, validate_frame
+from ._text import TextBuffer
 
 __all__ = [
     "COMPARE_EVENTS",
@@ -44,7 +42,7 @@ class _ModelState:
     __slots__ = ("error", "error_code", "finish_reason", "latency_ms", "request_id", "text", "usage")
 
     def __init__(self) -> None:
-        self.text = _Text()
+        self.text = TextBuffer()
         self.usage: Optional[TokenUsage] = None
         self.latency_ms: Optional[int] = None
         self.finish_reason: Optional[str] = None
@@ -80,7 +78,7 @@ class CompareAccumulator:
         self.created = int(time.time())
         self.results: List[ModelCompareResult] = []
         self._partial: Optional[bool] = None
-        self._synthesis = _Text()
+        self._synthesis = TextBuffer()
         self._synthesis_finish: Optional[str] = None
         self._models: Dict[str, _ModelState] = {}
 
@@ -271,24 +269,13 @@ class CompareEventDecoder(EventDecoder[CompareStreamEvent]):
         self.accumulator = CompareAccumulator()
 
     def decode(self, event: ServerSentEvent) -> Optional[CompareStreamEvent]:
-        data = event.data.strip()
-        if data == "[DONE]":  # not sent by the gateway; accepted as an explicit end
-            self.stop = self.complete = True
+        # [DONE] is not sent by the gateway; it is accepted as an explicit end
+        payload = decode_frame(event, self.request_id, string_errors_fatal=False)
+        if not isinstance(payload, dict):
+            if payload is DONE:
+                self.stop = self.complete = True
             return None
-        if not data:
-            return None
-        payload = parse_frame(data, self.request_id)
-        if event.event == "error":
-            raise error_event(payload, self.request_id)
-        if isinstance(payload.get("error"), dict):
-            raise stream_error_from_frame(payload, self.request_id)
-        if event.event:
-            payload["event"] = event.event
-        try:
-            item = validate_model(CompareStreamEvent, payload, None)
-        except APIResponseValidationError as exc:
-            exc.request_id = self.request_id
-            raise
+        item = validate_frame(CompareStreamEvent, payload, self.request_id)
         self.accumulator.add(item)
         if item.event == "done":
             self.stop = self.complete = True
@@ -323,6 +310,11 @@ class CompareStream(Stream[CompareStreamEvent]):
         self.until_done()
         return self._decoder.accumulator.to_response()
 
+    def get_final_text(self) -> str:
+        """Consume the rest and return the synthesis text (``""`` when comparison was skipped)."""
+        self.until_done()
+        return self._decoder.accumulator.synthesis or ""
+
     def __enter__(self) -> CompareStream:
         self._open()
         return self
@@ -344,6 +336,11 @@ class AsyncCompareStream(AsyncStream[CompareStreamEvent]):
     async def get_final_response(self) -> CompareResponse:
         await self.until_done()
         return self._decoder.accumulator.to_response()
+
+    async def get_final_text(self) -> str:
+        """Consume the rest and return the synthesis text (``""`` when comparison was skipped)."""
+        await self.until_done()
+        return self._decoder.accumulator.synthesis or ""
 
     async def __aenter__(self) -> AsyncCompareStream:
         await self._open()

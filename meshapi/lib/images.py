@@ -13,11 +13,9 @@ from __future__ import annotations
 from typing import List, Optional
 
 from .._core.sse import ServerSentEvent
-from .._errors import APIResponseValidationError
-from .._http import stream_error_from_frame, validate_model
 from .._streaming import AsyncStream, EventDecoder, Stream
 from ..types.images import ImageGenerationChunk, ImageGenerationResponse, ImageItem
-from .responses import parse_frame
+from ._frames import DONE, decode_frame, validate_frame
 
 __all__ = ["AsyncImageStream", "ImageChunkDecoder", "ImageStream"]
 
@@ -31,20 +29,12 @@ class ImageChunkDecoder(EventDecoder[ImageGenerationChunk]):
         self.created: Optional[int] = None
 
     def decode(self, event: ServerSentEvent) -> Optional[ImageGenerationChunk]:
-        data = event.data.strip()
-        if data == "[DONE]":
-            self.stop = self.complete = True
+        payload = decode_frame(event, self.request_id, copy_event_name=False)
+        if not isinstance(payload, dict):
+            if payload is DONE:
+                self.stop = self.complete = True
             return None
-        if not data:
-            return None
-        payload = parse_frame(data, self.request_id)
-        if payload.get("error") is not None:
-            raise stream_error_from_frame(payload, self.request_id)
-        try:
-            chunk = validate_model(ImageGenerationChunk, payload, None)
-        except APIResponseValidationError as exc:
-            exc.request_id = self.request_id
-            raise
+        chunk = validate_frame(ImageGenerationChunk, payload, self.request_id)
         self.created = chunk.created
         if chunk.data:
             self.last_with_images = chunk
@@ -72,6 +62,8 @@ class ImageStream(Stream[ImageGenerationChunk]):
         self.until_done()
         return self._decoder.final()
 
+    get_final_response = get_final
+
     def get_final_images(self) -> List[ImageItem]:
         return self.get_final().data
 
@@ -88,6 +80,8 @@ class AsyncImageStream(AsyncStream[ImageGenerationChunk]):
     async def get_final(self) -> ImageGenerationResponse:
         await self.until_done()
         return self._decoder.final()
+
+    get_final_response = get_final
 
     async def get_final_images(self) -> List[ImageItem]:
         return (await self.get_final()).data

@@ -13,15 +13,15 @@ non-null top-level ``error``, raises ``StreamEventError`` (code, message, reques
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, Optional
 
 from .._core.sse import ServerSentEvent
-from .._errors import APIResponseValidationError, StreamEventError
-from .._http import stream_error_from_frame, validate_model
 from .._streaming import AsyncStream, EventDecoder, Stream
 from ..types.responses import ResponsesResponse, ResponsesStreamEvent, ResponsesUsage
-from .chat import _Text
+from ._frames import DONE, decode_frame, validate_frame
+from ._frames import error_event as error_event
+from ._frames import parse_frame as parse_frame
+from ._text import TextBuffer
 
 __all__ = [
     "TERMINAL_RESPONSE_EVENTS",
@@ -44,44 +44,11 @@ def event_kind(event: ResponsesStreamEvent) -> Optional[str]:
     return name if isinstance(name, str) else None
 
 
-def parse_frame(data: str, request_id: str) -> Dict[str, Any]:
-    """A ``data:`` payload as a JSON object, or ``APIResponseValidationError``."""
-    try:
-        payload = json.loads(data)
-    except ValueError:
-        raise APIResponseValidationError(
-            f"A stream frame is not valid JSON: {data[:200]!r}", request_id=request_id
-        ) from None
-    if not isinstance(payload, dict):
-        raise APIResponseValidationError(
-            f"A stream frame is not a JSON object: {data[:200]!r}", request_id=request_id
-        )
-    return payload
-
-
-def error_event(payload: Dict[str, Any], request_id: str) -> StreamEventError:
-    """The error of an ``error`` event: nested ``{"error": {...}}`` or flat ``{"code", "message"}``."""
-    if isinstance(payload.get("error"), dict):
-        return stream_error_from_frame(payload, request_id)
-    flat = {
-        "error": {
-            "code": payload.get("code"),
-            "message": payload.get("message")
-            or (payload.get("error") if isinstance(payload.get("error"), str) else None),
-            "provider_error": payload.get("provider_error"),
-        },
-        "request_id": payload.get("request_id"),
-    }
-    error = stream_error_from_frame(flat, request_id)
-    error.body = payload
-    return error
-
-
 class ResponsesAccumulator:
     """Feed events with :meth:`add`; read ``output_text`` and :meth:`response` at any time."""
 
     def __init__(self) -> None:
-        self._text = _Text()
+        self._text = TextBuffer()
         self._response: Optional[Dict[str, Any]] = None
         self._usage: Optional[ResponsesUsage] = None
         self.terminal_event: Optional[str] = None
@@ -160,24 +127,12 @@ class ResponsesEventDecoder(EventDecoder[ResponsesStreamEvent]):
         self.accumulator = ResponsesAccumulator()
 
     def decode(self, event: ServerSentEvent) -> Optional[ResponsesStreamEvent]:
-        data = event.data.strip()
-        if data == "[DONE]":
-            self.stop = self.complete = True
+        payload = decode_frame(event, self.request_id)
+        if not isinstance(payload, dict):
+            if payload is DONE:
+                self.stop = self.complete = True
             return None
-        if not data:
-            return None
-        payload = parse_frame(data, self.request_id)
-        if event.event == "error" or payload.get("type") == "error":
-            raise error_event(payload, self.request_id)
-        if payload.get("error") is not None:
-            raise stream_error_from_frame(payload, self.request_id)
-        if event.event:
-            payload["event"] = event.event
-        try:
-            item = validate_model(ResponsesStreamEvent, payload, None)
-        except APIResponseValidationError as exc:
-            exc.request_id = self.request_id
-            raise
+        item = validate_frame(ResponsesStreamEvent, payload, self.request_id)
         self.accumulator.add(item)
         if event_kind(item) in TERMINAL_RESPONSE_EVENTS:
             self.complete = True
@@ -198,7 +153,8 @@ class ResponsesStream(Stream[ResponsesStreamEvent]):
 
     ``text_stream`` yields the ``response.output_text.delta`` texts; ``get_final_response()`` (also
     ``get_final()``) consumes the rest and returns the final ``ResponsesResponse``;
-    ``get_output_text()`` the whole streamed text; ``accumulator`` is the state so far.
+    ``get_final_text()`` (also ``get_output_text()``) the whole streamed text; ``accumulator`` is the
+    state so far.
     """
 
     _decoder: ResponsesEventDecoder
@@ -211,9 +167,13 @@ class ResponsesStream(Stream[ResponsesStreamEvent]):
         self.until_done()
         return self._decoder.final()
 
-    def get_output_text(self) -> str:
+    def get_final_text(self) -> str:
+        """Consume the rest and return the whole streamed text."""
         self.until_done()
         return self._decoder.accumulator.output_text
+
+    get_final = get_final_response
+    get_output_text = get_final_text  # the name before the get_final_* scheme
 
     def __enter__(self) -> ResponsesStream:
         self._open()
@@ -233,9 +193,13 @@ class AsyncResponsesStream(AsyncStream[ResponsesStreamEvent]):
         await self.until_done()
         return self._decoder.final()
 
-    async def get_output_text(self) -> str:
+    async def get_final_text(self) -> str:
+        """Consume the rest and return the whole streamed text."""
         await self.until_done()
         return self._decoder.accumulator.output_text
+
+    get_final = get_final_response
+    get_output_text = get_final_text  # the name before the get_final_* scheme
 
     async def __aenter__(self) -> AsyncResponsesStream:
         await self._open()

@@ -1,4 +1,6 @@
-"""What every resource class shares: the transport it talks through, and the per-call options."""
+"""What every resource class shares: the transport it talks through, the per-call options, and the
+``with_raw_response`` / ``with_streaming_response`` proxies (``meshapi._response``), which every
+resource inherits without code of its own."""
 
 from __future__ import annotations
 
@@ -44,7 +46,35 @@ class SyncAPIResource:
     def __init__(self, http: SyncHttpClient) -> None:
         self._http = http
 
+    @property
+    def with_raw_response(self) -> Any:
+        """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
+        from .._response import SyncProxy
+
+        return SyncProxy(self, streaming=False)
+
+    @property
+    def with_streaming_response(self) -> Any:
+        """The same methods as context managers over the unread response (``StreamedResponse``)."""
+        from .._response import SyncProxy
+
+        return SyncProxy(self, streaming=True)
+
 
 class AsyncAPIResource:
     def __init__(self, http: AsyncHttpClient) -> None:
         self._http = http
+
+    @property
+    def with_raw_response(self) -> Any:
+        """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
+        from .._response import AsyncProxy
+
+        return AsyncProxy(self, streaming=False)
+
+    @property
+    def with_streaming_response(self) -> Any:
+        """The same methods as async context managers over the unread response (``AsyncStreamedResponse``)."""
+        from .._response import AsyncProxy
+
+        return AsyncProxy(self, streaming=True)

@@ -55,8 +55,12 @@ class BatchesResource(SyncAPIResource):
         params: Optional[CreateBatchParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> BatchObject:
         """Create a batch from inline chat-completion requests (``POST /v1/batches``).
@@ -64,7 +68,15 @@ class BatchesResource(SyncAPIResource):
         Pass a ``CreateBatchParams`` or its fields as keyword arguments (``requests=`` with
         ``BatchRequestItem`` objects or dicts, ``completion_window=``, ``metadata=``).
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(CreateBatchParams, params, fields), opts)
         return self._http.request_model(BatchObject, "POST", _PATH, body=body, options=opts)
 
@@ -74,7 +86,12 @@ class BatchesResource(SyncAPIResource):
         after: Optional[str] = None,
         limit: Optional[int] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> BatchListResponse:
         """One page of batches, newest first (``GET /v1/batches``); ``after`` is the last id of the
         previous page, ``limit`` 1-100 (gateway default 20). See :meth:`iter_batches` for every page."""
@@ -83,19 +100,56 @@ class BatchesResource(SyncAPIResource):
             "GET",
             _PATH,
             params=cursor_query(after, limit),
-            options=options(timeout, extra_headers),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     def get(
-        self, batch_id: str, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        batch_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> BatchObject:
         """A batch's status, with inline ``results`` once completed (``GET /v1/batches/{batch_id}``)."""
         return self._http.request_model(
-            BatchObject, "GET", _batch_path(batch_id), options=options(timeout, extra_headers)
+            BatchObject,
+            "GET",
+            _batch_path(batch_id),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     def cancel(
-        self, batch_id: str, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        batch_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> BatchObject:
         """Ask the gateway to cancel a batch (``POST /v1/batches/{batch_id}/cancel`` with body ``{}``)."""
         return self._http.request_model(
@@ -103,7 +157,15 @@ class BatchesResource(SyncAPIResource):
             "POST",
             _batch_path(batch_id, "/cancel"),
             body={},
-            options=options(timeout, extra_headers),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     def wait(
@@ -154,8 +216,12 @@ class AsyncBatchesResource(AsyncAPIResource):
         params: Optional[CreateBatchParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> BatchObject:
         """Create a batch from inline chat-completion requests (``POST /v1/batches``).
@@ -163,7 +229,15 @@ class AsyncBatchesResource(AsyncAPIResource):
         Pass a ``CreateBatchParams`` or its fields as keyword arguments (``requests=`` with
         ``BatchRequestItem`` objects or dicts, ``completion_window=``, ``metadata=``).
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(CreateBatchParams, params, fields), opts)
         return await self._http.request_model(BatchObject, "POST", _PATH, body=body, options=opts)
 
@@ -173,7 +247,12 @@ class AsyncBatchesResource(AsyncAPIResource):
         after: Optional[str] = None,
         limit: Optional[int] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> BatchListResponse:
         """One page of batches, newest first (``GET /v1/batches``); ``after`` is the last id of the
         previous page, ``limit`` 1-100 (gateway default 20). See :meth:`iter_batches` for every page."""
@@ -182,19 +261,56 @@ class AsyncBatchesResource(AsyncAPIResource):
             "GET",
             _PATH,
             params=cursor_query(after, limit),
-            options=options(timeout, extra_headers),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     async def get(
-        self, batch_id: str, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        batch_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> BatchObject:
         """A batch's status, with inline ``results`` once completed (``GET /v1/batches/{batch_id}``)."""
         return await self._http.request_model(
-            BatchObject, "GET", _batch_path(batch_id), options=options(timeout, extra_headers)
+            BatchObject,
+            "GET",
+            _batch_path(batch_id),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     async def cancel(
-        self, batch_id: str, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        batch_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> BatchObject:
         """Ask the gateway to cancel a batch (``POST /v1/batches/{batch_id}/cancel`` with body ``{}``)."""
         return await self._http.request_model(
@@ -202,7 +318,15 @@ class AsyncBatchesResource(AsyncAPIResource):
             "POST",
             _batch_path(batch_id, "/cancel"),
             body={},
-            options=options(timeout, extra_headers),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     async def wait(

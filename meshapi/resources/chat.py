@@ -1,111 +1,442 @@
-"""``client.chat.completions``: ``POST /v1/chat/completions``, plain and streamed."""
+"""``client.chat.completions``: ``POST /v1/chat/completions``, plain, streamed and structured.
+
+Keyword arguments are typed (``ChatCompletionFields``), so ``mypy --strict`` rejects a misspelled or
+wrongly typed keyword; ``create(stream=True)`` is typed to return the stream object. The structured
+output logic (schemas, parsing, correction retries) lives in ``lib/_parsing.py``; these methods only
+send and hand replies to it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+import sys
+from typing import Any, Literal, Mapping, Optional, Type, TypeVar, Union, overload
 
-from .._core.request import coerce_params, dump_body, require_messages
-from ..lib.chat import AsyncChatCompletionStream, ChatChunkDecoder, ChatCompletionStream
-from ..types.chat import ChatCompletionParams, ChatCompletionResponse
+from .._core.request import dump_body
+from ..lib._parsing import StructuredCall, apply_parsed
+from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
+from ..lib.chat_request import decoder_for, prepare, raise_missing_format
+from ..types.chat import ChatCompletionFields, ChatCompletionParams, ChatCompletionResponse
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # typing_extensions comes with pydantic
+    from typing_extensions import Unpack
 
 __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "CompletionsResource"]
 
 _PATH = "/v1/chat/completions"
-
-
-def _params(params: object, fields: Mapping[str, Any]) -> ChatCompletionParams:
-    parsed = coerce_params(ChatCompletionParams, params, fields)
-    require_messages(parsed)
-    return parsed
+T = TypeVar("T")
 
 
 class CompletionsResource(SyncAPIResource):
+    @overload
     def create(
         self,
         params: Optional[ChatCompletionParams] = None,
         *,
+        stream: Literal[True],
+        response_format: Any = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> ChatCompletionStream: ...
+    @overload
+    def create(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Optional[Literal[False]] = None,
+        response_format: Any = None,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> ChatCompletionResponse: ...
+    def create(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Optional[bool] = None,
+        response_format: Any = None,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
-    ) -> ChatCompletionResponse:
-        """Create a chat completion (``"stream": false`` is always sent; use :meth:`stream` to stream).
+    ) -> Union[ChatCompletionResponse, ChatCompletionStream]:
+        """Create a chat completion; with ``stream=True``, the same stream object :meth:`stream` returns.
 
-        Pass a ``ChatCompletionParams``, or its fields as keyword arguments (``model=``, ``messages=`` with
-        dicts or ``ChatMessage`` objects, ...). ``timeout`` here is the HTTP timeout of this call; the body
-        field of the same name is set through ``ChatCompletionParams(timeout=...)``.
+        Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
+        any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
+        ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
-        opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(_params(params, fields), opts, stream=False)
-        return self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
+        parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
+        if stream:
+            body = dump_body(parsed, opts, stream=True)
+            http = self._http
+            return ChatCompletionStream(
+                lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+                decoder_for(fmt, tools),
+            )
+        body = dump_body(parsed, opts, stream=False)
+        response = self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
+        return apply_parsed(response, fmt, tools) if fmt is not None or tools else response
 
     def stream(
         self,
         params: Optional[ChatCompletionParams] = None,
         *,
+        response_format: Any = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
-        **fields: Any,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
     ) -> ChatCompletionStream:
-        """Stream a chat completion as ``ChatCompletionChunk`` items (``"stream": true``).
+        """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
-        Nothing is sent until the first item is requested (or the ``with`` block is entered). The stream
-        ends after ``[DONE]``; a stream cut before it raises ``StreamInterruptedError``, an error frame
-        raises ``StreamEventError``. ``close()`` or leaving the ``with`` block releases the connection.
+        Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
+        raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
         """
-        opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(_params(params, fields), opts, stream=True)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
+        parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
+        body = dump_body(parsed, opts, stream=True)
         http = self._http
         return ChatCompletionStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ChatChunkDecoder()
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), decoder_for(fmt, tools)
         )
+
+    @overload
+    def parse(
+        self,
+        params: Optional[ChatCompletionParams],
+        response_format: Type[T],
+        *,
+        max_retries: int = 0,
+        timeout: TimeoutArg = None,
+        request_max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> T: ...
+    @overload
+    def parse(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        response_format: Type[T],
+        max_retries: int = 0,
+        timeout: TimeoutArg = None,
+        request_max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> T: ...
+    @overload
+    def parse(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        response_format: Any = None,
+        *,
+        max_retries: int = 0,
+        timeout: TimeoutArg = None,
+        request_max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> Any: ...
+    def parse(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        response_format: Any = None,
+        *,
+        max_retries: int = 0,
+        timeout: TimeoutArg = None,
+        request_max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Any,
+    ) -> Any:
+        """Ask for a structured answer and return it validated (0.1.12's ``parse``).
+
+        ``response_format``: a model class (an instance back), any ``TypeAdapter`` type (its value), or a
+        dict (a ``json_schema`` format or the schema itself; the decoded JSON). ``max_retries``: re-asks
+        with the error when a reply does not fit (each billed); ``request_max_retries``: the transport's.
+        Raises ``StructuredOutputError`` (``content``: the raw reply, ``cause``) when no reply fits.
+        """
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=request_max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
+        if response_format is None:
+            raise_missing_format()
+        parsed, fmt, _ = prepare(params, fields, response_format, dict_is_schema=True)
+        assert fmt is not None
+        call = StructuredCall(fmt, dump_body(parsed, opts, stream=False), max_retries)
+        while True:
+            reply = self._http.request_model(
+                ChatCompletionResponse, "POST", _PATH, body=call.body, options=opts
+            )
+            done, value = call.accept(reply)
+            if done:
+                return value
 
 
 class AsyncCompletionsResource(AsyncAPIResource):
+    @overload
     async def create(
         self,
         params: Optional[ChatCompletionParams] = None,
         *,
+        stream: Literal[True],
+        response_format: Any = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> AsyncChatCompletionStream: ...
+    @overload
+    async def create(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Optional[Literal[False]] = None,
+        response_format: Any = None,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> ChatCompletionResponse: ...
+    async def create(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Optional[bool] = None,
+        response_format: Any = None,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
-    ) -> ChatCompletionResponse:
-        """Create a chat completion (``"stream": false`` is always sent; use :meth:`stream` to stream).
+    ) -> Union[ChatCompletionResponse, AsyncChatCompletionStream]:
+        """Create a chat completion; with ``stream=True``, the same stream object :meth:`stream` returns.
 
-        Pass a ``ChatCompletionParams``, or its fields as keyword arguments (``model=``, ``messages=`` with
-        dicts or ``ChatMessage`` objects, ...). ``timeout`` here is the HTTP timeout of this call; the body
-        field of the same name is set through ``ChatCompletionParams(timeout=...)``.
+        Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
+        any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
+        ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
-        opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(_params(params, fields), opts, stream=False)
-        return await self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
+        parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
+        if stream:
+            body = dump_body(parsed, opts, stream=True)
+            http = self._http
+            return AsyncChatCompletionStream(
+                lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+                decoder_for(fmt, tools),
+            )
+        body = dump_body(parsed, opts, stream=False)
+        response = await self._http.request_model(
+            ChatCompletionResponse, "POST", _PATH, body=body, options=opts
+        )
+        return apply_parsed(response, fmt, tools) if fmt is not None or tools else response
 
     def stream(
         self,
         params: Optional[ChatCompletionParams] = None,
         *,
+        response_format: Any = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
-        **fields: Any,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
     ) -> AsyncChatCompletionStream:
-        """Stream a chat completion as ``ChatCompletionChunk`` items (``"stream": true``).
+        """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
-        Nothing is sent until the first item is requested (or the ``with`` block is entered). The stream
-        ends after ``[DONE]``; a stream cut before it raises ``StreamInterruptedError``, an error frame
-        raises ``StreamEventError``. ``close()`` or leaving the ``with`` block releases the connection.
+        Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
+        raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
         """
-        opts = options(timeout, extra_headers, extra_body)
-        body = dump_body(_params(params, fields), opts, stream=True)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
+        parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
+        body = dump_body(parsed, opts, stream=True)
         http = self._http
         return AsyncChatCompletionStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ChatChunkDecoder()
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), decoder_for(fmt, tools)
         )
+
+    @overload
+    async def parse(
+        self,
+        params: Optional[ChatCompletionParams],
+        response_format: Type[T],
+        *,
+        max_retries: int = 0,
+        timeout: TimeoutArg = None,
+        request_max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> T: ...
+    @overload
+    async def parse(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        response_format: Type[T],
+        max_retries: int = 0,
+        timeout: TimeoutArg = None,
+        request_max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> T: ...
+    @overload
+    async def parse(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        response_format: Any = None,
+        *,
+        max_retries: int = 0,
+        timeout: TimeoutArg = None,
+        request_max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Unpack[ChatCompletionFields],
+    ) -> Any: ...
+    async def parse(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        response_format: Any = None,
+        *,
+        max_retries: int = 0,
+        timeout: TimeoutArg = None,
+        request_max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Any,
+    ) -> Any:
+        """Ask for a structured answer and return it validated (0.1.12's ``parse``).
+
+        ``response_format``: a model class (an instance back), any ``TypeAdapter`` type (its value), or a
+        dict (a ``json_schema`` format or the schema itself; the decoded JSON). ``max_retries``: re-asks
+        with the error when a reply does not fit (each billed); ``request_max_retries``: the transport's.
+        Raises ``StructuredOutputError`` (``content``: the raw reply, ``cause``) when no reply fits.
+        """
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=request_max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
+        if response_format is None:
+            raise_missing_format()
+        parsed, fmt, _ = prepare(params, fields, response_format, dict_is_schema=True)
+        assert fmt is not None
+        call = StructuredCall(fmt, dump_body(parsed, opts, stream=False), max_retries)
+        while True:
+            reply = await self._http.request_model(
+                ChatCompletionResponse, "POST", _PATH, body=call.body, options=opts
+            )
+            done, value = call.accept(reply)
+            if done:
+                return value
 
 
 class ChatResource(SyncAPIResource):

@@ -34,8 +34,12 @@ class CompareResource(SyncAPIResource):
         params: Optional[CompareParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> CompareResponse:
         """Run the same conversation on several models (``POST /v1/chat/compare``, not streamed).
@@ -45,7 +49,15 @@ class CompareResource(SyncAPIResource):
         ``partial``. Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is
         true: use :meth:`stream`.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return self._http.request_model(CompareResponse, "POST", _PATH, body=body, options=opts)
 
@@ -54,8 +66,12 @@ class CompareResource(SyncAPIResource):
         params: Optional[CompareParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> CompareStream:
         """Stream a comparison as ``CompareStreamEvent`` items (``"stream": true``); switch on ``.event``.
@@ -66,7 +82,15 @@ class CompareResource(SyncAPIResource):
         ``done``; ending before it raises ``StreamInterruptedError``. ``get_final()`` returns the
         ``CompareAccumulator`` (per-model text, usage and errors, the synthesis).
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return CompareStream(
@@ -80,8 +104,12 @@ class AsyncCompareResource(AsyncAPIResource):
         params: Optional[CompareParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> CompareResponse:
         """Run the same conversation on several models (``POST /v1/chat/compare``, not streamed).
@@ -91,7 +119,15 @@ class AsyncCompareResource(AsyncAPIResource):
         ``partial``. Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is
         true: use :meth:`stream`.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return await self._http.request_model(CompareResponse, "POST", _PATH, body=body, options=opts)
 
@@ -100,8 +136,12 @@ class AsyncCompareResource(AsyncAPIResource):
         params: Optional[CompareParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> AsyncCompareStream:
         """Stream a comparison as ``CompareStreamEvent`` items (``"stream": true``); switch on ``.event``.
@@ -112,7 +152,15 @@ class AsyncCompareResource(AsyncAPIResource):
         ``done``; ending before it raises ``StreamInterruptedError``. ``get_final()`` returns the
         ``CompareAccumulator`` (per-model text, usage and errors, the synthesis).
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return AsyncCompareStream(

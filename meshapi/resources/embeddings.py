@@ -23,8 +23,12 @@ class EmbeddingsResource(SyncAPIResource):
         params: Optional[EmbeddingsParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> EmbeddingsResponse:
         """Embed one input or a list of inputs (``POST /v1/embeddings``).
@@ -34,7 +38,15 @@ class EmbeddingsResource(SyncAPIResource):
         arrives as base64 little-endian float32 and is decoded for you: ``item.embedding`` is always a
         ``List[float]``, and ``item.raw_base64`` keeps the string as received.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(EmbeddingsParams, params, fields), opts)
         response = self._http.send("POST", _PATH, body=body, options=opts)
         return _parse(response)
@@ -46,8 +58,12 @@ class AsyncEmbeddingsResource(AsyncAPIResource):
         params: Optional[EmbeddingsParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> EmbeddingsResponse:
         """Embed one input or a list of inputs (``POST /v1/embeddings``).
@@ -57,7 +73,15 @@ class AsyncEmbeddingsResource(AsyncAPIResource):
         arrives as base64 little-endian float32 and is decoded for you: ``item.embedding`` is always a
         ``List[float]``, and ``item.raw_base64`` keeps the string as received.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(EmbeddingsParams, params, fields), opts)
         response = await self._http.send("POST", _PATH, body=body, options=opts)
         return _parse(response)

@@ -1,17 +1,56 @@
-"""``client.images``: ``POST /v1/images/generations``, plain and streamed."""
+"""``client.images``: ``POST /v1/images/generations`` (plain and streamed) and ``POST /v1/images/edits``.
+
+Beyond 0.1.12, ``edit`` also takes the image, mask and reference images as raw bytes (or a path): they
+are sent as ``data:`` URLs, the form the gateway accepts.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+import base64
+import os
+import pathlib
+from typing import Any, Dict, Mapping, Optional
 
 from .._core.request import coerce_params, dump_body
+from .._errors import InvalidParamsError
 from ..lib.images import AsyncImageStream, ImageChunkDecoder, ImageStream
-from ..types.images import ImageGenerationParams, ImageGenerationResponse
+from ..types.images import ImageEditParams, ImageGenerationParams, ImageGenerationResponse
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
 
 __all__ = ["AsyncImagesResource", "ImagesResource"]
 
 _PATH = "/v1/images/generations"
+_EDITS = "/v1/images/edits"
+_MAGIC = (
+    (b"\x89PNG", "image/png"),
+    (b"\xff\xd8", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"RIFF", "image/webp"),
+)
+
+
+def _data_url(value: Any, name: str) -> Any:
+    """Bytes (or a ``Path``) become a ``data:image/...;base64,`` URL; anything else is left to validation."""
+    if isinstance(value, os.PathLike):
+        try:
+            value = pathlib.Path(value).read_bytes()
+        except OSError as exc:
+            raise InvalidParamsError(f"{name}: cannot read {os.fspath(value)!r}: {exc.strerror}") from None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        mime = next((m for magic, m in _MAGIC if data.startswith(magic)), "image/png")
+        return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return value
+
+
+def _edit_fields(fields: Dict[str, Any]) -> Dict[str, Any]:
+    for name in ("image", "mask"):
+        if name in fields:
+            fields[name] = _data_url(fields[name], name)
+    refs = fields.get("reference_images")
+    if isinstance(refs, (list, tuple)):
+        fields["reference_images"] = [_data_url(ref, "reference_images") for ref in refs]
+    return fields
 
 
 class ImagesResource(SyncAPIResource):
@@ -20,8 +59,12 @@ class ImagesResource(SyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageGenerationResponse:
         """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
@@ -31,17 +74,53 @@ class ImagesResource(SyncAPIResource):
         streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
         give an inline image's bytes.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
+
+    def edit(
+        self,
+        params: Optional[ImageEditParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Any,
+    ) -> ImageGenerationResponse:
+        """Edit an image (``POST /v1/images/edits``): same response shape as :meth:`generate`.
+
+        Pass an ``ImageEditParams`` or its fields: ``model=``, ``image=`` (a ``data:`` URL, bare
+        base64, ``{"url": ...}``, or raw bytes / a ``Path``), ``prompt=``, ``operation=`` (``edit``,
+        ``inpaint``, ``outpaint``, ``mix``, ``reframe``, ``upscale``, ``remove_background``), ``mask=``.
+        """
+        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
+                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        body = dump_body(coerce_params(ImageEditParams, params, _edit_fields(dict(fields))), opts)
+        return self._http.request_model(ImageGenerationResponse, "POST", _EDITS, body=body, options=opts)
 
     def stream(
         self,
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
@@ -49,7 +128,15 @@ class ImagesResource(SyncAPIResource):
         Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
         at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return ImageStream(
@@ -63,8 +150,12 @@ class AsyncImagesResource(AsyncAPIResource):
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ImageGenerationResponse:
         """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
@@ -74,17 +165,55 @@ class AsyncImagesResource(AsyncAPIResource):
         streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
         give an inline image's bytes.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return await self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
+
+    async def edit(
+        self,
+        params: Optional[ImageEditParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Any,
+    ) -> ImageGenerationResponse:
+        """Edit an image (``POST /v1/images/edits``): same response shape as :meth:`generate`.
+
+        Pass an ``ImageEditParams`` or its fields: ``model=``, ``image=`` (a ``data:`` URL, bare
+        base64, ``{"url": ...}``, or raw bytes / a ``Path``), ``prompt=``, ``operation=`` (``edit``,
+        ``inpaint``, ``outpaint``, ``mix``, ``reframe``, ``upscale``, ``remove_background``), ``mask=``.
+        """
+        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
+                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        body = dump_body(coerce_params(ImageEditParams, params, _edit_fields(dict(fields))), opts)
+        return await self._http.request_model(
+            ImageGenerationResponse, "POST", _EDITS, body=body, options=opts
+        )
 
     def stream(
         self,
         params: Optional[ImageGenerationParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> AsyncImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
@@ -92,7 +221,15 @@ class AsyncImagesResource(AsyncAPIResource):
         Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
         at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return AsyncImageStream(

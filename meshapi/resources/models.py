@@ -1,24 +1,45 @@
-"""``client.models``: the model catalog (``GET /v1/models``, ``/free``, ``/paid``)."""
+"""``client.models``: the model catalog (``GET /v1/models``, ``/free``, ``/paid``, ``/search``, one model).
+
+``get(model_id)`` keeps the ``/`` of ids such as ``openai/gpt-4o-mini`` on the wire, as 0.1.12 does,
+but escapes every other character of each segment (0.1.12 let ``?``, ``#`` and ``..`` through).
+"""
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import Any, Dict, Literal, Mapping, Optional
 
+from .._core.request import coerce_params, path_param
+from .._errors import InvalidParamsError
 from .._http import ListResponse, parse_list
-from ..types.models import ModelInfo
+from ..types.models import ListModelsParams, ModelInfo, ModelSearchParams, ModelsPage
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
 
 __all__ = ["AsyncModelsResource", "ModelsResource"]
 
+ModelType = Literal["text", "embedding", "image", "audio", "video"]
 
-def _free_query(free: Optional[bool]) -> Optional[Mapping[str, str]]:
-    if free is None:
-        return None
-    if not isinstance(free, bool):
-        from .._errors import InvalidParamsError
 
+def _free_query(
+    free: Optional[bool], type: Optional[str] = None, provider: Optional[str] = None
+) -> Optional[Mapping[str, str]]:
+    if free is not None and not isinstance(free, bool):
         raise InvalidParamsError(f"free must be True, False or None, got {free!r}")
-    return {"free": "true" if free else "false"}
+    if type is not None or provider is not None:
+        coerce_params(ListModelsParams, None, {"type": type, "provider": provider})  # checks the values
+    query: Dict[str, str] = {}
+    if free is not None:
+        query["free"] = "true" if free else "false"
+    if type is not None:
+        query["type"] = type
+    if provider is not None:
+        query["provider"] = provider
+    return query or None
+
+
+def _model_path(model_id: str) -> str:
+    if not isinstance(model_id, str) or not model_id.strip("/ "):
+        raise InvalidParamsError(f"model_id must be a non-empty string, got {model_id!r}")
+    return "/v1/models/" + "/".join(path_param(part, name="model_id") for part in model_id.split("/"))
 
 
 class ModelsResource(SyncAPIResource):
@@ -26,29 +47,120 @@ class ModelsResource(SyncAPIResource):
         self,
         *,
         free: Optional[bool] = None,
+        type: Optional[ModelType] = None,
+        provider: Optional[str] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """Every model (``free=True``: only free ones, ``free=False``: only paid ones).
 
-        Returns a list of ``ModelInfo`` that also carries ``request_id`` and ``response``.
+        ``type`` (``text``, ``embedding``, ``image``, ``audio``, ``video``) and ``provider`` filter
+        further. Returns a list of ``ModelInfo`` that also carries ``request_id`` and ``response``.
         """
-        opts = options(timeout, extra_headers)
-        response = self._http.send("GET", "/v1/models", params=_free_query(free), options=opts)
+        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
+                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        query = _free_query(free, type, provider)
+        response = self._http.send("GET", "/v1/models", params=query, options=opts)
         return parse_list(ModelInfo, response)
 
+    def search(
+        self,
+        params: Optional[ModelSearchParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Any,
+    ) -> ModelsPage:
+        """Search the catalog (``GET /v1/models/search``): one page of ``items`` plus ``total``.
+
+        Pass a ``ModelSearchParams`` or its fields: ``q=``, ``free=``, ``input_modality=``,
+        ``output_modality=``, ``brand=`` (lists are repeated in the query), ``sort=``, ``order=``,
+        ``limit=``, ``offset=``.
+        """
+        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
+                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        query = coerce_params(ModelSearchParams, params, fields).to_body() or None
+        return self._http.request_model(ModelsPage, "GET", "/v1/models/search", params=query, options=opts)
+
+    def get(
+        self,
+        model_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+    ) -> ModelInfo:
+        """One model by id (``GET /v1/models/{model_id}``); an unknown id raises ``NotFoundError``."""
+        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
+                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        return self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
+
     def free(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The free models (``GET /v1/models/free``)."""
-        response = self._http.send("GET", "/v1/models/free", options=options(timeout, extra_headers))
+        response = self._http.send(
+            "GET",
+            "/v1/models/free",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
     def paid(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The paid models (``GET /v1/models/paid``)."""
-        response = self._http.send("GET", "/v1/models/paid", options=options(timeout, extra_headers))
+        response = self._http.send(
+            "GET",
+            "/v1/models/paid",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
 
@@ -57,27 +169,120 @@ class AsyncModelsResource(AsyncAPIResource):
         self,
         *,
         free: Optional[bool] = None,
+        type: Optional[ModelType] = None,
+        provider: Optional[str] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """Every model (``free=True``: only free ones, ``free=False``: only paid ones).
 
-        Returns a list of ``ModelInfo`` that also carries ``request_id`` and ``response``.
+        ``type`` (``text``, ``embedding``, ``image``, ``audio``, ``video``) and ``provider`` filter
+        further. Returns a list of ``ModelInfo`` that also carries ``request_id`` and ``response``.
         """
-        opts = options(timeout, extra_headers)
-        response = await self._http.send("GET", "/v1/models", params=_free_query(free), options=opts)
+        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
+                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        query = _free_query(free, type, provider)
+        response = await self._http.send("GET", "/v1/models", params=query, options=opts)
         return parse_list(ModelInfo, response)
 
+    async def search(
+        self,
+        params: Optional[ModelSearchParams] = None,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+        **fields: Any,
+    ) -> ModelsPage:
+        """Search the catalog (``GET /v1/models/search``): one page of ``items`` plus ``total``.
+
+        Pass a ``ModelSearchParams`` or its fields: ``q=``, ``free=``, ``input_modality=``,
+        ``output_modality=``, ``brand=`` (lists are repeated in the query), ``sort=``, ``order=``,
+        ``limit=``, ``offset=``.
+        """
+        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
+                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        query = coerce_params(ModelSearchParams, params, fields).to_body() or None
+        return await self._http.request_model(
+            ModelsPage, "GET", "/v1/models/search", params=query, options=opts
+        )
+
+    async def get(
+        self,
+        model_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
+    ) -> ModelInfo:
+        """One model by id (``GET /v1/models/{model_id}``); an unknown id raises ``NotFoundError``."""
+        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
+                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        return await self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
+
     async def free(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The free models (``GET /v1/models/free``)."""
-        response = await self._http.send("GET", "/v1/models/free", options=options(timeout, extra_headers))
+        response = await self._http.send(
+            "GET",
+            "/v1/models/free",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)
 
     async def paid(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[ModelInfo]:
         """The paid models (``GET /v1/models/paid``)."""
-        response = await self._http.send("GET", "/v1/models/paid", options=options(timeout, extra_headers))
+        response = await self._http.send(
+            "GET",
+            "/v1/models/paid",
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(ModelInfo, response)

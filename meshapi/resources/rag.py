@@ -100,8 +100,12 @@ class RagResource(SyncAPIResource):
         params: Optional[InitUploadRequest] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> InitUploadResponse:
         """Register a file and get a signed upload URL (``POST /v1/files``).
@@ -109,7 +113,15 @@ class RagResource(SyncAPIResource):
         Pass an ``InitUploadRequest`` or its fields as keyword arguments (``file_name=``, ``mime_type=``,
         ``embed=``, ``metadata=``). :meth:`upload_file` does this and the upload in one call.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(InitUploadRequest, params, fields), opts)
         return self._http.request_model(InitUploadResponse, "POST", _PATH, body=body, options=opts)
 
@@ -119,7 +131,12 @@ class RagResource(SyncAPIResource):
         offset: Optional[int] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> RagFileListResponse:
         """One page of your files (``GET /v1/files``; ``limit`` 1-200, default 50; ``offset``).
         See :meth:`iter_files` for every page."""
@@ -128,15 +145,43 @@ class RagResource(SyncAPIResource):
             "GET",
             _PATH,
             params=_list_query(limit, offset),
-            options=options(timeout, extra_headers),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     def get(
-        self, file_id: str, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        file_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> RagFileStatus:
         """A file's upload and embedding status (``GET /v1/files/{file_id}``)."""
         return self._http.request_model(
-            RagFileStatus, "GET", _file_path(file_id), options=options(timeout, extra_headers)
+            RagFileStatus,
+            "GET",
+            _file_path(file_id),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     def embed(
@@ -144,13 +189,25 @@ class RagResource(SyncAPIResource):
         params: Optional[BulkEmbedRequest] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> BulkEmbedResponse:
         """(Re)embed up to 100 uploaded files (``POST /v1/files/embed``); per-file errors are in the
         results. Pass a ``BulkEmbedRequest`` or ``file_ids=``, ``wait=``, ``metadata=``."""
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(BulkEmbedRequest, params, fields), opts)
         return self._http.request_model(BulkEmbedResponse, "POST", f"{_PATH}/embed", body=body, options=opts)
 
@@ -159,13 +216,25 @@ class RagResource(SyncAPIResource):
         params: Optional[SearchRequest] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> SearchResponse:
         """Vector search over your embedded files (``POST /v1/files/search``), best match first.
         Pass a ``SearchRequest`` or ``query=``, ``top_k=``, ``file_ids=``, ``filter=``, ..."""
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(SearchRequest, params, fields), opts)
         return self._http.request_model(SearchResponse, "POST", f"{_PATH}/search", body=body, options=opts)
 
@@ -178,7 +247,12 @@ class RagResource(SyncAPIResource):
         embed: Optional[bool] = None,
         metadata: Optional[Dict[str, Any]] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> InitUploadResponse:
         """Register a file and upload its content; returns the registration (``file_id``, ...).
 
@@ -188,7 +262,15 @@ class RagResource(SyncAPIResource):
         any call. If it fails, the error (a ``MeshAPIError`` subclass) has ``file_id`` and says that the
         record exists without content. ``extra_headers`` apply to the registration call only.
         """
-        opts = options(timeout, extra_headers)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         data = read_content(content)  # a bad path fails before a file record is created
         created = self.init_upload(
             file_name=file_name,
@@ -196,7 +278,12 @@ class RagResource(SyncAPIResource):
             embed=embed,
             metadata=metadata,
             timeout=timeout,
+            max_retries=max_retries,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            total_timeout=total_timeout,
+            request_id=request_id,
         )
         try:
             signed_put(self._http, created.signed_url, data, mime_type, opts)
@@ -256,8 +343,12 @@ class AsyncRagResource(AsyncAPIResource):
         params: Optional[InitUploadRequest] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> InitUploadResponse:
         """Register a file and get a signed upload URL (``POST /v1/files``).
@@ -265,7 +356,15 @@ class AsyncRagResource(AsyncAPIResource):
         Pass an ``InitUploadRequest`` or its fields as keyword arguments (``file_name=``, ``mime_type=``,
         ``embed=``, ``metadata=``). :meth:`upload_file` does this and the upload in one call.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(InitUploadRequest, params, fields), opts)
         return await self._http.request_model(InitUploadResponse, "POST", _PATH, body=body, options=opts)
 
@@ -275,7 +374,12 @@ class AsyncRagResource(AsyncAPIResource):
         offset: Optional[int] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> RagFileListResponse:
         """One page of your files (``GET /v1/files``; ``limit`` 1-200, default 50; ``offset``).
         See :meth:`iter_files` for every page."""
@@ -284,15 +388,43 @@ class AsyncRagResource(AsyncAPIResource):
             "GET",
             _PATH,
             params=_list_query(limit, offset),
-            options=options(timeout, extra_headers),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     async def get(
-        self, file_id: str, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        file_id: str,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> RagFileStatus:
         """A file's upload and embedding status (``GET /v1/files/{file_id}``)."""
         return await self._http.request_model(
-            RagFileStatus, "GET", _file_path(file_id), options=options(timeout, extra_headers)
+            RagFileStatus,
+            "GET",
+            _file_path(file_id),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     async def embed(
@@ -300,13 +432,25 @@ class AsyncRagResource(AsyncAPIResource):
         params: Optional[BulkEmbedRequest] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> BulkEmbedResponse:
         """(Re)embed up to 100 uploaded files (``POST /v1/files/embed``); per-file errors are in the
         results. Pass a ``BulkEmbedRequest`` or ``file_ids=``, ``wait=``, ``metadata=``."""
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(BulkEmbedRequest, params, fields), opts)
         return await self._http.request_model(
             BulkEmbedResponse, "POST", f"{_PATH}/embed", body=body, options=opts
@@ -317,13 +461,25 @@ class AsyncRagResource(AsyncAPIResource):
         params: Optional[SearchRequest] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> SearchResponse:
         """Vector search over your embedded files (``POST /v1/files/search``), best match first.
         Pass a ``SearchRequest`` or ``query=``, ``top_k=``, ``file_ids=``, ``filter=``, ..."""
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(SearchRequest, params, fields), opts)
         return await self._http.request_model(
             SearchResponse, "POST", f"{_PATH}/search", body=body, options=opts
@@ -338,7 +494,12 @@ class AsyncRagResource(AsyncAPIResource):
         embed: Optional[bool] = None,
         metadata: Optional[Dict[str, Any]] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> InitUploadResponse:
         """Register a file and upload its content; returns the registration (``file_id``, ...).
 
@@ -348,7 +509,15 @@ class AsyncRagResource(AsyncAPIResource):
         any call. If it fails, the error (a ``MeshAPIError`` subclass) has ``file_id`` and says that the
         record exists without content. ``extra_headers`` apply to the registration call only.
         """
-        opts = options(timeout, extra_headers)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         data = read_content(content)  # a bad path fails before a file record is created
         created = await self.init_upload(
             file_name=file_name,
@@ -356,7 +525,12 @@ class AsyncRagResource(AsyncAPIResource):
             embed=embed,
             metadata=metadata,
             timeout=timeout,
+            max_retries=max_retries,
             extra_headers=extra_headers,
+            extra_query=extra_query,
+            extra_body=extra_body,
+            total_timeout=total_timeout,
+            request_id=request_id,
         )
         try:
             await async_signed_put(self._http, created.signed_url, data, mime_type, opts)

@@ -29,8 +29,12 @@ class ResponsesResource(SyncAPIResource):
         params: Optional[ResponsesParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ResponsesResponse:
         """Create a response (``POST /v1/responses``, ``"stream": false``).
@@ -40,7 +44,15 @@ class ResponsesResource(SyncAPIResource):
         :meth:`stream`. ``timeout`` here is the HTTP timeout of this call; the body field of the same
         name is set through ``ResponsesParams(timeout=...)``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
 
@@ -49,8 +61,12 @@ class ResponsesResource(SyncAPIResource):
         params: Optional[ResponsesParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ResponsesStream:
         """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
@@ -61,7 +77,15 @@ class ResponsesResource(SyncAPIResource):
         ``get_final_response()`` the final ``ResponsesResponse``. An error event raises
         ``StreamEventError``; a cut stream ``StreamInterruptedError``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ResponsesParams, params, fields), opts, stream=True)
         http = self._http
         return ResponsesStream(
@@ -73,12 +97,28 @@ class ResponsesResource(SyncAPIResource):
         response_id: str,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ResponsesResponse:
         """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
         path = f"{_PATH}/{path_param(response_id, name='response_id')}"
         return self._http.request_model(
-            ResponsesResponse, "GET", path, options=options(timeout, extra_headers)
+            ResponsesResponse,
+            "GET",
+            path,
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     def list(
@@ -87,7 +127,12 @@ class ResponsesResource(SyncAPIResource):
         after: Optional[str] = None,
         limit: Optional[int] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ResponsesListResponse:
         """List stored (background) responses (``GET /v1/responses``), newest first; page with ``after``."""
         return self._http.request_model(
@@ -95,7 +140,15 @@ class ResponsesResource(SyncAPIResource):
             "GET",
             _PATH,
             params=cursor_query(after, limit),
-            options=options(timeout, extra_headers),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
 
@@ -105,8 +158,12 @@ class AsyncResponsesResource(AsyncAPIResource):
         params: Optional[ResponsesParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> ResponsesResponse:
         """Create a response (``POST /v1/responses``, ``"stream": false``).
@@ -116,7 +173,15 @@ class AsyncResponsesResource(AsyncAPIResource):
         :meth:`stream`. ``timeout`` here is the HTTP timeout of this call; the body field of the same
         name is set through ``ResponsesParams(timeout=...)``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return await self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
 
@@ -125,8 +190,12 @@ class AsyncResponsesResource(AsyncAPIResource):
         params: Optional[ResponsesParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> AsyncResponsesStream:
         """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
@@ -137,7 +206,15 @@ class AsyncResponsesResource(AsyncAPIResource):
         ``get_final_response()`` the final ``ResponsesResponse``. An error event raises
         ``StreamEventError``; a cut stream ``StreamInterruptedError``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(ResponsesParams, params, fields), opts, stream=True)
         http = self._http
         return AsyncResponsesStream(
@@ -149,12 +226,28 @@ class AsyncResponsesResource(AsyncAPIResource):
         response_id: str,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ResponsesResponse:
         """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
         path = f"{_PATH}/{path_param(response_id, name='response_id')}"
         return await self._http.request_model(
-            ResponsesResponse, "GET", path, options=options(timeout, extra_headers)
+            ResponsesResponse,
+            "GET",
+            path,
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     async def list(
@@ -163,7 +256,12 @@ class AsyncResponsesResource(AsyncAPIResource):
         after: Optional[str] = None,
         limit: Optional[int] = None,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ResponsesListResponse:
         """List stored (background) responses (``GET /v1/responses``), newest first; page with ``after``."""
         return await self._http.request_model(
@@ -171,5 +269,13 @@ class AsyncResponsesResource(AsyncAPIResource):
             "GET",
             _PATH,
             params=cursor_query(after, limit),
-            options=options(timeout, extra_headers),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )

@@ -35,8 +35,12 @@ class TemplatesResource(SyncAPIResource):
         params: Optional[CreateTemplateParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> TemplateSummary:
         """Create a template (``POST /v1/templates``; the gateway answers 201).
@@ -45,16 +49,44 @@ class TemplatesResource(SyncAPIResource):
         ``params`` field (default inference parameters) is a keyword too:
         ``create(name="t", params={"temperature": 0.2})``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(CreateTemplateParams, params, fields), opts)
         return self._http.request_model(TemplateSummary, "POST", _PATH, body=body, options=opts)
 
     def list(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[TemplateSummary]:
         """Your templates, newest first (``GET /v1/templates``): a list that also carries
         ``request_id`` and ``response`` (a ``{"data": [...]}`` wrapper is accepted too)."""
-        response = self._http.send("GET", _PATH, options=options(timeout, extra_headers))
+        response = self._http.send(
+            "GET",
+            _PATH,
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(TemplateSummary, response)
 
     def get(
@@ -62,11 +94,27 @@ class TemplatesResource(SyncAPIResource):
         template_id: str,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> TemplateSummary:
         """One of your templates (``GET /v1/templates/{template_id}``)."""
         return self._http.request_model(
-            TemplateSummary, "GET", _template_path(template_id), options=options(timeout, extra_headers)
+            TemplateSummary,
+            "GET",
+            _template_path(template_id),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     def update(
@@ -75,8 +123,12 @@ class TemplatesResource(SyncAPIResource):
         params: Optional[UpdateTemplateParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> TemplateSummary:
         """Change some fields of a template (``PATCH /v1/templates/{template_id}``).
@@ -84,7 +136,15 @@ class TemplatesResource(SyncAPIResource):
         Only the fields you set are sent (a dict given as ``params`` is the template's ``params``
         field). Raises ``InvalidParamsError`` before sending when no field is given.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         path = _template_path(template_id)
         body = _update_body(params, fields, opts)
         return self._http.request_model(TemplateSummary, "PATCH", path, body=body, options=opts)
@@ -94,10 +154,27 @@ class TemplatesResource(SyncAPIResource):
         template_id: str,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> None:
         """Delete a template (``DELETE /v1/templates/{template_id}``; 204, or 200 with any body)."""
-        self._http.send("DELETE", _template_path(template_id), options=options(timeout, extra_headers))
+        self._http.send(
+            "DELETE",
+            _template_path(template_id),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
 
 
 class AsyncTemplatesResource(AsyncAPIResource):
@@ -106,8 +183,12 @@ class AsyncTemplatesResource(AsyncAPIResource):
         params: Optional[CreateTemplateParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> TemplateSummary:
         """Create a template (``POST /v1/templates``; the gateway answers 201).
@@ -116,16 +197,44 @@ class AsyncTemplatesResource(AsyncAPIResource):
         ``params`` field (default inference parameters) is a keyword too:
         ``create(name="t", params={"temperature": 0.2})``.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         body = dump_body(coerce_params(CreateTemplateParams, params, fields), opts)
         return await self._http.request_model(TemplateSummary, "POST", _PATH, body=body, options=opts)
 
     async def list(
-        self, *, timeout: TimeoutArg = None, extra_headers: Optional[Mapping[str, str]] = None
+        self,
+        *,
+        timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
+        extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> ListResponse[TemplateSummary]:
         """Your templates, newest first (``GET /v1/templates``): a list that also carries
         ``request_id`` and ``response`` (a ``{"data": [...]}`` wrapper is accepted too)."""
-        response = await self._http.send("GET", _PATH, options=options(timeout, extra_headers))
+        response = await self._http.send(
+            "GET",
+            _PATH,
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )
         return parse_list(TemplateSummary, response)
 
     async def get(
@@ -133,11 +242,27 @@ class AsyncTemplatesResource(AsyncAPIResource):
         template_id: str,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> TemplateSummary:
         """One of your templates (``GET /v1/templates/{template_id}``)."""
         return await self._http.request_model(
-            TemplateSummary, "GET", _template_path(template_id), options=options(timeout, extra_headers)
+            TemplateSummary,
+            "GET",
+            _template_path(template_id),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
         )
 
     async def update(
@@ -146,8 +271,12 @@ class AsyncTemplatesResource(AsyncAPIResource):
         params: Optional[UpdateTemplateParams] = None,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
         extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
         **fields: Any,
     ) -> TemplateSummary:
         """Change some fields of a template (``PATCH /v1/templates/{template_id}``).
@@ -155,7 +284,15 @@ class AsyncTemplatesResource(AsyncAPIResource):
         Only the fields you set are sent (a dict given as ``params`` is the template's ``params``
         field). Raises ``InvalidParamsError`` before sending when no field is given.
         """
-        opts = options(timeout, extra_headers, extra_body)
+        opts = options(
+            timeout,
+            extra_headers,
+            extra_body,
+            extra_query=extra_query,
+            max_retries=max_retries,
+            total_timeout=total_timeout,
+            request_id=request_id,
+        )
         path = _template_path(template_id)
         body = _update_body(params, fields, opts)
         return await self._http.request_model(TemplateSummary, "PATCH", path, body=body, options=opts)
@@ -165,7 +302,24 @@ class AsyncTemplatesResource(AsyncAPIResource):
         template_id: str,
         *,
         timeout: TimeoutArg = None,
+        max_retries: Optional[int] = None,
         extra_headers: Optional[Mapping[str, str]] = None,
+        extra_query: Optional[Mapping[str, Any]] = None,
+        extra_body: Optional[Mapping[str, Any]] = None,
+        total_timeout: Optional[float] = None,
+        request_id: Optional[str] = None,
     ) -> None:
         """Delete a template (``DELETE /v1/templates/{template_id}``; 204, or 200 with any body)."""
-        await self._http.send("DELETE", _template_path(template_id), options=options(timeout, extra_headers))
+        await self._http.send(
+            "DELETE",
+            _template_path(template_id),
+            options=options(
+                timeout,
+                extra_headers,
+                extra_body,
+                extra_query=extra_query,
+                max_retries=max_retries,
+                total_timeout=total_timeout,
+                request_id=request_id,
+            ),
+        )

@@ -1,5 +1,17 @@
 """Every pydantic model of the SDK, by family (see the modules of this package)."""
 
+from .audio import (
+    AudioTranslationsParams,
+    ListVoicesParams,
+    PronunciationDictionaryLocator,
+    SpeechParams,
+    TranscriptionParams,
+    TranscriptionResponse,
+    TranscriptionTranslateParams,
+    Voice,
+    VoiceSettings,
+    VoicesResponse,
+)
 from .batches import (
     BatchListResponse,
     BatchObject,
@@ -9,6 +21,7 @@ from .batches import (
     BatchResultError,
     BatchResultResponse,
     CreateBatchParams,
+    DictLikeModel,
 )
 from .chat import (
     AudioOutputOptions,
@@ -79,6 +92,13 @@ from .models import (
     ModelSearchParams,
     ModelsPage,
 )
+from .moderations import (
+    ModerationImageUrl,
+    ModerationInputItem,
+    ModerationParams,
+    ModerationResponse,
+    ModerationResult,
+)
 from .rag import (
     BulkEmbedRequest,
     BulkEmbedResponse,
@@ -101,17 +121,40 @@ from .responses import (
     ResponsesStreamEvent,
     ResponsesUsage,
 )
+from .router import (
+    AutoRouterMeta,
+    RouterSelectParams,
+    RouterSelectResponse,
+)
 from .templates import (
     CreateTemplateParams,
     TemplateMessage,
     TemplateSummary,
     UpdateTemplateParams,
 )
+from .videos import (
+    CreateVideoGenerationResponse,
+    ListVideoGenerationsParams,
+    VideoContentItem,
+    VideoGenerationParams,
+    VideoTaskContent,
+    VideoTaskError,
+    VideoTaskListResponse,
+    VideoTaskResponse,
+    VideoTaskUsage,
+)
+from .web import (
+    WebSearchParams,
+    WebSearchResponse,
+    WebSearchResultItem,
+)
 
 __all__ = [
     "ApiErrorBody",
     "ApiErrorEnvelope",
     "AudioOutputOptions",
+    "AudioTranslationsParams",
+    "AutoRouterMeta",
     "BatchListResponse",
     "BatchObject",
     "BatchRequestCounts",
@@ -142,6 +185,8 @@ __all__ = [
     "ContentPartVideo",
     "CreateBatchParams",
     "CreateTemplateParams",
+    "CreateVideoGenerationResponse",
+    "DictLikeModel",
     "EmbeddingItem",
     "EmbeddingsParams",
     "EmbeddingsResponse",
@@ -160,13 +205,21 @@ __all__ = [
     "InitUploadResponse",
     "InputAudio",
     "ListModelsParams",
+    "ListVideoGenerationsParams",
+    "ListVoicesParams",
     "ModelCompareResult",
     "ModelInfo",
     "ModelOverride",
     "ModelPricing",
     "ModelSearchParams",
     "ModelsPage",
+    "ModerationImageUrl",
+    "ModerationInputItem",
+    "ModerationParams",
+    "ModerationResponse",
+    "ModerationResult",
     "MultimodalEmbeddingInput",
+    "PronunciationDictionaryLocator",
     "ProviderPreferences",
     "RagFileListResponse",
     "RagFileStatus",
@@ -177,9 +230,12 @@ __all__ = [
     "ResponsesResponse",
     "ResponsesStreamEvent",
     "ResponsesUsage",
+    "RouterSelectParams",
+    "RouterSelectResponse",
     "SearchRequest",
     "SearchResponse",
     "SearchResult",
+    "SpeechParams",
     "TemplateMessage",
     "TemplateSummary",
     "TokenUsage",
@@ -192,8 +248,24 @@ __all__ = [
     "ToolChoiceFunction",
     "ToolChoiceObject",
     "ToolFunction",
+    "TranscriptionParams",
+    "TranscriptionResponse",
+    "TranscriptionTranslateParams",
     "UpdateTemplateParams",
     "UsageInfo",
+    "VideoContentItem",
     "VideoEmbeddingUrl",
+    "VideoGenerationParams",
+    "VideoTaskContent",
+    "VideoTaskError",
+    "VideoTaskListResponse",
+    "VideoTaskResponse",
+    "VideoTaskUsage",
     "VideoUrl",
+    "Voice",
+    "VoiceSettings",
+    "VoicesResponse",
+    "WebSearchParams",
+    "WebSearchResponse",
+    "WebSearchResultItem",
 ]

@@ -5,9 +5,14 @@
 the server sends (``extra="allow"``). The later typed parts (``request_counts``, ``results``, ...)
 are tolerant and all-optional: a batch whose results look different from the documented shape still
 parses.
+
+0.1.12 delivered ``results`` and ``request_counts`` as plain dicts, so code written for it indexes them
+(``batch.results[0]["response"]["body"]``, ``batch.request_counts["total"]``). The typed parts here are
+``DictLikeModel``s: attribute access and that indexing both work, and they compare equal to the dict
+0.1.12 would have held.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
 from pydantic import ConfigDict
 
@@ -22,6 +27,7 @@ __all__ = [
     "BatchResultError",
     "BatchResultResponse",
     "CreateBatchParams",
+    "DictLikeModel",
 ]
 
 
@@ -38,23 +44,69 @@ class CreateBatchParams(RequestModel):
     metadata: Optional[Dict[str, Any]] = None
 
 
-class BatchRequestCounts(MeshModel):
+class DictLikeModel(MeshModel):
+    """A response part that also reads like the dict it was parsed from (keys the server sent)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def _as_dict(self) -> Dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.model_fields_set and key not in (self.model_extra or {}):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in self.model_fields_set or key in (self.model_extra or {}))
+
+    def keys(self) -> List[str]:
+        return list(self._as_dict())
+
+    def values(self) -> List[Any]:
+        return [self[key] for key in self.keys()]
+
+    def items(self) -> List[Any]:
+        return [(key, self[key]) for key in self.keys()]
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        # dict semantics (keys), as 0.1.12's dicts iterated; pydantic's (name, value) pairs are ``items()``
+        return iter(self.keys())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._as_dict() == dict(other)
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class BatchRequestCounts(DictLikeModel):
     total: Optional[int] = None
     completed: Optional[int] = None
     failed: Optional[int] = None
 
 
-class BatchResultResponse(MeshModel):
+class BatchResultResponse(DictLikeModel):
     status_code: Optional[int] = None
     body: Optional[Dict[str, Any]] = None  # a chat completion
 
 
-class BatchResultError(MeshModel):
+class BatchResultError(DictLikeModel):
     code: Optional[str] = None
     message: Optional[str] = None
 
 
-class BatchResult(MeshModel):
+class BatchResult(DictLikeModel):
     custom_id: Optional[str] = None
     response: Optional[BatchResultResponse] = None
     error: Optional[BatchResultError] = None

@@ -13,15 +13,39 @@ Which base each model uses:
   unknown keyword raises. A dict handed to ``ChatMessage`` (``content=[{"type": "text", ...}]``,
   ``tool_calls=[{...}]``) is checked key by key by ``ChatMessage`` itself, so a typo inside a
   message part raises too.
-* Pure response models derive from ``MeshModel`` (unknown keys ignored).
+* Pure response models derive from ``MeshModel``. The chat ones keep keys they do not know
+  (``extra="allow"``: read them from ``model_extra``), and string enums coming back (``finish_reason``,
+  a tool call's ``type``) are plain strings, so a new value from the server is never an error.
+
+Structured outputs add two attributes that are never sent nor dumped: ``ChatCompletionMessage.parsed``
+(the reply validated as the ``response_format`` type) and ``ToolCallFunction.parsed_arguments`` (the
+arguments validated as the model of a ``pydantic_function_tool``).
+
+``ChatCompletionFields`` lists every keyword the chat methods accept, with its type, so that
+``mypy --strict`` rejects a misspelled or wrongly typed keyword (the methods take ``**fields`` typed with
+it); at runtime ``ChatCompletionParams`` checks the same names.
 
 ``ChatMessage`` also accepts ``audio`` (the assistant audio reference), so an assistant reply can be
 appended to the history with ``ChatMessage(**reply.model_dump())``.
 """
 
-from typing import Any, Dict, List, Literal, Optional, Type, Union, get_args, get_origin
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Type,
+    TypedDict,
+    Union,
+    get_args,
+    get_origin,
+)
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from ._base import MeshModel, MeshResult, RequestModel, SharedModel
 
@@ -31,6 +55,7 @@ __all__ = [
     "ChatCompletionChunk",
     "ChatCompletionChunkChoice",
     "ChatCompletionChunkDelta",
+    "ChatCompletionFields",
     "ChatCompletionMessage",
     "ChatCompletionParams",
     "ChatCompletionResponse",
@@ -57,7 +82,10 @@ __all__ = [
     "VideoUrl",
 ]
 
-ChatRole = Literal["system", "user", "assistant", "tool"]
+ChatRole = Literal["system", "developer", "user", "assistant", "tool"]
+
+# Response models of this family keep what they do not know (see the module docstring).
+_KEEP_EXTRA = ConfigDict(extra="allow", protected_namespaces=())
 
 
 # --- content parts (shared) -------------------------------------------------------------------
@@ -108,26 +136,36 @@ ContentPart = Union[ContentPartText, ContentPartImage, ContentPartAudio, Content
 
 
 class ToolCallFunction(SharedModel):
+    model_config = _KEEP_EXTRA
+
     name: str
     arguments: str  # JSON text
+    # The arguments validated as the tool's model (``pydantic_function_tool``); never sent or dumped.
+    parsed_arguments: Optional[Any] = Field(default=None, exclude=True)
 
 
 class ToolCall(SharedModel):
+    model_config = _KEEP_EXTRA
+
     id: str
-    type: Literal["function"]
+    type: str  # "function" today; another value from a newer server is kept, not an error
     function: ToolCallFunction
     thought_signature: Optional[str] = None
 
 
 class ToolCallFunctionChunk(MeshModel):
+    model_config = _KEEP_EXTRA
+
     name: Optional[str] = None
     arguments: Optional[str] = None
 
 
 class ToolCallChunk(MeshModel):
+    model_config = _KEEP_EXTRA
+
     index: int
     id: Optional[str] = None
-    type: Optional[Literal["function"]] = None
+    type: Optional[str] = None
     function: Optional[ToolCallFunctionChunk] = None
 
 
@@ -170,6 +208,7 @@ class ChatMessage(RequestModel):
     tool_calls: Optional[List[ToolCall]] = None
     reasoning_details: Optional[List[Dict[str, Any]]] = None
     audio: Optional[Dict[str, Any]] = None
+    refusal: Optional[str] = None
 
     @model_validator(mode="before")
     @classmethod
@@ -193,11 +232,14 @@ class ToolFunction(RequestModel):
     name: str
     description: Optional[str] = None
     parameters: Optional[Dict[str, Any]] = None
+    strict: Optional[bool] = None
 
 
 class Tool(RequestModel):
     type: Literal["function"]
     function: ToolFunction
+    # The model a ``pydantic_function_tool`` validates this tool's call arguments into (never sent).
+    _parse_as: Any = PrivateAttr(default=None)
 
 
 class ToolChoiceFunction(RequestModel):
@@ -258,12 +300,69 @@ class ChatCompletionParams(RequestModel):
     top_logprobs: Optional[int] = Field(default=None, ge=0)
     parallel_tool_calls: Optional[bool] = None
     stream_options: Optional[Dict[str, Any]] = None
+    # OpenAI chat fields the gateway forwards as they are.
+    max_completion_tokens: Optional[int] = Field(default=None, ge=1)
+    store: Optional[bool] = None
+    metadata: Optional[Dict[str, str]] = None
+    prediction: Optional[Dict[str, Any]] = None
+    service_tier: Optional[str] = None
+    logit_bias: Optional[Dict[str, int]] = None
+    weight_profile: Optional[str] = None
+
+
+class ChatCompletionFields(TypedDict, total=False):
+    """The keyword arguments of ``chat.completions.create`` / ``stream`` / ``parse``, typed.
+
+    The same names as ``ChatCompletionParams`` except ``stream`` and ``response_format``, which those
+    methods take as explicit parameters, and ``timeout``, which as a keyword is the HTTP timeout (the
+    body field is set with ``ChatCompletionParams(timeout=...)``). Typing only: the runtime checks are
+    ``ChatCompletionParams``'.
+    """
+
+    messages: Iterable[Union[ChatMessage, Mapping[str, Any]]]
+    model: Optional[str]
+    template: Optional[str]
+    variables: Optional[Mapping[str, str]]
+    session_id: Optional[str]
+    temperature: Optional[float]
+    max_tokens: Optional[int]
+    top_p: Optional[float]
+    frequency_penalty: Optional[float]
+    presence_penalty: Optional[float]
+    stop: Optional[Union[str, Sequence[str]]]
+    seed: Optional[int]
+    tools: Optional[Iterable[Union[Tool, Mapping[str, Any]]]]
+    tool_choice: Optional[Union[Literal["auto", "none", "required"], ToolChoiceObject, Mapping[str, Any]]]
+    user: Optional[str]
+    modality: Optional[Literal["text", "image"]]
+    image: Optional[Union[ImageOptions, Mapping[str, Any]]]
+    async_mode: Optional[bool]
+    modalities: Optional[Sequence[Literal["text", "audio"]]]
+    audio: Optional[Union[AudioOutputOptions, Mapping[str, Any]]]
+    models: Optional[Sequence[str]]
+    cache: Optional[bool]
+    transforms: Optional[Sequence[str]]
+    reasoning_effort: Optional[Literal["high", "medium", "low", "none"]]
+    n: Optional[int]
+    logprobs: Optional[bool]
+    top_logprobs: Optional[int]
+    parallel_tool_calls: Optional[bool]
+    stream_options: Optional[Mapping[str, Any]]
+    max_completion_tokens: Optional[int]
+    store: Optional[bool]
+    metadata: Optional[Mapping[str, str]]
+    prediction: Optional[Mapping[str, Any]]
+    service_tier: Optional[str]
+    logit_bias: Optional[Mapping[str, int]]
+    weight_profile: Optional[str]
 
 
 # --- responses ------------------------------------------------------------------------------------
 
 
 class UsageInfo(MeshModel):
+    model_config = _KEEP_EXTRA
+
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
@@ -275,13 +374,33 @@ class UsageInfo(MeshModel):
 
 
 class ChatCompletionMessage(MeshModel):
+    model_config = _KEEP_EXTRA
+
     role: str
     content: Optional[Union[str, List[ContentPart]]] = None
     tool_calls: Optional[List[ToolCall]] = None
     audio: Optional[Dict[str, Any]] = None
+    refusal: Optional[str] = None
+    # The content validated as the requested ``response_format`` type; never sent or dumped.
+    parsed: Optional[Any] = Field(default=None, exclude=True)
+
+    def to_message(self) -> ChatMessage:
+        """This reply as a ``ChatMessage`` for the next turn's history (fields it does not know dropped)."""
+        data = self.model_dump(exclude_none=True, include=set(ChatMessage.model_fields))
+        if "tool_calls" in data:
+            data["tool_calls"] = [
+                {k: v for k, v in call.items() if k in ToolCall.model_fields} for call in data["tool_calls"]
+            ]
+            for call in data["tool_calls"]:
+                call["function"] = {
+                    k: v for k, v in call["function"].items() if k in ToolCallFunction.model_fields
+                }
+        return ChatMessage.model_validate(data)
 
 
 class ChatCompletionChoice(MeshModel):
+    model_config = _KEEP_EXTRA
+
     index: int
     message: Optional[ChatCompletionMessage] = None
     finish_reason: Optional[str] = None
@@ -289,6 +408,8 @@ class ChatCompletionChoice(MeshModel):
 
 
 class ChatCompletionResponse(MeshResult):
+    model_config = _KEEP_EXTRA
+
     id: str
     object: str
     created: int
@@ -296,22 +417,31 @@ class ChatCompletionResponse(MeshResult):
     choices: List[ChatCompletionChoice]
     usage: Optional[UsageInfo] = None
     system_fingerprint: Optional[str] = None
+    service_tier: Optional[str] = None
 
 
 class ChatCompletionChunkDelta(MeshModel):
+    model_config = _KEEP_EXTRA
+
     role: Optional[str] = None
     content: Optional[str] = None
     tool_calls: Optional[List[ToolCallChunk]] = None
     audio: Optional[Dict[str, Any]] = None
+    refusal: Optional[str] = None
 
 
 class ChatCompletionChunkChoice(MeshModel):
+    model_config = _KEEP_EXTRA
+
     index: int
     delta: Optional[ChatCompletionChunkDelta] = None
     finish_reason: Optional[str] = None
+    logprobs: Optional[Any] = None
 
 
 class ChatCompletionChunk(MeshModel):
+    model_config = _KEEP_EXTRA
+
     id: str
     object: str
     created: int
@@ -319,3 +449,5 @@ class ChatCompletionChunk(MeshModel):
     choices: List[ChatCompletionChunkChoice]
     usage: Optional[UsageInfo] = None
     cost: Optional[str] = None
+    system_fingerprint: Optional[str] = None
+    service_tier: Optional[str] = None

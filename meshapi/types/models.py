@@ -93,7 +93,7 @@ class ModelInfo(MeshResult):
     standard_context_threshold: Optional[int] = None
     realtime_session_max_tokens: Optional[int] = None
     realtime_max_concurrent_per_owner: Optional[int] = None
-    is_composite: Optional[bool] = None
+    is_composite: bool = False
     composite_models: Optional[List[str]] = None
 
 

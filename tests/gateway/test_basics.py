@@ -167,11 +167,16 @@ def test_catalog_lists_are_bare_arrays_with_pricing(client: httpx.Client) -> Non
             float(pricing[key])
         for key in ("image_usd_per_image", "discount_pct", "prompt_usd_per_1k_discounted"):
             assert key in pricing
-        assert model["provider"] == model["id"].split("/")[0]
+        # ids without a provider prefix (omni-moderation-latest) belong to OpenAI, as upstream
+        assert model["provider"] == (model["id"].split("/")[0] if "/" in model["id"] else "openai")
         assert isinstance(model["supports_realtime"], bool)
     free = client.get("/v1/models/free").json()
     paid = client.get("/v1/models/paid").json()
-    assert {m["id"] for m in free} == {"meta-llama/llama-3.3-70b-instruct", "mistralai/mistral-small"}
+    assert {m["id"] for m in free} == {
+        "meta-llama/llama-3.3-70b-instruct",
+        "mistralai/mistral-small",
+        "omni-moderation-latest",
+    }
     assert {m["id"] for m in free} | {m["id"] for m in paid} == ids
     assert client.get("/v1/models", params={"free": "true"}).json() == free
     assert client.get("/v1/models", params={"free": "false"}).json() == paid

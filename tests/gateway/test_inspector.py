@@ -156,7 +156,7 @@ def test_rate_limits_from_the_admin_api(fresh: Gateway) -> None:
         assert c.put("/_admin/limits", json={"rpm": 2, "rpd": None}).json() == {"rpm": 2, "rpd": None}
         statuses = [httpx.get(fresh.base_url + "/v1/models", headers=chat).status_code for _ in range(3)]
         assert statuses == [200, 200, 429]
-        c.post("/_admin/reset", json={"what": ["limits"]})  # counts start again, limits stay
+        c.post("/_admin/reset")  # counts start again, limits stay
         assert httpx.get(fresh.base_url + "/v1/models", headers=chat).status_code == 200
         assert c.get("/_admin/limits").json()["rpm"] == 2
         assert c.put("/_admin/limits", json={"rpm": None, "rpd": None}).json() == {"rpm": None, "rpd": None}
@@ -173,9 +173,11 @@ def test_reset_clears_faults_log_and_stored_data(fresh: Gateway) -> None:
     assert created.status_code == 201
     with httpx.Client(base_url=fresh.base_url, headers=admin(fresh)) as c:
         c.post("/_admin/faults", json={"route": "/v1/x", "times": -1})
-        assert_envelope(c.post("/_admin/reset", json={"what": ["everything"]}), 400, "invalid_request")
-        done = c.post("/_admin/reset").json()["reset"]
-        assert done == {"faults": True, "limits": True, "requests": True, "data": 1}
+        assert_envelope(c.post("/_admin/reset", json={"data": "yes"}), 400, "invalid_request")
+        assert c.post("/_admin/reset", json={"requests": True, "data": True}).json() == {
+            "reset": True,
+            "deleted": 1,
+        }
         assert c.get("/_admin/faults").json() == {"faults": []}
     assert httpx.get(fresh.base_url + "/v1/templates", headers=chat).json() == []
     assert [r.path for r in fresh.requests] == [

@@ -26,6 +26,7 @@ from meshapi import (
     APITimeoutError,
     AsyncMeshAPI,
     AuthenticationError,
+    BadRequestError,
     MeshAPI,
     NotFoundError,
     RealtimeError,
@@ -398,16 +399,26 @@ async def test_token_never_appears_in_the_handshake_url_by_default(rt_client: An
     assert gateway.token not in repr(session) and gateway.token not in repr(rt_client.realtime)
 
 
-async def test_auto_falls_back_to_the_query_key_after_a_400(mode: str, gateway: Any) -> None:
+async def test_a_400_without_opt_in_says_how_to_allow_the_query_key(rt_client: Any, gateway: Any) -> None:
+    gateway.faults.add(REALTIME, status=400)  # a gateway refusing the subprotocol/header forms
+    before = len(realtime_records(gateway))
+    with pytest.raises(BadRequestError) as info:
+        await connect(rt_client)
+    assert "allow_query_auth=True" in str(info.value) and gateway.token not in str(info.value)
+    assert len(realtime_records(gateway)) == before + 1  # the key was not moved into a URL
+    assert "api_key" not in realtime_records(gateway)[-1].query
+
+
+async def test_auto_falls_back_to_the_query_key_after_a_400_when_allowed(mode: str, gateway: Any) -> None:
     client = make_client(mode, gateway.base_url, gateway.token)
     try:
         gateway.faults.add(REALTIME, status=400)  # a gateway refusing the subprotocol/header forms
-        session = await opened(client)
+        session = await opened(client, allow_query_auth=True)
         await resolve(session.close())
         first, second = realtime_records(gateway)[-2:]
         assert first.status == 400 and "api_key" not in first.query
         assert second.status == 101 and "api_key" in second.query
-        session = await opened(client)  # the client remembers
+        session = await opened(client, allow_query_auth=True)  # the client remembers
         await resolve(session.close())
         assert "api_key" in realtime_records(gateway)[-1].query
     finally:

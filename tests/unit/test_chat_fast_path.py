@@ -180,7 +180,7 @@ def test_errors_are_still_detected_after_the_shape_was_learned() -> None:
 
 
 def test_text_builder_joins_blocks_not_the_whole_text() -> None:
-    from meshapi.lib.chat import _JOIN_EVERY, _Text
+    from meshapi.lib._text import _JOIN_EVERY, _Text
 
     text, expected = _Text(), []
     assert not text and text.value() == ""

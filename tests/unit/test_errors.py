@@ -110,10 +110,10 @@ def test_full_envelope() -> None:
         ),
         (
             {"raw": b"<html>too big</html>", "content_type": "text/html"},
-            "invalid_request",
+            "parse_error",
             "<html>too big</html>",
         ),
-        ({"raw": b"{not json", "content_type": "application/json"}, "invalid_request", "{not json"),
+        ({"raw": b"{not json", "content_type": "application/json"}, "parse_error", "{not json"),
         ({"raw": b"", "content_type": "application/json"}, "invalid_request", "HTTP 400"),
         (
             {

@@ -86,7 +86,8 @@ def test_auto_sends_subprotocol_and_authorization_header() -> None:
     hs = build_handshake(BASE, "m", TOKEN)
     assert hs.subprotocols == ("openai-realtime", f"Bearer.{TOKEN}")
     assert ("Authorization", f"Bearer {TOKEN}") in hs.headers
-    assert hs.can_fall_back
+    assert not hs.can_fall_back and hs.could_fall_back  # the query fallback needs an opt-in (issue 15)
+    assert build_handshake(BASE, "m", TOKEN, allow_query_auth=True).can_fall_back
 
 
 def test_subprotocol_and_header_modes_send_one_credential_each() -> None:

@@ -376,8 +376,8 @@
   async function reset() {
     $("reset-confirm").hidden = true;
     try {
-      const data = await api("POST", "/_admin/reset", {});
-      message("reset-message", `Reset done (${data.reset.data} stored records deleted).`, true);
+      const data = await api("POST", "/_admin/reset", { requests: true, data: true });
+      message("reset-message", `Reset done (${data.deleted} stored records deleted).`, true);
     } catch (err) { message("reset-message", "Not reset: " + err.message, false); }
   }
 

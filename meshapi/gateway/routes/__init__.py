@@ -11,7 +11,12 @@ chat           ``chat.completions`` - ``/v1/chat/completions``
 compare        ``compare`` - ``/v1/chat/compare``
 responses      ``responses`` - ``/v1/responses``
 embeddings     ``embeddings`` - ``/v1/embeddings``
-images         ``images`` - ``/v1/images/*``
+images         ``images`` - ``/v1/images/generations``, ``/v1/images/edits``
+audio          ``audio`` - ``/v1/audio/*`` (speech, transcriptions, translations, voices)
+videos         ``videos`` - ``/v1/video/generations*`` and the ``/_media/videos`` downloads
+moderations    ``moderations`` - ``/v1/moderations``
+web            ``web`` - ``/v1/web/search``
+router         ``router`` - ``/v1/router/select``
 models         ``models`` - ``/v1/models*``
 templates      ``templates`` - ``/v1/templates*``
 rag            ``rag`` - ``/v1/files*`` and the signed ``/_upload`` target
@@ -26,10 +31,42 @@ from typing import List
 
 from starlette.routing import BaseRoute
 
-from . import batches, chat, compare, embeddings, images, models, rag, realtime, responses, templates
+from . import (
+    audio,
+    batches,
+    chat,
+    compare,
+    embeddings,
+    images,
+    models,
+    moderations,
+    rag,
+    realtime,
+    responses,
+    router,
+    templates,
+    videos,
+    web,
+)
 
 #: The route modules in registration order (earlier modules win when two patterns overlap).
-MODULES = (models, chat, compare, responses, embeddings, images, templates, rag, batches, realtime)
+MODULES = (
+    models,
+    chat,
+    compare,
+    responses,
+    embeddings,
+    images,
+    audio,
+    videos,
+    moderations,
+    web,
+    router,
+    templates,
+    rag,
+    batches,
+    realtime,
+)
 
 
 def all_routes() -> List[BaseRoute]:

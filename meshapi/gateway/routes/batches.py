@@ -72,7 +72,7 @@ def _run_one(state: GatewayState, who: str, item: Dict[str, Any]) -> Dict[str, A
         entry = state.catalog.get(body.get("model") or "")
         if entry is None:
             raise model_not_found(str(body.get("model")))
-        choices, prompt_tokens = run_chat(body, entry)
+        choices, prompt_tokens = run_chat(body, entry, state.replies)
     except ApiError as exc:
         error = exc.error_object()
         result["response"] = {"status_code": exc.status, "request_id": rid, "body": envelope(error, rid)}

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any, AsyncIterator, Dict, List, Optional
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -35,7 +36,10 @@ async def chat_completions(request: Request) -> Response:
     need_messages(body)
     entry, auto = resolve_model(state, request, body.get("model"))
     check_tool_choice(body)
-    choices, prompt_tokens = run_chat(body, entry)
+    if body.get("response_format") or body.get("tools"):  # schema-driven generation: off the event loop
+        choices, prompt_tokens = await run_in_threadpool(run_chat, body, entry, state.replies)
+    else:
+        choices, prompt_tokens = run_chat(body, entry, state.replies)
     completion_id = hex_id("chatcmpl-", 24)
     created = int(time.time())
     if body.get("stream"):
@@ -67,7 +71,8 @@ async def _chat_stream(
         return data_event({**head, "choices": [{"index": index, "delta": delta, "finish_reason": finish}]})
 
     for index, choice in enumerate(choices):
-        yield chunk(index, {"role": "assistant", "content": None if choice.tool_calls else ""})
+        silent = choice.tool_calls or choice.refusal is not None
+        yield chunk(index, {"role": "assistant", "content": None if silent else ""})
         await pace(state)
         for position, call in enumerate(choice.tool_calls):
             function = call["function"]
@@ -79,6 +84,9 @@ async def _chat_stream(
             for fragment in engine.argument_fragments(function["arguments"]):
                 yield chunk(index, {"tool_calls": [{"index": position, "function": {"arguments": fragment}}]})
                 await pace(state)
+        for piece in engine.stream_chunks(choice.refusal or ""):
+            yield chunk(index, {"refusal": piece})
+            await pace(state)
         for piece in engine.stream_chunks(choice.text or ""):
             yield chunk(index, {"content": piece})
             await pace(state)

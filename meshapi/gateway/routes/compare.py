@@ -100,7 +100,7 @@ def _run_compare_model(
             call[key] = override[key]
     if override.get("system_prompt"):
         call["messages"] = [{"role": "system", "content": override["system_prompt"]}, *call["messages"]]
-    choices, prompt_tokens = run_chat(call, entry)
+    choices, prompt_tokens = run_chat(call, entry, state.replies)
     choice = choices[0]
     completion_tokens = choice.completion_tokens
     run.content = choice.text or ""

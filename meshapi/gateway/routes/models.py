@@ -1,7 +1,9 @@
-"""``/v1/models`` routes: bare JSON arrays of ModelInfo, one model by id, and a simple search."""
+"""``/v1/models*`` (SDK ``client.models``; API.md §4.5): bare JSON arrays of ModelInfo, one model by id,
+and a search that filters, sorts (price too) and pages the catalog, with facets."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Dict, List
 
 from starlette.requests import Request
@@ -9,8 +11,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..common import gateway, json_response
-from ..errors import DetailError
+from ..errors import ApiError, DetailError
 from ..validation import Bool, Int, Str, check_query
+
+_SORTS = ("brand", "name", "id", "context_length", "price")
 
 
 def _filtered(request: Request) -> List[Dict[str, Any]]:
@@ -40,25 +44,62 @@ async def list_paid(request: Request) -> Response:
     return json_response([m for m in gateway(request).catalog.infos() if not m["is_free"]])
 
 
+def _bad_search(message: str, param: str) -> ApiError:
+    return ApiError(400, "invalid_search_parameter", message, param=param)
+
+
+def _price(info: Dict[str, Any], modality: str) -> Decimal:
+    pricing = info.get("pricing") or {}
+    key = "image_output_usd_per_image" if modality == "image" else "completion_usd_per_1m"
+    value = pricing.get(key) or pricing.get("completion_usd_per_1m") or "0"
+    return Decimal(str(value))
+
+
+def _facets(infos: List[Dict[str, Any]]) -> Dict[str, Dict[str, int]]:
+    facets: Dict[str, Dict[str, int]] = {"brand": {}, "input_modality": {}, "output_modality": {}}
+    for info in infos:
+        facets["brand"][info["brand"]] = facets["brand"].get(info["brand"], 0) + 1
+        for key, field in (("input_modality", "input_modalities"), ("output_modality", "output_modalities")):
+            for modality in info[field] or []:
+                facets[key][modality] = facets[key].get(modality, 0) + 1
+    return {k: dict(sorted(v.items())) for k, v in facets.items()}
+
+
 async def search_models(request: Request) -> Response:
+    """Filter (``q``, ``free``, ``discounted``, modalities, brands), sort and page the catalog."""
     params = request.query_params
     query = check_query(
         dict(params),
         {
             "q": (Str(), None),
             "free": (Bool(), None),
+            "discounted": (Bool(), None),
             "limit": (Int(ge=1, le=200), 50),
             "offset": (Int(ge=0), 0),
             "sort": (Str(), "id"),
             "order": (Str(), "asc"),
         },
     )
-    infos = gateway(request).catalog.infos()
+    if query["sort"] not in _SORTS:
+        raise _bad_search(f"sort must be one of {', '.join(_SORTS)}.", "sort")
+    if query["order"] not in ("asc", "desc"):
+        raise _bad_search("order must be asc or desc.", "order")
+    outputs = params.getlist("output_modality")
+    if query["sort"] == "price" and (len(outputs) != 1 or outputs[0] not in ("text", "image", "video")):
+        raise _bad_search("sort=price needs exactly one output_modality of text, image or video.", "sort")
+    every = gateway(request).catalog.infos()
+    infos = list(every)
     if query["q"]:
         needle = query["q"].lower()
-        infos = [m for m in infos if needle in m["id"].lower() or needle in m["name"].lower()]
+        infos = [
+            m
+            for m in infos
+            if any(needle in str(m[k] or "").lower() for k in ("id", "name", "description", "brand"))
+        ]
     if query["free"] is not None:
         infos = [m for m in infos if m["is_free"] is query["free"]]
+    if query["discounted"] is not None:
+        infos = [m for m in infos if bool((m["pricing"] or {}).get("discount_pct")) is query["discounted"]]
     brands = params.getlist("brand")
     if brands:
         infos = [m for m in infos if m["brand"] in brands]
@@ -66,8 +107,13 @@ async def search_models(request: Request) -> Response:
         wanted = params.getlist(key)
         if wanted:
             infos = [m for m in infos if set(wanted) <= set(m[field] or [])]
-    sort_key = query["sort"] if query["sort"] in ("id", "name", "brand", "context_length") else "id"
-    infos.sort(key=lambda m: (m[sort_key] is None, m[sort_key]), reverse=query["order"] == "desc")
+    sort_key = query["sort"]
+    if sort_key == "price":
+        infos.sort(key=lambda m: (_price(m, outputs[0]), m["id"]), reverse=query["order"] == "desc")
+    else:
+        infos.sort(
+            key=lambda m: (m[sort_key] is None, m[sort_key], m["id"]), reverse=query["order"] == "desc"
+        )
     start, limit = query["offset"], query["limit"]
     return json_response(
         {
@@ -75,7 +121,8 @@ async def search_models(request: Request) -> Response:
             "total": len(infos),
             "limit": limit,
             "offset": start,
-            "brands": sorted({m["brand"] for m in gateway(request).catalog.infos()}),
+            "brands": sorted({m["brand"] for m in every}),
+            "facets": _facets(infos),
         }
     )
 

@@ -1,0 +1,230 @@
+"""Client settings: ``MeshAPIConfig``, token redaction, and what the environment may supply.
+
+Everything a client is configured with lands in one validated dataclass, so the transport, realtime
+and the copies made by ``with_options`` read the same values. Validation happens here, at
+construction, with ``ConfigurationError`` messages that name the fix and never the token.
+Environment variables read here: ``MESHAPI_BASE_URL``, ``MESHAPI_TOKEN``, ``MESHAPI_LOG``
+(``info`` / ``debug``: the ``meshapi`` logger to stderr) and ``MESHAPI_CUSTOM_HEADERS``
+(``Name: value`` lines, merged under explicit ``default_headers``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple, Union
+
+import httpx
+
+from ._core.request import _check_headers, validate_timeout
+from ._core.retry import RetryPolicy, validate_max_retries
+from ._errors import ConfigurationError, InvalidParamsError
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "MeshAPIConfig",
+    "RedactedStr",
+    "TokenProvider",
+    "configure_logging_from_env",
+    "custom_headers_from_env",
+    "redact_token",
+    "resolve_settings",
+]
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 3
+
+# A token, or a callable returning one for each attempt (the async client also awaits an awaitable).
+TokenProvider = Callable[[], Union[str, Awaitable[str]]]
+
+
+def redact_token(token: object) -> str:
+    """A recognisable but useless form of the token, for reprs."""
+    if callable(token):
+        return "<token provider>"
+    if not isinstance(token, str) or not token:
+        return "''"
+    return f"'{token[:4]}…' (redacted)" if len(token) > 8 else "'…' (redacted)"
+
+
+class RedactedStr(str):
+    """A ``str`` (the token) whose ``repr`` never shows its value: debuggers, ``vars()`` and logs of
+    containers print it redacted, while headers and comparisons see the real string."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return redact_token(str.__str__(self))
+
+
+def check_token(token: object) -> str:
+    """``token`` as a ``RedactedStr``, or ``ConfigurationError`` (the token is never in the message)."""
+    if not isinstance(token, str) or not token.strip():
+        raise ConfigurationError("token must be a non-empty string (your MeshAPI key, rsk_...)")
+    if any(c in token for c in "\r\n\x00") or token != token.strip():
+        raise ConfigurationError("token contains whitespace or a line break; check how it was read")
+    if not token.isascii() or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in token):
+        # caught here, not as a UnicodeEncodeError from httpx at the first call (never echo the token)
+        raise ConfigurationError("token must be printable ASCII without spaces; check how it was read")
+    return token if isinstance(token, RedactedStr) else RedactedStr(token)
+
+
+@dataclass(repr=False)
+class MeshAPIConfig:
+    """Connection settings shared by every resource of one client (0.1.4 fields first).
+
+    ``repr()`` never shows the token. Beyond 0.1.4: ``token`` may be a callable returning the token
+    (called for every attempt), ``default_headers`` / ``default_query`` sent on every call, the retry
+    timing knobs (``retry_initial_delay``, ``retry_max_delay``, ``retry_max_after``; see
+    ``meshapi._core.retry``), which tests set near zero, ``retry_read_timeouts`` (re-send a POST whose
+    answer did not arrive in time: off by default, a slow paid call must not run twice),
+    ``total_timeout`` (seconds, end to end) and the ``on_request`` / ``on_response`` hooks.
+    """
+
+    base_url: str
+    token: Any  # str, or a TokenProvider
+    timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    httpx_client: Optional[httpx.Client] = None
+    async_httpx_client: Optional[httpx.AsyncClient] = None
+    default_headers: Optional[Dict[str, str]] = None
+    retry_initial_delay: float = 0.5
+    retry_max_delay: float = 8.0
+    retry_max_after: float = 60.0
+    realtime_connect_timeout: Optional[float] = None
+    default_query: Optional[Dict[str, Any]] = None
+    total_timeout: Optional[float] = None
+    retry_read_timeouts: bool = False
+    on_request: Optional[Callable[..., Any]] = None
+    on_response: Optional[Callable[..., Any]] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base_url, str) or not self.base_url.strip():
+            raise ConfigurationError("base_url must be a non-empty URL such as https://api.meshapi.ai")
+        base = self.base_url.strip()
+        if base.endswith("/"):
+            base = base[:-1]
+        try:
+            url = httpx.URL(base)
+        except Exception:
+            raise ConfigurationError(f"base_url is not a valid URL: {base!r}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ConfigurationError(
+                f"base_url must start with http:// or https:// and name a host, got {base!r}"
+            )
+        if url.query or url.fragment:
+            raise ConfigurationError("base_url must not contain a query string or fragment")
+        self.base_url = base
+        if not callable(self.token):
+            self.token = check_token(self.token)
+        if self.default_headers is not None:
+            try:
+                _check_headers(self.default_headers, name="default_headers")
+            except InvalidParamsError as exc:
+                raise ConfigurationError(exc.message) from None
+        if self.default_query is not None and not isinstance(self.default_query, Mapping):
+            raise ConfigurationError(
+                f"default_query must be a mapping, got {type(self.default_query).__name__}"
+            )
+        try:
+            self.timeout = validate_timeout(self.timeout)
+            if self.total_timeout is not None:
+                total = validate_timeout(self.total_timeout, name="total_timeout")
+                if isinstance(total, httpx.Timeout):
+                    raise InvalidParamsError("total_timeout must be a number of seconds")
+                self.total_timeout = total
+        except InvalidParamsError as exc:
+            raise ConfigurationError(exc.message) from None
+        try:
+            self.max_retries = validate_max_retries(self.max_retries)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        for name in ("retry_initial_delay", "retry_max_delay", "retry_max_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ConfigurationError(f"{name} must be a non-negative number of seconds, got {value!r}")
+        for name in ("on_request", "on_response"):
+            hook = getattr(self, name)
+            if hook is not None and not callable(hook):
+                raise ConfigurationError(f"{name} must be a callable, got {type(hook).__name__}")
+
+    def __repr__(self) -> str:
+        return (
+            f"MeshAPIConfig(base_url={self.base_url!r}, token={redact_token(self.token)}, "
+            f"timeout={self.timeout!r}, max_retries={self.max_retries!r})"
+        )
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_retries=self.max_retries,
+            initial_delay=self.retry_initial_delay,
+            max_delay=self.retry_max_delay,
+            max_retry_after=self.retry_max_after,
+            retry_read_timeouts=self.retry_read_timeouts,
+        )
+
+    @property
+    def token_is_dynamic(self) -> bool:
+        return callable(self.token)
+
+
+def resolve_settings(base_url: Optional[str], token: Any) -> Tuple[str, Any]:
+    """``base_url``/``token`` or their environment fallbacks, with one error naming what is missing."""
+    base_url = base_url if base_url is not None else os.environ.get("MESHAPI_BASE_URL") or None
+    token = token if token is not None else os.environ.get("MESHAPI_TOKEN") or None
+    missing = []
+    if base_url is None:
+        missing.append("base_url= (or the MESHAPI_BASE_URL environment variable)")
+    if token is None:
+        missing.append("token= (or the MESHAPI_TOKEN environment variable)")
+    if missing:
+        raise ConfigurationError("MeshAPI client needs " + " and ".join(missing))
+    assert base_url is not None and token is not None
+    return base_url, token
+
+
+def custom_headers_from_env(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
+    """``MESHAPI_CUSTOM_HEADERS``: one ``Name: value`` per line (blank lines ignored)."""
+    raw = (os.environ if environ is None else environ).get("MESHAPI_CUSTOM_HEADERS", "")
+    headers: Dict[str, str] = {}
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise ConfigurationError(
+                f"MESHAPI_CUSTOM_HEADERS line {number} must look like 'Name: value' (one header per line)"
+            )
+        headers[name.strip()] = value.strip()
+    try:
+        _check_headers(headers, name="MESHAPI_CUSTOM_HEADERS")
+    except InvalidParamsError as exc:
+        raise ConfigurationError(exc.message) from None
+    return headers
+
+
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
+_env_handler: Optional[logging.Handler] = None
+
+
+def configure_logging_from_env(environ: Optional[Mapping[str, str]] = None) -> None:
+    """``MESHAPI_LOG=info|debug``: send the ``meshapi`` logger to stderr at that level (once).
+
+    The SDK's log lines never carry headers, bodies or the token, so this is safe to leave on.
+    """
+    global _env_handler
+    value = (os.environ if environ is None else environ).get("MESHAPI_LOG", "").strip().lower()
+    level = _LOG_LEVELS.get(value)
+    if level is None:
+        return
+    logger = logging.getLogger("meshapi")
+    if _env_handler is None:
+        _env_handler = logging.StreamHandler(sys.stderr)
+        _env_handler.setFormatter(logging.Formatter("[meshapi] %(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(_env_handler)
+    logger.setLevel(level)

@@ -1,0 +1,367 @@
+"""Raw responses: ``resource.with_raw_response.<method>()`` and ``with_streaming_response``.
+
+Both work for every resource method without the resource knowing: the proxy runs the method with a
+``Capture`` in a context variable (``meshapi._transport.CAPTURE``) that the transport fills in, so a
+resource added later gets them by inheriting ``SyncAPIResource`` / ``AsyncAPIResource``.
+
+* ``with_raw_response.m(...)`` runs the call as usual and returns a :class:`RawResponse`: status,
+  headers, request id, retries taken, elapsed time, the ``httpx.Response`` and ``parse()`` (what
+  ``m`` returned). For a method that makes several requests (uploads, waits), the last one is shown.
+* ``with_streaming_response.m(...)`` is a context manager over the *unread* response of the method's
+  first request: read it with ``iter_bytes()`` / ``iter_lines()``, or ``parse()`` it, which reads the
+  body and hands it to the method instead of sending again. The response is closed on exit.
+
+For streaming methods (``stream()``), both open the stream: ``parse()`` returns the stream object and
+the raw response's body is the event stream itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional, TypeVar
+
+import httpx
+
+from ._errors import APIConnectionError, InvalidParamsError
+from ._streaming import AsyncStream, Stream
+from ._transport import CAPTURE, Capture, StopAfterResponse
+
+__all__ = [
+    "AsyncStreamedResponse",
+    "RawResponse",
+    "StreamedResponse",
+]
+
+R = TypeVar("R")
+_UNSET: Any = object()
+
+
+class _ResponseInfo:
+    """What every raw response view exposes about the HTTP exchange."""
+
+    def __init__(self, capture: Capture) -> None:
+        if capture.response is None:
+            raise InvalidParamsError("with_raw_response: this method did not send an HTTP request")
+        self.http_response: httpx.Response = capture.response
+        self.retries_taken: int = capture.retries
+        self.elapsed: float = capture.elapsed  # seconds from sending the last attempt to its headers
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def request_id(self) -> Optional[str]:
+        value = self.http_response.headers.get("x-request-id")
+        return str(value) if value is not None else None
+
+    @property
+    def url(self) -> httpx.URL:
+        return self.http_response.request.url
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} [{self.status_code}] request_id={self.request_id!r} "
+            f"retries_taken={self.retries_taken}>"
+        )
+
+
+class RawResponse(_ResponseInfo, Generic[R]):
+    """The raw HTTP response of a call made through ``with_raw_response`` (sync and async clients)."""
+
+    def __init__(self, capture: Capture, parsed: R) -> None:
+        super().__init__(capture)
+        self._parsed = parsed
+
+    def parse(self) -> R:
+        """What the method returns without ``with_raw_response``."""
+        return self._parsed
+
+    @property
+    def content(self) -> bytes:
+        """The body (for a stream, read it through the parsed stream instead)."""
+        try:
+            return self.http_response.content
+        except httpx.ResponseNotRead:
+            raise InvalidParamsError("this response is a stream: iterate parse() to read it") from None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.http_response.encoding or "utf-8", errors="replace")
+
+
+def _read_error(exc: httpx.HTTPError) -> APIConnectionError:
+    from ._core.response import map_transport_error
+
+    error = map_transport_error(exc, during="read")
+    assert isinstance(error, APIConnectionError)
+    return error
+
+
+class StreamedResponse(_ResponseInfo):
+    """The unread response of a ``with_streaming_response`` call (sync); closed when the block exits."""
+
+    def __init__(self, capture: Capture, replay: Callable[[], Any], stream: Optional[Stream[Any]]) -> None:
+        super().__init__(capture)
+        self._replay = replay
+        self._stream = stream
+        self._parsed: Any = _UNSET
+
+    def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
+        """The body as it arrives (decompressed)."""
+        try:
+            yield from self.http_response.iter_bytes(chunk_size)
+        except httpx.HTTPError as exc:
+            raise _read_error(exc) from exc
+
+    def iter_lines(self) -> Iterator[str]:
+        """The body, line by line, as it arrives."""
+        try:
+            yield from self.http_response.iter_lines()
+        except httpx.HTTPError as exc:
+            raise _read_error(exc) from exc
+
+    def read(self) -> bytes:
+        try:
+            return self.http_response.read()
+        except httpx.HTTPError as exc:
+            raise _read_error(exc) from exc
+
+    def parse(self) -> Any:
+        """Read the body and return what the method returns (a stream method: its stream object)."""
+        if self._stream is not None:
+            return self._stream
+        if self._parsed is _UNSET:
+            self.read()
+            self._parsed = self._replay()
+        return self._parsed
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+        self.http_response.close()
+
+
+class AsyncStreamedResponse(_ResponseInfo):
+    """The unread response of a ``with_streaming_response`` call (async); closed when the block exits."""
+
+    def __init__(
+        self, capture: Capture, replay: Callable[[], Any], stream: Optional[AsyncStream[Any]]
+    ) -> None:
+        super().__init__(capture)
+        self._replay = replay
+        self._stream = stream
+        self._parsed: Any = _UNSET
+
+    async def iter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
+        """The body as it arrives (decompressed)."""
+        try:
+            async for chunk in self.http_response.aiter_bytes(chunk_size):
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise _read_error(exc) from exc
+
+    async def iter_lines(self) -> AsyncIterator[str]:
+        """The body, line by line, as it arrives."""
+        try:
+            async for line in self.http_response.aiter_lines():
+                yield line
+        except httpx.HTTPError as exc:
+            raise _read_error(exc) from exc
+
+    async def read(self) -> bytes:
+        try:
+            return await self.http_response.aread()
+        except httpx.HTTPError as exc:
+            raise _read_error(exc) from exc
+
+    async def parse(self) -> Any:
+        """Read the body and return what the method returns (a stream method: its stream object)."""
+        if self._stream is not None:
+            return self._stream
+        if self._parsed is _UNSET:
+            await self.read()
+            self._parsed = await self._replay()
+        return self._parsed
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
+        await self.http_response.aclose()
+
+    aiter_bytes = iter_bytes
+    aiter_lines = iter_lines
+
+
+# --- the proxies ----------------------------------------------------------------------------------------
+
+
+def _is_resource(value: Any) -> bool:
+    from .resources._base import AsyncAPIResource, SyncAPIResource
+
+    return isinstance(value, (SyncAPIResource, AsyncAPIResource))
+
+
+class _Proxy:
+    """``resource.with_raw_response`` / ``with_streaming_response``: the same methods, other results."""
+
+    def __init__(self, resource: Any, streaming: bool) -> None:
+        self._resource = resource
+        self._streaming = streaming
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._resource, name)
+        if _is_resource(value):
+            return type(self)(value, self._streaming)
+        if name.startswith("_") or not callable(value):
+            raise AttributeError(f"{type(self._resource).__name__}.{name} is not an API method")
+        return self._wrap(value)
+
+    def _wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        raise NotImplementedError
+
+
+def _replay_sync(method: Callable[..., Any], args: Any, kwargs: Any, response: httpx.Response) -> Any:
+    capture = Capture("replay")
+    capture.response = response
+    token = CAPTURE.set(capture)
+    try:
+        return method(*args, **kwargs)
+    finally:
+        CAPTURE.reset(token)
+
+
+class SyncProxy(_Proxy):
+    def _wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        if self._streaming:
+
+            @functools.wraps(method)
+            def streaming(*args: Any, **kwargs: Any) -> _StreamingCall:
+                return _StreamingCall(method, args, kwargs)
+
+            return streaming
+
+        @functools.wraps(method)
+        def raw(*args: Any, **kwargs: Any) -> RawResponse[Any]:
+            capture = Capture("raw")
+            token = CAPTURE.set(capture)
+            try:
+                result = method(*args, **kwargs)
+                if isinstance(result, Stream):
+                    result._open()
+            finally:
+                CAPTURE.reset(token)
+            return RawResponse(capture, result)
+
+        return raw
+
+
+class _StreamingCall:
+    def __init__(self, method: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        self._call = (method, args, kwargs)
+        self._response: Optional[StreamedResponse] = None
+
+    def __enter__(self) -> StreamedResponse:
+        method, args, kwargs = self._call
+        capture = Capture("stream")
+        token = CAPTURE.set(capture)
+        stream = None
+        try:
+            try:
+                result = method(*args, **kwargs)
+            except StopAfterResponse:
+                pass
+            else:
+                if isinstance(result, Stream):
+                    capture.mode = "raw"  # a stream's response is unread anyway
+                    result._open()
+                    stream = result
+        finally:
+            CAPTURE.reset(token)
+        response: Any = capture.response
+        self._response = StreamedResponse(
+            capture, lambda: _replay_sync(method, args, kwargs, response), stream
+        )
+        return self._response
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._response is not None:
+            self._response.close()
+
+
+async def _replay_async(method: Callable[..., Any], args: Any, kwargs: Any, response: httpx.Response) -> Any:
+    capture = Capture("replay")
+    capture.response = response
+    token = CAPTURE.set(capture)
+    try:
+        result = method(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+    finally:
+        CAPTURE.reset(token)
+
+
+class AsyncProxy(_Proxy):
+    def _wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        if self._streaming:
+
+            @functools.wraps(method)
+            def streaming(*args: Any, **kwargs: Any) -> _AsyncStreamingCall:
+                return _AsyncStreamingCall(method, args, kwargs)
+
+            return streaming
+
+        @functools.wraps(method)
+        async def raw(*args: Any, **kwargs: Any) -> RawResponse[Any]:
+            capture = Capture("raw")
+            token = CAPTURE.set(capture)
+            try:
+                result = method(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                if isinstance(result, AsyncStream):
+                    await result._open()
+            finally:
+                CAPTURE.reset(token)
+            return RawResponse(capture, result)
+
+        return raw
+
+
+class _AsyncStreamingCall:
+    def __init__(self, method: Callable[..., Any], args: Any, kwargs: Any) -> None:
+        self._call = (method, args, kwargs)
+        self._response: Optional[AsyncStreamedResponse] = None
+
+    async def __aenter__(self) -> AsyncStreamedResponse:
+        method, args, kwargs = self._call
+        capture = Capture("stream")
+        token = CAPTURE.set(capture)
+        stream = None
+        try:
+            try:
+                result = method(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+            except StopAfterResponse:
+                pass
+            else:
+                if isinstance(result, AsyncStream):
+                    capture.mode = "raw"
+                    await result._open()
+                    stream = result
+        finally:
+            CAPTURE.reset(token)
+        response: Any = capture.response
+        self._response = AsyncStreamedResponse(
+            capture, lambda: _replay_async(method, args, kwargs, response), stream
+        )
+        return self._response
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._response is not None:
+            await self._response.close()

@@ -1,0 +1,461 @@
+"""What the two transports share: building a request, per-attempt preparation, hooks, deadlines.
+
+``meshapi._http`` keeps only the two send loops (sync and async); everything they do the same way,
+without I/O, is here: the merged headers (token, SDK header, ``X-MeshAPI-Retry-Count``, idempotency
+key, caller's ``X-Request-Id``), the query (``default_query`` under ``extra_query``), the JSON body with
+its size limit, the timeout of each attempt under a ``total_timeout`` deadline, the redacted views
+given to ``on_request`` / ``on_response`` hooks, and the raw-response capture the
+``with_raw_response`` proxies read (a context variable, so every resource gets it without changes).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+
+import httpx
+
+from ._config import MeshAPIConfig, check_token, custom_headers_from_env
+from ._core.request import RequestOptions, new_idempotency_key
+from ._core.retry import RetryPolicy, RetryState
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    InvalidParamsError,
+    MeshAPIError,
+)
+from ._version import __version__
+
+__all__ = ["MAX_BODY_BYTES", "SDK_HEADER_VALUE", "Capture", "RequestView", "ResponseView", "TransportBase"]
+
+log = logging.getLogger("meshapi")
+
+SDK_HEADER_VALUE = f"python/{__version__}"
+RETRY_COUNT_HEADER = "X-MeshAPI-Retry-Count"
+MAX_BODY_BYTES = 32 * 1024 * 1024  # the gateway's edge limit (API.md 1.9); bigger bodies get an HTML 413
+
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
+# httpx's async pool (httpcore 1.x) rescans every pooled connection for every idle one on each request,
+# so its cost grows with the square of the connections it keeps: at 64 concurrent requests, keeping 64
+# alive made each request ~3x slower than httpx's own default of 20 (benchmarks/README.md).
+ASYNC_DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=20, keepalive_expiry=30.0)
+
+
+def _async_transport(
+    transport: Optional[Union[str, httpx.AsyncBaseTransport]],
+) -> Optional[httpx.AsyncBaseTransport]:
+    """``None``/``"httpx"``: httpx's own pool; ``"aiohttp"``: ``AiohttpTransport``; or the given one."""
+    if transport is None or transport == "httpx":
+        return None
+    if transport == "aiohttp":
+        from ._aiohttp import AiohttpTransport
+
+        return AiohttpTransport(limits=DEFAULT_LIMITS)
+    if isinstance(transport, httpx.AsyncBaseTransport):
+        return transport
+    raise ConfigurationError(
+        f"http_transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, got {transport!r}"
+    )
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What an ``on_request`` hook sees of one attempt (``Authorization`` redacted)."""
+
+    method: str
+    url: str
+    headers: Dict[str, str]
+    attempt: int  # 0 for the first attempt, then 1, 2, ... (the X-MeshAPI-Retry-Count sent)
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    """What an ``on_response`` hook sees of one attempt's answer (headers as received)."""
+
+    status_code: int
+    headers: Dict[str, str]
+    request_id: str
+    elapsed: float  # seconds from sending to the response headers
+    request: RequestView
+
+
+class _Attempt:
+    __slots__ = ("hooked", "view")
+
+    def __init__(self, view: Optional[RequestView], hooked: bool) -> None:
+        self.view = view
+        self.hooked = hooked
+
+
+class Capture:
+    """Filled by the transport while a ``with_raw_response`` / ``with_streaming_response`` call runs.
+
+    ``mode``: ``"raw"`` records the last response; ``"stream"`` sends the first request as a stream,
+    records it unread and stops the method (``StopAfterResponse``); ``"replay"`` hands the recorded
+    (now read) response to the method's first request instead of sending it again.
+    """
+
+    __slots__ = ("elapsed", "mode", "response", "retries")
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.response: Optional[httpx.Response] = None
+        self.retries = 0
+        self.elapsed = 0.0
+
+
+class StopAfterResponse(BaseException):
+    """Raised by the transport in ``stream`` capture mode once the response headers arrived.
+
+    A ``BaseException`` so no resource's ``except Exception`` swallows it; only the proxy catches it.
+    """
+
+
+CAPTURE: contextvars.ContextVar[Optional[Capture]] = contextvars.ContextVar("meshapi_capture", default=None)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_url(url: str) -> httpx.URL:
+    return httpx.URL(url)  # immutable, so one parsed URL can serve every request to it
+
+
+def _timeout_of(value: Union[float, httpx.Timeout]) -> httpx.Timeout:
+    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+
+
+def _redacted(headers: httpx.Headers) -> Dict[str, str]:
+    return {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
+
+
+class TransportBase:
+    """What the two twins share. No I/O here."""
+
+    _config: MeshAPIConfig
+    _client: Union[httpx.Client, httpx.AsyncClient]
+    _headers: Dict[str, str]
+    _timeout: httpx.Timeout
+    _policy: RetryPolicy
+    _owns_client: bool
+
+    def _setup(self, config: MeshAPIConfig) -> None:
+        self._config = config
+        self._timeout = _timeout_of(config.timeout)
+        self._policy = config.retry_policy
+        self._headers = self._base_headers()
+        self._slow = callable(config.token) or config.on_request is not None or config.on_response is not None
+
+    @property
+    def config(self) -> MeshAPIConfig:
+        return self._config
+
+    def _base_headers(self) -> Dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-MeshAPI-SDK": SDK_HEADER_VALUE,
+            RETRY_COUNT_HEADER: "0",
+        }
+        if not callable(self._config.token):
+            headers["Authorization"] = f"Bearer {self._config.token}"
+        headers.update(custom_headers_from_env())  # under the explicit default headers
+        if self._config.default_headers:
+            headers.update(self._config.default_headers)
+        return headers
+
+    def _url(self, path: str) -> httpx.URL:
+        # Parsing the URL is a quarter of httpx's request building; most calls reuse a few paths.
+        return _parse_url(self._config.base_url + path)
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Optional[Mapping[str, Any]],
+        options: RequestOptions,
+        stream: bool,
+        content: Optional[bytes] = None,
+    ) -> Tuple[httpx.Request, RetryState]:
+        """The request of one call (sent as is by every attempt) and the retry state that judges them.
+
+        ``content`` replaces the JSON ``body``: bytes already encoded (a multipart upload).
+        """
+        headers = dict(self._headers)
+        if stream:
+            headers["Accept"] = "text/event-stream"
+        if method == "POST":
+            headers["Idempotency-Key"] = new_idempotency_key()
+        if options.request_id is not None:
+            headers["X-Request-Id"] = options.request_id
+        if options.extra_headers:
+            headers.update(options.extra_headers)
+        query = params
+        if self._config.default_query or options.extra_query:
+            query = {**(self._config.default_query or {}), **(params or {}), **(options.extra_query or {})}
+        if body is None and options.extra_body:
+            body = dict(options.extra_body)  # a method without a body of its own: send what was asked
+        request = self._client.build_request(
+            method,
+            self._url(path),
+            content=self._encode(body) if content is None else content,
+            params=({k: v for k, v in query.items() if v is not None} or None) if query else None,
+            headers=headers,
+            timeout=_timeout_of(options.timeout) if options.timeout is not None else self._timeout,
+        )
+        return request, self._state(method, options)
+
+    def _state(self, method: str, options: RequestOptions) -> RetryState:
+        policy = self._policy
+        if options.max_retries is not None and options.max_retries != policy.max_retries:
+            policy = RetryPolicy(
+                options.max_retries,
+                policy.initial_delay,
+                policy.max_delay,
+                policy.max_retry_after,
+                policy.jitter,
+                policy.retry_read_timeouts,
+            )
+        total = options.total_timeout if options.total_timeout is not None else self._config.total_timeout
+        deadline = time.monotonic() + total if total is not None else None
+        return RetryState(policy, method=method, deadline=deadline)
+
+    @staticmethod
+    def _encode(body: Any) -> Optional[bytes]:
+        if body is None:
+            return None
+        try:
+            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+                "utf-8"
+            )
+        except (TypeError, ValueError) as exc:
+            raise InvalidParamsError(f"The request body is not valid JSON: {exc}") from None
+        if len(content) > MAX_BODY_BYTES:
+            # the gateway's edge would answer 413 with an HTML page, after the whole upload
+            raise InvalidParamsError(
+                f"The request body is {len(content) / 2**20:.1f} MiB; the gateway accepts at most "
+                f"{MAX_BODY_BYTES // 2**20} MiB. Split the input (e.g. fewer items per call)."
+            )
+        return content
+
+    def _check_open(self) -> None:
+        if self._client.is_closed:
+            raise APIConnectionError(
+                "This client has been closed; create a new one (or do not close it while it is in use)."
+            )
+
+    # --- per attempt ----------------------------------------------------------------------------------
+    def _start_attempt(self, request: httpx.Request, state: RetryState, external: bool) -> _Attempt:
+        """Refresh the token, set the retry count and time left, call ``on_request`` (sync)."""
+        token = None
+        provider = self._config.token
+        if callable(provider) and not external:
+            try:
+                token = provider()
+            except Exception as exc:
+                raise self._token_error(exc) from exc
+        return self._begin(request, state, token, external, self._config.on_request)
+
+    async def _astart_attempt(self, request: httpx.Request, state: RetryState, external: bool) -> _Attempt:
+        """The async twin of ``_start_attempt``: the token provider and the hook may be awaitable."""
+        token = None
+        provider = self._config.token
+        if callable(provider) and not external:
+            try:
+                token = provider()
+                if inspect.isawaitable(token):
+                    token = await token
+            except Exception as exc:
+                raise self._token_error(exc) from exc
+        attempt = self._begin(request, state, token, external, None)
+        hook = self._config.on_request
+        if hook is not None and attempt.view is not None:
+            try:
+                result = hook(attempt.view)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                raise self._hook_error("on_request", exc) from exc
+        return attempt
+
+    def _begin(
+        self,
+        request: httpx.Request,
+        state: RetryState,
+        token: Any,
+        external: bool,
+        hook: Optional[Callable[[RequestView], Any]],
+    ) -> _Attempt:
+        if not external or state.deadline is not None:
+            self._prepare_attempt(request, state, token, count=not external)
+        config = self._config
+        view = None
+        if config.on_request is not None or config.on_response is not None:
+            view = self._request_view(request, state.retries)
+            if hook is not None:
+                try:
+                    hook(view)
+                except Exception as exc:
+                    raise self._hook_error("on_request", exc) from exc
+        return _Attempt(view, config.on_response is not None and view is not None)
+
+    def _end_attempt(self, response: httpx.Response, attempt: _Attempt, elapsed: float) -> None:
+        hook = self._config.on_response
+        assert hook is not None and attempt.view is not None
+        try:
+            hook(self._response_view(response, attempt.view, elapsed))
+        except Exception as exc:
+            response.close()
+            raise self._hook_error("on_response", exc) from exc
+
+    async def _aend_attempt(self, response: httpx.Response, attempt: _Attempt, elapsed: float) -> None:
+        hook = self._config.on_response
+        assert hook is not None and attempt.view is not None
+        try:
+            result = hook(self._response_view(response, attempt.view, elapsed))
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            await response.aclose()
+            raise self._hook_error("on_response", exc) from exc
+
+    @staticmethod
+    def _prepare_attempt(
+        request: httpx.Request, state: RetryState, token: Any, *, count: bool = True
+    ) -> None:
+        """Set what changes between attempts: retry count, a refreshed token, the time left."""
+        if state.retries and count:
+            request.headers[RETRY_COUNT_HEADER] = str(state.retries)
+        if token is not None:
+            request.headers["Authorization"] = f"Bearer {check_token(token)}"
+        if state.deadline is not None:
+            left = state.remaining() or 0.0
+            if left <= 0.0:
+                raise deadline_error(state)
+            timeout = request.extensions.get("timeout") or {}
+            request.extensions["timeout"] = {
+                k: (left if v is None else min(v, left)) for k, v in timeout.items()
+            } or {"connect": left, "read": left, "write": left, "pool": left}
+
+    def _external_request(
+        self, method: str, url: str, content: bytes, headers: Mapping[str, str], options: RequestOptions
+    ) -> httpx.Request:
+        try:
+            target = httpx.URL(url)
+            if not target.is_absolute_url:
+                target = httpx.URL(self._config.base_url + "/").join(url)
+            timeout = _timeout_of(options.timeout) if options.timeout is not None else self._timeout
+            request = self._client.build_request(
+                method, target, content=content, headers=dict(headers), timeout=timeout
+            )
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise InvalidParamsError(f"The URL cannot be used: {type(exc).__name__}") from None
+        request.headers.pop("Authorization", None)
+        return request
+
+    @staticmethod
+    def _log_ok(request: httpx.Request, response: httpx.Response) -> None:
+        log.debug(
+            "%s %s -> %d (request id %s)",
+            request.method,
+            request.url.path,
+            response.status_code,
+            response.headers.get("x-request-id"),
+        )
+
+    @staticmethod
+    def _token_error(exc: BaseException) -> MeshAPIError:
+        if isinstance(exc, MeshAPIError):
+            return exc
+        return ConfigurationError(f"The token provider raised {type(exc).__name__}; no request was sent")
+
+    @staticmethod
+    def _request_view(request: httpx.Request, attempt: int) -> RequestView:
+        return RequestView(request.method, str(request.url), _redacted(request.headers), attempt)
+
+    @staticmethod
+    def _response_view(response: httpx.Response, request: RequestView, elapsed: float) -> ResponseView:
+        return ResponseView(
+            response.status_code,
+            dict(response.headers.items()),
+            response.headers.get("x-request-id", ""),
+            elapsed,
+            request,
+        )
+
+    @staticmethod
+    def _hook_error(name: str, exc: BaseException) -> MeshAPIError:
+        from ._errors import HookError
+
+        return HookError(f"The {name} hook raised {type(exc).__name__}: {exc}")
+
+    @staticmethod
+    def _log_retry(request: httpx.Request, state: RetryState, what: str, request_id: str = "") -> None:
+        log.info(
+            "%s %s %s; retrying in %.2fs (retry %d%s)",
+            request.method,
+            request.url.path,
+            what,
+            state.delay or 0.0,
+            state.retries,
+            f", request id {request_id}" if request_id else "",
+        )
+
+
+def deadline_error(state: RetryState) -> APITimeoutError:
+    return APITimeoutError("The call did not finish within its total_timeout.", error_code="total_timeout")
+
+
+class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A streamed body that must deliver its first event (a ``data:`` line) before the deadline.
+
+    Comments and keep-alive bytes do not count; after the first event only the per-read timeout
+    bounds the gaps.
+    """
+
+    def __init__(self, inner: Any, state: RetryState) -> None:
+        self._inner = inner
+        self._state = state
+
+    def _check(self, chunk: bytes, waiting: bool) -> bool:
+        if not waiting:
+            return False
+        if b"data:" in chunk:
+            return False
+        if not self._state.remaining():
+            raise httpx.ReadTimeout("total_timeout: no event before the deadline")
+        return True
+
+    def __iter__(self) -> Iterator[bytes]:
+        waiting = True
+        for chunk in self._inner:
+            waiting = self._check(chunk, waiting)
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        waiting = True
+        async for chunk in self._inner:
+            waiting = self._check(chunk, waiting)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def iter_within(chunks: Iterator[bytes], state: RetryState) -> Iterator[bytes]:
+    """``chunks`` until the deadline passes (checked between reads; each read is already bounded)."""
+    for chunk in chunks:
+        yield chunk
+        left = state.remaining()
+        if left is not None and left <= 0.0:
+            raise httpx.ReadTimeout("total_timeout")

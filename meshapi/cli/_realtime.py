@@ -1,0 +1,141 @@
+"""``meshapi realtime``: a text turn, a WAV-in / WAV-out voice turn, or a live microphone conversation.
+
+* ``meshapi realtime "Say hello"`` - one text turn; prints the reply.
+* ``meshapi realtime --in question.wav --out answer.wav`` - sends the WAV (converted to PCM16 24 kHz
+  mono), asks for a spoken answer, writes it as a WAV and prints its transcript. With text instead of
+  ``--in``, the text is the question and ``--out`` receives the spoken answer.
+* ``meshapi realtime --voice`` - talks through the microphone and the speaker (extra ``voice``) with the
+  gateway's voice activity detection deciding turns, until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import threading
+from typing import Any, Dict, List
+
+from ._context import Context
+from ._failures import EXIT_OK, UsageError
+
+__all__ = ["run_realtime"]
+
+SPOKEN = {"output_modalities": ["audio"]}
+
+
+def run_realtime(context: Context) -> int:
+    args = context.args
+    text = getattr(args, "text", None)
+    source = getattr(args, "input", None)
+    target = getattr(args, "output", None)
+    if getattr(args, "voice", False):
+        if text or source:
+            raise UsageError("--voice takes neither text nor --in")
+        return _voice(context)
+    if text and source:
+        raise UsageError("give either text or --in FILE.wav, not both")
+    if not text and not source:
+        raise UsageError("give the text to say, --in FILE.wav, or --voice")
+    if source is None and target is None:
+        return _text_turn(context, str(text))
+    return _audio_turn(context, text, source, target)
+
+
+def _text_turn(context: Context, text: str) -> int:
+    args, ui = context.args, context.ui
+    with context.client().realtime.connect(model=args.model) as session:
+        reply = session.send_text(text)
+    if ui.json_mode:
+        ui.emit_json({"model": args.model, "text": text, "reply": reply})
+    else:
+        ui.line(str(reply))
+    return EXIT_OK
+
+
+def _audio_turn(context: Context, text: Any, source: Any, target: Any) -> int:
+    from ..realtime import voice
+    from ..realtime.protocol import error_from_event
+
+    args, ui = context.args, context.ui
+    question = b""
+    if source is not None:
+        path = pathlib.Path(source)
+        if not path.is_file():
+            raise UsageError(f"--in: no such file: {path}")
+        question = voice.read_wav(path)
+        if not question:
+            raise UsageError(f"--in: {path} holds no audio")
+    audio: List[bytes] = []
+    transcript: List[str] = []
+    with context.client().realtime.connect(model=args.model) as session:
+        session.session.update(output_modalities=["audio"])
+        if question:
+            for chunk in voice.chunks(question, ms=200):
+                session.input_audio_buffer.append(chunk)
+            session.input_audio_buffer.commit()
+        else:
+            session.conversation.item.create(text=text)
+        session.response.create(SPOKEN)
+        for event in session.iter_events(timeout=60.0):
+            if event.type == "error":
+                raise error_from_event(event.model_dump(exclude_none=True))
+            if event.type == "response.output_audio.delta":
+                audio.append(event.audio)
+            elif event.type == "response.output_audio_transcript.delta":
+                transcript.append(event.delta)
+            elif event.type == "response.done":
+                break
+    answer = b"".join(audio)
+    document: Dict[str, Any] = {
+        "model": args.model,
+        "transcript": "".join(transcript),
+        "in_ms": voice.duration_ms(question),
+        "out_ms": voice.duration_ms(answer),
+    }
+    if target is not None:
+        voice.write_wav(pathlib.Path(target), answer)
+        document["out"] = str(target)
+    if ui.json_mode:
+        ui.emit_json(document)
+    else:
+        ui.line(document["transcript"])
+        if target is not None:
+            ui.line(f"wrote {target} ({document['out_ms'] / 1000:.2f} s of audio)")
+    return EXIT_OK
+
+
+def _voice(context: Context) -> int:  # pragma: no cover - needs a microphone and a speaker
+    from ..realtime import voice
+
+    args, ui = context.args, context.ui
+    try:
+        mic, speaker = voice.Microphone(), voice.Speaker()
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    with context.client().realtime.connect(model=args.model, reconnect=True) as session:
+        session.session.update(
+            output_modalities=["audio"], audio={"input": {"turn_detection": {"type": "server_vad"}}}
+        )
+        stop = threading.Event()
+
+        def pump() -> None:
+            with mic:
+                for chunk in mic:
+                    if stop.is_set():
+                        return
+                    session.input_audio_buffer.append(chunk)
+
+        thread = threading.Thread(target=pump, name="meshapi-mic", daemon=True)
+        thread.start()
+        ui.line("listening (Ctrl-C to stop)")
+        try:
+            for event in session.iter_events():
+                if event.type == "response.output_audio.delta":
+                    speaker.play(event.audio)
+                elif event.type == "response.output_audio_transcript.done":
+                    ui.line(event.transcript or "")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
+            speaker.close()
+    return EXIT_OK

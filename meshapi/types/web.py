@@ -1,0 +1,40 @@
+"""Web search (``POST /v1/web/search``): ranked results and an optional short answer."""
+
+from typing import List, Literal, Optional
+
+from pydantic import ConfigDict, Field
+
+from ._base import MeshModel, MeshResult, RequestModel
+
+__all__ = ["WebSearchParams", "WebSearchResponse", "WebSearchResultItem"]
+
+
+class WebSearchParams(RequestModel):
+    query: str = Field(min_length=1, max_length=2000)
+    model: Optional[str] = None
+    provider: Optional[Literal["native", "tavily"]] = None
+    max_results: int = Field(default=5, ge=1, le=20)
+    search_depth: Literal["basic", "advanced"] = "basic"
+    include_domains: Optional[List[str]] = None
+    exclude_domains: Optional[List[str]] = None
+    include_answer: bool = False
+
+
+class WebSearchResultItem(MeshModel):
+    model_config = ConfigDict(extra="allow")
+
+    title: str
+    url: str
+    content: str = ""
+    score: Optional[float] = None
+    published_date: Optional[str] = None
+
+
+class WebSearchResponse(MeshResult):
+    model_config = ConfigDict(extra="allow")
+
+    query: str
+    answer: Optional[str] = None
+    results: List[WebSearchResultItem] = Field(default_factory=list)
+    provider: str
+    request_id: str = ""

@@ -1,0 +1,62 @@
+"""``meshapi realtime --in FILE.wav --out FILE.wav`` (and its text forms) against the local gateway."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+pytest.importorskip("websockets")
+
+from meshapi.realtime import voice
+
+Run = Callable[..., Any]
+
+
+def test_wav_in_wav_out(gw: Any, run: Run, tmp_path: Path) -> None:
+    question = tmp_path / "question.wav"
+    voice.write_wav(question, voice.tone(800, frequency=180), rate=24000)
+    answer = tmp_path / "answer.wav"
+    result = run("realtime", "--in", str(question), "--out", str(answer), "--json")
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["in_ms"] == 800 and document["transcript"] and document["out"] == str(answer)
+    pcm = voice.read_wav(answer)
+    assert pcm and voice.duration_ms(pcm) == document["out_ms"]
+    from meshapi.gateway.realtime import pcm_for
+
+    assert len(pcm) == len(pcm_for(document["transcript"]))  # the audio speaks exactly the transcript
+
+
+def test_a_44k_stereo_wav_is_converted_on_the_way_in(gw: Any, run: Run, tmp_path: Path) -> None:
+    import struct
+    import wave
+
+    mono = voice.tone(500, frequency=200, rate=44100)
+    frames = b"".join(struct.pack("<hh", s, s) for (s,) in struct.iter_unpack("<h", mono))
+    question = tmp_path / "stereo.wav"
+    with wave.open(str(question), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(44100)
+        wav.writeframes(frames)
+    result = run("realtime", "--in", str(question), "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["in_ms"] == 500
+
+
+def test_text_to_a_spoken_wav(gw: Any, run: Run, tmp_path: Path) -> None:
+    answer = tmp_path / "spoken.wav"
+    result = run("realtime", "Say hello", "--out", str(answer))
+    assert result.code == 0, result.err
+    assert "wrote" in result.out and voice.read_wav(answer)
+
+
+def test_usage_errors(gw: Any, run: Run, tmp_path: Path) -> None:
+    assert run("realtime").code == 2
+    assert run("realtime", "text", "--in", str(tmp_path / "x.wav")).code == 2
+    missing = run("realtime", "--in", str(tmp_path / "missing.wav"))
+    assert missing.code == 2 and "no such file" in missing.err
+    assert run("realtime", "--voice", "text").code == 2

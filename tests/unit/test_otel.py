@@ -1,0 +1,110 @@
+"""OpenTelemetry spans (extra ``otel``) with the SDK's in-memory exporter, sync and async."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+pytest.importorskip("opentelemetry.sdk")
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+import meshapi
+from meshapi import _otel
+from tests.conftest import collect, resolve
+from tests.unit.test_raw_response import sse
+from tests.unit.test_transport import COMPLETION, MESSAGES, sequence, status
+
+TOKEN = "rsk_unit_test_token"
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(_otel, "_tracer", provider.get_tracer("meshapi"))
+    yield exporter
+    provider.shutdown()
+
+
+def with_usage(request: httpx.Request) -> httpx.Response:
+    body = {**COMPLETION, "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}}
+    return httpx.Response(200, json=body, headers={"x-request-id": "req_usage"})
+
+
+def no_token_anywhere(span: Any) -> None:
+    assert TOKEN not in repr(dict(span.attributes)) and TOKEN not in span.name
+
+
+async def test_one_client_span_per_call_with_genai_attributes(make_client: Any, spans: Any) -> None:
+    client = make_client(sequence(status(503), with_usage))
+    await resolve(client.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES))
+    (span,) = spans.get_finished_spans()
+    assert span.name == "chat openai/gpt-4o-mini" and span.kind is SpanKind.CLIENT
+    attributes = dict(span.attributes)
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.request.model"] == "openai/gpt-4o-mini"
+    assert attributes["gen_ai.response.model"] == "openai/gpt-4o-mini"
+    assert attributes["gen_ai.usage.input_tokens"] == 11 and attributes["gen_ai.usage.output_tokens"] == 3
+    assert attributes["http.response.status_code"] == 200
+    assert attributes["meshapi.request_id"] == "req_usage" and attributes["meshapi.retries"] == 1
+    assert "gen_ai.input.messages" not in attributes  # content only when opted in
+    no_token_anywhere(span)
+
+
+async def test_stream_span_ends_when_the_stream_is_read(make_client: Any, spans: Any) -> None:
+    client = make_client(sequence(sse))
+    stream = client.chat.completions.stream(model="m", messages=MESSAGES)
+    assert spans.get_finished_spans() == ()
+    chunks = await collect(stream)
+    assert len(chunks) == 1
+    (span,) = spans.get_finished_spans()
+    assert span.name == "chat m" and dict(span.attributes)["gen_ai.response.model"] == "m"
+    assert dict(span.attributes)["meshapi.request_id"] == "req_sse"
+
+
+async def test_error_span(make_client: Any, spans: Any) -> None:
+    client = make_client(sequence(status(404)))
+    with pytest.raises(meshapi.NotFoundError):
+        await resolve(client.models.list())
+    (span,) = spans.get_finished_spans()
+    assert span.name == "models" and span.status.status_code is StatusCode.ERROR
+    attributes = dict(span.attributes)
+    assert attributes["error.type"] == "NotFoundError" and attributes["http.response.status_code"] == 404
+    assert attributes["meshapi.request_id"] == "req_404"
+
+
+async def test_content_is_recorded_only_when_opted_in(
+    make_client: Any, spans: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESHAPI_OTEL_CAPTURE_CONTENT", "true")
+    client = make_client(sequence(with_usage))
+    await resolve(client.chat.completions.create(model="m", messages=MESSAGES))
+    attributes = dict(spans.get_finished_spans()[0].attributes)
+    assert '"Hi"' in attributes["gen_ai.input.messages"] and "Hello" in attributes["gen_ai.output.messages"]
+
+
+def test_nothing_is_imported_or_traced_without_opentelemetry() -> None:
+    code = (
+        "import sys; sys.modules['opentelemetry'] = None\n"
+        "import httpx, meshapi\n"
+        "from meshapi import _otel\n"
+        "h = lambda r: httpx.Response(200, json={'data': []})\n"
+        "c = meshapi.MeshAPI(base_url='http://x.test', token='rsk_abcdefghij',"
+        " httpx_client=httpx.Client(transport=httpx.MockTransport(h)))\n"
+        "assert list(c.models.list()) == []\n"
+        "assert _otel.tracer() is None\n"
+        "assert not [m for m in sys.modules if m.startswith('opentelemetry.')]\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
