@@ -166,15 +166,30 @@ def test_watch_a_call_open_it_and_plant_a_fault(browser: Any, gw: Gateway) -> No
         assert len(gw.requests) == 0
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "three"}])
 
+        # the limit lifted on the page again
+        browser.find_element(By.ID, "nav-limits").click()
+        limits = wait_for(browser, lambda d: d.find_element(By.ID, "limits-form"))
+        wait_for(browser, lambda d: limits.find_element(By.NAME, "rpm").get_attribute("value") == "1")
+        limits.find_element(By.NAME, "rpm").clear()
+        limits.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait_for(browser, lambda d: "unlimited per minute" in d.find_element(By.ID, "limits-message").text)
+
+        # scripted replies edited on the page answer the next SDK call; cleared, the model answers again
         browser.find_element(By.ID, "nav-replies").click()
-        wait_for(
-            browser,
-            lambda d: (
-                d.find_element(By.ID, "replies-message").text
-                or d.find_element(By.ID, "replies-text").get_attribute("value")
-            ),
-        )
+        wait_for(browser, lambda d: d.find_element(By.ID, "replies-text").get_attribute("value") == "[]")
+        editor = browser.find_element(By.ID, "replies-text")
+        editor.clear()
+        editor.send_keys('[{"match": "weather", "content": "Fog over the bay."}]')
+        browser.find_element(By.ID, "replies-save").click()
+        wait_for(browser, lambda d: "Replies saved" in d.find_element(By.ID, "replies-message").text)
         shot(browser, "8-replies")
+        ask = [{"role": "user", "content": "What is the weather like?"}]
+        scripted = client.chat.completions.create(model=MODEL, messages=ask)
+        assert scripted.choices[0].message.content == "Fog over the bay."
+        browser.find_element(By.ID, "replies-clear").click()
+        wait_for(browser, lambda d: "Replies cleared" in d.find_element(By.ID, "replies-message").text)
+        again = client.chat.completions.create(model=MODEL, messages=ask)
+        assert again.choices[0].message.content != "Fog over the bay."
         assert gw.token not in browser.page_source
     finally:
         client.close()
