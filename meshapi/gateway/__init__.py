@@ -25,9 +25,11 @@ from .proxy import ProxySettings
 from .replies import RepliesError, ReplyRule
 from .server import Gateway, main, serve
 from .settings import DEFAULT_TOKEN, GatewaySettings
+from .storage import DataDirInUseError
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "DataDirInUseError",
     "Fault",
     "FaultPlan",
     "Gateway",

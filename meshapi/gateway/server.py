@@ -28,7 +28,9 @@ from .inspector import inspector_url
 from .proxy import ProxySettings
 from .replies import Replies, RepliesError
 from .settings import DEFAULT_TOKEN, GatewaySettings
+from .slow_clients import protocol_for
 from .state import GatewayState
+from .storage import DataDirInUseError
 
 _START_TIMEOUT = 15.0
 
@@ -76,6 +78,7 @@ def _ws_protocol() -> str:
 
 def _config(app: Any, log_level: str, *, access_log: bool, default_logging: bool) -> Any:
     extra: Any = {} if default_logging else {"log_config": None}
+    settings: GatewaySettings = app.state.gateway.settings
     return uvicorn.Config(
         app,
         log_level=log_level,
@@ -83,6 +86,8 @@ def _config(app: Any, log_level: str, *, access_log: bool, default_logging: bool
         lifespan="off",
         ws=_ws_protocol(),
         timeout_graceful_shutdown=2,
+        http=protocol_for(settings.header_timeout),
+        limit_concurrency=settings.max_connections,
         **extra,
     )
 
@@ -286,6 +291,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings = GatewaySettings(**chosen, inspector=not args.no_inspector, proxy=proxy)
     try:
         app = create_app(settings=settings)
+    except DataDirInUseError as exc:
+        print(f"meshapi gateway: {exc}", file=sys.stderr)
+        return 1
     except RepliesError as exc:
         print(f"meshapi gateway: {exc}", file=sys.stderr)
         return 2
