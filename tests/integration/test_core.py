@@ -198,5 +198,5 @@ def test_injected_httpx_client_over_real_socket(gateway: Any) -> None:
     inner.close()
     # the calls went through the injected client with the SDK's URL and headers
     seen = gateway.requests.filter(path="/v1/models")[-1]
-    assert seen.headers["authorization"] == f"Bearer {gateway.token}"
+    assert seen.bearer_is(gateway.token) and seen.headers["authorization"] == "Bearer rsk_…redacted"
     assert seen.headers["x-meshapi-sdk"] == f"python/{meshapi.__version__}"
