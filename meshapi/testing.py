@@ -9,6 +9,8 @@ Fixtures:
   ``.requests``, ``.replies``, ``.reset()``, ``.reset_data()``).
 * ``meshapi_client``: a ``MeshAPI`` bound to it (closed after the test).
 * ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test).
+* ``meshapi_cassette``: a gateway replaying (or recording) the cassette named by
+  ``@pytest.mark.meshapi_cassette("path")`` (see :mod:`meshapi._testing_cassette`).
 * ``meshapi_replies``: the gateway's scripted replies (``.add([...])``, ``.replace``, ``.clear``);
   back to the start-up rules after the test. ``--meshapi-replies FILE`` (or the ``meshapi_replies``
   ini option) starts the session gateway with the rules in FILE.
@@ -56,6 +58,9 @@ __all__ = [
 _KEEP_MARKER = "meshapi_keep_state"
 _RESET_INI = "meshapi_reset"
 _TOKEN = "rsk_pytest_plugin_token"
+
+# Record/replay against cassettes: its fixture, marker and options.
+pytest_plugins = ["meshapi._testing_cassette"]
 
 # Tests should not wait for real backoff: retries still happen, just without the sleeps.
 _FAST_RETRIES: Dict[str, Any] = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}

@@ -25,8 +25,11 @@ from typing import Any, List, NoReturn, Optional, Sequence, Type
 import uvicorn
 
 from .app import create_app
+from .cassette import CassetteError
 from .faults import FaultPlan, RequestLog
 from .idempotency import cache_for as idempotency_cache
+from .inspector import inspector_url
+from .proxy import ProxySettings
 from .replies import Replies, RepliesError
 from .settings import DEFAULT_TOKEN, GatewaySettings
 from .slow_clients import protocol_for
@@ -113,6 +116,10 @@ class Gateway:
         self.admin_token: str = self.state.admin_token
         self.faults: FaultPlan = self.state.faults
         self.requests: RequestLog = self.state.requests
+        #: The inspector page with the admin token in the fragment (``None`` when it is off).
+        self.inspector_url: Optional[str] = (
+            inspector_url(self.base_url, self.admin_token) if getattr(app.state, "inspector", False) else None
+        )
         self.replies: Replies = self.state.replies
         self._sock = sock
         self._server = uvicorn.Server(_config(app, log_level, access_log=False, default_logging=False))
@@ -282,6 +289,29 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", type=_log_level, default="info", help=f"uvicorn log level: {', '.join(_LOG_LEVELS)}"
     )
+    parser.add_argument("--no-inspector", action="store_true", help="do not serve the /_inspector/ web page")
+    proxy = parser.add_argument_group("record and replay (in front of a real gateway)")
+    proxy.add_argument("--upstream", metavar="URL", help="send /v1 requests on to this gateway")
+    proxy.add_argument(
+        "--upstream-token-env",
+        metavar="VAR",
+        default="MESHAPI_UPSTREAM_TOKEN",
+        help="environment variable holding the upstream token (default MESHAPI_UPSTREAM_TOKEN)",
+    )
+    proxy.add_argument("--record", metavar="FILE", help="append every proxied exchange to FILE (JSON Lines)")
+    proxy.add_argument("--replay", metavar="FILE", help="answer from the exchanges recorded in FILE")
+    proxy.add_argument(
+        "--replay-fallback",
+        action="store_true",
+        help="answer unmatched requests with the local models instead of a 404",
+    )
+    proxy.add_argument(
+        "--replay-speed",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="stream replays at X times the recorded pace (1 = as recorded; default 0 = at once)",
+    )
     return parser
 
 
@@ -339,6 +369,34 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _proxy_settings(args: argparse.Namespace) -> Optional[ProxySettings]:
+    """The record/replay options as settings (``None`` when none was given); ``ValueError`` if bad."""
+    if not (args.upstream or args.record or args.replay):
+        if args.replay_fallback:
+            raise ValueError("--replay-fallback needs --replay FILE")
+        return None
+    token = None
+    if args.upstream:
+        token = os.environ.get(args.upstream_token_env)
+        if not token:
+            raise ValueError(
+                f"--upstream needs the upstream token in ${args.upstream_token_env} (--upstream-token-env)"
+            )
+    settings = ProxySettings(
+        upstream=args.upstream,
+        upstream_token=token,
+        record=args.record,
+        replay=args.replay,
+        replay_fallback=args.replay_fallback,
+        replay_speed=args.replay_speed,
+    )
+    if settings.replay:
+        from .cassette import Cassette
+
+        Cassette(settings.replay)  # a bad file is a start-up error, not a surprise at the first request
+    return settings
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """``meshapi gateway``: run the local gateway in the foreground until Ctrl-C; returns 0.
 
@@ -353,8 +411,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         problem = _check_data_dir(args.data_dir)
         if problem is not None:
             return _fail(problem)
-    names = {f.name for f in dataclasses.fields(GatewaySettings)}
-    settings = GatewaySettings(**{k: v for k, v in vars(args).items() if k in names})
+    try:
+        proxy = _proxy_settings(args)
+    except (ValueError, CassetteError) as exc:
+        return _fail(str(exc))
+    names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy"}
+    chosen = {k: v for k, v in vars(args).items() if k in names}
+    settings = GatewaySettings(**chosen, inspector=not args.no_inspector, proxy=proxy)
     try:
         app = create_app(settings=settings)
     except DataDirInUseError as exc:
@@ -377,6 +440,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"MeshAPI local gateway on {base_url}")
     print(f"Token: {tokens[0]}")
     print(f"Admin token: {state.admin_token}")
+    if not args.no_inspector:
+        print(f"Inspector: {inspector_url(base_url, state.admin_token)}")
+    if proxy is not None:
+        mode = f"replaying {proxy.replay}" if proxy.replay else f"proxying to {proxy.upstream}"
+        print(f"Record/replay: {mode}" + (f", recording to {proxy.record}" if proxy.record else ""))
     print("Use it with:")
     print(f"  export MESHAPI_BASE_URL={base_url}")
     print(f"  export MESHAPI_TOKEN={tokens[0]}")
