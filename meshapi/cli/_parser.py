@@ -10,9 +10,10 @@ in the error line when it fails).
 from __future__ import annotations
 
 import argparse
-from typing import Any, Optional, Sequence
+from typing import Any, List, NoReturn, Optional, Sequence
 
 from .._version import __version__
+from ._sanitize import redact_secrets
 
 __all__ = ["DEFAULT_CHAT_MODEL", "DEFAULT_EMBEDDING_MODEL", "DEFAULT_REALTIME_MODEL", "build_parser"]
 
@@ -96,9 +97,23 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error never repeats a token the user typed (``_sanitize``)."""
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        _ARGV[:] = [str(a) for a in (args or [])]
+        return super().parse_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        super().error(redact_secrets(message, _ARGV))
+
+
+_ARGV: List[str] = []  # the words being parsed, so an error can hide the value after a mistyped --tokn
+
+
 class _Builder:
     def __init__(self) -> None:
-        self.common = argparse.ArgumentParser(add_help=False)
+        self.common = _Parser(add_help=False)
         _add_common(self.common, suppress=True)
 
     def leaf(
@@ -125,7 +140,7 @@ class _Builder:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="meshapi",
         description="Command line for the MeshAPI gateway: chat, compare, embeddings, RAG, batches, ...",
         epilog=_EPILOG,

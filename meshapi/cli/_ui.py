@@ -4,7 +4,8 @@ One ``UI`` object per run. ``--json`` makes stdout carry exactly one JSON docume
 the interactive chat) and nothing else; human text then goes nowhere. Tables and live views use rich,
 imported lazily (the ``cli`` extra); without rich, or when a renderer is not wanted, the same data is
 printed as aligned plain text. When stdout is not a terminal no ANSI codes are written: rich is told so
-explicitly instead of being left to guess from the environment.
+explicitly instead of being left to guess from the environment. Whatever text is written (server
+text included) first loses its terminal control sequences (``_sanitize.clean``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import json
 import os
 import sys
 from typing import Any, List, Optional, Sequence, TextIO
+
+from ._sanitize import clean
 
 __all__ = ["UI", "rich_available"]
 
@@ -40,7 +43,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return clean(str(value))
 
 
 class UI:
@@ -89,19 +92,19 @@ class UI:
         """A line of human output on stdout (suppressed with ``--json``)."""
         if self.json_mode:
             return
-        self.out.write(text + "\n")
+        self.out.write(clean(text) + "\n")
         self.out.flush()
 
     def write(self, text: str) -> None:
         """Raw text on stdout without a newline (streamed tokens); suppressed with ``--json``."""
         if self.json_mode:
             return
-        self.out.write(text)
+        self.out.write(clean(text))
         self.out.flush()
 
     def note(self, text: str) -> None:
         """A diagnostic line on stderr (progress, hints); never mixed into stdout."""
-        self.err.write(text + "\n")
+        self.err.write(clean(text) + "\n")
         self.err.flush()
 
     def emit_json(self, value: Any, *, compact: bool = False) -> None:
@@ -168,4 +171,4 @@ def plain_table(
 def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return str(escape(text))
+    return str(escape(clean(text)))

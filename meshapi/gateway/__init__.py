@@ -24,9 +24,11 @@ from .faults import Fault, FaultPlan, RequestLog, RequestRecord
 from .replies import RepliesError, ReplyRule
 from .server import Gateway, main, serve
 from .settings import DEFAULT_TOKEN, GatewaySettings
+from .storage import DataDirInUseError
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "DataDirInUseError",
     "Fault",
     "FaultPlan",
     "Gateway",

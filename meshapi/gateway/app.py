@@ -21,7 +21,8 @@ The routes themselves are in ``routes/``, one module per SDK resource; the setti
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional
+import asyncio
+from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -118,13 +119,32 @@ class GatewayMiddleware:
         headers = self._headers(scope)
         rid = self._request_id(scope, headers)
         method, path = scope["method"], scope["path"]
+        is_api = path == "/v1" or path.startswith("/v1/")
+        body_timeout = state.settings.body_timeout
+
+        # Authentication comes before the body is read: an unauthenticated body is drained (bounded,
+        # so the client reads the 401) but neither parsed nor kept.
+        token = _bearer(headers) if is_api else None
+        owner = state.owner_for(token) if is_api else None
+        if is_api and (owner is None or token is None):
+            size, complete = await _drain(receive, 0, body_timeout)
+            record = self._record(scope, headers, None, size, rid)
+            record.status = 401
+            body_401 = error_message(401, "unauthorized", "Invalid or missing API key.", rid)
+            extra = {"x-request-id": rid, **({} if complete else {"connection": "close"})}
+            await _send_simple(send, 401, body_401, "application/json", extra)
+            return
 
         declared = headers.get("content-length", "")
-        too_big = declared.isdigit() and int(declared) > MAX_BODY_BYTES
+        too_big = declared.isdigit() and len(declared) < 20 and int(declared) > MAX_BODY_BYTES
         chunks: List[bytes] = []
         size = 0
         while not too_big:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), body_timeout)
+            except asyncio.TimeoutError:
+                await self._body_timed_out(scope, headers, size, rid, send)
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -138,18 +158,13 @@ class GatewayMiddleware:
         if too_big:
             # Drain what the client is still sending (bounded) so it reads the 413 instead of
             # failing on a write to a closed connection.
-            while size <= _DRAIN_LIMIT:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    break
-                size += len(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
+            size, _ = await _drain(receive, size, body_timeout)
             record = self._record(scope, headers, None, size, rid)
             record.status = 413
             await _send_simple(send, 413, _HTML_413, "text/html", {"connection": "close"})
             return
         body = b"".join(chunks)
+        del chunks
         content_type = headers.get("content-type", "")
         # Parse once here (handlers reuse it from the scope); raw uploads are left alone.
         looks_json = "json" in content_type or (not content_type and body[:1] in (b"{", b"["))
@@ -168,13 +183,7 @@ class GatewayMiddleware:
                 message = {**message, "headers": raw}
             await send(message)
 
-        if path == "/v1" or path.startswith("/v1/"):
-            token = _bearer(headers)
-            owner = state.owner_for(token)
-            if owner is None or token is None:
-                body_401 = error_message(401, "unauthorized", "Invalid or missing API key.", rid)
-                await _send_simple(send_with_id, 401, body_401, "application/json")
-                return
+        if is_api and token is not None:
             scope[SCOPE_OWNER] = owner
             if state.limiter is not None:
                 try:
@@ -198,6 +207,33 @@ class GatewayMiddleware:
             return await receive()
 
         await run_with_fault(fault, self.app, scope, replay, send_with_id, send, rid)
+
+    async def _body_timed_out(
+        self, scope: Scope, headers: Dict[str, str], size: int, rid: str, send: Send
+    ) -> None:
+        """A client that stopped sending its body: a 408 envelope, and the connection is closed."""
+        record = self._record(scope, headers, None, size, rid)
+        record.status = 408
+        seconds = self.state.settings.body_timeout
+        message = f"The request body did not arrive within {seconds:g} s."
+        body = error_message(408, "request_timeout", message, rid)
+        extra = {"x-request-id": rid, "connection": "close"}
+        await _send_simple(send, 408, body, "application/json", extra)
+
+
+async def _drain(receive: Receive, size: int, timeout: float) -> Tuple[int, bool]:
+    """Read and drop the rest of a body (at most ``_DRAIN_LIMIT``): ``(bytes seen, read to the end)``."""
+    while size <= _DRAIN_LIMIT:
+        try:
+            message = await asyncio.wait_for(receive(), timeout)
+        except asyncio.TimeoutError:
+            return size, False
+        if message["type"] == "http.disconnect":
+            return size, False
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return size, True
+    return size, False
 
 
 # -- exception handlers -------------------------------------------------------------------------------

@@ -24,7 +24,9 @@ from .app import create_app
 from .faults import FaultPlan, RequestLog
 from .replies import Replies, RepliesError
 from .settings import DEFAULT_TOKEN, GatewaySettings
+from .slow_clients import protocol_for
 from .state import GatewayState
+from .storage import DataDirInUseError
 
 _START_TIMEOUT = 15.0
 
@@ -72,6 +74,7 @@ def _ws_protocol() -> str:
 
 def _config(app: Any, log_level: str, *, access_log: bool, default_logging: bool) -> Any:
     extra: Any = {} if default_logging else {"log_config": None}
+    settings: GatewaySettings = app.state.gateway.settings
     return uvicorn.Config(
         app,
         log_level=log_level,
@@ -79,6 +82,8 @@ def _config(app: Any, log_level: str, *, access_log: bool, default_logging: bool
         lifespan="off",
         ws=_ws_protocol(),
         timeout_graceful_shutdown=2,
+        http=protocol_for(settings.header_timeout),
+        limit_concurrency=settings.max_connections,
         **extra,
     )
 
@@ -221,6 +226,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings = GatewaySettings(**{k: v for k, v in vars(args).items() if k in names})
     try:
         app = create_app(settings=settings)
+    except DataDirInUseError as exc:
+        print(f"meshapi gateway: {exc}", file=sys.stderr)
+        return 1
     except RepliesError as exc:
         print(f"meshapi gateway: {exc}", file=sys.stderr)
         return 2

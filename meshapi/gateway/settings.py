@@ -45,6 +45,12 @@ class GatewaySettings:
     replies: Optional[RulesSource] = None
     #: uvicorn's log level.
     log_level: str = "warning"
+    #: Slow clients: seconds a client may take to send its request line and headers (then the
+    #: connection is closed) and to send each piece of its body (then a 408); most connections
+    #: served at once (past it, new requests get a 503).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 512
 
     @classmethod
     def build(
