@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
@@ -105,7 +105,6 @@ class MeshAPIConfig:
     retry_read_timeouts: bool = False
     on_request: Optional[Callable[..., Any]] = None
     on_response: Optional[Callable[..., Any]] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
     #: Cap on a decoded body, one SSE line and one SSE event (bytes); past it ResponseTooLargeError.
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
@@ -180,9 +179,24 @@ class MeshAPIConfig:
             retry_read_timeouts=self.retry_read_timeouts,
         )
 
-    @property
-    def token_is_dynamic(self) -> bool:
-        return callable(self.token)
+    def current_token(self) -> str:
+        """The token to send now: the string, or what the provider returns (validated, redacted repr).
+
+        For code outside the HTTP transport (realtime handshakes). An async provider cannot be called
+        from here; the transports await it themselves.
+        """
+        if not callable(self.token):
+            return str(self.token)
+        try:
+            value = self.token()
+        except Exception as exc:
+            raise ConfigurationError(f"The token provider raised {type(exc).__name__}") from exc
+        if hasattr(value, "__await__"):
+            close = getattr(value, "close", None)
+            if close is not None:
+                close()  # never awaited: do not leave a "coroutine was never awaited" warning
+            raise ConfigurationError("this token provider is async; await it in async code")
+        return check_token(value)
 
 
 def resolve_settings(base_url: Optional[str], token: Any) -> Tuple[str, Any]:

@@ -305,7 +305,7 @@ def _error_from_response(response: Any) -> APIStatusError:
         if not message and isinstance(detail, list):
             details = details or detail
             message = "Request validation failed."
-    if 300 <= status < 400 and code in ("", "parse_error"):
+    if 300 <= status < 400 and (code == "parse_error" or not message):
         location = headers.get("location", "(no location)")
         message = f"HTTP {status} redirect to {location!r}; the SDK does not follow redirects: check base_url"
         code = ""

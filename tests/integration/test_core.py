@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, List
 
 import httpx
@@ -177,6 +176,8 @@ def test_upstream_0_1_4_script_runs_unchanged(gateway: Any) -> None:
         )
     except MeshAPIError as e:
         assert e.status == 404 and e.error_code and e.request_id
+    else:
+        pytest.fail("an unknown model must raise MeshAPIError")
     client.close()
 
 
@@ -195,5 +196,7 @@ def test_injected_httpx_client_over_real_socket(gateway: Any) -> None:
         assert client.models.list()
     assert not inner.is_closed
     inner.close()
-    body = json.dumps({"model": MODEL, "messages": MESSAGES})
-    assert body
+    # the calls went through the injected client with the SDK's URL and headers
+    seen = gateway.requests.filter(path="/v1/models")[-1]
+    assert seen.headers["authorization"] == f"Bearer {gateway.token}"
+    assert seen.headers["x-meshapi-sdk"] == f"python/{meshapi.__version__}"

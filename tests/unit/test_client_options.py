@@ -302,3 +302,20 @@ def test_meshapi_log_env_turns_the_logger_on(monkeypatch: pytest.MonkeyPatch) ->
         logger.setLevel(level)
         logger.handlers[:] = handlers
         _config._env_handler = None
+
+
+def test_current_token_for_code_outside_the_transport() -> None:
+    from meshapi._config import MeshAPIConfig
+
+    assert (
+        MeshAPIConfig(base_url="http://x.test", token="rsk_static_token").current_token()
+        == "rsk_static_token"
+    )
+    dynamic = MeshAPIConfig(base_url="http://x.test", token=lambda: "rsk_dynamic_token")
+    assert dynamic.current_token() == "rsk_dynamic_token" and "rsk_" not in repr(dynamic)
+
+    async def provider() -> str:
+        return "rsk_async_token"
+
+    with pytest.raises(meshapi.ConfigurationError, match="async"):
+        MeshAPIConfig(base_url="http://x.test", token=provider).current_token()

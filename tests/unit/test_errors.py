@@ -238,3 +238,89 @@ def test_every_public_error_is_exported_and_a_mesh_error() -> None:
         cls = getattr(meshapi, name)
         assert issubclass(cls, MeshAPIError)
         assert name in meshapi.__all__
+
+
+# --- issue 13: errors as 0.1.10 defines them ----------------------------------------------------------
+
+
+class FakeResponse:
+    """What tests written for upstream pass to ``MeshAPIError.from_response``: not an httpx response."""
+
+    def __init__(self, status_code: int, body: Any = None, *, text: str = "", headers: Any = None) -> None:
+        self.status_code = status_code
+        self._body = body
+        self.text = text or ("" if body is None else __import__("json").dumps(body))
+        self.headers = headers if headers is not None else {"Content-Type": "application/json"}
+
+    def json(self) -> Any:
+        if self._body is None:
+            raise ValueError("no JSON")
+        return self._body
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (400, "invalid_request"),
+        (401, "unauthorized"),
+        (402, "spend_limit_exceeded"),
+        (403, "forbidden"),
+        (404, "not_found"),
+        (409, "conflict"),
+        (422, "validation_error"),
+        (429, "rate_limit_exceeded"),
+        (500, "upstream_error"),
+        (502, "upstream_error"),
+        (503, "upstream_error"),
+        (504, "upstream_error"),
+        (418, "http_error"),
+        (507, "upstream_error"),
+    ],
+)
+def test_from_response_accepts_any_response_like_object(status: int, code: str) -> None:
+    err = MeshAPIError.from_response(FakeResponse(status, {"detail": "Model not found"}))
+    assert isinstance(err, APIStatusError) and err.status == status
+    assert err.error_code == code and err.message == "Model not found"
+
+
+def test_from_response_mock_with_envelope_and_header_request_id() -> None:
+    body = {"error": {"code": "insufficient_credits", "message": "Top up", "details": [1]}}
+    err = MeshAPIError.from_response(
+        FakeResponse(402, body, headers={"content-type": "application/json", "X-Request-Id": "req_mock"})
+    )
+    assert isinstance(err, PaymentRequiredError)
+    assert (err.error_code, err.message, err.request_id, err.details) == (
+        "insufficient_credits",
+        "Top up",
+        "req_mock",
+        [1],
+    )
+    assert err.response is not None and err.response.status_code == 402
+
+
+@pytest.mark.parametrize(
+    ("content_type", "text"),
+    [("text/html", "<html>Bad gateway</html>"), ("text/plain", "upstream connect error"), (None, "oops")],
+)
+def test_non_json_error_body_is_a_parse_error(content_type: Optional[str], text: str) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    err = MeshAPIError.from_response(FakeResponse(502, None, text=text, headers=headers))
+    assert isinstance(err, InternalServerError)
+    assert err.error_code == "parse_error" and err.message == text and err.status == 502
+    real = error_from_response(response(503, raw=text.encode(), content_type=content_type or "text/plain"))
+    assert real.error_code == "parse_error" and real.message == text
+
+
+def test_retry_after_seconds_agrees_with_the_parser() -> None:
+    import email.utils
+    import time as _time
+
+    when = email.utils.formatdate(_time.time() + 30, usegmt=True)
+    err = error_from_response(
+        response(429, {"error": {"code": "rate_limit_exceeded"}}, headers={"retry-after": when})
+    )
+    assert err.retry_after_seconds is not None and 28 <= err.retry_after_seconds <= 30
+    err = error_from_response(response(429, {}, headers={"retry-after-ms": "1500"}))
+    assert err.retry_after_seconds == 1.5
+    err = error_from_response(response(429, {"error": {"retry_after_seconds": 12}}))
+    assert err.retry_after_seconds == 12 and isinstance(err.retry_after_seconds, int)

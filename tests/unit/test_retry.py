@@ -145,3 +145,84 @@ def test_valid_max_retries(value: int) -> None:
 def test_invalid_max_retries(value: object) -> None:
     with pytest.raises(ValueError, match="max_retries"):
         validate_max_retries(value)
+
+
+# --- the one parser, body hints included, and the retry state -----------------------------------------
+
+from meshapi._core.retry import RetryState, retry_after_hint  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "expected"),
+    [
+        ({}, {"error": {"retry_after_seconds": 4}}, 4.0),
+        ({}, {"retry_after_seconds": 2.5}, 2.5),
+        ({"retry-after": "1"}, {"error": {"retry_after_seconds": 40}}, 1.0),  # the header wins
+        ({}, {"error": {"retry_after_seconds": "7"}}, None),  # a string in the body is not a number
+        ({}, {"error": {"retry_after_seconds": True}}, None),
+        ({}, {"error": {"retry_after_seconds": -3}}, None),
+        ({}, {"error": {"retry_after_seconds": 10**30}}, None),  # huge: no usable hint
+        ({}, ["not", "a", "dict"], None),
+        ({"retry-after": "99999999999999999999999"}, None, None),
+        ({"retry-after": "Mon, 01 Jan 99999 00:00:00 GMT"}, None, None),
+        ({"retry-after": "\x00\xff garbage"}, None, None),
+        ({"retry-after-ms": "1e309"}, None, None),
+    ],
+)
+def test_retry_after_hint_never_raises(
+    headers: Dict[str, str], body: object, expected: Optional[float]
+) -> None:
+    assert retry_after_hint(headers, body, now=NOW) == expected
+
+
+def test_retry_state_counts_and_gives_up() -> None:
+    state = RetryState(RetryPolicy(max_retries=2, initial_delay=1.0, jitter=0.0), method="POST")
+    assert state.after_response(503) == 1.0 and state.retries == 1
+    assert state.after_response(502, {"retry-after": "3"}) == 3.0 and state.retries == 2
+    assert state.after_response(503) is None and state.retries == 2
+    assert (state.reason, state.status) == ("status", 503)
+
+
+@pytest.mark.parametrize(
+    ("method", "exc", "opt_in", "retried"),
+    [
+        ("POST", httpx.ReadTimeout("t"), False, False),
+        ("POST", httpx.ReadTimeout("t"), True, True),
+        ("GET", httpx.ReadTimeout("t"), False, True),
+        ("POST", httpx.ConnectTimeout("t"), False, True),
+        ("POST", httpx.PoolTimeout("t"), False, True),
+        ("POST", httpx.WriteTimeout("t"), False, True),
+        ("POST", httpx.ConnectError("refused"), False, True),
+        ("POST", httpx.DecodingError("bad gzip"), False, False),
+    ],
+)
+def test_retry_state_after_exceptions(method: str, exc: Exception, opt_in: bool, retried: bool) -> None:
+    state = RetryState(RetryPolicy(retry_read_timeouts=opt_in), method=method)
+    assert (state.after_exception(exc) is not None) is retried
+    assert state.reason == "network-error"
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "retried"),
+    [
+        (500, "true", True),
+        (503, "false", False),
+        (404, "TRUE", True),
+        (429, " false ", False),
+        (503, "maybe", True),
+    ],
+)
+def test_x_should_retry(status: int, header: str, retried: bool) -> None:
+    state = RetryState(RetryPolicy(), method="POST")
+    assert (state.after_response(status, {"x-should-retry": header}) is not None) is retried
+
+
+def test_retry_state_respects_the_deadline() -> None:
+    now = [100.0]
+    state = RetryState(RetryPolicy(jitter=0.0), deadline=102.0, clock=lambda: now[0])
+    assert state.after_response(503) == 0.5  # ends at 100.5, before the deadline
+    now[0] = 101.8
+    assert state.remaining() == pytest.approx(0.2)
+    assert state.after_response(503) is None  # 1 s would end past it
+    now[0] = 103.0
+    assert state.remaining() == 0.0
