@@ -307,7 +307,10 @@ def test_meshapi_log_env_turns_the_logger_on(monkeypatch: pytest.MonkeyPatch) ->
 def test_current_token_for_code_outside_the_transport() -> None:
     from meshapi._config import MeshAPIConfig
 
-    assert MeshAPIConfig(base_url="http://x.test", token="rsk_static_token").current_token() == "rsk_static_token"
+    assert (
+        MeshAPIConfig(base_url="http://x.test", token="rsk_static_token").current_token()
+        == "rsk_static_token"
+    )
     dynamic = MeshAPIConfig(base_url="http://x.test", token=lambda: "rsk_dynamic_token")
     assert dynamic.current_token() == "rsk_dynamic_token" and "rsk_" not in repr(dynamic)
 
