@@ -145,7 +145,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
             stream = stream or capture.mode == "stream"
         self._check_open()
         request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
-        span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
+        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
         if span is None:
             return self._send_with_retries(request, state, stream=stream, capture=capture)
         try:
@@ -309,7 +309,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
             stream = stream or capture.mode == "stream"
         self._check_open()
         request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
-        span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
+        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
         if span is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)
         try:
