@@ -149,6 +149,7 @@ def test_watch_a_call_open_it_and_plant_a_fault(browser: Any, gw: Gateway) -> No
         # a rate limit set on the page: one call a minute, so the second one is refused
         browser.find_element(By.ID, "nav-limits").click()
         limits = wait_for(browser, lambda d: d.find_element(By.ID, "limits-form"))
+        wait_for(browser, lambda d: limits.get_attribute("data-loaded") == "1")  # filled from the gateway
         limits.find_element(By.NAME, "rpm").send_keys("1")
         limits.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
         wait_for(browser, lambda d: "1 per minute" in d.find_element(By.ID, "limits-message").text)

@@ -358,10 +358,12 @@
 
   // -- rate limits and reset ----------------------------------------------------------------------
   async function loadLimits() {
+    const form = $("limits-form");
+    delete form.dataset.loaded;
     try {
       const data = await api("GET", "/_admin/limits");
-      const form = $("limits-form");
       form.rpm.value = data.rpm ?? ""; form.rpd.value = data.rpd ?? "";
+      form.dataset.loaded = "1";
     } catch (err) { message("limits-message", "Could not read limits: " + err.message, false); }
   }
   async function saveLimits(event) {
