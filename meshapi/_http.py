@@ -43,7 +43,7 @@ from ._core.response import (
     validate_model,
 )
 from ._core.retry import RetryState
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, MeshAPIError
 from ._http_methods import AsyncMethods, SyncMethods
 from ._reading import aread_body, cap_stream, read_body
 from ._transport import (
@@ -144,19 +144,35 @@ class SyncHttpClient(TransportBase, SyncMethods):
                 return replayed
             stream = stream or capture.mode == "stream"
         self._check_open()
-        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
+        options = options or _NO_OPTIONS
+        request, state = self._build(method, path, body, params, options, stream, content)
         span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
-        if span is None:
+        hops = self._hops(body, options) if options.fallback else None
+        if span is None and hops is None:
             return self._send_with_retries(request, state, stream=stream, capture=capture)
+        state.span = span
         try:
-            response = self._send_with_retries(request, state, stream=stream, capture=capture)
+            while True:
+                try:
+                    response = self._send_with_retries(request, state, stream=stream, capture=capture)
+                    break
+                except MeshAPIError as exc:
+                    hop = self._advance(hops, exc, state) if hops is not None else None
+                    if hop is None:
+                        raise
+                    deadline = state.deadline
+                    request, state = self._build(method, path, hop, params, options, stream, content)
+                    state.deadline, state.span = deadline, span  # one deadline for the whole chain
         except StopAfterResponse:
-            _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+            if span is not None:
+                _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
             raise
         except BaseException as exc:
-            _otel.finish(span, retries=state.retries, error=exc)
+            if span is not None:
+                _otel.finish(span, retries=state.retries, error=exc)
             raise
-        traced(span, response, state.retries, stream)
+        if span is not None:
+            traced(span, response, state.retries, stream)
         return response
 
     def send_url(
@@ -225,6 +241,8 @@ class SyncHttpClient(TransportBase, SyncMethods):
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
                 if debug:
                     self._log_ok(request, response)
+                if self._observer is not None or state.span is not None:
+                    self._routed(response, state)
                 if capture is not None:
                     capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
                     if capture.mode == "stream":
@@ -308,19 +326,35 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                 return replayed
             stream = stream or capture.mode == "stream"
         self._check_open()
-        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
+        options = options or _NO_OPTIONS
+        request, state = self._build(method, path, body, params, options, stream, content)
         span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
-        if span is None:
+        hops = self._hops(body, options) if options.fallback else None
+        if span is None and hops is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)
+        state.span = span
         try:
-            response = await self._send_with_retries(request, state, stream=stream, capture=capture)
+            while True:
+                try:
+                    response = await self._send_with_retries(request, state, stream=stream, capture=capture)
+                    break
+                except MeshAPIError as exc:
+                    hop = self._advance(hops, exc, state) if hops is not None else None
+                    if hop is None:
+                        raise
+                    deadline = state.deadline
+                    request, state = self._build(method, path, hop, params, options, stream, content)
+                    state.deadline, state.span = deadline, span  # one deadline for the whole chain
         except StopAfterResponse:
-            _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+            if span is not None:
+                _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
             raise
         except BaseException as exc:
-            _otel.finish(span, retries=state.retries, error=exc)
+            if span is not None:
+                _otel.finish(span, retries=state.retries, error=exc)
             raise
-        traced(span, response, state.retries, stream)
+        if span is not None:
+            traced(span, response, state.retries, stream)
         return response
 
     async def send_url(
@@ -389,6 +423,8 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
                 if debug:
                     self._log_ok(request, response)
+                if self._observer is not None or state.span is not None:
+                    self._routed(response, state)
                 if capture is not None:
                     capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
                     if capture.mode == "stream":
