@@ -16,13 +16,14 @@ import threading
 import time
 import warnings
 from types import TracebackType
-from typing import Any, List, Optional, Sequence, Type
+from typing import Any, List, Optional, Sequence, Tuple, Type
 
 import uvicorn
 
 from .app import create_app
 from .faults import FaultPlan, RequestLog
 from .replies import Replies, RepliesError
+from .routing import ProviderFaults, RoutingPolicy, parse_policy
 from .settings import DEFAULT_TOKEN, GatewaySettings
 from .slow_clients import protocol_for
 from .state import GatewayState
@@ -107,6 +108,7 @@ class Gateway:
         self.token: str = self.tokens[0]
         self.admin_token: str = self.state.admin_token
         self.faults: FaultPlan = self.state.faults
+        self.provider_faults: ProviderFaults = self.state.provider_faults
         self.requests: RequestLog = self.state.requests
         self.replies: Replies = self.state.replies
         self._sock = sock
@@ -173,7 +175,8 @@ def serve(
 
     ``settings`` and/or keywords named like the :class:`~meshapi.gateway.settings.GatewaySettings`
     fields (``host``, ``port``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``, ``rpd``,
-    ``batch_step_seconds``, ``embed_step_seconds``, ``video_step_seconds``, ``replies``, ``log_level``)
+    ``batch_step_seconds``, ``embed_step_seconds``, ``video_step_seconds``, ``replies``, ``log_level``,
+    ``routing``: per-token routing policies, see :mod:`meshapi.gateway.routing`)
     choose how it behaves; ``replies`` is a list of rules or a JSON file of them (a bad one raises
     :class:`~meshapi.gateway.replies.RepliesError` before anything starts). ``tokens``
     defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already accepting
@@ -189,6 +192,13 @@ def serve(
         app.state.gateway.close()
         raise
     return Gateway(app, chosen.host, sock, chosen.log_level).start()
+
+
+def _routing_policy(spec: str) -> Tuple[str, RoutingPolicy]:
+    try:
+        return parse_policy(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -215,6 +225,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="JSON array of scripted-reply rules ({match, model?, content | json}); first match wins",
     )
+    parser.add_argument(
+        "--routing-policy",
+        action="append",
+        dest="routing",
+        type=_routing_policy,
+        metavar="[TOKEN=]retries=N,fallback=on|off",
+        help="server-side retry and fallback along the chat 'models' list, per token (repeatable)",
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     return parser
 
@@ -223,7 +241,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     """``meshapi gateway``: run the local gateway in the foreground until Ctrl-C; returns 0."""
     args = _parser().parse_args(argv)
     names = {f.name for f in dataclasses.fields(GatewaySettings)}
-    settings = GatewaySettings(**{k: v for k, v in vars(args).items() if k in names})
+    chosen = {k: v for k, v in vars(args).items() if k in names}
+    chosen["routing"] = dict(args.routing) if args.routing else None
+    settings = GatewaySettings(**chosen)
     try:
         app = create_app(settings=settings)
     except DataDirInUseError as exc:
