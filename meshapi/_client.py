@@ -90,6 +90,7 @@ _OVERRIDABLE = frozenset(
         "fallback",
         "logger",
         "debug",
+        "new_pool_after_fork",
     }
 )
 
@@ -136,7 +137,9 @@ class MeshAPI:
     Resilience (README "Resilience"): ``retry`` (a ``meshapi.RetryPolicy``; wins over ``max_retries``),
     ``fallback`` (a ``meshapi.FallbackConfig``: the model chain of chat calls), ``logger`` (called with
     every ``RetryEvent`` / ``FallbackEvent`` / ``GatewayRoutingEvent``) and ``debug=True`` (one line per
-    event on stderr).
+    event on stderr). After ``os.fork()`` the child gets a fresh pool (README "Using meshapi with
+    gunicorn, Celery and multiprocessing"); ``new_pool_after_fork=True`` allows that for an injected
+    httpx client too (else a ``ConfigurationError`` explains how to create clients after the fork).
     """
 
     def __init__(
@@ -162,6 +165,7 @@ class MeshAPI:
         fallback: Optional[FallbackConfig] = None,
         logger: Optional[ResilienceLogger] = None,
         debug: bool = False,
+        new_pool_after_fork: bool = False,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
             from ._errors import ConfigurationError
@@ -196,6 +200,7 @@ class MeshAPI:
                 "fallback": fallback,
                 "logger": logger,
                 "debug": debug,
+                "new_pool_after_fork": new_pool_after_fork,
             },
         )
         self._http = SyncHttpClient(self._config)
@@ -363,6 +368,7 @@ class AsyncMeshAPI:
         fallback: Optional[FallbackConfig] = None,
         logger: Optional[ResilienceLogger] = None,
         debug: bool = False,
+        new_pool_after_fork: bool = False,
     ) -> None:
         if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
             from ._errors import ConfigurationError
@@ -392,6 +398,7 @@ class AsyncMeshAPI:
                 "fallback": fallback,
                 "logger": logger,
                 "debug": debug,
+                "new_pool_after_fork": new_pool_after_fork,
             },
         )
         self._http = AsyncHttpClient(self._config, transport=http_transport)

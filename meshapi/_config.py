@@ -115,6 +115,9 @@ class MeshAPIConfig:
     logger: Optional[Callable[..., Any]] = None
     #: Print one line per resilience event on stderr.
     debug: bool = False
+    #: In a forked child, replace an injected ``httpx_client`` with a fresh SDK pool (``meshapi._fork``)
+    #: instead of raising ``ConfigurationError``.
+    new_pool_after_fork: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():

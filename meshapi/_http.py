@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 import httpx
 from pydantic import BaseModel
 
-from . import _otel
+from . import _fork, _otel
 from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -118,8 +118,19 @@ class SyncHttpClient(TransportBase, SyncMethods):
         self._setup(config)
         given = shared_client or config.httpx_client
         self._owns_client = given is None
+        self._injected = shared_client is None and given is not None
         self._client = given or httpx.Client(timeout=self._timeout, limits=DEFAULT_LIMITS)
         self._sleep: Callable[[float], None] = time.sleep
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh pool; the inherited sockets closed without a byte (``_fork``)."""
+        if self._injected and not self._config.new_pool_after_fork:
+            raise _fork.fork_error("httpx_client (yours, passed to MeshAPI)")
+        if self._owns_client:
+            _fork.close_inherited(self._client)
+        self._client = httpx.Client(timeout=self._timeout, limits=DEFAULT_LIMITS)
+        self._owns_client, self._injected = True, False
+        self._forks = _fork.generation()
 
     def send(
         self,
@@ -298,10 +309,27 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         self._setup(config)
         given = shared_client or config.async_httpx_client
         self._owns_client = given is None
+        self._injected = shared_client is None and given is not None
+        self._transport_choice = transport
         self._client = given or httpx.AsyncClient(
             timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(transport)
         )
         self._sleep: Callable[[float], Any] = _anyio_sleep
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh pool if the inherited one is empty, else a typed error (``_fork``)."""
+        if self._injected and not self._config.new_pool_after_fork:
+            raise _fork.fork_error("async_httpx_client (yours, passed to AsyncMeshAPI)")
+        choice = self._transport_choice
+        if (self._owns_client and _fork.has_connections(self._client)) or not (
+            choice is None or isinstance(choice, str)
+        ):
+            raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
+        self._client = httpx.AsyncClient(
+            timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(choice)
+        )
+        self._owns_client, self._injected = True, False
+        self._forks = _fork.generation()
 
     async def send(
         self,

@@ -22,6 +22,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Option
 
 import httpx
 
+from . import _fork
 from ._config import MeshAPIConfig, check_token, custom_headers_from_env
 from ._core.request import RequestOptions, new_idempotency_key
 from ._core.retry import RetryPolicy, RetryState
@@ -160,6 +161,7 @@ class TransportBase:
         self._timeout = _timeout_of(config.timeout)
         self._policy = config.retry_policy
         self._headers = self._base_headers()
+        self._forks = _fork.generation()
         self._slow = callable(config.token) or config.on_request is not None or config.on_response is not None
         watching = config.logger is not None or config.debug
         self._observer: Optional[Observer] = Observer(config.logger, config.debug) if watching else None
@@ -167,6 +169,9 @@ class TransportBase:
     @property
     def config(self) -> MeshAPIConfig:
         return self._config
+
+    def _after_fork(self) -> None:  # pragma: no cover - each twin has its own
+        raise NotImplementedError
 
     def _base_headers(self) -> Dict[str, str]:
         headers = {
@@ -255,6 +260,8 @@ class TransportBase:
         return content
 
     def _check_open(self) -> None:
+        if self._forks != _fork._generation:  # this process was forked since the pool was made
+            self._after_fork()
         if self._client.is_closed:
             raise APIConnectionError(
                 "This client has been closed; create a new one (or do not close it while it is in use)."
