@@ -157,7 +157,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
         self._check_open()
         options = options or _NO_OPTIONS
         request, state = self._build(method, path, body, params, options, stream, content)
-        span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
+        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
         hops = self._hops(body, options) if options.fallback else None
         if span is None and hops is None:
             return self._send_with_retries(request, state, stream=stream, capture=capture)
@@ -356,7 +356,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         self._check_open()
         options = options or _NO_OPTIONS
         request, state = self._build(method, path, body, params, options, stream, content)
-        span = _otel.start(method, path, body, request.url) if _otel.tracer() is not None else None
+        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
         hops = self._hops(body, options) if options.fallback else None
         if span is None and hops is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)

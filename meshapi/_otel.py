@@ -35,17 +35,28 @@ _OPERATIONS = {
 }
 
 
+_trace: Any = None
+
+
 def tracer() -> Any:
     """The ``meshapi`` tracer, or ``None`` when opentelemetry is not installed (checked once)."""
-    global _tracer
+    global _tracer, _trace
     if _tracer is _UNSET:
         try:
             from opentelemetry import trace
         except ImportError:
             _tracer = None
         else:
+            _trace = trace
             _tracer = trace.get_tracer("meshapi", __version__)
     return _tracer
+
+
+def _configured(active: Any) -> bool:
+    """Whether spans can record: a real provider's tracer, or a proxy whose provider has been set."""
+    if _trace is None or not isinstance(active, _trace.ProxyTracer):
+        return True
+    return not isinstance(_trace.get_tracer_provider(), _trace.ProxyTracerProvider)
 
 
 def _operation(path: str) -> str:
@@ -63,7 +74,7 @@ def _capture_content() -> bool:
 def start(method: str, path: str, body: Any, url: httpx.URL) -> Any:
     """A started span for one call, or ``None`` when tracing is off or not recording."""
     active = tracer()
-    if active is None:
+    if active is None or not _configured(active):
         return None
     from opentelemetry.trace import SpanKind
 

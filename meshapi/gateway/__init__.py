@@ -21,6 +21,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .app import create_app
 from .faults import Fault, FaultPlan, RequestLog, RequestRecord
+from .proxy import ProxySettings
 from .replies import RepliesError, ReplyRule
 from .server import Gateway, main, serve
 from .settings import DEFAULT_TOKEN, GatewaySettings
@@ -32,6 +33,7 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "Gateway",
+    "ProxySettings",
     "GatewaySettings",
     "RepliesError",
     "ReplyRule",

@@ -14,7 +14,8 @@ inbound ``X-Request-Id`` when it matches ``^[A-Za-z0-9._:-]{1,64}$``, else a fre
 and add it to every response and log entry; reject bodies over 32 MiB with an HTML 413 (no request
 id, like the production edge); read and log the request; check the bearer token on ``/v1`` routes
 (401) and the optional RPM/RPD limits (429); then run the real handler with a planned fault
-applied, if one matches (``fault_injection.py``).
+applied, if one matches (``fault_injection.py``). A POST to ``/v1`` with an ``Idempotency-Key``
+runs the handler behind ``idempotency.py`` (replay, conflict or run once).
 
 The routes themselves are in ``routes/``, one module per SDK resource; the settings in
 ``settings.py``.
@@ -38,6 +39,9 @@ from .common import SCOPE_BODY, SCOPE_JSON, SCOPE_OWNER, SCOPE_REQUEST_ID, BadJs
 from .errors import ApiError, DetailError, code_for_status, dumps, envelope
 from .fault_injection import error_message, header_list, run_with_fault
 from .faults import FaultPlan, RequestLog, RequestRecord
+from .idempotency import cache_for as idempotency_cache
+from .inspector import ROUTES as _INSPECTOR_ROUTES
+from .proxy import ProxyLayer
 from .routes import all_routes
 from .settings import GatewaySettings
 from .state import GatewayState
@@ -64,6 +68,15 @@ def _bearer(headers: Dict[str, str]) -> Optional[str]:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def _unlogged(method: str, path: str) -> bool:
+    """The inspector's own files and reads of the log itself are not logged (they would flood it)."""
+    return path.startswith("/_inspector") or (method == "GET" and path.startswith("/_admin/requests"))
+
+
+def _header_dict(raw: List[Tuple[bytes, bytes]]) -> Dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
 
 
 async def _send_simple(
@@ -108,7 +121,7 @@ class GatewayMiddleware:
         self, scope: Scope, headers: Dict[str, str], parsed: Any, size: int, rid: str
     ) -> RequestRecord:
         query_string = scope.get("query_string", b"").decode("latin-1")
-        record = RequestRecord(
+        record = RequestRecord.received(
             method="GET" if scope["type"] == "websocket" else scope["method"],
             path=scope["path"],
             query=dict(parse_qsl(query_string, keep_blank_values=True)),
@@ -117,7 +130,8 @@ class GatewayMiddleware:
             request_id=rid,
             body_size=size,
         )
-        self.state.requests.append(record)
+        if not _unlogged(record.method, record.path):
+            self.state.requests.append(record)
         return record
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -136,6 +150,7 @@ class GatewayMiddleware:
             size, complete = await _drain(receive, 0, body_timeout)
             record = self._record(scope, headers, None, size, rid)
             record.status = 401
+            record.finish()
             body_401 = error_message(401, "unauthorized", "Invalid or missing API key.", rid)
             extra = {"x-request-id": rid, **({} if complete else {"connection": "close"})}
             await _send_simple(send, 401, body_401, "application/json", extra)
@@ -167,6 +182,7 @@ class GatewayMiddleware:
             size, _ = await _drain(receive, size, body_timeout)
             record = self._record(scope, headers, None, size, rid)
             record.status = 413
+            record.finish()
             await _send_simple(send, 413, _HTML_413, "text/html", {"connection": "close"})
             return
         body = b"".join(chunks)
@@ -182,11 +198,15 @@ class GatewayMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                record.status = message["status"]
                 raw = list(message.get("headers", []))
                 if not any(k.lower() == b"x-request-id" for k, _ in raw):
                     raw.append((b"x-request-id", rid.encode("latin-1")))
                 message = {**message, "headers": raw}
+                response_headers = _header_dict(raw)
+                record.request_id = response_headers.get("x-request-id", rid)  # a proxied answer's own id
+                record.response_started(message["status"], response_headers)
+            elif message["type"] == "http.response.body":
+                record.response_chunk(message.get("body", b""), bool(message.get("more_body", False)))
             await send(message)
 
         if is_api and token is not None:
@@ -212,7 +232,13 @@ class GatewayMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await run_with_fault(fault, self.app, scope, replay, send_with_id, send, rid)
+        app = self.app
+        if method == "POST" and path.startswith("/v1/") and "idempotency-key" in headers:
+            app = idempotency_cache(state).wrap(app, headers["idempotency-key"], body, content_type)
+        try:
+            await run_with_fault(fault, app, scope, replay, send_with_id, send, rid)
+        finally:
+            record.finish()
 
     async def _body_timed_out(
         self, scope: Scope, headers: Dict[str, str], size: int, rid: str, send: Send
@@ -220,6 +246,7 @@ class GatewayMiddleware:
         """A client that stopped sending its body: a 408 envelope, and the connection is closed."""
         record = self._record(scope, headers, None, size, rid)
         record.status = 408
+        record.finish()
         seconds = self.state.settings.body_timeout
         message = f"The request body did not arrive within {seconds:g} s."
         body = error_message(408, "request_timeout", message, rid)
@@ -283,12 +310,16 @@ class GatewayApp(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         inner: ASGIApp = super().build_middleware_stack()
+        proxy = getattr(self.state, "proxy", None)
+        if proxy is not None:
+            inner = proxy.wrap(inner)  # record/replay in front of a real gateway (proxy.py)
         return GatewayMiddleware(inner, self.state.gateway)
 
 
-def routes() -> List[BaseRoute]:
-    """Every route of the gateway: the resource modules' (``routes/``) and the admin API's."""
-    return [*all_routes(), *admin.ROUTES]
+def routes(*, inspector: bool = True) -> List[BaseRoute]:
+    """Every route of the gateway: the resource modules' (``routes/``), the admin API's, the inspector's."""
+    extra: List[BaseRoute] = list(_INSPECTOR_ROUTES) if inspector else []
+    return [*extra, *all_routes(), *admin.ROUTES]
 
 
 def create_app(
@@ -301,14 +332,18 @@ def create_app(
 ) -> Starlette:
     """Build the gateway app from ``settings`` and/or the :class:`GatewaySettings` fields as keywords.
 
-    Call ``app.state.gateway.close()`` when done if ``data_dir`` was used.
+    Call ``app.state.gateway.close()`` when done if ``data_dir`` was used. ``inspector=False`` leaves
+    out the ``/_inspector/`` page (:mod:`meshapi.gateway.inspector`); ``proxy`` puts the gateway in
+    front of a real one or a cassette (:mod:`meshapi.gateway.proxy`).
     """
     if tokens is not None:
         options["tokens"] = tokens
     chosen = GatewaySettings.build(settings, caller="create_app", **options)
+    proxy = chosen.proxy
+    layer = ProxyLayer(proxy) if proxy is not None and proxy.active else None
     state = GatewayState(chosen, faults=faults, requests=requests)
     app = GatewayApp(
-        routes=routes(),
+        routes=routes(inspector=chosen.inspector),
         exception_handlers={
             ApiError: _api_error,
             DetailError: _detail_error,
@@ -317,4 +352,6 @@ def create_app(
         },
     )
     app.state.gateway = state
+    app.state.inspector = chosen.inspector
+    app.state.proxy = layer
     return app

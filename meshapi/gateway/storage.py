@@ -189,6 +189,19 @@ class Store:
                 self._db.execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, ident))
                 self._db.commit()
 
+    def clear(self) -> int:
+        """Forget every record of every owner (templates, files, batches); returns how many.
+
+        The meta values (the signing key) stay.
+        """
+        with self._lock:
+            count = sum(len(table) for table in self._kinds.values())
+            self._kinds.clear()
+            if self._db is not None:
+                self._db.execute("DELETE FROM records")
+                self._db.commit()
+            return count
+
     # -- meta ---------------------------------------------------------------------------------------
     def meta(self, key: str) -> Optional[str]:
         with self._lock:
