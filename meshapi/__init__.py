@@ -158,6 +158,21 @@ _LAZY.update(
     {name: "meshapi._response" for name in ("AsyncStreamedResponse", "RawResponse", "StreamedResponse")}
 )
 _LAZY.update({name: "meshapi._transport" for name in ("RequestView", "ResponseView")})
+# retry policy, model fallback and resilience events (issue 21)
+_LAZY.update(
+    {
+        name: "meshapi._resilience"
+        for name in (
+            "FallbackConfig",
+            "FallbackEvent",
+            "GatewayRoutingEvent",
+            "ResilienceEvent",
+            "ResilienceLogger",
+            "RetryEvent",
+            "RetryPolicy",
+        )
+    }
+)
 _LAZY.update(
     {
         "MeshAPI": "meshapi._client",
@@ -262,6 +277,13 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._http import AsyncHttpClient as AsyncHttpClient
     from ._http import MeshAPIConfig as MeshAPIConfig
     from ._http import SyncHttpClient as SyncHttpClient
+    from ._resilience import FallbackConfig as FallbackConfig
+    from ._resilience import FallbackEvent as FallbackEvent
+    from ._resilience import GatewayRoutingEvent as GatewayRoutingEvent
+    from ._resilience import ResilienceEvent as ResilienceEvent
+    from ._resilience import ResilienceLogger as ResilienceLogger
+    from ._resilience import RetryEvent as RetryEvent
+    from ._resilience import RetryPolicy as RetryPolicy
     from ._response import AsyncStreamedResponse as AsyncStreamedResponse
     from ._response import RawResponse as RawResponse
     from ._response import StreamedResponse as StreamedResponse

@@ -24,6 +24,7 @@ from ._config import (
     resolve_settings,
 )
 from ._http import AsyncHttpClient, SyncHttpClient
+from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 
 if TYPE_CHECKING:
     from .resources.audio import AsyncAudioResource, AudioResource
@@ -85,6 +86,11 @@ _OVERRIDABLE = frozenset(
         "on_request",
         "on_response",
         "max_response_bytes",
+        "retry",
+        "fallback",
+        "logger",
+        "debug",
+        "new_pool_after_fork",
     }
 )
 
@@ -99,6 +105,9 @@ def _derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> Mesh
             f"with_options() does not accept {', '.join(unknown)}; it accepts {', '.join(sorted(_OVERRIDABLE))}"
         )
     changes = dict(overrides)
+    if "max_retries" in changes and config.retry is not None and "retry" not in changes:
+        # max_retries is the policy's alias: changing it changes the policy's count
+        changes["retry"] = dataclasses.replace(config.retry, max_retries=changes["max_retries"])
     for name in ("default_headers", "default_query"):
         if changes.get(name) is not None and isinstance(changes[name], Mapping):
             changes[name] = {**(getattr(config, name) or {}), **changes[name]}
@@ -125,6 +134,12 @@ class MeshAPI:
     re-sends a POST whose answer timed out (off by default: the server may still be running it, and
     billing it); ``on_request`` / ``on_response`` are called for every attempt with redacted views
     (``meshapi._transport.RequestView`` / ``ResponseView``). ``with_options()`` copies the client.
+    Resilience (README "Resilience"): ``retry`` (a ``meshapi.RetryPolicy``; wins over ``max_retries``),
+    ``fallback`` (a ``meshapi.FallbackConfig``: the model chain of chat calls), ``logger`` (called with
+    every ``RetryEvent`` / ``FallbackEvent`` / ``GatewayRoutingEvent``) and ``debug=True`` (one line per
+    event on stderr). After ``os.fork()`` the child gets a fresh pool (README "Using meshapi with
+    gunicorn, Celery and multiprocessing"); ``new_pool_after_fork=True`` allows that for an injected
+    httpx client too (else a ``ConfigurationError`` explains how to create clients after the fork).
     """
 
     def __init__(
@@ -146,6 +161,11 @@ class MeshAPI:
         on_request: HookArg = None,
         on_response: HookArg = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        retry: Optional[RetryPolicy] = None,
+        fallback: Optional[FallbackConfig] = None,
+        logger: Optional[ResilienceLogger] = None,
+        debug: bool = False,
+        new_pool_after_fork: bool = False,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
             from ._errors import ConfigurationError
@@ -176,6 +196,11 @@ class MeshAPI:
                 "on_request": on_request,
                 "on_response": on_response,
                 "max_response_bytes": max_response_bytes,
+                "retry": retry,
+                "fallback": fallback,
+                "logger": logger,
+                "debug": debug,
+                "new_pool_after_fork": new_pool_after_fork,
             },
         )
         self._http = SyncHttpClient(self._config)
@@ -339,6 +364,11 @@ class AsyncMeshAPI:
         on_request: HookArg = None,
         on_response: HookArg = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        retry: Optional[RetryPolicy] = None,
+        fallback: Optional[FallbackConfig] = None,
+        logger: Optional[ResilienceLogger] = None,
+        debug: bool = False,
+        new_pool_after_fork: bool = False,
     ) -> None:
         if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
             from ._errors import ConfigurationError
@@ -364,6 +394,11 @@ class AsyncMeshAPI:
                 "on_request": on_request,
                 "on_response": on_response,
                 "max_response_bytes": max_response_bytes,
+                "retry": retry,
+                "fallback": fallback,
+                "logger": logger,
+                "debug": debug,
+                "new_pool_after_fork": new_pool_after_fork,
             },
         )
         self._http = AsyncHttpClient(self._config, transport=http_transport)

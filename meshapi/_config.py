@@ -107,6 +107,17 @@ class MeshAPIConfig:
     on_response: Optional[Callable[..., Any]] = None
     #: Cap on a decoded body, one SSE line and one SSE event (bytes); past it ResponseTooLargeError.
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    #: ``meshapi.RetryPolicy``: when given it wins over ``max_retries`` and the backoff knobs.
+    retry: Optional[Any] = None
+    #: ``meshapi.FallbackConfig``: the model chain of chat calls (per call: ``fallback_models=``).
+    fallback: Optional[Any] = None
+    #: ``meshapi.ResilienceLogger``: receives every retry / fallback / gateway-routing event.
+    logger: Optional[Callable[..., Any]] = None
+    #: Print one line per resilience event on stderr.
+    debug: bool = False
+    #: In a forked child, replace an injected ``httpx_client`` with a fresh SDK pool (``meshapi._fork``)
+    #: instead of raising ``ConfigurationError``.
+    new_pool_after_fork: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -158,10 +169,32 @@ class MeshAPIConfig:
             raise ConfigurationError(
                 f"max_response_bytes must be an int of at least 1024 (bytes), got {limit!r}"
             )
+        self._check_resilience()
         for name in ("on_request", "on_response"):
             hook = getattr(self, name)
             if hook is not None and not callable(hook):
                 raise ConfigurationError(f"{name} must be a callable, got {type(hook).__name__}")
+
+    def _check_resilience(self) -> None:
+        from ._resilience import FallbackConfig, RetryPolicy
+
+        if self.retry is not None:
+            if not isinstance(self.retry, RetryPolicy):
+                raise ConfigurationError(
+                    f"retry must be a meshapi.RetryPolicy, got {type(self.retry).__name__}"
+                )
+            self.max_retries = self.retry.max_retries  # the alias follows the policy
+        if self.fallback is not None and not isinstance(self.fallback, FallbackConfig):
+            if isinstance(self.fallback, (list, tuple)):
+                self.fallback = FallbackConfig(models=tuple(self.fallback))
+            else:
+                raise ConfigurationError(
+                    f"fallback must be a meshapi.FallbackConfig, got {type(self.fallback).__name__}"
+                )
+        if self.logger is not None and not callable(self.logger):
+            raise ConfigurationError(f"logger must be a callable, got {type(self.logger).__name__}")
+        if not isinstance(self.debug, bool):
+            raise ConfigurationError(f"debug must be True or False, got {self.debug!r}")
 
     def __repr__(self) -> str:
         return (
@@ -171,13 +204,19 @@ class MeshAPIConfig:
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(
+        """The internal retry schedule: from ``retry`` when given, else from the older knobs."""
+        base = RetryPolicy(
             max_retries=self.max_retries,
             initial_delay=self.retry_initial_delay,
             max_delay=self.retry_max_delay,
             max_retry_after=self.retry_max_after,
             retry_read_timeouts=self.retry_read_timeouts,
         )
+        if self.retry is None:
+            return base
+        from ._resilience import schedule_of
+
+        return schedule_of(self.retry, base)
 
     def current_token(self) -> str:
         """The token to send now: the string, or what the provider returns (validated, redacted repr).

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 import httpx
 from pydantic import BaseModel
 
-from . import _otel
+from . import _fork, _otel
 from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -43,7 +43,7 @@ from ._core.response import (
     validate_model,
 )
 from ._core.retry import RetryState
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, MeshAPIError
 from ._http_methods import AsyncMethods, SyncMethods
 from ._reading import aread_body, cap_stream, read_body
 from ._transport import (
@@ -118,8 +118,19 @@ class SyncHttpClient(TransportBase, SyncMethods):
         self._setup(config)
         given = shared_client or config.httpx_client
         self._owns_client = given is None
+        self._injected = shared_client is None and given is not None
         self._client = given or httpx.Client(timeout=self._timeout, limits=DEFAULT_LIMITS)
         self._sleep: Callable[[float], None] = time.sleep
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh pool; the inherited sockets closed without a byte (``_fork``)."""
+        if self._injected and not self._config.new_pool_after_fork:
+            raise _fork.fork_error("httpx_client (yours, passed to MeshAPI)")
+        if self._owns_client:
+            _fork.close_inherited(self._client)
+        self._client = httpx.Client(timeout=self._timeout, limits=DEFAULT_LIMITS)
+        self._owns_client, self._injected = True, False
+        self._forks = _fork.generation()
 
     def send(
         self,
@@ -144,19 +155,35 @@ class SyncHttpClient(TransportBase, SyncMethods):
                 return replayed
             stream = stream or capture.mode == "stream"
         self._check_open()
-        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
+        options = options or _NO_OPTIONS
+        request, state = self._build(method, path, body, params, options, stream, content)
         span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
-        if span is None:
+        hops = self._hops(body, options) if options.fallback else None
+        if span is None and hops is None:
             return self._send_with_retries(request, state, stream=stream, capture=capture)
+        state.span = span
         try:
-            response = self._send_with_retries(request, state, stream=stream, capture=capture)
+            while True:
+                try:
+                    response = self._send_with_retries(request, state, stream=stream, capture=capture)
+                    break
+                except MeshAPIError as exc:
+                    hop = self._advance(hops, exc, state) if hops is not None else None
+                    if hop is None:
+                        raise
+                    deadline = state.deadline
+                    request, state = self._build(method, path, hop, params, options, stream, content)
+                    state.deadline, state.span = deadline, span  # one deadline for the whole chain
         except StopAfterResponse:
-            _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+            if span is not None:
+                _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
             raise
         except BaseException as exc:
-            _otel.finish(span, retries=state.retries, error=exc)
+            if span is not None:
+                _otel.finish(span, retries=state.retries, error=exc)
             raise
-        traced(span, response, state.retries, stream)
+        if span is not None:
+            traced(span, response, state.retries, stream)
         return response
 
     def send_url(
@@ -225,6 +252,8 @@ class SyncHttpClient(TransportBase, SyncMethods):
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
                 if debug:
                     self._log_ok(request, response)
+                if self._observer is not None or state.span is not None:
+                    self._routed(response, state)
                 if capture is not None:
                     capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
                     if capture.mode == "stream":
@@ -280,10 +309,27 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         self._setup(config)
         given = shared_client or config.async_httpx_client
         self._owns_client = given is None
+        self._injected = shared_client is None and given is not None
+        self._transport_choice = transport
         self._client = given or httpx.AsyncClient(
             timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(transport)
         )
         self._sleep: Callable[[float], Any] = _anyio_sleep
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh pool if the inherited one is empty, else a typed error (``_fork``)."""
+        if self._injected and not self._config.new_pool_after_fork:
+            raise _fork.fork_error("async_httpx_client (yours, passed to AsyncMeshAPI)")
+        choice = self._transport_choice
+        if (self._owns_client and _fork.has_connections(self._client)) or not (
+            choice is None or isinstance(choice, str)
+        ):
+            raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
+        self._client = httpx.AsyncClient(
+            timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(choice)
+        )
+        self._owns_client, self._injected = True, False
+        self._forks = _fork.generation()
 
     async def send(
         self,
@@ -308,19 +354,35 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                 return replayed
             stream = stream or capture.mode == "stream"
         self._check_open()
-        request, state = self._build(method, path, body, params, options or _NO_OPTIONS, stream, content)
+        options = options or _NO_OPTIONS
+        request, state = self._build(method, path, body, params, options, stream, content)
         span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
-        if span is None:
+        hops = self._hops(body, options) if options.fallback else None
+        if span is None and hops is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)
+        state.span = span
         try:
-            response = await self._send_with_retries(request, state, stream=stream, capture=capture)
+            while True:
+                try:
+                    response = await self._send_with_retries(request, state, stream=stream, capture=capture)
+                    break
+                except MeshAPIError as exc:
+                    hop = self._advance(hops, exc, state) if hops is not None else None
+                    if hop is None:
+                        raise
+                    deadline = state.deadline
+                    request, state = self._build(method, path, hop, params, options, stream, content)
+                    state.deadline, state.span = deadline, span  # one deadline for the whole chain
         except StopAfterResponse:
-            _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+            if span is not None:
+                _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
             raise
         except BaseException as exc:
-            _otel.finish(span, retries=state.retries, error=exc)
+            if span is not None:
+                _otel.finish(span, retries=state.retries, error=exc)
             raise
-        traced(span, response, state.retries, stream)
+        if span is not None:
+            traced(span, response, state.retries, stream)
         return response
 
     async def send_url(
@@ -389,6 +451,8 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
                 if debug:
                     self._log_ok(request, response)
+                if self._observer is not None or state.span is not None:
+                    self._routed(response, state)
                 if capture is not None:
                     capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
                     if capture.mode == "stream":

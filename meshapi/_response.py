@@ -24,6 +24,7 @@ from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional, Ty
 import httpx
 
 from ._errors import APIConnectionError, InvalidParamsError
+from ._resilience import GatewayRoutingEvent, routing_event
 from ._streaming import AsyncStream, Stream
 from ._transport import CAPTURE, Capture, StopAfterResponse
 
@@ -63,6 +64,11 @@ class _ResponseInfo:
     @property
     def url(self) -> httpx.URL:
         return self.http_response.request.url
+
+    @property
+    def routing(self) -> Optional[GatewayRoutingEvent]:
+        """The gateway's routing outcome (``x-mesh-routing-*`` headers), or ``None`` when absent."""
+        return routing_event(self.http_response.request.url.path, self.http_response.headers)
 
     def __repr__(self) -> str:
         return (

@@ -11,6 +11,7 @@ given to ``on_request`` / ``on_response`` hooks, and the raw-response capture th
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import inspect
 import json
@@ -21,6 +22,7 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Option
 
 import httpx
 
+from . import _fork
 from ._config import MeshAPIConfig, check_token, custom_headers_from_env
 from ._core.request import RequestOptions, new_idempotency_key
 from ._core.retry import RetryPolicy, RetryState
@@ -30,6 +32,15 @@ from ._errors import (
     ConfigurationError,
     InvalidParamsError,
     MeshAPIError,
+)
+from ._resilience import (
+    DEFAULT_FALLBACK_STATUSES,
+    FallbackEvent,
+    Hops,
+    Observer,
+    ResilienceEvent,
+    RetryEvent,
+    routing_event,
 )
 from ._version import __version__
 
@@ -150,11 +161,17 @@ class TransportBase:
         self._timeout = _timeout_of(config.timeout)
         self._policy = config.retry_policy
         self._headers = self._base_headers()
+        self._forks = _fork.generation()
         self._slow = callable(config.token) or config.on_request is not None or config.on_response is not None
+        watching = config.logger is not None or config.debug
+        self._observer: Optional[Observer] = Observer(config.logger, config.debug) if watching else None
 
     @property
     def config(self) -> MeshAPIConfig:
         return self._config
+
+    def _after_fork(self) -> None:  # pragma: no cover - each twin has its own
+        raise NotImplementedError
 
     def _base_headers(self) -> Dict[str, str]:
         headers = {
@@ -215,14 +232,7 @@ class TransportBase:
     def _state(self, method: str, options: RequestOptions) -> RetryState:
         policy = self._policy
         if options.max_retries is not None and options.max_retries != policy.max_retries:
-            policy = RetryPolicy(
-                options.max_retries,
-                policy.initial_delay,
-                policy.max_delay,
-                policy.max_retry_after,
-                policy.jitter,
-                policy.retry_read_timeouts,
-            )
+            policy = dataclasses.replace(policy, max_retries=options.max_retries)
         total = options.total_timeout if options.total_timeout is not None else self._config.total_timeout
         deadline = time.monotonic() + total if total is not None else None
         return RetryState(policy, method=method, deadline=deadline)
@@ -250,6 +260,8 @@ class TransportBase:
         return content
 
     def _check_open(self) -> None:
+        if self._forks != _fork._generation:  # this process was forked since the pool was made
+            self._after_fork()
         if self._client.is_closed:
             raise APIConnectionError(
                 "This client has been closed; create a new one (or do not close it while it is in use)."
@@ -400,8 +412,64 @@ class TransportBase:
 
         return HookError(f"The {name} hook raised {type(exc).__name__}: {exc}")
 
-    @staticmethod
-    def _log_retry(request: httpx.Request, state: RetryState, what: str, request_id: str = "") -> None:
+    # --- resilience events ------------------------------------------------------------------------------
+    def _emit(self, event: ResilienceEvent, state: RetryState) -> None:
+        if self._observer is not None:
+            self._observer.emit(event, state.span)
+        elif state.span is not None:
+            Observer(None, False).emit(event, state.span)
+
+    def _routed(self, response: httpx.Response, state: RetryState) -> None:
+        """A ``GatewayRoutingEvent`` when the response carries the gateway's routing outcome."""
+        if self._observer is None and state.span is None:
+            return
+        event = routing_event(response.request.url.path, response.headers)
+        if event is not None:
+            self._emit(event, state)
+
+    def _hops(self, body: Any, options: RequestOptions) -> Optional[Hops]:
+        """The fallback chain of this call, or ``None`` (not a chat call, or no chain)."""
+        if not options.fallback or not isinstance(body, dict):
+            return None
+        config = self._config.fallback
+        models = options.fallback_models
+        if models is None:
+            models = tuple(config.models) if config is not None else ()
+        on_status = tuple(config.on_status) if config is not None else DEFAULT_FALLBACK_STATUSES
+        primary = body.get("model")
+        chain = tuple(m for m in dict.fromkeys(models) if m != primary)
+        return Hops(body, chain, on_status) if chain else None
+
+    def _advance(self, hops: Hops, exc: MeshAPIError, state: RetryState) -> Optional[Dict[str, Any]]:
+        """The body of the next hop after ``exc`` (and its ``FallbackEvent``), or ``None`` to raise."""
+        body = hops.advance(exc)
+        if body is not None:
+            event = FallbackEvent(
+                from_model=hops.previous,
+                to_model=hops.current,
+                chain_index=hops.position,
+                chain_length=len(hops.chain),
+                status=exc.status,
+                error_code=exc.error_code,
+                request_id=exc.request_id,
+            )
+            log.info("falling back from %s to %s after %d", event.from_model, event.to_model, exc.status)
+            self._emit(event, state)
+        return body
+
+    def _log_retry(self, request: httpx.Request, state: RetryState, what: str, request_id: str = "") -> None:
+        if self._observer is not None or state.span is not None:
+            event = RetryEvent(
+                method=request.method,
+                path=request.url.path,
+                attempt=state.retries,
+                max_retries=state.policy.max_retries,
+                delay_ms=round((state.delay or 0.0) * 1000),
+                reason=state.reason,
+                status=state.status or None,
+                request_id=request_id or request.headers.get("x-request-id", ""),
+            )
+            self._emit(event, state)
         log.info(
             "%s %s %s; retrying in %.2fs (retry %d%s)",
             request.method,

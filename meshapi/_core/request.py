@@ -11,7 +11,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 from urllib.parse import quote
 
 import httpx
@@ -100,6 +100,10 @@ class RequestOptions:
     max_retries: Optional[int] = None
     total_timeout: Optional[float] = None
     request_id: Optional[str] = None
+    #: a chat call that may walk a model-fallback chain (set by the chat resource, never sent)
+    fallback: bool = False
+    #: the call's own chain (``fallback_models=``); ``None``: the client's ``FallbackConfig``
+    fallback_models: Optional[Tuple[str, ...]] = None
 
     @classmethod
     def build(

@@ -22,7 +22,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, FrozenSet, Mapping, Optional
 
 import httpx
 
@@ -51,6 +51,12 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     jitter: float = 0.2
     retry_read_timeouts: bool = False
+    #: statuses worth another attempt (``meshapi.RetryPolicy.retry_on_status``)
+    statuses: FrozenSet[int] = RETRYABLE_STATUSES
+    #: ``False``: server hints are ignored, the backoff alone decides
+    respect_retry_after: bool = True
+    #: ``True``: only failures before the request was sent are retried (connect, pool)
+    unsent_only: bool = False
 
 
 def validate_max_retries(value: object) -> int:
@@ -64,6 +70,9 @@ def validate_max_retries(value: object) -> int:
 
 def is_retryable_status(status: int) -> bool:
     return status in RETRYABLE_STATUSES
+
+
+UNSENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def is_retryable_exception(exc: BaseException) -> bool:
@@ -168,7 +177,18 @@ class RetryState:
     the last decision, for logs, hooks and events. ``deadline`` is a ``clock()`` time (``total_timeout``).
     """
 
-    __slots__ = ("clock", "deadline", "delay", "method", "policy", "rand", "reason", "retries", "status")
+    __slots__ = (
+        "clock",
+        "deadline",
+        "delay",
+        "method",
+        "policy",
+        "rand",
+        "reason",
+        "retries",
+        "span",
+        "status",
+    )
 
     def __init__(
         self,
@@ -188,6 +208,7 @@ class RetryState:
         self.reason = ""
         self.status = 0
         self.delay: Optional[float] = None
+        self.span: Any = None  # the call's OpenTelemetry span, when tracing (retry events go on it)
 
     def remaining(self) -> Optional[float]:
         """Seconds left before the deadline (``None`` without one; never negative)."""
@@ -208,6 +229,8 @@ class RetryState:
         self.reason, self.status = "network-error", 0
         if not is_retryable_exception(exc):
             return self._grant(None)
+        if self.policy.unsent_only and not isinstance(exc, UNSENT_ERRORS):
+            return self._grant(None)  # it may have reached the server: retried only when asked
         if (
             isinstance(exc, httpx.ReadTimeout)
             and self.method not in ("GET", "HEAD", "OPTIONS")
@@ -224,7 +247,7 @@ class RetryState:
         should = headers.get("x-should-retry") if headers else None
         if should is not None:
             should = should.strip().lower()
-        if should == "false" or (should != "true" and not is_retryable_status(status)):
+        if should == "false" or (should != "true" and status not in self.policy.statuses):
             return self._grant(None)
-        hint = retry_after_hint(headers, body)
+        hint = retry_after_hint(headers, body) if self.policy.respect_retry_after else None
         return self._grant(compute_delay(self.retries, hint, self.policy, self.rand))

@@ -10,11 +10,12 @@
 * ``latency`` (seconds between streamed events) and ``new_request_id()``.
 
 :class:`GatewayMiddleware` does what every route needs, in this order: pick the request id (the
-inbound ``X-Request-Id`` or a fresh ``req_<ULID>``) and add it to every response; reject bodies over
-32 MiB with an HTML 413 (no request id, like the production edge); read and log the request; check
-the bearer token on ``/v1`` routes (401) and the optional RPM/RPD limits (429); then run the real
-handler with a planned fault applied, if one matches (``fault_injection.py``). A POST to ``/v1`` with
-an ``Idempotency-Key`` runs the handler behind ``idempotency.py`` (replay, conflict or run once).
+inbound ``X-Request-Id`` when it matches ``^[A-Za-z0-9._:-]{1,64}$``, else a fresh ``req_<ULID>``)
+and add it to every response and log entry; reject bodies over 32 MiB with an HTML 413 (no request
+id, like the production edge); read and log the request; check the bearer token on ``/v1`` routes
+(401) and the optional RPM/RPD limits (429); then run the real handler with a planned fault
+applied, if one matches (``fault_injection.py``). A POST to ``/v1`` with an ``Idempotency-Key``
+runs the handler behind ``idempotency.py`` (replay, conflict or run once).
 
 The routes themselves are in ``routes/``, one module per SDK resource; the settings in
 ``settings.py``.
@@ -23,6 +24,7 @@ The routes themselves are in ``routes/``, one module per SDK resource; the setti
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qsl
 
@@ -51,6 +53,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
+_CALLER_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _DRAIN_LIMIT = 8 * MAX_BODY_BYTES
 
 _HTML_413 = (
@@ -107,7 +110,10 @@ class GatewayMiddleware:
         return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
     def _request_id(self, scope: Scope, headers: Dict[str, str]) -> str:
-        rid = headers.get("x-request-id") or self.state.new_request_id()
+        # a caller's id is honoured when valid (reply, errors, log); an invalid one is ignored silently
+        rid = headers.get("x-request-id", "")
+        if not _CALLER_ID.fullmatch(rid):
+            rid = self.state.new_request_id()
         scope[SCOPE_REQUEST_ID] = rid
         return rid
 

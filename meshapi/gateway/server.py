@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from types import FrameType, TracebackType
-from typing import Any, List, NoReturn, Optional, Sequence, Type
+from typing import Any, List, NoReturn, Optional, Sequence, Tuple, Type
 
 import uvicorn
 
@@ -31,6 +31,7 @@ from .idempotency import cache_for as idempotency_cache
 from .inspector import inspector_url
 from .proxy import ProxySettings
 from .replies import Replies, RepliesError
+from .routing import ProviderFaults, RoutingPolicy, parse_policy
 from .settings import DEFAULT_TOKEN, GatewaySettings
 from .slow_clients import protocol_for
 from .state import GatewayState
@@ -115,6 +116,7 @@ class Gateway:
         self.token: str = self.tokens[0]
         self.admin_token: str = self.state.admin_token
         self.faults: FaultPlan = self.state.faults
+        self.provider_faults: ProviderFaults = self.state.provider_faults
         self.requests: RequestLog = self.state.requests
         #: The inspector page with the admin token in the fragment (``None`` when it is off).
         self.inspector_url: Optional[str] = (
@@ -198,7 +200,8 @@ def serve(
 
     ``settings`` and/or keywords named like the :class:`~meshapi.gateway.settings.GatewaySettings`
     fields (``host``, ``port``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``, ``rpd``,
-    ``batch_step_seconds``, ``embed_step_seconds``, ``video_step_seconds``, ``replies``, ``log_level``)
+    ``batch_step_seconds``, ``embed_step_seconds``, ``video_step_seconds``, ``replies``, ``log_level``,
+    ``routing``: per-token routing policies, see :mod:`meshapi.gateway.routing`)
     choose how it behaves; ``replies`` is a list of rules or a JSON file of them (a bad one raises
     :class:`~meshapi.gateway.replies.RepliesError` before anything starts). ``tokens``
     defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already accepting
@@ -214,6 +217,13 @@ def serve(
         app.state.gateway.close()
         raise
     return Gateway(app, chosen.host, sock, chosen.log_level).start()
+
+
+def _routing_policy(spec: str) -> Tuple[str, RoutingPolicy]:
+    try:
+        return parse_policy(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -285,6 +295,14 @@ def _parser() -> argparse.ArgumentParser:
         "--replies",
         metavar="FILE",
         help="JSON array of scripted-reply rules ({match, model?, content | json}); first match wins",
+    )
+    parser.add_argument(
+        "--routing-policy",
+        action="append",
+        dest="routing",
+        type=_routing_policy,
+        metavar="[TOKEN=]retries=N,fallback=on|off",
+        help="server-side retry and fallback along the chat 'models' list, per token (repeatable)",
     )
     parser.add_argument(
         "--log-level", type=_log_level, default="info", help=f"uvicorn log level: {', '.join(_LOG_LEVELS)}"
@@ -417,6 +435,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail(str(exc))
     names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy"}
     chosen = {k: v for k, v in vars(args).items() if k in names}
+    chosen["routing"] = dict(args.routing) if args.routing else None
     settings = GatewaySettings(**chosen, inspector=not args.no_inspector, proxy=proxy)
     try:
         app = create_app(settings=settings)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Mapping, Optional, Sequence
 
 if TYPE_CHECKING:
     from .proxy import ProxySettings
@@ -58,6 +58,9 @@ class GatewaySettings:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_connections: int = 512
+    #: Routing policies per token (``routing.py``): token -> ``RoutingPolicy``, ``"*"`` for every
+    #: token; server-side retry and fallback along the chat ``models`` list, reported in headers.
+    routing: Optional[Mapping[str, Any]] = None
 
     @classmethod
     def build(

@@ -26,6 +26,7 @@ from .errors import ApiError
 from .faults import FaultPlan, RequestLog
 from .ids import new_request_id, owner_id_for
 from .replies import Replies, load_rules
+from .routing import ProviderFaults, check_policies
 from .settings import DEFAULT_TOKEN, GatewaySettings
 from .storage import Store
 
@@ -95,6 +96,8 @@ class GatewayState:
         self.admin_token = settings.admin_token or "adm_" + secrets.token_urlsafe(18)
         self.catalog = Catalog()
         self.faults = faults if faults is not None else FaultPlan()
+        check_policies(settings.routing)
+        self.provider_faults = ProviderFaults()  # failures planned on a model or provider (routing.py)
         self.requests = requests if requests is not None else RequestLog()
         if self.requests.pricer is None:
             self.requests.pricer = self.price
@@ -133,6 +136,7 @@ class GatewayState:
         """Undo what tests change at run time: pending faults, scripted replies (back to the start-up
         rules) and rate-limit counters; the request log too when ``requests`` is true."""
         self.faults.clear()
+        self.provider_faults.clear()
         self.replies.reset()
         if self.limiter is not None:
             self.limiter.reset()

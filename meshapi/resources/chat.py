@@ -12,6 +12,7 @@ import sys
 from typing import Any, Literal, Mapping, Optional, Type, TypeVar, Union, overload
 
 from .._core.request import dump_body
+from .._resilience import with_fallback
 from ..lib._parsing import StructuredCall, apply_parsed
 from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
 from ..lib.chat_request import decoder_for, prepare, raise_missing_format
@@ -93,6 +94,7 @@ class CompletionsResource(SyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
+        opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         if stream:
             body = dump_body(parsed, opts, stream=True)
@@ -133,6 +135,7 @@ class CompletionsResource(SyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
+        opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
         http = self._http
@@ -219,6 +222,7 @@ class CompletionsResource(SyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
+        opts = with_fallback(opts, fields)
         if response_format is None:
             raise_missing_format()
         parsed, fmt, _ = prepare(params, fields, response_format, dict_is_schema=True)
@@ -297,6 +301,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
+        opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         if stream:
             body = dump_body(parsed, opts, stream=True)
@@ -339,6 +344,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
+        opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
         http = self._http
@@ -425,6 +431,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
             total_timeout=total_timeout,
             request_id=request_id,
         )
+        opts = with_fallback(opts, fields)
         if response_format is None:
             raise_missing_format()
         parsed, fmt, _ = prepare(params, fields, response_format, dict_is_schema=True)

@@ -355,6 +355,8 @@ class ChatCompletionFields(TypedDict, total=False):
     service_tier: Optional[str]
     logit_bias: Optional[Mapping[str, int]]
     weight_profile: Optional[str]
+    #: client-side model-fallback chain of this call (overrides the client's; never sent on the wire)
+    fallback_models: Sequence[str]
 
 
 # --- responses ------------------------------------------------------------------------------------

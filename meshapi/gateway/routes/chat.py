@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .. import engine
+from .. import engine, routing
 from ..catalog import Catalog, ModelEntry
 from ..common import gateway, json_body, json_response, owner, pace
 from ..conversation import (
@@ -35,6 +35,7 @@ async def chat_completions(request: Request) -> Response:
     body = apply_template(state, owner(request), raw)
     need_messages(body)
     entry, auto = resolve_model(state, request, body.get("model"))
+    entry, routed = routing.for_request(state, request.headers.get("authorization", ""), body, entry)
     check_tool_choice(body)
     if body.get("response_format") or body.get("tools"):  # schema-driven generation: off the event loop
         choices, prompt_tokens = await run_in_threadpool(run_chat, body, entry, state.replies)
@@ -54,7 +55,7 @@ async def chat_completions(request: Request) -> Response:
         result.update(
             {"x_auto_routed": True, "x_resolved_model_id": entry.id, "x_auto_routed_fallback": False}
         )
-    return json_response(result)
+    return json_response(result, headers=routed)
 
 
 async def _chat_stream(

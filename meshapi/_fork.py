@@ -1,0 +1,99 @@
+"""Fork safety: a client made before ``os.fork()`` must not share its open connections with the child.
+
+gunicorn ``--preload``, ``multiprocessing`` (fork start method) and Celery's prefork workers fork a
+process that may already hold keep-alive connections. If parent and child both wrote into the same
+socket the gateway would read interleaved, mangled requests. So:
+
+* ``os.register_at_fork`` bumps :data:`generation` in the child; a transport compares it with the
+  value it was made under before each call (one integer comparison: no ``getpid`` per call).
+* The sync client's own pool is replaced in the child; the inherited sockets are closed *without
+  sending anything* (a plain ``close()`` of the child's copy of the descriptor: no TLS close_notify,
+  no FIN while the parent still holds the connection) and without taking the pool's lock (another
+  thread of the parent may have held it at the fork).
+* An ``httpx_client`` you passed in is yours: the child gets a ``ConfigurationError``
+  (``error_code="client_used_after_fork"``) explaining how to create clients after the fork, unless
+  the client was made with ``new_pool_after_fork=True`` (then the SDK makes a plain pool of its own).
+* The async clients get a fresh pool in the child when the inherited one has no open connection (the
+  usual preload case); a pool with live connections belongs to the parent's event loop and cannot be
+  dropped safely from another loop, so that is the same typed error, raised at once, never a hang.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator, List
+
+from ._errors import ConfigurationError
+
+__all__ = ["close_inherited", "fork_error", "generation", "has_connections"]
+
+_generation = 0
+
+
+def _after_fork_in_child() -> None:
+    global _generation
+    _generation += 1
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to detect
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def generation() -> int:
+    """How many forks this process is away from where it started (0 in the original process)."""
+    return _generation
+
+
+def _pools(client: Any) -> Iterator[Any]:
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        if pool is not None:
+            yield pool
+
+
+def _connections(client: Any) -> List[Any]:
+    found: List[Any] = []
+    for pool in _pools(client):
+        found.extend(list(getattr(pool, "_connections", None) or []))
+    return found
+
+
+def has_connections(client: Any) -> bool:
+    """Whether an httpx client's pool holds any connection (aiohttp: whether its session exists)."""
+    transport = getattr(client, "_transport", None)
+    if getattr(transport, "_session", None) is not None:  # AiohttpTransport: bound to a loop
+        return True
+    return bool(_connections(client))
+
+
+def close_inherited(client: Any) -> None:
+    """Close the child's copies of an inherited sync pool's sockets, sending nothing, taking no lock."""
+    for connection in _connections(client):
+        inner = getattr(connection, "_connection", None)
+        stream = getattr(inner, "_network_stream", None)
+        sock = getattr(stream, "_sock", None)
+        if sock is not None:
+            try:
+                sock.close()  # the parent's descriptor stays open: no FIN, no close_notify is sent
+            except OSError:
+                pass
+    for pool in _pools(client):
+        try:
+            pool._connections = []
+        except Exception:  # a pool that is not httpcore's: leave it alone
+            pass
+
+
+def fork_error(what: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"This {what} was created before the process forked and cannot be used in the child: its "
+        "connections belong to the parent. Create the client inside the child process (after the fork: "
+        "in gunicorn's post_fork hook, Celery's worker_process_init signal or the multiprocessing target)"
+        + (
+            ", or pass new_pool_after_fork=True to let the SDK open a fresh pool of its own."
+            if "httpx" in what
+            else "."
+        ),
+        error_code="client_used_after_fork",
+    )
