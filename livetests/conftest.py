@@ -1,18 +1,27 @@
 """Live tests: the public API against a gateway.
 
-With ``MESHAPI_BASE_URL`` (and ``MESHAPI_TOKEN``) set, they run against that gateway; otherwise a local
-gateway is started for the session (``meshapi[gateway]``), so ``pytest livetests`` passes offline.
+Safe by default: a local gateway is started for the session (``meshapi[gateway]``), so ``pytest
+livetests`` passes offline and costs nothing. Only a dedicated setting sends them elsewhere:
+``MESHAPI_LIVETEST_BASE_URL`` + ``MESHAPI_LIVETEST_TOKEN`` (or ``--livetest-base-url`` /
+``--livetest-token``). The ordinary ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN`` are ignored and removed
+from the environment, so a key exported for other work is never billed by a test run.
 Only public imports are used (``from meshapi import ...`` and the 0.1.4 module paths).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterator, Optional, Tuple
 
 import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
+
+BASE_URL_VARIABLE = "MESHAPI_LIVETEST_BASE_URL"
+TOKEN_VARIABLE = "MESHAPI_LIVETEST_TOKEN"
+
+for _name in ("MESHAPI_BASE_URL", "MESHAPI_TOKEN"):
+    os.environ.pop(_name, None)
 
 MODEL = os.environ.get("MESHAPI_MODEL", "openai/gpt-4o-mini")
 SECOND_MODEL = os.environ.get("MESHAPI_SECOND_MODEL", "anthropic/claude-haiku-4.5")
@@ -32,13 +41,33 @@ class Target:
         return self.gateway is not None
 
 
-@pytest.fixture(scope="session")
-def target() -> Iterator[Target]:
-    base_url = os.environ.get("MESHAPI_BASE_URL")
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("livetests")
+    group.addoption(
+        "--livetest-base-url", help=f"run livetests against this gateway (or ${BASE_URL_VARIABLE})"
+    )
+    group.addoption("--livetest-token", help=f"its API token (or ${TOKEN_VARIABLE})")
+
+
+def _named_target(config: pytest.Config) -> Tuple[Optional[str], Optional[str]]:
+    base_url = config.getoption("--livetest-base-url", None) or os.environ.get(BASE_URL_VARIABLE) or None
+    token = config.getoption("--livetest-token", None) or os.environ.get(TOKEN_VARIABLE) or None
+    return base_url, token
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    base_url, _ = _named_target(config)
     if base_url:
-        token = os.environ.get("MESHAPI_TOKEN")
+        return f"livetests: against {base_url} (billed)"
+    return f"livetests: local gateway (set {BASE_URL_VARIABLE} and {TOKEN_VARIABLE} for a real one)"
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Iterator[Target]:
+    base_url, token = _named_target(pytestconfig)
+    if base_url:
         if not token:
-            pytest.exit("MESHAPI_BASE_URL is set but MESHAPI_TOKEN is not", returncode=2)
+            pytest.exit(f"{BASE_URL_VARIABLE} is set but {TOKEN_VARIABLE} is not", returncode=2)
         yield Target(base_url, token)
         return
     from meshapi.gateway import serve

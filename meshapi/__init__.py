@@ -143,6 +143,7 @@ _ERRORS = [
     "PermissionDeniedError",
     "ProcessingFailedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",

@@ -80,6 +80,29 @@ def map_aiohttp_error(
     return httpx.NetworkError(message, request=request)
 
 
+class _Secret(str):
+    """A header value whose ``repr`` hides it: tracebacks that show frame locals (error trackers
+    capture them) print the header lists of this module and of aiohttp with it redacted."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'[redacted]'"
+
+
+_SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie"})
+
+
+def _headers_for_aiohttp(request: httpx.Request) -> List[Tuple[str, str]]:
+    return [
+        (
+            key.decode("latin-1"),
+            _Secret(value.decode("latin-1")) if key.lower() in _SECRET_HEADERS else value.decode("latin-1"),
+        )
+        for key, value in request.headers.raw
+    ]
+
+
 class _AiohttpByteStream(httpx.AsyncByteStream):
     """The body of one aiohttp response, read as it arrives; ``aclose`` releases the response."""
 
@@ -174,9 +197,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data: Any = request.content
         except httpx.RequestNotRead:
             data = request.stream  # an async byte iterator: aiohttp sends it as it is produced
-        headers: List[Tuple[str, str]] = [
-            (key.decode("latin-1"), value.decode("latin-1")) for key, value in request.headers.raw
-        ]
+        headers = _headers_for_aiohttp(request)
         limit = self._limits.max_connections
         waited_for_pool = limit is not None and self._in_flight >= limit
         self._in_flight += 1

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 import httpx
 
 from ._config import (
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     MeshAPIConfig,
@@ -83,6 +84,7 @@ _OVERRIDABLE = frozenset(
         "realtime_connect_timeout",
         "on_request",
         "on_response",
+        "max_response_bytes",
     }
 )
 
@@ -143,6 +145,7 @@ class MeshAPI:
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
             from ._errors import ConfigurationError
@@ -172,6 +175,7 @@ class MeshAPI:
                 "retry_read_timeouts": retry_read_timeouts,
                 "on_request": on_request,
                 "on_response": on_response,
+                "max_response_bytes": max_response_bytes,
             },
         )
         self._http = SyncHttpClient(self._config)
@@ -334,6 +338,7 @@ class AsyncMeshAPI:
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
             from ._errors import ConfigurationError
@@ -358,6 +363,7 @@ class AsyncMeshAPI:
                 "retry_read_timeouts": retry_read_timeouts,
                 "on_request": on_request,
                 "on_response": on_response,
+                "max_response_bytes": max_response_bytes,
             },
         )
         self._http = AsyncHttpClient(self._config, transport=http_transport)

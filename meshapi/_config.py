@@ -18,11 +18,14 @@ from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple, Uni
 
 import httpx
 
+from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers, validate_timeout
 from ._core.retry import RetryPolicy, validate_max_retries
 from ._errors import ConfigurationError, InvalidParamsError
+from ._redact import remember_secret
 
 __all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
     "MeshAPIConfig",
@@ -69,6 +72,7 @@ def check_token(token: object) -> str:
     if not token.isascii() or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in token):
         # caught here, not as a UnicodeEncodeError from httpx at the first call (never echo the token)
         raise ConfigurationError("token must be printable ASCII without spaces; check how it was read")
+    remember_secret(token)  # scrubbed from every error text from now on (meshapi._redact)
     return token if isinstance(token, RedactedStr) else RedactedStr(token)
 
 
@@ -81,7 +85,8 @@ class MeshAPIConfig:
     timing knobs (``retry_initial_delay``, ``retry_max_delay``, ``retry_max_after``; see
     ``meshapi._core.retry``), which tests set near zero, ``retry_read_timeouts`` (re-send a POST whose
     answer did not arrive in time: off by default, a slow paid call must not run twice),
-    ``total_timeout`` (seconds, end to end) and the ``on_request`` / ``on_response`` hooks.
+    ``total_timeout`` (seconds, end to end), the ``on_request`` / ``on_response`` hooks and
+    ``max_response_bytes`` (64 MiB: the most a decoded body, one SSE line or one SSE event may hold).
     """
 
     base_url: str
@@ -100,6 +105,8 @@ class MeshAPIConfig:
     retry_read_timeouts: bool = False
     on_request: Optional[Callable[..., Any]] = None
     on_response: Optional[Callable[..., Any]] = None
+    #: Cap on a decoded body, one SSE line and one SSE event (bytes); past it ResponseTooLargeError.
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -146,6 +153,11 @@ class MeshAPIConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigurationError(f"{name} must be a non-negative number of seconds, got {value!r}")
+        limit = self.max_response_bytes
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1024:
+            raise ConfigurationError(
+                f"max_response_bytes must be an int of at least 1024 (bytes), got {limit!r}"
+            )
         for name in ("on_request", "on_response"):
             hook = getattr(self, name)
             if hook is not None and not callable(hook):

@@ -20,6 +20,7 @@
      |    +-- RateLimitError          429
      |    +-- InternalServerError     5xx
      +-- APIResponseValidationError   a 2xx body that is not what the API promises
+     |    +-- ResponseTooLargeError   a body, SSE line or event past max_response_bytes
      +-- StreamInterruptedError       a stream that broke or ended before its end marker
      +-- StreamEventError             an error event sent inside a stream (code, request id, provider error)
      +-- ProcessingFailedError        a file or batch being waited for reached a failed state
@@ -34,6 +35,8 @@ pickle and copy, and nothing here ever holds the API token.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type
+
+from ._redact import scrub
 
 __all__ = [
     "APIConnectionError",
@@ -53,6 +56,7 @@ __all__ = [
     "ProcessingFailedError",
     "RateLimitError",
     "RealtimeError",
+    "ResponseTooLargeError",
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",
@@ -117,16 +121,17 @@ class MeshAPIError(Exception):
         response: Any = None,
         body: Any = None,
     ) -> None:
+        message = scrub(message)  # a server may echo the client's own token back (see _redact)
         super().__init__(message)
         self.message = message
         self.status = status
         self.error_code = error_code
         self.request_id = request_id if isinstance(request_id, str) else ""
-        self.details = list(details) if details else []
-        self.provider_error = provider_error
+        self.details = scrub(list(details)) if details else []
+        self.provider_error = scrub(provider_error)
         self.retry_after_seconds = retry_after_seconds
         self.response = response
-        self.body = body
+        self.body = scrub(body)
 
     # --- presentation -------------------------------------------------------------------------------
     def __str__(self) -> str:
@@ -321,6 +326,18 @@ class APIResponseValidationError(MeshAPIError):
         super().__init__(message, **kwargs)
 
 
+class ResponseTooLargeError(APIResponseValidationError):
+    """A reply bigger than the client accepts: a (decompressed) body, one SSE line or event.
+
+    ``limit`` is the cap in bytes that was passed (``max_response_bytes``, 64 MiB by default).
+    """
+
+    def __init__(self, message: str, *, limit: int = 0, **kwargs: Any) -> None:
+        kwargs.setdefault("error_code", "response_too_large")
+        super().__init__(message, **kwargs)
+        self.limit = limit
+
+
 class StreamInterruptedError(MeshAPIError):
     """A stream broke mid-way or ended without its end marker. Items already yielded stay valid."""
 
@@ -373,7 +390,7 @@ class RealtimeError(MeshAPIError):
         self.code = code
         self.param = param
         self.close_code = close_code
-        self.realtime_message = message
+        self.realtime_message = scrub(message)
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, AsyncIterator, Callable, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 
 import httpx
 from pydantic import BaseModel
@@ -45,6 +45,7 @@ from ._core.response import (
 from ._core.retry import RetryState
 from ._errors import ConfigurationError
 from ._http_methods import AsyncMethods, SyncMethods
+from ._reading import aread_body, cap_stream, read_body
 from ._transport import (
     ASYNC_DEFAULT_LIMITS,
     CAPTURE,
@@ -57,7 +58,6 @@ from ._transport import (
     TransportBase,
     _async_transport,
     deadline_error,
-    iter_within,
 )
 
 __all__ = [
@@ -194,23 +194,23 @@ class SyncHttpClient(TransportBase, SyncMethods):
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
         slow = self._slow or bounded
         read_here = bounded and not stream  # read the body ourselves, under the deadline
+        limit = self._config.max_response_bytes
         while True:
             attempt = self._start_attempt(request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
             try:
-                response = self._client.send(request, stream=stream or read_here)
+                # Always streamed, then read here: the body is decoded under the size cap (httpx's own
+                # read would inflate a compressed body without limit). Redirects are never followed,
+                # even by an injected client: default headers and the body stay with this origin.
+                response = self._client.send(request, stream=True, follow_redirects=False)
                 if bounded and stream:
                     response.stream = FirstEventDeadline(response.stream, state)
-                if read_here:
-                    try:
-                        if response.status_code < 300:
-                            response._content = b"".join(iter_within(response.iter_bytes(), state))
-                        else:
-                            response.read()
-                    finally:
-                        response.close()
+                if not stream:
+                    read_body(response, limit, state if read_here else None)
+                else:
+                    cap_stream(response, limit)
             except httpx.HTTPError as exc:
                 if bounded and not state.remaining():
                     raise deadline_error(state) from exc
@@ -231,7 +231,8 @@ class SyncHttpClient(TransportBase, SyncMethods):
                         raise StopAfterResponse()
                 return response
             try:
-                response.read()
+                if stream:
+                    read_body(response, limit, None)
             except httpx.HTTPError:
                 pass  # the error body is lost, the status still says what happened
             finally:
@@ -359,23 +360,21 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
         slow = self._slow or bounded
         read_here = bounded and not stream  # read the body ourselves, under the deadline
+        limit = self._config.max_response_bytes
         while True:
             attempt = await self._astart_attempt(request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
             try:
-                response = await self._client.send(request, stream=stream or read_here)
+                # Always streamed, then read here (see the sync twin): size cap, no redirects.
+                response = await self._client.send(request, stream=True, follow_redirects=False)
                 if bounded and stream:
                     response.stream = FirstEventDeadline(response.stream, state)
-                if read_here:
-                    try:
-                        if response.status_code < 300:
-                            response._content = b"".join([c async for c in _aiter_within(response, state)])
-                        else:
-                            await response.aread()
-                    finally:
-                        await response.aclose()
+                if not stream:
+                    await aread_body(response, limit, state if read_here else None)
+                else:
+                    cap_stream(response, limit)
             except httpx.HTTPError as exc:
                 if bounded and not state.remaining():
                     raise deadline_error(state) from exc
@@ -396,7 +395,8 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                         raise StopAfterResponse()
                 return response
             try:
-                await response.aread()
+                if stream:
+                    await aread_body(response, limit, None)
             except httpx.HTTPError:
                 pass
             finally:
@@ -414,10 +414,3 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
             await self._client.aclose()
 
     close = aclose
-
-
-async def _aiter_within(response: httpx.Response, state: RetryState) -> AsyncIterator[bytes]:
-    async for chunk in response.aiter_bytes():
-        yield chunk
-        if not state.remaining():
-            raise httpx.ReadTimeout("total_timeout")

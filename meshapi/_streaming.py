@@ -34,8 +34,9 @@ from typing import (
 
 import httpx
 
-from ._core.sse import ServerSentEvent, SSEDecoder
-from ._errors import APIResponseValidationError, StreamInterruptedError
+from ._core.decompress import BodyTooLarge
+from ._core.sse import ServerSentEvent, SSEDecoder, SSELimitError
+from ._errors import APIResponseValidationError, ResponseTooLargeError, StreamInterruptedError
 
 __all__ = ["AsyncStream", "EventDecoder", "Stream", "StreamCore"]
 
@@ -84,6 +85,20 @@ def _interrupted(decoder: EventDecoder[Any], cause: str, received: int) -> Strea
     )
 
 
+def _hostile(decoder: EventDecoder[Any], exc: Exception) -> APIResponseValidationError:
+    """The typed error for an event past the size cap, or one nested past the interpreter's stack."""
+    if isinstance(exc, (SSELimitError, BodyTooLarge)):
+        return ResponseTooLargeError(
+            f"Stream refused: {exc} (after {decoder.count} item{'s' if decoder.count != 1 else ''})",
+            limit=exc.limit,
+            request_id=decoder.request_id,
+        )
+    return APIResponseValidationError(
+        "Stream refused: an event's JSON is nested too deeply to decode",
+        request_id=decoder.request_id,
+    )
+
+
 def _read_error(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "no data arrived within the read timeout"
@@ -126,10 +141,15 @@ class StreamCore:
 
     __slots__ = ("_decode", "_sse", "decoder")
 
-    def __init__(self, decoder: EventDecoder[Any], decode: Callable[[ServerSentEvent], Any]) -> None:
+    def __init__(
+        self,
+        decoder: EventDecoder[Any],
+        decode: Callable[[ServerSentEvent], Any],
+        max_event_bytes: Optional[int] = None,
+    ) -> None:
         self.decoder = decoder
         self._decode = decode
-        self._sse = SSEDecoder()
+        self._sse = SSEDecoder(max_line_bytes=max_event_bytes, max_event_bytes=max_event_bytes)
 
     @property
     def stopped(self) -> bool:
@@ -164,6 +184,19 @@ class StreamCore:
     def read_error(self, exc: httpx.HTTPError) -> StreamInterruptedError:
         return _interrupted(self.decoder, _read_error(exc), self.decoder.count)
 
+    def refused(self, exc: Exception) -> APIResponseValidationError:
+        """The typed error for one of :data:`REFUSED` (a size cap, or JSON nested too deeply)."""
+        return _hostile(self.decoder, exc)
+
+
+#: What a hostile stream can make reading fail with, besides httpx errors (see ``StreamCore.refused``).
+REFUSED = (SSELimitError, BodyTooLarge, RecursionError)
+
+
+def _cap_of(stream: Any, response: httpx.Response) -> Optional[int]:
+    cap = stream.max_event_bytes or response.extensions.get("meshapi.max_event_bytes")
+    return cap if isinstance(cap, int) else None
+
 
 class Stream(Generic[T]):
     """A lazy, closable stream of items of one SSE response (sync)."""
@@ -174,6 +207,8 @@ class Stream(Generic[T]):
         self._response: Optional[httpx.Response] = None
         self._iterator: Optional[Iterator[Any]] = None
         self._closed = False
+        #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default).
+        self.max_event_bytes: Optional[int] = None
 
     # --- response metadata --------------------------------------------------------------------------
     @property
@@ -211,15 +246,17 @@ class Stream(Generic[T]):
             return
         try:
             response = self._open()
-            core = StreamCore(self._decoder, decode)
+            core = StreamCore(self._decoder, decode, _cap_of(self, response))
             try:
                 for chunk in response.iter_bytes():
                     yield from core.feed(chunk)
                     if core.stopped:
                         return
+                yield from core.finish()
             except httpx.HTTPError as exc:
                 raise core.read_error(exc) from exc
-            yield from core.finish()
+            except REFUSED as exc:
+                raise core.refused(exc) from None
         finally:
             self._release()
 
@@ -312,6 +349,8 @@ class AsyncStream(Generic[T]):
         self._response: Optional[httpx.Response] = None
         self._iterator: Optional[AsyncIterator[Any]] = None
         self._closed = False
+        #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default).
+        self.max_event_bytes: Optional[int] = None
 
     @property
     def response(self) -> Optional[httpx.Response]:
@@ -347,7 +386,7 @@ class AsyncStream(Generic[T]):
             return
         try:
             response = await self._open()
-            core = StreamCore(self._decoder, decode)
+            core = StreamCore(self._decoder, decode, _cap_of(self, response))
             chunks = response.aiter_bytes()
             try:
                 async for chunk in chunks:
@@ -357,11 +396,16 @@ class AsyncStream(Generic[T]):
                         return
             except httpx.HTTPError as exc:
                 raise core.read_error(exc) from exc
+            except REFUSED as exc:
+                raise core.refused(exc) from None
             finally:
                 # closed now, not by a finaliser task scheduled whenever it is collected
                 await chunks.aclose()  # type: ignore[attr-defined]
-            for item in core.finish():
-                yield item
+            try:
+                for item in core.finish():
+                    yield item
+            except REFUSED as exc:
+                raise core.refused(exc) from None
         finally:
             await self._release()
 

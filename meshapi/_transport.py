@@ -237,6 +237,10 @@ class TransportBase:
             )
         except (TypeError, ValueError) as exc:
             raise InvalidParamsError(f"The request body is not valid JSON: {exc}") from None
+        except RecursionError:  # e.g. extra_body nested thousands of levels deep
+            raise InvalidParamsError(
+                "The request body is nested too deeply to encode as JSON (check extra_body)"
+            ) from None
         if len(content) > MAX_BODY_BYTES:
             # the gateway's edge would answer 413 with an HTML page, after the whole upload
             raise InvalidParamsError(

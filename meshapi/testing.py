@@ -6,12 +6,26 @@ for one of the fixtures. Needs the ``gateway`` extra (``pip install "meshapi[gat
 Fixtures:
 
 * ``meshapi_gateway`` (session): a running local gateway (``.base_url``, ``.token``, ``.faults``,
-  ``.requests``). Its fault plan is cleared after every test that uses a client fixture.
+  ``.requests``, ``.replies``, ``.reset()``, ``.reset_data()``).
 * ``meshapi_client``: a ``MeshAPI`` bound to it (closed after the test).
 * ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test).
+* ``meshapi_cassette``: a gateway replaying (or recording) the cassette named by
+  ``@pytest.mark.meshapi_cassette("path")`` (see :mod:`meshapi._testing_cassette`).
 * ``meshapi_replies``: the gateway's scripted replies (``.add([...])``, ``.replace``, ``.clear``);
   back to the start-up rules after the test. ``--meshapi-replies FILE`` (or the ``meshapi_replies``
   ini option) starts the session gateway with the rules in FILE.
+* ``meshapi_clean_data``: the gateway with its stored templates, files and batches removed first.
+
+Isolation: after every test that used the gateway (directly or through a fixture),
+``Gateway.reset(requests=True)`` clears the fault plan, restores the start-up scripted replies, zeroes
+the rate-limit counters, forgets idempotency keys and clears the request log, so nothing a test
+arranged leaks into the next one. Stored data (templates, files, batches) is kept unless a test asks
+for ``meshapi_clean_data``. Opt out of the reset with the marker ``@pytest.mark.meshapi_keep_state``
+(on a test, a class, or a module via ``pytestmark``) or for the whole run with the ini option
+``meshapi_reset = false``.
+
+The gateway always uses its own token and address: exported ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN``
+change nothing, so a real key in the environment is never sent anywhere by these fixtures.
 
 Example::
 
@@ -31,7 +45,22 @@ import pytest
 if TYPE_CHECKING:
     from meshapi import AsyncMeshAPI, MeshAPI
 
-__all__ = ["meshapi_async_client", "meshapi_client", "meshapi_gateway", "meshapi_replies"]
+__all__ = [
+    "meshapi_async_client",
+    "meshapi_clean_data",
+    "meshapi_client",
+    "meshapi_gateway",
+    "meshapi_replies",
+    "pytest_addoption",
+    "pytest_configure",
+]
+
+_KEEP_MARKER = "meshapi_keep_state"
+_RESET_INI = "meshapi_reset"
+_TOKEN = "rsk_pytest_plugin_token"
+
+# Record/replay against cassettes: its fixture, marker and options.
+pytest_plugins = ["meshapi._testing_cassette"]
 
 # Tests should not wait for real backoff: retries still happen, just without the sleeps.
 _FAST_RETRIES: Dict[str, Any] = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
@@ -42,6 +71,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     help_text = "JSON file of scripted-reply rules for the meshapi_gateway fixture"
     group.addoption("--meshapi-replies", metavar="FILE", default=None, help=help_text)
     parser.addini("meshapi_replies", help_text, default="")
+    parser.addini(
+        _RESET_INI,
+        type="bool",
+        default=True,
+        help="meshapi: reset the local gateway (faults, replies, limits, request log) after each test",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{_KEEP_MARKER}: meshapi: do not reset the local gateway after this test (module: pytestmark)",
+    )
 
 
 def _replies_file(config: pytest.Config) -> Any:
@@ -54,7 +96,7 @@ def meshapi_gateway(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A local MeshAPI gateway for the whole test session."""
     from meshapi.gateway import serve
 
-    with serve(replies=_replies_file(request.config)) as gateway:
+    with serve(tokens=[_TOKEN], replies=_replies_file(request.config)) as gateway:
         yield gateway
 
 
@@ -91,3 +133,23 @@ def meshapi_replies(meshapi_gateway: Any) -> Iterator[Any]:
         yield meshapi_gateway.replies
     finally:
         meshapi_gateway.replies.reset()
+
+
+@pytest.fixture(autouse=True)
+def _meshapi_isolation(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used the gateway: reset it, unless opted out (see the module doc)."""
+    yield
+    if "meshapi_gateway" not in request.fixturenames:
+        return
+    if request.node.get_closest_marker(_KEEP_MARKER) is not None:
+        return
+    if not request.config.getini(_RESET_INI):
+        return
+    request.getfixturevalue("meshapi_gateway").reset(requests=True)
+
+
+@pytest.fixture
+def meshapi_clean_data(meshapi_gateway: Any) -> Any:
+    """The session gateway with every stored template, RAG file and batch removed before the test."""
+    meshapi_gateway.reset_data()
+    return meshapi_gateway

@@ -1,12 +1,22 @@
-"""Shared test helpers: one test body for both client flavours, and byte streams that record closing."""
+"""Shared test helpers: one test body for both client flavours, and byte streams that record closing.
+
+Safe by default: the suite never reads the ordinary ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN``. They are
+removed from the environment when this file is imported (before any test or fixture runs), so a real
+key exported in the shell cannot send traffic anywhere; tests that need them set them explicitly.
+"""
 
 from __future__ import annotations
 
 import inspect
+import os
+import socket
 from typing import Any, AsyncIterator, Callable, Iterator, List
 
 import httpx
 import pytest
+
+for _name in ("MESHAPI_BASE_URL", "MESHAPI_TOKEN"):
+    os.environ.pop(_name, None)
 
 
 async def resolve(value: Any) -> Any:
@@ -91,3 +101,37 @@ async def make_client(mode: str) -> AsyncIterator[Callable[..., Any]]:
             inner.close()
         else:
             await inner.aclose()
+
+
+class Sentinel:
+    """A listening socket on 127.0.0.1 that nothing should ever connect to (``.url``, ``.connections()``)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.setblocking(False)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def connections(self) -> int:
+        count = 0
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except BlockingIOError:
+                return count
+            conn.close()
+            count += 1
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def sentinel() -> Iterator[Sentinel]:
+    """A URL that must stay untouched (stands in for a real, billed gateway)."""
+    guard = Sentinel()
+    try:
+        yield guard
+    finally:
+        guard.close()

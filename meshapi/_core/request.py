@@ -33,12 +33,36 @@ M = TypeVar("M", bound=BaseModel)
 TimeoutTypes = Union[float, int, httpx.Timeout]
 
 
+#: Longest id accepted as a path parameter (real ids are far shorter; a huge one breaks the URL).
+MAX_PATH_PARAM = 2048
+
+#: Headers that describe the connection or the message framing: the HTTP layer writes them, and a
+#: caller's value would contradict the real body or connection (an h11 error, or a smuggled request).
+_TRANSPORT_HEADERS = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+    }
+)
+
+
 def path_param(value: object, *, name: str = "id") -> str:
     """``value`` escaped as exactly one path segment: ``/``, ``?``, ``#``, ``..``, spaces cannot escape it."""
     if not isinstance(value, str):
         raise InvalidParamsError(f"{name} must be a string, got {type(value).__name__}")
     if not value.strip():
         raise InvalidParamsError(f"{name} must be a non-empty string")
+    if len(value) > MAX_PATH_PARAM:
+        raise InvalidParamsError(
+            f"{name} is {len(value)} characters long; ids are at most {MAX_PATH_PARAM} characters"
+        )
     escaped = quote(value, safe="")
     if escaped in (".", ".."):
         escaped = escaped.replace(".", "%2E")  # a dot segment would be collapsed by URL normalisation
@@ -154,6 +178,11 @@ def _check_headers(headers: Mapping[str, str], *, name: str = "extra_headers") -
         if not key or not set(key) <= _HEADER_NAME_CHARS:
             raise InvalidParamsError(
                 f"{name}: {key!r} is not a valid header name (ASCII letters, digits and !#$%&'*+-.^_`|~)"
+            )
+        if key.lower() in _TRANSPORT_HEADERS:
+            raise InvalidParamsError(
+                f"{name}: {key!r} is set by the HTTP layer from the request itself and cannot be "
+                "overridden (remove it)"
             )
         if not value.isascii() or any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
             raise InvalidParamsError(

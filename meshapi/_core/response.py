@@ -61,6 +61,13 @@ def parse_json_response(response: httpx.Response) -> Any:
         return None
     try:
         return json.loads(response.content)
+    except RecursionError:
+        raise APIResponseValidationError(
+            f"The gateway answered {response.status_code} with JSON nested too deeply to decode.",
+            status=response.status_code,
+            request_id=request_id_of(response),
+            response=response,
+        ) from None
     except ValueError:
         raise APIResponseValidationError(
             f"The gateway answered {response.status_code} with a body that is not JSON "
@@ -216,7 +223,7 @@ def _json_body(response: Any, raw: str, content_type: Optional[str]) -> Any:
             return _NOT_JSON
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, digits past the limit, nested too deep
             return _NOT_JSON
     try:
         return response.json()
@@ -234,6 +241,21 @@ def _seconds_for_error(value: Optional[float]) -> Optional[float]:
 
 
 def error_from_response(response: Any) -> APIStatusError:
+    """Map an HTTP error response (body already read) to its typed error; never raises.
+
+    The mapping itself is :func:`_error_from_response`; whatever it trips over (a body nested past
+    the stack, an odd response-like object), the caller still gets the status error.
+    """
+    try:
+        return _error_from_response(response)
+    except Exception:
+        status = response.status_code if isinstance(getattr(response, "status_code", None), int) else 0
+        return class_for_status(status)(
+            f"HTTP {status}", status=status, error_code=error_code_for_status(status), request_id=""
+        )
+
+
+def _error_from_response(response: Any) -> APIStatusError:
     """Map an HTTP error response (body already read) to its typed error (API.md 2.5, 0.1.10 rules).
 
     ``response`` is an ``httpx.Response`` or anything with ``status_code``, ``headers``, ``json()`` and

@@ -7,6 +7,12 @@ optional, several lines are joined with ``\\n``), ``event``, ``id``, ``retry``, 
 ignored, a leading BOM dropped. Unlike a browser, the last event is delivered by :meth:`SSEDecoder.flush`
 even when the stream ends without a blank line, so nothing is silently lost.
 
+Memory is bounded: one line (``max_line_bytes``) and the data of one event (``max_event_bytes``)
+may each hold at most :data:`DEFAULT_MAX_EVENT_BYTES` (64 MiB) unless configured otherwise; past
+either, :meth:`SSEDecoder.feed` raises :class:`SSELimitError` (a ``ValueError``) before buffering
+more, so a stream that never ends its line cannot grow without end. The stream layer turns it into
+the typed ``meshapi.ResponseTooLargeError``. A ``retry:`` value longer than 18 digits is ignored.
+
 ``iter_sse`` / ``aiter_sse`` are the thin loops that drive the decoder from any byte iterator.
 """
 
@@ -14,10 +20,29 @@ from __future__ import annotations
 
 from typing import AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optional
 
-__all__ = ["SSEDecoder", "ServerSentEvent", "aiter_sse", "iter_sse"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "SSEDecoder",
+    "SSELimitError",
+    "ServerSentEvent",
+    "aiter_sse",
+    "iter_sse",
+]
 
 _BOM = b"\xef\xbb\xbf"
 _BIG_LINE = 1 << 16
+_RETRY_DIGITS = 18
+
+#: Default cap on one SSE line and on the data of one event, in bytes (64 MiB).
+DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
+
+
+class SSELimitError(ValueError):
+    """One line, or the data of one event, is longer than the decoder's limit."""
+
+    def __init__(self, message: str, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class ServerSentEvent:
@@ -58,9 +83,28 @@ class ServerSentEvent:
 class SSEDecoder:
     """Feed bytes with :meth:`feed`, call :meth:`flush` once at end of stream."""
 
-    __slots__ = ("_data", "_event", "_last_id", "_parts", "_retry", "_skip_lf", "_started")
+    __slots__ = (
+        "_data",
+        "_data_size",
+        "_event",
+        "_last_id",
+        "_parts",
+        "_pending",
+        "_retry",
+        "_skip_lf",
+        "_started",
+        "max_event_bytes",
+        "max_line_bytes",
+    )
 
-    def __init__(self) -> None:
+    def __init__(
+        self, *, max_line_bytes: Optional[int] = None, max_event_bytes: Optional[int] = None
+    ) -> None:
+        #: Longest line / most data in one event (bytes); ``None`` means the 64 MiB default.
+        self.max_line_bytes = DEFAULT_MAX_EVENT_BYTES if max_line_bytes is None else max_line_bytes
+        self.max_event_bytes = DEFAULT_MAX_EVENT_BYTES if max_event_bytes is None else max_event_bytes
+        self._pending = 0  # bytes in self._parts
+        self._data_size = 0  # bytes of data lines in the current event
         # The pieces of an incomplete line (none contains CR or LF). They are joined only once the line
         # ends, so a huge line arriving in many chunks costs linear time, not a re-copy per chunk.
         self._parts: List[bytes] = []
@@ -90,6 +134,9 @@ class SSEDecoder:
                 chunk = chunk[3:]
         if b"\n" not in chunk and b"\r" not in chunk:
             if chunk:
+                self._pending += len(chunk)
+                if self._pending > self.max_line_bytes:
+                    raise self._fail("one line", self.max_line_bytes)
                 self._parts.append(chunk)  # still inside one line
             return []
         if self._parts:
@@ -101,26 +148,46 @@ class SSEDecoder:
             self._skip_lf = buffer.endswith(b"\r")
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
+        del buffer
         rest = lines.pop()
         self._parts = [rest] if rest else []
+        self._pending = len(rest)
         events: List[ServerSentEvent] = []
         data = self._data
+        line_limit, event_limit = self.max_line_bytes, self.max_event_bytes
         for line in lines:  # blank and data lines inline: nearly every line of a stream is one of them
             if not line:
                 if data:
                     events.append(ServerSentEvent("\n".join(data), self._event, self._last_id, self._retry))
                     data = self._data = []
+                    self._data_size = 0
                 self._event = None
             elif line.startswith(b"data:"):
+                if len(line) > line_limit:
+                    raise self._fail("one line", line_limit)
+                self._data_size += len(line)
+                if self._data_size > event_limit:
+                    raise self._fail("the data of one event", event_limit)
                 start = 6 if line[5:6] == b" " else 5
                 if len(line) > _BIG_LINE:  # decode in place instead of copying a huge value first
                     data.append(str(memoryview(line)[start:], "utf-8", "replace"))
                 else:
                     data.append(line[start:].decode("utf-8", "replace"))
             else:
+                if len(line) > line_limit:
+                    raise self._fail("one line", line_limit)
                 self._process_line(line, events)
                 data = self._data
+        if self._pending > line_limit:
+            raise self._fail("one line", line_limit)
         return events
+
+    def _fail(self, what: str, limit: int) -> SSELimitError:
+        """Drop what is buffered (the decoder is unusable afterwards) and build the error."""
+        self._parts = []
+        self._data = []
+        self._pending = self._data_size = 0
+        return _too_long(what, limit)
 
     def flush(self) -> List[ServerSentEvent]:
         """End of stream: deliver a last line and event that had no terminating blank line."""
@@ -128,6 +195,7 @@ class SSEDecoder:
         if self._parts:
             line = b"".join(self._parts)
             self._parts = []
+            self._pending = 0
             if not self._started and line.startswith(_BOM):
                 line = line[3:]
             self._process_line(line, events)
@@ -140,9 +208,13 @@ class SSEDecoder:
             if self._data:
                 events.append(ServerSentEvent("\n".join(self._data), self._event, self._last_id, self._retry))
             self._data = []
+            self._data_size = 0
             self._event = None
             return
         if line.startswith(b"data:"):  # the hot path: nearly every line of a stream
+            self._data_size += len(line)
+            if self._data_size > self.max_event_bytes:
+                raise self._fail("the data of one event", self.max_event_bytes)
             value = line[5:]
             if value[:1] == b" ":
                 value = value[1:]
@@ -159,9 +231,13 @@ class SSEDecoder:
             self._data.append("")
         elif field == b"id" and b"\x00" not in value:
             self._last_id = value.decode("utf-8", "replace")
-        elif field == b"retry" and value.isdigit():
-            self._retry = int(value)
+        elif field == b"retry" and 0 < len(value) <= _RETRY_DIGITS and value.isdigit():
+            self._retry = int(value)  # ASCII digits only (bytes.isdigit); absurd lengths ignored
         # any other field name is ignored, as the specification requires
+
+
+def _too_long(what: str, limit: int) -> SSELimitError:
+    return SSELimitError(f"the event stream sent {what} longer than the {limit}-byte limit", limit)
 
 
 def iter_sse(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:

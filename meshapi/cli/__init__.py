@@ -37,6 +37,25 @@ def _run_gateway(argv: List[str]) -> int:
     return int(result or 0)
 
 
+def _gateway_argv(leading: List[str], forwarded: List[str]) -> List[str]:
+    """Global options given before ``gateway``: ``--token`` is the token it accepts; others are refused."""
+    argv: List[str] = []
+    index = 0
+    while index < len(leading):
+        flag, _, inline = leading[index].partition("=")
+        if flag == "--token":
+            value = inline if inline else (leading[index + 1] if index + 1 < len(leading) else "")
+            index += 1 if inline else 2
+            argv += ["--token", value]
+            continue
+        hint = {
+            "--base-url": " (it serves; choose where with --host and --port)",
+            "--json": " (it prints its settings as text)",
+        }.get(flag, "")
+        raise ValueError(f"{flag} does not apply to `meshapi gateway`{hint}")
+    return argv + forwarded
+
+
 def _handler(spec: str) -> Callable[..., int]:
     module_name, _, function = spec.partition(":")
     module = importlib.import_module(f"{__name__}.{module_name}")
@@ -48,13 +67,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run ``meshapi`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     from ._context import Context
     from ._parser import build_parser, split_gateway
-    from ._ui import UI
+    from ._ui import UI, retry_notices
 
     args_list = list(sys.argv[1:] if argv is None else argv)
     forwarded = split_gateway(args_list)
     if forwarded is not None:
+        leading = args_list[: len(args_list) - len(forwarded) - 1]
         try:
-            return _run_gateway(list(forwarded))
+            gateway_argv = _gateway_argv(leading, list(forwarded))
+        except ValueError as exc:
+            sys.stderr.write(f"meshapi: {exc}\n")
+            return EXIT_USAGE
+        try:
+            return _run_gateway(gateway_argv)
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
 
@@ -67,7 +92,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ui = UI(json_mode=bool(getattr(args, "json", False)))
     context = Context(args, ui)
     try:
-        return _handler(args.handler)(context)
+        with retry_notices(ui):
+            return _handler(args.handler)(context)
     except KeyboardInterrupt:
         ui.note("meshapi: interrupted")
         return EXIT_INTERRUPTED

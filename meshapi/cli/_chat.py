@@ -4,6 +4,12 @@ Tokens are written as they arrive. With ``--json`` nothing is streamed and the f
 chunks merged by the SDK's accumulator, plus the gateway's ``cost`` when it sent one) is printed as one
 JSON document; in interactive mode one compact JSON line per turn. A failed turn in interactive mode is
 reported and dropped from the history, and the conversation goes on (the exit code is then 1).
+
+In the conversation, lines starting with ``/`` are commands (``/help`` lists them: ``/reset``,
+``/model [ID]``, ``/system [TEXT]``, ``/history``, ``/exit``); ``//text`` sends ``/text``. Ctrl-C while
+an answer streams cancels that answer (it is dropped from the history) and the conversation goes on;
+Ctrl-C at the prompt only clears the line; Ctrl-D (end of input) ends the session on a fresh line.
+A note never starts on the line of a partial reply: the UI ends that line first.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ def read_prompt(prompt: Optional[str], what: str = "prompt") -> str:
     stdin = sys.stdin
     if stdin is None or (prompt is None and _isatty(stdin)):
         raise UsageError(f"give a {what} as an argument, or pipe it on stdin")
-    text = stdin.read()
+    try:
+        text = stdin.read()
+    except (OSError, ValueError):  # stdin closed, or not readable here
+        raise UsageError(f"give a {what} as an argument, or pipe it on stdin") from None
     if not text.strip():
         raise UsageError(f"the {what} read from stdin is empty")
     return text.rstrip("\n")
@@ -57,25 +66,31 @@ def stream_turn(context: Context, messages: List[Message]) -> Dict[str, Any]:
     The stream is a ``with`` block, so Ctrl-C or an error mid-way releases the connection.
     """
     args, ui = context.args, context.ui
-    fields: Dict[str, Any] = {"model": args.model, "messages": messages}
+    fields: Dict[str, Any] = {"messages": messages}
+    if args.model:
+        fields["model"] = args.model
+    if getattr(args, "template", None):
+        fields["template"] = args.template
+        variables = getattr(args, "variables", None)
+        if variables:
+            fields["variables"] = variables
     if args.temperature is not None:
         fields["temperature"] = args.temperature
     if args.max_tokens is not None:
         fields["max_tokens"] = args.max_tokens
     client = context.client()
     cost: Optional[str] = None
-    wrote = ""
-    with client.chat.completions.stream(**fields) as stream:
-        for chunk in stream:
-            if chunk.cost is not None:
-                cost = chunk.cost
-            for choice in chunk.choices:
-                if choice.index == 0 and choice.delta is not None and choice.delta.content:
-                    ui.write(choice.delta.content)
-                    wrote = choice.delta.content
-        completion = stream.get_final_completion()
-    if wrote and not wrote.endswith("\n"):
-        ui.write("\n")
+    try:
+        with client.chat.completions.stream(**fields) as stream:
+            for chunk in stream:
+                if chunk.cost is not None:
+                    cost = chunk.cost
+                for choice in chunk.choices:
+                    if choice.index == 0 and choice.delta is not None and choice.delta.content:
+                        ui.write(choice.delta.content)
+            completion = stream.get_final_completion()
+    finally:
+        ui.end_line()  # whatever happened, the next output starts on a line of its own
     text = ""
     if completion.choices and completion.choices[0].message is not None:
         content = completion.choices[0].message.content
@@ -93,7 +108,15 @@ def _as_json(result: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def run_chat(context: Context) -> int:
+    from ._parser import DEFAULT_CHAT_MODEL
+    from ._templates import parse_vars
+
     args, ui = context.args, context.ui
+    args.variables = parse_vars(args.vars)
+    if args.variables and not args.template:
+        raise UsageError("--var fills a template's slots: give --template too")
+    if args.model is None and not args.template:
+        args.model = DEFAULT_CHAT_MODEL
     base: List[Message] = [{"role": "system", "content": args.system}] if args.system else []
     if args.interactive:
         if args.prompt is not None:
@@ -107,6 +130,10 @@ def run_chat(context: Context) -> int:
     return EXIT_OK
 
 
+class _Interrupted(Exception):
+    """Ctrl-C at the prompt: the line typed so far is dropped, the conversation goes on."""
+
+
 def _read_line(prompt: str) -> Optional[str]:
     """One line of user input; ``None`` at end of input. The prompt is shown only on a terminal."""
     stdin = sys.stdin
@@ -116,44 +143,122 @@ def _read_line(prompt: str) -> Optional[str]:
         try:
             return input(prompt)
         except EOFError:
+            sys.stdout.write("\n")  # Ctrl-D leaves the cursor after the prompt
+            sys.stdout.flush()
             return None
+        except KeyboardInterrupt:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            raise _Interrupted() from None
     line = stdin.readline()
     return line if line else None
+
+
+_HELP = """\
+commands:
+  /help            this list
+  /reset           forget the conversation so far (the system prompt stays)
+  /model [ID]      show the model, or switch to ID for the next answers
+  /system [TEXT]   show the system prompt, or set it (/system - removes it)
+  /history         how many messages the next request sends
+  /exit, /quit     end the session (Ctrl-D too)
+  //text           send "/text" as a message
+Ctrl-C while an answer streams cancels that answer; the session goes on."""
+
+
+class _Session:
+    """The state of one conversation: the model, the system prompt and the messages so far."""
+
+    def __init__(self, context: Context, base: List[Message]) -> None:
+        self.context = context
+        self.ui = context.ui
+        self.system: Optional[str] = base[0]["content"] if base else None
+        self.messages: List[Message] = []
+        self.failed = False
+
+    def request(self) -> List[Message]:
+        head: List[Message] = [{"role": "system", "content": self.system}] if self.system else []
+        return [*head, *self.messages]
+
+    def command(self, text: str) -> bool:
+        """Run a ``/command``; False when the session should end."""
+        name, _, rest = text.partition(" ")
+        rest = rest.strip()
+        args, ui = self.context.args, self.ui
+        if name in ("/exit", "/quit"):
+            return False
+        if name in ("/help", "/?"):
+            ui.note(_HELP)
+        elif name == "/reset":
+            self.messages = []
+            ui.note("history cleared")
+        elif name == "/model":
+            if rest:
+                args.model = rest
+                ui.note(f"model: {rest} (from the next answer)")
+            else:
+                ui.note(f"model: {args.model or 'the template default'}")
+        elif name == "/system":
+            if rest == "-":
+                self.system = None
+                ui.note("system prompt removed")
+            elif rest:
+                self.system = rest
+                ui.note("system prompt set")
+            else:
+                ui.note(f"system prompt: {self.system}" if self.system else "no system prompt")
+        elif name == "/history":
+            count = len(self.request())
+            ui.note(f"{count} message{'s' if count != 1 else ''} in the next request")
+        else:
+            ui.note(
+                f"unknown command {name}; /help lists the commands (//text sends a message starting with /)"
+            )
+        return True
+
+    def turn(self, text: str) -> None:
+        from .._errors import MeshAPIError
+
+        ui = self.ui
+        self.messages.append({"role": "user", "content": text})
+        try:
+            result = stream_turn(self.context, self.request())
+        except KeyboardInterrupt:
+            self.messages.pop()  # the cancelled answer is not part of the conversation
+            ui.note("(answer cancelled; Ctrl-D or /exit ends the session)")
+            return
+        except MeshAPIError as exc:
+            self.messages.pop()  # the failed turn is not part of the conversation
+            ui.note(describe(exc, "chat turn")[0])
+            self.failed = True
+            return
+        self.messages.append({"role": "assistant", "content": result["text"]})
+        if ui.json_mode:
+            ui.emit_json(_as_json(result), compact=True)
 
 
 def _interactive(context: Context, base: List[Message]) -> int:
     ui = context.ui
     context.client()
-    messages: List[Message] = list(base)
-    failed = False
+    session = _Session(context, base)
     if _isatty(sys.stdin):
-        ui.note(f"chatting with {context.args.model}; /reset clears the history, /exit or Ctrl-D quits")
+        model = context.args.model or "the template's model"
+        ui.note(f"chatting with {model}; /help lists the commands, /exit or Ctrl-D quits")
     while True:
-        line = _read_line("you> ")
+        try:
+            line = _read_line("you> ")
+        except _Interrupted:
+            continue
         if line is None:
             break
         text = line.strip()
         if not text:
             continue
-        if text in ("/exit", "/quit"):
-            break
-        if text == "/reset":
-            messages = list(base)
-            ui.note("history cleared")
+        if text.startswith("//"):
+            text = text[1:]
+        elif text.startswith("/"):
+            if not session.command(text):
+                break
             continue
-        messages.append({"role": "user", "content": text})
-        try:
-            result = stream_turn(context, messages)
-        except Exception as exc:
-            from .._errors import MeshAPIError
-
-            if not isinstance(exc, MeshAPIError):
-                raise
-            messages.pop()  # the failed turn is not part of the conversation
-            ui.note(describe(exc, "chat turn")[0])
-            failed = True
-            continue
-        messages.append({"role": "assistant", "content": result["text"]})
-        if ui.json_mode:
-            ui.emit_json(_as_json(result), compact=True)
-    return EXIT_API if failed else EXIT_OK
+        session.turn(text)
+    return EXIT_API if session.failed else EXIT_OK

@@ -3,7 +3,8 @@
 On a terminal with rich the answers fill a live table (one column per model) and the synthesis
 streams into a panel below it. Elsewhere each answer is printed as a section when it is complete and
 the synthesis streams as text. Then a table gives each model's latency, tokens and estimated cost
-(tokens at the catalog price; ``-`` when the catalog has no price for it).
+(tokens at the catalog price; ``-`` when the catalog has no price for it). When a model fails the
+others are still shown, one stderr line per failed model names it, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from ._chat import read_prompt
 from ._context import Context
-from ._failures import EXIT_OK, UsageError
+from ._failures import EXIT_API, EXIT_OK, UsageError
 from ._pricing import estimate_cost, format_usd
 
 __all__ = ["cost_rows", "run_compare", "stream_compare"]
@@ -56,7 +57,7 @@ class _PlainView:
 
     def finish(self) -> None:
         if self.synthesis_started:
-            self.ui.line()
+            self.ui.end_line()
             self.ui.line()
 
     def close(self) -> None:
@@ -235,8 +236,17 @@ def run_compare(context: Context) -> int:
             for row in rows
         }
         ui.emit_json(document)
+    else:
+        show_costs(context, rows)
+    return _report_failures(context, models, acc)
+
+
+def _report_failures(context: Context, models: List[str], acc: Any) -> int:
+    """One stderr line per failed model, then a summary; the exit status (1 if any model failed)."""
+    failed = [name for name in (acc.models or models) if acc.errors.get(name)]
+    if not failed:
         return EXIT_OK
-    show_costs(context, rows)
-    if acc.partial:
-        ui.note(f"meshapi: some models failed: {', '.join(sorted(acc.errors))}")
-    return EXIT_OK
+    for name in failed:
+        context.ui.note(f"meshapi: compare: {name} failed: {' '.join(str(acc.errors[name]).split())}")
+    context.ui.note(f"meshapi: compare: {len(failed)} of {len(acc.models or models)} models failed")
+    return EXIT_API

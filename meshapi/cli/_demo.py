@@ -1,11 +1,14 @@
 """``meshapi demo``: a guided tour of every feature, one numbered step at a time.
 
-Without ``--base-url``/``--token`` (or the environment variables) it starts the local gateway inside
-the process; with them the same tour runs against that gateway (the fault-injection step then only
-explains itself, since faults are a local-gateway feature). Each step prints a heading and one line
-saying what it shows, then its result. A step that fails stops the tour: one line names the step and
-the error, and the exit code is 1. Anything the tour creates (RAG file aside, which has no delete
-endpoint) is cleaned up; the generated image stays in a temporary directory whose path is printed.
+Safe by default: it starts the local gateway inside the process unless ``--base-url`` names another
+gateway on the command line. Exported ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN`` alone never send the
+tour (and its paid calls) anywhere; ``--token`` alone becomes the token of the local gateway. Against
+a named gateway the fault-injection step only explains itself, since faults are a local-gateway
+feature. Each step prints a heading and one line saying what it shows, then its result. A step that
+fails stops the tour: one line names the step and the error, and the exit code is 1. The tour leaves
+nothing behind: the template it creates is deleted and the generated image is written to a temporary
+directory that is removed when the tour ends (the RAG file, which has no delete endpoint, dies with
+the local gateway).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import shutil
 import tempfile
 import time
 import traceback
@@ -41,12 +45,14 @@ The lighthouse lamp was converted from paraffin to electricity in 1958.
 class _Tour:
     """State shared by the steps: the context, the local gateway (``None`` when remote), notes."""
 
-    def __init__(self, context: Context, gateway: Any) -> None:
+    def __init__(self, context: Context, gateway: Any, workdir: pathlib.Path) -> None:
         self.context = context
         self.ui = context.ui
         self.gateway = gateway
         self.client = context.client()
         self.summary: Dict[str, Any] = {}
+        self.workdir = workdir
+        self.image_path: Optional[pathlib.Path] = None
 
     def say(self, text: str) -> None:
         self.ui.line(f"   {text}")
@@ -235,10 +241,11 @@ def _image(tour: _Tour) -> None:
     )
     if not result.data:
         raise StepFailed("no image came back")
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="meshapi-demo-"))
-    path = result.data[0].save(folder / "lighthouse.png")
-    tour.say(f"wrote {path} ({path.stat().st_size:,} bytes)")
-    tour.summary["image"] = str(path)
+    path = result.data[0].save(tour.workdir / "lighthouse.png")
+    size = path.stat().st_size
+    tour.say(f"wrote {path.name} ({size:,} bytes, a PNG); the tour removes it when it ends")
+    tour.summary["image_bytes"] = size
+    tour.image_path = path  # read by the image-edit step; gone with the tour's folder
 
 
 def _realtime_available() -> Optional[str]:
@@ -332,35 +339,39 @@ STEP_TITLES = [title for title, _, _ in STEPS]
 
 @contextlib.contextmanager
 def _gateway(context: Context) -> Iterator[Any]:
-    """The local gateway, unless a gateway is configured (flags or environment)."""
+    """The local gateway, unless ``--base-url`` names another one (the environment alone does not)."""
     args = context.args
-    configured = (getattr(args, "base_url", None) or os.environ.get("MESHAPI_BASE_URL")) and (
-        getattr(args, "token", None) or os.environ.get("MESHAPI_TOKEN")
-    )
-    if configured:
+    if getattr(args, "base_url", None):
         yield None
         return
     from ..gateway import serve
+    from ..gateway.state import DEFAULT_TOKEN
 
-    with serve(latency=max(0.0, float(getattr(args, "latency", 0.005)))) as gateway:
+    token = getattr(args, "token", None) or DEFAULT_TOKEN
+    latency = max(0.0, float(getattr(args, "latency", 0.005)))
+    with serve(tokens=[token], latency=latency) as gateway:
         args.base_url, args.token = gateway.base_url, gateway.token
         yield gateway
 
 
 def run_demo(context: Context) -> int:
-    with _gateway(context) as gateway:
-        try:
-            return _tour(context, gateway)
-        finally:
-            context.close()  # before the local gateway stops
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="meshapi-demo-"))
+    try:
+        with _gateway(context) as gateway:
+            try:
+                return _tour(context, gateway, workdir)
+            finally:
+                context.close()  # before the local gateway stops
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _tour(context: Context, gateway: Any) -> int:
+def _tour(context: Context, gateway: Any, workdir: pathlib.Path) -> int:
     ui = context.ui
     results: List[Dict[str, Any]] = []
     started = time.monotonic()
     context.client(retry_initial_delay=0.05, retry_max_delay=0.2)
-    tour = _Tour(context, gateway)
+    tour = _Tour(context, gateway, workdir)
     where = "a local gateway started for this demo" if gateway is not None else "the configured gateway"
     ui.heading(f"MeshAPI tour against {where} ({context.client().base_url})")
     ui.line()

@@ -50,6 +50,9 @@ def _skippable(step: Callable[[Any], None]) -> Callable[[Any], None]:
 
 
 def _folder(tour: Any) -> pathlib.Path:
+    workdir = getattr(tour, "workdir", None)
+    if workdir is not None:  # the tour's own temporary folder, removed when the tour ends
+        return pathlib.Path(workdir)
     if "folder" not in tour.summary:
         image = tour.summary.get("image")
         tour.summary["folder"] = str(
@@ -69,7 +72,7 @@ def _model_search(tour: Any) -> None:
 
 
 def _image_edit(tour: Any) -> None:
-    source = tour.summary.get("image")
+    source = getattr(tour, "image_path", None) or tour.summary.get("image")
     if source:
         original = pathlib.Path(source).read_bytes()
     else:

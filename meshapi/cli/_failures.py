@@ -8,7 +8,8 @@ the error's own message, which never holds the token.
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+import re
+from typing import Any, List, Optional, Tuple
 
 from .._errors import (
     APIConnectionError,
@@ -23,11 +24,13 @@ from .._errors import (
     NotFoundError,
     PaymentRequiredError,
     PermissionDeniedError,
+    ProcessingFailedError,
     RateLimitError,
     RealtimeError,
     StreamEventError,
     StreamInterruptedError,
     UnprocessableEntityError,
+    WaitTimeoutError,
 )
 
 __all__ = ["EXIT_API", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "UsageError", "describe"]
@@ -48,6 +51,14 @@ class StepFailed(Exception):
     """A demo step whose check did not hold (not an API error): exit code 1."""
 
 
+#: Words in a not-found message, and the command that lists such things.
+_LISTINGS = (
+    ("template", "meshapi templates list"),
+    ("batch", "meshapi batches list"),
+    ("file", "meshapi rag list"),
+)
+
+
 def _hint(exc: MeshAPIError) -> str:
     if isinstance(exc, AuthenticationError):
         return "check MESHAPI_TOKEN (or --token)"
@@ -58,16 +69,31 @@ def _hint(exc: MeshAPIError) -> str:
     if isinstance(exc, NotFoundError):
         if "model" in exc.error_code or "model" in exc.message.lower():
             return "check the model name (`meshapi models` lists them)"
+        for family, command in _LISTINGS:
+            if family in exc.message.lower():
+                return f"check the id or name (`{command}` shows yours)"
         return "check the id (the `list` subcommand shows the existing ones)"
     if isinstance(exc, ConflictError):
         return "the resource's current state refuses this; check it and try again"
     if isinstance(exc, (BadRequestError, UnprocessableEntityError)):
+        if "template variable" in exc.message.lower():
+            return "give each missing value with --var NAME=VALUE"
         return "check the arguments"
     if isinstance(exc, RateLimitError):
         after = exc.retry_after_seconds
         return f"rate limited; retry in {after}s" if after is not None else "rate limited; retry later"
     if isinstance(exc, InternalServerError):
         return "the gateway or an upstream provider failed; try again later"
+    if isinstance(exc, WaitTimeoutError):
+        ident = exc.resource_id or "ID"
+        if "batch" in exc.message.lower():
+            return (
+                f"it keeps running: `meshapi batches watch {ident}` follows it, "
+                f"`meshapi batches cancel {ident}` stops it"
+            )
+        return "it may still finish: `meshapi rag list` shows its status"
+    if isinstance(exc, ProcessingFailedError):
+        return "upload the file again with `meshapi rag upload FILE`"
     if isinstance(exc, APITimeoutError):
         return "the gateway did not answer in time; try again or raise --timeout"
     if isinstance(exc, APIConnectionError):
@@ -88,7 +114,10 @@ def describe(exc: BaseException, action: str) -> Tuple[str, int]:
     if isinstance(exc, StepFailed):
         return f"meshapi: {action} failed: {exc}", EXIT_API
     if isinstance(exc, (ConfigurationError, InvalidParamsError)):
-        return f"meshapi: {action}: {_flat(exc.message)} ({exc.error_code}); {_hint(exc)}", EXIT_USAGE
+        message = (
+            _cli_names(_flat(exc.message)) if isinstance(exc, ConfigurationError) else _flat(exc.message)
+        )
+        return f"meshapi: {action}: {message} ({exc.error_code}); {_hint(exc)}", EXIT_USAGE
     if isinstance(exc, MeshAPIError):
         parts = [f"code: {exc.error_code}"]
         if exc.status:
@@ -97,7 +126,14 @@ def describe(exc: BaseException, action: str) -> Tuple[str, int]:
             parts.append(f"request id: {exc.request_id}")
         kind = type(exc).__name__
         message = _flat(exc.message)
-        return f"meshapi: {action} failed: {kind}: {message} ({', '.join(parts)}); {_hint(exc)}", EXIT_API
+        if isinstance(exc, (WaitTimeoutError, ProcessingFailedError)):
+            # The SDK's advice names Python calls; the hint below names the CLI commands instead.
+            message = message.split("; ", 1)[0]
+        details = _details(exc.details) if exc.status in (400, 422) else ""
+        return (
+            f"meshapi: {action} failed: {kind}: {message}{details} ({', '.join(parts)}); {_hint(exc)}",
+            EXIT_API,
+        )
     if isinstance(exc, ImportError):
         return f"meshapi: {action} failed: {_flat(str(exc))}", EXIT_USAGE
     return (
@@ -105,6 +141,32 @@ def describe(exc: BaseException, action: str) -> Tuple[str, int]:
         "(set MESHAPI_CLI_DEBUG=1 to see the traceback)",
         EXIT_API,
     )
+
+
+_SDK_NAMES = re.compile(r"(?<![-\w$])(base_url|token|max_retries|timeout)\b")
+
+
+def _cli_names(message: str) -> str:
+    """A configuration message with the SDK's keyword names replaced by the CLI's options."""
+    return _SDK_NAMES.sub(lambda match: "--" + match.group(1).replace("_", "-"), message)
+
+
+def _details(details: List[Any]) -> str:
+    """``: name: what is wrong; other: ...`` from validation details (loc/msg objects or strings)."""
+    shown = []
+    for item in details[:5]:
+        if isinstance(item, dict):
+            loc = [str(part) for part in item.get("loc") or [] if part not in ("body", "query", "path")]
+            text = str(item.get("msg") or item.get("message") or item.get("type") or "").strip()
+            if not text and not loc:
+                continue
+            shown.append(f"{'.'.join(loc)}: {text}" if loc else text)
+        elif isinstance(item, str) and item.strip():
+            shown.append(item.strip())
+    if not shown:
+        return ""
+    more = f" (and {len(details) - 5} more)" if len(details) > 5 else ""
+    return " [" + "; ".join(_flat(text) for text in shown) + more + "]"
 
 
 def _flat(text: Optional[str]) -> str:

@@ -10,9 +10,10 @@ in the error line when it fails).
 from __future__ import annotations
 
 import argparse
-from typing import Any, Optional, Sequence
+from typing import Any, List, NoReturn, Optional, Sequence
 
 from .._version import __version__
+from ._sanitize import redact_secrets
 
 __all__ = ["DEFAULT_CHAT_MODEL", "DEFAULT_EMBEDDING_MODEL", "DEFAULT_REALTIME_MODEL", "build_parser"]
 
@@ -96,9 +97,23 @@ def _add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error never repeats a token the user typed (``_sanitize``)."""
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        _ARGV[:] = [str(a) for a in (args or [])]
+        return super().parse_args(args, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        super().error(redact_secrets(message, _ARGV))
+
+
+_ARGV: List[str] = []  # the words being parsed, so an error can hide the value after a mistyped --tokn
+
+
 class _Builder:
     def __init__(self) -> None:
-        self.common = argparse.ArgumentParser(add_help=False)
+        self.common = _Parser(add_help=False)
         _add_common(self.common, suppress=True)
 
     def leaf(
@@ -125,7 +140,7 @@ class _Builder:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="meshapi",
         description="Command line for the MeshAPI gateway: chat, compare, embeddings, RAG, batches, ...",
         epilog=_EPILOG,
@@ -143,7 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.add_argument("prompt", nargs="?", help="the prompt (default: read stdin when it is not a terminal)")
     chat.add_argument(
-        "-m", "--model", default=DEFAULT_CHAT_MODEL, help=f"model id (default {DEFAULT_CHAT_MODEL})"
+        "-m",
+        "--model",
+        help=f"model id (default {DEFAULT_CHAT_MODEL}, or the template's model with --template)",
+    )
+    chat.add_argument("--template", metavar="ID_OR_NAME", help="chat with a stored prompt template")
+    chat.add_argument(
+        "--var",
+        dest="vars",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a value for a template slot (repeat)",
     )
     chat.add_argument("-s", "--system", help="system prompt")
     chat.add_argument("-t", "--temperature", type=_temperature, help="sampling temperature (0-2)")
@@ -242,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         batches,
         "create",
         help="create a batch from a JSONL file",
-        handler="_commands:run_batches_create",
+        handler="_batches:run_batches_create",
         action="creating the batch",
     )
     create.add_argument(
@@ -256,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval", type=_positive_float, default=1.0, metavar="SECONDS", help="with --watch"
     )
     batches_list = b.leaf(
-        batches, "list", help="list batches", handler="_commands:run_batches_list", action="listing batches"
+        batches, "list", help="list batches", handler="_batches:run_batches_list", action="listing batches"
     )
     batches_list.add_argument(
         "--limit", type=_positive_int, default=20, help="show at most this many (default 20)"
@@ -265,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
         batches,
         "get",
         help="show a batch and its results",
-        handler="_commands:run_batches_get",
+        handler="_batches:run_batches_get",
         action="getting the batch",
     )
     get.add_argument("batch_id", metavar="ID")
@@ -273,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
         batches,
         "watch",
         help="follow a batch until it ends",
-        handler="_commands:run_batches_watch",
+        handler="_batches:run_batches_watch",
         action="watching the batch",
     )
     watch.add_argument("batch_id", metavar="ID")
@@ -291,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         batches,
         "cancel",
         help="cancel a batch",
-        handler="_commands:run_batches_cancel",
+        handler="_batches:run_batches_cancel",
         action="cancelling the batch",
     )
     cancel.add_argument("batch_id", metavar="ID")
@@ -302,22 +327,37 @@ def build_parser() -> argparse.ArgumentParser:
         templates,
         "list",
         help="list templates",
-        handler="_commands:run_templates_list",
+        handler="_templates:run_templates_list",
         action="listing templates",
     )
     tget = b.leaf(
         templates,
         "get",
         help="show a template",
-        handler="_commands:run_templates_get",
+        handler="_templates:run_templates_get",
         action="getting the template",
     )
-    tget.add_argument("template_id", metavar="ID")
+    tget.add_argument("template_id", metavar="ID_OR_NAME")
+    tfill = b.leaf(
+        templates,
+        "fill",
+        help="show a template's messages filled with --var values (nothing is sent to a model)",
+        handler="_templates:run_templates_fill",
+        action="filling the template",
+    )
+    tfill.add_argument("template_id", metavar="ID_OR_NAME")
+    tfill.add_argument(
+        "--var",
+        dest="vars",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a value for a {{ NAME }} slot (repeat)",
+    )
     tcreate = b.leaf(
         templates,
         "create",
         help="create a template",
-        handler="_commands:run_templates_create",
+        handler="_templates:run_templates_create",
         action="creating the template",
     )
     tcreate.add_argument("--name", required=True)
@@ -328,10 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
         templates,
         "update",
         help="change a template",
-        handler="_commands:run_templates_update",
+        handler="_templates:run_templates_update",
         action="updating the template",
     )
-    tupdate.add_argument("template_id", metavar="ID")
+    tupdate.add_argument("template_id", metavar="ID_OR_NAME")
     tupdate.add_argument("--name")
     tupdate.add_argument("--system", help="system prompt")
     tupdate.add_argument("--model", help="default model")
@@ -340,10 +380,10 @@ def build_parser() -> argparse.ArgumentParser:
         templates,
         "delete",
         help="delete a template",
-        handler="_commands:run_templates_delete",
+        handler="_templates:run_templates_delete",
         action="deleting the template",
     )
-    tdelete.add_argument("template_id", metavar="ID")
+    tdelete.add_argument("template_id", metavar="ID_OR_NAME")
 
     # images ----------------------------------------------------------------------------------------
     images = b.group(commands, "images", help="image generation", dest="images_command")
@@ -351,17 +391,22 @@ def build_parser() -> argparse.ArgumentParser:
         images,
         "generate",
         help="generate an image into a file",
-        handler="_commands:run_images_generate",
+        handler="_images:run_images_generate",
         action="generating the image",
     )
     generate.add_argument("prompt")
     generate.add_argument(
-        "-o", "--output", required=True, metavar="PATH", help="file to write (e.g. out.png)"
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="file to write; its extension picks the format (.png, .jpg, .webp)",
     )
     generate.add_argument(
         "-m", "--model", default=DEFAULT_IMAGE_MODEL, help=f"model id (default {DEFAULT_IMAGE_MODEL})"
     )
-    generate.add_argument("--size", help="e.g. 1024x1024")
+    generate.add_argument("--size", help="WIDTHxHEIGHT in pixels, e.g. 1024x1024")
+    generate.add_argument("--force", action="store_true", help="overwrite existing files")
     generate.add_argument(
         "-n", type=_positive_int, default=1, help="number of images (files get -1, -2, ...)"
     )
@@ -406,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = b.leaf(
         commands,
         "demo",
-        help="a guided tour of every feature (local gateway unless --base-url/--token)",
+        help="a guided tour of every feature (a local gateway unless --base-url names one)",
         handler="_demo:run_demo",
         action="demo",
     )

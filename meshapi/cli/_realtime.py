@@ -31,13 +31,26 @@ def run_realtime(context: Context) -> int:
         if text or source:
             raise UsageError("--voice takes neither text nor --in")
         return _voice(context)
-    if text and source:
+    if text is not None and source:
         raise UsageError("give either text or --in FILE.wav, not both")
+    if source is None and (text is not None or not _stdin_is_terminal()):
+        from ._chat import read_prompt
+
+        text = read_prompt(text, "text")  # "" is refused and piped stdin is read, as for chat
     if not text and not source:
         raise UsageError("give the text to say, --in FILE.wav, or --voice")
     if source is None and target is None:
         return _text_turn(context, str(text))
     return _audio_turn(context, text, source, target)
+
+
+def _stdin_is_terminal() -> bool:
+    import sys
+
+    try:
+        return sys.stdin is None or bool(sys.stdin.isatty())
+    except (AttributeError, ValueError):
+        return True
 
 
 def _text_turn(context: Context, text: str) -> int:

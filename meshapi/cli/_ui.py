@@ -4,17 +4,22 @@ One ``UI`` object per run. ``--json`` makes stdout carry exactly one JSON docume
 the interactive chat) and nothing else; human text then goes nowhere. Tables and live views use rich,
 imported lazily (the ``cli`` extra); without rich, or when a renderer is not wanted, the same data is
 printed as aligned plain text. When stdout is not a terminal no ANSI codes are written: rich is told so
-explicitly instead of being left to guess from the environment.
+explicitly instead of being left to guess from the environment. Whatever text is written (server
+text included) first loses its terminal control sequences (``_sanitize.clean``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import sys
-from typing import Any, List, Optional, Sequence, TextIO
+from typing import Any, Iterator, List, Optional, Sequence, TextIO
 
-__all__ = ["UI", "rich_available"]
+from ._sanitize import clean
+
+__all__ = ["UI", "retry_notices", "rich_available"]
 
 _PIPE_WIDTH = 160  # rich's width when stdout is not a terminal: wide enough not to wrap model ids
 
@@ -40,7 +45,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return clean(str(value))
 
 
 class UI:
@@ -59,6 +64,7 @@ class UI:
         self.tty = _is_tty(self.out)
         self.use_rich = rich_available()
         self._console: Any = None
+        self._midline = False  # stdout holds a partial line (streamed text without its newline)
 
     # --- rich ------------------------------------------------------------------------------------------
     @property
@@ -89,19 +95,36 @@ class UI:
         """A line of human output on stdout (suppressed with ``--json``)."""
         if self.json_mode:
             return
-        self.out.write(text + "\n")
+        self.end_line()
+        self.out.write(clean(text) + "\n")
         self.out.flush()
 
     def write(self, text: str) -> None:
         """Raw text on stdout without a newline (streamed tokens); suppressed with ``--json``."""
-        if self.json_mode:
+        if self.json_mode or not text:
             return
-        self.out.write(text)
+        self.out.write(clean(text))
         self.out.flush()
+        self._midline = not text.endswith("\n")
+
+    def end_line(self) -> None:
+        """Finish a partial line on stdout (after streamed text), so what follows starts afresh."""
+        if self._midline:
+            self._midline = False
+            try:
+                self.out.write("\n")
+                self.out.flush()
+            except (OSError, ValueError):
+                pass
 
     def note(self, text: str) -> None:
-        """A diagnostic line on stderr (progress, hints); never mixed into stdout."""
-        self.err.write(text + "\n")
+        """A diagnostic line on stderr (progress, hints); never mixed into stdout.
+
+        A partial line on stdout is ended first, so on a terminal the note does not start on the
+        line of a half-written reply.
+        """
+        self.end_line()
+        self.err.write(clean(text) + "\n")
         self.err.flush()
 
     def emit_json(self, value: Any, *, compact: bool = False) -> None:
@@ -168,4 +191,40 @@ def plain_table(
 def _escape(text: str) -> str:
     from rich.markup import escape
 
-    return str(escape(text))
+    return str(escape(clean(text)))
+
+
+class _RetryNotice(logging.Handler):
+    """Turns the transport's "retrying in N s" log records into a line on the UI's stderr."""
+
+    def __init__(self, ui: UI) -> None:
+        super().__init__(logging.INFO)
+        self.ui = ui
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno != logging.INFO or "retrying" not in str(record.msg):
+            return
+        try:
+            self.ui.note(f"meshapi: {record.getMessage()}")
+        except Exception:  # a notice must never break the command
+            pass
+
+
+@contextlib.contextmanager
+def retry_notices(ui: UI) -> Iterator[None]:
+    """While the command runs, say on stderr when a call waits to retry (429, 5xx, network errors).
+
+    The SDK's transport logs each retry at INFO on the ``meshapi`` logger (what failed and how long it
+    waits); this handler shows those lines, so a CLI call never hangs silently on a back-off.
+    """
+    logger = logging.getLogger("meshapi")
+    handler = _RetryNotice(ui)
+    previous = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)

@@ -21,15 +21,19 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .app import create_app
 from .faults import Fault, FaultPlan, RequestLog, RequestRecord
+from .proxy import ProxySettings
 from .replies import RepliesError, ReplyRule
 from .server import Gateway, main, serve
 from .settings import DEFAULT_TOKEN, GatewaySettings
+from .storage import DataDirInUseError
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "DataDirInUseError",
     "Fault",
     "FaultPlan",
     "Gateway",
+    "ProxySettings",
     "GatewaySettings",
     "RepliesError",
     "ReplyRule",

@@ -4,18 +4,21 @@ Guarded by the gateway's own admin token (``Authorization: Bearer <admin_token>`
 data-plane tokens. ``POST /_admin/faults`` takes one fault (the keyword arguments of
 ``FaultPlan.add`` plus ``route``) or ``{"faults": [...]}``; ``DELETE`` clears them; ``GET`` lists the
 pending ones. ``GET /_admin/requests`` lists logged requests (filters ``path``, ``method``);
-``DELETE /_admin/requests`` clears the log.
+``DELETE /_admin/requests`` clears the log; ``GET /_admin/requests/summary`` gives list rows newest
+first (``since``, ``limit``) and ``GET /_admin/requests/{id}`` one exchange in full (the inspector page
+uses both). ``GET``/``PUT /_admin/limits`` read and replace the RPM/RPD limits.
 
 ``/_admin/replies`` manages scripted replies (``replies.py``): ``POST`` appends one rule or
 ``{"replies": [...]}``, ``PUT`` replaces them all, ``GET`` lists them, ``DELETE`` removes them all.
 ``POST /_admin/reset`` undoes run-time changes: faults cleared, replies back to the start-up rules,
-rate-limit counters zeroed (and the request log cleared with ``{"requests": true}``).
+rate-limit counters zeroed (and the request log cleared with ``{"requests": true}``, every stored
+template, file and batch deleted with ``{"data": true}``).
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +27,7 @@ from starlette.routing import Route
 from .common import gateway, json_body, json_response
 from .errors import ApiError
 from .replies import RepliesError
+from .state import RateLimiter
 
 
 def _authorise(request: Request) -> None:
@@ -111,9 +115,17 @@ async def clear_replies(request: Request) -> Response:
 
 async def reset(request: Request) -> Response:
     _authorise(request)
-    body = await json_body(request) if await request.body() else {}
-    gateway(request).reset(requests=body.get("requests") is True)
-    return json_response({"reset": True})
+    body = await json_body(request) if (await request.body()).strip() else {}
+    for name in ("requests", "data"):
+        if not isinstance(body.get(name, False), bool):
+            raise ApiError(400, "invalid_request", f"'{name}' must be true or false.")
+    state = gateway(request)
+    state.reset(requests=body.get("requests") is True)
+    answer: Dict[str, Any] = {"reset": True}
+    if body.get("data") is True:  # the inspector's "reset stored data"
+        answer["deleted"] = state.store.clear()
+        state.cache.clear()
+    return json_response(answer)
 
 
 ROUTES = [
@@ -127,4 +139,75 @@ ROUTES = [
     Route("/_admin/replies", list_replies, methods=["GET"]),
     Route("/_admin/replies", clear_replies, methods=["DELETE"]),
     Route("/_admin/reset", reset, methods=["POST"]),
+]
+
+
+# -- request log details, rate limits and reset (used by the inspector page and by tests) ------------
+
+
+def _int_param(request: Request, name: str) -> Optional[int]:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(400, "invalid_request", f"'{name}' must be a non-negative integer.")
+    return int(raw)
+
+
+async def list_request_summaries(request: Request) -> Response:
+    """``GET /_admin/requests/summary?since=ID&limit=N``: list rows (no bodies), newest first."""
+    _authorise(request)
+    since, limit = _int_param(request, "since"), _int_param(request, "limit")
+    log = gateway(request).requests
+    records = log.filter(path=request.query_params.get("path"), since=since)
+    records.reverse()
+    if limit is not None:
+        records = records[:limit]
+    return json_response({"requests": [r.summary() for r in records], "bytes": log.bytes, "total": len(log)})
+
+
+async def get_request(request: Request) -> Response:
+    """``GET /_admin/requests/{id}``: one exchange with its bodies and streamed events."""
+    _authorise(request)
+    raw = request.path_params["record_id"]
+    record = gateway(request).requests.get(int(raw)) if raw.isdigit() and len(raw) < 18 else None
+    if record is None:
+        raise ApiError(404, "not_found", f"No logged request with id '{raw[:40]}'.")
+    return json_response(record.as_dict())
+
+
+def _limits(state: Any) -> Dict[str, Any]:
+    limiter = state.limiter
+    return {"rpm": getattr(limiter, "rpm", None), "rpd": getattr(limiter, "rpd", None)}
+
+
+async def get_limits(request: Request) -> Response:
+    _authorise(request)
+    return json_response(_limits(gateway(request)))
+
+
+async def set_limits(request: Request) -> Response:
+    """``PUT /_admin/limits`` ``{"rpm": 10, "rpd": null}``: new limits, counting from zero."""
+    _authorise(request)
+    body = await json_body(request)
+    unknown = set(body) - {"rpm", "rpd"}
+    if unknown:
+        raise ApiError(400, "invalid_request", f"Unknown limit fields: {', '.join(sorted(unknown))}.")
+    values: Dict[str, Optional[int]] = {}
+    for name in ("rpm", "rpd"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ApiError(400, "invalid_request", f"'{name}' must be a positive integer or null.")
+        values[name] = value
+    state = gateway(request)
+    rpm, rpd = values["rpm"], values["rpd"]
+    state.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
+    return json_response(_limits(state))
+
+
+ROUTES += [
+    Route("/_admin/requests/summary", list_request_summaries, methods=["GET"]),
+    Route("/_admin/requests/{record_id}", get_request, methods=["GET"]),
+    Route("/_admin/limits", get_limits, methods=["GET"]),
+    Route("/_admin/limits", set_limits, methods=["PUT"]),
 ]

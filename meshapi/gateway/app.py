@@ -13,7 +13,8 @@
 inbound ``X-Request-Id`` or a fresh ``req_<ULID>``) and add it to every response; reject bodies over
 32 MiB with an HTML 413 (no request id, like the production edge); read and log the request; check
 the bearer token on ``/v1`` routes (401) and the optional RPM/RPD limits (429); then run the real
-handler with a planned fault applied, if one matches (``fault_injection.py``).
+handler with a planned fault applied, if one matches (``fault_injection.py``). A POST to ``/v1`` with
+an ``Idempotency-Key`` runs the handler behind ``idempotency.py`` (replay, conflict or run once).
 
 The routes themselves are in ``routes/``, one module per SDK resource; the settings in
 ``settings.py``.
@@ -21,7 +22,8 @@ The routes themselves are in ``routes/``, one module per SDK resource; the setti
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional
+import asyncio
+from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
@@ -35,6 +37,9 @@ from .common import SCOPE_BODY, SCOPE_JSON, SCOPE_OWNER, SCOPE_REQUEST_ID, BadJs
 from .errors import ApiError, DetailError, code_for_status, dumps, envelope
 from .fault_injection import error_message, header_list, run_with_fault
 from .faults import FaultPlan, RequestLog, RequestRecord
+from .idempotency import cache_for as idempotency_cache
+from .inspector import ROUTES as _INSPECTOR_ROUTES
+from .proxy import ProxyLayer
 from .routes import all_routes
 from .settings import GatewaySettings
 from .state import GatewayState
@@ -60,6 +65,15 @@ def _bearer(headers: Dict[str, str]) -> Optional[str]:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def _unlogged(method: str, path: str) -> bool:
+    """The inspector's own files and reads of the log itself are not logged (they would flood it)."""
+    return path.startswith("/_inspector") or (method == "GET" and path.startswith("/_admin/requests"))
+
+
+def _header_dict(raw: List[Tuple[bytes, bytes]]) -> Dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
 
 
 async def _send_simple(
@@ -101,7 +115,7 @@ class GatewayMiddleware:
         self, scope: Scope, headers: Dict[str, str], parsed: Any, size: int, rid: str
     ) -> RequestRecord:
         query_string = scope.get("query_string", b"").decode("latin-1")
-        record = RequestRecord(
+        record = RequestRecord.received(
             method="GET" if scope["type"] == "websocket" else scope["method"],
             path=scope["path"],
             query=dict(parse_qsl(query_string, keep_blank_values=True)),
@@ -110,7 +124,8 @@ class GatewayMiddleware:
             request_id=rid,
             body_size=size,
         )
-        self.state.requests.append(record)
+        if not _unlogged(record.method, record.path):
+            self.state.requests.append(record)
         return record
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,13 +133,33 @@ class GatewayMiddleware:
         headers = self._headers(scope)
         rid = self._request_id(scope, headers)
         method, path = scope["method"], scope["path"]
+        is_api = path == "/v1" or path.startswith("/v1/")
+        body_timeout = state.settings.body_timeout
+
+        # Authentication comes before the body is read: an unauthenticated body is drained (bounded,
+        # so the client reads the 401) but neither parsed nor kept.
+        token = _bearer(headers) if is_api else None
+        owner = state.owner_for(token) if is_api else None
+        if is_api and (owner is None or token is None):
+            size, complete = await _drain(receive, 0, body_timeout)
+            record = self._record(scope, headers, None, size, rid)
+            record.status = 401
+            record.finish()
+            body_401 = error_message(401, "unauthorized", "Invalid or missing API key.", rid)
+            extra = {"x-request-id": rid, **({} if complete else {"connection": "close"})}
+            await _send_simple(send, 401, body_401, "application/json", extra)
+            return
 
         declared = headers.get("content-length", "")
-        too_big = declared.isdigit() and int(declared) > MAX_BODY_BYTES
+        too_big = declared.isdigit() and len(declared) < 20 and int(declared) > MAX_BODY_BYTES
         chunks: List[bytes] = []
         size = 0
         while not too_big:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), body_timeout)
+            except asyncio.TimeoutError:
+                await self._body_timed_out(scope, headers, size, rid, send)
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -138,18 +173,14 @@ class GatewayMiddleware:
         if too_big:
             # Drain what the client is still sending (bounded) so it reads the 413 instead of
             # failing on a write to a closed connection.
-            while size <= _DRAIN_LIMIT:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    break
-                size += len(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
+            size, _ = await _drain(receive, size, body_timeout)
             record = self._record(scope, headers, None, size, rid)
             record.status = 413
+            record.finish()
             await _send_simple(send, 413, _HTML_413, "text/html", {"connection": "close"})
             return
         body = b"".join(chunks)
+        del chunks
         content_type = headers.get("content-type", "")
         # Parse once here (handlers reuse it from the scope); raw uploads are left alone.
         looks_json = "json" in content_type or (not content_type and body[:1] in (b"{", b"["))
@@ -161,20 +192,18 @@ class GatewayMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                record.status = message["status"]
                 raw = list(message.get("headers", []))
                 if not any(k.lower() == b"x-request-id" for k, _ in raw):
                     raw.append((b"x-request-id", rid.encode("latin-1")))
                 message = {**message, "headers": raw}
+                response_headers = _header_dict(raw)
+                record.request_id = response_headers.get("x-request-id", rid)  # a proxied answer's own id
+                record.response_started(message["status"], response_headers)
+            elif message["type"] == "http.response.body":
+                record.response_chunk(message.get("body", b""), bool(message.get("more_body", False)))
             await send(message)
 
-        if path == "/v1" or path.startswith("/v1/"):
-            token = _bearer(headers)
-            owner = state.owner_for(token)
-            if owner is None or token is None:
-                body_401 = error_message(401, "unauthorized", "Invalid or missing API key.", rid)
-                await _send_simple(send_with_id, 401, body_401, "application/json")
-                return
+        if is_api and token is not None:
             scope[SCOPE_OWNER] = owner
             if state.limiter is not None:
                 try:
@@ -197,7 +226,41 @@ class GatewayMiddleware:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await run_with_fault(fault, self.app, scope, replay, send_with_id, send, rid)
+        app = self.app
+        if method == "POST" and path.startswith("/v1/") and "idempotency-key" in headers:
+            app = idempotency_cache(state).wrap(app, headers["idempotency-key"], body, content_type)
+        try:
+            await run_with_fault(fault, app, scope, replay, send_with_id, send, rid)
+        finally:
+            record.finish()
+
+    async def _body_timed_out(
+        self, scope: Scope, headers: Dict[str, str], size: int, rid: str, send: Send
+    ) -> None:
+        """A client that stopped sending its body: a 408 envelope, and the connection is closed."""
+        record = self._record(scope, headers, None, size, rid)
+        record.status = 408
+        record.finish()
+        seconds = self.state.settings.body_timeout
+        message = f"The request body did not arrive within {seconds:g} s."
+        body = error_message(408, "request_timeout", message, rid)
+        extra = {"x-request-id": rid, "connection": "close"}
+        await _send_simple(send, 408, body, "application/json", extra)
+
+
+async def _drain(receive: Receive, size: int, timeout: float) -> Tuple[int, bool]:
+    """Read and drop the rest of a body (at most ``_DRAIN_LIMIT``): ``(bytes seen, read to the end)``."""
+    while size <= _DRAIN_LIMIT:
+        try:
+            message = await asyncio.wait_for(receive(), timeout)
+        except asyncio.TimeoutError:
+            return size, False
+        if message["type"] == "http.disconnect":
+            return size, False
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return size, True
+    return size, False
 
 
 # -- exception handlers -------------------------------------------------------------------------------
@@ -241,12 +304,16 @@ class GatewayApp(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         inner: ASGIApp = super().build_middleware_stack()
+        proxy = getattr(self.state, "proxy", None)
+        if proxy is not None:
+            inner = proxy.wrap(inner)  # record/replay in front of a real gateway (proxy.py)
         return GatewayMiddleware(inner, self.state.gateway)
 
 
-def routes() -> List[BaseRoute]:
-    """Every route of the gateway: the resource modules' (``routes/``) and the admin API's."""
-    return [*all_routes(), *admin.ROUTES]
+def routes(*, inspector: bool = True) -> List[BaseRoute]:
+    """Every route of the gateway: the resource modules' (``routes/``), the admin API's, the inspector's."""
+    extra: List[BaseRoute] = list(_INSPECTOR_ROUTES) if inspector else []
+    return [*extra, *all_routes(), *admin.ROUTES]
 
 
 def create_app(
@@ -259,14 +326,18 @@ def create_app(
 ) -> Starlette:
     """Build the gateway app from ``settings`` and/or the :class:`GatewaySettings` fields as keywords.
 
-    Call ``app.state.gateway.close()`` when done if ``data_dir`` was used.
+    Call ``app.state.gateway.close()`` when done if ``data_dir`` was used. ``inspector=False`` leaves
+    out the ``/_inspector/`` page (:mod:`meshapi.gateway.inspector`); ``proxy`` puts the gateway in
+    front of a real one or a cassette (:mod:`meshapi.gateway.proxy`).
     """
     if tokens is not None:
         options["tokens"] = tokens
     chosen = GatewaySettings.build(settings, caller="create_app", **options)
+    proxy = chosen.proxy
+    layer = ProxyLayer(proxy) if proxy is not None and proxy.active else None
     state = GatewayState(chosen, faults=faults, requests=requests)
     app = GatewayApp(
-        routes=routes(),
+        routes=routes(inspector=chosen.inspector),
         exception_handlers={
             ApiError: _api_error,
             DetailError: _detail_error,
@@ -275,4 +346,6 @@ def create_app(
         },
     )
     app.state.gateway = state
+    app.state.inspector = chosen.inspector
+    app.state.proxy = layer
     return app

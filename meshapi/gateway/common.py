@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, Dict, Mapping, Optional
 
 from starlette.requests import Request
@@ -11,6 +10,8 @@ from starlette.responses import Response
 
 from .catalog import ModelEntry
 from .errors import ApiError, dumps, model_not_found, validation_failed
+from .json_input import BadJson as BadJson
+from .json_input import parse_request_json
 from .state import GatewayState
 from .validation import Spec, check_body, malformed_json
 
@@ -20,24 +21,8 @@ SCOPE_OWNER = "meshapi.owner"
 SCOPE_BODY = "meshapi.body"
 SCOPE_JSON = "meshapi.json"
 
-
-class BadJson:
-    """Marker stored in the scope when the body was not valid JSON."""
-
-    def __init__(self, text: str, error: json.JSONDecodeError) -> None:
-        self.text = text
-        self.error = error
-
-
-def parse_json_bytes(body: bytes) -> Any:
-    """Parsed JSON, ``None`` for an empty body, or a :class:`BadJson` marker."""
-    if not body.strip():
-        return None
-    text = body.decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        return BadJson(text, exc)
+#: Parsed JSON, ``None`` for an empty body, or a :class:`BadJson` marker (see ``json_input.py``).
+parse_json_bytes = parse_request_json
 
 
 def gateway(request: Request) -> GatewayState:

@@ -8,6 +8,7 @@ FastAPI-style ``{"detail": ...}`` body some production routes still send); the e
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Dict, List, Mapping, Optional
 
 #: The error code sent for a status when nothing more specific applies (also used by the fault plan).
@@ -89,5 +90,32 @@ def envelope(error: Mapping[str, Any], request_id: Optional[str]) -> Dict[str, A
 
 
 def dumps(value: Any) -> bytes:
-    """Compact JSON as the gateway writes it (UTF-8, no spaces)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact JSON as the gateway writes it (UTF-8, no spaces); always valid JSON.
+
+    A value that strict JSON cannot hold (a non-finite float, a lone surrogate, nesting past the
+    stack) is written in a safe form instead of failing the response: ``null`` for the number,
+    U+FFFD for the surrogate, ``"..."`` below :data:`_SAFE_DEPTH`.
+    """
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except (ValueError, UnicodeEncodeError, RecursionError):
+        safe = json.dumps(_safe(value, 0), separators=(",", ":"), ensure_ascii=False)
+        return safe.encode("utf-8", "replace")
+
+
+_SAFE_DEPTH = 64
+
+
+def _safe(value: Any, depth: int) -> Any:
+    if depth > _SAFE_DEPTH:
+        return "..."
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_safe(str(k), depth): _safe(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_safe(v, depth + 1) for v in value]
+    return value

@@ -1,4 +1,4 @@
-"""Fault injection and the request log: how tests make the local gateway misbehave on purpose.
+"""Fault injection: how tests make the local gateway misbehave on purpose.
 
 A :class:`FaultPlan` holds :class:`Fault` entries. Each HTTP request the gateway receives (after
 authentication) takes the first matching fault that still has uses left; the gateway middleware then
@@ -35,10 +35,13 @@ given) must match too. ``times`` is the number of requests it applies to (``-1``
 from __future__ import annotations
 
 import threading
-import time
-from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Union
+
+# The request log lives in reqlog.py; imported here because tests and users import it from this module.
+from .reqlog import RequestLog, RequestRecord
+
+__all__ = ["Fault", "FaultBody", "FaultPlan", "RequestLog", "RequestRecord"]
 
 FaultBody = Optional[Union[bytes, str, Dict[str, Any]]]
 
@@ -198,77 +201,3 @@ class FaultPlan:
     def __iter__(self) -> Iterator[Fault]:
         with self._lock:
             return iter(list(self._faults))
-
-
-@dataclass
-class RequestRecord:
-    """One request as the gateway received it."""
-
-    method: str
-    path: str
-    query: Dict[str, str]
-    headers: Dict[str, str]
-    json: Any
-    request_id: str
-    body_size: int = 0
-    time: float = field(default_factory=time.time)
-    #: Response status once known (``None`` while in flight or if the connection was aborted first).
-    status: Optional[int] = None
-    #: The fault applied to this request, if any.
-    fault: Optional[Fault] = None
-
-    def as_dict(self) -> Dict[str, Any]:
-        return {
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "headers": self.headers,
-            "json": self.json,
-            "request_id": self.request_id,
-            "status": self.status,
-            "time": self.time,
-            "faulted": self.fault is not None,
-        }
-
-
-class RequestLog:
-    """Thread-safe log of received requests (most recent ``maxlen`` kept)."""
-
-    def __init__(self, maxlen: int = 100_000) -> None:
-        self._lock = threading.Lock()
-        self._records: Deque[RequestRecord] = deque(maxlen=maxlen)
-
-    def append(self, record: RequestRecord) -> None:
-        with self._lock:
-            self._records.append(record)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._records.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._records)
-
-    def __iter__(self) -> Iterator[RequestRecord]:
-        with self._lock:
-            return iter(list(self._records))
-
-    def __getitem__(self, index: int) -> RequestRecord:
-        with self._lock:
-            return list(self._records)[index]
-
-    def filter(self, path: Optional[str] = None, method: Optional[str] = None) -> List[RequestRecord]:
-        """Records for ``path`` (exact, or prefix when it ends with ``*``) and/or ``method``."""
-        out = []
-        for record in self:
-            if method is not None and record.method.upper() != method.upper():
-                continue
-            if path is not None:
-                if path.endswith("*"):
-                    if not record.path.startswith(path[:-1]):
-                        continue
-                elif record.path != path:
-                    continue
-            out.append(record)
-        return out

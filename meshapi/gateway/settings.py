@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence
+
+if TYPE_CHECKING:
+    from .proxy import ProxySettings
 
 from .replies import RulesSource
 
@@ -45,6 +48,16 @@ class GatewaySettings:
     replies: Optional[RulesSource] = None
     #: uvicorn's log level.
     log_level: str = "warning"
+    #: Serve the ``/_inspector/`` web page (:mod:`meshapi.gateway.inspector`).
+    inspector: bool = True
+    #: Record/replay in front of a real gateway (:class:`~meshapi.gateway.proxy.ProxySettings`).
+    proxy: Optional[ProxySettings] = None
+    #: Slow clients: seconds a client may take to send its request line and headers (then the
+    #: connection is closed) and to send each piece of its body (then a 408); most connections
+    #: served at once (past it, new requests get a 503).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 512
 
     @classmethod
     def build(

@@ -8,7 +8,7 @@ realtime route). Attributes other modules rely on:
   with ``supports_realtime`` / ``supports_chat`` / ... flags, ``catalog.resolve()`` also accepts bare
   names such as ``gpt-realtime``.
 * ``faults`` - :class:`~meshapi.gateway.faults.FaultPlan`; ``faults.take(method, path)``.
-* ``requests`` - :class:`~meshapi.gateway.faults.RequestLog`.
+* ``requests`` - :class:`~meshapi.gateway.reqlog.RequestLog` (bounded, tokens redacted).
 * ``latency`` - seconds to pause between streamed events (0 = full speed).
 * ``new_request_id()`` - a fresh ``req_<ULID>``.
 * ``store`` - per-owner records (:class:`~meshapi.gateway.storage.Store`).
@@ -96,6 +96,8 @@ class GatewayState:
         self.catalog = Catalog()
         self.faults = faults if faults is not None else FaultPlan()
         self.requests = requests if requests is not None else RequestLog()
+        if self.requests.pricer is None:
+            self.requests.pricer = self.price
         self.latency = float(settings.latency)
         self.batch_step_seconds = float(settings.batch_step_seconds)
         self.embed_step_seconds = float(settings.embed_step_seconds)
@@ -117,6 +119,11 @@ class GatewayState:
         if token is None:
             return None
         return self._owners.get(token)
+
+    def price(self, model: str, prompt_tokens: int, completion_tokens: int) -> Optional[str]:
+        """Estimated USD cost of a call on a catalog model (the request log's cost column)."""
+        entry = self.catalog.get(model)
+        return None if entry is None else self.catalog.cost(entry, prompt_tokens, completion_tokens)
 
     @staticmethod
     def new_request_id() -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import threading
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -31,6 +32,71 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+class DataDirInUseError(RuntimeError):
+    """Another gateway process (or ``Store``) already uses this data directory."""
+
+
+class DataDirLock:
+    """An exclusive, non-blocking lock on ``<data_dir>/gateway.lock`` that holds the owner's pid.
+
+    The operating system drops the lock when its holder exits, even on a crash, so a stale file left
+    behind never blocks a new gateway; only a live holder does.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd: Optional[int] = fd
+
+    @classmethod
+    def acquire(cls, data_dir: str) -> DataDirLock:
+        path = os.path.join(data_dir, LOCK_FILE)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock_fd(fd)
+        except OSError:
+            holder = _read_pid(fd)
+            os.close(fd)
+            who = f"pid {holder}" if holder else "another process"
+            raise DataDirInUseError(
+                f"the data directory {data_dir!r} is already in use by another local gateway ({who}); "
+                "stop that gateway or pass a different --data-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode("ascii"))
+        return cls(fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            try:
+                os.ftruncate(fd, 0)
+            except OSError:  # pragma: no cover - nothing useful to do
+                pass
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+LOCK_FILE = "gateway.lock"
+
+
+def _lock_fd(fd: int) -> None:
+    if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 32).decode("ascii", "replace").strip()
+    except OSError:  # pragma: no cover - e.g. the byte range is locked on Windows
+        return ""
+    return text if text.isdigit() else ""
+
+
 class Store:
     """Records by kind (``"template"``, ``"file"``, ``"file_text"``, ``"chunks"``, ``"batch"``)."""
 
@@ -40,11 +106,17 @@ class Store:
         self._meta: Dict[str, str] = {}
         self._seq = 0
         self._db: Optional[sqlite3.Connection] = None
+        self._dir_lock: Optional[DataDirLock] = None
         if data_dir is not None:
             os.makedirs(data_dir, exist_ok=True)
-            self._db = sqlite3.connect(os.path.join(data_dir, "gateway.sqlite3"), check_same_thread=False)
-            self._db.executescript(_SCHEMA)
-            self._load()
+            self._dir_lock = DataDirLock.acquire(data_dir)
+            try:
+                self._db = sqlite3.connect(os.path.join(data_dir, "gateway.sqlite3"), check_same_thread=False)
+                self._db.executescript(_SCHEMA)
+                self._load()
+            except BaseException:
+                self.close()
+                raise
 
     @property
     def persistent(self) -> bool:
@@ -66,6 +138,9 @@ class Store:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if self._dir_lock is not None:
+                self._dir_lock.release()
+                self._dir_lock = None
 
     # -- records ------------------------------------------------------------------------------------
     def put(self, kind: str, owner: str, ident: str, record: Record) -> Record:
@@ -113,6 +188,19 @@ class Store:
             if self._db is not None:
                 self._db.execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, ident))
                 self._db.commit()
+
+    def clear(self) -> int:
+        """Forget every record of every owner (templates, files, batches); returns how many.
+
+        The meta values (the signing key) stay.
+        """
+        with self._lock:
+            count = sum(len(table) for table in self._kinds.values())
+            self._kinds.clear()
+            if self._db is not None:
+                self._db.execute("DELETE FROM records")
+                self._db.commit()
+            return count
 
     # -- meta ---------------------------------------------------------------------------------------
     def meta(self, key: str) -> Optional[str]:

@@ -12,6 +12,7 @@ required ones do not.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import ApiError, validation_failed
@@ -144,6 +145,9 @@ class Num(_Bounded):
     def check(self, value: Any, loc: Loc, report: Report) -> Any:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             report.add("float_type", loc, "Input should be a valid number", value)
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            report.add("finite_number", loc, "Input should be a finite number", None)
             return value
         self._bounds(value, loc, report)
         return value

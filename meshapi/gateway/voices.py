@@ -2,7 +2,7 @@
 
 Ids look like the providers' (``vc_...`` for ElevenLabs-style voices, Sarvam speaker names for the
 Bulbul models). Each voice names the models (``brand``) it speaks for; ``created_at_unix`` gives the
-``created_at_unix`` sort a stable order.
+``created_at_unix`` sort a stable order. ``preview_url`` is filled in per request (it names the host).
 """
 
 from __future__ import annotations

@@ -162,7 +162,10 @@ class ReconnectPolicy:
     (at most ``max_delay``, ±``jitter`` as a fraction) before attempt ``n``. A close is retried when the
     connection was lost or closed with one of ``close_codes``, or when the gateway announced it with an
     ``error`` event whose code is in ``error_codes``; a normal close (1000/1001) or a policy close (1008)
-    is not.
+    is not. The reconnect happens where the drop is noticed, in the receiving call (``recv()``,
+    ``iter_events()``, ``run()``, ``receive()`` or iteration), so keep one reader going. Events queued
+    when the reconnect starts are reported as undelivered (and dropped); events sent while it waits
+    for its backoff go to the new connection, after the re-sent configuration.
     """
 
     max_attempts: int = 5

@@ -107,11 +107,7 @@ class RealtimeSession(SessionBase):
             self._queue.push(frame)
             self._cond.notify_all()
             if self._writer_error is None and (self._writer is None or not self._writer.is_alive()):
-                self._stopping = False
-                self._writer = threading.Thread(
-                    target=self._write_loop, args=(self._ws,), name="meshapi-realtime-writer", daemon=True
-                )
-                self._writer.start()
+                self._start_writer()
 
     def _write_loop(self, ws: Any) -> None:
         _, ws_exceptions, _ = _ws.sync_websockets()
@@ -221,18 +217,17 @@ class RealtimeSession(SessionBase):
                 config = self._config_frame()
                 if config is not None:
                     self._queue.push_front(config)
-            message = self._reconnected_message(attempt, error, undelivered)
-            if config is not None:
-                self._send_started()
-            return message
+                if self._queue:
+                    self._start_writer()
+            return self._reconnected_message(attempt, error, undelivered)
         return None
 
-    def _send_started(self) -> None:
-        with self._cond:
-            self._writer = threading.Thread(
-                target=self._write_loop, args=(self._ws,), name="meshapi-realtime-writer", daemon=True
-            )
-            self._writer.start()
+    def _start_writer(self) -> None:  # called with the condition held
+        self._stopping = False
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(self._ws,), name="meshapi-realtime-writer", daemon=True
+        )
+        self._writer.start()
 
     def __iter__(self) -> Iterator[RealtimeMessage]:
         """Receive until the session ends: quietly after a normal close, raising ``RealtimeError`` after

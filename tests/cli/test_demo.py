@@ -28,21 +28,33 @@ def _headings(result: Result) -> None:
         assert f"[{number}/{len(STEP_TITLES)}] {title}" in result.out
 
 
-def test_demo_with_its_own_gateway(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    gateway = pytest.importorskip("meshapi.gateway")
-    if not hasattr(gateway, "serve"):
-        pytest.skip("local gateway not ready (meshapi.gateway.serve)")
-    monkeypatch.delenv("MESHAPI_BASE_URL", raising=False)
-    monkeypatch.delenv("MESHAPI_TOKEN", raising=False)
+def test_demo_with_its_own_gateway(
+    run: Run, monkeypatch: pytest.MonkeyPatch, sentinel: Any, tmp_path: Any
+) -> None:
+    pytest.importorskip("meshapi.gateway")
+    # Exported settings (here: a "real" gateway and key) are not enough to leave the local gateway.
+    monkeypatch.setenv("MESHAPI_BASE_URL", sentinel.url)
+    monkeypatch.setenv("MESHAPI_TOKEN", "rsk_pretend_this_is_a_real_key")
     started = time.monotonic()
     result = run("demo")
     elapsed = time.monotonic() - started
     assert result.code == 0, result.err
     _headings(result)
+    assert "MeshAPI tour against a local gateway started for this demo (http://127.0.0.1:" in result.out
     assert "the gateway saw 2 attempts" in result.out
     assert f"All {len(STEP_TITLES)} steps passed" in result.out
-    assert "lighthouse.png" in result.out
+    assert "wrote lighthouse.png (" in result.out
+    assert sentinel.connections() == 0
+    assert list(tmp_path.iterdir()) == [], "the demo left files behind"
     assert elapsed < 45
+
+
+def test_demo_token_alone_is_the_local_gateway_token(run: Run, sentinel: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("MESHAPI_BASE_URL", sentinel.url)
+    result = run("--json", "demo", "--token", "rsk_my_local_token")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["ok"] is True
+    assert sentinel.connections() == 0
 
 
 def test_demo_against_a_running_gateway_json(gw: Any, run: Run) -> None:
@@ -54,7 +66,7 @@ def test_demo_against_a_running_gateway_json(gw: Any, run: Run) -> None:
 
 
 def test_demo_remote_skips_fault_injection(gw: Any, run: Run) -> None:
-    result = run("demo")  # MESHAPI_BASE_URL / MESHAPI_TOKEN point at the session gateway
+    result = run("demo", "--base-url", gw.base_url)  # the token comes from MESHAPI_TOKEN
     assert result.code == 0, result.err
     _headings(result)
     assert "fault plans are a local-gateway feature" in result.out

@@ -156,6 +156,9 @@ def test_voices_page_with_tokens_and_filters(client: httpx.Client) -> None:
     assert client.get("/v1/audio/voices", params={"search": "british"}).json()["voices"][0]["name"] == "Rowan"
     one = client.get("/v1/audio/voices/anushka")
     assert one.status_code == 200 and one.json()["name"] == "Anushka"
+    preview = httpx.get(one.json()["preview_url"])  # no bearer token, like a CDN link
+    assert preview.headers["content-type"] == "audio/wav"
+    assert sound.read_text(preview.content) == "Hello, I am Anushka."
     assert_envelope(client.get("/v1/audio/voices/nobody"), 404, "voice_not_found")
     assert_envelope(
         client.get("/v1/audio/voices", params={"next_page_token": "bogus!"}), 400, "invalid_request"

@@ -26,7 +26,8 @@ def test_realtime_session_created_and_logged(gw: Gateway) -> None:
         first = json.loads(ws.recv(timeout=5))
         assert first["type"] == "session.created"
     records = gw.requests.filter(path="/v1/realtime", method="GET")
-    assert len(records) == 1 and records[0].query["api_key"] == TOKEN
+    assert len(records) == 1 and records[0].query["api_key"] == "rsk_…redacted"
+    assert records[0].sent_secret(TOKEN)
 
 
 def test_ws_close_code_fault(gw: Gateway) -> None:

@@ -118,3 +118,56 @@ def test_huge_event_is_linear() -> None:
     chunks = [b"data: "] + [payload[i : i + 65536] for i in range(0, len(payload), 65536)] + [b"\n\n"]
     events = decode_all(chunks)
     assert len(events) == 1 and len(events[0].data) == len(payload)
+
+
+# -- limits (hostile servers) --------------------------------------------------------------------------
+
+
+def test_a_line_that_never_ends_is_refused_at_the_limit() -> None:
+    from meshapi._core.sse import SSELimitError
+
+    decoder = SSEDecoder(max_line_bytes=1000)
+    decoder.feed(b"data: " + b"x" * 900)
+    with pytest.raises(SSELimitError) as caught:
+        decoder.feed(b"y" * 200)
+    assert caught.value.limit == 1000 and "1000-byte limit" in str(caught.value)
+    assert decoder._parts == []  # nothing kept after the refusal
+
+
+def test_a_long_line_inside_one_chunk_is_refused() -> None:
+    from meshapi._core.sse import SSELimitError
+
+    with pytest.raises(SSELimitError):
+        SSEDecoder(max_line_bytes=100).feed(b"data: " + b"x" * 200 + b"\n\n")
+    with pytest.raises(SSELimitError):
+        SSEDecoder(max_line_bytes=100).feed(b": comment " + b"x" * 200 + b"\n")
+
+
+def test_an_event_of_many_short_lines_is_refused_at_the_event_limit() -> None:
+    from meshapi._core.sse import SSELimitError
+
+    decoder = SSEDecoder(max_event_bytes=10_000)
+    with pytest.raises(SSELimitError, match="one event"):
+        for _ in range(1000):
+            decoder.feed(b"data: " + b"z" * 50 + b"\n")
+    assert decoder._data == []
+
+
+def test_limits_are_per_event_and_default_to_64_mib() -> None:
+    from meshapi._core.sse import DEFAULT_MAX_EVENT_BYTES
+
+    assert DEFAULT_MAX_EVENT_BYTES == 64 * 1024 * 1024
+    assert SSEDecoder().max_event_bytes == SSEDecoder().max_line_bytes == DEFAULT_MAX_EVENT_BYTES
+    decoder = SSEDecoder(max_event_bytes=100, max_line_bytes=100)
+    events = []
+    for _ in range(50):  # each event is under the limit; together far over it
+        events += decoder.feed(b"data: " + b"a" * 80 + b"\n\n")
+    assert len(events) == 50
+
+
+def test_a_retry_field_with_thousands_of_digits_is_ignored() -> None:
+    decoder = SSEDecoder()
+    events = decoder.feed(b"retry: " + b"9" * 5000 + b"\ndata: x\n\n")
+    assert events[0].data == "x" and events[0].retry is None
+    assert SSEDecoder().feed(b"retry: 1500\ndata: y\n\n")[0].retry == 1500
+    assert SSEDecoder().feed("retry: \u0661\u0662\ndata: z\n\n".encode())[0].retry is None

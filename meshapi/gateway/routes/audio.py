@@ -3,7 +3,8 @@
 Speech is real audio (``sound.py``): WAV by default, MP3 or raw PCM on request, as long as the text.
 Transcribing audio this gateway synthesized returns the synthesized text exactly; other audio gives an
 empty transcript. Transcripts are stored per owner so ``GET /v1/audio/transcriptions/{id}`` finds them.
-Voices page with an opaque ``next_page_token`` (and the docs' ``count``/``truncated`` fields).
+Voices page with an opaque ``next_page_token`` (and the docs' ``count``/``truncated`` fields); each
+voice's ``preview_url`` is a WAV of it introducing itself, served without a token like a CDN link.
 """
 
 from __future__ import annotations
@@ -245,6 +246,18 @@ async def create_translation(request: Request) -> Response:
 # -- voices ---------------------------------------------------------------------------------------------
 
 
+def _with_preview(request: Request, voice: Dict[str, Any]) -> Dict[str, Any]:
+    base = str(request.base_url).rstrip("/")
+    return {**voice, "preview_url": f"{base}/_media/voices/{voice['voice_id']}.wav"}
+
+
+async def voice_preview(request: Request) -> Response:
+    found = voices.BY_ID.get(request.path_params["voice_id"])
+    if found is None:
+        return Response("No such voice.", status_code=404, media_type="text/plain; charset=utf-8")
+    return Response(sound.wav(f"Hello, I am {found['name']}.", sound.DEFAULT_RATE), media_type="audio/wav")
+
+
 def _token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
 
@@ -303,7 +316,7 @@ async def list_voices(request: Request) -> Response:
     more = start + len(page) < len(found)
     return json_response(
         {
-            "voices": page,
+            "voices": [_with_preview(request, v) for v in page],
             "has_more": more,
             "total_count": len(found) if query["include_total_count"] else None,
             "next_page_token": _token(start + len(page)) if more else None,
@@ -318,7 +331,7 @@ async def get_voice(request: Request) -> Response:
     found = voices.BY_ID.get(voice_id)
     if found is None:
         raise ApiError(404, "voice_not_found", f"Voice '{voice_id}' not found.")
-    return json_response(found)
+    return json_response(_with_preview(request, found))
 
 
 ROUTES = [
@@ -329,4 +342,5 @@ ROUTES = [
     Route("/v1/audio/translations", create_translation, methods=["POST"]),
     Route("/v1/audio/voices", list_voices, methods=["GET"]),
     Route("/v1/audio/voices/{voice_id}", get_voice, methods=["GET"]),
+    Route("/_media/voices/{voice_id}.wav", voice_preview, methods=["GET"]),
 ]

@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import threading
 import time
-import zlib
+from array import array
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -28,6 +30,7 @@ from starlette.routing import Route
 from .. import engine, vectors
 from ..common import gateway, json_body, json_response, owner
 from ..errors import not_found
+from ..extract import ExtractionBudgetError, check_text_budget, chunk_text, extract_text
 from ..ids import iso_timestamp, new_uuid
 from ..state import GatewayState
 from ..storage import Record, public
@@ -36,8 +39,6 @@ from ..validation import Bool, Int, ListOf, MapOf, Obj, Str, check_query, opt, r
 UPLOAD_TTL_SECONDS = 600
 RAG_DIMENSIONS = 512
 EMBED_USD_PER_1K = 0.00002
-PARENT_WORDS = 200
-CHILD_WORDS = 50
 
 INIT = Obj(
     {
@@ -68,77 +69,6 @@ SEARCH = Obj(
 KIND, TEXT, CHUNKS = "file", "file_text", "chunks"
 
 
-# -- text extraction and chunking -----------------------------------------------------------------------
-
-
-def _pdf_text(data: bytes) -> str:
-    """Best-effort text of a PDF: literal strings in (possibly deflated) content streams, else printable runs."""
-    strings: List[str] = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\n?endstream", data, re.S):
-        try:
-            stream = zlib.decompress(stream)
-        except zlib.error:
-            pass
-        for literal in re.findall(rb"\(((?:\\.|[^\\()])*)\)", stream):
-            text = re.sub(rb"\\(.)", rb"\1", literal).decode("latin-1")
-            if text.strip():
-                strings.append(text)
-    if strings:
-        return " ".join(strings)
-    runs = re.findall(rb"[ -~]{4,}", data)
-    return "\n".join(
-        r.decode("ascii") for r in runs if not r.startswith((b"%", b"/", b"<<", b"endobj", b"xref"))
-    )
-
-
-def extract_text(data: bytes, mime_type: str) -> str:
-    if mime_type.split(";")[0].strip().lower() == "application/pdf" or data.startswith(b"%PDF"):
-        return _pdf_text(data)
-    return data.decode("utf-8", "replace")
-
-
-def _windows(words: List[str], size: int) -> List[str]:
-    return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
-
-
-def chunk_text(text: str) -> List[Tuple[str, str]]:
-    """``(child, parent)`` pairs: ~50-word children inside ~200-word parents, split on paragraphs/sentences."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-    parents: List[str] = []
-    current: List[str] = []
-    for paragraph in paragraphs:
-        words = paragraph.split()
-        if len(words) > PARENT_WORDS:
-            if current:
-                parents.append("\n\n".join(current))
-                current = []
-            parents.extend(_windows(words, PARENT_WORDS))
-            continue
-        if current and sum(len(p.split()) for p in current) + len(words) > PARENT_WORDS:
-            parents.append("\n\n".join(current))
-            current = []
-        current.append(paragraph)
-    if current:
-        parents.append("\n\n".join(current))
-    pairs: List[Tuple[str, str]] = []
-    for parent in parents:
-        child: List[str] = []
-        for sentence in re.split(r"(?<=[.!?])\s+|\n+", parent):
-            words = sentence.split()
-            if not words:
-                continue
-            if child and len(child) + len(words) > CHILD_WORDS:
-                pairs.append((" ".join(child), parent))
-                child = []
-            if len(words) > CHILD_WORDS:
-                pairs.extend((w, parent) for w in _windows(words, CHILD_WORDS))
-                continue
-            child.extend(words)
-        if child:
-            pairs.append((" ".join(child), parent))
-    return pairs
-
-
 # -- state transitions ----------------------------------------------------------------------------------
 
 
@@ -146,15 +76,33 @@ def _touch(record: Record, at: float) -> None:
     record["updated_at"] = iso_timestamp(at)
 
 
-def _chunk_vectors(state: GatewayState, file_id: str) -> List[vectors.Sparse]:
-    cache: Dict[str, List[vectors.Sparse]] = state.cache.setdefault("rag_vectors", {})
+#: One chunk's vector, compact: feature indices and their values (a dict costs ~10x more).
+Compact = Tuple["array[int]", "array[float]"]
+
+
+def _compact(vector: vectors.Sparse) -> Compact:
+    return array("H", vector.keys()), array("d", vector.values())
+
+
+def _score(query: List[float], vector: Compact) -> float:
+    indices, values = vector
+    return sum(query[i] * v for i, v in zip(indices, values))
+
+
+def _chunk_vectors(state: GatewayState, file_id: str) -> List[Compact]:
+    cache: Dict[str, List[Compact]] = state.cache.setdefault("rag_vectors", {})
     found = cache.get(file_id)
     if found is None:
         stored = state.store.get(CHUNKS, file_id)
         chunks = stored[1]["chunks"] if stored else []
-        found = [vectors.sparse_embedding(c["text"], RAG_DIMENSIONS) for c in chunks]
+        found = [_compact(vectors.sparse_embedding(c["text"], RAG_DIMENSIONS)) for c in chunks]
         cache[file_id] = found
     return found
+
+
+def _lock(state: GatewayState) -> threading.Lock:
+    lock: threading.Lock = state.cache.setdefault("rag_lock", threading.Lock())
+    return lock
 
 
 def _finish_embedding(state: GatewayState, who: str, record: Record, at: float) -> None:
@@ -184,7 +132,16 @@ def _finish_embedding(state: GatewayState, who: str, record: Record, at: float) 
 
 
 def advance(state: GatewayState, who: str, record: Record, *, force: bool = False) -> Record:
-    """Bring an embedding job up to date with the clock (``force`` finishes it now)."""
+    """Bring an embedding job up to date with the clock (``force`` finishes it now).
+
+    Finishing a job chunks and embeds the whole text, so callers run this off the event loop
+    (``run_in_threadpool``); the lock keeps two threads from finishing the same job twice.
+    """
+    with _lock(state):
+        return _advance(state, who, record, force=force)
+
+
+def _advance(state: GatewayState, who: str, record: Record, *, force: bool = False) -> Record:
     status = record["embedding_status"]
     started = record.get("_embed_started")
     if status not in ("queued", "processing") or started is None:
@@ -258,13 +215,22 @@ def _storage_error(status: int, code: str, message: str) -> Response:
     return Response(body, status_code=status, media_type="application/xml")
 
 
+#: Longest ``expires`` accepted on a signed upload URL (12 digits reach the year 33658).
+_EXPIRES_DIGITS = 12
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
 async def upload(request: Request) -> Response:
     state = gateway(request)
     file_id = request.path_params["file_id"]
     params = request.query_params
     expires_text, signature = params.get("expires", ""), params.get("signature", "")
-    if not expires_text.isdigit() or not hmac.compare_digest(
-        signature.encode(), _signature(state, file_id, int(expires_text)).encode()
+    if expires_text and (len(expires_text) > _EXPIRES_DIGITS or not _ASCII_DIGITS.fullmatch(expires_text)):
+        return _storage_error(
+            400, "InvalidArgument", "expires must be a Unix time in seconds (at most 12 digits)."
+        )
+    if not expires_text or not hmac.compare_digest(
+        signature.encode("utf-8", "replace"), _signature(state, file_id, int(expires_text)).encode()
     ):
         return _storage_error(403, "SignatureDoesNotMatch", "The request signature does not match.")
     if int(expires_text) < time.time():
@@ -280,16 +246,28 @@ async def upload(request: Request) -> Response:
             403, "SignatureDoesNotMatch", f"Content-Type '{sent}' does not match the signed '{declared}'."
         )
     data = await request.body()
+    embed = bool(record.get("_embed"))
+    try:
+        text = await run_in_threadpool(_extract, data, declared, embed)
+    except ExtractionBudgetError as exc:
+        return _storage_error(413, "EntityTooLarge", f"The upload cannot be processed: {exc}.")
     at = time.time()
-    state.store.put(TEXT, who, file_id, {"text": extract_text(data, declared)})
+    state.store.put(TEXT, who, file_id, {"text": text})
     record["upload_status"] = "ready"
     record["size_bytes"] = len(data)
     record["asset_url"] = f"local://files/{file_id}/{record['file_name']}"
     _touch(record, at)
-    if record.get("_embed"):
+    if embed:
         _queue(record, at)
     state.store.put(KIND, who, file_id, record)
     return Response(b"", status_code=200)
+
+
+def _extract(data: bytes, mime_type: str, embed: bool) -> str:
+    text = extract_text(data, mime_type)
+    if embed:
+        check_text_budget(text)
+    return text
 
 
 def _file(request: Request) -> Record:
@@ -302,7 +280,7 @@ def _file(request: Request) -> Record:
 
 
 async def get_file(request: Request) -> Response:
-    return json_response(public(_file(request)))
+    return json_response(public(await run_in_threadpool(_file, request)))
 
 
 async def list_files(request: Request) -> Response:
@@ -312,13 +290,20 @@ async def list_files(request: Request) -> Response:
     )
     records = state.store.list(KIND, who)
     start, limit = query["offset"], query["limit"]
-    page = [public(advance(state, who, r)) for r in records[start : start + limit]]
-    return json_response({"files": page, "total": len(records), "limit": limit, "offset": start})
+
+    def page() -> List[Record]:
+        return [public(advance(state, who, r)) for r in records[start : start + limit]]
+
+    files = await run_in_threadpool(page)
+    return json_response({"files": files, "total": len(records), "limit": limit, "offset": start})
 
 
 async def embed_files(request: Request) -> Response:
     body = await json_body(request, EMBED)
-    state, who = gateway(request), owner(request)
+    return json_response(await run_in_threadpool(_embed_files, gateway(request), owner(request), body))
+
+
+def _embed_files(state: GatewayState, who: str, body: Dict[str, Any]) -> Dict[str, Any]:
     wait = bool(body.get("wait"))
     results: List[Dict[str, Any]] = []
     for file_id in body["file_ids"]:
@@ -351,16 +336,19 @@ async def embed_files(request: Request) -> Response:
         results.append(
             {"file_id": file_id, "embedding_status": status, "chunk_count": chunk_count, "error": error}
         )
-    return json_response({"results": results})
+    return {"results": results}
 
 
 async def search_files(request: Request) -> Response:
     body = await json_body(request, SEARCH)
-    state, who = gateway(request), owner(request)
+    return json_response(await run_in_threadpool(_search, gateway(request), owner(request), body))
+
+
+def _search(state: GatewayState, who: str, body: Dict[str, Any]) -> Dict[str, Any]:
     wanted = set(body["file_ids"]) if body.get("file_ids") else None
     conditions = body.get("filter") or {}
     date_from, date_to = body.get("date_from"), body.get("date_to")
-    query_vector = vectors.sparse_embedding(body["query"], RAG_DIMENSIONS)
+    query_vector = vectors.embedding(body["query"], RAG_DIMENSIONS)
     scored: List[Tuple[float, int, Dict[str, Any]]] = []
     for record in state.store.list(KIND, who):
         if wanted is not None and record["file_id"] not in wanted:
@@ -380,7 +368,7 @@ async def search_files(request: Request) -> Response:
                 continue
             if date_to is not None and chunk["created_at"] > date_to:
                 continue
-            score = vectors.dot(query_vector, vector)
+            score = _score(query_vector, vector)
             hit = {
                 "score": round(score, 6),
                 "text": chunk["text"],
@@ -395,7 +383,7 @@ async def search_files(request: Request) -> Response:
             }
             scored.append((score, len(scored), hit))
     scored.sort(key=lambda item: (-item[0], item[1]))
-    return json_response({"results": [hit for _, _, hit in scored[: body.get("top_k") or 5]]})
+    return {"results": [hit for _, _, hit in scored[: body.get("top_k") or 5]]}
 
 
 ROUTES = [

@@ -1,0 +1,157 @@
+"""``meshapi gateway``: one-line errors for bad arguments, global options, and a quick quiet Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, List, Tuple
+
+import httpx
+import pytest
+
+from .conftest import Result
+
+pytest.importorskip("uvicorn")
+
+Run = Any
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--port", "99999"],
+            "meshapi gateway: argument --port: a port is 0 to 65535 (0 picks a free one), got 99999 "
+            "(see `meshapi gateway --help`)",
+        ),
+        (
+            ["--log-level", "loud"],
+            "meshapi gateway: argument --log-level: unknown log level 'loud' "
+            "(one of critical, error, warning, info, debug, trace) (see `meshapi gateway --help`)",
+        ),
+        (
+            ["--latency", "-1"],
+            "meshapi gateway: argument --latency: must be 0 or more seconds, got -1 "
+            "(see `meshapi gateway --help`)",
+        ),
+        (
+            ["--rpm", "0"],
+            "meshapi gateway: argument --rpm: must be at least 1, got 0 (see `meshapi gateway --help`)",
+        ),
+        (["--json"], "meshapi gateway: unrecognized arguments: --json (see `meshapi gateway --help`)"),
+    ],
+)
+def test_bad_arguments_are_one_line(run: Run, argv: List[str], line: str) -> None:
+    result: Result = run("gateway", *argv)
+    assert result.code == 2
+    assert result.err_lines == [line]
+    assert result.out == ""
+
+
+def test_an_unwritable_data_dir_is_one_line(run: Run, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run("gateway", "--port", "0", "--data-dir", str(blocker / "sub"))
+    assert result.code == 2
+    assert len(result.err_lines) == 1
+    assert result.err_lines[0].startswith(f"meshapi gateway: cannot create --data-dir {blocker / 'sub'}: ")
+    assert result.out == ""
+
+
+def test_global_options_before_gateway_are_honoured_or_refused(run: Run) -> None:
+    refused = run("--json", "gateway", "--port", "0")
+    assert refused.code == 2
+    assert refused.err_lines == [
+        "meshapi: --json does not apply to `meshapi gateway` (it prints its settings as text)"
+    ]
+    url = run("--base-url", "http://127.0.0.1:1", "gateway")
+    assert url.code == 2
+    assert url.err_lines == [
+        "meshapi: --base-url does not apply to `meshapi gateway` (it serves; choose where with --host and --port)"
+    ]
+    # --token is honoured: it becomes the token the gateway accepts (checked end to end below).
+
+
+def _start(argv: List[str], tmp_path: Path) -> Tuple[subprocess.Popen[str], str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHAPI_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meshapi", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+", first)
+    assert match, first
+    deadline = time.monotonic() + 15
+    while True:  # the socket is bound before uvicorn listens on it
+        try:
+            httpx.get(match.group(0) + "/v1/models", timeout=5)
+            break
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    return process, match.group(0)
+
+
+def test_ctrl_c_stops_at_once_and_quietly_with_open_streams(tmp_path: Path) -> None:
+    process, base_url = _start(
+        ["--token", "rsk_global_token", "gateway", "--port", "0", "--latency", "0.5"], tmp_path
+    )
+    started = threading.Event()
+    outcome: List[str] = []
+
+    def stream() -> None:
+        try:
+            with (
+                httpx.Client(timeout=30) as client,
+                client.stream(
+                    "POST",
+                    base_url + "/v1/chat/completions",
+                    headers={"Authorization": "Bearer rsk_global_token"},
+                    json={
+                        "model": "openai/gpt-4o-mini",
+                        "messages": [{"role": "user", "content": "hi " * 40}],
+                        "stream": True,
+                    },
+                ) as response,
+            ):
+                outcome.append(str(response.status_code))
+                for _ in response.iter_bytes():
+                    started.set()
+        except httpx.HTTPError as exc:
+            outcome.append(type(exc).__name__)
+        finally:
+            started.set()
+
+    try:
+        streams = [threading.Thread(target=stream) for _ in range(2)]
+        for thread in streams:
+            thread.start()
+        assert started.wait(15)
+        time.sleep(0.2)
+        began = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+        took = time.monotonic() - began
+        for thread in streams:
+            thread.join(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert took < 1.5, f"Ctrl-C took {took:.2f}s"
+    assert "Traceback" not in err and "CancelledError" not in err and "ERROR" not in err, err
+    assert len(err.splitlines()) <= 4, err
+    assert outcome[0] == "200"  # the global --token was the accepted token

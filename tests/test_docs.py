@@ -1,0 +1,88 @@
+"""The docs name what exists: every module under meshapi/ in CLAUDE.md's layout, every test folder in
+TESTING.md, every exported error in the README's error tree.
+
+Failure messages list what is missing (or listed but gone), so whoever adds a module sees what to add.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+from typing import List, Set
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _layout_block() -> List[str]:
+    text = (ROOT / "CLAUDE.md").read_text(encoding="utf-8")
+    match = re.search(r"^## Layout\n.*?^```\n(.*?)^```", text, re.S | re.M)
+    assert match, "CLAUDE.md has no '## Layout' code block"
+    return match.group(1).splitlines()
+
+
+def _layout_paths() -> Set[str]:
+    """Paths written in the layout tree: indentation (two spaces a level) gives the parent folder."""
+    paths: Set[str] = set()
+    stack: List[str] = []
+    for line in _layout_block():
+        if not line.strip():
+            continue
+        indent = (len(line) - len(line.lstrip(" "))) // 2
+        entry = line.strip().split()[0]
+        del stack[indent:]
+        path = "".join(stack) + entry
+        paths.add(path.rstrip("/"))
+        if entry.endswith("/"):
+            stack.append(entry)
+    return paths
+
+
+def test_every_module_is_in_the_claude_md_layout() -> None:
+    listed = _layout_paths()
+    modules = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "meshapi").rglob("*.py")
+        if path.name != "__init__.py" and "__pycache__" not in path.parts
+    }
+    missing = sorted(modules - listed)
+    stale = sorted(p for p in listed if p.startswith("meshapi/") and p.endswith(".py") and p not in modules)
+    stale = [p for p in stale if not p.endswith("/__init__.py")]
+    assert not missing and not stale, (
+        f"CLAUDE.md layout is out of date. Missing modules: {missing or 'none'}; "
+        f"listed but not found: {stale or 'none'}"
+    )
+
+
+def test_every_test_folder_is_in_testing_md() -> None:
+    text = (ROOT / "TESTING.md").read_text(encoding="utf-8")
+    wanted = [
+        f"tests/{path.name}"
+        for path in sorted((ROOT / "tests").iterdir())
+        if path.is_dir() and any(path.glob("test_*.py"))
+    ]
+    wanted += [f"tests/{path.name}" for path in sorted((ROOT / "tests").glob("test_*.py"))]
+    wanted += ["livetests", "benchmarks"]
+    missing = [name for name in wanted if name not in text]
+    assert not missing, f"TESTING.md does not mention these test folders/files: {missing}"
+    layout = _layout_paths()
+    folders = [n for n in wanted if not n.endswith(".py")]
+    not_in_layout = [n for n in folders if n not in layout]
+    assert not not_in_layout, f"CLAUDE.md layout does not list these test folders: {not_in_layout}"
+
+
+def test_the_readme_error_tree_lists_every_exported_error() -> None:
+    import meshapi
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"^```\nMeshAPIError\n(.*?)^```", readme, re.S | re.M)
+    assert match, "README.md lost its error tree (a ``` block starting with MeshAPIError)"
+    tree = match.group(0)
+    exported = [
+        name
+        for name in meshapi.__all__
+        if inspect.isclass(getattr(meshapi, name))
+        and issubclass(getattr(meshapi, name), meshapi.MeshAPIError)
+    ]
+    missing = [name for name in exported if not re.search(rf"\b{name}\b", tree)]
+    assert not missing, f"README.md's error tree does not show: {missing}"
