@@ -52,8 +52,21 @@ def test_readme_has_examples() -> None:
 
 
 def test_readme_blocks_run(readme_env: Dict[str, Any]) -> None:
+    from meshapi import MeshAPI
+
     gw = readme_env["gateway"]
     namespace = readme_env["namespace"]
+    clients: Dict[int, MeshAPI] = {}  # every client a block made, even one a later block rebinds
+    try:
+        _run_blocks(gw, namespace, clients)
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def _run_blocks(gw: Any, namespace: Dict[str, Any], clients: Dict[int, Any]) -> None:
+    from meshapi import MeshAPI
+
     for line, code in python_blocks(ROOT / "README.md"):
         code = code.replace("https://api.meshapi.ai", gw.base_url).replace('"rsk_..."', repr(gw.token))
         try:
@@ -63,6 +76,4 @@ def test_readme_blocks_run(readme_env: Dict[str, Any]) -> None:
             raise AssertionError(f"README.md block at line {line} failed: {exc!r}") from exc
         finally:
             gw.faults.clear()
-    client = namespace.get("client")
-    if client is not None and hasattr(client, "close"):
-        client.close()
+            clients.update({id(v): v for v in namespace.values() if isinstance(v, MeshAPI)})
