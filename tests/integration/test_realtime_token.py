@@ -33,5 +33,6 @@ def test_async_token_provider_on_the_sync_client_is_a_clear_error() -> None:
         return TOKEN
 
     with serve(tokens=[TOKEN]) as gw, meshapi.MeshAPI(base_url=gw.base_url, token=provider) as client:
-        with pytest.raises(meshapi.ConfigurationError, match="async"):
+        pending = pytest.raises(meshapi.ConfigurationError, match="async")
+        with pending:
             client.realtime.connect(model="openai/gpt-realtime-mini")
