@@ -108,6 +108,7 @@ def test_exported_settings_change_nothing(pytester: pytest.Pytester, monkeypatch
             assert meshapi_client.base_url.startswith(meshapi_gateway.base_url)
             assert meshapi_gateway.token != "rsk_pretend_this_is_a_real_key"
             meshapi_client.chat.completions.create({CHAT})
+            assert len(meshapi_gateway.requests) == 1  # it reached the local gateway (the log redacts the token)
             assert meshapi_gateway.requests[0].bearer_is(meshapi_gateway.token)  # stored redacted
         """,
     )
