@@ -54,6 +54,7 @@ def test_readme_has_examples() -> None:
 def test_readme_blocks_run(readme_env: Dict[str, Any]) -> None:
     gw = readme_env["gateway"]
     namespace = readme_env["namespace"]
+    clients: List[Any] = []
     for line, code in python_blocks(ROOT / "README.md"):
         code = code.replace("https://api.meshapi.ai", gw.base_url).replace('"rsk_..."', repr(gw.token))
         try:
@@ -63,6 +64,9 @@ def test_readme_blocks_run(readme_env: Dict[str, Any]) -> None:
             raise AssertionError(f"README.md block at line {line} failed: {exc!r}") from exc
         finally:
             gw.faults.clear()
-    client = namespace.get("client")
-    if client is not None and hasattr(client, "close"):
-        client.close()
+        seen = namespace.get("client")
+        if seen is not None and all(seen is not c for c in clients):
+            clients.append(seen)  # a later block may rebind `client` (e.g. `with ... as client`)
+    for client in clients:
+        if hasattr(client, "close"):
+            client.close()
