@@ -52,9 +52,21 @@ def test_readme_has_examples() -> None:
 
 
 def test_readme_blocks_run(readme_env: Dict[str, Any]) -> None:
+    from meshapi import MeshAPI
+
     gw = readme_env["gateway"]
     namespace = readme_env["namespace"]
-    clients: List[Any] = []
+    clients: Dict[int, MeshAPI] = {}  # every client a block made, even one a later block rebinds
+    try:
+        _run_blocks(gw, namespace, clients)
+    finally:
+        for client in clients.values():
+            client.close()
+
+
+def _run_blocks(gw: Any, namespace: Dict[str, Any], clients: Dict[int, Any]) -> None:
+    from meshapi import MeshAPI
+
     for line, code in python_blocks(ROOT / "README.md"):
         code = code.replace("https://api.meshapi.ai", gw.base_url).replace('"rsk_..."', repr(gw.token))
         try:
@@ -64,9 +76,4 @@ def test_readme_blocks_run(readme_env: Dict[str, Any]) -> None:
             raise AssertionError(f"README.md block at line {line} failed: {exc!r}") from exc
         finally:
             gw.faults.clear()
-        seen = namespace.get("client")
-        if seen is not None and all(seen is not c for c in clients):
-            clients.append(seen)  # a later block may rebind `client` (e.g. `with ... as client`)
-    for client in clients:
-        if hasattr(client, "close"):
-            client.close()
+            clients.update({id(v): v for v in namespace.values() if isinstance(v, MeshAPI)})
