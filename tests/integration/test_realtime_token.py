@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("websockets")
 pytest.importorskip("starlette")
 
-import meshapi  # noqa: E402
-from meshapi.gateway import serve  # noqa: E402
+import meshapi
+from meshapi.gateway import serve
 
 TOKEN = "rsk_realtime_callable_token"
 
@@ -32,6 +32,9 @@ def test_async_token_provider_on_the_sync_client_is_a_clear_error() -> None:
     async def provider() -> str:
         return TOKEN
 
-    with serve(tokens=[TOKEN]) as gw, meshapi.MeshAPI(base_url=gw.base_url, token=provider) as client:
-        with pytest.raises(meshapi.MeshAPIError, match="async"):
-            client.realtime.connect(model="openai/gpt-realtime-mini").__enter__()
+    with (
+        serve(tokens=[TOKEN]) as gw,
+        meshapi.MeshAPI(base_url=gw.base_url, token=provider) as client,
+        pytest.raises(meshapi.MeshAPIError, match="async"),
+    ):
+        client.realtime.connect(model="openai/gpt-realtime-mini").__enter__()
