@@ -21,18 +21,29 @@ socket the gateway would read interleaved, mangled requests. So:
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, Iterator, List
 
 from ._errors import ConfigurationError
 
-__all__ = ["close_inherited", "fork_error", "generation", "has_connections"]
+__all__ = ["close_inherited", "fork_error", "generation", "has_connections", "swap_lock"]
 
 _generation = 0
+# Serialises the pool swap when several threads of the child notice the fork at once (each would
+# otherwise make a pool, and all but the last would leak). Made anew in the child: another thread of
+# the parent may have held it at the fork.
+_swap_lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    global _generation
+    global _generation, _swap_lock
     _generation += 1
+    _swap_lock = threading.Lock()
+
+
+def swap_lock() -> threading.Lock:
+    """The lock a transport holds while it replaces its inherited pool (see :data:`_swap_lock`)."""
+    return _swap_lock
 
 
 if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to detect

@@ -261,7 +261,9 @@ class TransportBase:
 
     def _check_open(self) -> None:
         if self._forks != _fork._generation:  # this process was forked since the pool was made
-            self._after_fork()
+            with _fork.swap_lock():
+                if self._forks != _fork._generation:  # not already swapped by another thread
+                    self._after_fork()
         if self._client.is_closed:
             raise APIConnectionError(
                 "This client has been closed; create a new one (or do not close it while it is in use)."
