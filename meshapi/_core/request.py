@@ -25,6 +25,7 @@ __all__ = [
     "coerce_params",
     "new_idempotency_key",
     "path_param",
+    "json_depth_exceeds",
     "validate_request_id",
     "validate_timeout",
 ]
@@ -123,6 +124,10 @@ class RequestOptions:
             _check_headers(extra_headers)
         if extra_body is not None and not isinstance(extra_body, Mapping):
             raise InvalidParamsError(f"extra_body must be a mapping, got {type(extra_body).__name__}")
+        if extra_body and json_depth_exceeds(extra_body, MAX_JSON_DEPTH):
+            raise InvalidParamsError(
+                f"extra_body is nested more than {MAX_JSON_DEPTH} levels deep; the gateway would refuse it"
+            )
         if extra_query is not None and not isinstance(extra_query, Mapping):
             raise InvalidParamsError(f"extra_query must be a mapping, got {type(extra_query).__name__}")
         if max_retries is not None and (
@@ -146,6 +151,29 @@ class RequestOptions:
             total_timeout=total,
             request_id=request_id,
         )
+
+
+#: The deepest JSON nesting sent (the gateway refuses deeper bodies). Checked explicitly: whether
+#: ``json.dumps`` hits ``RecursionError`` first depends on the Python version.
+MAX_JSON_DEPTH = 512
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` (dicts and lists) nests deeper than ``limit`` levels; iterative, so it cannot
+    itself hit the recursion limit."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (Mapping, list, tuple)))
+    return False
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
