@@ -201,7 +201,7 @@ def connect_options(
         "ping_interval": KEEPALIVE_INTERVAL,
         "ping_timeout": KEEPALIVE_INTERVAL,
         "max_size": DEFAULT_MAX_MESSAGE_BYTES,
-        "logger": RedactingLogger(config.current_token()),
+        "logger": RedactingLogger(handshake.token),
         "create_connection": guarded(connection_cls, handshake.url),
     }
     if handshake.url.startswith("wss://"):
@@ -296,7 +296,7 @@ def _open_failed(
     if handshake.can_fall_back and status in FALLBACK_STATUSES:
         log.debug("realtime: upgrade refused with HTTP %s; retrying with the query-parameter key", status)
         return None
-    return connect_error(exc, handshake, config.current_token(), timeout, ws_exceptions)
+    return connect_error(exc, handshake, handshake.token, timeout, ws_exceptions)
 
 
 def open_sync(
@@ -306,7 +306,7 @@ def open_sync(
     connect, ws_exceptions, connection_cls = sync_websockets()
     for attempt in (handshake, None):
         if attempt is None:
-            handshake = query_fallback(handshake, config.base_url, model, config.current_token())
+            handshake = query_fallback(handshake, config.base_url, model, handshake.token)
         log.debug("realtime: connecting to %s (auth=%s)", handshake.safe_url, handshake.auth)
         try:
             ws = connect(
@@ -329,7 +329,7 @@ async def open_async(
     connect, ws_exceptions, connection_cls = async_websockets()
     for attempt in (handshake, None):
         if attempt is None:
-            handshake = query_fallback(handshake, config.base_url, model, config.current_token())
+            handshake = query_fallback(handshake, config.base_url, model, handshake.token)
         log.debug("realtime: connecting to %s (auth=%s)", handshake.safe_url, handshake.auth)
         try:
             ws = await connect(

@@ -82,6 +82,8 @@ class Handshake:
     headers: Tuple[Tuple[str, str], ...]
     auth: str
     allow_query: bool = False
+    #: The key this handshake carries (resolved once, so redaction and fallbacks use the same one).
+    token: str = ""
 
     def __repr__(self) -> str:
         return f"Handshake(url={self.safe_url!r}, auth={self.auth!r})"
@@ -141,7 +143,7 @@ def build_handshake(
         pairs.append(("Authorization", f"Bearer {token}"))
     if auth == "query":
         url = realtime_url(base_url, model, api_key=token)
-    return Handshake(url, safe_url, tuple(subprotocols), tuple(pairs), auth, bool(allow_query_auth))
+    return Handshake(url, safe_url, tuple(subprotocols), tuple(pairs), auth, bool(allow_query_auth), token)
 
 
 def query_fallback(handshake: Handshake, base_url: str, model: str, token: str) -> Handshake:
