@@ -10,6 +10,9 @@ request from bytes built once at start-up:
     a usage chunk and ``data: [DONE]``, sent with chunked transfer encoding in batches and with
     write flow control (so a 200,000-chunk stream does not pile up in the server's memory).
 
+Every response carries ``x-bench-connection: <n>``, the number of the connection it came on, so a
+client can tell whether its second stream reused the first one's connection.
+
 Run it in its own process (``python -m benchmarks.server``): it prints ``PORT <n>`` on its first line
 and serves until it gets SIGTERM/SIGINT or its parent exits, so it never shares the GIL with the client measured.
 """
@@ -17,6 +20,7 @@ and serves until it gets SIGTERM/SIGINT or its parent exits, so it never shares 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -89,8 +93,12 @@ def _stream_pieces(count: int) -> List[Tuple[int, int]]:
     return [(start, min(start + _BATCH, count)) for start in range(0, count, _BATCH)]
 
 
+_SERIALS = itertools.count(1)  # every connection's number, sent as x-bench-connection (reuse check)
+
+
 class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
+        self._serial = next(_SERIALS)
         self._buffer = b""
         self._transport: Optional[asyncio.Transport] = None
         self._writable: Optional[asyncio.Event] = None
@@ -152,7 +160,8 @@ class _Connection(asyncio.Protocol):
                 continue
             self._transport.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-request-id: req_bench\r\n"
-                b"content-length: %d\r\n\r\n%s" % (len(_COMPLETION_BODY), _COMPLETION_BODY)
+                b"x-bench-connection: %d\r\ncontent-length: %d\r\n\r\n%s"
+                % (self._serial, len(_COMPLETION_BODY), _COMPLETION_BODY)
             )
 
     def _stream_done(self, task: asyncio.Task[None]) -> None:
@@ -167,7 +176,8 @@ class _Connection(asyncio.Protocol):
         assert transport is not None and writable is not None
         transport.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-            b"x-request-id: req_bench_stream\r\ntransfer-encoding: chunked\r\n\r\n"
+            b"x-request-id: req_bench_stream\r\nx-bench-connection: %d\r\n"
+            b"transfer-encoding: chunked\r\n\r\n" % self._serial
         )
         for start, stop in _stream_pieces(count):
             if stop - start == _BATCH:

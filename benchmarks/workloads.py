@@ -85,23 +85,35 @@ async def _run_concurrent(call: Callable[[], Any], size: int) -> Dict[str, Any]:
 
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))  # warm-up: opens the connections
     remaining[0] = size
+    cpu = time.process_time()
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
     elapsed = time.perf_counter() - start
-    return {"requests": size, "concurrency": CONCURRENCY, "seconds": elapsed, "value": size / elapsed}
+    cpu_us = (time.process_time() - cpu) / size * 1e6  # this process only: the server runs elsewhere
+    return {
+        "requests": size,
+        "concurrency": CONCURRENCY,
+        "seconds": elapsed,
+        "value": size / elapsed,
+        "cpu_us": cpu_us,
+    }
 
 
 async def _async_chat(variant: str, base: str, size: int) -> Dict[str, Any]:
     url = base + "/v1/chat/completions"
-    if variant in ("raw", "raw_keepalive64"):
+    if variant in ("raw", "raw_keepalive64", "raw_lean"):
         import httpx
 
         limits = (
-            httpx.Limits(max_connections=256, max_keepalive_connections=64)
-            if variant == "raw_keepalive64"
-            else httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
+            httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
+            if variant == "raw"
+            else httpx.Limits(max_connections=256, max_keepalive_connections=64)
         )
         async with httpx.AsyncClient(limits=limits) as client:
+            if variant == "raw_lean":  # the same pool planning as the SDK's own pools
+                from meshapi._pool import speed_up
+
+                assert speed_up(client)
 
             async def call() -> None:
                 response = await client.post(url, json=BODY, headers=HEADERS)
@@ -135,6 +147,12 @@ async def _async_chat(variant: str, base: str, size: int) -> Dict[str, Any]:
 
 def async_chat(variant: str, base: str, size: int) -> Dict[str, Any]:
     return asyncio.run(_async_chat(variant, base, size))
+
+
+def async_cpu(variant: str, base: str, size: int) -> Dict[str, Any]:
+    """The same run as ``async_chat``; the figure is this process's CPU time per call, in µs."""
+    result = async_chat(variant, base, size)
+    return {**result, "req_per_s": result["value"], "value": result["cpu_us"]}
 
 
 # --- one long stream ---------------------------------------------------------------------------------------
@@ -269,6 +287,103 @@ def rss(variant: str, base: str, size: int) -> Dict[str, Any]:
     }
 
 
+# --- connection reuse ---------------------------------------------------------------------------------------
+REUSE_STREAMS = 10
+
+
+def reuse(variant: str, base: str, size: int) -> Dict[str, Any]:
+    """``REUSE_STREAMS`` streams of ``size`` chunks on one warm client; ``value``: connections they used.
+
+    1 means every stream after the first went out on the connection the first one used (the body was
+    read to its end after ``[DONE]``); ``REUSE_STREAMS`` means each paid a new connection.
+    """
+    url = base + "/v1/chat/completions"
+    used: List[str] = []
+    if variant in ("raw", "sdk"):
+        if variant == "raw":  # read to the end of the body, past [DONE]: httpx then reuses it
+            import httpx
+
+            with httpx.Client() as client:
+                for _ in range(REUSE_STREAMS):
+                    body = {**BODY, "stream": True}
+                    with client.stream("POST", url, json=body, headers=_stream_headers(size)) as response:
+                        for _line in response.iter_lines():
+                            pass
+                        used.append(response.headers["x-bench-connection"])
+            return {"value": float(len(set(used))), "streams": REUSE_STREAMS}
+        from meshapi import MeshAPI
+
+        with MeshAPI(base_url=base, token=TOKEN) as mesh:
+            for _ in range(REUSE_STREAMS):
+                with mesh.chat.completions.stream(
+                    model=MODEL, messages=MESSAGES, extra_headers={"x-bench-chunks": str(size)}
+                ) as stream:
+                    stream.until_done()
+                    used.append(stream.headers["x-bench-connection"])
+    else:
+
+        async def run() -> None:
+            from meshapi import AsyncMeshAPI
+
+            async with AsyncMeshAPI(base_url=base, token=TOKEN) as mesh:
+                for _ in range(REUSE_STREAMS):
+                    stream = mesh.chat.completions.stream(
+                        model=MODEL, messages=MESSAGES, extra_headers={"x-bench-chunks": str(size)}
+                    )
+                    async with stream:
+                        await stream.until_done()
+                        used.append(stream.headers["x-bench-connection"])
+
+        asyncio.run(run())
+    return {"value": float(len(set(used))), "streams": REUSE_STREAMS, "connections": sorted(set(used))}
+
+
+# --- cold start: import + client + first call, in a fresh process ------------------------------------------
+COLD = {
+    "httpx": (
+        "import json, httpx\n"
+        "with httpx.Client() as client:\n"
+        "    r = client.post(URL + '/v1/chat/completions', json=BODY, headers=HEADERS)\n"
+        "    r.raise_for_status()\n"
+        "    json.loads(r.content)['choices'][0]['message']['content']\n"
+    ),
+    "meshapi": (
+        "from meshapi import MeshAPI\n"
+        "with MeshAPI(base_url=URL, token=TOKEN) as mesh:\n"
+        "    mesh.chat.completions.create(model=MODEL, messages=MESSAGES).choices[0].message.content\n"
+    ),
+}
+COLD_RUNS = 7
+
+
+def cold(variant: str, base: str, size: int) -> Dict[str, Any]:
+    """Wall time of a whole fresh interpreter that imports, makes a client and makes one call.
+
+    ``MESHAPI_BENCH_PYTHON`` picks the interpreter (a virtualenv with ``pip install .`` and no extras
+    is what a user has; the default is this one). Bytecode is cached the way an installed package has
+    it: one untimed run writes it (to a private cache directory), then ``COLD_RUNS`` runs are timed.
+    """
+    import subprocess
+    import tempfile
+
+    python = os.environ.get("MESHAPI_BENCH_PYTHON") or sys.executable
+    setup = f"URL={base!r}; TOKEN={TOKEN!r}; MODEL={MODEL!r}; MESSAGES={MESSAGES!r}; BODY={BODY!r}; "
+    setup += f"HEADERS={HEADERS!r}\n"
+    code = setup + COLD[variant]
+    with tempfile.TemporaryDirectory() as cache:
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = cache
+        cwd = tempfile.gettempdir()  # not the checkout: the interpreter must import the installed package
+        subprocess.run([python, "-c", code], check=True, env=env, cwd=cwd)
+        walls = []
+        for _ in range(COLD_RUNS):
+            start = time.perf_counter()
+            subprocess.run([python, "-c", code], check=True, env=env, cwd=cwd)
+            walls.append((time.perf_counter() - start) * 1e3)
+    walls.sort()
+    return {"value": walls[len(walls) // 2], "min_ms": walls[0], "python": python}
+
+
 # --- import time ------------------------------------------------------------------------------------------
 IMPORTS = {
     "httpx": "import httpx",
@@ -339,6 +454,9 @@ CASES: Dict[str, Callable[[str, str, int], Dict[str, Any]]] = {
     "structured_call": structured_call,
     "sync_chat": sync_chat,
     "async_chat": async_chat,
+    "async_cpu": async_cpu,
+    "reuse": reuse,
+    "cold": cold,
     "stream": stream,
     "rss": rss,
     "import": import_time,

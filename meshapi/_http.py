@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Optional, TypeVar, Union
 import httpx
 from pydantic import BaseModel
 
-from . import _fork, _otel
+from . import _fork, _otel, _pool
 from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -119,8 +119,13 @@ class SyncHttpClient(TransportBase, SyncMethods):
         given = shared_client or config.httpx_client
         self._owns_client = given is None
         self._injected = shared_client is None and given is not None
-        self._client = given or httpx.Client(timeout=self._timeout, limits=DEFAULT_LIMITS)
+        self._client = given or self._new_client()
         self._sleep: Callable[[float], None] = time.sleep
+
+    def _new_client(self) -> httpx.Client:
+        client = httpx.Client(timeout=self._timeout, limits=DEFAULT_LIMITS)
+        _pool.speed_up(client)
+        return client
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool; the inherited sockets closed without a byte (``_fork``)."""
@@ -128,7 +133,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
             raise _fork.fork_error("httpx_client (yours, passed to MeshAPI)")
         if self._owns_client:
             _fork.close_inherited(self._client)
-        self._client = httpx.Client(timeout=self._timeout, limits=DEFAULT_LIMITS)
+        self._client = self._new_client()
         self._owns_client, self._injected = True, False
         self._forks = _fork.generation()
 
@@ -311,10 +316,15 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         self._owns_client = given is None
         self._injected = shared_client is None and given is not None
         self._transport_choice = transport
-        self._client = given or httpx.AsyncClient(
-            timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(transport)
-        )
+        self._client = given or self._new_client(transport)
         self._sleep: Callable[[float], Any] = _anyio_sleep
+
+    def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(choice)
+        )
+        _pool.speed_up(client)  # httpx's own pool only: an aiohttp or custom transport is left alone
+        return client
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool if the inherited one is empty, else a typed error (``_fork``)."""
@@ -325,9 +335,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
             choice is None or isinstance(choice, str)
         ):
             raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(choice)
-        )
+        self._client = self._new_client(choice)
         self._owns_client, self._injected = True, False
         self._forks = _fork.generation()
 

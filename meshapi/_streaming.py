@@ -16,7 +16,8 @@ What the events mean is decided by a small pure *decoder* per endpoint (see ``Ev
 stream ends normally only when the decoder saw the endpoint's end marker (``[DONE]``, compare's
 ``done`` event, ...): a stream that stops short or breaks raises ``StreamInterruptedError`` with the
 request id, after every item that did arrive has been delivered. A read timeout between events is
-also a ``StreamInterruptedError`` (and the connection is closed).
+also a ``StreamInterruptedError`` (and the connection is closed). After the end marker the rest of
+the body is drained within ``meshapi._pool.DRAIN_SECONDS`` / ``DRAIN_BYTES``, so the connection is reused.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import httpx
 from ._core.decompress import BodyTooLarge
 from ._core.sse import ServerSentEvent, SSEDecoder, SSELimitError
 from ._errors import APIResponseValidationError, ResponseTooLargeError, StreamInterruptedError
+from ._pool import adrain, drain
 
 __all__ = ["AsyncStream", "EventDecoder", "Stream", "StreamCore"]
 
@@ -247,10 +249,12 @@ class Stream(Generic[T]):
         try:
             response = self._open()
             core = StreamCore(self._decoder, decode, _cap_of(self, response))
+            chunks = response.iter_bytes()
             try:
-                for chunk in response.iter_bytes():
+                for chunk in chunks:
                     yield from core.feed(chunk)
                     if core.stopped:
+                        drain(chunks, response)
                         return
                 yield from core.finish()
             except httpx.HTTPError as exc:
@@ -393,6 +397,7 @@ class AsyncStream(Generic[T]):
                     for item in core.feed(chunk):
                         yield item
                     if core.stopped:
+                        await adrain(chunks, response)
                         return
             except httpx.HTTPError as exc:
                 raise core.read_error(exc) from exc

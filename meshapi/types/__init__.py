@@ -1,271 +1,196 @@
-"""Every pydantic model of the SDK, by family (see the modules of this package)."""
+"""Every pydantic model of the SDK, by family (see the modules of this package).
 
-from .audio import (
-    AudioTranslationsParams,
-    ListVoicesParams,
-    PronunciationDictionaryLocator,
-    SpeechParams,
-    TranscriptionParams,
-    TranscriptionResponse,
-    TranscriptionTranslateParams,
-    Voice,
-    VoiceSettings,
-    VoicesResponse,
-)
-from .batches import (
-    BatchListResponse,
-    BatchObject,
-    BatchRequestCounts,
-    BatchRequestItem,
-    BatchResult,
-    BatchResultError,
-    BatchResultResponse,
-    CreateBatchParams,
-    DictLikeModel,
-)
-from .chat import (
-    AudioOutputOptions,
-    ChatCompletionChoice,
-    ChatCompletionChunk,
-    ChatCompletionChunkChoice,
-    ChatCompletionChunkDelta,
-    ChatCompletionMessage,
-    ChatCompletionParams,
-    ChatCompletionResponse,
-    ChatMessage,
-    ChatRole,
-    ContentPart,
-    ContentPartAudio,
-    ContentPartImage,
-    ContentPartText,
-    ContentPartVideo,
-    ImageDetail,
-    ImageOptions,
-    InputAudio,
-    Tool,
-    ToolCall,
-    ToolCallChunk,
-    ToolCallFunction,
-    ToolCallFunctionChunk,
-    ToolChoice,
-    ToolChoiceFunction,
-    ToolChoiceObject,
-    ToolFunction,
-    UsageInfo,
-    VideoUrl,
-)
-from .compare import (
-    CompareParams,
-    CompareResponse,
-    CompareStreamEvent,
-    ModelCompareResult,
-    ModelOverride,
-    TokenUsage,
-)
-from .embeddings import (
-    EmbeddingItem,
-    EmbeddingsParams,
-    EmbeddingsResponse,
-    EmbeddingsUsage,
-    ImageEmbeddingUrl,
-    MultimodalEmbeddingInput,
-    ProviderPreferences,
-    VideoEmbeddingUrl,
-)
-from .errors import (
-    ApiErrorBody,
-    ApiErrorEnvelope,
-)
-from .images import (
-    ImageEditParams,
-    ImageGenerationChunk,
-    ImageGenerationParams,
-    ImageGenerationResponse,
-    ImageItem,
-    ImageRef,
-    ImageUsage,
-)
-from .models import (
-    ListModelsParams,
-    ModelInfo,
-    ModelPricing,
-    ModelSearchParams,
-    ModelsPage,
-)
-from .moderations import (
-    ModerationImageUrl,
-    ModerationInputItem,
-    ModerationParams,
-    ModerationResponse,
-    ModerationResult,
-)
-from .rag import (
-    BulkEmbedRequest,
-    BulkEmbedResponse,
-    BulkEmbedResult,
-    InitUploadRequest,
-    InitUploadResponse,
-    RagFileListResponse,
-    RagFileStatus,
-    SearchRequest,
-    SearchResponse,
-    SearchResult,
-)
-from .responses import (
-    BuiltinTool,
-    ResponsesFunctionTool,
-    ResponsesListItem,
-    ResponsesListResponse,
-    ResponsesParams,
-    ResponsesResponse,
-    ResponsesStreamEvent,
-    ResponsesUsage,
-)
-from .router import (
-    AutoRouterMeta,
-    RouterSelectParams,
-    RouterSelectResponse,
-)
-from .templates import (
-    CreateTemplateParams,
-    TemplateMessage,
-    TemplateSummary,
-    UpdateTemplateParams,
-)
-from .videos import (
-    CreateVideoGenerationResponse,
-    ListVideoGenerationsParams,
-    VideoContentItem,
-    VideoGenerationParams,
-    VideoTaskContent,
-    VideoTaskError,
-    VideoTaskListResponse,
-    VideoTaskResponse,
-    VideoTaskUsage,
-)
-from .web import (
-    WebSearchParams,
-    WebSearchResponse,
-    WebSearchResultItem,
-)
+The families are imported on first use (PEP 562): a program that only chats does not build the models
+of audio, video or batches at start-up, which is most of what a cold start used to pay here. Type
+checkers see ordinary imports.
+"""
 
-__all__ = [
-    "ApiErrorBody",
-    "ApiErrorEnvelope",
-    "AudioOutputOptions",
-    "AudioTranslationsParams",
-    "AutoRouterMeta",
-    "BatchListResponse",
-    "BatchObject",
-    "BatchRequestCounts",
-    "BatchRequestItem",
-    "BatchResult",
-    "BatchResultError",
-    "BatchResultResponse",
-    "BuiltinTool",
-    "BulkEmbedRequest",
-    "BulkEmbedResponse",
-    "BulkEmbedResult",
-    "ChatCompletionChoice",
-    "ChatCompletionChunk",
-    "ChatCompletionChunkChoice",
-    "ChatCompletionChunkDelta",
-    "ChatCompletionMessage",
-    "ChatCompletionParams",
-    "ChatCompletionResponse",
-    "ChatMessage",
-    "ChatRole",
-    "CompareParams",
-    "CompareResponse",
-    "CompareStreamEvent",
-    "ContentPart",
-    "ContentPartAudio",
-    "ContentPartImage",
-    "ContentPartText",
-    "ContentPartVideo",
-    "CreateBatchParams",
-    "CreateTemplateParams",
-    "CreateVideoGenerationResponse",
-    "DictLikeModel",
-    "EmbeddingItem",
-    "EmbeddingsParams",
-    "EmbeddingsResponse",
-    "EmbeddingsUsage",
-    "ImageDetail",
-    "ImageEditParams",
-    "ImageEmbeddingUrl",
-    "ImageGenerationChunk",
-    "ImageGenerationParams",
-    "ImageGenerationResponse",
-    "ImageItem",
-    "ImageOptions",
-    "ImageRef",
-    "ImageUsage",
-    "InitUploadRequest",
-    "InitUploadResponse",
-    "InputAudio",
-    "ListModelsParams",
-    "ListVideoGenerationsParams",
-    "ListVoicesParams",
-    "ModelCompareResult",
-    "ModelInfo",
-    "ModelOverride",
-    "ModelPricing",
-    "ModelSearchParams",
-    "ModelsPage",
-    "ModerationImageUrl",
-    "ModerationInputItem",
-    "ModerationParams",
-    "ModerationResponse",
-    "ModerationResult",
-    "MultimodalEmbeddingInput",
-    "PronunciationDictionaryLocator",
-    "ProviderPreferences",
-    "RagFileListResponse",
-    "RagFileStatus",
-    "ResponsesFunctionTool",
-    "ResponsesListItem",
-    "ResponsesListResponse",
-    "ResponsesParams",
-    "ResponsesResponse",
-    "ResponsesStreamEvent",
-    "ResponsesUsage",
-    "RouterSelectParams",
-    "RouterSelectResponse",
-    "SearchRequest",
-    "SearchResponse",
-    "SearchResult",
-    "SpeechParams",
-    "TemplateMessage",
-    "TemplateSummary",
-    "TokenUsage",
-    "Tool",
-    "ToolCall",
-    "ToolCallChunk",
-    "ToolCallFunction",
-    "ToolCallFunctionChunk",
-    "ToolChoice",
-    "ToolChoiceFunction",
-    "ToolChoiceObject",
-    "ToolFunction",
-    "TranscriptionParams",
-    "TranscriptionResponse",
-    "TranscriptionTranslateParams",
-    "UpdateTemplateParams",
-    "UsageInfo",
-    "VideoContentItem",
-    "VideoEmbeddingUrl",
-    "VideoGenerationParams",
-    "VideoTaskContent",
-    "VideoTaskError",
-    "VideoTaskListResponse",
-    "VideoTaskResponse",
-    "VideoTaskUsage",
-    "VideoUrl",
-    "Voice",
-    "VoiceSettings",
-    "VoicesResponse",
-    "WebSearchParams",
-    "WebSearchResponse",
-    "WebSearchResultItem",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
+
+_FAMILIES: Dict[str, Tuple[str, ...]] = {
+    "audio": (
+        "AudioTranslationsParams",
+        "ListVoicesParams",
+        "PronunciationDictionaryLocator",
+        "SpeechParams",
+        "TranscriptionParams",
+        "TranscriptionResponse",
+        "TranscriptionTranslateParams",
+        "Voice",
+        "VoiceSettings",
+        "VoicesResponse",
+    ),
+    "batches": (
+        "BatchListResponse",
+        "BatchObject",
+        "BatchRequestCounts",
+        "BatchRequestItem",
+        "BatchResult",
+        "BatchResultError",
+        "BatchResultResponse",
+        "CreateBatchParams",
+        "DictLikeModel",
+    ),
+    "chat": (
+        "AudioOutputOptions",
+        "ChatCompletionChoice",
+        "ChatCompletionChunk",
+        "ChatCompletionChunkChoice",
+        "ChatCompletionChunkDelta",
+        "ChatCompletionMessage",
+        "ChatCompletionParams",
+        "ChatCompletionResponse",
+        "ChatMessage",
+        "ChatRole",
+        "ContentPart",
+        "ContentPartAudio",
+        "ContentPartImage",
+        "ContentPartText",
+        "ContentPartVideo",
+        "ImageDetail",
+        "ImageOptions",
+        "InputAudio",
+        "Tool",
+        "ToolCall",
+        "ToolCallChunk",
+        "ToolCallFunction",
+        "ToolCallFunctionChunk",
+        "ToolChoice",
+        "ToolChoiceFunction",
+        "ToolChoiceObject",
+        "ToolFunction",
+        "UsageInfo",
+        "VideoUrl",
+    ),
+    "compare": (
+        "CompareParams",
+        "CompareResponse",
+        "CompareStreamEvent",
+        "ModelCompareResult",
+        "ModelOverride",
+        "TokenUsage",
+    ),
+    "embeddings": (
+        "EmbeddingItem",
+        "EmbeddingsParams",
+        "EmbeddingsResponse",
+        "EmbeddingsUsage",
+        "ImageEmbeddingUrl",
+        "MultimodalEmbeddingInput",
+        "ProviderPreferences",
+        "VideoEmbeddingUrl",
+    ),
+    "errors": (
+        "ApiErrorBody",
+        "ApiErrorEnvelope",
+    ),
+    "images": (
+        "ImageEditParams",
+        "ImageGenerationChunk",
+        "ImageGenerationParams",
+        "ImageGenerationResponse",
+        "ImageItem",
+        "ImageRef",
+        "ImageUsage",
+    ),
+    "models": (
+        "ListModelsParams",
+        "ModelInfo",
+        "ModelPricing",
+        "ModelSearchParams",
+        "ModelsPage",
+    ),
+    "moderations": (
+        "ModerationImageUrl",
+        "ModerationInputItem",
+        "ModerationParams",
+        "ModerationResponse",
+        "ModerationResult",
+    ),
+    "rag": (
+        "BulkEmbedRequest",
+        "BulkEmbedResponse",
+        "BulkEmbedResult",
+        "InitUploadRequest",
+        "InitUploadResponse",
+        "RagFileListResponse",
+        "RagFileStatus",
+        "SearchRequest",
+        "SearchResponse",
+        "SearchResult",
+    ),
+    "responses": (
+        "BuiltinTool",
+        "ResponsesFunctionTool",
+        "ResponsesListItem",
+        "ResponsesListResponse",
+        "ResponsesParams",
+        "ResponsesResponse",
+        "ResponsesStreamEvent",
+        "ResponsesUsage",
+    ),
+    "router": (
+        "AutoRouterMeta",
+        "RouterSelectParams",
+        "RouterSelectResponse",
+    ),
+    "templates": (
+        "CreateTemplateParams",
+        "TemplateMessage",
+        "TemplateSummary",
+        "UpdateTemplateParams",
+    ),
+    "videos": (
+        "CreateVideoGenerationResponse",
+        "ListVideoGenerationsParams",
+        "VideoContentItem",
+        "VideoGenerationParams",
+        "VideoTaskContent",
+        "VideoTaskError",
+        "VideoTaskListResponse",
+        "VideoTaskResponse",
+        "VideoTaskUsage",
+    ),
+    "web": (
+        "WebSearchParams",
+        "WebSearchResponse",
+        "WebSearchResultItem",
+    ),
+}
+_MODULE_OF: Dict[str, str] = {name: family for family, names in _FAMILIES.items() for name in names}
+
+__all__: List[str] = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    family = _MODULE_OF.get(name)
+    if family is None:
+        raise AttributeError(f"module 'meshapi.types' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{family}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted({*globals(), *_MODULE_OF})
+
+
+if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from .audio import *  # noqa: F403
+    from .batches import *  # noqa: F403
+    from .chat import *  # noqa: F403
+    from .compare import *  # noqa: F403
+    from .embeddings import *  # noqa: F403
+    from .errors import *  # noqa: F403
+    from .images import *  # noqa: F403
+    from .models import *  # noqa: F403
+    from .moderations import *  # noqa: F403
+    from .rag import *  # noqa: F403
+    from .responses import *  # noqa: F403
+    from .router import *  # noqa: F403
+    from .templates import *  # noqa: F403
+    from .videos import *  # noqa: F403
+    from .web import *  # noqa: F403

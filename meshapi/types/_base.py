@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 
 class MeshModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+    model_config = ConfigDict(extra="ignore", protected_namespaces=(), defer_build=True)
 
 
 class MeshResult(MeshModel):
@@ -43,7 +43,7 @@ class MeshResult(MeshModel):
 
 
 class RequestModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), defer_build=True)
 
     def to_body(self) -> Dict[str, Any]:
         """The JSON body sent for these params: every field that is not ``None``."""

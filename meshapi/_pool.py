@@ -1,0 +1,281 @@
+"""Connection-pool bookkeeping in linear time, for the pools the SDK creates itself.
+
+httpcore re-plans its whole pool on every request and every response close: it asks each connection
+whether it has expired (a ``poll()`` on each idle socket, through anyio's typed attributes) and, for
+each idle one, counts the pool again. With 64 connections that is thousands of checks per call, and
+it is most of the CPU an async call costs. The
+plan below gives the same answers with a fraction of the work:
+
+- the full sweep (closed connections dropped, expired ones closed: a socket poll per idle connection)
+  runs at most every ``SWEEP_SECONDS``, and a closed connection is never handed a request meanwhile;
+- a response that closes while nobody waits plans nothing;
+- a connection is checked for expiry (keep-alive time, or the server having closed it) right before
+  it is handed a request, so a dead connection is never reused;
+- idle connections beyond ``max_keepalive_connections`` are closed, oldest first (httpcore counts
+  every connection there, idle or not, so a pool busier than its keep-alive limit closed and reopened
+  connections all the time).
+
+Their connections also accept a deadline on reads (``drain_bound``): after a stream's end marker the
+rest of the body (the chunked terminator) is read within a short bound, so the connection goes back
+to the pool instead of being closed, and a server that never ends the body cannot hold the caller.
+
+The planning function is pure bookkeeping shared by the sync and the async pool; only pools built by
+``MeshAPI`` / ``AsyncMeshAPI`` use it (an ``httpx.Client`` you pass in keeps its own pool), and only
+when the installed httpcore plans its pool the way this module expects (``supported()``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, AsyncIterator, Iterator, List, Optional
+
+import httpcore
+import httpx
+
+from ._core.decompress import BodyTooLarge
+
+__all__ = [
+    "DRAIN_BYTES",
+    "DRAIN_SECONDS",
+    "SWEEP_SECONDS",
+    "adrain",
+    "drain",
+    "drain_bound",
+    "plan",
+    "speed_up",
+    "supported",
+]
+
+SWEEP_SECONDS = 1.0
+
+
+def plan(pool: Any) -> List[Any]:
+    """Assign queued requests to connections; return the connections to close (httpcore's contract)."""
+    closing: List[Any] = []
+    now = time.monotonic()
+    if now - getattr(pool, "_meshapi_swept", 0.0) >= SWEEP_SECONDS:
+        pool._meshapi_swept = now
+        kept = []
+        for connection in pool._connections:
+            if connection.is_closed():
+                continue
+            if connection.has_expired():
+                closing.append(connection)
+            else:
+                kept.append(connection)
+        pool._connections = kept
+    connections: List[Any] = pool._connections
+    queued = [request for request in pool._requests if request.connection is None]
+    if not queued and len(connections) <= pool._max_keepalive_connections:
+        return closing  # a response closed and nobody waits: nothing to plan
+    # An HTTP/1.1 connection handed to a request that has not started sending yet still reads as idle;
+    # httpcore hands it out again and the second request has to start over (ConnectionNotAvailable).
+    reserved = set() if pool._http2 else {id(r.connection) for r in pool._requests if r.connection}
+    idle = [c for c in connections if id(c) not in reserved and c.is_idle()]
+    surplus = len(idle) - pool._max_keepalive_connections
+    if surplus > 0:
+        for connection in idle[:surplus]:
+            connections.remove(connection)
+            closing.append(connection)
+        del idle[:surplus]
+    for pool_request in queued:
+        origin = pool_request.request.url.origin
+        chosen = None
+        for connection in list(connections):
+            if not connection.is_available() or id(connection) in reserved:
+                continue
+            if not connection.can_handle_request(origin):
+                continue
+            if connection.is_idle() and connection.has_expired():  # dead: never hand it a request
+                connections.remove(connection)
+                closing.append(connection)
+                if connection in idle:
+                    idle.remove(connection)
+                continue
+            chosen = connection
+            break
+        if chosen is None:
+            if len(connections) >= pool._max_connections:
+                connections[:] = [c for c in connections if not c.is_closed()]
+            if len(connections) >= pool._max_connections:
+                if not idle:
+                    continue  # stays queued until a connection frees up
+                victim = idle.pop(0)
+                connections.remove(victim)
+                closing.append(victim)
+            chosen = pool.create_connection(origin)
+            connections.append(chosen)
+        elif chosen in idle:
+            idle.remove(chosen)
+        if not pool._http2:
+            reserved.add(id(chosen))
+        pool_request.assign_to_connection(chosen)
+    return closing
+
+
+class _Bounded:
+    """What both network-stream wrappers share: an optional deadline on reads (``drain_until``)."""
+
+    drain_deadline: Optional[float] = None
+
+    def _timeout(self, timeout: Optional[float]) -> Optional[float]:
+        deadline = self.drain_deadline
+        if deadline is None:
+            return timeout
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the rest of the stream did not arrive in time")
+        return left if timeout is None else min(timeout, left)
+
+
+class _Stream(_Bounded, httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        return self._inner.read(max_bytes, self._timeout(timeout))
+
+    def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _AsyncStream(_Bounded, httpcore.AsyncNetworkStream):
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+
+    async def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
+        return await self._inner.read(max_bytes, self._timeout(timeout))
+
+    async def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _AsyncStream(await self._inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_tcp(*args, **kwargs))
+
+    def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(*args, **kwargs))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _AsyncBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _AsyncStream(await self._inner.connect_tcp(*args, **kwargs))
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _AsyncStream(await self._inner.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def drain_bound(response: httpx.Response) -> Optional[_Bounded]:
+    """The connection of ``response`` if it can bound its reads (a pool of ours), else ``None``."""
+    stream = response.extensions.get("network_stream")
+    return stream if isinstance(stream, _Bounded) else None
+
+
+class _LeanPool(httpcore.ConnectionPool):
+    def _assign_requests_to_connections(self) -> List[Any]:
+        return plan(self)
+
+
+class _LeanAsyncPool(httpcore.AsyncConnectionPool):
+    def _assign_requests_to_connections(self) -> List[Any]:
+        return plan(self)
+
+
+def supported() -> bool:
+    """True when httpcore's pools have the planning step this module replaces (httpcore >= 1.0.3)."""
+    return all(
+        hasattr(cls, "_assign_requests_to_connections") and hasattr(cls, "create_connection")
+        for cls in (httpcore.ConnectionPool, httpcore.AsyncConnectionPool)
+    )
+
+
+def speed_up(client: Any) -> bool:
+    """Give the default pool of an ``httpx.Client`` / ``AsyncClient`` the linear plan; True if done.
+
+    Only the plain pool of httpx's default transport is changed (not a proxy's, not a transport you
+    configured); the switch adds no state, so the pool keeps every setting it was built with.
+    """
+    transport = getattr(client, "_transport", None)
+    if not supported() or type(transport) not in (httpx.HTTPTransport, httpx.AsyncHTTPTransport):
+        return False
+    pool = getattr(transport, "_pool", None)
+    if type(pool) is httpcore.ConnectionPool:
+        pool.__class__ = _LeanPool
+        pool._network_backend = _Backend(pool._network_backend)
+    elif type(pool) is httpcore.AsyncConnectionPool:
+        pool.__class__ = _LeanAsyncPool
+        pool._network_backend = _AsyncBackend(pool._network_backend)
+    else:
+        return False
+    return True
+
+
+#: After the end marker, the rest of a body (a chunked terminator) is read for at most this long and
+#: this many bytes, so the connection returns to the pool; past either bound it is closed instead.
+DRAIN_SECONDS = 0.25
+DRAIN_BYTES = 64 * 1024
+
+
+def drain(chunks: Iterator[bytes], response: httpx.Response) -> None:
+    bound = drain_bound(response)
+    if bound is None:  # a connection we cannot bound (your own client, aiohttp): closed, as before
+        return
+    bound.drain_deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        seen = 0
+        for chunk in chunks:
+            seen += len(chunk)
+            if seen > DRAIN_BYTES:
+                return
+    except (httpx.HTTPError, BodyTooLarge):
+        pass  # the connection is closed with the response; what mattered has been delivered
+    finally:
+        bound.drain_deadline = None
+
+
+async def adrain(chunks: AsyncIterator[bytes], response: httpx.Response) -> None:
+    bound = drain_bound(response)
+    if bound is None:
+        return
+    bound.drain_deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        seen = 0
+        async for chunk in chunks:
+            seen += len(chunk)
+            if seen > DRAIN_BYTES:
+                return
+    except (httpx.HTTPError, BodyTooLarge):
+        pass
+    finally:
+        bound.drain_deadline = None
