@@ -140,6 +140,7 @@ class MeshAPI:
     event on stderr). After ``os.fork()`` the child gets a fresh pool (README "Using meshapi with
     gunicorn, Celery and multiprocessing"); ``new_pool_after_fork=True`` allows that for an injected
     httpx client too (else a ``ConfigurationError`` explains how to create clients after the fork).
+    ``limits`` (an ``httpx.Limits``) sizes the pool the SDK builds: 256 connections, 64 kept alive.
     """
 
     def __init__(
@@ -166,6 +167,7 @@ class MeshAPI:
         logger: Optional[ResilienceLogger] = None,
         debug: bool = False,
         new_pool_after_fork: bool = False,
+        limits: Optional[httpx.Limits] = None,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
             from ._errors import ConfigurationError
@@ -201,6 +203,7 @@ class MeshAPI:
                 "logger": logger,
                 "debug": debug,
                 "new_pool_after_fork": new_pool_after_fork,
+                "limits": limits,
             },
         )
         self._http = SyncHttpClient(self._config)
@@ -369,6 +372,7 @@ class AsyncMeshAPI:
         logger: Optional[ResilienceLogger] = None,
         debug: bool = False,
         new_pool_after_fork: bool = False,
+        limits: Optional[httpx.Limits] = None,
     ) -> None:
         if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
             from ._errors import ConfigurationError
@@ -399,6 +403,7 @@ class AsyncMeshAPI:
                 "logger": logger,
                 "debug": debug,
                 "new_pool_after_fork": new_pool_after_fork,
+                "limits": limits,
             },
         )
         self._http = AsyncHttpClient(self._config, transport=http_transport)

@@ -118,6 +118,9 @@ class MeshAPIConfig:
     #: In a forked child, replace an injected ``httpx_client`` with a fresh SDK pool (``meshapi._fork``)
     #: instead of raising ``ConfigurationError``.
     new_pool_after_fork: bool = False
+    #: ``httpx.Limits`` of the pool the SDK builds (``None``: 256 connections, 64 kept alive). Size it
+    #: for the concurrency you run; with your own ``httpx_client`` its limits apply instead.
+    limits: Optional[httpx.Limits] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -170,6 +173,13 @@ class MeshAPIConfig:
                 f"max_response_bytes must be an int of at least 1024 (bytes), got {limit!r}"
             )
         self._check_resilience()
+        if self.limits is not None:
+            if not isinstance(self.limits, httpx.Limits):
+                raise ConfigurationError(f"limits must be an httpx.Limits, got {type(self.limits).__name__}")
+            if self.httpx_client is not None or self.async_httpx_client is not None:
+                raise ConfigurationError(
+                    "limits apply to the pool the SDK builds; set them on the httpx client you pass in"
+                )
         for name in ("on_request", "on_response"):
             hook = getattr(self, name)
             if hook is not None and not callable(hook):

@@ -123,7 +123,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
         self._sleep: Callable[[float], None] = time.sleep
 
     def _new_client(self) -> httpx.Client:
-        client = httpx.Client(timeout=self._timeout, limits=DEFAULT_LIMITS)
+        client = httpx.Client(timeout=self._timeout, limits=self._config.limits or DEFAULT_LIMITS)
         _pool.speed_up(client)
         return client
 
@@ -320,8 +320,9 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         self._sleep: Callable[[float], Any] = _anyio_sleep
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
+        limits = self._config.limits or ASYNC_DEFAULT_LIMITS
         client = httpx.AsyncClient(
-            timeout=self._timeout, limits=ASYNC_DEFAULT_LIMITS, transport=_async_transport(choice)
+            timeout=self._timeout, limits=limits, transport=_async_transport(choice, limits)
         )
         _pool.speed_up(client)  # httpx's own pool only: an aiohttp or custom transport is left alone
         return client

@@ -62,6 +62,7 @@ ASYNC_DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connectio
 
 def _async_transport(
     transport: Optional[Union[str, httpx.AsyncBaseTransport]],
+    limits: httpx.Limits = DEFAULT_LIMITS,
 ) -> Optional[httpx.AsyncBaseTransport]:
     """``None``/``"httpx"``: httpx's own pool; ``"aiohttp"``: ``AiohttpTransport``; or the given one."""
     if transport is None or transport == "httpx":
@@ -69,7 +70,7 @@ def _async_transport(
     if transport == "aiohttp":
         from ._aiohttp import AiohttpTransport
 
-        return AiohttpTransport(limits=DEFAULT_LIMITS)
+        return AiohttpTransport(limits=limits)
     if isinstance(transport, httpx.AsyncBaseTransport):
         return transport
     raise ConfigurationError(

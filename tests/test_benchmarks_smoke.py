@@ -30,6 +30,9 @@ def test_quick_benchmarks_run(tmp_path: Path) -> None:
     assert cases == {
         "sync_chat",
         "async_chat",
+        "async_cpu",
+        "reuse",
+        "cold",
         "stream",
         "rss",
         "import",
@@ -40,3 +43,6 @@ def test_quick_benchmarks_run(tmp_path: Path) -> None:
     for figure in result["figures"]:
         for variant in figure["variants"].values():
             assert variant["value"] > 0
+    reuse = next(figure for figure in result["figures"] if figure["case"] == "reuse")
+    assert reuse["variants"]["sdk"]["value"] == 1  # ten streams, one connection
+    assert reuse["variants"]["sdk_async"]["value"] == 1

@@ -11,8 +11,9 @@ from typing import Any, List, Optional
 
 import httpcore
 import httpx
+import pytest
 
-from meshapi import AsyncMeshAPI, MeshAPI, _pool
+from meshapi import AsyncMeshAPI, ConfigurationError, MeshAPI, _pool
 from meshapi._pool import SWEEP_SECONDS, plan
 
 ORIGIN = httpcore.URL("http://gateway.test/").origin
@@ -204,3 +205,28 @@ def test_a_proxied_pool_is_left_alone() -> None:
 
     with httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200))) as client:
         assert _pool.speed_up(client) is False
+
+
+def test_limits_size_the_pool_the_sdk_builds() -> None:
+    limits = httpx.Limits(max_connections=8, max_keepalive_connections=4)
+    with MeshAPI(base_url="http://127.0.0.1:9", token="t", limits=limits) as client:
+        pool = _pool_of(client)
+        assert (pool._max_connections, pool._max_keepalive_connections) == (8, 4)
+        with pytest.raises(ConfigurationError, match="does not accept limits"):
+            client.with_options(limits=limits)  # a copy shares the pool: its size is the first client's
+
+
+async def test_limits_reach_the_aiohttp_transport_too() -> None:
+    pytest.importorskip("aiohttp")
+    limits = httpx.Limits(max_connections=5, max_keepalive_connections=5)
+    async with AsyncMeshAPI(
+        base_url="http://127.0.0.1:9", token="t", limits=limits, http_transport="aiohttp"
+    ) as c:
+        assert c._http._client._transport._limits.max_connections == 5
+
+
+def test_limits_are_checked() -> None:
+    with pytest.raises(ConfigurationError, match=r"httpx\.Limits"):
+        MeshAPI(base_url="http://127.0.0.1:9", token="t", limits=10)  # type: ignore[arg-type]
+    with httpx.Client() as mine, pytest.raises(ConfigurationError, match="httpx client you pass in"):
+        MeshAPI(base_url="http://127.0.0.1:9", token="t", httpx_client=mine, limits=httpx.Limits())

@@ -955,3 +955,34 @@ def test_import_emits_no_warnings() -> None:
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+
+
+# --- the families load on first use (cold start) --------------------------------------------------------
+def test_types_all_names_each_family_once_and_the_families_agree() -> None:
+    import importlib
+
+    import meshapi.types as types
+
+    assert types.__all__ == sorted(types._MODULE_OF)
+    for family, names in types._FAMILIES.items():
+        module = importlib.import_module(f"meshapi.types.{family}")
+        assert set(names) <= set(module.__all__), family
+        for name in names:
+            assert getattr(types, name) is getattr(module, name)
+
+
+def test_a_chat_program_loads_only_the_chat_family_and_builds_no_validator_at_import() -> None:
+    code = (
+        "import sys\n"
+        "from meshapi import MeshAPI\n"
+        "client = MeshAPI(base_url='http://127.0.0.1:9', token='t')\n"
+        "client.chat.completions\n"
+        "from meshapi.types import ChatCompletionResponse\n"
+        "loaded = sorted(m.split('.')[-1] for m in sys.modules if m.startswith('meshapi.types.'))\n"
+        "print(' '.join(loaded))\n"
+        "print(ChatCompletionResponse.__pydantic_complete__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded, complete = out.split("\n")[:2]
+    assert loaded.split() == ["_base", "chat"]
+    assert complete == "False"  # built on the first validation, not at import
