@@ -120,6 +120,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
         self._owns_client = given is None
         self._injected = shared_client is None and given is not None
         self._client = given or self._new_client()
+        self._direct = _pool.Direct.of(self._client)
         self._sleep: Callable[[float], None] = time.sleep
 
     def _new_client(self) -> httpx.Client:
@@ -134,6 +135,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
         if self._owns_client:
             _fork.close_inherited(self._client)
         self._client = self._new_client()
+        self._direct = _pool.Direct.of(self._client)
         self._owns_client, self._injected = True, False
         self._forks = _fork.generation()
 
@@ -236,7 +238,11 @@ class SyncHttpClient(TransportBase, SyncMethods):
                 # Always streamed, then read here: the body is decoded under the size cap (httpx's own
                 # read would inflate a compressed body without limit). Redirects are never followed,
                 # even by an injected client: default headers and the body stay with this origin.
-                response = self._client.send(request, stream=True, follow_redirects=False)
+                direct = self._direct  # the SDK's own pool: straight to its transport
+                if direct is not None:
+                    response = direct.send(request)
+                else:
+                    response = self._client.send(request, stream=True, follow_redirects=False)
                 if bounded and stream:
                     response.stream = FirstEventDeadline(response.stream, state)
                 if not stream:
@@ -317,6 +323,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         self._injected = shared_client is None and given is not None
         self._transport_choice = transport
         self._client = given or self._new_client(transport)
+        self._direct = _pool.Direct.of(self._client)
         self._sleep: Callable[[float], Any] = _anyio_sleep
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
@@ -337,6 +344,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         ):
             raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
         self._client = self._new_client(choice)
+        self._direct = _pool.Direct.of(self._client)
         self._owns_client, self._injected = True, False
         self._forks = _fork.generation()
 
@@ -439,7 +447,11 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
             started = time.monotonic()
             try:
                 # Always streamed, then read here (see the sync twin): size cap, no redirects.
-                response = await self._client.send(request, stream=True, follow_redirects=False)
+                direct = self._direct
+                if direct is not None:
+                    response = await direct.asend(request)
+                else:
+                    response = await self._client.send(request, stream=True, follow_redirects=False)
                 if bounded and stream:
                     response.stream = FirstEventDeadline(response.stream, state)
                 if not stream:

@@ -26,6 +26,8 @@ when the installed httpcore plans its pool the way this module expects (``suppor
 
 from __future__ import annotations
 
+import datetime
+import logging
 import time
 from typing import Any, AsyncIterator, Iterator, List, Optional
 
@@ -38,6 +40,7 @@ __all__ = [
     "DRAIN_BYTES",
     "DRAIN_SECONDS",
     "SWEEP_SECONDS",
+    "Direct",
     "adrain",
     "drain",
     "drain_bound",
@@ -229,6 +232,7 @@ def speed_up(client: Any) -> bool:
     transport = getattr(client, "_transport", None)
     if not supported() or type(transport) not in (httpx.HTTPTransport, httpx.AsyncHTTPTransport):
         return False
+    client._meshapi_made = True  # a pool of ours: Direct may skip the client's no-op layers
     pool = getattr(transport, "_pool", None)
     if type(pool) is httpcore.ConnectionPool:
         pool.__class__ = _LeanPool
@@ -279,3 +283,98 @@ async def adrain(chunks: AsyncIterator[bytes], response: httpx.Response) -> None
         pass
     finally:
         bound.drain_deadline = None
+
+
+# --- sending on our own pools ------------------------------------------------------------------------------
+_httpx_log = logging.getLogger("httpx")
+
+
+class _Timed(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The response body, setting ``response.elapsed`` when it is closed (as httpx's client does)."""
+
+    __slots__ = ("_response", "_start", "_stream")
+
+    def __init__(self, stream: Any, response: httpx.Response, start: float) -> None:
+        self._stream, self._response, self._start = stream, response, start
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._start)
+        self._stream.close()
+
+    async def aclose(self) -> None:
+        self._response.elapsed = datetime.timedelta(seconds=time.perf_counter() - self._start)
+        await self._stream.aclose()
+
+
+class Direct:
+    """Sends a built request straight to the transport of a client the SDK made, when it can.
+
+    ``httpx.Client.send`` wraps every request in an auth flow, a redirect loop, event hooks, a cookie
+    jar update and a log line; on a client with no auth, no hooks and no proxy mounts (the SDK's own,
+    unless proxy variables are set) all of that is a no-op that costs a tenth of a call. ``of(client)``
+    returns ``None`` when anything would differ; then the caller uses ``client.send`` as usual. What
+    remains is done here as httpx does it: the request is attached to the response and to transport
+    errors, ``elapsed`` is set on close, cookies are kept, and the ``httpx`` logger gets its line.
+    """
+
+    __slots__ = ("_client", "_transport")
+
+    def __init__(self, client: Any, transport: Any) -> None:
+        self._client, self._transport = client, transport
+
+    @classmethod
+    def of(cls, client: Any) -> Optional[Direct]:
+        """The direct sender for ``client``, or ``None`` when ``client.send`` must be used."""
+        if not getattr(client, "_meshapi_made", False):
+            return None  # an httpx client you passed in keeps every layer of its own
+        try:
+            plain = (
+                not client._mounts
+                and client._auth is None
+                and not any(client._event_hooks.values())
+                and type(client._transport) in (httpx.HTTPTransport, httpx.AsyncHTTPTransport)
+            )
+        except AttributeError:  # another httpx layout: always the public path
+            return None
+        return cls(client, client._transport) if plain else None
+
+    def _finish(self, request: httpx.Request, response: httpx.Response, start: float) -> httpx.Response:
+        response.request = request
+        response.stream = _Timed(response.stream, response, start)
+        if "set-cookie" in response.headers:
+            self._client.cookies.extract_cookies(response)
+        response.default_encoding = self._client._default_encoding
+        if _httpx_log.isEnabledFor(logging.INFO):
+            _httpx_log.info(
+                'HTTP Request: %s %s "%s %d %s"',
+                request.method,
+                request.url,
+                response.http_version,
+                response.status_code,
+                response.reason_phrase,
+            )
+        return response
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        start = time.perf_counter()
+        try:
+            response = self._transport.handle_request(request)
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        return self._finish(request, response, start)
+
+    async def asend(self, request: httpx.Request) -> httpx.Response:
+        start = time.perf_counter()
+        try:
+            response = await self._transport.handle_async_request(request)
+        except httpx.RequestError as exc:
+            exc.request = request
+            raise
+        return self._finish(request, response, start)

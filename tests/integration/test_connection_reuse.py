@@ -76,6 +76,7 @@ class AfterDone:
         self.stop = threading.Event()
         self.threads: List[threading.Thread] = []
         self.conns: List[socket.socket] = []
+        self.heads: List[bytes] = []  # every request head received
         self.threads.append(threading.Thread(target=self._accept, daemon=True))
         self.threads[0].start()
 
@@ -103,6 +104,7 @@ class AfterDone:
                         return
                     buffer += data
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
+                self.heads.append(head)
                 length = next(
                     (
                         int(line.split(b":")[1])
@@ -185,3 +187,66 @@ async def test_a_body_that_does_not_end_is_cut_within_the_bound(mode: str, after
     # the read timeout is 30 s: only the drain bound can have ended these streams this soon
     assert max(took) < DRAIN_SECONDS + 2.0, took
     assert after_done.accepted == 2  # the connection was not put back with a body half read
+
+
+# --- the SDK's own pools skip httpx's client layers; what those layers did still happens ------------------
+async def test_a_direct_send_keeps_what_httpx_client_send_did(
+    mode: str, any_client: Any, caplog: Any
+) -> None:
+    import logging
+
+    assert any_client._http._direct is not None  # the SDK made this pool
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        raw = await resolve(
+            any_client.chat.completions.with_raw_response.create(
+                model="openai/gpt-4o-mini", messages=MESSAGES
+            )
+        )
+    response = raw.http_response
+    assert response.request.url.path == "/v1/chat/completions"
+    assert response.elapsed.total_seconds() > 0  # set on close, as httpx does
+    assert any("HTTP Request: POST" in record.getMessage() for record in caplog.records)
+
+
+async def test_a_direct_send_keeps_cookies_and_attaches_the_request_to_errors(mode: str) -> None:
+    import httpx
+
+    from meshapi import APIConnectionError
+
+    server = AfterDone("end")
+    try:
+        if mode == "sync":
+            with MeshAPI(base_url=server.url, token="rsk_reuse_test", **FAST) as client:
+                assert client._http._direct is not None
+                client._http._client.cookies.set("lb", "node-2")
+                client.chat.completions.stream(model="m", messages=MESSAGES).get_final_text()
+        else:
+            async with AsyncMeshAPI(base_url=server.url, token="rsk_reuse_test", **FAST) as client:
+                assert client._http._direct is not None
+                client._http._client.cookies.set("lb", "node-2")
+                await client.chat.completions.stream(model="m", messages=MESSAGES).get_final_text()
+    finally:
+        server.close()
+    assert b"cookie: lb=node-2" in b"\n".join(server.heads).lower()
+    closed = MeshAPI(base_url="http://127.0.0.1:9", token="t", max_retries=0)
+    try:
+        with pytest.raises(APIConnectionError) as info:
+            closed.models.list()
+        cause = info.value.__cause__
+        assert isinstance(cause, httpx.RequestError) and cause.request.url.port == 9
+    finally:
+        closed.close()
+
+
+def test_your_own_httpx_client_keeps_every_layer() -> None:
+    import httpx
+
+    from meshapi import APIConnectionError
+
+    seen: List[str] = []
+    mine = httpx.Client(event_hooks={"request": [lambda request: seen.append(request.url.path)]})
+    with mine, MeshAPI(base_url="http://127.0.0.1:9", token="t", httpx_client=mine, max_retries=0) as client:
+        assert client._http._direct is None
+        with pytest.raises(APIConnectionError):
+            client.models.list()
+    assert seen == ["/v1/models"]
