@@ -331,7 +331,8 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         client = httpx.AsyncClient(
             timeout=self._timeout, limits=limits, transport=_async_transport(choice, limits)
         )
-        _pool.speed_up(client)  # httpx's own pool only: an aiohttp or custom transport is left alone
+        if not _pool.speed_up(client):  # httpx's own pool only: an aiohttp or custom transport is left alone
+            client._meshapi_made = True  # type: ignore[attr-defined]  # still ours: Direct may send to it
         return client
 
     def _after_fork(self) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from typing import Any, AsyncIterator, Iterator, List, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import httpcore
 import httpx
@@ -323,10 +323,34 @@ class Direct:
     errors, ``elapsed`` is set on close, cookies are kept, and the ``httpx`` logger gets its line.
     """
 
-    __slots__ = ("_client", "_transport")
+    __slots__ = ("_client", "_headers", "_timeouts", "_transport")
 
     def __init__(self, client: Any, transport: Any) -> None:
         self._client, self._transport = client, transport
+        self._headers: Optional[Tuple[Mapping[str, str], httpx.Headers]] = None
+        self._timeouts: Dict[int, Tuple[httpx.Timeout, Dict[str, Any]]] = {}
+
+    def stateless(self) -> bool:
+        """No cookies and no default params on the client: a request can be built without merging."""
+        return not self._client.cookies and not self._client.params
+
+    def headers(self, base: Mapping[str, str]) -> httpx.Headers:
+        """A copy of the client's headers with ``base`` over them, normalised once per ``base``."""
+        cached = self._headers
+        if cached is None or cached[0] is not base:
+            merged = httpx.Headers(self._client.headers)
+            merged.update(base)
+            cached = self._headers = (base, merged)
+        return cached[1].copy()
+
+    def timeout(self, timeout: httpx.Timeout) -> Dict[str, Any]:
+        """The request extensions for ``timeout`` (httpx builds this dict on every call)."""
+        cached = self._timeouts.get(id(timeout))
+        if cached is None or cached[0] is not timeout:  # keyed by identity: the client's own is reused
+            if len(self._timeouts) > 64:
+                self._timeouts.clear()
+            cached = self._timeouts[id(timeout)] = (timeout, timeout.as_dict())
+        return {"timeout": cached[1]}
 
     @classmethod
     def of(cls, client: Any) -> Optional[Direct]:
@@ -338,7 +362,10 @@ class Direct:
                 not client._mounts
                 and client._auth is None
                 and not any(client._event_hooks.values())
-                and type(client._transport) in (httpx.HTTPTransport, httpx.AsyncHTTPTransport)
+                and (
+                    type(client._transport) in (httpx.HTTPTransport, httpx.AsyncHTTPTransport)
+                    or getattr(client._transport, "meshapi_direct", False) is True
+                )
             )
         except AttributeError:  # another httpx layout: always the public path
             return None

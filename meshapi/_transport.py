@@ -33,6 +33,7 @@ from ._errors import (
     InvalidParamsError,
     MeshAPIError,
 )
+from ._pool import Direct
 from ._resilience import (
     DEFAULT_FALLBACK_STATUSES,
     FallbackEvent,
@@ -156,6 +157,7 @@ class TransportBase:
     _timeout: httpx.Timeout
     _policy: RetryPolicy
     _owns_client: bool
+    _direct: Optional[Direct] = None
 
     def _setup(self, config: MeshAPIConfig) -> None:
         self._config = config
@@ -206,7 +208,7 @@ class TransportBase:
 
         ``content`` replaces the JSON ``body``: bytes already encoded (a multipart upload).
         """
-        headers = dict(self._headers)
+        headers: Dict[str, str] = {}  # this call's own headers, over the client's
         if stream:
             headers["Accept"] = "text/event-stream"
         if method == "POST":
@@ -220,14 +222,21 @@ class TransportBase:
             query = {**(self._config.default_query or {}), **(params or {}), **(options.extra_query or {})}
         if body is None and options.extra_body:
             body = dict(options.extra_body)  # a method without a body of its own: send what was asked
-        request = self._client.build_request(
-            method,
-            self._url(path),
-            content=self._encode(body) if content is None else content,
-            params=({k: v for k, v in query.items() if v is not None} or None) if query else None,
-            headers=headers,
-            timeout=_timeout_of(options.timeout) if options.timeout is not None else self._timeout,
-        )
+        url = self._url(path)
+        data = self._encode(body) if content is None else content
+        query = ({k: v for k, v in query.items() if v is not None} or None) if query else None
+        timeout = _timeout_of(options.timeout) if options.timeout is not None else self._timeout
+        direct = self._direct
+        if direct is not None and direct.stateless():  # our pool: no cookies or params to merge
+            merged = direct.headers(self._headers)
+            merged.update(headers)
+            request = httpx.Request(
+                method, url, content=data, params=query, headers=merged, extensions=direct.timeout(timeout)
+            )
+        else:
+            request = self._client.build_request(
+                method, url, content=data, params=query, headers={**self._headers, **headers}, timeout=timeout
+            )
         return request, self._state(method, options)
 
     def _state(self, method: str, options: RequestOptions) -> RetryState:
