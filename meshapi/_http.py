@@ -21,6 +21,7 @@ import httpx
 from pydantic import BaseModel
 
 from . import _fork, _otel, _pool
+from ._capture import CAPTURE, Capture, StopAfterResponse
 from ._config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -43,21 +44,17 @@ from ._core.response import (
     validate_model,
 )
 from ._core.retry import RetryState
+from ._deadline import FirstEventDeadline, deadline_error
 from ._errors import ConfigurationError, MeshAPIError
 from ._http_methods import AsyncMethods, SyncMethods
 from ._reading import aread_body, cap_stream, read_body
 from ._transport import (
     ASYNC_DEFAULT_LIMITS,
-    CAPTURE,
     DEFAULT_LIMITS,
     MAX_BODY_BYTES,
     SDK_HEADER_VALUE,
-    Capture,
-    FirstEventDeadline,
-    StopAfterResponse,
     TransportBase,
     _async_transport,
-    deadline_error,
 )
 
 __all__ = [

@@ -15,8 +15,8 @@ import httpx
 
 from ._core.decompress import BodyTooLarge, install_cap, is_encoded
 from ._core.retry import RetryState
+from ._deadline import iter_within
 from ._errors import ResponseTooLargeError
-from ._transport import iter_within
 
 __all__ = ["aread_body", "cap_stream", "read_body"]
 

@@ -10,7 +10,6 @@ given to ``on_request`` / ``on_response`` hooks, and the raw-response capture th
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import functools
 import inspect
@@ -18,17 +17,18 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
 
 from . import _fork
+from ._capture import Capture
 from ._config import MeshAPIConfig, check_token, custom_headers_from_env
 from ._core.request import RequestOptions, new_idempotency_key
 from ._core.retry import RetryPolicy, RetryState
+from ._deadline import deadline_error
 from ._errors import (
     APIConnectionError,
-    APITimeoutError,
     ConfigurationError,
     InvalidParamsError,
     MeshAPIError,
@@ -106,33 +106,6 @@ class _Attempt:
     def __init__(self, view: Optional[RequestView], hooked: bool) -> None:
         self.view = view
         self.hooked = hooked
-
-
-class Capture:
-    """Filled by the transport while a ``with_raw_response`` / ``with_streaming_response`` call runs.
-
-    ``mode``: ``"raw"`` records the last response; ``"stream"`` sends the first request as a stream,
-    records it unread and stops the method (``StopAfterResponse``); ``"replay"`` hands the recorded
-    (now read) response to the method's first request instead of sending it again.
-    """
-
-    __slots__ = ("elapsed", "mode", "response", "retries")
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.response: Optional[httpx.Response] = None
-        self.retries = 0
-        self.elapsed = 0.0
-
-
-class StopAfterResponse(BaseException):
-    """Raised by the transport in ``stream`` capture mode once the response headers arrived.
-
-    A ``BaseException`` so no resource's ``except Exception`` swallows it; only the proxy catches it.
-    """
-
-
-CAPTURE: contextvars.ContextVar[Optional[Capture]] = contextvars.ContextVar("meshapi_capture", default=None)
 
 
 @functools.lru_cache(maxsize=256)
@@ -491,55 +464,3 @@ class TransportBase:
             state.retries,
             f", request id {request_id}" if request_id else "",
         )
-
-
-def deadline_error(state: RetryState) -> APITimeoutError:
-    return APITimeoutError("The call did not finish within its total_timeout.", error_code="total_timeout")
-
-
-class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A streamed body that must deliver its first event (a ``data:`` line) before the deadline.
-
-    Comments and keep-alive bytes do not count; after the first event only the per-read timeout
-    bounds the gaps.
-    """
-
-    def __init__(self, inner: Any, state: RetryState) -> None:
-        self._inner = inner
-        self._state = state
-
-    def _check(self, chunk: bytes, waiting: bool) -> bool:
-        if not waiting:
-            return False
-        if b"data:" in chunk:
-            return False
-        if not self._state.remaining():
-            raise httpx.ReadTimeout("total_timeout: no event before the deadline")
-        return True
-
-    def __iter__(self) -> Iterator[bytes]:
-        waiting = True
-        for chunk in self._inner:
-            waiting = self._check(chunk, waiting)
-            yield chunk
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        waiting = True
-        async for chunk in self._inner:
-            waiting = self._check(chunk, waiting)
-            yield chunk
-
-    def close(self) -> None:
-        self._inner.close()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-def iter_within(chunks: Iterator[bytes], state: RetryState) -> Iterator[bytes]:
-    """``chunks`` until the deadline passes (checked between reads; each read is already bounded)."""
-    for chunk in chunks:
-        yield chunk
-        left = state.remaining()
-        if left is not None and left <= 0.0:
-            raise httpx.ReadTimeout("total_timeout")

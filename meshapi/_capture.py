@@ -1,0 +1,43 @@
+"""What ``with_raw_response`` / ``with_streaming_response`` share with the transport loops.
+
+The proxies (``meshapi._response``) put a ``Capture`` in ``CAPTURE`` for the length of one method call;
+the transport fills it in (the last response, the retries it took) or, in ``stream`` mode, stops the
+method with ``StopAfterResponse`` once the headers arrived. A context variable, so concurrent calls on
+one client (threads, tasks) never see each other's capture.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Optional
+
+import httpx
+
+__all__ = ["CAPTURE", "Capture", "StopAfterResponse"]
+
+
+class Capture:
+    """Filled by the transport while a ``with_raw_response`` / ``with_streaming_response`` call runs.
+
+    ``mode``: ``"raw"`` records the last response; ``"stream"`` sends the first request as a stream,
+    records it unread and stops the method (``StopAfterResponse``); ``"replay"`` hands the recorded
+    (now read) response to the method's first request instead of sending it again.
+    """
+
+    __slots__ = ("elapsed", "mode", "response", "retries")
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.response: Optional[httpx.Response] = None
+        self.retries = 0
+        self.elapsed = 0.0
+
+
+class StopAfterResponse(BaseException):
+    """Raised by the transport in ``stream`` capture mode once the response headers arrived.
+
+    A ``BaseException`` so no resource's ``except Exception`` swallows it; only the proxy catches it.
+    """
+
+
+CAPTURE: contextvars.ContextVar[Optional[Capture]] = contextvars.ContextVar("meshapi_capture", default=None)
