@@ -83,6 +83,7 @@ def close_inherited(client: Any) -> None:
     for connection in _connections(client):
         inner = getattr(connection, "_connection", None)
         stream = getattr(inner, "_network_stream", None)
+        stream = getattr(stream, "_inner", stream)  # the SDK's pools wrap it (meshapi._pool._Stream)
         sock = getattr(stream, "_sock", None)
         if sock is not None:
             try:

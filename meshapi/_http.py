@@ -328,8 +328,9 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         client = httpx.AsyncClient(
             timeout=self._timeout, limits=limits, transport=_async_transport(choice, limits)
         )
-        if not _pool.speed_up(client):  # httpx's own pool only: an aiohttp or custom transport is left alone
-            client._meshapi_made = True  # type: ignore[attr-defined]  # still ours: Direct may send to it
+        # httpx's own pool only: an aiohttp transport, or one you configured, is left as it is
+        if not (choice in (None, "httpx") and _pool.speed_up(client)):
+            client._meshapi_made = True  # type: ignore[attr-defined]  # the client is still ours
         return client
 
     def _after_fork(self) -> None:

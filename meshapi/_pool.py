@@ -35,6 +35,7 @@ import httpcore
 import httpx
 
 from ._core.decompress import BodyTooLarge
+from ._errors import APIConnectionError
 
 __all__ = [
     "DRAIN_BYTES",
@@ -42,6 +43,7 @@ __all__ = [
     "SWEEP_SECONDS",
     "Direct",
     "adrain",
+    "closed_error",
     "drain",
     "drain_bound",
     "plan",
@@ -74,7 +76,8 @@ def plan(pool: Any) -> List[Any]:
     # An HTTP/1.1 connection handed to a request that has not started sending yet still reads as idle;
     # httpcore hands it out again and the second request has to start over (ConnectionNotAvailable).
     reserved = set() if pool._http2 else {id(r.connection) for r in pool._requests if r.connection}
-    idle = [c for c in connections if id(c) not in reserved and c.is_idle()]
+    # a connection whose connect failed reads as closed *and* idle until the next sweep: not idle here
+    idle = [c for c in connections if id(c) not in reserved and c.is_idle() and not c.is_closed()]
     surplus = len(idle) - pool._max_keepalive_connections
     if surplus > 0:
         for connection in idle[:surplus]:
@@ -112,6 +115,7 @@ def plan(pool: Any) -> List[Any]:
             idle.remove(chosen)
         if not pool._http2:
             reserved.add(id(chosen))
+        _clear_deadline(chosen)
         pool_request.assign_to_connection(chosen)
     return closing
 
@@ -200,9 +204,23 @@ class _AsyncBackend(httpcore.AsyncNetworkBackend):
 
 
 def drain_bound(response: httpx.Response) -> Optional[_Bounded]:
-    """The connection of ``response`` if it can bound its reads (a pool of ours), else ``None``."""
+    """The connection of ``response`` if it can bound its reads (a pool of ours), else ``None``.
+
+    Not for HTTP/2: its network stream carries every request of the connection, and a deadline there
+    would cut the others' reads.
+    """
     stream = response.extensions.get("network_stream")
-    return stream if isinstance(stream, _Bounded) else None
+    if not isinstance(stream, _Bounded) or response.http_version != "HTTP/1.1":
+        return None
+    return stream
+
+
+def _clear_deadline(connection: Any) -> None:
+    """A connection handed to a request reads without the drain deadline of the stream before it
+    (which is cleared right after the drain, but the connection is back in the pool a moment earlier)."""
+    stream = getattr(getattr(connection, "_connection", None), "_network_stream", None)
+    if isinstance(stream, _Bounded):
+        stream.drain_deadline = None
 
 
 class _LeanPool(httpcore.ConnectionPool):
@@ -286,6 +304,12 @@ async def adrain(chunks: AsyncIterator[bytes], response: httpx.Response) -> None
 
 
 # --- sending on our own pools ------------------------------------------------------------------------------
+def closed_error() -> APIConnectionError:
+    return APIConnectionError(
+        "This client has been closed; create a new one (or do not close it while it is in use)."
+    )
+
+
 _httpx_log = logging.getLogger("httpx")
 
 
@@ -388,7 +412,17 @@ class Direct:
             )
         return response
 
+    def _usable(self, request: httpx.Request) -> bool:
+        """False when ``client.send`` must take this request (credentials in the URL: httpx turns them
+        into Basic auth). A client closed meanwhile (another thread, during a retry's wait) raises: the
+        pool would otherwise open a connection nothing closes."""
+        if self._client.is_closed:
+            raise closed_error()
+        return not request.url.userinfo
+
     def send(self, request: httpx.Request) -> httpx.Response:
+        if not self._usable(request):
+            return self._client.send(request, stream=True, follow_redirects=False)  # type: ignore[no-any-return]
         start = time.perf_counter()
         try:
             response = self._transport.handle_request(request)
@@ -398,6 +432,8 @@ class Direct:
         return self._finish(request, response, start)
 
     async def asend(self, request: httpx.Request) -> httpx.Response:
+        if not self._usable(request):
+            return await self._client.send(request, stream=True, follow_redirects=False)  # type: ignore[no-any-return]
         start = time.perf_counter()
         try:
             response = await self._transport.handle_async_request(request)

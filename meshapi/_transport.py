@@ -28,12 +28,11 @@ from ._core.request import RequestOptions, new_idempotency_key
 from ._core.retry import RetryPolicy, RetryState
 from ._deadline import deadline_error
 from ._errors import (
-    APIConnectionError,
     ConfigurationError,
     InvalidParamsError,
     MeshAPIError,
 )
-from ._pool import Direct
+from ._pool import Direct, closed_error
 from ._resilience import (
     DEFAULT_FALLBACK_STATUSES,
     FallbackEvent,
@@ -248,9 +247,7 @@ class TransportBase:
                 if self._forks != _fork._generation:  # not already swapped by another thread
                     self._after_fork()
         if self._client.is_closed:
-            raise APIConnectionError(
-                "This client has been closed; create a new one (or do not close it while it is in use)."
-            )
+            raise closed_error()
 
     # --- per attempt ----------------------------------------------------------------------------------
     def _start_attempt(self, request: httpx.Request, state: RetryState, external: bool) -> _Attempt:

@@ -286,6 +286,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _FAMILIES:  # ``meshapi.types.chat`` as an attribute, as when every family was imported
+        return importlib.import_module(f"{__name__}.{name}")
     family = _MODULE_OF.get(name)
     if family is None:
         raise AttributeError(f"module 'meshapi.types' has no attribute {name!r}")

@@ -250,3 +250,15 @@ def test_your_own_httpx_client_keeps_every_layer() -> None:
         with pytest.raises(APIConnectionError):
             client.models.list()
     assert seen == ["/v1/models"]
+
+
+def test_after_a_fork_the_inherited_sockets_of_our_pool_are_closed(gateway: Any) -> None:
+    from meshapi import _fork
+
+    with MeshAPI(base_url=gateway.base_url, token=gateway.token, **FAST) as client:
+        client.models.list()
+        pool = client._http._client._transport._pool
+        streams = [c._connection._network_stream for c in pool.connections]
+        assert streams and all(hasattr(s, "_inner") for s in streams)  # wrapped by meshapi._pool
+        _fork.close_inherited(client._http._client)  # what the child does with the parent's pool
+        assert all(s._inner._sock.fileno() == -1 for s in streams)

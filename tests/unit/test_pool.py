@@ -14,7 +14,10 @@ import httpx
 import pytest
 
 from meshapi import AsyncMeshAPI, ConfigurationError, MeshAPI, _pool
+from meshapi._core.request import RequestOptions
 from meshapi._pool import SWEEP_SECONDS, plan
+
+_NO_OPTIONS = RequestOptions()
 
 ORIGIN = httpcore.URL("http://gateway.test/").origin
 OTHER = httpcore.URL("http://elsewhere.test/").origin
@@ -124,6 +127,19 @@ def test_closed_connections_do_not_count_against_the_limit() -> None:
     assert all(not c.is_closed() for c in pool._connections)
 
 
+def test_a_connection_whose_connect_failed_is_never_picked_to_make_room() -> None:
+    # httpcore's connection reads as closed *and* idle after a failed connect, until the next sweep
+    class Failed(Conn):
+        def is_idle(self) -> bool:
+            return True
+
+    failed, busy = Failed("closed"), Conn("active")
+    first, second = Req(), Req()
+    pool = Pool([busy, failed], [first, second], limit=2)
+    assert plan(pool) == []  # no ValueError from removing it twice
+    assert first.connection is pool.created[0] and second.connection is None
+
+
 def test_idle_connections_beyond_the_keepalive_limit_are_closed_oldest_first() -> None:
     # httpcore counts every connection, idle or not, against max_keepalive_connections
     idle = [Conn() for _ in range(4)]
@@ -230,3 +246,33 @@ def test_limits_are_checked() -> None:
         MeshAPI(base_url="http://127.0.0.1:9", token="t", limits=10)  # type: ignore[arg-type]
     with httpx.Client() as mine, pytest.raises(ConfigurationError, match="httpx client you pass in"):
         MeshAPI(base_url="http://127.0.0.1:9", token="t", httpx_client=mine, limits=httpx.Limits())
+
+
+def test_a_transport_you_pass_in_is_left_as_it_is() -> None:
+    async def run() -> None:
+        mine = httpx.AsyncHTTPTransport()
+        async with AsyncMeshAPI(base_url="http://127.0.0.1:9", token="t", http_transport=mine):
+            assert type(mine._pool) is httpcore.AsyncConnectionPool
+
+    import asyncio
+
+    asyncio.run(run())
+
+
+def test_a_closed_client_sends_nothing_even_mid_retry(sentinel: Any) -> None:
+    from meshapi import APIConnectionError
+
+    client = MeshAPI(base_url=sentinel.url, token="t")
+    direct = client._http._direct
+    request = client._http._build("GET", "/v1/models", None, None, _NO_OPTIONS, False)[0]
+    client.close()
+    with pytest.raises(APIConnectionError, match="closed"):
+        direct.send(request)
+    assert sentinel.connections() == 0
+
+
+def test_credentials_in_the_url_take_httpx_s_path() -> None:
+    with MeshAPI(base_url="http://127.0.0.1:9", token="t") as client:
+        direct = client._http._direct
+        assert direct._usable(httpx.Request("GET", "http://127.0.0.1:9/v1/models"))
+        assert not direct._usable(httpx.Request("GET", "http://user:pw@127.0.0.1:9/v1/models"))

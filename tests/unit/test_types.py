@@ -964,6 +964,8 @@ def test_types_all_names_each_family_once_and_the_families_agree() -> None:
     import meshapi.types as types
 
     assert types.__all__ == sorted(types._MODULE_OF)
+    assert types.chat.ChatMessage is types.ChatMessage  # the families are attributes too
+    assert types.videos.VideoTaskResponse is types.VideoTaskResponse
     for family, names in types._FAMILIES.items():
         module = importlib.import_module(f"meshapi.types.{family}")
         assert set(names) <= set(module.__all__), family
