@@ -151,7 +151,8 @@ _ERRORS = [
     "WaitTimeoutError",
 ]
 
-_LAZY: Dict[str, str] = {name: "meshapi._types" for name in _TYPES}
+# meshapi.types resolves each name from its own family, so one model does not load all of them
+_LAZY: Dict[str, str] = {name: "meshapi.types" for name in _TYPES}
 _LAZY.update({name: "meshapi._errors" for name in _ERRORS})
 # client options, raw responses and hook views (issue 12)
 _LAZY.update(

@@ -980,6 +980,7 @@ def test_a_chat_program_loads_only_the_chat_family_and_builds_no_validator_at_im
         "client = MeshAPI(base_url='http://127.0.0.1:9', token='t')\n"
         "client.chat.completions\n"
         "from meshapi.types import ChatCompletionResponse\n"
+        "from meshapi import ChatCompletionChunk, ChatMessage\n"
         "loaded = sorted(m.split('.')[-1] for m in sys.modules if m.startswith('meshapi.types.'))\n"
         "print(' '.join(loaded))\n"
         "print(ChatCompletionResponse.__pydantic_complete__)\n"
