@@ -116,14 +116,12 @@ class SyncHttpClient(TransportBase, SyncMethods):
         given = shared_client or config.httpx_client
         self._owns_client = given is None
         self._injected = shared_client is None and given is not None
-        self._client = given or self._new_client()
-        self._direct = _pool.Direct.of(self._client)
+        self._use(given or self._new_client())
         self._sleep: Callable[[float], None] = time.sleep
 
     def _new_client(self) -> httpx.Client:
         client = httpx.Client(timeout=self._timeout, limits=self._config.limits or DEFAULT_LIMITS)
-        _pool.speed_up(client)
-        return client
+        return _pool.adopt(client, plan=True)
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool; the inherited sockets closed without a byte (``_fork``)."""
@@ -131,8 +129,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
             raise _fork.fork_error("httpx_client (yours, passed to MeshAPI)")
         if self._owns_client:
             _fork.close_inherited(self._client)
-        self._client = self._new_client()
-        self._direct = _pool.Direct.of(self._client)
+        self._use(self._new_client())
         self._owns_client, self._injected = True, False
         self._forks = _fork.generation()
 
@@ -319,8 +316,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         self._owns_client = given is None
         self._injected = shared_client is None and given is not None
         self._transport_choice = transport
-        self._client = given or self._new_client(transport)
-        self._direct = _pool.Direct.of(self._client)
+        self._use(given or self._new_client(transport))
         self._sleep: Callable[[float], Any] = _anyio_sleep
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
@@ -328,10 +324,8 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         client = httpx.AsyncClient(
             timeout=self._timeout, limits=limits, transport=_async_transport(choice, limits)
         )
-        # httpx's own pool only: an aiohttp transport, or one you configured, is left as it is
-        if not (choice in (None, "httpx") and _pool.speed_up(client)):
-            client._meshapi_made = True  # type: ignore[attr-defined]  # the client is still ours
-        return client
+        # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
+        return _pool.adopt(client, plan=choice in (None, "httpx"))
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool if the inherited one is empty, else a typed error (``_fork``)."""
@@ -342,8 +336,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
             choice is None or isinstance(choice, str)
         ):
             raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
-        self._client = self._new_client(choice)
-        self._direct = _pool.Direct.of(self._client)
+        self._use(self._new_client(choice))
         self._owns_client, self._injected = True, False
         self._forks = _fork.generation()
 

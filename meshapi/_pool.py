@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, Tuple, TypeVar
 
 import httpcore
 import httpx
@@ -42,6 +42,7 @@ __all__ = [
     "DRAIN_SECONDS",
     "SWEEP_SECONDS",
     "Direct",
+    "adopt",
     "adrain",
     "closed_error",
     "drain",
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 SWEEP_SECONDS = 1.0
+_C = TypeVar("_C", httpx.Client, httpx.AsyncClient)
 
 
 def plan(pool: Any) -> List[Any]:
@@ -250,7 +252,6 @@ def speed_up(client: Any) -> bool:
     transport = getattr(client, "_transport", None)
     if not supported() or type(transport) not in (httpx.HTTPTransport, httpx.AsyncHTTPTransport):
         return False
-    client._meshapi_made = True  # a pool of ours: Direct may skip the client's no-op layers
     pool = getattr(transport, "_pool", None)
     if type(pool) is httpcore.ConnectionPool:
         pool.__class__ = _LeanPool
@@ -261,6 +262,16 @@ def speed_up(client: Any) -> bool:
     else:
         return False
     return True
+
+
+def adopt(client: _C, *, plan: bool) -> _C:
+    """Mark ``client`` as made by the SDK (``Direct`` may skip its no-op layers) and, when ``plan``,
+    give its default pool the linear plan (``speed_up``). Returns ``client``."""
+    marked: Any = client
+    marked._meshapi_made = True
+    if plan:
+        speed_up(client)
+    return client
 
 
 #: After the end marker, the rest of a body (a chunked terminator) is read for at most this long and

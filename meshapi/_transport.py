@@ -54,10 +54,10 @@ MAX_BODY_BYTES = 32 * 1024 * 1024  # the gateway's edge limit (API.md 1.9); bigg
 
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
-# Sized for 64 concurrent calls kept alive. httpcore's own pool planning grows with the square of the
-# connections it keeps (64 kept alive made each call ~3x slower than its default of 20); the pools the
-# SDK builds plan in linear time instead (meshapi._pool), so keeping 64 costs nothing per call.
-ASYNC_DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
+# The same as the sync pool's now. httpcore's own pool planning grows with the square of the connections
+# it keeps (64 kept alive made each call ~3x slower than its default of 20); the pools the SDK builds plan
+# in linear time instead (meshapi._pool), so keeping 64 alive costs nothing per call.
+ASYNC_DEFAULT_LIMITS = DEFAULT_LIMITS
 
 
 def _async_transport(
@@ -140,6 +140,11 @@ class TransportBase:
         self._slow = callable(config.token) or config.on_request is not None or config.on_response is not None
         watching = config.logger is not None or config.debug
         self._observer: Optional[Observer] = Observer(config.logger, config.debug) if watching else None
+
+    def _use(self, client: Any) -> None:
+        """Send through ``client`` from now on (straight to its transport when it is the SDK's own)."""
+        self._client = client
+        self._direct = Direct.of(client)
 
     @property
     def config(self) -> MeshAPIConfig:
