@@ -111,7 +111,7 @@ async def _async_chat(variant: str, base: str, size: int) -> Dict[str, Any]:
         )
         async with httpx.AsyncClient(limits=limits) as client:
             if variant == "raw_lean":  # the same pool planning as the SDK's own pools
-                from meshapi._pool import speed_up
+                from meshapi._transport.pool import speed_up
 
                 assert speed_up(client)
 

@@ -158,7 +158,7 @@ _LAZY.update({name: "meshapi._errors" for name in _ERRORS})
 _LAZY.update(
     {name: "meshapi._response" for name in ("AsyncStreamedResponse", "RawResponse", "StreamedResponse")}
 )
-_LAZY.update({name: "meshapi._transport" for name in ("RequestView", "ResponseView")})
+_LAZY.update({name: "meshapi._transport.base" for name in ("RequestView", "ResponseView")})
 # retry policy, model fallback and resilience events (issue 21)
 _LAZY.update(
     {
@@ -178,9 +178,9 @@ _LAZY.update(
     {
         "MeshAPI": "meshapi._client",
         "AsyncMeshAPI": "meshapi._client",
-        "MeshAPIConfig": "meshapi._http",
-        "SyncHttpClient": "meshapi._http",
-        "AsyncHttpClient": "meshapi._http",
+        "MeshAPIConfig": "meshapi._config",
+        "SyncHttpClient": "meshapi._transport.client",
+        "AsyncHttpClient": "meshapi._transport.client",
         "Stream": "meshapi._streaming",
         "AsyncStream": "meshapi._streaming",
         "ChatCompletionAccumulator": "meshapi.lib.chat",
@@ -274,10 +274,8 @@ def __dir__() -> List[str]:
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._client import AsyncMeshAPI as AsyncMeshAPI
     from ._client import MeshAPI as MeshAPI
+    from ._config import MeshAPIConfig as MeshAPIConfig
     from ._errors import *  # noqa: F403
-    from ._http import AsyncHttpClient as AsyncHttpClient
-    from ._http import MeshAPIConfig as MeshAPIConfig
-    from ._http import SyncHttpClient as SyncHttpClient
     from ._resilience import FallbackConfig as FallbackConfig
     from ._resilience import FallbackEvent as FallbackEvent
     from ._resilience import GatewayRoutingEvent as GatewayRoutingEvent
@@ -290,8 +288,10 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._response import StreamedResponse as StreamedResponse
     from ._streaming import AsyncStream as AsyncStream
     from ._streaming import Stream as Stream
-    from ._transport import RequestView as RequestView
-    from ._transport import ResponseView as ResponseView
+    from ._transport.base import RequestView as RequestView
+    from ._transport.base import ResponseView as ResponseView
+    from ._transport.client import AsyncHttpClient as AsyncHttpClient
+    from ._transport.client import SyncHttpClient as SyncHttpClient
     from ._types import *  # noqa: F403
     from .lib._parsing import pydantic_function_tool as pydantic_function_tool
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream

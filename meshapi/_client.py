@@ -23,8 +23,8 @@ from ._config import (
     configure_logging_from_env,
     resolve_settings,
 )
-from ._http import AsyncHttpClient, SyncHttpClient
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
+from ._transport.client import AsyncHttpClient, SyncHttpClient
 
 if TYPE_CHECKING:
     from .resources.audio import AsyncAudioResource, AudioResource

@@ -115,7 +115,7 @@ class MeshAPIConfig:
     logger: Optional[Callable[..., Any]] = None
     #: Print one line per resilience event on stderr.
     debug: bool = False
-    #: In a forked child, replace an injected ``httpx_client`` with a fresh SDK pool (``meshapi._fork``)
+    #: In a forked child, replace an injected ``httpx_client`` with a fresh SDK pool (``meshapi._transport.fork``)
     #: instead of raising ``ConfigurationError``.
     new_pool_after_fork: bool = False
     #: ``httpx.Limits`` of the pool the SDK builds (``None``: 256 connections, 64 kept alive). Size it

@@ -1,7 +1,7 @@
 """Raw responses: ``resource.with_raw_response.<method>()`` and ``with_streaming_response``.
 
 Both work for every resource method without the resource knowing: the proxy runs the method with a
-``Capture`` in a context variable (``meshapi._capture.CAPTURE``) that the transport fills in, so a
+``Capture`` in a context variable (``meshapi._transport.capture.CAPTURE``) that the transport fills in, so a
 resource added later gets them by inheriting ``SyncAPIResource`` / ``AsyncAPIResource``.
 
 * ``with_raw_response.m(...)`` runs the call as usual and returns a :class:`RawResponse`: status,
@@ -23,10 +23,10 @@ from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional, Ty
 
 import httpx
 
-from ._capture import CAPTURE, Capture, StopAfterResponse
 from ._errors import APIConnectionError, InvalidParamsError
 from ._resilience import GatewayRoutingEvent, routing_event
 from ._streaming import AsyncStream, Stream
+from ._transport.capture import CAPTURE, Capture, StopAfterResponse
 
 __all__ = [
     "AsyncStreamedResponse",

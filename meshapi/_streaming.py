@@ -17,7 +17,7 @@ stream ends normally only when the decoder saw the endpoint's end marker (``[DON
 ``done`` event, ...): a stream that stops short or breaks raises ``StreamInterruptedError`` with the
 request id, after every item that did arrive has been delivered. A read timeout between events is
 also a ``StreamInterruptedError`` (and the connection is closed). After the end marker the rest of
-the body is drained within ``meshapi._pool.DRAIN_SECONDS`` / ``DRAIN_BYTES``, so the connection is reused.
+the body is drained within ``meshapi._transport.pool.DRAIN_SECONDS`` / ``DRAIN_BYTES``, so the connection is reused.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import httpx
 from ._core.decompress import BodyTooLarge
 from ._core.sse import ServerSentEvent, SSEDecoder, SSELimitError
 from ._errors import APIResponseValidationError, ResponseTooLargeError, StreamInterruptedError
-from ._pool import adrain, drain
+from ._transport.pool import adrain, drain
 
 __all__ = ["AsyncStream", "EventDecoder", "Stream", "StreamCore"]
 

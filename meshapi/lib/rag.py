@@ -14,7 +14,7 @@ from ..types.rag import RagFileListResponse, RagFileStatus
 from .polling import Deadline, ProcessingFailedError, WaitTimeoutError, check_wait_args
 
 if TYPE_CHECKING:
-    from .._http import AsyncHttpClient, SyncHttpClient
+    from .._transport.client import AsyncHttpClient, SyncHttpClient
 
 __all__ = ["EMBEDDED_STATUSES", "UPLOADED_STATUSES", "AsyncRagWaitMixin", "RagWaitMixin"]
 

@@ -23,7 +23,7 @@ import httpx
 
 from .._core.request import RequestOptions
 from .._errors import InvalidParamsError, MeshAPIError
-from .._http import AsyncHttpClient, SyncHttpClient
+from .._transport.client import AsyncHttpClient, SyncHttpClient
 
 __all__ = ["UploadContent", "read_content", "signed_put", "async_signed_put", "upload_failed"]
 

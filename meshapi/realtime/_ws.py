@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Mapping, MutableMapping,
 
 import httpx
 
+from .._config import MeshAPIConfig
 from .._core.request import _check_headers
 from .._errors import APIConnectionError, APITimeoutError, InvalidParamsError, MeshAPIError, RealtimeError
-from .._http import SDK_HEADER_VALUE, MeshAPIConfig
+from .._transport.base import SDK_HEADER_VALUE
 from .handshake import FALLBACK_STATUSES, Handshake, build_handshake, handshake_error, query_fallback, scrub
 from .protocol import RealtimeProtocol, close_error
 

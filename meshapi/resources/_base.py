@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional, Union
 import httpx
 
 from .._core.request import RequestOptions
-from .._http import AsyncHttpClient, SyncHttpClient
+from .._transport.client import AsyncHttpClient, SyncHttpClient
 
 __all__ = ["AsyncAPIResource", "SyncAPIResource", "TimeoutArg", "options"]
 

@@ -19,8 +19,8 @@ import httpx
 
 from .._core.multipart import FilePart, encode_multipart
 from .._core.request import RequestOptions, coerce_params, dump_body, path_param
+from .._core.response import validate_model
 from .._errors import InvalidParamsError
-from .._http import validate_model
 from ..lib.uploads import UploadContent, read_content
 from ..types.audio import (
     AudioTranslationsParams,

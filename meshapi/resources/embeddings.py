@@ -7,7 +7,7 @@ from typing import Any, Mapping, Optional
 import httpx
 
 from .._core.request import coerce_params, dump_body
-from .._http import parse_json_response, validate_model
+from .._core.response import parse_json_response, validate_model
 from ..lib.embeddings import decode_base64_embeddings
 from ..types.embeddings import EmbeddingsParams, EmbeddingsResponse
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options

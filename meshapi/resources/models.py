@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any, Dict, Literal, Mapping, Optional
 
 from .._core.request import coerce_params, path_param
+from .._core.response import ListResponse, parse_list
 from .._errors import InvalidParamsError
-from .._http import ListResponse, parse_list
 from ..types.models import ListModelsParams, ModelInfo, ModelSearchParams, ModelsPage
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
 

@@ -45,8 +45,8 @@ import asyncio
 import threading
 from typing import Any, Generator, List, Mapping, Optional, Set, Union
 
+from .._config import MeshAPIConfig
 from .._errors import RealtimeError
-from .._http import MeshAPIConfig
 from ..realtime import _ws
 from ..realtime.async_session import AsyncRealtimeSession
 from ..realtime.flow import FlowControl, ReconnectPolicy, coerce_flow_control, coerce_reconnect

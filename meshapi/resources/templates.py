@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping, Optional
 
 from .._core.request import RequestOptions, coerce_params, dump_body, path_param
+from .._core.response import ListResponse, parse_list
 from .._errors import InvalidParamsError
-from .._http import ListResponse, parse_list
 from ..types.templates import CreateTemplateParams, TemplateSummary, UpdateTemplateParams
 from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
 

@@ -16,8 +16,8 @@ from typing import Any, BinaryIO, Callable, Dict, Mapping, Optional, Tuple, Unio
 import httpx
 
 from .._core.request import RequestOptions, coerce_params, dump_body, path_param
+from .._core.response import map_transport_error
 from .._errors import InvalidParamsError, ProcessingFailedError
-from .._http import map_transport_error
 from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
 from ..types.videos import (
     TERMINAL_VIDEO_STATUSES,

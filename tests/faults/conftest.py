@@ -29,7 +29,9 @@ def aiohttp_available() -> bool:
     """True when the optional aiohttp transport module has landed and aiohttp is installed."""
     import importlib.util
 
-    return all(importlib.util.find_spec(name) is not None for name in ("aiohttp", "meshapi._aiohttp"))
+    return all(
+        importlib.util.find_spec(name) is not None for name in ("aiohttp", "meshapi._transport.aiohttp")
+    )
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from typing import Any, Iterator, List
 import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
-from meshapi._pool import DRAIN_BYTES, DRAIN_SECONDS
+from meshapi._transport.pool import DRAIN_BYTES, DRAIN_SECONDS
 
 from ..conftest import resolve
 from .conftest import FAST
@@ -253,12 +253,12 @@ def test_your_own_httpx_client_keeps_every_layer() -> None:
 
 
 def test_after_a_fork_the_inherited_sockets_of_our_pool_are_closed(gateway: Any) -> None:
-    from meshapi import _fork
+    from meshapi._transport import fork as _fork
 
     with MeshAPI(base_url=gateway.base_url, token=gateway.token, **FAST) as client:
         client.models.list()
         pool = client._http._client._transport._pool
         streams = [c._connection._network_stream for c in pool.connections]
-        assert streams and all(hasattr(s, "_inner") for s in streams)  # wrapped by meshapi._pool
+        assert streams and all(hasattr(s, "_inner") for s in streams)  # wrapped by meshapi._transport.pool
         _fork.close_inherited(client._http._client)  # what the child does with the parent's pool
         assert all(s._inner._sock.fileno() == -1 for s in streams)

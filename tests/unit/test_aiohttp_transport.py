@@ -28,7 +28,7 @@ from meshapi import (
     InternalServerError,
     StreamInterruptedError,
 )
-from meshapi._aiohttp import AiohttpTransport, map_aiohttp_error
+from meshapi._transport.aiohttp import AiohttpTransport, map_aiohttp_error
 
 TOKEN = "rsk_transport_test_token"
 MESSAGES = [{"role": "user", "content": "Hi"}]

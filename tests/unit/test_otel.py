@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 import meshapi
-from meshapi import _otel
+from meshapi._transport import otel as _otel
 from tests.conftest import collect, resolve
 from tests.unit.test_raw_response import sse
 from tests.unit.test_transport import COMPLETION, MESSAGES, sequence, status
@@ -96,7 +96,7 @@ def test_nothing_is_imported_or_traced_without_opentelemetry() -> None:
     code = (
         "import sys; sys.modules['opentelemetry'] = None\n"
         "import httpx, meshapi\n"
-        "from meshapi import _otel\n"
+        "from meshapi._transport import otel as _otel\n"
         "h = lambda r: httpx.Response(200, json={'data': []})\n"
         "c = meshapi.MeshAPI(base_url='http://x.test', token='rsk_abcdefghij',"
         " httpx_client=httpx.Client(transport=httpx.MockTransport(h)))\n"

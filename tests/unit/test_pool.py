@@ -1,4 +1,4 @@
-"""The SDK's pool planning (``meshapi._pool.plan``): the same answers as httpcore's, in linear time.
+"""The SDK's pool planning (``meshapi._transport.pool.plan``): the same answers as httpcore's, in linear time.
 
 Pure tests over stand-in connections and requests (the planning reads only these attributes), then
 checks that ``MeshAPI`` / ``AsyncMeshAPI`` use it for their own pools and leave other pools alone.
@@ -13,9 +13,10 @@ import httpcore
 import httpx
 import pytest
 
-from meshapi import AsyncMeshAPI, ConfigurationError, MeshAPI, _pool
+from meshapi import AsyncMeshAPI, ConfigurationError, MeshAPI
 from meshapi._core.request import RequestOptions
-from meshapi._pool import SWEEP_SECONDS, plan
+from meshapi._transport import pool as _pool
+from meshapi._transport.pool import SWEEP_SECONDS, plan
 
 _NO_OPTIONS = RequestOptions()
 

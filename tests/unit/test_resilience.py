@@ -364,7 +364,7 @@ async def test_the_span_records_retries_and_hops(make_client: Any, monkeypatch: 
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-    from meshapi import _otel
+    from meshapi._transport import otel as _otel
 
     exporter = InMemorySpanExporter()
     provider = TracerProvider()

@@ -1,6 +1,6 @@
 """What the two transports share: building a request, per-attempt preparation, hooks, deadlines.
 
-``meshapi._http`` keeps only the two send loops (sync and async); everything they do the same way,
+``meshapi._transport.client`` keeps only the two send loops (sync and async); everything they do the same way,
 without I/O, is here: the merged headers (token, SDK header, ``X-MeshAPI-Retry-Count``, idempotency
 key, caller's ``X-Request-Id``), the query (``default_query`` under ``extra_query``), the JSON body with
 its size limit, the timeout of each attempt under a ``total_timeout`` deadline, the redacted views
@@ -21,19 +21,15 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
 
-from . import _fork
-from ._capture import Capture
-from ._config import MeshAPIConfig, check_token, custom_headers_from_env
-from ._core.request import RequestOptions, new_idempotency_key
-from ._core.retry import RetryPolicy, RetryState
-from ._deadline import deadline_error
-from ._errors import (
+from .._config import MeshAPIConfig, check_token, custom_headers_from_env
+from .._core.request import RequestOptions, new_idempotency_key
+from .._core.retry import RetryPolicy, RetryState
+from .._errors import (
     ConfigurationError,
     InvalidParamsError,
     MeshAPIError,
 )
-from ._pool import Direct, closed_error
-from ._resilience import (
+from .._resilience import (
     DEFAULT_FALLBACK_STATUSES,
     FallbackEvent,
     Hops,
@@ -42,7 +38,11 @@ from ._resilience import (
     RetryEvent,
     routing_event,
 )
-from ._version import __version__
+from .._version import __version__
+from . import fork as _fork
+from .capture import Capture
+from .deadline import deadline_error
+from .pool import Direct, closed_error
 
 __all__ = ["MAX_BODY_BYTES", "SDK_HEADER_VALUE", "Capture", "RequestView", "ResponseView", "TransportBase"]
 
@@ -56,7 +56,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024  # the gateway's edge limit (API.md 1.9); bigg
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
 # The same as the sync pool's now. httpcore's own pool planning grows with the square of the connections
 # it keeps (64 kept alive made each call ~3x slower than its default of 20); the pools the SDK builds plan
-# in linear time instead (meshapi._pool), so keeping 64 alive costs nothing per call.
+# in linear time instead (meshapi._transport.pool), so keeping 64 alive costs nothing per call.
 ASYNC_DEFAULT_LIMITS = DEFAULT_LIMITS
 
 
@@ -68,7 +68,7 @@ def _async_transport(
     if transport is None or transport == "httpx":
         return None
     if transport == "aiohttp":
-        from ._aiohttp import AiohttpTransport
+        from .aiohttp import AiohttpTransport
 
         return AiohttpTransport(limits=limits)
     if isinstance(transport, httpx.AsyncBaseTransport):
@@ -395,7 +395,7 @@ class TransportBase:
 
     @staticmethod
     def _hook_error(name: str, exc: BaseException) -> MeshAPIError:
-        from ._errors import HookError
+        from .._errors import HookError
 
         return HookError(f"The {name} hook raised {type(exc).__name__}: {exc}")
 

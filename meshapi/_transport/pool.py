@@ -34,8 +34,8 @@ from typing import Any, AsyncIterator, Dict, Iterator, List, Mapping, Optional, 
 import httpcore
 import httpx
 
-from ._core.decompress import BodyTooLarge
-from ._errors import APIConnectionError
+from .._core.decompress import BodyTooLarge
+from .._errors import APIConnectionError
 
 __all__ = [
     "DRAIN_BYTES",

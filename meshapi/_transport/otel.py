@@ -18,7 +18,7 @@ from typing import Any, AsyncIterator, Dict, Iterator, Optional
 
 import httpx
 
-from ._version import __version__
+from .._version import __version__
 
 __all__ = ["finish", "start", "tracer", "watch_stream"]
 

@@ -10,8 +10,8 @@ from typing import Any, AsyncIterator, Iterator
 
 import httpx
 
-from ._core.retry import RetryState
-from ._errors import APITimeoutError
+from .._core.retry import RetryState
+from .._errors import APITimeoutError
 
 __all__ = ["FirstEventDeadline", "deadline_error", "iter_within"]
 

@@ -1,6 +1,6 @@
 """The transport's call helpers on top of ``send``: JSON, models, and 0.1.4's method names.
 
-Mixins for ``SyncHttpClient`` / ``AsyncHttpClient`` (``meshapi._http``), kept apart from the send
+Mixins for ``SyncHttpClient`` / ``AsyncHttpClient`` (``meshapi._transport.client``), kept apart from the send
 loops so each module stays about one thing. Resources call ``request_model`` / ``request_json``;
 ``get`` / ``post`` / ``patch`` / ``delete`` / ``stream`` are what 0.1.4 code called on the transport.
 """
@@ -12,8 +12,8 @@ from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional, Type, 
 import httpx
 from pydantic import BaseModel
 
-from ._core.request import RequestOptions
-from ._core.response import (
+from .._core.request import RequestOptions
+from .._core.response import (
     _DONE,
     _frames,
     _try_parse_sse_frame,
@@ -21,7 +21,7 @@ from ._core.response import (
     map_transport_error,
     parse_json_response,
 )
-from ._core.sse import iter_sse
+from .._core.sse import iter_sse
 
 __all__ = ["AsyncMethods", "SyncMethods"]
 
@@ -138,7 +138,7 @@ class AsyncMethods:
 
     async def stream(self, path: str, body: Any) -> AsyncIterator[Dict[str, Any]]:
         """0.1.4: the JSON objects of an SSE POST, until ``[DONE]``."""
-        from ._core.sse import aiter_sse
+        from .._core.sse import aiter_sse
 
         response = await self.send("POST", path, body=body, stream=True)
         try:

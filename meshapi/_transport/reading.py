@@ -13,10 +13,10 @@ from typing import AsyncIterator, List, Optional
 
 import httpx
 
-from ._core.decompress import BodyTooLarge, install_cap, is_encoded
-from ._core.retry import RetryState
-from ._deadline import iter_within
-from ._errors import ResponseTooLargeError
+from .._core.decompress import BodyTooLarge, install_cap, is_encoded
+from .._core.retry import RetryState
+from .._errors import ResponseTooLargeError
+from .deadline import iter_within
 
 __all__ = ["aread_body", "cap_stream", "read_body"]
 

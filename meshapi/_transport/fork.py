@@ -24,7 +24,7 @@ import os
 import threading
 from typing import Any, Iterator, List
 
-from ._errors import ConfigurationError
+from .._errors import ConfigurationError
 
 __all__ = ["close_inherited", "fork_error", "generation", "has_connections", "swap_lock"]
 
@@ -83,7 +83,8 @@ def close_inherited(client: Any) -> None:
     for connection in _connections(client):
         inner = getattr(connection, "_connection", None)
         stream = getattr(inner, "_network_stream", None)
-        stream = getattr(stream, "_inner", stream)  # the SDK's pools wrap it (meshapi._pool._Stream)
+        # the SDK's pools wrap it (meshapi._transport.pool._Stream)
+        stream = getattr(stream, "_inner", stream)
         sock = getattr(stream, "_sock", None)
         if sock is not None:
             try:

@@ -1,0 +1,459 @@
+"""The transport: the only two send -> ask the retry state -> sleep loops of the SDK.
+
+``SyncHttpClient`` and ``AsyncHttpClient`` are twins that differ only in ``await`` and the sleep. Each
+call builds one ``httpx.Request`` (``meshapi._transport``) and sends it until the pure retry state
+(``meshapi._core.retry.RetryState``) says stop; decoding and error mapping live in
+``meshapi._core.response``, settings in ``meshapi._config``. Streams go through the same loop, so they
+are retried only while no byte has reached the caller. Every failure leaves here as a ``MeshAPIError``
+subclass; the response of every failed attempt is closed, so no connection stays checked out.
+
+The 0.1.4 import path of these classes, ``meshapi._http``, is a re-export shim over this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+
+import httpx
+from pydantic import BaseModel
+
+from .._config import (
+    MeshAPIConfig,
+)
+from .._core.request import RequestOptions
+from .._core.response import (
+    DONE_SENTINEL,
+    error_from_response,
+    map_transport_error,
+)
+from .._core.retry import RetryState
+from .._errors import ConfigurationError, MeshAPIError
+from . import fork as _fork
+from . import otel as _otel
+from . import pool as _pool
+from .base import (
+    ASYNC_DEFAULT_LIMITS,
+    DEFAULT_LIMITS,
+    TransportBase,
+    _async_transport,
+)
+from .capture import CAPTURE, Capture, StopAfterResponse
+from .deadline import FirstEventDeadline, deadline_error
+from .methods import AsyncMethods, SyncMethods
+from .reading import aread_body, cap_stream, read_body
+
+__all__ = ["AsyncHttpClient", "SyncHttpClient"]
+
+log = logging.getLogger("meshapi")
+
+_DONE_SENTINEL = DONE_SENTINEL
+_NO_OPTIONS = RequestOptions()
+T = TypeVar("T", bound=BaseModel)
+
+
+def traced(span: Any, response: httpx.Response, retries: int, stream: bool) -> None:
+    if stream:
+        _otel.watch_stream(span, response, retries)  # ended when the stream's response closes
+    else:
+        _otel.finish(span, retries=retries, response=response)
+
+
+def _replayed(capture: Optional[Capture]) -> Optional[httpx.Response]:
+    """The recorded response a ``with_streaming_response`` ``parse()`` hands back to the method."""
+    if capture is None or capture.mode != "replay" or capture.response is None:
+        return None
+    response, capture.response, capture.mode = capture.response, None, "done"
+    return response
+
+
+class SyncHttpClient(TransportBase, SyncMethods):
+    """Blocking transport over ``httpx.Client``.
+
+    ``shared_client``: an ``httpx.Client`` owned by another transport (``with_options`` copies), used
+    as is and never closed here.
+    """
+
+    _client: httpx.Client
+
+    def __init__(self, config: MeshAPIConfig, *, shared_client: Optional[httpx.Client] = None) -> None:
+        self._setup(config)
+        given = shared_client or config.httpx_client
+        self._owns_client = given is None
+        self._injected = shared_client is None and given is not None
+        self._use(given or self._new_client())
+        self._sleep: Callable[[float], None] = time.sleep
+
+    def _new_client(self) -> httpx.Client:
+        client = httpx.Client(timeout=self._timeout, limits=self._config.limits or DEFAULT_LIMITS)
+        return _pool.adopt(client, plan=True)
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh pool; the inherited sockets closed without a byte (``_fork``)."""
+        if self._injected and not self._config.new_pool_after_fork:
+            raise _fork.fork_error("httpx_client (yours, passed to MeshAPI)")
+        if self._owns_client:
+            _fork.close_inherited(self._client)
+        self._use(self._new_client())
+        self._owns_client, self._injected = True, False
+        self._forks = _fork.generation()
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Optional[Mapping[str, Any]] = None,
+        options: Optional[RequestOptions] = None,
+        stream: bool = False,
+        content: Optional[bytes] = None,
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
+
+        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
+        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
+        """
+        capture = CAPTURE.get()
+        if capture is not None:
+            replayed = _replayed(capture)
+            if replayed is not None:
+                return replayed
+            stream = stream or capture.mode == "stream"
+        self._check_open()
+        options = options or _NO_OPTIONS
+        request, state = self._build(method, path, body, params, options, stream, content)
+        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
+        hops = self._hops(body, options) if options.fallback else None
+        if span is None and hops is None:
+            return self._send_with_retries(request, state, stream=stream, capture=capture)
+        state.span = span
+        try:
+            while True:
+                try:
+                    response = self._send_with_retries(request, state, stream=stream, capture=capture)
+                    break
+                except MeshAPIError as exc:
+                    hop = self._advance(hops, exc, state) if hops is not None else None
+                    if hop is None:
+                        raise
+                    deadline = state.deadline
+                    request, state = self._build(method, path, hop, params, options, stream, content)
+                    state.deadline, state.span = deadline, span  # one deadline for the whole chain
+        except StopAfterResponse:
+            if span is not None:
+                _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+            raise
+        except BaseException as exc:
+            if span is not None:
+                _otel.finish(span, retries=state.retries, error=exc)
+            raise
+        if span is not None:
+            traced(span, response, state.retries, stream)
+        return response
+
+    def send_url(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes,
+        headers: Mapping[str, str],
+        options: Optional[RequestOptions] = None,
+    ) -> httpx.Response:
+        """Send raw ``content`` to an absolute ``url`` outside the API (a signed upload URL).
+
+        Only ``headers`` are sent: never the API key, the SDK headers or default headers (an
+        ``Authorization`` configured on an injected client is removed too). Same retries and timeout as
+        every call; a relative ``url`` is resolved against the base URL.
+        """
+        options = options or _NO_OPTIONS
+        self._check_open()
+        request = self._external_request(method, url, content, headers, options)
+        return self._send_with_retries(request, self._state(method, options), stream=False, external=True)
+
+    def _send_with_retries(
+        self,
+        request: httpx.Request,
+        state: RetryState,
+        *,
+        stream: bool,
+        capture: Optional[Capture] = None,
+        external: bool = False,
+    ) -> httpx.Response:
+        """The loop: send, ask the retry state, maybe sleep and resend the same request (same key)."""
+        debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
+        bounded = state.deadline is not None
+        # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
+        slow = self._slow or bounded
+        read_here = bounded and not stream  # read the body ourselves, under the deadline
+        limit = self._config.max_response_bytes
+        while True:
+            attempt = self._start_attempt(request, state, external) if slow or state.retries else None
+            if debug:
+                log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
+            started = time.monotonic()
+            try:
+                # Always streamed, then read here: the body is decoded under the size cap (httpx's own
+                # read would inflate a compressed body without limit). Redirects are never followed,
+                # even by an injected client: default headers and the body stay with this origin.
+                direct = self._direct  # the SDK's own pool: straight to its transport
+                if direct is not None:
+                    response = direct.send(request)
+                else:
+                    response = self._client.send(request, stream=True, follow_redirects=False)
+                if bounded and stream:
+                    response.stream = FirstEventDeadline(response.stream, state)
+                if not stream:
+                    read_body(response, limit, state if read_here else None)
+                else:
+                    cap_stream(response, limit)
+            except httpx.HTTPError as exc:
+                if bounded and not state.remaining():
+                    raise deadline_error(state) from exc
+                if state.after_exception(exc) is None:
+                    raise map_transport_error(exc) from exc
+                self._log_retry(request, state, f"failed ({type(exc).__name__})")
+                self._sleep(state.delay or 0.0)
+                continue
+            elapsed = time.monotonic() - started
+            if attempt is not None and attempt.hooked:
+                self._end_attempt(response, attempt, elapsed)
+            if response.status_code < 300:  # a redirect that was not followed is an error, not a body
+                if debug:
+                    self._log_ok(request, response)
+                if self._observer is not None or state.span is not None:
+                    self._routed(response, state)
+                if capture is not None:
+                    capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
+                    if capture.mode == "stream":
+                        raise StopAfterResponse()
+                return response
+            try:
+                if stream:
+                    read_body(response, limit, None)
+            except httpx.HTTPError:
+                pass  # the error body is lost, the status still says what happened
+            finally:
+                response.close()
+            error = error_from_response(response)
+            if state.after_response(response.status_code, response.headers, error.body) is None:
+                log.debug("%s %s -> %d %s", request.method, request.url.path, error.status, error.error_code)
+                raise error
+            self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
+            self._sleep(state.delay or 0.0)
+
+    def close(self) -> None:
+        """Close the connection pool (an injected or shared client stays open: it is not ours)."""
+        if self._owns_client:
+            self._client.close()
+
+
+async def _anyio_sleep(seconds: float) -> None:
+    import anyio  # httpx's own dependency: the sleep works under asyncio and trio alike
+
+    await anyio.sleep(seconds)
+
+
+class AsyncHttpClient(TransportBase, AsyncMethods):
+    """Async transport over ``httpx.AsyncClient`` (the twin of ``SyncHttpClient``; asyncio or trio).
+
+    ``transport`` applies to the ``httpx.AsyncClient`` this object creates (not to one passed in the
+    config): ``"aiohttp"`` selects :class:`meshapi._transport.aiohttp.AiohttpTransport`.
+    """
+
+    _client: httpx.AsyncClient
+
+    def __init__(
+        self,
+        config: MeshAPIConfig,
+        *,
+        transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None,
+        shared_client: Optional[httpx.AsyncClient] = None,
+    ) -> None:
+        if transport is not None and config.async_httpx_client is not None:
+            raise ConfigurationError(
+                "Pass either async_httpx_client or http_transport, not both "
+                "(configure the transport on your own httpx.AsyncClient)."
+            )
+        self._setup(config)
+        given = shared_client or config.async_httpx_client
+        self._owns_client = given is None
+        self._injected = shared_client is None and given is not None
+        self._transport_choice = transport
+        self._use(given or self._new_client(transport))
+        self._sleep: Callable[[float], Any] = _anyio_sleep
+
+    def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
+        limits = self._config.limits or ASYNC_DEFAULT_LIMITS
+        client = httpx.AsyncClient(
+            timeout=self._timeout, limits=limits, transport=_async_transport(choice, limits)
+        )
+        # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
+        return _pool.adopt(client, plan=choice in (None, "httpx"))
+
+    def _after_fork(self) -> None:
+        """In a forked child: a fresh pool if the inherited one is empty, else a typed error (``_fork``)."""
+        if self._injected and not self._config.new_pool_after_fork:
+            raise _fork.fork_error("async_httpx_client (yours, passed to AsyncMeshAPI)")
+        choice = self._transport_choice
+        if (self._owns_client and _fork.has_connections(self._client)) or not (
+            choice is None or isinstance(choice, str)
+        ):
+            raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
+        self._use(self._new_client(choice))
+        self._owns_client, self._injected = True, False
+        self._forks = _fork.generation()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Optional[Mapping[str, Any]] = None,
+        options: Optional[RequestOptions] = None,
+        stream: bool = False,
+        content: Optional[bytes] = None,
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
+
+        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
+        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
+        """
+        capture = CAPTURE.get()
+        if capture is not None:
+            replayed = _replayed(capture)
+            if replayed is not None:
+                return replayed
+            stream = stream or capture.mode == "stream"
+        self._check_open()
+        options = options or _NO_OPTIONS
+        request, state = self._build(method, path, body, params, options, stream, content)
+        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
+        hops = self._hops(body, options) if options.fallback else None
+        if span is None and hops is None:
+            return await self._send_with_retries(request, state, stream=stream, capture=capture)
+        state.span = span
+        try:
+            while True:
+                try:
+                    response = await self._send_with_retries(request, state, stream=stream, capture=capture)
+                    break
+                except MeshAPIError as exc:
+                    hop = self._advance(hops, exc, state) if hops is not None else None
+                    if hop is None:
+                        raise
+                    deadline = state.deadline
+                    request, state = self._build(method, path, hop, params, options, stream, content)
+                    state.deadline, state.span = deadline, span  # one deadline for the whole chain
+        except StopAfterResponse:
+            if span is not None:
+                _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+            raise
+        except BaseException as exc:
+            if span is not None:
+                _otel.finish(span, retries=state.retries, error=exc)
+            raise
+        if span is not None:
+            traced(span, response, state.retries, stream)
+        return response
+
+    async def send_url(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes,
+        headers: Mapping[str, str],
+        options: Optional[RequestOptions] = None,
+    ) -> httpx.Response:
+        """Send raw ``content`` to an absolute ``url`` outside the API (a signed upload URL).
+
+        Only ``headers`` are sent: never the API key, the SDK headers or default headers (an
+        ``Authorization`` configured on an injected client is removed too). Same retries and timeout as
+        every call; a relative ``url`` is resolved against the base URL.
+        """
+        options = options or _NO_OPTIONS
+        self._check_open()
+        request = self._external_request(method, url, content, headers, options)
+        return await self._send_with_retries(
+            request, self._state(method, options), stream=False, external=True
+        )
+
+    async def _send_with_retries(
+        self,
+        request: httpx.Request,
+        state: RetryState,
+        *,
+        stream: bool,
+        capture: Optional[Capture] = None,
+        external: bool = False,
+    ) -> httpx.Response:
+        """The loop: send, ask the retry state, maybe sleep and resend the same request (same key)."""
+        debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
+        bounded = state.deadline is not None
+        # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
+        slow = self._slow or bounded
+        read_here = bounded and not stream  # read the body ourselves, under the deadline
+        limit = self._config.max_response_bytes
+        while True:
+            attempt = await self._astart_attempt(request, state, external) if slow or state.retries else None
+            if debug:
+                log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
+            started = time.monotonic()
+            try:
+                # Always streamed, then read here (see the sync twin): size cap, no redirects.
+                direct = self._direct
+                if direct is not None:
+                    response = await direct.asend(request)
+                else:
+                    response = await self._client.send(request, stream=True, follow_redirects=False)
+                if bounded and stream:
+                    response.stream = FirstEventDeadline(response.stream, state)
+                if not stream:
+                    await aread_body(response, limit, state if read_here else None)
+                else:
+                    cap_stream(response, limit)
+            except httpx.HTTPError as exc:
+                if bounded and not state.remaining():
+                    raise deadline_error(state) from exc
+                if state.after_exception(exc) is None:
+                    raise map_transport_error(exc) from exc
+                self._log_retry(request, state, f"failed ({type(exc).__name__})")
+                await self._sleep(state.delay or 0.0)
+                continue
+            elapsed = time.monotonic() - started
+            if attempt is not None and attempt.hooked:
+                await self._aend_attempt(response, attempt, elapsed)
+            if response.status_code < 300:  # a redirect that was not followed is an error, not a body
+                if debug:
+                    self._log_ok(request, response)
+                if self._observer is not None or state.span is not None:
+                    self._routed(response, state)
+                if capture is not None:
+                    capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
+                    if capture.mode == "stream":
+                        raise StopAfterResponse()
+                return response
+            try:
+                if stream:
+                    await aread_body(response, limit, None)
+            except httpx.HTTPError:
+                pass
+            finally:
+                await response.aclose()
+            error = error_from_response(response)
+            if state.after_response(response.status_code, response.headers, error.body) is None:
+                log.debug("%s %s -> %d %s", request.method, request.url.path, error.status, error.error_code)
+                raise error
+            self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
+            await self._sleep(state.delay or 0.0)
+
+    async def aclose(self) -> None:
+        """Close the connection pool (an injected or shared client stays open: it is not ours)."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    close = aclose
