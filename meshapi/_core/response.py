@@ -31,6 +31,7 @@ __all__ = [
     "DONE_SENTINEL",
     "ListResponse",
     "error_from_response",
+    "foreign_errors",
     "map_transport_error",
     "parse_json_response",
     "parse_list",
@@ -53,6 +54,27 @@ def map_transport_error(exc: BaseException, *, during: str = "request") -> MeshA
         return APITimeoutError(f"The {during} timed out ({kind}).")
     detail = str(exc) or type(exc).__name__
     return APIConnectionError(f"Connection error during the {during}: {detail}")
+
+
+class foreign_errors:  # lower case: used like a function, ``with foreign_errors("stream"):``
+    """A context manager that turns an httpx exception raised inside it into its ``MeshAPIError``.
+
+    The one place a transport failure is mapped: every send loop, body read, stream read and download
+    wraps its I/O in ``with foreign_errors(during):`` instead of writing its own ``except``. The
+    original exception is chained (``__cause__``); a ``MeshAPIError`` passes through untouched.
+    """
+
+    __slots__ = ("during",)
+
+    def __init__(self, during: str = "request") -> None:
+        self.during = during
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
+        if exc is not None and isinstance(exc, httpx.HTTPError):
+            raise map_transport_error(exc, during=self.during) from exc
 
 
 def parse_json_response(response: httpx.Response) -> Any:
