@@ -15,11 +15,6 @@ import pytest
 import meshapi
 from tests.conftest import resolve
 
-# the gateway's endpoints for these families live in their own route modules
-pytest.importorskip(
-    "meshapi.gateway.routes.videos", reason="the local gateway does not serve these families yet"
-)
-
 TTS_MODEL = "sarvam/bulbul:v2"
 STT_MODEL = "sarvam/saaras:v3"
 VIDEO_MODEL = "byteplus/seedance-1-5-pro-251215"
