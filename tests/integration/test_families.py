@@ -89,6 +89,7 @@ async def test_video_task_runs_to_a_downloadable_file(any_client: Any, tmp_path:
     assert task.id in [t.id for t in listed.data]
     again = await resolve(any_client.videos.retrieve(task.id))
     assert again.status == "succeeded" and again.usage is not None
+    assert (again.usage.completion_tokens, again.usage.total_tokens) == (43200, 43200)  # a 2 s clip
 
 
 async def test_a_flagged_video_prompt_fails(any_client: Any, tmp_path: pathlib.Path) -> None:
