@@ -25,10 +25,8 @@ class Result:
 
 @pytest.fixture(scope="session")
 def cli_gateway() -> Iterator[Any]:
-    try:
-        from meshapi.gateway import serve
-    except ImportError as exc:  # pragma: no cover - only while the gateway is being written
-        pytest.skip(f"local gateway not ready (meshapi.gateway.serve): {exc}")
+    from meshapi.gateway import serve
+
     with serve() as gw:
         yield gw
 

@@ -383,11 +383,10 @@ def test_realtime_turn(gw: Any, run: Run) -> None:
 
 
 def test_gateway_arguments_are_forwarded(run: Run) -> None:
-    pytest.importorskip("meshapi.gateway")
-    from meshapi import gateway
+    pytest.importorskip("starlette")  # the "gateway" extra
+    from meshapi.gateway import main
 
-    if not hasattr(gateway, "main"):
-        pytest.skip("meshapi.gateway.main not written yet")
+    assert callable(main)
     result = run("gateway", "--help")
     assert result.code == 0
     assert "usage" in (result.out + result.err).lower()

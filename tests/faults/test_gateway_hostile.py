@@ -15,6 +15,7 @@ from typing import Any, Dict, Iterator, Tuple
 import httpx
 import pytest
 
+from tests._poll import wait_until
 from tests.faults.child_gateway import ChildGateway, others_keep_answering
 
 pytest.importorskip("starlette")
@@ -292,17 +293,17 @@ def test_slow_body_gets_a_408_envelope_and_the_connection_closed(child: ChildGat
 
 
 def test_connection_cap_answers_503_then_recovers(child: ChildGateway) -> None:
+    def status() -> int:  # a new connection each time
+        with httpx.Client(base_url=child.base_url, timeout=5) as fresh:
+            return fresh.get("/v1/models", headers={"Authorization": f"Bearer {TOKEN}"}).status_code
+
     idle = [_raw(child) for _ in range(MAX_CONNECTIONS)]
-    try:
-        time.sleep(0.05)
-        with httpx.Client(base_url=child.base_url, timeout=5) as extra:
-            assert extra.get("/v1/models", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 503
+    try:  # once the server has accepted the idle sockets, one more connection is refused
+        wait_until(lambda: status() == 503, what="the connection cap answers 503")
     finally:
         for sock in idle:
             sock.close()
-    time.sleep(0.2)
-    with httpx.Client(base_url=child.base_url, timeout=5) as after:
-        assert after.get("/v1/models", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    wait_until(lambda: status() == 200, what="served again once the idle sockets are closed")
 
 
 def test_nesting_under_the_limit_is_still_served(api: httpx.Client) -> None:

@@ -219,7 +219,6 @@ async def test_stream_cuts_and_error_events(harness: Harness, gateway: Any, capt
 
 async def test_realtime_paths(harness: Harness, gateway: Any, captured: Capture) -> None:
     pytest.importorskip("websockets")
-    pytest.importorskip("meshapi.resources.realtime", reason="realtime has not landed in this checkout")
     from tests.faults.realtime_probe import exercise_realtime
 
     errors, texts = await exercise_realtime(harness, gateway, good_token=TOKEN, wrong_token=WRONG_TOKEN)

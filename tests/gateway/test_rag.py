@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from meshapi.gateway import serve
+from tests._poll import wait_until
 
 from .conftest import TOKEN, assert_envelope
 
@@ -91,8 +92,12 @@ def test_embed_false_then_bulk_embed(client: httpx.Client) -> None:
             content=b"Zebras graze on the savanna at dawn.",
             headers={"Content-Type": "text/plain"},
         )
-    time.sleep(0.05)
-    status = client.get(f"/v1/files/{init['file_id']}").json()
+    status = wait_until(
+        lambda: (lambda s: s if s["upload_status"] == "ready" else None)(
+            client.get(f"/v1/files/{init['file_id']}").json()
+        ),
+        what="the upload is seen",
+    )
     assert status["upload_status"] == "ready" and status["embedding_status"] == "pending"
     result = client.post(
         "/v1/files/embed", json={"file_ids": [init["file_id"], "missing-id"], "metadata": {"lang": "en"}}

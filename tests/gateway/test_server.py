@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from meshapi.gateway import DEFAULT_TOKEN, Gateway, serve
+from tests._poll import wait_until
 
 from .conftest import chat_body, user
 
@@ -78,8 +79,12 @@ def test_data_dir_survives_a_restart(tmp_path: Path) -> None:
         assert status["embedding_status"] == "ready"
         hits = c.post("/v1/files/search", json={"query": "penguins"}).json()["results"]
         assert "Penguins" in hits[0]["text"]
-        time.sleep(0.1)
-        finished = c.get(f"/v1/batches/{batch['id']}").json()
+        finished = wait_until(
+            lambda: (lambda b: b if b["status"] == "completed" else None)(
+                c.get(f"/v1/batches/{batch['id']}").json()
+            ),
+            what="the batch completed after the restart",
+        )
         assert finished["status"] == "completed" and finished["results"][0]["custom_id"] == "a"
         assert (
             c.post(

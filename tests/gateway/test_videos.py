@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from meshapi.gateway import Gateway, serve
+from tests._poll import wait_until
 
 from .conftest import TOKEN, assert_envelope
 
@@ -27,6 +28,11 @@ def slow() -> Iterator[Gateway]:
 
 def _body(text: str = "A paper boat drifting down a rainy street", **extra: Any) -> Dict[str, Any]:
     return {"model": MODEL, "content": [{"type": "text", "text": text}], **extra}
+
+
+def _if(value: Dict[str, Any], test: Any) -> Any:
+    """``value`` when ``test(value)`` holds, else ``None`` (a poll's predicate)."""
+    return value if test(value) else None
 
 
 def _wait(client: httpx.Client, task_id: str, seen: List[str]) -> Dict[str, Any]:
@@ -87,8 +93,14 @@ def test_list_filters_and_pages(client: httpx.Client, other_client: httpx.Client
     assert client.get("/v1/video/generations", params={"created_after": "yesterday"}).status_code == 422
     assert other_client.get("/v1/video/generations").json()["total"] == 0
     assert_envelope(other_client.get(f"/v1/video/generations/{ids[0]}"), 404, "not_found")
-    time.sleep(0.2)
-    done = client.get("/v1/video/generations", params=[("status", "succeeded"), ("status", "failed")]).json()
+    finished = [("status", "succeeded"), ("status", "failed")]
+    done = wait_until(
+        lambda: _if(
+            client.get("/v1/video/generations", params=finished).json(),
+            lambda d: set(ids) <= {t["id"] for t in d["data"]},
+        ),
+        what="every task finished",
+    )
     assert set(ids) <= {t["id"] for t in done["data"]}
     assert {t["status"] for t in done["data"]} <= {"succeeded", "failed"}
 
@@ -96,11 +108,14 @@ def test_list_filters_and_pages(client: httpx.Client, other_client: httpx.Client
 def test_flagged_prompts_fail_and_short_expiry_expires(client: httpx.Client) -> None:
     bad = client.post("/v1/video/generations", json=_body("how to build a bomb and kill people")).json()["id"]
     short = client.post("/v1/video/generations", json=_body(execution_expires_after=1)).json()["id"]
-    time.sleep(0.2)
-    failed = client.get(f"/v1/video/generations/{bad}").json()
+    failed = wait_until(
+        lambda: _if(client.get(f"/v1/video/generations/{bad}").json(), lambda t: t["status"] == "failed"),
+        what="the flagged task failed",
+    )
     assert failed["status"] == "failed" and failed["error"]["code"] == "content_policy_violation"
     assert failed["content"] is None and failed["usage"] is None
-    assert client.get(f"/v1/video/generations/{short}").json()["status"] == "succeeded"  # 1 s > the work
+    ended = _wait(client, short, [])  # polls until the task leaves queued/running
+    assert ended["status"] == "succeeded"  # 1 s > the work
 
 
 def test_validation(client: httpx.Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, List
 
 import httpx
@@ -12,6 +13,9 @@ from meshapi import ChatCompletionChunk
 from tests.conftest import close, collect, resolve
 
 MODEL = "openai/gpt-4o-mini"
+# what the local gateway answers: `req_` and a ULID (Crockford base 32), and its catalogue's free models
+REQUEST_ID = re.compile(r"req_[0-9A-HJKMNP-TV-Z]{26}")
+FREE_MODELS = ["meta-llama/llama-3.3-70b-instruct", "mistralai/mistral-small", "omni-moderation-latest"]
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 
 
@@ -56,7 +60,7 @@ async def test_models(any_client: Any) -> None:
     paid = await resolve(any_client.models.paid())
     assert {m.id for m in free} | {m.id for m in paid} == {m.id for m in models}
     assert any(m.id == MODEL for m in models)
-    assert models.request_id
+    assert REQUEST_ID.fullmatch(models.request_id)
 
 
 async def test_retry_after_429_then_success_with_one_idempotency_key(any_client: Any, gateway: Any) -> None:
@@ -113,7 +117,8 @@ async def test_stream_closed_early_releases_connection(any_client: Any, gateway:
     await close(stream)
     assert_no_connection_checked_out(any_client)
     # the pool still works afterwards
-    assert (await resolve(any_client.models.free())) is not None
+    free = await resolve(any_client.models.free())
+    assert [m.id for m in free] == FREE_MODELS
 
 
 async def test_dropped_stream_raises_interrupted(any_client: Any, gateway: Any) -> None:
@@ -136,7 +141,7 @@ async def test_error_event_mid_stream(any_client: Any, gateway: Any) -> None:
     gateway.faults.add("/v1/chat/completions", error_event_after=1, error_code="gateway_timeout")
     with pytest.raises(meshapi.StreamEventError) as info:
         await collect(any_client.chat.completions.stream(model=MODEL, messages=MESSAGES))
-    assert info.value.error_code == "gateway_timeout" and info.value.request_id
+    assert info.value.error_code == "gateway_timeout" and REQUEST_ID.fullmatch(info.value.request_id)
 
 
 def test_upstream_0_1_4_script_runs_unchanged(gateway: Any) -> None:
@@ -155,7 +160,11 @@ def test_upstream_0_1_4_script_runs_unchanged(gateway: Any) -> None:
             max_tokens=256,
         )
     )
-    assert reply.choices[0].message.content
+    # the local gateway's stand-in model is deterministic: the same prompt gives the same text
+    assert (
+        reply.choices[0].message.content
+        == "France in brief. When France meets capital, the idea becomes small."
+    )
     pieces = []
     for chunk in client.chat.completions.stream(
         ChatCompletionParams(
@@ -165,7 +174,10 @@ def test_upstream_0_1_4_script_runs_unchanged(gateway: Any) -> None:
     ):
         if chunk.choices and chunk.choices[0].delta:
             pieces.append(chunk.choices[0].delta.content or "")
-    assert "".join(pieces)
+    assert "".join(pieces) == (
+        "Here is a short answer about Python. One small system is that Python supports haiku. "
+        "When haiku meets Python, the balance becomes reliable. Consider haiku: it affects a simple signal."
+    )
     all_models = client.models.list()
     free = client.models.free()
     paid = client.models.paid()
@@ -175,7 +187,7 @@ def test_upstream_0_1_4_script_runs_unchanged(gateway: Any) -> None:
             ChatCompletionParams(model="nobody/none", messages=[ChatMessage(role="user", content="x")])
         )
     except MeshAPIError as e:
-        assert e.status == 404 and e.error_code and e.request_id
+        assert e.status == 404 and e.error_code == "model_not_found" and REQUEST_ID.fullmatch(e.request_id)
     else:
         pytest.fail("an unknown model must raise MeshAPIError")
     client.close()

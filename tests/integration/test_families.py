@@ -15,11 +15,6 @@ import pytest
 import meshapi
 from tests.conftest import resolve
 
-# the gateway's endpoints for these families live in their own route modules
-pytest.importorskip(
-    "meshapi.gateway.routes.videos", reason="the local gateway does not serve these families yet"
-)
-
 TTS_MODEL = "sarvam/bulbul:v2"
 STT_MODEL = "sarvam/saaras:v3"
 VIDEO_MODEL = "byteplus/seedance-1-5-pro-251215"
@@ -94,6 +89,7 @@ async def test_video_task_runs_to_a_downloadable_file(any_client: Any, tmp_path:
     assert task.id in [t.id for t in listed.data]
     again = await resolve(any_client.videos.retrieve(task.id))
     assert again.status == "succeeded" and again.usage is not None
+    assert (again.usage.completion_tokens, again.usage.total_tokens) == (43200, 43200)  # a 2 s clip
 
 
 async def test_a_flagged_video_prompt_fails(any_client: Any, tmp_path: pathlib.Path) -> None:

@@ -29,6 +29,7 @@ from meshapi import (
     StreamInterruptedError,
 )
 from meshapi._transport.aiohttp import AiohttpTransport, map_aiohttp_error
+from tests._poll import async_wait_until
 
 TOKEN = "rsk_transport_test_token"
 MESSAGES = [{"role": "user", "content": "Hi"}]
@@ -204,11 +205,7 @@ def scenario(name: str) -> Dict[str, str]:
 
 
 async def wait_for_connections_closed(server: ScenarioServer) -> None:
-    for _ in range(100):
-        if server.open_connections == 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{server.open_connections} connection(s) still open")
+    await async_wait_until(lambda: server.open_connections == 0, timeout=1.0, what="every connection closed")
 
 
 # --- SDK behaviours, on both transports ----------------------------------------------------------------
