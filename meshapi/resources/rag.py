@@ -7,9 +7,9 @@ errors, never the bearer token), accepts a path or a binary file object as ``con
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Optional
 
-from .._core.request import coerce_params, dump_body
+from .._core.request import CallOptions, call_options, coerce_params, dump_body, split_options
 from .._errors import MeshAPIError
 from ..lib.rag import (
     _PATH,
@@ -22,48 +22,47 @@ from ..lib.rag import (
 )
 from ..lib.uploads import UploadContent, async_signed_put, read_content, signed_put, upload_failed
 from ..types.rag import (
+    BulkEmbedFields,
     BulkEmbedRequest,
     BulkEmbedResponse,
+    InitUploadFields,
     InitUploadRequest,
     InitUploadResponse,
     RagFileListResponse,
     RagFileStatus,
+    SearchFields,
     SearchRequest,
     SearchResponse,
 )
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["EMBEDDED_STATUSES", "UPLOADED_STATUSES", "AsyncRagResource", "RagResource"]
+
+
+class InitUploadArgs(InitUploadFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``InitUploadRequest``: its fields and the per-call options."""
+
+
+class BulkEmbedArgs(BulkEmbedFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``BulkEmbedRequest``: its fields and the per-call options."""
+
+
+class SearchArgs(SearchFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``SearchRequest``: its fields and the per-call options."""
 
 
 class RagResource(RagWaitMixin, SyncAPIResource):
     def init_upload(
         self,
         params: Optional[InitUploadRequest] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[InitUploadArgs],
     ) -> InitUploadResponse:
         """Register a file and get a signed upload URL (``POST /v1/files``).
 
         Pass an ``InitUploadRequest`` or its fields as keyword arguments (``file_name=``, ``mime_type=``,
         ``embed=``, ``metadata=``). :meth:`upload_file` does this and the upload in one call.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(InitUploadRequest, params, fields), opts)
         return self._http.request_model(InitUploadResponse, "POST", _PATH, body=body, options=opts)
 
@@ -71,14 +70,7 @@ class RagResource(RagWaitMixin, SyncAPIResource):
         self,
         limit: Optional[int] = None,
         offset: Optional[int] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> RagFileListResponse:
         """One page of your files (``GET /v1/files``; ``limit`` 1-200, default 50; ``offset``).
         See :meth:`iter_files` for every page."""
@@ -87,96 +79,41 @@ class RagResource(RagWaitMixin, SyncAPIResource):
             "GET",
             _PATH,
             params=_list_query(limit, offset),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     def get(
         self,
         file_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> RagFileStatus:
         """A file's upload and embedding status (``GET /v1/files/{file_id}``)."""
         return self._http.request_model(
             RagFileStatus,
             "GET",
             _file_path(file_id),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     def embed(
         self,
         params: Optional[BulkEmbedRequest] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[BulkEmbedArgs],
     ) -> BulkEmbedResponse:
         """(Re)embed up to 100 uploaded files (``POST /v1/files/embed``); per-file errors are in the
         results. Pass a ``BulkEmbedRequest`` or ``file_ids=``, ``wait=``, ``metadata=``."""
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(BulkEmbedRequest, params, fields), opts)
         return self._http.request_model(BulkEmbedResponse, "POST", f"{_PATH}/embed", body=body, options=opts)
 
     def search(
         self,
         params: Optional[SearchRequest] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[SearchArgs],
     ) -> SearchResponse:
         """Vector search over your embedded files (``POST /v1/files/search``), best match first.
         Pass a ``SearchRequest`` or ``query=``, ``top_k=``, ``file_ids=``, ``filter=``, ..."""
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(SearchRequest, params, fields), opts)
         return self._http.request_model(SearchResponse, "POST", f"{_PATH}/search", body=body, options=opts)
 
@@ -188,13 +125,7 @@ class RagResource(RagWaitMixin, SyncAPIResource):
         content: UploadContent,
         embed: Optional[bool] = None,
         metadata: Optional[Dict[str, Any]] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> InitUploadResponse:
         """Register a file and upload its content; returns the registration (``file_id``, ...).
 
@@ -204,28 +135,14 @@ class RagResource(RagWaitMixin, SyncAPIResource):
         any call. If it fails, the error (a ``MeshAPIError`` subclass) has ``file_id`` and says that the
         record exists without content. ``extra_headers`` apply to the registration call only.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts = call_options(options)
         data = read_content(content)  # a bad path fails before a file record is created
         created = self.init_upload(
             file_name=file_name,
             mime_type=mime_type,
             embed=embed,
             metadata=metadata,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            total_timeout=total_timeout,
-            request_id=request_id,
+            **options,
         )
         try:
             signed_put(self._http, created.signed_url, data, mime_type, opts)
@@ -238,30 +155,14 @@ class AsyncRagResource(AsyncRagWaitMixin, AsyncAPIResource):
     async def init_upload(
         self,
         params: Optional[InitUploadRequest] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[InitUploadArgs],
     ) -> InitUploadResponse:
         """Register a file and get a signed upload URL (``POST /v1/files``).
 
         Pass an ``InitUploadRequest`` or its fields as keyword arguments (``file_name=``, ``mime_type=``,
         ``embed=``, ``metadata=``). :meth:`upload_file` does this and the upload in one call.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(InitUploadRequest, params, fields), opts)
         return await self._http.request_model(InitUploadResponse, "POST", _PATH, body=body, options=opts)
 
@@ -269,14 +170,7 @@ class AsyncRagResource(AsyncRagWaitMixin, AsyncAPIResource):
         self,
         limit: Optional[int] = None,
         offset: Optional[int] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> RagFileListResponse:
         """One page of your files (``GET /v1/files``; ``limit`` 1-200, default 50; ``offset``).
         See :meth:`iter_files` for every page."""
@@ -285,69 +179,30 @@ class AsyncRagResource(AsyncRagWaitMixin, AsyncAPIResource):
             "GET",
             _PATH,
             params=_list_query(limit, offset),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     async def get(
         self,
         file_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> RagFileStatus:
         """A file's upload and embedding status (``GET /v1/files/{file_id}``)."""
         return await self._http.request_model(
             RagFileStatus,
             "GET",
             _file_path(file_id),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     async def embed(
         self,
         params: Optional[BulkEmbedRequest] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[BulkEmbedArgs],
     ) -> BulkEmbedResponse:
         """(Re)embed up to 100 uploaded files (``POST /v1/files/embed``); per-file errors are in the
         results. Pass a ``BulkEmbedRequest`` or ``file_ids=``, ``wait=``, ``metadata=``."""
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(BulkEmbedRequest, params, fields), opts)
         return await self._http.request_model(
             BulkEmbedResponse, "POST", f"{_PATH}/embed", body=body, options=opts
@@ -356,27 +211,11 @@ class AsyncRagResource(AsyncRagWaitMixin, AsyncAPIResource):
     async def search(
         self,
         params: Optional[SearchRequest] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[SearchArgs],
     ) -> SearchResponse:
         """Vector search over your embedded files (``POST /v1/files/search``), best match first.
         Pass a ``SearchRequest`` or ``query=``, ``top_k=``, ``file_ids=``, ``filter=``, ..."""
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(SearchRequest, params, fields), opts)
         return await self._http.request_model(
             SearchResponse, "POST", f"{_PATH}/search", body=body, options=opts
@@ -390,13 +229,7 @@ class AsyncRagResource(AsyncRagWaitMixin, AsyncAPIResource):
         content: UploadContent,
         embed: Optional[bool] = None,
         metadata: Optional[Dict[str, Any]] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> InitUploadResponse:
         """Register a file and upload its content; returns the registration (``file_id``, ...).
 
@@ -406,28 +239,14 @@ class AsyncRagResource(AsyncRagWaitMixin, AsyncAPIResource):
         any call. If it fails, the error (a ``MeshAPIError`` subclass) has ``file_id`` and says that the
         record exists without content. ``extra_headers`` apply to the registration call only.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts = call_options(options)
         data = read_content(content)  # a bad path fails before a file record is created
         created = await self.init_upload(
             file_name=file_name,
             mime_type=mime_type,
             embed=embed,
             metadata=metadata,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_headers=extra_headers,
-            extra_query=extra_query,
-            extra_body=extra_body,
-            total_timeout=total_timeout,
-            request_id=request_id,
+            **options,
         )
         try:
             await async_signed_put(self._http, created.signed_url, data, mime_type, opts)
