@@ -16,9 +16,11 @@ from typing import Any, Callable, Dict, Optional, Union
 
 import httpx
 
+from .._errors import InvalidParamsError
+from .._response import AsyncProxy, SyncProxy
 from .._transport.client import AsyncHttpClient, SyncHttpClient
 
-__all__ = ["AsyncAPIResource", "SyncAPIResource", "TimeoutArg", "Unpack", "keyword_signature"]
+__all__ = ["AsyncAPIResource", "SyncAPIResource", "TimeoutArg", "Unpack", "cursor_query", "keyword_signature"]
 
 TimeoutArg = Optional[Union[float, httpx.Timeout]]
 
@@ -64,6 +66,20 @@ def _spell_out_keywords(cls: type) -> None:
                 value.__signature__ = signature  # type: ignore[attr-defined]
 
 
+def cursor_query(after: Optional[str], limit: Optional[int]) -> Optional[Dict[str, str]]:
+    """The ``after`` / ``limit`` query (``None`` when neither is given, as 0.1.4 sent it)."""
+    query: Dict[str, str] = {}
+    if after is not None:
+        if not isinstance(after, str) or not after:
+            raise InvalidParamsError(f"after must be a non-empty string (an id), got {after!r}")
+        query["after"] = after
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise InvalidParamsError(f"limit must be a positive integer, got {limit!r}")
+        query["limit"] = str(limit)
+    return query or None
+
+
 class SyncAPIResource:
     def __init__(self, http: SyncHttpClient) -> None:
         self._http = http
@@ -75,15 +91,11 @@ class SyncAPIResource:
     @property
     def with_raw_response(self) -> Any:
         """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
-        from .._response import SyncProxy
-
         return SyncProxy(self, streaming=False)
 
     @property
     def with_streaming_response(self) -> Any:
         """The same methods as context managers over the unread response (``StreamedResponse``)."""
-        from .._response import SyncProxy
-
         return SyncProxy(self, streaming=True)
 
 
@@ -98,13 +110,9 @@ class AsyncAPIResource:
     @property
     def with_raw_response(self) -> Any:
         """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
-        from .._response import AsyncProxy
-
         return AsyncProxy(self, streaming=False)
 
     @property
     def with_streaming_response(self) -> Any:
         """The same methods as async context managers over the unread response (``AsyncStreamedResponse``)."""
-        from .._response import AsyncProxy
-
         return AsyncProxy(self, streaming=True)

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Dict, Iterator, Mapping, Optional
+from typing import AsyncIterator, Iterator, Mapping, Optional
 
 from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError
 from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
 from ..types.batches import BatchListResponse, BatchObject, CreateBatchFields, CreateBatchParams
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack, cursor_query
 
-__all__ = ["TERMINAL_BATCH_STATUSES", "AsyncBatchesResource", "BatchesResource", "cursor_query"]
+__all__ = ["TERMINAL_BATCH_STATUSES", "AsyncBatchesResource", "BatchesResource"]
 
 _PATH = "/v1/batches"
 TERMINAL_BATCH_STATUSES = frozenset({"completed", "failed", "cancelled", "expired"})
-
-
-def cursor_query(after: Optional[str], limit: Optional[int]) -> Optional[Dict[str, str]]:
-    """The ``after`` / ``limit`` query (``None`` when neither is given, as 0.1.4 sent it)."""
-    query: Dict[str, str] = {}
-    if after is not None:
-        if not isinstance(after, str) or not after:
-            raise InvalidParamsError(f"after must be a non-empty string (an id), got {after!r}")
-        query["after"] = after
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidParamsError(f"limit must be a positive integer, got {limit!r}")
-        query["limit"] = str(limit)
-    return query or None
 
 
 def _batch_path(batch_id: str, suffix: str = "") -> str:

@@ -8,8 +8,7 @@ from .._core.request import CallOptions, call_options, coerce_params, dump_body,
 from .._errors import InvalidParamsError
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
 from ..types.responses import ResponsesFields, ResponsesListResponse, ResponsesParams, ResponsesResponse
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
-from .batches import cursor_query
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack, cursor_query
 
 __all__ = ["AsyncResponsesResource", "ResponsesResource"]
 
