@@ -208,9 +208,9 @@ class AsyncStreamedResponse(_ResponseInfo):
 
 
 def _is_resource(value: Any) -> bool:
-    from .resources._base import AsyncAPIResource, SyncAPIResource
-
-    return isinstance(value, (SyncAPIResource, AsyncAPIResource))
+    """A sub-resource (``client.chat.completions``): it has these views itself (no import of
+    ``resources``, which builds on this module)."""
+    return hasattr(type(value), "with_raw_response")
 
 
 class _Proxy:

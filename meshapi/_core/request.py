@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypedDict, TypeVar, Union
 from urllib.parse import quote
 
 import httpx
@@ -20,7 +21,12 @@ from pydantic import BaseModel, ValidationError
 from .._errors import InvalidParamsError
 
 __all__ = [
+    "OPTION_NAMES",
+    "CallOptions",
+    "CallOptionsBase",
     "RequestOptions",
+    "call_options",
+    "split_options",
     "TimeoutTypes",
     "coerce_params",
     "new_idempotency_key",
@@ -89,7 +95,7 @@ def new_idempotency_key() -> str:
 class RequestOptions:
     """Per-call settings that are not part of the body.
 
-    Every resource method accepts the same keyword-only options (see ``resources._base.options``):
+    Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
     ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``
     and ``request_id``. They are validated here, before anything is sent.
     """
@@ -279,3 +285,61 @@ def dump_body(params: BaseModel, options: RequestOptions, **overrides: Any) -> D
     if options.extra_body:
         body.update(options.extra_body)
     return body
+
+
+# --- the per-call options, declared once ----------------------------------------------------------------
+# Every resource method takes these as keywords: its ``**kwargs`` is typed ``Unpack[...]`` of a TypedDict
+# that extends ``CallOptions`` (with its params model's fields, when it has one). A new option is a key
+# here plus its rule in ``RequestOptions.build``; a test keeps the two in step.
+
+
+class _TimeoutOption(TypedDict, total=False):
+    timeout: Optional[Union[float, httpx.Timeout]]
+
+
+class _RetriesOption(TypedDict, total=False):
+    max_retries: Optional[int]
+
+
+class _Options(TypedDict, total=False):
+    """The per-call options after ``timeout`` and ``max_retries``: a new option goes here."""
+
+    extra_headers: Optional[Mapping[str, str]]
+    extra_query: Optional[Mapping[str, Any]]
+    extra_body: Optional[Mapping[str, Any]]
+    total_timeout: Optional[float]
+    request_id: Optional[str]
+
+
+class CallOptions(_TimeoutOption, _RetriesOption, _Options, total=False):
+    """The per-call options every resource method accepts as keywords (see ``RequestOptions``), in the
+    order ``help()`` shows them."""
+
+
+class CallOptionsBase(_TimeoutOption, _Options, total=False):
+    """The per-call options except ``max_retries`` (``chat.completions.parse`` gives that name another
+    meaning and takes the transport's as ``request_max_retries``)."""
+
+
+OPTION_NAMES = frozenset(CallOptions.__annotations__)
+
+
+def split_options(kwargs: Mapping[str, Any]) -> Tuple[RequestOptions, Dict[str, Any]]:
+    """A method's keyword arguments as its validated ``RequestOptions`` and the remaining fields."""
+    fields = dict(kwargs)
+    found = {name: fields.pop(name) for name in OPTION_NAMES.intersection(fields)}
+    return RequestOptions.build(**found), fields
+
+
+def call_options(kwargs: Mapping[str, Any]) -> RequestOptions:
+    """The validated ``RequestOptions`` of a method that takes no other keywords.
+
+    Any other keyword raises the ``TypeError`` Python raises for an unexpected keyword argument (the
+    method's ``**kwargs`` would otherwise accept it silently).
+    """
+    for name in kwargs:
+        if name not in OPTION_NAMES:
+            code = sys._getframe(1).f_code
+            method = getattr(code, "co_qualname", code.co_name)  # co_qualname: Python 3.11+
+            raise TypeError(f"{method}() got an unexpected keyword argument {name!r}")
+    return RequestOptions.build(**kwargs)

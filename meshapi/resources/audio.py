@@ -18,21 +18,34 @@ from typing import Any, Mapping, Optional, Tuple, Type, TypeVar, Union
 import httpx
 
 from .._core.multipart import FilePart, encode_multipart
-from .._core.request import RequestOptions, coerce_params, dump_body, path_param
+from .._core.request import (
+    CallOptions,
+    RequestOptions,
+    call_options,
+    coerce_params,
+    dump_body,
+    path_param,
+    split_options,
+)
 from .._core.response import validate_model
 from .._errors import InvalidParamsError
 from ..lib.uploads import UploadContent, read_content
 from ..types.audio import (
+    AudioTranslationsFields,
     AudioTranslationsParams,
+    ListVoicesFields,
     ListVoicesParams,
+    SpeechFields,
     SpeechParams,
+    TranscriptionFields,
     TranscriptionParams,
     TranscriptionResponse,
+    TranscriptionTranslateFields,
     TranscriptionTranslateParams,
     Voice,
     VoicesResponse,
 )
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncAudioResource", "AudioResource"]
 
@@ -89,27 +102,38 @@ def _voice_query(params: object, fields: Mapping[str, Any]) -> Optional[Mapping[
     return coerce_params(ListVoicesParams, params, fields).to_body() or None
 
 
+class SpeechArgs(SpeechFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``SpeechParams``: its fields and the per-call options."""
+
+
+class TranscriptionArgs(TranscriptionFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``TranscriptionParams``: its fields and the per-call options."""
+
+
+class TranscriptionTranslateArgs(TranscriptionTranslateFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``TranscriptionTranslateParams``: its fields and the per-call options."""
+
+
+class AudioTranslationsArgs(AudioTranslationsFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``AudioTranslationsParams``: its fields and the per-call options."""
+
+
+class ListVoicesArgs(ListVoicesFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``ListVoicesParams``: its fields and the per-call options."""
+
+
 class AudioResource(SyncAPIResource):
     def synthesize(
         self,
         params: Optional[SpeechParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[SpeechArgs],
     ) -> bytes:
         """Text to speech (``POST /v1/audio/speech``): the audio file's bytes (WAV, MP3, ...).
 
         Pass a ``SpeechParams`` or its fields as keywords (``input=``, ``model=``, ``voice=``,
         ``response_format=``). The body is read whole, also when ``stream=True`` is set.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(SpeechParams, params, fields), opts)
         response = self._http.send("POST", _SPEECH, body=body, options=opts)
         return response.content
@@ -118,22 +142,10 @@ class AudioResource(SyncAPIResource):
         self,
         path: PathArg,
         params: Optional[SpeechParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[SpeechArgs],
     ) -> pathlib.Path:
         """:meth:`synthesize`, then write the audio to ``path``; returns it as a ``pathlib.Path``."""
-        data = self.synthesize(
-            params, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers,
-            extra_query=extra_query, extra_body=extra_body, total_timeout=total_timeout,
-            request_id=request_id, **fields,
-        )  # fmt: skip
+        data = self.synthesize(params, **kwargs)
         return _write(path, data)
 
     def transcribe(
@@ -142,14 +154,7 @@ class AudioResource(SyncAPIResource):
         params: Optional[TranscriptionParams] = None,
         *,
         filename: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[TranscriptionArgs],
     ) -> TranscriptionResponse:
         """Speech to text (``POST /v1/audio/transcriptions``, multipart): ``.text`` is the transcript.
 
@@ -157,26 +162,17 @@ class AudioResource(SyncAPIResource):
         path's name, else ``"audio.mp3"``; its extension sets the part's content type. Pass a
         ``TranscriptionParams`` or its fields as keywords (``model=`` is required).
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         content, opts = _upload(TranscriptionParams, file, params, fields, filename, opts)
         return _transcript(self._http.send("POST", _TRANSCRIPTIONS, content=content, options=opts))
 
     def get_transcription(
         self,
         transcription_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> Any:
         """A stored transcript (``GET /v1/audio/transcriptions/{id}``): the provider's JSON, untyped."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         path = f"{_TRANSCRIPTIONS}/{path_param(transcription_id, name='transcription_id')}"
         return self._http.request_json("GET", path, options=opts)
 
@@ -186,21 +182,13 @@ class AudioResource(SyncAPIResource):
         params: Optional[TranscriptionTranslateParams] = None,
         *,
         filename: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[TranscriptionTranslateArgs],
     ) -> TranscriptionResponse:
         """Speech to English text in one step (``POST /v1/audio/transcriptions/translate``, multipart).
 
         ``file`` as for :meth:`transcribe`; ``model=`` and ``prompt=`` are optional.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         content, opts = _upload(TranscriptionTranslateParams, file, params, fields, filename, opts)
         return _transcript(self._http.send("POST", _TRANSLATE, content=content, options=opts))
 
@@ -210,62 +198,37 @@ class AudioResource(SyncAPIResource):
         params: Optional[AudioTranslationsParams] = None,
         *,
         filename: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[AudioTranslationsArgs],
     ) -> TranscriptionResponse:
         """Translate speech to English (``POST /v1/audio/translations``, multipart; ``model=`` required).
 
         ``response_format="text"`` answers plain text: it is returned as a ``TranscriptionResponse`` too.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         content, opts = _upload(AudioTranslationsParams, file, params, fields, filename, opts)
         return _transcript(self._http.send("POST", _TRANSLATIONS, content=content, options=opts))
 
     def list_voices(
         self,
         params: Optional[ListVoicesParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ListVoicesArgs],
     ) -> VoicesResponse:
         """One page of the voice catalogue (``GET /v1/audio/voices``).
 
         Filter with ``search=``, ``category=``, ``brand=``, ...; page with ``page_size=`` and the
         previous page's ``next_page_token``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         query = _voice_query(params, fields)
         return self._http.request_model(VoicesResponse, "GET", _VOICES, params=query, options=opts)
 
     def get_voice(
         self,
         voice_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> Voice:
         """One voice (``GET /v1/audio/voices/{voice_id}``)."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         path = f"{_VOICES}/{path_param(voice_id, name='voice_id')}"
         return self._http.request_model(Voice, "GET", path, options=opts)
 
@@ -274,23 +237,14 @@ class AsyncAudioResource(AsyncAPIResource):
     async def synthesize(
         self,
         params: Optional[SpeechParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[SpeechArgs],
     ) -> bytes:
         """Text to speech (``POST /v1/audio/speech``): the audio file's bytes (WAV, MP3, ...).
 
         Pass a ``SpeechParams`` or its fields as keywords (``input=``, ``model=``, ``voice=``,
         ``response_format=``). The body is read whole, also when ``stream=True`` is set.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(SpeechParams, params, fields), opts)
         response = await self._http.send("POST", _SPEECH, body=body, options=opts)
         return response.content
@@ -299,22 +253,10 @@ class AsyncAudioResource(AsyncAPIResource):
         self,
         path: PathArg,
         params: Optional[SpeechParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[SpeechArgs],
     ) -> pathlib.Path:
         """:meth:`synthesize`, then write the audio to ``path``; returns it as a ``pathlib.Path``."""
-        data = await self.synthesize(
-            params, timeout=timeout, max_retries=max_retries, extra_headers=extra_headers,
-            extra_query=extra_query, extra_body=extra_body, total_timeout=total_timeout,
-            request_id=request_id, **fields,
-        )  # fmt: skip
+        data = await self.synthesize(params, **kwargs)
         return _write(path, data)
 
     async def transcribe(
@@ -323,14 +265,7 @@ class AsyncAudioResource(AsyncAPIResource):
         params: Optional[TranscriptionParams] = None,
         *,
         filename: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[TranscriptionArgs],
     ) -> TranscriptionResponse:
         """Speech to text (``POST /v1/audio/transcriptions``, multipart): ``.text`` is the transcript.
 
@@ -338,26 +273,17 @@ class AsyncAudioResource(AsyncAPIResource):
         path's name, else ``"audio.mp3"``; its extension sets the part's content type. Pass a
         ``TranscriptionParams`` or its fields as keywords (``model=`` is required).
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         content, opts = _upload(TranscriptionParams, file, params, fields, filename, opts)
         return _transcript(await self._http.send("POST", _TRANSCRIPTIONS, content=content, options=opts))
 
     async def get_transcription(
         self,
         transcription_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> Any:
         """A stored transcript (``GET /v1/audio/transcriptions/{id}``): the provider's JSON, untyped."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         path = f"{_TRANSCRIPTIONS}/{path_param(transcription_id, name='transcription_id')}"
         return await self._http.request_json("GET", path, options=opts)
 
@@ -367,21 +293,13 @@ class AsyncAudioResource(AsyncAPIResource):
         params: Optional[TranscriptionTranslateParams] = None,
         *,
         filename: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[TranscriptionTranslateArgs],
     ) -> TranscriptionResponse:
         """Speech to English text in one step (``POST /v1/audio/transcriptions/translate``, multipart).
 
         ``file`` as for :meth:`transcribe`; ``model=`` and ``prompt=`` are optional.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         content, opts = _upload(TranscriptionTranslateParams, file, params, fields, filename, opts)
         return _transcript(await self._http.send("POST", _TRANSLATE, content=content, options=opts))
 
@@ -391,61 +309,36 @@ class AsyncAudioResource(AsyncAPIResource):
         params: Optional[AudioTranslationsParams] = None,
         *,
         filename: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[AudioTranslationsArgs],
     ) -> TranscriptionResponse:
         """Translate speech to English (``POST /v1/audio/translations``, multipart; ``model=`` required).
 
         ``response_format="text"`` answers plain text: it is returned as a ``TranscriptionResponse`` too.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         content, opts = _upload(AudioTranslationsParams, file, params, fields, filename, opts)
         return _transcript(await self._http.send("POST", _TRANSLATIONS, content=content, options=opts))
 
     async def list_voices(
         self,
         params: Optional[ListVoicesParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ListVoicesArgs],
     ) -> VoicesResponse:
         """One page of the voice catalogue (``GET /v1/audio/voices``).
 
         Filter with ``search=``, ``category=``, ``brand=``, ...; page with ``page_size=`` and the
         previous page's ``next_page_token``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         query = _voice_query(params, fields)
         return await self._http.request_model(VoicesResponse, "GET", _VOICES, params=query, options=opts)
 
     async def get_voice(
         self,
         voice_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> Voice:
         """One voice (``GET /v1/audio/voices/{voice_id}``)."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         path = f"{_VOICES}/{path_param(voice_id, name='voice_id')}"
         return await self._http.request_model(Voice, "GET", path, options=opts)

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional
+from typing import AsyncIterator, Iterator, Mapping, Optional
 
-from .._core.request import coerce_params, dump_body, path_param
+from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError
 from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
-from ..types.batches import BatchListResponse, BatchObject, CreateBatchParams
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ..types.batches import BatchListResponse, BatchObject, CreateBatchFields, CreateBatchParams
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack, cursor_query
 
-__all__ = ["TERMINAL_BATCH_STATUSES", "AsyncBatchesResource", "BatchesResource", "cursor_query"]
+__all__ = ["TERMINAL_BATCH_STATUSES", "AsyncBatchesResource", "BatchesResource"]
 
 _PATH = "/v1/batches"
 TERMINAL_BATCH_STATUSES = frozenset({"completed", "failed", "cancelled", "expired"})
-
-
-def cursor_query(after: Optional[str], limit: Optional[int]) -> Optional[Dict[str, str]]:
-    """The ``after`` / ``limit`` query (``None`` when neither is given, as 0.1.4 sent it)."""
-    query: Dict[str, str] = {}
-    if after is not None:
-        if not isinstance(after, str) or not after:
-            raise InvalidParamsError(f"after must be a non-empty string (an id), got {after!r}")
-        query["after"] = after
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidParamsError(f"limit must be a positive integer, got {limit!r}")
-        query["limit"] = str(limit)
-    return query or None
 
 
 def _batch_path(batch_id: str, suffix: str = "") -> str:
@@ -49,34 +35,22 @@ def _timed_out(batch_id: str, last: Optional[BatchObject], timeout: float) -> Wa
     )
 
 
+class CreateBatchArgs(CreateBatchFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``CreateBatchParams``: its fields and the per-call options."""
+
+
 class BatchesResource(SyncAPIResource):
     def create(
         self,
         params: Optional[CreateBatchParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[CreateBatchArgs],
     ) -> BatchObject:
         """Create a batch from inline chat-completion requests (``POST /v1/batches``).
 
         Pass a ``CreateBatchParams`` or its fields as keyword arguments (``requests=`` with
         ``BatchRequestItem`` objects or dicts, ``completion_window=``, ``metadata=``).
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(CreateBatchParams, params, fields), opts)
         return self._http.request_model(BatchObject, "POST", _PATH, body=body, options=opts)
 
@@ -85,13 +59,7 @@ class BatchesResource(SyncAPIResource):
         *,
         after: Optional[str] = None,
         limit: Optional[int] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> BatchListResponse:
         """One page of batches, newest first (``GET /v1/batches``); ``after`` is the last id of the
         previous page, ``limit`` 1-100 (gateway default 20). See :meth:`iter_batches` for every page."""
@@ -100,56 +68,26 @@ class BatchesResource(SyncAPIResource):
             "GET",
             _PATH,
             params=cursor_query(after, limit),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     def get(
         self,
         batch_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> BatchObject:
         """A batch's status, with inline ``results`` once completed (``GET /v1/batches/{batch_id}``)."""
         return self._http.request_model(
             BatchObject,
             "GET",
             _batch_path(batch_id),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     def cancel(
         self,
         batch_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> BatchObject:
         """Ask the gateway to cancel a batch (``POST /v1/batches/{batch_id}/cancel`` with body ``{}``)."""
         return self._http.request_model(
@@ -157,15 +95,7 @@ class BatchesResource(SyncAPIResource):
             "POST",
             _batch_path(batch_id, "/cancel"),
             body={},
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     def wait(
@@ -214,30 +144,14 @@ class AsyncBatchesResource(AsyncAPIResource):
     async def create(
         self,
         params: Optional[CreateBatchParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[CreateBatchArgs],
     ) -> BatchObject:
         """Create a batch from inline chat-completion requests (``POST /v1/batches``).
 
         Pass a ``CreateBatchParams`` or its fields as keyword arguments (``requests=`` with
         ``BatchRequestItem`` objects or dicts, ``completion_window=``, ``metadata=``).
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(CreateBatchParams, params, fields), opts)
         return await self._http.request_model(BatchObject, "POST", _PATH, body=body, options=opts)
 
@@ -246,13 +160,7 @@ class AsyncBatchesResource(AsyncAPIResource):
         *,
         after: Optional[str] = None,
         limit: Optional[int] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> BatchListResponse:
         """One page of batches, newest first (``GET /v1/batches``); ``after`` is the last id of the
         previous page, ``limit`` 1-100 (gateway default 20). See :meth:`iter_batches` for every page."""
@@ -261,56 +169,26 @@ class AsyncBatchesResource(AsyncAPIResource):
             "GET",
             _PATH,
             params=cursor_query(after, limit),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     async def get(
         self,
         batch_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> BatchObject:
         """A batch's status, with inline ``results`` once completed (``GET /v1/batches/{batch_id}``)."""
         return await self._http.request_model(
             BatchObject,
             "GET",
             _batch_path(batch_id),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     async def cancel(
         self,
         batch_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> BatchObject:
         """Ask the gateway to cancel a batch (``POST /v1/batches/{batch_id}/cancel`` with body ``{}``)."""
         return await self._http.request_model(
@@ -318,15 +196,7 @@ class AsyncBatchesResource(AsyncAPIResource):
             "POST",
             _batch_path(batch_id, "/cancel"),
             body={},
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     async def wait(

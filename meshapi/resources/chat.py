@@ -8,26 +8,38 @@ send and hand replies to it.
 
 from __future__ import annotations
 
-import sys
-from typing import Any, Literal, Mapping, Optional, Type, TypeVar, Union, overload
+from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
 
-from .._core.request import dump_body
+from .._core.request import CallOptions, CallOptionsBase, RequestOptions, dump_body, split_options
 from .._resilience import with_fallback
 from ..lib._parsing import StructuredCall, apply_parsed
 from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
 from ..lib.chat_request import decoder_for, prepare, raise_missing_format
 from ..types.chat import ChatCompletionFields, ChatCompletionParams, ChatCompletionResponse
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
-
-if sys.version_info >= (3, 11):
-    from typing import Unpack
-else:  # typing_extensions comes with pydantic
-    from typing_extensions import Unpack
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "CompletionsResource"]
 
 _PATH = "/v1/chat/completions"
 T = TypeVar("T")
+
+
+class ChatArgs(ChatCompletionFields, CallOptions, total=False):
+    """The keywords of ``create`` and ``stream``: the chat fields and the per-call options."""
+
+
+class ChatParseArgs(ChatCompletionFields, CallOptionsBase, total=False):
+    """The keywords of ``parse``: ``max_retries`` re-asks there, so the transport's is ``request_max_retries``."""
+
+    request_max_retries: Optional[int]
+
+
+def _parse_options(kwargs: Mapping[str, Any]) -> Tuple[RequestOptions, Dict[str, Any]]:
+    """``parse``'s options (``request_max_retries`` is the transport's ``max_retries``) and its fields."""
+    fields = dict(kwargs)
+    retries = fields.pop("request_max_retries", None)
+    opts, fields = split_options({**fields, "max_retries": retries})
+    return with_fallback(opts, fields), fields
 
 
 class CompletionsResource(SyncAPIResource):
@@ -38,14 +50,7 @@ class CompletionsResource(SyncAPIResource):
         *,
         stream: Literal[True],
         response_format: Any = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatArgs],
     ) -> ChatCompletionStream: ...
     @overload
     def create(
@@ -54,14 +59,7 @@ class CompletionsResource(SyncAPIResource):
         *,
         stream: Optional[Literal[False]] = None,
         response_format: Any = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatArgs],
     ) -> ChatCompletionResponse: ...
     def create(
         self,
@@ -69,14 +67,7 @@ class CompletionsResource(SyncAPIResource):
         *,
         stream: Optional[bool] = None,
         response_format: Any = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ChatArgs],
     ) -> Union[ChatCompletionResponse, ChatCompletionStream]:
         """Create a chat completion; with ``stream=True``, the same stream object :meth:`stream` returns.
 
@@ -85,15 +76,7 @@ class CompletionsResource(SyncAPIResource):
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         if stream:
@@ -112,29 +95,14 @@ class CompletionsResource(SyncAPIResource):
         params: Optional[ChatCompletionParams] = None,
         *,
         response_format: Any = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatArgs],
     ) -> ChatCompletionStream:
         """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
         Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
         raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
@@ -150,14 +118,7 @@ class CompletionsResource(SyncAPIResource):
         response_format: Type[T],
         *,
         max_retries: int = 0,
-        timeout: TimeoutArg = None,
-        request_max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatParseArgs],
     ) -> T: ...
     @overload
     def parse(
@@ -166,14 +127,7 @@ class CompletionsResource(SyncAPIResource):
         *,
         response_format: Type[T],
         max_retries: int = 0,
-        timeout: TimeoutArg = None,
-        request_max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatParseArgs],
     ) -> T: ...
     @overload
     def parse(
@@ -182,14 +136,7 @@ class CompletionsResource(SyncAPIResource):
         response_format: Any = None,
         *,
         max_retries: int = 0,
-        timeout: TimeoutArg = None,
-        request_max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatParseArgs],
     ) -> Any: ...
     def parse(
         self,
@@ -197,14 +144,7 @@ class CompletionsResource(SyncAPIResource):
         response_format: Any = None,
         *,
         max_retries: int = 0,
-        timeout: TimeoutArg = None,
-        request_max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ChatParseArgs],
     ) -> Any:
         """Ask for a structured answer and return it validated (0.1.12's ``parse``).
 
@@ -213,16 +153,7 @@ class CompletionsResource(SyncAPIResource):
         with the error when a reply does not fit (each billed); ``request_max_retries``: the transport's.
         Raises ``StructuredOutputError`` (``content``: the raw reply, ``cause``) when no reply fits.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=request_max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
-        opts = with_fallback(opts, fields)
+        opts, fields = _parse_options(kwargs)
         if response_format is None:
             raise_missing_format()
         parsed, fmt, _ = prepare(params, fields, response_format, dict_is_schema=True)
@@ -245,14 +176,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         *,
         stream: Literal[True],
         response_format: Any = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatArgs],
     ) -> AsyncChatCompletionStream: ...
     @overload
     async def create(
@@ -261,14 +185,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         *,
         stream: Optional[Literal[False]] = None,
         response_format: Any = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatArgs],
     ) -> ChatCompletionResponse: ...
     async def create(
         self,
@@ -276,14 +193,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         *,
         stream: Optional[bool] = None,
         response_format: Any = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ChatArgs],
     ) -> Union[ChatCompletionResponse, AsyncChatCompletionStream]:
         """Create a chat completion; with ``stream=True``, the same stream object :meth:`stream` returns.
 
@@ -292,15 +202,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         if stream:
@@ -321,29 +223,14 @@ class AsyncCompletionsResource(AsyncAPIResource):
         params: Optional[ChatCompletionParams] = None,
         *,
         response_format: Any = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatArgs],
     ) -> AsyncChatCompletionStream:
         """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
         Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
         raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
@@ -359,14 +246,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         response_format: Type[T],
         *,
         max_retries: int = 0,
-        timeout: TimeoutArg = None,
-        request_max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatParseArgs],
     ) -> T: ...
     @overload
     async def parse(
@@ -375,14 +255,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         *,
         response_format: Type[T],
         max_retries: int = 0,
-        timeout: TimeoutArg = None,
-        request_max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatParseArgs],
     ) -> T: ...
     @overload
     async def parse(
@@ -391,14 +264,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         response_format: Any = None,
         *,
         max_retries: int = 0,
-        timeout: TimeoutArg = None,
-        request_max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Unpack[ChatCompletionFields],
+        **kwargs: Unpack[ChatParseArgs],
     ) -> Any: ...
     async def parse(
         self,
@@ -406,14 +272,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         response_format: Any = None,
         *,
         max_retries: int = 0,
-        timeout: TimeoutArg = None,
-        request_max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ChatParseArgs],
     ) -> Any:
         """Ask for a structured answer and return it validated (0.1.12's ``parse``).
 
@@ -422,16 +281,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
         with the error when a reply does not fit (each billed); ``request_max_retries``: the transport's.
         Raises ``StructuredOutputError`` (``content``: the raw reply, ``cause``) when no reply fits.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=request_max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
-        opts = with_fallback(opts, fields)
+        opts, fields = _parse_options(kwargs)
         if response_format is None:
             raise_missing_format()
         parsed, fmt, _ = prepare(params, fields, response_format, dict_is_schema=True)

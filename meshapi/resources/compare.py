@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .._core.request import coerce_params, dump_body, require_messages
+from .._core.request import CallOptions, coerce_params, dump_body, require_messages, split_options
 from .._errors import InvalidParamsError
 from ..lib.compare import AsyncCompareStream, CompareEventDecoder, CompareStream
-from ..types.compare import CompareParams, CompareResponse
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ..types.compare import CompareFields, CompareParams, CompareResponse
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncCompareResource", "CompareResource"]
 
@@ -28,19 +28,15 @@ def _create_params(params: object, fields: Mapping[str, Any]) -> CompareParams:
     return parsed
 
 
+class CompareArgs(CompareFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``CompareParams``: its fields and the per-call options."""
+
+
 class CompareResource(SyncAPIResource):
     def create(
         self,
         params: Optional[CompareParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[CompareArgs],
     ) -> CompareResponse:
         """Run the same conversation on several models (``POST /v1/chat/compare``, not streamed).
 
@@ -49,30 +45,14 @@ class CompareResource(SyncAPIResource):
         ``partial``. Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is
         true: use :meth:`stream`.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return self._http.request_model(CompareResponse, "POST", _PATH, body=body, options=opts)
 
     def stream(
         self,
         params: Optional[CompareParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[CompareArgs],
     ) -> CompareStream:
         """Stream a comparison as ``CompareStreamEvent`` items (``"stream": true``); switch on ``.event``.
 
@@ -82,15 +62,7 @@ class CompareResource(SyncAPIResource):
         ``done``; ending before it raises ``StreamInterruptedError``. ``get_final()`` returns the
         ``CompareAccumulator`` (per-model text, usage and errors, the synthesis).
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return CompareStream(
@@ -102,15 +74,7 @@ class AsyncCompareResource(AsyncAPIResource):
     async def create(
         self,
         params: Optional[CompareParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[CompareArgs],
     ) -> CompareResponse:
         """Run the same conversation on several models (``POST /v1/chat/compare``, not streamed).
 
@@ -119,30 +83,14 @@ class AsyncCompareResource(AsyncAPIResource):
         ``partial``. Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is
         true: use :meth:`stream`.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return await self._http.request_model(CompareResponse, "POST", _PATH, body=body, options=opts)
 
     def stream(
         self,
         params: Optional[CompareParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[CompareArgs],
     ) -> AsyncCompareStream:
         """Stream a comparison as ``CompareStreamEvent`` items (``"stream": true``); switch on ``.event``.
 
@@ -152,15 +100,7 @@ class AsyncCompareResource(AsyncAPIResource):
         ``done``; ending before it raises ``StreamInterruptedError``. ``get_final()`` returns the
         ``CompareAccumulator`` (per-model text, usage and errors, the synthesis).
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return AsyncCompareStream(

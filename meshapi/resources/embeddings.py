@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Optional
 
 import httpx
 
-from .._core.request import coerce_params, dump_body
+from .._core.request import CallOptions, coerce_params, dump_body, split_options
 from .._core.response import parse_json_response, validate_model
 from ..lib.embeddings import decode_base64_embeddings
-from ..types.embeddings import EmbeddingsParams, EmbeddingsResponse
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ..types.embeddings import EmbeddingsFields, EmbeddingsParams, EmbeddingsResponse
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncEmbeddingsResource", "EmbeddingsResource"]
 
 _PATH = "/v1/embeddings"
 
 
+class EmbeddingsArgs(EmbeddingsFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``EmbeddingsParams``: its fields and the per-call options."""
+
+
 class EmbeddingsResource(SyncAPIResource):
     def create(
         self,
         params: Optional[EmbeddingsParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[EmbeddingsArgs],
     ) -> EmbeddingsResponse:
         """Embed one input or a list of inputs (``POST /v1/embeddings``).
 
@@ -38,15 +34,7 @@ class EmbeddingsResource(SyncAPIResource):
         arrives as base64 little-endian float32 and is decoded for you: ``item.embedding`` is always a
         ``List[float]``, and ``item.raw_base64`` keeps the string as received.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(EmbeddingsParams, params, fields), opts)
         response = self._http.send("POST", _PATH, body=body, options=opts)
         return _parse(response)
@@ -56,15 +44,7 @@ class AsyncEmbeddingsResource(AsyncAPIResource):
     async def create(
         self,
         params: Optional[EmbeddingsParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[EmbeddingsArgs],
     ) -> EmbeddingsResponse:
         """Embed one input or a list of inputs (``POST /v1/embeddings``).
 
@@ -73,15 +53,7 @@ class AsyncEmbeddingsResource(AsyncAPIResource):
         arrives as base64 little-endian float32 and is decoded for you: ``item.embedding`` is always a
         ``List[float]``, and ``item.raw_base64`` keeps the string as received.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(EmbeddingsParams, params, fields), opts)
         response = await self._http.send("POST", _PATH, body=body, options=opts)
         return _parse(response)

@@ -9,13 +9,19 @@ from __future__ import annotations
 import base64
 import os
 import pathlib
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Optional
 
-from .._core.request import coerce_params, dump_body
+from .._core.request import CallOptions, coerce_params, dump_body, split_options
 from .._errors import InvalidParamsError
 from ..lib.images import AsyncImageStream, ImageChunkDecoder, ImageStream
-from ..types.images import ImageEditParams, ImageGenerationParams, ImageGenerationResponse
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ..types.images import (
+    ImageEditFields,
+    ImageEditParams,
+    ImageGenerationFields,
+    ImageGenerationParams,
+    ImageGenerationResponse,
+)
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncImagesResource", "ImagesResource"]
 
@@ -53,19 +59,19 @@ def _edit_fields(fields: Dict[str, Any]) -> Dict[str, Any]:
     return fields
 
 
+class ImageGenerationArgs(ImageGenerationFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``ImageGenerationParams``: its fields and the per-call options."""
+
+
+class ImageEditArgs(ImageEditFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``ImageEditParams``: its fields and the per-call options."""
+
+
 class ImagesResource(SyncAPIResource):
     def generate(
         self,
         params: Optional[ImageGenerationParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ImageGenerationArgs],
     ) -> ImageGenerationResponse:
         """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
 
@@ -74,30 +80,14 @@ class ImagesResource(SyncAPIResource):
         streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
         give an inline image's bytes.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
 
     def edit(
         self,
         params: Optional[ImageEditParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ImageEditArgs],
     ) -> ImageGenerationResponse:
         """Edit an image (``POST /v1/images/edits``): same response shape as :meth:`generate`.
 
@@ -105,38 +95,21 @@ class ImagesResource(SyncAPIResource):
         base64, ``{"url": ...}``, or raw bytes / a ``Path``), ``prompt=``, ``operation=`` (``edit``,
         ``inpaint``, ``outpaint``, ``mix``, ``reframe``, ``upscale``, ``remove_background``), ``mask=``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageEditParams, params, _edit_fields(dict(fields))), opts)
         return self._http.request_model(ImageGenerationResponse, "POST", _EDITS, body=body, options=opts)
 
     def stream(
         self,
         params: Optional[ImageGenerationParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ImageGenerationArgs],
     ) -> ImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
 
         Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
         at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return ImageStream(
@@ -148,15 +121,7 @@ class AsyncImagesResource(AsyncAPIResource):
     async def generate(
         self,
         params: Optional[ImageGenerationParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ImageGenerationArgs],
     ) -> ImageGenerationResponse:
         """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
 
@@ -165,30 +130,14 @@ class AsyncImagesResource(AsyncAPIResource):
         streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
         give an inline image's bytes.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return await self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
 
     async def edit(
         self,
         params: Optional[ImageEditParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ImageEditArgs],
     ) -> ImageGenerationResponse:
         """Edit an image (``POST /v1/images/edits``): same response shape as :meth:`generate`.
 
@@ -196,8 +145,7 @@ class AsyncImagesResource(AsyncAPIResource):
         base64, ``{"url": ...}``, or raw bytes / a ``Path``), ``prompt=``, ``operation=`` (``edit``,
         ``inpaint``, ``outpaint``, ``mix``, ``reframe``, ``upscale``, ``remove_background``), ``mask=``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageEditParams, params, _edit_fields(dict(fields))), opts)
         return await self._http.request_model(
             ImageGenerationResponse, "POST", _EDITS, body=body, options=opts
@@ -206,30 +154,14 @@ class AsyncImagesResource(AsyncAPIResource):
     def stream(
         self,
         params: Optional[ImageGenerationParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ImageGenerationArgs],
     ) -> AsyncImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
 
         Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
         at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return AsyncImageStream(

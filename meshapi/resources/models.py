@@ -6,13 +6,13 @@ but escapes every other character of each segment (0.1.12 let ``?``, ``#`` and `
 
 from __future__ import annotations
 
-from typing import Any, Dict, Literal, Mapping, Optional
+from typing import Dict, Literal, Mapping, Optional
 
-from .._core.request import coerce_params, path_param
+from .._core.request import CallOptions, call_options, coerce_params, path_param, split_options
 from .._core.response import ListResponse, parse_list
 from .._errors import InvalidParamsError
-from ..types.models import ListModelsParams, ModelInfo, ModelSearchParams, ModelsPage
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ..types.models import ListModelsParams, ModelInfo, ModelSearchFields, ModelSearchParams, ModelsPage
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncModelsResource", "ModelsResource"]
 
@@ -42,6 +42,10 @@ def _model_path(model_id: str) -> str:
     return "/v1/models/" + "/".join(path_param(part, name="model_id") for part in model_id.split("/"))
 
 
+class ModelSearchArgs(ModelSearchFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``ModelSearchParams``: its fields and the per-call options."""
+
+
 class ModelsResource(SyncAPIResource):
     def list(
         self,
@@ -49,21 +53,14 @@ class ModelsResource(SyncAPIResource):
         free: Optional[bool] = None,
         type: Optional[ModelType] = None,
         provider: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ListResponse[ModelInfo]:
         """Every model (``free=True``: only free ones, ``free=False``: only paid ones).
 
         ``type`` (``text``, ``embedding``, ``image``, ``audio``, ``video``) and ``provider`` filter
         further. Returns a list of ``ModelInfo`` that also carries ``request_id`` and ``response``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         query = _free_query(free, type, provider)
         response = self._http.send("GET", "/v1/models", params=query, options=opts)
         return parse_list(ModelInfo, response)
@@ -71,15 +68,7 @@ class ModelsResource(SyncAPIResource):
     def search(
         self,
         params: Optional[ModelSearchParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ModelSearchArgs],
     ) -> ModelsPage:
         """Search the catalog (``GET /v1/models/search``): one page of ``items`` plus ``total``.
 
@@ -87,79 +76,40 @@ class ModelsResource(SyncAPIResource):
         ``output_modality=``, ``brand=`` (lists are repeated in the query), ``sort=``, ``order=``,
         ``limit=``, ``offset=``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         query = coerce_params(ModelSearchParams, params, fields).to_body() or None
         return self._http.request_model(ModelsPage, "GET", "/v1/models/search", params=query, options=opts)
 
     def get(
         self,
         model_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ModelInfo:
         """One model by id (``GET /v1/models/{model_id}``); an unknown id raises ``NotFoundError``."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         return self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
 
     def free(
         self,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ListResponse[ModelInfo]:
         """The free models (``GET /v1/models/free``)."""
         response = self._http.send(
             "GET",
             "/v1/models/free",
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
         return parse_list(ModelInfo, response)
 
     def paid(
         self,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ListResponse[ModelInfo]:
         """The paid models (``GET /v1/models/paid``)."""
         response = self._http.send(
             "GET",
             "/v1/models/paid",
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
         return parse_list(ModelInfo, response)
 
@@ -171,21 +121,14 @@ class AsyncModelsResource(AsyncAPIResource):
         free: Optional[bool] = None,
         type: Optional[ModelType] = None,
         provider: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ListResponse[ModelInfo]:
         """Every model (``free=True``: only free ones, ``free=False``: only paid ones).
 
         ``type`` (``text``, ``embedding``, ``image``, ``audio``, ``video``) and ``provider`` filter
         further. Returns a list of ``ModelInfo`` that also carries ``request_id`` and ``response``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         query = _free_query(free, type, provider)
         response = await self._http.send("GET", "/v1/models", params=query, options=opts)
         return parse_list(ModelInfo, response)
@@ -193,15 +136,7 @@ class AsyncModelsResource(AsyncAPIResource):
     async def search(
         self,
         params: Optional[ModelSearchParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ModelSearchArgs],
     ) -> ModelsPage:
         """Search the catalog (``GET /v1/models/search``): one page of ``items`` plus ``total``.
 
@@ -209,8 +144,7 @@ class AsyncModelsResource(AsyncAPIResource):
         ``output_modality=``, ``brand=`` (lists are repeated in the query), ``sort=``, ``order=``,
         ``limit=``, ``offset=``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         query = coerce_params(ModelSearchParams, params, fields).to_body() or None
         return await self._http.request_model(
             ModelsPage, "GET", "/v1/models/search", params=query, options=opts
@@ -219,70 +153,32 @@ class AsyncModelsResource(AsyncAPIResource):
     async def get(
         self,
         model_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ModelInfo:
         """One model by id (``GET /v1/models/{model_id}``); an unknown id raises ``NotFoundError``."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         return await self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
 
     async def free(
         self,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ListResponse[ModelInfo]:
         """The free models (``GET /v1/models/free``)."""
         response = await self._http.send(
             "GET",
             "/v1/models/free",
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
         return parse_list(ModelInfo, response)
 
     async def paid(
         self,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ListResponse[ModelInfo]:
         """The paid models (``GET /v1/models/paid``)."""
         response = await self._http.send(
             "GET",
             "/v1/models/paid",
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
         return parse_list(ModelInfo, response)

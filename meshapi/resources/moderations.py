@@ -2,38 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Union
+from typing import Optional, Union
 
-from .._core.request import coerce_params, dump_body
-from ..types.moderations import ModerationParams, ModerationResponse
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from .._core.request import CallOptions, coerce_params, dump_body, split_options
+from ..types.moderations import ModerationFields, ModerationParams, ModerationResponse
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncModerationsResource", "ModerationsResource"]
 
 _PATH = "/v1/moderations"
 
 
+class ModerationArgs(ModerationFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``ModerationParams``: its fields and the per-call options."""
+
+
 class ModerationsResource(SyncAPIResource):
     def create(
         self,
         params: Optional[Union[ModerationParams, str]] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ModerationArgs],
     ) -> ModerationResponse:
         """Classify text (or images) for policy categories; one ``ModerationResult`` per input.
 
         Pass a ``ModerationParams``, its fields (``input=``, ``model=``; the model defaults to
         ``omni-moderation-latest`` and is always sent), or the text itself: ``create("some text")``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         if isinstance(params, str):  # the text itself, positionally
             fields = {"input": params, **fields}
             params = None
@@ -45,23 +40,14 @@ class AsyncModerationsResource(AsyncAPIResource):
     async def create(
         self,
         params: Optional[Union[ModerationParams, str]] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ModerationArgs],
     ) -> ModerationResponse:
         """Classify text (or images) for policy categories; one ``ModerationResult`` per input.
 
         Pass a ``ModerationParams``, its fields (``input=``, ``model=``; the model defaults to
         ``omni-moderation-latest`` and is always sent), or the text itself: ``create("some text")``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         if isinstance(params, str):  # the text itself, positionally
             fields = {"input": params, **fields}
             params = None

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .._core.request import coerce_params, dump_body, path_param
+from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
-from ..types.responses import ResponsesListResponse, ResponsesParams, ResponsesResponse
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
-from .batches import cursor_query
+from ..types.responses import ResponsesFields, ResponsesListResponse, ResponsesParams, ResponsesResponse
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack, cursor_query
 
 __all__ = ["AsyncResponsesResource", "ResponsesResource"]
 
@@ -23,19 +22,15 @@ def _create_params(params: object, fields: Mapping[str, Any]) -> ResponsesParams
     return parsed
 
 
+class ResponsesArgs(ResponsesFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``ResponsesParams``: its fields and the per-call options."""
+
+
 class ResponsesResource(SyncAPIResource):
     def create(
         self,
         params: Optional[ResponsesParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ResponsesArgs],
     ) -> ResponsesResponse:
         """Create a response (``POST /v1/responses``, ``"stream": false``).
 
@@ -44,30 +39,14 @@ class ResponsesResource(SyncAPIResource):
         :meth:`stream`. ``timeout`` here is the HTTP timeout of this call; the body field of the same
         name is set through ``ResponsesParams(timeout=...)``.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
 
     def stream(
         self,
         params: Optional[ResponsesParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ResponsesArgs],
     ) -> ResponsesStream:
         """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
 
@@ -77,15 +56,7 @@ class ResponsesResource(SyncAPIResource):
         ``get_final_response()`` the final ``ResponsesResponse``. An error event raises
         ``StreamEventError``; a cut stream ``StreamInterruptedError``.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ResponsesParams, params, fields), opts, stream=True)
         http = self._http
         return ResponsesStream(
@@ -95,14 +66,7 @@ class ResponsesResource(SyncAPIResource):
     def get(
         self,
         response_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ResponsesResponse:
         """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
         path = f"{_PATH}/{path_param(response_id, name='response_id')}"
@@ -110,15 +74,7 @@ class ResponsesResource(SyncAPIResource):
             ResponsesResponse,
             "GET",
             path,
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     def list(
@@ -126,13 +82,7 @@ class ResponsesResource(SyncAPIResource):
         *,
         after: Optional[str] = None,
         limit: Optional[int] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ResponsesListResponse:
         """List stored (background) responses (``GET /v1/responses``), newest first; page with ``after``."""
         return self._http.request_model(
@@ -140,15 +90,7 @@ class ResponsesResource(SyncAPIResource):
             "GET",
             _PATH,
             params=cursor_query(after, limit),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
 
@@ -156,15 +98,7 @@ class AsyncResponsesResource(AsyncAPIResource):
     async def create(
         self,
         params: Optional[ResponsesParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ResponsesArgs],
     ) -> ResponsesResponse:
         """Create a response (``POST /v1/responses``, ``"stream": false``).
 
@@ -173,30 +107,14 @@ class AsyncResponsesResource(AsyncAPIResource):
         :meth:`stream`. ``timeout`` here is the HTTP timeout of this call; the body field of the same
         name is set through ``ResponsesParams(timeout=...)``.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return await self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
 
     def stream(
         self,
         params: Optional[ResponsesParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ResponsesArgs],
     ) -> AsyncResponsesStream:
         """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
 
@@ -206,15 +124,7 @@ class AsyncResponsesResource(AsyncAPIResource):
         ``get_final_response()`` the final ``ResponsesResponse``. An error event raises
         ``StreamEventError``; a cut stream ``StreamInterruptedError``.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ResponsesParams, params, fields), opts, stream=True)
         http = self._http
         return AsyncResponsesStream(
@@ -224,14 +134,7 @@ class AsyncResponsesResource(AsyncAPIResource):
     async def get(
         self,
         response_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ResponsesResponse:
         """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
         path = f"{_PATH}/{path_param(response_id, name='response_id')}"
@@ -239,15 +142,7 @@ class AsyncResponsesResource(AsyncAPIResource):
             ResponsesResponse,
             "GET",
             path,
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     async def list(
@@ -255,13 +150,7 @@ class AsyncResponsesResource(AsyncAPIResource):
         *,
         after: Optional[str] = None,
         limit: Optional[int] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ResponsesListResponse:
         """List stored (background) responses (``GET /v1/responses``), newest first; page with ``after``."""
         return await self._http.request_model(
@@ -269,13 +158,5 @@ class AsyncResponsesResource(AsyncAPIResource):
             "GET",
             _PATH,
             params=cursor_query(after, limit),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )

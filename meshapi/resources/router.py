@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Optional
 
-from .._core.request import coerce_params, dump_body
-from ..types.router import RouterSelectParams, RouterSelectResponse
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from .._core.request import CallOptions, coerce_params, dump_body, split_options
+from ..types.router import RouterSelectFields, RouterSelectParams, RouterSelectResponse
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncRouterResource", "RouterResource"]
 
 _PATH = "/v1/router/select"
 
 
+class RouterSelectArgs(RouterSelectFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``RouterSelectParams``: its fields and the per-call options."""
+
+
 class RouterResource(SyncAPIResource):
     def select(
         self,
         params: Optional[RouterSelectParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[RouterSelectArgs],
     ) -> RouterSelectResponse:
         """Ask which model ``model="auto"`` would use for these messages, and whether it fell back.
 
@@ -33,8 +29,7 @@ class RouterResource(SyncAPIResource):
         ``api_type=``, ``exclude_models=``, ``candidate_models=``). Nothing is generated or billed
         as inference. Deployments without the auto router answer 403, 404 or 501.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(RouterSelectParams, params, fields), opts)
         return self._http.request_model(RouterSelectResponse, "POST", _PATH, body=body, options=opts)
 
@@ -43,15 +38,7 @@ class AsyncRouterResource(AsyncAPIResource):
     async def select(
         self,
         params: Optional[RouterSelectParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[RouterSelectArgs],
     ) -> RouterSelectResponse:
         """Ask which model ``model="auto"`` would use for these messages, and whether it fell back.
 
@@ -59,7 +46,6 @@ class AsyncRouterResource(AsyncAPIResource):
         ``api_type=``, ``exclude_models=``, ``candidate_models=``). Nothing is generated or billed
         as inference. Deployments without the auto router answer 403, 404 or 501.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(RouterSelectParams, params, fields), opts)
         return await self._http.request_model(RouterSelectResponse, "POST", _PATH, body=body, options=opts)

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
-from .._core.request import RequestOptions, coerce_params, dump_body, path_param
+from .._core.request import (
+    CallOptions,
+    RequestOptions,
+    call_options,
+    coerce_params,
+    dump_body,
+    path_param,
+    split_options,
+)
 from .._core.response import ListResponse, parse_list
 from .._errors import InvalidParamsError
-from ..types.templates import CreateTemplateParams, TemplateSummary, UpdateTemplateParams
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ..types.templates import (
+    CreateTemplateFields,
+    CreateTemplateParams,
+    TemplateSummary,
+    UpdateTemplateFields,
+    UpdateTemplateParams,
+)
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncTemplatesResource", "TemplatesResource"]
 
@@ -29,19 +43,19 @@ def _update_body(params: object, fields: Mapping[str, Any], opts: RequestOptions
     return body
 
 
+class CreateTemplateArgs(CreateTemplateFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``CreateTemplateParams``: its fields and the per-call options."""
+
+
+class UpdateTemplateArgs(UpdateTemplateFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``UpdateTemplateParams``: its fields and the per-call options."""
+
+
 class TemplatesResource(SyncAPIResource):
     def create(
         self,
         params: Optional[CreateTemplateParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[CreateTemplateArgs],
     ) -> TemplateSummary:
         """Create a template (``POST /v1/templates``; the gateway answers 201).
 
@@ -49,102 +63,48 @@ class TemplatesResource(SyncAPIResource):
         ``params`` field (default inference parameters) is a keyword too:
         ``create(name="t", params={"temperature": 0.2})``.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(CreateTemplateParams, params, fields), opts)
         return self._http.request_model(TemplateSummary, "POST", _PATH, body=body, options=opts)
 
     def list(
         self,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ListResponse[TemplateSummary]:
         """Your templates, newest first (``GET /v1/templates``): a list that also carries
         ``request_id`` and ``response`` (a ``{"data": [...]}`` wrapper is accepted too)."""
         response = self._http.send(
             "GET",
             _PATH,
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
         return parse_list(TemplateSummary, response)
 
     def get(
         self,
         template_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> TemplateSummary:
         """One of your templates (``GET /v1/templates/{template_id}``)."""
         return self._http.request_model(
             TemplateSummary,
             "GET",
             _template_path(template_id),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     def update(
         self,
         template_id: str,
         params: Optional[UpdateTemplateParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[UpdateTemplateArgs],
     ) -> TemplateSummary:
         """Change some fields of a template (``PATCH /v1/templates/{template_id}``).
 
         Only the fields you set are sent (a dict given as ``params`` is the template's ``params``
         field). Raises ``InvalidParamsError`` before sending when no field is given.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         path = _template_path(template_id)
         body = _update_body(params, fields, opts)
         return self._http.request_model(TemplateSummary, "PATCH", path, body=body, options=opts)
@@ -152,28 +112,13 @@ class TemplatesResource(SyncAPIResource):
     def delete(
         self,
         template_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Delete a template (``DELETE /v1/templates/{template_id}``; 204, or 200 with any body)."""
         self._http.send(
             "DELETE",
             _template_path(template_id),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
 
@@ -181,15 +126,7 @@ class AsyncTemplatesResource(AsyncAPIResource):
     async def create(
         self,
         params: Optional[CreateTemplateParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[CreateTemplateArgs],
     ) -> TemplateSummary:
         """Create a template (``POST /v1/templates``; the gateway answers 201).
 
@@ -197,102 +134,48 @@ class AsyncTemplatesResource(AsyncAPIResource):
         ``params`` field (default inference parameters) is a keyword too:
         ``create(name="t", params={"temperature": 0.2})``.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(CreateTemplateParams, params, fields), opts)
         return await self._http.request_model(TemplateSummary, "POST", _PATH, body=body, options=opts)
 
     async def list(
         self,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> ListResponse[TemplateSummary]:
         """Your templates, newest first (``GET /v1/templates``): a list that also carries
         ``request_id`` and ``response`` (a ``{"data": [...]}`` wrapper is accepted too)."""
         response = await self._http.send(
             "GET",
             _PATH,
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
         return parse_list(TemplateSummary, response)
 
     async def get(
         self,
         template_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> TemplateSummary:
         """One of your templates (``GET /v1/templates/{template_id}``)."""
         return await self._http.request_model(
             TemplateSummary,
             "GET",
             _template_path(template_id),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )
 
     async def update(
         self,
         template_id: str,
         params: Optional[UpdateTemplateParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[UpdateTemplateArgs],
     ) -> TemplateSummary:
         """Change some fields of a template (``PATCH /v1/templates/{template_id}``).
 
         Only the fields you set are sent (a dict given as ``params`` is the template's ``params``
         field). Raises ``InvalidParamsError`` before sending when no field is given.
         """
-        opts = options(
-            timeout,
-            extra_headers,
-            extra_body,
-            extra_query=extra_query,
-            max_retries=max_retries,
-            total_timeout=total_timeout,
-            request_id=request_id,
-        )
+        opts, fields = split_options(kwargs)
         path = _template_path(template_id)
         body = _update_body(params, fields, opts)
         return await self._http.request_model(TemplateSummary, "PATCH", path, body=body, options=opts)
@@ -300,26 +183,11 @@ class AsyncTemplatesResource(AsyncAPIResource):
     async def delete(
         self,
         template_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> None:
         """Delete a template (``DELETE /v1/templates/{template_id}``; 204, or 200 with any body)."""
         await self._http.send(
             "DELETE",
             _template_path(template_id),
-            options=options(
-                timeout,
-                extra_headers,
-                extra_body,
-                extra_query=extra_query,
-                max_retries=max_retries,
-                total_timeout=total_timeout,
-                request_id=request_id,
-            ),
+            options=call_options(options),
         )

@@ -15,19 +15,29 @@ from typing import Any, BinaryIO, Callable, Dict, Mapping, Optional, Tuple, Unio
 
 import httpx
 
-from .._core.request import RequestOptions, coerce_params, dump_body, path_param
+from .._core.request import (
+    CallOptions,
+    RequestOptions,
+    call_options,
+    coerce_params,
+    dump_body,
+    path_param,
+    split_options,
+)
 from .._core.response import map_transport_error
 from .._errors import InvalidParamsError, ProcessingFailedError
 from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
 from ..types.videos import (
     TERMINAL_VIDEO_STATUSES,
     CreateVideoGenerationResponse,
+    ListVideoGenerationsFields,
     ListVideoGenerationsParams,
+    VideoGenerationFields,
     VideoGenerationParams,
     VideoTaskListResponse,
     VideoTaskResponse,
 )
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncVideosResource", "VideosResource"]
 
@@ -122,28 +132,28 @@ def _open(target: pathlib.Path) -> Tuple[pathlib.Path, BinaryIO]:
         raise InvalidParamsError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
 
 
+class VideoGenerationArgs(VideoGenerationFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``VideoGenerationParams``: its fields and the per-call options."""
+
+
+class ListVideoGenerationsArgs(ListVideoGenerationsFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``ListVideoGenerationsParams``: its fields and the per-call options."""
+
+
 class VideosResource(SyncAPIResource):
     def generate(
         self,
         params: Optional[VideoGenerationParams] = None,
         *,
         prompt: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[VideoGenerationArgs],
     ) -> CreateVideoGenerationResponse:
         """Start a generation (``POST /v1/video/generations``); returns the task id (``.id``) at once.
 
         Pass a ``VideoGenerationParams`` or its fields (``model=``, ``content=``, ``ratio=``,
         ``duration=``); ``prompt="..."`` is short for ``content=[{"type": "text", "text": "..."}]``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         checked = coerce_params(VideoGenerationParams, params, _generate_fields(prompt, fields))
         body = dump_body(checked, opts)
         return self._http.request_model(CreateVideoGenerationResponse, "POST", _PATH, body=body, options=opts)
@@ -151,37 +161,20 @@ class VideosResource(SyncAPIResource):
     def list(
         self,
         params: Optional[ListVideoGenerationsParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ListVideoGenerationsArgs],
     ) -> VideoTaskListResponse:
         """The caller's tasks (``GET /v1/video/generations``), newest first; ``limit=``/``offset=`` page."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         query = coerce_params(ListVideoGenerationsParams, params, fields).to_body() or None
         return self._http.request_model(VideoTaskListResponse, "GET", _PATH, params=query, options=opts)
 
     def retrieve(
         self,
         task_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> VideoTaskResponse:
         """One task and its status (``GET /v1/video/generations/{task_id}``)."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         return self._http.request_model(VideoTaskResponse, "GET", _task_path(task_id), options=opts)
 
     def wait(
@@ -215,14 +208,7 @@ class VideosResource(SyncAPIResource):
         self,
         task: TaskArg,
         path: PathArg,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> pathlib.Path:
         """Save a succeeded task's video (``content.video_url``) to ``path``; returns it as a ``Path``.
 
@@ -231,10 +217,9 @@ class VideosResource(SyncAPIResource):
         ``task`` is a ``VideoTaskResponse`` or a task id (then fetched first). A task that failed or
         expired raises ``ProcessingFailedError``; one still running raises ``InvalidParamsError``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         if not isinstance(task, VideoTaskResponse):
-            task = self.retrieve(task, extra_headers=extra_headers)
+            task = self.retrieve(task, extra_headers=opts.extra_headers)
         url = _video_url(task)
         local = _same_origin_path(self._http.config.base_url, url)
         fetch = _download_options(opts)
@@ -268,22 +253,14 @@ class AsyncVideosResource(AsyncAPIResource):
         params: Optional[VideoGenerationParams] = None,
         *,
         prompt: Optional[str] = None,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[VideoGenerationArgs],
     ) -> CreateVideoGenerationResponse:
         """Start a generation (``POST /v1/video/generations``); returns the task id (``.id``) at once.
 
         Pass a ``VideoGenerationParams`` or its fields (``model=``, ``content=``, ``ratio=``,
         ``duration=``); ``prompt="..."`` is short for ``content=[{"type": "text", "text": "..."}]``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         checked = coerce_params(VideoGenerationParams, params, _generate_fields(prompt, fields))
         body = dump_body(checked, opts)
         return await self._http.request_model(
@@ -293,37 +270,20 @@ class AsyncVideosResource(AsyncAPIResource):
     async def list(
         self,
         params: Optional[ListVideoGenerationsParams] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[ListVideoGenerationsArgs],
     ) -> VideoTaskListResponse:
         """The caller's tasks (``GET /v1/video/generations``), newest first; ``limit=``/``offset=`` page."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         query = coerce_params(ListVideoGenerationsParams, params, fields).to_body() or None
         return await self._http.request_model(VideoTaskListResponse, "GET", _PATH, params=query, options=opts)
 
     async def retrieve(
         self,
         task_id: str,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> VideoTaskResponse:
         """One task and its status (``GET /v1/video/generations/{task_id}``)."""
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         return await self._http.request_model(VideoTaskResponse, "GET", _task_path(task_id), options=opts)
 
     async def wait(
@@ -357,14 +317,7 @@ class AsyncVideosResource(AsyncAPIResource):
         self,
         task: TaskArg,
         path: PathArg,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
+        **options: Unpack[CallOptions],
     ) -> pathlib.Path:
         """Save a succeeded task's video (``content.video_url``) to ``path``; returns it as a ``Path``.
 
@@ -373,10 +326,9 @@ class AsyncVideosResource(AsyncAPIResource):
         ``task`` is a ``VideoTaskResponse`` or a task id (then fetched first). A task that failed or
         expired raises ``ProcessingFailedError``; one still running raises ``InvalidParamsError``.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts = call_options(options)
         if not isinstance(task, VideoTaskResponse):
-            task = await self.retrieve(task, extra_headers=extra_headers)
+            task = await self.retrieve(task, extra_headers=opts.extra_headers)
         url = _video_url(task)
         local = _same_origin_path(self._http.config.base_url, url)
         fetch = _download_options(opts)

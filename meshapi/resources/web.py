@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Union
+from typing import Optional, Union
 
-from .._core.request import coerce_params, dump_body
-from ..types.web import WebSearchParams, WebSearchResponse
-from ._base import AsyncAPIResource, SyncAPIResource, TimeoutArg, options
+from .._core.request import CallOptions, coerce_params, dump_body, split_options
+from ..types.web import WebSearchFields, WebSearchParams, WebSearchResponse
+from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 
 __all__ = ["AsyncWebResource", "WebResource"]
 
 _PATH = "/v1/web/search"
 
 
+class WebSearchArgs(WebSearchFields, CallOptions, total=False):
+    """The keywords of the methods that take a ``WebSearchParams``: its fields and the per-call options."""
+
+
 class WebResource(SyncAPIResource):
     def search(
         self,
         params: Optional[Union[WebSearchParams, str]] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[WebSearchArgs],
     ) -> WebSearchResponse:
         """Search the web; ``.results`` are ranked, ``.answer`` is set with ``include_answer=True``.
 
@@ -33,8 +29,7 @@ class WebResource(SyncAPIResource):
         ``exclude_domains=``, ``search_depth=``), or the query itself: ``search("python httpx")``.
         Deployments without web search answer 403, 404 or 501.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         if isinstance(params, str):  # the text itself, positionally
             fields = {"query": params, **fields}
             params = None
@@ -46,15 +41,7 @@ class AsyncWebResource(AsyncAPIResource):
     async def search(
         self,
         params: Optional[Union[WebSearchParams, str]] = None,
-        *,
-        timeout: TimeoutArg = None,
-        max_retries: Optional[int] = None,
-        extra_headers: Optional[Mapping[str, str]] = None,
-        extra_query: Optional[Mapping[str, Any]] = None,
-        extra_body: Optional[Mapping[str, Any]] = None,
-        total_timeout: Optional[float] = None,
-        request_id: Optional[str] = None,
-        **fields: Any,
+        **kwargs: Unpack[WebSearchArgs],
     ) -> WebSearchResponse:
         """Search the web; ``.results`` are ranked, ``.answer`` is set with ``include_answer=True``.
 
@@ -62,8 +49,7 @@ class AsyncWebResource(AsyncAPIResource):
         ``exclude_domains=``, ``search_depth=``), or the query itself: ``search("python httpx")``.
         Deployments without web search answer 403, 404 or 501.
         """
-        opts = options(timeout, extra_headers, extra_body, extra_query=extra_query, max_retries=max_retries,
-                       total_timeout=total_timeout, request_id=request_id)  # fmt: skip
+        opts, fields = split_options(kwargs)
         if isinstance(params, str):  # the text itself, positionally
             fields = {"query": params, **fields}
             params = None

@@ -6,7 +6,7 @@ The param models mirror 0.1.12's (unknown keys raise). Transcription and transla
 ``TranscriptionResponse`` keeps the provider's extra fields (``language_code``, ``words``, ...).
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import ConfigDict, Field
 
@@ -159,3 +159,97 @@ class VoicesResponse(MeshResult):
     next_page_token: Optional[str] = None
     count: Optional[int] = None
     truncated: Optional[bool] = None
+
+
+class SpeechFields(TypedDict, total=False):
+    """``SpeechParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    input: str
+    model: Optional[str]
+    voice: Optional[str]
+    stream: Optional[bool]
+    response_format: Optional[str]
+    language_code: Optional[str]
+    voice_settings: Optional[Union[VoiceSettings, Mapping[str, Any]]]
+    pronunciation_dictionary_locators: Optional[
+        Sequence[Union[PronunciationDictionaryLocator, Mapping[str, Any]]]
+    ]
+    seed: Optional[int]
+    previous_text: Optional[str]
+    next_text: Optional[str]
+    previous_request_ids: Optional[Sequence[str]]
+    next_request_ids: Optional[Sequence[str]]
+    apply_text_normalization: Optional[str]
+    apply_language_text_normalization: Optional[bool]
+    use_pvc_as_ivc: Optional[bool]
+    enable_logging: Optional[bool]
+    optimize_streaming_latency: Optional[int]
+    speaker: Optional[str]
+    target_language_code: Optional[str]
+    pitch: Optional[float]
+    pace: Optional[float]
+    loudness: Optional[float]
+    speech_sample_rate: Optional[int]
+    enable_preprocessing: Optional[bool]
+
+
+class TranscriptionFields(TypedDict, total=False):
+    """``TranscriptionParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    model: str
+    language_code: Optional[str]
+    tag_audio_events: Optional[bool]
+    num_speakers: Optional[int]
+    timestamps_granularity: Optional[str]
+    diarize: Optional[bool]
+    diarization_threshold: Optional[float]
+    additional_formats: Optional[Any]
+    file_format: Optional[str]
+    cloud_storage_url: Optional[str]
+    source_url: Optional[str]
+    webhook: Optional[bool]
+    webhook_id: Optional[str]
+    temperature: Optional[float]
+    seed: Optional[int]
+    use_multi_channel: Optional[bool]
+    webhook_metadata: Optional[Any]
+    entity_detection: Optional[Any]
+    no_verbatim: Optional[bool]
+    detect_speaker_roles: Optional[bool]
+    entity_redaction: Optional[Any]
+    entity_redaction_mode: Optional[str]
+    keyterms: Optional[Sequence[str]]
+    with_timestamps: Optional[bool]
+    debug_mode: Optional[bool]
+
+
+class TranscriptionTranslateFields(TypedDict, total=False):
+    """``TranscriptionTranslateParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    model: Optional[str]
+    prompt: Optional[str]
+
+
+class AudioTranslationsFields(TypedDict, total=False):
+    """``AudioTranslationsParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    model: str
+    prompt: Optional[str]
+    response_format: Optional[str]
+    temperature: Optional[float]
+
+
+class ListVoicesFields(TypedDict, total=False):
+    """``ListVoicesParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    next_page_token: Optional[str]
+    page_size: Optional[int]
+    search: Optional[str]
+    sort: Optional[str]
+    sort_direction: Optional[str]
+    voice_type: Optional[str]
+    category: Optional[str]
+    include_total_count: Optional[bool]
+    voice_ids: Optional[Sequence[str]]
+    brand: Optional[str]
+    model: Optional[str]

@@ -12,7 +12,7 @@ parses.
 0.1.12 would have held.
 """
 
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import ConfigDict
 
@@ -144,3 +144,11 @@ class BatchListResponse(MeshResult):
     has_more: bool
     first_id: Optional[str] = None
     last_id: Optional[str] = None
+
+
+class CreateBatchFields(TypedDict, total=False):
+    """``CreateBatchParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    requests: Sequence[Union[BatchRequestItem, Mapping[str, Any]]]
+    completion_window: Optional[str]
+    metadata: Optional[Mapping[str, Any]]

@@ -6,7 +6,7 @@ always carries ``"stream"`` and ``"skip_comparison"`` (both default ``False``), 
 list, for instance, is only an extra attribute.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import ConfigDict, Field
 
@@ -97,3 +97,20 @@ class CompareStreamEvent(MeshModel):
     skip_comparison: Optional[bool] = None
     partial: Optional[bool] = None
     comparison_fallback_used: Optional[bool] = None
+
+
+class CompareFields(TypedDict, total=False):
+    """``CompareParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    models: Sequence[str]
+    messages: Sequence[Union[ChatMessage, Mapping[str, Any]]]
+    model_overrides: Optional[Sequence[Union[ModelOverride, Mapping[str, Any]]]]
+    comparison_model: Optional[str]
+    comparison_instructions: Optional[str]
+    temperature: Optional[float]
+    max_tokens: Optional[int]
+    stream: bool
+    template: Optional[str]
+    variables: Optional[Mapping[str, str]]
+    skip_comparison: bool
+    cache: Optional[bool]

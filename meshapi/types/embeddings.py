@@ -7,7 +7,7 @@ with ``encoding_format="base64"``, a base64 string of little-endian float32 valu
 import base64
 import binascii
 import struct
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import Field
 
@@ -93,3 +93,23 @@ class EmbeddingsResponse(MeshResult):
     data: List[EmbeddingItem]
     model: str
     usage: Optional[EmbeddingsUsage] = None
+
+
+class EmbeddingsFields(TypedDict, total=False):
+    """``EmbeddingsParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    model: Optional[str]
+    input: Union[
+        str,
+        Sequence[str],
+        Sequence[int],
+        Sequence[Sequence[int]],
+        Sequence[Union[MultimodalEmbeddingInput, Mapping[str, Any]]],
+    ]
+    dimensions: Optional[int]
+    encoding_format: Optional[Literal["float", "base64"]]
+    input_type: Optional[str]
+    provider: Union[str, ProviderPreferences, Mapping[str, Any], None]
+    user: Optional[str]
+    instructions: Optional[str]
+    sparse_embedding: Optional[Mapping[str, Any]]

@@ -10,7 +10,7 @@ import binascii
 import os
 import pathlib
 import urllib.parse
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import Field
 
@@ -144,3 +144,50 @@ class ImageGenerationChunk(MeshModel):
     data: List[ImageItem] = Field(default_factory=list)
     status: Optional[str] = None
     model: Optional[str] = None
+
+
+class ImageGenerationFields(TypedDict, total=False):
+    """``ImageGenerationParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    prompt: str
+    model: Optional[str]
+    n: Optional[int]
+    size: Optional[str]
+    quality: Optional[str]
+    response_format: Optional[Literal["url", "b64_json"]]
+    output_format: Optional[Literal["png", "jpeg", "webp"]]
+    stream: Optional[bool]
+    aspect_ratio: Optional[str]
+    resolution: Optional[str]
+    output_compression: Optional[int]
+    background: Optional[Literal["transparent", "opaque", "auto"]]
+    moderation: Optional[Literal["low", "auto"]]
+    partial_images: Optional[int]
+    image: Union[str, Sequence[str], None]
+    seed: Optional[int]
+    sequential_image_generation: Optional[Literal["auto", "disabled"]]
+    sequential_image_generation_options: Optional[Mapping[str, Any]]
+    guidance_scale: Optional[float]
+    watermark: Optional[bool]
+    optimize_prompt_options: Optional[Mapping[str, Any]]
+
+
+class ImageEditFields(TypedDict, total=False):
+    """``ImageEditParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    model: str
+    image: Union[str, ImageRef, Mapping[str, Any], bytes, "os.PathLike[str]"]
+    prompt: str
+    operation: Literal["edit", "inpaint", "outpaint", "mix", "reframe", "upscale", "remove_background"]
+    mask: Union[str, ImageRef, Mapping[str, Any], bytes, "os.PathLike[str]", None]
+    reference_images: Optional[Sequence[Union[str, ImageRef, Mapping[str, Any], bytes, "os.PathLike[str]"]]]
+    n: Optional[int]
+    size: Optional[str]
+    response_format: Optional[Literal["url", "b64_json"]]
+    background: Optional[str]
+    upscale_factor: Optional[str]
+    quality_tier: Optional[str]
+    aspect_ratio: Optional[str]
+    resolution: Optional[str]
+    expand_factor: Union[str, float, None]
+    mask_feather: Optional[int]

@@ -5,7 +5,7 @@ names (``*_per_1k``, ``*_discounted``, ``image_usd_per_image``) next to the late
 all are optional.
 """
 
-from typing import List, Literal, Optional
+from typing import List, Literal, Optional, Sequence, TypedDict
 
 from pydantic import ConfigDict, Field
 
@@ -126,3 +126,18 @@ class ModelsPage(MeshResult):
     limit: int
     offset: int
     brands: Optional[List[str]] = None
+
+
+class ModelSearchFields(TypedDict, total=False):
+    """``ModelSearchParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    q: Optional[str]
+    free: Optional[bool]
+    discounted: Optional[bool]
+    input_modality: Optional[Sequence[str]]
+    output_modality: Optional[Sequence[str]]
+    brand: Optional[Sequence[str]]
+    sort: Optional[Literal["brand", "name", "id", "context_length", "price"]]
+    order: Optional[Literal["asc", "desc"]]
+    limit: Optional[int]
+    offset: Optional[int]

@@ -3,7 +3,7 @@
 Results keep every key the server sends (``extra="allow"``), as 0.1.12's do.
 """
 
-from typing import Dict, List, Literal, Optional, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import ConfigDict, Field
 
@@ -57,3 +57,10 @@ class ModerationResponse(MeshResult):
     def flagged(self) -> bool:
         """``True`` when any input was flagged."""
         return any(result.flagged for result in self.results)
+
+
+class ModerationFields(TypedDict, total=False):
+    """``ModerationParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    input: Union[str, Sequence[str], Sequence[Union[ModerationInputItem, Mapping[str, Any]]]]
+    model: str

@@ -3,7 +3,7 @@
 Requests derive from ``RequestModel`` (unknown keys raise); responses ignore unknown keys.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict
 
 from pydantic import Field
 
@@ -102,3 +102,31 @@ class SearchResult(MeshModel):
 
 class SearchResponse(MeshResult):
     results: List[SearchResult]
+
+
+class InitUploadFields(TypedDict, total=False):
+    """``InitUploadRequest``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    file_name: str
+    mime_type: str
+    embed: Optional[bool]
+    metadata: Optional[Mapping[str, Any]]
+
+
+class BulkEmbedFields(TypedDict, total=False):
+    """``BulkEmbedRequest``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    file_ids: Sequence[str]
+    wait: Optional[bool]
+    metadata: Optional[Mapping[str, Any]]
+
+
+class SearchFields(TypedDict, total=False):
+    """``SearchRequest``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    query: str
+    top_k: Optional[int]
+    file_ids: Optional[Sequence[str]]
+    filter: Optional[Mapping[str, Any]]
+    date_from: Optional[int]
+    date_to: Optional[int]

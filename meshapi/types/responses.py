@@ -7,7 +7,7 @@
 as 0.1.4 did; ``ResponsesUsage`` ignores unknown keys.
 """
 
-from typing import Any, Dict, List, Literal, Optional, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import ConfigDict, Field
 
@@ -131,3 +131,35 @@ class ResponsesListResponse(MeshResult):
     has_more: bool = False
     first_id: Optional[str] = None
     last_id: Optional[str] = None
+
+
+class ResponsesFields(TypedDict, total=False):
+    """``ResponsesParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    model: Optional[str]
+    input: Union[str, Sequence[Any]]
+    template: Optional[str]
+    variables: Optional[Mapping[str, str]]
+    session_id: Optional[str]
+    stream: bool
+    max_output_tokens: Optional[int]
+    temperature: Optional[float]
+    top_p: Optional[float]
+    seed: Optional[int]
+    reasoning: Optional[Mapping[str, Any]]
+    tools: Optional[Sequence[Union[ResponsesFunctionTool, BuiltinTool, Mapping[str, Any]]]]
+    tool_choice: Union[str, Mapping[str, Any], None]
+    response_format: Optional[Mapping[str, Any]]
+    user: Optional[str]
+    previous_response_id: Optional[str]
+    instructions: Optional[str]
+    store: Optional[bool]
+    include: Optional[Sequence[str]]
+    background: Optional[bool]
+    text: Optional[Mapping[str, Any]]
+    max_tool_calls: Optional[int]
+    thinking: Optional[Mapping[str, Any]]
+    caching: Optional[Mapping[str, Any]]
+    expire_at: Optional[int]
+    context_management: Optional[Mapping[str, Any]]
+    plugins: Optional[Sequence[Mapping[str, Any]]]

@@ -3,7 +3,7 @@
 No inference runs. ``candidate_models`` (restrict the choice) is in the newer docs, not in 0.1.12.
 """
 
-from typing import List, Literal, Optional
+from typing import Any, List, Literal, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import ConfigDict, Field
 
@@ -33,3 +33,12 @@ class RouterSelectResponse(MeshResult):
     model: str
     auto_router: AutoRouterMeta
     reasoning_effort: Optional[str] = None
+
+
+class RouterSelectFields(TypedDict, total=False):
+    """``RouterSelectParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    messages: Sequence[Union[ChatMessage, Mapping[str, Any]]]
+    api_type: Literal["completions", "responses", "embeddings"]
+    exclude_models: Optional[Sequence[str]]
+    candidate_models: Optional[Sequence[str]]

@@ -5,7 +5,7 @@ are set. ``TemplateMessage`` (``role`` + ``content``) describes one item of ``me
 take plain dicts there, as 0.1.4 did.
 """
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict
 
 from ._base import MeshResult, RequestModel, SharedModel
 
@@ -57,3 +57,29 @@ class TemplateSummary(MeshResult):
     team_id: Optional[str] = None
     creator_name: Optional[str] = None
     creator_email: Optional[str] = None
+
+
+class CreateTemplateFields(TypedDict, total=False):
+    """``CreateTemplateParams``'s fields as keyword arguments, typed (a test keeps both in step).
+
+    Not ``params``: a mapping passed as the methods' ``params`` argument is that field."""
+
+    name: str
+    description: Optional[str]
+    system: Optional[str]
+    model: Optional[str]
+    messages: Optional[Sequence[Mapping[str, Any]]]
+    variables: Optional[Sequence[str]]
+    team_id: Optional[str]
+
+
+class UpdateTemplateFields(TypedDict, total=False):
+    """``UpdateTemplateParams``'s fields as keyword arguments, typed (a test keeps both in step; not
+    ``params``, as for ``CreateTemplateFields``)."""
+
+    name: Optional[str]
+    description: Optional[str]
+    system: Optional[str]
+    model: Optional[str]
+    messages: Optional[Sequence[Mapping[str, Any]]]
+    variables: Optional[Sequence[str]]

@@ -5,7 +5,7 @@ as it moves through ``queued`` -> ``running`` -> ``succeeded`` / ``failed`` / ``
 ``cancelled``. A succeeded task's ``content.video_url`` is where the file can be downloaded.
 """
 
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import ConfigDict, Field
 
@@ -131,3 +131,36 @@ class VideoTaskListResponse(MeshResult):
     total: int
     limit: int
     offset: int
+
+
+class VideoGenerationFields(TypedDict, total=False):
+    """``VideoGenerationParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    model: str
+    content: Sequence[Union[VideoContentItem, Mapping[str, Any]]]
+    callback_url: Optional[str]
+    return_last_frame: Optional[bool]
+    service_tier: Optional[str]
+    execution_expires_after: Optional[int]
+    generate_audio: Optional[bool]
+    draft: Optional[bool]
+    resolution: Optional[str]
+    ratio: Optional[str]
+    duration: Optional[int]
+    frames: Optional[int]
+    seed: Optional[int]
+    camera_fixed: Optional[bool]
+    watermark: Optional[bool]
+    safety_identifier: Optional[str]
+    priority: Optional[int]
+
+
+class ListVideoGenerationsFields(TypedDict, total=False):
+    """``ListVideoGenerationsParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    status: Union[str, Sequence[str], None]
+    model: Union[str, Sequence[str], None]
+    created_after: Optional[str]
+    created_before: Optional[str]
+    limit: Optional[int]
+    offset: Optional[int]

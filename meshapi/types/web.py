@@ -1,6 +1,6 @@
 """Web search (``POST /v1/web/search``): ranked results and an optional short answer."""
 
-from typing import List, Literal, Optional
+from typing import List, Literal, Optional, Sequence, TypedDict
 
 from pydantic import ConfigDict, Field
 
@@ -38,3 +38,16 @@ class WebSearchResponse(MeshResult):
     results: List[WebSearchResultItem] = Field(default_factory=list)
     provider: str
     request_id: str = ""
+
+
+class WebSearchFields(TypedDict, total=False):
+    """``WebSearchParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+
+    query: str
+    model: Optional[str]
+    provider: Optional[Literal["native", "tavily"]]
+    max_results: int
+    search_depth: Literal["basic", "advanced"]
+    include_domains: Optional[Sequence[str]]
+    exclude_domains: Optional[Sequence[str]]
+    include_answer: bool
