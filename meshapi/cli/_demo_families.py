@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import pathlib
-import tempfile
 from typing import Any, Callable, Iterator, List, Tuple
 
 from .._errors import APIStatusError
@@ -54,6 +53,8 @@ def _folder(tour: Any) -> pathlib.Path:
     if workdir is not None:  # the tour's own temporary folder, removed when the tour ends
         return pathlib.Path(workdir)
     if "folder" not in tour.summary:
+        import tempfile  # only without the tour's folder (a step run on its own)
+
         image = tour.summary.get("image")
         tour.summary["folder"] = str(
             pathlib.Path(image).parent if image else tempfile.mkdtemp(prefix="meshapi-demo-")
