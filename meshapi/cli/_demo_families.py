@@ -2,7 +2,8 @@
 
 Each step takes the tour and prints what it shows. Against a configured (remote) gateway, a family the
 deployment switches off (403, 404 or 501) is reported as skipped; against the local gateway every step
-must work. Files the steps write go to the tour's temporary folder.
+must work. Files the steps write go to the tour's temporary folder. They live apart from ``_demo.py``
+to keep each module a readable size.
 """
 
 from __future__ import annotations

@@ -50,6 +50,13 @@ def register(commands: Commands) -> None:
     get.add_argument("model_id", metavar="ID")
 
 
+def _row(info: Any, third: Any) -> List[Any]:
+    """A model's table row: id, name, ``third`` (free, or its type), context and prices per 1M tokens."""
+    prompt, completion = per_million(info.pricing)
+    context = f"{info.context_length:,}" if info.context_length else None
+    return [info.id, info.name, third, context, format_usd(prompt), format_usd(completion)]
+
+
 def run_models(context: Context) -> int:
     args, ui = context.args, context.ui
     free: Optional[bool] = True if args.free else (False if args.paid else None)
@@ -66,19 +73,7 @@ def run_models(context: Context) -> int:
     if ui.json_mode:
         ui.emit_json([dump(info) for info in models])
         return EXIT_OK
-    rows = []
-    for info in models:
-        prompt, completion = per_million(info.pricing)
-        rows.append(
-            [
-                info.id,
-                info.name,
-                info.is_free,
-                f"{info.context_length:,}" if info.context_length else None,
-                format_usd(prompt),
-                format_usd(completion),
-            ]
-        )
+    rows = [_row(info, info.is_free) for info in models]
     ui.table(["id", "name", "free", *_PRICE_COLUMNS], rows, right=_PRICE_COLUMNS)
     ui.note(f"{len(models)} model{'s' if len(models) != 1 else ''}")
     return EXIT_OK
@@ -92,19 +87,7 @@ def run_models_search(context: Context) -> int:
     if ui.json_mode:
         ui.emit_json(dump(page))
         return EXIT_OK
-    rows: List[List[Any]] = []
-    for info in page.items:
-        prompt, completion = per_million(info.pricing)
-        rows.append(
-            [
-                info.id,
-                info.name,
-                info.model_type,
-                f"{info.context_length:,}" if info.context_length else None,
-                format_usd(prompt),
-                format_usd(completion),
-            ]
-        )
+    rows = [_row(info, info.model_type) for info in page.items]
     ui.table(["id", "name", "type", *_PRICE_COLUMNS], rows, right=_PRICE_COLUMNS)
     ui.note(f"{len(page.items)} of {page.total} (offset {page.offset})")
     return EXIT_OK
