@@ -1,8 +1,10 @@
 """The ``meshapi`` command line.
 
 ``main(argv)`` runs one command and returns its exit code, so tests call it in process;
-``console_main()`` is the console-script entry point (``python -m meshapi`` too). Commands are imported
-only when they run, and ``rich`` (the ``cli`` extra) only when a table or live view is drawn.
+``console_main()`` is the console-script entry point (``python -m meshapi`` too). The parser
+(``_parser``) lists the command modules; each registers its subcommands with the function that runs
+them, which ``main`` calls. ``rich`` (the ``cli`` extra), the gateway, websockets and the SDK's
+resources are imported only when a command needs them.
 
 Every failure ends as one line on stderr (see ``_failures.describe``) and an exit code: 1 for API and
 network errors, 2 for usage and configuration problems, 130 after Ctrl-C. No traceback is shown unless
@@ -11,13 +13,16 @@ network errors, 2 for usage and configuration problems, 130 after Ctrl-C. No tra
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import traceback
-from typing import Callable, List, Optional
+from typing import List, Optional
 
+from ._context import Context
 from ._failures import EXIT_INTERRUPTED, EXIT_USAGE, describe
+from ._gateway import gateway_argv, split_gateway
+from ._parser import build_parser
+from ._ui import UI, retry_notices
 
 __all__ = ["console_main", "main"]
 
@@ -37,49 +42,19 @@ def _run_gateway(argv: List[str]) -> int:
     return int(result or 0)
 
 
-def _gateway_argv(leading: List[str], forwarded: List[str]) -> List[str]:
-    """Global options given before ``gateway``: ``--token`` is the token it accepts; others are refused."""
-    argv: List[str] = []
-    index = 0
-    while index < len(leading):
-        flag, _, inline = leading[index].partition("=")
-        if flag == "--token":
-            value = inline if inline else (leading[index + 1] if index + 1 < len(leading) else "")
-            index += 1 if inline else 2
-            argv += ["--token", value]
-            continue
-        hint = {
-            "--base-url": " (it serves; choose where with --host and --port)",
-            "--json": " (it prints its settings as text)",
-        }.get(flag, "")
-        raise ValueError(f"{flag} does not apply to `meshapi gateway`{hint}")
-    return argv + forwarded
-
-
-def _handler(spec: str) -> Callable[..., int]:
-    module_name, _, function = spec.partition(":")
-    module = importlib.import_module(f"{__name__}.{module_name}")
-    handler: Callable[..., int] = getattr(module, function)
-    return handler
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Run ``meshapi`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
-    from ._context import Context
-    from ._parser import build_parser, split_gateway
-    from ._ui import UI, retry_notices
-
     args_list = list(sys.argv[1:] if argv is None else argv)
     forwarded = split_gateway(args_list)
     if forwarded is not None:
         leading = args_list[: len(args_list) - len(forwarded) - 1]
         try:
-            gateway_argv = _gateway_argv(leading, list(forwarded))
+            for_gateway = gateway_argv(leading, list(forwarded))
         except ValueError as exc:
             sys.stderr.write(f"meshapi: {exc}\n")
             return EXIT_USAGE
         try:
-            return _run_gateway(gateway_argv)
+            return _run_gateway(for_gateway)
         except KeyboardInterrupt:
             return EXIT_INTERRUPTED
 
@@ -93,7 +68,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     context = Context(args, ui)
     try:
         with retry_notices(ui):
-            return _handler(args.handler)(context)
+            return int(args.handler(context))
     except KeyboardInterrupt:
         ui.note("meshapi: interrupted")
         return EXIT_INTERRUPTED

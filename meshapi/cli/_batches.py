@@ -7,23 +7,74 @@ has already ended says which state it ended in (exit 1) instead of showing a bar
 
 from __future__ import annotations
 
+import itertools
 import json
 import pathlib
 import time
 from typing import Any, Dict, List
 
-from ._commands import _dump, _existing_files, _fields, _one_line, _Steps, _take, _when
+from .._errors import ConflictError
+from ._args import Commands, existing_file, positive_float, positive_int
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError
+from ._ui import Steps, dump, one_line, when
 
 __all__ = [
     "load_batch_requests",
+    "register",
     "run_batches_cancel",
     "run_batches_create",
     "run_batches_get",
     "run_batches_list",
     "run_batches_watch",
 ]
+
+
+def register(commands: Commands) -> None:
+    batches = commands.group("batches", help="batches of chat requests", dest="batches_command")
+    create = batches.leaf(
+        "create",
+        help="create a batch from a JSONL file",
+        handler=run_batches_create,
+        action="creating the batch",
+    )
+    create.add_argument(
+        "file",
+        metavar="FILE.jsonl",
+        help='one request per line: {"custom_id": ..., "body": {...}} or a full request item',
+    )
+    create.add_argument("--completion-window", help="e.g. 24h")
+    create.add_argument("--watch", action="store_true", help="then follow it until it ends")
+    create.add_argument(
+        "--interval", type=positive_float, default=1.0, metavar="SECONDS", help="with --watch"
+    )
+    listing = batches.leaf("list", help="list batches", handler=run_batches_list, action="listing batches")
+    listing.add_argument("--limit", type=positive_int, default=20, help="show at most this many (default 20)")
+    get = batches.leaf(
+        "get", help="show a batch and its results", handler=run_batches_get, action="getting the batch"
+    )
+    get.add_argument("batch_id", metavar="ID")
+    watch = batches.leaf(
+        "watch",
+        help="follow a batch until it ends",
+        handler=run_batches_watch,
+        action="watching the batch",
+    )
+    watch.add_argument("batch_id", metavar="ID")
+    watch.add_argument(
+        "--interval", type=positive_float, default=1.0, metavar="SECONDS", help="poll interval (default 1)"
+    )
+    watch.add_argument(
+        "--wait-timeout",
+        type=positive_float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="give up after (default 3600)",
+    )
+    cancel = batches.leaf(
+        "cancel", help="cancel a batch", handler=run_batches_cancel, action="cancelling the batch"
+    )
+    cancel.add_argument("batch_id", metavar="ID")
 
 
 def load_batch_requests(path: pathlib.Path) -> List[Dict[str, Any]]:
@@ -70,15 +121,14 @@ def _counts(batch: Any) -> str:
 
 
 def _show_batch(context: Context, batch: Any) -> None:
-    _fields(
-        context,
+    context.ui.fields(
         [
             ("id", batch.id),
             ("status", batch.status),
             ("model", batch.model),
             ("requests", _counts(batch)),
-            ("created", _when(batch.created_at)),
-            ("completed", _when(batch.completed_at) if batch.completed_at else None),
+            ("created", when(batch.created_at)),
+            ("completed", when(batch.completed_at) if batch.completed_at else None),
         ],
     )
     if batch.results:
@@ -86,7 +136,7 @@ def _show_batch(context: Context, batch: Any) -> None:
         for result in batch.results:
             if result.error is not None:
                 rows.append(
-                    [result.custom_id, "error", _one_line(f"{result.error.code}: {result.error.message}", 70)]
+                    [result.custom_id, "error", one_line(f"{result.error.code}: {result.error.message}", 70)]
                 )
                 continue
             response = result.response
@@ -98,14 +148,14 @@ def _show_batch(context: Context, batch: Any) -> None:
                     message = choices[0].get("message") or {}
                     content = str(message.get("content") or "")
             status = response.status_code if response is not None else None
-            rows.append([result.custom_id, status, _one_line(content, 70)])
+            rows.append([result.custom_id, status, one_line(content, 70)])
         context.ui.line()
         context.ui.table(["custom id", "status", "reply"], rows, title="results")
 
 
 def run_batches_create(context: Context) -> int:
     args, ui = context.args, context.ui
-    (path,) = _existing_files([args.file])
+    path = existing_file(args.file)
     requests = load_batch_requests(path)
     fields: Dict[str, Any] = {"requests": requests}
     if args.completion_window:
@@ -114,7 +164,7 @@ def run_batches_create(context: Context) -> int:
     if args.watch:
         return _watch(context, batch.id, args.interval, 3600.0)
     if ui.json_mode:
-        ui.emit_json(_dump(batch))
+        ui.emit_json(dump(batch))
         return EXIT_OK
     _show_batch(context, batch)
     ui.note(f"follow it with: meshapi batches watch {batch.id}")
@@ -124,15 +174,15 @@ def run_batches_create(context: Context) -> int:
 def run_batches_list(context: Context) -> int:
     args, ui = context.args, context.ui
     resource = context.client().batches
-    batches = _take(resource.iter_batches(page_size=min(100, args.limit)), args.limit)
+    batches = list(itertools.islice(resource.iter_batches(page_size=min(100, args.limit)), args.limit))
     # The list endpoint leaves out request counts; each batch's own record has them.
     batches = [b if b.request_counts is not None else resource.get(b.id) for b in batches]
     if ui.json_mode:
-        ui.emit_json([_dump(batch) for batch in batches])
+        ui.emit_json([dump(batch) for batch in batches])
         return EXIT_OK
     ui.table(
         ["id", "status", "model", "requests", "created"],
-        [[b.id, b.status, b.model, _counts(b), _when(b.created_at)] for b in batches],
+        [[b.id, b.status, b.model, _counts(b), when(b.created_at)] for b in batches],
     )
     return EXIT_OK
 
@@ -140,7 +190,7 @@ def run_batches_list(context: Context) -> int:
 def run_batches_get(context: Context) -> int:
     batch = context.client().batches.get(context.args.batch_id)
     if context.ui.json_mode:
-        context.ui.emit_json(_dump(batch))
+        context.ui.emit_json(dump(batch))
     else:
         _show_batch(context, batch)
     return EXIT_OK
@@ -159,7 +209,7 @@ def _watch(context: Context, batch_id: str, interval: float, timeout: float) -> 
     context.action = f"watching batch {batch_id}"
     batches = context.client().batches
     deadline = time.monotonic() + timeout
-    steps = _Steps(context, 1, f"batch {batch_id}")
+    steps = Steps(ui, 1, f"batch {batch_id}")
     last_seen = ""
     try:
         while True:
@@ -181,7 +231,7 @@ def _watch(context: Context, batch_id: str, interval: float, timeout: float) -> 
     finally:
         steps.close()
     if ui.json_mode:
-        ui.emit_json(_dump(batch))
+        ui.emit_json(dump(batch))
     else:
         _show_batch(context, batch)
     if batch.status != "completed":
@@ -193,7 +243,6 @@ def _watch(context: Context, batch_id: str, interval: float, timeout: float) -> 
 def run_batches_cancel(context: Context) -> int:
     """Cancel a batch; one that has already ended is reported as such (exit 1), whether the gateway
     refuses with a 409 or answers with the ended batch unchanged."""
-    from .._errors import ConflictError
     from ..resources.batches import TERMINAL_BATCH_STATUSES
 
     batch_id = context.args.batch_id
@@ -205,7 +254,7 @@ def run_batches_cancel(context: Context) -> int:
         if batch.status not in TERMINAL_BATCH_STATUSES:
             raise
     if context.ui.json_mode:
-        context.ui.emit_json(_dump(batch))
+        context.ui.emit_json(dump(batch))
     else:
         _show_batch(context, batch)
     if batch.status in TERMINAL_BATCH_STATUSES and batch.status != "cancelled":

@@ -15,14 +15,44 @@ A note never starts on the line of a partial reply: the UI ends that line first.
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, Dict, List, Optional
 
+from .._errors import MeshAPIError
+from ._args import Commands, positive_int, temperature
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError, describe
+from ._templates import parse_vars
+from ._ui import is_tty
 
-__all__ = ["read_prompt", "run_chat", "stream_turn"]
+__all__ = ["DEFAULT_CHAT_MODEL", "read_prompt", "register", "run_chat", "stream_turn"]
+
+DEFAULT_CHAT_MODEL = "openai/gpt-4o-mini"
 
 Message = Dict[str, Any]
+
+
+def register(commands: Commands) -> None:
+    chat = commands.leaf("chat", help="chat with a model (streamed)", handler=run_chat, action="chat")
+    chat.add_argument("prompt", nargs="?", help="the prompt (default: read stdin when it is not a terminal)")
+    chat.add_argument(
+        "-m",
+        "--model",
+        help=f"model id (default {DEFAULT_CHAT_MODEL}, or the template's model with --template)",
+    )
+    chat.add_argument("--template", metavar="ID_OR_NAME", help="chat with a stored prompt template")
+    chat.add_argument(
+        "--var",
+        dest="vars",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a value for a template slot (repeat)",
+    )
+    chat.add_argument("-s", "--system", help="system prompt")
+    chat.add_argument("-t", "--temperature", type=temperature, help="sampling temperature (0-2)")
+    chat.add_argument("--max-tokens", type=positive_int, help="maximum tokens in the reply")
+    chat.add_argument(
+        "-i", "--interactive", action="store_true", help="conversation mode (/exit or EOF quits)"
+    )
 
 
 def read_prompt(prompt: Optional[str], what: str = "prompt") -> str:
@@ -32,7 +62,7 @@ def read_prompt(prompt: Optional[str], what: str = "prompt") -> str:
             raise UsageError(f"the {what} is empty")
         return prompt
     stdin = sys.stdin
-    if stdin is None or (prompt is None and _isatty(stdin)):
+    if stdin is None or (prompt is None and is_tty(stdin)):
         raise UsageError(f"give a {what} as an argument, or pipe it on stdin")
     try:
         text = stdin.read()
@@ -41,13 +71,6 @@ def read_prompt(prompt: Optional[str], what: str = "prompt") -> str:
     if not text.strip():
         raise UsageError(f"the {what} read from stdin is empty")
     return text.rstrip("\n")
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 def _stats(completion: Any, cost: Optional[str]) -> str:
@@ -108,9 +131,6 @@ def _as_json(result: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def run_chat(context: Context) -> int:
-    from ._parser import DEFAULT_CHAT_MODEL
-    from ._templates import parse_vars
-
     args, ui = context.args, context.ui
     args.variables = parse_vars(args.vars)
     if args.variables and not args.template:
@@ -139,7 +159,7 @@ def _read_line(prompt: str) -> Optional[str]:
     stdin = sys.stdin
     if stdin is None:
         return None
-    if _isatty(stdin) and _isatty(sys.stdout):
+    if is_tty(stdin) and is_tty(sys.stdout):
         try:
             return input(prompt)
         except EOFError:
@@ -217,8 +237,6 @@ class _Session:
         return True
 
     def turn(self, text: str) -> None:
-        from .._errors import MeshAPIError
-
         ui = self.ui
         self.messages.append({"role": "user", "content": text})
         try:
@@ -241,7 +259,7 @@ def _interactive(context: Context, base: List[Message]) -> int:
     ui = context.ui
     context.client()
     session = _Session(context, base)
-    if _isatty(sys.stdin):
+    if is_tty(sys.stdin):
         model = context.args.model or "the template's model"
         ui.note(f"chatting with {model}; /help lists the commands, /exit or Ctrl-D quits")
     while True:

@@ -12,12 +12,42 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Dict, List, Optional
 
+from .._errors import MeshAPIError
+from ._args import Commands, positive_int, temperature
 from ._chat import read_prompt
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError
 from ._pricing import estimate_cost, format_usd
 
-__all__ = ["cost_rows", "run_compare", "stream_compare"]
+__all__ = ["cost_rows", "register", "run_compare", "show_costs", "stream_compare"]
+
+
+def register(commands: Commands) -> None:
+    compare = commands.leaf(
+        "compare",
+        help="run one prompt on several models side by side",
+        handler=run_compare,
+        action="compare",
+    )
+    compare.add_argument(
+        "prompt", nargs="?", help="the prompt (default: read stdin when it is not a terminal)"
+    )
+    compare.add_argument(
+        "-m",
+        "--model",
+        dest="models",
+        action="append",
+        required=True,
+        metavar="MODEL",
+        help="a model (repeat)",
+    )
+    compare.add_argument(
+        "--skip-comparison", action="store_true", help="no synthesis: stream the raw answers"
+    )
+    compare.add_argument("--comparison-model", help="model that writes the synthesis")
+    compare.add_argument("-s", "--system", help="system prompt")
+    compare.add_argument("-t", "--temperature", type=temperature, help="sampling temperature (0-2)")
+    compare.add_argument("--max-tokens", type=positive_int, help="maximum tokens per answer")
 
 
 def _messages(system: Optional[str], prompt: str) -> List[Dict[str, Any]]:
@@ -158,8 +188,6 @@ def stream_compare(
 
 def _catalog_pricing(context: Context) -> Dict[str, Any]:
     """``{model id: ModelPricing}``; empty when the catalog cannot be read (costs then show ``-``)."""
-    from .._errors import MeshAPIError
-
     try:
         return {info.id: info.pricing for info in context.client().models.list()}
     except MeshAPIError:

@@ -1,4 +1,8 @@
-"""What every command gets: its parsed arguments, the UI, and a client built from the settings."""
+"""What every command gets: its parsed arguments, the UI, and a client built from the settings.
+
+Why it exists: the settings are resolved and checked in one place (options, then the environment), the
+client is made once per run and only when a command needs it, and ``main`` closes it on every path.
+"""
 
 from __future__ import annotations
 

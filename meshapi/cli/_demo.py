@@ -13,21 +13,23 @@ the local gateway).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import pathlib
-import shutil
-import tempfile
 import time
 import traceback
-import uuid
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from .._errors import NotFoundError
+from ._args import Commands
+from ._compare import cost_rows, show_costs, stream_compare
 from ._context import Context
 from ._demo_families import FAMILY_STEPS
 from ._failures import EXIT_API, EXIT_OK, StepFailed, describe
+from ._rag import cosine
 
-__all__ = ["STEP_TITLES", "run_demo"]
+__all__ = ["STEP_TITLES", "register", "run_demo"]
 
 CHAT_MODEL = "openai/gpt-4o-mini"
 OTHER_MODEL = "anthropic/claude-3.5-haiku"
@@ -40,6 +42,16 @@ The lighthouse keeper of Carrow Point logs the tide tables every morning at six.
 Storm warnings are raised with two red flags on the mast above the harbour office.
 The lighthouse lamp was converted from paraffin to electricity in 1958.
 """
+
+
+def register(commands: Commands) -> None:
+    demo = commands.leaf(
+        "demo",
+        help="a guided tour of every feature (a local gateway unless --base-url names one)",
+        handler=run_demo,
+        action="demo",
+    )
+    demo.add_argument("--latency", type=float, default=0.005, help=argparse.SUPPRESS)
 
 
 class _Tour:
@@ -117,8 +129,6 @@ def _finish(completion: Any) -> Optional[str]:
 
 
 def _compare(tour: _Tour) -> None:
-    from ._compare import cost_rows, show_costs, stream_compare
-
     acc = stream_compare(
         tour.context,
         "Name one benefit of unit tests.",
@@ -133,8 +143,6 @@ def _compare(tour: _Tour) -> None:
 
 
 def _embeddings(tour: _Tour) -> None:
-    from ._commands import cosine
-
     sentences = [
         "The cat sat on the warm mat by the fire.",
         "A cat was sitting on the mat near the fire.",
@@ -155,7 +163,7 @@ def _embeddings(tour: _Tour) -> None:
 
 def _rag(tour: _Tour) -> None:
     rag = tour.client.rag
-    name = f"lighthouse-{uuid.uuid4().hex[:8]}.txt"
+    name = f"lighthouse-{os.urandom(4).hex()}.txt"
     created = rag.upload_file(
         file_name=name, mime_type="text/plain", content=_RAG_DOCUMENT.encode("utf-8"), embed=True
     )
@@ -211,7 +219,7 @@ def _batch(tour: _Tour) -> None:
 
 def _template(tour: _Tour) -> None:
     templates = tour.client.templates
-    name = f"demo-pirate-{uuid.uuid4().hex[:6]}"
+    name = f"demo-pirate-{os.urandom(3).hex()}"
     template = templates.create(
         name=name,
         description="Answers like a ship's captain",
@@ -273,8 +281,6 @@ def _realtime(tour: _Tour) -> None:
 
 
 def _error(tour: _Tour) -> None:
-    from .._errors import NotFoundError
-
     try:
         tour.client.chat.completions.create(
             model="nosuch/model-that-does-not-exist", messages=[{"role": "user", "content": "hi"}]
@@ -355,6 +361,9 @@ def _gateway(context: Context) -> Iterator[Any]:
 
 
 def run_demo(context: Context) -> int:
+    import shutil  # here, not at the top: every `meshapi` start imports this module
+    import tempfile
+
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="meshapi-demo-"))
     try:
         with _gateway(context) as gateway:

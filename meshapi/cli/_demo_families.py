@@ -2,14 +2,14 @@
 
 Each step takes the tour and prints what it shows. Against a configured (remote) gateway, a family the
 deployment switches off (403, 404 or 501) is reported as skipped; against the local gateway every step
-must work. Files the steps write go to the tour's temporary folder.
+must work. Files the steps write go to the tour's temporary folder. They live apart from ``_demo.py``
+to keep each module a readable size.
 """
 
 from __future__ import annotations
 
 import contextlib
 import pathlib
-import tempfile
 from typing import Any, Callable, Iterator, List, Tuple
 
 from .._errors import APIStatusError
@@ -54,6 +54,8 @@ def _folder(tour: Any) -> pathlib.Path:
     if workdir is not None:  # the tour's own temporary folder, removed when the tour ends
         return pathlib.Path(workdir)
     if "folder" not in tour.summary:
+        import tempfile  # only without the tour's folder (a step run on its own)
+
         image = tour.summary.get("image")
         tour.summary["folder"] = str(
             pathlib.Path(image).parent if image else tempfile.mkdtemp(prefix="meshapi-demo-")

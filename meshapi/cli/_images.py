@@ -1,10 +1,11 @@
-"""``meshapi images generate``: images into files, in the format the file name asks for.
+"""``meshapi images generate|edit``: images into files, in the format the file name asks for.
 
 The output file's extension picks the format (``.png``, ``.jpg``/``.jpeg``, ``.webp``); it is sent as
 ``output_format`` and the returned bytes are checked before anything is written, so a gateway that
 can only produce PNG is reported (exit 1, no file) instead of writing PNG bytes into ``x.jpg``.
 ``--size`` is checked (``WIDTHxHEIGHT``, 1 to 4096 each) and the pixels actually received are shown;
-existing files are never overwritten without ``--force``.
+existing files are never overwritten without ``--force``. ``images edit`` sends an image file (and a
+mask) with the operation and writes the edited image.
 """
 
 from __future__ import annotations
@@ -12,10 +13,51 @@ from __future__ import annotations
 import pathlib
 from typing import Any, Dict, List, Optional, Tuple
 
+from .._errors import APIConnectionError, APIResponseValidationError
+from ._args import Commands, existing_file, output_path, positive_int
 from ._context import Context
 from ._failures import EXIT_OK, UsageError
 
-__all__ = ["run_images_generate"]
+__all__ = ["DEFAULT_IMAGE_MODEL", "register", "run_images_edit", "run_images_generate"]
+
+DEFAULT_IMAGE_MODEL = "openai/gpt-image-1"
+_OPERATIONS = ["edit", "inpaint", "outpaint", "mix", "reframe", "upscale", "remove_background"]
+
+
+def register(commands: Commands) -> None:
+    images = commands.group("images", help="image generation", dest="images_command")
+    generate = images.leaf(
+        "generate",
+        help="generate an image into a file",
+        handler=run_images_generate,
+        action="generating the image",
+    )
+    generate.add_argument("prompt")
+    generate.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="file to write; its extension picks the format (.png, .jpg, .webp)",
+    )
+    generate.add_argument(
+        "-m", "--model", default=DEFAULT_IMAGE_MODEL, help=f"model id (default {DEFAULT_IMAGE_MODEL})"
+    )
+    generate.add_argument("--size", help="WIDTHxHEIGHT in pixels, e.g. 1024x1024")
+    generate.add_argument("--force", action="store_true", help="overwrite existing files")
+    generate.add_argument("-n", type=positive_int, default=1, help="number of images (files get -1, -2, ...)")
+
+    edit = images.leaf(
+        "edit", help="edit an image file into a new file", handler=run_images_edit, action="editing the image"
+    )
+    edit.add_argument("image", metavar="IMAGE", help="the image to edit (PNG, JPEG, ...)")
+    edit.add_argument("-p", "--prompt", default="", help="what to change")
+    edit.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
+    edit.add_argument(
+        "-m", "--model", default=DEFAULT_IMAGE_MODEL, help=f"model id (default {DEFAULT_IMAGE_MODEL})"
+    )
+    edit.add_argument("--operation", default="edit", choices=_OPERATIONS)
+    edit.add_argument("--mask", metavar="FILE", help="mask image (inpaint)")
 
 
 def _image_bytes(context: Context, item: Any) -> bytes:
@@ -27,8 +69,6 @@ def _image_bytes(context: Context, item: Any) -> bytes:
             raise
     # Hosted at a URL: fetch it without the API key (it is a plain download).
     import httpx
-
-    from .._errors import APIConnectionError
 
     context.action = "downloading the image"
     try:
@@ -92,9 +132,7 @@ def _kind_of(data: bytes) -> str:
 
 def run_images_generate(context: Context) -> int:
     args, ui = context.args, context.ui
-    target = pathlib.Path(args.output)
-    if not target.parent.is_dir():
-        raise UsageError(f"no such directory: {target.parent}")
+    target = output_path(args.output)
     output_format, magics = _image_format(target)
     requested = _check_size(args.size) if args.size else None
     paths = _output_paths(args.output, args.n)
@@ -110,14 +148,10 @@ def run_images_generate(context: Context) -> int:
         fields["n"] = args.n
     result = context.client().images.generate(**fields)
     if not result.data:
-        from .._errors import APIResponseValidationError
-
         raise APIResponseValidationError("the gateway returned no image", request_id=result._request_id or "")
     images = [_image_bytes(context, item) for item in result.data]
     for data in images:
         if not any(data.startswith(magic) for magic in magics):
-            from .._errors import APIResponseValidationError
-
             raise APIResponseValidationError(
                 f"asked for {output_format.upper()} but the gateway returned {_kind_of(data)} data; "
                 f"nothing was written (name the file for that format, e.g. {target.stem}.png)",
@@ -144,4 +178,34 @@ def run_images_generate(context: Context) -> int:
                 f"meshapi: asked for {requested[0]}x{requested[1]} pixels, the gateway drew "
                 f"{actual[0]}x{actual[1]}"
             )
+    return EXIT_OK
+
+
+def run_images_edit(context: Context) -> int:
+    args, ui = context.args, context.ui
+    source = existing_file(args.image)
+    target = output_path(args.output)
+    fields: Dict[str, Any] = {
+        "model": args.model,
+        "image": source,
+        "prompt": args.prompt,
+        "operation": args.operation,
+        "response_format": "b64_json",
+    }
+    if args.mask:
+        fields["mask"] = existing_file(args.mask)
+    result = context.client().images.edit(**fields)
+    if not result.data:
+        raise APIResponseValidationError("the gateway returned no image", request_id=result._request_id or "")
+    try:
+        data = result.data[0].image_bytes()
+    except ValueError as exc:
+        raise APIResponseValidationError(f"the edited image is not inline: {exc}") from None
+    target.write_bytes(data)
+    if ui.json_mode:
+        ui.emit_json(
+            {"path": str(target), "bytes": len(data), "model": args.model, "operation": args.operation}
+        )
+    else:
+        ui.line(f"wrote {target} ({len(data):,} bytes)")
     return EXIT_OK

@@ -1,7 +1,8 @@
 """Prices from the model catalog: per-1M display values and cost estimates from token counts.
 
 Prices are decimal strings on the wire; they stay ``Decimal`` here so no precision is lost. The catalog
-may give per-1k or per-1M prices (or both); per-1M is preferred for display.
+may give per-1k or per-1M prices (or both); per-1M is preferred for display. ``models`` shows these
+prices and ``compare`` (and the demo) estimates costs with them, so the arithmetic lives here once.
 """
 
 from __future__ import annotations

@@ -11,15 +11,37 @@
 from __future__ import annotations
 
 import pathlib
+import sys
 import threading
 from typing import Any, Dict, List
 
+from ._args import Commands
+from ._chat import read_prompt
 from ._context import Context
 from ._failures import EXIT_OK, UsageError
 
-__all__ = ["run_realtime"]
+__all__ = ["DEFAULT_REALTIME_MODEL", "register", "run_realtime"]
 
+DEFAULT_REALTIME_MODEL = "openai/gpt-realtime-mini"
 SPOKEN = {"output_modalities": ["audio"]}
+
+
+def register(commands: Commands) -> None:
+    realtime = commands.leaf(
+        "realtime",
+        help="one text or voice turn over a realtime session (WAV in/out, or the microphone)",
+        handler=run_realtime,
+        action="realtime turn",
+    )
+    realtime.add_argument("text", nargs="?", help="the text to say (or use --in / --voice)")
+    realtime.add_argument("--in", dest="input", metavar="FILE.wav", help="send this WAV as the question")
+    realtime.add_argument("--out", dest="output", metavar="FILE.wav", help="write the spoken answer here")
+    realtime.add_argument(
+        "--voice", action="store_true", help="talk through the microphone and speaker (extra 'voice')"
+    )
+    realtime.add_argument(
+        "-m", "--model", default=DEFAULT_REALTIME_MODEL, help=f"model id (default {DEFAULT_REALTIME_MODEL})"
+    )
 
 
 def run_realtime(context: Context) -> int:
@@ -34,8 +56,6 @@ def run_realtime(context: Context) -> int:
     if text is not None and source:
         raise UsageError("give either text or --in FILE.wav, not both")
     if source is None and (text is not None or not _stdin_is_terminal()):
-        from ._chat import read_prompt
-
         text = read_prompt(text, "text")  # "" is refused and piped stdin is read, as for chat
     if not text and not source:
         raise UsageError("give the text to say, --in FILE.wav, or --voice")
@@ -45,8 +65,6 @@ def run_realtime(context: Context) -> int:
 
 
 def _stdin_is_terminal() -> bool:
-    import sys
-
     try:
         return sys.stdin is None or bool(sys.stdin.isatty())
     except (AttributeError, ValueError):

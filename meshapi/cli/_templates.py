@@ -9,16 +9,18 @@ chat time: a UUID is used as is, anything else is looked up among your templates
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any, Dict, List, Optional, Sequence
 
-from ._commands import _dump, _fields, _one_line
+from .._errors import NotFoundError
+from ._args import Commands
 from ._context import Context
 from ._failures import EXIT_OK, UsageError
+from ._ui import dump, one_line
 
 __all__ = [
     "fill_messages",
     "parse_vars",
+    "register",
     "resolve_template_id",
     "run_templates_create",
     "run_templates_delete",
@@ -30,6 +32,48 @@ __all__ = [
 
 _SLOT = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _VAR_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def register(commands: Commands) -> None:
+    templates = commands.group("templates", help="prompt templates", dest="templates_command")
+    templates.leaf("list", help="list templates", handler=run_templates_list, action="listing templates")
+    get = templates.leaf(
+        "get", help="show a template", handler=run_templates_get, action="getting the template"
+    )
+    get.add_argument("template_id", metavar="ID_OR_NAME")
+    fill = templates.leaf(
+        "fill",
+        help="show a template's messages filled with --var values (nothing is sent to a model)",
+        handler=run_templates_fill,
+        action="filling the template",
+    )
+    fill.add_argument("template_id", metavar="ID_OR_NAME")
+    fill.add_argument(
+        "--var",
+        dest="vars",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a value for a {{ NAME }} slot (repeat)",
+    )
+    create = templates.leaf(
+        "create", help="create a template", handler=run_templates_create, action="creating the template"
+    )
+    create.add_argument("--name", required=True)
+    create.add_argument("--system", help="system prompt")
+    create.add_argument("--model", help="default model")
+    create.add_argument("--description")
+    update = templates.leaf(
+        "update", help="change a template", handler=run_templates_update, action="updating the template"
+    )
+    update.add_argument("template_id", metavar="ID_OR_NAME")
+    update.add_argument("--name")
+    update.add_argument("--system", help="system prompt")
+    update.add_argument("--model", help="default model")
+    update.add_argument("--description")
+    delete = templates.leaf(
+        "delete", help="delete a template", handler=run_templates_delete, action="deleting the template"
+    )
+    delete.add_argument("template_id", metavar="ID_OR_NAME")
 
 
 def parse_vars(pairs: Optional[Sequence[str]]) -> Dict[str, str]:
@@ -45,6 +89,8 @@ def parse_vars(pairs: Optional[Sequence[str]]) -> Dict[str, str]:
 
 
 def _is_uuid(text: str) -> bool:
+    import uuid  # here, not at the top: every `meshapi` start imports this module
+
     try:
         uuid.UUID(text)
     except ValueError:
@@ -59,8 +105,6 @@ def resolve_template_id(context: Context, ref: str) -> str:
     for template in context.client().templates.list():
         if template.name == ref:
             return str(template.id)
-    from .._errors import NotFoundError
-
     raise NotFoundError(
         f"No template with the id or name {ref!r}; `meshapi templates list` shows yours.",
         status=404,
@@ -70,8 +114,7 @@ def resolve_template_id(context: Context, ref: str) -> str:
 
 
 def _show_template(context: Context, template: Any) -> None:
-    _fields(
-        context,
+    context.ui.fields(
         [
             ("id", template.id),
             ("name", template.name),
@@ -86,7 +129,7 @@ def _show_template(context: Context, template: Any) -> None:
 
 def _emit(context: Context, template: Any) -> int:
     if context.ui.json_mode:
-        context.ui.emit_json(_dump(template))
+        context.ui.emit_json(dump(template))
     else:
         _show_template(context, template)
     return EXIT_OK
@@ -96,11 +139,11 @@ def run_templates_list(context: Context) -> int:
     ui = context.ui
     templates = list(context.client().templates.list())
     if ui.json_mode:
-        ui.emit_json([_dump(t) for t in templates])
+        ui.emit_json([dump(t) for t in templates])
         return EXIT_OK
     ui.table(
         ["id", "name", "model", "description", "updated"],
-        [[t.id, t.name, t.model, _one_line(t.description, 50) or None, t.updated_at] for t in templates],
+        [[t.id, t.name, t.model, one_line(t.description, 50) or None, t.updated_at] for t in templates],
     )
     return EXIT_OK
 

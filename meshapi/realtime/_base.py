@@ -16,12 +16,12 @@ import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
 
 from .._errors import RealtimeError
-from ..types.realtime_server import RealtimeServerEvent, UnknownServerEvent, parse_server_event
 from .flow import FlowControl, ReconnectPolicy, SendQueue, describe_frame
 from .handlers import HandlerRegistry
-from .protocol import RealtimeMessage, RealtimeProtocol, encode_event
+from .messages import RealtimeMessage
+from .protocol import RealtimeProtocol, encode_event
 
-__all__ = ["SessionBase", "forked_error", "typed_event"]
+__all__ = ["SessionBase", "forked_error"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,14 +32,6 @@ def forked_error(pid: int) -> RealtimeError:
         f"this realtime session was opened in process {pid} and cannot be used after os.fork() "
         "(both processes would write to one socket); open a new session in this process",
     )
-
-
-def typed_event(message: RealtimeMessage) -> RealtimeServerEvent:
-    """The typed event of a received message (a binary frame becomes an ``UnknownServerEvent``
-    of type ``"binary"`` with its size; the bytes stay on the message's ``audio``)."""
-    if message.event is None:
-        return UnknownServerEvent.model_validate({"type": "binary", "bytes": len(message.audio or b"")})
-    return parse_server_event(message.event)
 
 
 class SessionBase:

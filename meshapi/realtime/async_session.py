@@ -18,11 +18,11 @@ from typing import Any, AsyncIterable, AsyncIterator, Callable, Iterable, List, 
 from .._errors import APIStatusError, InvalidParamsError, MeshAPIError, RealtimeError
 from ..types.realtime_server import RealtimeServerEvent
 from . import _ws
-from ._base import SessionBase, typed_event
+from ._base import SessionBase
 from .flow import Frame
 from .handlers import handler_error
+from .messages import RealtimeMessage, typed_event
 from .protocol import (
-    RealtimeMessage,
     ResponseCollector,
     encode_audio_append,
     is_quiet_end,

@@ -1,12 +1,16 @@
 """What a realtime session hands back for each frame: :class:`RealtimeMessage` (the 0.1.x class, kept
-as it was: ``text``, ``audio``, ``event``), and the event-type sets the helpers look for."""
+as it was: ``text``, ``audio``, ``event``), its typed event (:func:`typed_event`), and the event-type
+sets the helpers look for.
+
+Why it exists: the protocol core, the collector and both sessions all speak in these messages, so
+they live below all of them and import none of them.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import Any, Dict, Optional
 
-if TYPE_CHECKING:
-    from ..types.realtime_server import RealtimeServerEvent
+from ..types.realtime_server import RealtimeServerEvent, UnknownServerEvent, parse_server_event
 
 __all__ = [
     "AUDIO_DELTA_TYPES",
@@ -14,6 +18,7 @@ __all__ = [
     "TEXT_DELTA_TYPES",
     "TRANSCRIPT_DELTA_TYPES",
     "RealtimeMessage",
+    "typed_event",
 ]
 
 NORMAL_CLOSE_CODES = frozenset({1000, 1001})
@@ -52,8 +57,6 @@ class RealtimeMessage:
     @property
     def typed(self) -> RealtimeServerEvent:
         """This message as a typed event (what ``session.recv()`` returns for it)."""
-        from ._base import typed_event
-
         return typed_event(self)
 
     @property
@@ -75,3 +78,11 @@ class RealtimeMessage:
             shown = text if len(text) <= _SNIPPET else text[:_SNIPPET] + "…"
             parts.append(f"text={shown!r}")
         return f"RealtimeMessage({', '.join(parts)})"
+
+
+def typed_event(message: RealtimeMessage) -> RealtimeServerEvent:
+    """The typed event of a received message (a binary frame becomes an ``UnknownServerEvent``
+    of type ``"binary"`` with its size; the bytes stay on the message's ``audio``)."""
+    if message.event is None:
+        return UnknownServerEvent.model_validate({"type": "binary", "bytes": len(message.audio or b"")})
+    return parse_server_event(message.event)

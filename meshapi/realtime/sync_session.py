@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, U
 from .._errors import APIStatusError, InvalidParamsError, MeshAPIError, RealtimeError
 from ..types.realtime_server import RealtimeServerEvent
 from . import _ws
-from ._base import SessionBase, typed_event
+from ._base import SessionBase
 from .flow import Frame, queue_full_error
 from .handlers import handler_error
+from .messages import RealtimeMessage, typed_event
 from .protocol import (
-    RealtimeMessage,
     ResponseCollector,
     encode_audio_append,
     is_quiet_end,

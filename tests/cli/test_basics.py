@@ -118,7 +118,7 @@ def test_empty_stdin_prompt_is_a_usage_error(run: Run) -> None:
 
 
 def test_keyboard_interrupt_exits_130(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    import meshapi.cli._commands as commands
+    import meshapi.cli._models as commands
 
     def interrupted(context: Any) -> int:
         context.client()  # the client that main must close
@@ -131,7 +131,7 @@ def test_keyboard_interrupt_exits_130(run: Run, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_unexpected_error_is_one_line(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    import meshapi.cli._commands as commands
+    import meshapi.cli._models as commands
 
     def broken(context: Any) -> int:
         raise RuntimeError("boom\nsecond line")

@@ -174,7 +174,7 @@ def test_compare_live_view_on_a_terminal(gw: Any, run: Run, monkeypatch: pytest.
     pytest.importorskip("rich")
     import meshapi.cli._ui as ui
 
-    monkeypatch.setattr(ui, "_is_tty", lambda stream: True)
+    monkeypatch.setattr(ui, "is_tty", lambda stream: True)
     result = run("compare", "Name a benefit of tests", "-m", CHAT_MODEL, "-m", OTHER_MODEL)
     assert result.code == 0, result.err
     assert CHAT_MODEL in result.out and "synthesis" in result.out and "usage and cost" in result.out

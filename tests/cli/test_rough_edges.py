@@ -198,7 +198,7 @@ def terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[List[Any]]:
             raise answer
         return str(answer)
 
-    monkeypatch.setattr(_chat, "_isatty", lambda stream: True)
+    monkeypatch.setattr(_chat, "is_tty", lambda stream: True)
     monkeypatch.setattr(builtins, "input", fake_input)
     yield answers
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from meshapi.cli import main
-from meshapi.cli._sanitize import clean, redact_secrets
+from meshapi.cli._ui import clean, redact_secrets
 from tests.faults.peers import RawPeer, respond
 
 HOSTILE = "\x1b[31mred\x1b[0m \x1b]0;window title\x07\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ \x9b2J\rover\x08\x00done"

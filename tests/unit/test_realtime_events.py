@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 import pytest
 
 from meshapi import InvalidParamsError
-from meshapi.realtime._base import typed_event
+from meshapi.realtime.messages import typed_event
 from meshapi.realtime.protocol import decode_frame
 from meshapi.realtime.senders import (
     build_append,

@@ -1,0 +1,119 @@
+"""``meshapi models``: the catalog as a table, ``models search`` (filters, sort, pages), ``models get``.
+
+Why it exists: the three ways to look at the model catalog, with their prices shown per 1M tokens
+(``_pricing``). Plain ``meshapi models`` lists (optionally ``--free``/``--paid``/``--search TEXT``,
+filtered here); ``models search`` asks the gateway's search endpoint. Results go to stdout (a table,
+or JSON with ``--json``); the count goes to stderr.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, Optional
+
+from ._args import Commands, non_negative_int, positive_int
+from ._context import Context
+from ._failures import EXIT_OK
+from ._pricing import format_usd, per_million
+from ._ui import dump
+
+__all__ = ["register", "run_models", "run_models_get", "run_models_search"]
+
+_PRICE_COLUMNS = ("context", "prompt $/1M", "completion $/1M")
+
+
+def register(commands: Commands) -> None:
+    models = commands.leaf("models", help="list the models", handler=run_models, action="listing models")
+    price = models.add_mutually_exclusive_group()
+    price.add_argument("--free", action="store_true", help="only free models")
+    price.add_argument("--paid", action="store_true", help="only paid models")
+    models.add_argument(
+        "--search", metavar="TEXT", help="keep models whose id, name or description contain TEXT"
+    )
+
+    below = commands.below(models, dest="models_command", required=False)  # plain `meshapi models` lists
+    search = below.leaf(
+        "search",
+        help="search the catalog (filters, sort, pages)",
+        handler=run_models_search,
+        action="searching models",
+    )
+    search.add_argument("q", nargs="?", metavar="TEXT", help="text to look for")
+    search.add_argument("--free", action="store_true", default=None, help="only free models")
+    search.add_argument("--input-modality", dest="input_modality", action="append", metavar="KIND")
+    search.add_argument("--output-modality", dest="output_modality", action="append", metavar="KIND")
+    search.add_argument("--brand", action="append", metavar="BRAND")
+    search.add_argument("--sort", choices=["brand", "name", "id", "context_length"])
+    search.add_argument("--order", choices=["asc", "desc"])
+    search.add_argument("--limit", type=positive_int)
+    search.add_argument("--offset", type=non_negative_int)
+    get = below.leaf("get", help="show one model", handler=run_models_get, action="getting the model")
+    get.add_argument("model_id", metavar="ID")
+
+
+def _row(info: Any, third: Any) -> List[Any]:
+    """A model's table row: id, name, ``third`` (free, or its type), context and prices per 1M tokens."""
+    prompt, completion = per_million(info.pricing)
+    context = f"{info.context_length:,}" if info.context_length else None
+    return [info.id, info.name, third, context, format_usd(prompt), format_usd(completion)]
+
+
+def run_models(context: Context) -> int:
+    args, ui = context.args, context.ui
+    free: Optional[bool] = True if args.free else (False if args.paid else None)
+    models = list(context.client().models.list(free=free))
+    if args.search:
+        needle = args.search.lower()
+        models = [
+            info
+            for info in models
+            if needle in info.id.lower()
+            or needle in info.name.lower()
+            or needle in (info.description or "").lower()
+        ]
+    if ui.json_mode:
+        ui.emit_json([dump(info) for info in models])
+        return EXIT_OK
+    rows = [_row(info, info.is_free) for info in models]
+    ui.table(["id", "name", "free", *_PRICE_COLUMNS], rows, right=_PRICE_COLUMNS)
+    ui.note(f"{len(models)} model{'s' if len(models) != 1 else ''}")
+    return EXIT_OK
+
+
+def run_models_search(context: Context) -> int:
+    args, ui = context.args, context.ui
+    names = ("q", "free", "input_modality", "output_modality", "brand", "sort", "order", "limit", "offset")
+    fields = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    page = context.client().models.search(**fields)
+    if ui.json_mode:
+        ui.emit_json(dump(page))
+        return EXIT_OK
+    rows = [_row(info, info.model_type) for info in page.items]
+    ui.table(["id", "name", "type", *_PRICE_COLUMNS], rows, right=_PRICE_COLUMNS)
+    ui.note(f"{len(page.items)} of {page.total} (offset {page.offset})")
+    return EXIT_OK
+
+
+def run_models_get(context: Context) -> int:
+    args, ui = context.args, context.ui
+    info = context.client().models.get(args.model_id)
+    if ui.json_mode:
+        ui.emit_json(dump(info))
+        return EXIT_OK
+    prompt, completion = per_million(info.pricing)
+    ui.fields(
+        [
+            ("id", info.id),
+            ("name", info.name),
+            ("type", info.model_type),
+            ("provider", info.provider),
+            ("brand", info.brand),
+            ("free", "yes" if info.is_free else "no"),
+            ("context", f"{info.context_length:,}" if info.context_length else None),
+            ("input", ", ".join(info.input_modalities or []) or None),
+            ("output", ", ".join(info.output_modalities or []) or None),
+            ("prompt $/1M", format_usd(prompt) if prompt is not None else None),
+            ("completion $/1M", format_usd(completion) if completion is not None else None),
+            ("description", info.description),
+        ]
+    )
+    return EXIT_OK
