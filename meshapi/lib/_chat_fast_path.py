@@ -1,5 +1,9 @@
 """The chat stream's fast path: plain content chunks built without JSON parsing or validation.
 
+It is the chat decoder's fast case, the stage in front of the one frame decoder
+(``meshapi._core.frames``): ``ChatChunkDecoder.decode`` tries the learned shape first and hands every
+frame it does not recognise to the frame decoder.
+
 Why it exists: a long chat stream is mostly frames that differ from each other only in the text of
 ``choices[0].delta.content``. Parsing and validating each one costs more than everything else the SDK
 does per chunk, so a stream *learns* that frame shape from one validated chunk (``ContentShape.learn``)
@@ -23,7 +27,6 @@ from typing import Any, Dict, Mapping, Optional
 from pydantic import BaseModel
 
 from ..types.chat import ChatCompletionChunk, ChatCompletionChunkChoice, ChatCompletionChunkDelta
-from ._text import TextBuffer
 
 __all__ = ["FAST_PATH", "ContentShape", "plain_content"]
 
@@ -69,11 +72,10 @@ class ContentShape:
         "start",
         "suffix",
         "suffix_len",
-        "text",
     )
 
-    def __init__(self, prefix: str, suffix: str, chunk: ChatCompletionChunk, text: TextBuffer) -> None:
-        self.prefix, self.suffix, self.text = prefix, suffix, text
+    def __init__(self, prefix: str, suffix: str, chunk: ChatCompletionChunk) -> None:
+        self.prefix, self.suffix = prefix, suffix
         self.start, self.suffix_len = len(prefix), len(suffix)
         self.min_len = self.start + self.suffix_len
         choice = chunk.choices[0]
@@ -83,7 +85,7 @@ class ContentShape:
         self.delta_values = choice.delta.__dict__
 
     @classmethod
-    def learn(cls, data: str, chunk: ChatCompletionChunk, text: TextBuffer) -> Optional[ContentShape]:
+    def learn(cls, data: str, chunk: ChatCompletionChunk) -> Optional[ContentShape]:
         """The shape of ``data`` (already validated as ``chunk``), or ``None`` if it is not plain."""
         if chunk.usage is not None or chunk.cost is not None or len(chunk.choices) != 1:
             return None
@@ -108,7 +110,7 @@ class ContentShape:
         end = data.find('"', start)
         if end < 0 or data[start:end] != delta.content:
             return None
-        return cls(data[:start], data[end:], chunk, text)
+        return cls(data[:start], data[end:], chunk)
 
     def content(self, data: str) -> Optional[str]:
         """The content of ``data`` when it has this shape, else ``None``."""
