@@ -12,6 +12,12 @@ same request would have returned without streaming (chat: also ``get_final_compl
 responses, compare's synthesis). Older names stay as aliases (``get_final``, ``get_output_text``,
 ``get_final_images``; compare's ``get_final()`` still returns its accumulator).
 
+Why this module exists: it holds the only two stream read loops (sync and async twins), a few lines
+each over the pure core in ``meshapi._core.stream``. The whole pipeline a chunk passes through, in
+order, is stated once in ``meshapi._transport.reading.install_stream_stages``; the cap on one SSE
+line / event is given to the stream as ``max_event_bytes`` by the resource that makes it, and every
+foreign exception of a read is mapped by one ``with foreign_errors(decoder):``.
+
 What the events mean is decided by a small pure *decoder* per endpoint (see ``EventDecoder``). The
 stream ends normally only when the decoder saw the endpoint's end marker (``[DONE]``, compare's
 ``done`` event, ...): a stream that stops short or breaks raises ``StreamInterruptedError`` with the

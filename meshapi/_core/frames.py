@@ -20,21 +20,23 @@ parsing); what it cannot build comes here.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, Iterator, Optional, Type, TypeVar, Union
+from typing import Any, AsyncIterable, AsyncIterator, Dict, Iterable, Iterator, Optional, Type, TypeVar, Union
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from .._errors import APIResponseValidationError, StreamEventError
 from .response import stream_error_from_frame, validate_model
-from .sse import ServerSentEvent, SSEDecoder, iter_sse
+from .sse import ServerSentEvent, SSEDecoder, aiter_sse, iter_sse
 
 __all__ = [
     "DONE",
     "DONE_SENTINEL",
     "Done",
+    "aiter_frames",
     "decode_frame",
     "decode_item",
     "error_event",
+    "iter_frames",
     "parse_frame",
     "validate_frame",
 ]
@@ -151,7 +153,10 @@ def decode_item(
         and '"error"' not in data
         and (name is None or not (copy_event_name or name == "error"))
     ):
-        return validate_frame(model, data, request_id)
+        try:
+            return model.model_validate_json(data)
+        except ValidationError:
+            return validate_frame(model, data, request_id)  # raises the typed error
     payload = decode_frame(
         event, request_id, string_errors_fatal=string_errors_fatal, copy_event_name=copy_event_name
     )
@@ -160,7 +165,7 @@ def decode_item(
     return payload
 
 
-# --- 0.1.4's helpers (``meshapi._http._try_parse_sse_frame`` / ``_iter_sse``), over the same decoder ----
+# --- the untyped frames of 0.1.4 (``_try_parse_sse_frame``, ``_iter_sse``, ``transport.stream()``) --------
 
 _DONE: Dict[str, Any] = {}
 
@@ -186,16 +191,29 @@ def _try_parse_sse_frame(frame: Union[str, ServerSentEvent]) -> Optional[Dict[st
     return None
 
 
-def _frames(events: Iterable[ServerSentEvent]) -> Iterator[Dict[str, Any]]:
-    """The JSON objects of decoded SSE events, until ``[DONE]``."""
-    for sse in events:
-        frame = _try_parse_sse_frame(sse)
+def iter_frames(chunks: Iterable[bytes], max_event_bytes: Optional[int] = None) -> Iterator[Dict[str, Any]]:
+    """The JSON objects of an SSE byte stream, until ``[DONE]`` (0.1.4's ``_iter_sse``).
+
+    ``max_event_bytes`` caps one line and one event (``None``: 64 MiB); past it, ``SSELimitError``.
+    """
+    for event in iter_sse(chunks, max_event_bytes=max_event_bytes):
+        frame = _try_parse_sse_frame(event)
         if frame is _DONE:
             return
         if frame is not None:
             yield frame
 
 
-def _iter_sse(chunks: Iterable[bytes], max_event_bytes: Optional[int] = None) -> Iterator[Dict[str, Any]]:
-    """0.1.4 helper: the JSON objects of an SSE byte stream, until ``[DONE]``."""
-    yield from _frames(iter_sse(chunks, max_event_bytes=max_event_bytes))
+async def aiter_frames(
+    chunks: AsyncIterable[bytes], max_event_bytes: Optional[int] = None
+) -> AsyncIterator[Dict[str, Any]]:
+    """Async twin of :func:`iter_frames`."""
+    async for event in aiter_sse(chunks, max_event_bytes=max_event_bytes):
+        frame = _try_parse_sse_frame(event)
+        if frame is _DONE:
+            return
+        if frame is not None:
+            yield frame
+
+
+_iter_sse = iter_frames  # the 0.1.4 name (``meshapi._http._iter_sse``)

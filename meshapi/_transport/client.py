@@ -218,13 +218,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
                 if self._observer is not None or state.span is not None:
                     self._routed(response, state)
                 if stream:
-                    install_stream_stages(
-                        response,
-                        limit=limit,
-                        deadline=state if bounded else None,
-                        span=state.span,
-                        retries=state.retries,
-                    )
+                    install_stream_stages(response, limit, state)
                 if capture is not None:
                     capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
                     if capture.mode == "stream":
@@ -427,13 +421,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                 if self._observer is not None or state.span is not None:
                     self._routed(response, state)
                 if stream:
-                    install_stream_stages(
-                        response,
-                        limit=limit,
-                        deadline=state if bounded else None,
-                        span=state.span,
-                        retries=state.retries,
-                    )
+                    install_stream_stages(response, limit, state)
                 if capture is not None:
                     capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
                     if capture.mode == "stream":

@@ -13,10 +13,9 @@ import httpx
 from pydantic import BaseModel
 
 from .._config import MeshAPIConfig
-from .._core.frames import _DONE, _iter_sse, _try_parse_sse_frame
+from .._core.frames import aiter_frames, iter_frames
 from .._core.request import RequestOptions
 from .._core.response import decode_model, foreign_errors, parse_json_response
-from .._core.sse import aiter_sse
 
 __all__ = ["AsyncMethods", "SyncMethods"]
 
@@ -81,7 +80,7 @@ class SyncMethods:
         response = self.send("POST", path, body=body, stream=True)
         try:
             with foreign_errors("stream"):
-                yield from _iter_sse(response.iter_bytes(), self.config.max_response_bytes)
+                yield from iter_frames(response.iter_bytes(), self.config.max_response_bytes)
         finally:
             response.close()
 
@@ -143,11 +142,7 @@ class AsyncMethods:
         response = await self.send("POST", path, body=body, stream=True)
         try:
             with foreign_errors("stream"):
-                async for sse in aiter_sse(response.aiter_bytes(), self.config.max_response_bytes):
-                    frame = _try_parse_sse_frame(sse)
-                    if frame is _DONE:
-                        return
-                    if frame is not None:
-                        yield frame
+                async for frame in aiter_frames(response.aiter_bytes(), self.config.max_response_bytes):
+                    yield frame
         finally:
             await response.aclose()

@@ -10,7 +10,7 @@ Sync and async twins side by side.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, List, Optional
+from typing import AsyncIterator, List, Optional
 
 import httpx
 
@@ -33,16 +33,14 @@ def _too_large(response: httpx.Response, exc: BodyTooLarge) -> ResponseTooLargeE
     )
 
 
-def install_stream_stages(
-    response: httpx.Response, *, limit: int, deadline: Optional[RetryState], span: Any, retries: int
-) -> None:
+def install_stream_stages(response: httpx.Response, limit: int, state: RetryState) -> None:
     """Put the transport's stages on a streamed 2xx body, in this order (from the socket up):
 
     1. the pool's timing wrapper (``meshapi._transport.pool``, already on every response it sends);
-    2. ``deadline`` (the call's ``total_timeout``, when it has one): the first event must arrive before
-       it (``meshapi._transport.deadline.FirstEventDeadline``);
-    3. ``span`` (OpenTelemetry, when tracing): ended when the body is closed, with the usage of the
-       last event seen and ``retries`` (``meshapi._transport.otel.watch_stream``);
+    2. ``state.deadline`` (the call's ``total_timeout``, when it has one): the first event must arrive
+       before it (``meshapi._transport.deadline.FirstEventDeadline``);
+    3. ``state.span`` (OpenTelemetry, when tracing): ended when the body is closed, with the usage of
+       the last event seen and ``state.retries`` (``meshapi._transport.otel.watch_stream``);
     4. a compressed body is inflated under ``limit`` bytes (``meshapi._core.decompress``).
 
     Then the ``Stream`` reads it (``meshapi._streaming``): SSE lines and events under the cap the
@@ -51,10 +49,10 @@ def install_stream_stages(
     foreign exception on the way is mapped by one ``foreign_errors`` (``meshapi._core.response``).
     Called once per stream, by the send loops of ``meshapi._transport.client`` when a 2xx arrives.
     """
-    if deadline is not None:
-        response.stream = FirstEventDeadline(response.stream, deadline)
-    if span is not None:
-        otel.watch_stream(span, response, retries)
+    if state.deadline is not None:
+        response.stream = FirstEventDeadline(response.stream, state)
+    if state.span is not None:
+        otel.watch_stream(state.span, response, state.retries)
     if is_encoded(response):
         install_cap(response, limit)
 

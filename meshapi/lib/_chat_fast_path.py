@@ -27,6 +27,7 @@ from typing import Any, Dict, Mapping, Optional
 from pydantic import BaseModel
 
 from ..types.chat import ChatCompletionChunk, ChatCompletionChunkChoice, ChatCompletionChunkDelta
+from ._text import TextBuffer
 
 __all__ = ["FAST_PATH", "ContentShape", "plain_content"]
 
@@ -72,10 +73,11 @@ class ContentShape:
         "start",
         "suffix",
         "suffix_len",
+        "text",
     )
 
-    def __init__(self, prefix: str, suffix: str, chunk: ChatCompletionChunk) -> None:
-        self.prefix, self.suffix = prefix, suffix
+    def __init__(self, prefix: str, suffix: str, chunk: ChatCompletionChunk, text: TextBuffer) -> None:
+        self.prefix, self.suffix, self.text = prefix, suffix, text
         self.start, self.suffix_len = len(prefix), len(suffix)
         self.min_len = self.start + self.suffix_len
         choice = chunk.choices[0]
@@ -85,8 +87,12 @@ class ContentShape:
         self.delta_values = choice.delta.__dict__
 
     @classmethod
-    def learn(cls, data: str, chunk: ChatCompletionChunk) -> Optional[ContentShape]:
-        """The shape of ``data`` (already validated as ``chunk``), or ``None`` if it is not plain."""
+    def learn(cls, data: str, chunk: ChatCompletionChunk, text: TextBuffer) -> Optional[ContentShape]:
+        """The shape of ``data`` (already validated as ``chunk``), or ``None`` if it is not plain.
+
+        ``text`` is where the content of the chunks built this way goes: choice 0's merged content
+        (``ChatCompletionAccumulator.choice(0).content``).
+        """
         if chunk.usage is not None or chunk.cost is not None or len(chunk.choices) != 1:
             return None
         choice = chunk.choices[0]
@@ -110,7 +116,7 @@ class ContentShape:
         end = data.find('"', start)
         if end < 0 or data[start:end] != delta.content:
             return None
-        return cls(data[:start], data[end:], chunk)
+        return cls(data[:start], data[end:], chunk, text)
 
     def content(self, data: str) -> Optional[str]:
         """The content of ``data`` when it has this shape, else ``None``."""

@@ -68,7 +68,7 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
                 chunk = ChatCompletionChunk.model_validate_json(data)
             except ValueError:
                 return
-        self._shape = ContentShape.learn(data, chunk)
+        self._shape = ContentShape.learn(data, chunk, state.content)
         if (
             self._shape is None
             and chunk.choices
@@ -89,7 +89,9 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
         ):
             content = data[shape.start : len(data) - shape.suffix_len]
             if '"' not in content and "\\" not in content and content.isprintable():
-                self.accumulator.add_content(content)
+                self.accumulator.chunk_count += 1  # add(), for a chunk that only adds this content
+                if content:
+                    shape.text.add(content)
                 return shape.build(content)
         chunk = decode_item(event, ChatCompletionChunk, self.request_id, copy_event_name=False)
         if not isinstance(chunk, ChatCompletionChunk):  # None, or DONE
@@ -108,8 +110,11 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
         if shape is not None:
             content = shape.content(data)
             if content is not None:
-                self.accumulator.add_content(content)
-                return content or None
+                self.accumulator.chunk_count += 1
+                if content:
+                    shape.text.add(content)
+                    return content
+                return None
         payload = decode_frame(event, self.request_id, copy_event_name=False)
         if not isinstance(payload, dict):
             if payload is DONE:

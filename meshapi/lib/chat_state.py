@@ -61,8 +61,12 @@ def _may_have_fingerprint(cls: type) -> bool:
 
 
 class ChatCompletionAccumulator:
-    """Feed chunks with :meth:`add` (or :meth:`add_raw` / :meth:`add_content`); read the merged result
-    with :meth:`completion` at any time, one choice's state with :meth:`choice`."""
+    """Feed chunks with :meth:`add` (or :meth:`add_raw`); read the merged result with :meth:`completion`
+    at any time, one choice's state with :meth:`choice`.
+
+    ``chunk_count`` counts the chunks added; the chat fast path, which builds plain content chunks
+    without this class, adds their text to ``choice(0).content`` and counts them itself.
+    """
 
     def __init__(self) -> None:
         self.id: Optional[str] = None
@@ -198,15 +202,6 @@ class ChatCompletionAccumulator:
                 state.audio[key] = state.audio.get(key, "") + value
             else:
                 state.audio[key] = value
-
-    def add_content(self, content: str) -> None:
-        """Add one chunk whose only news is ``content`` for choice 0 (the chat fast path's chunks).
-
-        Choice 0 must have been seen already (the fast path learns its shape from such a chunk).
-        """
-        self.chunk_count += 1
-        if content:
-            self._choices[0].content.add(content)
 
     def choice(self, index: int) -> Optional[ChoiceState]:
         """The merged state of choice ``index`` so far (``None`` before its first chunk)."""
