@@ -12,13 +12,10 @@ from ._config import (
     redact_token,
     resolve_settings,
 )
-from ._core.response import (
-    DONE_SENTINEL as _DONE_SENTINEL,
-)
+from ._core.frames import DONE_SENTINEL as _DONE_SENTINEL
+from ._core.frames import _iter_sse, _try_parse_sse_frame
 from ._core.response import (
     ListResponse,
-    _iter_sse,
-    _try_parse_sse_frame,
     map_transport_error,
     parse_json_response,
     parse_list,

@@ -12,6 +12,12 @@ same request would have returned without streaming (chat: also ``get_final_compl
 responses, compare's synthesis). Older names stay as aliases (``get_final``, ``get_output_text``,
 ``get_final_images``; compare's ``get_final()`` still returns its accumulator).
 
+Why this module exists: it holds the only two stream read loops (sync and async twins), a few lines
+each over the pure core in ``meshapi._core.stream``. The whole pipeline a chunk passes through, in
+order, is stated once in ``meshapi._transport.reading.install_stream_stages``; the cap on one SSE
+line / event is given to the stream as ``max_event_bytes`` by the resource that makes it, and every
+foreign exception of a read is mapped by one ``with foreign_errors(decoder):``.
+
 What the events mean is decided by a small pure *decoder* per endpoint (see ``EventDecoder``). The
 stream ends normally only when the decoder saw the endpoint's end marker (``[DONE]``, compare's
 ``done`` event, ...): a stream that stops short or breaks raises ``StreamInterruptedError`` with the
@@ -22,195 +28,38 @@ the body is drained within ``meshapi._transport.pool.DRAIN_SECONDS`` / ``DRAIN_B
 
 from __future__ import annotations
 
-from typing import (
-    Any,
-    AsyncIterator,
-    Awaitable,
-    Callable,
-    Generic,
-    Iterator,
-    Optional,
-    TypeVar,
-)
+from typing import Any, AsyncIterator, Awaitable, Callable, Generic, Iterator, Optional, TypeVar
 
 import httpx
 
-from ._core.decompress import BodyTooLarge
-from ._core.sse import ServerSentEvent, SSEDecoder, SSELimitError
-from ._errors import APIResponseValidationError, ResponseTooLargeError, StreamInterruptedError
+from ._core.response import foreign_errors
+from ._core.sse import ServerSentEvent
+from ._core.stream import EventDecoder, StreamCore, not_an_event_stream
 from ._transport.pool import adrain, drain
 
-__all__ = ["AsyncStream", "EventDecoder", "Stream", "StreamCore"]
+__all__ = ["AsyncStream", "EventDecoder", "Stream"]
 
 T = TypeVar("T")
-R = TypeVar("R")
-
-
-class EventDecoder(Generic[T]):
-    """Turns SSE events of one endpoint into items. Pure; subclasses override :meth:`decode`.
-
-    ``stop``: the end marker was seen, stop reading now. ``complete``: the stream may end here without
-    being considered cut. ``request_id`` is set by the stream once the response headers arrived.
-    """
-
-    stop: bool = False
-    complete: bool = False
-    end_marker: str = "[DONE]"
-
-    def __init__(self) -> None:
-        self.request_id = ""
-        self.count = 0
-
-    def decode(self, event: ServerSentEvent) -> Optional[T]:
-        raise NotImplementedError
-
-    def text(self, item: T) -> Optional[str]:
-        """The text an item adds (for ``text_stream``); ``None`` when it adds none."""
-        return None
-
-    def decode_text(self, event: ServerSentEvent) -> Optional[str]:
-        """The text an event adds, for ``text_stream``; decoders may override it with a faster path
-        that skips building the item (it must still accumulate and detect errors and the end)."""
-        item = self.decode(event)
-        return (self.text(item) or None) if item is not None else None
-
-    def final(self) -> Any:
-        """The accumulated result after the stream ended."""
-        raise NotImplementedError(f"{type(self).__name__} does not accumulate a final result")
-
-
-def _interrupted(decoder: EventDecoder[Any], cause: str, received: int) -> StreamInterruptedError:
-    return StreamInterruptedError(
-        f"Stream interrupted: {cause} (after {received} item{'s' if received != 1 else ''}; "
-        f"no {decoder.end_marker} end marker was received)",
-        request_id=decoder.request_id,
-    )
-
-
-def _hostile(decoder: EventDecoder[Any], exc: Exception) -> APIResponseValidationError:
-    """The typed error for an event past the size cap, or one nested past the interpreter's stack."""
-    if isinstance(exc, (SSELimitError, BodyTooLarge)):
-        return ResponseTooLargeError(
-            f"Stream refused: {exc} (after {decoder.count} item{'s' if decoder.count != 1 else ''})",
-            limit=exc.limit,
-            request_id=decoder.request_id,
-        )
-    return APIResponseValidationError(
-        "Stream refused: an event's JSON is nested too deeply to decode",
-        request_id=decoder.request_id,
-    )
-
-
-def _read_error(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "no data arrived within the read timeout"
-    return (
-        f"the connection failed ({type(exc).__name__}: {exc})"
-        if str(exc)
-        else f"the connection failed ({type(exc).__name__})"
-    )
-
-
-def _not_an_event_stream(response: httpx.Response) -> Optional[APIResponseValidationError]:
-    """The error for a 2xx answer to a stream request that is not SSE (e.g. a proxy's HTML page).
-
-    Without this the body would be parsed as SSE, find no event and end as "interrupted", which
-    points at the network instead of at what the gateway sent. A missing content type is tolerated.
-    """
-    content_type = response.headers.get("content-type")
-    if content_type is None:
-        return None
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media == "text/event-stream":
-        return None
-    return APIResponseValidationError(
-        f"Expected an event stream (text/event-stream) but the gateway answered "
-        f"{response.status_code} with content type {media!r}.",
-        status=response.status_code,
-        request_id=response.headers.get("x-request-id", ""),
-        response=response,
-    )
-
-
-class StreamCore:
-    """The pure part of reading one SSE response: bytes in, items out, end-of-stream rules.
-
-    ``feed(chunk)`` yields the items of the events completed by ``chunk`` (stop reading once
-    ``stopped``); ``finish()`` yields what the last, unterminated event held and raises
-    ``StreamInterruptedError`` when the endpoint's end marker never came; ``read_error(exc)`` is the
-    error for a failed read. No I/O: the sync and async loops below only move bytes into it.
-    """
-
-    __slots__ = ("_decode", "_sse", "decoder")
-
-    def __init__(
-        self,
-        decoder: EventDecoder[Any],
-        decode: Callable[[ServerSentEvent], Any],
-        max_event_bytes: Optional[int] = None,
-    ) -> None:
-        self.decoder = decoder
-        self._decode = decode
-        self._sse = SSEDecoder(max_line_bytes=max_event_bytes, max_event_bytes=max_event_bytes)
-
-    @property
-    def stopped(self) -> bool:
-        return self.decoder.stop
-
-    def feed(self, chunk: bytes) -> Iterator[Any]:
-        decoder, decode = self.decoder, self._decode
-        for event in self._sse.feed(chunk):
-            item = decode(event)
-            if item is not None:
-                decoder.count += 1
-                yield item
-            if decoder.stop:
-                return
-
-    def finish(self) -> Iterator[Any]:
-        decoder = self.decoder
-        for event in self._sse.flush():
-            try:
-                item = self._decode(event)
-            except APIResponseValidationError as exc:
-                # the connection ended inside this event: what arrived is a fragment
-                raise _interrupted(decoder, "the stream ended inside an event", decoder.count) from exc
-            if item is not None:
-                decoder.count += 1
-                yield item
-            if decoder.stop:
-                return
-        if not decoder.complete:
-            raise _interrupted(decoder, "the stream ended early", decoder.count)
-
-    def read_error(self, exc: httpx.HTTPError) -> StreamInterruptedError:
-        return _interrupted(self.decoder, _read_error(exc), self.decoder.count)
-
-    def refused(self, exc: Exception) -> APIResponseValidationError:
-        """The typed error for one of :data:`REFUSED` (a size cap, or JSON nested too deeply)."""
-        return _hostile(self.decoder, exc)
-
-
-#: What a hostile stream can make reading fail with, besides httpx errors (see ``StreamCore.refused``).
-REFUSED = (SSELimitError, BodyTooLarge, RecursionError)
-
-
-def _cap_of(stream: Any, response: httpx.Response) -> Optional[int]:
-    cap = stream.max_event_bytes or response.extensions.get("meshapi.max_event_bytes")
-    return cap if isinstance(cap, int) else None
 
 
 class Stream(Generic[T]):
     """A lazy, closable stream of items of one SSE response (sync)."""
 
-    def __init__(self, open_response: Callable[[], httpx.Response], decoder: EventDecoder[T]) -> None:
+    def __init__(
+        self,
+        open_response: Callable[[], httpx.Response],
+        decoder: EventDecoder[T],
+        *,
+        max_event_bytes: Optional[int] = None,
+    ) -> None:
         self._open_response = open_response
         self._decoder = decoder
         self._response: Optional[httpx.Response] = None
         self._iterator: Optional[Iterator[Any]] = None
         self._closed = False
-        #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default).
-        self.max_event_bytes: Optional[int] = None
+        #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default); the
+        #: resources pass the client's ``max_response_bytes``.
+        self.max_event_bytes = max_event_bytes
 
     # --- response metadata --------------------------------------------------------------------------
     @property
@@ -234,7 +83,7 @@ class Stream(Generic[T]):
     def _open(self) -> httpx.Response:
         if self._response is None:
             response = self._open_response()
-            error = _not_an_event_stream(response)
+            error = not_an_event_stream(response)
             if error is not None:
                 response.close()
                 self._closed = True
@@ -244,23 +93,21 @@ class Stream(Generic[T]):
         return self._response
 
     def _run(self, decode: Callable[[ServerSentEvent], Any]) -> Iterator[Any]:
+        """The read loop: bytes into the pure core (``meshapi._core.stream``), items out; after the
+        end marker the rest of the body is drained so the connection is reused."""
         if self._closed:
             return
         try:
             response = self._open()
-            core = StreamCore(self._decoder, decode, _cap_of(self, response))
+            core = StreamCore(self._decoder, decode, self.max_event_bytes)
             chunks = response.iter_bytes()
-            try:
+            with foreign_errors(self._decoder):
                 for chunk in chunks:
                     yield from core.feed(chunk)
                     if core.stopped:
                         drain(chunks, response)
                         return
                 yield from core.finish()
-            except httpx.HTTPError as exc:
-                raise core.read_error(exc) from exc
-            except REFUSED as exc:
-                raise core.refused(exc) from None
         finally:
             self._release()
 
@@ -346,15 +193,20 @@ class AsyncStream(Generic[T]):
     """A lazy, closable stream of items of one SSE response (asyncio twin of :class:`Stream`)."""
 
     def __init__(
-        self, open_response: Callable[[], Awaitable[httpx.Response]], decoder: EventDecoder[T]
+        self,
+        open_response: Callable[[], Awaitable[httpx.Response]],
+        decoder: EventDecoder[T],
+        *,
+        max_event_bytes: Optional[int] = None,
     ) -> None:
         self._open_response = open_response
         self._decoder = decoder
         self._response: Optional[httpx.Response] = None
         self._iterator: Optional[AsyncIterator[Any]] = None
         self._closed = False
-        #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default).
-        self.max_event_bytes: Optional[int] = None
+        #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default); the
+        #: resources pass the client's ``max_response_bytes``.
+        self.max_event_bytes = max_event_bytes
 
     @property
     def response(self) -> Optional[httpx.Response]:
@@ -376,7 +228,7 @@ class AsyncStream(Generic[T]):
     async def _open(self) -> httpx.Response:
         if self._response is None:
             response = await self._open_response()
-            error = _not_an_event_stream(response)
+            error = not_an_event_stream(response)
             if error is not None:
                 await response.aclose()
                 self._closed = True
@@ -386,31 +238,27 @@ class AsyncStream(Generic[T]):
         return self._response
 
     async def _run(self, decode: Callable[[ServerSentEvent], Any]) -> AsyncIterator[Any]:
+        """Asyncio twin of ``Stream._run``."""
         if self._closed:
             return
         try:
             response = await self._open()
-            core = StreamCore(self._decoder, decode, _cap_of(self, response))
+            core = StreamCore(self._decoder, decode, self.max_event_bytes)
             chunks = response.aiter_bytes()
             try:
-                async for chunk in chunks:
-                    for item in core.feed(chunk):
-                        yield item
-                    if core.stopped:
-                        await adrain(chunks, response)
-                        return
-            except httpx.HTTPError as exc:
-                raise core.read_error(exc) from exc
-            except REFUSED as exc:
-                raise core.refused(exc) from None
+                with foreign_errors(self._decoder):
+                    async for chunk in chunks:
+                        for item in core.feed(chunk):
+                            yield item
+                        if core.stopped:
+                            await adrain(chunks, response)
+                            return
             finally:
                 # closed now, not by a finaliser task scheduled whenever it is collected
                 await chunks.aclose()  # type: ignore[attr-defined]
-            try:
+            with foreign_errors(self._decoder):
                 for item in core.finish():
                     yield item
-            except REFUSED as exc:
-                raise core.refused(exc) from None
         finally:
             await self._release()
 

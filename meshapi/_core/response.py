@@ -9,7 +9,7 @@ not match their model, ``error_from_response`` for HTTP error statuses (the 0.1.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Type, TypeVar, Union
+from typing import Any, Dict, List, Mapping, Optional, Protocol, Type, TypeVar, Union
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -20,16 +20,20 @@ from .._errors import (
     APIStatusError,
     APITimeoutError,
     MeshAPIError,
+    ResponseTooLargeError,
     StreamEventError,
+    StreamInterruptedError,
     class_for_status,
     error_code_for_status,
 )
+from .decompress import BodyTooLarge
 from .retry import retry_after_hint
-from .sse import ServerSentEvent, SSEDecoder, iter_sse
+from .sse import SSELimitError
 
 __all__ = [
-    "DONE_SENTINEL",
+    "REFUSED",
     "ListResponse",
+    "StreamProgress",
     "error_from_response",
     "foreign_errors",
     "map_transport_error",
@@ -37,6 +41,7 @@ __all__ = [
     "parse_list",
     "request_id_of",
     "stream_error_from_frame",
+    "stream_interrupted",
     "validate_model",
 ]
 
@@ -56,25 +61,95 @@ def map_transport_error(exc: BaseException, *, during: str = "request") -> MeshA
     return APIConnectionError(f"Connection error during the {during}: {detail}")
 
 
-class foreign_errors:  # lower case: used like a function, ``with foreign_errors("stream"):``
-    """A context manager that turns an httpx exception raised inside it into its ``MeshAPIError``.
+class StreamProgress(Protocol):
+    """How far a typed stream got, for its errors (``meshapi._core.stream.EventDecoder`` has these)."""
 
-    The one place a transport failure is mapped: every send loop, body read, stream read and download
-    wraps its I/O in ``with foreign_errors(during):`` instead of writing its own ``except``. The
-    original exception is chained (``__cause__``); a ``MeshAPIError`` passes through untouched.
+    request_id: str
+    count: int  # items delivered
+    end_marker: str  # what a complete stream ends with ("[DONE]", compare's "'done' event", ...)
+
+
+def stream_interrupted(progress: StreamProgress, cause: str) -> StreamInterruptedError:
+    """The error of a stream that ended (``cause``) before its end marker."""
+    count = progress.count
+    return StreamInterruptedError(
+        f"Stream interrupted: {cause} (after {count} item{'s' if count != 1 else ''}; "
+        f"no {progress.end_marker} end marker was received)",
+        request_id=progress.request_id,
+    )
+
+
+def _read_failure(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "no data arrived within the read timeout"
+    if str(exc):
+        return f"the connection failed ({type(exc).__name__}: {exc})"
+    return f"the connection failed ({type(exc).__name__})"
+
+
+#: What a hostile body can make decoding fail with, besides httpx errors (see ``foreign_errors``).
+REFUSED = (SSELimitError, BodyTooLarge, RecursionError)
+
+
+def _refused(exc: BaseException, during: Union[str, StreamProgress]) -> Optional[MeshAPIError]:
+    """The typed error for a body past the size cap, or JSON nested past the interpreter's stack."""
+    if isinstance(during, str):
+        if isinstance(exc, (SSELimitError, BodyTooLarge)):
+            return ResponseTooLargeError(f"The {during} was refused: {exc}.", limit=exc.limit)
+        return None  # a RecursionError outside a stream is not the peer's doing: it propagates
+    if isinstance(exc, (SSELimitError, BodyTooLarge)):
+        count = during.count
+        return ResponseTooLargeError(
+            f"Stream refused: {exc} (after {count} item{'s' if count != 1 else ''})",
+            limit=exc.limit,
+            request_id=during.request_id,
+        )
+    return APIResponseValidationError(
+        "Stream refused: an event's JSON is nested too deeply to decode", request_id=during.request_id
+    )
+
+
+class foreign_errors:  # lower case: used like a function, ``with foreign_errors("stream"):``
+    """A context manager that turns a foreign exception raised inside it into its ``MeshAPIError``.
+
+    The one place a transport or stream failure is mapped: every send loop, body read, stream read and
+    download wraps its I/O in ``with foreign_errors(during):`` instead of writing its own ``except``.
+    ``during`` names what was going on (``"request"``, ``"stream"``, ...), or is a typed stream's
+    progress (its decoder), which makes the errors say how far the stream got:
+
+    ==================================  =========================  ==================================
+    raised inside                       ``during`` a name          ``during`` a stream's progress
+    ==================================  =========================  ==================================
+    ``httpx.TimeoutException``          ``APITimeoutError``        ``StreamInterruptedError``
+    other ``httpx.HTTPError``           ``APIConnectionError``     ``StreamInterruptedError``
+    SSE line / event / body past cap    ``ResponseTooLargeError``  ``ResponseTooLargeError``
+    ``RecursionError`` (deep JSON)      (propagates)               ``APIResponseValidationError``
+    ==================================  =========================  ==================================
+
+    An httpx exception is chained (``__cause__``); a refused body is not (its text is in the message).
+    A ``MeshAPIError`` and anything else pass through untouched.
     """
 
     __slots__ = ("during",)
 
-    def __init__(self, during: str = "request") -> None:
+    def __init__(self, during: Union[str, StreamProgress] = "request") -> None:
         self.during = during
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
-        if exc is not None and isinstance(exc, httpx.HTTPError):
-            raise map_transport_error(exc, during=self.during) from exc
+        if exc is None or isinstance(exc, MeshAPIError):
+            return
+        during = self.during
+        if isinstance(exc, httpx.HTTPError):
+            if isinstance(during, str):
+                raise map_transport_error(exc, during=during) from exc
+            raise stream_interrupted(during, _read_failure(exc)) from exc
+        if isinstance(exc, REFUSED):
+            error = _refused(exc, during)
+            if error is not None:
+                raise error from None
 
 
 def parse_json_response(response: httpx.Response) -> Any:
@@ -342,55 +417,3 @@ def _error_from_response(response: Any) -> APIStatusError:
         response=response,
         body=body,
     )
-
-
-# --- 0.1.4's SSE helpers (``meshapi._http._try_parse_sse_frame`` / ``_iter_sse``) -----------------
-
-DONE_SENTINEL = "[DONE]"
-_DONE: Dict[str, Any] = {}
-
-
-def _try_parse_sse_frame(frame: Union[str, ServerSentEvent]) -> Optional[Dict[str, Any]]:
-    """0.1.4 helper: one SSE frame (raw text or a decoded event) as a dict.
-
-    Returns ``None`` for frames without data, the module's ``_DONE`` marker for ``[DONE]``, and raises
-    ``StreamEventError`` for an error frame and ``APIResponseValidationError`` for data that is not a JSON
-    object (0.1.4 skipped such frames silently).
-    """
-    if isinstance(frame, ServerSentEvent):
-        events = [frame]
-    else:
-        decoder = SSEDecoder()
-        events = decoder.feed(frame.encode("utf-8")) + decoder.flush()
-    for event in events:
-        data = event.data
-        if not data.strip():
-            continue
-        if data.strip() == DONE_SENTINEL:
-            return _DONE
-        try:
-            payload = json.loads(data)
-        except ValueError:
-            raise APIResponseValidationError(f"A stream frame is not valid JSON: {data[:200]!r}") from None
-        if not isinstance(payload, dict):
-            raise APIResponseValidationError(f"A stream frame is not a JSON object: {data[:200]!r}")
-        if payload.get("error") is not None:
-            raise stream_error_from_frame(payload, "")
-        if event.event:
-            payload["event"] = event.event
-        return payload
-    return None
-
-
-def _frames(events: Iterator[ServerSentEvent]) -> Iterator[Dict[str, Any]]:
-    for sse in events:
-        frame = _try_parse_sse_frame(sse)
-        if frame is _DONE:
-            return
-        if frame is not None:
-            yield frame
-
-
-def _iter_sse(chunks: Iterator[bytes]) -> Iterator[Dict[str, Any]]:
-    """0.1.4 helper: the JSON objects of an SSE byte stream, until ``[DONE]``."""
-    yield from _frames(iter_sse(chunks))

@@ -240,17 +240,22 @@ def _too_long(what: str, limit: int) -> SSELimitError:
     return SSELimitError(f"the event stream sent {what} longer than the {limit}-byte limit", limit)
 
 
-def iter_sse(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
-    """Events from a byte iterator, including a last event not followed by a blank line."""
-    decoder = SSEDecoder()
+def iter_sse(chunks: Iterable[bytes], max_event_bytes: Optional[int] = None) -> Iterator[ServerSentEvent]:
+    """Events from a byte iterator, including a last event not followed by a blank line.
+
+    ``max_event_bytes`` caps one line and one event's data (``None``: the 64 MiB default).
+    """
+    decoder = SSEDecoder(max_line_bytes=max_event_bytes, max_event_bytes=max_event_bytes)
     for chunk in chunks:
         yield from decoder.feed(chunk)
     yield from decoder.flush()
 
 
-async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
+async def aiter_sse(
+    chunks: AsyncIterable[bytes], max_event_bytes: Optional[int] = None
+) -> AsyncIterator[ServerSentEvent]:
     """Async twin of :func:`iter_sse`."""
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_line_bytes=max_event_bytes, max_event_bytes=max_event_bytes)
     async for chunk in chunks:
         for event in decoder.feed(chunk):
             yield event

@@ -22,9 +22,9 @@ from pydantic import BaseModel
 from .._config import (
     MeshAPIConfig,
 )
+from .._core.frames import DONE_SENTINEL
 from .._core.request import RequestOptions
 from .._core.response import (
-    DONE_SENTINEL,
     error_from_response,
     map_transport_error,
 )
@@ -40,9 +40,9 @@ from .base import (
     _async_transport,
 )
 from .capture import CAPTURE, Capture, StopAfterResponse
-from .deadline import FirstEventDeadline, deadline_error
+from .deadline import deadline_error
 from .methods import AsyncMethods, SyncMethods
-from .reading import aread_body, cap_stream, read_body
+from .reading import aread_body, install_stream_stages, read_body
 
 __all__ = ["AsyncHttpClient", "SyncHttpClient"]
 
@@ -54,9 +54,7 @@ T = TypeVar("T", bound=BaseModel)
 
 
 def traced(span: Any, response: httpx.Response, retries: int, stream: bool) -> None:
-    if stream:
-        _otel.watch_stream(span, response, retries)  # ended when the stream's response closes
-    else:
+    if not stream:  # a stream's span ends when its body closes (``install_stream_stages``)
         _otel.finish(span, retries=retries, response=response)
 
 
@@ -141,9 +139,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
                     deadline = state.deadline
                     request, state = self._build(method, path, hop, params, options, stream, content)
                     state.deadline, state.span = deadline, span  # one deadline for the whole chain
-        except StopAfterResponse:
-            if span is not None:
-                _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+        except StopAfterResponse:  # the stream's span is watched already (``install_stream_stages``)
             raise
         except BaseException as exc:
             if span is not None:
@@ -203,12 +199,8 @@ class SyncHttpClient(TransportBase, SyncMethods):
                     response = direct.send(request)
                 else:
                     response = self._client.send(request, stream=True, follow_redirects=False)
-                if bounded and stream:
-                    response.stream = FirstEventDeadline(response.stream, state)
                 if not stream:
                     read_body(response, limit, state if read_here else None)
-                else:
-                    cap_stream(response, limit)
             except httpx.HTTPError as exc:
                 if bounded and not state.remaining():
                     raise deadline_error(state) from exc
@@ -225,6 +217,8 @@ class SyncHttpClient(TransportBase, SyncMethods):
                     self._log_ok(request, response)
                 if self._observer is not None or state.span is not None:
                     self._routed(response, state)
+                if stream:
+                    install_stream_stages(response, limit, state)
                 if capture is not None:
                     capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
                     if capture.mode == "stream":
@@ -348,9 +342,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                     deadline = state.deadline
                     request, state = self._build(method, path, hop, params, options, stream, content)
                     state.deadline, state.span = deadline, span  # one deadline for the whole chain
-        except StopAfterResponse:
-            if span is not None:
-                _otel.watch_stream(span, capture.response, state.retries)  # type: ignore[union-attr,arg-type]
+        except StopAfterResponse:  # the stream's span is watched already (``install_stream_stages``)
             raise
         except BaseException as exc:
             if span is not None:
@@ -410,12 +402,8 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                     response = await direct.asend(request)
                 else:
                     response = await self._client.send(request, stream=True, follow_redirects=False)
-                if bounded and stream:
-                    response.stream = FirstEventDeadline(response.stream, state)
                 if not stream:
                     await aread_body(response, limit, state if read_here else None)
-                else:
-                    cap_stream(response, limit)
             except httpx.HTTPError as exc:
                 if bounded and not state.remaining():
                     raise deadline_error(state) from exc
@@ -432,6 +420,8 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                     self._log_ok(request, response)
                 if self._observer is not None or state.span is not None:
                     self._routed(response, state)
+                if stream:
+                    install_stream_stages(response, limit, state)
                 if capture is not None:
                     capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
                     if capture.mode == "stream":

@@ -12,16 +12,10 @@ from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional, Type, 
 import httpx
 from pydantic import BaseModel
 
+from .._config import MeshAPIConfig
+from .._core.frames import aiter_frames, iter_frames
 from .._core.request import RequestOptions
-from .._core.response import (
-    _DONE,
-    _frames,
-    _try_parse_sse_frame,
-    decode_model,
-    map_transport_error,
-    parse_json_response,
-)
-from .._core.sse import iter_sse
+from .._core.response import decode_model, foreign_errors, parse_json_response
 
 __all__ = ["AsyncMethods", "SyncMethods"]
 
@@ -29,6 +23,10 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class SyncMethods:
+    @property
+    def config(self) -> MeshAPIConfig:  # pragma: no cover - TransportBase.config
+        raise NotImplementedError
+
     def send(
         self,
         method: str,
@@ -81,14 +79,17 @@ class SyncMethods:
         """0.1.4: the JSON objects of an SSE POST, until ``[DONE]`` (the chat and image streams)."""
         response = self.send("POST", path, body=body, stream=True)
         try:
-            yield from _frames(iter_sse(response.iter_bytes()))
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, during="stream") from exc
+            with foreign_errors("stream"):
+                yield from iter_frames(response.iter_bytes(), self.config.max_response_bytes)
         finally:
             response.close()
 
 
 class AsyncMethods:
+    @property
+    def config(self) -> MeshAPIConfig:  # pragma: no cover - TransportBase.config
+        raise NotImplementedError
+
     async def send(
         self,
         method: str,
@@ -138,17 +139,10 @@ class AsyncMethods:
 
     async def stream(self, path: str, body: Any) -> AsyncIterator[Dict[str, Any]]:
         """0.1.4: the JSON objects of an SSE POST, until ``[DONE]``."""
-        from .._core.sse import aiter_sse
-
         response = await self.send("POST", path, body=body, stream=True)
         try:
-            async for sse in aiter_sse(response.aiter_bytes()):
-                frame = _try_parse_sse_frame(sse)
-                if frame is _DONE:
-                    return
-                if frame is not None:
+            with foreign_errors("stream"):
+                async for frame in aiter_frames(response.aiter_bytes(), self.config.max_response_bytes):
                     yield frame
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, during="stream") from exc
         finally:
             await response.aclose()

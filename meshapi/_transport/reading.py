@@ -3,8 +3,9 @@
 Every response is sent as a stream and read here, through ``meshapi._core.decompress``'s capped
 decoder, instead of by httpx (whose read inflates gzip or deflate without limit): a 2xx body past the
 cap is ``ResponseTooLargeError``, an error body is cut at the cap so the status error is still
-raised, and a compressed stream is decoded under the cap as it is iterated. The SSE line / event cap
-travels to the stream in the response's extensions. Sync and async twins side by side.
+raised, and a compressed stream is decoded under the cap as it is iterated. A streamed 2xx body gets
+its stages from :func:`install_stream_stages`, the one place they are put on, in a stated order.
+Sync and async twins side by side.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import httpx
 from .._core.decompress import BodyTooLarge, install_cap, is_encoded
 from .._core.retry import RetryState
 from .._errors import ResponseTooLargeError
-from .deadline import iter_within
+from . import otel
+from .deadline import FirstEventDeadline, iter_within
 
-__all__ = ["aread_body", "cap_stream", "read_body"]
+__all__ = ["aread_body", "install_stream_stages", "read_body"]
 
 
 def _too_large(response: httpx.Response, exc: BodyTooLarge) -> ResponseTooLargeError:
@@ -31,10 +33,27 @@ def _too_large(response: httpx.Response, exc: BodyTooLarge) -> ResponseTooLargeE
     )
 
 
-def cap_stream(response: httpx.Response, limit: int) -> None:
-    """A stream's body: an error body is read later; a compressed one is decoded under the cap."""
-    response.extensions["meshapi.max_event_bytes"] = limit  # the SSE line / event cap
-    if response.status_code < 300 and is_encoded(response):
+def install_stream_stages(response: httpx.Response, limit: int, state: RetryState) -> None:
+    """Put the transport's stages on a streamed 2xx body, in this order (from the socket up):
+
+    1. the pool's timing wrapper (``meshapi._transport.pool``, already on every response it sends);
+    2. ``state.deadline`` (the call's ``total_timeout``, when it has one): the first event must arrive
+       before it (``meshapi._transport.deadline.FirstEventDeadline``);
+    3. ``state.span`` (OpenTelemetry, when tracing): ended when the body is closed, with the usage of
+       the last event seen and ``state.retries`` (``meshapi._transport.otel.watch_stream``);
+    4. a compressed body is inflated under ``limit`` bytes (``meshapi._core.decompress``).
+
+    Then the ``Stream`` reads it (``meshapi._streaming``): SSE lines and events under the cap the
+    resource passed it (the same ``max_response_bytes``), the one frame decoder (``meshapi._core.frames``),
+    the endpoint's pure accumulator, and after the end marker a bounded drain (``pool.drain``). Every
+    foreign exception on the way is mapped by one ``foreign_errors`` (``meshapi._core.response``).
+    Called once per stream, by the send loops of ``meshapi._transport.client`` when a 2xx arrives.
+    """
+    if state.deadline is not None:
+        response.stream = FirstEventDeadline(response.stream, state)
+    if state.span is not None:
+        otel.watch_stream(state.span, response, state.retries)
+    if is_encoded(response):
         install_cap(response, limit)
 
 

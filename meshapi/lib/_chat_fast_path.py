@@ -1,5 +1,9 @@
 """The chat stream's fast path: plain content chunks built without JSON parsing or validation.
 
+It is the chat decoder's fast case, the stage in front of the one frame decoder
+(``meshapi._core.frames``): ``ChatChunkDecoder.decode`` tries the learned shape first and hands every
+frame it does not recognise to the frame decoder.
+
 Why it exists: a long chat stream is mostly frames that differ from each other only in the text of
 ``choices[0].delta.content``. Parsing and validating each one costs more than everything else the SDK
 does per chunk, so a stream *learns* that frame shape from one validated chunk (``ContentShape.learn``)
@@ -84,7 +88,11 @@ class ContentShape:
 
     @classmethod
     def learn(cls, data: str, chunk: ChatCompletionChunk, text: TextBuffer) -> Optional[ContentShape]:
-        """The shape of ``data`` (already validated as ``chunk``), or ``None`` if it is not plain."""
+        """The shape of ``data`` (already validated as ``chunk``), or ``None`` if it is not plain.
+
+        ``text`` is where the content of the chunks built this way goes: choice 0's merged content
+        (``ChatCompletionAccumulator.choice(0).content``).
+        """
         if chunk.usage is not None or chunk.cost is not None or len(chunk.choices) != 1:
             return None
         choice = chunk.choices[0]

@@ -1,29 +1,29 @@
-"""Chat streaming on top of the transport: the pure accumulator and the chat stream objects.
+"""Chat streaming: the chunk decoder and the chat stream objects.
 
-``ChatCompletionAccumulator`` merges ``ChatCompletionChunk`` deltas into the ``ChatCompletionResponse``
-the same request would have returned without streaming: content and tool-call argument fragments are
-concatenated per choice (tool calls by their ``index``), the last ``finish_reason`` wins, and the usage
-tail chunk supplies ``usage`` (and the gateway's ``cost``). It is public and has no I/O, so it can be
-fed recorded chunks directly. Text is joined as it goes, so memory grows with the text, not the chunk
-count.
+Why it exists: it joins the chat-specific stages of the stream pipeline. ``ChatChunkDecoder`` turns one
+SSE event into a ``ChatCompletionChunk``: frames of a learned plain-content shape are built without
+parsing (``_chat_fast_path``, the decoder's fast case), every other frame goes through the one frame
+decoder (``meshapi._core.frames``); each chunk is added to the pure ``ChatCompletionAccumulator``
+(``chat_state``). ``ChatCompletionStream`` adds the chat helpers (``events()``, whose typed events come
+from ``chat_events`` reading that same accumulator, ``get_final_completion()``, ...).
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional, Type
+from typing import AsyncIterator, Dict, Iterator, Optional, Type
 
 from pydantic import BaseModel
 
+from .._core.frames import DONE, decode_frame, decode_item
 from .._core.sse import ServerSentEvent
+from .._core.stream import EventDecoder
 from .._errors import APIResponseValidationError
-from .._streaming import AsyncStream, EventDecoder, Stream
-from ..types.chat import ChatCompletionChunk, ChatCompletionResponse, UsageInfo
+from .._streaming import AsyncStream, Stream
+from ..types.chat import ChatCompletionChunk, ChatCompletionResponse
 from ._chat_fast_path import FAST_PATH, ContentShape, plain_content
-from ._frames import DONE, decode_frame, validate_frame
 from ._parsing import ResponseFormat, apply_parsed
-from ._text import TextBuffer
 from .chat_events import ChatEventState, ChatStreamEvent
+from .chat_state import ChatCompletionAccumulator
 
 __all__ = [
     "AsyncChatCompletionStream",
@@ -33,229 +33,15 @@ __all__ = [
 ]
 
 
-class _ToolCallState:
-    __slots__ = ("arguments", "id", "name", "type")
-
-    def __init__(self) -> None:
-        self.id: Optional[str] = None
-        self.type: Optional[str] = None
-        self.name = TextBuffer()
-        self.arguments = TextBuffer()
-
-
-class _ChoiceState:
-    __slots__ = ("audio", "content", "finish_reason", "refusal", "role", "tool_calls")
-
-    def __init__(self) -> None:
-        self.role: Optional[str] = None
-        self.content = TextBuffer()
-        self.refusal = TextBuffer()
-        self.finish_reason: Optional[str] = None
-        self.tool_calls: Dict[int, _ToolCallState] = {}
-        self.audio: Optional[Dict[str, Any]] = None
-
-
-@functools.cache
-def _may_have_fingerprint(cls: type) -> bool:
-    """Whether instances of ``cls`` can carry ``system_fingerprint`` (a field, extra or attribute)."""
-    fields = getattr(cls, "model_fields", None)
-    if not isinstance(fields, dict):
-        return True  # not a pydantic model: any instance may have the attribute
-    return (
-        "system_fingerprint" in fields
-        or getattr(cls, "model_config", {}).get("extra") == "allow"
-        or hasattr(cls, "system_fingerprint")
-    )
-
-
 _LEARN_ATTEMPTS = 4
-
-
-class ChatCompletionAccumulator:
-    """Feed chunks with :meth:`add`; read the merged result with :meth:`completion` at any time."""
-
-    def __init__(self) -> None:
-        self.id: Optional[str] = None
-        self.model: Optional[str] = None
-        self.created: Optional[int] = None
-        self.usage: Optional[Any] = None
-        self.cost: Optional[str] = None
-        self.system_fingerprint: Optional[str] = None
-        self.chunk_count = 0
-        self._choices: Dict[int, _ChoiceState] = {}
-
-    def add(self, chunk: ChatCompletionChunk) -> None:
-        self.chunk_count += 1
-        if self.id is None:
-            self.id, self.model, self.created = chunk.id, chunk.model, chunk.created
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        if chunk.cost is not None:
-            self.cost = chunk.cost
-        if _may_have_fingerprint(type(chunk)):  # a missing attribute costs pydantic an exception
-            fingerprint = getattr(chunk, "system_fingerprint", None)
-            if fingerprint:
-                self.system_fingerprint = fingerprint
-        for choice in chunk.choices:
-            state = self._choices.get(choice.index)
-            if state is None:
-                state = self._choices[choice.index] = _ChoiceState()
-            if choice.finish_reason is not None:
-                state.finish_reason = choice.finish_reason
-            delta = choice.delta
-            if delta is None:
-                continue
-            if delta.role:
-                state.role = delta.role
-            if delta.content:
-                state.content.add(delta.content)
-            refusal = getattr(delta, "refusal", None)
-            if refusal:
-                state.refusal.add(refusal)
-            if delta.tool_calls:
-                for call in delta.tool_calls:
-                    function = call.function
-                    self._add_tool_call(
-                        state,
-                        call.index,
-                        call.id,
-                        call.type,
-                        function.name if function is not None else None,
-                        function.arguments if function is not None else None,
-                    )
-            if delta.audio:
-                self._add_audio(state, delta.audio)
-
-    def add_raw(self, payload: Mapping[str, Any]) -> None:
-        """Add one chunk given as its parsed JSON object (the text-only path: no model is built)."""
-        self.chunk_count += 1
-        if self.id is None:
-            self.id, self.model, self.created = (
-                payload.get("id"),
-                payload.get("model"),
-                payload.get("created"),
-            )
-        usage = payload.get("usage")
-        if usage is not None:
-            self.usage = UsageInfo.model_validate(usage)
-        cost = payload.get("cost")
-        if cost is not None:
-            self.cost = cost
-        fingerprint = payload.get("system_fingerprint")
-        if fingerprint:
-            self.system_fingerprint = fingerprint
-        for choice in payload.get("choices") or ():
-            index = choice.get("index", 0)
-            state = self._choices.get(index)
-            if state is None:
-                state = self._choices[index] = _ChoiceState()
-            finish_reason = choice.get("finish_reason")
-            if finish_reason is not None:
-                state.finish_reason = finish_reason
-            delta = choice.get("delta")
-            if not delta:
-                continue
-            role = delta.get("role")
-            if role:
-                state.role = role
-            content = delta.get("content")
-            if content:
-                state.content.add(content)
-            refusal = delta.get("refusal")
-            if refusal:
-                state.refusal.add(refusal)
-            for call in delta.get("tool_calls") or ():
-                function = call.get("function") or {}
-                self._add_tool_call(
-                    state,
-                    call.get("index", 0),
-                    call.get("id"),
-                    call.get("type"),
-                    function.get("name"),
-                    function.get("arguments"),
-                )
-            audio = delta.get("audio")
-            if audio:
-                self._add_audio(state, audio)
-
-    @staticmethod
-    def _add_tool_call(
-        state: _ChoiceState,
-        index: int,
-        call_id: Optional[str],
-        call_type: Optional[str],
-        name: Optional[str],
-        arguments: Optional[str],
-    ) -> None:
-        tool = state.tool_calls.get(index)
-        if tool is None:
-            tool = state.tool_calls[index] = _ToolCallState()
-        if call_id:
-            tool.id = call_id
-        if call_type:
-            tool.type = call_type
-        if name:
-            tool.name.add(name)
-        if arguments:
-            tool.arguments.add(arguments)
-
-    @staticmethod
-    def _add_audio(state: _ChoiceState, audio: Dict[str, Any]) -> None:
-        if state.audio is None:
-            state.audio = {}
-        for key, value in audio.items():
-            if key in ("data", "transcript") and isinstance(value, str):
-                state.audio[key] = state.audio.get(key, "") + value
-            else:
-                state.audio[key] = value
-
-    def text(self, index: int = 0) -> str:
-        """The content accumulated so far for choice ``index``."""
-        state = self._choices.get(index)
-        return state.content.value() if state is not None else ""
-
-    def completion(self) -> ChatCompletionResponse:
-        """The merged ``ChatCompletionResponse`` (``object`` is ``chat.completion``)."""
-        choices = []
-        for index in sorted(self._choices):
-            state = self._choices[index]
-            message: Dict[str, Any] = {
-                "role": state.role or "assistant",
-                "content": state.content.value() or None,
-            }
-            if state.tool_calls:
-                message["tool_calls"] = [
-                    {
-                        "id": tool.id or f"call_{index}_{position}",
-                        "type": tool.type or "function",
-                        "function": {"name": tool.name.value(), "arguments": tool.arguments.value()},
-                    }
-                    for position, tool in sorted(state.tool_calls.items())
-                ]
-            if state.audio is not None:
-                message["audio"] = state.audio
-            if state.refusal:
-                message["refusal"] = state.refusal.value()
-            choices.append({"index": index, "message": message, "finish_reason": state.finish_reason})
-        usage = self.usage.model_dump() if self.usage is not None else None
-        return ChatCompletionResponse.model_validate(
-            {
-                "id": self.id or "",
-                "object": "chat.completion",
-                "created": self.created or 0,
-                "model": self.model or "",
-                "choices": choices,
-                "usage": usage,
-                "system_fingerprint": self.system_fingerprint,
-            }
-        )
 
 
 class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
     """Chat SSE: one ``ChatCompletionChunk`` per ``data:`` frame, ``[DONE]`` at the end.
 
-    Plain content frames take the fast path (``_chat_fast_path``); the rest go through the shared
-    frame decoder (``_frames``), validated straight from their JSON text when they are not errors.
+    Stages, in order: a frame of the learned plain-content shape is built without parsing
+    (``_chat_fast_path``); any other frame goes through the one frame decoder (``decode_item``:
+    ``[DONE]``, error frames, validation); the chunk is added to ``accumulator``.
     """
 
     def __init__(
@@ -273,7 +59,7 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
     def _learn(self, data: str, chunk: Optional[ChatCompletionChunk]) -> None:
         """Learn the content shape from ``data`` (already validated as ``chunk``, or not yet: the text
         path, which validates a few likely frames only)."""
-        state = self.accumulator._choices.get(0)
+        state = self.accumulator.choice(0)
         if state is None:
             return
         if chunk is None:
@@ -303,19 +89,15 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
         ):
             content = data[shape.start : len(data) - shape.suffix_len]
             if '"' not in content and "\\" not in content and content.isprintable():
-                self.accumulator.chunk_count += 1
+                self.accumulator.chunk_count += 1  # add(), for a chunk that only adds this content
                 if content:
                     shape.text.add(content)
                 return shape.build(content)
-        if data[:1] == "{" and '"error"' not in data:  # validated from the text: the common case
-            chunk = validate_frame(ChatCompletionChunk, data, self.request_id)
-        else:
-            payload = decode_frame(event, self.request_id, copy_event_name=False)
-            if not isinstance(payload, dict):
-                if payload is DONE:
-                    self.stop = self.complete = True
-                return None
-            chunk = validate_frame(ChatCompletionChunk, payload, self.request_id)
+        chunk = decode_item(event, ChatCompletionChunk, self.request_id, copy_event_name=False)
+        if not isinstance(chunk, ChatCompletionChunk):  # None, or DONE
+            if chunk is DONE:
+                self.stop = self.complete = True
+            return None
         self.accumulator.add(chunk)
         if shape is None and self._learn_attempts > 0:  # cheap here: the chunk is already validated
             self._learn(data, chunk)

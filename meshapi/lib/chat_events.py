@@ -29,16 +29,14 @@ are ``None``; ``content.done.parsed`` is unaffected. ``content.done.parsed`` is 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, List, Literal, Optional, Set, Type, Union
+from typing import Any, Dict, List, Literal, Optional, Set, Type, Union
 
 from pydantic import BaseModel
 
 from ..types.chat import ChatCompletionChunk
 from ._parsing import ResponseFormat, failure, parse_partial_json
 from ._text import TextBuffer
-
-if TYPE_CHECKING:
-    from .chat import ChatCompletionAccumulator
+from .chat_state import ChatCompletionAccumulator, ChoiceState
 
 __all__ = [
     "ChatEventState",
@@ -223,7 +221,11 @@ class _ChoiceEvents:
 
 
 class ChatEventState:
-    """Turns chunks (already added to ``accumulator``) into events. Pure; ``handle()`` then ``finish()``."""
+    """Turns chunks (already added to ``accumulator``) into events. Pure; ``handle()`` then ``finish()``.
+
+    It reads the merged texts through the accumulator's public ``choice()`` / ``choice_indexes()``;
+    what it keeps itself is only what events need (which ``*.done`` were sent, partial readers).
+    """
 
     def __init__(
         self,
@@ -244,9 +246,9 @@ class ChatEventState:
 
     def handle(self, chunk: ChatCompletionChunk) -> List[ChatStreamEvent]:
         events: List[ChatStreamEvent] = [ChunkEvent(chunk)]
-        choices = self.accumulator._choices
+        merged_choice = self.accumulator.choice
         for choice in chunk.choices:
-            merged = choices.get(choice.index)
+            merged = merged_choice(choice.index)
             delta = choice.delta
             if merged is None:
                 continue
@@ -283,15 +285,20 @@ class ChatEventState:
     def finish(self) -> List[ChatStreamEvent]:
         """The ``*.done`` events of choices the stream never finished."""
         events: List[ChatStreamEvent] = []
-        for index in sorted(self.accumulator._choices):
+        for index in self.accumulator.choice_indexes():
             state = self._state(index)
             if not state.done:
                 events.extend(self._choice_done(index, state))
         return events
 
+    def _merged(self, index: int) -> ChoiceState:
+        merged = self.accumulator.choice(index)
+        assert merged is not None  # events are only made for choices the accumulator has seen
+        return merged
+
     def _choice_done(self, index: int, state: _ChoiceEvents) -> List[ChatStreamEvent]:
         state.done = True
-        merged = self.accumulator._choices[index]
+        merged = self._merged(index)
         events: List[ChatStreamEvent] = []
         for position in sorted(merged.tool_calls):
             events.extend(self._tool_done(index, state, position))
@@ -313,7 +320,7 @@ class ChatEventState:
         if position in state.tools_done:
             return []
         state.tools_done.add(position)
-        tool = self.accumulator._choices[index].tool_calls[position]
+        tool = self._merged(index).tool_calls[position]
         name, arguments = tool.name.value(), tool.arguments.value()
         model = self.tools.get(name)
         parsed: Any

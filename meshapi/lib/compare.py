@@ -21,10 +21,11 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Optional
 
+from .._core.frames import DONE, decode_item
 from .._core.sse import ServerSentEvent
-from .._streaming import AsyncStream, EventDecoder, Stream
+from .._core.stream import EventDecoder
+from .._streaming import AsyncStream, Stream
 from ..types.compare import CompareResponse, CompareStreamEvent, ModelCompareResult, TokenUsage
-from ._frames import DONE, decode_frame, validate_frame
 from ._text import TextBuffer
 
 __all__ = [
@@ -270,12 +271,11 @@ class CompareEventDecoder(EventDecoder[CompareStreamEvent]):
 
     def decode(self, event: ServerSentEvent) -> Optional[CompareStreamEvent]:
         # [DONE] is not sent by the gateway; it is accepted as an explicit end
-        payload = decode_frame(event, self.request_id, string_errors_fatal=False)
-        if not isinstance(payload, dict):
-            if payload is DONE:
+        item = decode_item(event, CompareStreamEvent, self.request_id, string_errors_fatal=False)
+        if not isinstance(item, CompareStreamEvent):  # None, or DONE
+            if item is DONE:
                 self.stop = self.complete = True
             return None
-        item = validate_frame(CompareStreamEvent, payload, self.request_id)
         self.accumulator.add(item)
         if item.event == "done":
             self.stop = self.complete = True

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import List, Optional
 
+from .._core.frames import DONE, decode_item
 from .._core.sse import ServerSentEvent
-from .._streaming import AsyncStream, EventDecoder, Stream
+from .._core.stream import EventDecoder
+from .._streaming import AsyncStream, Stream
 from ..types.images import ImageGenerationChunk, ImageGenerationResponse, ImageItem
-from ._frames import DONE, decode_frame, validate_frame
 
 __all__ = ["AsyncImageStream", "ImageChunkDecoder", "ImageStream"]
 
@@ -29,12 +30,11 @@ class ImageChunkDecoder(EventDecoder[ImageGenerationChunk]):
         self.created: Optional[int] = None
 
     def decode(self, event: ServerSentEvent) -> Optional[ImageGenerationChunk]:
-        payload = decode_frame(event, self.request_id, copy_event_name=False)
-        if not isinstance(payload, dict):
-            if payload is DONE:
+        chunk = decode_item(event, ImageGenerationChunk, self.request_id, copy_event_name=False)
+        if not isinstance(chunk, ImageGenerationChunk):  # None, or DONE
+            if chunk is DONE:
                 self.stop = self.complete = True
             return None
-        chunk = validate_frame(ImageGenerationChunk, payload, self.request_id)
         self.created = chunk.created
         if chunk.data:
             self.last_with_images = chunk

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
+from .._core.frames import DONE, decode_item
 from .._core.sse import ServerSentEvent
-from .._streaming import AsyncStream, EventDecoder, Stream
+from .._core.stream import EventDecoder
+from .._streaming import AsyncStream, Stream
 from ..types.responses import ResponsesResponse, ResponsesStreamEvent, ResponsesUsage
-from ._frames import DONE, decode_frame, validate_frame
-from ._frames import error_event as error_event
-from ._frames import parse_frame as parse_frame
 from ._text import TextBuffer
 
 __all__ = [
@@ -127,12 +126,11 @@ class ResponsesEventDecoder(EventDecoder[ResponsesStreamEvent]):
         self.accumulator = ResponsesAccumulator()
 
     def decode(self, event: ServerSentEvent) -> Optional[ResponsesStreamEvent]:
-        payload = decode_frame(event, self.request_id)
-        if not isinstance(payload, dict):
-            if payload is DONE:
+        item = decode_item(event, ResponsesStreamEvent, self.request_id)
+        if not isinstance(item, ResponsesStreamEvent):  # None, or DONE
+            if item is DONE:
                 self.stop = self.complete = True
             return None
-        item = validate_frame(ResponsesStreamEvent, payload, self.request_id)
         self.accumulator.add(item)
         if event_kind(item) in TERMINAL_RESPONSE_EVENTS:
             self.complete = True

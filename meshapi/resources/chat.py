@@ -85,6 +85,7 @@ class CompletionsResource(SyncAPIResource):
             return ChatCompletionStream(
                 lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
                 decoder_for(fmt, tools),
+                max_event_bytes=http.config.max_response_bytes,
             )
         body = dump_body(parsed, opts, stream=False)
         response = self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
@@ -108,7 +109,9 @@ class CompletionsResource(SyncAPIResource):
         body = dump_body(parsed, opts, stream=True)
         http = self._http
         return ChatCompletionStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), decoder_for(fmt, tools)
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+            decoder_for(fmt, tools),
+            max_event_bytes=http.config.max_response_bytes,
         )
 
     @overload
@@ -211,6 +214,7 @@ class AsyncCompletionsResource(AsyncAPIResource):
             return AsyncChatCompletionStream(
                 lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
                 decoder_for(fmt, tools),
+                max_event_bytes=http.config.max_response_bytes,
             )
         body = dump_body(parsed, opts, stream=False)
         response = await self._http.request_model(
@@ -236,7 +240,9 @@ class AsyncCompletionsResource(AsyncAPIResource):
         body = dump_body(parsed, opts, stream=True)
         http = self._http
         return AsyncChatCompletionStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), decoder_for(fmt, tools)
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+            decoder_for(fmt, tools),
+            max_event_bytes=http.config.max_response_bytes,
         )
 
     @overload

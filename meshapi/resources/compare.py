@@ -66,7 +66,9 @@ class CompareResource(SyncAPIResource):
         body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return CompareStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), CompareEventDecoder()
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+            CompareEventDecoder(),
+            max_event_bytes=http.config.max_response_bytes,
         )
 
 
@@ -104,5 +106,7 @@ class AsyncCompareResource(AsyncAPIResource):
         body = dump_body(_params(params, fields), opts, stream=True)
         http = self._http
         return AsyncCompareStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), CompareEventDecoder()
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+            CompareEventDecoder(),
+            max_event_bytes=http.config.max_response_bytes,
         )

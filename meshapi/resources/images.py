@@ -113,7 +113,9 @@ class ImagesResource(SyncAPIResource):
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return ImageStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ImageChunkDecoder()
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+            ImageChunkDecoder(),
+            max_event_bytes=http.config.max_response_bytes,
         )
 
 
@@ -165,5 +167,7 @@ class AsyncImagesResource(AsyncAPIResource):
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
         http = self._http
         return AsyncImageStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ImageChunkDecoder()
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+            ImageChunkDecoder(),
+            max_event_bytes=http.config.max_response_bytes,
         )

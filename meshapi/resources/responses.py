@@ -60,7 +60,9 @@ class ResponsesResource(SyncAPIResource):
         body = dump_body(coerce_params(ResponsesParams, params, fields), opts, stream=True)
         http = self._http
         return ResponsesStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ResponsesEventDecoder()
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+            ResponsesEventDecoder(),
+            max_event_bytes=http.config.max_response_bytes,
         )
 
     def get(
@@ -128,7 +130,9 @@ class AsyncResponsesResource(AsyncAPIResource):
         body = dump_body(coerce_params(ResponsesParams, params, fields), opts, stream=True)
         http = self._http
         return AsyncResponsesStream(
-            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True), ResponsesEventDecoder()
+            lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
+            ResponsesEventDecoder(),
+            max_event_bytes=http.config.max_response_bytes,
         )
 
     async def get(

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 import meshapi
-from meshapi._streaming import StreamCore
+from meshapi._core.stream import StreamCore
 from meshapi.lib import chat_events
 from meshapi.lib._parsing import ResponseFormat, tool_models
 from meshapi.lib._text import TextBuffer

@@ -1,4 +1,4 @@
-"""The one JSON-frame decoder (``lib/_frames.py``) every SSE endpoint uses, as a table."""
+"""The one JSON-frame decoder (``_core/frames.py``) every SSE endpoint uses, as a table."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any, Optional
 import pytest
 
 import meshapi
+from meshapi._core.frames import DONE, decode_frame, validate_frame
 from meshapi._core.sse import ServerSentEvent
-from meshapi.lib._frames import DONE, decode_frame, validate_frame
 
 
 def event(data: str, name: Optional[str] = None) -> ServerSentEvent:
