@@ -406,7 +406,7 @@ class AsyncMeshAPI:
                 "limits": limits,
             },
         )
-        self._http = AsyncHttpClient(self._config, transport=http_transport)
+        self._http = AsyncHttpClient(self._config, http_transport=http_transport)
 
     @property
     def config(self) -> MeshAPIConfig:

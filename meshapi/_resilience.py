@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._core.request import RequestOptions
-from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES
-from ._core.retry import RetryPolicy as RetrySchedule
+from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES, RetrySchedule
 from ._errors import ConfigurationError, InvalidParamsError
 
 __all__ = [

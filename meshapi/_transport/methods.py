@@ -1,8 +1,8 @@
-"""The transport's call helpers on top of ``send``: JSON, models, and 0.1.4's method names.
+"""The HTTP clients' call helpers on top of ``send``: JSON, models, and 0.1.4's method names.
 
-Mixins for ``SyncHttpClient`` / ``AsyncHttpClient`` (``meshapi._transport.client``), kept apart from the send
-loops so each module stays about one thing. Resources call ``request_model`` / ``request_json``;
-``get`` / ``post`` / ``patch`` / ``delete`` / ``stream`` are what 0.1.4 code called on the transport.
+Mixins for ``SyncHttpClient`` / ``AsyncHttpClient`` (``meshapi._transport.client``), kept apart from the
+send loops so each module stays about one thing. Resources call ``request_model`` / ``request_json``;
+``get`` / ``post`` / ``patch`` / ``delete`` / ``stream`` are what 0.1.4 code called on the HTTP client.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .._core.response import (
     _frames,
     _try_parse_sse_frame,
     decode_model,
-    map_transport_error,
+    foreign_errors,
     parse_json_response,
 )
 from .._core.sse import iter_sse
@@ -64,7 +64,7 @@ class SyncMethods:
     ) -> T:
         return decode_model(model, self.send(method, path, body=body, params=params, options=options))
 
-    # 0.1.4 method names, kept for code that used the transport directly
+    # 0.1.4 method names, kept for code that used the HTTP client directly
     def get(self, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
         return self.request_json("GET", path, params=params)
 
@@ -81,9 +81,8 @@ class SyncMethods:
         """0.1.4: the JSON objects of an SSE POST, until ``[DONE]`` (the chat and image streams)."""
         response = self.send("POST", path, body=body, stream=True)
         try:
-            yield from _frames(iter_sse(response.iter_bytes()))
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, during="stream") from exc
+            with foreign_errors("stream"):
+                yield from _frames(iter_sse(response.iter_bytes()))
         finally:
             response.close()
 
@@ -142,13 +141,12 @@ class AsyncMethods:
 
         response = await self.send("POST", path, body=body, stream=True)
         try:
-            async for sse in aiter_sse(response.aiter_bytes()):
-                frame = _try_parse_sse_frame(sse)
-                if frame is _DONE:
-                    return
-                if frame is not None:
-                    yield frame
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, during="stream") from exc
+            with foreign_errors("stream"):
+                async for sse in aiter_sse(response.aiter_bytes()):
+                    frame = _try_parse_sse_frame(sse)
+                    if frame is _DONE:
+                        return
+                    if frame is not None:
+                        yield frame
         finally:
             await response.aclose()
