@@ -24,6 +24,7 @@ from ._core.retry import RetrySchedule, validate_max_retries
 from ._core.timeouts import DEFAULT_TIMEOUT, validate_timeout, validate_total_timeout
 from ._errors import ConfigurationError, InvalidParamsError
 from ._redact import remember_secret
+from ._resilience import FallbackConfig, RetryPolicy, schedule_of
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -183,8 +184,6 @@ class MeshAPIConfig:
                 raise ConfigurationError(f"{name} must be a callable, got {type(hook).__name__}")
 
     def _check_resilience(self) -> None:
-        from ._resilience import FallbackConfig, RetryPolicy
-
         if self.retry is not None:
             if not isinstance(self.retry, RetryPolicy):
                 raise ConfigurationError(
@@ -221,8 +220,6 @@ class MeshAPIConfig:
         )
         if self.retry is None:
             return base
-        from ._resilience import schedule_of
-
         return schedule_of(self.retry, base)
 
     def current_token(self) -> str:

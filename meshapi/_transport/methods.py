@@ -21,7 +21,7 @@ from .._core.response import (
     foreign_errors,
     parse_json_response,
 )
-from .._core.sse import iter_sse
+from .._core.sse import aiter_sse, iter_sse
 
 __all__ = ["AsyncMethods", "SyncMethods"]
 
@@ -137,8 +137,6 @@ class AsyncMethods:
 
     async def stream(self, path: str, body: Any) -> AsyncIterator[Dict[str, Any]]:
         """0.1.4: the JSON objects of an SSE POST, until ``[DONE]``."""
-        from .._core.sse import aiter_sse
-
         response = await self.send("POST", path, body=body, stream=True)
         try:
             with foreign_errors("stream"):
