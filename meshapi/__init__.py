@@ -292,7 +292,6 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._transport.base import ResponseView as ResponseView
     from ._transport.client import AsyncHttpClient as AsyncHttpClient
     from ._transport.client import SyncHttpClient as SyncHttpClient
-    from ._types import *  # noqa: F403
     from .lib._parsing import pydantic_function_tool as pydantic_function_tool
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream
     from .lib.chat import ChatCompletionAccumulator as ChatCompletionAccumulator
@@ -339,3 +338,4 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .resources.videos import VideosResource as VideosResource
     from .resources.web import AsyncWebResource as AsyncWebResource
     from .resources.web import WebResource as WebResource
+    from .types import *  # noqa: F403

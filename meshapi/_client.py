@@ -23,6 +23,7 @@ from ._config import (
     configure_logging_from_env,
     resolve_settings,
 )
+from ._errors import ConfigurationError
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
 
@@ -99,8 +100,6 @@ def _derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> Mesh
     """``config`` with ``overrides`` applied and validated again; headers and query merge."""
     unknown = sorted(set(overrides) - _OVERRIDABLE)
     if unknown:
-        from ._errors import ConfigurationError
-
         raise ConfigurationError(
             f"with_options() does not accept {', '.join(unknown)}; it accepts {', '.join(sorted(_OVERRIDABLE))}"
         )
@@ -170,8 +169,6 @@ class MeshAPI:
         limits: Optional[httpx.Limits] = None,
     ) -> None:
         if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
-            from ._errors import ConfigurationError
-
             raise ConfigurationError(
                 f"httpx_client must be an httpx.Client, got {type(httpx_client).__name__}"
                 + (
@@ -375,8 +372,6 @@ class AsyncMeshAPI:
         limits: Optional[httpx.Limits] = None,
     ) -> None:
         if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
-            from ._errors import ConfigurationError
-
             raise ConfigurationError(
                 f"async_httpx_client must be an httpx.AsyncClient, got {type(async_httpx_client).__name__}"
             )
@@ -406,7 +401,7 @@ class AsyncMeshAPI:
                 "limits": limits,
             },
         )
-        self._http = AsyncHttpClient(self._config, transport=http_transport)
+        self._http = AsyncHttpClient(self._config, http_transport=http_transport)
 
     @property
     def config(self) -> MeshAPIConfig:

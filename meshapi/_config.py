@@ -19,10 +19,12 @@ from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple, Uni
 import httpx
 
 from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
-from ._core.request import _check_headers, validate_timeout
-from ._core.retry import RetryPolicy, validate_max_retries
+from ._core.request import _check_headers
+from ._core.retry import RetrySchedule, validate_max_retries
+from ._core.timeouts import DEFAULT_TIMEOUT, validate_timeout, validate_total_timeout
 from ._errors import ConfigurationError, InvalidParamsError
 from ._redact import remember_secret
+from ._resilience import FallbackConfig, RetryPolicy, schedule_of
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -37,7 +39,6 @@ __all__ = [
     "resolve_settings",
 ]
 
-DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
 
 # A token, or a callable returning one for each attempt (the async client also awaits an awaitable).
@@ -153,10 +154,7 @@ class MeshAPIConfig:
         try:
             self.timeout = validate_timeout(self.timeout)
             if self.total_timeout is not None:
-                total = validate_timeout(self.total_timeout, name="total_timeout")
-                if isinstance(total, httpx.Timeout):
-                    raise InvalidParamsError("total_timeout must be a number of seconds")
-                self.total_timeout = total
+                self.total_timeout = validate_total_timeout(self.total_timeout)
         except InvalidParamsError as exc:
             raise ConfigurationError(exc.message) from None
         try:
@@ -186,8 +184,6 @@ class MeshAPIConfig:
                 raise ConfigurationError(f"{name} must be a callable, got {type(hook).__name__}")
 
     def _check_resilience(self) -> None:
-        from ._resilience import FallbackConfig, RetryPolicy
-
         if self.retry is not None:
             if not isinstance(self.retry, RetryPolicy):
                 raise ConfigurationError(
@@ -213,9 +209,9 @@ class MeshAPIConfig:
         )
 
     @property
-    def retry_policy(self) -> RetryPolicy:
+    def retry_schedule(self) -> RetrySchedule:
         """The internal retry schedule: from ``retry`` when given, else from the older knobs."""
-        base = RetryPolicy(
+        base = RetrySchedule(
             max_retries=self.max_retries,
             initial_delay=self.retry_initial_delay,
             max_delay=self.retry_max_delay,
@@ -224,8 +220,6 @@ class MeshAPIConfig:
         )
         if self.retry is None:
             return base
-        from ._resilience import schedule_of
-
         return schedule_of(self.retry, base)
 
     def current_token(self) -> str:

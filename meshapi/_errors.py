@@ -34,8 +34,9 @@ pickle and copy, and nothing here ever holds the API token.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Type
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Type
 
+from ._core.error_body import error_code_for_status, read_error_response
 from ._redact import scrub
 
 __all__ = [
@@ -63,33 +64,10 @@ __all__ = [
     "UnprocessableEntityError",
     "WaitTimeoutError",
     "HookError",
+    "class_for_status",
     "error_code_for_status",
+    "error_from_response",
 ]
-
-# The code an error gets when the body does not carry one (same table as upstream 0.1.10+).
-_STATUS_CODES: Dict[int, str] = {
-    400: "invalid_request",
-    401: "unauthorized",
-    402: "spend_limit_exceeded",
-    403: "forbidden",
-    404: "not_found",
-    409: "conflict",
-    422: "validation_error",
-    429: "rate_limit_exceeded",
-    500: "upstream_error",
-    502: "upstream_error",
-    503: "upstream_error",
-    504: "upstream_error",
-}
-
-
-def error_code_for_status(status: int) -> str:
-    """The machine code used for ``status`` when the response body does not name one."""
-    if status in _STATUS_CODES:
-        return _STATUS_CODES[status]
-    if status >= 500:
-        return "upstream_error"
-    return "http_error"
 
 
 class MeshAPIError(Exception):
@@ -183,8 +161,6 @@ class MeshAPIError(Exception):
         ``response`` is an ``httpx.Response`` or any object with ``status_code``, ``headers``,
         ``json()`` and ``text`` (a test double, another client's response).
         """
-        from ._core.response import error_from_response
-
         return error_from_response(response)
 
     @classmethod
@@ -466,15 +442,27 @@ def class_for_status(status: int) -> Type[APIStatusError]:
     return APIStatusError
 
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._core.response import error_from_response as error_from_response
+def error_from_response(response: Any) -> APIStatusError:
+    """Map an HTTP error response (body already read) to its typed error; never raises.
 
-
-def __getattr__(name: str) -> Any:
-    # ``error_from_response`` moved to ``meshapi._core.response`` (the one decoding module); it is
-    # still importable from here, resolved lazily because that module imports this one.
-    if name == "error_from_response":
-        from ._core.response import error_from_response
-
-        return error_from_response
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    The fields are read by ``meshapi._core.error_body.read_error_response``; whatever that trips over
+    (a body nested past the stack, an odd response-like object), the caller still gets the status error.
+    """
+    try:
+        found = read_error_response(response)
+    except Exception:
+        status = response.status_code if isinstance(getattr(response, "status_code", None), int) else 0
+        return class_for_status(status)(
+            f"HTTP {status}", status=status, error_code=error_code_for_status(status), request_id=""
+        )
+    return class_for_status(found.status)(
+        found.message,
+        status=found.status,
+        error_code=found.error_code,
+        request_id=found.request_id,
+        details=found.details,
+        provider_error=found.provider_error,
+        retry_after_seconds=found.retry_after_seconds,
+        response=response,
+        body=found.body,
+    )

@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._core.request import RequestOptions
-from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES
-from ._core.retry import RetryPolicy as RetrySchedule
-from ._errors import ConfigurationError, InvalidParamsError
+from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES, RetrySchedule
+from ._errors import ConfigurationError, HookError, InvalidParamsError
 
 __all__ = [
     "DEFAULT_FALLBACK_STATUSES",
@@ -303,8 +302,6 @@ class Observer:
             try:
                 self.logger(event)
             except Exception as exc:
-                from ._errors import HookError
-
                 raise HookError(f"The resilience logger raised {type(exc).__name__}: {exc}") from exc
 
 

@@ -1,7 +1,7 @@
 """Raw responses: ``resource.with_raw_response.<method>()`` and ``with_streaming_response``.
 
 Both work for every resource method without the resource knowing: the proxy runs the method with a
-``Capture`` in a context variable (``meshapi._transport.capture.CAPTURE``) that the transport fills in, so a
+``Capture`` in a context variable (``meshapi._transport.capture.CAPTURE``) that the HTTP client fills in, so a
 resource added later gets them by inheriting ``SyncAPIResource`` / ``AsyncAPIResource``.
 
 * ``with_raw_response.m(...)`` runs the call as usual and returns a :class:`RawResponse`: status,
@@ -23,7 +23,8 @@ from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional, Ty
 
 import httpx
 
-from ._errors import APIConnectionError, InvalidParamsError
+from ._core.response import foreign_errors
+from ._errors import InvalidParamsError
 from ._resilience import GatewayRoutingEvent, routing_event
 from ._streaming import AsyncStream, Stream
 from ._transport.capture import CAPTURE, Capture, StopAfterResponse
@@ -101,14 +102,6 @@ class RawResponse(_ResponseInfo, Generic[R]):
         return self.content.decode(self.http_response.encoding or "utf-8", errors="replace")
 
 
-def _read_error(exc: httpx.HTTPError) -> APIConnectionError:
-    from ._core.response import map_transport_error
-
-    error = map_transport_error(exc, during="read")
-    assert isinstance(error, APIConnectionError)
-    return error
-
-
 class StreamedResponse(_ResponseInfo):
     """The unread response of a ``with_streaming_response`` call (sync); closed when the block exits."""
 
@@ -120,23 +113,17 @@ class StreamedResponse(_ResponseInfo):
 
     def iter_bytes(self, chunk_size: Optional[int] = None) -> Iterator[bytes]:
         """The body as it arrives (decompressed)."""
-        try:
+        with foreign_errors("read"):
             yield from self.http_response.iter_bytes(chunk_size)
-        except httpx.HTTPError as exc:
-            raise _read_error(exc) from exc
 
     def iter_lines(self) -> Iterator[str]:
         """The body, line by line, as it arrives."""
-        try:
+        with foreign_errors("read"):
             yield from self.http_response.iter_lines()
-        except httpx.HTTPError as exc:
-            raise _read_error(exc) from exc
 
     def read(self) -> bytes:
-        try:
+        with foreign_errors("read"):
             return self.http_response.read()
-        except httpx.HTTPError as exc:
-            raise _read_error(exc) from exc
 
     def parse(self) -> Any:
         """Read the body and return what the method returns (a stream method: its stream object)."""
@@ -166,25 +153,19 @@ class AsyncStreamedResponse(_ResponseInfo):
 
     async def iter_bytes(self, chunk_size: Optional[int] = None) -> AsyncIterator[bytes]:
         """The body as it arrives (decompressed)."""
-        try:
+        with foreign_errors("read"):
             async for chunk in self.http_response.aiter_bytes(chunk_size):
                 yield chunk
-        except httpx.HTTPError as exc:
-            raise _read_error(exc) from exc
 
     async def iter_lines(self) -> AsyncIterator[str]:
         """The body, line by line, as it arrives."""
-        try:
+        with foreign_errors("read"):
             async for line in self.http_response.aiter_lines():
                 yield line
-        except httpx.HTTPError as exc:
-            raise _read_error(exc) from exc
 
     async def read(self) -> bytes:
-        try:
+        with foreign_errors("read"):
             return await self.http_response.aread()
-        except httpx.HTTPError as exc:
-            raise _read_error(exc) from exc
 
     async def parse(self) -> Any:
         """Read the body and return what the method returns (a stream method: its stream object)."""
@@ -208,8 +189,10 @@ class AsyncStreamedResponse(_ResponseInfo):
 
 
 def _is_resource(value: Any) -> bool:
-    """A sub-resource (``client.chat.completions``): it has these views itself (no import of
-    ``resources``, which builds on this module)."""
+    """A nested resource (``client.chat.completions``): its class has the proxies itself.
+
+    Checked by shape, not by class: ``meshapi.resources._base`` imports this module for the proxies.
+    """
     return hasattr(type(value), "with_raw_response")
 
 

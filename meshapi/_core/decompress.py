@@ -7,8 +7,9 @@ inflated here with ``max_length`` so the output never passes ``limit + 1`` bytes
 counted; other encodings (``br``, ``zstd``, when their packages are installed) go through httpx's own
 decoder and are counted after each chunk. Past the cap, :class:`BodyTooLarge` is raised; with
 ``keep_prefix`` (error bodies) the last piece that still fits is kept in ``prefix`` so the transport
-can build the error from the start of the body. :func:`install_cap` puts the decoder on an
-``httpx.Response``; the transport maps the exception to ``ResponseTooLargeError``.
+can build the error from the start of the body. Pure code: putting the decoder on an ``httpx.Response``
+(an httpx private) is ``meshapi._transport.reading.install_cap``, which also maps the exception to
+``ResponseTooLargeError``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from __future__ import annotations
 import zlib
 from typing import Any, List, Optional
 
-import httpx
-
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "BodyTooLarge", "CappedDecoder", "install_cap"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "BodyTooLarge", "CappedDecoder", "capped_decoder_for"]
 
 #: Default cap on a decompressed body (and on one SSE line / event), in bytes: 64 MiB.
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
@@ -137,22 +136,3 @@ def capped_decoder_for(
             ["gzip" if e == "x-gzip" else e for e in encodings], limit, keep_prefix=keep_prefix
         )
     return CappedDecoder(encodings, limit, fallback=httpx_decoder, keep_prefix=keep_prefix)
-
-
-def install_cap(response: httpx.Response, limit: int, *, keep_prefix: bool = False) -> CappedDecoder:
-    """Make ``response`` decode its body through a :class:`CappedDecoder` (before it is read).
-
-    httpx builds its decoder once, on first use, and keeps it in ``response._decoder``; setting that
-    attribute first is how another decoder is put in its place.
-    """
-    httpx_decoder = response._get_content_decoder()
-    encodings = response.headers.get_list("content-encoding", split_commas=True)
-    capped = capped_decoder_for(encodings, limit, httpx_decoder, keep_prefix=keep_prefix)
-    response._decoder = capped  # type: ignore[assignment]
-    return capped
-
-
-def is_encoded(response: httpx.Response) -> bool:
-    """Whether the response declares a ``Content-Encoding`` other than identity."""
-    values = response.headers.get_list("content-encoding", split_commas=True)
-    return any(v.strip().lower() not in ("", "identity") for v in values)

@@ -7,7 +7,6 @@ listing what to fix, before anything is sent.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 import uuid
@@ -19,6 +18,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from .._errors import InvalidParamsError
+from .timeouts import TimeoutTypes, validate_timeout, validate_total_timeout
 
 __all__ = [
     "OPTION_NAMES",
@@ -33,11 +33,9 @@ __all__ = [
     "path_param",
     "json_depth_exceeds",
     "validate_request_id",
-    "validate_timeout",
 ]
 
 M = TypeVar("M", bound=BaseModel)
-TimeoutTypes = Union[float, int, httpx.Timeout]
 
 
 #: Longest id accepted as a path parameter (real ids are far shorter; a huge one breaks the URL).
@@ -76,17 +74,6 @@ def path_param(value: object, *, name: str = "id") -> str:
     return escaped
 
 
-def validate_timeout(value: object, *, name: str = "timeout") -> Union[float, httpx.Timeout]:
-    """A positive, finite number of seconds or an ``httpx.Timeout``; ``InvalidParamsError`` otherwise."""
-    if isinstance(value, httpx.Timeout):
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidParamsError(f"{name} must be a number of seconds or an httpx.Timeout, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise InvalidParamsError(f"{name} must be a positive number of seconds, got {value!r}")
-    return float(value)
-
-
 def new_idempotency_key() -> str:
     return f"meshapi-{uuid.uuid4().hex}"
 
@@ -97,7 +84,8 @@ class RequestOptions:
 
     Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
     ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``
-    and ``request_id``. They are validated here, before anything is sent.
+    and ``request_id``. They are validated here, before anything is sent (the timeout rules are
+    ``meshapi._core.timeouts``).
     """
 
     timeout: Optional[Union[float, httpx.Timeout]] = None
@@ -140,12 +128,7 @@ class RequestOptions:
             isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0
         ):
             raise InvalidParamsError(f"max_retries must be a non-negative integer, got {max_retries!r}")
-        total: Optional[float] = None
-        if total_timeout is not None:
-            checked = validate_timeout(total_timeout, name="total_timeout")
-            if isinstance(checked, httpx.Timeout):
-                raise InvalidParamsError("total_timeout must be a number of seconds")
-            total = checked
+        total = validate_total_timeout(total_timeout) if total_timeout is not None else None
         if request_id is not None:
             validate_request_id(request_id)
         return cls(

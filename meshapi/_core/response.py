@@ -1,15 +1,16 @@
 """Decoding what came back: JSON bodies, models, lists, error bodies, error frames, foreign errors.
 
 This is the one place where an exception from another library (httpx, ``json``, pydantic) becomes a
-``MeshAPIError``: ``map_transport_error`` for transport failures, ``validate_model`` for bodies that do
-not match their model, ``error_from_response`` for HTTP error statuses (the 0.1.10 rules of API.md
-2.5, on any response-like object), ``stream_error_from_frame`` for in-band error events.
+``MeshAPIError``: ``map_transport_error`` (and its context manager ``foreign_errors``) for transport
+errors, ``validate_model`` for bodies that do not match their model, ``stream_error_from_frame`` for
+in-band error events. HTTP error statuses are ``error_from_response`` (defined beside the error classes
+in ``meshapi._errors``, re-exported here; the body rules are ``meshapi._core.error_body``).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional, Protocol, Type, TypeVar, Union
+from typing import Any, List, Mapping, Optional, Protocol, Type, TypeVar, Union
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -17,17 +18,14 @@ from pydantic import BaseModel, ValidationError
 from .._errors import (
     APIConnectionError,
     APIResponseValidationError,
-    APIStatusError,
     APITimeoutError,
     MeshAPIError,
     ResponseTooLargeError,
     StreamEventError,
     StreamInterruptedError,
-    class_for_status,
-    error_code_for_status,
+    error_from_response,
 )
 from .decompress import BodyTooLarge
-from .retry import retry_after_hint
 from .sse import SSELimitError
 
 __all__ = [
@@ -270,150 +268,3 @@ def stream_error_from_frame(payload: Mapping[str, Any], stream_request_id: str) 
             body=dict(payload),
         )
     return StreamEventError(str(error), request_id=request_id, body=dict(payload))
-
-
-# --- HTTP error responses ---------------------------------------------------------------------------
-
-
-def _is_json_content_type(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
-
-
-class _LowerHeaders:
-    """Case-insensitive ``get`` over a plain mapping (a test double's ``headers`` dict)."""
-
-    def __init__(self, headers: Mapping[str, Any]) -> None:
-        self._headers = {str(k).lower(): v for k, v in headers.items()}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._headers.get(key.lower(), default)
-
-
-def _headers_of(response: Any) -> Any:
-    headers = getattr(response, "headers", None)
-    if isinstance(headers, httpx.Headers):
-        return headers
-    if isinstance(headers, Mapping):
-        return _LowerHeaders(headers)
-    return _LowerHeaders({})
-
-
-def _raw_text(response: Any) -> str:
-    """The body as text: ``content`` when the object has bytes, else ``text``; ``""`` when unreadable."""
-    try:
-        content = getattr(response, "content", None)
-        if isinstance(content, (bytes, bytearray)):
-            return bytes(content).decode("utf-8", errors="replace")
-        text = getattr(response, "text", "")
-        return text if isinstance(text, str) else ""
-    except Exception:  # a streamed response whose body could not be read
-        return ""
-
-
-def _json_body(response: Any, raw: str, content_type: Optional[str]) -> Any:
-    """The parsed body, or ``_NOT_JSON``. Uses ``json()`` for objects that are not httpx responses."""
-    if content_type is not None and not _is_json_content_type(content_type):
-        return _NOT_JSON
-    if isinstance(response, httpx.Response) or not callable(getattr(response, "json", None)):
-        if not raw:
-            return _NOT_JSON
-        try:
-            return json.loads(raw)
-        except (ValueError, RecursionError):  # not JSON, digits past the limit, nested too deep
-            return _NOT_JSON
-    try:
-        return response.json()
-    except Exception:  # any decoder's error: the body is not JSON
-        return _NOT_JSON
-
-
-_NOT_JSON: Any = object()
-
-
-def _seconds_for_error(value: Optional[float]) -> Optional[float]:
-    if value is None:
-        return None
-    return int(value) if value == int(value) else round(value, 3)
-
-
-def error_from_response(response: Any) -> APIStatusError:
-    """Map an HTTP error response (body already read) to its typed error; never raises.
-
-    The mapping itself is :func:`_error_from_response`; whatever it trips over (a body nested past
-    the stack, an odd response-like object), the caller still gets the status error.
-    """
-    try:
-        return _error_from_response(response)
-    except Exception:
-        status = response.status_code if isinstance(getattr(response, "status_code", None), int) else 0
-        return class_for_status(status)(
-            f"HTTP {status}", status=status, error_code=error_code_for_status(status), request_id=""
-        )
-
-
-def _error_from_response(response: Any) -> APIStatusError:
-    """Map an HTTP error response (body already read) to its typed error (API.md 2.5, 0.1.10 rules).
-
-    ``response`` is an ``httpx.Response`` or anything with ``status_code``, ``headers``, ``json()`` and
-    ``text``. Envelope fields win; without an envelope the code comes from the status table and the
-    message from a string ``detail`` (or a nested ``detail.error``), then ``HTTP <status>``. A body that
-    is not JSON gives ``parse_error`` with the start of the body as the message. Never raises.
-    """
-    try:
-        status = int(response.status_code)
-    except Exception:
-        status = 0
-    headers = _headers_of(response)
-    request_id = headers.get("x-request-id", "") or ""
-    content_type = headers.get("content-type")
-    message = ""
-    code = ""
-    details: Optional[List[Any]] = None
-    provider_error: Optional[Dict[str, Any]] = None
-    raw = _raw_text(response)
-    body = _json_body(response, raw, content_type)
-    if body is _NOT_JSON:
-        body = None
-        if raw.strip():
-            code = "parse_error"
-            message = raw[:500].strip()
-    if isinstance(body, dict):
-        rid = body.get("request_id")
-        if isinstance(rid, str) and rid:
-            request_id = rid
-        error = body.get("error")
-        detail = body.get("detail")
-        if not isinstance(error, dict) and isinstance(detail, dict) and isinstance(detail.get("error"), dict):
-            error = detail["error"]  # compare's all_models_failed nests the envelope under "detail"
-        if isinstance(error, dict):
-            if isinstance(error.get("code"), str):
-                code = error["code"]
-            if isinstance(error.get("message"), str):
-                message = error["message"]
-            if isinstance(error.get("details"), list):
-                details = error["details"]
-            if isinstance(error.get("provider_error"), dict):
-                provider_error = error["provider_error"]
-        elif isinstance(error, str):
-            message = error
-        if not message and isinstance(detail, str):
-            message = detail
-        if not message and isinstance(detail, list):
-            details = details or detail
-            message = "Request validation failed."
-    if 300 <= status < 400 and (code == "parse_error" or not message):
-        location = headers.get("location", "(no location)")
-        message = f"HTTP {status} redirect to {location!r}; the SDK does not follow redirects: check base_url"
-        code = ""
-    return class_for_status(status)(
-        message or f"HTTP {status}",
-        status=status,
-        error_code=code or error_code_for_status(status),
-        request_id=request_id if isinstance(request_id, str) else "",
-        details=details,
-        provider_error=provider_error,
-        retry_after_seconds=_seconds_for_error(retry_after_hint(headers, body)),  # type: ignore[arg-type]
-        response=response,
-        body=body,
-    )

@@ -12,13 +12,12 @@
   lengthens; otherwise exponential backoff from ``initial_delay`` capped at ``max_delay``, +/- ``jitter``.
 * A hint longer than ``max_retry_after`` is not waited out: the error is raised at once so the caller
   can decide. Negative, non-finite, huge or unparseable hints never raise; they are ignored.
-* With a deadline (``total_timeout``), a wait that would end past it gives up instead.
+* With a deadline (``total_timeout``), a wait that would end past it gives up instead (the rule is
+  ``meshapi._core.timeouts.wait_fits``).
 """
 
 from __future__ import annotations
 
-import email.utils
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -26,9 +25,12 @@ from typing import Any, Callable, FrozenSet, Mapping, Optional
 
 import httpx
 
+from .retry_after import parse_retry_after, retry_after_hint
+from .timeouts import deadline_left, wait_fits
+
 __all__ = [
     "RETRYABLE_STATUSES",
-    "RetryPolicy",
+    "RetrySchedule",
     "RetryState",
     "compute_delay",
     "is_retryable_exception",
@@ -40,11 +42,13 @@ __all__ = [
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES_LIMIT = 100
-_MAX_HINT = 10.0**9  # about 31 years: anything longer is nonsense, treated as "no usable hint"
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetrySchedule:
+    """The numbers the retry state decides by (internal; the public settings are ``meshapi.RetryPolicy``,
+    turned into a schedule by ``meshapi._resilience.schedule_of``)."""
+
     max_retries: int = 3
     initial_delay: float = 0.5
     max_delay: float = 8.0
@@ -80,93 +84,25 @@ def is_retryable_exception(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError))
 
 
-def _seconds(value: Any) -> Optional[float]:
-    """A usable number of seconds from a header string or a JSON number, else ``None``."""
-    if isinstance(value, bool):
-        return None
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if math.isnan(seconds) or seconds < 0 or seconds > _MAX_HINT:
-        return None
-    return seconds
-
-
-def _http_date(value: str, now: Optional[float]) -> Optional[float]:
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-        if when is None or when.tzinfo is None:
-            return None
-        stamp = when.timestamp()
-    except Exception:  # garbage dates raise TypeError, ValueError, IndexError, OverflowError...
-        return None
-    current = time.time() if now is None else now
-    return _seconds(max(0.0, stamp - current))
-
-
-def retry_after_hint(
-    headers: Optional[Mapping[str, str]], body: Any = None, *, now: Optional[float] = None
-) -> Optional[float]:
-    """Seconds the server asked us to wait, or ``None``. The SDK's only Retry-After parser.
-
-    Order: ``retry-after-ms``, ``retry-after`` (seconds, integer or decimal, or an HTTP date; a date in
-    the past means 0), then the error body's ``retry_after_seconds`` (``body`` is the parsed JSON body,
-    envelope ``{"error": {...}}`` or flat). Never raises.
-    """
-    if headers:
-        try:
-            ms = headers.get("retry-after-ms")
-            value = headers.get("retry-after")
-        except Exception:
-            ms = value = None
-        if ms:
-            seconds = _seconds(ms)
-            if seconds is not None:
-                return seconds / 1000.0
-        if value and isinstance(value, str):
-            value = value.strip()
-            seconds = _seconds(value)
-            if seconds is not None:
-                return seconds
-            if not value.replace(".", "", 1).lstrip("+-").isdigit():
-                seconds = _http_date(value, now)
-                if seconds is not None:
-                    return seconds
-    if isinstance(body, Mapping):
-        error = body.get("error")
-        hint = error.get("retry_after_seconds") if isinstance(error, Mapping) else None
-        if hint is None:
-            hint = body.get("retry_after_seconds")
-        if hint is not None and not isinstance(hint, str):
-            return _seconds(hint)
-    return None
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: Optional[float] = None) -> Optional[float]:
-    """The header-only form of :func:`retry_after_hint` (kept for callers of 0.1.4-era code)."""
-    return retry_after_hint(headers, None, now=now)
-
-
 def compute_delay(
     retries_done: int,
     retry_after: Optional[float],
-    policy: RetryPolicy,
+    schedule: RetrySchedule,
     rand: Callable[[], float] = random.random,
 ) -> Optional[float]:
     """Seconds to wait before retry number ``retries_done + 1``; ``None`` means do not retry.
 
     ``rand`` returns a float in [0, 1) (injectable for tests).
     """
-    if retries_done >= policy.max_retries:
+    if retries_done >= schedule.max_retries:
         return None
     if retry_after is not None:
-        if retry_after > policy.max_retry_after:
+        if retry_after > schedule.max_retry_after:
             return None
         # the hint is a floor: jitter only adds, and never beyond the cap
-        return min(retry_after * (1.0 + policy.jitter * rand()), max(retry_after, policy.max_retry_after))
-    backoff = min(policy.initial_delay * (2.0**retries_done), policy.max_delay)
-    return max(0.0, backoff * (1.0 + policy.jitter * (2.0 * rand() - 1.0)))
+        return min(retry_after * (1.0 + schedule.jitter * rand()), max(retry_after, schedule.max_retry_after))
+    backoff = min(schedule.initial_delay * (2.0**retries_done), schedule.max_delay)
+    return max(0.0, backoff * (1.0 + schedule.jitter * (2.0 * rand() - 1.0)))
 
 
 class RetryState:
@@ -182,24 +118,24 @@ class RetryState:
         "deadline",
         "delay",
         "method",
-        "policy",
         "rand",
         "reason",
         "retries",
+        "schedule",
         "span",
         "status",
     )
 
     def __init__(
         self,
-        policy: RetryPolicy,
+        schedule: RetrySchedule,
         *,
         method: str = "GET",
         deadline: Optional[float] = None,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self.policy = policy
+        self.schedule = schedule
         self.method = method
         self.deadline = deadline
         self.clock = clock
@@ -212,12 +148,14 @@ class RetryState:
 
     def remaining(self) -> Optional[float]:
         """Seconds left before the deadline (``None`` without one; never negative)."""
-        if self.deadline is None:
-            return None
-        return max(0.0, self.deadline - self.clock())
+        return None if self.deadline is None else deadline_left(self.deadline, self.clock())
 
     def _grant(self, delay: Optional[float]) -> Optional[float]:
-        if delay is not None and self.deadline is not None and self.clock() + delay >= self.deadline:
+        if (
+            delay is not None
+            and self.deadline is not None
+            and not wait_fits(delay, self.deadline, self.clock())
+        ):
             delay = None
         self.delay = delay
         if delay is not None:
@@ -229,15 +167,15 @@ class RetryState:
         self.reason, self.status = "network-error", 0
         if not is_retryable_exception(exc):
             return self._grant(None)
-        if self.policy.unsent_only and not isinstance(exc, UNSENT_ERRORS):
+        if self.schedule.unsent_only and not isinstance(exc, UNSENT_ERRORS):
             return self._grant(None)  # it may have reached the server: retried only when asked
         if (
             isinstance(exc, httpx.ReadTimeout)
             and self.method not in ("GET", "HEAD", "OPTIONS")
-            and not self.policy.retry_read_timeouts
+            and not self.schedule.retry_read_timeouts
         ):
             return self._grant(None)  # sent, and the server may still be working on it
-        return self._grant(compute_delay(self.retries, None, self.policy, self.rand))
+        return self._grant(compute_delay(self.retries, None, self.schedule, self.rand))
 
     def after_response(
         self, status: int, headers: Optional[Mapping[str, str]] = None, body: Any = None
@@ -247,7 +185,7 @@ class RetryState:
         should = headers.get("x-should-retry") if headers else None
         if should is not None:
             should = should.strip().lower()
-        if should == "false" or (should != "true" and status not in self.policy.statuses):
+        if should == "false" or (should != "true" and status not in self.schedule.statuses):
             return self._grant(None)
-        hint = retry_after_hint(headers, body) if self.policy.respect_retry_after else None
-        return self._grant(compute_delay(self.retries, hint, self.policy, self.rand))
+        hint = retry_after_hint(headers, body) if self.schedule.respect_retry_after else None
+        return self._grant(compute_delay(self.retries, hint, self.schedule, self.rand))

@@ -147,7 +147,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     Raises ``ImportError`` naming the extra to install when aiohttp is missing.
     """
 
-    #: ``meshapi._transport.pool.Direct`` may send to it without httpx.AsyncClient's layers (it has no state there).
+    #: ``meshapi._transport.direct.Direct`` may send to it without httpx.AsyncClient's layers (it has no state there).
     meshapi_direct = True
 
     def __init__(self, *, limits: httpx.Limits = _DEFAULT_LIMITS) -> None:

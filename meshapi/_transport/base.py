@@ -1,34 +1,30 @@
-"""What the two transports share: building a request, per-attempt preparation, hooks, deadlines.
+"""What the two HTTP clients share: building a request, judging each attempt, resilience events.
 
-``meshapi._transport.client`` keeps only the two send loops (sync and async); everything they do the same way,
-without I/O, is here: the merged headers (token, SDK header, ``X-MeshAPI-Retry-Count``, idempotency
-key, caller's ``X-Request-Id``), the query (``default_query`` under ``extra_query``), the JSON body with
-its size limit, the timeout of each attempt under a ``total_timeout`` deadline, the redacted views
-given to ``on_request`` / ``on_response`` hooks, and the raw-response capture the
-``with_raw_response`` proxies read (a context variable, so every resource gets it without changes).
+``meshapi._transport.client`` keeps only the two send loops (sync and async); everything they do the
+same way, without I/O, is here: the merged headers (token, SDK header, ``X-MeshAPI-Retry-Count``,
+idempotency key, caller's ``X-Request-Id``), the query (``default_query`` under ``extra_query``), the
+JSON body with its size limit, the call's timeout and deadline (rules in ``meshapi._core.timeouts``),
+what an answer or a failure of one attempt means (return it, retry, or raise), and the retry / fallback /
+routing events. The hooks around each attempt are ``meshapi._transport.hooks``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import json
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
 
-from .._config import MeshAPIConfig, check_token, custom_headers_from_env
+from .._config import MeshAPIConfig, custom_headers_from_env
 from .._core.request import RequestOptions, new_idempotency_key
-from .._core.retry import RetryPolicy, RetryState
-from .._errors import (
-    ConfigurationError,
-    InvalidParamsError,
-    MeshAPIError,
-)
+from .._core.response import error_from_response, map_transport_error
+from .._core.retry import RetrySchedule, RetryState
+from .._core.timeouts import call_deadline, call_timeout, deadline_error, httpx_timeout
+from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError
 from .._resilience import (
     DEFAULT_FALLBACK_STATUSES,
     FallbackEvent,
@@ -40,16 +36,24 @@ from .._resilience import (
 )
 from .._version import __version__
 from . import fork as _fork
-from .capture import Capture
-from .deadline import deadline_error
-from .pool import Direct, closed_error
+from .capture import Capture, StopAfterResponse
+from .direct import Direct, closed_error
+from .hooks import RETRY_COUNT_HEADER, RequestView, ResponseView
 
-__all__ = ["MAX_BODY_BYTES", "SDK_HEADER_VALUE", "Capture", "RequestView", "ResponseView", "TransportBase"]
+__all__ = [
+    "ASYNC_DEFAULT_LIMITS",
+    "DEFAULT_LIMITS",
+    "MAX_BODY_BYTES",
+    "SDK_HEADER_VALUE",
+    "HttpClientBase",
+    "RequestView",
+    "ResponseView",
+    "httpx_async_transport",
+]
 
 log = logging.getLogger("meshapi")
 
 SDK_HEADER_VALUE = f"python/{__version__}"
-RETRY_COUNT_HEADER = "X-MeshAPI-Retry-Count"
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the gateway's edge limit (API.md 1.9); bigger bodies get an HTML 413
 
 
@@ -60,51 +64,23 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64,
 ASYNC_DEFAULT_LIMITS = DEFAULT_LIMITS
 
 
-def _async_transport(
-    transport: Optional[Union[str, httpx.AsyncBaseTransport]],
+def httpx_async_transport(
+    choice: Optional[Union[str, httpx.AsyncBaseTransport]],
     limits: httpx.Limits = DEFAULT_LIMITS,
 ) -> Optional[httpx.AsyncBaseTransport]:
-    """``None``/``"httpx"``: httpx's own pool; ``"aiohttp"``: ``AiohttpTransport``; or the given one."""
-    if transport is None or transport == "httpx":
+    """The httpx transport ``http_transport=`` names: ``None``/``"httpx"``: httpx's own pool (``None``);
+    ``"aiohttp"``: ``AiohttpTransport``; or the ``httpx.AsyncBaseTransport`` given."""
+    if choice is None or choice == "httpx":
         return None
-    if transport == "aiohttp":
+    if choice == "aiohttp":
         from .aiohttp import AiohttpTransport
 
         return AiohttpTransport(limits=limits)
-    if isinstance(transport, httpx.AsyncBaseTransport):
-        return transport
+    if isinstance(choice, httpx.AsyncBaseTransport):
+        return choice
     raise ConfigurationError(
-        f"http_transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, got {transport!r}"
+        f"http_transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, got {choice!r}"
     )
-
-
-@dataclass(frozen=True)
-class RequestView:
-    """What an ``on_request`` hook sees of one attempt (``Authorization`` redacted)."""
-
-    method: str
-    url: str
-    headers: Dict[str, str]
-    attempt: int  # 0 for the first attempt, then 1, 2, ... (the X-MeshAPI-Retry-Count sent)
-
-
-@dataclass(frozen=True)
-class ResponseView:
-    """What an ``on_response`` hook sees of one attempt's answer (headers as received)."""
-
-    status_code: int
-    headers: Dict[str, str]
-    request_id: str
-    elapsed: float  # seconds from sending to the response headers
-    request: RequestView
-
-
-class _Attempt:
-    __slots__ = ("hooked", "view")
-
-    def __init__(self, view: Optional[RequestView], hooked: bool) -> None:
-        self.view = view
-        self.hooked = hooked
 
 
 @functools.lru_cache(maxsize=256)
@@ -112,29 +88,25 @@ def _parse_url(url: str) -> httpx.URL:
     return httpx.URL(url)  # immutable, so one parsed URL can serve every request to it
 
 
-def _timeout_of(value: Union[float, httpx.Timeout]) -> httpx.Timeout:
-    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+class HttpClientBase:
+    """What ``SyncHttpClient`` and ``AsyncHttpClient`` share. No I/O here.
 
-
-def _redacted(headers: httpx.Headers) -> Dict[str, str]:
-    return {k: ("<redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
-
-
-class TransportBase:
-    """What the two twins share. No I/O here."""
+    ``_client`` is the httpx client sent through (the SDK's own, or one passed in); ``_direct`` sends
+    straight to its httpx transport when the SDK made it (``meshapi._transport.direct``).
+    """
 
     _config: MeshAPIConfig
     _client: Union[httpx.Client, httpx.AsyncClient]
     _headers: Dict[str, str]
     _timeout: httpx.Timeout
-    _policy: RetryPolicy
+    _schedule: RetrySchedule
     _owns_client: bool
     _direct: Optional[Direct] = None
 
     def _setup(self, config: MeshAPIConfig) -> None:
         self._config = config
-        self._timeout = _timeout_of(config.timeout)
-        self._policy = config.retry_policy
+        self._timeout = httpx_timeout(config.timeout)
+        self._schedule = config.retry_schedule
         self._headers = self._base_headers()
         self._forks = _fork.generation()
         self._slow = callable(config.token) or config.on_request is not None or config.on_response is not None
@@ -142,7 +114,7 @@ class TransportBase:
         self._observer: Optional[Observer] = Observer(config.logger, config.debug) if watching else None
 
     def _use(self, client: Any) -> None:
-        """Send through ``client`` from now on (straight to its transport when it is the SDK's own)."""
+        """Send through the httpx ``client`` from now on (straight to its httpx transport when the SDK made it)."""
         self._client = client
         self._direct = Direct.of(client)
 
@@ -202,7 +174,7 @@ class TransportBase:
         url = self._url(path)
         data = self._encode(body) if content is None else content
         query = ({k: v for k, v in query.items() if v is not None} or None) if query else None
-        timeout = _timeout_of(options.timeout) if options.timeout is not None else self._timeout
+        timeout = call_timeout(options.timeout, self._timeout)
         direct = self._direct
         if direct is not None and direct.stateless():  # our pool: no cookies or params to merge
             merged = direct.headers(self._headers)
@@ -217,12 +189,11 @@ class TransportBase:
         return request, self._state(method, options)
 
     def _state(self, method: str, options: RequestOptions) -> RetryState:
-        policy = self._policy
-        if options.max_retries is not None and options.max_retries != policy.max_retries:
-            policy = dataclasses.replace(policy, max_retries=options.max_retries)
-        total = options.total_timeout if options.total_timeout is not None else self._config.total_timeout
-        deadline = time.monotonic() + total if total is not None else None
-        return RetryState(policy, method=method, deadline=deadline)
+        schedule = self._schedule
+        if options.max_retries is not None and options.max_retries != schedule.max_retries:
+            schedule = dataclasses.replace(schedule, max_retries=options.max_retries)
+        deadline = call_deadline(options.total_timeout, self._config.total_timeout, time.monotonic())
+        return RetryState(schedule, method=method, deadline=deadline)
 
     @staticmethod
     def _encode(body: Any) -> Optional[bytes]:
@@ -254,99 +225,6 @@ class TransportBase:
         if self._client.is_closed:
             raise closed_error()
 
-    # --- per attempt ----------------------------------------------------------------------------------
-    def _start_attempt(self, request: httpx.Request, state: RetryState, external: bool) -> _Attempt:
-        """Refresh the token, set the retry count and time left, call ``on_request`` (sync)."""
-        token = None
-        provider = self._config.token
-        if callable(provider) and not external:
-            try:
-                token = provider()
-            except Exception as exc:
-                raise self._token_error(exc) from exc
-        return self._begin(request, state, token, external, self._config.on_request)
-
-    async def _astart_attempt(self, request: httpx.Request, state: RetryState, external: bool) -> _Attempt:
-        """The async twin of ``_start_attempt``: the token provider and the hook may be awaitable."""
-        token = None
-        provider = self._config.token
-        if callable(provider) and not external:
-            try:
-                token = provider()
-                if inspect.isawaitable(token):
-                    token = await token
-            except Exception as exc:
-                raise self._token_error(exc) from exc
-        attempt = self._begin(request, state, token, external, None)
-        hook = self._config.on_request
-        if hook is not None and attempt.view is not None:
-            try:
-                result = hook(attempt.view)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
-                raise self._hook_error("on_request", exc) from exc
-        return attempt
-
-    def _begin(
-        self,
-        request: httpx.Request,
-        state: RetryState,
-        token: Any,
-        external: bool,
-        hook: Optional[Callable[[RequestView], Any]],
-    ) -> _Attempt:
-        if not external or state.deadline is not None:
-            self._prepare_attempt(request, state, token, count=not external)
-        config = self._config
-        view = None
-        if config.on_request is not None or config.on_response is not None:
-            view = self._request_view(request, state.retries)
-            if hook is not None:
-                try:
-                    hook(view)
-                except Exception as exc:
-                    raise self._hook_error("on_request", exc) from exc
-        return _Attempt(view, config.on_response is not None and view is not None)
-
-    def _end_attempt(self, response: httpx.Response, attempt: _Attempt, elapsed: float) -> None:
-        hook = self._config.on_response
-        assert hook is not None and attempt.view is not None
-        try:
-            hook(self._response_view(response, attempt.view, elapsed))
-        except Exception as exc:
-            response.close()
-            raise self._hook_error("on_response", exc) from exc
-
-    async def _aend_attempt(self, response: httpx.Response, attempt: _Attempt, elapsed: float) -> None:
-        hook = self._config.on_response
-        assert hook is not None and attempt.view is not None
-        try:
-            result = hook(self._response_view(response, attempt.view, elapsed))
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            await response.aclose()
-            raise self._hook_error("on_response", exc) from exc
-
-    @staticmethod
-    def _prepare_attempt(
-        request: httpx.Request, state: RetryState, token: Any, *, count: bool = True
-    ) -> None:
-        """Set what changes between attempts: retry count, a refreshed token, the time left."""
-        if state.retries and count:
-            request.headers[RETRY_COUNT_HEADER] = str(state.retries)
-        if token is not None:
-            request.headers["Authorization"] = f"Bearer {check_token(token)}"
-        if state.deadline is not None:
-            left = state.remaining() or 0.0
-            if left <= 0.0:
-                raise deadline_error(state)
-            timeout = request.extensions.get("timeout") or {}
-            request.extensions["timeout"] = {
-                k: (left if v is None else min(v, left)) for k, v in timeout.items()
-            } or {"connect": left, "read": left, "write": left, "pool": left}
-
     def _external_request(
         self, method: str, url: str, content: bytes, headers: Mapping[str, str], options: RequestOptions
     ) -> httpx.Request:
@@ -354,7 +232,7 @@ class TransportBase:
             target = httpx.URL(url)
             if not target.is_absolute_url:
                 target = httpx.URL(self._config.base_url + "/").join(url)
-            timeout = _timeout_of(options.timeout) if options.timeout is not None else self._timeout
+            timeout = call_timeout(options.timeout, self._timeout)
             request = self._client.build_request(
                 method, target, content=content, headers=dict(headers), timeout=timeout
             )
@@ -373,31 +251,43 @@ class TransportBase:
             response.headers.get("x-request-id"),
         )
 
-    @staticmethod
-    def _token_error(exc: BaseException) -> MeshAPIError:
-        if isinstance(exc, MeshAPIError):
-            return exc
-        return ConfigurationError(f"The token provider raised {type(exc).__name__}; no request was sent")
+    # --- what the outcome of one attempt means ---------------------------------------------------------
+    def _accept(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        state: RetryState,
+        capture: Optional[Capture],
+        elapsed: float,
+    ) -> httpx.Response:
+        """A 2xx answer: logged, its routing event emitted, captured for ``with_raw_response`` (and in
+        ``with_streaming_response``'s mode, the method stopped with ``StopAfterResponse``)."""
+        if log.isEnabledFor(logging.DEBUG):
+            self._log_ok(request, response)
+        if self._observer is not None or state.span is not None:
+            self._routed(response, state)
+        if capture is not None:
+            capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
+            if capture.mode == "stream":
+                raise StopAfterResponse()
+        return response
 
-    @staticmethod
-    def _request_view(request: httpx.Request, attempt: int) -> RequestView:
-        return RequestView(request.method, str(request.url), _redacted(request.headers), attempt)
+    def _judge_status(self, request: httpx.Request, response: httpx.Response, state: RetryState) -> None:
+        """An error status (body read, response closed): raise its typed error, or log the retry to come."""
+        error = error_from_response(response)
+        if state.after_response(response.status_code, response.headers, error.body) is None:
+            log.debug("%s %s -> %d %s", request.method, request.url.path, error.status, error.error_code)
+            raise error
+        self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
 
-    @staticmethod
-    def _response_view(response: httpx.Response, request: RequestView, elapsed: float) -> ResponseView:
-        return ResponseView(
-            response.status_code,
-            dict(response.headers.items()),
-            response.headers.get("x-request-id", ""),
-            elapsed,
-            request,
-        )
-
-    @staticmethod
-    def _hook_error(name: str, exc: BaseException) -> MeshAPIError:
-        from .._errors import HookError
-
-        return HookError(f"The {name} hook raised {type(exc).__name__}: {exc}")
+    def _judge_failure(self, request: httpx.Request, state: RetryState, exc: httpx.HTTPError) -> None:
+        """A transport error: raise its typed error (``map_transport_error``, the one table; past the
+        deadline the ``total_timeout`` error), or log the retry to come."""
+        if state.deadline is not None and not state.remaining():
+            raise deadline_error() from exc
+        if state.after_exception(exc) is None:
+            raise map_transport_error(exc) from exc
+        self._log_retry(request, state, f"failed ({type(exc).__name__})")
 
     # --- resilience events ------------------------------------------------------------------------------
     def _emit(self, event: ResilienceEvent, state: RetryState) -> None:
@@ -450,7 +340,7 @@ class TransportBase:
                 method=request.method,
                 path=request.url.path,
                 attempt=state.retries,
-                max_retries=state.policy.max_retries,
+                max_retries=state.schedule.max_retries,
                 delay_ms=round((state.delay or 0.0) * 1000),
                 reason=state.reason,
                 status=state.status or None,

@@ -1,7 +1,7 @@
-"""What ``with_raw_response`` / ``with_streaming_response`` share with the transport loops.
+"""What ``with_raw_response`` / ``with_streaming_response`` share with the send loops.
 
 The proxies (``meshapi._response``) put a ``Capture`` in ``CAPTURE`` for the length of one method call;
-the transport fills it in (the last response, the retries it took) or, in ``stream`` mode, stops the
+the send loop fills it in (the last response, the retries it took) or, in ``stream`` mode, stops the
 method with ``StopAfterResponse`` once the headers arrived. A context variable, so concurrent calls on
 one client (threads, tasks) never see each other's capture.
 """
@@ -13,11 +13,11 @@ from typing import Optional
 
 import httpx
 
-__all__ = ["CAPTURE", "Capture", "StopAfterResponse"]
+__all__ = ["CAPTURE", "Capture", "StopAfterResponse", "replayed"]
 
 
 class Capture:
-    """Filled by the transport while a ``with_raw_response`` / ``with_streaming_response`` call runs.
+    """Filled by the send loop while a ``with_raw_response`` / ``with_streaming_response`` call runs.
 
     ``mode``: ``"raw"`` records the last response; ``"stream"`` sends the first request as a stream,
     records it unread and stops the method (``StopAfterResponse``); ``"replay"`` hands the recorded
@@ -34,10 +34,18 @@ class Capture:
 
 
 class StopAfterResponse(BaseException):
-    """Raised by the transport in ``stream`` capture mode once the response headers arrived.
+    """Raised by the send loop in ``stream`` capture mode once the response headers arrived.
 
     A ``BaseException`` so no resource's ``except Exception`` swallows it; only the proxy catches it.
     """
 
 
 CAPTURE: contextvars.ContextVar[Optional[Capture]] = contextvars.ContextVar("meshapi_capture", default=None)
+
+
+def replayed(capture: Optional[Capture]) -> Optional[httpx.Response]:
+    """The recorded response a ``with_streaming_response`` ``parse()`` hands back to the method."""
+    if capture is None or capture.mode != "replay" or capture.response is None:
+        return None
+    response, capture.response, capture.mode = capture.response, None, "done"
+    return response

@@ -1,11 +1,11 @@
-"""The transport: the only two send -> ask the retry state -> sleep loops of the SDK.
+"""``SyncHttpClient`` / ``AsyncHttpClient``: the only two send -> ask the retry state -> sleep loops.
 
-``SyncHttpClient`` and ``AsyncHttpClient`` are twins that differ only in ``await`` and the sleep. Each
-call builds one ``httpx.Request`` (``meshapi._transport``) and sends it until the pure retry state
-(``meshapi._core.retry.RetryState``) says stop; decoding and error mapping live in
-``meshapi._core.response``, settings in ``meshapi._config``. Streams go through the same loop, so they
-are retried only while no byte has reached the caller. Every failure leaves here as a ``MeshAPIError``
-subclass; the response of every failed attempt is closed, so no connection stays checked out.
+The twins differ only in ``await`` and the sleep. Each call builds one ``httpx.Request``
+(``meshapi._transport.base``) and sends it until the pure retry state (``meshapi._core.retry.RetryState``)
+says stop; what an answer or a failure means is decided in ``base`` too, so the loops here hold only the
+I/O. Streams go through the same loop, so they are retried only while no byte has reached the caller.
+Every failure leaves here as a ``MeshAPIError`` subclass; the response of every failed attempt is closed,
+so no connection stays checked out.
 
 The 0.1.4 import path of these classes, ``meshapi._http``, is a re-export shim over this module.
 """
@@ -14,33 +14,20 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, Mapping, Optional, Union
 
 import httpx
-from pydantic import BaseModel
 
-from .._config import (
-    MeshAPIConfig,
-)
-from .._core.frames import DONE_SENTINEL
+from .._config import MeshAPIConfig
 from .._core.request import RequestOptions
-from .._core.response import (
-    error_from_response,
-    map_transport_error,
-)
 from .._core.retry import RetryState
 from .._errors import ConfigurationError, MeshAPIError
 from . import fork as _fork
 from . import otel as _otel
 from . import pool as _pool
-from .base import (
-    ASYNC_DEFAULT_LIMITS,
-    DEFAULT_LIMITS,
-    TransportBase,
-    _async_transport,
-)
-from .capture import CAPTURE, Capture, StopAfterResponse
-from .deadline import deadline_error
+from .base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, HttpClientBase, httpx_async_transport
+from .capture import CAPTURE, Capture, replayed
+from .hooks import aend_attempt, astart_attempt, end_attempt, start_attempt
 from .methods import AsyncMethods, SyncMethods
 from .reading import aread_body, install_stream_stages, read_body
 
@@ -48,28 +35,13 @@ __all__ = ["AsyncHttpClient", "SyncHttpClient"]
 
 log = logging.getLogger("meshapi")
 
-_DONE_SENTINEL = DONE_SENTINEL
 _NO_OPTIONS = RequestOptions()
-T = TypeVar("T", bound=BaseModel)
 
 
-def traced(span: Any, response: httpx.Response, retries: int, stream: bool) -> None:
-    if not stream:  # a stream's span ends when its body closes (``install_stream_stages``)
-        _otel.finish(span, retries=retries, response=response)
+class SyncHttpClient(HttpClientBase, SyncMethods):
+    """The blocking HTTP client, over an ``httpx.Client``.
 
-
-def _replayed(capture: Optional[Capture]) -> Optional[httpx.Response]:
-    """The recorded response a ``with_streaming_response`` ``parse()`` hands back to the method."""
-    if capture is None or capture.mode != "replay" or capture.response is None:
-        return None
-    response, capture.response, capture.mode = capture.response, None, "done"
-    return response
-
-
-class SyncHttpClient(TransportBase, SyncMethods):
-    """Blocking transport over ``httpx.Client``.
-
-    ``shared_client``: an ``httpx.Client`` owned by another transport (``with_options`` copies), used
+    ``shared_client``: an ``httpx.Client`` owned by another HTTP client (``with_options`` copies), used
     as is and never closed here.
     """
 
@@ -115,9 +87,9 @@ class SyncHttpClient(TransportBase, SyncMethods):
         """
         capture = CAPTURE.get()
         if capture is not None:
-            replayed = _replayed(capture)
-            if replayed is not None:
-                return replayed
+            recorded = replayed(capture)
+            if recorded is not None:
+                return recorded
             stream = stream or capture.mode == "stream"
         self._check_open()
         options = options or _NO_OPTIONS
@@ -139,14 +111,12 @@ class SyncHttpClient(TransportBase, SyncMethods):
                     deadline = state.deadline
                     request, state = self._build(method, path, hop, params, options, stream, content)
                     state.deadline, state.span = deadline, span  # one deadline for the whole chain
-        except StopAfterResponse:  # the stream's span is watched already (``install_stream_stages``)
-            raise
         except BaseException as exc:
             if span is not None:
-                _otel.finish(span, retries=state.retries, error=exc)
+                _otel.failed(span, exc, capture, state.retries)
             raise
         if span is not None:
-            traced(span, response, state.retries, stream)
+            _otel.ended(span, response, state.retries, stream)
         return response
 
     def send_url(
@@ -186,7 +156,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
         while True:
-            attempt = self._start_attempt(request, state, external) if slow or state.retries else None
+            attempt = start_attempt(self._config, request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
@@ -194,7 +164,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
                 # Always streamed, then read here: the body is decoded under the size cap (httpx's own
                 # read would inflate a compressed body without limit). Redirects are never followed,
                 # even by an injected client: default headers and the body stay with this origin.
-                direct = self._direct  # the SDK's own pool: straight to its transport
+                direct = self._direct  # the SDK's own pool: straight to its httpx transport
                 if direct is not None:
                     response = direct.send(request)
                 else:
@@ -202,28 +172,16 @@ class SyncHttpClient(TransportBase, SyncMethods):
                 if not stream:
                     read_body(response, limit, state if read_here else None)
             except httpx.HTTPError as exc:
-                if bounded and not state.remaining():
-                    raise deadline_error(state) from exc
-                if state.after_exception(exc) is None:
-                    raise map_transport_error(exc) from exc
-                self._log_retry(request, state, f"failed ({type(exc).__name__})")
+                self._judge_failure(request, state, exc)  # raises, or logs the retry to come
                 self._sleep(state.delay or 0.0)
                 continue
             elapsed = time.monotonic() - started
             if attempt is not None and attempt.hooked:
-                self._end_attempt(response, attempt, elapsed)
+                end_attempt(self._config, response, attempt, elapsed)
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
-                if debug:
-                    self._log_ok(request, response)
-                if self._observer is not None or state.span is not None:
-                    self._routed(response, state)
                 if stream:
                     install_stream_stages(response, limit, state)
-                if capture is not None:
-                    capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
-                    if capture.mode == "stream":
-                        raise StopAfterResponse()
-                return response
+                return self._accept(request, response, state, capture, elapsed)
             try:
                 if stream:
                     read_body(response, limit, None)
@@ -231,11 +189,7 @@ class SyncHttpClient(TransportBase, SyncMethods):
                 pass  # the error body is lost, the status still says what happened
             finally:
                 response.close()
-            error = error_from_response(response)
-            if state.after_response(response.status_code, response.headers, error.body) is None:
-                log.debug("%s %s -> %d %s", request.method, request.url.path, error.status, error.error_code)
-                raise error
-            self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
+            self._judge_status(request, response, state)  # raises, or logs the retry to come
             self._sleep(state.delay or 0.0)
 
     def close(self) -> None:
@@ -250,11 +204,11 @@ async def _anyio_sleep(seconds: float) -> None:
     await anyio.sleep(seconds)
 
 
-class AsyncHttpClient(TransportBase, AsyncMethods):
-    """Async transport over ``httpx.AsyncClient`` (the twin of ``SyncHttpClient``; asyncio or trio).
+class AsyncHttpClient(HttpClientBase, AsyncMethods):
+    """The async HTTP client, over an ``httpx.AsyncClient`` (the twin of ``SyncHttpClient``; asyncio or trio).
 
-    ``transport`` applies to the ``httpx.AsyncClient`` this object creates (not to one passed in the
-    config): ``"aiohttp"`` selects :class:`meshapi._transport.aiohttp.AiohttpTransport`.
+    ``http_transport`` is the httpx transport of the ``httpx.AsyncClient`` this object creates (not of
+    one passed in the config): ``"aiohttp"`` selects :class:`meshapi._transport.aiohttp.AiohttpTransport`.
     """
 
     _client: httpx.AsyncClient
@@ -263,10 +217,10 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         self,
         config: MeshAPIConfig,
         *,
-        transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None,
+        http_transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None,
         shared_client: Optional[httpx.AsyncClient] = None,
     ) -> None:
-        if transport is not None and config.async_httpx_client is not None:
+        if http_transport is not None and config.async_httpx_client is not None:
             raise ConfigurationError(
                 "Pass either async_httpx_client or http_transport, not both "
                 "(configure the transport on your own httpx.AsyncClient)."
@@ -275,14 +229,14 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         given = shared_client or config.async_httpx_client
         self._owns_client = given is None
         self._injected = shared_client is None and given is not None
-        self._transport_choice = transport
-        self._use(given or self._new_client(transport))
+        self._http_transport = http_transport
+        self._use(given or self._new_client(http_transport))
         self._sleep: Callable[[float], Any] = _anyio_sleep
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
         limits = self._config.limits or ASYNC_DEFAULT_LIMITS
         client = httpx.AsyncClient(
-            timeout=self._timeout, limits=limits, transport=_async_transport(choice, limits)
+            timeout=self._timeout, limits=limits, transport=httpx_async_transport(choice, limits)
         )
         # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
         return _pool.adopt(client, plan=choice in (None, "httpx"))
@@ -291,7 +245,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         """In a forked child: a fresh pool if the inherited one is empty, else a typed error (``_fork``)."""
         if self._injected and not self._config.new_pool_after_fork:
             raise _fork.fork_error("async_httpx_client (yours, passed to AsyncMeshAPI)")
-        choice = self._transport_choice
+        choice = self._http_transport
         if (self._owns_client and _fork.has_connections(self._client)) or not (
             choice is None or isinstance(choice, str)
         ):
@@ -318,9 +272,9 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         """
         capture = CAPTURE.get()
         if capture is not None:
-            replayed = _replayed(capture)
-            if replayed is not None:
-                return replayed
+            recorded = replayed(capture)
+            if recorded is not None:
+                return recorded
             stream = stream or capture.mode == "stream"
         self._check_open()
         options = options or _NO_OPTIONS
@@ -342,14 +296,12 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                     deadline = state.deadline
                     request, state = self._build(method, path, hop, params, options, stream, content)
                     state.deadline, state.span = deadline, span  # one deadline for the whole chain
-        except StopAfterResponse:  # the stream's span is watched already (``install_stream_stages``)
-            raise
         except BaseException as exc:
             if span is not None:
-                _otel.finish(span, retries=state.retries, error=exc)
+                _otel.failed(span, exc, capture, state.retries)
             raise
         if span is not None:
-            traced(span, response, state.retries, stream)
+            _otel.ended(span, response, state.retries, stream)
         return response
 
     async def send_url(
@@ -391,7 +343,11 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
         while True:
-            attempt = await self._astart_attempt(request, state, external) if slow or state.retries else None
+            attempt = (
+                await astart_attempt(self._config, request, state, external)
+                if slow or state.retries
+                else None
+            )
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
@@ -405,28 +361,16 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                 if not stream:
                     await aread_body(response, limit, state if read_here else None)
             except httpx.HTTPError as exc:
-                if bounded and not state.remaining():
-                    raise deadline_error(state) from exc
-                if state.after_exception(exc) is None:
-                    raise map_transport_error(exc) from exc
-                self._log_retry(request, state, f"failed ({type(exc).__name__})")
+                self._judge_failure(request, state, exc)
                 await self._sleep(state.delay or 0.0)
                 continue
             elapsed = time.monotonic() - started
             if attempt is not None and attempt.hooked:
-                await self._aend_attempt(response, attempt, elapsed)
+                await aend_attempt(self._config, response, attempt, elapsed)
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
-                if debug:
-                    self._log_ok(request, response)
-                if self._observer is not None or state.span is not None:
-                    self._routed(response, state)
                 if stream:
                     install_stream_stages(response, limit, state)
-                if capture is not None:
-                    capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
-                    if capture.mode == "stream":
-                        raise StopAfterResponse()
-                return response
+                return self._accept(request, response, state, capture, elapsed)
             try:
                 if stream:
                     await aread_body(response, limit, None)
@@ -434,11 +378,7 @@ class AsyncHttpClient(TransportBase, AsyncMethods):
                 pass
             finally:
                 await response.aclose()
-            error = error_from_response(response)
-            if state.after_response(response.status_code, response.headers, error.body) is None:
-                log.debug("%s %s -> %d %s", request.method, request.url.path, error.status, error.error_code)
-                raise error
-            self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
+            self._judge_status(request, response, state)
             await self._sleep(state.delay or 0.0)
 
     async def aclose(self) -> None:

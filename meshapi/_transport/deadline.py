@@ -1,7 +1,9 @@
-"""``total_timeout``: the deadline of one call, applied to reading bodies and to a stream's first event.
+"""``total_timeout`` applied to what is read: bodies, and a stream's first event.
 
-Each read is already bounded by the per-read timeout; these helpers add the end-to-end bound on top,
+The rules are ``meshapi._core.timeouts``; this module puts them on the byte streams httpx reads. Each
+read is already bounded by the per-read timeout; these wrappers add the end-to-end bound on top,
 checked between reads, so a server that drips a byte every few seconds cannot hold a call forever.
+Running out raises ``httpx.ReadTimeout``, which the send loop turns into the ``total_timeout`` error.
 """
 
 from __future__ import annotations
@@ -11,13 +13,9 @@ from typing import Any, AsyncIterator, Iterator
 import httpx
 
 from .._core.retry import RetryState
-from .._errors import APITimeoutError
+from .._core.timeouts import before_first_event
 
-__all__ = ["FirstEventDeadline", "deadline_error", "iter_within"]
-
-
-def deadline_error(state: RetryState) -> APITimeoutError:
-    return APITimeoutError("The call did not finish within its total_timeout.", error_code="total_timeout")
+__all__ = ["FirstEventDeadline", "aiter_within", "iter_within"]
 
 
 class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -32,9 +30,7 @@ class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._state = state
 
     def _check(self, chunk: bytes, waiting: bool) -> bool:
-        if not waiting:
-            return False
-        if b"data:" in chunk:
+        if not waiting or not before_first_event(chunk):
             return False
         if not self._state.remaining():
             raise httpx.ReadTimeout("total_timeout: no event before the deadline")
@@ -63,6 +59,13 @@ def iter_within(chunks: Iterator[bytes], state: RetryState) -> Iterator[bytes]:
     """``chunks`` until the deadline passes (checked between reads; each read is already bounded)."""
     for chunk in chunks:
         yield chunk
-        left = state.remaining()
-        if left is not None and left <= 0.0:
+        if not state.remaining():
+            raise httpx.ReadTimeout("total_timeout")
+
+
+async def aiter_within(chunks: AsyncIterator[bytes], state: RetryState) -> AsyncIterator[bytes]:
+    """Async twin of :func:`iter_within`."""
+    async for chunk in chunks:
+        yield chunk
+        if not state.remaining():
             raise httpx.ReadTimeout("total_timeout")

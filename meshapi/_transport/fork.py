@@ -4,7 +4,7 @@ gunicorn ``--preload``, ``multiprocessing`` (fork start method) and Celery's pre
 process that may already hold keep-alive connections. If parent and child both wrote into the same
 socket the gateway would read interleaved, mangled requests. So:
 
-* ``os.register_at_fork`` bumps :data:`generation` in the child; a transport compares it with the
+* ``os.register_at_fork`` bumps :data:`generation` in the child; an HTTP client compares it with the
   value it was made under before each call (one integer comparison: no ``getpid`` per call).
 * The sync client's own pool is replaced in the child; the inherited sockets are closed *without
   sending anything* (a plain ``close()`` of the child's copy of the descriptor: no TLS close_notify,
@@ -42,7 +42,7 @@ def _after_fork_in_child() -> None:
 
 
 def swap_lock() -> threading.Lock:
-    """The lock a transport holds while it replaces its inherited pool (see :data:`_swap_lock`)."""
+    """The lock an HTTP client holds while it replaces its inherited pool (see :data:`_swap_lock`)."""
     return _swap_lock
 
 

@@ -1,8 +1,8 @@
-"""The transport's call helpers on top of ``send``: JSON, models, and 0.1.4's method names.
+"""The HTTP clients' call helpers on top of ``send``: JSON, models, and 0.1.4's method names.
 
-Mixins for ``SyncHttpClient`` / ``AsyncHttpClient`` (``meshapi._transport.client``), kept apart from the send
-loops so each module stays about one thing. Resources call ``request_model`` / ``request_json``;
-``get`` / ``post`` / ``patch`` / ``delete`` / ``stream`` are what 0.1.4 code called on the transport.
+Mixins for ``SyncHttpClient`` / ``AsyncHttpClient`` (``meshapi._transport.client``), kept apart from the
+send loops so each module stays about one thing. Resources call ``request_model`` / ``request_json``;
+``get`` / ``post`` / ``patch`` / ``delete`` / ``stream`` are what 0.1.4 code called on the HTTP client.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ T = TypeVar("T", bound=BaseModel)
 
 class SyncMethods:
     @property
-    def config(self) -> MeshAPIConfig:  # pragma: no cover - TransportBase.config
+    def config(self) -> MeshAPIConfig:  # pragma: no cover - HttpClientBase.config
         raise NotImplementedError
 
     def send(
@@ -62,7 +62,7 @@ class SyncMethods:
     ) -> T:
         return decode_model(model, self.send(method, path, body=body, params=params, options=options))
 
-    # 0.1.4 method names, kept for code that used the transport directly
+    # 0.1.4 method names, kept for code that used the HTTP client directly
     def get(self, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
         return self.request_json("GET", path, params=params)
 
@@ -87,7 +87,7 @@ class SyncMethods:
 
 class AsyncMethods:
     @property
-    def config(self) -> MeshAPIConfig:  # pragma: no cover - TransportBase.config
+    def config(self) -> MeshAPIConfig:  # pragma: no cover - HttpClientBase.config
         raise NotImplementedError
 
     async def send(

@@ -19,8 +19,9 @@ from typing import Any, AsyncIterator, Dict, Iterator, Optional
 import httpx
 
 from .._version import __version__
+from .capture import Capture, StopAfterResponse
 
-__all__ = ["finish", "start", "tracer", "watch_stream"]
+__all__ = ["ended", "failed", "finish", "start", "tracer", "watch_stream"]
 
 _UNSET: Any = object()
 _tracer: Any = _UNSET
@@ -248,3 +249,18 @@ def watch_stream(span: Any, response: httpx.Response, retries: int) -> None:
         finish(span, retries=retries, response=response, payload=last.payload())
         return
     response.stream = _SpanStream(response.stream, span, response, retries)
+
+
+def ended(span: Any, response: httpx.Response, retries: int, stream: bool) -> None:
+    """The call returned ``response``: end ``span`` now; a stream's span ends when its response closes
+    (its watcher was put on with the stream's other stages, ``reading.install_stream_stages``)."""
+    if not stream:
+        finish(span, retries=retries, response=response)
+
+
+def failed(span: Any, exc: BaseException, capture: Optional[Capture], retries: int) -> None:
+    """The call raised ``exc``: end ``span`` with it. A ``with_streaming_response`` stop is no failure:
+    the captured response is a stream whose watcher already ends the span when it closes."""
+    if isinstance(exc, StopAfterResponse) and capture is not None and capture.response is not None:
+        return
+    finish(span, retries=retries, error=exc)

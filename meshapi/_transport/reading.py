@@ -1,26 +1,47 @@
-"""Reading response bodies under ``max_response_bytes``, for both transport loops.
+"""Reading response bodies under ``max_response_bytes``, for both send loops.
 
 Every response is sent as a stream and read here, through ``meshapi._core.decompress``'s capped
 decoder, instead of by httpx (whose read inflates gzip or deflate without limit): a 2xx body past the
 cap is ``ResponseTooLargeError``, an error body is cut at the cap so the status error is still
-raised, and a compressed stream is decoded under the cap as it is iterated. A streamed 2xx body gets
-its stages from :func:`install_stream_stages`, the one place they are put on, in a stated order.
-Sync and async twins side by side.
+raised, and a compressed stream is decoded under the cap as it is iterated. Putting that decoder on a
+response and storing the body read here are the two httpx privates this needs (``_decoder``,
+``_content``); they stay in this module. A streamed 2xx body gets its stages from
+:func:`install_stream_stages`, the one place they are put on, in a stated order. Sync and async twins
+side by side.
 """
 
 from __future__ import annotations
 
-from typing import AsyncIterator, List, Optional
+from typing import List, Optional
 
 import httpx
 
-from .._core.decompress import BodyTooLarge, install_cap, is_encoded
+from .._core.decompress import BodyTooLarge, CappedDecoder, capped_decoder_for
 from .._core.retry import RetryState
 from .._errors import ResponseTooLargeError
 from . import otel
-from .deadline import FirstEventDeadline, iter_within
+from .deadline import FirstEventDeadline, aiter_within, iter_within
 
-__all__ = ["aread_body", "install_stream_stages", "read_body"]
+__all__ = ["aread_body", "install_cap", "install_stream_stages", "read_body"]
+
+
+def install_cap(response: httpx.Response, limit: int, *, keep_prefix: bool = False) -> CappedDecoder:
+    """Make ``response`` decode its body through a ``CappedDecoder`` (before it is read).
+
+    httpx builds its decoder once, on first use, and keeps it in ``response._decoder``; setting that
+    attribute first is how another decoder is put in its place.
+    """
+    httpx_decoder = response._get_content_decoder()
+    encodings = response.headers.get_list("content-encoding", split_commas=True)
+    capped = capped_decoder_for(encodings, limit, httpx_decoder, keep_prefix=keep_prefix)
+    response._decoder = capped  # type: ignore[assignment]
+    return capped
+
+
+def _is_encoded(response: httpx.Response) -> bool:
+    """Whether the response declares a ``Content-Encoding`` other than identity."""
+    values = response.headers.get_list("content-encoding", split_commas=True)
+    return any(v.strip().lower() not in ("", "identity") for v in values)
 
 
 def _too_large(response: httpx.Response, exc: BodyTooLarge) -> ResponseTooLargeError:
@@ -53,7 +74,7 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
         response.stream = FirstEventDeadline(response.stream, state)
     if state.span is not None:
         otel.watch_stream(state.span, response, state.retries)
-    if is_encoded(response):
+    if _is_encoded(response):
         install_cap(response, limit)
 
 
@@ -85,12 +106,9 @@ async def aread_body(response: httpx.Response, limit: int, state: Optional[Retry
     capped = install_cap(response, limit, keep_prefix=not ok)
     pieces: List[bytes] = []
     try:
-        if state is not None and ok:
-            async for chunk in _aiter_within(response, state):
-                pieces.append(chunk)
-        else:
-            async for chunk in response.aiter_bytes():
-                pieces.append(chunk)
+        chunks = response.aiter_bytes()
+        async for chunk in aiter_within(chunks, state) if state is not None and ok else chunks:
+            pieces.append(chunk)
     except BodyTooLarge as exc:
         if ok:
             raise _too_large(response, exc) from None
@@ -98,10 +116,3 @@ async def aread_body(response: httpx.Response, limit: int, state: Optional[Retry
     finally:
         await response.aclose()
     response._content = b"".join(pieces)
-
-
-async def _aiter_within(response: httpx.Response, state: RetryState) -> AsyncIterator[bytes]:
-    async for chunk in response.aiter_bytes():
-        yield chunk
-        if not state.remaining():
-            raise httpx.ReadTimeout("total_timeout")

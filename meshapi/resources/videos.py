@@ -24,7 +24,7 @@ from .._core.request import (
     path_param,
     split_options,
 )
-from .._core.response import map_transport_error
+from .._core.response import foreign_errors
 from .._errors import InvalidParamsError, ProcessingFailedError
 from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
 from ..types.videos import (
@@ -234,11 +234,10 @@ class VideosResource(SyncAPIResource):
             raise
         done = False
         try:
-            for chunk in response.iter_bytes():
-                handle.write(chunk)
+            with foreign_errors("download"):
+                for chunk in response.iter_bytes():
+                    handle.write(chunk)
             done = True
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, during="download") from exc
         finally:
             handle.close()
             response.close()
@@ -345,11 +344,10 @@ class AsyncVideosResource(AsyncAPIResource):
             raise
         done = False
         try:
-            async for chunk in response.aiter_bytes():
-                handle.write(chunk)
+            with foreign_errors("download"):
+                async for chunk in response.aiter_bytes():
+                    handle.write(chunk)
             done = True
-        except httpx.HTTPError as exc:
-            raise map_transport_error(exc, during="download") from exc
         finally:
             handle.close()
             await response.aclose()

@@ -58,11 +58,11 @@ def test_policy_wins_over_max_retries_and_shapes_the_schedule() -> None:
     client = meshapi.MeshAPI(
         base_url="http://x.test", token="rsk_abcdefghij", max_retries=9, retry=RetryPolicy(2)
     )
-    schedule = client.config.retry_policy
+    schedule = client.config.retry_schedule
     assert client.config.max_retries == 2 and schedule.max_retries == 2
     assert (schedule.initial_delay, schedule.max_delay) == (0.5, 30.0)
     assert client.with_options(max_retries=5).config.retry.max_retries == 5  # the alias follows
-    plain = meshapi.MeshAPI(base_url="http://x.test", token="rsk_abcdefghij").config.retry_policy
+    plain = meshapi.MeshAPI(base_url="http://x.test", token="rsk_abcdefghij").config.retry_schedule
     assert (plain.max_retries, plain.max_delay, plain.unsent_only) == (3, 8.0, False)  # older knobs
     client.close()
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from meshapi._core.retry import (
-    RetryPolicy,
+    RetrySchedule,
     compute_delay,
     is_retryable_exception,
     is_retryable_status,
@@ -98,7 +98,7 @@ def test_parse_retry_after(headers: Dict[str, str], expected: Optional[float]) -
         assert value == pytest.approx(expected, abs=1.0 if "GMT" in str(headers) else 1e-9)
 
 
-POLICY = RetryPolicy(max_retries=3, initial_delay=0.5, max_delay=8.0, max_retry_after=60.0, jitter=0.2)
+POLICY = RetrySchedule(max_retries=3, initial_delay=0.5, max_delay=8.0, max_retry_after=60.0, jitter=0.2)
 
 
 @pytest.mark.parametrize("rand", [0.0, 0.5, 0.999999])
@@ -110,7 +110,7 @@ def test_backoff_is_exponential_with_bounded_jitter(rand: float, retries_done: i
 
 
 def test_backoff_is_capped() -> None:
-    policy = RetryPolicy(max_retries=50, initial_delay=0.5, max_delay=8.0)
+    policy = RetrySchedule(max_retries=50, initial_delay=0.5, max_delay=8.0)
     for n in range(5, 50):
         delay = compute_delay(n, None, policy, lambda: 0.999)
         assert delay is not None and delay <= 8.0 * 1.2
@@ -133,7 +133,7 @@ def test_huge_retry_after_is_not_waited_out() -> None:
 def test_no_retry_once_exhausted() -> None:
     assert compute_delay(3, None, POLICY) is None
     assert compute_delay(3, 1.0, POLICY) is None
-    assert compute_delay(0, None, RetryPolicy(max_retries=0)) is None
+    assert compute_delay(0, None, RetrySchedule(max_retries=0)) is None
 
 
 @pytest.mark.parametrize("value", [0, 1, 3, 100])
@@ -176,7 +176,7 @@ def test_retry_after_hint_never_raises(
 
 
 def test_retry_state_counts_and_gives_up() -> None:
-    state = RetryState(RetryPolicy(max_retries=2, initial_delay=1.0, jitter=0.0), method="POST")
+    state = RetryState(RetrySchedule(max_retries=2, initial_delay=1.0, jitter=0.0), method="POST")
     assert state.after_response(503) == 1.0 and state.retries == 1
     assert state.after_response(502, {"retry-after": "3"}) == 3.0 and state.retries == 2
     assert state.after_response(503) is None and state.retries == 2
@@ -197,7 +197,7 @@ def test_retry_state_counts_and_gives_up() -> None:
     ],
 )
 def test_retry_state_after_exceptions(method: str, exc: Exception, opt_in: bool, retried: bool) -> None:
-    state = RetryState(RetryPolicy(retry_read_timeouts=opt_in), method=method)
+    state = RetryState(RetrySchedule(retry_read_timeouts=opt_in), method=method)
     assert (state.after_exception(exc) is not None) is retried
     assert state.reason == "network-error"
 
@@ -213,13 +213,13 @@ def test_retry_state_after_exceptions(method: str, exc: Exception, opt_in: bool,
     ],
 )
 def test_x_should_retry(status: int, header: str, retried: bool) -> None:
-    state = RetryState(RetryPolicy(), method="POST")
+    state = RetryState(RetrySchedule(), method="POST")
     assert (state.after_response(status, {"x-should-retry": header}) is not None) is retried
 
 
 def test_retry_state_respects_the_deadline() -> None:
     now = [100.0]
-    state = RetryState(RetryPolicy(jitter=0.0), deadline=102.0, clock=lambda: now[0])
+    state = RetryState(RetrySchedule(jitter=0.0), deadline=102.0, clock=lambda: now[0])
     assert state.after_response(503) == 0.5  # ends at 100.5, before the deadline
     now[0] = 101.8
     assert state.remaining() == pytest.approx(0.2)

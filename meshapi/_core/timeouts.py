@@ -1,0 +1,117 @@
+"""Every timeout rule of an HTTP call, in one place. Pure code.
+
+A call's time limits come from three places: the client's ``timeout`` / ``total_timeout`` (``MeshAPIConfig``),
+a method's own ``timeout=`` / ``total_timeout=`` keywords (``RequestOptions``), and the default below.
+``timeout`` bounds each phase of one attempt (connect, each read, each write, the wait for a pooled
+connection: httpx's ``Timeout``); ``total_timeout`` bounds the whole call, retries and waits included.
+The rules, each stated once:
+
+* defaults: ``timeout`` is :data:`DEFAULT_TIMEOUT` seconds; no ``total_timeout`` unless one is given;
+* validation: a positive finite number of seconds or an ``httpx.Timeout`` (``validate_timeout``);
+  ``total_timeout`` a number only (``validate_total_timeout``);
+* a number ``n`` means ``httpx.Timeout(n)`` (``httpx_timeout``); a call's own value wins over the
+  client's (``call_timeout``, ``call_deadline``);
+* each attempt gets at most what is left of the deadline in every phase (``attempt_timeouts``), and
+  an attempt is not started, nor a retry waited for, when the deadline would pass (``deadline_left``,
+  ``wait_fits``); running out is ``APITimeoutError`` with ``error_code="total_timeout"``
+  (``deadline_error``);
+* a body is read within the deadline (checked between reads), and a stream must deliver its first
+  event (a ``data:`` line) before it; after that only the per-read timeout bounds the gaps
+  (``before_first_event``).
+
+``meshapi._transport`` applies them (``base`` to requests, ``deadline`` to bodies and streams).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Optional, Union
+
+import httpx
+
+from .._errors import APITimeoutError, InvalidParamsError
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "TimeoutTypes",
+    "attempt_timeouts",
+    "before_first_event",
+    "call_deadline",
+    "call_timeout",
+    "deadline_error",
+    "deadline_left",
+    "httpx_timeout",
+    "validate_timeout",
+    "validate_total_timeout",
+    "wait_fits",
+]
+
+#: Seconds each phase of an attempt may take when neither the client nor the call says otherwise.
+DEFAULT_TIMEOUT = 60.0
+
+TimeoutTypes = Union[float, int, httpx.Timeout]
+
+
+def validate_timeout(value: object, *, name: str = "timeout") -> Union[float, httpx.Timeout]:
+    """A positive, finite number of seconds or an ``httpx.Timeout``; ``InvalidParamsError`` otherwise."""
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidParamsError(f"{name} must be a number of seconds or an httpx.Timeout, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidParamsError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def validate_total_timeout(value: object) -> float:
+    """``total_timeout``: a positive, finite number of seconds (not an ``httpx.Timeout``)."""
+    checked = validate_timeout(value, name="total_timeout")
+    if isinstance(checked, httpx.Timeout):
+        raise InvalidParamsError("total_timeout must be a number of seconds")
+    return checked
+
+
+def httpx_timeout(value: Union[float, httpx.Timeout]) -> httpx.Timeout:
+    """A validated ``timeout`` as httpx's per-phase ``Timeout`` (a number applies to every phase)."""
+    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+
+
+def call_timeout(own: Optional[Union[float, httpx.Timeout]], client: httpx.Timeout) -> httpx.Timeout:
+    """The per-phase timeout of one call: its own ``timeout=`` when given, else the client's."""
+    return client if own is None else httpx_timeout(own)
+
+
+def call_deadline(own: Optional[float], client: Optional[float], now: float) -> Optional[float]:
+    """The ``now``-clock time one call must end by (its own ``total_timeout=`` over the client's)."""
+    total = own if own is not None else client
+    return None if total is None else now + total
+
+
+def deadline_left(deadline: Optional[float], now: float) -> Optional[float]:
+    """Seconds left before ``deadline`` (``None`` without one; never negative)."""
+    return None if deadline is None else max(0.0, deadline - now)
+
+
+def wait_fits(delay: float, deadline: Optional[float], now: float) -> bool:
+    """Whether a retry's wait of ``delay`` seconds still ends before the deadline."""
+    return deadline is None or now + delay < deadline
+
+
+def attempt_timeouts(phases: Optional[Dict[str, Any]], left: float) -> Dict[str, Any]:
+    """httpx's ``timeout`` request extension for an attempt with ``left`` seconds of the deadline.
+
+    ``phases`` is the request's extension (``connect`` / ``read`` / ``write`` / ``pool``, ``None``
+    for no limit): each phase gets the smaller of its own limit and what is left.
+    """
+    bounded = {k: (left if v is None else min(v, left)) for k, v in (phases or {}).items()}
+    return bounded or {"connect": left, "read": left, "write": left, "pool": left}
+
+
+def before_first_event(chunk: bytes) -> bool:
+    """Whether a stream is still waiting for its first event after ``chunk`` (comments, keep-alives)."""
+    return b"data:" not in chunk
+
+
+def deadline_error() -> APITimeoutError:
+    """What a call that ran out of its ``total_timeout`` raises."""
+    return APITimeoutError("The call did not finish within its total_timeout.", error_code="total_timeout")
