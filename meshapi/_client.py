@@ -8,7 +8,6 @@ is yours) and every realtime session it opened.
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 
@@ -20,8 +19,8 @@ from ._config import (
     DEFAULT_TIMEOUT,
     MeshAPIConfig,
     TokenProvider,
-    configure_logging_from_env,
-    resolve_settings,
+    client_config,
+    derived_config,
 )
 from ._errors import ConfigurationError
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
@@ -47,76 +46,27 @@ if TYPE_CHECKING:
 __all__ = ["AsyncMeshAPI", "MeshAPI"]
 
 
-def _config(
-    base_url: Optional[str],
-    token: Union[str, TokenProvider, None],
-    timeout: Union[float, httpx.Timeout],
-    max_retries: int,
-    default_headers: Optional[Dict[str, str]],
-    extra: Dict[str, Any],
-) -> MeshAPIConfig:
-    configure_logging_from_env()
-    base_url, token = resolve_settings(base_url, token)
-    if extra.get("default_query") is not None and isinstance(extra["default_query"], Mapping):
-        extra["default_query"] = dict(extra["default_query"])
-    return MeshAPIConfig(
-        base_url=base_url,
-        token=token,
-        timeout=timeout,
-        max_retries=max_retries,
-        default_headers=dict(default_headers) if default_headers else None,
-        **extra,
-    )
-
-
-# What ``with_options`` / ``copy`` may change (``MeshAPIConfig`` field names).
-_OVERRIDABLE = frozenset(
-    {
-        "base_url",
-        "token",
-        "timeout",
-        "max_retries",
-        "default_headers",
-        "default_query",
-        "total_timeout",
-        "retry_initial_delay",
-        "retry_max_delay",
-        "retry_max_after",
-        "retry_read_timeouts",
-        "realtime_connect_timeout",
-        "on_request",
-        "on_response",
-        "max_response_bytes",
-        "retry",
-        "fallback",
-        "logger",
-        "debug",
-        "new_pool_after_fork",
-    }
-)
-
-
-def _derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> MeshAPIConfig:
-    """``config`` with ``overrides`` applied and validated again; headers and query merge."""
-    unknown = sorted(set(overrides) - _OVERRIDABLE)
-    if unknown:
-        raise ConfigurationError(
-            f"with_options() does not accept {', '.join(unknown)}; it accepts {', '.join(sorted(_OVERRIDABLE))}"
-        )
-    changes = dict(overrides)
-    if "max_retries" in changes and config.retry is not None and "retry" not in changes:
-        # max_retries is the policy's alias: changing it changes the policy's count
-        changes["retry"] = dataclasses.replace(config.retry, max_retries=changes["max_retries"])
-    for name in ("default_headers", "default_query"):
-        if changes.get(name) is not None and isinstance(changes[name], Mapping):
-            changes[name] = {**(getattr(config, name) or {}), **changes[name]}
-    return dataclasses.replace(config, **changes)
-
-
 HookArg = Optional[Callable[..., Any]]
 
 
-class MeshAPI:
+class _ClientBase:
+    """What the two facades share without I/O: their settings and how they print."""
+
+    _config: MeshAPIConfig
+
+    @property
+    def config(self) -> MeshAPIConfig:
+        return self._config
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._config.base_url!r})"
+
+
+class MeshAPI(_ClientBase):
     """Blocking client for the MeshAPI gateway.
 
     ``base_url`` and ``token`` default to the ``MESHAPI_BASE_URL`` and ``MESHAPI_TOKEN`` environment
@@ -177,7 +127,7 @@ class MeshAPI:
                     else ""
                 )
             )
-        self._config = _config(
+        self._config = client_config(
             base_url,
             token,
             timeout,
@@ -205,14 +155,6 @@ class MeshAPI:
         )
         self._http = SyncHttpClient(self._config)
 
-    @property
-    def config(self) -> MeshAPIConfig:
-        return self._config
-
-    @property
-    def base_url(self) -> str:
-        return self._config.base_url
-
     def with_options(self, **overrides: Any) -> MeshAPI:
         """A new client with some settings changed, sharing this client's connection pool.
 
@@ -221,7 +163,7 @@ class MeshAPI:
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
-        copy._config = _derived_config(self._config, overrides)
+        copy._config = derived_config(self._config, overrides)
         copy._http = SyncHttpClient(copy._config, shared_client=self._http._client)
         return copy
 
@@ -330,11 +272,8 @@ class MeshAPI:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"MeshAPI(base_url={self._config.base_url!r})"
 
-
-class AsyncMeshAPI:
+class AsyncMeshAPI(_ClientBase):
     """Asyncio client for the MeshAPI gateway (the twin of :class:`MeshAPI`).
 
     Same settings; bring your own ``httpx.AsyncClient`` with ``async_httpx_client``. Close with
@@ -375,7 +314,7 @@ class AsyncMeshAPI:
             raise ConfigurationError(
                 f"async_httpx_client must be an httpx.AsyncClient, got {type(async_httpx_client).__name__}"
             )
-        self._config = _config(
+        self._config = client_config(
             base_url,
             token,
             timeout,
@@ -403,14 +342,6 @@ class AsyncMeshAPI:
         )
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
 
-    @property
-    def config(self) -> MeshAPIConfig:
-        return self._config
-
-    @property
-    def base_url(self) -> str:
-        return self._config.base_url
-
     def with_options(self, **overrides: Any) -> AsyncMeshAPI:
         """A new client with some settings changed, sharing this client's connection pool.
 
@@ -419,7 +350,7 @@ class AsyncMeshAPI:
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)
-        copy._config = _derived_config(self._config, overrides)
+        copy._config = derived_config(self._config, overrides)
         copy._http = AsyncHttpClient(copy._config, shared_client=self._http._client)
         return copy
 
@@ -527,6 +458,3 @@ class AsyncMeshAPI:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-    def __repr__(self) -> str:
-        return f"AsyncMeshAPI(base_url={self._config.base_url!r})"

@@ -1,8 +1,9 @@
 """Client settings: ``MeshAPIConfig``, token redaction, and what the environment may supply.
 
 Everything a client is configured with lands in one validated dataclass, so the transport, realtime
-and the copies made by ``with_options`` read the same values. Validation happens here, at
-construction, with ``ConfigurationError`` messages that name the fix and never the token.
+and the copies made by ``with_options`` read the same values (``client_config`` builds a new client's,
+``derived_config`` a copy's). Validation happens here, at construction, with ``ConfigurationError``
+messages that name the fix and never the token.
 Environment variables read here: ``MESHAPI_BASE_URL``, ``MESHAPI_TOKEN``, ``MESHAPI_LOG``
 (``info`` / ``debug``: the ``meshapi`` logger to stderr) and ``MESHAPI_CUSTOM_HEADERS``
 (``Name: value`` lines, merged under explicit ``default_headers``).
@@ -10,6 +11,7 @@ Environment variables read here: ``MESHAPI_BASE_URL``, ``MESHAPI_TOKEN``, ``MESH
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -32,9 +34,12 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "MeshAPIConfig",
     "RedactedStr",
+    "OVERRIDABLE",
     "TokenProvider",
+    "client_config",
     "configure_logging_from_env",
     "custom_headers_from_env",
+    "derived_config",
     "redact_token",
     "resolve_settings",
 ]
@@ -297,3 +302,70 @@ def configure_logging_from_env(environ: Optional[Mapping[str, str]] = None) -> N
         _env_handler.setFormatter(logging.Formatter("[meshapi] %(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(_env_handler)
     logger.setLevel(level)
+
+
+def client_config(
+    base_url: Optional[str],
+    token: Union[str, TokenProvider, None],
+    timeout: Union[float, httpx.Timeout],
+    max_retries: int,
+    default_headers: Optional[Dict[str, str]],
+    extra: Dict[str, Any],
+) -> MeshAPIConfig:
+    """The settings of a new client: environment fallbacks for the URL and token, then validation."""
+    configure_logging_from_env()
+    base_url, token = resolve_settings(base_url, token)
+    if extra.get("default_query") is not None and isinstance(extra["default_query"], Mapping):
+        extra["default_query"] = dict(extra["default_query"])
+    return MeshAPIConfig(
+        base_url=base_url,
+        token=token,
+        timeout=timeout,
+        max_retries=max_retries,
+        default_headers=dict(default_headers) if default_headers else None,
+        **extra,
+    )
+
+
+# What ``with_options`` / ``copy`` may change (``MeshAPIConfig`` field names).
+OVERRIDABLE = frozenset(
+    {
+        "base_url",
+        "token",
+        "timeout",
+        "max_retries",
+        "default_headers",
+        "default_query",
+        "total_timeout",
+        "retry_initial_delay",
+        "retry_max_delay",
+        "retry_max_after",
+        "retry_read_timeouts",
+        "realtime_connect_timeout",
+        "on_request",
+        "on_response",
+        "max_response_bytes",
+        "retry",
+        "fallback",
+        "logger",
+        "debug",
+        "new_pool_after_fork",
+    }
+)
+
+
+def derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> MeshAPIConfig:
+    """``config`` with ``overrides`` applied and validated again; headers and query merge."""
+    unknown = sorted(set(overrides) - OVERRIDABLE)
+    if unknown:
+        raise ConfigurationError(
+            f"with_options() does not accept {', '.join(unknown)}; it accepts {', '.join(sorted(OVERRIDABLE))}"
+        )
+    changes = dict(overrides)
+    if "max_retries" in changes and config.retry is not None and "retry" not in changes:
+        # max_retries is the policy's alias: changing it changes the policy's count
+        changes["retry"] = dataclasses.replace(config.retry, max_retries=changes["max_retries"])
+    for name in ("default_headers", "default_query"):
+        if changes.get(name) is not None and isinstance(changes[name], Mapping):
+            changes[name] = {**(getattr(config, name) or {}), **changes[name]}
+    return dataclasses.replace(config, **changes)
