@@ -1,16 +1,24 @@
 """The local MeshAPI gateway: a Starlette + uvicorn server that speaks the MeshAPI wire protocol.
 
-It serves deterministic stand-in models (chat, compare, responses, embeddings, images), templates,
-RAG files with signed uploads, batches and a realtime WebSocket, with a fault plan for tests::
+It serves deterministic stand-in models (chat, compare, responses, embeddings, images, audio, video),
+templates, RAG files with signed uploads, batches and a realtime WebSocket, with a fault plan for
+tests::
 
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve    # or, as in 0.1.x: from meshapi.gateway import serve
 
     with serve() as gw:          # a free port on 127.0.0.1, token gw.token
         gw.faults.add("/v1/chat/completions", status=503, retry_after="1")
         ...                      # point a client at gw.base_url
 
-``meshapi gateway`` (:func:`main`) runs it in the foreground. This package never imports the SDK: it
-builds its JSON with its own code, so a bug in one cannot hide the same bug in the other.
+``meshapi gateway`` or ``python -m meshapi_gateway`` (:func:`main`) runs it in the foreground.
+
+It is its own package, shipped in the ``meshapi`` distribution (extra ``gateway``), and imports
+nothing of the SDK: it builds its JSON with its own code, so a bug in one cannot hide the same bug in
+the other (a test walks every import to keep it so). ``meshapi.gateway`` re-exports it.
+
+Inside, grouped by concern: ``http/`` (the app, its middlewares in a documented order, the server),
+``routes/`` (one module per SDK resource), ``faults/``, ``record/`` (request log, cassettes, proxy,
+inspector), ``store/``, ``fakes/`` (the deterministic stand-ins), ``realtime/`` and ``settings.py``.
 """
 
 try:
@@ -34,8 +42,8 @@ __all__ = [
     "Fault",
     "FaultPlan",
     "Gateway",
-    "ProxySettings",
     "GatewaySettings",
+    "ProxySettings",
     "RepliesError",
     "ReplyRule",
     "RequestLog",

@@ -2,7 +2,7 @@
 
 Handlers raise :class:`ApiError` (rendered as the standard envelope) or :class:`DetailError` (the
 FastAPI-style ``{"detail": ...}`` body some production routes still send); the exception handlers in
-``app.py`` turn them into responses carrying the request id of the current request.
+``http/app.py`` turn them into responses carrying the request id of the current request.
 """
 
 from __future__ import annotations

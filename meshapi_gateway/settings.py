@@ -78,7 +78,7 @@ class GatewaySettings:
     embed_step_seconds: float = 0.02
     #: Length of one step of a video task (``queued`` one step, ``running`` two, then done).
     video_step_seconds: float = 0.05
-    #: Scripted replies (``replies.py``): a list of rule objects or the path of a JSON file of them.
+    #: Scripted replies (``fakes/replies.py``): a list of rule objects or the path of a JSON file of them.
     replies: Optional[RulesSource] = None
     #: uvicorn's log level.
     log_level: str = "warning"
@@ -92,7 +92,7 @@ class GatewaySettings:
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_connections: int = 512
-    #: Routing policies per token (``routing.py``): token -> ``RoutingPolicy``, ``"*"`` for every
+    #: Routing policies per token (``fakes/routing.py``): token -> ``RoutingPolicy``, ``"*"`` for every
     #: token; server-side retry and fallback along the chat ``models`` list, reported in headers.
     routing: Optional[Mapping[str, Any]] = None
 

@@ -8,7 +8,7 @@ pending ones. ``GET /_admin/requests`` lists logged requests (filters ``path``, 
 first (``since``, ``limit``) and ``GET /_admin/requests/{id}`` one exchange in full (the inspector page
 uses both). ``GET``/``PUT /_admin/limits`` read and replace the RPM/RPD limits.
 
-``/_admin/replies`` manages scripted replies (``replies.py``): ``POST`` appends one rule or
+``/_admin/replies`` manages scripted replies (``fakes/replies.py``): ``POST`` appends one rule or
 ``{"replies": [...]}``, ``PUT`` replaces them all, ``GET`` lists them, ``DELETE`` removes them all.
 ``POST /_admin/reset`` undoes run-time changes: faults cleared, replies back to the start-up rules,
 rate-limit counters zeroed (and the request log cleared with ``{"requests": true}``, every stored

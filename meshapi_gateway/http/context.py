@@ -1,4 +1,8 @@
-"""Helpers shared by the route modules: request context, JSON bodies and responses."""
+"""Helpers shared by the route modules: the request's context (state, id, owner), JSON bodies and responses.
+
+The middlewares leave what they learnt in the scope (``asgi.py``); routes read it through these
+helpers rather than through scope keys, and answer through :func:`json_response`.
+"""
 
 from __future__ import annotations
 

@@ -33,7 +33,6 @@ from urllib.parse import parse_qsl
 from ..errors import ApiError, dumps, envelope
 from ..faults.exchange import run_with_fault
 from ..record.reqlog import RequestRecord
-from ..store.idempotency import cache_for as idempotency_cache
 from ..store.state import GatewayState
 from .asgi import (
     SCOPE_BODY,
@@ -333,7 +332,7 @@ class IdempotencyMiddleware(_Layer):
             key = header(scope, b"idempotency-key")
             if key is not None:
                 content_type = header(scope, b"content-type") or ""
-                guarded = idempotency_cache(self.state).wrap(self.app, key, scope[SCOPE_BODY], content_type)
+                guarded = self.state.idempotency.wrap(self.app, key, scope[SCOPE_BODY], content_type)
                 await guarded(scope, receive, send)
                 return
         await self.app(scope, receive, send)

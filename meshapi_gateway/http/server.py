@@ -24,7 +24,6 @@ from ..faults.provider import ProviderFaults
 from ..record.inspector import inspector_url
 from ..record.reqlog import RequestLog
 from ..settings import GatewaySettings
-from ..store.idempotency import cache_for as idempotency_cache
 from ..store.state import GatewayState
 from .app import create_app
 from .slow_clients import protocol_for
@@ -132,13 +131,13 @@ class Gateway:
         ``reset(requests=True)`` after every test that used the gateway.
         """
         self.state.reset(requests=requests)
-        idempotency_cache(self.state).clear()
+        self.state.idempotency.clear()
 
     def reset_data(self) -> None:
         """Remove every stored template, RAG file and batch (and what is derived from them)."""
         self.state.store.clear()
         self.state.cache.clear()
-        idempotency_cache(self.state).clear()
+        self.state.idempotency.clear()
 
     def start(self) -> Gateway:
         if self._thread is not None:

@@ -18,14 +18,8 @@
 * Bad input gets an ``error`` event with ``error.type == "invalid_request_error"``; the session stays
   open.
 
-Realtime fault plan (the fault taken when the connection opened; counts are server events sent):
-
-* ``ws_close_code`` + ``ws_close_after_events``: a close frame with that code.
-* ``drop_after_events``: the TCP connection is dropped without a close frame (the client sees 1006).
-* ``stall_after_events`` + ``stall_seconds``: neither read nor write for that long; the connection's
-  receive buffer is pinned small, so a client's sends back up within a few hundred KB.
-* ``error_event_after`` + ``error_code``: an ``error`` event with that code; for session-terminating
-  codes (API.md §7.6: ``service_draining``, ``idle_timeout``...) the socket is then closed with 1000.
+The realtime fault plan (the fault taken when the connection opened) is applied by
+:class:`~meshapi_gateway.faults.realtime.RealtimeFault` after every server event.
 """
 
 from __future__ import annotations
@@ -36,13 +30,13 @@ import binascii
 import hashlib
 import json
 import random
-import socket
 from typing import Any, Dict, List, Optional
 
 from starlette.websockets import WebSocket
 
 from ..fakes import engine
 from ..faults.plan import Fault
+from ..faults.realtime import TERMINATING_CODES, RealtimeFault, SessionClosed
 from ..http.context import pace
 from ..ids import hex_id
 from ..store.state import GatewayState
@@ -61,24 +55,6 @@ _CLIENT_EVENTS = (
     "response.cancel",
 )
 _BETA_SESSION_KEYS = ("modalities", "voice", "input_audio_format", "output_audio_format", "turn_detection")
-TERMINATING_CODES = frozenset(
-    {
-        "invalid_api_key",
-        "insufficient_quota",
-        "concurrent_sessions_exceeded",
-        "feature_not_enabled",
-        "session_token_cap_exceeded",
-        "idle_timeout",
-        "connection_timeout",
-        "session_duration_exceeded",
-        "service_draining",
-        "model_not_found",
-    }
-)
-
-
-class SessionClosed(Exception):
-    """The session ended (fault close or client gone); unwinds the event loop."""
 
 
 class _BadEvent(Exception):
@@ -89,33 +65,6 @@ class _BadEvent(Exception):
 
 def event_id() -> str:
     return hex_id("evt_", 20)
-
-
-def _transport(websocket: WebSocket) -> Any:
-    """The connection's asyncio transport (uvicorn's protocol object owns it), or ``None``."""
-    owner = getattr(getattr(websocket, "_receive", None), "__self__", None)
-    return getattr(owner, "transport", None)
-
-
-def _abort(websocket: WebSocket) -> bool:
-    """Drop the TCP connection without a close frame."""
-    transport = _transport(websocket)
-    if transport is None:
-        return False
-    transport.abort()
-    return True
-
-
-def _small_receive_buffer(websocket: WebSocket) -> None:
-    """Pin the socket's receive buffer small (no autotuning, which can grow it to tens of MB on
-    loopback), so that a stalled session really pushes back on the client."""
-    transport = _transport(websocket)
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    if sock is not None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-        except OSError:  # pragma: no cover - a platform that refuses the option
-            pass
 
 
 class RealtimeSession:
@@ -131,7 +80,7 @@ class RealtimeSession:
         self.audio_ms = 0
         self.items: List[Dict[str, Any]] = []
         self.sent = 0
-        self.fault = fault
+        self.fault = RealtimeFault(fault, websocket)
         self.vad: Optional[EnergyVad] = None
         self.lock = asyncio.Lock()
         self.resume = asyncio.Event()
@@ -139,38 +88,15 @@ class RealtimeSession:
         self.task: Optional[asyncio.Task[None]] = None
         self.cancel_requested = False
         self.requests_left = 1000
-        if fault is not None and fault.stall_after_events is not None:
-            _small_receive_buffer(websocket)
 
-    # --- output and faults ---
-    async def _after_emit(self) -> None:
-        fault, sent = self.fault, self.sent
-        if fault is None:
-            return
-        if fault.ws_close_code is not None and sent >= fault.ws_close_after_events:
-            await self.ws.close(code=fault.ws_close_code, reason="fault injected")
-            raise SessionClosed()
-        if fault.drop_after_events is not None and sent >= fault.drop_after_events:
-            if not _abort(self.ws):  # pragma: no cover - a server without a transport to drop
-                await self.ws.close(code=1011, reason="fault injected")
-            raise SessionClosed()
-        if fault.stall_after_events is not None and sent == fault.stall_after_events:
-            self.resume.clear()
-            asyncio.get_running_loop().call_later(fault.stall_seconds, self.resume.set)
-        if fault.error_event_after is not None and sent == fault.error_event_after:
-            code = fault.error_code
-            await self.error(code, f"Fault injected: {code}.", kind="server_error")
-            if code in TERMINATING_CODES:
-                await self.ws.close(code=1000, reason=code)
-                raise SessionClosed()
-
+    # --- output ---
     async def emit(self, event: Dict[str, Any]) -> None:
         await self.resume.wait()
         payload = {"type": event.pop("type"), "event_id": event_id(), **event}
         async with self.lock:
             await self.ws.send_text(json.dumps(payload, separators=(",", ":"), ensure_ascii=False))
             self.sent += 1
-        await self._after_emit()
+        await self.fault.after_event(self.sent, self.resume, self.server_error)
 
     async def error(
         self,
@@ -186,15 +112,12 @@ class RealtimeSession:
             error["event_id"] = client_event
         await self.emit({"type": "error", "error": error, "request_id": self.request_id})
 
+    async def server_error(self, code: str, message: str) -> None:
+        await self.error(code, message, kind="server_error")
+
     # --- input ---
     async def run(self) -> None:
-        if (
-            self.fault is not None
-            and self.fault.ws_close_code is not None
-            and self.fault.ws_close_after_events == 0
-        ):
-            await self.ws.close(code=self.fault.ws_close_code, reason="fault injected")
-            raise SessionClosed()
+        await self.fault.at_open()
         await self.emit({"type": "session.created", "session": dict(self.session)})
         while True:
             await self.resume.wait()

@@ -1,8 +1,9 @@
 """The gateway's routes, one module per SDK resource, so an endpoint is found by its SDK name.
 
 Each module declares ``ROUTES`` (a list of Starlette routes) for its resource; :func:`all_routes`
-collects them in a fixed order for ``create_app``. Code that several resources share lives one level
-up (``conversation.py``, ``templating.py``, ``engine.py``, ...): route modules never import each other.
+collects them in a fixed order for ``create_app``. Code that several resources share lives below them
+(``_conversation.py`` here, the stand-ins in ``fakes/``, the helpers in ``http/context.py``): route
+modules never import each other.
 
 =============  ===========================================================
 module         SDK resource / endpoints
@@ -70,7 +71,7 @@ MODULES = (
 
 
 def all_routes() -> List[BaseRoute]:
-    """Every data-plane route of every resource module (admin routes are added by ``app.py``)."""
+    """Every data-plane route of every resource module (admin routes are added by ``http/app.py``)."""
     found: List[BaseRoute] = []
     for module in MODULES:
         found.extend(module.ROUTES)

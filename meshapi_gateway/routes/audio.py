@@ -1,6 +1,6 @@
 """``/v1/audio/*`` (SDK ``client.audio``; API.md §4.10): speech, transcription, translation, voices.
 
-Speech is real audio (``sound.py``): WAV by default, MP3 or raw PCM on request, as long as the text.
+Speech is real audio (``fakes/sound.py``): WAV by default, MP3 or raw PCM on request, as long as the text.
 Transcribing audio this gateway synthesized returns the synthesized text exactly; other audio gives an
 empty transcript. Transcripts are stored per owner so ``GET /v1/audio/transcriptions/{id}`` finds them.
 Voices page with an opaque ``next_page_token`` (and the docs' ``count``/``truncated`` fields); each

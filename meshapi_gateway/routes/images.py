@@ -4,7 +4,7 @@ Generation draws a deterministic picture per prompt (plain and streamed). Edits 
 and change it deterministically: ``edit`` tints the whole image toward a colour taken from the
 prompt, ``inpaint`` does so only where the mask is light (mask pixels averaging 128 or more), ``mix``
 averages the image with its ``reference_images`` before tinting. Other operations are refused with
-``model_capability_not_supported`` unless the model lists them (see ``catalog.py``).
+``model_capability_not_supported`` unless the model lists them (see ``fakes/catalog.py``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``/v1/realtime`` (SDK ``client.realtime``; API.md §7): the WebSocket route, and a 426 for plain GETs.
 
-The session protocol itself lives in ``gateway/realtime.py``; this module only registers it.
+The session protocol itself lives in ``realtime/``; this module only registers it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``/v1/templates`` (SDK ``client.templates``; API.md §4.6): CRUD per owner.
 
-Applying a template to a chat body is in ``templating.py``.
+Applying a template to a chat body is in ``fakes/templating.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``/v1/web/search`` (SDK ``client.web``; API.md §4.12): search a local corpus, never the internet.
 
-The corpus is the built-in documents (``corpus.py``) plus the caller's RAG files that finished
+The corpus is the built-in documents (``fakes/corpus.py``) plus the caller's RAG files that finished
 embedding (as ``https://rag.local/<file_id>/<file_name>`` results, one per best chunk). Results are
 ranked by the same sparse-vector similarity RAG search uses; ``include_domains`` / ``exclude_domains``
 match a host or any of its subdomains. ``search_depth="advanced"`` returns whole documents instead of

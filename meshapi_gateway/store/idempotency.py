@@ -17,8 +17,9 @@ after a lost reply would create a second batch, template or file. With it:
 Keys are scoped per caller (the owner of the bearer token). "The same body" means the same JSON
 document (key order and spacing ignored) or, for multipart uploads, the same parts whatever the
 boundary. Memory is bounded: at most ``max_entries`` stored replies and ``max_bytes`` of bodies, oldest
-dropped first, and entries expire after ``ttl`` seconds. The gateway middleware calls
-:meth:`IdempotencyCache.wrap` around the app for POSTs to ``/v1``; nothing else knows about keys.
+dropped first, and entries expire after ``ttl`` seconds. Each gateway's state holds one cache
+(``state.idempotency``); ``IdempotencyMiddleware`` calls :meth:`IdempotencyCache.wrap` around the app
+for POSTs to ``/v1``; nothing else knows about keys.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from ..errors import dumps, envelope
 from ..http.asgi import SCOPE_OWNER, SCOPE_REQUEST_ID, ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["REPLAYED_HEADER", "IdempotencyCache", "cache_for", "fingerprint"]
+__all__ = ["REPLAYED_HEADER", "IdempotencyCache", "fingerprint"]
 
 REPLAYED_HEADER = "idempotent-replayed"
 _TTL = 24 * 60 * 60.0
@@ -277,19 +278,3 @@ async def _refuse(send: Send, scope: Scope, status: int, code: str, message: str
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-_CACHES_LOCK = threading.Lock()
-
-
-def cache_for(state: Any) -> IdempotencyCache:
-    """The gateway's cache (created on first use and kept on its state)."""
-    cache = getattr(state, "idempotency", None)
-    if isinstance(cache, IdempotencyCache):
-        return cache
-    with _CACHES_LOCK:
-        cache = getattr(state, "idempotency", None)
-        if not isinstance(cache, IdempotencyCache):
-            cache = IdempotencyCache()
-            state.idempotency = cache
-    return cache

@@ -1,4 +1,4 @@
-"""Shared state of one local gateway: tokens, catalog, storage, fault plan, request log, limits.
+"""Shared state of one local gateway: tokens, catalog, storage, fault plans, request log, limits, keys.
 
 The Starlette app exposes it as ``app.state.gateway`` (so ``websocket.app.state.gateway`` inside the
 realtime route). Attributes other modules rely on:
@@ -12,6 +12,9 @@ realtime route). Attributes other modules rely on:
 * ``latency`` - seconds to pause between streamed events (0 = full speed).
 * ``new_request_id()`` - a fresh ``req_<ULID>``.
 * ``store`` - per-owner records (:class:`~meshapi_gateway.store.storage.Store`).
+* ``idempotency`` - stored replies by Idempotency-Key
+  (:class:`~meshapi_gateway.store.idempotency.IdempotencyCache`).
+* ``limiter`` - the RPM/RPD counters per caller (:class:`RateLimiter`), or ``None`` without limits.
 """
 
 from __future__ import annotations
@@ -30,13 +33,17 @@ from ..faults.provider import ProviderFaults
 from ..ids import new_request_id, owner_id_for
 from ..record.reqlog import RequestLog
 from ..settings import DEFAULT_TOKEN, GatewaySettings
+from .idempotency import IdempotencyCache
 from .storage import Store
 
 __all__ = ["DEFAULT_TOKEN", "GatewayState", "RateLimiter"]
 
 
 class RateLimiter:
-    """Fixed-window RPM/RPD counters per token (UTC minute and UTC day windows)."""
+    """Fixed-window RPM/RPD counters per caller (UTC minute and UTC day windows).
+
+    The middleware counts by the owner of the bearer token, which is one to one with the token.
+    """
 
     def __init__(self, rpm: Optional[int], rpd: Optional[int]) -> None:
         self.rpm = rpm
@@ -45,13 +52,13 @@ class RateLimiter:
         self._minute: Dict[str, Tuple[int, int]] = {}
         self._day: Dict[str, Tuple[int, int]] = {}
 
-    def hit(self, token: str, now: Optional[float] = None) -> None:
+    def hit(self, caller: str, now: Optional[float] = None) -> None:
         """Count one request; raise a 429 ``ApiError`` when a limit is already used up."""
         now = time.time() if now is None else now
         minute, day = int(now // 60), int(now // 86400)
         with self._lock:
-            m_window, m_count = self._minute.get(token, (minute, 0))
-            d_window, d_count = self._day.get(token, (day, 0))
+            m_window, m_count = self._minute.get(caller, (minute, 0))
+            d_window, d_count = self._day.get(caller, (day, 0))
             if m_window != minute:
                 m_window, m_count = minute, 0
             if d_window != day:
@@ -62,8 +69,8 @@ class RateLimiter:
             if self.rpd is not None and d_count >= self.rpd:
                 wait = max(1, int((day + 1) * 86400 - now + 0.999))
                 raise _limited(f"RPD limit of {self.rpd} req/day exceeded.", wait)
-            self._minute[token] = (m_window, m_count + 1)
-            self._day[token] = (d_window, d_count + 1)
+            self._minute[caller] = (m_window, m_count + 1)
+            self._day[caller] = (d_window, d_count + 1)
 
     def reset(self) -> None:
         """Forget every counter (as if no request had been made yet)."""
@@ -117,6 +124,8 @@ class GatewayState:
             key = secrets.token_hex(32)
             self.store.set_meta("signing_key", key)
         self.signing_key = bytes.fromhex(key)
+        #: Stored replies by Idempotency-Key (``idempotency.py``).
+        self.idempotency = IdempotencyCache()
         #: Derived data that is cheap to rebuild and never persisted (e.g. RAG chunk vectors by file id).
         self.cache: Dict[str, Any] = {}
 
