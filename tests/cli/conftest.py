@@ -26,9 +26,9 @@ class Result:
 @pytest.fixture(scope="session")
 def cli_gateway() -> Iterator[Any]:
     try:
-        from meshapi.gateway import serve
+        from meshapi_gateway import serve
     except ImportError as exc:  # pragma: no cover - only while the gateway is being written
-        pytest.skip(f"local gateway not ready (meshapi.gateway.serve): {exc}")
+        pytest.skip(f"local gateway not ready (meshapi_gateway.serve): {exc}")
     with serve() as gw:
         yield gw
 

@@ -383,7 +383,7 @@ def test_realtime_turn(gw: Any, run: Run) -> None:
 
 
 def test_gateway_arguments_are_forwarded(run: Run) -> None:
-    pytest.importorskip("meshapi.gateway")
+    pytest.importorskip("meshapi_gateway")
     from meshapi import gateway
 
     if not hasattr(gateway, "main"):

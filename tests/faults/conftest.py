@@ -37,7 +37,7 @@ def gateway() -> Iterator[Any]:
     pytest.importorskip("starlette")
     pytest.importorskip("uvicorn")
     try:
-        from meshapi.gateway import serve
+        from meshapi_gateway import serve
     except ImportError as exc:  # the gateway package has not landed in this checkout
         pytest.skip(f"local gateway not importable: {exc}")
     with serve(tokens=[TOKEN]) as gw:

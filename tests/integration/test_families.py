@@ -17,7 +17,7 @@ from tests.conftest import resolve
 
 # the gateway's endpoints for these families live in their own route modules
 pytest.importorskip(
-    "meshapi.gateway.routes.videos", reason="the local gateway does not serve these families yet"
+    "meshapi_gateway.routes.videos", reason="the local gateway does not serve these families yet"
 )
 
 TTS_MODEL = "sarvam/bulbul:v2"
