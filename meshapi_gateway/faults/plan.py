@@ -1,7 +1,7 @@
 """Fault injection: how tests make the local gateway misbehave on purpose.
 
 A :class:`FaultPlan` holds :class:`Fault` entries. Each HTTP request the gateway receives (after
-authentication) takes the first matching fault that still has uses left; the gateway middleware then
+authentication) takes the first matching fault that still has uses left; ``FaultMiddleware`` then
 applies it. The realtime WebSocket route takes its own fault with ``faults.take("GET", path)`` when a
 connection opens (a WebSocket upgrade is a GET).
 

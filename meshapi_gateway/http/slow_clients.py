@@ -5,7 +5,7 @@ client that trickles a request line and headers one byte at a time holds its con
 of the connection cap) for as long as it likes. :class:`GuardedH11Protocol` is uvicorn's h11
 protocol with one more timer: from the moment a connection opens, or a response completes, the
 client has ``header_timeout`` seconds to finish its request headers; otherwise the connection is
-closed. Body reads are bounded by the gateway middleware (a 408) and the connection cap by uvicorn's
+closed. Body reads are bounded by ``BodyMiddleware`` (a 408) and the connection cap by uvicorn's
 ``limit_concurrency`` (a 503); :func:`protocol_for` binds the timeout into a protocol class.
 """
 

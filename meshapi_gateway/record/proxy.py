@@ -73,7 +73,7 @@ async def _send_error(send: Send, status: int, code: str, message: str, rid: str
 
 
 class ProxyLayer:
-    """ASGI layer inside the gateway middleware: ``/v1`` HTTP requests go upstream or to the cassette."""
+    """ASGI layer inside the middlewares (``http/middleware.py``): ``/v1`` HTTP requests go upstream or to the cassette."""
 
     def __init__(self, settings: ProxySettings, app: Optional[ASGIApp] = None) -> None:
         self._app = app

@@ -147,7 +147,7 @@ class RequestRecord:
         model = body.get("model")
         return model if isinstance(model, str) else None
 
-    # -- filled in by the gateway middleware as the response goes out ----------------------------------
+    # -- filled in by RequestLogMiddleware as the response goes out -----------------------------------------
 
     def _elapsed_ms(self) -> float:
         return round((_monotonic() - self._started) * 1000, 3)
