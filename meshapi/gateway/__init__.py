@@ -5,8 +5,10 @@ The gateway lives in its own top-level package, ``meshapi_gateway`` (same distri
 re-exports it: ``from meshapi.gateway import serve`` gives the very object ``meshapi_gateway.serve``
 is, and the old submodule paths (``meshapi.gateway.routing``, ``meshapi.gateway.proxy``,
 ``meshapi.gateway.server``, ...) are the new modules themselves, registered under their old names
-in ``sys.modules`` (table :data:`MOVED`) when this package is imported. Without the ``gateway``
-extra, importing it raises the same ``ImportError`` (naming the extra) as ``meshapi_gateway`` does.
+in ``sys.modules`` (table :data:`MOVED`) when this package is imported. That costs nothing: importing
+``meshapi_gateway`` has already loaded every one of them. Without the ``gateway`` extra, importing
+this package raises the same ``ImportError`` (naming the extra) as ``meshapi_gateway`` does. Nothing
+inside ``meshapi`` imports this package; the SDK's own uses import ``meshapi_gateway``.
 """
 
 from __future__ import annotations
