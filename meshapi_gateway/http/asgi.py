@@ -45,10 +45,13 @@ def is_api(path: str) -> bool:
 
 
 def header(scope: Scope, name: bytes) -> Optional[str]:
-    """The value of the request header ``name`` (lower case; the last one wins), or ``None``."""
+    """The value of the request header ``name`` (the last one wins), or ``None``.
+
+    ``name`` is lower case, as ASGI servers must give header names.
+    """
     found: Optional[bytes] = None
     for key, value in scope.get("headers", ()):
-        if key == name or key.lower() == name:
+        if key == name:
             found = value
     return None if found is None else found.decode("latin-1")
 
