@@ -10,9 +10,11 @@ import importlib
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Dict, List, Set
 
+import httpx
 import pytest
 from starlette.routing import BaseRoute
 
@@ -211,6 +213,25 @@ def test_middlewares_are_installed_in_the_documented_order() -> None:
         assert type(layer).__module__.startswith("starlette.")  # then Starlette's own stack
     finally:
         app.state.gateway.close()
+
+
+def test_streams_pass_the_middlewares_event_by_event() -> None:
+    """Pure ASGI layers: each SSE event reaches the client when it is sent, not with the last one."""
+    body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Tell me a story"}]}
+    with serve(["rsk_stream"], latency=0.05) as gw, httpx.Client(base_url=gw.base_url, timeout=10) as client:
+        headers = {"Authorization": "Bearer rsk_stream"}
+        arrivals = []
+        with client.stream(
+            "POST", "/v1/chat/completions", json={**body, "stream": True}, headers=headers
+        ) as r:
+            assert r.status_code == 200 and r.headers["x-request-id"].startswith("req_")
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    arrivals.append(time.monotonic())
+    assert len(arrivals) >= 6
+    # the role and content events are each followed by a 0.05 s pause on the server (all but the
+    # finish, usage and [DONE] events): buffered, they would all arrive at once
+    assert arrivals[-1] - arrivals[0] >= 0.045 * (len(arrivals) - 3)
 
 
 # -- meshapi.gateway: the 0.1.x import path ------------------------------------------------------------
