@@ -60,8 +60,7 @@ def pytest_configure(config: Any) -> None:
 @pytest.fixture
 def meshapi_cassette(request: Any) -> Iterator[Any]:
     """A local gateway replaying the marked cassette, or recording it when the file is missing."""
-    from meshapi.gateway import serve
-    from meshapi.gateway.proxy import ProxySettings
+    from meshapi_gateway import ProxySettings, serve
 
     marker = request.node.get_closest_marker("meshapi_cassette")
     if marker is None or not marker.args:

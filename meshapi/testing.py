@@ -94,7 +94,7 @@ def _replies_file(config: pytest.Config) -> Any:
 @pytest.fixture(scope="session")
 def meshapi_gateway(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A local MeshAPI gateway for the whole test session."""
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     with serve(tokens=[_TOKEN], replies=_replies_file(request.config)) as gateway:
         yield gateway

@@ -1,5 +1,5 @@
-"""The docs name what exists: every module under meshapi/ in CLAUDE.md's layout, every test folder in
-TESTING.md, every exported error in the README's error tree.
+"""The docs name what exists: every module under meshapi/ and meshapi_gateway/ in CLAUDE.md's layout,
+every test folder in TESTING.md, every exported error in the README's error tree.
 
 Failure messages list what is missing (or listed but gone), so whoever adds a module sees what to add.
 """
@@ -40,13 +40,17 @@ def _layout_paths() -> Set[str]:
 
 def test_every_module_is_in_the_claude_md_layout() -> None:
     listed = _layout_paths()
+    packages = ("meshapi", "meshapi_gateway")
     modules = {
         path.relative_to(ROOT).as_posix()
-        for path in (ROOT / "meshapi").rglob("*.py")
+        for package in packages
+        for path in (ROOT / package).rglob("*.py")
         if path.name != "__init__.py" and "__pycache__" not in path.parts
     }
     missing = sorted(modules - listed)
-    stale = sorted(p for p in listed if p.startswith("meshapi/") and p.endswith(".py") and p not in modules)
+    stale = sorted(
+        p for p in listed if p.split("/")[0] in packages and p.endswith(".py") and p not in modules
+    )
     stale = [p for p in stale if not p.endswith("/__init__.py")]
     assert not missing and not stale, (
         f"CLAUDE.md layout is out of date. Missing modules: {missing or 'none'}; "

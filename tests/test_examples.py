@@ -17,7 +17,7 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Any]:
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     with serve(tokens=["rsk_examples_token"]) as gw:
         yield gw

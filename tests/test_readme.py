@@ -27,7 +27,7 @@ def python_blocks(path: Path) -> List[Tuple[int, str]]:
 
 @pytest.fixture(scope="module")
 def readme_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     workdir = tmp_path_factory.mktemp("readme")
     with serve(tokens=["rsk_readme_token"]) as gw:

@@ -43,7 +43,7 @@ def test_exported_settings_do_not_reach_the_suites(sentinel: Any) -> None:
 
 
 def test_the_livetest_variables_name_the_target() -> None:
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     with serve(tokens=["rsk_named_target"]) as gw:
         named = {"MESHAPI_LIVETEST_BASE_URL": gw.base_url, "MESHAPI_LIVETEST_TOKEN": "rsk_named_target"}

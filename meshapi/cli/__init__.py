@@ -29,7 +29,7 @@ __all__ = ["console_main", "main"]
 
 def _run_gateway(argv: List[str]) -> int:
     try:
-        from ..gateway import main as gateway_main
+        from meshapi_gateway import main as gateway_main
     except ImportError as exc:
         sys.stderr.write(
             f"meshapi: the local gateway is not available ({exc}); install it with: pip install 'meshapi[gateway]'\n"

@@ -350,8 +350,7 @@ def _gateway(context: Context) -> Iterator[Any]:
     if getattr(args, "base_url", None):
         yield None
         return
-    from ..gateway import serve
-    from ..gateway.state import DEFAULT_TOKEN
+    from meshapi_gateway import DEFAULT_TOKEN, serve
 
     token = getattr(args, "token", None) or DEFAULT_TOKEN
     latency = max(0.0, float(getattr(args, "latency", 0.005)))

@@ -1,45 +1,81 @@
-"""The local MeshAPI gateway: a Starlette + uvicorn server that speaks the MeshAPI wire protocol.
+"""``meshapi.gateway``: the local gateway's import path of 0.1.x, kept as a re-export of :mod:`meshapi_gateway`.
 
-It serves deterministic stand-in models (chat, compare, responses, embeddings, images), templates,
-RAG files with signed uploads, batches and a realtime WebSocket, with a fault plan for tests::
-
-    from meshapi.gateway import serve
-
-    with serve() as gw:          # a free port on 127.0.0.1, token gw.token
-        gw.faults.add("/v1/chat/completions", status=503, retry_after="1")
-        ...                      # point a client at gw.base_url
-
-``meshapi gateway`` (:func:`main`) runs it in the foreground. This package never imports the SDK: it
-builds its JSON with its own code, so a bug in one cannot hide the same bug in the other.
+The gateway lives in its own top-level package, ``meshapi_gateway`` (same distribution, extra
+``gateway``), so that "the gateway imports nothing of the SDK" can be checked. This package only
+re-exports it: ``from meshapi.gateway import serve`` gives the very object ``meshapi_gateway.serve``
+is, and the old submodule paths (``meshapi.gateway.routing``, ``meshapi.gateway.proxy``,
+``meshapi.gateway.server``, ...) are the new modules themselves, registered under their old names
+in ``sys.modules`` (table :data:`MOVED`) when this package is imported. That costs nothing: importing
+``meshapi_gateway`` has already loaded every one of them. Without the ``gateway`` extra, importing
+this package raises the same ``ImportError`` (naming the extra) as ``meshapi_gateway`` does. Nothing
+inside ``meshapi`` imports this package; the SDK's own uses import ``meshapi_gateway``.
 """
 
-try:
-    import starlette  # noqa: F401
-    import uvicorn  # noqa: F401
-except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ImportError("The local gateway needs the 'gateway' extra: pip install 'meshapi[gateway]'") from exc
+from __future__ import annotations
 
-from .app import create_app
-from .faults import Fault, FaultPlan, RequestLog, RequestRecord
-from .proxy import ProxySettings
-from .replies import RepliesError, ReplyRule
-from .server import Gateway, main, serve
-from .settings import DEFAULT_TOKEN, GatewaySettings
-from .storage import DataDirInUseError
+import importlib
+import sys
 
-__all__ = [
-    "DEFAULT_TOKEN",
-    "DataDirInUseError",
-    "Fault",
-    "FaultPlan",
-    "Gateway",
-    "ProxySettings",
-    "GatewaySettings",
-    "RepliesError",
-    "ReplyRule",
-    "RequestLog",
-    "RequestRecord",
-    "create_app",
-    "main",
-    "serve",
-]
+import meshapi_gateway
+from meshapi_gateway import *  # noqa: F403  (the public names, and only those)
+from meshapi_gateway.routes import MODULES as _ROUTE_MODULES
+
+__all__ = list(meshapi_gateway.__all__)
+
+#: Old submodule of ``meshapi.gateway`` -> the module of ``meshapi_gateway`` that replaced it.
+MOVED = {
+    "admin": "http.admin",
+    "app": "http.app",
+    "cassette": "record.cassette",
+    "catalog": "fakes.catalog",
+    "catalog_data": "fakes.catalog_data",
+    "common": "http.context",
+    "conversation": "routes._conversation",
+    "corpus": "fakes.corpus",
+    "engine": "fakes.engine",
+    "errors": "errors",
+    "extract": "fakes.extract",
+    "fault_injection": "faults.exchange",
+    "faults": "faults.plan",
+    "idempotency": "store.idempotency",
+    "ids": "ids",
+    "inspector": "record.inspector",
+    "json_input": "http.json_input",
+    "movie": "fakes.movie",
+    "multipart": "http.multipart",
+    "png": "fakes.png",
+    "proxy": "record.proxy",
+    "realtime": "realtime.endpoint",
+    "realtime_parts": "realtime.parts",
+    "realtime_session": "realtime.session",
+    "realtime_vad": "realtime.vad",
+    "redact": "record.redact",
+    "replies": "fakes.replies",
+    "reqlog": "record.reqlog",
+    "routes": "routes",
+    "routing": "fakes.routing",
+    "safety": "fakes.safety",
+    "schemas": "fakes.schemas",
+    "server": "http.cli",
+    "settings": "settings",
+    "slow_clients": "http.slow_clients",
+    "sound": "fakes.sound",
+    "sse": "http.sse",
+    "state": "store.state",
+    "storage": "store.storage",
+    "structured": "fakes.structured",
+    "templating": "fakes.templating",
+    "validation": "http.validation",
+    "vectors": "fakes.vectors",
+    "voices": "fakes.voices",
+}
+
+
+for _old, _new in MOVED.items():
+    _module = importlib.import_module(f"meshapi_gateway.{_new}")
+    sys.modules[f"{__name__}.{_old}"] = _module
+    globals()[_old] = _module  # attribute access, as after a real submodule import
+# the resource modules keep their old paths too (meshapi.gateway.routes.chat, ...)
+for _module in _ROUTE_MODULES:
+    sys.modules[f"{__name__}.routes.{_module.__name__.rpartition('.')[2]}"] = _module
+del _old, _new, _module

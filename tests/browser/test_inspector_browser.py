@@ -12,7 +12,7 @@ import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
 from meshapi._errors import InternalServerError, RateLimitError
-from meshapi.gateway import Gateway, serve
+from meshapi_gateway import Gateway, serve
 from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser

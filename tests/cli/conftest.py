@@ -25,7 +25,7 @@ class Result:
 
 @pytest.fixture(scope="session")
 def cli_gateway() -> Iterator[Any]:
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     with serve() as gw:
         yield gw

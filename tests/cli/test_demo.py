@@ -31,7 +31,7 @@ def _headings(result: Result) -> None:
 def test_demo_with_its_own_gateway(
     run: Run, monkeypatch: pytest.MonkeyPatch, sentinel: Any, tmp_path: Any
 ) -> None:
-    pytest.importorskip("meshapi.gateway")
+    pytest.importorskip("meshapi_gateway")
     # Exported settings (here: a "real" gateway and key) are not enough to leave the local gateway.
     monkeypatch.setenv("MESHAPI_BASE_URL", sentinel.url)
     monkeypatch.setenv("MESHAPI_TOKEN", "rsk_pretend_this_is_a_real_key")

@@ -11,7 +11,7 @@ import pytest
 from .conftest import Result
 
 pytest.importorskip(
-    "meshapi.gateway.routes.videos", reason="the local gateway does not serve these families yet"
+    "meshapi_gateway.routes.videos", reason="the local gateway does not serve these families yet"
 )
 
 Run = Callable[..., Result]

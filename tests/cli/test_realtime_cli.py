@@ -25,7 +25,7 @@ def test_wav_in_wav_out(gw: Any, run: Run, tmp_path: Path) -> None:
     assert document["in_ms"] == 800 and document["transcript"] and document["out"] == str(answer)
     pcm = voice.read_wav(answer)
     assert pcm and voice.duration_ms(pcm) == document["out_ms"]
-    from meshapi.gateway.realtime import pcm_for
+    from meshapi_gateway.realtime.parts import pcm_for
 
     assert len(pcm) == len(pcm_for(document["transcript"]))  # the audio speaks exactly the transcript
 

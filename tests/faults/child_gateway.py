@@ -1,6 +1,6 @@
 """A local gateway in a child process, so a hostile request's memory is measured on the server alone.
 
-``ChildGateway(**settings)`` starts ``meshapi.gateway.serve(**settings)`` in a fresh interpreter,
+``ChildGateway(**settings)`` starts ``meshapi_gateway.serve(**settings)`` in a fresh interpreter,
 reads its base URL from the first line of its stdout and stops it by closing its stdin (killed if it
 does not exit within 5 s). ``rss()`` / ``peak_rss()`` read ``VmRSS`` / ``VmHWM`` of that process.
 ``others_keep_answering(...)`` runs a hostile request in a thread while timing normal calls.
@@ -19,7 +19,7 @@ import httpx
 
 _SCRIPT = """
 import json, sys
-from meshapi.gateway import serve
+from meshapi_gateway import serve
 with serve(**json.loads(sys.argv[1])) as gw:
     print(gw.base_url, flush=True)
     sys.stdin.read()

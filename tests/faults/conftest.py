@@ -38,7 +38,7 @@ def aiohttp_available() -> bool:
 def gateway() -> Iterator[Any]:
     pytest.importorskip("starlette")
     pytest.importorskip("uvicorn")
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     with serve(tokens=[TOKEN]) as gw:
         yield gw

@@ -307,7 +307,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if overrides:
         size = SoakSize(**{**size.__dict__, **overrides})
 
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     failed = False
     with serve() as gateway:

@@ -14,7 +14,7 @@ pytest.importorskip("uvicorn")
 
 
 def test_a_second_gateway_on_the_same_data_dir_refuses_to_start(tmp_path: Path) -> None:
-    from meshapi.gateway import DataDirInUseError, serve
+    from meshapi_gateway import DataDirInUseError, serve
 
     data_dir = str(tmp_path / "data")
     with serve(["rsk_lock_a"], data_dir=data_dir):
@@ -30,7 +30,7 @@ def test_a_second_gateway_on_the_same_data_dir_refuses_to_start(tmp_path: Path) 
 def test_the_lock_holds_across_processes_and_the_cli_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from meshapi.gateway import DataDirInUseError, main, serve
+    from meshapi_gateway import DataDirInUseError, main, serve
 
     data_dir = str(tmp_path / "shared")
     first = ChildGateway(tokens=["rsk_lock_child"], data_dir=data_dir)
@@ -48,7 +48,7 @@ def test_the_lock_holds_across_processes_and_the_cli_says_so(
 
 
 def test_a_stale_lock_file_from_a_dead_process_does_not_block(tmp_path: Path) -> None:
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     data_dir = tmp_path / "stale"
     data_dir.mkdir()

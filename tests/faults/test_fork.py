@@ -215,7 +215,7 @@ def test_async_client_with_live_connections_is_a_typed_error(gw: ChildGateway, t
 
 
 def test_serve_keeps_serving_the_parent() -> None:
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     with serve(tokens=[TOKEN]) as local, meshapi.MeshAPI(base_url=local.base_url, token=TOKEN) as client:
         client.models.list()

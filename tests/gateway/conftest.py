@@ -8,7 +8,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import httpx
 import pytest
 
-from meshapi.gateway import Gateway, serve
+from meshapi_gateway import Gateway, serve
 
 TOKEN = "rsk_gateway_tests_token"
 OTHER_TOKEN = "rsk_gateway_tests_other"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from meshapi.gateway import Gateway
+from meshapi_gateway import Gateway
 
 from .conftest import TOKEN, assert_envelope, chat_body
 

@@ -9,7 +9,7 @@ from io import BytesIO
 import httpx
 import pytest
 
-from meshapi.gateway import sound
+from meshapi_gateway.fakes import sound
 
 from .conftest import assert_envelope
 

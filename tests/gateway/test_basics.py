@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from meshapi.gateway import Gateway, serve
+from meshapi_gateway import Gateway, serve
 
 from .conftest import TOKEN, assert_envelope, chat_body
 

@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 
 import httpx
 
-from meshapi.gateway import serve
+from meshapi_gateway import serve
 
 from .conftest import TOKEN, assert_envelope, user
 

@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 
 import httpx
 
-from meshapi.gateway import serve
+from meshapi_gateway import serve
 
 from .conftest import assert_envelope, chat_body, split_events, sse_json, user
 

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from meshapi.gateway import Fault, FaultPlan, Gateway
+from meshapi_gateway import Fault, FaultPlan, Gateway
 
 from .conftest import assert_envelope, chat_body, split_events, sse_json
 

@@ -10,8 +10,8 @@ from typing import Any, Dict, List, Optional
 import httpx
 import pytest
 
-from meshapi.gateway import Gateway
-from meshapi.gateway.idempotency import IdempotencyCache, fingerprint
+from meshapi_gateway import Gateway
+from meshapi_gateway.store.idempotency import IdempotencyCache, fingerprint
 
 from .conftest import chat_body
 

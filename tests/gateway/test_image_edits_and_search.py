@@ -9,7 +9,7 @@ from typing import Any, Dict, Tuple
 
 import httpx
 
-from meshapi.gateway import png
+from meshapi_gateway.fakes import png
 
 from .conftest import assert_envelope
 

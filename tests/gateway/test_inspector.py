@@ -10,9 +10,9 @@ from typing import Any, Dict, Iterator
 import httpx
 import pytest
 
-from meshapi.gateway import Gateway, RequestLog, RequestRecord, serve
-from meshapi.gateway import inspector as inspector_pkg
-from meshapi.gateway.server import _parser, main
+from meshapi_gateway import Gateway, RequestLog, RequestRecord, serve
+from meshapi_gateway.http.cli import _parser, main
+from meshapi_gateway.record import inspector as inspector_pkg
 
 from .conftest import TOKEN, assert_envelope, chat_body
 

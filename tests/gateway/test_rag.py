@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from meshapi.gateway import serve
+from meshapi_gateway import serve
 from tests._poll import wait_until
 
 from .conftest import TOKEN, assert_envelope

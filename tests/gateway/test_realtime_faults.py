@@ -14,7 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from meshapi.gateway import Gateway
+from meshapi_gateway import Gateway
 
 from .conftest import TOKEN
 

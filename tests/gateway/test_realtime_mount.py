@@ -8,7 +8,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from meshapi.gateway import Gateway
+from meshapi_gateway import Gateway
 
 from .conftest import TOKEN
 

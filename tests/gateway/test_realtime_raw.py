@@ -18,7 +18,7 @@ pytest.importorskip("websockets")
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from meshapi.gateway import Gateway
+from meshapi_gateway import Gateway
 
 from .conftest import TOKEN
 

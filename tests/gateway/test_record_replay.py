@@ -15,10 +15,8 @@ from typing import Any, Dict, Iterator, List, Tuple
 import httpx
 import pytest
 
-from meshapi.gateway import Gateway, create_app, serve
-from meshapi.gateway.cassette import Cassette, CassetteError
-from meshapi.gateway.proxy import ProxySettings
-from meshapi.gateway.server import main
+from meshapi_gateway import Gateway, ProxySettings, create_app, main, serve
+from meshapi_gateway.record.cassette import Cassette, CassetteError
 
 from .conftest import assert_envelope, chat_body
 
@@ -309,7 +307,7 @@ def test_plugin_records_when_missing_and_replays_otherwise(tmp_path: Path) -> No
 
 
 def test_multipart_bodies_match_whatever_their_boundary() -> None:
-    from meshapi.gateway.cassette import normalise, request_entry
+    from meshapi_gateway.record.cassette import normalise, request_entry
 
     def upload(boundary: str, text: str) -> Dict[str, Any]:
         body = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\n{text}\r\n--{boundary}--\r\n'

@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterator, List
 import httpx
 import pytest
 
-from meshapi.gateway import Gateway, RepliesError, main, serve
+from meshapi_gateway import Gateway, RepliesError, main, serve
 
 from .conftest import TOKEN, chat_body, sse_json, user
 

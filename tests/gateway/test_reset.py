@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from meshapi.gateway import serve
+from meshapi_gateway import serve
 
 from .conftest import chat_body
 

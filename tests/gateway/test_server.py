@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from meshapi.gateway import DEFAULT_TOKEN, Gateway, serve
+from meshapi_gateway import DEFAULT_TOKEN, Gateway, serve
 from tests._poll import wait_until
 
 from .conftest import chat_body, user
@@ -105,7 +105,7 @@ def test_in_memory_storage_starts_empty(gw: Gateway) -> None:
 
 
 def test_main_runs_in_the_foreground_until_ctrl_c(tmp_path: Path) -> None:
-    code = "import sys; from meshapi.gateway import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from meshapi_gateway import main; sys.exit(main(sys.argv[1:]))"
     env = {**os.environ, "MESHAPI_TOKEN": "rsk_cli_env"}
     process = subprocess.Popen(
         [sys.executable, "-c", code, "--port", "0", "--log-level", "warning", "--admin-token", "adm_x"],
@@ -147,7 +147,7 @@ def test_main_runs_in_the_foreground_until_ctrl_c(tmp_path: Path) -> None:
 
 
 def test_main_help_and_bad_port() -> None:
-    from meshapi.gateway import main
+    from meshapi_gateway import main
 
     with pytest.raises(SystemExit) as info:
         main(["--help"])

@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List
 import httpx
 import pytest
 
-from meshapi.gateway import Gateway, serve
+from meshapi_gateway import Gateway, serve
 from tests._poll import wait_until
 
 from .conftest import TOKEN, assert_envelope

@@ -17,7 +17,7 @@ FAST = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
 
 @pytest.fixture(scope="session")
 def gateway() -> Iterator[Any]:
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     with serve(tokens=[TOKEN]) as gw:
         yield gw

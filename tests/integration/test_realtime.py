@@ -172,8 +172,8 @@ async def test_text_turn_returns_the_deltas_and_is_deterministic(rt_client: Any)
 
 
 async def test_spoken_turn_gives_transcript_and_decoded_audio(rt_client: Any) -> None:
-    from meshapi.gateway import engine
-    from meshapi.gateway.realtime import pcm_for
+    from meshapi_gateway.fakes import engine
+    from meshapi_gateway.realtime.parts import pcm_for
 
     session = await opened(rt_client)  # default output modality: audio
     for event in [
@@ -352,7 +352,7 @@ async def test_unknown_model_is_a_404_with_request_id(rt_client: Any, gateway: A
 
 
 async def test_non_realtime_model_is_refused(rt_client: Any, gateway: Any) -> None:
-    from meshapi.gateway.catalog import Catalog
+    from meshapi_gateway.fakes.catalog import Catalog
 
     chat_model = next(e.id for e in Catalog() if not e.supports_realtime)
     with pytest.raises(NotFoundError) as info:

@@ -110,7 +110,7 @@ async def test_a_text_turn_is_typed_end_to_end(rt: Any) -> None:
 
 
 async def test_spoken_answer_audio_matches_its_transcript(rt: Any) -> None:
-    from meshapi.gateway.realtime import pcm_for
+    from meshapi_gateway.realtime.parts import pcm_for
 
     await resolve(rt.conversation.item.create(text="Say something"))
     await resolve(rt.response.create(output_modalities=["audio"]))

@@ -10,7 +10,7 @@ pytest.importorskip("websockets")
 pytest.importorskip("starlette")
 
 import meshapi
-from meshapi.gateway import serve
+from meshapi_gateway import serve
 
 TOKEN = "rsk_realtime_callable_token"
 

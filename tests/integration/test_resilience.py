@@ -9,7 +9,7 @@ import pytest
 
 import meshapi
 from meshapi import FallbackConfig, FallbackEvent, GatewayRoutingEvent, RetryEvent, RetryPolicy
-from meshapi.gateway.routing import RoutingPolicy, parse_policy
+from meshapi_gateway.fakes.routing import RoutingPolicy, parse_policy
 from tests.conftest import close, collect, resolve
 
 PLAIN = "rsk_resilience_plain"
@@ -23,7 +23,7 @@ FAST = RetryPolicy(1, backoff_base_ms=0, backoff_max_ms=0)
 
 @pytest.fixture(scope="module")
 def gw() -> Iterator[Any]:
-    from meshapi.gateway import serve
+    from meshapi_gateway import serve
 
     with serve(tokens=[PLAIN, ROUTED], routing={ROUTED: RoutingPolicy(retries=1)}) as gateway:
         yield gateway
@@ -165,7 +165,7 @@ def test_routing_policy_specs() -> None:
 
 
 def test_cli_builds_the_routing_setting() -> None:
-    from meshapi.gateway.server import _parser
+    from meshapi_gateway.http.cli import _parser
 
     args = _parser().parse_args(["--routing-policy", "rsk_a=retries=3", "--routing-policy", "fallback=off"])
     assert dict(args.routing) == {"rsk_a": RoutingPolicy(3), "*": RoutingPolicy(1, False)}

@@ -122,7 +122,7 @@ def test_devices_name_the_extra_when_sounddevice_is_missing(monkeypatch: pytest.
 
 def vad_run(pcm: bytes, chunk_ms: int = 100, **settings: object) -> List[Tuple[str, int]]:
     pytest.importorskip("starlette")
-    from meshapi.gateway.realtime_vad import EnergyVad
+    from meshapi_gateway.realtime.vad import EnergyVad
 
     vad = EnergyVad({"type": "server_vad", **settings})
     out: List[Tuple[str, int]] = []

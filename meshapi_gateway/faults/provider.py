@@ -1,0 +1,63 @@
+"""Faults planned on a model or a provider: the failures server-side routing reacts to.
+
+``gw.provider_faults.add("openai/gpt-4o-mini", status=503, times=2)`` (or a provider name such as
+``"openai"``) makes the chat calls routed to that model fail with that status, as an unavailable
+provider would. They live with the other faults; the routing that retries and falls back around them
+is ``fakes/routing.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from ..fakes.catalog_data import ModelEntry
+
+__all__ = ["ProviderFault", "ProviderFaults"]
+
+
+@dataclass
+class ProviderFault:
+    """A planned provider failure: ``target`` is a model id or a provider name."""
+
+    target: str
+    status: int = 503
+    error_code: str = "provider_not_available"
+    times: int = 1  # -1: forever
+    hits: int = field(default=0, compare=False)
+
+    def matches(self, entry: ModelEntry) -> bool:
+        return self.target in (entry.id, entry.provider)
+
+
+class ProviderFaults:
+    """Thread-safe list of :class:`ProviderFault` (the test thread adds, the server thread takes)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: List[ProviderFault] = []
+
+    def add(
+        self, target: str, *, status: int = 503, error_code: str = "provider_not_available", times: int = 1
+    ) -> ProviderFault:
+        if times == 0 or times < -1:
+            raise ValueError("times must be a positive count or -1 (forever)")
+        if not 400 <= status <= 599:
+            raise ValueError("a provider fault needs an error status (400-599)")
+        fault = ProviderFault(target, status, error_code, times)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, entry: ModelEntry) -> Optional[ProviderFault]:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(entry) and (fault.times < 0 or fault.hits < fault.times):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()

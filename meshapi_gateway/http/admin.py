@@ -1,0 +1,213 @@
+"""``/_admin`` routes: drive the fault plan and read the request log over HTTP.
+
+Guarded by the gateway's own admin token (``Authorization: Bearer <admin_token>``), separate from the
+data-plane tokens. ``POST /_admin/faults`` takes one fault (the keyword arguments of
+``FaultPlan.add`` plus ``route``) or ``{"faults": [...]}``; ``DELETE`` clears them; ``GET`` lists the
+pending ones. ``GET /_admin/requests`` lists logged requests (filters ``path``, ``method``);
+``DELETE /_admin/requests`` clears the log; ``GET /_admin/requests/summary`` gives list rows newest
+first (``since``, ``limit``) and ``GET /_admin/requests/{id}`` one exchange in full (the inspector page
+uses both). ``GET``/``PUT /_admin/limits`` read and replace the RPM/RPD limits.
+
+``/_admin/replies`` manages scripted replies (``fakes/replies.py``): ``POST`` appends one rule or
+``{"replies": [...]}``, ``PUT`` replaces them all, ``GET`` lists them, ``DELETE`` removes them all.
+``POST /_admin/reset`` undoes run-time changes: faults cleared, replies back to the start-up rules,
+rate-limit counters zeroed (and the request log cleared with ``{"requests": true}``, every stored
+template, file and batch deleted with ``{"data": true}``).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any, Dict, List, Optional
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import ApiError
+from ..fakes.replies import RepliesError
+from ..store.state import RateLimiter
+from .context import gateway, json_body, json_response
+
+
+def _authorise(request: Request) -> None:
+    expected = "Bearer " + gateway(request).admin_token
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(401, "unauthorized", "Invalid or missing admin token.")
+
+
+async def add_faults(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    specs: List[Any] = body["faults"] if isinstance(body.get("faults"), list) else [body]
+    plan = gateway(request).faults
+    added = []
+    for spec in specs:
+        if not isinstance(spec, dict):
+            raise ApiError(400, "invalid_request", "Each fault must be a JSON object.")
+        try:
+            added.append(plan.add_from_dict(spec))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(400, "invalid_request", f"Invalid fault: {exc}") from None
+    return json_response({"faults": [f.summary() for f in added]})
+
+
+async def list_faults(request: Request) -> Response:
+    _authorise(request)
+    return json_response({"faults": [f.summary() for f in gateway(request).faults.pending()]})
+
+
+async def clear_faults(request: Request) -> Response:
+    _authorise(request)
+    gateway(request).faults.clear()
+    return json_response({"cleared": True})
+
+
+async def list_requests(request: Request) -> Response:
+    _authorise(request)
+    params = request.query_params
+    records = gateway(request).requests.filter(path=params.get("path"), method=params.get("method"))
+    items: List[Dict[str, Any]] = [r.as_dict() for r in records]
+    return json_response({"requests": items, "total": len(items)})
+
+
+async def clear_requests(request: Request) -> Response:
+    _authorise(request)
+    gateway(request).requests.clear()
+    return json_response({"cleared": True})
+
+
+def _rule_specs(body: Dict[str, Any]) -> List[Any]:
+    return body["replies"] if isinstance(body.get("replies"), list) else [body]
+
+
+async def add_replies(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    try:
+        added = gateway(request).replies.add(_rule_specs(body))
+    except RepliesError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response({"replies": [r.as_dict() for r in added]})
+
+
+async def replace_replies(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    try:
+        rules = gateway(request).replies.replace(_rule_specs(body))
+    except RepliesError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response({"replies": [r.as_dict() for r in rules]})
+
+
+async def list_replies(request: Request) -> Response:
+    _authorise(request)
+    return json_response({"replies": [r.as_dict() for r in gateway(request).replies.rules()]})
+
+
+async def clear_replies(request: Request) -> Response:
+    _authorise(request)
+    gateway(request).replies.clear()
+    return json_response({"cleared": True})
+
+
+async def reset(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request) if (await request.body()).strip() else {}
+    for name in ("requests", "data"):
+        if not isinstance(body.get(name, False), bool):
+            raise ApiError(400, "invalid_request", f"'{name}' must be true or false.")
+    state = gateway(request)
+    state.reset(requests=body.get("requests") is True)
+    answer: Dict[str, Any] = {"reset": True}
+    if body.get("data") is True:  # the inspector's "reset stored data"
+        answer["deleted"] = state.store.clear()
+        state.cache.clear()
+    return json_response(answer)
+
+
+ROUTES = [
+    Route("/_admin/faults", add_faults, methods=["POST"]),
+    Route("/_admin/faults", list_faults, methods=["GET"]),
+    Route("/_admin/faults", clear_faults, methods=["DELETE"]),
+    Route("/_admin/requests", list_requests, methods=["GET"]),
+    Route("/_admin/requests", clear_requests, methods=["DELETE"]),
+    Route("/_admin/replies", add_replies, methods=["POST"]),
+    Route("/_admin/replies", replace_replies, methods=["PUT"]),
+    Route("/_admin/replies", list_replies, methods=["GET"]),
+    Route("/_admin/replies", clear_replies, methods=["DELETE"]),
+    Route("/_admin/reset", reset, methods=["POST"]),
+]
+
+
+# -- request log details, rate limits and reset (used by the inspector page and by tests) ------------
+
+
+def _int_param(request: Request, name: str) -> Optional[int]:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(400, "invalid_request", f"'{name}' must be a non-negative integer.")
+    return int(raw)
+
+
+async def list_request_summaries(request: Request) -> Response:
+    """``GET /_admin/requests/summary?since=ID&limit=N``: list rows (no bodies), newest first."""
+    _authorise(request)
+    since, limit = _int_param(request, "since"), _int_param(request, "limit")
+    log = gateway(request).requests
+    records = log.filter(path=request.query_params.get("path"), since=since)
+    records.reverse()
+    if limit is not None:
+        records = records[:limit]
+    return json_response({"requests": [r.summary() for r in records], "bytes": log.bytes, "total": len(log)})
+
+
+async def get_request(request: Request) -> Response:
+    """``GET /_admin/requests/{id}``: one exchange with its bodies and streamed events."""
+    _authorise(request)
+    raw = request.path_params["record_id"]
+    record = gateway(request).requests.get(int(raw)) if raw.isdigit() and len(raw) < 18 else None
+    if record is None:
+        raise ApiError(404, "not_found", f"No logged request with id '{raw[:40]}'.")
+    return json_response(record.as_dict())
+
+
+def _limits(state: Any) -> Dict[str, Any]:
+    limiter = state.limiter
+    return {"rpm": getattr(limiter, "rpm", None), "rpd": getattr(limiter, "rpd", None)}
+
+
+async def get_limits(request: Request) -> Response:
+    _authorise(request)
+    return json_response(_limits(gateway(request)))
+
+
+async def set_limits(request: Request) -> Response:
+    """``PUT /_admin/limits`` ``{"rpm": 10, "rpd": null}``: new limits, counting from zero."""
+    _authorise(request)
+    body = await json_body(request)
+    unknown = set(body) - {"rpm", "rpd"}
+    if unknown:
+        raise ApiError(400, "invalid_request", f"Unknown limit fields: {', '.join(sorted(unknown))}.")
+    values: Dict[str, Optional[int]] = {}
+    for name in ("rpm", "rpd"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ApiError(400, "invalid_request", f"'{name}' must be a positive integer or null.")
+        values[name] = value
+    state = gateway(request)
+    rpm, rpd = values["rpm"], values["rpd"]
+    state.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
+    return json_response(_limits(state))
+
+
+ROUTES += [
+    Route("/_admin/requests/summary", list_request_summaries, methods=["GET"]),
+    Route("/_admin/requests/{record_id}", get_request, methods=["GET"]),
+    Route("/_admin/limits", get_limits, methods=["GET"]),
+    Route("/_admin/limits", set_limits, methods=["PUT"]),
+]

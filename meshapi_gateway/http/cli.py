@@ -1,0 +1,296 @@
+"""``meshapi gateway``: the local gateway in the foreground, with checked arguments and a quiet Ctrl-C.
+
+:func:`main` parses the command line into :class:`~meshapi_gateway.settings.GatewaySettings` (a bad
+argument or an unusable setting is one line on stderr and exit status 2), prints where the gateway
+listens and how to use it, and runs uvicorn until Ctrl-C or SIGTERM, which stops it at once, open
+streams included, without a traceback. The background-thread runner for tests is ``server.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import socket
+import sqlite3
+import sys
+from types import FrameType
+from typing import List, NoReturn, Optional, Tuple
+
+import uvicorn
+
+from ..fakes.replies import RepliesError
+from ..fakes.routing import RoutingPolicy, parse_policy
+from ..record.cassette import Cassette, CassetteError
+from ..record.inspector import inspector_url
+from ..settings import DEFAULT_TOKEN, GatewaySettings, ProxySettings
+from ..store.state import GatewayState
+from ..store.storage import DataDirInUseError
+from .app import create_app
+from .server import bind_socket, url_host, uvicorn_config
+
+
+def _routing_policy(spec: str) -> Tuple[str, RoutingPolicy]:
+    try:
+        return parse_policy(spec)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (and exit status 2), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535 (0 picks a free one), got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _log_level(text: str) -> str:
+    if text.lower() not in _LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"unknown log level {text!r} (one of {', '.join(_LOG_LEVELS)})")
+    return text.lower()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(
+        prog="meshapi gateway",
+        description="Run the local MeshAPI gateway (deterministic models, no network, no keys).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument(
+        "--token",
+        action="append",
+        dest="tokens",
+        metavar="TOKEN",
+        help=f"accepted bearer token (repeatable; default $MESHAPI_TOKEN or {DEFAULT_TOKEN})",
+    )
+    parser.add_argument("--data-dir", help="keep files, templates and batches in SQLite under this directory")
+    parser.add_argument("--latency", type=_seconds, default=0.0, help="seconds between streamed events")
+    parser.add_argument("--admin-token", help="token for the /_admin routes (default: random, printed)")
+    parser.add_argument("--rpm", type=_limit, help="requests per minute per token (default: unlimited)")
+    parser.add_argument("--rpd", type=_limit, help="requests per day per token (default: unlimited)")
+    parser.add_argument(
+        "--replies",
+        metavar="FILE",
+        help="JSON array of scripted-reply rules ({match, model?, content | json}); first match wins",
+    )
+    parser.add_argument(
+        "--routing-policy",
+        action="append",
+        dest="routing",
+        type=_routing_policy,
+        metavar="[TOKEN=]retries=N,fallback=on|off",
+        help="server-side retry and fallback along the chat 'models' list, per token (repeatable)",
+    )
+    parser.add_argument(
+        "--log-level", type=_log_level, default="info", help=f"uvicorn log level: {', '.join(_LOG_LEVELS)}"
+    )
+    parser.add_argument("--no-inspector", action="store_true", help="do not serve the /_inspector/ web page")
+    proxy = parser.add_argument_group("record and replay (in front of a real gateway)")
+    proxy.add_argument("--upstream", metavar="URL", help="send /v1 requests on to this gateway")
+    proxy.add_argument(
+        "--upstream-token-env",
+        metavar="VAR",
+        default="MESHAPI_UPSTREAM_TOKEN",
+        help="environment variable holding the upstream token (default MESHAPI_UPSTREAM_TOKEN)",
+    )
+    proxy.add_argument("--record", metavar="FILE", help="append every proxied exchange to FILE (JSON Lines)")
+    proxy.add_argument("--replay", metavar="FILE", help="answer from the exchanges recorded in FILE")
+    proxy.add_argument(
+        "--replay-fallback",
+        action="store_true",
+        help="answer unmatched requests with the local models instead of a 404",
+    )
+    proxy.add_argument(
+        "--replay-speed",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="stream replays at X times the recorded pace (1 = as recorded; default 0 = at once)",
+    )
+    return parser
+
+
+def _check_data_dir(path: str) -> Optional[str]:
+    """Why ``path`` cannot hold the gateway's database, or ``None`` when it can."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create --data-dir {path}: {exc.strerror or exc}"
+    if not os.path.isdir(path):
+        return f"--data-dir {path} is not a directory"
+    probe = os.path.join(path, f".meshapi-write-test-{os.getpid()}")
+    try:
+        with open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as exc:
+        return f"cannot write in --data-dir {path}: {exc.strerror or exc}"
+    return None
+
+
+class _QuietCancelled(logging.Filter):
+    """Drops uvicorn's report of request tasks cancelled by a shutdown (a traceback per stream)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError):
+            return False
+        return "timeout graceful shutdown exceeded" not in record.getMessage()
+
+
+class _ForegroundServer(uvicorn.Server):
+    """uvicorn for ``meshapi gateway``: Ctrl-C (or SIGTERM) stops at once, open streams included.
+
+    The first signal already does what uvicorn's second one does (no waiting for connections), and
+    the open connections are closed before the shutdown so streaming handlers end right away instead
+    of being cancelled with a traceback each. The signal is not re-raised afterwards: ``main``
+    returns normally.
+    """
+
+    def handle_exit(self, sig: int, frame: Optional[FrameType]) -> None:
+        self.should_exit = True
+        self.force_exit = True
+
+    async def shutdown(self, sockets: Optional[List[socket.socket]] = None) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.close()
+        await super().shutdown(sockets)
+
+
+def _fail(message: str) -> int:
+    print(f"meshapi gateway: {message}", file=sys.stderr)
+    return 2
+
+
+def _proxy_settings(args: argparse.Namespace) -> Optional[ProxySettings]:
+    """The record/replay options as settings (``None`` when none was given); ``ValueError`` if bad."""
+    if not (args.upstream or args.record or args.replay):
+        if args.replay_fallback:
+            raise ValueError("--replay-fallback needs --replay FILE")
+        return None
+    token = None
+    if args.upstream:
+        token = os.environ.get(args.upstream_token_env)
+        if not token:
+            raise ValueError(
+                f"--upstream needs the upstream token in ${args.upstream_token_env} (--upstream-token-env)"
+            )
+    settings = ProxySettings(
+        upstream=args.upstream,
+        upstream_token=token,
+        record=args.record,
+        replay=args.replay,
+        replay_fallback=args.replay_fallback,
+        replay_speed=args.replay_speed,
+    )
+    if settings.replay:
+        Cassette(settings.replay)  # a bad file is a start-up error, not a surprise at the first request
+    return settings
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``meshapi gateway``: run the local gateway in the foreground until Ctrl-C; returns 0.
+
+    Bad arguments and unusable settings are one line on stderr and exit status 2 (1 when the port
+    cannot be bound).
+    """
+    args = _parser().parse_args(argv)
+    for token in args.tokens or []:
+        if not token or any(c.isspace() for c in token):
+            return _fail("a --token must be a non-empty string without spaces")
+    if args.data_dir is not None:
+        problem = _check_data_dir(args.data_dir)
+        if problem is not None:
+            return _fail(problem)
+    try:
+        proxy = _proxy_settings(args)
+    except (ValueError, CassetteError) as exc:
+        return _fail(str(exc))
+    names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy"}
+    chosen = {k: v for k, v in vars(args).items() if k in names}
+    chosen["routing"] = dict(args.routing) if args.routing else None
+    settings = GatewaySettings(**chosen, inspector=not args.no_inspector, proxy=proxy)
+    try:
+        app = create_app(settings=settings)
+    except DataDirInUseError as exc:
+        print(f"meshapi gateway: {exc}", file=sys.stderr)
+        return 1
+    except RepliesError as exc:
+        return _fail(str(exc))
+    except (OSError, sqlite3.Error, ValueError) as exc:
+        return _fail(f"cannot start: {exc}")
+    state: GatewayState = app.state.gateway
+    tokens = state.token_list
+    try:
+        sock = bind_socket(args.host, args.port)
+    except (OSError, OverflowError) as exc:
+        state.close()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        print(f"meshapi gateway: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+        return 1
+    base_url = f"http://{url_host(args.host)}:{sock.getsockname()[1]}"
+    print(f"MeshAPI local gateway on {base_url}")
+    print(f"Token: {tokens[0]}")
+    print(f"Admin token: {state.admin_token}")
+    if not args.no_inspector:
+        print(f"Inspector: {inspector_url(base_url, state.admin_token)}")
+    if proxy is not None:
+        mode = f"replaying {proxy.replay}" if proxy.replay else f"proxying to {proxy.upstream}"
+        print(f"Record/replay: {mode}" + (f", recording to {proxy.record}" if proxy.record else ""))
+    print("Use it with:")
+    print(f"  export MESHAPI_BASE_URL={base_url}")
+    print(f"  export MESHAPI_TOKEN={tokens[0]}")
+    print("Press Ctrl-C to stop.", flush=True)
+    config = uvicorn_config(app, args.log_level, access_log=True, default_logging=True)
+    config.timeout_graceful_shutdown = 1
+    server = _ForegroundServer(config)
+    quiet = _QuietCancelled()
+    error_log = logging.getLogger("uvicorn.error")
+    error_log.addFilter(quiet)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        error_log.removeFilter(quiet)
+        sock.close()
+        state.close()
+    return 0

@@ -1,0 +1,36 @@
+"""Server-sent event framing exactly as API.md §3.1 asks: LF only, ``data: `` with one space, one
+data line per event, every event closed by a blank line."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Dict, Optional
+
+from starlette.responses import StreamingResponse
+
+from ..errors import dumps
+
+DONE = b"data: [DONE]\n\n"
+KEEP_ALIVE = b": keep-alive\n\n"
+
+
+def data_event(payload: Any) -> bytes:
+    return b"data: " + dumps(payload) + b"\n\n"
+
+
+def named_event(name: str, payload: Any) -> bytes:
+    return b"event: " + name.encode("utf-8") + b"\ndata: " + dumps(payload) + b"\n\n"
+
+
+def error_event(code: str, message: str, request_id: Optional[str]) -> bytes:
+    return data_event({"error": {"code": code, "message": message}, "request_id": request_id})
+
+
+def sse_response(events: AsyncIterator[bytes], headers: Optional[Dict[str, str]] = None) -> StreamingResponse:
+    # The content type is set as a header so Starlette does not append "; charset=utf-8".
+    all_headers = {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+    }
+    all_headers.update(headers or {})
+    return StreamingResponse(events, headers=all_headers)

@@ -1,0 +1,215 @@
+"""Cassettes: recorded exchanges with a real gateway, as JSON Lines, and how requests are matched to them.
+
+One line per exchange, written by the recording proxy (:mod:`meshapi_gateway.record.proxy`)::
+
+    {"version": 1, "recorded_at": 1764612345.6,
+     "request": {"method": "POST", "path": "/v1/chat/completions", "query": "", "content_type": "...",
+                 "json": {...}}                      # or "body_b64" for a body that is not JSON
+     "response": {"status": 200, "headers": {...}, "request_id": "req_...", "streamed": true,
+                  "chunks": [{"ms": 41.2, "text": "data: {...}\\n\\n"}, ...]}}   # "b64" for binary
+
+No request header is written (so no token can be), response headers lose ``set-cookie`` and the
+hop-by-hop ones, and the upstream token is scrubbed from everything else. ``ms`` is the time since the
+request was sent upstream; replay can keep that pace (``speed=1``), go faster (``speed=10``) or send
+everything at once (``speed=0``, the default).
+
+Matching: method, path, query (order-free) and the normalised body: JSON with the keys in
+:data:`IGNORED_FIELDS` removed at the top level and the rest compared canonically (key order and
+whitespace do not matter); a multipart body with its random boundary replaced; headers never count
+(``Idempotency-Key``, ``X-Request-Id``, ``User-Agent`` and the token all vary between runs). Identical
+requests are answered with their recorded exchanges in order; once those run out the last one repeats.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import json
+import os
+import re
+import threading
+import time
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import parse_qsl, urlencode
+
+__all__ = ["IGNORED_FIELDS", "Cassette", "CassetteError", "CassetteWriter", "normalise", "request_key"]
+
+#: Top-level JSON body fields that do not take part in matching.
+IGNORED_FIELDS = frozenset({"stream_options"})
+VERSION = 1
+_BOUNDARY = re.compile(r"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
+
+
+class CassetteError(ValueError):
+    """A cassette file that cannot be read (its path and line number are in the message)."""
+
+
+def _chunk(ms: float, data: bytes) -> Dict[str, Any]:
+    try:
+        return {"ms": round(ms, 3), "text": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"ms": round(ms, 3), "b64": base64.b64encode(data).decode("ascii")}
+
+
+def chunk_bytes(chunk: Dict[str, Any]) -> bytes:
+    if "b64" in chunk:
+        return base64.b64decode(chunk["b64"])
+    return str(chunk.get("text", "")).encode("utf-8")
+
+
+def request_entry(method: str, path: str, query: str, content_type: str, body: bytes) -> Dict[str, Any]:
+    """The ``request`` half of an exchange (no headers, so no secrets)."""
+    entry: Dict[str, Any] = {"method": method, "path": path, "query": query, "content_type": content_type}
+    parsed = _json(body) if body and "json" in content_type else None
+    if parsed is not None:
+        entry["json"] = parsed
+    elif body:
+        entry["body_b64"] = base64.b64encode(body).decode("ascii")
+    return entry
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def normalise(request: Dict[str, Any]) -> str:
+    """The body as it takes part in matching (see the module docstring)."""
+    if "json" in request:
+        data = request["json"]
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in IGNORED_FIELDS}
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    raw = base64.b64decode(request["body_b64"]) if request.get("body_b64") else b""
+    found = _BOUNDARY.search(str(request.get("content_type", "")))
+    if found:
+        raw = raw.replace(found.group(1).encode("latin-1"), b"BOUNDARY")
+    return raw.decode("utf-8", "replace")
+
+
+def _query(query: str) -> str:
+    return urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
+
+
+def request_key(request: Dict[str, Any]) -> Tuple[str, str, str, str]:
+    return (
+        str(request["method"]).upper(),
+        str(request["path"]),
+        _query(str(request.get("query", ""))),
+        normalise(request),
+    )
+
+
+class Cassette:
+    """The exchanges of one cassette file, ready to answer requests (thread-safe)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.exchanges: List[Dict[str, Any]] = []
+        self._by_key: Dict[Tuple[str, str, str, str], List[int]] = {}
+        self._used: Dict[Tuple[str, str, str, str], int] = {}
+        self._lock = threading.Lock()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                lines = handle.readlines()
+        except OSError as exc:
+            raise CassetteError(f"cannot read cassette {path}: {exc.strerror}") from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                exchange = json.loads(line)
+                key = request_key(exchange["request"])
+                int(exchange["response"]["status"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CassetteError(f"{path}:{number}: not a recorded exchange ({exc})") from None
+            self._by_key.setdefault(key, []).append(len(self.exchanges))
+            self.exchanges.append(exchange)
+
+    def take(self, request: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        """The next recorded exchange for this request, or ``None``."""
+        key = request_key(request)
+        with self._lock:
+            indexes = self._by_key.get(key)
+            if not indexes:
+                return None
+            used = self._used.get(key, 0)
+            self._used[key] = used + 1
+            return self.exchanges[indexes[min(used, len(indexes) - 1)]]
+
+    def closest(self, request: Dict[str, Any]) -> str:
+        """Words for the recorded exchange nearest to ``request`` (for the "no match" error)."""
+        if not self.exchanges:
+            return "the cassette is empty"
+        method, path, query, body = request_key(request)
+        same_route = [
+            (i, e) for i, e in enumerate(self.exchanges) if request_key(e["request"])[:2] == (method, path)
+        ]
+        pool = same_route or list(enumerate(self.exchanges))
+
+        def score(item: Tuple[int, Dict[str, Any]]) -> float:
+            other = request_key(item[1]["request"])
+            target = f"{method} {path}?{query} {body}"[:4000]
+            candidate = f"{other[0]} {other[1]}?{other[2]} {other[3]}"[:4000]
+            return difflib.SequenceMatcher(None, target, candidate, autojunk=False).ratio()
+
+        index, best = max(pool, key=score)
+        recorded = best["request"]
+        where = f"exchange #{index + 1}: {recorded['method']} {recorded['path']}"
+        mine, theirs = request.get("json"), recorded.get("json")
+        if isinstance(mine, dict) and isinstance(theirs, dict):
+            fields = sorted(
+                k for k in set(mine) | set(theirs) if k not in IGNORED_FIELDS and mine.get(k) != theirs.get(k)
+            )
+            if fields:
+                where += f" (differs in: {', '.join(fields)})"
+        elif not same_route:
+            where += " (no recorded exchange for this method and path)"
+        return where
+
+
+class CassetteWriter:
+    """Appends exchanges to a cassette file, one JSON line each, flushed as it goes (thread-safe)."""
+
+    def __init__(self, path: str, secrets: Tuple[str, ...] = ()) -> None:
+        self.path = path
+        self._secrets = tuple(s for s in secrets if s)
+        self._lock = threading.Lock()
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "…redacted")
+        return text
+
+    def write(
+        self,
+        request: Dict[str, Any],
+        status: int,
+        headers: Dict[str, str],
+        chunks: List[Tuple[float, bytes]],
+        *,
+        complete: bool = True,
+    ) -> Dict[str, Any]:
+        streamed = headers.get("content-type", "").startswith("text/event-stream")
+        exchange: Dict[str, Any] = {
+            "version": VERSION,
+            "recorded_at": round(time.time(), 3),
+            "request": request,
+            "response": {
+                "status": status,
+                "headers": headers,
+                "request_id": headers.get("x-request-id"),
+                "streamed": streamed,
+                "chunks": [_chunk(ms, data) for ms, data in chunks],
+            },
+        }
+        if not complete:
+            exchange["response"]["complete"] = False
+        line = self._scrub(json.dumps(exchange, ensure_ascii=False, separators=(",", ":")))
+        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+        return exchange

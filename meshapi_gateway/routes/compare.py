@@ -1,0 +1,324 @@
+"""``/v1/chat/compare`` (SDK ``client.compare``; API.md §3.3, §4.2): several models, one synthesis."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from typing import Any, AsyncIterator, Dict, List, Optional, Tuple
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import DetailError, validation_failed
+from ..fakes import engine
+from ..fakes.templating import apply_template
+from ..http.context import gateway, json_body, json_response, owner, pace, request_id
+from ..http.sse import named_event, sse_response
+from ..http.validation import Bool, Int, ListOf, Num, Obj, Str, opt, req
+from ..ids import hex_id
+from ..store.state import GatewayState
+from ._conversation import MESSAGE, SAMPLING, completion_body, need_messages, run_chat
+
+COMPARISON_MODEL = "openai/gpt-4o-mini"
+
+COMPARE = Obj(
+    {
+        "models": req(ListOf(Str(min_length=1), min_length=1)),
+        "messages": req(ListOf(MESSAGE)),
+        "model_overrides": opt(
+            ListOf(
+                Obj(
+                    {
+                        "model": req(Str()),
+                        "temperature": opt(Num(ge=0, le=2)),
+                        "max_tokens": opt(Int(ge=1)),
+                        "system_prompt": opt(Str()),
+                    }
+                )
+            )
+        ),
+        "comparison_model": opt(Str()),
+        "comparison_instructions": opt(Str()),
+        "skip_comparison": opt(Bool()),
+        **SAMPLING,
+    }
+)
+
+
+def _latency_ms(model: str, tokens: int) -> int:
+    jitter = int(hashlib.sha256(model.encode()).hexdigest()[:4], 16) % 250
+    return 180 + jitter + 9 * tokens
+
+
+class _ModelRun:
+    def __init__(self, model: str, parent_id: str) -> None:
+        self.model = model
+        self.request_id = f"{parent_id}::{model}"
+        self.content: Optional[str] = None
+        self.error: Optional[str] = None
+        self.error_code: Optional[str] = None
+        self.usage: Optional[Dict[str, int]] = None
+        self.body: Optional[Dict[str, Any]] = None
+        self.finish_reason: Optional[str] = None
+        self.latency_ms = 0
+
+    def result(self) -> Dict[str, Any]:
+        return {
+            "model": self.model,
+            "response_body": self.body,
+            "content": self.content,
+            "latency_ms": self.latency_ms,
+            "error": self.error,
+            "error_code": self.error_code,
+            "usage": self.usage,
+            "request_id": self.request_id,
+        }
+
+
+def _run_compare_model(
+    state: GatewayState, body: Dict[str, Any], model: str, override: Dict[str, Any], parent_id: str
+) -> _ModelRun:
+    run = _ModelRun(model, parent_id)
+    entry = state.catalog.get(model)
+    if entry is None:
+        run.error, run.error_code = f"Model '{model}' not found.", "model_not_found"
+        run.latency_ms = 3
+        return run
+    if not entry.supports_chat:
+        run.error = f"Model '{model}' does not support chat completions."
+        run.error_code = "model_capability_not_supported"
+        run.latency_ms = 3
+        return run
+    call = {"messages": list(body["messages"])}
+    for key in ("temperature", "max_tokens", "seed"):
+        if body.get(key) is not None:
+            call[key] = body[key]
+    for key in ("temperature", "max_tokens"):
+        if override.get(key) is not None:
+            call[key] = override[key]
+    if override.get("system_prompt"):
+        call["messages"] = [{"role": "system", "content": override["system_prompt"]}, *call["messages"]]
+    choices, prompt_tokens = run_chat(call, entry, state.replies)
+    choice = choices[0]
+    completion_tokens = choice.completion_tokens
+    run.content = choice.text or ""
+    run.finish_reason = choice.finish_reason
+    run.usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+    run.body = completion_body(hex_id("chatcmpl-", 24), int(time.time()), entry.id, choices, prompt_tokens)
+    run.latency_ms = _latency_ms(model, completion_tokens)
+    return run
+
+
+def _synthesis(
+    state: GatewayState, body: Dict[str, Any], runs: List[_ModelRun]
+) -> Tuple[str, Optional[str], Optional[Dict[str, int]], bool]:
+    requested = body.get("comparison_model") or COMPARISON_MODEL
+    entry = state.catalog.get(requested)
+    fallback = entry is None or not entry.supports_chat
+    if entry is None or not entry.supports_chat:
+        entry = state.catalog.get(COMPARISON_MODEL)
+    assert entry is not None
+    question = engine.content_text(body["messages"][-1].get("content")) if body["messages"] else ""
+    answers = "\n".join(f"{r.model}: {r.content}" for r in runs if r.error is None)
+    instructions = body.get("comparison_instructions") or "Compare the answers and point out the best one."
+    call = {
+        "messages": [
+            {"role": "system", "content": instructions},
+            {"role": "user", "content": f"{question}\n{answers}"},
+        ],
+        "temperature": 0.3,
+        "max_tokens": 2048,
+    }
+    choices, prompt_tokens = run_chat(call, entry)
+    text = choices[0].text or ""
+    tokens = choices[0].completion_tokens
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": tokens,
+        "total_tokens": prompt_tokens + tokens,
+    }
+    return text, entry.id, usage, fallback
+
+
+async def chat_compare(request: Request) -> Response:
+    state = gateway(request)
+    raw = await json_body(request, COMPARE)
+    body = apply_template(state, owner(request), raw)
+    need_messages(body)
+    models = list(dict.fromkeys(body["models"]))
+    if len(models) > 10:
+        raise validation_failed(
+            [
+                {
+                    "type": "too_long",
+                    "loc": ["body", "models"],
+                    "msg": f"List should have at most 10 items after validation, not {len(models)}",
+                    "input": body["models"],
+                    "ctx": {"field_type": "List", "max_length": "10", "actual_length": str(len(models))},
+                }
+            ]
+        )
+    rid = request_id(request)
+    overrides = {o["model"]: o for o in body.get("model_overrides") or []}
+    runs = [_run_compare_model(state, body, m, overrides.get(m, {}), rid) for m in models]
+    succeeded = [r for r in runs if r.error is None]
+    if not succeeded:
+        details = [{"model": r.model, "error": r.error, "error_code": r.error_code} for r in runs]
+        raise DetailError(
+            502,
+            {"error": {"code": "all_models_failed", "message": "All models failed.", "details": details}},
+        )
+    skip = bool(body.get("skip_comparison"))
+    comparison_id = hex_id("cmp_", 20)
+    partial = len(succeeded) < len(runs)
+    if body.get("stream"):
+        if skip:
+            events = _compare_raw_stream(state, comparison_id, models, runs, partial)
+        else:
+            events = _compare_synth_stream(state, body, comparison_id, models, runs, partial)
+        return sse_response(events)
+    comparison: Optional[str] = None
+    comparison_model: Optional[str] = None
+    comparison_usage: Optional[Dict[str, int]] = None
+    fallback = False
+    synth_ms = 0
+    if not skip and len(succeeded) >= 2:
+        comparison, comparison_model, comparison_usage, fallback = _synthesis(state, body, runs)
+        synth_ms = _latency_ms(comparison_model or "", (comparison_usage or {}).get("completion_tokens", 0))
+    if state.latency > 0:
+        await asyncio.sleep(state.latency)
+    return json_response(
+        {
+            "comparison_id": comparison_id,
+            "object": "compare.completion",
+            "created": int(time.time()),
+            "models": models,
+            "results": [r.result() for r in runs],
+            "comparison": comparison,
+            "comparison_model": comparison_model,
+            "comparison_usage": comparison_usage,
+            "comparison_fallback_used": fallback,
+            "total_latency_ms": max(r.latency_ms for r in runs) + synth_ms,
+            "partial": partial,
+            "skip_comparison": skip,
+        }
+    )
+
+
+async def _compare_synth_stream(
+    state: GatewayState,
+    body: Dict[str, Any],
+    comparison_id: str,
+    models: List[str],
+    runs: List[_ModelRun],
+    partial: bool,
+) -> AsyncIterator[bytes]:
+    succeeded = [r for r in runs if r.error is None]
+    will_compare = len(succeeded) >= 2
+    synthesis = _synthesis(state, body, runs) if will_compare else None
+    comparison_model = synthesis[1] if synthesis else (body.get("comparison_model") or COMPARISON_MODEL)
+    yield named_event(
+        "meta",
+        {
+            "comparison_id": comparison_id,
+            "models": models,
+            "comparison_model": comparison_model,
+            "skip_comparison": False,
+        },
+    )
+    for run in sorted(runs, key=lambda r: r.latency_ms):
+        await pace(state)
+        yield named_event(
+            "model_chunk",
+            {
+                "model": run.model,
+                "delta": run.content or "",
+                "latency_ms": run.latency_ms,
+                "error": run.error,
+                "error_code": run.error_code,
+                "usage": run.usage,
+            },
+        )
+    yield named_event("model_done", {"results": [r.result() for r in runs]})
+    synth_ms = 0
+    if synthesis is not None:
+        text, _, usage, _ = synthesis
+        assert usage is not None
+        synth_ms = _latency_ms(synthesis[1] or "", usage["completion_tokens"])
+        chunks = engine.stream_chunks(text) or [""]
+        for i, piece in enumerate(chunks):
+            await pace(state)
+            finish = "stop" if i == len(chunks) - 1 else None
+            yield named_event("comparison_chunk", {"delta": piece, "finish_reason": finish})
+    yield named_event(
+        "done",
+        {
+            "comparison_id": comparison_id,
+            "total_latency_ms": max(r.latency_ms for r in runs) + synth_ms,
+            "partial": partial,
+            "comparison_model": synthesis[1] if synthesis else None,
+            "comparison_fallback_used": bool(synthesis and synthesis[3]),
+        },
+    )
+
+
+async def _compare_raw_stream(
+    state: GatewayState, comparison_id: str, models: List[str], runs: List[_ModelRun], partial: bool
+) -> AsyncIterator[bytes]:
+    yield named_event(
+        "meta",
+        {"comparison_id": comparison_id, "models": models, "comparison_model": None, "skip_comparison": True},
+    )
+    queues = {r.model: engine.stream_chunks(r.content or "") if r.error is None else [] for r in runs}
+    finished = set()
+    for run in runs:
+        if run.error is not None:
+            finished.add(run.model)
+            yield named_event(
+                "model_stream_done",
+                {"model": run.model, "finish_reason": None, "usage": None, "error": run.error},
+            )
+    position = 0
+    while len(finished) < len(runs):
+        for run in runs:
+            if run.model in finished:
+                continue
+            chunks = queues[run.model]
+            if position < len(chunks):
+                last = position == len(chunks) - 1
+                await pace(state)
+                yield named_event(
+                    "model_chunk",
+                    {
+                        "model": run.model,
+                        "delta": chunks[position],
+                        "finish_reason": run.finish_reason if last else None,
+                    },
+                )
+            if position >= len(chunks) - 1:
+                finished.add(run.model)
+                yield named_event(
+                    "model_stream_done",
+                    {"model": run.model, "finish_reason": None, "usage": run.usage, "error": None},
+                )
+        position += 1
+    yield named_event(
+        "done",
+        {
+            "comparison_id": comparison_id,
+            "total_latency_ms": max(r.latency_ms for r in runs),
+            "partial": partial,
+            "skip_comparison": True,
+        },
+    )
+
+
+ROUTES = [
+    Route("/v1/chat/compare", chat_compare, methods=["POST"]),
+]

@@ -1,0 +1,300 @@
+"""``/v1/responses`` (SDK ``client.responses``; API.md §3.4, §4.3): create (plain, streamed,
+background), get and list."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, AsyncIterator, Dict, List, Optional
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import ApiError
+from ..fakes import engine
+from ..fakes.catalog import ModelEntry
+from ..fakes.templating import apply_template
+from ..http.context import gateway, json_body, json_response, owner, pace
+from ..http.sse import named_event, sse_response
+from ..http.validation import AnyValue, Bool, Int, ListOf, MapOf, Obj, OneOf, Str, check_query, opt, req
+from ..ids import hex_id
+from ..store.state import GatewayState
+from ._conversation import SAMPLING, resolve_model
+
+RESPONSES = Obj(
+    {
+        "input": req(OneOf(Str(), ListOf(AnyValue()))),
+        "model": opt(Str()),
+        **SAMPLING,
+        "max_output_tokens": opt(Int(ge=1)),
+        "reasoning": opt(MapOf()),
+        "tools": opt(ListOf(MapOf())),
+        "tool_choice": opt(AnyValue()),
+        "response_format": opt(MapOf()),
+        "instructions": opt(Str()),
+        "text": opt(MapOf()),
+        "max_tool_calls": opt(Int(ge=1, le=10)),
+        "background": opt(Bool()),
+        "previous_response_id": opt(Str()),
+    }
+)
+
+
+def _input_messages(body: Dict[str, Any]) -> List[Dict[str, Any]]:
+    messages: List[Dict[str, Any]] = []
+    if body.get("instructions"):
+        messages.append({"role": "system", "content": body["instructions"]})
+    messages.extend(body.get("messages") or [])
+    given = body.get("input")
+    if isinstance(given, str):
+        messages.append({"role": "user", "content": given})
+        return messages
+    for item in given or []:
+        if isinstance(item, str):
+            messages.append({"role": "user", "content": item})
+        elif isinstance(item, dict):
+            kind = item.get("type")
+            if kind == "function_call_output":
+                messages.append({"role": "tool", "content": str(item.get("output", ""))})
+            elif kind == "function_call":
+                call = {"function": {"name": item.get("name"), "arguments": item.get("arguments", "")}}
+                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+            elif "role" in item:
+                messages.append({"role": item["role"], "content": item.get("content")})
+    return messages
+
+
+def _responses_format(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    text = body.get("text")
+    if isinstance(text, dict) and isinstance(text.get("format"), dict):
+        fmt = text["format"]
+        if fmt.get("type") == "json_schema":
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": fmt.get("name"), "schema": fmt.get("schema")},
+            }
+        return {"type": fmt.get("type")}
+    fmt = body.get("response_format")
+    return fmt if isinstance(fmt, dict) else None
+
+
+def _responses_tools(body: Dict[str, Any]) -> List[Dict[str, Any]]:
+    tools = []
+    for tool in body.get("tools") or []:
+        if tool.get("type") == "function" and isinstance(tool.get("name"), str):
+            function = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
+            tools.append({"type": "function", "function": function})
+        elif tool.get("type") == "function" and isinstance(tool.get("function"), dict):
+            tools.append(tool)
+    return tools
+
+
+def _responses_tool_choice(choice: Any) -> Any:
+    if isinstance(choice, dict) and choice.get("type") == "function" and "name" in choice:
+        return {"type": "function", "function": {"name": choice["name"]}}
+    return choice
+
+
+async def create_response(request: Request) -> Response:
+    state = gateway(request)
+    raw = await json_body(request, RESPONSES)
+    body = apply_template(state, owner(request), raw)
+    entry, _ = resolve_model(state, request, body.get("model"))
+    messages = _input_messages(body)
+    params = engine.ChatParams(
+        model=entry.id,
+        messages=messages,
+        temperature=body.get("temperature"),
+        seed=body.get("seed"),
+        max_tokens=body.get("max_output_tokens"),
+        tools=_responses_tools(body),
+        tool_choice=_responses_tool_choice(body.get("tool_choice")),
+        response_format=_responses_format(body),
+        reply=state.replies.reply_for(entry.id, messages),
+    )
+    choice = engine.complete(params)[0]
+    input_tokens = engine.prompt_token_count(messages, params.tools or None)
+    response_id = hex_id("resp_", 24)
+    created = int(time.time())
+    reasoning = entry.supports_thinking or body.get("reasoning") is not None
+    final = _response_object(response_id, created, entry, choice, input_tokens, reasoning)
+    _remember_response(state, owner(request), final)
+    if body.get("stream"):
+        return sse_response(_responses_stream(state, final))
+    if body.get("background"):
+        return json_response({**final, "status": "queued", "output": [], "usage": None})
+    if state.latency > 0:
+        await asyncio.sleep(state.latency)
+    return json_response(final)
+
+
+_KEPT_RESPONSES = 1000
+
+
+def _responses_of(state: GatewayState, who: str) -> Dict[str, Dict[str, Any]]:
+    """Recent responses of an owner, oldest first (kept in memory only, like a short-lived cache)."""
+    by_owner: Dict[str, Dict[str, Dict[str, Any]]] = state.cache.setdefault("responses", {})
+    return by_owner.setdefault(who, {})
+
+
+def _remember_response(state: GatewayState, who: str, final: Dict[str, Any]) -> None:
+    kept = _responses_of(state, who)
+    kept[final["id"]] = final
+    while len(kept) > _KEPT_RESPONSES:
+        kept.pop(next(iter(kept)))
+
+
+async def get_response(request: Request) -> Response:
+    ident = request.path_params["response_id"]
+    found = _responses_of(gateway(request), owner(request)).get(ident)
+    if found is None:
+        raise ApiError(404, "not_found", f"Response '{ident}' not found.")
+    return json_response(found)
+
+
+async def list_responses(request: Request) -> Response:
+    query = check_query(
+        dict(request.query_params), {"limit": (Int(ge=1, le=100), 20), "after": (Str(), None)}
+    )
+    newest_first = list(reversed(_responses_of(gateway(request), owner(request)).values()))
+    if query["after"] is not None:
+        ids = [r["id"] for r in newest_first]
+        newest_first = newest_first[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
+    page = newest_first[: query["limit"]]
+    data = [
+        {
+            "id": r["id"],
+            "object": "response",
+            "model": r["model"],
+            "provider": r["model"].split("/", 1)[0],
+            "status": r["status"],
+            "created_at": r["created_at"],
+            "completed_at": r["created_at"],
+            "usage_synced": True,
+        }
+        for r in page
+    ]
+    return json_response(
+        {
+            "object": "list",
+            "data": data,
+            "has_more": len(newest_first) > len(page),
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+    )
+
+
+def _response_object(
+    response_id: str,
+    created: int,
+    entry: ModelEntry,
+    choice: engine.Choice,
+    input_tokens: int,
+    reasoning: bool,
+) -> Dict[str, Any]:
+    suffix = response_id[5:17]
+    output: List[Dict[str, Any]] = []
+    if reasoning:
+        output.append({"type": "reasoning", "id": f"rs_{suffix}", "summary": []})
+    for i, call in enumerate(choice.tool_calls):
+        output.append(
+            {
+                "type": "function_call",
+                "id": f"fc_{suffix}{i}",
+                "call_id": call["id"],
+                "name": call["function"]["name"],
+                "arguments": call["function"]["arguments"],
+                "status": "completed",
+            }
+        )
+    if not choice.tool_calls:
+        output.append(
+            {
+                "type": "message",
+                "id": f"msg_{suffix}",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": choice.text or "", "annotations": []}],
+            }
+        )
+    incomplete = choice.finish_reason == "length"
+    output_tokens = choice.completion_tokens
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created,
+        "status": "incomplete" if incomplete else "completed",
+        "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+        "error": None,
+        "model": entry.id,
+        "output": output,
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        },
+    }
+
+
+async def _responses_stream(state: GatewayState, final: Dict[str, Any]) -> AsyncIterator[bytes]:
+    sequence = 0
+
+    def event(kind: str, **fields: Any) -> bytes:
+        nonlocal sequence
+        payload = {"type": kind, "sequence_number": sequence, **fields}
+        sequence += 1
+        return named_event(kind, payload)
+
+    shell = {k: final[k] for k in ("id", "object", "created_at", "model")}
+    shell.update({"status": "in_progress", "output": [], "usage": None})
+    yield event("response.created", response=shell)
+    yield event("response.in_progress", response=shell)
+    for index, item in enumerate(final["output"]):
+        await pace(state)
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            opening = {**item, "status": "in_progress", "content": []}
+            yield event("response.output_item.added", output_index=index, item=opening)
+            part = {"type": "output_text", "text": "", "annotations": []}
+            ids = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            yield event("response.content_part.added", **ids, part=part)
+            for piece in engine.stream_chunks(text):
+                await pace(state)
+                yield event("response.output_text.delta", **ids, delta=piece)
+            yield event("response.output_text.done", **ids, text=text)
+            yield event("response.content_part.done", **ids, part={**part, "text": text})
+        elif item["type"] == "function_call":
+            yield event(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "arguments": "", "status": "in_progress"},
+            )
+            for fragment in engine.argument_fragments(item["arguments"]):
+                await pace(state)
+                yield event(
+                    "response.function_call_arguments.delta",
+                    item_id=item["id"],
+                    output_index=index,
+                    delta=fragment,
+                )
+            yield event(
+                "response.function_call_arguments.done",
+                item_id=item["id"],
+                output_index=index,
+                arguments=item["arguments"],
+            )
+        else:
+            yield event("response.output_item.added", output_index=index, item=item)
+        yield event("response.output_item.done", output_index=index, item=item)
+    yield event("response.completed", response=final)
+
+
+ROUTES = [
+    Route("/v1/responses", create_response, methods=["POST"]),
+    Route("/v1/responses", list_responses, methods=["GET"]),
+    Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
+]

@@ -1,0 +1,120 @@
+"""The local gateway's settings, declared once.
+
+:class:`GatewaySettings` is what ``create_app()``, ``serve()`` and ``meshapi gateway`` (``main``)
+build a gateway from: the keyword arguments of ``create_app``/``serve`` and the command-line options
+are its field names, checked by :meth:`GatewaySettings.build`, so a new setting is added here (and,
+if the CLI should offer it, as one option in ``http/cli.py``) and nowhere else. :class:`ProxySettings`
+(record and replay) is declared here too, so every module that needs a setting imports only this one,
+which imports nothing of the gateway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any, List, Mapping, Optional, Sequence, Union
+
+DEFAULT_TOKEN = "rsk_local_dev_token"
+
+#: Scripted-reply rules (``fakes/replies.py``): a list of rule objects, or the path of a JSON file of them.
+RulesSource = Union[str, "os.PathLike[str]", Sequence[Mapping[str, Any]]]
+
+
+@dataclass
+class ProxySettings:
+    """How the gateway talks to a real one (record and replay, ``record/proxy.py``); all fields optional."""
+
+    upstream: Optional[str] = None
+    upstream_token: Optional[str] = None
+    record: Optional[str] = None
+    replay: Optional[str] = None
+    replay_fallback: bool = False
+    replay_speed: float = 0.0
+    timeout: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.record and not self.upstream:
+            raise ValueError("recording needs an upstream URL to record from")
+        if self.replay and self.record:
+            raise ValueError("choose one of record and replay")
+        if self.replay_speed < 0:
+            raise ValueError("replay_speed must be >= 0")
+        if self.upstream and not self.upstream.startswith(("http://", "https://")):
+            raise ValueError("the upstream URL must start with http:// or https://")
+
+    def __repr__(self) -> str:  # the token stays out of reprs and logs
+        token = "…redacted" if self.upstream_token else None
+        return (
+            f"ProxySettings(upstream={self.upstream!r}, upstream_token={token!r}, record={self.record!r}, "
+            f"replay={self.replay!r}, replay_fallback={self.replay_fallback!r}, replay_speed={self.replay_speed!r})"
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.upstream or self.replay)
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """How one local gateway behaves. Every field has a default; see each comment."""
+
+    #: Accepted bearer tokens; ``None`` means ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`.
+    tokens: Optional[Sequence[str]] = None
+    #: Interface and port to listen on (``serve``/``main`` only; port 0 picks a free one).
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: Keep files, templates and batches in SQLite under this directory (default: in memory).
+    data_dir: Optional[str] = None
+    #: Seconds to pause between streamed events (0 = full speed).
+    latency: float = 0.0
+    #: Token for the ``/_admin`` routes (default: a random one).
+    admin_token: Optional[str] = None
+    #: Requests per minute / per day per token (default: unlimited).
+    rpm: Optional[int] = None
+    rpd: Optional[int] = None
+    #: Length of one step of the batch and RAG-embedding lifecycles, in seconds.
+    batch_step_seconds: float = 0.05
+    embed_step_seconds: float = 0.02
+    #: Length of one step of a video task (``queued`` one step, ``running`` two, then done).
+    video_step_seconds: float = 0.05
+    #: Scripted replies (``fakes/replies.py``): a list of rule objects or the path of a JSON file of them.
+    replies: Optional[RulesSource] = None
+    #: uvicorn's log level.
+    log_level: str = "warning"
+    #: Serve the ``/_inspector/`` web page (:mod:`meshapi_gateway.record.inspector`).
+    inspector: bool = True
+    #: Record/replay in front of a real gateway (:class:`ProxySettings`).
+    proxy: Optional[ProxySettings] = None
+    #: Slow clients: seconds a client may take to send its request line and headers (then the
+    #: connection is closed) and to send each piece of its body (then a 408); most connections
+    #: served at once (past it, new requests get a 503).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 512
+    #: Routing policies per token (``fakes/routing.py``): token -> ``RoutingPolicy``, ``"*"`` for every
+    #: token; server-side retry and fallback along the chat ``models`` list, reported in headers.
+    routing: Optional[Mapping[str, Any]] = None
+
+    @classmethod
+    def build(
+        cls, settings: Optional[GatewaySettings] = None, *, caller: str = "create_app", **options: Any
+    ) -> GatewaySettings:
+        """``settings`` (or the defaults) with ``options`` applied; an unknown name is a ``TypeError``."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise TypeError(f"{caller}() got an unexpected keyword argument '{unknown[0]}'")
+        base = settings if settings is not None else cls()
+        return dataclasses.replace(base, **options) if options else base
+
+    def token_list(self) -> List[str]:
+        """The accepted tokens, with the environment/default fallback applied and checked."""
+        tokens = (
+            list(self.tokens)
+            if self.tokens is not None
+            else [os.environ.get("MESHAPI_TOKEN") or DEFAULT_TOKEN]
+        )
+        if not tokens or not all(isinstance(t, str) and t for t in tokens):
+            raise ValueError("tokens must be non-empty strings")
+        return tokens

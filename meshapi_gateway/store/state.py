@@ -1,0 +1,158 @@
+"""Shared state of one local gateway: tokens, catalog, storage, fault plans, request log, limits, keys.
+
+The Starlette app exposes it as ``app.state.gateway`` (so ``websocket.app.state.gateway`` inside the
+realtime route). Attributes other modules rely on:
+
+* ``tokens`` - ``set`` of accepted bearer tokens; ``owner_for(token)`` gives the owner id (or ``None``).
+* ``catalog`` - :class:`~meshapi_gateway.fakes.catalog.Catalog`; ``catalog.get(model_id)`` returns an entry
+  with ``supports_realtime`` / ``supports_chat`` / ... flags, ``catalog.resolve()`` also accepts bare
+  names such as ``gpt-realtime``.
+* ``faults`` - :class:`~meshapi_gateway.faults.plan.FaultPlan`; ``faults.take(method, path)``.
+* ``requests`` - :class:`~meshapi_gateway.record.reqlog.RequestLog` (bounded, tokens redacted).
+* ``latency`` - seconds to pause between streamed events (0 = full speed).
+* ``new_request_id()`` - a fresh ``req_<ULID>``.
+* ``store`` - per-owner records (:class:`~meshapi_gateway.store.storage.Store`).
+* ``idempotency`` - stored replies by Idempotency-Key
+  (:class:`~meshapi_gateway.store.idempotency.IdempotencyCache`).
+* ``limiter`` - the RPM/RPD counters per caller (:class:`RateLimiter`), or ``None`` without limits.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from typing import Any, Dict, Optional, Tuple
+
+from ..errors import ApiError
+from ..fakes.catalog import Catalog
+from ..fakes.replies import Replies, load_rules
+from ..fakes.routing import check_policies
+from ..faults.plan import FaultPlan
+from ..faults.provider import ProviderFaults
+from ..ids import new_request_id, owner_id_for
+from ..record.reqlog import RequestLog
+from ..settings import DEFAULT_TOKEN, GatewaySettings
+from .idempotency import IdempotencyCache
+from .storage import Store
+
+__all__ = ["DEFAULT_TOKEN", "GatewayState", "RateLimiter"]
+
+
+class RateLimiter:
+    """Fixed-window RPM/RPD counters per caller (UTC minute and UTC day windows).
+
+    The middleware counts by the owner of the bearer token, which is one to one with the token.
+    """
+
+    def __init__(self, rpm: Optional[int], rpd: Optional[int]) -> None:
+        self.rpm = rpm
+        self.rpd = rpd
+        self._lock = threading.Lock()
+        self._minute: Dict[str, Tuple[int, int]] = {}
+        self._day: Dict[str, Tuple[int, int]] = {}
+
+    def hit(self, caller: str, now: Optional[float] = None) -> None:
+        """Count one request; raise a 429 ``ApiError`` when a limit is already used up."""
+        now = time.time() if now is None else now
+        minute, day = int(now // 60), int(now // 86400)
+        with self._lock:
+            m_window, m_count = self._minute.get(caller, (minute, 0))
+            d_window, d_count = self._day.get(caller, (day, 0))
+            if m_window != minute:
+                m_window, m_count = minute, 0
+            if d_window != day:
+                d_window, d_count = day, 0
+            if self.rpm is not None and m_count >= self.rpm:
+                wait = max(1, int((minute + 1) * 60 - now + 0.999))
+                raise _limited(f"RPM limit of {self.rpm} req/min exceeded.", wait)
+            if self.rpd is not None and d_count >= self.rpd:
+                wait = max(1, int((day + 1) * 86400 - now + 0.999))
+                raise _limited(f"RPD limit of {self.rpd} req/day exceeded.", wait)
+            self._minute[caller] = (m_window, m_count + 1)
+            self._day[caller] = (d_window, d_count + 1)
+
+    def reset(self) -> None:
+        """Forget every counter (as if no request had been made yet)."""
+        with self._lock:
+            self._minute.clear()
+            self._day.clear()
+
+
+def _limited(message: str, wait: int) -> ApiError:
+    return ApiError(
+        429, "rate_limit_exceeded", message, headers={"retry-after": str(wait)}, retry_after_seconds=wait
+    )
+
+
+class GatewayState:
+    """Everything the routes of one gateway share (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Optional[GatewaySettings] = None,
+        *,
+        faults: Optional[FaultPlan] = None,
+        requests: Optional[RequestLog] = None,
+    ) -> None:
+        settings = settings if settings is not None else GatewaySettings()
+        #: The settings this gateway was built from (the attributes below are derived from it).
+        self.settings = settings
+        token_list = settings.token_list()
+        self.token_list = token_list
+        self.tokens = set(token_list)
+        self._owners = {t: owner_id_for(t) for t in token_list}
+        self.admin_token = settings.admin_token or "adm_" + secrets.token_urlsafe(18)
+        self.catalog = Catalog()
+        self.faults = faults if faults is not None else FaultPlan()
+        check_policies(settings.routing)
+        self.provider_faults = ProviderFaults()  # failures planned on a model or provider (routing.py)
+        self.requests = requests if requests is not None else RequestLog()
+        if self.requests.pricer is None:
+            self.requests.pricer = self.price
+        self.latency = float(settings.latency)
+        self.batch_step_seconds = float(settings.batch_step_seconds)
+        self.embed_step_seconds = float(settings.embed_step_seconds)
+        self.video_step_seconds = float(settings.video_step_seconds)
+        #: Scripted replies; a bad rule list raises ``RepliesError`` here, at start-up.
+        self.replies = Replies(load_rules(settings.replies) if settings.replies is not None else None)
+        rpm, rpd = settings.rpm, settings.rpd
+        self.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
+        self.store = Store(settings.data_dir)
+        key = self.store.meta("signing_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            self.store.set_meta("signing_key", key)
+        self.signing_key = bytes.fromhex(key)
+        #: Stored replies by Idempotency-Key (``idempotency.py``).
+        self.idempotency = IdempotencyCache()
+        #: Derived data that is cheap to rebuild and never persisted (e.g. RAG chunk vectors by file id).
+        self.cache: Dict[str, Any] = {}
+
+    def owner_for(self, token: Optional[str]) -> Optional[str]:
+        if token is None:
+            return None
+        return self._owners.get(token)
+
+    def price(self, model: str, prompt_tokens: int, completion_tokens: int) -> Optional[str]:
+        """Estimated USD cost of a call on a catalog model (the request log's cost column)."""
+        entry = self.catalog.get(model)
+        return None if entry is None else self.catalog.cost(entry, prompt_tokens, completion_tokens)
+
+    @staticmethod
+    def new_request_id() -> str:
+        return new_request_id()
+
+    def reset(self, *, requests: bool = False) -> None:
+        """Undo what tests change at run time: pending faults, scripted replies (back to the start-up
+        rules) and rate-limit counters; the request log too when ``requests`` is true."""
+        self.faults.clear()
+        self.provider_faults.clear()
+        self.replies.reset()
+        if self.limiter is not None:
+            self.limiter.reset()
+        if requests:
+            self.requests.clear()
+
+    def close(self) -> None:
+        self.store.close()
