@@ -1,4 +1,4 @@
-"""Error bodies, built the way the production gateway builds them (API.md §2).
+"""Error bodies, built the way the production gateway builds them (docs/protocol.md §2).
 
 Handlers raise :class:`ApiError` (rendered as the standard envelope) or :class:`DetailError` (the
 FastAPI-style ``{"detail": ...}`` body some production routes still send); the exception handlers in

@@ -2,7 +2,7 @@
 
 Separate from the error classes (``meshapi._errors``) so that module can build its typed error from
 these fields (``error_from_response``, ``MeshAPIError.from_response``) without importing back the
-decoding layer: the rules of API.md 2.5 (0.1.10) live here, the classes there, and the arrow points
+decoding layer: the rules of docs/protocol.md §2.5 (0.1.10) live here, the classes there, and the arrow points
 one way. Works on an ``httpx.Response`` or on anything with ``status_code``, ``headers``, ``json()``
 and ``text`` (a test double, another client's response).
 """
@@ -122,7 +122,7 @@ def _seconds_for_error(value: Optional[float]) -> Optional[float]:
 
 
 def read_error_response(response: Any) -> ErrorFields:
-    """The fields of an HTTP error response (body already read), by API.md 2.5's 0.1.10 rules.
+    """The fields of an HTTP error response (body already read), by docs/protocol.md §2.5's 0.1.10 rules.
 
         ``response`` is an ``httpx.Response`` or anything with ``status_code``, ``headers``, ``json()`` and
         ``text``. Envelope fields win; without an envelope the code comes from the status table and the

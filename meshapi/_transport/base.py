@@ -54,7 +54,9 @@ __all__ = [
 log = logging.getLogger("meshapi")
 
 SDK_HEADER_VALUE = f"python/{__version__}"
-MAX_BODY_BYTES = 32 * 1024 * 1024  # the gateway's edge limit (API.md 1.9); bigger bodies get an HTML 413
+MAX_BODY_BYTES = (
+    32 * 1024 * 1024
+)  # the gateway's edge limit (docs/protocol.md §1.9); bigger bodies get an HTML 413
 
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)

@@ -150,7 +150,7 @@ class SendQueue:
 #: Close codes after which a connection is reopened: no close frame, server error, restart, try again
 #: later, bad gateway (RFC 6455 §7.4.1).
 RECONNECT_CLOSE_CODES = frozenset({1006, 1011, 1012, 1013, 1014})
-#: ``error`` event codes announcing a close worth reconnecting after (API.md §7.6).
+#: ``error`` event codes announcing a close worth reconnecting after (docs/protocol.md §7.6).
 RECONNECT_ERROR_CODES = frozenset({"service_draining", "connection_timeout", "upstream_overload"})
 
 

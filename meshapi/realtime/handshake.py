@@ -36,7 +36,7 @@ SUBPROTOCOL = "openai-realtime"
 #: caller opted in (``allow_query_auth=True``); otherwise the refusal says how to opt in.
 AUTH_MODES = ("auto", "subprotocol", "header", "query")
 #: Statuses after which an opted-in ``auto`` retries the handshake with ``?api_key=`` (a gateway that
-#: rejects the subprotocol form answers 400, as the node SDK recorded in production; API.md §7.2).
+#: rejects the subprotocol form answers 400, as the node SDK recorded in production; docs/protocol.md §7.2).
 FALLBACK_STATUSES = frozenset({400})
 # RFC 9110 token characters: what one Sec-WebSocket-Protocol value may contain.
 _TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
@@ -117,7 +117,7 @@ def build_handshake(
 
     * ``auto`` (default): subprotocols ``openai-realtime`` and ``Bearer.<key>`` plus an
       ``Authorization: Bearer`` header; the URL carries only the model.
-    * ``subprotocol``: only the ``Bearer.<key>`` subprotocol (API.md §7.2, the documented preferred form).
+    * ``subprotocol``: only the ``Bearer.<key>`` subprotocol (docs/protocol.md §7.2, the documented preferred form).
     * ``header``: only the ``Authorization`` header.
     * ``query``: ``?api_key=`` in the URL, as every SDK up to 0.1.12 sends it (production-proven, but
       the key ends up in proxy and access logs).

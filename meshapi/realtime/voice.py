@@ -1,7 +1,7 @@
 """Voice I/O for realtime sessions: PCM16 24 kHz mono to and from WAV files and byte buffers, resampling,
 and (with the ``voice`` extra) a microphone and a speaker.
 
-Realtime audio is PCM16 little-endian, 24 kHz, mono (API.md §7.5). These helpers get any common WAV
+Realtime audio is PCM16 little-endian, 24 kHz, mono (docs/protocol.md §7.5). These helpers get any common WAV
 (8/16/24/32-bit integer PCM, any channel count, 8-48 kHz or more) into that format and back, with the
 standard library only (``wave``, ``array``): no numpy. Resampling is linear interpolation, good enough for
 speech. :class:`Microphone` and :class:`Speaker` use ``sounddevice`` (``pip install 'meshapi[voice]'``),

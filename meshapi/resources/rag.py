@@ -31,7 +31,7 @@ from ._base import AsyncAPIResource, SyncAPIResource, Unpack
 __all__ = ["EMBEDDED_STATUSES", "UPLOADED_STATUSES", "AsyncRagResource", "RagResource"]
 
 _PATH = "/v1/files"
-# ``ready`` is authoritative; the others appear in generated API-reference examples (API.md §5.3).
+# ``ready`` is authoritative; the others appear in generated API-reference examples (docs/protocol.md §5.3).
 UPLOADED_STATUSES = frozenset({"ready", "completed", "uploaded"})
 EMBEDDED_STATUSES = frozenset({"ready", "embedded", "processed", "completed"})
 _UNTIL = ("embedded", "uploaded")

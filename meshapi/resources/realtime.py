@@ -6,7 +6,7 @@ This module keeps 0.1.4's names and path (``RealtimeSession``, ``AsyncRealtimeSe
 :mod:`meshapi.realtime._ws`). ``websockets`` (>= 13.0) is an optional extra, imported on the first
 ``connect``: ``pip install 'meshapi[realtime]'``.
 
-Authentication (``connect(auth=...)``). API.md §7.2: the docs prefer the key in the
+Authentication (``connect(auth=...)``). docs/protocol.md §7.2: the docs prefer the key in the
 ``Sec-WebSocket-Protocol`` header (``openai-realtime`` plus ``Bearer.<key>``), while every SDK up to
 0.1.12 sends it as ``?api_key=`` in the URL, where proxies and access logs record it. The default,
 ``"auto"``, keeps the key out of the URL: it offers the ``Bearer.<key>`` subprotocol and sends

@@ -1,4 +1,4 @@
-"""The objects that realtime events carry (API.md §7): sessions, conversation items, responses, usage.
+"""The objects that realtime events carry (docs/protocol.md §7): sessions, conversation items, responses, usage.
 
 Realtime events (:mod:`meshapi.types.realtime_server`, :mod:`meshapi.types.realtime_client`) nest these.
 They are tolerant by design: the gateway passes the provider's JSON through verbatim, and new fields
@@ -117,7 +117,7 @@ class RealtimeRateLimit(RealtimeModel):
 
 
 class RealtimeErrorDetail(RealtimeModel):
-    """The ``error`` object of an ``error`` event (API.md §7.6)."""
+    """The ``error`` object of an ``error`` event (docs/protocol.md §7.6)."""
 
     type: Optional[str] = None
     code: Optional[str] = None

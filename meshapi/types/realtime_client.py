@@ -1,4 +1,4 @@
-"""Typed client -> server realtime events (API.md §7.3) and the parameters of the event senders.
+"""Typed client -> server realtime events (docs/protocol.md §7.3) and the parameters of the event senders.
 
 The senders (``session.session.update(...)``, ``session.response.create(...)``...) build these models
 from their keyword arguments and send ``model.to_event()``. The models are also handy for checking a

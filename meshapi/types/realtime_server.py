@@ -1,4 +1,4 @@
-"""Typed server -> client realtime events (API.md §7.4), and :func:`parse_server_event`.
+"""Typed server -> client realtime events (docs/protocol.md §7.4), and :func:`parse_server_event`.
 
 Each event type of the GA catalogue (plus the beta-era names the SDKs still recognise) is a model whose
 ``type`` is a ``Literal``, so ``if event.type == "response.output_text.delta":`` narrows

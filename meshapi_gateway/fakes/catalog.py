@@ -2,7 +2,7 @@
 
 Ids, names and prices follow popular public models so that code written against the local gateway
 reads like code written against the real one. Prices are USD per 1k tokens as decimal strings (the
-wire format, API.md §4.5); ``cost()`` turns token counts into the decimal-string ``cost`` field of
+wire format, docs/protocol.md §4.5); ``cost()`` turns token counts into the decimal-string ``cost`` field of
 stream usage chunks. The entries themselves live in ``catalog_data.py``.
 """
 
@@ -63,7 +63,7 @@ def _pricing(entry: ModelEntry) -> Dict[str, Any]:
 
 
 def model_info(entry: ModelEntry) -> Dict[str, Any]:
-    """The ModelInfo JSON object of API.md §4.5."""
+    """The ModelInfo JSON object of docs/protocol.md §4.5."""
     info: Dict[str, Any] = {
         "id": entry.id,
         "name": entry.name,

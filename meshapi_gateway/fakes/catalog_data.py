@@ -2,7 +2,7 @@
 
 Ids, names and prices follow popular public models so that code written against the local gateway
 reads like code written against the real one (prices: USD per 1k tokens, as decimal strings).
-``catalog.py`` turns these entries into the ModelInfo JSON of API.md §4.5 and looks them up.
+``catalog.py`` turns these entries into the ModelInfo JSON of docs/protocol.md §4.5 and looks them up.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ module reproduces that for the local gateway:
   policy: without one, the first matching fault is the answer (the SDK's own fallback chain then has
   something to react to); with one, the gateway retries and falls back before answering.
 
-Headers are sent on non-streaming replies only (API.md §1.4); a stream is routed the same way.
+Headers are sent on non-streaming replies only (docs/protocol.md §1.4); a stream is routed the same way.
 """
 
 from __future__ import annotations

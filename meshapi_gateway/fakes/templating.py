@@ -1,4 +1,4 @@
-"""Prompt templates at chat time (API.md §4.6): find one by id or name and apply it to a request body.
+"""Prompt templates at chat time (docs/protocol.md §4.6): find one by id or name and apply it to a request body.
 
 Chat, compare, responses and batches call :func:`apply_template`; the CRUD routes live in
 ``routes/templates.py``. Both share the storage kind :data:`KIND`.

@@ -10,7 +10,7 @@ it sends. Counts are server events sent:
 * ``stall_after_events`` + ``stall_seconds``: neither read nor write for that long; the connection's
   receive buffer is pinned small, so a client's sends back up within a few hundred KB.
 * ``error_event_after`` + ``error_code``: an ``error`` event with that code; for session-terminating
-  codes (API.md §7.6: ``service_draining``, ``idle_timeout``...) the socket is then closed with 1000.
+  codes (docs/protocol.md §7.6: ``service_draining``, ``idle_timeout``...) the socket is then closed with 1000.
 
 (``status`` and ``delay_first_byte`` act on the upgrade itself, in the endpoint.)
 """

@@ -1,4 +1,4 @@
-"""Server-sent event framing exactly as API.md §3.1 asks: LF only, ``data: `` with one space, one
+"""Server-sent event framing exactly as docs/protocol.md §3.1 asks: LF only, ``data: `` with one space, one
 data line per event, every event closed by a blank line."""
 
 from __future__ import annotations

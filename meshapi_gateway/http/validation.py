@@ -1,7 +1,7 @@
 """A few small validators that report problems the way the production gateway does.
 
 The gateway answers schema problems with ``422 validation_error`` and a ``details`` list of
-pydantic-v2-style items (``type``, ``loc``, ``msg``, ``input``, ``ctx`` with string values; API.md
+pydantic-v2-style items (``type``, ``loc``, ``msg``, ``input``, ``ctx`` with string values; docs/protocol.md
 §2.3). Rather than depending on pydantic models here, request shapes are described with the tiny
 combinators below; ``check_body`` walks a body and raises :class:`ApiError` with every problem found.
 

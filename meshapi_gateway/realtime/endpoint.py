@@ -1,4 +1,4 @@
-"""The realtime WebSocket endpoint of the local gateway (``/v1/realtime``, API.md §7).
+"""The realtime WebSocket endpoint of the local gateway (``/v1/realtime``, docs/protocol.md §7).
 
 One connection is one session of a deterministic stand-in for the OpenAI GA realtime protocol:
 

@@ -1,4 +1,4 @@
-"""What chat completions, compare, responses and batches share (API.md §3.2-3.4, §4.1-4.3).
+"""What chat completions, compare, responses and batches share (docs/protocol.md §3.2-3.4, §4.1-4.3).
 
 The request specs of a chat call, model resolution, the ``chat.completion`` body and a run of the
 stand-in model live here, below the route modules, so that no route module imports another.

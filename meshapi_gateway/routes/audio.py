@@ -1,4 +1,4 @@
-"""``/v1/audio/*`` (SDK ``client.audio``; API.md §4.10): speech, transcription, translation, voices.
+"""``/v1/audio/*`` (SDK ``client.audio``; docs/protocol.md §4.10): speech, transcription, translation, voices.
 
 Speech is real audio (``fakes/sound.py``): WAV by default, MP3 or raw PCM on request, as long as the text.
 Transcribing audio this gateway synthesized returns the synthesized text exactly; other audio gives an

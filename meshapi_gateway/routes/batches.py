@@ -1,4 +1,4 @@
-"""Batches (API.md §6): inline requests run through the batch lifecycle.
+"""Batches (docs/protocol.md §6): inline requests run through the batch lifecycle.
 
 Like RAG embedding jobs, a batch advances with the clock whenever it is looked at: ``validating``
 for one ``batch_step_seconds``, ``in_progress`` for two (``request_counts.completed`` growing), then

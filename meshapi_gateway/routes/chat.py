@@ -1,4 +1,4 @@
-"""``/v1/chat/completions`` (SDK ``client.chat.completions``; API.md §3.2, §4.1), plain and streamed."""
+"""``/v1/chat/completions`` (SDK ``client.chat.completions``; docs/protocol.md §3.2, §4.1), plain and streamed."""
 
 from __future__ import annotations
 

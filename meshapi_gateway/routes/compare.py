@@ -1,4 +1,4 @@
-"""``/v1/chat/compare`` (SDK ``client.compare``; API.md §3.3, §4.2): several models, one synthesis."""
+"""``/v1/chat/compare`` (SDK ``client.compare``; docs/protocol.md §3.3, §4.2): several models, one synthesis."""
 
 from __future__ import annotations
 

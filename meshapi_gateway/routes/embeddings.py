@@ -1,4 +1,4 @@
-"""``/v1/embeddings`` (SDK ``client.embeddings``; API.md §4.4): deterministic vectors per input."""
+"""``/v1/embeddings`` (SDK ``client.embeddings``; docs/protocol.md §4.4): deterministic vectors per input."""
 
 from __future__ import annotations
 

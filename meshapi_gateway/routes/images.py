@@ -1,4 +1,4 @@
-"""``/v1/images/*`` (SDK ``client.images``; API.md §3.5, §4.7): real PNGs, generated and edited.
+"""``/v1/images/*`` (SDK ``client.images``; docs/protocol.md §3.5, §4.7): real PNGs, generated and edited.
 
 Generation draws a deterministic picture per prompt (plain and streamed). Edits decode the given PNG
 and change it deterministically: ``edit`` tints the whole image toward a colour taken from the

@@ -1,4 +1,4 @@
-"""``/v1/models*`` (SDK ``client.models``; API.md §4.5): bare JSON arrays of ModelInfo, one model by id,
+"""``/v1/models*`` (SDK ``client.models``; docs/protocol.md §4.5): bare JSON arrays of ModelInfo, one model by id,
 and a search that filters, sorts (price too) and pages the catalog, with facets."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``/v1/moderations`` (SDK ``client.moderations``; API.md §4.11): per-category flags and scores.
+"""``/v1/moderations`` (SDK ``client.moderations``; docs/protocol.md §4.11): per-category flags and scores.
 
 Scores come from ``safety.score_text`` (a weighted lexicon per category, deterministic). A category
 is flagged at ``safety.THRESHOLD`` or more; an input is flagged when any category is. Images are

@@ -1,4 +1,4 @@
-"""RAG files (API.md §5): register, signed upload, (re)embed, status, list and vector search.
+"""RAG files (docs/protocol.md §5): register, signed upload, (re)embed, status, list and vector search.
 
 Status changes are computed from timestamps whenever a file is looked at ("lazy" background work):
 after the upload lands, an ``embed=true`` file is ``queued``; one ``embed_step_seconds`` later it is

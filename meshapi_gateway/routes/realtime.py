@@ -1,4 +1,4 @@
-"""``/v1/realtime`` (SDK ``client.realtime``; API.md §7): the WebSocket route, and a 426 for plain GETs.
+"""``/v1/realtime`` (SDK ``client.realtime``; docs/protocol.md §7): the WebSocket route, and a 426 for plain GETs.
 
 The session protocol itself lives in ``realtime/``; this module only registers it.
 """

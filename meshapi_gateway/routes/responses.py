@@ -1,4 +1,4 @@
-"""``/v1/responses`` (SDK ``client.responses``; API.md §3.4, §4.3): create (plain, streamed,
+"""``/v1/responses`` (SDK ``client.responses``; docs/protocol.md §3.4, §4.3): create (plain, streamed,
 background), get and list."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``/v1/router/select`` (SDK ``client.router``; API.md §4.13): which model the auto router would use.
+"""``/v1/router/select`` (SDK ``client.router``; docs/protocol.md §4.13): which model the auto router would use.
 
 The last user message is classified by simple, visible rules (code, reasoning, images, long
 documents, quick questions); each class has a ranked list of catalog models. The first one that is

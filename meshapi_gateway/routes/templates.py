@@ -1,4 +1,4 @@
-"""``/v1/templates`` (SDK ``client.templates``; API.md §4.6): CRUD per owner.
+"""``/v1/templates`` (SDK ``client.templates``; docs/protocol.md §4.6): CRUD per owner.
 
 Applying a template to a chat body is in ``fakes/templating.py``.
 """

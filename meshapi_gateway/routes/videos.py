@@ -1,4 +1,4 @@
-"""``/v1/video/generations`` (SDK ``client.videos``; API.md §4.14): asynchronous video tasks.
+"""``/v1/video/generations`` (SDK ``client.videos``; docs/protocol.md §4.14): asynchronous video tasks.
 
 A task advances with the clock whenever it is looked at (like batches): ``queued`` for one
 ``video_step_seconds``, ``running`` for two, then ``succeeded`` with ``content.video_url`` pointing

@@ -1,4 +1,4 @@
-"""``/v1/web/search`` (SDK ``client.web``; API.md §4.12): search a local corpus, never the internet.
+"""``/v1/web/search`` (SDK ``client.web``; docs/protocol.md §4.12): search a local corpus, never the internet.
 
 The corpus is the built-in documents (``fakes/corpus.py``) plus the caller's RAG files that finished
 embedding (as ``https://rag.local/<file_id>/<file_name>`` results, one per best chunk). Results are
