@@ -4,8 +4,9 @@ The gateway lives in its own top-level package, ``meshapi_gateway`` (same distri
 ``gateway``), so that "the gateway imports nothing of the SDK" can be checked. This package only
 re-exports it: ``from meshapi.gateway import serve`` gives the very object ``meshapi_gateway.serve``
 is, and the old submodule paths (``meshapi.gateway.routing``, ``meshapi.gateway.proxy``,
-``meshapi.gateway.server``, ...) are the new modules themselves, registered under their old names
-in ``sys.modules`` (table :data:`MOVED`) when this package is imported. That costs nothing: importing
+...) are the new modules themselves, registered under their old names in ``sys.modules`` (table
+:data:`MOVED`) when this package is imported; ``server`` and ``faults``, whose contents now live in two
+modules each, are small re-export modules of their own. That costs nothing: importing
 ``meshapi_gateway`` has already loaded every one of them. Without the ``gateway`` extra, importing
 this package raises the same ``ImportError`` (naming the extra) as ``meshapi_gateway`` does. Nothing
 inside ``meshapi`` imports this package; the SDK's own uses import ``meshapi_gateway``.
@@ -36,7 +37,6 @@ MOVED = {
     "errors": "errors",
     "extract": "fakes.extract",
     "fault_injection": "faults.exchange",
-    "faults": "faults.plan",
     "idempotency": "store.idempotency",
     "ids": "ids",
     "inspector": "record.inspector",
@@ -56,7 +56,6 @@ MOVED = {
     "routing": "fakes.routing",
     "safety": "fakes.safety",
     "schemas": "fakes.schemas",
-    "server": "http.cli",
     "settings": "settings",
     "slow_clients": "http.slow_clients",
     "sound": "fakes.sound",
@@ -75,6 +74,10 @@ for _old, _new in MOVED.items():
     _module = importlib.import_module(f"meshapi_gateway.{_new}")
     sys.modules[f"{__name__}.{_old}"] = _module
     globals()[_old] = _module  # attribute access, as after a real submodule import
+# two old modules spanned what now lives in two places each: real re-export modules beside this one
+from . import faults as faults  # noqa: E402
+from . import server as server  # noqa: E402
+
 # the resource modules keep their old paths too (meshapi.gateway.routes.chat, ...)
 for _module in _ROUTE_MODULES:
     sys.modules[f"{__name__}.routes.{_module.__name__.rpartition('.')[2]}"] = _module

@@ -256,11 +256,13 @@ def test_documented_old_paths_work_in_a_fresh_interpreter() -> None:
     code = (
         "from meshapi.gateway.routing import RoutingPolicy, parse_policy\n"
         "from meshapi.gateway.proxy import ProxySettings\n"
-        "from meshapi.gateway.server import main\n"
+        "from meshapi.gateway.server import Gateway, main, serve\n"
+        "from meshapi.gateway.faults import FaultPlan, RequestLog\n"
         "import meshapi.gateway.routes.chat, meshapi_gateway as new\n"
         "from meshapi_gateway.fakes import routing\n"
         "assert (RoutingPolicy, parse_policy) == (routing.RoutingPolicy, routing.parse_policy)\n"
         "assert ProxySettings is new.ProxySettings and main is new.main\n"
+        "assert (Gateway, serve, FaultPlan, RequestLog) == (new.Gateway, new.serve, new.FaultPlan, new.RequestLog)\n"
         "assert meshapi.gateway.routes.chat is new.routes.chat\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
