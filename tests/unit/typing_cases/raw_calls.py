@@ -76,8 +76,6 @@ async def async_calls(client: AsyncMeshAPI) -> None:
     print(raw, reply, chat_stream, typed, models, again)
     await client.embeddings.with_raw_response.create(input="a", dimensions="8")  # wrong
     await client.rag.with_raw_response.serch(query="q")  # wrong
-    not_awaited: RawResponse[EmbeddingsResponse] = client.embeddings.with_raw_response.create(
-        input="a"
-    )  # wrong
+    not_awaited: RawResponse[EmbeddingsResponse] = client.embeddings.with_raw_response.create()  # wrong
     with client.models.with_streaming_response.list() as not_async:  # wrong
         print(not_async, not_awaited)
