@@ -58,6 +58,7 @@ __all__ = [
     "AsyncAPIResource",
     "AsyncRaw",
     "AsyncStreaming",
+    "NamedViews",
     "Raw",
     "Streaming",
     "SyncAPIResource",
@@ -237,6 +238,20 @@ def sub_views(
 # --- the bases --------------------------------------------------------------------------------------
 
 
+class NamedViews:
+    """``SyncAPIResource["XViews[Raw]", "XViews[Streaming]"]`` at run time: a typing alias would compile
+    both strings at import for the type checker's sake only, so the subscript gives the class itself as
+    the base (``__mro_entries__``) and keeps the strings, in the subclass's ``__orig_bases__``, for the
+    test that checks them."""
+
+    def __init__(self, origin: type, views: Any) -> None:
+        self.origin = origin
+        self.views = views
+
+    def __mro_entries__(self, bases: Any) -> Any:
+        return (self.origin,)
+
+
 class SyncAPIResource(Generic[RawV, StreamingV]):
     """A sync resource; ``RawV`` / ``StreamingV``: its ``Views`` class in modes ``Raw`` / ``Streaming``."""
 
@@ -246,6 +261,11 @@ class SyncAPIResource(Generic[RawV, StreamingV]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _spell_out_keywords(cls)
+
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, views):
+            return NamedViews(cls, views)
 
     @property
     def with_raw_response(self) -> RawV:
@@ -267,6 +287,11 @@ class AsyncAPIResource(Generic[RawV, StreamingV]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _spell_out_keywords(cls)
+
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, views):
+            return NamedViews(cls, views)
 
     @property
     def with_raw_response(self) -> RawV:

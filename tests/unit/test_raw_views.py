@@ -25,6 +25,7 @@ from meshapi.resources._base import (
     AsyncRaw,
     AsyncStreaming,
     M,
+    NamedViews,
     Raw,
     Streaming,
     SubViews,
@@ -42,9 +43,9 @@ def declared_views(cls: type) -> Tuple[Optional[type], Tuple[Any, ...]]:
     """The ``Views`` class a resource names in its base (``SyncAPIResource["XViews[Raw]", ...]``) and
     the modes it applies, or ``(None, ())`` when the base is not subscripted."""
     for base in getattr(cls, "__orig_bases__", ()):
-        if typing.get_origin(base) in (SyncAPIResource, AsyncAPIResource):
+        if isinstance(base, NamedViews):
             namespace = vars(sys.modules[cls.__module__])
-            applied = [eval(arg.__forward_arg__, namespace) for arg in typing.get_args(base)]
+            applied = [eval(name, namespace) for name in base.views]
             origins = {typing.get_origin(a) for a in applied}
             assert len(origins) == 1, f"{cls.__name__}: two Views classes {origins}"
             return origins.pop(), tuple(typing.get_args(a)[0] for a in applied)
