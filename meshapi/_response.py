@@ -13,13 +13,17 @@ resource added later gets them by inheriting ``SyncAPIResource`` / ``AsyncAPIRes
 
 For streaming methods (``stream()``), both open the stream: ``parse()`` returns the stream object and
 the raw response's body is the event stream itself.
+
+The proxies are dynamic (any method, looked up on use); their static types, each method's exact
+parameters returning ``RawResponse[R]`` / a context manager over ``StreamedResponse[R]``, are declared
+next to the resources (``Views`` in ``meshapi.resources._base``).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional, TypeVar
+from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional, TypeVar, cast
 
 import httpx
 
@@ -102,8 +106,9 @@ class RawResponse(_ResponseInfo, Generic[R]):
         return self.content.decode(self.http_response.encoding or "utf-8", errors="replace")
 
 
-class StreamedResponse(_ResponseInfo):
-    """The unread response of a ``with_streaming_response`` call (sync); closed when the block exits."""
+class StreamedResponse(_ResponseInfo, Generic[R]):
+    """The unread response of a ``with_streaming_response`` call (sync); closed when the block exits.
+    ``R``: what the method returns, which ``parse()`` gives."""
 
     def __init__(self, capture: Capture, replay: Callable[[], Any], stream: Optional[Stream[Any]]) -> None:
         super().__init__(capture)
@@ -125,14 +130,14 @@ class StreamedResponse(_ResponseInfo):
         with foreign_errors("read"):
             return self.http_response.read()
 
-    def parse(self) -> Any:
+    def parse(self) -> R:
         """Read the body and return what the method returns (a stream method: its stream object)."""
         if self._stream is not None:
-            return self._stream
+            return cast(R, self._stream)
         if self._parsed is _UNSET:
             self.read()
             self._parsed = self._replay()
-        return self._parsed
+        return cast(R, self._parsed)
 
     def close(self) -> None:
         if self._stream is not None:
@@ -140,8 +145,9 @@ class StreamedResponse(_ResponseInfo):
         self.http_response.close()
 
 
-class AsyncStreamedResponse(_ResponseInfo):
-    """The unread response of a ``with_streaming_response`` call (async); closed when the block exits."""
+class AsyncStreamedResponse(_ResponseInfo, Generic[R]):
+    """The unread response of a ``with_streaming_response`` call (async); closed when the block exits.
+    ``R``: what the method returns, which ``parse()`` gives."""
 
     def __init__(
         self, capture: Capture, replay: Callable[[], Any], stream: Optional[AsyncStream[Any]]
@@ -167,14 +173,14 @@ class AsyncStreamedResponse(_ResponseInfo):
         with foreign_errors("read"):
             return await self.http_response.aread()
 
-    async def parse(self) -> Any:
+    async def parse(self) -> R:
         """Read the body and return what the method returns (a stream method: its stream object)."""
         if self._stream is not None:
-            return self._stream
+            return cast(R, self._stream)
         if self._parsed is _UNSET:
             await self.read()
             self._parsed = await self._replay()
-        return self._parsed
+        return cast(R, self._parsed)
 
     async def close(self) -> None:
         if self._stream is not None:
@@ -253,9 +259,9 @@ class SyncProxy(_Proxy):
 class _StreamingCall:
     def __init__(self, method: Callable[..., Any], args: Any, kwargs: Any) -> None:
         self._call = (method, args, kwargs)
-        self._response: Optional[StreamedResponse] = None
+        self._response: Optional[StreamedResponse[Any]] = None
 
-    def __enter__(self) -> StreamedResponse:
+    def __enter__(self) -> StreamedResponse[Any]:
         method, args, kwargs = self._call
         capture = Capture("stream")
         token = CAPTURE.set(capture)
@@ -324,9 +330,9 @@ class AsyncProxy(_Proxy):
 class _AsyncStreamingCall:
     def __init__(self, method: Callable[..., Any], args: Any, kwargs: Any) -> None:
         self._call = (method, args, kwargs)
-        self._response: Optional[AsyncStreamedResponse] = None
+        self._response: Optional[AsyncStreamedResponse[Any]] = None
 
-    async def __aenter__(self) -> AsyncStreamedResponse:
+    async def __aenter__(self) -> AsyncStreamedResponse[Any]:
         method, args, kwargs = self._call
         capture = Capture("stream")
         token = CAPTURE.set(capture)

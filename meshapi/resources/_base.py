@@ -6,21 +6,70 @@ Resource methods take their per-call options and their params model's fields as 
 declared once and ``mypy --strict`` checks every keyword. ``__init_subclass__`` turns that ``**kwargs``
 back into keyword-only parameters in the method's ``__signature__``, so ``help()`` and
 ``inspect.signature()`` list every option and field by name.
+
+The views keep the methods' types without a class per view. At run time ``with_raw_response`` is one
+generic proxy (``meshapi._response``) that wraps whatever method is asked for. For the type checker,
+each resource module declares one ``Views`` class, one line per method naming both twins
+(``create = view(EmbeddingsResource.create, AsyncEmbeddingsResource.create)``), and each resource names
+it in its base (``SyncAPIResource["EmbeddingsViews[Raw]", "EmbeddingsViews[Streaming]"]``). ``view`` is
+a ParamSpec descriptor: read from ``EmbeddingsViews[Raw]`` it is the method's exact parameters returning
+``RawResponse[R]``; from ``[Streaming]`` a context manager over ``StreamedResponse[R]``; from
+``[AsyncRaw]`` / ``[AsyncStreaming]`` the async forms. ``sub_views`` does the same for a sub-resource
+(``client.chat.with_raw_response.completions``). Python's types cannot map a class's methods, so the
+lines are unavoidable; ``tests/unit/test_raw_views.py`` derives from the clients that every method that
+sends has its line, so nothing drifts. Methods returning an iterator (``iter_batches``) have none: they
+send nothing when called, so a raw view of them would always fail.
+
+A ParamSpec sees one signature of an overloaded method, its first ``@overload``: chat ``create`` lists
+its plain (``stream`` false) variant first, so ``with_raw_response.create(...)`` is typed
+``RawResponse[ChatCompletionResponse]`` and ``stream=True`` there is rejected (it works at run time; the
+typed way is ``with_raw_response.stream(...)``). A method generic in its result (``parse``'s
+``response_format: Type[T]``) gives ``RawResponse[Any]``: an attribute cannot stay generic.
 """
 
 from __future__ import annotations
 
 import inspect
 import sys
-from typing import Any, Callable, Dict, Optional, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncContextManager,
+    Callable,
+    ContextManager,
+    Coroutine,
+    Dict,
+    Generic,
+    Optional,
+    Type,
+    TypeVar,
+    Union,
+    cast,
+    overload,
+)
 
 import httpx
 
 from .._errors import InvalidParamsError
-from .._response import AsyncProxy, SyncProxy
+from .._response import AsyncProxy, AsyncStreamedResponse, RawResponse, StreamedResponse, SyncProxy
 from .._transport.client import AsyncHttpClient, SyncHttpClient
 
-__all__ = ["AsyncAPIResource", "SyncAPIResource", "TimeoutArg", "Unpack", "cursor_query", "keyword_signature"]
+__all__ = [
+    "AsyncAPIResource",
+    "AsyncRaw",
+    "AsyncStreaming",
+    "NamedViews",
+    "Raw",
+    "Streaming",
+    "SyncAPIResource",
+    "TimeoutArg",
+    "Unpack",
+    "Views",
+    "cursor_query",
+    "keyword_signature",
+    "sub_views",
+    "view",
+]
 
 TimeoutArg = Optional[Union[float, httpx.Timeout]]
 
@@ -28,6 +77,11 @@ if sys.version_info >= (3, 11):
     from typing import Unpack
 else:  # typing_extensions comes with pydantic
     from typing_extensions import Unpack
+
+if sys.version_info >= (3, 10):
+    from typing import Concatenate, ParamSpec
+else:
+    from typing_extensions import Concatenate, ParamSpec
 
 _CO_VARKEYWORDS = inspect.CO_VARKEYWORDS
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -80,7 +134,127 @@ def cursor_query(after: Optional[str], limit: Optional[int]) -> Optional[Dict[st
     return query or None
 
 
-class SyncAPIResource:
+# --- the typed views ---------------------------------------------------------------------------------
+
+P = ParamSpec("P")
+AP = ParamSpec("AP")
+R = TypeVar("R")
+AR = TypeVar("AR")
+M = TypeVar("M")
+RawV = TypeVar("RawV")
+StreamingV = TypeVar("StreamingV")
+AsyncRawV = TypeVar("AsyncRawV")
+AsyncStreamingV = TypeVar("AsyncStreamingV")
+
+
+class Raw:
+    """Mode of ``Views``: ``with_raw_response`` of a sync resource."""
+
+
+class Streaming:
+    """Mode of ``Views``: ``with_streaming_response`` of a sync resource."""
+
+
+class AsyncRaw:
+    """Mode of ``Views``: ``with_raw_response`` of an async resource."""
+
+
+class AsyncStreaming:
+    """Mode of ``Views``: ``with_streaming_response`` of an async resource."""
+
+
+class Views(Generic[M]):
+    """The static shape of a resource's views, in mode ``M``: one ``view`` / ``sub_views`` line per
+    method or sub-resource. Never instantiated (the views are ``meshapi._response`` proxies)."""
+
+
+class ViewMethod(Generic[P, R, AP, AR]):
+    """One method in its four views (see the module docstring); ``sync`` / ``async_`` are the twins."""
+
+    def __init__(self, sync: Callable[..., Any], async_: Callable[..., Any]) -> None:
+        self.sync = sync
+        self.async_ = async_
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, obj: Views[Raw], owner: Any) -> Callable[P, RawResponse[R]]: ...
+        @overload
+        def __get__(
+            self, obj: Views[Streaming], owner: Any
+        ) -> Callable[P, ContextManager[StreamedResponse[R]]]: ...
+        @overload
+        def __get__(
+            self, obj: Views[AsyncRaw], owner: Any
+        ) -> Callable[AP, Coroutine[Any, Any, RawResponse[AR]]]: ...
+        @overload
+        def __get__(
+            self, obj: Views[AsyncStreaming], owner: Any
+        ) -> Callable[AP, AsyncContextManager[AsyncStreamedResponse[AR]]]: ...
+        def __get__(self, obj: Any, owner: Any) -> Any: ...
+
+
+@overload
+def view(
+    sync: Callable[Concatenate[Any, P], R], async_: Callable[Concatenate[Any, AP], Coroutine[Any, Any, AR]]
+) -> ViewMethod[P, R, AP, AR]: ...
+@overload
+def view(
+    sync: Callable[Concatenate[Any, P], R], async_: Callable[Concatenate[Any, AP], AR]
+) -> ViewMethod[P, R, AP, AR]: ...
+def view(sync: Callable[..., Any], async_: Callable[..., Any]) -> Any:
+    """The views of a method, from its sync and async twins (an ``async def`` counts as what it returns
+    when awaited; a plain ``def`` on the async side, ``stream()``, as what it returns)."""
+    return ViewMethod(sync, async_)
+
+
+class SubViews(Generic[RawV, StreamingV, AsyncRawV, AsyncStreamingV]):
+    """A sub-resource in the four views: the views its own class declares."""
+
+    def __init__(self, sync: type, async_: type) -> None:
+        self.sync = sync
+        self.async_ = async_
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __get__(self, obj: Views[Raw], owner: Any) -> RawV: ...
+        @overload
+        def __get__(self, obj: Views[Streaming], owner: Any) -> StreamingV: ...
+        @overload
+        def __get__(self, obj: Views[AsyncRaw], owner: Any) -> AsyncRawV: ...
+        @overload
+        def __get__(self, obj: Views[AsyncStreaming], owner: Any) -> AsyncStreamingV: ...
+        def __get__(self, obj: Any, owner: Any) -> Any: ...
+
+
+def sub_views(
+    sync: Type[SyncAPIResource[RawV, StreamingV]], async_: Type[AsyncAPIResource[AsyncRawV, AsyncStreamingV]]
+) -> SubViews[RawV, StreamingV, AsyncRawV, AsyncStreamingV]:
+    """The views of a sub-resource (``completions = sub_views(CompletionsResource, ...)``)."""
+    return SubViews(sync, async_)
+
+
+# --- the bases --------------------------------------------------------------------------------------
+
+
+class NamedViews:
+    """``SyncAPIResource["XViews[Raw]", "XViews[Streaming]"]`` at run time: a typing alias would compile
+    both strings at import for the type checker's sake only, so the subscript gives the class itself as
+    the base (``__mro_entries__``) and keeps the strings, in the subclass's ``__orig_bases__``, for the
+    test that checks them."""
+
+    def __init__(self, origin: type, views: Any) -> None:
+        self.origin = origin
+        self.views = views
+
+    def __mro_entries__(self, bases: Any) -> Any:
+        return (self.origin,)
+
+
+class SyncAPIResource(Generic[RawV, StreamingV]):
+    """A sync resource; ``RawV`` / ``StreamingV``: its ``Views`` class in modes ``Raw`` / ``Streaming``."""
+
     def __init__(self, http: SyncHttpClient) -> None:
         self._http = http
 
@@ -88,18 +262,25 @@ class SyncAPIResource:
         super().__init_subclass__(**kwargs)
         _spell_out_keywords(cls)
 
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, views):
+            return NamedViews(cls, views)
+
     @property
-    def with_raw_response(self) -> Any:
+    def with_raw_response(self) -> RawV:
         """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
-        return SyncProxy(self, streaming=False)
+        return cast(RawV, SyncProxy(self, streaming=False))
 
     @property
-    def with_streaming_response(self) -> Any:
+    def with_streaming_response(self) -> StreamingV:
         """The same methods as context managers over the unread response (``StreamedResponse``)."""
-        return SyncProxy(self, streaming=True)
+        return cast(StreamingV, SyncProxy(self, streaming=True))
 
 
-class AsyncAPIResource:
+class AsyncAPIResource(Generic[RawV, StreamingV]):
+    """An async resource; ``RawV`` / ``StreamingV``: its ``Views`` in ``AsyncRaw`` / ``AsyncStreaming``."""
+
     def __init__(self, http: AsyncHttpClient) -> None:
         self._http = http
 
@@ -107,12 +288,17 @@ class AsyncAPIResource:
         super().__init_subclass__(**kwargs)
         _spell_out_keywords(cls)
 
-    @property
-    def with_raw_response(self) -> Any:
-        """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
-        return AsyncProxy(self, streaming=False)
+    if not TYPE_CHECKING:
+
+        def __class_getitem__(cls, views):
+            return NamedViews(cls, views)
 
     @property
-    def with_streaming_response(self) -> Any:
+    def with_raw_response(self) -> RawV:
+        """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
+        return cast(RawV, AsyncProxy(self, streaming=False))
+
+    @property
+    def with_streaming_response(self) -> StreamingV:
         """The same methods as async context managers over the unread response (``AsyncStreamedResponse``)."""
-        return AsyncProxy(self, streaming=True)
+        return cast(StreamingV, AsyncProxy(self, streaming=True))

@@ -45,7 +45,18 @@ from ..types.audio import (
     Voice,
     VoicesResponse,
 )
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncAudioResource", "AudioResource"]
 
@@ -122,7 +133,7 @@ class ListVoicesArgs(ListVoicesFields, CallOptions, total=False):
     """The keywords of the methods that take a ``ListVoicesParams``: its fields and the per-call options."""
 
 
-class AudioResource(SyncAPIResource):
+class AudioResource(SyncAPIResource["AudioViews[Raw]", "AudioViews[Streaming]"]):
     def synthesize(
         self,
         params: Optional[SpeechParams] = None,
@@ -233,7 +244,7 @@ class AudioResource(SyncAPIResource):
         return self._http.request_model(Voice, "GET", path, options=opts)
 
 
-class AsyncAudioResource(AsyncAPIResource):
+class AsyncAudioResource(AsyncAPIResource["AudioViews[AsyncRaw]", "AudioViews[AsyncStreaming]"]):
     async def synthesize(
         self,
         params: Optional[SpeechParams] = None,
@@ -342,3 +353,16 @@ class AsyncAudioResource(AsyncAPIResource):
         opts = call_options(options)
         path = f"{_VOICES}/{path_param(voice_id, name='voice_id')}"
         return await self._http.request_model(Voice, "GET", path, options=opts)
+
+
+class AudioViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``AudioResource`` and its twin."""
+
+    synthesize = view(AudioResource.synthesize, AsyncAudioResource.synthesize)
+    synthesize_to_file = view(AudioResource.synthesize_to_file, AsyncAudioResource.synthesize_to_file)
+    transcribe = view(AudioResource.transcribe, AsyncAudioResource.transcribe)
+    get_transcription = view(AudioResource.get_transcription, AsyncAudioResource.get_transcription)
+    translate = view(AudioResource.translate, AsyncAudioResource.translate)
+    audio_translate = view(AudioResource.audio_translate, AsyncAudioResource.audio_translate)
+    list_voices = view(AudioResource.list_voices, AsyncAudioResource.list_voices)
+    get_voice = view(AudioResource.get_voice, AsyncAudioResource.get_voice)

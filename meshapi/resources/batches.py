@@ -8,7 +8,19 @@ from .._core.request import CallOptions, call_options, coerce_params, dump_body,
 from .._errors import InvalidParamsError
 from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
 from ..types.batches import BatchListResponse, BatchObject, CreateBatchFields, CreateBatchParams
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack, cursor_query
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    cursor_query,
+    view,
+)
 
 __all__ = ["TERMINAL_BATCH_STATUSES", "AsyncBatchesResource", "BatchesResource"]
 
@@ -39,7 +51,7 @@ class CreateBatchArgs(CreateBatchFields, CallOptions, total=False):
     """The keywords of the methods that take a ``CreateBatchParams``: its fields and the per-call options."""
 
 
-class BatchesResource(SyncAPIResource):
+class BatchesResource(SyncAPIResource["BatchesViews[Raw]", "BatchesViews[Streaming]"]):
     def create(
         self,
         params: Optional[CreateBatchParams] = None,
@@ -140,7 +152,7 @@ class BatchesResource(SyncAPIResource):
             after = page.last_id or page.data[-1].id
 
 
-class AsyncBatchesResource(AsyncAPIResource):
+class AsyncBatchesResource(AsyncAPIResource["BatchesViews[AsyncRaw]", "BatchesViews[AsyncStreaming]"]):
     async def create(
         self,
         params: Optional[CreateBatchParams] = None,
@@ -242,3 +254,13 @@ class AsyncBatchesResource(AsyncAPIResource):
             if not page.has_more or not page.data:
                 return
             after = page.last_id or page.data[-1].id
+
+
+class BatchesViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``BatchesResource`` and its twin."""
+
+    create = view(BatchesResource.create, AsyncBatchesResource.create)
+    list = view(BatchesResource.list, AsyncBatchesResource.list)
+    get = view(BatchesResource.get, AsyncBatchesResource.get)
+    cancel = view(BatchesResource.cancel, AsyncBatchesResource.cancel)
+    wait = view(BatchesResource.wait, AsyncBatchesResource.wait)

@@ -3,7 +3,8 @@
 Keyword arguments are typed (``ChatCompletionFields``), so ``mypy --strict`` rejects a misspelled or
 wrongly typed keyword; ``create(stream=True)`` is typed to return the stream object. The structured
 output logic (schemas, parsing, correction retries) lives in ``lib/_parsing.py``; these methods only
-send and hand replies to it.
+send and hand replies to it. The first ``@overload`` of ``create`` and of ``parse`` is the plain one on
+purpose: it is the signature ``with_raw_response`` is typed with (``resources/_base.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,19 @@ from ..lib._parsing import StructuredCall, apply_parsed
 from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
 from ..lib.chat_request import decoder_for, prepare, raise_missing_format
 from ..types.chat import ChatCompletionFields, ChatCompletionParams, ChatCompletionResponse
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    sub_views,
+    view,
+)
 
 __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "CompletionsResource"]
 
@@ -42,16 +55,7 @@ def _parse_options(kwargs: Mapping[str, Any]) -> Tuple[RequestOptions, Dict[str,
     return with_fallback(opts, fields), fields
 
 
-class CompletionsResource(SyncAPIResource):
-    @overload
-    def create(
-        self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
-        stream: Literal[True],
-        response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
-    ) -> ChatCompletionStream: ...
+class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsViews[Streaming]"]):
     @overload
     def create(
         self,
@@ -61,6 +65,15 @@ class CompletionsResource(SyncAPIResource):
         response_format: Any = None,
         **kwargs: Unpack[ChatArgs],
     ) -> ChatCompletionResponse: ...
+    @overload
+    def create(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[True],
+        response_format: Any = None,
+        **kwargs: Unpack[ChatArgs],
+    ) -> ChatCompletionStream: ...
     def create(
         self,
         params: Optional[ChatCompletionParams] = None,
@@ -117,18 +130,18 @@ class CompletionsResource(SyncAPIResource):
     @overload
     def parse(
         self,
-        params: Optional[ChatCompletionParams],
-        response_format: Type[T],
+        params: Optional[ChatCompletionParams] = None,
         *,
+        response_format: Type[T],
         max_retries: int = 0,
         **kwargs: Unpack[ChatParseArgs],
     ) -> T: ...
     @overload
     def parse(
         self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
+        params: Optional[ChatCompletionParams],
         response_format: Type[T],
+        *,
         max_retries: int = 0,
         **kwargs: Unpack[ChatParseArgs],
     ) -> T: ...
@@ -171,16 +184,9 @@ class CompletionsResource(SyncAPIResource):
                 return value
 
 
-class AsyncCompletionsResource(AsyncAPIResource):
-    @overload
-    async def create(
-        self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
-        stream: Literal[True],
-        response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
-    ) -> AsyncChatCompletionStream: ...
+class AsyncCompletionsResource(
+    AsyncAPIResource["CompletionsViews[AsyncRaw]", "CompletionsViews[AsyncStreaming]"]
+):
     @overload
     async def create(
         self,
@@ -190,6 +196,15 @@ class AsyncCompletionsResource(AsyncAPIResource):
         response_format: Any = None,
         **kwargs: Unpack[ChatArgs],
     ) -> ChatCompletionResponse: ...
+    @overload
+    async def create(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[True],
+        response_format: Any = None,
+        **kwargs: Unpack[ChatArgs],
+    ) -> AsyncChatCompletionStream: ...
     async def create(
         self,
         params: Optional[ChatCompletionParams] = None,
@@ -248,18 +263,18 @@ class AsyncCompletionsResource(AsyncAPIResource):
     @overload
     async def parse(
         self,
-        params: Optional[ChatCompletionParams],
-        response_format: Type[T],
+        params: Optional[ChatCompletionParams] = None,
         *,
+        response_format: Type[T],
         max_retries: int = 0,
         **kwargs: Unpack[ChatParseArgs],
     ) -> T: ...
     @overload
     async def parse(
         self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
+        params: Optional[ChatCompletionParams],
         response_format: Type[T],
+        *,
         max_retries: int = 0,
         **kwargs: Unpack[ChatParseArgs],
     ) -> T: ...
@@ -302,7 +317,16 @@ class AsyncCompletionsResource(AsyncAPIResource):
                 return value
 
 
-class ChatResource(SyncAPIResource):
+class CompletionsViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``CompletionsResource`` and its twin."""
+
+    create = view(CompletionsResource.create, AsyncCompletionsResource.create)
+    stream = view(CompletionsResource.stream, AsyncCompletionsResource.stream)
+    # generic in its result (response_format: Type[T]): the view gives RawResponse[Any]
+    parse = view(CompletionsResource.parse, AsyncCompletionsResource.parse)  # type: ignore[var-annotated]
+
+
+class ChatResource(SyncAPIResource["ChatViews[Raw]", "ChatViews[Streaming]"]):
     """``client.chat``: holds ``completions``."""
 
     def __init__(self, http: Any) -> None:
@@ -310,9 +334,15 @@ class ChatResource(SyncAPIResource):
         self.completions = CompletionsResource(http)
 
 
-class AsyncChatResource(AsyncAPIResource):
+class AsyncChatResource(AsyncAPIResource["ChatViews[AsyncRaw]", "ChatViews[AsyncStreaming]"]):
     """``client.chat``: holds ``completions``."""
 
     def __init__(self, http: Any) -> None:
         super().__init__(http)
         self.completions = AsyncCompletionsResource(http)
+
+
+class ChatViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``ChatResource`` and its twin."""
+
+    completions = sub_views(CompletionsResource, AsyncCompletionsResource)

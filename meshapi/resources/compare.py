@@ -8,7 +8,18 @@ from .._core.request import CallOptions, coerce_params, dump_body, require_messa
 from .._errors import InvalidParamsError
 from ..lib.compare import AsyncCompareStream, CompareEventDecoder, CompareStream
 from ..types.compare import CompareFields, CompareParams, CompareResponse
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncCompareResource", "CompareResource"]
 
@@ -32,7 +43,7 @@ class CompareArgs(CompareFields, CallOptions, total=False):
     """The keywords of the methods that take a ``CompareParams``: its fields and the per-call options."""
 
 
-class CompareResource(SyncAPIResource):
+class CompareResource(SyncAPIResource["CompareViews[Raw]", "CompareViews[Streaming]"]):
     def create(
         self,
         params: Optional[CompareParams] = None,
@@ -72,7 +83,7 @@ class CompareResource(SyncAPIResource):
         )
 
 
-class AsyncCompareResource(AsyncAPIResource):
+class AsyncCompareResource(AsyncAPIResource["CompareViews[AsyncRaw]", "CompareViews[AsyncStreaming]"]):
     async def create(
         self,
         params: Optional[CompareParams] = None,
@@ -110,3 +121,10 @@ class AsyncCompareResource(AsyncAPIResource):
             CompareEventDecoder(),
             max_event_bytes=http.config.max_response_bytes,
         )
+
+
+class CompareViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``CompareResource`` and its twin."""
+
+    create = view(CompareResource.create, AsyncCompareResource.create)
+    stream = view(CompareResource.stream, AsyncCompareResource.stream)

@@ -10,7 +10,18 @@ from .._core.request import CallOptions, coerce_params, dump_body, split_options
 from .._core.response import parse_json_response, validate_model
 from ..lib.embeddings import decode_base64_embeddings
 from ..types.embeddings import EmbeddingsFields, EmbeddingsParams, EmbeddingsResponse
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncEmbeddingsResource", "EmbeddingsResource"]
 
@@ -21,7 +32,7 @@ class EmbeddingsArgs(EmbeddingsFields, CallOptions, total=False):
     """The keywords of the methods that take a ``EmbeddingsParams``: its fields and the per-call options."""
 
 
-class EmbeddingsResource(SyncAPIResource):
+class EmbeddingsResource(SyncAPIResource["EmbeddingsViews[Raw]", "EmbeddingsViews[Streaming]"]):
     def create(
         self,
         params: Optional[EmbeddingsParams] = None,
@@ -40,7 +51,9 @@ class EmbeddingsResource(SyncAPIResource):
         return _parse(response)
 
 
-class AsyncEmbeddingsResource(AsyncAPIResource):
+class AsyncEmbeddingsResource(
+    AsyncAPIResource["EmbeddingsViews[AsyncRaw]", "EmbeddingsViews[AsyncStreaming]"]
+):
     async def create(
         self,
         params: Optional[EmbeddingsParams] = None,
@@ -57,6 +70,12 @@ class AsyncEmbeddingsResource(AsyncAPIResource):
         body = dump_body(coerce_params(EmbeddingsParams, params, fields), opts)
         response = await self._http.send("POST", _PATH, body=body, options=opts)
         return _parse(response)
+
+
+class EmbeddingsViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``EmbeddingsResource`` and its twin."""
+
+    create = view(EmbeddingsResource.create, AsyncEmbeddingsResource.create)
 
 
 def _parse(response: httpx.Response) -> EmbeddingsResponse:

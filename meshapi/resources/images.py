@@ -21,7 +21,18 @@ from ..types.images import (
     ImageGenerationParams,
     ImageGenerationResponse,
 )
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncImagesResource", "ImagesResource"]
 
@@ -67,7 +78,7 @@ class ImageEditArgs(ImageEditFields, CallOptions, total=False):
     """The keywords of the methods that take a ``ImageEditParams``: its fields and the per-call options."""
 
 
-class ImagesResource(SyncAPIResource):
+class ImagesResource(SyncAPIResource["ImagesViews[Raw]", "ImagesViews[Streaming]"]):
     def generate(
         self,
         params: Optional[ImageGenerationParams] = None,
@@ -119,7 +130,7 @@ class ImagesResource(SyncAPIResource):
         )
 
 
-class AsyncImagesResource(AsyncAPIResource):
+class AsyncImagesResource(AsyncAPIResource["ImagesViews[AsyncRaw]", "ImagesViews[AsyncStreaming]"]):
     async def generate(
         self,
         params: Optional[ImageGenerationParams] = None,
@@ -171,3 +182,11 @@ class AsyncImagesResource(AsyncAPIResource):
             ImageChunkDecoder(),
             max_event_bytes=http.config.max_response_bytes,
         )
+
+
+class ImagesViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``ImagesResource`` and its twin."""
+
+    generate = view(ImagesResource.generate, AsyncImagesResource.generate)
+    edit = view(ImagesResource.edit, AsyncImagesResource.edit)
+    stream = view(ImagesResource.stream, AsyncImagesResource.stream)

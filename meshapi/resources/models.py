@@ -12,7 +12,18 @@ from .._core.request import CallOptions, call_options, coerce_params, path_param
 from .._core.response import ListResponse, parse_list
 from .._errors import InvalidParamsError
 from ..types.models import ListModelsParams, ModelInfo, ModelSearchFields, ModelSearchParams, ModelsPage
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncModelsResource", "ModelsResource"]
 
@@ -46,7 +57,7 @@ class ModelSearchArgs(ModelSearchFields, CallOptions, total=False):
     """The keywords of the methods that take a ``ModelSearchParams``: its fields and the per-call options."""
 
 
-class ModelsResource(SyncAPIResource):
+class ModelsResource(SyncAPIResource["ModelsViews[Raw]", "ModelsViews[Streaming]"]):
     def list(
         self,
         *,
@@ -114,7 +125,7 @@ class ModelsResource(SyncAPIResource):
         return parse_list(ModelInfo, response)
 
 
-class AsyncModelsResource(AsyncAPIResource):
+class AsyncModelsResource(AsyncAPIResource["ModelsViews[AsyncRaw]", "ModelsViews[AsyncStreaming]"]):
     async def list(
         self,
         *,
@@ -182,3 +193,13 @@ class AsyncModelsResource(AsyncAPIResource):
             options=call_options(options),
         )
         return parse_list(ModelInfo, response)
+
+
+class ModelsViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``ModelsResource`` and its twin."""
+
+    list = view(ModelsResource.list, AsyncModelsResource.list)
+    search = view(ModelsResource.search, AsyncModelsResource.search)
+    get = view(ModelsResource.get, AsyncModelsResource.get)
+    free = view(ModelsResource.free, AsyncModelsResource.free)
+    paid = view(ModelsResource.paid, AsyncModelsResource.paid)

@@ -6,7 +6,18 @@ from typing import Optional, Union
 
 from .._core.request import CallOptions, coerce_params, dump_body, split_options
 from ..types.moderations import ModerationFields, ModerationParams, ModerationResponse
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncModerationsResource", "ModerationsResource"]
 
@@ -17,7 +28,7 @@ class ModerationArgs(ModerationFields, CallOptions, total=False):
     """The keywords of the methods that take a ``ModerationParams``: its fields and the per-call options."""
 
 
-class ModerationsResource(SyncAPIResource):
+class ModerationsResource(SyncAPIResource["ModerationsViews[Raw]", "ModerationsViews[Streaming]"]):
     def create(
         self,
         params: Optional[Union[ModerationParams, str]] = None,
@@ -36,7 +47,9 @@ class ModerationsResource(SyncAPIResource):
         return self._http.request_model(ModerationResponse, "POST", _PATH, body=body, options=opts)
 
 
-class AsyncModerationsResource(AsyncAPIResource):
+class AsyncModerationsResource(
+    AsyncAPIResource["ModerationsViews[AsyncRaw]", "ModerationsViews[AsyncStreaming]"]
+):
     async def create(
         self,
         params: Optional[Union[ModerationParams, str]] = None,
@@ -53,3 +66,9 @@ class AsyncModerationsResource(AsyncAPIResource):
             params = None
         body = dump_body(coerce_params(ModerationParams, params, fields), opts)
         return await self._http.request_model(ModerationResponse, "POST", _PATH, body=body, options=opts)
+
+
+class ModerationsViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``ModerationsResource`` and its twin."""
+
+    create = view(ModerationsResource.create, AsyncModerationsResource.create)

@@ -26,7 +26,18 @@ from ..types.rag import (
     SearchRequest,
     SearchResponse,
 )
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["EMBEDDED_STATUSES", "UPLOADED_STATUSES", "AsyncRagResource", "RagResource"]
 
@@ -109,7 +120,7 @@ class SearchArgs(SearchFields, CallOptions, total=False):
     """The keywords of the methods that take a ``SearchRequest``: its fields and the per-call options."""
 
 
-class RagResource(SyncAPIResource):
+class RagResource(SyncAPIResource["RagViews[Raw]", "RagViews[Streaming]"]):
     def init_upload(
         self,
         params: Optional[InitUploadRequest] = None,
@@ -254,7 +265,7 @@ class RagResource(SyncAPIResource):
                 return
 
 
-class AsyncRagResource(AsyncAPIResource):
+class AsyncRagResource(AsyncAPIResource["RagViews[AsyncRaw]", "RagViews[AsyncStreaming]"]):
     async def init_upload(
         self,
         params: Optional[InitUploadRequest] = None,
@@ -404,3 +415,15 @@ class AsyncRagResource(AsyncAPIResource):
             offset += len(page.files)
             if not page.files or offset >= page.total:
                 return
+
+
+class RagViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``RagResource`` and its twin."""
+
+    init_upload = view(RagResource.init_upload, AsyncRagResource.init_upload)
+    list = view(RagResource.list, AsyncRagResource.list)
+    get = view(RagResource.get, AsyncRagResource.get)
+    embed = view(RagResource.embed, AsyncRagResource.embed)
+    search = view(RagResource.search, AsyncRagResource.search)
+    upload_file = view(RagResource.upload_file, AsyncRagResource.upload_file)
+    wait_until_ready = view(RagResource.wait_until_ready, AsyncRagResource.wait_until_ready)

@@ -8,7 +8,19 @@ from .._core.request import CallOptions, call_options, coerce_params, dump_body,
 from .._errors import InvalidParamsError
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
 from ..types.responses import ResponsesFields, ResponsesListResponse, ResponsesParams, ResponsesResponse
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack, cursor_query
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    cursor_query,
+    view,
+)
 
 __all__ = ["AsyncResponsesResource", "ResponsesResource"]
 
@@ -26,7 +38,7 @@ class ResponsesArgs(ResponsesFields, CallOptions, total=False):
     """The keywords of the methods that take a ``ResponsesParams``: its fields and the per-call options."""
 
 
-class ResponsesResource(SyncAPIResource):
+class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[Streaming]"]):
     def create(
         self,
         params: Optional[ResponsesParams] = None,
@@ -96,7 +108,7 @@ class ResponsesResource(SyncAPIResource):
         )
 
 
-class AsyncResponsesResource(AsyncAPIResource):
+class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "ResponsesViews[AsyncStreaming]"]):
     async def create(
         self,
         params: Optional[ResponsesParams] = None,
@@ -164,3 +176,12 @@ class AsyncResponsesResource(AsyncAPIResource):
             params=cursor_query(after, limit),
             options=call_options(options),
         )
+
+
+class ResponsesViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``ResponsesResource`` and its twin."""
+
+    create = view(ResponsesResource.create, AsyncResponsesResource.create)
+    stream = view(ResponsesResource.stream, AsyncResponsesResource.stream)
+    get = view(ResponsesResource.get, AsyncResponsesResource.get)
+    list = view(ResponsesResource.list, AsyncResponsesResource.list)

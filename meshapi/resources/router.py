@@ -6,7 +6,18 @@ from typing import Optional
 
 from .._core.request import CallOptions, coerce_params, dump_body, split_options
 from ..types.router import RouterSelectFields, RouterSelectParams, RouterSelectResponse
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncRouterResource", "RouterResource"]
 
@@ -17,7 +28,7 @@ class RouterSelectArgs(RouterSelectFields, CallOptions, total=False):
     """The keywords of the methods that take a ``RouterSelectParams``: its fields and the per-call options."""
 
 
-class RouterResource(SyncAPIResource):
+class RouterResource(SyncAPIResource["RouterViews[Raw]", "RouterViews[Streaming]"]):
     def select(
         self,
         params: Optional[RouterSelectParams] = None,
@@ -34,7 +45,7 @@ class RouterResource(SyncAPIResource):
         return self._http.request_model(RouterSelectResponse, "POST", _PATH, body=body, options=opts)
 
 
-class AsyncRouterResource(AsyncAPIResource):
+class AsyncRouterResource(AsyncAPIResource["RouterViews[AsyncRaw]", "RouterViews[AsyncStreaming]"]):
     async def select(
         self,
         params: Optional[RouterSelectParams] = None,
@@ -49,3 +60,9 @@ class AsyncRouterResource(AsyncAPIResource):
         opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(RouterSelectParams, params, fields), opts)
         return await self._http.request_model(RouterSelectResponse, "POST", _PATH, body=body, options=opts)
+
+
+class RouterViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``RouterResource`` and its twin."""
+
+    select = view(RouterResource.select, AsyncRouterResource.select)

@@ -22,7 +22,18 @@ from ..types.templates import (
     UpdateTemplateFields,
     UpdateTemplateParams,
 )
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncTemplatesResource", "TemplatesResource"]
 
@@ -51,7 +62,7 @@ class UpdateTemplateArgs(UpdateTemplateFields, CallOptions, total=False):
     """The keywords of the methods that take a ``UpdateTemplateParams``: its fields and the per-call options."""
 
 
-class TemplatesResource(SyncAPIResource):
+class TemplatesResource(SyncAPIResource["TemplatesViews[Raw]", "TemplatesViews[Streaming]"]):
     def create(
         self,
         params: Optional[CreateTemplateParams] = None,
@@ -122,7 +133,7 @@ class TemplatesResource(SyncAPIResource):
         )
 
 
-class AsyncTemplatesResource(AsyncAPIResource):
+class AsyncTemplatesResource(AsyncAPIResource["TemplatesViews[AsyncRaw]", "TemplatesViews[AsyncStreaming]"]):
     async def create(
         self,
         params: Optional[CreateTemplateParams] = None,
@@ -191,3 +202,13 @@ class AsyncTemplatesResource(AsyncAPIResource):
             _template_path(template_id),
             options=call_options(options),
         )
+
+
+class TemplatesViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``TemplatesResource`` and its twin."""
+
+    create = view(TemplatesResource.create, AsyncTemplatesResource.create)
+    list = view(TemplatesResource.list, AsyncTemplatesResource.list)
+    get = view(TemplatesResource.get, AsyncTemplatesResource.get)
+    update = view(TemplatesResource.update, AsyncTemplatesResource.update)
+    delete = view(TemplatesResource.delete, AsyncTemplatesResource.delete)

@@ -37,7 +37,18 @@ from ..types.videos import (
     VideoTaskListResponse,
     VideoTaskResponse,
 )
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncVideosResource", "VideosResource"]
 
@@ -140,7 +151,7 @@ class ListVideoGenerationsArgs(ListVideoGenerationsFields, CallOptions, total=Fa
     """The keywords of the methods that take a ``ListVideoGenerationsParams``: its fields and the per-call options."""
 
 
-class VideosResource(SyncAPIResource):
+class VideosResource(SyncAPIResource["VideosViews[Raw]", "VideosViews[Streaming]"]):
     def generate(
         self,
         params: Optional[VideoGenerationParams] = None,
@@ -246,7 +257,7 @@ class VideosResource(SyncAPIResource):
         return target
 
 
-class AsyncVideosResource(AsyncAPIResource):
+class AsyncVideosResource(AsyncAPIResource["VideosViews[AsyncRaw]", "VideosViews[AsyncStreaming]"]):
     async def generate(
         self,
         params: Optional[VideoGenerationParams] = None,
@@ -354,3 +365,13 @@ class AsyncVideosResource(AsyncAPIResource):
             if not done:
                 target.unlink(missing_ok=True)  # no half-written video left behind
         return target
+
+
+class VideosViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``VideosResource`` and its twin."""
+
+    generate = view(VideosResource.generate, AsyncVideosResource.generate)
+    list = view(VideosResource.list, AsyncVideosResource.list)
+    retrieve = view(VideosResource.retrieve, AsyncVideosResource.retrieve)
+    wait = view(VideosResource.wait, AsyncVideosResource.wait)
+    download = view(VideosResource.download, AsyncVideosResource.download)

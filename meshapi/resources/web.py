@@ -6,7 +6,18 @@ from typing import Optional, Union
 
 from .._core.request import CallOptions, coerce_params, dump_body, split_options
 from ..types.web import WebSearchFields, WebSearchParams, WebSearchResponse
-from ._base import AsyncAPIResource, SyncAPIResource, Unpack
+from ._base import (
+    AsyncAPIResource,
+    AsyncRaw,
+    AsyncStreaming,
+    M,
+    Raw,
+    Streaming,
+    SyncAPIResource,
+    Unpack,
+    Views,
+    view,
+)
 
 __all__ = ["AsyncWebResource", "WebResource"]
 
@@ -17,7 +28,7 @@ class WebSearchArgs(WebSearchFields, CallOptions, total=False):
     """The keywords of the methods that take a ``WebSearchParams``: its fields and the per-call options."""
 
 
-class WebResource(SyncAPIResource):
+class WebResource(SyncAPIResource["WebViews[Raw]", "WebViews[Streaming]"]):
     def search(
         self,
         params: Optional[Union[WebSearchParams, str]] = None,
@@ -37,7 +48,7 @@ class WebResource(SyncAPIResource):
         return self._http.request_model(WebSearchResponse, "POST", _PATH, body=body, options=opts)
 
 
-class AsyncWebResource(AsyncAPIResource):
+class AsyncWebResource(AsyncAPIResource["WebViews[AsyncRaw]", "WebViews[AsyncStreaming]"]):
     async def search(
         self,
         params: Optional[Union[WebSearchParams, str]] = None,
@@ -55,3 +66,9 @@ class AsyncWebResource(AsyncAPIResource):
             params = None
         body = dump_body(coerce_params(WebSearchParams, params, fields), opts)
         return await self._http.request_model(WebSearchResponse, "POST", _PATH, body=body, options=opts)
+
+
+class WebViews(Views[M]):
+    """The typed ``with_raw_response`` / ``with_streaming_response`` of ``WebResource`` and its twin."""
+
+    search = view(WebResource.search, AsyncWebResource.search)
