@@ -62,6 +62,16 @@ def test_readme_blocks_run(readme_env: Dict[str, Any]) -> None:
     finally:
         for client in clients.values():
             client.close()
+    _check_tracing_example_left_a_working_provider(namespace)
+
+
+def _check_tracing_example_left_a_working_provider(namespace: Dict[str, Any]) -> None:
+    """The tracing example installs a global provider, which cannot be replaced: it must still export."""
+    from opentelemetry import trace
+
+    exporter = namespace["exporter"]
+    trace.get_tracer("readme-probe").start_span("probe").end()
+    assert "probe" in [span.name for span in exporter.get_finished_spans()]
 
 
 def _run_blocks(gw: Any, namespace: Dict[str, Any], clients: Dict[int, Any]) -> None:
