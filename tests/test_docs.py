@@ -90,3 +90,51 @@ def test_the_readme_error_tree_lists_every_exported_error() -> None:
     ]
     missing = [name for name in exported if not re.search(rf"\b{name}\b", tree)]
     assert not missing, f"README.md's error tree does not show: {missing}"
+
+
+def _extra_requirements(extras: dict, name: str) -> Set[str]:
+    """Distribution names an extra installs, following ``meshapi[...]`` self-references."""
+    names: Set[str] = set()
+    for requirement in extras[name]:
+        inner = re.fullmatch(r"meshapi\[([a-z0-9,_-]+)\]", requirement)
+        if inner:
+            for other in inner.group(1).split(","):
+                names |= _extra_requirements(extras, other)
+        else:
+            names.add(re.split(r"[<>=!~ \[;]", requirement, maxsplit=1)[0].lower())
+    return names
+
+
+def test_the_all_extra_installs_what_the_readme_imports() -> None:
+    """``pip install -e ".[all]"`` (the README's set-up) brings every package a README example imports."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.9 and 3.10
+        import pytest
+
+        tomllib = pytest.importorskip("tomli")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    installed = {d.split("[")[0].lower() for d in project["dependencies"]}
+    installed = {re.split(r"[<>=!~ ;]", d, maxsplit=1)[0] for d in installed}
+    installed |= _extra_requirements(project["optional-dependencies"], "all")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    modules: Set[str] = set()
+    for block in re.findall(r"^```python\n(.*?)^```", text, re.S | re.M):
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    distributions = packages_distributions()
+    missing = []
+    # pytest: the "Testing your app" example is a test file, run by the reader's own pytest
+    ours = {"meshapi", "meshapi_gateway", "pytest"}
+    for module in sorted(modules - set(sys.stdlib_module_names) - ours):
+        names = {d.lower() for d in distributions.get(module, [module])}
+        if not names & installed:
+            missing.append(f"{module} ({', '.join(sorted(names))})")
+    assert not missing, f"README examples import what `.[all]` does not install: {missing}"
