@@ -138,3 +138,37 @@ def test_the_all_extra_installs_what_the_readme_imports() -> None:
         if not names & installed:
             missing.append(f"{module} ({', '.join(sorted(names))})")
     assert not missing, f"README examples import what `.[all]` does not install: {missing}"
+
+
+def test_the_request_log_record_is_documented_field_by_field() -> None:
+    """README's table of ``RequestRecord`` names every public field, and nothing that is not one."""
+    import dataclasses
+
+    from meshapi_gateway.record.reqlog import RequestRecord
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("What one record (`RequestRecord`) holds:")
+    table = text[start : text.index("\n\n", text.index("| field |", start))]
+    documented = set(
+        re.findall(r"`([a-z_]+)`", "\n".join(row.split("|")[1] for row in table.splitlines()[3:]))
+    )
+    fields = {f.name for f in dataclasses.fields(RequestRecord) if not f.name.startswith("_")}
+    assert documented == fields, (sorted(fields - documented), sorted(documented - fields))
+
+
+def test_the_readme_lists_every_example_script() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Examples") : text.index("\n## ", text.index("## Examples") + 1)]
+    listed = set(re.findall(r"`([a-z_]+\.py)`", section)) - {"test_examples.py"}
+    scripts = {path.name for path in (ROOT / "examples").glob("*.py")}
+    assert listed == scripts, (sorted(scripts - listed), sorted(listed - scripts))
+
+
+def test_contributor_docs_speak_of_the_repository_only() -> None:
+    """CLAUDE.md and TESTING.md: no path outside the repository, no tracker issue numbers."""
+    for name in ("CLAUDE.md", "TESTING.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        outside = re.findall(r"\.\./shared\b|(?<![\w.])/(?:work|root|home|Users)/\S*", text)
+        assert not outside, f"{name} points outside the repository: {outside}"
+        found = re.findall(r"\bissues? \d+|#\d+\b", text, re.I)
+        assert not found, f"{name} names tracker issues: {found}"
