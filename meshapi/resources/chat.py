@@ -111,8 +111,9 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
     ) -> ChatCompletionStream:
         """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
-        Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
-        raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
+        Lazy: nothing is sent before the first item (or the ``with`` block, or ``open()``). Ends after
+        ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
+        ``close()`` releases it.
         """
         opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
@@ -242,8 +243,9 @@ class AsyncCompletionsResource(
     ) -> AsyncChatCompletionStream:
         """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
-        Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
-        raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
+        Lazy: nothing is sent before the first item (or the ``with`` block, or ``open()``). Ends after
+        ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
+        ``close()`` releases it.
         """
         opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)

@@ -1,4 +1,4 @@
-"""When a stream sends its request: ``create(stream=True)`` and ``open()`` now, ``.stream()`` at the first item.
+"""When a stream sends its request: ``create(stream=True)`` / ``open()`` at once, ``.stream()`` when read.
 
 A web handler must see a 404 / 429 at the call it awaits, before it answers 200 and starts a streamed
 body; the ``.stream()`` methods keep 0.1.4's laziness. Also: a stream opened and never read gives its
@@ -27,7 +27,7 @@ CHAT_SSE = (
 )
 RATE_LIMITED = {"error": {"code": "rate_limit_exceeded", "message": "Slow down"}, "request_id": "req_429"}
 
-# every family's lazy stream; ``open()`` on it is the eager step ``chat.completions.create(stream=True)`` takes
+# every family's lazy stream; ``open()`` on it is the eager step of ``chat.completions.create(stream=True)``
 STREAMS: Dict[str, Callable[[Any], Any]] = {
     "chat": lambda c: c.chat.completions.stream(model="m", messages=MESSAGES),
     "responses": lambda c: c.responses.stream(model="openai/o4-mini", input="hi"),
