@@ -106,6 +106,13 @@ class RawResponse(_ResponseInfo, Generic[R]):
         return self.content.decode(self.http_response.encoding or "utf-8", errors="replace")
 
 
+def _is_event_stream(response: httpx.Response) -> bool:
+    """An SSE answer (``create(stream=True)``, which opens its stream in the call): ``parse()`` hands it
+    unread to the method, which returns its stream object over it."""
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower() == "text/event-stream"
+
+
 class StreamedResponse(_ResponseInfo, Generic[R]):
     """The unread response of a ``with_streaming_response`` call (sync); closed when the block exits.
     ``R``: what the method returns, which ``parse()`` gives."""
@@ -135,13 +142,15 @@ class StreamedResponse(_ResponseInfo, Generic[R]):
         if self._stream is not None:
             return cast(R, self._stream)
         if self._parsed is _UNSET:
-            self.read()
+            if not _is_event_stream(self.http_response):  # a stream's method reads it itself, live
+                self.read()
             self._parsed = self._replay()
         return cast(R, self._parsed)
 
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
+        for stream in (self._stream, self._parsed):
+            if isinstance(stream, Stream):
+                stream.close()
         self.http_response.close()
 
 
@@ -178,13 +187,15 @@ class AsyncStreamedResponse(_ResponseInfo, Generic[R]):
         if self._stream is not None:
             return cast(R, self._stream)
         if self._parsed is _UNSET:
-            await self.read()
+            if not _is_event_stream(self.http_response):  # a stream's method reads it itself, live
+                await self.read()
             self._parsed = await self._replay()
         return cast(R, self._parsed)
 
     async def close(self) -> None:
-        if self._stream is not None:
-            await self._stream.aclose()
+        for stream in (self._stream, self._parsed):
+            if isinstance(stream, AsyncStream):
+                await stream.aclose()
         await self.http_response.aclose()
 
     aiter_bytes = iter_bytes

@@ -1,7 +1,11 @@
 """``Stream`` / ``AsyncStream``: the object every streaming method returns.
 
 Iterating works exactly as with 0.1.4's generators (``for chunk in client.chat.completions.stream(p)``)
-and is lazy: nothing is sent before the first item is asked for. Beyond 0.1.4 the object is a context
+and is lazy: nothing is sent before the first item is asked for. ``open()`` is the one "send now" step:
+it sends the request and waits for the status line, so an HTTP error (404, 429, ...) is raised by the
+call that opened the stream, not by the first iteration; ``chat.completions.create(stream=True)``
+returns a stream opened this way (a web handler can catch the error before it answers 200), the
+``.stream()`` methods an unopened one. Beyond 0.1.4 the object is a context
 manager whose exit (like ``close()``) always releases the connection, even after ``break``; it exposes
 ``response``, ``headers`` and ``request_id`` once open; ``text_stream`` yields only text; and
 ``get_final()`` consumes the rest and returns the accumulated result.
@@ -28,7 +32,18 @@ the body is drained within ``meshapi._transport.pool.DRAIN_SECONDS`` / ``DRAIN_B
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Awaitable, Callable, Generic, Iterator, Optional, TypeVar
+import sys
+from typing import (
+    Any,
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generic,
+    Iterator,
+    Optional,
+    TypeVar,
+)
 
 import httpx
 
@@ -36,6 +51,11 @@ from ._core.response import foreign_errors
 from ._core.sse import ServerSentEvent
 from ._core.stream import EventDecoder, StreamCore, not_an_event_stream
 from ._transport.pool import adrain, drain
+
+if sys.version_info >= (3, 11):
+    from typing import Self
+else:  # typing_extensions comes with pydantic
+    from typing_extensions import Self
 
 __all__ = ["AsyncStream", "EventDecoder", "Stream"]
 
@@ -79,7 +99,18 @@ class Stream(Generic[T]):
     def closed(self) -> bool:
         return self._closed
 
-    # --- iteration ------------------------------------------------------------------------------------
+    # --- opening and iteration ----------------------------------------------------------------------
+    def open(self) -> Self:
+        """Send the request now and wait for the status line; return the stream, open (no-op if open).
+
+        Raises the HTTP error (``RateLimitError``, ``NotFoundError``, ... with ``request_id`` and
+        ``response``) here rather than at the first item. The connection is held until the stream is
+        read to its end, closed, left by ``with``, or garbage collected. A closed stream stays closed.
+        """
+        if not self._closed:
+            self._open()
+        return self
+
     def _open(self) -> httpx.Response:
         if self._response is None:
             response = self._open_response()
@@ -203,6 +234,7 @@ class AsyncStream(Generic[T]):
         self._decoder = decoder
         self._response: Optional[httpx.Response] = None
         self._iterator: Optional[AsyncIterator[Any]] = None
+        self._guard: Optional[AsyncGenerator[None, None]] = None
         self._closed = False
         #: Cap on one SSE line / one event's data in bytes (``None``: the 64 MiB default); the
         #: resources pass the client's ``max_response_bytes``.
@@ -225,6 +257,17 @@ class AsyncStream(Generic[T]):
     def closed(self) -> bool:
         return self._closed
 
+    async def open(self) -> Self:
+        """Send the request now and wait for the status line; return the stream, open (no-op if open).
+
+        Raises the HTTP error (``RateLimitError``, ``NotFoundError``, ... with ``request_id`` and
+        ``response``) here rather than at the first item. The connection is held until the stream is
+        read to its end, closed, left by ``async with``, or garbage collected. A closed stream stays closed.
+        """
+        if not self._closed:
+            await self._open()
+        return self
+
     async def _open(self) -> httpx.Response:
         if self._response is None:
             response = await self._open_response()
@@ -235,6 +278,8 @@ class AsyncStream(Generic[T]):
                 raise error
             self._response = response
             self._decoder.request_id = response.headers.get("x-request-id", "")
+            self._guard = _closed_when_collected(response)
+            await self._guard.__anext__()
         return self._response
 
     async def _run(self, decode: Callable[[ServerSentEvent], Any]) -> AsyncIterator[Any]:
@@ -314,7 +359,10 @@ class AsyncStream(Generic[T]):
 
     async def _release(self) -> None:
         self._closed = True
-        if self._response is not None:
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            await guard.aclose()  # closes the response
+        elif self._response is not None:
             await self._response.aclose()
 
     close = aclose
@@ -329,3 +377,17 @@ class AsyncStream(Generic[T]):
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("open" if self._response is not None else "not started")
         return f"<{type(self).__name__} {state} request_id={self.request_id!r}>"
+
+
+async def _closed_when_collected(response: httpx.Response) -> AsyncGenerator[None, None]:
+    """Closes ``response`` when an open ``AsyncStream`` is dropped unread (the async ``__del__``).
+
+    An async response cannot be closed from ``__del__``; a started async generator can: when it is
+    collected, the event loop's async-generator finaliser (asyncio's and trio's) runs its ``finally``
+    in a task, and ``asyncio.run`` closes any still alive when it ends. The stream starts one when it
+    opens and closes it with itself.
+    """
+    try:
+        yield
+    finally:
+        await response.aclose()

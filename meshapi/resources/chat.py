@@ -82,24 +82,22 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
         response_format: Any = None,
         **kwargs: Unpack[ChatArgs],
     ) -> Union[ChatCompletionResponse, ChatCompletionStream]:
-        """Create a chat completion; with ``stream=True``, the same stream object :meth:`stream` returns.
+        """Create a chat completion; with ``stream=True``, the stream of :meth:`stream`, already open.
+
+        With ``stream=True`` the request is sent and its status awaited before this returns, so an HTTP
+        error (``RateLimitError``, ``NotFoundError``, ...) is raised here, not at the first chunk
+        (:meth:`stream` stays lazy). Close the stream (or read it to the end) to release the connection.
 
         Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
         any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
+        if stream:
+            return self.stream(params, response_format=response_format, **kwargs).open()
         opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
-        if stream:
-            body = dump_body(parsed, opts, stream=True)
-            http = self._http
-            return ChatCompletionStream(
-                lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
-                decoder_for(fmt, tools),
-                max_event_bytes=http.config.max_response_bytes,
-            )
         body = dump_body(parsed, opts, stream=False)
         response = self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
         return apply_parsed(response, fmt, tools) if fmt is not None or tools else response
@@ -113,8 +111,9 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
     ) -> ChatCompletionStream:
         """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
-        Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
-        raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
+        Lazy: nothing is sent before the first item (or the ``with`` block, or ``open()``). Ends after
+        ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
+        ``close()`` releases it.
         """
         opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
@@ -213,24 +212,22 @@ class AsyncCompletionsResource(
         response_format: Any = None,
         **kwargs: Unpack[ChatArgs],
     ) -> Union[ChatCompletionResponse, AsyncChatCompletionStream]:
-        """Create a chat completion; with ``stream=True``, the same stream object :meth:`stream` returns.
+        """Create a chat completion; with ``stream=True``, the stream of :meth:`stream`, already open.
+
+        With ``stream=True`` the request is sent and its status awaited before this returns, so an HTTP
+        error (``RateLimitError``, ``NotFoundError``, ...) is raised here, not at the first chunk
+        (:meth:`stream` stays lazy). Close the stream (or read it to the end) to release the connection.
 
         Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
         any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
+        if stream:
+            return await self.stream(params, response_format=response_format, **kwargs).open()
         opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
-        if stream:
-            body = dump_body(parsed, opts, stream=True)
-            http = self._http
-            return AsyncChatCompletionStream(
-                lambda: http.send("POST", _PATH, body=body, options=opts, stream=True),
-                decoder_for(fmt, tools),
-                max_event_bytes=http.config.max_response_bytes,
-            )
         body = dump_body(parsed, opts, stream=False)
         response = await self._http.request_model(
             ChatCompletionResponse, "POST", _PATH, body=body, options=opts
@@ -246,8 +243,9 @@ class AsyncCompletionsResource(
     ) -> AsyncChatCompletionStream:
         """Stream a chat completion as ``ChatCompletionChunk`` items, or typed events (``events()``).
 
-        Lazy: nothing is sent before the first item (or the ``with`` block). Ends after ``[DONE]``; a cut
-        raises ``StreamInterruptedError``, an error frame ``StreamEventError``; ``close()`` releases it.
+        Lazy: nothing is sent before the first item (or the ``with`` block, or ``open()``). Ends after
+        ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
+        ``close()`` releases it.
         """
         opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)

@@ -117,8 +117,9 @@ class ImagesResource(SyncAPIResource["ImagesViews[Raw]", "ImagesViews[Streaming]
     ) -> ImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
 
-        Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
-        at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
+        Lazy: nothing is sent before the first item (``open()`` sends it now). Keep-alive comments are
+        skipped; the stream ends at ``[DONE]``. ``get_final()`` returns the final images as an
+        ``ImageGenerationResponse``.
         """
         opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)
@@ -171,8 +172,9 @@ class AsyncImagesResource(AsyncAPIResource["ImagesViews[AsyncRaw]", "ImagesViews
     ) -> AsyncImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
 
-        Lazy: nothing is sent before the first item. Keep-alive comments are skipped; the stream ends
-        at ``[DONE]``. ``get_final()`` returns the final images as an ``ImageGenerationResponse``.
+        Lazy: nothing is sent before the first item (``open()`` sends it now). Keep-alive comments are
+        skipped; the stream ends at ``[DONE]``. ``get_final()`` returns the final images as an
+        ``ImageGenerationResponse``.
         """
         opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=True)

@@ -62,9 +62,9 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
     ) -> ResponsesStream:
         """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
 
-        Lazy: nothing is sent before the first item. Each item's ``event`` is the SSE event name. The
-        stream ends at ``[DONE]`` or after ``response.completed`` / ``response.failed`` /
-        ``response.incomplete``; ``text_stream`` yields the output-text deltas and
+        Lazy: nothing is sent before the first item (``open()`` sends it now). Each item's ``event`` is
+        the SSE event name. The stream ends at ``[DONE]`` or after ``response.completed`` /
+        ``response.failed`` / ``response.incomplete``; ``text_stream`` yields the output-text deltas and
         ``get_final_response()`` the final ``ResponsesResponse``. An error event raises
         ``StreamEventError``; a cut stream ``StreamInterruptedError``.
         """
@@ -132,9 +132,9 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
     ) -> AsyncResponsesStream:
         """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
 
-        Lazy: nothing is sent before the first item. Each item's ``event`` is the SSE event name. The
-        stream ends at ``[DONE]`` or after ``response.completed`` / ``response.failed`` /
-        ``response.incomplete``; ``text_stream`` yields the output-text deltas and
+        Lazy: nothing is sent before the first item (``open()`` sends it now). Each item's ``event`` is
+        the SSE event name. The stream ends at ``[DONE]`` or after ``response.completed`` /
+        ``response.failed`` / ``response.incomplete``; ``text_stream`` yields the output-text deltas and
         ``get_final_response()`` the final ``ResponsesResponse``. An error event raises
         ``StreamEventError``; a cut stream ``StreamInterruptedError``.
         """

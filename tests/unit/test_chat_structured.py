@@ -320,9 +320,11 @@ async def test_create_stream_true_returns_the_stream_object(make_client: Any, mo
     client = make_client(handler)
     stream = await resolve(client.chat.completions.create(messages=MESSAGES, stream=True))
     expected = meshapi.ChatCompletionStream if mode == "sync" else meshapi.AsyncChatCompletionStream
-    assert type(stream) is expected and bodies == []  # lazy, like stream()
+    # eager (unlike stream()): sent, and the status awaited, before create() returns
+    assert type(stream) is expected and [b["stream"] for b in bodies] == [True]
+    assert stream.response is not None and stream.response.status_code == 200
     final = await resolve(stream.get_final_completion())
-    assert final.choices[0].message.content == "hi" and bodies[0]["stream"] is True
+    assert final.choices[0].message.content == "hi" and len(bodies) == 1
 
 
 # --- params and responses -----------------------------------------------------------------------------
