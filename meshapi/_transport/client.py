@@ -1,8 +1,8 @@
 """``SyncHttpClient`` / ``AsyncHttpClient``: the only two send -> ask the retry state -> sleep loops.
 
 The twins differ only in ``await`` and the sleep. Each call builds one ``httpx.Request``
-(``meshapi._transport.base``) and sends it until the pure retry state (``meshapi._core.retry.RetryState``)
-says stop; what an answer or a failure means is decided in ``base`` too, so the loops here hold only the
+(``meshapi._transport.base``) and sends it, then a fresh copy per retry (same idempotency key, same body
+bytes: ``hooks.next_request``), until the pure retry state (``meshapi._core.retry.RetryState``) says stop; what an answer or a failure means is decided in ``base`` too, so the loops here hold only the
 I/O. Streams go through the same loop, so they are retried only while no byte has reached the caller.
 Every failure leaves here as a ``MeshAPIError`` subclass; the response of every failed attempt is closed,
 so no connection stays checked out.
@@ -27,7 +27,7 @@ from . import otel as _otel
 from . import pool as _pool
 from .base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, HttpClientBase, httpx_async_transport
 from .capture import CAPTURE, Capture, replayed
-from .hooks import aend_attempt, astart_attempt, end_attempt, start_attempt
+from .hooks import aend_attempt, astart_attempt, end_attempt, next_request, start_attempt
 from .methods import AsyncMethods, SyncMethods
 from .reading import aread_body, install_stream_stages, read_body
 
@@ -148,7 +148,7 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         capture: Optional[Capture] = None,
         external: bool = False,
     ) -> httpx.Response:
-        """The loop: send, ask the retry state, maybe sleep and resend the same request (same key)."""
+        """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body)."""
         debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         bounded = state.deadline is not None
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
@@ -156,6 +156,8 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
         while True:
+            if state.retries:
+                request = next_request(request)  # each attempt its own request object (same key, same bytes)
             attempt = start_attempt(self._config, request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
@@ -335,7 +337,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         capture: Optional[Capture] = None,
         external: bool = False,
     ) -> httpx.Response:
-        """The loop: send, ask the retry state, maybe sleep and resend the same request (same key)."""
+        """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body)."""
         debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         bounded = state.deadline is not None
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
@@ -343,6 +345,8 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
         while True:
+            if state.retries:
+                request = next_request(request)  # each attempt its own request object (see the sync twin)
             attempt = (
                 await astart_attempt(self._config, request, state, external)
                 if slow or state.retries
