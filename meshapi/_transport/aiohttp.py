@@ -230,6 +230,28 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             },
         )
 
+    def abandon(self) -> None:
+        """Drop the session of an event loop that is closed, without touching that loop: the sockets
+        are closed directly and aiohttp's objects marked closed (``meshapi._transport.loops``)."""
+        from .loops import close_sockets
+
+        self._closed = True
+        session, self._session = self._session, None
+        connector = getattr(session, "_connector", None)
+        if session is None or connector is None:
+            return
+        try:
+            protocols = [proto for conns in connector._conns.values() for proto, _ in conns]
+            protocols.extend(connector._acquired)
+            for proto in protocols:
+                close_sockets(proto.transport)
+            connector._conns.clear()
+            connector._acquired.clear()
+            connector._closed = True
+            session._connector = None  # the session reads as closed: no "unclosed" warning later
+        except AttributeError:  # another aiohttp layout: left to aiohttp
+            pass
+
     async def aclose(self) -> None:
         """Close the session and every connection it holds. Idempotent."""
         self._closed = True

@@ -155,7 +155,8 @@ class HttpClientBase:
         stream: bool,
         content: Optional[bytes] = None,
     ) -> Tuple[httpx.Request, RetryState]:
-        """The request of one call (sent as is by every attempt) and the retry state that judges them.
+        """The request of one call and the retry state that judges its attempts (a retry sends a copy of
+        the request: ``hooks.next_request``).
 
         ``content`` replaces the JSON ``body``: bytes already encoded (a multipart upload).
         """

@@ -1,8 +1,8 @@
 """``SyncHttpClient`` / ``AsyncHttpClient``: the only two send -> ask the retry state -> sleep loops.
 
 The twins differ only in ``await`` and the sleep. Each call builds one ``httpx.Request``
-(``meshapi._transport.base``) and sends it until the pure retry state (``meshapi._core.retry.RetryState``)
-says stop; what an answer or a failure means is decided in ``base`` too, so the loops here hold only the
+(``meshapi._transport.base``) and sends it, then a fresh copy per retry (same idempotency key, same body
+bytes: ``hooks.next_request``), until the pure retry state (``meshapi._core.retry.RetryState``) says stop; what an answer or a failure means is decided in ``base`` too, so the loops here hold only the
 I/O. Streams go through the same loop, so they are retried only while no byte has reached the caller.
 Every failure leaves here as a ``MeshAPIError`` subclass; the response of every failed attempt is closed,
 so no connection stays checked out.
@@ -27,7 +27,9 @@ from . import otel as _otel
 from . import pool as _pool
 from .base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, HttpClientBase, httpx_async_transport
 from .capture import CAPTURE, Capture, replayed
-from .hooks import aend_attempt, astart_attempt, end_attempt, start_attempt
+from .direct import closed_error
+from .hooks import aend_attempt, astart_attempt, end_attempt, next_request, start_attempt
+from .loops import LoopPools, loop_error, running_loop
 from .methods import AsyncMethods, SyncMethods
 from .reading import aread_body, install_stream_stages, read_body
 
@@ -148,7 +150,7 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         capture: Optional[Capture] = None,
         external: bool = False,
     ) -> httpx.Response:
-        """The loop: send, ask the retry state, maybe sleep and resend the same request (same key)."""
+        """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body)."""
         debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         bounded = state.deadline is not None
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
@@ -156,6 +158,8 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
         while True:
+            if state.retries:
+                request = next_request(request)  # each attempt its own request object (same key, same bytes)
             attempt = start_attempt(self._config, request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
@@ -198,6 +202,9 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
             self._client.close()
 
 
+_UNBOUND = object()  # no event loop has sent through the client yet
+
+
 async def _anyio_sleep(seconds: float) -> None:
     import anyio  # httpx's own dependency: the sleep works under asyncio and trio alike
 
@@ -209,6 +216,8 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
 
     ``http_transport`` is the httpx transport of the ``httpx.AsyncClient`` this object creates (not of
     one passed in the config): ``"aiohttp"`` selects :class:`meshapi._transport.aiohttp.AiohttpTransport`.
+    The pools this object makes follow the running event loop (one per loop: ``meshapi._transport.loops``);
+    ``shared_pools``: those of the client that owns ``shared_client`` (``with_options`` copies).
     """
 
     _client: httpx.AsyncClient
@@ -219,6 +228,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         *,
         http_transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None,
         shared_client: Optional[httpx.AsyncClient] = None,
+        shared_pools: Optional[LoopPools] = None,
     ) -> None:
         if http_transport is not None and config.async_httpx_client is not None:
             raise ConfigurationError(
@@ -231,7 +241,35 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         self._injected = shared_client is None and given is not None
         self._http_transport = http_transport
         self._use(given or self._new_client(http_transport))
+        self._pools = shared_pools if shared_client is not None else self._own_pools()
+        self._loop: Any = _UNBOUND  # the event loop self._client's connections belong to
         self._sleep: Callable[[float], Any] = _anyio_sleep
+
+    def _own_pools(self) -> Optional[LoopPools]:
+        """A pool per event loop when the SDK made the pool and its transport; else ``None`` (yours)."""
+        choice = self._http_transport
+        if not self._owns_client or not (choice is None or isinstance(choice, str)):
+            return None
+        return LoopPools(lambda: self._new_client(choice), self._client)
+
+    def _check_open(self) -> None:
+        loop = running_loop()
+        if loop is not self._loop and self._forks == _fork._generation:  # after a fork: that swap first
+            self._follow(loop)
+        HttpClientBase._check_open(self)
+
+    def _follow(self, loop: Any) -> None:
+        """Send through ``loop``'s pool from now on (made on its first call; see ``loops``)."""
+        pools = self._pools
+        if pools is None:  # one pool that is not ours: usable from another loop only while empty
+            if self._loop is not _UNBOUND and _fork.has_connections(self._client):
+                yours = "async_httpx_client" if self._injected else "http_transport object"
+                raise loop_error(f"{yours} (yours, passed to AsyncMeshAPI)")
+        elif pools.closed:
+            raise closed_error()
+        else:
+            self._use(pools.for_loop(loop))
+        self._loop = loop
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
         limits = self._config.limits or ASYNC_DEFAULT_LIMITS
@@ -252,6 +290,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
             raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
         self._use(self._new_client(choice))
         self._owns_client, self._injected = True, False
+        self._pools, self._loop = self._own_pools(), _UNBOUND
         self._forks = _fork.generation()
 
     async def send(
@@ -335,7 +374,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         capture: Optional[Capture] = None,
         external: bool = False,
     ) -> httpx.Response:
-        """The loop: send, ask the retry state, maybe sleep and resend the same request (same key)."""
+        """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body)."""
         debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         bounded = state.deadline is not None
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
@@ -343,6 +382,8 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
         while True:
+            if state.retries:
+                request = next_request(request)  # each attempt its own request object (see the sync twin)
             attempt = (
                 await astart_attempt(self._config, request, state, external)
                 if slow or state.retries
@@ -382,8 +423,12 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
             await self._sleep(state.delay or 0.0)
 
     async def aclose(self) -> None:
-        """Close the connection pool (an injected or shared client stays open: it is not ours)."""
+        """Close the connection pools (an injected or shared client stays open: it is not ours); those
+        of other event loops are dropped (``loops.LoopPools.aclose``)."""
         if self._owns_client:
-            await self._client.aclose()
+            if self._pools is not None:
+                await self._pools.aclose(running_loop())
+            else:
+                await self._client.aclose()
 
     close = aclose

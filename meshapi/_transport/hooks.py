@@ -28,6 +28,7 @@ __all__ = [
     "aend_attempt",
     "astart_attempt",
     "end_attempt",
+    "next_request",
     "start_attempt",
 ]
 
@@ -77,6 +78,26 @@ def _token_error(exc: BaseException) -> MeshAPIError:
 
 def _hook_error(name: str, exc: BaseException) -> MeshAPIError:
     return HookError(f"The {name} hook raised {type(exc).__name__}: {exc}")
+
+
+def next_request(request: httpx.Request) -> httpx.Request:
+    """A fresh ``httpx.Request`` for a retry: the same method, URL, headers (so the same idempotency key)
+    and body bytes, never re-encoded; what the attempt changes is set on the copy only.
+
+    So whatever keeps the requests sent (respx's call history, a transport's log, an event hook) sees
+    each attempt's own ``X-MeshAPI-Retry-Count`` and ``Authorization``.
+    """
+    fresh = httpx.Request(
+        request.method,
+        request.url,
+        headers=request.headers,  # copied by httpx.Headers
+        stream=request.stream,  # bytes (a JSON body or an encoded upload): replayable as is
+        extensions=dict(request.extensions),
+    )
+    content = getattr(request, "_content", None)
+    if content is not None:
+        fresh._content = content  # request.content stays readable without reading the stream again
+    return fresh
 
 
 def prepare_attempt(request: httpx.Request, state: RetryState, token: Any, *, count: bool = True) -> None:

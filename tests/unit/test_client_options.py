@@ -18,7 +18,7 @@ from tests.unit.test_transport import COMPLETION, create, ok, sequence, status
 
 
 def snapshots(handler: Any) -> Any:
-    """``handler`` that also keeps each attempt's headers as sent (the request object is reused)."""
+    """``handler`` that also keeps a copy of each attempt's headers as sent."""
     sent: List[Dict[str, str]] = []
 
     def record(request: httpx.Request) -> httpx.Response:

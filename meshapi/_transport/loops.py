@@ -1,0 +1,165 @@
+"""One pool per event loop for ``AsyncMeshAPI``: one client used from several ``asyncio.run`` calls.
+
+An asyncio connection belongs to the event loop that opened it. A module-level ``AsyncMeshAPI`` used by
+one ``asyncio.run`` per job, or by pytest-asyncio's function-scoped loops, would otherwise hand the next
+loop a connection of a closed one (``RuntimeError: Event loop is closed``, a leaked socket). So, as
+after ``fork()`` (``meshapi._transport.fork``), the async client swaps its pool:
+
+* :class:`LoopPools` keeps the SDK's own ``httpx.AsyncClient`` per running loop (one integer-cheap
+  identity check per call); the first loop takes the pool made with the client, later loops get new
+  ones (same settings, same transport choice, httpx's or aiohttp's).
+* A pool whose loop is closed is dropped without touching that loop (:func:`abandon`): its sockets are
+  closed directly (a dead loop cannot run a close) and the asyncio transports and aiohttp objects
+  around them are marked closed, so nothing warns about them later.
+* What the SDK did not make (an ``async_httpx_client`` you passed in, an ``http_transport`` object)
+  cannot be copied for another loop: used from a new loop while it holds connections of the old one,
+  it raises :func:`loop_error`, a ``ConfigurationError`` saying what to do.
+
+Under trio there is no asyncio loop (``None``): one pool, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Callable, Dict, Iterator, Optional
+
+import httpx
+
+from .._errors import ConfigurationError
+from . import fork as _fork
+
+__all__ = ["LoopPools", "abandon", "close_sockets", "loop_error", "running_loop"]
+
+#: The running asyncio loop or ``None`` (trio, or no loop); no exception on the fast path.
+running_loop: Callable[[], Optional[asyncio.AbstractEventLoop]] = asyncio._get_running_loop
+
+
+def loop_error(what: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"This {what} holds connections of another event loop (an earlier asyncio.run, or another test's "
+        "loop) and cannot be used from this one. Create the httpx.AsyncClient inside the event loop that "
+        "uses it and close it (await client.aclose()) before that loop ends, or pass no async_httpx_client "
+        "/ http_transport object: the pool AsyncMeshAPI makes itself follows each event loop.",
+        error_code="client_used_across_event_loops",
+    )
+
+
+def _asyncio_transports(stream: Any) -> Iterator[Any]:
+    """The asyncio transports under a connection's stream (httpcore's wrappers, anyio's, a TLS layer)."""
+    seen = 0
+    while stream is not None and seen < 8:
+        seen += 1
+        transport = (
+            stream if isinstance(stream, asyncio.BaseTransport) else getattr(stream, "_transport", None)
+        )
+        if isinstance(transport, asyncio.BaseTransport):
+            ssl = getattr(transport, "_ssl_protocol", None)  # asyncio's TLS: the socket is one level down
+            yield transport
+            if ssl is not None:
+                yield from _asyncio_transports(getattr(ssl, "_transport", None))
+            return
+        stream = (
+            getattr(stream, "_inner", None)
+            or getattr(stream, "_stream", None)
+            or getattr(stream, "transport_stream", None)
+        )
+
+
+def _close_unlooped(transport: Any) -> None:
+    """Close an asyncio transport's socket without running its loop (closed, or idle in this thread)."""
+    sock = getattr(transport, "_sock", None)
+    if sock is not None:
+        loop = getattr(transport, "_loop", None)
+        if loop is not None and not loop.is_closed():  # an idle loop keeps a selector: unregister first
+            for remove in (loop._remove_reader, loop._remove_writer):
+                try:
+                    remove(sock.fileno())
+                except Exception:  # not registered, or not a selector loop
+                    pass
+        try:
+            sock.close()
+        except OSError:
+            pass
+        transport._sock = None  # what asyncio's __del__ checks before warning "unclosed transport"
+    if hasattr(transport, "_closed"):
+        transport._closed = True  # asyncio's TLS transport warns on this flag instead
+
+
+def close_sockets(stream: Any) -> None:
+    """Close the sockets under a connection's ``stream`` without its loop (see :func:`abandon`)."""
+    for transport in _asyncio_transports(stream):
+        _close_unlooped(transport)
+
+
+def _abandon_httpcore(client: Any) -> None:
+    for pool in _fork._pools(client):
+        for connection in list(getattr(pool, "_connections", None) or []):
+            inner = getattr(connection, "_connection", None)
+            close_sockets(getattr(inner, "_network_stream", None))
+        try:
+            pool._connections = []
+            pool._requests = []
+        except Exception:  # a pool that is not httpcore's: leave it alone
+            pass
+
+
+def abandon(client: httpx.AsyncClient) -> None:
+    """Drop a pool whose event loop is closed: sockets closed directly, the loop never touched."""
+    transport = getattr(client, "_transport", None)
+    drop = getattr(transport, "abandon", None)  # AiohttpTransport
+    if callable(drop):
+        drop()
+    else:
+        _abandon_httpcore(client)
+    try:
+        from httpx._client import ClientState
+
+        client._state = ClientState.CLOSED  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):  # another httpx layout: nothing else to mark
+        pass
+
+
+def _dead(loop: Optional[asyncio.AbstractEventLoop]) -> bool:
+    return loop is not None and loop.is_closed()
+
+
+class LoopPools:
+    """The SDK's own ``httpx.AsyncClient`` for each event loop (shared by ``with_options`` copies).
+
+    ``make`` builds a new pool with the client's settings; ``first`` is the pool built with the client,
+    taken by the first loop that sends.
+    """
+
+    def __init__(self, make: Callable[[], httpx.AsyncClient], first: httpx.AsyncClient) -> None:
+        self._make = make
+        self._unbound: Optional[httpx.AsyncClient] = first
+        self._pools: Dict[Optional[asyncio.AbstractEventLoop], httpx.AsyncClient] = {}
+        self.closed = False
+
+    def for_loop(self, loop: Optional[asyncio.AbstractEventLoop]) -> httpx.AsyncClient:
+        """The pool of ``loop`` (made on its first call); pools of closed loops are dropped here."""
+        known = self._pools.get(loop)
+        if known is not None:
+            return known
+        for old in [key for key in self._pools if _dead(key)]:
+            abandon(self._pools.pop(old))
+        client, self._unbound = self._unbound or self._make(), None
+        self._pools[loop] = client
+        return client
+
+    async def aclose(self, loop: Optional[asyncio.AbstractEventLoop]) -> None:
+        """Close every pool: ``loop``'s (and the unused first one) as usual, the other loops' dropped."""
+        self.closed = True
+        current = self._pools.pop(loop, None)
+        unbound, self._unbound = self._unbound, None
+        others, self._pools = list(self._pools.items()), {}
+        for old, client in others:
+            if old is not None and old.is_running():  # another thread's loop: closed there
+                asyncio.run_coroutine_threadsafe(client.aclose(), old)
+            elif _dead(old) or _fork.has_connections(client):
+                abandon(client)  # its loop cannot be awaited from here
+            else:
+                await client.aclose()  # nothing open: closing touches no loop
+        for mine in (current, unbound):
+            if mine is not None:
+                await mine.aclose()
