@@ -30,6 +30,7 @@ appended to the history with ``ChatMessage(**reply.model_dump())``.
 """
 
 from typing import (
+    TYPE_CHECKING,
     Any,
     Dict,
     Iterable,
@@ -45,7 +46,7 @@ from typing import (
     get_origin,
 )
 
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ._base import MeshModel, MeshResult, RequestModel, SharedModel
 
@@ -379,7 +380,12 @@ class ChatCompletionMessage(MeshModel):
     model_config = _KEEP_EXTRA
 
     role: str
-    content: Optional[Union[str, List[ContentPart]]] = None
+    if TYPE_CHECKING:
+        # What chat models answer: text or nothing. A server reply with content parts (docs/protocol.md
+        # §4.1 allows them) still validates and keeps its list, as in 0.1.12.
+        content: Optional[str] = None
+    else:
+        content: Optional[Union[str, List[ContentPart]]] = None
     tool_calls: Optional[List[ToolCall]] = None
     audio: Optional[Dict[str, Any]] = None
     refusal: Optional[str] = None
@@ -404,9 +410,15 @@ class ChatCompletionChoice(MeshModel):
     model_config = _KEEP_EXTRA
 
     index: int
-    message: Optional[ChatCompletionMessage] = None
+    # Always a message: one the server left out or sent as null is an empty assistant message.
+    message: ChatCompletionMessage = Field(default_factory=lambda: ChatCompletionMessage(role="assistant"))
     finish_reason: Optional[str] = None
     logprobs: Optional[Any] = None
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _null_message(cls, value: Any) -> Any:
+        return {"role": "assistant"} if value is None else value
 
 
 class ChatCompletionResponse(MeshResult):
@@ -436,9 +448,15 @@ class ChatCompletionChunkChoice(MeshModel):
     model_config = _KEEP_EXTRA
 
     index: int
-    delta: Optional[ChatCompletionChunkDelta] = None
+    # Always a delta: one the server left out or sent as null is an empty delta.
+    delta: ChatCompletionChunkDelta = Field(default_factory=ChatCompletionChunkDelta)
     finish_reason: Optional[str] = None
     logprobs: Optional[Any] = None
+
+    @field_validator("delta", mode="before")
+    @classmethod
+    def _null_delta(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
 class ChatCompletionChunk(MeshModel):
