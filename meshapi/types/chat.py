@@ -16,6 +16,9 @@ Which base each model uses:
 * Pure response models derive from ``MeshModel``. The chat ones keep keys they do not know
   (``extra="allow"``: read them from ``model_extra``), and string enums coming back (``finish_reason``,
   a tool call's ``type``) are plain strings, so a new value from the server is never an error.
+  They are typed as openai-python's, so typed code reads them without ``None`` checks that never fire:
+  a choice's ``message`` and a chunk choice's ``delta`` are never ``None`` (absent or null on the wire
+  gives an empty one), and a reply's ``content`` is ``Optional[str]`` for type checkers.
 
 Structured outputs add two attributes that are never sent nor dumped: ``ChatCompletionMessage.parsed``
 (the reply validated as the ``response_format`` type) and ``ToolCallFunction.parsed_arguments`` (the
@@ -42,13 +45,11 @@ from typing import (
     Type,
     TypedDict,
     Union,
-    get_args,
-    get_origin,
 )
 
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from ._base import MeshModel, MeshResult, RequestModel, SharedModel
+from ._base import MeshModel, MeshResult, RequestModel, SharedModel, reject_unknown_keys
 
 __all__ = [
     "AudioOutputOptions",
@@ -180,27 +181,6 @@ _PART_MODELS: Dict[str, Type[SharedModel]] = {
 }
 
 
-def _shared_model_in(annotation: Any) -> Optional[Type[SharedModel]]:
-    """The ``SharedModel`` class named by a field annotation (directly or inside ``Optional``)."""
-    candidates = get_args(annotation) if get_origin(annotation) is Union else (annotation,)
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, SharedModel):
-            return candidate
-    return None
-
-
-def _reject_unknown_keys(model: Type[SharedModel], value: Any, where: str) -> None:
-    if not isinstance(value, dict):
-        return
-    for key, item in value.items():
-        field = model.model_fields.get(key)
-        if field is None:
-            raise ValueError(f"{where}: unknown field {key!r} for {model.__name__}")
-        nested = _shared_model_in(field.annotation)
-        if nested is not None:
-            _reject_unknown_keys(nested, item, f"{where}.{key}")
-
-
 class ChatMessage(RequestModel):
     role: ChatRole
     content: Optional[Union[str, List[ContentPart]]] = None
@@ -221,11 +201,11 @@ class ChatMessage(RequestModel):
                     if isinstance(part, dict):
                         model = _PART_MODELS.get(part.get("type"))  # type: ignore[arg-type]
                         if model is not None:
-                            _reject_unknown_keys(model, part, f"content[{i}]")
+                            reject_unknown_keys(model, part, f"content[{i}]")
             tool_calls = data.get("tool_calls")
             if isinstance(tool_calls, list):
                 for i, call in enumerate(tool_calls):
-                    _reject_unknown_keys(ToolCall, call, f"tool_calls[{i}]")
+                    reject_unknown_keys(ToolCall, call, f"tool_calls[{i}]")
         return data
 
 

@@ -9,10 +9,10 @@ from pydantic import BaseModel
 
 from meshapi import (
     AsyncChatCompletionStream,
+    AsyncMeshAPI,
     ChatCompletionChunk,
     ChatCompletionChunkDelta,
     ChatCompletionMessage,
-    AsyncMeshAPI,
     ChatCompletionParams,
     ChatCompletionResponse,
     ChatCompletionStream,
