@@ -16,5 +16,6 @@ with MeshAPI() as client:
     print("created", batch.id, batch.status)
     done = client.batches.wait(batch.id, timeout=120)
     print("finished", done.status)
-    for item in sorted(done.results or [], key=lambda r: r.custom_id):
-        print(item.custom_id, "->", item.response.body["choices"][0]["message"]["content"][:60])
+    for item in sorted(done.results or [], key=lambda r: r.custom_id or ""):
+        if item.response is not None and item.response.body is not None:  # else item.error says why
+            print(item.custom_id, "->", item.response.body["choices"][0]["message"]["content"][:60])

@@ -19,4 +19,6 @@ with MeshAPI() as client:  # MESHAPI_BASE_URL / MESHAPI_TOKEN from the environme
             ],
         )
     )
-    print(reply.choices[0].message.content, f"({reply.usage.total_tokens} tokens)")
+    print(reply.choices[0].message.content)
+    if reply.usage is not None:  # absent when a provider reports none
+        print(reply.usage.total_tokens, "tokens")

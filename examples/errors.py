@@ -11,6 +11,9 @@ with MeshAPI() as client:
     except meshapi.NotFoundError as e:
         print(type(e).__name__, e.status, e.error_code, e.request_id)
     try:
-        client.chat.completions.create(model="openai/gpt-4o-mini", messages=[], temprature=0.2)
+        # mypy reports the typo as well; the ignore lets this example show the check made at run time
+        client.chat.completions.create(  # type: ignore[call-overload]
+            model="openai/gpt-4o-mini", messages=[], temprature=0.2
+        )
     except meshapi.InvalidParamsError as e:
         print("caught before sending:", e)

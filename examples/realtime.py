@@ -3,5 +3,5 @@
 from meshapi import MeshAPI
 
 with MeshAPI() as client, client.realtime.connect(model="openai/gpt-realtime-mini") as session:
-    print(session.receive().event["type"])
+    print(session.receive().type)
     print("reply:", session.send_text("Say hello in three words."))

@@ -8,6 +8,5 @@ with MeshAPI() as client:
         for text in stream.text_stream:
             print(text, end="", flush=True)
         final = stream.get_final_completion()
-    print(
-        f"\n[{final.choices[0].finish_reason}, {final.usage.total_tokens} tokens, request {stream.request_id}]"
-    )
+    tokens = final.usage.total_tokens if final.usage else "?"  # usage is absent when a provider sends none
+    print(f"\n[{final.choices[0].finish_reason}, {tokens} tokens, request {stream.request_id}]")

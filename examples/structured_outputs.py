@@ -38,8 +38,8 @@ def main() -> None:
             tools=[pydantic_function_tool(SetTimer)],
             tool_choice="required",
         )
-        call = reply.choices[0].message.tool_calls[0]
-        print("tool call:", call.function.name, call.function.parsed_arguments)
+        for call in reply.choices[0].message.tool_calls or []:
+            print("tool call:", call.function.name, call.function.parsed_arguments)
 
         with client.chat.completions.stream(
             messages=[{"role": "user", "content": "A soup recipe for 2."}], response_format=Recipe

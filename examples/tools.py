@@ -18,12 +18,12 @@ with MeshAPI() as client:
     reply = client.chat.completions.create(
         model="openai/gpt-4o", messages=messages, tools=[WEATHER], tool_choice="auto"
     )
-    call = reply.choices[0].message.tool_calls[0]
-    args = json.loads(call.function.arguments)
-    print("model asked for", call.function.name, args)
-    messages.append(reply.choices[0].message.model_dump(exclude_none=True))
-    messages.append(
-        {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"city": args["city"], "temp_c": 18})}
-    )
+    message = reply.choices[0].message
+    messages.append(message.model_dump(exclude_none=True))
+    for call in message.tool_calls or []:  # None when the model answers in text instead
+        args = json.loads(call.function.arguments)
+        print("model asked for", call.function.name, args)
+        weather = json.dumps({"city": args["city"], "temp_c": 18})
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": weather})
     final = client.chat.completions.create(model="openai/gpt-4o", messages=messages, tools=[WEATHER])
     print(final.choices[0].message.content)

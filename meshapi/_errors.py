@@ -414,6 +414,11 @@ class HookError(MeshAPIError):
 class StructuredOutputError(MeshAPIError):
     """A structured-output reply could not be parsed into the requested type."""
 
+    # Set by the parse step that raises it (typed here so ``exc.content`` passes ``mypy --strict``).
+    content: str  #: the raw reply text
+    cause: Optional[BaseException]  #: the validation error
+    completion: Any  #: the ChatCompletionResponse that could not be parsed
+
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("status", 0)
         kwargs.setdefault("error_code", "structured_output_parse_error")

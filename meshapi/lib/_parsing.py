@@ -253,9 +253,9 @@ def failure(what: str, content: str, exc: BaseException, response: Any) -> Struc
     )
     error = StructuredOutputError(f"The reply does not match {what}: {reason}")
     error.request_id = getattr(response, "_request_id", None) or ""
-    error.content = content  # type: ignore[attr-defined]
-    error.completion = response  # type: ignore[attr-defined]
-    error.cause = exc  # type: ignore[attr-defined]
+    error.content = content
+    error.completion = response
+    error.cause = exc
     return error
 
 

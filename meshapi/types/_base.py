@@ -14,7 +14,7 @@ tolerant when parsed, strict when the user constructs one directly with keywords
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Type, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
@@ -72,3 +72,29 @@ class SharedModel(MeshModel):
     # Tells pydantic this is not a custom ``__init__``: validation keeps bypassing it, so the check
     # above runs only on direct construction (the same flag pydantic sets on ``BaseModel.__init__``).
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+
+def _shared_model_in(annotation: Any) -> Optional[Type[SharedModel]]:
+    """The ``SharedModel`` class named by a field annotation (directly or inside ``Optional``)."""
+    candidates = get_args(annotation) if get_origin(annotation) is Union else (annotation,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, SharedModel):
+            return candidate
+    return None
+
+
+def reject_unknown_keys(model: Type[SharedModel], value: Any, where: str) -> None:
+    """``ValueError`` for a key of the dict ``value`` (or of a nested shared model's dict) ``model`` lacks.
+
+    How a model that holds shared models (``ChatMessage``) applies their direct-construction strictness
+    to the plain dicts it is given.
+    """
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        field = model.model_fields.get(key)
+        if field is None:
+            raise ValueError(f"{where}: unknown field {key!r} for {model.__name__}")
+        nested = _shared_model_in(field.annotation)
+        if nested is not None:
+            reject_unknown_keys(nested, item, f"{where}.{key}")

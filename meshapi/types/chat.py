@@ -16,6 +16,9 @@ Which base each model uses:
 * Pure response models derive from ``MeshModel``. The chat ones keep keys they do not know
   (``extra="allow"``: read them from ``model_extra``), and string enums coming back (``finish_reason``,
   a tool call's ``type``) are plain strings, so a new value from the server is never an error.
+  They are typed as openai-python's, so typed code reads them without ``None`` checks that never fire:
+  a choice's ``message`` and a chunk choice's ``delta`` are never ``None`` (absent or null on the wire
+  gives an empty one), and a reply's ``content`` is ``Optional[str]`` for type checkers.
 
 Structured outputs add two attributes that are never sent nor dumped: ``ChatCompletionMessage.parsed``
 (the reply validated as the ``response_format`` type) and ``ToolCallFunction.parsed_arguments`` (the
@@ -30,6 +33,7 @@ appended to the history with ``ChatMessage(**reply.model_dump())``.
 """
 
 from typing import (
+    TYPE_CHECKING,
     Any,
     Dict,
     Iterable,
@@ -41,13 +45,11 @@ from typing import (
     Type,
     TypedDict,
     Union,
-    get_args,
-    get_origin,
 )
 
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from ._base import MeshModel, MeshResult, RequestModel, SharedModel
+from ._base import MeshModel, MeshResult, RequestModel, SharedModel, reject_unknown_keys
 
 __all__ = [
     "AudioOutputOptions",
@@ -179,27 +181,6 @@ _PART_MODELS: Dict[str, Type[SharedModel]] = {
 }
 
 
-def _shared_model_in(annotation: Any) -> Optional[Type[SharedModel]]:
-    """The ``SharedModel`` class named by a field annotation (directly or inside ``Optional``)."""
-    candidates = get_args(annotation) if get_origin(annotation) is Union else (annotation,)
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, SharedModel):
-            return candidate
-    return None
-
-
-def _reject_unknown_keys(model: Type[SharedModel], value: Any, where: str) -> None:
-    if not isinstance(value, dict):
-        return
-    for key, item in value.items():
-        field = model.model_fields.get(key)
-        if field is None:
-            raise ValueError(f"{where}: unknown field {key!r} for {model.__name__}")
-        nested = _shared_model_in(field.annotation)
-        if nested is not None:
-            _reject_unknown_keys(nested, item, f"{where}.{key}")
-
-
 class ChatMessage(RequestModel):
     role: ChatRole
     content: Optional[Union[str, List[ContentPart]]] = None
@@ -220,11 +201,11 @@ class ChatMessage(RequestModel):
                     if isinstance(part, dict):
                         model = _PART_MODELS.get(part.get("type"))  # type: ignore[arg-type]
                         if model is not None:
-                            _reject_unknown_keys(model, part, f"content[{i}]")
+                            reject_unknown_keys(model, part, f"content[{i}]")
             tool_calls = data.get("tool_calls")
             if isinstance(tool_calls, list):
                 for i, call in enumerate(tool_calls):
-                    _reject_unknown_keys(ToolCall, call, f"tool_calls[{i}]")
+                    reject_unknown_keys(ToolCall, call, f"tool_calls[{i}]")
         return data
 
 
@@ -379,7 +360,12 @@ class ChatCompletionMessage(MeshModel):
     model_config = _KEEP_EXTRA
 
     role: str
-    content: Optional[Union[str, List[ContentPart]]] = None
+    if TYPE_CHECKING:
+        # What chat models answer: text or nothing. A server reply with content parts (docs/protocol.md
+        # §4.1 allows them) still validates and keeps its list, as in 0.1.12.
+        content: Optional[str] = None
+    else:
+        content: Optional[Union[str, List[ContentPart]]] = None
     tool_calls: Optional[List[ToolCall]] = None
     audio: Optional[Dict[str, Any]] = None
     refusal: Optional[str] = None
@@ -404,9 +390,15 @@ class ChatCompletionChoice(MeshModel):
     model_config = _KEEP_EXTRA
 
     index: int
-    message: Optional[ChatCompletionMessage] = None
+    # Always a message: one the server left out or sent as null is an empty assistant message.
+    message: ChatCompletionMessage = Field(default_factory=lambda: ChatCompletionMessage(role="assistant"))
     finish_reason: Optional[str] = None
     logprobs: Optional[Any] = None
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _null_message(cls, value: Any) -> Any:
+        return {"role": "assistant"} if value is None else value
 
 
 class ChatCompletionResponse(MeshResult):
@@ -436,9 +428,15 @@ class ChatCompletionChunkChoice(MeshModel):
     model_config = _KEEP_EXTRA
 
     index: int
-    delta: Optional[ChatCompletionChunkDelta] = None
+    # Always a delta: one the server left out or sent as null is an empty delta.
+    delta: ChatCompletionChunkDelta = Field(default_factory=ChatCompletionChunkDelta)
     finish_reason: Optional[str] = None
     logprobs: Optional[Any] = None
+
+    @field_validator("delta", mode="before")
+    @classmethod
+    def _null_delta(cls, value: Any) -> Any:
+        return {} if value is None else value
 
 
 class ChatCompletionChunk(MeshModel):

@@ -9,7 +9,7 @@ as 0.1.4 did; ``ResponsesUsage`` ignores unknown keys.
 
 from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, Union
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from ._base import MeshModel, MeshResult, RequestModel
 
@@ -96,8 +96,15 @@ class ResponsesResponse(MeshResult):
     object: Optional[str] = None
     model: Optional[str] = None
     status: Optional[str] = None
-    output: Optional[List[Any]] = None
+    # Always a list (``reply.output[-1]`` needs no None check): absent or null (a queued background
+    # response) is an empty one.
+    output: List[Any] = Field(default_factory=list)
     usage: Optional[ResponsesUsage] = None
+
+    @field_validator("output", mode="before")
+    @classmethod
+    def _null_output(cls, value: Any) -> Any:
+        return [] if value is None else value
 
 
 class ResponsesStreamEvent(MeshModel):

@@ -3,11 +3,16 @@ reported, every other line must pass."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 from pydantic import BaseModel
 
 from meshapi import (
     AsyncChatCompletionStream,
     AsyncMeshAPI,
+    ChatCompletionChunk,
+    ChatCompletionChunkDelta,
+    ChatCompletionMessage,
     ChatCompletionParams,
     ChatCompletionResponse,
     ChatCompletionStream,
@@ -52,3 +57,15 @@ async def async_calls(client: AsyncMeshAPI) -> None:
     print(reply, stream, city)
     await client.chat.completions.create(model="m", mesages=HI)  # wrong
     await client.chat.completions.parse(messages=HI, response_format=City, top_p="high")  # wrong
+
+
+def reading_replies(reply: ChatCompletionResponse, chunk: ChatCompletionChunk) -> None:
+    message: ChatCompletionMessage = reply.choices[0].message
+    content: Optional[str] = reply.choices[0].message.content
+    delta: ChatCompletionChunkDelta = chunk.choices[0].delta
+    text: Optional[str] = chunk.choices[0].delta.content
+    total: int = reply.usage.total_tokens if reply.usage is not None else 0
+    print(message, content, delta, text, total)
+    not_always_text: str = reply.choices[0].message.content  # wrong
+    not_any: int = chunk.choices[0].delta  # wrong
+    print(not_always_text, not_any)
