@@ -95,7 +95,11 @@ def _tone(nibble: int, rate: int, per_tone: int) -> Tuple[int, ...]:
     hz = BASE_HZ + STEP_HZ * nibble
     fade = max(1, per_tone // 8)
     return tuple(
-        int(_AMPLITUDE * min(1.0, (i + 1) / fade, (per_tone - i) / fade) * math.sin(2 * math.pi * hz * i / rate))
+        int(
+            _AMPLITUDE
+            * min(1.0, (i + 1) / fade, (per_tone - i) / fade)
+            * math.sin(2 * math.pi * hz * i / rate)
+        )
         for i in range(per_tone)
     )
 
