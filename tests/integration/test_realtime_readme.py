@@ -93,7 +93,7 @@ async def test_readme_example_async(gateway: Any) -> None:
 
     async def example() -> None:
         nonlocal done
-        async with AsyncMeshAPI(base_url=gateway.base_url, token=gateway.token) as client:
+        async with AsyncMeshAPI(base_url=gateway.base_url, token=gateway.token) as client:  # noqa: SIM117 (README shape)
             async with client.realtime.connect(model="openai/gpt-4o-realtime-preview") as session:
                 await session.send(
                     {"type": "session.update", "session": {"type": "realtime", "instructions": "Be brief."}}
