@@ -98,7 +98,9 @@ def _audio_turn(context: Context, text: Any, source: Any, target: Any) -> int:
     audio: List[bytes] = []
     transcript: List[str] = []
     with context.client().realtime.connect(model=args.model) as session:
-        session.session.update(output_modalities=["audio"])
+        # this command makes its own turn (commit, response.create): the gateway's server VAD, on by
+        # default as in the GA protocol, would end a recording's turn by itself at its trailing silence
+        session.session.update(output_modalities=["audio"], audio={"input": {"turn_detection": None}})
         if question:
             for chunk in voice.chunks(question, ms=200):
                 session.input_audio_buffer.append(chunk)

@@ -10,16 +10,28 @@ WAV files also carry the text in a private ``mshT`` RIFF chunk (players skip unk
 output is a sequence of valid, silent MPEG audio frames (a real encoder would need a dependency) with
 the text in an ID3v2 ``TXXX`` frame; its length follows the text the same way. Raw PCM (``pcm_*``)
 is the WAV's sample data without a header.
+
+Realtime speech (:func:`speech_pcm`, 24 kHz PCM16 mono, as the realtime protocol carries it) uses the
+same tones at a speaking pace: 35 ms per tone, 70 ms per byte, about 14 characters a second, with no
+lead-in, so the audio of each delta of an answer is the audio of exactly that piece of text and the
+deltas join into the audio of the whole answer. :func:`heard_text` reads such audio back (the text of
+speech this module made, at either tone length, with any digital silence around it), which is how
+the realtime session hears its own answers when a client sends them back.
 """
 
 from __future__ import annotations
 
+import array
 import math
 import re
 import struct
-from typing import List, Optional, Tuple
+import sys
+from functools import lru_cache
+from typing import List, Optional, Sequence, Tuple
 
 TONE_SECONDS = 0.02
+SPEECH_TONE_SECONDS = 0.035
+SPEECH_RATE = 24000
 LEAD_SECONDS = 0.05
 BASE_HZ = 400
 STEP_HZ = 200
@@ -73,20 +85,95 @@ def duration_seconds(text: str) -> float:
     return 2 * LEAD_SECONDS + 2 * TONE_SECONDS * len(text.encode("utf-8"))
 
 
+def _per_tone(rate: int, tone_seconds: float) -> int:
+    return max(8, round(rate * tone_seconds))
+
+
+@lru_cache(maxsize=64)
+def _tone(nibble: int, rate: int, per_tone: int) -> Tuple[int, ...]:
+    """One faded tone (the sample at index 0 is always 0: the sine starts there)."""
+    hz = BASE_HZ + STEP_HZ * nibble
+    fade = max(1, per_tone // 8)
+    return tuple(
+        int(
+            _AMPLITUDE
+            * min(1.0, (i + 1) / fade, (per_tone - i) / fade)
+            * math.sin(2 * math.pi * hz * i / rate)
+        )
+        for i in range(per_tone)
+    )
+
+
+def _tones(text: str, rate: int, tone_seconds: float) -> List[int]:
+    per_tone = _per_tone(rate, tone_seconds)
+    out: List[int] = []
+    for byte in text.encode("utf-8"):
+        out.extend(_tone(byte >> 4, rate, per_tone))
+        out.extend(_tone(byte & 0x0F, rate, per_tone))
+    return out
+
+
 def samples_for(text: str, rate: int) -> List[int]:
     """16-bit mono samples encoding ``text`` (see the module docstring)."""
-    per_tone = max(8, round(rate * TONE_SECONDS))
     lead = [0] * round(rate * LEAD_SECONDS)
-    fade = max(1, per_tone // 8)
-    out = list(lead)
-    for byte in text.encode("utf-8"):
-        for nibble in (byte >> 4, byte & 0x0F):
-            hz = BASE_HZ + STEP_HZ * nibble
-            for i in range(per_tone):
-                envelope = min(1.0, (i + 1) / fade, (per_tone - i) / fade)
-                out.append(int(_AMPLITUDE * envelope * math.sin(2 * math.pi * hz * i / rate)))
-    out.extend(lead)
-    return out
+    return lead + _tones(text, rate, TONE_SECONDS) + lead
+
+
+def speech_pcm(text: str, rate: int = SPEECH_RATE) -> bytes:
+    """Realtime speech for ``text``: PCM16 little-endian mono at a speaking pace, no lead-in."""
+    return _pcm(_tones(text, rate, SPEECH_TONE_SECONDS))
+
+
+def speech_seconds(text: str) -> float:
+    """How long :func:`speech_pcm` of ``text`` plays."""
+    return 2 * SPEECH_TONE_SECONDS * len(text.encode("utf-8"))
+
+
+def _nibble(tone: Sequence[int], rate: int) -> Optional[int]:
+    """The nibble a tone carries, from its zero crossings; ``None`` if it is off the tone grid."""
+    crossings = sum(1 for a, b in zip(tone, tone[1:]) if (a < 0) != (b < 0))
+    hz = crossings * rate / (2 * len(tone))
+    nibble = round((hz - BASE_HZ) / STEP_HZ)
+    if not 0 <= nibble <= 15 or abs(hz - BASE_HZ - STEP_HZ * nibble) > STEP_HZ / 4:
+        return None
+    return nibble
+
+
+def _text_of_tones(body: Sequence[int], rate: int, tone_seconds: float) -> Optional[str]:
+    """The text of ``body``: whole tones of ``tone_seconds``, the last one's faded tail may be cut."""
+    per_tone = _per_tone(rate, tone_seconds)
+    count = -(-len(body) // per_tone)
+    if count == 0 or count % 2 or count * per_tone - len(body) > per_tone // 8:
+        return None
+    nibbles: List[int] = []
+    for offset in range(0, len(body), per_tone):
+        nibble = _nibble(body[offset : offset + per_tone], rate)
+        if nibble is None:
+            return None
+        nibbles.append(nibble)
+    try:
+        return bytes((hi << 4) | lo for hi, lo in zip(nibbles[0::2], nibbles[1::2])).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def heard_text(pcm: bytes, rate: int = SPEECH_RATE) -> Optional[str]:
+    """The text spoken in PCM16 mono audio this module synthesized (realtime speech or text-to-speech
+    at ``rate``), with any digital silence before and after it; ``None`` for any other audio."""
+    samples = array.array("h")
+    samples.frombytes(pcm[: len(pcm) - len(pcm) % 2])
+    if sys.byteorder == "big":  # pragma: no cover - PCM16 on the wire is little-endian
+        samples.byteswap()
+    first = next((i for i, s in enumerate(samples) if s), None)
+    if first is None:
+        return None
+    last = len(samples) - next(i for i, s in enumerate(reversed(samples)) if s)
+    body = samples[max(0, first - 1) : last]  # a tone's first sample is 0
+    for tone_seconds in (SPEECH_TONE_SECONDS, TONE_SECONDS):
+        text = _text_of_tones(body, rate, tone_seconds)
+        if text is not None:
+            return text
+    return None
 
 
 def text_from_samples(samples: List[int], rate: int) -> Optional[str]:

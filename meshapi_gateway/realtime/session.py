@@ -4,14 +4,18 @@
   (``session.type == "realtime"``); anything else is an ``error`` event (the session stays open), a
   good one is answered with ``session.updated``.
 * Input audio: base64 ``input_audio_buffer.append`` events and, for 0.1.4 clients, binary frames
-  (treated as an append). ``commit`` turns the buffer into a user item whose transcript says how much
-  audio arrived; ``clear`` empties it. With ``audio.input.turn_detection = {"type": "server_vad"}`` the
-  buffer is watched by :class:`~meshapi_gateway.realtime.vad.EnergyVad`: ``speech_started`` /
-  ``speech_stopped`` from the signal's energy, then an automatic commit and (unless
-  ``create_response`` is false) a response.
+  (treated as an append). ``commit`` turns the buffer into a user item whose transcript is the text
+  when the audio is speech the gateway synthesized (an answer sent back, silence around it allowed),
+  else says how much audio arrived; ``clear`` empties it. As in the GA protocol, server voice activity
+  detection is on by default (``audio.input.turn_detection`` is ``server_vad`` with the GA defaults;
+  ``None`` turns it off): the buffer is watched by :class:`~meshapi_gateway.realtime.vad.EnergyVad`,
+  ``speech_started`` / ``speech_stopped`` come from the signal's energy, then an automatic commit and
+  (unless ``create_response`` is false) a response. So "append audio, read until ``response.done``"
+  completes once the audio ends with ``silence_duration_ms`` (500) of quiet.
 * ``response.create`` answers the last user item with text from the deterministic engine, as
   ``response.output_text.delta`` events (text modality) or as transcript deltas each followed by the
-  audio of exactly that text (audio modality), then ``response.done`` with usage and
+  audio of exactly that text at a speaking pace, about 14 characters a second (audio modality; sent
+  as fast as the connection takes it, not in real time), then ``response.done`` with usage and
   ``rate_limits.updated``. The answer runs as its own task, so ``response.cancel`` stops it between two
   deltas (``response.done`` with status ``cancelled``); a second ``response.create`` meanwhile is an
   ``error`` (``conversation_already_has_active_response``). ``state.latency`` paces the deltas.
@@ -40,7 +44,7 @@ from ..faults.realtime import TERMINATING_CODES, RealtimeFault, SessionClosed
 from ..http.context import pace
 from ..ids import hex_id
 from ..store.state import GatewayState
-from .parts import default_session, item_text, merge, pcm_for, usage_for
+from .parts import default_session, heard_transcript, item_text, merge_session, pcm_for, usage_for
 from .vad import EnergyVad, vad_settings
 
 __all__ = ["TERMINATING_CODES", "RealtimeSession", "SessionClosed", "event_id", "pcm_for"]
@@ -82,6 +86,7 @@ class RealtimeSession:
         self.sent = 0
         self.fault = RealtimeFault(fault, websocket)
         self.vad: Optional[EnergyVad] = None
+        self.configure_vad()
         self.lock = asyncio.Lock()
         self.resume = asyncio.Event()
         self.resume.set()
@@ -178,10 +183,13 @@ class RealtimeSession:
                 "output_modalities must be ['text'] or ['audio'].",
                 "session.output_modalities",
             )
-        merge(self.session, {k: v for k, v in update.items() if k not in ("id", "object", "model")})
+        merge_session(self.session, {k: v for k, v in update.items() if k not in ("id", "object", "model")})
+        self.configure_vad()
+        await self.emit({"type": "session.updated", "session": dict(self.session)})
+
+    def configure_vad(self) -> None:
         settings = vad_settings(self.session)
         self.vad = EnergyVad(settings) if settings is not None else None
-        await self.emit({"type": "session.updated", "session": dict(self.session)})
 
     async def add_audio(self, data: bytes) -> None:
         self.audio += data
@@ -212,14 +220,14 @@ class RealtimeSession:
         await self.add_audio(decoded)
 
     async def commit(self) -> None:
-        size = len(self.audio)
+        transcript = heard_transcript(bytes(self.audio))
         self.audio.clear()
         item = {
             "id": hex_id("item_", 20),
             "type": "message",
             "role": "user",
             "status": "completed",
-            "content": [{"type": "input_audio", "transcript": f"({size} bytes of audio)"}],
+            "content": [{"type": "input_audio", "transcript": transcript}],
         }
         previous = self.items[-1]["id"] if self.items else None
         self.items.append(item)

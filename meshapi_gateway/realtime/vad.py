@@ -1,8 +1,8 @@
 """Server-side voice activity detection for the realtime endpoint, from the signal's energy.
 
-When a session's ``audio.input.turn_detection`` is ``{"type": "server_vad", ...}``, every appended chunk
-of PCM16 (24 kHz mono) is fed to :class:`EnergyVad`, which cuts it into 20 ms frames and compares each
-frame's RMS level with a threshold. ``threshold`` (0..1, default 0.5) maps to an RMS of
+When a session's ``audio.input.turn_detection`` is ``{"type": "server_vad", ...}`` (the default), every
+appended chunk of PCM16 (24 kHz mono) is fed to :class:`EnergyVad`, which cuts it into 20 ms frames and
+compares each frame's RMS level with a threshold. ``threshold`` (0..1, default 0.5) maps to an RMS of
 ``threshold * 4 %`` of full scale (about -34 dBFS at the default): synthesized speech or a tone is far
 above it, digital silence and faint hiss below. Speech starts at the first loud frame
 (``audio_start_ms`` minus ``prefix_padding_ms``, never below 0) and stops after ``silence_duration_ms``

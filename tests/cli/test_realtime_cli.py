@@ -60,3 +60,17 @@ def test_usage_errors(gw: Any, run: Run, tmp_path: Path) -> None:
     missing = run("realtime", "--in", str(tmp_path / "missing.wav"))
     assert missing.code == 2 and "no such file" in missing.err
     assert run("realtime", "--voice", "text").code == 2
+
+
+def test_a_spoken_question_ending_in_silence_is_one_turn(gw: Any, run: Run, tmp_path: Path) -> None:
+    # the gateway's own speech followed by a second of silence: its server voice activity detection
+    # (on by default) would end the turn by itself; --in makes its own turn, so it turns that off
+    from meshapi_gateway.fakes import sound
+
+    question = tmp_path / "spoken.wav"
+    voice.write_wav(question, sound.speech_pcm("Tell me about rivers.") + voice.silence(1000), rate=24000)
+    spoken = run("realtime", "--in", str(question), "--json")
+    assert spoken.code == 0, spoken.err
+    typed = run("realtime", "Tell me about rivers.", "--json")
+    assert typed.code == 0, typed.err
+    assert json.loads(spoken.out)["transcript"] == json.loads(typed.out)["reply"]  # heard as typed

@@ -120,6 +120,10 @@ def test_text_turn_event_flow(session: ClientConnection) -> None:
 
 
 def test_audio_turn_commits_the_buffer(session: ClientConnection) -> None:
+    # manual turns: server voice activity detection (on by default, as in the GA protocol) turned off
+    manual = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
+    send(session, {"type": "session.update", "session": manual})
+    assert recv(session)["session"]["audio"]["input"]["turn_detection"] is None
     pcm = bytes(range(256)) * 8
     send(session, {"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()})
     send(session, {"type": "input_audio_buffer.commit"})

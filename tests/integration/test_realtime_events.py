@@ -145,6 +145,9 @@ async def test_senders_validate_before_sending(rt: Any) -> None:
 
 
 async def test_audio_buffer_senders(rt: Any) -> None:
+    # manual turns: server voice activity detection (on by default, as in the GA protocol) turned off
+    await resolve(rt.session.update(audio={"input": {"turn_detection": None}}))
+    assert (await recv(rt)).type == "session.updated"
     await resolve(rt.input_audio_buffer.append(voice.tone(100)))
     await resolve(rt.input_audio_buffer.clear())
     assert (await recv(rt)).type == "input_audio_buffer.cleared"
