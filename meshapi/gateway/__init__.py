@@ -5,8 +5,8 @@ The gateway lives in its own top-level package, ``meshapi_gateway`` (same distri
 re-exports it: ``from meshapi.gateway import serve`` gives the very object ``meshapi_gateway.serve``
 is, and the old submodule paths (``meshapi.gateway.routing``, ``meshapi.gateway.proxy``,
 ...) are the new modules themselves, registered under their old names in ``sys.modules`` (table
-:data:`MOVED`) when this package is imported; ``server`` and ``faults``, whose contents now live in two
-modules each, are small re-export modules of their own. That costs nothing: importing
+:data:`MOVED`) when this package is imported; ``server`` and ``faults`` (whose contents now live in two
+modules each), ``routing`` and ``proxy`` (documented in the README) are small re-export modules. That costs nothing: importing
 ``meshapi_gateway`` has already loaded every one of them. Without the ``gateway`` extra, importing
 this package raises the same ``ImportError`` (naming the extra) as ``meshapi_gateway`` does. Nothing
 inside ``meshapi`` imports this package; the SDK's own uses import ``meshapi_gateway``.
@@ -44,7 +44,6 @@ MOVED = {
     "movie": "fakes.movie",
     "multipart": "http.multipart",
     "png": "fakes.png",
-    "proxy": "record.proxy",
     "realtime": "realtime.endpoint",
     "realtime_parts": "realtime.parts",
     "realtime_session": "realtime.session",
@@ -53,7 +52,6 @@ MOVED = {
     "replies": "fakes.replies",
     "reqlog": "record.reqlog",
     "routes": "routes",
-    "routing": "fakes.routing",
     "safety": "fakes.safety",
     "schemas": "fakes.schemas",
     "settings": "settings",
@@ -74,8 +72,11 @@ for _old, _new in MOVED.items():
     _module = importlib.import_module(f"meshapi_gateway.{_new}")
     sys.modules[f"{__name__}.{_old}"] = _module
     globals()[_old] = _module  # attribute access, as after a real submodule import
-# two old modules spanned what now lives in two places each: real re-export modules beside this one
+# real re-export modules beside this one: two old modules whose contents now live in two places each,
+# and the two the README documents (a type checker resolves a real module, not a sys.modules alias)
 from . import faults as faults  # noqa: E402
+from . import proxy as proxy  # noqa: E402
+from . import routing as routing  # noqa: E402
 from . import server as server  # noqa: E402
 
 # the resource modules keep their old paths too (meshapi.gateway.routes.chat, ...)
