@@ -69,6 +69,19 @@ def test_strict_mode(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
+def test_strict_mode_on_a_session_loop(pytester: pytest.Pytester) -> None:
+    # the loop outlives the test: the client is closed on it (not dropped)
+    result = _run(
+        pytester,
+        '@pytest.mark.asyncio(loop_scope="session")',
+        "-p",
+        "asyncio",
+        "--asyncio-mode=strict",
+        ini="asyncio_default_fixture_loop_scope = function\n",
+    )
+    result.assert_outcomes(passed=3)
+
+
 def test_auto_mode(pytester: pytest.Pytester) -> None:
     result = _run(
         pytester,
