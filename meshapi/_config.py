@@ -42,6 +42,7 @@ __all__ = [
     "derived_config",
     "redact_token",
     "resolve_settings",
+    "without_api_version",
 ]
 
 DEFAULT_MAX_RETRIES = 3
@@ -144,7 +145,7 @@ class MeshAPIConfig:
             )
         if url.query or url.fragment:
             raise ConfigurationError("base_url must not contain a query string or fragment")
-        self.base_url = base
+        self.base_url = without_api_version(base)
         if not callable(self.token):
             self.token = check_token(self.token)
         if self.default_headers is not None:
@@ -245,6 +246,20 @@ class MeshAPIConfig:
                 close()  # never awaited: do not leave a "coroutine was never awaited" warning
             raise ConfigurationError("this token provider is async; await it in async code")
         return check_token(value)
+
+
+def without_api_version(base_url: str) -> str:
+    """``base_url`` without one trailing ``/v1`` (or ``/v1/``): the SDK adds ``/v1`` to every path itself.
+
+    openai-python users write ``http://host/v1``; kept as is, every request would go to ``/v1/v1/...``
+    and fail with a 404. Only the last path segment is looked at (``http://v1`` names a host and stays);
+    ``/v1/v1`` loses one ``/v1``. Used by ``MeshAPIConfig`` and the realtime URL (``realtime_url``).
+    """
+    base = base_url.rstrip("/")
+    _, sep, rest = base.partition("://")
+    if sep and "/" in rest and rest.endswith("/v1"):
+        return base[: -len("/v1")]
+    return base
 
 
 def resolve_settings(base_url: Optional[str], token: Any) -> Tuple[str, Any]:

@@ -8,7 +8,8 @@ Fixtures:
 * ``meshapi_gateway`` (session): a running local gateway (``.base_url``, ``.token``, ``.faults``,
   ``.requests``, ``.replies``, ``.reset()``, ``.reset_data()``).
 * ``meshapi_client``: a ``MeshAPI`` bound to it (closed after the test).
-* ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test).
+* ``meshapi_async_client``: an ``AsyncMeshAPI`` bound to it (closed after the test). A plain fixture:
+  async tests use it under pytest-asyncio (strict or auto mode) or anyio (``@pytest.mark.anyio``).
 * ``meshapi_cassette``: a gateway replaying (or recording) the cassette named by
   ``@pytest.mark.meshapi_cassette("path")`` (see :mod:`meshapi._testing_cassette`).
 * ``meshapi_replies``: the gateway's scripted replies (``.add([...])``, ``.replace``, ``.clear``);
@@ -38,7 +39,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator
+from typing import TYPE_CHECKING, Any, Dict, Iterator
 
 import pytest
 
@@ -114,16 +115,42 @@ def meshapi_client(meshapi_gateway: Any) -> Iterator[MeshAPI]:
 
 
 @pytest.fixture
-async def meshapi_async_client(meshapi_gateway: Any) -> AsyncIterator[AsyncMeshAPI]:
-    """An ``AsyncMeshAPI`` client bound to the session's local gateway (needs an asyncio test runner)."""
+def meshapi_async_client(meshapi_gateway: Any) -> Iterator[AsyncMeshAPI]:
+    """An ``AsyncMeshAPI`` client bound to the session's local gateway, for any async test runner.
+
+    A plain (synchronous) fixture, so it needs no async-fixture support: it works under pytest-asyncio
+    in strict and auto mode and under anyio's ``@pytest.mark.anyio``. The client binds to an event loop
+    only on its first call, so it is used on the test's own loop; the teardown closes it after that loop
+    is gone without a warning (see :func:`_close_async_client`).
+    """
     from meshapi import AsyncMeshAPI
 
     client = AsyncMeshAPI(base_url=meshapi_gateway.base_url, token=meshapi_gateway.token, **_FAST_RETRIES)
     try:
         yield client
     finally:
-        await client.aclose()
+        _close_async_client(client)
         meshapi_gateway.faults.clear()
+
+
+def _close_async_client(client: AsyncMeshAPI) -> None:
+    """Close an ``AsyncMeshAPI`` from synchronous code, whatever became of the loop it was used on.
+
+    The test's runner has usually closed that loop by now: the connections opened on it are dropped
+    (their sockets closed directly, :mod:`meshapi._transport.orphans`). Connections of a loop that is
+    still open (a session-scoped loop) are closed on it. Then ``aclose()`` runs on that loop, or on a
+    fresh one when nothing is bound to a live loop any more.
+    """
+    import asyncio
+
+    from meshapi._transport.orphans import drop_connections_of_closed_loops
+
+    open_loops = drop_connections_of_closed_loops(client._http._client)
+    loop = open_loops[0] if open_loops else None
+    if loop is not None and not loop.is_running():
+        loop.run_until_complete(client.aclose())
+    else:
+        asyncio.run(client.aclose())
 
 
 @pytest.fixture

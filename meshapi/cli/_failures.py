@@ -59,6 +59,15 @@ _LISTINGS = (
 )
 
 
+def _unknown_route(exc: NotFoundError) -> bool:
+    """A 404 for the URL itself, not for an id in it: the base URL does not lead to the API.
+
+    The local gateway says so (``No route for GET /path.``); a server that is not the API (a proxy, a
+    web server) answers without the API's JSON error (``parse_error``).
+    """
+    return exc.message.startswith("No route for ") or exc.error_code == "parse_error"
+
+
 def _hint(exc: MeshAPIError) -> str:
     if isinstance(exc, AuthenticationError):
         return "check MESHAPI_TOKEN (or --token)"
@@ -67,6 +76,11 @@ def _hint(exc: MeshAPIError) -> str:
     if isinstance(exc, PaymentRequiredError):
         return "check the account balance or spend limit"
     if isinstance(exc, NotFoundError):
+        if _unknown_route(exc):
+            return (
+                "the server has no such endpoint: check MESHAPI_BASE_URL (or --base-url); "
+                "give the API's root URL, meshapi adds /v1/... itself"
+            )
         if "model" in exc.error_code or "model" in exc.message.lower():
             return "check the model name (`meshapi models` lists them)"
         for family, command in _LISTINGS:

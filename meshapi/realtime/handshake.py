@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import httpx
 
+from .._config import without_api_version
 from .._errors import InvalidParamsError, MeshAPIError, error_from_response
 
 __all__ = [
@@ -58,10 +59,11 @@ def realtime_url(base_url: str, model: str, *, api_key: Optional[str] = None) ->
     """The WebSocket URL of the realtime endpoint: ``http`` becomes ``ws``, ``https`` becomes ``wss``.
 
     ``model`` is percent-encoded as one query value; ``api_key`` is added only when given (query auth).
+    A trailing ``/v1`` on ``base_url`` is dropped once, as for HTTP calls (``without_api_version``).
     """
     if not isinstance(model, str) or not model.strip():
         raise InvalidParamsError("model must be a non-empty string, e.g. 'openai/gpt-realtime'")
-    base = base_url.rstrip("/")
+    base = without_api_version(base_url)
     scheme, sep, rest = base.partition("://")
     schemes = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
     if not sep or scheme.lower() not in schemes:

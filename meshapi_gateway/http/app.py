@@ -50,10 +50,20 @@ async def _detail_error(request: Request, exc: Exception) -> Response:
     return Response(dumps({"detail": exc.detail}), status_code=exc.status, media_type="application/json")
 
 
+_PATH_SHOWN = 200  # characters of an unknown path echoed in a 404 message (the rest is cut)
+
+
+def _shown_path(path: str) -> str:
+    return path if len(path) <= _PATH_SHOWN else path[:_PATH_SHOWN] + "[...]"
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
-    message = {404: "Not found.", 405: "Method not allowed."}.get(status, str(exc.detail))
+    if status == 404:  # no route matched: say which request, so a doubled /v1/v1 prefix is visible
+        message = f"No route for {request.method} {_shown_path(request.url.path)}."
+    else:
+        message = {405: "Method not allowed."}.get(status, str(exc.detail))
     body = dumps(envelope({"code": code_for_status(status), "message": message}, _rid(request)))
     return Response(body, status_code=status, headers=exc.headers, media_type="application/json")
 

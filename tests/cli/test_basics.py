@@ -190,3 +190,43 @@ def test_main_defaults_to_sys_argv(
     monkeypatch.setattr(sys, "argv", ["meshapi", "--version"])
     assert main() == 0
     assert capsys.readouterr().out.startswith("meshapi ")
+
+
+def test_a_404_hint_tells_an_unknown_route_from_an_unknown_id(
+    gw: Any, run: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    id_line = (
+        r"meshapi: getting the batch failed: NotFoundError: Batch 'batch_nope' not found\. "
+        r"\(code: not_found, HTTP 404, request id: req_\w+\); "
+        r"check the id or name \(`meshapi batches list` shows yours\)"
+    )
+    unknown_id = run("batches", "get", "batch_nope")
+    assert unknown_id.code == 1
+    assert re.fullmatch(id_line, unknown_id.err_lines[0])
+    monkeypatch.setenv("MESHAPI_BASE_URL", gw.base_url + "/api")  # no API under /api
+    unknown_route = run("batches", "get", "batch_nope")
+    assert unknown_route.code == 1
+    assert re.fullmatch(
+        r"meshapi: getting the batch failed: NotFoundError: No route for GET /api/v1/batches/batch_nope\. "
+        r"\(code: not_found, HTTP 404, request id: req_\w+\); the server has no such endpoint: check "
+        r"MESHAPI_BASE_URL \(or --base-url\); give the API's root URL, meshapi adds /v1/\.\.\. itself",
+        unknown_route.err_lines[0],
+    )
+    monkeypatch.setenv("MESHAPI_BASE_URL", gw.base_url + "/v1/")  # openai-python's habit: accepted
+    after_v1 = run("batches", "get", "batch_nope")
+    assert after_v1.code == 1
+    assert re.fullmatch(id_line, after_v1.err_lines[0])
+
+
+def test_a_404_from_a_server_that_is_not_the_api_names_the_base_url() -> None:
+    from meshapi import NotFoundError
+
+    page = NotFoundError("<html>404 Not Found</html>", status=404, error_code="parse_error", request_id="")
+    line, code = describe(page, "listing models")
+    assert code == 1
+    assert line.endswith(
+        "; the server has no such endpoint: check MESHAPI_BASE_URL (or --base-url); "
+        "give the API's root URL, meshapi adds /v1/... itself"
+    )

@@ -38,6 +38,15 @@ def test_every_response_has_a_request_id(client: httpx.Client) -> None:
     assert_envelope(wrong_method, 405, "method_not_allowed")
 
 
+def test_an_unknown_route_is_a_404_naming_the_method_and_path(client: httpx.Client) -> None:
+    doubled = client.post("/v1/v1/chat/completions", json={})  # what base_url="http://host/v1" used to send
+    assert_envelope(doubled, 404, "not_found")
+    assert doubled.json()["error"]["message"] == "No route for POST /v1/v1/chat/completions."
+    long_path = "/v1/" + "x" * 300
+    message = client.get(long_path).json()["error"]["message"]
+    assert message == f"No route for GET {long_path[:200]}[...]."
+
+
 def test_inbound_request_id_is_reused(client: httpx.Client) -> None:
     response = client.post(
         "/v1/chat/completions", json={"messages": "nope"}, headers={"X-Request-Id": "req_mine"}
