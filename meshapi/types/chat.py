@@ -26,7 +26,8 @@ arguments validated as the model of a ``pydantic_function_tool``).
 it); at runtime ``ChatCompletionParams`` checks the same names.
 
 ``ChatMessage`` also accepts ``audio`` (the assistant audio reference), so an assistant reply can be
-appended to the history with ``ChatMessage(**reply.model_dump())``.
+appended to the history with ``ChatMessage(**reply.model_dump())``, or as it is: a
+``ChatCompletionMessage`` in ``messages=`` becomes a ``ChatMessage`` of the fields a request carries.
 """
 
 from typing import (
@@ -213,6 +214,8 @@ class ChatMessage(RequestModel):
     @model_validator(mode="before")
     @classmethod
     def _strict_nested_dicts(cls, data: Any) -> Any:
+        if isinstance(data, ChatCompletionMessage):  # a reply appended as it is to the history
+            return data._request_fields()
         if isinstance(data, dict):
             content = data.get("content")
             if isinstance(content, list):
@@ -319,7 +322,7 @@ class ChatCompletionFields(TypedDict, total=False):
     ``ChatCompletionParams``'.
     """
 
-    messages: Iterable[Union[ChatMessage, Mapping[str, Any]]]
+    messages: Iterable[Union[ChatMessage, "ChatCompletionMessage", Mapping[str, Any]]]
     model: Optional[str]
     template: Optional[str]
     variables: Optional[Mapping[str, str]]
@@ -388,6 +391,13 @@ class ChatCompletionMessage(MeshModel):
 
     def to_message(self) -> ChatMessage:
         """This reply as a ``ChatMessage`` for the next turn's history (fields it does not know dropped)."""
+        return ChatMessage.model_validate(self._request_fields())
+
+    def _request_fields(self) -> Dict[str, Any]:
+        """What of this reply a request's message carries (role, content, tool calls, ...), as a dict.
+
+        Appending the reply itself to ``messages=`` sends exactly this (openai-python's tool-loop habit).
+        """
         data = self.model_dump(exclude_none=True, include=set(ChatMessage.model_fields))
         if "tool_calls" in data:
             data["tool_calls"] = [
@@ -397,7 +407,7 @@ class ChatCompletionMessage(MeshModel):
                 call["function"] = {
                     k: v for k, v in call["function"].items() if k in ToolCallFunction.model_fields
                 }
-        return ChatMessage.model_validate(data)
+        return data
 
 
 class ChatCompletionChoice(MeshModel):
