@@ -313,55 +313,6 @@ class ChatCompletionParams(RequestModel):
     weight_profile: Optional[str] = None
 
 
-class ChatCompletionFields(TypedDict, total=False):
-    """The keyword arguments of ``chat.completions.create`` / ``stream`` / ``parse``, typed.
-
-    The same names as ``ChatCompletionParams`` except ``stream`` and ``response_format``, which those
-    methods take as explicit parameters, and ``timeout``, which as a keyword is the HTTP timeout (the
-    body field is set with ``ChatCompletionParams(timeout=...)``). Typing only: the runtime checks are
-    ``ChatCompletionParams``'.
-    """
-
-    messages: Iterable[Union[ChatMessage, "ChatCompletionMessage", Mapping[str, Any]]]
-    model: Optional[str]
-    template: Optional[str]
-    variables: Optional[Mapping[str, str]]
-    session_id: Optional[str]
-    temperature: Optional[float]
-    max_tokens: Optional[int]
-    top_p: Optional[float]
-    frequency_penalty: Optional[float]
-    presence_penalty: Optional[float]
-    stop: Optional[Union[str, Sequence[str]]]
-    seed: Optional[int]
-    tools: Optional[Iterable[Union[Tool, Mapping[str, Any]]]]
-    tool_choice: Optional[Union[Literal["auto", "none", "required"], ToolChoiceObject, Mapping[str, Any]]]
-    user: Optional[str]
-    modality: Optional[Literal["text", "image"]]
-    image: Optional[Union[ImageOptions, Mapping[str, Any]]]
-    async_mode: Optional[bool]
-    modalities: Optional[Sequence[Literal["text", "audio"]]]
-    audio: Optional[Union[AudioOutputOptions, Mapping[str, Any]]]
-    models: Optional[Sequence[str]]
-    cache: Optional[bool]
-    transforms: Optional[Sequence[str]]
-    reasoning_effort: Optional[Literal["high", "medium", "low", "none"]]
-    n: Optional[int]
-    logprobs: Optional[bool]
-    top_logprobs: Optional[int]
-    parallel_tool_calls: Optional[bool]
-    stream_options: Optional[Mapping[str, Any]]
-    max_completion_tokens: Optional[int]
-    store: Optional[bool]
-    metadata: Optional[Mapping[str, str]]
-    prediction: Optional[Mapping[str, Any]]
-    service_tier: Optional[str]
-    logit_bias: Optional[Mapping[str, int]]
-    weight_profile: Optional[str]
-    #: client-side model-fallback chain of this call (overrides the client's; never sent on the wire)
-    fallback_models: Sequence[str]
-
-
 # --- responses ------------------------------------------------------------------------------------
 
 
@@ -463,3 +414,55 @@ class ChatCompletionChunk(MeshModel):
     cost: Optional[str] = None
     system_fingerprint: Optional[str] = None
     service_tier: Optional[str] = None
+
+
+# --- the chat methods' keywords (after the reply message, which ``messages=`` also takes) ---------------
+
+
+class ChatCompletionFields(TypedDict, total=False):
+    """The keyword arguments of ``chat.completions.create`` / ``stream`` / ``parse``, typed.
+
+    The same names as ``ChatCompletionParams`` except ``stream`` and ``response_format``, which those
+    methods take as explicit parameters, and ``timeout``, which as a keyword is the HTTP timeout (the
+    body field is set with ``ChatCompletionParams(timeout=...)``). Typing only: the runtime checks are
+    ``ChatCompletionParams``'.
+    """
+
+    messages: Iterable[Union[ChatMessage, ChatCompletionMessage, Mapping[str, Any]]]
+    model: Optional[str]
+    template: Optional[str]
+    variables: Optional[Mapping[str, str]]
+    session_id: Optional[str]
+    temperature: Optional[float]
+    max_tokens: Optional[int]
+    top_p: Optional[float]
+    frequency_penalty: Optional[float]
+    presence_penalty: Optional[float]
+    stop: Optional[Union[str, Sequence[str]]]
+    seed: Optional[int]
+    tools: Optional[Iterable[Union[Tool, Mapping[str, Any]]]]
+    tool_choice: Optional[Union[Literal["auto", "none", "required"], ToolChoiceObject, Mapping[str, Any]]]
+    user: Optional[str]
+    modality: Optional[Literal["text", "image"]]
+    image: Optional[Union[ImageOptions, Mapping[str, Any]]]
+    async_mode: Optional[bool]
+    modalities: Optional[Sequence[Literal["text", "audio"]]]
+    audio: Optional[Union[AudioOutputOptions, Mapping[str, Any]]]
+    models: Optional[Sequence[str]]
+    cache: Optional[bool]
+    transforms: Optional[Sequence[str]]
+    reasoning_effort: Optional[Literal["high", "medium", "low", "none"]]
+    n: Optional[int]
+    logprobs: Optional[bool]
+    top_logprobs: Optional[int]
+    parallel_tool_calls: Optional[bool]
+    stream_options: Optional[Mapping[str, Any]]
+    max_completion_tokens: Optional[int]
+    store: Optional[bool]
+    metadata: Optional[Mapping[str, str]]
+    prediction: Optional[Mapping[str, Any]]
+    service_tier: Optional[str]
+    logit_bias: Optional[Mapping[str, int]]
+    weight_profile: Optional[str]
+    #: client-side model-fallback chain of this call (overrides the client's; never sent on the wire)
+    fallback_models: Sequence[str]

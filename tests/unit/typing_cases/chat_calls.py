@@ -3,11 +3,15 @@ reported, every other line must pass."""
 
 from __future__ import annotations
 
+from typing import Any, Dict, List, Union
+
 from pydantic import BaseModel
 
 from meshapi import (
+    APIError,
     AsyncChatCompletionStream,
     AsyncMeshAPI,
+    ChatCompletionMessage,
     ChatCompletionParams,
     ChatCompletionResponse,
     ChatCompletionStream,
@@ -52,3 +56,28 @@ async def async_calls(client: AsyncMeshAPI) -> None:
     print(reply, stream, city)
     await client.chat.completions.create(model="m", mesages=HI)  # wrong
     await client.chat.completions.parse(messages=HI, response_format=City, top_p="high")  # wrong
+
+
+def openai_habits(client: MeshAPI, reply: ChatCompletionResponse) -> None:
+    history: List[Union[ChatMessage, ChatCompletionMessage, Dict[str, Any]]] = [
+        {"role": "user", "content": "hi"}
+    ]
+    message = reply.choices[0].message
+    if message is not None:
+        history.append(message)
+    again: ChatCompletionResponse = client.chat.completions.create(model="m", messages=history)
+    as_dict: Dict[str, object] = again.to_dict(mode="json")
+    text: str = again.to_json(indent=None)
+    try:
+        MeshAPI(api_key="rsk_x", http_client=None)
+    except APIError as error:
+        status: int = error.status_code
+        code: str = error.code
+        print(status, code)
+    print(as_dict, text)
+
+
+async def async_openai_habits(client: AsyncMeshAPI) -> None:
+    copy = client.with_options(api_key="rsk_y")
+    await copy.close()
+    await client.aclose()
