@@ -3,8 +3,8 @@
 Safe by default: a local gateway is started for the session (``meshapi[gateway]``), so ``pytest
 livetests`` passes offline and costs nothing. Only a dedicated setting sends them elsewhere:
 ``MESHAPI_LIVETEST_BASE_URL`` + ``MESHAPI_LIVETEST_TOKEN`` (or ``--livetest-base-url`` /
-``--livetest-token``). The ordinary ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN`` are ignored and removed
-from the environment, so a key exported for other work is never billed by a test run.
+``--livetest-token``). The ordinary ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN`` / ``MESHAPI_API_KEY`` are
+ignored and removed from the environment, so a key exported for other work is never billed by a test run.
 Only public imports are used (``from meshapi import ...`` and the 0.1.4 module paths).
 """
 
@@ -20,7 +20,7 @@ from meshapi import AsyncMeshAPI, MeshAPI
 BASE_URL_VARIABLE = "MESHAPI_LIVETEST_BASE_URL"
 TOKEN_VARIABLE = "MESHAPI_LIVETEST_TOKEN"
 
-for _name in ("MESHAPI_BASE_URL", "MESHAPI_TOKEN"):
+for _name in ("MESHAPI_BASE_URL", "MESHAPI_TOKEN", "MESHAPI_API_KEY"):
     os.environ.pop(_name, None)
 
 MODEL = os.environ.get("MESHAPI_MODEL", "openai/gpt-4o-mini")

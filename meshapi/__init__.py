@@ -154,6 +154,7 @@ _ERRORS = [
 # meshapi.types resolves each name from its own family, so one model does not load all of them
 _LAZY: Dict[str, str] = {name: "meshapi.types" for name in _TYPES}
 _LAZY.update({name: "meshapi._errors" for name in _ERRORS})
+_LAZY["APIError"] = "meshapi._errors"  # openai-python's name for MeshAPIError
 # client options, raw responses and hook views (issue 12)
 _LAZY.update(
     {name: "meshapi._response" for name in ("AsyncStreamedResponse", "RawResponse", "StreamedResponse")}

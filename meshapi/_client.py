@@ -22,7 +22,6 @@ from ._config import (
     client_config,
     derived_config,
 )
-from ._errors import ConfigurationError
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
 
@@ -90,6 +89,8 @@ class MeshAPI(_ClientBase):
     gunicorn, Celery and multiprocessing"); ``new_pool_after_fork=True`` allows that for an injected
     httpx client too (else a ``ConfigurationError`` explains how to create clients after the fork).
     ``limits`` (an ``httpx.Limits``) sizes the pool the SDK builds: 256 connections, 64 kept alive.
+    openai-python's names work too: ``api_key`` (``token``), ``http_client`` (``httpx_client``) and the
+    ``MESHAPI_API_KEY`` variable (when ``MESHAPI_TOKEN`` is unset).
     """
 
     def __init__(
@@ -97,9 +98,11 @@ class MeshAPI(_ClientBase):
         *,
         base_url: Optional[str] = None,
         token: Union[str, TokenProvider, None] = None,
+        api_key: Union[str, TokenProvider, None] = None,
         timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         httpx_client: Optional[httpx.Client] = None,
+        http_client: Optional[httpx.Client] = None,
         default_headers: Optional[Dict[str, str]] = None,
         retry_initial_delay: float = 0.5,
         retry_max_delay: float = 8.0,
@@ -118,48 +121,35 @@ class MeshAPI(_ClientBase):
         new_pool_after_fork: bool = False,
         limits: Optional[httpx.Limits] = None,
     ) -> None:
-        if httpx_client is not None and not isinstance(httpx_client, httpx.Client):
-            raise ConfigurationError(
-                f"httpx_client must be an httpx.Client, got {type(httpx_client).__name__}"
-                + (
-                    " (use AsyncMeshAPI(async_httpx_client=...) for an AsyncClient)"
-                    if isinstance(httpx_client, httpx.AsyncClient)
-                    else ""
-                )
-            )
-        self._config = client_config(
-            base_url,
-            token,
-            timeout,
-            max_retries,
-            default_headers,
-            {
-                "httpx_client": httpx_client,
-                "retry_initial_delay": retry_initial_delay,
-                "retry_max_delay": retry_max_delay,
-                "retry_max_after": retry_max_after,
-                "realtime_connect_timeout": realtime_connect_timeout,
-                "default_query": default_query,
-                "total_timeout": total_timeout,
-                "retry_read_timeouts": retry_read_timeouts,
-                "on_request": on_request,
-                "on_response": on_response,
-                "max_response_bytes": max_response_bytes,
-                "retry": retry,
-                "fallback": fallback,
-                "logger": logger,
-                "debug": debug,
-                "new_pool_after_fork": new_pool_after_fork,
-                "limits": limits,
-            },
-        )
+        extra: Dict[str, Any] = {
+            "httpx_client": httpx_client,
+            "http_client": http_client,
+            "api_key": api_key,
+            "retry_initial_delay": retry_initial_delay,
+            "retry_max_delay": retry_max_delay,
+            "retry_max_after": retry_max_after,
+            "realtime_connect_timeout": realtime_connect_timeout,
+            "default_query": default_query,
+            "total_timeout": total_timeout,
+            "retry_read_timeouts": retry_read_timeouts,
+            "on_request": on_request,
+            "on_response": on_response,
+            "max_response_bytes": max_response_bytes,
+            "retry": retry,
+            "fallback": fallback,
+            "logger": logger,
+            "debug": debug,
+            "new_pool_after_fork": new_pool_after_fork,
+            "limits": limits,
+        }
+        self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = SyncHttpClient(self._config)
 
     def with_options(self, **overrides: Any) -> MeshAPI:
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token``, ``base_url``, the retry knobs and the hooks.
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
@@ -276,10 +266,11 @@ class MeshAPI(_ClientBase):
 class AsyncMeshAPI(_ClientBase):
     """Asyncio client for the MeshAPI gateway (the twin of :class:`MeshAPI`).
 
-    Same settings; bring your own ``httpx.AsyncClient`` with ``async_httpx_client``. Close with
-    ``await client.aclose()`` or ``async with AsyncMeshAPI(...) as client``. ``http_transport`` picks the
-    transport of the client the SDK creates: ``"httpx"`` (default), ``"aiohttp"`` (faster under many
-    concurrent requests; needs ``pip install "meshapi[aiohttp]"``) or any ``httpx.AsyncBaseTransport``.
+    Same settings; bring your own ``httpx.AsyncClient`` with ``async_httpx_client`` (or ``http_client``).
+    Close with ``await client.close()`` (or ``aclose()``) or ``async with AsyncMeshAPI(...) as client``.
+    ``http_transport`` picks the transport of the client the SDK creates: ``"httpx"`` (default),
+    ``"aiohttp"`` (faster under many concurrent requests; needs ``pip install "meshapi[aiohttp]"``) or
+    any ``httpx.AsyncBaseTransport``.
     The token provider and the hooks may also be coroutine functions here.
     """
 
@@ -288,9 +279,11 @@ class AsyncMeshAPI(_ClientBase):
         *,
         base_url: Optional[str] = None,
         token: Union[str, TokenProvider, None] = None,
+        api_key: Union[str, TokenProvider, None] = None,
         timeout: Union[float, httpx.Timeout] = DEFAULT_TIMEOUT,
         max_retries: int = DEFAULT_MAX_RETRIES,
         async_httpx_client: Optional[httpx.AsyncClient] = None,
+        http_client: Optional[httpx.AsyncClient] = None,
         default_headers: Optional[Dict[str, str]] = None,
         retry_initial_delay: float = 0.5,
         retry_max_delay: float = 8.0,
@@ -310,43 +303,35 @@ class AsyncMeshAPI(_ClientBase):
         new_pool_after_fork: bool = False,
         limits: Optional[httpx.Limits] = None,
     ) -> None:
-        if async_httpx_client is not None and not isinstance(async_httpx_client, httpx.AsyncClient):
-            raise ConfigurationError(
-                f"async_httpx_client must be an httpx.AsyncClient, got {type(async_httpx_client).__name__}"
-            )
-        self._config = client_config(
-            base_url,
-            token,
-            timeout,
-            max_retries,
-            default_headers,
-            {
-                "async_httpx_client": async_httpx_client,
-                "retry_initial_delay": retry_initial_delay,
-                "retry_max_delay": retry_max_delay,
-                "retry_max_after": retry_max_after,
-                "realtime_connect_timeout": realtime_connect_timeout,
-                "default_query": default_query,
-                "total_timeout": total_timeout,
-                "retry_read_timeouts": retry_read_timeouts,
-                "on_request": on_request,
-                "on_response": on_response,
-                "max_response_bytes": max_response_bytes,
-                "retry": retry,
-                "fallback": fallback,
-                "logger": logger,
-                "debug": debug,
-                "new_pool_after_fork": new_pool_after_fork,
-                "limits": limits,
-            },
-        )
+        extra: Dict[str, Any] = {
+            "async_httpx_client": async_httpx_client,
+            "http_client": http_client,
+            "api_key": api_key,
+            "retry_initial_delay": retry_initial_delay,
+            "retry_max_delay": retry_max_delay,
+            "retry_max_after": retry_max_after,
+            "realtime_connect_timeout": realtime_connect_timeout,
+            "default_query": default_query,
+            "total_timeout": total_timeout,
+            "retry_read_timeouts": retry_read_timeouts,
+            "on_request": on_request,
+            "on_response": on_response,
+            "max_response_bytes": max_response_bytes,
+            "retry": retry,
+            "fallback": fallback,
+            "logger": logger,
+            "debug": debug,
+            "new_pool_after_fork": new_pool_after_fork,
+            "limits": limits,
+        }
+        self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
 
     def with_options(self, **overrides: Any) -> AsyncMeshAPI:
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token``, ``base_url``, the retry knobs and the hooks.
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)
@@ -454,6 +439,10 @@ class AsyncMeshAPI(_ClientBase):
         if realtime is not None:
             await realtime.close_all()
         await self._http.aclose()
+
+    async def close(self) -> None:
+        """Close open realtime sessions and the connection pool. Idempotent."""
+        await self.aclose()  # openai-python's name for it; ``aclose`` stays
 
     async def __aenter__(self) -> AsyncMeshAPI:
         return self

@@ -4,7 +4,8 @@ Everything a client is configured with lands in one validated dataclass, so the 
 and the copies made by ``with_options`` read the same values (``client_config`` builds a new client's,
 ``derived_config`` a copy's). Validation happens here, at construction, with ``ConfigurationError``
 messages that name the fix and never the token.
-Environment variables read here: ``MESHAPI_BASE_URL``, ``MESHAPI_TOKEN``, ``MESHAPI_LOG``
+Environment variables read here: ``MESHAPI_BASE_URL``, ``MESHAPI_TOKEN`` (else ``MESHAPI_API_KEY``,
+openai-python's habit), ``MESHAPI_LOG``
 (``info`` / ``debug``: the ``meshapi`` logger to stderr) and ``MESHAPI_CUSTOM_HEADERS``
 (``Name: value`` lines, merged under explicit ``default_headers``).
 """
@@ -40,6 +41,7 @@ __all__ = [
     "configure_logging_from_env",
     "custom_headers_from_env",
     "derived_config",
+    "merge_alias",
     "redact_token",
     "resolve_settings",
     "without_api_version",
@@ -265,7 +267,8 @@ def without_api_version(base_url: str) -> str:
 def resolve_settings(base_url: Optional[str], token: Any) -> Tuple[str, Any]:
     """``base_url``/``token`` or their environment fallbacks, with one error naming what is missing."""
     base_url = base_url if base_url is not None else os.environ.get("MESHAPI_BASE_URL") or None
-    token = token if token is not None else os.environ.get("MESHAPI_TOKEN") or None
+    if token is None:  # MESHAPI_API_KEY is the openai-python spelling; MESHAPI_TOKEN wins
+        token = os.environ.get("MESHAPI_TOKEN") or os.environ.get("MESHAPI_API_KEY") or None
     missing = []
     if base_url is None:
         missing.append("base_url= (or the MESHAPI_BASE_URL environment variable)")
@@ -275,6 +278,40 @@ def resolve_settings(base_url: Optional[str], token: Any) -> Tuple[str, Any]:
         raise ConfigurationError("MeshAPI client needs " + " and ".join(missing))
     assert base_url is not None and token is not None
     return base_url, token
+
+
+def merge_alias(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """``value``, or ``alias_value`` given under openai-python's name (``api_key``, ``http_client``).
+
+    Both given and different: ``ConfigurationError``, which names the arguments and never their values
+    (one of them is the API key).
+    """
+    if alias_value is None:
+        return value
+    if value is not None and value is not alias_value and value != alias_value:
+        raise ConfigurationError(f"{alias}= is another name for {name}=; they were given different values")
+    return alias_value
+
+
+_INJECTED = {"httpx_client": httpx.Client, "async_httpx_client": httpx.AsyncClient}
+
+
+def _merge_injected_client(extra: Dict[str, Any]) -> None:
+    """The facade's own httpx client argument merged with ``http_client``, then its type checked."""
+    alias = extra.pop("http_client", None)
+    for name, expected in _INJECTED.items():
+        if name not in extra:
+            continue
+        client = extra[name] = merge_alias(name, extra[name], "http_client", alias)
+        if client is None or isinstance(client, expected):
+            continue
+        hint = ""
+        if expected is httpx.Client and isinstance(client, httpx.AsyncClient):
+            hint = " (use AsyncMeshAPI(async_httpx_client=...) for an AsyncClient)"
+        raise ConfigurationError(
+            f"{name if alias is None else 'http_client'} must be an httpx.{expected.__name__}, "
+            f"got {type(client).__name__}{hint}"
+        )
 
 
 def custom_headers_from_env(environ: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
@@ -327,8 +364,14 @@ def client_config(
     default_headers: Optional[Dict[str, str]],
     extra: Dict[str, Any],
 ) -> MeshAPIConfig:
-    """The settings of a new client: environment fallbacks for the URL and token, then validation."""
+    """The settings of a new client: environment fallbacks for the URL and token, then validation.
+
+    ``extra`` may carry openai-python's names, ``api_key`` (the token) and ``http_client`` (the
+    ``httpx_client`` / ``async_httpx_client`` of the facade): each merged with its twin by ``merge_alias``.
+    """
     configure_logging_from_env()
+    token = merge_alias("token", token, "api_key", extra.pop("api_key", None))
+    _merge_injected_client(extra)
     base_url, token = resolve_settings(base_url, token)
     if extra.get("default_query") is not None and isinstance(extra["default_query"], Mapping):
         extra["default_query"] = dict(extra["default_query"])
@@ -371,12 +414,15 @@ OVERRIDABLE = frozenset(
 
 def derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> MeshAPIConfig:
     """``config`` with ``overrides`` applied and validated again; headers and query merge."""
-    unknown = sorted(set(overrides) - OVERRIDABLE)
-    if unknown:
-        raise ConfigurationError(
-            f"with_options() does not accept {', '.join(unknown)}; it accepts {', '.join(sorted(OVERRIDABLE))}"
-        )
     changes = dict(overrides)
+    if "api_key" in changes:  # openai-python's name for the token
+        changes["token"] = merge_alias("token", changes.get("token"), "api_key", changes.pop("api_key"))
+    unknown = sorted(set(changes) - OVERRIDABLE)
+    if unknown:
+        accepted = ", ".join(sorted(OVERRIDABLE | {"api_key"}))
+        raise ConfigurationError(
+            f"with_options() does not accept {', '.join(unknown)}; it accepts {accepted}"
+        )
     if "max_retries" in changes and config.retry is not None and "retry" not in changes:
         # max_retries is the policy's alias: changing it changes the policy's count
         changes["retry"] = dataclasses.replace(config.retry, max_retries=changes["max_retries"])

@@ -41,6 +41,7 @@ from ._redact import scrub
 
 __all__ = [
     "APIConnectionError",
+    "APIError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -76,7 +77,8 @@ class MeshAPIError(Exception):
     Attributes (as in 0.1.4): ``status`` (HTTP status, 0 when there was no HTTP error status),
     ``error_code`` (stable machine code), ``request_id`` (``""`` when unknown), ``details``,
     ``provider_error``, ``retry_after_seconds``. Beyond 0.1.4: ``response`` (the ``httpx.Response``
-    when there was one; not pickled), ``headers`` and ``body`` (the parsed error body, if any).
+    when there was one; not pickled), ``headers`` and ``body`` (the parsed error body, if any), and
+    openai-python's read-only names ``status_code`` (``status``) and ``code`` (``error_code``).
     """
 
     status: int
@@ -124,6 +126,16 @@ class MeshAPIError(Exception):
         )
 
     @property
+    def status_code(self) -> int:
+        """``status`` under openai-python's name."""
+        return self.status
+
+    @property
+    def code(self) -> str:
+        """``error_code`` under openai-python's name (a ``RealtimeError``'s code too)."""
+        return self.error_code
+
+    @property
     def headers(self) -> Mapping[str, str]:
         """Response headers of the failed call (empty when there was no response)."""
         return self.response.headers if self.response is not None else {}
@@ -167,6 +179,10 @@ class MeshAPIError(Exception):
     def stream_interrupted(cls, cause: str) -> MeshAPIError:
         """The 0.1.4 constructor for a stream cut mid-way."""
         return StreamInterruptedError(f"Stream interrupted: {cause}")
+
+
+#: openai-python's name for the base class: ``except meshapi.APIError`` catches every SDK error.
+APIError = MeshAPIError
 
 
 def _rebuild_error(cls: Type[MeshAPIError], message: str, kwargs: Dict[str, Any]) -> MeshAPIError:
@@ -363,7 +379,6 @@ class RealtimeError(MeshAPIError):
             request_id=request_id or "",
             details=details,
         )
-        self.code = code
         self.param = param
         self.close_code = close_code
         self.realtime_message = scrub(message)

@@ -1,8 +1,9 @@
 """Shared test helpers: one test body for both client flavours, and byte streams that record closing.
 
-Safe by default: the suite never reads the ordinary ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN``. They are
-removed from the environment when this file is imported (before any test or fixture runs), so a real
-key exported in the shell cannot send traffic anywhere; tests that need them set them explicitly.
+Safe by default: the suite never reads the ordinary ``MESHAPI_BASE_URL`` / ``MESHAPI_TOKEN`` /
+``MESHAPI_API_KEY``. They are removed from the environment when this file is imported (before any test
+or fixture runs), so a real key exported in the shell cannot send traffic anywhere; tests that need them
+set them explicitly.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, AsyncIterator, Callable, Iterator, List
 import httpx
 import pytest
 
-for _name in ("MESHAPI_BASE_URL", "MESHAPI_TOKEN"):
+for _name in ("MESHAPI_BASE_URL", "MESHAPI_TOKEN", "MESHAPI_API_KEY"):
     os.environ.pop(_name, None)
 
 

@@ -33,7 +33,11 @@ def _pytest(env: Dict[str, str], *paths: str) -> subprocess.CompletedProcess[str
 
 
 def test_exported_settings_do_not_reach_the_suites(sentinel: Any) -> None:
-    exported = {"MESHAPI_BASE_URL": sentinel.url, "MESHAPI_TOKEN": "rsk_pretend_this_is_a_real_key"}
+    exported = {
+        "MESHAPI_BASE_URL": sentinel.url,
+        "MESHAPI_TOKEN": "rsk_pretend_this_is_a_real_key",
+        "MESHAPI_API_KEY": "rsk_pretend_this_is_another_real_key",
+    }
     result = _pytest(
         exported, "livetests/test_models.py", "livetests/test_errors.py", "tests/cli/test_basics.py"
     )

@@ -8,18 +8,68 @@ appearing in ``model_dump()``.
 ``RequestModel`` is the base of parameter models: unknown fields raise, so a misspelled keyword is
 reported before anything is sent instead of being silently dropped (a 0.1.4 weakness).
 
+Every model has openai-python's ``to_dict()`` / ``to_json()`` (fields that were set, wire names).
+
 ``SharedModel`` is the base of the few models that travel both ways (chat content parts, tool calls):
 tolerant when parsed, strict when the user constructs one directly with keywords.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Type, Union, get_args, get_origin
+from typing import Any, Dict, Literal, Optional, Type, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 
-class MeshModel(BaseModel):
+class _OpenAIDumps(BaseModel):
+    """``to_dict()`` / ``to_json()`` as openai-python's models have them, on every model of the SDK."""
+
+    def to_dict(
+        self,
+        *,
+        mode: Literal["json", "python"] = "python",
+        use_api_names: bool = True,
+        exclude_unset: bool = True,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        warnings: bool = True,
+    ) -> Dict[str, object]:
+        """This model as a dict: by default only the fields that were set (parsed or passed).
+
+        ``mode="json"`` gives JSON-safe values only; ``use_api_names`` uses the wire names of aliased
+        fields. The other flags are ``model_dump``'s.
+        """
+        return self.model_dump(
+            mode=mode,
+            by_alias=use_api_names,
+            exclude_unset=exclude_unset,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+            warnings=warnings,
+        )
+
+    def to_json(
+        self,
+        *,
+        indent: Optional[int] = 2,
+        use_api_names: bool = True,
+        exclude_unset: bool = True,
+        exclude_defaults: bool = False,
+        exclude_none: bool = False,
+        warnings: bool = True,
+    ) -> str:
+        """This model as JSON text, indented by ``indent`` spaces (``None``: one line); flags as ``to_dict``."""
+        return self.model_dump_json(
+            indent=indent,
+            by_alias=use_api_names,
+            exclude_unset=exclude_unset,
+            exclude_defaults=exclude_defaults,
+            exclude_none=exclude_none,
+            warnings=warnings,
+        )
+
+
+class MeshModel(_OpenAIDumps):
     model_config = ConfigDict(extra="ignore", protected_namespaces=(), defer_build=True)
 
 
@@ -42,7 +92,7 @@ class MeshResult(MeshModel):
         return state
 
 
-class RequestModel(BaseModel):
+class RequestModel(_OpenAIDumps):
     model_config = ConfigDict(extra="forbid", protected_namespaces=(), defer_build=True)
 
     def to_body(self) -> Dict[str, Any]:

@@ -29,7 +29,8 @@ arguments validated as the model of a ``pydantic_function_tool``).
 it); at runtime ``ChatCompletionParams`` checks the same names.
 
 ``ChatMessage`` also accepts ``audio`` (the assistant audio reference), so an assistant reply can be
-appended to the history with ``ChatMessage(**reply.model_dump())``.
+appended to the history with ``ChatMessage(**reply.model_dump())``, or as it is: a
+``ChatCompletionMessage`` in ``messages=`` becomes a ``ChatMessage`` of the fields a request carries.
 """
 
 from typing import (
@@ -194,6 +195,8 @@ class ChatMessage(RequestModel):
     @model_validator(mode="before")
     @classmethod
     def _strict_nested_dicts(cls, data: Any) -> Any:
+        if isinstance(data, ChatCompletionMessage):  # a reply appended as it is to the history
+            return data._request_fields()
         if isinstance(data, dict):
             content = data.get("content")
             if isinstance(content, list):
@@ -291,55 +294,6 @@ class ChatCompletionParams(RequestModel):
     weight_profile: Optional[str] = None
 
 
-class ChatCompletionFields(TypedDict, total=False):
-    """The keyword arguments of ``chat.completions.create`` / ``stream`` / ``parse``, typed.
-
-    The same names as ``ChatCompletionParams`` except ``stream`` and ``response_format``, which those
-    methods take as explicit parameters, and ``timeout``, which as a keyword is the HTTP timeout (the
-    body field is set with ``ChatCompletionParams(timeout=...)``). Typing only: the runtime checks are
-    ``ChatCompletionParams``'.
-    """
-
-    messages: Iterable[Union[ChatMessage, Mapping[str, Any]]]
-    model: Optional[str]
-    template: Optional[str]
-    variables: Optional[Mapping[str, str]]
-    session_id: Optional[str]
-    temperature: Optional[float]
-    max_tokens: Optional[int]
-    top_p: Optional[float]
-    frequency_penalty: Optional[float]
-    presence_penalty: Optional[float]
-    stop: Optional[Union[str, Sequence[str]]]
-    seed: Optional[int]
-    tools: Optional[Iterable[Union[Tool, Mapping[str, Any]]]]
-    tool_choice: Optional[Union[Literal["auto", "none", "required"], ToolChoiceObject, Mapping[str, Any]]]
-    user: Optional[str]
-    modality: Optional[Literal["text", "image"]]
-    image: Optional[Union[ImageOptions, Mapping[str, Any]]]
-    async_mode: Optional[bool]
-    modalities: Optional[Sequence[Literal["text", "audio"]]]
-    audio: Optional[Union[AudioOutputOptions, Mapping[str, Any]]]
-    models: Optional[Sequence[str]]
-    cache: Optional[bool]
-    transforms: Optional[Sequence[str]]
-    reasoning_effort: Optional[Literal["high", "medium", "low", "none"]]
-    n: Optional[int]
-    logprobs: Optional[bool]
-    top_logprobs: Optional[int]
-    parallel_tool_calls: Optional[bool]
-    stream_options: Optional[Mapping[str, Any]]
-    max_completion_tokens: Optional[int]
-    store: Optional[bool]
-    metadata: Optional[Mapping[str, str]]
-    prediction: Optional[Mapping[str, Any]]
-    service_tier: Optional[str]
-    logit_bias: Optional[Mapping[str, int]]
-    weight_profile: Optional[str]
-    #: client-side model-fallback chain of this call (overrides the client's; never sent on the wire)
-    fallback_models: Sequence[str]
-
-
 # --- responses ------------------------------------------------------------------------------------
 
 
@@ -374,6 +328,13 @@ class ChatCompletionMessage(MeshModel):
 
     def to_message(self) -> ChatMessage:
         """This reply as a ``ChatMessage`` for the next turn's history (fields it does not know dropped)."""
+        return ChatMessage.model_validate(self._request_fields())
+
+    def _request_fields(self) -> Dict[str, Any]:
+        """What of this reply a request's message carries (role, content, tool calls, ...), as a dict.
+
+        Appending the reply itself to ``messages=`` sends exactly this (openai-python's tool-loop habit).
+        """
         data = self.model_dump(exclude_none=True, include=set(ChatMessage.model_fields))
         if "tool_calls" in data:
             data["tool_calls"] = [
@@ -383,7 +344,7 @@ class ChatCompletionMessage(MeshModel):
                 call["function"] = {
                     k: v for k, v in call["function"].items() if k in ToolCallFunction.model_fields
                 }
-        return ChatMessage.model_validate(data)
+        return data
 
 
 class ChatCompletionChoice(MeshModel):
@@ -451,3 +412,55 @@ class ChatCompletionChunk(MeshModel):
     cost: Optional[str] = None
     system_fingerprint: Optional[str] = None
     service_tier: Optional[str] = None
+
+
+# --- the chat methods' keywords (after the reply message, which ``messages=`` also takes) ---------------
+
+
+class ChatCompletionFields(TypedDict, total=False):
+    """The keyword arguments of ``chat.completions.create`` / ``stream`` / ``parse``, typed.
+
+    The same names as ``ChatCompletionParams`` except ``stream`` and ``response_format``, which those
+    methods take as explicit parameters, and ``timeout``, which as a keyword is the HTTP timeout (the
+    body field is set with ``ChatCompletionParams(timeout=...)``). Typing only: the runtime checks are
+    ``ChatCompletionParams``'.
+    """
+
+    messages: Iterable[Union[ChatMessage, ChatCompletionMessage, Mapping[str, Any]]]
+    model: Optional[str]
+    template: Optional[str]
+    variables: Optional[Mapping[str, str]]
+    session_id: Optional[str]
+    temperature: Optional[float]
+    max_tokens: Optional[int]
+    top_p: Optional[float]
+    frequency_penalty: Optional[float]
+    presence_penalty: Optional[float]
+    stop: Optional[Union[str, Sequence[str]]]
+    seed: Optional[int]
+    tools: Optional[Iterable[Union[Tool, Mapping[str, Any]]]]
+    tool_choice: Optional[Union[Literal["auto", "none", "required"], ToolChoiceObject, Mapping[str, Any]]]
+    user: Optional[str]
+    modality: Optional[Literal["text", "image"]]
+    image: Optional[Union[ImageOptions, Mapping[str, Any]]]
+    async_mode: Optional[bool]
+    modalities: Optional[Sequence[Literal["text", "audio"]]]
+    audio: Optional[Union[AudioOutputOptions, Mapping[str, Any]]]
+    models: Optional[Sequence[str]]
+    cache: Optional[bool]
+    transforms: Optional[Sequence[str]]
+    reasoning_effort: Optional[Literal["high", "medium", "low", "none"]]
+    n: Optional[int]
+    logprobs: Optional[bool]
+    top_logprobs: Optional[int]
+    parallel_tool_calls: Optional[bool]
+    stream_options: Optional[Mapping[str, Any]]
+    max_completion_tokens: Optional[int]
+    store: Optional[bool]
+    metadata: Optional[Mapping[str, str]]
+    prediction: Optional[Mapping[str, Any]]
+    service_tier: Optional[str]
+    logit_bias: Optional[Mapping[str, int]]
+    weight_profile: Optional[str]
+    #: client-side model-fallback chain of this call (overrides the client's; never sent on the wire)
+    fallback_models: Sequence[str]

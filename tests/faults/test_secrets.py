@@ -111,8 +111,13 @@ def assert_logs_clean(captured: Capture, *, expect_records: bool = True) -> None
 # --- objects ----------------------------------------------------------------------------------------
 
 
-async def test_reprs_and_strs_hide_the_token(harness: Harness, gateway: Any, captured: Capture) -> None:
-    client = harness.client(gateway.base_url)
+@pytest.mark.parametrize("spelling", ["token", "api_key"])
+async def test_reprs_and_strs_hide_the_token(
+    harness: Harness, gateway: Any, captured: Capture, spelling: str
+) -> None:
+    client = harness.client(
+        gateway.base_url, **({"token": None, "api_key": TOKEN} if spelling == "api_key" else {})
+    )
     reply = await create(client)
     stream, chunks = await stream_chat(client)
     models = await resolve(client.models.list())
@@ -183,9 +188,17 @@ async def test_connection_refused_and_configuration(harness: Harness, captured: 
     error = await expect_error(stream_chat(client))
     assert isinstance(error, meshapi.APIConnectionError)
     for bad in (TOKEN + "é", TOKEN + " x", TOKEN + "\n"):
+        for spelling in ("token", "api_key"):  # api_key=: openai-python's name for it
+            with pytest.raises(meshapi.ConfigurationError) as info:
+                meshapi.MeshAPI(base_url="http://127.0.0.1:9", **{spelling: bad})
+            assert_error_clean(info.value)
+    for cls in (meshapi.MeshAPI, meshapi.AsyncMeshAPI):  # the two names disagree: neither value is shown
         with pytest.raises(meshapi.ConfigurationError) as info:
-            meshapi.MeshAPI(base_url="http://127.0.0.1:9", token=bad)
+            cls(base_url="http://127.0.0.1:9", token=TOKEN, api_key=WRONG_TOKEN)
         assert_error_clean(info.value)
+    with pytest.raises(meshapi.ConfigurationError) as info:
+        client.with_options(token=TOKEN, api_key=WRONG_TOKEN)
+    assert_error_clean(info.value)
     assert_logs_clean(captured)
     await harness.assert_released(client)
 

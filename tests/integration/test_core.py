@@ -212,3 +212,38 @@ def test_injected_httpx_client_over_real_socket(gateway: Any) -> None:
     seen = gateway.requests.filter(path="/v1/models")[-1]
     assert seen.bearer_is(gateway.token) and seen.headers["authorization"] == "Bearer rsk_…redacted"
     assert seen.headers["x-meshapi-sdk"] == f"python/{meshapi.__version__}"
+
+
+async def test_tool_loop_appends_the_reply_message_as_it_is(mode: str, gateway: Any) -> None:
+    """openai-python's tool loop, spelled with its names (api_key=, close()), against the real gateway."""
+    cls: Any = meshapi.MeshAPI if mode == "sync" else meshapi.AsyncMeshAPI
+    client = cls(base_url=gateway.base_url, api_key=gateway.token)
+    weather = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+    messages: List[Any] = [{"role": "user", "content": "What is the weather in Paris?"}]
+    first = await resolve(client.chat.completions.create(model=MODEL, messages=messages, tools=[weather]))
+    message = first.choices[0].message
+    assert first.choices[0].finish_reason == "tool_calls" and len(message.tool_calls) == 1
+    call = message.tool_calls[0]
+    messages.append(message)
+    messages.append({"role": "tool", "tool_call_id": call.id, "content": "18 C and sunny"})
+    second = await resolve(client.chat.completions.create(model=MODEL, messages=messages, tools=[weather]))
+    assert second.choices[0].finish_reason == "stop"
+    assert second.choices[0].message.content.startswith("Based on the tool result, ")
+    sent = gateway.requests.filter(path="/v1/chat/completions")[-1].json["messages"]
+    function = {"name": "get_weather", "arguments": call.function.arguments}
+    assert sent[1] == {
+        "role": "assistant",
+        "tool_calls": [{"id": call.id, "type": "function", "function": function}],
+    }
+    assert sent[2] == {"role": "tool", "content": "18 C and sunny", "tool_call_id": call.id}
+    await resolve(client.close())

@@ -35,7 +35,8 @@ SURFACE_014: Dict[str, List[str]] = {
     "realtime": ["connect"],
 }
 
-# The intended differences between the two clients themselves: the async side closes with ``aclose``.
+# The intended differences between twins: async streams and sessions close with ``aclose``; the async
+# client has both ``aclose`` and an awaitable ``close`` (openai-python's name).
 ASYNC_ONLY = {"aclose", "aiter_bytes", "aiter_lines"}
 SYNC_ONLY = {"close"}
 

@@ -3,11 +3,12 @@ reported, every other line must pass."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, List, Optional, Union
 
 from pydantic import BaseModel
 
 from meshapi import (
+    APIError,
     AsyncChatCompletionStream,
     AsyncMeshAPI,
     ChatCompletionChunk,
@@ -69,3 +70,26 @@ def reading_replies(reply: ChatCompletionResponse, chunk: ChatCompletionChunk) -
     not_always_text: str = reply.choices[0].message.content  # wrong
     not_any: int = chunk.choices[0].delta  # wrong
     print(not_always_text, not_any)
+
+
+def openai_habits(client: MeshAPI, reply: ChatCompletionResponse) -> None:
+    history: List[Union[ChatMessage, ChatCompletionMessage, Dict[str, Any]]] = [
+        {"role": "user", "content": "hi"}
+    ]
+    history.append(reply.choices[0].message)
+    again: ChatCompletionResponse = client.chat.completions.create(model="m", messages=history)
+    as_dict: Dict[str, object] = again.to_dict(mode="json")
+    text: str = again.to_json(indent=None)
+    try:
+        MeshAPI(api_key="rsk_x", http_client=None)
+    except APIError as error:
+        status: int = error.status_code
+        code: str = error.code
+        print(status, code)
+    print(as_dict, text)
+
+
+async def async_openai_habits(client: AsyncMeshAPI) -> None:
+    copy = client.with_options(api_key="rsk_y")
+    await copy.close()
+    await client.aclose()
