@@ -53,14 +53,14 @@ def register(commands: Commands) -> None:
     get = batches.leaf(
         "get", help="show a batch and its results", handler=run_batches_get, action="getting the batch"
     )
-    get.add_argument("batch_id", metavar="ID")
+    get.add_argument("batch_id", metavar="ID", help="the batch id (batch_...)")
     watch = batches.leaf(
         "watch",
         help="follow a batch until it ends",
         handler=run_batches_watch,
         action="watching the batch",
     )
-    watch.add_argument("batch_id", metavar="ID")
+    watch.add_argument("batch_id", metavar="ID", help="the batch id (batch_...)")
     watch.add_argument(
         "--interval", type=positive_float, default=1.0, metavar="SECONDS", help="poll interval (default 1)"
     )
@@ -74,7 +74,7 @@ def register(commands: Commands) -> None:
     cancel = batches.leaf(
         "cancel", help="cancel a batch", handler=run_batches_cancel, action="cancelling the batch"
     )
-    cancel.add_argument("batch_id", metavar="ID")
+    cancel.add_argument("batch_id", metavar="ID", help="the batch id (batch_...)")
 
 
 def load_batch_requests(path: pathlib.Path) -> List[Dict[str, Any]]:

@@ -10,12 +10,20 @@ In the conversation, lines starting with ``/`` are commands (``/help`` lists the
 an answer streams cancels that answer (it is dropped from the history) and the conversation goes on;
 Ctrl-C at the prompt only clears the line; Ctrl-D (end of input) ends the session on a fresh line.
 A note never starts on the line of a partial reply: the UI ends that line first.
+
+On a terminal the prompt has line editing and the session's history (arrows, Ctrl-R) through the
+standard library's ``readline``, imported only then; where there is none (Windows without it) the
+prompt is a plain ``input()``. The history is kept on disk only with ``--history`` (a file named by
+the user, or ``$XDG_STATE_HOME/meshapi/chat_history``, by default ``~/.local/state/...``), readable
+by its owner only.
 """
 
 from __future__ import annotations
 
+import os
+import pathlib
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .._errors import MeshAPIError
 from ._args import Commands, positive_int, temperature
@@ -24,7 +32,15 @@ from ._failures import EXIT_API, EXIT_OK, UsageError, describe
 from ._templates import parse_vars
 from ._ui import is_tty
 
-__all__ = ["DEFAULT_CHAT_MODEL", "read_prompt", "register", "run_chat", "stream_turn"]
+__all__ = [
+    "DEFAULT_CHAT_MODEL",
+    "history_path",
+    "line_editing",
+    "read_prompt",
+    "register",
+    "run_chat",
+    "stream_turn",
+]
 
 DEFAULT_CHAT_MODEL = "openai/gpt-4o-mini"
 
@@ -52,6 +68,14 @@ def register(commands: Commands) -> None:
     chat.add_argument("--max-tokens", type=positive_int, help="maximum tokens in the reply")
     chat.add_argument(
         "-i", "--interactive", action="store_true", help="conversation mode (/exit or EOF quits)"
+    )
+    chat.add_argument(
+        "--history",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="with -i: keep the prompt history in FILE "
+        "(default $XDG_STATE_HOME/meshapi/chat_history, else ~/.local/state/meshapi/chat_history)",
     )
 
 
@@ -138,6 +162,8 @@ def run_chat(context: Context) -> int:
     if args.model is None and not args.template:
         args.model = DEFAULT_CHAT_MODEL
     base: List[Message] = [{"role": "system", "content": args.system}] if args.system else []
+    if args.history is not None and not args.interactive:
+        raise UsageError("--history keeps the prompts of -i/--interactive: give -i too")
     if args.interactive:
         if args.prompt is not None:
             raise UsageError("give either a prompt or -i/--interactive, not both")
@@ -148,6 +174,46 @@ def run_chat(context: Context) -> int:
     if ui.json_mode:
         ui.emit_json(_as_json(result))
     return EXIT_OK
+
+
+def history_path(given: str) -> pathlib.Path:
+    """The history file: ``given``, else ``$XDG_STATE_HOME/meshapi/chat_history`` (XDG's default
+    ``~/.local/state`` when the variable is unset or relative)."""
+    if given:
+        return pathlib.Path(given).expanduser()
+    state = os.environ.get("XDG_STATE_HOME", "")
+    base = pathlib.Path(state) if os.path.isabs(state) else pathlib.Path.home() / ".local" / "state"
+    return base / "meshapi" / "chat_history"
+
+
+_HISTORY_LENGTH = 1000
+
+
+def line_editing(history: Optional[pathlib.Path], note: Callable[[str], None]) -> Callable[[], None]:
+    """Line editing and history for ``input()`` via ``readline``, loaded from ``history`` when given;
+    returns what saves the history when the session ends. Without ``readline``, nothing changes."""
+    try:
+        import readline  # lazily: only a terminal conversation needs it
+    except ImportError:
+        return lambda: None
+    readline.set_history_length(_HISTORY_LENGTH)
+    if history is None:
+        return lambda: None
+    try:
+        if history.is_file():
+            readline.read_history_file(str(history))
+    except OSError as exc:
+        note(f"meshapi: could not read the history file {history}: {exc.strerror or exc}")
+
+    def save() -> None:
+        try:
+            history.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            history.touch(mode=0o600)  # the prompts are the user's own: not readable by others
+            readline.write_history_file(str(history))
+        except OSError as exc:
+            note(f"meshapi: could not save the history file {history}: {exc.strerror or exc}")
+
+    return save
 
 
 class _Interrupted(Exception):
@@ -259,9 +325,21 @@ def _interactive(context: Context, base: List[Message]) -> int:
     ui = context.ui
     context.client()
     session = _Session(context, base)
+    save_history: Callable[[], None] = lambda: None  # noqa: E731
     if is_tty(sys.stdin):
         model = context.args.model or "the template's model"
         ui.note(f"chatting with {model}; /help lists the commands, /exit or Ctrl-D quits")
+        if is_tty(sys.stdout):
+            given = context.args.history
+            save_history = line_editing(history_path(given) if given is not None else None, ui.note)
+    try:
+        _converse(session)
+    finally:
+        save_history()
+    return EXIT_API if session.failed else EXIT_OK
+
+
+def _converse(session: _Session) -> None:
     while True:
         try:
             line = _read_line("you> ")
@@ -279,4 +357,3 @@ def _interactive(context: Context, base: List[Message]) -> int:
                 break
             continue
         session.turn(text)
-    return EXIT_API if session.failed else EXIT_OK

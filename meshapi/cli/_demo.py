@@ -21,7 +21,7 @@ import time
 import traceback
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from .._errors import NotFoundError
+from .._errors import NotFoundError, RateLimitError
 from ._args import Commands
 from ._compare import cost_rows, show_costs, stream_compare
 from ._context import Context
@@ -313,6 +313,17 @@ def _retry(tour: _Tour) -> None:
     before = _count_attempts(tour.gateway, path)
     tour.gateway.faults.add(path, status=429, retry_after="0", times=1)
     tour.say("the fault plan answers the next chat call with 429 (Retry-After: 0) ...")
+    if tour.client.config.max_retries == 0:  # --max-retries 0: the 429 reaches the caller
+        try:
+            tour.client.chat.completions.create(model=CHAT_MODEL, messages=messages, max_tokens=20)
+        except RateLimitError as exc:
+            attempts = _count_attempts(tour.gateway, path) - before
+            tour.say(
+                f"... and with --max-retries 0 the client did not retry: {type(exc).__name__} "
+                f"(status {exc.status}) after {attempts} attempt{'s' if attempts != 1 else ''}"
+            )
+            return
+        raise StepFailed("the injected 429 did not raise RateLimitError")
     reply = tour.client.chat.completions.create(model=CHAT_MODEL, messages=messages, max_tokens=20)
     attempts = _count_attempts(tour.gateway, path) - before
     tour.say(
@@ -337,7 +348,7 @@ STEPS: List[Step] = [
     *FAMILY_STEPS,  # model search, image edit, audio, video, moderation, web search, router
     ("Realtime", "One text turn over a realtime WebSocket session.", _realtime),
     ("Errors", "A typed error: an unknown model is a NotFoundError with a request id.", _error),
-    ("Retries", "A 429 from the fault plan is retried transparently.", _retry),
+    ("Retries", "A 429 from the fault plan is retried transparently (unless --max-retries 0).", _retry),
 ]
 
 STEP_TITLES = [title for title, _, _ in STEPS]

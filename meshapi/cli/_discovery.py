@@ -25,7 +25,9 @@ def register(commands: Commands) -> None:
         handler=run_moderate,
         action="moderating",
     )
-    moderate.add_argument("texts", nargs="+", metavar="TEXT")
+    moderate.add_argument(
+        "texts", nargs="+", metavar="TEXT", help="text to check (several: one verdict each)"
+    )
     moderate.add_argument(
         "-m",
         "--model",
@@ -34,12 +36,24 @@ def register(commands: Commands) -> None:
     )
 
     search = commands.leaf("search", help="search the web", handler=run_search, action="searching the web")
-    search.add_argument("query")
+    search.add_argument("query", help="what to search the web for")
     search.add_argument("-n", "--max-results", type=positive_int, default=5, help="1-20 (default 5)")
     search.add_argument("--answer", action="store_true", help="also ask for a short answer")
     search.add_argument("--deep", action="store_true", help='search_depth "advanced"')
-    search.add_argument("--include-domain", dest="include_domains", action="append", metavar="DOMAIN")
-    search.add_argument("--exclude-domain", dest="exclude_domains", action="append", metavar="DOMAIN")
+    search.add_argument(
+        "--include-domain",
+        dest="include_domains",
+        action="append",
+        metavar="DOMAIN",
+        help="only results from DOMAIN (repeat)",
+    )
+    search.add_argument(
+        "--exclude-domain",
+        dest="exclude_domains",
+        action="append",
+        metavar="DOMAIN",
+        help="no results from DOMAIN (repeat)",
+    )
 
     route = commands.leaf(
         "route",
@@ -47,9 +61,12 @@ def register(commands: Commands) -> None:
         handler=run_route,
         action="selecting a model",
     )
-    route.add_argument("prompt")
+    route.add_argument("prompt", help="the prompt the router picks a model for")
     route.add_argument(
-        "--api-type", default="completions", choices=["completions", "responses", "embeddings"]
+        "--api-type",
+        default="completions",
+        choices=["completions", "responses", "embeddings"],
+        help="the API the request is for (default completions)",
     )
     route.add_argument(
         "--exclude", dest="exclude_models", action="append", metavar="MODEL", help="never pick (repeat)"

@@ -1,11 +1,13 @@
-"""``meshapi images generate|edit``: images into files, in the format the file name asks for.
+"""``meshapi images generate|edit``: images into PNG files.
 
-The output file's extension picks the format (``.png``, ``.jpg``/``.jpeg``, ``.webp``); it is sent as
-``output_format`` and the returned bytes are checked before anything is written, so a gateway that
-can only produce PNG is reported (exit 1, no file) instead of writing PNG bytes into ``x.jpg``.
-``--size`` is checked (``WIDTHxHEIGHT``, 1 to 4096 each) and the pixels actually received are shown;
-existing files are never overwritten without ``--force``. ``images edit`` sends an image file (and a
-mask) with the operation and writes the edited image.
+The gateway returns PNG images and the SDK carries no image library to convert them, so the output
+name must end in ``.png``: any other name (``x.jpg``, ``x.webp``, ``x.gif``, no extension) is refused
+before anything is sent (exit 2), with a line that names the file and the fix. The returned bytes are
+still checked before anything is written, so a gateway that sent something else is reported (exit 1,
+no file) instead of writing it under a ``.png`` name. ``--size`` is checked (``WIDTHxHEIGHT``, 1 to
+4096 each) and the pixels actually received are shown; existing files are never overwritten without
+``--force``. ``images edit`` sends an image file (and a mask) with the operation and writes the edited
+image.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ._args import Commands, existing_file, output_path, positive_int
 from ._context import Context
 from ._failures import EXIT_OK, UsageError
 
-__all__ = ["DEFAULT_IMAGE_MODEL", "register", "run_images_edit", "run_images_generate"]
+__all__ = ["DEFAULT_IMAGE_MODEL", "png_output", "register", "run_images_edit", "run_images_generate"]
 
 DEFAULT_IMAGE_MODEL = "openai/gpt-image-1"
 _OPERATIONS = ["edit", "inpaint", "outpaint", "mix", "reframe", "upscale", "remove_background"]
@@ -32,13 +34,13 @@ def register(commands: Commands) -> None:
         handler=run_images_generate,
         action="generating the image",
     )
-    generate.add_argument("prompt")
+    generate.add_argument("prompt", help="what the image shows")
     generate.add_argument(
         "-o",
         "--output",
         required=True,
         metavar="PATH",
-        help="file to write; its extension picks the format (.png, .jpg, .webp)",
+        help="PNG file to write (a .png name: the gateway returns PNG images)",
     )
     generate.add_argument(
         "-m", "--model", default=DEFAULT_IMAGE_MODEL, help=f"model id (default {DEFAULT_IMAGE_MODEL})"
@@ -52,11 +54,11 @@ def register(commands: Commands) -> None:
     )
     edit.add_argument("image", metavar="IMAGE", help="the image to edit (PNG, JPEG, ...)")
     edit.add_argument("-p", "--prompt", default="", help="what to change")
-    edit.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write")
+    edit.add_argument("-o", "--output", required=True, metavar="PATH", help="PNG file to write (a .png name)")
     edit.add_argument(
         "-m", "--model", default=DEFAULT_IMAGE_MODEL, help=f"model id (default {DEFAULT_IMAGE_MODEL})"
     )
-    edit.add_argument("--operation", default="edit", choices=_OPERATIONS)
+    edit.add_argument("--operation", default="edit", choices=_OPERATIONS, help="what to do (default edit)")
     edit.add_argument("--mask", metavar="FILE", help="mask image (inpaint)")
 
 
@@ -86,13 +88,7 @@ def _output_paths(output: str, count: int) -> List[pathlib.Path]:
     return [path.with_name(f"{path.stem}-{index}{path.suffix}") for index in range(1, count + 1)]
 
 
-#: File extension -> the API's ``output_format`` and the bytes such a file starts with.
-_IMAGE_FORMATS: Dict[str, Tuple[str, Tuple[bytes, ...]]] = {
-    ".png": ("png", (b"\x89PNG\r\n\x1a\n",)),
-    ".jpg": ("jpeg", (b"\xff\xd8\xff",)),
-    ".jpeg": ("jpeg", (b"\xff\xd8\xff",)),
-    ".webp": ("webp", (b"RIFF",)),
-}
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _MAX_IMAGE_SIDE = 4096
 
 
@@ -108,13 +104,15 @@ def _check_size(size: str) -> Tuple[int, int]:
     )
 
 
-def _image_format(path: pathlib.Path) -> Tuple[str, Tuple[bytes, ...]]:
-    found = _IMAGE_FORMATS.get(path.suffix.lower())
-    if found is None:
+def png_output(raw: str) -> pathlib.Path:
+    """``raw`` as the PNG file to write: a ``UsageError`` (before any call) unless it ends in ``.png``."""
+    path = output_path(raw)
+    if path.suffix.lower() != ".png":
         raise UsageError(
-            f"cannot tell which image format to write from {path.name!r}: name the file .png, .jpg or .webp"
+            f"-o {raw}: the gateway returns PNG images and meshapi does not convert them; "
+            f"name the file .png (e.g. {path.stem or 'image'}.png)"
         )
-    return found
+    return path
 
 
 def _png_size(data: bytes) -> Optional[Tuple[int, int]]:
@@ -124,16 +122,21 @@ def _png_size(data: bytes) -> Optional[Tuple[int, int]]:
 
 
 def _kind_of(data: bytes) -> str:
-    for fmt, magics in _IMAGE_FORMATS.values():
-        if any(data.startswith(magic) for magic in magics):
-            return fmt.upper()
-    return "unknown"
+    known = {b"\xff\xd8\xff": "JPEG", b"RIFF": "WEBP", b"GIF8": "GIF"}
+    return next((kind for magic, kind in known.items() if data.startswith(magic)), "unknown")
+
+
+def _check_png(data: bytes, request_id: Optional[str]) -> None:
+    if not data.startswith(_PNG_MAGIC):
+        raise APIResponseValidationError(
+            f"the gateway returned {_kind_of(data)} data, not a PNG image; nothing was written",
+            request_id=request_id or "",
+        )
 
 
 def run_images_generate(context: Context) -> int:
     args, ui = context.args, context.ui
-    target = output_path(args.output)
-    output_format, magics = _image_format(target)
+    png_output(args.output)
     requested = _check_size(args.size) if args.size else None
     paths = _output_paths(args.output, args.n)
     existing = [str(path) for path in paths if path.exists()]
@@ -142,8 +145,6 @@ def run_images_generate(context: Context) -> int:
     fields: Dict[str, Any] = {"prompt": args.prompt, "model": args.model, "response_format": "b64_json"}
     if args.size:
         fields["size"] = args.size
-    if output_format != "png":
-        fields["output_format"] = output_format
     if args.n != 1:
         fields["n"] = args.n
     result = context.client().images.generate(**fields)
@@ -151,12 +152,7 @@ def run_images_generate(context: Context) -> int:
         raise APIResponseValidationError("the gateway returned no image", request_id=result._request_id or "")
     images = [_image_bytes(context, item) for item in result.data]
     for data in images:
-        if not any(data.startswith(magic) for magic in magics):
-            raise APIResponseValidationError(
-                f"asked for {output_format.upper()} but the gateway returned {_kind_of(data)} data; "
-                f"nothing was written (name the file for that format, e.g. {target.stem}.png)",
-                request_id=result._request_id or "",
-            )
+        _check_png(data, result._request_id)
     written = []
     for item, data, path in zip(result.data, images, paths):
         path.write_bytes(data)
@@ -184,7 +180,7 @@ def run_images_generate(context: Context) -> int:
 def run_images_edit(context: Context) -> int:
     args, ui = context.args, context.ui
     source = existing_file(args.image)
-    target = output_path(args.output)
+    target = png_output(args.output)
     fields: Dict[str, Any] = {
         "model": args.model,
         "image": source,
@@ -201,6 +197,7 @@ def run_images_edit(context: Context) -> int:
         data = result.data[0].image_bytes()
     except ValueError as exc:
         raise APIResponseValidationError(f"the edited image is not inline: {exc}") from None
+    _check_png(data, result._request_id)
     target.write_bytes(data)
     if ui.json_mode:
         ui.emit_json(

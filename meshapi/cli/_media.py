@@ -4,12 +4,18 @@ Why it exists: the commands that turn text into media files and back. Same conve
 commands: results on stdout (or one JSON document with ``--json``), progress on stderr, input files
 checked before anything is sent (a missing one is exit 2), an API failure is one line on stderr and
 exit 1; a video task that ends without success is exit 1 too.
+
+A saved video's name says its container: the download is read before it gets its name, and when the
+bytes are another container than the extension says (the local gateway makes AVI, ``-o boat.mp4``),
+the file is saved under the container's extension (``boat.avi``) and a note says so.
 """
 
 from __future__ import annotations
 
+import os
+import pathlib
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 from ._args import Commands, existing_file, output_path, positive_float, positive_int
 from ._context import Context
@@ -37,7 +43,7 @@ def register(commands: Commands) -> None:
     say = audio.leaf(
         "say", help="speak a text into an audio file", handler=run_audio_say, action="synthesizing speech"
     )
-    say.add_argument("text")
+    say.add_argument("text", help="the text to speak")
     say.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write (e.g. hello.wav)")
     say.add_argument(
         "-m", "--model", default=DEFAULT_TTS_MODEL, help=f"model id (default {DEFAULT_TTS_MODEL})"
@@ -49,7 +55,7 @@ def register(commands: Commands) -> None:
     transcribe = audio.leaf(
         "transcribe", help="turn an audio file into text", handler=run_audio_transcribe, action="transcribing"
     )
-    transcribe.add_argument("file", metavar="FILE")
+    transcribe.add_argument("file", metavar="FILE", help="the audio file (WAV, MP3, ...)")
     transcribe.add_argument(
         "-m", "--model", default=DEFAULT_STT_MODEL, help=f"model id (default {DEFAULT_STT_MODEL})"
     )
@@ -67,7 +73,7 @@ def register(commands: Commands) -> None:
         handler=run_videos_generate,
         action="generating the video",
     )
-    generate.add_argument("prompt")
+    generate.add_argument("prompt", help="what the video shows")
     generate.add_argument(
         "-m", "--model", default=DEFAULT_VIDEO_MODEL, help=f"model id (default {DEFAULT_VIDEO_MODEL})"
     )
@@ -75,7 +81,12 @@ def register(commands: Commands) -> None:
     generate.add_argument("--duration", type=positive_int, metavar="SECONDS", help="length of the video")
     generate.add_argument("--resolution", help="e.g. 720p")
     generate.add_argument("--wait", action="store_true", help="wait until the task ends")
-    generate.add_argument("-o", "--output", metavar="PATH", help="save the video here (implies --wait)")
+    generate.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="save the video here (implies --wait); the extension follows the container the gateway sends",
+    )
     generate.add_argument(
         "--interval",
         type=positive_float,
@@ -178,7 +189,7 @@ def run_videos_generate(context: Context) -> int:
     document: Dict[str, Any] = dump(task)
     if task.status == "succeeded" and target is not None:
         context.action = "downloading the video"
-        saved = videos.download(task, target)
+        saved = _save_video(context, task, target)
         document["path"], document["bytes"] = str(saved), saved.stat().st_size
     if ui.json_mode:
         ui.emit_json(document)
@@ -191,3 +202,43 @@ def run_videos_generate(context: Context) -> int:
         ui.note(f"meshapi: video task {task.id} ended {task.status}{reason}")
         return EXIT_API
     return EXIT_OK
+
+
+#: Video containers: (extension given to a file of that kind, extensions that already name it).
+_CONTAINERS: Dict[str, Tuple[str, Tuple[str, ...]]] = {
+    "AVI": (".avi", (".avi",)),
+    "MP4": (".mp4", (".mp4", ".m4v", ".mov")),
+    "WebM": (".webm", (".webm", ".mkv")),
+}
+
+
+def video_container(head: bytes) -> Optional[str]:
+    """The container a video file's first bytes show (``AVI``, ``MP4``, ``WebM``), else ``None``."""
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    if head[4:8] == b"ftyp":
+        return "MP4"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "WebM"
+    return None
+
+
+def _save_video(context: Context, task: Any, target: pathlib.Path) -> pathlib.Path:
+    """Download ``task``'s video beside ``target``, then name it after its container (a note when the
+    extension changes); an unknown container keeps the name asked for."""
+    part = target.with_name(target.name + ".part")
+    try:
+        context.client().videos.download(task, part)
+        with open(part, "rb") as handle:
+            kind = video_container(handle.read(12))
+        final = target
+        if kind is not None:
+            extension, names = _CONTAINERS[kind]
+            if target.suffix.lower() not in names:
+                final = target.with_suffix(extension)
+                context.ui.note(f"meshapi: the video is {kind}: saved as {final.name} (not {target.name})")
+        os.replace(part, final)
+    finally:
+        if part.exists():
+            part.unlink()
+    return final

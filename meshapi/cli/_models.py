@@ -12,13 +12,17 @@ from typing import Any, List, Optional
 
 from ._args import Commands, non_negative_int, positive_int
 from ._context import Context
-from ._failures import EXIT_OK
+from ._failures import EXIT_OK, UsageError
 from ._pricing import format_usd, per_million
 from ._ui import dump
 
-__all__ = ["register", "run_models", "run_models_get", "run_models_search"]
+__all__ = ["SORTS", "register", "run_models", "run_models_get", "run_models_search"]
 
 _PRICE_COLUMNS = ("context", "prompt $/1M", "completion $/1M")
+
+#: ``models search --sort`` keys: ``ModelSearchParams.sort`` (a test keeps the two lists equal).
+SORTS = ["brand", "name", "id", "context_length", "price"]
+_PRICED_OUTPUTS = ("text", "image", "video")
 
 
 def register(commands: Commands) -> None:
@@ -39,15 +43,31 @@ def register(commands: Commands) -> None:
     )
     search.add_argument("q", nargs="?", metavar="TEXT", help="text to look for")
     search.add_argument("--free", action="store_true", default=None, help="only free models")
-    search.add_argument("--input-modality", dest="input_modality", action="append", metavar="KIND")
-    search.add_argument("--output-modality", dest="output_modality", action="append", metavar="KIND")
-    search.add_argument("--brand", action="append", metavar="BRAND")
-    search.add_argument("--sort", choices=["brand", "name", "id", "context_length"])
-    search.add_argument("--order", choices=["asc", "desc"])
-    search.add_argument("--limit", type=positive_int)
-    search.add_argument("--offset", type=non_negative_int)
+    search.add_argument(
+        "--input-modality",
+        dest="input_modality",
+        action="append",
+        metavar="KIND",
+        help="only models that take KIND (text, image, audio, ...; repeat)",
+    )
+    search.add_argument(
+        "--output-modality",
+        dest="output_modality",
+        action="append",
+        metavar="KIND",
+        help="only models that produce KIND (repeat)",
+    )
+    search.add_argument("--brand", action="append", metavar="BRAND", help="only this brand (repeat)")
+    search.add_argument(
+        "--sort",
+        choices=SORTS,
+        help="sort key (price needs exactly one --output-modality of text, image or video)",
+    )
+    search.add_argument("--order", choices=["asc", "desc"], help="sort order (default asc)")
+    search.add_argument("--limit", type=positive_int, help="page size")
+    search.add_argument("--offset", type=non_negative_int, help="how many results to skip")
     get = below.leaf("get", help="show one model", handler=run_models_get, action="getting the model")
-    get.add_argument("model_id", metavar="ID")
+    get.add_argument("model_id", metavar="ID", help="the model id, e.g. openai/gpt-4o-mini")
 
 
 def _row(info: Any, third: Any) -> List[Any]:
@@ -83,6 +103,12 @@ def run_models_search(context: Context) -> int:
     args, ui = context.args, context.ui
     names = ("q", "free", "input_modality", "output_modality", "brand", "sort", "order", "limit", "offset")
     fields = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    outputs = args.output_modality or []
+    if args.sort == "price" and (len(outputs) != 1 or outputs[0] not in _PRICED_OUTPUTS):
+        raise UsageError(
+            "--sort price compares one kind of price: give exactly one --output-modality "
+            "(text, image or video)"
+        )
     page = context.client().models.search(**fields)
     if ui.json_mode:
         ui.emit_json(dump(page))

@@ -43,7 +43,7 @@ def register(commands: Commands) -> None:
     upload = rag.leaf(
         "upload", help="upload files (embedded unless --no-embed)", handler=run_rag_upload, action="uploading"
     )
-    upload.add_argument("files", nargs="+", metavar="FILE")
+    upload.add_argument("files", nargs="+", metavar="FILE", help="text files to upload (several at once)")
     upload.add_argument("--no-embed", action="store_true", help="store only; embed later")
     upload.add_argument("--wait", action="store_true", help="wait until each file is ready")
     upload.add_argument("--mime-type", help="content type for every file (default: guessed from the name)")
@@ -59,7 +59,7 @@ def register(commands: Commands) -> None:
     search = rag.leaf(
         "search", help="search your embedded files", handler=run_rag_search, action="searching files"
     )
-    search.add_argument("query")
+    search.add_argument("query", help="the question to find passages for")
     search.add_argument("-k", "--top-k", type=positive_int, default=5, help="number of results (default 5)")
     search.add_argument(
         "--file-id", dest="file_ids", action="append", metavar="ID", help="only this file (repeat)"

@@ -40,14 +40,14 @@ def register(commands: Commands) -> None:
     get = templates.leaf(
         "get", help="show a template", handler=run_templates_get, action="getting the template"
     )
-    get.add_argument("template_id", metavar="ID_OR_NAME")
+    get.add_argument("template_id", metavar="ID_OR_NAME", help="the template id or its name")
     fill = templates.leaf(
         "fill",
         help="show a template's messages filled with --var values (nothing is sent to a model)",
         handler=run_templates_fill,
         action="filling the template",
     )
-    fill.add_argument("template_id", metavar="ID_OR_NAME")
+    fill.add_argument("template_id", metavar="ID_OR_NAME", help="the template id or its name")
     fill.add_argument(
         "--var",
         dest="vars",
@@ -58,22 +58,22 @@ def register(commands: Commands) -> None:
     create = templates.leaf(
         "create", help="create a template", handler=run_templates_create, action="creating the template"
     )
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, help="the template's name (unique)")
     create.add_argument("--system", help="system prompt")
     create.add_argument("--model", help="default model")
-    create.add_argument("--description")
+    create.add_argument("--description", help="what the template is for")
     update = templates.leaf(
         "update", help="change a template", handler=run_templates_update, action="updating the template"
     )
-    update.add_argument("template_id", metavar="ID_OR_NAME")
-    update.add_argument("--name")
+    update.add_argument("template_id", metavar="ID_OR_NAME", help="the template id or its name")
+    update.add_argument("--name", help="a new name")
     update.add_argument("--system", help="system prompt")
     update.add_argument("--model", help="default model")
-    update.add_argument("--description")
+    update.add_argument("--description", help="a new description")
     delete = templates.leaf(
         "delete", help="delete a template", handler=run_templates_delete, action="deleting the template"
     )
-    delete.add_argument("template_id", metavar="ID_OR_NAME")
+    delete.add_argument("template_id", metavar="ID_OR_NAME", help="the template id or its name")
 
 
 def parse_vars(pairs: Optional[Sequence[str]]) -> Dict[str, str]:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import DetailError, validation_failed
-from ..fakes import engine
+from ..fakes import engine, synthesis
 from ..fakes.templating import apply_template
 from ..http.context import gateway, json_body, json_response, owner, pace, request_id
 from ..http.sse import named_event, sse_response
@@ -125,19 +125,16 @@ def _synthesis(
         entry = state.catalog.get(COMPARISON_MODEL)
     assert entry is not None
     question = engine.content_text(body["messages"][-1].get("content")) if body["messages"] else ""
-    answers = "\n".join(f"{r.model}: {r.content}" for r in runs if r.error is None)
+    answered = [(r.model, r.content or "") for r in runs if r.error is None]
+    answers = "\n".join(f"{model}: {content}" for model, content in answered)
     instructions = body.get("comparison_instructions") or "Compare the answers and point out the best one."
-    call = {
-        "messages": [
-            {"role": "system", "content": instructions},
-            {"role": "user", "content": f"{question}\n{answers}"},
-        ],
-        "temperature": 0.3,
-        "max_tokens": 2048,
-    }
-    choices, prompt_tokens = run_chat(call, entry)
-    text = choices[0].text or ""
-    tokens = choices[0].completion_tokens
+    prompt = [
+        {"role": "system", "content": instructions},
+        {"role": "user", "content": f"{question}\n{answers}"},
+    ]
+    text = synthesis.synthesis(question, answered)  # quotes the answers (fakes/synthesis.py)
+    prompt_tokens = engine.prompt_token_count(prompt)
+    tokens = engine.count_tokens(text)
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": tokens,

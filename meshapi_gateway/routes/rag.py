@@ -348,7 +348,7 @@ def _search(state: GatewayState, who: str, body: Dict[str, Any]) -> Dict[str, An
     wanted = set(body["file_ids"]) if body.get("file_ids") else None
     conditions = body.get("filter") or {}
     date_from, date_to = body.get("date_from"), body.get("date_to")
-    query_vector = vectors.embedding(body["query"], RAG_DIMENSIONS)
+    query_vector = vectors.dense(vectors.sparse_embedding(body["query"], RAG_DIMENSIONS), RAG_DIMENSIONS)
     scored: List[Tuple[float, int, Dict[str, Any]]] = []
     for record in state.store.list(KIND, who):
         if wanted is not None and record["file_id"] not in wanted:

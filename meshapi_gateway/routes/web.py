@@ -4,7 +4,8 @@ The corpus is the built-in documents (``fakes/corpus.py``) plus the caller's RAG
 embedding (as ``https://rag.local/<file_id>/<file_name>`` results, one per best chunk). Results are
 ranked by the same sparse-vector similarity RAG search uses; ``include_domains`` / ``exclude_domains``
 match a host or any of its subdomains. ``search_depth="advanced"`` returns whole documents instead of
-a snippet; ``include_answer`` adds a one-sentence answer taken from the best result.
+a snippet; ``include_answer`` adds an answer drawn from the top results, each sentence cited by its
+result number (``fakes/synthesis.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..fakes import vectors
+from ..fakes import synthesis, vectors
 from ..fakes.corpus import DOCUMENTS, Document
 from ..http.context import gateway, json_body, json_response, owner, request_id
 from ..http.validation import Bool, Int, ListOf, Literal, Obj, Str, opt, req
@@ -76,11 +77,6 @@ def _snippet(text: str, query_words: List[str]) -> str:
     return ("..." if start else "") + text[start : start + _SNIPPET].strip() + "..."
 
 
-def _answer(content: str) -> str:
-    sentence = re.split(r"(?<=[.!?])\s+", content.strip(), maxsplit=1)[0]
-    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."
-
-
 def rank(query: str, docs: List[Document]) -> List[Tuple[float, Document]]:
     query_vector = vectors.sparse_embedding(query, _DIMENSIONS)
     scored = [
@@ -119,7 +115,7 @@ async def web_search(request: Request) -> Response:
     ]
     answer: Optional[str] = None
     if body.get("include_answer") and ranked:
-        answer = _answer(ranked[0][1].content)
+        answer = synthesis.search_answer(query, [(doc.title, doc.content) for _, doc in ranked])
     return json_response(
         {
             "query": query,

@@ -62,7 +62,9 @@ def test_web_search_ranks_the_local_corpus_and_answers(client: httpx.Client) -> 
     assert len(data["results"]) == 2
     top = data["results"][0]
     assert top["url"] == "https://www.python.org/downloads/" and top["title"] == "Python Releases"
-    assert data["answer"] == "Python 3.14 is the latest stable release of Python."
+    assert (
+        data["answer"] == "Python 3.14 is the latest stable release of Python [1]."
+    )  # cited (fakes/synthesis.py)
     assert data["results"][0]["score"] >= data["results"][1]["score"] > 0
     plain = client.post("/v1/web/search", json={"query": "latest stable Python release"}).json()
     assert plain["answer"] is None and len(plain["results"]) <= 5
