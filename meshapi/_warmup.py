@@ -71,7 +71,7 @@ def _run() -> None:
     try:
         _warm()
         _done = True
-    except Exception:  # noqa: BLE001 - best effort; the real call reports the same failure itself
+    except Exception:  # best effort: the call that needs the same piece raises it to its caller
         pass
 
 
