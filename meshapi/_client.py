@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 
 import httpx
 
+from . import _warmup
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -326,6 +327,7 @@ class AsyncMeshAPI(_ClientBase):
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
+        _warmup.start()  # the first chat call's imports and validators, built off the event loop
 
     def with_options(self, **overrides: Any) -> AsyncMeshAPI:
         """A new client with some settings changed, sharing this client's connection pool.
