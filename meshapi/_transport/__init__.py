@@ -26,6 +26,7 @@ outcome means, resilience events), ``hooks`` what runs around each attempt (toke
 left, ``on_request`` / ``on_response``), ``methods`` the 0.1.4 call helpers on top of ``send``, ``pool``
 the SDK's own connection pools, ``direct`` sending on them without ``httpx.Client.send``, ``reading``
 bodies read under a size cap, ``deadline`` ``total_timeout`` on what is read (the timeout rules
-themselves are ``meshapi._core.timeouts``), ``fork`` sockets inherited across ``os.fork()``, ``orphans`` connections whose event loop is gone, ``capture``
-the raw-response capture, ``aiohttp`` the optional aiohttp httpx transport and ``otel`` tracing.
+themselves are ``meshapi._core.timeouts``), ``fork`` sockets inherited across ``os.fork()``, ``loops`` a
+pool per event loop and the one way to drop connections whose loop is over, ``capture`` the raw-response
+capture, ``aiohttp`` the optional aiohttp httpx transport and ``otel`` tracing.
 """

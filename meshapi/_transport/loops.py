@@ -1,16 +1,19 @@
-"""One pool per event loop for ``AsyncMeshAPI``: one client used from several ``asyncio.run`` calls.
+"""One pool per event loop for ``AsyncMeshAPI``, and the one way to drop connections whose loop is over.
 
 An asyncio connection belongs to the event loop that opened it. A module-level ``AsyncMeshAPI`` used by
-one ``asyncio.run`` per job, or by pytest-asyncio's function-scoped loops, would otherwise hand the next
-loop a connection of a closed one (``RuntimeError: Event loop is closed``, a leaked socket). So, as
-after ``fork()`` (``meshapi._transport.fork``), the async client swaps its pool:
+one ``asyncio.run`` per job, or by a test runner's function-scoped loops (pytest-asyncio, anyio), would
+otherwise hand the next loop a connection of a closed one (``RuntimeError: Event loop is closed``, a
+leaked socket). So, as after ``fork()`` (``meshapi._transport.fork``), the async client swaps its pool:
 
 * :class:`LoopPools` keeps the SDK's own ``httpx.AsyncClient`` per running loop (one integer-cheap
   identity check per call); the first loop takes the pool made with the client, later loops get new
   ones (same settings, same transport choice, httpx's or aiohttp's).
-* A pool whose loop is closed is dropped without touching that loop (:func:`abandon`): its sockets are
-  closed directly (a dead loop cannot run a close) and the asyncio transports and aiohttp objects
-  around them are marked closed, so nothing warns about them later.
+* A pool whose loop is closed (or whose trio run is over) is dropped without touching that loop
+  (:func:`abandon`, the only place that does this): its sockets are closed directly (a dead loop cannot
+  run a close; the peer sees the same TCP close) and the asyncio transports and aiohttp objects around
+  them are marked closed, so nothing warns ``unclosed transport`` later. It runs when a new loop takes
+  over and in ``aclose()``, which closes the pool of the loop it runs on and drops the others: so a
+  client can be closed from any later loop, which is all the pytest plugin's teardown does.
 * What the SDK did not make (an ``async_httpx_client`` you passed in, an ``http_transport`` object)
   cannot be copied for another loop: used from a new loop while it holds connections of the old one,
   it raises :func:`loop_error`, a ``ConfigurationError`` saying what to do.
@@ -21,6 +24,7 @@ Under trio there is no asyncio loop (``None``): one pool, as before.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any, Callable, Dict, Iterator, Optional
 
 import httpx
@@ -44,32 +48,45 @@ def loop_error(what: str) -> ConfigurationError:
     )
 
 
-def _asyncio_transports(stream: Any) -> Iterator[Any]:
-    """The asyncio transports under a connection's stream (httpcore's wrappers, anyio's, a TLS layer)."""
-    seen = 0
-    while stream is not None and seen < 8:
-        seen += 1
-        transport = (
-            stream if isinstance(stream, asyncio.BaseTransport) else getattr(stream, "_transport", None)
-        )
-        if isinstance(transport, asyncio.BaseTransport):
-            ssl = getattr(transport, "_ssl_protocol", None)  # asyncio's TLS: the socket is one level down
-            yield transport
-            if ssl is not None:
-                yield from _asyncio_transports(getattr(ssl, "_transport", None))
+# How a pooled connection reaches its socket: httpcore's connection wrappers, the SDK's stream wrapper
+# (pool._AsyncStream._inner), httpcore's AnyIOStream / TrioStream ._stream, anyio's TLS wrapper, then an
+# asyncio transport (``_transport``) or a trio socket (trio.SocketStream.socket, anyio's _trio_socket).
+_WRAPPERS = (
+    "_connection",
+    "_network_stream",
+    "_inner",
+    "_stream",
+    "transport_stream",
+    "socket",
+    "_trio_socket",
+)
+
+
+def _socket_holders(node: Any) -> Iterator[Any]:
+    """The asyncio transports (a TLS one, then the one under it) or the trio socket under ``node``."""
+    for _ in range(10):
+        if node is None:
             return
-        stream = (
-            getattr(stream, "_inner", None)
-            or getattr(stream, "_stream", None)
-            or getattr(stream, "transport_stream", None)
+        transport = node if isinstance(node, asyncio.BaseTransport) else getattr(node, "_transport", None)
+        if isinstance(transport, asyncio.BaseTransport):
+            yield transport
+            ssl = getattr(transport, "_ssl_protocol", None)  # asyncio's TLS: the socket is one level down
+            if ssl is not None:
+                yield from _socket_holders(getattr(ssl, "_transport", None))
+            return
+        if isinstance(getattr(node, "_sock", None), socket.socket):  # trio's socket wrapper
+            yield node
+            return
+        node = next(
+            (getattr(node, name) for name in _WRAPPERS if getattr(node, name, None) is not None), None
         )
 
 
-def _close_unlooped(transport: Any) -> None:
-    """Close an asyncio transport's socket without running its loop (closed, or idle in this thread)."""
-    sock = getattr(transport, "_sock", None)
+def _close_directly(holder: Any) -> None:
+    """Close a socket without running its loop (closed, idle in this thread, or a trio run that is over)."""
+    sock = getattr(holder, "_sock", None)
     if sock is not None:
-        loop = getattr(transport, "_loop", None)
+        loop = getattr(holder, "_loop", None)
         if loop is not None and not loop.is_closed():  # an idle loop keeps a selector: unregister first
             for remove in (loop._remove_reader, loop._remove_writer):
                 try:
@@ -77,40 +94,42 @@ def _close_unlooped(transport: Any) -> None:
                 except Exception:  # not registered, or not a selector loop
                     pass
         try:
-            sock.close()
-        except OSError:
+            sock.close()  # the peer sees the TCP close it would have seen from aclose()
+        except OSError:  # already gone on the OS side: nothing left to release
             pass
-        transport._sock = None  # what asyncio's __del__ checks before warning "unclosed transport"
-    if hasattr(transport, "_closed"):
-        transport._closed = True  # asyncio's TLS transport warns on this flag instead
+        if isinstance(holder, asyncio.BaseTransport):
+            holder._sock = None  # type: ignore[attr-defined]  # what asyncio's __del__ checks before warning
+            # an open loop reuses the descriptor number only once the transport holding it reads as closing
+            holder._closing = True  # type: ignore[attr-defined]
+    if isinstance(holder, asyncio.BaseTransport) and hasattr(holder, "_closed"):
+        holder._closed = True  # type: ignore[attr-defined]  # asyncio's TLS transport warns on this flag
 
 
-def close_sockets(stream: Any) -> None:
-    """Close the sockets under a connection's ``stream`` without its loop (see :func:`abandon`)."""
-    for transport in _asyncio_transports(stream):
-        _close_unlooped(transport)
+def close_sockets(node: Any) -> None:
+    """Close the sockets under a connection (or its stream) without its loop (see :func:`abandon`)."""
+    for holder in _socket_holders(node):
+        _close_directly(holder)
 
 
-def _abandon_httpcore(client: Any) -> None:
+def abandon(client: httpx.AsyncClient) -> None:
+    """Drop a pool whose event loop (or trio run) is over: sockets closed directly, the loop never touched.
+
+    The one way the SDK lets go of async connections it cannot close on their loop: the pool switch of
+    :class:`LoopPools`, ``aclose()`` (and so the pytest plugin's teardown), a test's own client. httpx's
+    pool (httpcore's, over asyncio or trio) and :class:`~meshapi._transport.aiohttp.AiohttpTransport`.
+    """
+    transport = getattr(client, "_transport", None)
+    drop = getattr(transport, "abandon", None)  # AiohttpTransport: its session and connector
+    if callable(drop):
+        drop()
     for pool in _fork._pools(client):
         for connection in list(getattr(pool, "_connections", None) or []):
-            inner = getattr(connection, "_connection", None)
-            close_sockets(getattr(inner, "_network_stream", None))
+            close_sockets(connection)
         try:
             pool._connections = []
             pool._requests = []
         except Exception:  # a pool that is not httpcore's: leave it alone
             pass
-
-
-def abandon(client: httpx.AsyncClient) -> None:
-    """Drop a pool whose event loop is closed: sockets closed directly, the loop never touched."""
-    transport = getattr(client, "_transport", None)
-    drop = getattr(transport, "abandon", None)  # AiohttpTransport
-    if callable(drop):
-        drop()
-    else:
-        _abandon_httpcore(client)
     try:
         from httpx._client import ClientState
 

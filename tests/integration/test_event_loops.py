@@ -94,3 +94,31 @@ def test_your_async_httpx_client_from_a_closed_loop_is_a_typed_error(
         assert "Create the httpx.AsyncClient inside the event loop that uses it" in str(info.value)
     finally:
         abandon(inner)  # its connections belong to the closed loop: dropped the way the SDK drops its own
+
+
+def test_closed_from_a_later_loop_while_the_first_is_still_open(
+    gateway: Any, no_resource_warning: Any
+) -> None:
+    # a session-scoped test loop: idle (not running) but open when the client is closed from another loop
+    client = AsyncMeshAPI(base_url=gateway.base_url, token=gateway.token)
+    idle = asyncio.new_event_loop()
+    try:
+        expected = idle.run_until_complete(_ask(client))
+        gc.collect()
+        before = fds()
+        asyncio.run(client.aclose())  # idle's pool dropped: its socket closed, idle's selector told
+        wait_until(lambda: fds() <= before - 2, what="the idle loop's connection closed (both ends)")
+        # the descriptor number comes back on the next socket: the idle loop must take it for a new one
+        assert idle.run_until_complete(_fresh_reply(gateway, "httpx")) == expected
+    finally:
+        idle.close()
+
+
+def test_closed_from_asyncio_after_a_trio_run(gateway: Any, no_resource_warning: Any) -> None:
+    trio = pytest.importorskip("trio")
+    client = AsyncMeshAPI(base_url=gateway.base_url, token=gateway.token)
+    gc.collect()
+    before = fds()
+    assert trio.run(_ask, client)
+    asyncio.run(client.aclose())  # the trio run's connection: its socket closed directly
+    wait_until(lambda: fds() <= before, what="the trio run's connection closed")

@@ -70,7 +70,7 @@ def test_strict_mode(pytester: pytest.Pytester) -> None:
 
 
 def test_strict_mode_on_a_session_loop(pytester: pytest.Pytester) -> None:
-    # the loop outlives the test: the client is closed on it (not dropped)
+    # the loop outlives the test, idle at teardown: its connections are dropped and it keeps working
     result = _run(
         pytester,
         '@pytest.mark.asyncio(loop_scope="session")',
