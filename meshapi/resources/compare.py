@@ -1,13 +1,18 @@
-"""``client.compare``: ``POST /v1/chat/compare``, plain and streamed."""
+"""``client.compare``: ``POST /v1/chat/compare``, plain and streamed.
+
+``create(stream=True)`` is ``stream(...).open()``: it sends and waits for the status, so a web handler
+sees a 404 / 429 at the call (``stream()`` stays lazy). Its first ``@overload`` is the plain one: it is
+the signature ``with_raw_response`` is typed with (``resources/_base.py``).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Literal, Mapping, Optional, Union, overload
 
 from .._core.request import CallOptions, coerce_params, dump_body, require_messages, split_options
 from .._errors import InvalidParamsError
 from ..lib.compare import AsyncCompareStream, CompareEventDecoder, CompareStream
-from ..types.compare import CompareFields, CompareParams, CompareResponse
+from ..types.compare import CompareFields, CompareParams, CompareResponse, CompareStreamFields
 from ._base import (
     AsyncAPIResource,
     AsyncRaw,
@@ -35,27 +40,59 @@ def _params(params: object, fields: Mapping[str, Any]) -> CompareParams:
 def _create_params(params: object, fields: Mapping[str, Any]) -> CompareParams:
     parsed = _params(params, fields)
     if parsed.stream:
-        raise InvalidParamsError("compare.create() does not stream; call compare.stream() instead")
+        raise InvalidParamsError(
+            "compare.create() streams with the keyword stream=True (or call compare.stream()),"
+            " not with a params' stream field"
+        )
     return parsed
 
 
 class CompareArgs(CompareFields, CallOptions, total=False):
-    """The keywords of the methods that take a ``CompareParams``: its fields and the per-call options."""
+    """The keywords of ``create``: ``CompareParams``' fields (``stream`` apart) and the per-call options."""
+
+
+class CompareStreamArgs(CompareStreamFields, CallOptions, total=False):
+    """The keywords of ``stream``: ``CompareParams``' fields and the per-call options."""
 
 
 class CompareResource(SyncAPIResource["CompareViews[Raw]", "CompareViews[Streaming]"]):
+    @overload
     def create(
         self,
         params: Optional[CompareParams] = None,
+        *,
+        stream: Optional[Literal[False]] = None,
         **kwargs: Unpack[CompareArgs],
-    ) -> CompareResponse:
-        """Run the same conversation on several models (``POST /v1/chat/compare``, not streamed).
+    ) -> CompareResponse: ...
+    @overload
+    def create(
+        self,
+        params: Optional[CompareParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[CompareArgs],
+    ) -> CompareStream: ...
+    def create(
+        self,
+        params: Optional[CompareParams] = None,
+        *,
+        stream: Optional[bool] = None,
+        **kwargs: Unpack[CompareArgs],
+    ) -> Union[CompareResponse, CompareStream]:
+        """Run the same conversation on several models (``POST /v1/chat/compare``).
+
+        With ``stream=True``: the stream of :meth:`stream`, already open. The request is sent and its
+        status awaited before this returns, so an HTTP error (``RateLimitError``, ``NotFoundError``, ...)
+        is raised here, not at the first event (:meth:`stream` stays lazy). Close the stream (or read it
+        to the end) to release the connection.
 
         Pass a ``CompareParams`` or its fields as keyword arguments (``models=``, ``messages=``, ...).
         A failed model is reported in its ``results[]`` entry (``error``, ``error_code``) and sets
-        ``partial``. Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is
-        true: use :meth:`stream`.
+        ``partial``. A ``CompareParams(stream=True)`` without the keyword raises ``InvalidParamsError``
+        (a ``ValueError``, as in 0.1.4).
         """
+        if stream:
+            return self.stream(params, **kwargs).open()
         opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return self._http.request_model(CompareResponse, "POST", _PATH, body=body, options=opts)
@@ -63,7 +100,7 @@ class CompareResource(SyncAPIResource["CompareViews[Raw]", "CompareViews[Streami
     def stream(
         self,
         params: Optional[CompareParams] = None,
-        **kwargs: Unpack[CompareArgs],
+        **kwargs: Unpack[CompareStreamArgs],
     ) -> CompareStream:
         """Stream a comparison as ``CompareStreamEvent`` items (``"stream": true``); switch on ``.event``.
 
@@ -84,18 +121,43 @@ class CompareResource(SyncAPIResource["CompareViews[Raw]", "CompareViews[Streami
 
 
 class AsyncCompareResource(AsyncAPIResource["CompareViews[AsyncRaw]", "CompareViews[AsyncStreaming]"]):
+    @overload
     async def create(
         self,
         params: Optional[CompareParams] = None,
+        *,
+        stream: Optional[Literal[False]] = None,
         **kwargs: Unpack[CompareArgs],
-    ) -> CompareResponse:
-        """Run the same conversation on several models (``POST /v1/chat/compare``, not streamed).
+    ) -> CompareResponse: ...
+    @overload
+    async def create(
+        self,
+        params: Optional[CompareParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[CompareArgs],
+    ) -> AsyncCompareStream: ...
+    async def create(
+        self,
+        params: Optional[CompareParams] = None,
+        *,
+        stream: Optional[bool] = None,
+        **kwargs: Unpack[CompareArgs],
+    ) -> Union[CompareResponse, AsyncCompareStream]:
+        """Run the same conversation on several models (``POST /v1/chat/compare``).
+
+        With ``stream=True``: the stream of :meth:`stream`, already open. The request is sent and its
+        status awaited before this returns, so an HTTP error (``RateLimitError``, ``NotFoundError``, ...)
+        is raised here, not at the first event (:meth:`stream` stays lazy). Close the stream (or read it
+        to the end) to release the connection.
 
         Pass a ``CompareParams`` or its fields as keyword arguments (``models=``, ``messages=``, ...).
         A failed model is reported in its ``results[]`` entry (``error``, ``error_code``) and sets
-        ``partial``. Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is
-        true: use :meth:`stream`.
+        ``partial``. A ``CompareParams(stream=True)`` without the keyword raises ``InvalidParamsError``
+        (a ``ValueError``, as in 0.1.4).
         """
+        if stream:
+            return await self.stream(params, **kwargs).open()
         opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return await self._http.request_model(CompareResponse, "POST", _PATH, body=body, options=opts)
@@ -103,7 +165,7 @@ class AsyncCompareResource(AsyncAPIResource["CompareViews[AsyncRaw]", "CompareVi
     def stream(
         self,
         params: Optional[CompareParams] = None,
-        **kwargs: Unpack[CompareArgs],
+        **kwargs: Unpack[CompareStreamArgs],
     ) -> AsyncCompareStream:
         """Stream a comparison as ``CompareStreamEvent`` items (``"stream": true``); switch on ``.event``.
 

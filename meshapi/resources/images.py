@@ -1,5 +1,9 @@
 """``client.images``: ``POST /v1/images/generations`` (plain and streamed) and ``POST /v1/images/edits``.
 
+``generate(stream=True)`` is ``stream(...).open()``: it sends and waits for the status, so a web handler
+sees a 404 / 429 at the call (``stream()`` stays lazy). Its first ``@overload`` is the plain one: it is
+the signature ``with_raw_response`` is typed with (``resources/_base.py``).
+
 Beyond 0.1.12, ``edit`` also takes the image, mask and reference images as raw bytes (or a path): they
 are sent as ``data:`` URLs, the form the gateway accepts.
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 import base64
 import os
 import pathlib
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Literal, Optional, Union, overload
 
 from .._core.request import CallOptions, coerce_params, dump_body, split_options
 from .._errors import InvalidParamsError
@@ -20,6 +24,7 @@ from ..types.images import (
     ImageGenerationFields,
     ImageGenerationParams,
     ImageGenerationResponse,
+    ImageGenerationStreamFields,
 )
 from ._base import (
     AsyncAPIResource,
@@ -71,7 +76,11 @@ def _edit_fields(fields: Dict[str, Any]) -> Dict[str, Any]:
 
 
 class ImageGenerationArgs(ImageGenerationFields, CallOptions, total=False):
-    """The keywords of the methods that take a ``ImageGenerationParams``: its fields and the per-call options."""
+    """The keywords of ``generate``: ``ImageGenerationParams``' fields (``stream`` apart) and the options."""
+
+
+class ImageGenerationStreamArgs(ImageGenerationStreamFields, CallOptions, total=False):
+    """The keywords of ``stream``: ``ImageGenerationParams``' fields and the per-call options."""
 
 
 class ImageEditArgs(ImageEditFields, CallOptions, total=False):
@@ -79,18 +88,43 @@ class ImageEditArgs(ImageEditFields, CallOptions, total=False):
 
 
 class ImagesResource(SyncAPIResource["ImagesViews[Raw]", "ImagesViews[Streaming]"]):
+    @overload
     def generate(
         self,
         params: Optional[ImageGenerationParams] = None,
+        *,
+        stream: Optional[Literal[False]] = None,
         **kwargs: Unpack[ImageGenerationArgs],
-    ) -> ImageGenerationResponse:
-        """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
+    ) -> ImageGenerationResponse: ...
+    @overload
+    def generate(
+        self,
+        params: Optional[ImageGenerationParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ImageGenerationArgs],
+    ) -> ImageStream: ...
+    def generate(
+        self,
+        params: Optional[ImageGenerationParams] = None,
+        *,
+        stream: Optional[bool] = None,
+        **kwargs: Unpack[ImageGenerationArgs],
+    ) -> Union[ImageGenerationResponse, ImageStream]:
+        """Generate images (``POST /v1/images/generations``).
+
+        With ``stream=True``: the stream of :meth:`stream`, already open. The request is sent and its
+        status awaited before this returns, so an HTTP error (``RateLimitError``, ``NotFoundError``, ...)
+        is raised here, not at the first chunk (:meth:`stream` stays lazy). Close the stream (or read it
+        to the end) to release the connection.
 
         Pass an ``ImageGenerationParams`` or its fields as keyword arguments (``model=``, ``prompt=``,
-        ``size=``, ``n=``, ...). ``stream=True`` in the params does not change this call (0.1.4 sent a
-        streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
-        give an inline image's bytes.
+        ``size=``, ``n=``, ...). An ``ImageGenerationParams(stream=True)`` without the keyword does not
+        change this call (``"stream": false`` is sent; 0.1.4 sent a streaming request and failed).
+        ``item.image_bytes()`` / ``item.save(path)`` give an inline image's bytes.
         """
+        if stream:
+            return self.stream(params, **kwargs).open()
         opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
@@ -113,7 +147,7 @@ class ImagesResource(SyncAPIResource["ImagesViews[Raw]", "ImagesViews[Streaming]
     def stream(
         self,
         params: Optional[ImageGenerationParams] = None,
-        **kwargs: Unpack[ImageGenerationArgs],
+        **kwargs: Unpack[ImageGenerationStreamArgs],
     ) -> ImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
 
@@ -132,18 +166,43 @@ class ImagesResource(SyncAPIResource["ImagesViews[Raw]", "ImagesViews[Streaming]
 
 
 class AsyncImagesResource(AsyncAPIResource["ImagesViews[AsyncRaw]", "ImagesViews[AsyncStreaming]"]):
+    @overload
     async def generate(
         self,
         params: Optional[ImageGenerationParams] = None,
+        *,
+        stream: Optional[Literal[False]] = None,
         **kwargs: Unpack[ImageGenerationArgs],
-    ) -> ImageGenerationResponse:
-        """Generate images (``POST /v1/images/generations``; ``"stream": false`` is always sent).
+    ) -> ImageGenerationResponse: ...
+    @overload
+    async def generate(
+        self,
+        params: Optional[ImageGenerationParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ImageGenerationArgs],
+    ) -> AsyncImageStream: ...
+    async def generate(
+        self,
+        params: Optional[ImageGenerationParams] = None,
+        *,
+        stream: Optional[bool] = None,
+        **kwargs: Unpack[ImageGenerationArgs],
+    ) -> Union[ImageGenerationResponse, AsyncImageStream]:
+        """Generate images (``POST /v1/images/generations``).
+
+        With ``stream=True``: the stream of :meth:`stream`, already open. The request is sent and its
+        status awaited before this returns, so an HTTP error (``RateLimitError``, ``NotFoundError``, ...)
+        is raised here, not at the first chunk (:meth:`stream` stays lazy). Close the stream (or read it
+        to the end) to release the connection.
 
         Pass an ``ImageGenerationParams`` or its fields as keyword arguments (``model=``, ``prompt=``,
-        ``size=``, ``n=``, ...). ``stream=True`` in the params does not change this call (0.1.4 sent a
-        streaming request and failed); use :meth:`stream`. ``item.image_bytes()`` / ``item.save(path)``
-        give an inline image's bytes.
+        ``size=``, ``n=``, ...). An ``ImageGenerationParams(stream=True)`` without the keyword does not
+        change this call (``"stream": false`` is sent; 0.1.4 sent a streaming request and failed).
+        ``item.image_bytes()`` / ``item.save(path)`` give an inline image's bytes.
         """
+        if stream:
+            return await self.stream(params, **kwargs).open()
         opts, fields = split_options(kwargs)
         body = dump_body(coerce_params(ImageGenerationParams, params, fields), opts, stream=False)
         return await self._http.request_model(ImageGenerationResponse, "POST", _PATH, body=body, options=opts)
@@ -168,7 +227,7 @@ class AsyncImagesResource(AsyncAPIResource["ImagesViews[AsyncRaw]", "ImagesViews
     def stream(
         self,
         params: Optional[ImageGenerationParams] = None,
-        **kwargs: Unpack[ImageGenerationArgs],
+        **kwargs: Unpack[ImageGenerationStreamArgs],
     ) -> AsyncImageStream:
         """Stream an image generation as ``ImageGenerationChunk`` items (``"stream": true``).
 

@@ -1,13 +1,24 @@
-"""``client.responses``: ``POST /v1/responses`` (plain and streamed), ``GET /v1/responses[/{id}]``."""
+"""``client.responses``: ``POST /v1/responses`` (plain and streamed), ``GET /v1/responses[/{id}]``.
+
+``create(stream=True)`` is ``stream(...).open()``: it sends and waits for the status, so a web handler
+sees a 404 / 429 at the call (``stream()`` stays lazy). Its first ``@overload`` is the plain one: it is
+the signature ``with_raw_response`` is typed with (``resources/_base.py``).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Literal, Mapping, Optional, Union, overload
 
 from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
-from ..types.responses import ResponsesFields, ResponsesListResponse, ResponsesParams, ResponsesResponse
+from ..types.responses import (
+    ResponsesFields,
+    ResponsesListResponse,
+    ResponsesParams,
+    ResponsesResponse,
+    ResponsesStreamFields,
+)
 from ._base import (
     AsyncAPIResource,
     AsyncRaw,
@@ -30,27 +41,58 @@ _PATH = "/v1/responses"
 def _create_params(params: object, fields: Mapping[str, Any]) -> ResponsesParams:
     parsed = coerce_params(ResponsesParams, params, fields)
     if parsed.stream:
-        raise InvalidParamsError("responses.create() does not stream; call responses.stream() instead")
+        raise InvalidParamsError(
+            "responses.create() streams with the keyword stream=True (or call responses.stream()),"
+            " not with a params' stream field"
+        )
     return parsed
 
 
 class ResponsesArgs(ResponsesFields, CallOptions, total=False):
-    """The keywords of the methods that take a ``ResponsesParams``: its fields and the per-call options."""
+    """The keywords of ``create``: ``ResponsesParams``' fields (``stream`` apart) and the per-call options."""
+
+
+class ResponsesStreamArgs(ResponsesStreamFields, CallOptions, total=False):
+    """The keywords of ``stream``: ``ResponsesParams``' fields and the per-call options."""
 
 
 class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[Streaming]"]):
+    @overload
     def create(
         self,
         params: Optional[ResponsesParams] = None,
+        *,
+        stream: Optional[Literal[False]] = None,
         **kwargs: Unpack[ResponsesArgs],
-    ) -> ResponsesResponse:
-        """Create a response (``POST /v1/responses``, ``"stream": false``).
+    ) -> ResponsesResponse: ...
+    @overload
+    def create(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ResponsesStream: ...
+    def create(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Optional[bool] = None,
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> Union[ResponsesResponse, ResponsesStream]:
+        """Create a response (``POST /v1/responses``); ``stream=True``: the stream of :meth:`stream`, open.
 
-        Pass a ``ResponsesParams`` or its fields as keyword arguments (``model=``, ``input=``, ...).
-        Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is true: use
-        :meth:`stream`. ``timeout`` here is the HTTP timeout of this call; the body field of the same
-        name is set through ``ResponsesParams(timeout=...)``.
+        With ``stream=True`` the request is sent and its status awaited before this returns, so an HTTP
+        error (``RateLimitError``, ``NotFoundError``, ...) is raised here, not at the first event
+        (:meth:`stream` stays lazy). Close the stream (or read it to the end) to release the connection.
+
+        Pass a ``ResponsesParams`` or its fields as keyword arguments (``model=``, ``input=``, ...). A
+        ``ResponsesParams(stream=True)`` without the keyword raises ``InvalidParamsError`` (a
+        ``ValueError``, as in 0.1.4). ``timeout`` here is the HTTP timeout of this call; the body field
+        of the same name is set through ``ResponsesParams(timeout=...)``.
         """
+        if stream:
+            return self.stream(params, **kwargs).open()
         opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
@@ -58,7 +100,7 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
     def stream(
         self,
         params: Optional[ResponsesParams] = None,
-        **kwargs: Unpack[ResponsesArgs],
+        **kwargs: Unpack[ResponsesStreamArgs],
     ) -> ResponsesStream:
         """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
 
@@ -109,18 +151,42 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
 
 
 class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "ResponsesViews[AsyncStreaming]"]):
+    @overload
     async def create(
         self,
         params: Optional[ResponsesParams] = None,
+        *,
+        stream: Optional[Literal[False]] = None,
         **kwargs: Unpack[ResponsesArgs],
-    ) -> ResponsesResponse:
-        """Create a response (``POST /v1/responses``, ``"stream": false``).
+    ) -> ResponsesResponse: ...
+    @overload
+    async def create(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> AsyncResponsesStream: ...
+    async def create(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Optional[bool] = None,
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> Union[ResponsesResponse, AsyncResponsesStream]:
+        """Create a response (``POST /v1/responses``); ``stream=True``: the stream of :meth:`stream`, open.
 
-        Pass a ``ResponsesParams`` or its fields as keyword arguments (``model=``, ``input=``, ...).
-        Raises ``InvalidParamsError`` (a ``ValueError``, as in 0.1.4) when ``stream`` is true: use
-        :meth:`stream`. ``timeout`` here is the HTTP timeout of this call; the body field of the same
-        name is set through ``ResponsesParams(timeout=...)``.
+        With ``stream=True`` the request is sent and its status awaited before this returns, so an HTTP
+        error (``RateLimitError``, ``NotFoundError``, ...) is raised here, not at the first event
+        (:meth:`stream` stays lazy). Close the stream (or read it to the end) to release the connection.
+
+        Pass a ``ResponsesParams`` or its fields as keyword arguments (``model=``, ``input=``, ...). A
+        ``ResponsesParams(stream=True)`` without the keyword raises ``InvalidParamsError`` (a
+        ``ValueError``, as in 0.1.4). ``timeout`` here is the HTTP timeout of this call; the body field
+        of the same name is set through ``ResponsesParams(timeout=...)``.
         """
+        if stream:
+            return await self.stream(params, **kwargs).open()
         opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return await self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
@@ -128,7 +194,7 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
     def stream(
         self,
         params: Optional[ResponsesParams] = None,
-        **kwargs: Unpack[ResponsesArgs],
+        **kwargs: Unpack[ResponsesStreamArgs],
     ) -> AsyncResponsesStream:
         """Stream a response as ``ResponsesStreamEvent`` items (``"stream": true``).
 

@@ -100,7 +100,8 @@ class CompareStreamEvent(MeshModel):
 
 
 class CompareFields(TypedDict, total=False):
-    """``CompareParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+    """``CompareParams``'s fields as keyword arguments but ``stream``, typed (``create`` takes ``stream``
+    as a parameter of its own; a test keeps these and the model in step)."""
 
     models: Sequence[str]
     messages: Sequence[Union[ChatMessage, Mapping[str, Any]]]
@@ -109,8 +110,13 @@ class CompareFields(TypedDict, total=False):
     comparison_instructions: Optional[str]
     temperature: Optional[float]
     max_tokens: Optional[int]
-    stream: bool
     template: Optional[str]
     variables: Optional[Mapping[str, str]]
     skip_comparison: bool
     cache: Optional[bool]
+
+
+class CompareStreamFields(CompareFields, total=False):
+    """``CompareFields`` and ``stream``: the keywords of ``stream()`` (its body always streams)."""
+
+    stream: bool

@@ -147,7 +147,8 @@ class ImageGenerationChunk(MeshModel):
 
 
 class ImageGenerationFields(TypedDict, total=False):
-    """``ImageGenerationParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+    """``ImageGenerationParams``'s fields as keyword arguments but ``stream``, typed (``generate`` takes
+    ``stream`` as a parameter of its own; a test keeps these and the model in step)."""
 
     prompt: str
     model: Optional[str]
@@ -156,7 +157,6 @@ class ImageGenerationFields(TypedDict, total=False):
     quality: Optional[str]
     response_format: Optional[Literal["url", "b64_json"]]
     output_format: Optional[Literal["png", "jpeg", "webp"]]
-    stream: Optional[bool]
     aspect_ratio: Optional[str]
     resolution: Optional[str]
     output_compression: Optional[int]
@@ -170,6 +170,12 @@ class ImageGenerationFields(TypedDict, total=False):
     guidance_scale: Optional[float]
     watermark: Optional[bool]
     optimize_prompt_options: Optional[Mapping[str, Any]]
+
+
+class ImageGenerationStreamFields(ImageGenerationFields, total=False):
+    """``ImageGenerationFields`` and ``stream``: the keywords of ``stream()`` (its body always streams)."""
+
+    stream: Optional[bool]
 
 
 class ImageEditFields(TypedDict, total=False):

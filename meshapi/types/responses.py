@@ -141,14 +141,14 @@ class ResponsesListResponse(MeshResult):
 
 
 class ResponsesFields(TypedDict, total=False):
-    """``ResponsesParams``'s fields as keyword arguments, typed (a test keeps both in step)."""
+    """``ResponsesParams``'s fields as keyword arguments but ``stream``, typed (``create`` takes ``stream``
+    as a parameter of its own; a test keeps these and the model in step)."""
 
     model: Optional[str]
     input: Union[str, Sequence[Any]]
     template: Optional[str]
     variables: Optional[Mapping[str, str]]
     session_id: Optional[str]
-    stream: bool
     max_output_tokens: Optional[int]
     temperature: Optional[float]
     top_p: Optional[float]
@@ -170,3 +170,9 @@ class ResponsesFields(TypedDict, total=False):
     expire_at: Optional[int]
     context_management: Optional[Mapping[str, Any]]
     plugins: Optional[Sequence[Mapping[str, Any]]]
+
+
+class ResponsesStreamFields(ResponsesFields, total=False):
+    """``ResponsesFields`` and ``stream``: the keywords of ``stream()`` (its body always streams)."""
+
+    stream: bool

@@ -1,9 +1,9 @@
 """Over real sockets: a stream's HTTP error is raised by the call that opens it, with the gateway's id.
 
-``await client.chat.completions.create(stream=True)`` (and ``open()`` on the other families' streams)
-waits for the status line, so a planned 404 / 429 surfaces there, before any iteration, as it must for
-a web handler that answers with a ``StreamingResponse`` only once the stream is open. ``.stream()``
-sends nothing until it is read.
+``await client.chat.completions.create(stream=True)`` (also ``responses.create``, ``compare.create`` and
+``images.generate`` with ``stream=True``, and ``open()`` on any family's stream) waits for the status
+line, so a planned 404 / 429 surfaces there, before any iteration, as it must for a web handler that
+answers with a ``StreamingResponse`` only once the stream is open. ``.stream()`` sends nothing until it is read.
 """
 
 from __future__ import annotations
@@ -17,17 +17,33 @@ from meshapi import AsyncMeshAPI, MeshAPI
 from tests.conftest import close, collect, resolve
 
 MESSAGES = [{"role": "user", "content": "hi"}]
+COMPARED = ["openai/gpt-4o-mini", "openai/gpt-4o"]
 FAMILIES: Dict[str, Any] = {
     "chat": (
         "/v1/chat/completions",
         lambda c: c.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES, stream=True),
     ),
-    "responses": ("/v1/responses", lambda c: c.responses.stream(model="openai/o4-mini", input="hi").open()),
+    "responses": (
+        "/v1/responses",
+        lambda c: c.responses.create(model="openai/o4-mini", input="hi", stream=True),
+    ),
     "compare": (
         "/v1/chat/compare",
-        lambda c: c.compare.stream(models=["openai/gpt-4o-mini", "openai/gpt-4o"], messages=MESSAGES).open(),
+        lambda c: c.compare.create(models=COMPARED, messages=MESSAGES, stream=True),
     ),
     "images": (
+        "/v1/images/generations",
+        lambda c: c.images.generate(model="openai/gpt-image-1", prompt="a lighthouse", stream=True),
+    ),
+    "responses.stream().open()": (
+        "/v1/responses",
+        lambda c: c.responses.stream(model="openai/o4-mini", input="hi").open(),
+    ),
+    "compare.stream().open()": (
+        "/v1/chat/compare",
+        lambda c: c.compare.stream(models=COMPARED, messages=MESSAGES).open(),
+    ),
+    "images.stream().open()": (
         "/v1/images/generations",
         lambda c: c.images.stream(model="openai/gpt-image-1", prompt="a lighthouse").open(),
     ),
@@ -85,5 +101,21 @@ async def test_an_opened_stream_reads_to_the_end_and_stream_stays_lazy(mode: str
         assert len(gateway.requests.filter(path=path)) == before + 1 and opened.response.status_code == 200
         text = "".join(await collect(opened.text_stream))
         assert text and opened.closed
+    finally:
+        await close(client)
+
+
+async def test_each_family_opened_by_create_reads_its_stream_to_the_end(mode: str, gateway: Any) -> None:
+    client = _client(mode, gateway)
+    try:
+        responses = await resolve(FAMILIES["responses"][1](client))
+        await collect(responses)
+        assert responses.closed and (await resolve(responses.get_final_response())).status == "completed"
+        compare = await resolve(FAMILIES["compare"][1](client))
+        await collect(compare)
+        assert compare.closed and (await resolve(compare.get_final())).models == COMPARED
+        images = await resolve(FAMILIES["images"][1](client))
+        await collect(images)
+        assert images.closed and len((await resolve(images.get_final())).data) == 1
     finally:
         await close(client)

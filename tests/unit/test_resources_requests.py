@@ -25,7 +25,15 @@ from meshapi import (
     SearchResponse,
     TemplateSummary,
 )
-from meshapi.types import CreateBatchParams, EmbeddingsParams, ImageGenerationChunk, ResponsesListResponse
+from meshapi.types import (
+    CompareParams,
+    CreateBatchParams,
+    EmbeddingsParams,
+    ImageGenerationChunk,
+    ImageGenerationParams,
+    ResponsesListResponse,
+    ResponsesParams,
+)
 from tests.conftest import collect, resolve
 from tests.unit import _payloads as P
 
@@ -53,6 +61,11 @@ def js(payload: Any, status: int = 200) -> Reply:
 
 def stream(body: bytes) -> Reply:
     return lambda: httpx.Response(200, content=body, headers=SSE)
+
+
+async def drained(opened: Any) -> List[Any]:
+    """The items of the stream ``create(stream=True)`` returns (awaited first on the async client)."""
+    return await collect(await resolve(opened))
 
 
 def empty(status: int) -> Reply:
@@ -100,6 +113,15 @@ CASES: Dict[str, Case] = {
     ),
     "responses.stream": Case(
         lambda c: collect(c.responses.stream(model="openai/o4-mini", input="hi")),
+        "POST",
+        "/v1/responses",
+        {},
+        {"model": "openai/o4-mini", "input": "hi", "stream": True},
+        stream(P.sse(P.RESPONSES_EVENTS)),
+        _items(ResponsesStreamEvent, 4),
+    ),
+    "responses.create-stream-true": Case(
+        lambda c: drained(c.responses.create(model="openai/o4-mini", input="hi", stream=True)),
         "POST",
         "/v1/responses",
         {},
@@ -155,6 +177,15 @@ CASES: Dict[str, Case] = {
     ),
     "compare.stream": Case(
         lambda c: collect(c.compare.stream(models=P.MODELS, messages=MESSAGES)),
+        "POST",
+        "/v1/chat/compare",
+        {},
+        {"models": P.MODELS, "messages": MESSAGES, "stream": True, "skip_comparison": False},
+        stream(P.sse(P.COMPARE_EVENTS)),
+        _items(CompareStreamEvent, 7),
+    ),
+    "compare.create-stream-true": Case(
+        lambda c: drained(c.compare.create(models=P.MODELS, messages=MESSAGES, stream=True)),
         "POST",
         "/v1/chat/compare",
         {},
@@ -317,13 +348,22 @@ CASES: Dict[str, Case] = {
         _is(ImageGenerationResponse),
     ),
     "images.generate-stream-true-in-params": Case(
-        lambda c: c.images.generate(model="m", prompt="p", stream=True),
+        lambda c: c.images.generate(ImageGenerationParams(model="m", prompt="p", stream=True)),
         "POST",
         "/v1/images/generations",
         {},
         {"model": "m", "prompt": "p", "stream": False},
         js(P.IMAGE),
         _is(ImageGenerationResponse),
+    ),
+    "images.generate-stream-true": Case(
+        lambda c: drained(c.images.generate(model="m", prompt="p", stream=True)),
+        "POST",
+        "/v1/images/generations",
+        {},
+        {"model": "m", "prompt": "p", "stream": True},
+        stream(P.IMAGE_STREAM),
+        _items(ImageGenerationChunk, 2),
     ),
     "images.stream": Case(
         lambda c: collect(c.images.stream(model="m", prompt="p")),
@@ -427,7 +467,7 @@ async def test_request_shape(make_client: Any, name: str) -> None:
     assert headers["authorization"] == f"Bearer {TOKEN}"
     assert headers["x-meshapi-sdk"].startswith("python/")
     assert ("idempotency-key" in headers) == (case.method == "POST")
-    streaming = name.endswith(".stream")
+    streaming = isinstance(case.body, dict) and case.body.get("stream") is True  # stream() or stream=True
     assert headers["accept"] == ("text/event-stream" if streaming else "application/json")
 
 
@@ -480,8 +520,11 @@ def test_examples_parse() -> None:
 # --- invalid arguments never reach the network ----------------------------------------------------
 
 INVALID: Dict[str, Callable[[Any], Any]] = {
-    "responses.create stream=True": lambda c: c.responses.create(input="x", stream=True),
-    "compare.create stream=True": lambda c: c.compare.create(models=["a"], messages=MESSAGES, stream=True),
+    # the keyword stream=True streams; a params model saying so without it is refused (as in 0.1.4)
+    "responses.create params stream": lambda c: c.responses.create(ResponsesParams(input="x", stream=True)),
+    "compare.create params stream": lambda c: c.compare.create(
+        CompareParams(models=["a"], messages=MESSAGES, stream=True)
+    ),
     "templates.update without fields": lambda c: c.templates.update("t1"),
     "templates.update all None": lambda c: c.templates.update("t1", name=None),
     "embeddings unknown field": lambda c: c.embeddings.create(input="x", dimension=3),

@@ -27,19 +27,24 @@ CHAT_SSE = (
 )
 RATE_LIMITED = {"error": {"code": "rate_limit_exceeded", "message": "Slow down"}, "request_id": "req_429"}
 
-# every family's lazy stream; ``open()`` on it is the eager step of ``chat.completions.create(stream=True)``
+# every family's lazy stream; ``open()`` on it is the eager step ``create(stream=True)`` takes
 STREAMS: Dict[str, Callable[[Any], Any]] = {
     "chat": lambda c: c.chat.completions.stream(model="m", messages=MESSAGES),
     "responses": lambda c: c.responses.stream(model="openai/o4-mini", input="hi"),
     "compare": lambda c: c.compare.stream(models=P.MODELS, messages=MESSAGES),
     "images": lambda c: c.images.stream(model="m", prompt="p"),
 }
-# the call a web handler awaits, per family
-OPENED: Dict[str, Callable[[Any], Any]] = {
+# each family's eager call: ``create(stream=True)`` (images: ``generate``)
+CREATED: Dict[str, Callable[[Any], Any]] = {
     "chat": lambda c: c.chat.completions.create(model="m", messages=MESSAGES, stream=True),
-    "responses": lambda c: STREAMS["responses"](c).open(),
-    "compare": lambda c: STREAMS["compare"](c).open(),
-    "images": lambda c: STREAMS["images"](c).open(),
+    "responses": lambda c: c.responses.create(model="openai/o4-mini", input="hi", stream=True),
+    "compare": lambda c: c.compare.create(models=P.MODELS, messages=MESSAGES, stream=True),
+    "images": lambda c: c.images.generate(model="m", prompt="p", stream=True),
+}
+# the calls a web handler may await: the eager call, or ``open()`` on the lazy stream
+OPENED: Dict[str, Callable[[Any], Any]] = {
+    **CREATED,
+    **{f"{family}.stream().open()": (lambda c, f=family: STREAMS[f](c).open()) for family in STREAMS},
 }
 
 
@@ -106,6 +111,41 @@ async def test_create_stream_true_opens_once_and_reads_live(make_client: Any) ->
     assert stream is await resolve(stream.open())  # already open: nothing sent again
     assert await collect(stream.text_stream) == ["hi"]
     assert len(seen) == 1 and bodies[0].closed and stream.closed
+
+
+@pytest.mark.parametrize("family", list(CREATED))
+async def test_create_stream_true_returns_the_stream_class_already_open(
+    make_client: Any, family: str
+) -> None:
+    seen: List[httpx.Request] = []
+    bodies: List[RecordingStream] = []
+    client = make_client(streaming(seen, bodies))
+    stream = await resolve(CREATED[family](client))
+    assert type(stream) is type(STREAMS[family](client))  # the class .stream() returns
+    assert len(seen) == 1 and json.loads(seen[0].content)["stream"] is True
+    assert stream.response is not None and stream.request_id == "req_ok" and bodies[0].sent == 0
+    await close(stream)
+    assert stream.closed and bodies[0].closed and len(seen) == 1
+
+
+@pytest.mark.parametrize("family", ["responses", "compare", "images"])
+async def test_raw_view_of_create_stream_true_hands_over_the_stream(
+    make_client: Any, mode: str, family: str
+) -> None:
+    seen: List[httpx.Request] = []
+    bodies: List[RecordingStream] = []
+    client = make_client(streaming(seen, bodies))
+    resource = client.images if family == "images" else getattr(client, family)
+    method = "generate" if family == "images" else "create"
+    args = {"responses": {"input": "hi"}, "compare": {"models": P.MODELS, "messages": MESSAGES}}
+    raw = await resolve(
+        getattr(resource.with_raw_response, method)(**args.get(family, {"prompt": "p"}), stream=True)
+    )
+    assert raw.status_code == 200 and len(seen) == 1 and bodies[0].sent == 0
+    stream = raw.parse()
+    assert type(stream) is type(STREAMS[family](client))
+    await close(stream)
+    assert bodies[0].closed and len(seen) == 1
 
 
 async def test_open_on_a_closed_stream_sends_nothing(make_client: Any) -> None:

@@ -14,9 +14,12 @@ from meshapi import (
     AsyncStreamedResponse,
     ChatCompletionResponse,
     ChatCompletionStream,
+    CompareResponse,
     EmbeddingsResponse,
+    ImageGenerationResponse,
     MeshAPI,
     RawResponse,
+    ResponsesResponse,
     StreamedResponse,
 )
 from meshapi.types.batches import BatchObject
@@ -48,6 +51,15 @@ def sync_calls(client: MeshAPI) -> None:
     with client.chat.with_streaming_response.completions.stream(messages=HI) as streamed:
         chat_stream: ChatCompletionStream = streamed.parse()
     print(vectors, reply, nested, stream, batch, structured, typed, lines, parsed, chat_stream)
+    # create / generate with stream=True: the raw views are typed with the plain (first) overload
+    raw_reply: RawResponse[ResponsesResponse] = client.responses.with_raw_response.create(input="a")
+    raw_compare: RawResponse[CompareResponse] = client.compare.with_raw_response.create(
+        models=["a"], messages=[]
+    )
+    raw_images: RawResponse[ImageGenerationResponse] = client.images.with_raw_response.generate(prompt="a")
+    print(raw_reply, raw_compare, raw_images)
+    client.responses.with_raw_response.create(input="a", stream=True)  # wrong
+    client.images.with_streaming_response.generate(prompt="a", stream=True)  # wrong
     client.embeddings.with_raw_response.craete(model="m", input="a")  # wrong
     client.embeddings.with_raw_response.create(model="m", inputs="a")  # wrong
     client.embeddings.with_streaming_response.create(model="m", input="a", timeout="soon")  # wrong

@@ -1,11 +1,26 @@
 """Checked by ``mypy --strict`` in test_resource_typing.py (never imported): lines marked ``# wrong`` must
-be reported, every other line must pass. Fields and per-call options of every resource are typed."""
+be reported, every other line must pass. Fields and per-call options of every resource are typed;
+``create(stream=True)`` (images: ``generate``) is typed to return the stream ``stream()`` returns."""
 
 from __future__ import annotations
 
 import pathlib
 
-from meshapi import AsyncMeshAPI, EmbeddingsParams, EmbeddingsResponse, MeshAPI
+from meshapi import (
+    AsyncCompareStream,
+    AsyncImageStream,
+    AsyncMeshAPI,
+    AsyncResponsesStream,
+    CompareResponse,
+    CompareStream,
+    EmbeddingsParams,
+    EmbeddingsResponse,
+    ImageGenerationResponse,
+    ImageStream,
+    MeshAPI,
+    ResponsesResponse,
+    ResponsesStream,
+)
 from meshapi.types.batches import BatchObject
 from meshapi.types.rag import SearchResponse
 
@@ -26,6 +41,18 @@ def sync_calls(client: MeshAPI) -> None:
     client.web.search("news", max_results=3)
     client.rag.list(10, 0, timeout=2.0)
     print(vectors, old_style, batch, found, saved)
+    events: ResponsesStream = client.responses.create(input="hi", stream=True)
+    reply: ResponsesResponse = client.responses.create(input="hi", stream=False)
+    lazy: ResponsesStream = client.responses.stream(input="hi", max_output_tokens=5)
+    compared: CompareStream = client.compare.create(models=["a"], messages=[], stream=True)
+    compare_reply: CompareResponse = client.compare.create(models=["a"], messages=[])
+    images: ImageStream = client.images.generate(prompt="a cat", stream=True)
+    image_reply: ImageGenerationResponse = client.images.generate(prompt="a cat", n=1)
+    print(events, reply, lazy, compared, compare_reply, images, image_reply)
+    not_a_stream: ResponsesResponse = client.responses.create(input="hi", stream=True)  # wrong
+    not_a_reply: CompareStream = client.compare.create(models=["a"], messages=[])  # wrong
+    not_images: ImageGenerationResponse = client.images.generate(prompt="a cat", stream=True)  # wrong
+    print(not_a_stream, not_a_reply, not_images)
     client.embeddings.create(model="m", inputs="a")  # wrong
     client.embeddings.create(model="m", input="a", dimensions="8")  # wrong
     client.embeddings.create(model="m", input="a", timeout="soon")  # wrong
@@ -44,7 +71,12 @@ async def async_calls(client: AsyncMeshAPI) -> None:
     vectors: EmbeddingsResponse = await client.embeddings.create(model="m", input="a", max_retries=1)
     await client.moderations.create("text", model="omni-moderation-latest")
     await client.router.select(messages=[{"role": "user", "content": "hi"}], api_type="completions")
-    print(vectors)
+    events: AsyncResponsesStream = await client.responses.create(input="hi", stream=True)
+    compared: AsyncCompareStream = await client.compare.create(models=["a"], messages=[], stream=True)
+    images: AsyncImageStream = await client.images.generate(prompt="a cat", stream=True)
+    print(vectors, events, compared, images)
+    sync_stream: ImageStream = await client.images.generate(prompt="a cat", stream=True)  # wrong
+    print(sync_stream)
     await client.embeddings.create(model="m", input="a", encoding_format="hex")  # wrong
     await client.batches.list(after="b0", limit="10")  # wrong
     await client.responses.create(input="hi", max_output_tokens="5")  # wrong
