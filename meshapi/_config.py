@@ -13,6 +13,7 @@ openai-python's habit), ``MESHAPI_LOG``
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import os
 import sys
@@ -23,10 +24,10 @@ import httpx
 
 from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers
-from ._core.retry import RetrySchedule, validate_max_retries
+from ._core.retry import RetrySchedule, check_wait, validate_max_retries
 from ._core.timeouts import DEFAULT_TIMEOUT, validate_timeout, validate_total_timeout
 from ._errors import ConfigurationError, InvalidParamsError
-from ._redact import remember_secret
+from ._redact import pin_secret, remember_secret
 from ._resilience import FallbackConfig, RetryPolicy, schedule_of
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "custom_headers_from_env",
     "derived_config",
     "merge_alias",
+    "provided_token",
     "redact_token",
     "resolve_settings",
     "without_api_version",
@@ -91,8 +93,8 @@ class MeshAPIConfig:
 
     ``repr()`` never shows the token. Beyond 0.1.4: ``token`` may be a callable returning the token
     (called for every attempt), ``default_headers`` / ``default_query`` sent on every call, the retry
-    timing knobs (``retry_initial_delay``, ``retry_max_delay``, ``retry_max_after``; see
-    ``meshapi._core.retry``), which tests set near zero, ``retry_read_timeouts`` (re-send a POST whose
+    timing knobs (``retry_initial_delay``, ``retry_max_delay``, ``retry_max_after``: finite seconds from 0
+    to 3600; see ``meshapi._core.retry``), which tests set near zero, ``retry_read_timeouts`` (re-send a POST whose
     answer did not arrive in time: off by default, a slow paid call must not run twice),
     ``total_timeout`` (seconds, end to end), the ``on_request`` / ``on_response`` hooks and
     ``max_response_bytes`` (64 MiB: the most a decoded body, one SSE line or one SSE event may hold).
@@ -150,6 +152,7 @@ class MeshAPIConfig:
         self.base_url = without_api_version(base)
         if not callable(self.token):
             self.token = check_token(self.token)
+            pin_secret(self.token, self)  # scrubbed while this client lives, however many tokens rotate
         if self.default_headers is not None:
             try:
                 _check_headers(self.default_headers, name="default_headers")
@@ -169,10 +172,8 @@ class MeshAPIConfig:
             self.max_retries = validate_max_retries(self.max_retries)
         except ValueError as exc:
             raise ConfigurationError(str(exc)) from None
-        for name in ("retry_initial_delay", "retry_max_delay", "retry_max_after"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ConfigurationError(f"{name} must be a non-negative number of seconds, got {value!r}")
+        for name in ("retry_initial_delay", "retry_max_delay", "retry_max_after"):  # 0 to MAX_WAIT, finite
+            setattr(self, name, check_wait(getattr(self, name), name))
         limit = self.max_response_bytes
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1024:
             raise ConfigurationError(
@@ -242,12 +243,27 @@ class MeshAPIConfig:
             value = self.token()
         except Exception as exc:
             raise ConfigurationError(f"The token provider raised {type(exc).__name__}") from exc
-        if hasattr(value, "__await__"):
-            close = getattr(value, "close", None)
-            if close is not None:
-                close()  # never awaited: do not leave a "coroutine was never awaited" warning
-            raise ConfigurationError("this token provider is async; await it in async code")
-        return check_token(value)
+        return provided_token(value, awaitable_hint="await it in async code")
+
+
+def provided_token(value: object, *, awaitable_hint: str = "use AsyncMeshAPI for an async provider") -> str:
+    """What a token provider returned, checked: a non-empty string, else ``ConfigurationError``.
+
+    ``None``, an empty string or another type never becomes a request without ``Authorization``. An
+    awaitable (an ``async def`` provider where nothing awaits it) is closed first, so no "coroutine was
+    never awaited" warning is left behind, and the message says ``awaitable_hint``.
+    """
+    if inspect.isawaitable(value):
+        close = getattr(value, "close", None)
+        if close is not None:
+            close()
+        raise ConfigurationError(f"The token provider is async (it returned an awaitable); {awaitable_hint}")
+    if not isinstance(value, str) or not value:
+        shown = "an empty string" if value == "" else "None" if value is None else type(value).__name__
+        raise ConfigurationError(
+            f"The token provider returned {shown}; it must return the token as a non-empty string"
+        )
+    return check_token(value)
 
 
 def without_api_version(base_url: str) -> str:

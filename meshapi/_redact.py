@@ -4,32 +4,83 @@ A server or proxy may echo the request, or the key, back in an error body; that 
 error's message, ``body``, ``details`` and so ``str()``, ``repr()`` and the pickle of the exception
 (what error trackers store). Every token a client is configured with, or gets from its token
 provider, passes ``meshapi._config.check_token``, which calls :func:`remember_secret`; every
-``MeshAPIError`` runs its texts through :func:`scrub` at construction. The registry only grows by the
-tokens actually used (a few strings), and holds nothing else.
+``MeshAPIError`` runs its texts through :func:`scrub` at construction.
+
+The registry is bounded, so a rotating token provider (a new token per call) neither grows memory
+nor slows every error down: it holds the :data:`MAX_RECENT_SECRETS` most recently used tokens (least
+recently used dropped first) plus the static token of every live client (:func:`pin_secret`, released
+when the client's settings are garbage collected). It holds nothing else.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
-from typing import Any, FrozenSet
+import weakref
+from typing import Any, Deque, Dict, FrozenSet
 
-__all__ = ["REDACTED", "remember_secret", "scrub"]
+__all__ = ["MAX_RECENT_SECRETS", "REDACTED", "pin_secret", "remember_secret", "remembered", "scrub"]
 
 REDACTED = "[redacted]"
+#: How many recently used tokens are kept for scrubbing (beyond the static tokens of live clients).
+MAX_RECENT_SECRETS = 128
 _MIN_LENGTH = 8  # shorter strings are not worth hiding and would mangle ordinary words
 _MAX_DEPTH = 32  # scrubbing walks nested bodies this deep; deeper values are left out
 
 _lock = threading.Lock()
-_secrets: FrozenSet[str] = frozenset()
+_recent: collections.OrderedDict[str, None] = collections.OrderedDict()
+_pins: Dict[int, str] = {}  # id(owner) -> its static token
+# ids of owners that were garbage collected: appended by weakref.finalize (never under the lock, as a
+# collection may run while this thread holds it) and dropped from _pins at the next change
+_released: Deque[int] = collections.deque()
+_secrets: FrozenSet[str] = frozenset()  # what scrub() reads: recent | pinned, rebuilt on every change
+
+
+def _rebuild() -> None:
+    """Under ``_lock``: drop released pins, then publish the new set."""
+    global _secrets
+    while _released:
+        _pins.pop(_released.popleft(), None)
+    _secrets = frozenset(_recent) | frozenset(_pins.values())
 
 
 def remember_secret(secret: str) -> None:
-    """Add ``secret`` (a token) to the strings scrubbed out of every error built from now on."""
-    global _secrets
-    if len(secret) < _MIN_LENGTH or secret in _secrets:
+    """Add ``secret`` (a token) to the strings scrubbed out of every error built from now on.
+
+    It stays while it is among the :data:`MAX_RECENT_SECRETS` most recently remembered.
+    """
+    if len(secret) < _MIN_LENGTH:
         return
+    plain = str.__str__(secret)
     with _lock:
-        _secrets = _secrets | {str.__str__(secret)}
+        if plain in _recent:
+            _recent.move_to_end(plain)  # in use again: the last to be dropped
+            if not _released:
+                return
+        else:
+            _recent[plain] = None
+            while len(_recent) > MAX_RECENT_SECRETS:
+                _recent.popitem(last=False)
+        _rebuild()
+
+
+def pin_secret(secret: str, owner: object) -> None:
+    """Keep ``secret`` (a client's static token) scrubbed for as long as ``owner`` lives."""
+    if len(secret) < _MIN_LENGTH:
+        return
+    key = id(owner)
+    with _lock:
+        # a collected owner's id may be reused by ``owner``: release the old pins first
+        while _released:
+            _pins.pop(_released.popleft(), None)
+        _pins[key] = str.__str__(secret)
+        _rebuild()
+    weakref.finalize(owner, _released.append, key)
+
+
+def remembered() -> FrozenSet[str]:
+    """The tokens scrubbed right now (for tests and diagnostics; never log it)."""
+    return _secrets
 
 
 def scrub(value: Any, _depth: int = 0) -> Any:

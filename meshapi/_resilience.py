@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._core.request import RequestOptions
-from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES, RetrySchedule
+from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES, RetrySchedule, check_wait
 from ._errors import ConfigurationError, HookError, InvalidParamsError
 
 __all__ = [
@@ -81,7 +81,8 @@ class RetryPolicy:
 
     ``max_retries``: retries after the first attempt. ``retry_on_status``: statuses worth another
     attempt (a server's ``x-should-retry`` header still overrides either way). ``backoff_base_ms`` /
-    ``backoff_max_ms``: exponential backoff from the base, capped, with jitter. ``respect_retry_after``:
+    ``backoff_max_ms``: exponential backoff from the base, capped, with jitter (each a finite number
+    of milliseconds from 0 to 3,600,000, one hour; else ``ConfigurationError``). ``respect_retry_after``:
     wait at least the server's ``Retry-After`` / ``retry-after-ms`` hint (``False``: ignore hints).
     ``retry_on_network_error``: also retry failures after the request was sent (see the module
     docstring for what is retried regardless).
@@ -103,10 +104,8 @@ class RetryPolicy:
         object.__setattr__(
             self, "retry_on_status", _statuses(self.retry_on_status, "RetryPolicy.retry_on_status")
         )
-        for name in ("backoff_base_ms", "backoff_max_ms"):
-            number = getattr(self, name)
-            if isinstance(number, bool) or not isinstance(number, (int, float)) or number < 0:
-                raise ConfigurationError(f"RetryPolicy.{name} must be a non-negative number, got {number!r}")
+        for name in ("backoff_base_ms", "backoff_max_ms"):  # finite, 0 to one hour (MAX_WAIT)
+            check_wait(getattr(self, name), f"RetryPolicy.{name}", unit="milliseconds", scale=0.001)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,15 @@
   can decide. Negative, non-finite, huge or unparseable hints never raise; they are ignored.
 * With a deadline (``total_timeout``), a wait that would end past it gives up instead (the rule is
   ``meshapi._core.timeouts.wait_fits``).
+* The knobs (``retry_initial_delay``, ``retry_max_delay``, ``retry_max_after``, ``RetryPolicy``'s
+  ``backoff_*_ms``) are finite numbers from 0 to :data:`MAX_WAIT` seconds (``check_wait``, at
+  construction); whatever a schedule holds, :func:`compute_delay` never returns more than
+  ``max(max_delay, max_retry_after)`` nor more than :data:`MAX_WAIT`, and never raises.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -25,15 +30,18 @@ from typing import Any, Callable, FrozenSet, Mapping, Optional
 
 import httpx
 
+from .._errors import ConfigurationError
 from .retry_after import parse_retry_after, retry_after_hint
 from .timeouts import deadline_left, wait_fits
 
 __all__ = [
+    "MAX_WAIT",
     "RETRYABLE_STATUSES",
     "RetrySchedule",
     "RetryState",
     "compute_delay",
     "is_retryable_exception",
+    "check_wait",
     "is_retryable_status",
     "parse_retry_after",
     "retry_after_hint",
@@ -42,6 +50,9 @@ __all__ = [
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES_LIMIT = 100
+#: The longest any retry wait may be, in seconds (one hour): the bound of every retry timing knob.
+MAX_WAIT = 3600.0
+_MAX_EXPONENT = 64  # 2**64 times any knob is past MAX_WAIT; larger exponents would only risk OverflowError
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,21 @@ def validate_max_retries(value: object) -> int:
     return value
 
 
+def check_wait(value: object, name: str, *, unit: str = "seconds", scale: float = 1.0) -> float:
+    """A retry timing knob: a finite number from 0 to :data:`MAX_WAIT` seconds, else ``ConfigurationError``.
+
+    ``scale`` is the knob's unit in seconds (``0.001`` for the ``*_ms`` fields of ``RetryPolicy``);
+    the value is returned as given (not scaled).
+    """
+    limit = MAX_WAIT / scale
+    shown = f"{limit:.0f}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{name} must be a number of {unit}, got {value!r}")
+    if (isinstance(value, float) and not math.isfinite(value)) or not 0 <= value <= limit:
+        raise ConfigurationError(f"{name} must be a finite number of {unit} from 0 to {shown}, got {value!r}")
+    return value
+
+
 def is_retryable_status(status: int) -> bool:
     return status in RETRYABLE_STATUSES
 
@@ -96,13 +122,24 @@ def compute_delay(
     """
     if retries_done >= schedule.max_retries:
         return None
+    if retry_after is not None and not math.isfinite(retry_after):
+        retry_after = None  # not a usable hint (the parser never yields one; a direct caller might)
     if retry_after is not None:
         if retry_after > schedule.max_retry_after:
             return None
         # the hint is a floor: jitter only adds, and never beyond the cap
-        return min(retry_after * (1.0 + schedule.jitter * rand()), max(retry_after, schedule.max_retry_after))
-    backoff = min(schedule.initial_delay * (2.0**retries_done), schedule.max_delay)
-    return max(0.0, backoff * (1.0 + schedule.jitter * (2.0 * rand() - 1.0)))
+        delay = min(
+            retry_after * (1.0 + schedule.jitter * rand()), max(retry_after, schedule.max_retry_after)
+        )
+    else:
+        exponent = min(max(retries_done, 0), _MAX_EXPONENT)
+        try:
+            backoff = min(float(schedule.initial_delay) * (2.0**exponent), float(schedule.max_delay))
+        except OverflowError:  # an int knob beyond any float
+            backoff = MAX_WAIT
+        delay = max(0.0, backoff * (1.0 + schedule.jitter * (2.0 * rand() - 1.0)))
+    # a schedule built without the knob checks (a test, a direct caller) is still bounded
+    return delay if 0.0 <= delay <= MAX_WAIT else (MAX_WAIT if delay > 0.0 else 0.0)
 
 
 class RetryState:

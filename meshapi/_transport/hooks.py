@@ -4,7 +4,9 @@ Both send loops (``meshapi._transport.client``) call :func:`start_attempt` befor
 :func:`end_attempt` when its headers arrived (the ``a``-prefixed twins await an async token provider or
 hook). The ``on_request`` / ``on_response`` hooks see redacted views (:class:`RequestView`,
 :class:`ResponseView`), never the live request; a hook or a token provider that raises becomes a typed
-error (``HookError`` / ``ConfigurationError``) with the cause chained, and nothing is sent.
+error (``HookError`` / ``ConfigurationError``) with the cause chained, and nothing is sent. So is a
+provider that returns no usable token (``None``, ``""``, not a string: ``meshapi._config.provided_token``)
+or, on the sync client, an ``async def`` provider (its coroutine is closed, never left unawaited).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Callable, Dict, Optional
 
 import httpx
 
-from .._config import MeshAPIConfig, check_token
+from .._config import MeshAPIConfig, check_token, provided_token
 from .._core.retry import RetryState
 from .._core.timeouts import attempt_timeouts, deadline_error
 from .._errors import ConfigurationError, HookError, MeshAPIError
@@ -148,6 +150,7 @@ def start_attempt(
             token = provider()
         except Exception as exc:
             raise _token_error(exc) from exc
+        token = provided_token(token)  # None, "" or an async provider's coroutine: nothing is sent
     return _begin(config, request, state, token, external, config.on_request)
 
 
@@ -164,6 +167,7 @@ async def astart_attempt(
                 token = await token
         except Exception as exc:
             raise _token_error(exc) from exc
+        token = provided_token(token)
     attempt = _begin(config, request, state, token, external, None)
     hook = config.on_request
     if hook is not None and attempt.view is not None:

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import httpx
 
 from .._config import without_api_version
-from .._errors import InvalidParamsError, MeshAPIError, error_from_response
+from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError, error_from_response
 
 __all__ = [
     "AUTH_MODES",
@@ -125,10 +125,13 @@ def build_handshake(
       the key ends up in proxy and access logs).
 
     ``openai-realtime`` is always offered first. ``headers`` are extra headers for the upgrade;
-    ``allow_query_auth`` lets ``auto`` retry in the query form after an HTTP 400.
+    ``allow_query_auth`` lets ``auto`` retry in the query form after an HTTP 400. A ``token`` that is
+    not a non-empty string (a provider returned ``None``) is ``ConfigurationError``: nothing is sent.
     """
     if auth not in AUTH_MODES:
         raise InvalidParamsError(f"auth must be one of {', '.join(AUTH_MODES)}; got {auth!r}")
+    if not isinstance(token, str) or not token:  # never an upgrade without a credential
+        raise ConfigurationError("the realtime handshake needs the token as a non-empty string")
     safe_url = realtime_url(base_url, model)
     pairs: List[Tuple[str, str]] = [(k, v) for k, v in (headers or {}).items()]
     subprotocols = [SUBPROTOCOL]
