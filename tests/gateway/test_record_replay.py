@@ -120,6 +120,41 @@ def test_matching_ignores_stream_options_key_order_and_headers(upstream: Gateway
     assert again.status_code == 200 and again.content == first.content
 
 
+def test_secrets_in_the_query_the_body_and_the_realtime_handshake_are_not_recorded(
+    upstream: Gateway, tmp_path: Path
+) -> None:
+    from websockets.sync.client import connect
+
+    cassette = tmp_path / "c.jsonl"
+    body = chat_body("keys", api_key="sk_body_field_5K", metadata={"password": "pw_nested_6K"})
+    with recorder(upstream, cassette) as rec:
+        url = rec.base_url.replace("http://", "ws://") + "/v1/realtime?model=openai%2Fgpt-realtime"
+        with connect(url, subprotocols=["openai-realtime", f"Bearer.{LOCAL_TOKEN}"], open_timeout=5) as ws:  # type: ignore[list-item]
+            assert json.loads(ws.recv(timeout=5))["type"] == "session.created"
+        first = httpx.post(rec.base_url + CHAT, json=body, headers=LOCAL)
+        listed = httpx.get(
+            rec.base_url + "/v1/models", params={"api_key": "sk_query_7K", "type": "chat"}, headers=LOCAL
+        )
+        assert first.status_code == listed.status_code == 200
+        log = [json.dumps(r.as_dict()) for r in rec.requests]
+        assert rec.requests.filter(path="/v1/realtime")[0].bearer_is(LOCAL_TOKEN)
+    text = cassette.read_text(encoding="utf-8")
+    for secret in (LOCAL_TOKEN, "sk_body_field_5K", "pw_nested_6K", "sk_query_7K", UPSTREAM_TOKEN):
+        assert secret not in text and not any(secret in entry for entry in log)
+    chat, models = (json.loads(line)["request"] for line in text.splitlines())
+    assert chat["json"]["api_key"] == "sk_…redacted" and chat["json"]["metadata"] == {
+        "password": "pw_…redacted"
+    }
+    assert models["query"] == "api_key=sk_%E2%80%A6redacted&type=chat"
+    # the same requests (whatever key they carry) replay from the redacted cassette
+    with replayer(cassette) as rep:
+        again = httpx.post(rep.base_url + CHAT, json=body, headers=LOCAL)
+        other_key = httpx.get(
+            rep.base_url + "/v1/models", params={"api_key": "sk_other", "type": "chat"}, headers=LOCAL
+        )
+    assert again.content == first.content and other_key.content == listed.content
+
+
 def test_identical_requests_replay_in_order_then_the_last_repeats(upstream: Gateway, tmp_path: Path) -> None:
     cassette = tmp_path / "c.jsonl"
     with recorder(upstream, cassette) as rec:
