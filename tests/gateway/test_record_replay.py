@@ -22,6 +22,7 @@ from .conftest import assert_envelope, chat_body
 
 UPSTREAM_TOKEN = "rsk_upstream_secret_4J8Q_do_not_record"
 LOCAL_TOKEN = "rsk_local_side_token_7Z"
+ENV_SENTINEL = "rsk_exported_in_the_shell_3V_must_not_be_used"
 CHAT = "/v1/chat/completions"
 LOCAL = {"Authorization": f"Bearer {LOCAL_TOKEN}"}
 
@@ -281,6 +282,7 @@ def test_cli_record_and_replay_options(
 
 _PLUGIN_TEST = """
 import hashlib
+import os
 
 import httpx
 import pytest
@@ -293,6 +295,10 @@ def test_plain(meshapi_cassette):
     body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Cassette me"}]}
     reply = httpx.post(meshapi_cassette.base_url + "/v1/chat/completions", json=body, headers=headers)
     assert reply.status_code == 200
+    # the fixture's gateway never takes the environment's token (a real key exported in the shell)
+    sentinel = os.environ["MESHAPI_TOKEN"]
+    assert meshapi_cassette.token == "rsk_pytest_plugin_token" != sentinel
+    assert not any(r.sent_secret(sentinel) for r in meshapi_cassette.requests)
     print("PLAIN", reply.headers["x-request-id"])
 
 
@@ -321,18 +327,22 @@ def test_plugin_records_when_missing_and_replays_otherwise(tmp_path: Path) -> No
     (tmp_path / "test_uses_cassette.py").write_text(textwrap.dedent(_PLUGIN_TEST))
     (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     cassette = tmp_path / "cassettes" / "module.jsonl"
-    missing = _pytest(tmp_path, {})
+    # a real key exported in the shell: no run may send it anywhere or record it
+    shell = {"MESHAPI_TOKEN": ENV_SENTINEL}
+    missing = _pytest(tmp_path, shell)
     assert missing.returncode == 1 and "cassettes/module.jsonl does not exist" in missing.stdout
     assert "--meshapi-upstream URL" in missing.stdout and not cassette.exists()
     with serve([UPSTREAM_TOKEN]) as up:
         recorded = _pytest(
-            tmp_path, {"MESHAPI_UPSTREAM_TOKEN": UPSTREAM_TOKEN}, "--meshapi-upstream", up.base_url
+            tmp_path, {**shell, "MESHAPI_UPSTREAM_TOKEN": UPSTREAM_TOKEN}, "--meshapi-upstream", up.base_url
         )
         assert recorded.returncode == 0, recorded.stdout + recorded.stderr
         assert len(up.requests.filter(path=CHAT)) == 2
+        assert not any(r.sent_secret(ENV_SENTINEL) or ENV_SENTINEL in repr(r.as_dict()) for r in up.requests)
     assert len(cassette.read_text().splitlines()) == 2 and UPSTREAM_TOKEN not in cassette.read_text()
+    assert ENV_SENTINEL not in cassette.read_text()
     # the upstream is gone: the second run is answered from the cassette alone, identically
-    replayed = _pytest(tmp_path, {})
+    replayed = _pytest(tmp_path, shell)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
 
     def printed(run: subprocess.CompletedProcess[str]) -> List[str]:
