@@ -1,7 +1,9 @@
 """The cassette part of the pytest plugin: run tests against recorded exchanges with a real gateway.
 
 Loaded by :mod:`meshapi.testing` (its ``pytest_plugins``). Mark a test or a module and ask for the
-``meshapi_cassette`` fixture, a local gateway (``.base_url``, ``.token``) that answers from the cassette::
+``meshapi_cassette`` fixture, a local gateway (``.base_url``, ``.token``) that answers from the cassette.
+Like every fixture of the plugin it accepts only the plugin's own token (:data:`PLUGIN_TOKEN`), never
+``$MESHAPI_TOKEN``, so a real key exported in the shell is neither sent to it nor recorded::
 
     pytestmark = pytest.mark.meshapi_cassette("cassettes/summaries.jsonl")
 
@@ -26,7 +28,10 @@ from typing import Any, Iterator, Set
 
 import pytest
 
-__all__ = ["meshapi_cassette"]
+__all__ = ["PLUGIN_TOKEN", "meshapi_cassette"]
+
+#: The token every gateway the plugin starts accepts (``meshapi.testing`` uses it too).
+PLUGIN_TOKEN = "rsk_pytest_plugin_token"
 
 # Cassettes this session is recording: a file missing when the session first used it is recorded by
 # every test of the session that names it (the second test must not start replaying half a cassette).
@@ -89,5 +94,5 @@ def meshapi_cassette(request: Any) -> Iterator[Any]:
             pytest.fail(f"recording cassette {path} needs the upstream token in ${token_env}")
         settings = ProxySettings(upstream=upstream, upstream_token=token, record=str(path))
         recording.add(str(path))
-    with serve(proxy=settings) as gateway:
+    with serve(tokens=[PLUGIN_TOKEN], proxy=settings) as gateway:
         yield gateway

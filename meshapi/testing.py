@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator
 
 import pytest
 
+from ._testing_cassette import PLUGIN_TOKEN as _TOKEN
+
 if TYPE_CHECKING:
     from meshapi import AsyncMeshAPI, MeshAPI
 
@@ -58,7 +60,6 @@ __all__ = [
 
 _KEEP_MARKER = "meshapi_keep_state"
 _RESET_INI = "meshapi_reset"
-_TOKEN = "rsk_pytest_plugin_token"
 
 # Record/replay against cassettes: its fixture, marker and options.
 pytest_plugins = ["meshapi._testing_cassette"]

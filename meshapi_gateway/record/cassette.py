@@ -8,16 +8,18 @@ One line per exchange, written by the recording proxy (:mod:`meshapi_gateway.rec
      "response": {"status": 200, "headers": {...}, "request_id": "req_...", "streamed": true,
                   "chunks": [{"ms": 41.2, "text": "data: {...}\\n\\n"}, ...]}}   # "b64" for binary
 
-No request header is written (so no token can be), response headers lose ``set-cookie`` and the
-hop-by-hop ones, and the upstream token is scrubbed from everything else. ``ms`` is the time since the
-request was sent upstream; replay can keep that pace (``speed=1``), go faster (``speed=10``) or send
-everything at once (``speed=0``, the default).
+No request header is written (so no token can be), the request's secret query parameters and JSON body
+fields (``api_key``, ``token``, ...: :mod:`meshapi_gateway.record.redact`) are written redacted, response
+headers lose ``set-cookie`` and the hop-by-hop ones, and the upstream token is scrubbed from everything
+else. ``ms`` is the time since the request was sent upstream; replay can keep that pace (``speed=1``),
+go faster (``speed=10``) or send everything at once (``speed=0``, the default).
 
 Matching: method, path, query (order-free) and the normalised body: JSON with the keys in
 :data:`IGNORED_FIELDS` removed at the top level and the rest compared canonically (key order and
-whitespace do not matter); a multipart body with its random boundary replaced; headers never count
-(``Idempotency-Key``, ``X-Request-Id``, ``User-Agent`` and the token all vary between runs). Identical
-requests are answered with their recorded exchanges in order; once those run out the last one repeats.
+whitespace do not matter), secrets redacted on both sides; a multipart body with its random boundary
+replaced; headers never count (``Idempotency-Key``, ``X-Request-Id``, ``User-Agent`` and the token all
+vary between runs). Identical requests are answered with their recorded exchanges in order; once those
+run out the last one repeats.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode
+
+from .redact import redact_json, redact_query_string
 
 __all__ = ["IGNORED_FIELDS", "Cassette", "CassetteError", "CassetteWriter", "normalise", "request_key"]
 
@@ -58,11 +62,12 @@ def chunk_bytes(chunk: Dict[str, Any]) -> bytes:
 
 
 def request_entry(method: str, path: str, query: str, content_type: str, body: bytes) -> Dict[str, Any]:
-    """The ``request`` half of an exchange (no headers, so no secrets)."""
+    """The ``request`` half of an exchange (no headers; query and JSON body with their secrets redacted)."""
+    query = redact_query_string(query)
     entry: Dict[str, Any] = {"method": method, "path": path, "query": query, "content_type": content_type}
     parsed = _json(body) if body and "json" in content_type else None
     if parsed is not None:
-        entry["json"] = parsed
+        entry["json"] = redact_json(parsed)
     elif body:
         entry["body_b64"] = base64.b64encode(body).decode("ascii")
     return entry
@@ -78,7 +83,7 @@ def _json(body: bytes) -> Any:
 def normalise(request: Dict[str, Any]) -> str:
     """The body as it takes part in matching (see the module docstring)."""
     if "json" in request:
-        data = request["json"]
+        data = redact_json(request["json"])  # a cassette recorded before redaction still matches
         if isinstance(data, dict):
             data = {k: v for k, v in data.items() if k not in IGNORED_FIELDS}
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -90,7 +95,7 @@ def normalise(request: Dict[str, Any]) -> str:
 
 
 def _query(query: str) -> str:
-    return urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
+    return urlencode(sorted(parse_qsl(redact_query_string(query), keep_blank_values=True)))
 
 
 def request_key(request: Dict[str, Any]) -> Tuple[str, str, str, str]:

@@ -11,9 +11,9 @@ bytes + header bytes); the oldest records go first. One record keeps a request b
 ``max_record_body`` bytes (a larger one is logged by size only, ``body_truncated``) and response bytes up
 to ``max_record_response`` (past it only sizes and event counts grow, ``response_truncated``).
 
-Secrets (:mod:`meshapi_gateway.record.redact`): ``Authorization``, ``Proxy-Authorization``, ``X-Api-Key``,
-``Cookie`` and query parameters such as ``api_key`` / ``token`` are stored redacted (``Bearer
-rsk_…redacted``); the clear value never enters the log. ``record.bearer_is(token)`` /
+Secrets (:mod:`meshapi_gateway.record.redact`): secret headers (``Authorization``, ``X-Api-Key``, ...), the
+``Bearer.<key>`` realtime subprotocol, query parameters such as ``api_key`` and JSON body fields such as
+``api_key`` / ``token`` are stored redacted (``Bearer rsk_…redacted``); the clear value never enters the log. ``record.bearer_is(token)`` /
 ``record.sent_secret(value)`` still answer "was this sent?" through HMACs under a process-only key.
 """
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from time import monotonic as _monotonic
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
 
-from .redact import digest, redact_headers, redact_query
+from .redact import digest, redact_request
 
 #: Prices a call: ``(model, prompt_tokens, completion_tokens) -> "0.00012"`` or ``None`` if unknown.
 Pricer = Callable[[str, int, int], Optional[str]]
@@ -100,6 +100,7 @@ class RequestRecord:
     cost: Optional[str] = None
     _started: float = field(default_factory=_monotonic, repr=False)
     _secrets: List[bytes] = field(default_factory=list, repr=False)
+    _bearers: List[bytes] = field(default_factory=list, repr=False)
     _body_parts: List[bytes] = field(default_factory=list, repr=False)
     _sse_tail: bytes = field(default=b"", repr=False)
     _kept: int = field(default=0, repr=False)
@@ -121,19 +122,20 @@ class RequestRecord:
 
     def __post_init__(self) -> None:
         # However the record is built, the clear secrets are replaced before it is stored.
-        self.headers, from_headers = redact_headers(self.headers)
-        self.query, from_query = redact_query(self.query)
-        self._secrets = from_headers + from_query
+        clean = redact_request(self.headers, self.query, self.json)
+        self.headers, self.query, self.json = clean.headers, clean.query, clean.json
+        self._secrets, self._bearers = clean.secrets, clean.bearers
 
     # -- questions tests ask ---------------------------------------------------------------------------
 
     def bearer_is(self, token: str) -> bool:
-        """True when ``Authorization`` carried ``token`` (compared by HMAC; the token is not stored)."""
-        auth = self.headers.get("authorization", "")
-        return auth.lower().startswith("bearer ") and self.sent_secret(token)
+        """True when ``token`` was sent as a bearer: ``Authorization: Bearer`` or the realtime subprotocol
+        ``Bearer.<token>`` (compared by HMAC; the token is not stored)."""
+        wanted = digest(token.strip())
+        return any(hmac.compare_digest(wanted, d) for d in self._bearers)
 
     def sent_secret(self, secret: str) -> bool:
-        """True when ``secret`` was one of the redacted header or query values of this request."""
+        """True when ``secret`` was one of the redacted header, subprotocol, query or body values."""
         wanted = digest(secret.strip())
         return any(hmac.compare_digest(wanted, d) for d in self._secrets)
 

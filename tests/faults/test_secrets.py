@@ -10,6 +10,7 @@ the Authorization header to another origin.
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import traceback
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 import meshapi
-from tests.conftest import resolve
+from tests.conftest import close, resolve
 from tests.faults.conftest import TOKEN, Harness
 from tests.faults.helpers import CHAT, MESSAGES, MODEL, create, drain, stream_chat
 from tests.faults.peers import RawPeer, closed_port, redirect_to, respond
@@ -241,6 +242,28 @@ async def test_realtime_paths(harness: Harness, gateway: Any, captured: Capture)
         assert_error_clean(error)
     assert_clean(*texts)
     assert_logs_clean(captured)
+
+
+async def test_the_gateway_log_keeps_no_realtime_key(harness: Harness, gateway: Any) -> None:
+    """The SDK's default handshake offers the key as a ``Bearer.<key>`` subprotocol (and a header):
+    neither the gateway's records, their dicts, nor the admin API (the inspector's source) hold it."""
+    pytest.importorskip("websockets")
+    from tests.faults.realtime_probe import MODEL
+
+    client = harness.client(gateway.base_url)
+    session = await resolve(client.realtime.connect(model=MODEL, timeout=5.0))
+    try:
+        assert (await resolve(session.receive())).type == "session.created"
+    finally:
+        await close(session)
+    (record,) = gateway.requests.filter(path="/v1/realtime")
+    assert "Bearer.rsk_…redacted" in record.headers["sec-websocket-protocol"]
+    assert record.bearer_is(TOKEN) and record.sent_secret(TOKEN) and not record.bearer_is(WRONG_TOKEN)
+    admin = {"Authorization": f"Bearer {gateway.admin_token}"}
+    async with httpx.AsyncClient(base_url=gateway.base_url, headers=admin) as c:
+        shown = (await c.get("/_admin/requests")).text + (await c.get(f"/_admin/requests/{record.id}")).text
+    assert_clean(repr(record), repr(record.as_dict()), json.dumps(record.as_dict()), shown)
+    await harness.assert_released(client)
 
 
 # --- redirects --------------------------------------------------------------------------------------

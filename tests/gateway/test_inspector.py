@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -212,6 +213,60 @@ def test_tokens_are_stored_redacted_everywhere(fresh: Gateway) -> None:
     assert not chat.bearer_is("rsk_something_else") and chat.sent_secret("sk_other_secret_1")
     assert models.query["api_key"] == "rsk_…redacted" and models.sent_secret(TOKEN)
     assert admin_call.headers["authorization"] == "Bearer adm_…redacted"
+
+
+def _admin_views(gw: Gateway) -> str:
+    """Everything the admin API (so the inspector) shows of the log, as one text."""
+    with httpx.Client(base_url=gw.base_url, headers=admin(gw)) as c:
+        return c.get("/_admin/requests").text + "".join(
+            c.get(f"/_admin/requests/{r['id']}").text
+            for r in c.get("/_admin/requests/summary").json()["requests"]
+        )
+
+
+def test_realtime_subprotocol_body_and_query_secrets_are_stored_redacted(fresh: Gateway) -> None:
+    """The SDK's default realtime handshake offers the key as a ``Bearer.<key>`` subprotocol."""
+    from websockets.sync.client import connect
+
+    url = fresh.base_url.replace("http://", "ws://") + "/v1/realtime?model=openai%2Fgpt-realtime"
+    offered = ["openai-realtime", f"Bearer.{TOKEN}", "openai-insecure-api-key.sk_insecure_form_3"]
+    with connect(url, subprotocols=offered, open_timeout=5) as ws:  # type: ignore[arg-type]
+        assert ws.subprotocol == "openai-realtime"
+        assert json.loads(ws.recv(timeout=5))["type"] == "session.created"
+    body = {**chat_body(), "api_key": "sk_body_field_7", "metadata": {"token": "Bearer sk_nested_8"}}
+    sent = httpx.post(
+        fresh.base_url + CHAT,
+        json=body,
+        params={"token": "sk_query_form_9"},
+        headers={"Authorization": f"Bearer {TOKEN}", "X-Goog-Api-Key": "sk_vendor_header_6"},
+    )
+    assert sent.status_code in (200, 422)
+    secrets = (
+        TOKEN,
+        "sk_insecure_form_3",
+        "sk_body_field_7",
+        "sk_nested_8",
+        "sk_query_form_9",
+        "sk_vendor_header_6",
+    )
+    shown = _admin_views(fresh)
+    for secret in secrets:
+        assert secret not in shown
+        assert all(secret not in repr(r) and secret not in json.dumps(r.as_dict()) for r in fresh.requests)
+    realtime, chat = fresh.requests.filter(path="/v1/realtime")[0], fresh.requests.filter(path=CHAT)[0]
+    assert realtime.headers["sec-websocket-protocol"] == (
+        "openai-realtime, Bearer.rsk_…redacted, openai-insecure-api-key.sk_…redacted"
+    )
+    assert realtime.status == 101 and realtime.bearer_is(TOKEN) and realtime.sent_secret(TOKEN)
+    assert realtime.sent_secret("sk_insecure_form_3") and not realtime.bearer_is("sk_insecure_form_3")
+    assert chat.json["api_key"] == "sk_…redacted" and chat.json["metadata"] == {
+        "token": "Bearer sk_…redacted"
+    }
+    assert chat.json["messages"] == body["messages"] and chat.query["token"] == "sk_…redacted"
+    assert chat.headers["x-goog-api-key"] == "sk_…redacted" and chat.bearer_is(TOKEN)
+    for secret in ("sk_body_field_7", "sk_nested_8", "sk_query_form_9", "sk_vendor_header_6"):
+        assert chat.sent_secret(secret) and not chat.bearer_is(secret)
+    assert not chat.sent_secret("sk_never_sent") and not chat.bearer_is("sk_never_sent")
 
 
 def _record(body_size: int = 0) -> RequestRecord:

@@ -22,6 +22,7 @@ from .conftest import assert_envelope, chat_body
 
 UPSTREAM_TOKEN = "rsk_upstream_secret_4J8Q_do_not_record"
 LOCAL_TOKEN = "rsk_local_side_token_7Z"
+ENV_SENTINEL = "rsk_exported_in_the_shell_3V_must_not_be_used"
 CHAT = "/v1/chat/completions"
 LOCAL = {"Authorization": f"Bearer {LOCAL_TOKEN}"}
 
@@ -118,6 +119,41 @@ def test_matching_ignores_stream_options_key_order_and_headers(upstream: Gateway
     with replayer(cassette) as rep:
         again = httpx.post(rep.base_url + CHAT, content=reordered, headers=headers)
     assert again.status_code == 200 and again.content == first.content
+
+
+def test_secrets_in_the_query_the_body_and_the_realtime_handshake_are_not_recorded(
+    upstream: Gateway, tmp_path: Path
+) -> None:
+    from websockets.sync.client import connect
+
+    cassette = tmp_path / "c.jsonl"
+    body = chat_body("keys", api_key="sk_body_field_5K", metadata={"password": "pw_nested_6K"})
+    with recorder(upstream, cassette) as rec:
+        url = rec.base_url.replace("http://", "ws://") + "/v1/realtime?model=openai%2Fgpt-realtime"
+        with connect(url, subprotocols=["openai-realtime", f"Bearer.{LOCAL_TOKEN}"], open_timeout=5) as ws:  # type: ignore[list-item]
+            assert json.loads(ws.recv(timeout=5))["type"] == "session.created"
+        first = httpx.post(rec.base_url + CHAT, json=body, headers=LOCAL)
+        listed = httpx.get(
+            rec.base_url + "/v1/models", params={"api_key": "sk_query_7K", "type": "chat"}, headers=LOCAL
+        )
+        assert first.status_code == listed.status_code == 200
+        log = [json.dumps(r.as_dict()) for r in rec.requests]
+        assert rec.requests.filter(path="/v1/realtime")[0].bearer_is(LOCAL_TOKEN)
+    text = cassette.read_text(encoding="utf-8")
+    for secret in (LOCAL_TOKEN, "sk_body_field_5K", "pw_nested_6K", "sk_query_7K", UPSTREAM_TOKEN):
+        assert secret not in text and not any(secret in entry for entry in log)
+    chat, models = (json.loads(line)["request"] for line in text.splitlines())
+    assert chat["json"]["api_key"] == "sk_…redacted" and chat["json"]["metadata"] == {
+        "password": "pw_…redacted"
+    }
+    assert models["query"] == "api_key=sk_%E2%80%A6redacted&type=chat"
+    # the same requests (whatever key they carry) replay from the redacted cassette
+    with replayer(cassette) as rep:
+        again = httpx.post(rep.base_url + CHAT, json=body, headers=LOCAL)
+        other_key = httpx.get(
+            rep.base_url + "/v1/models", params={"api_key": "sk_other", "type": "chat"}, headers=LOCAL
+        )
+    assert again.content == first.content and other_key.content == listed.content
 
 
 def test_identical_requests_replay_in_order_then_the_last_repeats(upstream: Gateway, tmp_path: Path) -> None:
@@ -246,6 +282,7 @@ def test_cli_record_and_replay_options(
 
 _PLUGIN_TEST = """
 import hashlib
+import os
 
 import httpx
 import pytest
@@ -258,6 +295,10 @@ def test_plain(meshapi_cassette):
     body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Cassette me"}]}
     reply = httpx.post(meshapi_cassette.base_url + "/v1/chat/completions", json=body, headers=headers)
     assert reply.status_code == 200
+    # the fixture's gateway never takes the environment's token (a real key exported in the shell)
+    sentinel = os.environ["MESHAPI_TOKEN"]
+    assert meshapi_cassette.token == "rsk_pytest_plugin_token" != sentinel
+    assert not any(r.sent_secret(sentinel) for r in meshapi_cassette.requests)
     print("PLAIN", reply.headers["x-request-id"])
 
 
@@ -286,18 +327,22 @@ def test_plugin_records_when_missing_and_replays_otherwise(tmp_path: Path) -> No
     (tmp_path / "test_uses_cassette.py").write_text(textwrap.dedent(_PLUGIN_TEST))
     (tmp_path / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     cassette = tmp_path / "cassettes" / "module.jsonl"
-    missing = _pytest(tmp_path, {})
+    # a real key exported in the shell: no run may send it anywhere or record it
+    shell = {"MESHAPI_TOKEN": ENV_SENTINEL}
+    missing = _pytest(tmp_path, shell)
     assert missing.returncode == 1 and "cassettes/module.jsonl does not exist" in missing.stdout
     assert "--meshapi-upstream URL" in missing.stdout and not cassette.exists()
     with serve([UPSTREAM_TOKEN]) as up:
         recorded = _pytest(
-            tmp_path, {"MESHAPI_UPSTREAM_TOKEN": UPSTREAM_TOKEN}, "--meshapi-upstream", up.base_url
+            tmp_path, {**shell, "MESHAPI_UPSTREAM_TOKEN": UPSTREAM_TOKEN}, "--meshapi-upstream", up.base_url
         )
         assert recorded.returncode == 0, recorded.stdout + recorded.stderr
         assert len(up.requests.filter(path=CHAT)) == 2
+        assert not any(r.sent_secret(ENV_SENTINEL) or ENV_SENTINEL in repr(r.as_dict()) for r in up.requests)
     assert len(cassette.read_text().splitlines()) == 2 and UPSTREAM_TOKEN not in cassette.read_text()
+    assert ENV_SENTINEL not in cassette.read_text()
     # the upstream is gone: the second run is answered from the cassette alone, identically
-    replayed = _pytest(tmp_path, {})
+    replayed = _pytest(tmp_path, shell)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
 
     def printed(run: subprocess.CompletedProcess[str]) -> List[str]:
