@@ -31,6 +31,7 @@ from ._errors import ConfigurationError, HookError, InvalidParamsError
 
 __all__ = [
     "DEFAULT_FALLBACK_STATUSES",
+    "MAX_FALLBACK_MODELS",
     "FallbackConfig",
     "FallbackEvent",
     "GatewayRoutingEvent",
@@ -111,7 +112,11 @@ class RetryPolicy:
 @dataclass(frozen=True)
 class FallbackConfig:
     """A model-fallback chain: after the transport gives up on one of ``on_status``, the same request
-    is sent again with each model of ``models`` in order. Terminal errors never advance it."""
+    is sent again with each model of ``models`` in order. Terminal errors never advance it.
+
+    ``models`` is kept with repeats dropped (first place kept); more than ``MAX_FALLBACK_MODELS``
+    (16) distinct models is a ``ConfigurationError``.
+    """
 
     models: Sequence[str] = field(default_factory=tuple)
     on_status: Tuple[int, ...] = (502, 503, 504)
@@ -156,14 +161,27 @@ class Hops:
         return {**self.body, "model": self.current}
 
 
+#: The most distinct models a fallback chain may name (the local gateway caps a chat ``models`` list the same).
+MAX_FALLBACK_MODELS = 16
+
+
 def check_fallback_models(value: Any) -> Tuple[str, ...]:
-    """``value`` as a tuple of model ids, or ``InvalidParamsError`` (a lone string is refused)."""
+    """``value`` as a tuple of model ids, each once in first-seen order.
+
+    Raises ``InvalidParamsError`` for a lone string, an empty or non-string id, or more than
+    :data:`MAX_FALLBACK_MODELS` distinct models (each would be one more request).
+    """
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
         raise InvalidParamsError(f"fallback_models must be a list of model ids, got {type(value).__name__}")
     for model in value:
         if not isinstance(model, str) or not model.strip():
             raise InvalidParamsError(f"fallback_models must hold non-empty model ids, got {model!r}")
-    return tuple(value)
+    models = tuple(dict.fromkeys(value))
+    if len(models) > MAX_FALLBACK_MODELS:
+        raise InvalidParamsError(
+            f"fallback_models may name at most {MAX_FALLBACK_MODELS} distinct models, got {len(models)}"
+        )
+    return models
 
 
 def with_fallback(opts: RequestOptions, fields: Any) -> RequestOptions:

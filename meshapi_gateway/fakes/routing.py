@@ -16,6 +16,10 @@ module reproduces that for the local gateway:
   something to react to); with one, the gateway retries and falls back before answering.
 
 Headers are sent on non-streaming replies only (docs/protocol.md §1.4); a stream is routed the same way.
+
+The ``models`` list of a chat request is bounded: repeats are dropped (first place kept) and more than
+:data:`MAX_FALLBACK_MODELS` distinct models is a ``400 invalid_request`` before any attempt, policy or not
+(an unbounded list was one attempt per entry, all on the event loop).
 """
 
 from __future__ import annotations
@@ -28,15 +32,21 @@ from ..faults.provider import ProviderFault, ProviderFaults
 from .catalog_data import ModelEntry
 
 __all__ = [
+    "MAX_FALLBACK_MODELS",
     "ProviderFault",
     "ProviderFaults",
     "RoutingPolicy",
     "check_policies",
+    "fallback_names",
     "for_request",
     "parse_policy",
     "policy_for",
     "route",
 ]
+
+
+#: The most distinct models a chat request's ``models`` list may name (the SDK's fallback chain: the same).
+MAX_FALLBACK_MODELS = 16
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,10 @@ def route(
         if fault is not None:
             raise _failure(fault, entry)
         return entry, {}
-    candidates = [entry] + ([m for m in fallbacks if m.id != entry.id] if policy.fallback else [])
+    by_id = {entry.id: entry}
+    for model in fallbacks if policy.fallback else []:
+        by_id.setdefault(model.id, model)  # each model once, first place kept (aliases too)
+    candidates = list(by_id.values())
     attempts = 0
     last: Optional[ApiError] = None
     for candidate in candidates:
@@ -135,17 +148,37 @@ def route(
     raise last
 
 
+def fallback_names(body: Mapping[str, Any]) -> List[str]:
+    """The request's ``models``, each once in first-seen order; ``ApiError`` 400 past the cap."""
+    names = body.get("models")
+    if not isinstance(names, list):
+        return []
+    distinct = list(dict.fromkeys(name for name in names if isinstance(name, str)))
+    if len(distinct) > MAX_FALLBACK_MODELS:
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"'models' may name at most {MAX_FALLBACK_MODELS} distinct models, got {len(distinct)}.",
+            param="models",
+        )
+    return distinct
+
+
 def for_request(
     state: Any, authorization: str, body: Mapping[str, Any], entry: ModelEntry
 ) -> Tuple[ModelEntry, Dict[str, str]]:
-    """:func:`route` for one chat request (``state``: the ``GatewayState``; the caller's token)."""
+    """:func:`route` for one chat request (``state``: the ``GatewayState``; the caller's token).
+
+    Checks the ``models`` list first (:func:`fallback_names`), so a list past the cap is refused
+    before any attempt.
+    """
+    names = fallback_names(body)
     scheme, _, token = authorization.partition(" ")
     policy = policy_for(state.settings.routing, token.strip() if scheme.lower() == "bearer" else None)
     fallbacks: List[ModelEntry] = []
-    names = body.get("models")
-    if policy is not None and policy.fallback and isinstance(names, list):
+    if policy is not None and policy.fallback:
         for name in names:
-            candidate = state.catalog.get(name) if isinstance(name, str) else None
+            candidate = state.catalog.get(name)
             if candidate is not None and candidate.supports_chat:
                 fallbacks.append(candidate)
     return route(state.provider_faults, policy, entry, fallbacks)

@@ -14,6 +14,9 @@ headers lose ``set-cookie`` and the hop-by-hop ones, and the upstream token is s
 else. ``ms`` is the time since the request was sent upstream; replay can keep that pace (``speed=1``),
 go faster (``speed=10``) or send everything at once (``speed=0``, the default).
 
+Every line is checked when the file is loaded (:mod:`~meshapi_gateway.record.cassette_check`): a
+broken or hostile one is a :class:`CassetteError` naming the file and line, before any request.
+
 Matching: method, path, query (order-free) and the normalised body: JSON with the keys in
 :data:`IGNORED_FIELDS` removed at the top level and the rest compared canonically (key order and
 whitespace do not matter), secrets redacted on both sides; a multipart body with its random boundary
@@ -34,18 +37,21 @@ import time
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlencode
 
+from .cassette_check import VERSION, parse_exchange
 from .redact import redact_json, redact_query_string
 
 __all__ = ["IGNORED_FIELDS", "Cassette", "CassetteError", "CassetteWriter", "normalise", "request_key"]
 
 #: Top-level JSON body fields that do not take part in matching.
 IGNORED_FIELDS = frozenset({"stream_options"})
-VERSION = 1
 _BOUNDARY = re.compile(r"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
 
 
 class CassetteError(ValueError):
-    """A cassette file that cannot be read (its path and line number are in the message)."""
+    """A cassette file that cannot be read or holds a line replay could not send.
+
+    The message is one line: ``cassette PATH:LINE: what is wrong`` (or ``cannot read cassette PATH: ...``).
+    """
 
 
 def _chunk(ms: float, data: bytes) -> Dict[str, Any]:
@@ -117,7 +123,7 @@ class Cassette:
         self._used: Dict[Tuple[str, str, str, str], int] = {}
         self._lock = threading.Lock()
         try:
-            with open(path, encoding="utf-8") as handle:
+            with open(path, "rb") as handle:
                 lines = handle.readlines()
         except OSError as exc:
             raise CassetteError(f"cannot read cassette {path}: {exc.strerror}") from None
@@ -125,11 +131,10 @@ class Cassette:
             if not line.strip():
                 continue
             try:
-                exchange = json.loads(line)
+                exchange = parse_exchange(line)  # every field replay sends, checked (cassette_check.py)
                 key = request_key(exchange["request"])
-                int(exchange["response"]["status"])
-            except (ValueError, KeyError, TypeError) as exc:
-                raise CassetteError(f"{path}:{number}: not a recorded exchange ({exc})") from None
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
+                raise CassetteError(f"cassette {path}:{number}: {exc}") from None
             self._by_key.setdefault(key, []).append(len(self.exchanges))
             self.exchanges.append(exchange)
 

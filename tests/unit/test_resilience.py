@@ -10,7 +10,7 @@ import pytest
 
 import meshapi
 from meshapi import FallbackConfig, FallbackEvent, GatewayRoutingEvent, RetryEvent, RetryPolicy
-from meshapi._resilience import debug_line, routing_event
+from meshapi._resilience import MAX_FALLBACK_MODELS, debug_line, routing_event
 from tests.conftest import collect, resolve
 from tests.unit.test_client_options import fake_sleep
 from tests.unit.test_raw_response import sse
@@ -52,6 +52,36 @@ def test_bad_retry_policy_is_a_configuration_error(kwargs: Dict[str, Any]) -> No
 def test_bad_fallback_models_are_refused(value: Any) -> None:
     with pytest.raises(meshapi.ConfigurationError):
         FallbackConfig(models=value)
+
+
+def test_fallback_chain_is_deduplicated_and_capped() -> None:
+    assert MAX_FALLBACK_MODELS == 16
+    assert FallbackConfig(models=["b/x", "a/y", "b/x", "c/z", "a/y"]).models == ("b/x", "a/y", "c/z")
+    sixteen = [f"v/m{i}" for i in range(16)]
+    assert FallbackConfig(models=sixteen * 3).models == tuple(sixteen)
+    for count in (17, 100_000):
+        with pytest.raises(meshapi.ConfigurationError) as caught:
+            FallbackConfig(models=[f"v/m{i}" for i in range(count)])
+        assert caught.value.message == (
+            f"FallbackConfig.models may name at most 16 distinct models, got {count}"
+        )
+
+
+async def test_per_call_chain_past_the_cap_is_refused_before_sending(make_client: Any) -> None:
+    handler = sequence(ok)
+    client = make_client(handler, retry=RetryPolicy(0))
+    with pytest.raises(meshapi.InvalidParamsError) as caught:
+        await create(client, fallback_models=[f"v/m{i}" for i in range(17)])
+    assert caught.value.message == "fallback_models may name at most 16 distinct models, got 17"
+    assert handler.seen == []
+
+
+async def test_per_call_chain_repeats_are_tried_once(make_client: Any) -> None:
+    handler = sequence(err(503, "provider_not_available"))
+    client = make_client(handler, retry=RetryPolicy(0))
+    with pytest.raises(meshapi.APIStatusError):
+        await create(client, fallback_models=["b/one", "b/one", "c/two", "b/one"])
+    assert models_sent(handler) == ["openai/gpt-4o-mini", "b/one", "c/two"]
 
 
 def test_policy_wins_over_max_retries_and_shapes_the_schedule() -> None:
