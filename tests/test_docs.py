@@ -172,3 +172,17 @@ def test_contributor_docs_speak_of_the_repository_only() -> None:
         assert not outside, f"{name} points outside the repository: {outside}"
         found = re.findall(r"\bissues? \d+|#\d+\b", text, re.I)
         assert not found, f"{name} names tracker issues: {found}"
+
+
+def test_the_changelog_carries_the_released_version() -> None:
+    """The newest released section of CHANGELOG.md is this package's version, with its date."""
+    import meshapi
+
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - (\d{4}-\d{2}-\d{2})$", text, re.M)
+    assert released, "CHANGELOG.md has no released version"
+    assert released[0][0] == meshapi.__version__
+    sections = re.findall(
+        r"^### (\w+)", text.split(f"## [{released[0][0]}]", 1)[1].split("\n## [", 1)[0], re.M
+    )
+    assert sections[0] == "Added", sections
