@@ -28,6 +28,7 @@ import importlib
 import os
 import sys
 import threading
+import time
 from typing import Any, Optional
 
 __all__ = ["THREAD_NAME", "is_needed", "ready", "start", "wait"]
@@ -69,8 +70,10 @@ def wait(timeout: float = _JOIN_TIMEOUT) -> None:
         thread.join(timeout)
 
 
-async def ready() -> None:
+async def ready(timeout: float = _JOIN_TIMEOUT) -> None:
     """Wait, without blocking the event loop, until a running warm-up ends (at once if none runs).
+
+    Bounded like :func:`wait`: after ``timeout`` seconds the call goes on and does its own builds.
 
     Polled with the running library's own ``sleep`` (asyncio's or trio's: ``anyio.sleep`` would import
     anyio's asyncio backend here, on the loop, which is one of the things the thread imports).
@@ -79,7 +82,8 @@ async def ready() -> None:
     if thread is None or thread is threading.current_thread():
         return
     sleep = _sleep_function()
-    while thread.is_alive():
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
         await sleep(_POLL)
 
 

@@ -233,3 +233,21 @@ def test_ready_waits_for_a_running_warm_up_while_the_loop_turns(
 
     anyio.run(main, backend=library)
     assert (turns, thread.is_alive()) == (["other task ran", "ready"], False)
+
+
+def test_ready_gives_up_on_a_warm_up_that_does_not_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import threading
+
+    from meshapi import _warmup
+
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, args=(RUN_TIMEOUT,), daemon=True)
+    thread.start()
+    monkeypatch.setattr(_warmup, "_thread", thread)
+    try:
+        asyncio.run(asyncio.wait_for(_warmup.ready(timeout=0.05), RUN_TIMEOUT / 2))
+        assert thread.is_alive()  # ready() returned on its own bound, the "warm-up" still running
+    finally:
+        release.set()
+        thread.join()
