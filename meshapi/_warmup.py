@@ -115,7 +115,10 @@ def _run() -> None:
 
 
 def _warm() -> None:
-    importlib.import_module("meshapi.resources.chat")  # types.chat, lib.chat, the stream classes
+    # what meshapi.resources.chat imports (types.chat, lib.chat and its stream classes), not that module
+    # itself: it awaits ready() (an import circle), and its own few milliseconds run fine on the loop
+    importlib.import_module("meshapi.resources._base")
+    importlib.import_module("meshapi.lib.chat_request")
     from .types.chat import ChatCompletionChunk, ChatCompletionParams, ChatCompletionResponse
 
     _build(ChatCompletionParams)  # in the order the call needs them: params, the request, the reply
