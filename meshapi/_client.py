@@ -447,6 +447,7 @@ class AsyncMeshAPI(_ClientBase):
         await self.aclose()  # openai-python's name for it; ``aclose`` stays
 
     async def __aenter__(self) -> AsyncMeshAPI:
+        await _warmup.ready()  # a client made inside the loop: the first call's builds end off the loop
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

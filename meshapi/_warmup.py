@@ -10,7 +10,9 @@ builds the validators it uses, in the order the call needs them. A client made a
 an app's lifespan) therefore finds them ready, and its first call only waits for the network. The thread
 runs Python code, so it shares the GIL with the loop: the interpreter switches between them every few
 milliseconds, and the loop keeps running while the models build. A call made at the very same moment
-waits for what it needs (an import lock, at worst the same work it used to do itself).
+waits for what it needs (an import lock, at worst the same work it used to do itself). A client made
+inside the loop and used at once does not wait that way: ``__aenter__`` and the async ``create()``
+await :func:`ready` first, which polls the thread with the loop's own ``sleep`` (asyncio or trio).
 
 Rules: at most one warm-up at a time and none once everything is built (the second client starts
 nothing); a ``fork()`` waits for a running warm-up first (``os.register_at_fork``), so a child never
@@ -26,12 +28,14 @@ import importlib
 import os
 import sys
 import threading
+import time
 from typing import Any, Optional
 
-__all__ = ["THREAD_NAME", "is_needed", "start", "wait"]
+__all__ = ["THREAD_NAME", "is_needed", "ready", "start", "wait"]
 
 THREAD_NAME = "meshapi-warmup"
 _JOIN_TIMEOUT = 10.0  # seconds a fork or the interpreter's exit waits for a warm-up still running
+_POLL = 0.002  # seconds between two looks at a running warm-up from inside an event loop
 
 _lock = threading.Lock()
 _thread: Optional[threading.Thread] = None
@@ -66,6 +70,41 @@ def wait(timeout: float = _JOIN_TIMEOUT) -> None:
         thread.join(timeout)
 
 
+async def ready(timeout: float = _JOIN_TIMEOUT) -> None:
+    """Wait, without blocking the event loop, until a running warm-up ends (at once if none runs).
+
+    Bounded like :func:`wait`: after ``timeout`` seconds the call goes on and does its own builds.
+
+    Polled with the running library's own ``sleep`` (asyncio's or trio's: ``anyio.sleep`` would import
+    anyio's asyncio backend here, on the loop, which is one of the things the thread imports).
+    """
+    thread = _thread
+    if thread is None or thread is threading.current_thread():
+        return
+    sleep = _sleep_function()
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
+        await sleep(_POLL)
+
+
+def _sleep_function() -> Any:
+    """The running async library's ``sleep``: asyncio's, trio's, else anyio's."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None and asyncio._get_running_loop() is not None:
+        return asyncio.sleep
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            return trio.sleep
+    import anyio
+
+    return anyio.sleep
+
+
 def _run() -> None:
     global _done
     try:
@@ -76,7 +115,10 @@ def _run() -> None:
 
 
 def _warm() -> None:
-    importlib.import_module("meshapi.resources.chat")  # types.chat, lib.chat, the stream classes
+    # what meshapi.resources.chat imports (types.chat, lib.chat and its stream classes), not that module
+    # itself: it awaits ready() (an import circle), and its own few milliseconds run fine on the loop
+    importlib.import_module("meshapi.resources._base")
+    importlib.import_module("meshapi.lib.chat_request")
     from .types.chat import ChatCompletionChunk, ChatCompletionParams, ChatCompletionResponse
 
     _build(ChatCompletionParams)  # in the order the call needs them: params, the request, the reply

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
 
+from .. import _warmup
 from .._core.request import CallOptions, CallOptionsBase, RequestOptions, dump_body, split_options
 from .._resilience import with_fallback
 from ..lib._parsing import StructuredCall, apply_parsed
@@ -223,6 +224,7 @@ class AsyncCompletionsResource(
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
+        await _warmup.ready()  # the validators this builds: off the event loop (meshapi/_warmup.py)
         if stream:
             return await self.stream(params, response_format=response_format, **kwargs).open()
         opts, fields = split_options(kwargs)
