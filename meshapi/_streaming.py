@@ -199,9 +199,8 @@ class Stream(Generic[T]):
         if self._response is not None:
             self._response.close()
 
-    def __enter__(self) -> Stream[T]:
-        self._open()
-        return self
+    def __enter__(self) -> Self:
+        return self.open()  # a closed stream stays closed: nothing is sent
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
@@ -367,9 +366,8 @@ class AsyncStream(Generic[T]):
 
     close = aclose
 
-    async def __aenter__(self) -> AsyncStream[T]:
-        await self._open()
-        return self
+    async def __aenter__(self) -> Self:
+        return await self.open()  # a closed stream stays closed: nothing is sent
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()

@@ -182,10 +182,6 @@ class ChatCompletionStream(Stream[ChatCompletionChunk]):
     def current_completion_snapshot(self) -> ChatCompletionResponse:
         return self._decoder.final(parse=False)
 
-    def __enter__(self) -> ChatCompletionStream:
-        self._open()
-        return self
-
 
 class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     """Asyncio twin of :class:`ChatCompletionStream`."""
@@ -214,7 +210,3 @@ class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk]):
     @property
     def current_completion_snapshot(self) -> ChatCompletionResponse:
         return self._decoder.final(parse=False)
-
-    async def __aenter__(self) -> AsyncChatCompletionStream:
-        await self._open()
-        return self

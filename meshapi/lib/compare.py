@@ -315,10 +315,6 @@ class CompareStream(Stream[CompareStreamEvent]):
         self.until_done()
         return self._decoder.accumulator.synthesis or ""
 
-    def __enter__(self) -> CompareStream:
-        self._open()
-        return self
-
 
 class AsyncCompareStream(AsyncStream[CompareStreamEvent]):
     """Asyncio twin of :class:`CompareStream`."""
@@ -341,7 +337,3 @@ class AsyncCompareStream(AsyncStream[CompareStreamEvent]):
         """Consume the rest and return the synthesis text (``""`` when comparison was skipped)."""
         await self.until_done()
         return self._decoder.accumulator.synthesis or ""
-
-    async def __aenter__(self) -> AsyncCompareStream:
-        await self._open()
-        return self

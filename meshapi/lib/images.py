@@ -67,10 +67,6 @@ class ImageStream(Stream[ImageGenerationChunk]):
     def get_final_images(self) -> List[ImageItem]:
         return self.get_final().data
 
-    def __enter__(self) -> ImageStream:
-        self._open()
-        return self
-
 
 class AsyncImageStream(AsyncStream[ImageGenerationChunk]):
     """Asyncio twin of :class:`ImageStream`."""
@@ -85,7 +81,3 @@ class AsyncImageStream(AsyncStream[ImageGenerationChunk]):
 
     async def get_final_images(self) -> List[ImageItem]:
         return (await self.get_final()).data
-
-    async def __aenter__(self) -> AsyncImageStream:
-        await self._open()
-        return self

@@ -173,10 +173,6 @@ class ResponsesStream(Stream[ResponsesStreamEvent]):
     get_final = get_final_response
     get_output_text = get_final_text  # the name before the get_final_* scheme
 
-    def __enter__(self) -> ResponsesStream:
-        self._open()
-        return self
-
 
 class AsyncResponsesStream(AsyncStream[ResponsesStreamEvent]):
     """Asyncio twin of :class:`ResponsesStream`."""
@@ -198,7 +194,3 @@ class AsyncResponsesStream(AsyncStream[ResponsesStreamEvent]):
 
     get_final = get_final_response
     get_output_text = get_final_text  # the name before the get_final_* scheme
-
-    async def __aenter__(self) -> AsyncResponsesStream:
-        await self._open()
-        return self

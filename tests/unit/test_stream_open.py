@@ -157,6 +157,20 @@ async def test_open_on_a_closed_stream_sends_nothing(make_client: Any) -> None:
     assert seen == [] and stream.closed and await collect(stream) == []
 
 
+async def test_with_on_a_closed_stream_sends_nothing(make_client: Any, mode: str) -> None:
+    seen: List[httpx.Request] = []
+    client = make_client(streaming(seen, []))
+    stream = STREAMS["chat"](client)
+    await close(stream)
+    if mode == "async":
+        async with stream as entered:
+            assert entered is stream
+    else:
+        with stream as entered:
+            assert entered is stream
+    assert seen == [] and stream.closed
+
+
 @pytest.mark.parametrize("how", ["close", "with", "garbage"])
 async def test_an_opened_stream_never_read_releases_its_connection(
     make_client: Any, mode: str, how: str
