@@ -15,9 +15,10 @@ when the client's settings are garbage collected). It holds nothing else.
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import weakref
-from typing import Any, Deque, Dict, FrozenSet
+from typing import Any, Deque, Dict, FrozenSet, Tuple
 
 __all__ = ["MAX_RECENT_SECRETS", "REDACTED", "pin_secret", "remember_secret", "remembered", "scrub"]
 
@@ -28,12 +29,22 @@ _MIN_LENGTH = 8  # shorter strings are not worth hiding and would mangle ordinar
 _MAX_DEPTH = 32  # scrubbing walks nested bodies this deep; deeper values are left out
 
 _lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    # a fork while another thread held the lock would leave the child's copy locked for ever
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 _recent: collections.OrderedDict[str, None] = collections.OrderedDict()
 _pins: Dict[int, str] = {}  # id(owner) -> its static token
 # ids of owners that were garbage collected: appended by weakref.finalize (never under the lock, as a
 # collection may run while this thread holds it) and dropped from _pins at the next change
 _released: Deque[int] = collections.deque()
-_secrets: FrozenSet[str] = frozenset()  # what scrub() reads: recent | pinned, rebuilt on every change
+_secrets: Tuple[str, ...] = ()  # what scrub() reads: recent | pinned, longest first, rebuilt on change
 
 
 def _rebuild() -> None:
@@ -41,7 +52,8 @@ def _rebuild() -> None:
     global _secrets
     while _released:
         _pins.pop(_released.popleft(), None)
-    _secrets = frozenset(_recent) | frozenset(_pins.values())
+    # longest first: a token that is the prefix of another must not leave the other's tail in clear
+    _secrets = tuple(sorted(set(_recent) | set(_pins.values()), key=len, reverse=True))
 
 
 def remember_secret(secret: str) -> None:
@@ -80,7 +92,7 @@ def pin_secret(secret: str, owner: object) -> None:
 
 def remembered() -> FrozenSet[str]:
     """The tokens scrubbed right now (for tests and diagnostics; never log it)."""
-    return _secrets
+    return frozenset(_secrets)
 
 
 def scrub(value: Any, _depth: int = 0) -> Any:

@@ -218,3 +218,39 @@ def test_a_live_clients_static_token_outlasts_any_rotation() -> None:
     gc.collect()
     _redact.remember_secret("rsk_one_more_minted_token")
     assert static not in _redact.remembered()
+
+
+def test_a_token_that_extends_another_is_scrubbed_whole() -> None:
+    """Scrubbed longest first: the shorter token must not leave the longer one's tail in clear."""
+    short, longer = "rsk_prefixtoken", "rsk_prefixtoken_and_more_secret"
+    _redact.remember_secret(short)
+    _redact.remember_secret(longer)
+    for _ in range(3):  # whatever order the set would have had
+        assert _redact.scrub(f"got {longer} and {short}") == "got [redacted] and [redacted]"
+        _redact.remember_secret(short)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="POSIX fork only")
+def test_a_child_forked_while_the_registry_is_locked_can_still_remember() -> None:
+    import os
+    import time
+
+    with _redact._lock, warnings.catch_warnings():  # as if another thread held it at the fork
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() of a threaded process
+        pid = os.fork()
+        if pid == 0:  # the child: the registry must work at once
+            try:
+                _redact.remember_secret("rsk_child_after_fork")
+                os._exit(0 if "rsk_child_after_fork" in _redact.remembered() else 1)
+            except BaseException:
+                os._exit(2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child hung on the scrub registry's lock")
