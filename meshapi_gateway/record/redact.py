@@ -93,6 +93,14 @@ def _mask(secret: str) -> str:
     return f"{kind}{MARK}"
 
 
+def _is_redacted(value: str) -> bool:
+    """Whether ``value`` is already its own redacted form (a record built again from stored data).
+
+    Equality, not "contains the mark": a secret that merely contains ``…redacted`` is still a secret.
+    """
+    return redact(value) == value.strip()
+
+
 def digest(value: str) -> bytes:
     return hmac.new(_PROCESS_KEY, value.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
 
@@ -128,7 +136,7 @@ def _subprotocols(value: str, found: Redacted) -> str:
     entries = []
     for entry in value.split(","):
         prefix, dot, key = entry.strip().partition(".")
-        if dot and key and prefix.lower() in SECRET_SUBPROTOCOLS and MARK not in key:
+        if dot and key and prefix.lower() in SECRET_SUBPROTOCOLS and _mask(key) != key:
             found.secrets.append(digest(key))
             if prefix.lower() == "bearer":
                 found.bearers.append(found.secrets[-1])
@@ -141,7 +149,7 @@ def _subprotocols(value: str, found: Redacted) -> str:
 def _headers(headers: Dict[str, str], found: Redacted) -> Dict[str, str]:
     out: Dict[str, str] = {}
     for name, value in headers.items():
-        if is_secret_header(name) and MARK not in value:
+        if is_secret_header(name) and not _is_redacted(value):
             found.secrets.append(digest(_secret_part(value)))
             if name.lower() == "authorization" and _is_bearer(value):
                 found.bearers.append(found.secrets[-1])
@@ -156,7 +164,7 @@ def _headers(headers: Dict[str, str], found: Redacted) -> Dict[str, str]:
 def _query(query: Dict[str, str], found: Redacted) -> Dict[str, str]:
     out: Dict[str, str] = {}
     for name, value in query.items():
-        if name.lower() in SECRET_QUERY and MARK not in value:
+        if name.lower() in SECRET_QUERY and not _is_redacted(value):
             found.secrets.append(digest(value.strip()))
             out[name] = redact(value)
         else:
@@ -174,7 +182,7 @@ def _secret_paths(body: Any) -> List[Tuple[Any, Any]]:
             for key, value in item.items():
                 if isinstance(value, (dict, list)):
                     stack.append(value)
-                elif isinstance(value, str) and str(key).lower() in SECRET_FIELDS and MARK not in value:
+                elif isinstance(value, str) and str(key).lower() in SECRET_FIELDS and not _is_redacted(value):
                     paths.append((item, key))
         elif isinstance(item, list):
             stack.extend(v for v in item if isinstance(v, (dict, list)))
@@ -241,6 +249,6 @@ def redact_json(body: Any) -> Any:
 def redact_query_string(query: str) -> str:
     """A raw query string with its secret parameters redacted; unchanged (byte for byte) when it has none."""
     pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(name.lower() in SECRET_QUERY and MARK not in value for name, value in pairs):
+    if not any(name.lower() in SECRET_QUERY and not _is_redacted(value) for name, value in pairs):
         return query
     return urlencode([(n, redact(v) if n.lower() in SECRET_QUERY else v) for n, v in pairs])

@@ -317,3 +317,22 @@ def test_main_prints_the_inspector_address(capsys: pytest.CaptureFixture[str], m
     assert re.search(r"Inspector: http://127\.0\.0\.1:\d+/_inspector/#key=adm_print_test", out)
     assert main(["--port", "0", "--no-inspector"]) == 0
     assert "Inspector:" not in capsys.readouterr().out
+
+
+def test_a_secret_that_contains_the_redaction_mark_is_still_redacted() -> None:
+    """Only a value that already is its redacted form is left alone, not one that merely contains the mark."""
+    secret = "rsk_live…redacted_but_the_rest_is_real_9f8e7d"
+    record = RequestRecord.received(
+        "POST",
+        "/v1/chat/completions",
+        {"api_key": secret},
+        {"authorization": f"Bearer {secret}", "sec-websocket-protocol": f"realtime, Bearer.{secret}"},
+        {"api_key": secret},
+        "req_mark",
+    )
+    stored = json.dumps(record.as_dict())
+    assert secret not in stored and secret not in repr(record)
+    assert record.headers["authorization"] == "Bearer rsk_…redacted"
+    assert record.bearer_is(secret) and record.sent_secret(secret)
+    again = RequestRecord.received("POST", "/v1/x", dict(record.query), dict(record.headers), None, "req_2")
+    assert again.headers == record.headers and again.query == record.query  # redacted stays as it is
