@@ -79,8 +79,8 @@ async def ready(timeout: float = _JOIN_TIMEOUT) -> None:
     anyio's asyncio backend here, on the loop, which is one of the things the thread imports).
     """
     thread = _thread
-    if thread is None or thread is threading.current_thread():
-        return
+    if _done or thread is None or thread is threading.current_thread() or not thread.is_alive():
+        return  # the common case after the first call: nothing to look up
     sleep = _sleep_function()
     deadline = time.monotonic() + timeout
     while thread.is_alive() and time.monotonic() < deadline:

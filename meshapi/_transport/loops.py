@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from typing import Any, Callable, Dict, Iterator, Optional
 
 import httpx
@@ -153,6 +154,7 @@ class LoopPools:
         self._make = make
         self._unbound: Optional[httpx.AsyncClient] = first
         self._pools: Dict[Optional[asyncio.AbstractEventLoop], httpx.AsyncClient] = {}
+        self._lock = threading.Lock()
         self.closed = False
 
     def for_loop(self, loop: Optional[asyncio.AbstractEventLoop]) -> httpx.AsyncClient:
@@ -160,11 +162,15 @@ class LoopPools:
         known = self._pools.get(loop)
         if known is not None:
             return known
-        for old in [key for key in self._pools if _dead(key)]:
-            abandon(self._pools.pop(old))
-        client, self._unbound = self._unbound or self._make(), None
-        self._pools[loop] = client
-        return client
+        with self._lock:  # two threads' loops arriving at once: one takes the first pool, none a KeyError
+            known = self._pools.get(loop)
+            if known is not None:
+                return known
+            for old in [key for key in self._pools if _dead(key)]:
+                abandon(self._pools.pop(old))
+            client, self._unbound = self._unbound or self._make(), None
+            self._pools[loop] = client
+            return client
 
     async def aclose(self, loop: Optional[asyncio.AbstractEventLoop]) -> None:
         """Close every pool: ``loop``'s (and the unused first one) as usual, the other loops' dropped."""
@@ -174,7 +180,12 @@ class LoopPools:
         others, self._pools = list(self._pools.items()), {}
         for old, client in others:
             if old is not None and old.is_running():  # another thread's loop: closed there
-                asyncio.run_coroutine_threadsafe(client.aclose(), old)
+                closing = client.aclose()
+                try:
+                    asyncio.run_coroutine_threadsafe(closing, old)
+                except RuntimeError:  # that loop closed meanwhile: its sockets are dropped instead
+                    closing.close()
+                    abandon(client)
             elif _dead(old) or _fork.has_connections(client):
                 abandon(client)  # its loop cannot be awaited from here
             else:
