@@ -219,6 +219,7 @@ def test_ready_waits_for_a_running_warm_up_while_the_loop_turns(
     thread = threading.Thread(target=release.wait, args=(RUN_TIMEOUT,), daemon=True)
     thread.start()
     monkeypatch.setattr(_warmup, "_thread", thread)
+    monkeypatch.setattr(_warmup, "_done", False)  # a warm-up still running
     turns: List[str] = []
 
     async def other_task() -> None:  # runs while ready() waits, then lets the "warm-up" end
@@ -245,6 +246,7 @@ def test_ready_gives_up_on_a_warm_up_that_does_not_end(monkeypatch: pytest.Monke
     thread = threading.Thread(target=release.wait, args=(RUN_TIMEOUT,), daemon=True)
     thread.start()
     monkeypatch.setattr(_warmup, "_thread", thread)
+    monkeypatch.setattr(_warmup, "_done", False)  # a warm-up still running
     try:
         asyncio.run(asyncio.wait_for(_warmup.ready(timeout=0.05), RUN_TIMEOUT / 2))
         assert thread.is_alive()  # ready() returned on its own bound, the "warm-up" still running
