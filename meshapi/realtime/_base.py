@@ -16,7 +16,7 @@ import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
 
 from .._errors import RealtimeError
-from .flow import FlowControl, ReconnectPolicy, SendQueue, describe_frame
+from .flow import FlowControl, ReconnectCounter, ReconnectPolicy, SendQueue, describe_frame
 from .handlers import HandlerRegistry
 from .messages import RealtimeMessage
 from .protocol import RealtimeProtocol, encode_event
@@ -64,6 +64,9 @@ class SessionBase:
         self._last_error_code: Optional[str] = None
         self._reconnects = 0
         self._sleep: Callable[[float], Any] = time.sleep
+        self._clock: Callable[[], float] = time.monotonic
+        # consecutive failed reopen attempts across drops (a reopen that dies at once is one)
+        self._attempts: Optional[ReconnectCounter] = ReconnectCounter(reconnect) if reconnect else None
         self._rng = random.Random()
 
     # --- state ---
@@ -149,6 +152,8 @@ class SessionBase:
         """Bookkeeping for every received message (before an error event is raised)."""
         event = message.event or {}
         kind = event.get("type")
+        if self._attempts is not None:
+            self._attempts.observe(kind)
         if kind == "response.created":
             rid = (event.get("response") or {}).get("id") if isinstance(event.get("response"), dict) else None
             self._response_pending = rid if isinstance(rid, str) else ""

@@ -9,6 +9,11 @@
 * :class:`SendQueue`: the queue's bookkeeping (frames, bytes, counts, the high-water mark), shared by
   both writers; what it still holds when a connection drops is the ``undelivered`` report.
 * :class:`ReconnectPolicy`: whether a closed connection is reopened, and the backoff between attempts.
+* :class:`ReconnectCounter`: the consecutive failed attempts across drops. A reopen that succeeds is
+  not yet a success: a peer that accepts and drops at once would otherwise restart the count on every
+  reopen and be reconnected to forever, without the backoff growing. A reopened connection that dies
+  quickly (see :data:`QUICK_DEATH_SECONDS`) counts as a failed attempt; one that lived and worked
+  restarts the count. Both sessions feed it, so they give up at the same point.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ __all__ = [
     "DEFAULT_MAX_QUEUE_EVENTS",
     "DEFAULT_SEND_TIMEOUT",
     "FlowControl",
+    "HANDSHAKE_EVENT_TYPES",
+    "QUICK_DEATH_SECONDS",
+    "ReconnectCounter",
     "ReconnectPolicy",
     "SendQueue",
     "coerce_flow_control",
@@ -158,8 +166,11 @@ RECONNECT_ERROR_CODES = frozenset({"service_draining", "connection_timeout", "up
 class ReconnectPolicy:
     """When and how a dropped session is reopened (``connect(reconnect=ReconnectPolicy(...))``).
 
-    ``max_attempts`` reopen attempts per drop, waiting ``initial_delay * multiplier ** (n - 1)`` seconds
-    (at most ``max_delay``, ±``jitter`` as a fraction) before attempt ``n``. A close is retried when the
+    ``max_attempts`` consecutive failed reopen attempts, waiting ``initial_delay * multiplier ** (n - 1)`` seconds
+    (at most ``max_delay``, ±``jitter`` as a fraction) before attempt ``n``, then the close is raised as
+    ``RealtimeError``. An attempt fails when the reopen is refused, or when the reopened connection dies
+    quickly (:class:`ReconnectCounter`); a connection that lived and worked restarts the count. A close is
+    retried when the
     connection was lost or closed with one of ``close_codes``, or when the gateway announced it with an
     ``error`` event whose code is in ``error_codes``; a normal close (1000/1001) or a policy close (1008)
     is not. The reconnect happens where the drop is noticed, in the receiving call (``recv()``,
@@ -196,6 +207,58 @@ class ReconnectPolicy:
         if error.code == "abnormal_close" and error.close_code in self.close_codes:
             return True
         return error.code in ("abnormal_close", "session_closed") and last_error_code in self.error_codes
+
+
+#: Server events a reopened connection gets without having done any work: the greeting, the answer to
+#: the re-sent configuration, and errors (a peer announcing its own close sends one).
+HANDSHAKE_EVENT_TYPES = frozenset({"session.created", "session.updated", "error"})
+#: A reopened connection that closes before it was open this many seconds, without having delivered a
+#: server event outside :data:`HANDSHAKE_EVENT_TYPES`, died quickly: its reopen counts as failed.
+QUICK_DEATH_SECONDS = 10.0
+
+
+class ReconnectCounter:
+    """Consecutive failed reopen attempts of one session, across drops (pure: the caller passes the
+    clock's readings).
+
+    The session calls :meth:`dropped` when a connection closes with a close to reopen after, then asks
+    :meth:`next_attempt` before each reopen, calls :meth:`failed` when the reopen raised and
+    :meth:`opened` when it succeeded, and :meth:`observe` for every server event received.
+    """
+
+    def __init__(self, policy: ReconnectPolicy) -> None:
+        self.policy = policy
+        self.failures = 0
+        self._opened_at: Optional[float] = None  # when the current connection was reopened
+        self._worked = True  # the first connection is not judged: it was not a reconnect attempt
+
+    def opened(self, now: float) -> None:
+        """A reopen succeeded at ``now``: the connection is on probation until it works or lives."""
+        self._opened_at = now
+        self._worked = False
+
+    def observe(self, event_type: Any) -> None:
+        """A server event of ``event_type`` arrived on the current connection."""
+        if event_type not in HANDSHAKE_EVENT_TYPES:
+            self._worked = True
+
+    def dropped(self, now: float) -> None:
+        """The current connection closed at ``now``: a reopened one that died quickly is one more failed
+        attempt; any other restarts the count."""
+        opened_at = self._opened_at
+        quick = opened_at is not None and not self._worked and now - opened_at < QUICK_DEATH_SECONDS
+        self.failures = self.failures + 1 if quick else 0
+        self._opened_at = None
+        self._worked = True
+
+    def failed(self) -> None:
+        """A reopen attempt raised."""
+        self.failures += 1
+
+    def next_attempt(self) -> Optional[int]:
+        """The number (1-based) of the next reopen attempt, or ``None`` once ``max_attempts`` failed."""
+        attempt = self.failures + 1
+        return attempt if attempt <= self.policy.max_attempts else None
 
 
 def coerce_reconnect(value: Union[bool, ReconnectPolicy, None]) -> Optional[ReconnectPolicy]:

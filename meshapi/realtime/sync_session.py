@@ -189,8 +189,9 @@ class RealtimeSession(SessionBase):
         return message
 
     def _reconnect(self, error: RealtimeError) -> Optional[RealtimeMessage]:
-        policy = self._policy
-        assert policy is not None
+        policy, attempts = self._policy, self._attempts
+        assert policy is not None and attempts is not None
+        attempts.dropped(self._clock())
         self._stop_writer(0.5)
         with self._cond:
             undelivered: List[Frame] = self._queue.drain()
@@ -198,7 +199,8 @@ class RealtimeSession(SessionBase):
             self._ws.close()
         except Exception:  # the old connection is gone; closing it must not fail the reconnect
             pass
-        for attempt in range(1, policy.max_attempts + 1):
+        attempt = attempts.next_attempt()
+        while attempt is not None:
             self._sleep(policy.delay(attempt, self._rng))
             if self._protocol.closing:
                 return None
@@ -208,8 +210,11 @@ class RealtimeSession(SessionBase):
                 log.debug("realtime: reconnect attempt %d failed: %s", attempt, type(exc).__name__)
                 if isinstance(exc, APIStatusError) and exc.status in (401, 403, 404):
                     break
+                attempts.failed()
+                attempt = attempts.next_attempt()
                 continue
-            log.debug("realtime: reconnected after %d attempt(s)", attempt)
+            attempts.opened(self._clock())
+            log.debug("realtime: reconnected (attempt %d)", attempt)
             with self._cond:
                 self._ws = ws
                 self._writer_error = None

@@ -237,6 +237,38 @@ async def test_reconnect_gives_up_after_its_attempts(rt_client: Any, gateway: An
     await resolve(session.close())
 
 
+HOSTILE_PEERS = {
+    "1011-before-created": {"ws_close_code": 1011, "ws_close_after_events": 0},
+    "1011-after-created": {"ws_close_code": 1011, "ws_close_after_events": 1},
+    "dropped-after-created": {"drop_after_events": 1},
+}
+
+
+@pytest.mark.parametrize("peer", sorted(HOSTILE_PEERS))
+async def test_a_peer_that_accepts_and_drops_at_once_is_given_up_on(
+    rt_client: Any, gateway: Any, peer: str
+) -> None:
+    # every connection is accepted, then closed at once: each reopen is a failed attempt, not a fresh start
+    fault = gateway.faults.add(REALTIME, times=-1, **HOSTILE_PEERS[peer])
+    session = await resolve(client_connect(rt_client, reconnect=POLICY))
+    delays = record_sleeps(session)
+    seen: List[str] = []
+    with pytest.raises(RealtimeError) as info:
+        for _ in range(20):  # bounded: before the fix this went on reconnecting
+            event = await recv(session)
+            seen.append(f"reconnected {event.attempt}" if event.type == "reconnected" else event.type)
+    assert [s for s in seen if s.startswith("reconnected")] == [
+        "reconnected 1",
+        "reconnected 2",
+        "reconnected 3",
+    ]
+    assert delays == [0.25, 0.5, 1.0]  # the backoff grows across the quick deaths
+    assert fault.hits == 4  # the first connection and exactly 3 further attempts, counted at the gateway
+    assert info.value.close_code == (1006 if "dropped" in peer else 1011)
+    assert session.closed and session.reconnects == 3
+    await resolve(session.close())
+
+
 # --- fork -------------------------------------------------------------------------------------------
 
 

@@ -7,14 +7,20 @@ import inspect
 import json
 import random
 import ssl
-from typing import Any, List
+from typing import Any, List, Optional
 
 import pytest
 
 from meshapi import InvalidParamsError, RealtimeError
 from meshapi.realtime import FlowControl, ReconnectPolicy
 from meshapi.realtime.async_session import AsyncRealtimeSession
-from meshapi.realtime.flow import SendQueue, coerce_reconnect, describe_frame
+from meshapi.realtime.flow import (
+    QUICK_DEATH_SECONDS,
+    ReconnectCounter,
+    SendQueue,
+    coerce_reconnect,
+    describe_frame,
+)
 from meshapi.realtime.handlers import HandlerRegistry, handler_error
 from meshapi.realtime.protocol import close_error
 from meshapi.realtime.sync_session import RealtimeSession
@@ -83,6 +89,78 @@ def test_which_closes_are_reconnected() -> None:
         coerce_reconnect("yes")  # type: ignore[arg-type]
     with pytest.raises(InvalidParamsError):
         ReconnectPolicy(max_attempts=0)
+
+
+def run_counter(script: List[str], policy: ReconnectPolicy) -> List[Optional[int]]:
+    """Play ``script`` on a counter: ``drop@T`` / ``fail`` are followed by asking for the next attempt
+    (recorded), ``open@T`` is a successful reopen, ``event:TYPE`` a server event received."""
+    counter = ReconnectCounter(policy)
+    asked: List[Optional[int]] = []
+    for step in script:
+        kind, _, arg = step.partition("@") if "@" in step else step.partition(":")
+        if kind == "drop":
+            counter.dropped(float(arg))
+        elif kind == "fail":
+            counter.failed()
+        elif kind == "open":
+            counter.opened(float(arg))
+            continue
+        else:
+            counter.observe(arg)
+            continue
+        asked.append(counter.next_attempt())
+    return asked
+
+
+QUICK = QUICK_DEATH_SECONDS
+COUNTER_TABLE = [
+    # (script, the attempt numbers asked for after each drop / failed reopen)
+    (["event:session.created", "drop@0"], [1]),  # the first connection is never a failed attempt
+    (  # reopens accepted then closed at once, with only handshake events: each one is a failure
+        [
+            "drop@0",
+            "open@0",
+            "event:session.created",
+            "drop@0.1",
+            "open@1",
+            "drop@1.05",
+            "open@2",
+            "event:session.updated",
+            "event:error",
+            "drop@2.5",
+        ],
+        [1, 2, 3, None],
+    ),
+    (["drop@0", "fail", "open@1", "drop@1.1"], [1, 2, 3]),  # refused reopens and quick deaths add up
+    (["drop@0", "open@0", "event:response.done", "drop@0.5"], [1, 1]),  # it worked: the count restarts
+    (["drop@0", "open@0", f"drop@{QUICK}"], [1, 1]),  # it lived QUICK_DEATH_SECONDS: restarts
+    (["drop@0", "open@0", f"drop@{QUICK - 0.001}"], [1, 2]),  # just short of it: a failure
+    (["drop@0", "fail", "fail", "open@5", "event:response.created", "drop@6"], [1, 2, 3, 1]),
+    (["drop@0", "fail", "fail", "fail"], [1, 2, 3, None]),  # the refused-reopen case is unchanged
+]
+
+
+@pytest.mark.parametrize(("script", "asked"), COUNTER_TABLE)
+def test_quick_deaths_count_as_failed_attempts_and_a_working_session_resets(
+    script: List[str], asked: List[Optional[int]]
+) -> None:
+    assert run_counter(script, ReconnectPolicy(max_attempts=3)) == asked
+
+
+def test_delays_grow_across_quick_deaths_up_to_the_cap() -> None:
+    policy = ReconnectPolicy(max_attempts=6, initial_delay=0.5, max_delay=3.0, jitter=0.0)
+    counter, now = ReconnectCounter(policy), 0.0
+    delays: List[float] = []
+    counter.dropped(now)
+    attempt = counter.next_attempt()
+    while attempt is not None:
+        delays.append(policy.delay(attempt))
+        counter.opened(now)
+        counter.observe("session.created")
+        now += 0.01
+        counter.dropped(now)
+        attempt = counter.next_attempt()
+    assert delays == [0.5, 1.0, 2.0, 3.0, 3.0, 3.0]
 
 
 # --- handlers ---------------------------------------------------------------------------------------
