@@ -210,6 +210,7 @@ def meshapi_cassette(request: Any) -> Iterator[Any]:
             with serve(tokens=[PLUGIN_TOKEN], proxy=settings) as gateway:
                 yield gateway
             if os.path.getsize(scratch):  # the gateway has stopped: every exchange is written
+                os.chmod(scratch, 0o644)  # mkstemp's 0600 would make the cassette private to its recorder
                 os.replace(scratch, path)
         finally:
             if os.path.exists(scratch):
