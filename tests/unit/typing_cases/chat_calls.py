@@ -1,4 +1,4 @@
-"""Checked by ``mypy --strict`` in test_chat_typing.py (never imported): lines marked ``# wrong`` must be
+"""Checked by ``mypy --strict`` in test_typing_cases.py (never imported): lines marked ``# wrong`` must be
 reported, every other line must pass."""
 
 from __future__ import annotations

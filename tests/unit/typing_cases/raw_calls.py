@@ -1,4 +1,4 @@
-"""Checked by ``mypy --strict`` in test_raw_typing.py (never imported): lines marked ``# wrong`` must be
+"""Checked by ``mypy --strict`` in test_typing_cases.py (never imported): lines marked ``# wrong`` must be
 reported, every other line must pass. ``with_raw_response`` / ``with_streaming_response`` keep each
 method's parameters and result, sub-resources included."""
 

@@ -1,4 +1,4 @@
-"""Checked by ``mypy --strict`` in test_resource_typing.py (never imported): lines marked ``# wrong`` must
+"""Checked by ``mypy --strict`` in test_typing_cases.py (never imported): lines marked ``# wrong`` must
 be reported, every other line must pass. Fields and per-call options of every resource are typed;
 ``create(stream=True)`` (images: ``generate``) is typed to return the stream ``stream()`` returns."""
 
