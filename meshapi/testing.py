@@ -43,8 +43,6 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator
 
 import pytest
 
-from ._testing_cassette import PLUGIN_TOKEN as _TOKEN
-
 if TYPE_CHECKING:
     from meshapi import AsyncMeshAPI, MeshAPI
 
@@ -98,7 +96,11 @@ def meshapi_gateway(request: pytest.FixtureRequest) -> Iterator[Any]:
     """A local MeshAPI gateway for the whole test session."""
     from meshapi_gateway import serve
 
-    with serve(tokens=[_TOKEN], replies=_replies_file(request.config)) as gateway:
+    # imported here, not at the top: pytest must import the cassette part itself (``pytest_plugins``) to
+    # rewrite its asserts; importing it first makes pytest warn, and warnings are errors in test suites
+    from ._testing_cassette import PLUGIN_TOKEN
+
+    with serve(tokens=[PLUGIN_TOKEN], replies=_replies_file(request.config)) as gateway:
         yield gateway
 
 

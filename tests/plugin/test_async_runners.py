@@ -48,7 +48,14 @@ def test_the_clients_were_closed_without_a_warning():
     assert [client._http._client.is_closed for client in used] == [True, True]
 """
 
-INI = "[pytest]\nfilterwarnings =\n    error\n"
+# The two ignores are the project's own (pyproject.toml): on Python 3.9 pytest-asyncio saves the "current"
+# loop with asyncio.get_event_loop(), which creates a loop and its AF_UNIX self-pipe that nothing closes.
+# That is the runner's leak, not the client's: an unclosed TCP socket or transport still fails the run.
+INI = (
+    "[pytest]\nfilterwarnings =\n    error\n"
+    "    ignore:unclosed event loop:ResourceWarning\n"
+    "    ignore:unclosed <socket\\.socket .*AF_UNIX:ResourceWarning\n"
+)
 
 
 def _run(pytester: pytest.Pytester, marker: str, *args: str, ini: str = "") -> pytest.RunResult:
