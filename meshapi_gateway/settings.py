@@ -12,10 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from dataclasses import dataclass
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
+#: The token earlier releases accepted when none was configured. Still importable, no longer accepted
+#: by default: a gateway started without tokens (and without ``$MESHAPI_TOKEN``) mints its own
+#: (:func:`mint_token`). Pass it explicitly (``--token rsk_local_dev_token``) to keep using it.
 DEFAULT_TOKEN = "rsk_local_dev_token"
+
+
+def mint_token() -> str:
+    """A fresh random API token for a local gateway: ``rsk_local_`` and 32 URL-safe characters."""
+    return "rsk_local_" + secrets.token_urlsafe(24)
+
 
 #: Scripted-reply rules (``fakes/replies.py``): a list of rule objects, or the path of a JSON file of them.
 RulesSource = Union[str, "os.PathLike[str]", Sequence[Mapping[str, Any]]]
@@ -59,11 +69,14 @@ class ProxySettings:
 class GatewaySettings:
     """How one local gateway behaves. Every field has a default; see each comment."""
 
-    #: Accepted bearer tokens; ``None`` means ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`.
+    #: Accepted bearer tokens; ``None`` means ``$MESHAPI_TOKEN``, else a random one (:func:`mint_token`).
     tokens: Optional[Sequence[str]] = None
     #: Interface and port to listen on (``serve``/``main`` only; port 0 picks a free one).
     host: str = "127.0.0.1"
     port: int = 0
+    #: Names a request's ``Host`` may carry besides loopback ones and ``host`` (unless a wildcard):
+    #: for a name put in front of the gateway, such as a container name (``http/hosts.py``).
+    allowed_hosts: Sequence[str] = ()
     #: Keep files, templates and batches in SQLite under this directory (default: in memory).
     data_dir: Optional[str] = None
     #: Seconds to pause between streamed events (0 = full speed).
@@ -109,11 +122,15 @@ class GatewaySettings:
         return dataclasses.replace(base, **options) if options else base
 
     def token_list(self) -> List[str]:
-        """The accepted tokens, with the environment/default fallback applied and checked."""
+        """The accepted tokens, with the fallback applied and checked.
+
+        Without ``tokens`` and ``$MESHAPI_TOKEN``, each call mints a new token: the gateway's state
+        calls it once and keeps the result.
+        """
         tokens = (
             list(self.tokens)
             if self.tokens is not None
-            else [os.environ.get("MESHAPI_TOKEN") or DEFAULT_TOKEN]
+            else [os.environ.get("MESHAPI_TOKEN") or mint_token()]
         )
         if not tokens or not all(isinstance(t, str) and t for t in tokens):
             raise ValueError("tokens must be non-empty strings")

@@ -361,9 +361,10 @@ def _gateway(context: Context) -> Iterator[Any]:
     if getattr(args, "base_url", None):
         yield None
         return
-    from meshapi_gateway import DEFAULT_TOKEN, serve
+    from meshapi_gateway import serve
+    from meshapi_gateway.settings import mint_token
 
-    token = getattr(args, "token", None) or DEFAULT_TOKEN
+    token = getattr(args, "token", None) or mint_token()  # never $MESHAPI_TOKEN: it may be a real key
     latency = max(0.0, float(getattr(args, "latency", 0.005)))
     with serve(tokens=[token], latency=latency) as gateway:
         args.base_url, args.token = gateway.base_url, gateway.token

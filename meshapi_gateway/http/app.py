@@ -29,6 +29,7 @@ from ..settings import GatewaySettings
 from ..store.state import GatewayState
 from . import admin
 from .asgi import SCOPE_REQUEST_ID, ASGIApp
+from .hosts import served_names
 from .middleware import install
 
 # -- exception handlers -------------------------------------------------------------------------------
@@ -111,6 +112,7 @@ def create_app(
     if tokens is not None:
         options["tokens"] = tokens
     chosen = GatewaySettings.build(settings, caller="create_app", **options)
+    served_names(chosen.host, chosen.allowed_hosts)  # a bad allowed host fails here, not at a request
     proxy = chosen.proxy
     layer = ProxyLayer(proxy) if proxy is not None and proxy.active else None
     state = GatewayState(chosen, faults=faults, requests=requests)

@@ -25,10 +25,11 @@ from ..fakes.replies import RepliesError
 from ..fakes.routing import RoutingPolicy, parse_policy
 from ..record.cassette import Cassette, CassetteError
 from ..record.inspector import inspector_url
-from ..settings import DEFAULT_TOKEN, GatewaySettings, ProxySettings
+from ..settings import GatewaySettings, ProxySettings
 from ..store.state import GatewayState
 from ..store.storage import DataDirInUseError
 from .app import create_app
+from .hosts import host_name
 from .server import bind_socket, url_host, uvicorn_config
 
 
@@ -79,6 +80,12 @@ def _limit(text: str) -> int:
     return value
 
 
+def _allowed_host(text: str) -> str:
+    if host_name(text) is None:
+        raise argparse.ArgumentTypeError(f"not a host name or address: {text!r}")
+    return text
+
+
 def _log_level(text: str) -> str:
     if text.lower() not in _LOG_LEVELS:
         raise argparse.ArgumentTypeError(f"unknown log level {text!r} (one of {', '.join(_LOG_LEVELS)})")
@@ -91,13 +98,21 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the local MeshAPI gateway (deterministic models, no network, no keys).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        type=_allowed_host,
+        metavar="NAME",
+        help="serve requests for this Host too, besides localhost and --host (repeatable; e.g. a container name)",
+    )
     parser.add_argument("--port", type=_port, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument(
         "--token",
         action="append",
         dest="tokens",
         metavar="TOKEN",
-        help=f"accepted bearer token (repeatable; default $MESHAPI_TOKEN or {DEFAULT_TOKEN})",
+        help="accepted bearer token (repeatable; default $MESHAPI_TOKEN, else a random one, printed)",
     )
     parser.add_argument("--data-dir", help="keep files, templates and batches in SQLite under this directory")
     parser.add_argument("--latency", type=_seconds, default=0.0, help="seconds between streamed events")
@@ -247,6 +262,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy"}
     chosen = {k: v for k, v in vars(args).items() if k in names}
     chosen["routing"] = dict(args.routing) if args.routing else None
+    chosen["allowed_hosts"] = tuple(args.allowed_hosts or ())
     settings = GatewaySettings(**chosen, inspector=not args.no_inspector, proxy=proxy)
     try:
         app = create_app(settings=settings)
@@ -268,7 +284,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     base_url = f"http://{url_host(args.host)}:{sock.getsockname()[1]}"
     print(f"MeshAPI local gateway on {base_url}")
-    print(f"Token: {tokens[0]}")
+    minted = args.tokens is None and not os.environ.get("MESHAPI_TOKEN")
+    print(f"Token: {tokens[0]}" + (" (random, for this run; choose one with --token)" if minted else ""))
     print(f"Admin token: {state.admin_token}")
     if not args.no_inspector:
         print(f"Inspector: {inspector_url(base_url, state.admin_token)}")

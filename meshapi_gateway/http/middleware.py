@@ -5,19 +5,21 @@ this order, outermost first:
 
 1. :class:`RequestIdMiddleware` - the request id: the caller's ``X-Request-Id`` when it matches
    ``^[A-Za-z0-9._:-]{1,64}$``, else a fresh ``req_<ULID>``; put on every response and log entry.
-2. :class:`AuthMiddleware` - the bearer token on ``/v1`` routes: a 401 before the body is read (an
+2. :class:`HostMiddleware` - the ``Host`` header: a loopback name or a configured one (``hosts.py``),
+   else a 421 for every request and WebSocket handshake alike (DNS rebinding).
+3. :class:`AuthMiddleware` - the bearer token on ``/v1`` routes: a 401 before the body is read (an
    unauthenticated body is drained, bounded, so the client reads the 401, but never parsed or kept).
-3. :class:`BodyMiddleware` - the body, read whole under 32 MiB (past it an HTML 413 with no request
+4. :class:`BodyMiddleware` - the body, read whole under 32 MiB (past it an HTML 413 with no request
    id, like the production edge) and the body timeout (a 408, then the connection is closed).
-4. :class:`JsonMiddleware` - a JSON body parsed once, strictly (``json_input.py``); routes reuse it.
-5. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log.
-6. :class:`RateLimitMiddleware` - the optional RPM/RPD limits per caller (429).
-7. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
-8. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
+5. :class:`JsonMiddleware` - a JSON body parsed once, strictly (``json_input.py``); routes reuse it.
+6. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log.
+7. :class:`RateLimitMiddleware` - the optional RPM/RPD limits per caller (429).
+8. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
+9. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
    or run once (``store/idempotency.py``).
 
 Inside them: the record/replay proxy when it is on (``record/proxy.py``), then Starlette's own stack
-(500 handler, exception handlers, router). Requests that a middleware refuses (401, 408, 413) are logged
+(500 handler, exception handlers, router). Requests that a middleware refuses (421, 401, 408, 413) are logged
 by it with :func:`log_refused`, since they never reach the request log's layer. WebSocket connections
 get a request id and a log entry; everything else about them is the realtime endpoint's. Pure ASGI
 (no ``BaseHTTPMiddleware``): streamed responses go out chunk by chunk, untouched.
@@ -52,6 +54,7 @@ from .asgi import (
     is_api,
     send_reply,
 )
+from .hosts import refusal, served_names
 from .json_input import BadJson, parse_request_json
 
 __all__ = [
@@ -60,6 +63,7 @@ __all__ = [
     "AuthMiddleware",
     "BodyMiddleware",
     "FaultMiddleware",
+    "HostMiddleware",
     "IdempotencyMiddleware",
     "JsonMiddleware",
     "RateLimitMiddleware",
@@ -116,6 +120,52 @@ class RequestIdMiddleware(_Layer):
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class HostMiddleware(_Layer):
+    """Serves a request or WebSocket handshake only when its ``Host`` is one the gateway answers for.
+
+    Anything else (another name, no ``Host`` on HTTP/1.1, several) gets a 421 ``misdirected_request``
+    envelope, before authentication: a web page that rebinds its own name to this machine reaches
+    neither the API, nor the admin routes, nor the inspector, nor the realtime socket.
+    """
+
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+        super().__init__(app, state)
+        settings = state.settings
+        self.served = served_names(settings.host, settings.allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        hosts = [v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"host"]
+        reason = refusal(hosts, scope.get("http_version", "1.1"), self.served)
+        if reason is None:
+            await self.app(scope, receive, send)
+            return
+        body = error_body("misdirected_request", reason, scope[SCOPE_REQUEST_ID])
+        if kind == "websocket":
+            log_refused(self.state, scope, 0, 421)
+            await _refuse_handshake(scope, send, 421, body)
+            return
+        size, complete = await _drain(receive, 0, self.state.settings.body_timeout)
+        log_refused(self.state, scope, size, 421)
+        await send_reply(send, 421, body, "application/json", None if complete else {"connection": "close"})
+
+
+async def _refuse_handshake(scope: Scope, send: Send, status: int, body: bytes) -> None:
+    """A WebSocket upgrade refused with an HTTP response when the server can send one, else a 403."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"x-request-id", scope[SCOPE_REQUEST_ID].encode("latin-1")),
+    ]
+    await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+    await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
 
 
 class AuthMiddleware(_Layer):
@@ -252,7 +302,7 @@ def _record(state: GatewayState, scope: Scope, parsed: Any, size: int) -> Reques
 
 
 def log_refused(state: GatewayState, scope: Scope, size: int, status: int) -> None:
-    """Log a request a middleware answered before the log's layer (401, 408, 413): no body kept."""
+    """Log a request a middleware answered before the log's layer (421, 401, 408, 413): no body kept."""
     record = _record(state, scope, None, size)
     record.status = status
     record.finish()
@@ -341,6 +391,7 @@ class IdempotencyMiddleware(_Layer):
 #: The gateway's middlewares, outermost first (the order of the module docstring).
 MIDDLEWARE: Tuple[Type[_Layer], ...] = (
     RequestIdMiddleware,
+    HostMiddleware,
     AuthMiddleware,
     BodyMiddleware,
     JsonMiddleware,

@@ -190,12 +190,13 @@ def serve(
     """Start a local gateway in a background thread; use as ``with serve() as gw: ...``.
 
     ``settings`` and/or keywords named like the :class:`~meshapi_gateway.settings.GatewaySettings`
-    fields (``host``, ``port``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``, ``rpd``,
-    ``batch_step_seconds``, ``embed_step_seconds``, ``video_step_seconds``, ``replies``, ``log_level``,
-    ``routing``: per-token routing policies, see :mod:`meshapi_gateway.fakes.routing`)
+    fields (``host``, ``port``, ``allowed_hosts``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``,
+    ``rpd``, ``batch_step_seconds``, ``embed_step_seconds``, ``video_step_seconds``, ``replies``,
+    ``log_level``, ``routing``: per-token routing policies, see :mod:`meshapi_gateway.fakes.routing`)
     choose how it behaves; ``replies`` is a list of rules or a JSON file of them (a bad one raises
     :class:`~meshapi_gateway.fakes.replies.RepliesError` before anything starts). ``tokens``
-    defaults to ``$MESHAPI_TOKEN`` or :data:`DEFAULT_TOKEN`. The server is already accepting
+    defaults to ``$MESHAPI_TOKEN``, else a random token minted for this gateway (``gw.token``);
+    :data:`DEFAULT_TOKEN` is accepted only when passed. The server is already accepting
     connections when this returns; leaving the ``with`` block (or ``gw.stop()``) stops it.
     """
     if tokens is not None:

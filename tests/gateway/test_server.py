@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,7 +26,9 @@ def test_several_gateways_in_a_row_do_not_leak(monkeypatch: pytest.MonkeyPatch) 
     ports = set()
     for _ in range(4):
         with serve() as gw:
-            assert gw.token == DEFAULT_TOKEN and gw.tokens == [DEFAULT_TOKEN]
+            # no token and no $MESHAPI_TOKEN: a random one, never DEFAULT_TOKEN (tests/gateway/test_rebinding.py)
+            assert re.fullmatch(r"rsk_local_[A-Za-z0-9_-]{32}", gw.token) and gw.tokens == [gw.token]
+            assert gw.token != DEFAULT_TOKEN
             assert gw.base_url.startswith("http://127.0.0.1:") and not gw.base_url.endswith("/")
             assert repr(gw) == f"<meshapi.gateway.Gateway {gw.base_url}>"
             with httpx.Client(base_url=gw.base_url, headers={"Authorization": f"Bearer {gw.token}"}) as c:
