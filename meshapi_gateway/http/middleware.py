@@ -19,8 +19,8 @@ this order, outermost first:
    or run once (``store/idempotency.py``).
 
 Inside them: the record/replay proxy when it is on (``record/proxy.py``), then Starlette's own stack
-(500 handler, exception handlers, router). Requests that a middleware refuses (421, 401, 408, 413) are logged
-by it with :func:`log_refused`, since they never reach the request log's layer. WebSocket connections
+(500 handler, exception handlers, router). Requests that a middleware refuses (421, 401, 408, 413) are
+logged by it with :func:`log_refused`, since they never reach the request log's layer. WebSocket connections
 get a request id and a log entry; everything else about them is the realtime endpoint's. Pure ASGI
 (no ``BaseHTTPMiddleware``): streamed responses go out chunk by chunk, untouched.
 """
@@ -157,7 +157,7 @@ class HostMiddleware(_Layer):
 
 async def _refuse_handshake(scope: Scope, send: Send, status: int, body: bytes) -> None:
     """A WebSocket upgrade refused with an HTTP response when the server can send one, else a 403."""
-    if "websocket.http.response" not in scope.get("extensions", {}):
+    if "websocket.http.response" not in (scope.get("extensions") or {}):
         await send({"type": "websocket.close", "code": 1008})
         return
     headers = [

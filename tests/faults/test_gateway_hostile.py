@@ -279,7 +279,7 @@ def test_slow_headers_are_dropped_while_others_keep_their_latency(child: ChildGa
 def test_slow_body_gets_a_408_envelope_and_the_connection_closed(child: ChildGateway) -> None:
     with _raw(child) as sock:
         sock.sendall(
-            b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
             b"Authorization: Bearer " + TOKEN.encode() + b'\r\nContent-Length: 100\r\n\r\n{"model"'
         )
         started = time.monotonic()

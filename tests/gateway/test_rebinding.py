@@ -217,6 +217,26 @@ async def _call(app: Any, version: str, headers: List[Tuple[bytes, bytes]]) -> T
     return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
 
 
+def test_a_handshake_is_refused_by_a_server_without_the_denial_extension_too() -> None:
+    """Such a server cannot send a 421 for a WebSocket: the upgrade is closed before it is accepted."""
+    app = create_app([TOKEN])
+    scope = {"type": "websocket", "path": "/v1/realtime", "headers": [(b"host", EVIL.encode())]}
+    sent: List[Dict[str, Any]] = []
+
+    async def receive() -> Dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Dict[str, Any]) -> None:
+        sent.append(message)
+
+    try:
+        asyncio.run(app(scope, receive, send))
+        assert sent == [{"type": "websocket.close", "code": 1008}]
+        assert app.state.gateway.requests[-1].status == 421
+    finally:
+        app.state.gateway.close()
+
+
 def test_the_configured_host_and_allowed_hosts_are_served() -> None:
     app = create_app([TOKEN], host="gateway.lan", allowed_hosts=["box"])
 
