@@ -22,6 +22,7 @@ the local models; this module holds the rules for the bytes in between, so each 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from ..http.asgi import Receive
@@ -63,14 +64,17 @@ def upstream_headers(headers: Dict[str, str], token: Optional[str]) -> Dict[str,
 class SecretScrubber:
     """Replaces every occurrence of the given secrets with :data:`SCRUBBED`, in a stream of chunks.
 
-    :meth:`feed` returns what can be relayed now; the held-back tail (the longest end of the data seen
-    so far that is the start of a secret) comes with the next chunk, or from :meth:`flush` at the end.
+    The result is what replacing them in the whole stream at once gives (leftmost first, the longest
+    secret where several start at one place). :meth:`feed` returns what is decided; the end of the
+    data seen so far that may still become a secret (at most the longest secret less one byte) is held
+    back until the next chunk, or until :meth:`flush` at the end of the stream.
     """
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        # longest first, so a secret that contains another is replaced whole
-        found = {s.encode("utf-8") for s in secrets if s}
-        self._secrets: Tuple[bytes, ...] = tuple(sorted(found, key=len, reverse=True))
+        found = sorted({s for s in secrets if s}, key=len, reverse=True)  # longest first
+        self._secrets: Tuple[bytes, ...] = tuple(s.encode("utf-8") for s in found)
+        self._bytes = re.compile(b"|".join(re.escape(s) for s in self._secrets)) if found else None
+        self._text = re.compile("|".join(re.escape(s) for s in found)) if found else None
         self._mark = SCRUBBED.encode("ascii")
         self._held = b""
 
@@ -79,37 +83,42 @@ class SecretScrubber:
 
     def text(self, value: str) -> str:
         """``value`` (a header value, say) with the secrets replaced."""
-        for secret in self._secrets:
-            value = value.replace(secret.decode("utf-8"), SCRUBBED)
-        return value
+        return self._text.sub(SCRUBBED, value) if self._text is not None else value
 
     def headers(self, headers: Dict[str, str]) -> Dict[str, str]:
         return {name: self.text(value) for name, value in headers.items()}
 
     def feed(self, chunk: bytes) -> bytes:
-        """The scrubbed bytes of ``chunk`` (with what was held back before) that are safe to relay."""
-        if not self._secrets:
+        """The scrubbed bytes of what was held back and ``chunk`` that are safe to relay now."""
+        if self._bytes is None:
             return chunk
         data = self._held + chunk
-        for secret in self._secrets:
-            data = data.replace(secret, self._mark)
-        keep = self._unfinished(data)
-        self._held = data[len(data) - keep :] if keep else b""
-        return data[: len(data) - keep]
+        out: List[bytes] = []
+        pos = 0
+        while True:
+            pending = self._pending(data, pos)
+            match = self._bytes.search(data, pos)
+            if match is not None and (pending is None or match.start() < pending):
+                out += (data[pos : match.start()], self._mark)
+                pos = match.end()
+                continue
+            end = len(data) if pending is None else pending
+            out.append(data[pos:end])
+            self._held = data[end:]
+            return b"".join(out)
 
     def flush(self) -> bytes:
-        """What is still held back (the stream ended: it cannot become a secret any more)."""
+        """The held-back end, scrubbed (the stream ended: it cannot grow into a longer secret any more)."""
         held, self._held = self._held, b""
-        return held
+        return self._bytes.sub(self._mark, held) if self._bytes is not None else held
 
-    def _unfinished(self, data: bytes) -> int:
-        """Length of the longest end of ``data`` that is the start (not the whole) of a secret."""
-        longest = min(len(data), max(len(s) for s in self._secrets) - 1)
-        for size in range(longest, 0, -1):
-            tail = data[-size:]
-            if any(secret.startswith(tail) for secret in self._secrets):
-                return size
-        return 0
+    def _pending(self, data: bytes, pos: int) -> Optional[int]:
+        """The first place from ``pos`` where the rest of ``data`` is the start (not the whole) of a secret."""
+        for start in range(max(pos, len(data) - len(self._secrets[0]) + 1), len(data)):
+            rest = data[start:]
+            if any(len(secret) > len(rest) and secret.startswith(rest) for secret in self._secrets):
+                return start
+        return None
 
 
 class Recording:
