@@ -11,6 +11,7 @@ which imports nothing of the gateway.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import secrets
 from dataclasses import dataclass
@@ -41,7 +42,14 @@ class ProxySettings:
     replay: Optional[str] = None
     replay_fallback: bool = False
     replay_speed: float = 0.0
+    #: Seconds the upstream may take to accept the connection, to answer and between two chunks
+    #: (``--upstream-timeout``); past it a 504 ``gateway_timeout`` envelope, or a cut stream once
+    #: the answer has started. Longer than the real gateway's own 300 s provider timeout, so its
+    #: 504 reaches the caller first.
     timeout: float = 600.0
+    #: Most bytes of one response body written to a cassette (``--record-max-bytes``); a longer
+    #: exchange is relayed in full but not recorded (a warning is logged once), so memory stays bounded.
+    record_max_bytes: int = 64 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.record and not self.upstream:
@@ -52,12 +60,25 @@ class ProxySettings:
             raise ValueError("replay_speed must be >= 0")
         if self.upstream and not self.upstream.startswith(("http://", "https://")):
             raise ValueError("the upstream URL must start with http:// or https://")
+        if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)):
+            raise ValueError(f"the upstream timeout must be a number of seconds, got {self.timeout!r}")
+        if not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError(
+                f"the upstream timeout must be finite and more than 0 seconds, got {self.timeout!r}"
+            )
+        if isinstance(self.record_max_bytes, bool) or not isinstance(self.record_max_bytes, int):
+            raise ValueError(
+                f"record_max_bytes must be a whole number of bytes, got {self.record_max_bytes!r}"
+            )
+        if self.record_max_bytes < 1:
+            raise ValueError(f"record_max_bytes must be at least 1, got {self.record_max_bytes!r}")
 
     def __repr__(self) -> str:  # the token stays out of reprs and logs
         token = "…redacted" if self.upstream_token else None
         return (
             f"ProxySettings(upstream={self.upstream!r}, upstream_token={token!r}, record={self.record!r}, "
-            f"replay={self.replay!r}, replay_fallback={self.replay_fallback!r}, replay_speed={self.replay_speed!r})"
+            f"replay={self.replay!r}, replay_fallback={self.replay_fallback!r}, replay_speed={self.replay_speed!r}, "
+            f"timeout={self.timeout!r}, record_max_bytes={self.record_max_bytes!r})"
         )
 
     @property

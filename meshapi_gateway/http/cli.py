@@ -17,7 +17,7 @@ import socket
 import sqlite3
 import sys
 from types import FrameType
-from typing import List, NoReturn, Optional, Tuple
+from typing import Any, Dict, List, NoReturn, Optional, Tuple
 
 import uvicorn
 
@@ -67,6 +67,13 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not 0.0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
     return value
 
 
@@ -144,7 +151,19 @@ def _parser() -> argparse.ArgumentParser:
         default="MESHAPI_UPSTREAM_TOKEN",
         help="environment variable holding the upstream token (default MESHAPI_UPSTREAM_TOKEN)",
     )
+    proxy.add_argument(
+        "--upstream-timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="seconds the upstream may stay silent before a 504 (default 600)",
+    )
     proxy.add_argument("--record", metavar="FILE", help="append every proxied exchange to FILE (JSON Lines)")
+    proxy.add_argument(
+        "--record-max-bytes",
+        type=_limit,
+        metavar="N",
+        help="longest response body recorded; longer ones are relayed, not recorded (default 64 MiB)",
+    )
     proxy.add_argument("--replay", metavar="FILE", help="answer from the exchanges recorded in FILE")
     proxy.add_argument(
         "--replay-fallback",
@@ -215,8 +234,17 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _given(**options: Any) -> Dict[str, Any]:
+    """The options that were given on the command line (the others keep their settings default)."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
 def _proxy_settings(args: argparse.Namespace) -> Optional[ProxySettings]:
     """The record/replay options as settings (``None`` when none was given); ``ValueError`` if bad."""
+    if args.upstream_timeout is not None and not args.upstream:
+        raise ValueError("--upstream-timeout needs --upstream URL")
+    if args.record_max_bytes is not None and not args.record:
+        raise ValueError("--record-max-bytes needs --record FILE")
     if not (args.upstream or args.record or args.replay):
         if args.replay_fallback:
             raise ValueError("--replay-fallback needs --replay FILE")
@@ -235,6 +263,7 @@ def _proxy_settings(args: argparse.Namespace) -> Optional[ProxySettings]:
         replay=args.replay,
         replay_fallback=args.replay_fallback,
         replay_speed=args.replay_speed,
+        **_given(timeout=args.upstream_timeout, record_max_bytes=args.record_max_bytes),
     )
     if settings.replay:
         Cassette(settings.replay)  # a bad file is a start-up error, not a surprise at the first request

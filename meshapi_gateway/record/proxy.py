@@ -8,6 +8,12 @@ recorded pace times ``replay_speed`` (0 = at once); a request it has no exchange
 ``cassette_no_match`` envelope naming the closest recorded one, or, with ``replay_fallback``, is
 answered by the deterministic local models.
 
+Forwarding holds nothing it does not need: the upstream request is cancelled (its connection closed)
+as soon as the caller disconnects, chunks are passed on as they come and kept only while recording, up
+to ``record_max_bytes``; an upstream silent for ``timeout`` seconds is a 504 ``gateway_timeout``. The
+caller's secret headers never go upstream and the upstream token never comes back, in headers or body,
+even split between chunks (:mod:`~meshapi_gateway.record.proxy_stream` has those rules).
+
 Everything else stays local and still applies: authentication with the local tokens, rate limits,
 the request log and inspector, planned faults (around the proxied answer), ``/_admin``. The realtime
 WebSocket is not proxied: ``/v1/realtime`` is always served by the local stand-in (relaying and
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import httpx
 
@@ -36,23 +42,8 @@ from ..http.asgi import (
 )
 from ..settings import ProxySettings
 from .cassette import Cassette, CassetteWriter, chunk_bytes, request_entry
+from .proxy_stream import Recording, SecretScrubber, caller_gone, upstream_headers, warn_not_recorded
 
-#: Request headers never sent upstream (the token is replaced; hop-by-hop ones belong to this hop).
-_DROP_REQUEST = frozenset(
-    {
-        "authorization",
-        "host",
-        "content-length",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "te",
-        "upgrade",
-        "accept-encoding",
-        "proxy-authorization",
-        "cookie",
-    }
-)
 #: Response headers not passed back (nor recorded).
 _DROP_RESPONSE = frozenset(
     {
@@ -81,6 +72,7 @@ class ProxyLayer:
         self.cassette = Cassette(settings.replay) if settings.replay else None
         secrets = (settings.upstream_token,) if settings.upstream_token else ()
         self.writer = CassetteWriter(settings.record, secrets) if settings.record else None
+        self._warned_over_cap = False
 
     def wrap(self, app: ASGIApp) -> ProxyLayer:
         """Put this layer in front of ``app`` (the gateway's own routes); returns ``self``."""
@@ -120,7 +112,7 @@ class ProxyLayer:
                 await _send_error(send, 404, "cassette_no_match", message, rid)
                 return
         if self.settings.upstream:
-            await self._forward(scope, headers, body, request, rid, send)
+            await self._forward(scope, receive, headers, body, request, rid, send)
             return
         await self.app(scope, receive, send)
 
@@ -148,6 +140,32 @@ class ProxyLayer:
     async def _forward(
         self,
         scope: Scope,
+        receive: Receive,
+        headers: Dict[str, str],
+        body: bytes,
+        request: Dict[str, Any],
+        rid: str,
+        send: Send,
+    ) -> None:
+        """Relay the exchange with the upstream until it ends or the caller goes, whichever comes first.
+
+        A caller that disconnects cancels the upstream request: its connection is closed and nothing
+        more is read from it.
+        """
+        relay = asyncio.ensure_future(self._relay(scope, headers, body, request, rid, send))
+        gone = asyncio.ensure_future(caller_gone(receive))
+        try:
+            await asyncio.wait({relay, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            relay.cancel()  # nothing when it has finished; else the caller has gone (or we are cancelled)
+            gone.cancel()
+            await asyncio.gather(relay, gone, return_exceptions=True)
+        if not relay.cancelled():
+            relay.result()  # raises what the relay itself raised
+
+    async def _relay(
+        self,
+        scope: Scope,
         headers: Dict[str, str],
         body: bytes,
         request: Dict[str, Any],
@@ -156,13 +174,11 @@ class ProxyLayer:
     ) -> None:
         settings = self.settings
         assert settings.upstream is not None
-        out = {k: v for k, v in headers.items() if k not in _DROP_REQUEST}
-        out["accept-encoding"] = "identity"
-        if settings.upstream_token:
-            out["authorization"] = f"Bearer {settings.upstream_token}"
+        out = upstream_headers(headers, settings.upstream_token)
         query = scope.get("query_string", b"").decode("latin-1")
         url = settings.upstream.rstrip("/") + scope["path"] + (f"?{query}" if query else "")
-        chunks: List[Tuple[float, bytes]] = []
+        scrub = SecretScrubber([settings.upstream_token or ""])
+        recording = Recording(settings.record_max_bytes) if self.writer is not None else None
         status = 0
         kept: Dict[str, str] = {}
         complete = False
@@ -172,6 +188,12 @@ class ProxyLayer:
                 upstream = await client.send(
                     client.build_request(scope["method"], url, headers=out, content=body), stream=True
                 )
+            except httpx.TimeoutException:
+                message = (
+                    f"The upstream gateway did not answer within {settings.timeout:g} s (upstream timeout)."
+                )
+                await _send_error(send, 504, "gateway_timeout", message, rid)
+                return
             except httpx.HTTPError as exc:
                 await _send_error(
                     send,
@@ -184,16 +206,41 @@ class ProxyLayer:
             try:
                 status = upstream.status_code
                 kept = {k.lower(): v for k, v in upstream.headers.items() if k.lower() not in _DROP_RESPONSE}
+                kept = scrub.headers(kept)
                 await send({"type": "http.response.start", "status": status, "headers": header_list(kept)})
                 try:
-                    async for data in upstream.aiter_raw():
-                        chunks.append(((time.monotonic() - started) * 1000, data))
+                    async for raw in upstream.aiter_raw():
+                        data = scrub.feed(raw)
+                        if not data:
+                            continue  # all of it held back: it may be the start of the token
+                        if recording is not None:
+                            recording.add((time.monotonic() - started) * 1000, data)
                         await send({"type": "http.response.body", "body": data, "more_body": True})
                     complete = True
                 except httpx.HTTPError:
-                    pass  # the upstream cut the stream: the caller sees it cut too
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    pass  # the upstream cut the stream (or went silent past the timeout): the caller sees it cut too
+                tail = scrub.flush()
+                if tail and recording is not None:
+                    recording.add((time.monotonic() - started) * 1000, tail)
+                await send({"type": "http.response.body", "body": tail, "more_body": False})
             finally:
                 await upstream.aclose()
-                if self.writer is not None and status:
-                    self.writer.write(request, status, kept, chunks, complete=complete)
+                if recording is not None and status:
+                    self._write(request, status, kept, recording, complete)
+
+    def _write(
+        self,
+        request: Dict[str, Any],
+        status: int,
+        headers: Dict[str, str],
+        recording: Recording,
+        complete: bool,
+    ) -> None:
+        """Append the exchange to the cassette, unless its body is past the cap (then warn, once)."""
+        assert self.writer is not None
+        if recording.over:
+            if not self._warned_over_cap:
+                self._warned_over_cap = True
+                warn_not_recorded(f"{request['method']} {request['path']}", recording.max_bytes)
+            return
+        self.writer.write(request, status, headers, recording.chunks, complete=complete)

@@ -17,7 +17,8 @@ after a lost reply would create a second batch, template or file. With it:
 Keys are scoped per caller (the owner of the bearer token). "The same body" means the same JSON
 document (key order and spacing ignored) or, for multipart uploads, the same parts whatever the
 boundary. Memory is bounded: at most ``max_entries`` stored replies and ``max_bytes`` of bodies, oldest
-dropped first, and entries expire after ``ttl`` seconds. Each gateway's state holds one cache
+dropped first, and entries expire after ``ttl`` seconds; a reply longer than ``max_bytes`` is not held
+while it goes out. Each gateway's state holds one cache
 (``state.idempotency``); ``IdempotencyMiddleware`` calls :meth:`IdempotencyCache.wrap` around the app
 for POSTs to ``/v1``; nothing else knows about keys.
 """
@@ -231,11 +232,12 @@ class IdempotencyCache:
         entry: _Entry,
     ) -> None:
         chunks: List[bytes] = []
+        size = 0
         keep = False
         ended = False
 
         async def capture(message: Message) -> None:
-            nonlocal keep, ended
+            nonlocal keep, ended, size
             if message["type"] == "http.response.start":
                 entry.status = int(message["status"])
                 entry.headers = [
@@ -249,7 +251,11 @@ class IdempotencyCache:
                 keep = 200 <= entry.status < 300 and not streamed
             elif message["type"] == "http.response.body" and keep:
                 chunks.append(bytes(message.get("body", b"")))
-                if not message.get("more_body", False):
+                size += len(chunks[-1])
+                if size > self.max_bytes:  # could never be stored: stop holding it (a proxied body, say)
+                    keep = False
+                    chunks.clear()
+                elif not message.get("more_body", False):
                     # Stored before the last bytes go out: a client that sees the connection fail
                     # (or the reply end) and retries at once must find the finished reply, and
                     # the work is done even when sending it fails.

@@ -1,6 +1,7 @@
 """A local gateway in a child process, so a hostile request's memory is measured on the server alone.
 
-``ChildGateway(**settings)`` starts ``meshapi_gateway.serve(**settings)`` in a fresh interpreter,
+``ChildGateway(**settings)`` starts ``meshapi_gateway.serve(**settings)`` in a fresh interpreter
+(``proxy`` given as a dict of :class:`~meshapi_gateway.ProxySettings` fields),
 reads its base URL from the first line of its stdout and stops it by closing its stdin (killed if it
 does not exit within 5 s). ``rss()`` / ``peak_rss()`` read ``VmRSS`` / ``VmHWM`` of that process.
 ``others_keep_answering(...)`` runs a hostile request in a thread while timing normal calls.
@@ -19,8 +20,11 @@ import httpx
 
 _SCRIPT = """
 import json, sys
-from meshapi_gateway import serve
-with serve(**json.loads(sys.argv[1])) as gw:
+from meshapi_gateway import ProxySettings, serve
+settings = json.loads(sys.argv[1])
+if "proxy" in settings:
+    settings["proxy"] = ProxySettings(**settings["proxy"])
+with serve(**settings) as gw:
     print(gw.base_url, flush=True)
     sys.stdin.read()
 """
