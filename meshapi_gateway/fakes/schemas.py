@@ -17,12 +17,16 @@ in a recursive schema the generator prefers whatever ends the recursion (``null`
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .structured import Budget, SchemaBudgetError, string_for_pattern, validate
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
+#: A number right after a word, as in ``"temp": 21`` or ``age=36``: the word labels the number.
+_LABELLED = re.compile(r"(?<![\w])([A-Za-z][A-Za-z_]*)[\"']?[ \t]*[:=]?[ \t]*(-?\d+(?:\.\d+)?)(?![\w.])")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_DATE = re.compile(r"\b\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b")
 
 _STOPWORD_TEXT = """a about above after again against all am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have
@@ -68,6 +72,11 @@ class PromptHints:
         # Capitalised words inside a sentence are likelier names than sentence-initial ones.
         self.proper: List[str] = proper_inside + proper_initial
         self.numbers: List[float] = [float(n) for n in _NUMBER.findall(text)]
+        self.labelled: List[Tuple[str, float]] = [
+            (m[0].lower(), float(m[1])) for m in _LABELLED.findall(text)
+        ]
+        self.emails: List[str] = _EMAIL.findall(text)
+        self.dates: List[str] = _DATE.findall(text)
 
     def proper_noun(self, index: int = 0) -> str:
         pool = self.proper or [w.capitalize() for w in self.keywords] or ["Example"]
@@ -168,9 +177,9 @@ class SchemaInstances:
         if kind == "array":
             return self._array(schema, name, depth)
         if kind == "integer":
-            return int(self._number(schema, index, integer=True))
+            return int(self._number(schema, index, name, integer=True))
         if kind == "number":
-            return self._number(schema, index, integer=False)
+            return self._number(schema, index, name, integer=False)
         if kind == "boolean":
             return True
         if kind == "null":
@@ -229,7 +238,7 @@ class SchemaInstances:
             out.append(self._value(items, name, len(out), depth + 1))
         return out
 
-    def _number(self, schema: Dict[str, Any], index: int, *, integer: bool) -> float:
+    def _number(self, schema: Dict[str, Any], index: int, name: str, *, integer: bool) -> float:
         low: Optional[float] = None
         high: Optional[float] = None
         step = 1.0 if integer else 0.5
@@ -252,6 +261,9 @@ class SchemaInstances:
                 return False
             return (low is None or value >= low) and (high is None or value <= high)
 
+        labelled = [n for label, n in self.hints.labelled if fits(n) and _related(label, name)]
+        if labelled:  # "temp": 21 for a field named temperature
+            return _multiple(labelled[0], schema, integer, low, high)
         fitting = [n for n in self.hints.numbers if fits(n)]
         if fitting:
             return _multiple(fitting[index % len(fitting)], schema, integer, low, high)
@@ -279,6 +291,9 @@ class SchemaInstances:
             "ipv4": "127.0.0.1",
             "hostname": "example.com",
         }
+        found = {"email": self.hints.emails, "date": self.hints.dates}.get(str(fmt)) or []
+        if found:  # an address or a date the conversation names
+            return found[index % len(found)]
         if isinstance(fmt, str) and fmt in formats:
             return formats[fmt]
         low = name.lower()
@@ -300,6 +315,15 @@ class SchemaInstances:
         if isinstance(max_len, int) and len(value) > max_len:
             value = value[:max_len]
         return value
+
+
+def _related(label: str, name: str) -> bool:
+    """Whether a number's label names the field: one is a prefix (3+ letters) of a word of the other."""
+    for part in name.lower().replace("-", "_").split("_"):
+        short, long = sorted((label, part), key=len)
+        if len(short) >= 3 and long.startswith(short):
+            return True
+    return False
 
 
 def _ceil(value: float) -> int:
