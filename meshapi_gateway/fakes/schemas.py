@@ -73,7 +73,7 @@ class PromptHints:
         self.proper: List[str] = proper_inside + proper_initial
         self.numbers: List[float] = [float(n) for n in _NUMBER.findall(text)]
         self.labelled: List[Tuple[str, float]] = [
-            (m[0].lower(), float(m[1])) for m in _LABELLED.findall(text)
+            (m[0].lower(), float(m[1])) for m in _LABELLED.findall(text) if m[0].lower() not in STOPWORDS
         ]
         self.emails: List[str] = _EMAIL.findall(text)
         self.dates: List[str] = _DATE.findall(text)
