@@ -6,8 +6,10 @@ JSON Schema that tool definitions and pydantic-generated schemas use: ``type`` (
 ``allOf``, ``$ref`` into ``$defs``/``definitions``, ``minimum``/``maximum`` (and the exclusive forms),
 ``multipleOf``, ``minItems``/``maxItems``, ``minLength``/``maxLength``, a few ``format`` values and
 ``pattern`` (built from the regex, see ``structured.py``). String values come from the prompt where the
-property name suggests it: a capitalised word such as ``Paris`` for ``city``, a number from the prompt
-for a numeric field.
+property name suggests it: a capitalised word such as ``Paris`` for ``city`` (the n-th name-like field
+gets the n-th name), a number labelled like the field (``"temp": 21`` for ``temperature``) or else any
+number from the prompt for a numeric field, an address or ISO date from the prompt for ``format``
+``email`` / ``date``.
 
 Generation is bounded (``structured.Budget``): beyond the budget, or when the result would not validate
 against the schema, :func:`instance_for` raises ``SchemaBudgetError`` (a ``400`` for the caller). Deep
@@ -94,6 +96,7 @@ class SchemaInstances:
         self.root = root
         self.hints = hints
         self.budget = budget or Budget()
+        self.names_used = 0  # the n-th name-like field gets the n-th proper noun, wherever it sits
 
     def make(self) -> Any:
         return self._value(self.root, "", 0, 0)
@@ -298,7 +301,8 @@ class SchemaInstances:
             return formats[fmt]
         low = name.lower()
         if any(h in low for h in _PLACE_HINTS) or any(h in low for h in _NAME_HINTS):
-            value = self.hints.proper_noun(index)
+            value = self.hints.proper_noun(self.names_used)
+            self.names_used += 1
         elif low in _TEXT_HINTS or any(low.endswith("_" + h) for h in _TEXT_HINTS):
             value = self.hints.text or self.hints.keyword(index)
         elif "unit" in low:

@@ -36,6 +36,13 @@ class Hire(BaseModel):
     skills: List[str] = Field(min_length=1, max_length=3)
 
 
+class Trip(BaseModel):
+    note: str
+    origin: str
+    destination: str
+    passengers: int = Field(ge=1, le=9)
+
+
 def _tool(name: str, description: str, parameters: Dict[str, Any]) -> Dict[str, Any]:
     return {
         "type": "function",
@@ -336,6 +343,14 @@ def test_typed_values_come_from_the_conversation(http: httpx.Client, stream: boo
         )[0]["content"]
     )
     assert (moved.age, moved.team) == (57, "sales")  # the middle of 16..99; the team she named
+
+
+def test_name_like_fields_take_the_names_in_the_order_the_user_gave_them(http: httpx.Client) -> None:
+    booking = _tool("book_train", "Book a train ticket", Trip.model_json_schema())
+    ask = [{"role": "user", "content": "Please book a train from Lyon to Geneva for 2 people."}]
+    message, _ = chat(http, False, messages=ask, tools=[booking])
+    trip = Trip.model_validate_json(message["tool_calls"][0]["function"]["arguments"])
+    assert (trip.origin, trip.destination, trip.passengers) == ("Lyon", "Geneva", 2)
 
 
 # -- parallel tool calls -------------------------------------------------------------------------------
