@@ -47,12 +47,12 @@ class Call:
 
 def functions_of(tools: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """The ``function`` objects of a chat ``tools`` list (entries without a name are skipped)."""
-    out: List[Dict[str, Any]] = []
+    out: Dict[str, Dict[str, Any]] = {}
     for tool in tools:
         function = tool.get("function")
         if isinstance(function, dict) and isinstance(function.get("name"), str):
-            out.append(function)
-    return out
+            out.setdefault(function["name"], function)  # a name given twice is one tool (the first)
+    return list(out.values())
 
 
 def _name_words(name: str) -> List[str]:

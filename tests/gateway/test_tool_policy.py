@@ -69,6 +69,8 @@ def test_the_plan_of_each_turn() -> None:
     ]
     assert plan_calls(tools, "required", done, "Weather in Oslo?") == []  # nothing left: text
     assert plan_calls(tools, "none", asked, "Weather in Oslo?") == []
+    twice = [tools[0], {"type": "function", "function": _fn("get_weather", "Weather again")}]
+    assert [c.function["description"] for c in plan_calls(twice, "auto", asked, "Weather?")] == ["Weather"]
     named = {"type": "function", "function": {"name": "get_weather"}}
     assert [c.function["name"] for c in plan_calls(tools, named, done, "Weather in Oslo?")] == ["get_weather"]
 
