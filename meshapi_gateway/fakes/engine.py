@@ -8,8 +8,10 @@ generator seeded from the request (model, messages, and - when ``temperature`` i
 * ``stop`` cuts the answer before the first stop string (``finish_reason: "stop"``);
 * ``n`` gives ``n`` choices;
 * ``tools`` + ``tool_choice`` produce ``tool_calls`` whose ``arguments`` validate against the tool's
-  parameter schema (``finish_reason: "tool_calls"``);
-* ``response_format`` ``json_object`` / ``json_schema`` produce JSON text (valid for the schema).
+  parameter schema (``finish_reason: "tool_calls"``); which tools, and when the calls stop, is the
+  policy of ``tool_policy.py``;
+* ``response_format`` ``json_object`` / ``json_schema`` produce JSON text (valid for the schema, on every
+  turn; ``json_reply.py`` finds the schema, also one written in the prompt for JSON mode).
 
 Token counts use one simple rule everywhere: a token is a run of word characters or one punctuation
 character. ``usage.completion_tokens`` is exactly the number of tokens in the returned text.
@@ -22,10 +24,12 @@ import json
 import random
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .json_reply import hint_text, json_answer
 from .schemas import PromptHints, instance_for
 from .structured import check_strict, refusal_in
+from .tool_policy import Call, plan_calls
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _PIECE = re.compile(r"\s*(?:\w+|[^\w\s])")
@@ -211,6 +215,8 @@ class ChatParams:
     tools: List[Dict[str, Any]] = field(default_factory=list)
     tool_choice: Any = None
     response_format: Optional[Dict[str, Any]] = None
+    #: ``parallel_tool_calls``: several needed tools are called in one turn unless this is false.
+    parallel_tool_calls: bool = True
     #: A scripted reply (``replies.py``): when set, every choice answers with exactly this text.
     reply: Optional[str] = None
 
@@ -232,6 +238,7 @@ class ChatParams:
             tools=[t for t in (body.get("tools") or []) if isinstance(t, dict)],
             tool_choice=body.get("tool_choice"),
             response_format=body.get("response_format"),
+            parallel_tool_calls=body.get("parallel_tool_calls") is not False,
         )
 
 
@@ -287,39 +294,12 @@ def _rng(params: ChatParams, index: int, salt: str = "") -> random.Random:
     return random.Random(key)
 
 
-def _selected_tool(params: ChatParams) -> Optional[Dict[str, Any]]:
-    """The function to call, or ``None`` when the model should answer with text."""
-    functions: List[Dict[str, Any]] = []
-    for tool in params.tools:
-        function = tool.get("function")
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            functions.append(function)
-    if not functions:
-        return None
-    choice = params.tool_choice
-    if isinstance(choice, dict):
-        wanted = (
-            (choice.get("function") or {}).get("name") if isinstance(choice.get("function"), dict) else None
-        )
-        wanted = wanted or choice.get("name")
-        return next((f for f in functions if f["name"] == wanted), None)
-    if choice == "none":
-        return None
-    last_role = params.messages[-1].get("role") if params.messages else None
-    if choice != "required" and last_role == "tool":
-        return None
-    prompt_words = {w.lower() for w in re.findall(r"\w+", _last_text(params.messages, "user"))}
-
-    def overlap(function: Dict[str, Any]) -> int:
-        text = f"{function['name'].replace('_', ' ')} {function.get('description') or ''}"
-        return len(prompt_words & {w.lower() for w in re.findall(r"\w+", text)})
-
-    best = max(functions, key=overlap)
-    return best if overlap(best) > 0 else functions[0]
-
-
 def tool_call_id(seed_text: str) -> str:
     return "call_" + hashlib.sha256(seed_text.encode("utf-8")).hexdigest()[:24]
+
+
+def _texts(messages: Sequence[Dict[str, Any]]) -> List[Tuple[str, str]]:
+    return [(str(m.get("role")), content_text(m.get("content"))) for m in messages]
 
 
 def _text_answer(params: ChatParams, index: int, salt: str) -> str:
@@ -327,18 +307,17 @@ def _text_answer(params: ChatParams, index: int, salt: str) -> str:
         return params.reply
     rng = _rng(params, index, salt)
     prompt = _last_text(params.messages, "user")
-    if params.messages and params.messages[-1].get("role") == "tool":
-        result = content_text(params.messages[-1].get("content"))
-        return "Based on the tool result, " + compose(f"{result} {prompt}", rng, 2)
     fmt = params.response_format or {}
-    kind = fmt.get("type") if isinstance(fmt, dict) else None
-    if kind == "json_schema":
-        spec = fmt.get("json_schema") or {}
-        schema = spec.get("schema") if isinstance(spec, dict) else None
-        return json.dumps(instance_for(schema if schema is not None else {"type": "object"}, prompt))
-    if kind == "json_object":
+    answer = json_answer(fmt, _texts(params.messages))
+    if answer is not None:
+        return answer
+    after_tool = bool(params.messages) and params.messages[-1].get("role") == "tool"
+    if isinstance(fmt, dict) and fmt.get("type") == "json_object":
         hints = PromptHints(prompt)
         return json.dumps({"answer": compose(prompt, rng, 1), "topic": hints.keyword(0)})
+    if after_tool:
+        result = content_text(params.messages[-1].get("content"))
+        return "Based on the tool result, " + compose(f"{result} {prompt}", rng, 2)
     return compose(prompt or _last_text(params.messages, "system"), rng)
 
 
@@ -346,22 +325,27 @@ def complete(params: ChatParams, salt: str = "") -> List[Choice]:
     """Run the stand-in model: one :class:`Choice` per requested ``n``."""
     choices = []
     check_strict(params.response_format, params.tools)
-    tool = None if params.reply is not None else _selected_tool(params)
-    refusal = None if params.reply is not None else refusal_in(_last_text(params.messages, "user"))
+    prompt = _last_text(params.messages, "user")
+    calls = (
+        []
+        if params.reply is not None
+        else plan_calls(
+            params.tools,
+            params.tool_choice,
+            params.messages,
+            prompt,
+            params.parallel_tool_calls,
+            hint_text(_texts(params.messages)),
+        )
+    )
+    refusal = None if params.reply is not None else refusal_in(prompt)
     for index in range(max(1, params.n)):
         if refusal is not None:
             choices.append(Choice(None, "stop", refusal=refusal))
             continue
-        if tool is not None:
-            schema = tool.get("parameters") or {"type": "object", "properties": {}}
-            arguments = json.dumps(instance_for(schema, _last_text(params.messages, "user"), param="tools"))
-            call_id = tool_call_id(_digest(params.model, params.messages, tool["name"], index, salt))
-            call = {
-                "id": call_id,
-                "type": "function",
-                "function": {"name": tool["name"], "arguments": arguments},
-            }
-            choices.append(Choice(None, "tool_calls", [call]))
+        if calls:
+            made = [_tool_call(params, call, index, salt) for call in calls]
+            choices.append(Choice(None, "tool_calls", made))
             continue
         text = _text_answer(params, index, salt)
         finish = "stop"
@@ -373,6 +357,14 @@ def complete(params: ChatParams, salt: str = "") -> List[Choice]:
             finish = "length"
         choices.append(Choice(text, finish))
     return choices
+
+
+def _tool_call(params: ChatParams, call: Call, index: int, salt: str) -> Dict[str, Any]:
+    function = call.function
+    schema = function.get("parameters") or {"type": "object", "properties": {}}
+    arguments = json.dumps(instance_for(schema, call.hint, param="tools"))
+    call_id = tool_call_id(_digest(params.model, params.messages, function["name"], index, salt))
+    return {"id": call_id, "type": "function", "function": {"name": function["name"], "arguments": arguments}}
 
 
 def argument_fragments(arguments: str, parts: int = 3) -> List[str]:

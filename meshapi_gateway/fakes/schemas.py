@@ -6,8 +6,10 @@ JSON Schema that tool definitions and pydantic-generated schemas use: ``type`` (
 ``allOf``, ``$ref`` into ``$defs``/``definitions``, ``minimum``/``maximum`` (and the exclusive forms),
 ``multipleOf``, ``minItems``/``maxItems``, ``minLength``/``maxLength``, a few ``format`` values and
 ``pattern`` (built from the regex, see ``structured.py``). String values come from the prompt where the
-property name suggests it: a capitalised word such as ``Paris`` for ``city``, a number from the prompt
-for a numeric field.
+property name suggests it: a capitalised word such as ``Paris`` for ``city`` (the n-th name-like field
+gets the n-th name), a number labelled like the field (``"temp": 21`` for ``temperature``) or else any
+number from the prompt for a numeric field, an address or ISO date from the prompt for ``format``
+``email`` / ``date``.
 
 Generation is bounded (``structured.Budget``): beyond the budget, or when the result would not validate
 against the schema, :func:`instance_for` raises ``SchemaBudgetError`` (a ``400`` for the caller). Deep
@@ -17,12 +19,16 @@ in a recursive schema the generator prefers whatever ends the recursion (``null`
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .structured import Budget, SchemaBudgetError, string_for_pattern, validate
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
+#: A number right after a word, as in ``"temp": 21`` or ``age=36``: the word labels the number.
+_LABELLED = re.compile(r"(?<![\w])([A-Za-z][A-Za-z_]*)[\"']?[ \t]*[:=]?[ \t]*(-?\d+(?:\.\d+)?)(?![\w.])")
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_DATE = re.compile(r"\b\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b")
 
 _STOPWORD_TEXT = """a about above after again against all am an and any are as at be because been before being below
     between both but by can could did do does doing down during each few for from further had has have
@@ -68,6 +74,11 @@ class PromptHints:
         # Capitalised words inside a sentence are likelier names than sentence-initial ones.
         self.proper: List[str] = proper_inside + proper_initial
         self.numbers: List[float] = [float(n) for n in _NUMBER.findall(text)]
+        self.labelled: List[Tuple[str, float]] = [
+            (m[0].lower(), float(m[1])) for m in _LABELLED.findall(text) if m[0].lower() not in STOPWORDS
+        ]
+        self.emails: List[str] = _EMAIL.findall(text)
+        self.dates: List[str] = _DATE.findall(text)
 
     def proper_noun(self, index: int = 0) -> str:
         pool = self.proper or [w.capitalize() for w in self.keywords] or ["Example"]
@@ -85,6 +96,7 @@ class SchemaInstances:
         self.root = root
         self.hints = hints
         self.budget = budget or Budget()
+        self.names_used = 0  # the n-th name-like field gets the n-th proper noun, wherever it sits
 
     def make(self) -> Any:
         return self._value(self.root, "", 0, 0)
@@ -168,9 +180,9 @@ class SchemaInstances:
         if kind == "array":
             return self._array(schema, name, depth)
         if kind == "integer":
-            return int(self._number(schema, index, integer=True))
+            return int(self._number(schema, index, name, integer=True))
         if kind == "number":
-            return self._number(schema, index, integer=False)
+            return self._number(schema, index, name, integer=False)
         if kind == "boolean":
             return True
         if kind == "null":
@@ -229,7 +241,7 @@ class SchemaInstances:
             out.append(self._value(items, name, len(out), depth + 1))
         return out
 
-    def _number(self, schema: Dict[str, Any], index: int, *, integer: bool) -> float:
+    def _number(self, schema: Dict[str, Any], index: int, name: str, *, integer: bool) -> float:
         low: Optional[float] = None
         high: Optional[float] = None
         step = 1.0 if integer else 0.5
@@ -252,6 +264,9 @@ class SchemaInstances:
                 return False
             return (low is None or value >= low) and (high is None or value <= high)
 
+        labelled = [n for label, n in self.hints.labelled if fits(n) and _related(label, name)]
+        if labelled:  # "temp": 21 for a field named temperature
+            return _multiple(labelled[0], schema, integer, low, high)
         fitting = [n for n in self.hints.numbers if fits(n)]
         if fitting:
             return _multiple(fitting[index % len(fitting)], schema, integer, low, high)
@@ -279,11 +294,15 @@ class SchemaInstances:
             "ipv4": "127.0.0.1",
             "hostname": "example.com",
         }
+        found = {"email": self.hints.emails, "date": self.hints.dates}.get(str(fmt)) or []
+        if found:  # an address or a date the conversation names
+            return found[index % len(found)]
         if isinstance(fmt, str) and fmt in formats:
             return formats[fmt]
         low = name.lower()
         if any(h in low for h in _PLACE_HINTS) or any(h in low for h in _NAME_HINTS):
-            value = self.hints.proper_noun(index)
+            value = self.hints.proper_noun(self.names_used)
+            self.names_used += 1
         elif low in _TEXT_HINTS or any(low.endswith("_" + h) for h in _TEXT_HINTS):
             value = self.hints.text or self.hints.keyword(index)
         elif "unit" in low:
@@ -300,6 +319,15 @@ class SchemaInstances:
         if isinstance(max_len, int) and len(value) > max_len:
             value = value[:max_len]
         return value
+
+
+def _related(label: str, name: str) -> bool:
+    """Whether a number's label names the field: one is a prefix (3+ letters) of a word of the other."""
+    for part in name.lower().replace("-", "_").split("_"):
+        short, long = sorted((label, part), key=len)
+        if len(short) >= 3 and long.startswith(short):
+            return True
+    return False
 
 
 def _ceil(value: float) -> int:

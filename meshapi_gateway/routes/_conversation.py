@@ -98,6 +98,7 @@ CHAT = Obj(
         "n": opt(Int(ge=1, le=16)),
         "tools": opt(ListOf(TOOL)),
         "tool_choice": opt(TOOL_CHOICE),
+        "parallel_tool_calls": opt(Bool()),
         "response_format": opt(ResponseFormat()),
         "modality": opt(Literal("text", "image")),
         "reasoning_effort": opt(Literal("high", "medium", "low", "none")),

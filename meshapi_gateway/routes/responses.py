@@ -37,6 +37,7 @@ RESPONSES = Obj(
         "max_tool_calls": opt(Int(ge=1, le=10)),
         "background": opt(Bool()),
         "previous_response_id": opt(Str()),
+        "parallel_tool_calls": opt(Bool()),
     }
 )
 
@@ -110,6 +111,7 @@ async def create_response(request: Request) -> Response:
         max_tokens=body.get("max_output_tokens"),
         tools=_responses_tools(body),
         tool_choice=_responses_tool_choice(body.get("tool_choice")),
+        parallel_tool_calls=body.get("parallel_tool_calls") is not False,
         response_format=_responses_format(body),
         reply=state.replies.reply_for(entry.id, messages),
     )
