@@ -104,7 +104,10 @@ def test_an_ambiguous_bare_name_is_a_400_listing_the_candidates(twin_gateway: Ga
             ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": user("hi"), "stream": True}),
             ("/v1/responses", {"model": "gpt-4o-mini", "input": "hi"}),
             ("/v1/chat/compare", {"models": ["gpt-4o-mini", "o4-mini"], "messages": user("hi")}),
-            ("/v1/batches", {"requests": [{"custom_id": "a", "body": {"model": "gpt-4o-mini", "messages": []}}]}),
+            (
+                "/v1/batches",
+                {"requests": [{"custom_id": "a", "body": {"model": "gpt-4o-mini", "messages": []}}]},
+            ),
         ]
         for path, body in bodies:
             response = c.post(path, json=body)
