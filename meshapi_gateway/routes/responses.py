@@ -119,8 +119,8 @@ async def create_response(request: Request) -> Response:
         tools=_responses_tools(body),
         tool_choice=_responses_tool_choice(body.get("tool_choice")),
         response_format=_responses_format(body),
-        reply=state.replies.reply_for(entry.id, messages),
     )
+    state.replies.fill(params)
     choice = engine.complete(params)[0]
     input_tokens = engine.prompt_token_count(messages, params.tools or None)
     response_id = hex_id("resp_", 24)
