@@ -81,8 +81,9 @@ def output_text(response: Dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def pydantic_ai(openai_client: Any) -> Any:
-    return pytest.importorskip("pydantic_ai", reason="pydantic-ai supports Python 3.11+ only")
+def pydantic_ai() -> Any:
+    reason = "pydantic-ai is not installed (the dev extra installs it on Python 3.11+)"
+    return pytest.importorskip("pydantic_ai", reason=reason)
 
 
 def pai_chat_agent(openai_client: Any, output_type: Any, weather: Weather) -> Any:
@@ -182,8 +183,9 @@ async def test_pydantic_ai_scripted_agent_run(
 
 
 @pytest.fixture
-def agents(openai_client: Any) -> Any:
-    module = pytest.importorskip("agents", reason="the OpenAI Agents SDK supports Python 3.10+ only")
+def agents() -> Any:
+    reason = "the OpenAI Agents SDK is not installed (the dev extra installs it on Python 3.10+)"
+    module = pytest.importorskip("agents", reason=reason)
     module.set_tracing_disabled(True)
     return module
 
