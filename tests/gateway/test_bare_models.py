@@ -4,6 +4,7 @@ every endpoint and the reply names the canonical id; one that names several is a
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any, Dict, Iterator, List
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from meshapi_gateway import Gateway, serve
 from meshapi_gateway.fakes.catalog import Catalog
 from meshapi_gateway.fakes.catalog_data import MODELS
+from tests._poll import wait_until
 
 from .conftest import TOKEN, sse_json, user
 
@@ -72,6 +74,32 @@ def test_compare_and_batches_name_the_canonical_ids(client: httpx.Client) -> Non
     assert batch.status_code == 200, batch.text
     assert batch.json()["model"] == "openai/gpt-4o-mini"
 
+    def results() -> List[Dict[str, Any]]:
+        found = client.get(f"/v1/batches/{batch.json()['id']}").json()
+        return list(found["results"] or []) if found["status"] == "completed" else []
+
+    done = wait_until(results, what="the batch completes")
+    assert [r["response"]["body"]["model"] for r in done] == ["openai/gpt-4o-mini"] * 2
+
+
+def test_the_model_route_and_the_router_take_bare_names(client: httpx.Client) -> None:
+    info = client.get("/v1/models/claude-sonnet-4.5")
+    assert info.status_code == 200, info.text
+    assert info.json()["id"] == "anthropic/claude-sonnet-4.5"
+    routed = client.post(
+        "/v1/router/select",
+        json={
+            "messages": user("Write a haiku about rain"),
+            "candidate_models": ["claude-3.5-haiku", "gpt-4o"],
+        },
+    ).json()
+    assert routed["model"] == "anthropic/claude-3.5-haiku"
+    excluded = client.post(
+        "/v1/router/select",
+        json={"messages": user("Write a haiku about rain"), "exclude_models": ["claude-3.5-haiku", "gpt-4o"]},
+    ).json()
+    assert excluded["model"] == "openai/gpt-4o-mini"  # as with the full ids excluded
+
 
 def test_an_unknown_bare_name_is_still_model_not_found(client: httpx.Client) -> None:
     response = client.post("/v1/chat/completions", json={"model": "gpt-9", "messages": user("hi")})
@@ -81,10 +109,14 @@ def test_an_unknown_bare_name_is_still_model_not_found(client: httpx.Client) -> 
 
 @pytest.fixture(scope="module")
 def twin_gateway() -> Iterator[Gateway]:
-    """A gateway whose catalog serves ``gpt-4o-mini`` from two providers."""
-    original = next(e for e in MODELS if e.id == "openai/gpt-4o-mini")
+    """A gateway whose catalog serves ``gpt-4o-mini`` and ``gpt-realtime`` from two providers each."""
+    twins = [
+        dataclasses.replace(e, id=e.id.replace("openai/", "azure/"))
+        for e in MODELS
+        if e.id in ("openai/gpt-4o-mini", "openai/gpt-realtime")
+    ]
     with serve([TOKEN]) as gateway:
-        gateway.state.catalog = Catalog([*MODELS, dataclasses.replace(original, id="azure/gpt-4o-mini")])
+        gateway.state.catalog = Catalog([*MODELS, *twins])
         yield gateway
 
 
@@ -103,6 +135,7 @@ def test_an_ambiguous_bare_name_is_a_400_listing_the_candidates(twin_gateway: Ga
             ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": user("hi")}),
             ("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": user("hi"), "stream": True}),
             ("/v1/responses", {"model": "gpt-4o-mini", "input": "hi"}),
+            ("/v1/embeddings", {"model": "gpt-4o-mini", "input": "hi"}),
             ("/v1/chat/compare", {"models": ["gpt-4o-mini", "o4-mini"], "messages": user("hi")}),
             (
                 "/v1/batches",
@@ -113,7 +146,23 @@ def test_an_ambiguous_bare_name_is_a_400_listing_the_candidates(twin_gateway: Ga
             response = c.post(path, json=body)
             assert response.status_code == 400, (path, response.text)
             assert response.json()["error"] == AMBIGUOUS, path
+        model = c.get("/v1/models/gpt-4o-mini")
+        assert (model.status_code, model.json()["error"]) == (400, AMBIGUOUS)
         full = c.post("/v1/chat/completions", json={"model": "azure/gpt-4o-mini", "messages": user("hi")})
         assert full.json()["model"] == "azure/gpt-4o-mini"
         unique = c.post("/v1/chat/completions", json={"model": "o4-mini", "messages": user("hi")})
         assert unique.json()["model"] == "openai/o4-mini"
+
+
+def test_the_realtime_handshake_refuses_an_ambiguous_name_with_the_candidates(twin_gateway: Gateway) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    url = twin_gateway.base_url.replace("http://", "ws://") + "/v1/realtime?model=gpt-realtime"
+    with pytest.raises(InvalidStatus) as info:
+        connect(url, additional_headers={"Authorization": f"Bearer {TOKEN}"}, open_timeout=5).close()
+    response = info.value.response
+    assert response.status_code == 400
+    assert json.loads(response.body or b"")["error"]["message"] == (
+        "Model 'gpt-realtime' is ambiguous: it names openai/gpt-realtime, azure/gpt-realtime. Use the full id."
+    )
