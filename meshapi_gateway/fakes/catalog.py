@@ -4,6 +4,10 @@ Ids, names and prices follow popular public models so that code written against 
 reads like code written against the real one. Prices are USD per 1k tokens as decimal strings (the
 wire format, docs/protocol.md §4.5); ``cost()`` turns token counts into the decimal-string ``cost`` field of
 stream usage chunks. The entries themselves live in ``catalog_data.py``.
+
+A requested model id is looked up in one place, :meth:`Catalog.find`: the full id, or a bare name
+without its provider prefix (``gpt-4o-mini``) when exactly one served model carries it; the entry found
+is what the reply names. A bare name several models carry is a 400 listing them.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Dict, Iterator, List, Optional
 
+from ..errors import ApiError, model_not_found
 from .catalog_data import MODELS, ModelEntry
 
 __all__ = ["Catalog", "ModelEntry", "model_info"]
@@ -111,6 +116,10 @@ class Catalog:
 
     def __init__(self, entries: Optional[List[ModelEntry]] = None) -> None:
         self._entries: Dict[str, ModelEntry] = {e.id: e for e in (entries or MODELS)}
+        self._bare: Dict[str, List[ModelEntry]] = {}
+        for entry in self._entries.values():
+            if "/" in entry.id:
+                self._bare.setdefault(entry.id.split("/", 1)[1], []).append(entry)
         self._infos: Dict[str, Dict[str, Any]] = {e.id: model_info(e) for e in self._entries.values()}
 
     def __contains__(self, model_id: object) -> bool:
@@ -125,13 +134,37 @@ class Catalog:
     def get(self, model_id: str) -> Optional[ModelEntry]:
         return self._entries.get(model_id)
 
+    def candidates(self, model_id: str) -> List[ModelEntry]:
+        """The entries a requested id names: the one with that id, else those whose bare name it is."""
+        entry = self._entries.get(model_id)
+        if entry is not None:
+            return [entry]
+        return [] if "/" in model_id else list(self._bare.get(model_id, []))
+
     def resolve(self, model_id: str) -> Optional[ModelEntry]:
         """Like ``get``, but also accepts a bare name (``gpt-realtime``) that is unique in the catalog."""
-        entry = self._entries.get(model_id)
-        if entry is not None or "/" in model_id:
-            return entry
-        matches = [e for e in self._entries.values() if e.id.split("/", 1)[1] == model_id]
-        return matches[0] if len(matches) == 1 else None
+        found = self.candidates(model_id)
+        return found[0] if len(found) == 1 else None
+
+    def find(self, model_id: str) -> ModelEntry:
+        """The entry a requested id names (full or unique bare name).
+
+        Raises ``ApiError``: 404 ``model_not_found`` when none does, 400 ``invalid_request`` (``param``
+        ``model``, the candidates in ``details``) when a bare name names several.
+        """
+        found = self.candidates(model_id)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise model_not_found(model_id)
+        ids = [e.id for e in found]
+        raise ApiError(
+            400,
+            "invalid_request",
+            f"Model '{model_id}' is ambiguous: it names {', '.join(ids)}. Use the full id.",
+            details=ids,
+            param="model",
+        )
 
     def info(self, model_id: str) -> Optional[Dict[str, Any]]:
         return self._infos.get(model_id)

@@ -219,6 +219,8 @@ class ChatParams:
     parallel_tool_calls: bool = True
     #: A scripted reply (``replies.py``): when set, every choice answers with exactly this text.
     reply: Optional[str] = None
+    #: Scripted tool calls (``replies.py``): when set, every choice answers with exactly these calls.
+    reply_calls: Optional[List[Dict[str, Any]]] = None
 
     @classmethod
     def from_body(cls, body: Dict[str, Any], model: str) -> ChatParams:
@@ -325,6 +327,8 @@ def complete(params: ChatParams, salt: str = "") -> List[Choice]:
     """Run the stand-in model: one :class:`Choice` per requested ``n``."""
     choices = []
     check_strict(params.response_format, params.tools)
+    if params.reply_calls is not None:
+        return [Choice(None, "tool_calls", list(params.reply_calls)) for _ in range(max(1, params.n))]
     prompt = _last_text(params.messages, "user")
     calls = (
         []

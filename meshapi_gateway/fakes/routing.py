@@ -178,7 +178,7 @@ def for_request(
     fallbacks: List[ModelEntry] = []
     if policy is not None and policy.fallback:
         for name in names:
-            candidate = state.catalog.get(name)
+            candidate = state.catalog.resolve(name)
             if candidate is not None and candidate.supports_chat:
                 fallbacks.append(candidate)
     return route(state.provider_faults, policy, entry, fallbacks)

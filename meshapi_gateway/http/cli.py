@@ -129,7 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--replies",
         metavar="FILE",
-        help="JSON array of scripted-reply rules ({match, model?, content | json}); first match wins",
+        help=(
+            "JSON array of scripted-reply rules ({match, model?, content | json | tool_calls | turns}); "
+            "first match wins"
+        ),
     )
     parser.add_argument(
         "--routing-policy",

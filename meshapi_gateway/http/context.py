@@ -12,7 +12,7 @@ from typing import Any, Dict, Mapping, Optional
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ..errors import ApiError, dumps, model_not_found, validation_failed
+from ..errors import ApiError, dumps, validation_failed
 from ..fakes.catalog import ModelEntry
 from ..store.state import GatewayState
 from .asgi import SCOPE_BODY as SCOPE_BODY
@@ -73,10 +73,8 @@ def json_response(data: Any, status: int = 200, headers: Optional[Mapping[str, s
 
 
 def chat_model(request: Request, model_id: str) -> ModelEntry:
-    entry = gateway(request).catalog.get(model_id)
-    if entry is None:
-        raise model_not_found(model_id)
-    return entry
+    """The catalog entry a request's model id names (a unique bare name too; ``Catalog.find``)."""
+    return gateway(request).catalog.find(model_id)
 
 
 def require_capability(entry: ModelEntry, ok: bool, what: str) -> None:

@@ -26,7 +26,7 @@ from typing import List, Optional, Tuple
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..errors import code_for_status, dumps, envelope
+from ..errors import ApiError, code_for_status, dumps, envelope
 from ..faults.plan import Fault
 from ..http.asgi import SCOPE_RECORD, SCOPE_REQUEST_ID
 from ..store.state import GatewayState
@@ -131,9 +131,10 @@ def _refusal(state: GatewayState, websocket: WebSocket) -> Optional[Tuple[int, s
     model = websocket.query_params.get("model")
     if not model:
         return 400, "invalid_request", "The 'model' query parameter is required."
-    entry = state.catalog.resolve(model)
-    if entry is None:
-        return 404, "model_not_found", f"Model '{model}' not found."
+    try:
+        entry = state.catalog.find(model)
+    except ApiError as exc:
+        return exc.status, exc.code, exc.message
     if not entry.supports_realtime:
         return 404, "model_not_found", f"Model '{model}' is not a realtime model."
     return None

@@ -162,7 +162,7 @@ def run_chat(
     """
     params = engine.ChatParams.from_body(body, entry.id)
     if replies is not None:
-        params.reply = replies.reply_for(entry.id, params.messages)
+        replies.fill(params)
     choices = engine.complete(params)
     return choices, engine.prompt_token_count(params.messages, params.tools or None)
 

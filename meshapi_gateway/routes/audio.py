@@ -312,7 +312,7 @@ async def list_voices(request: Request) -> Response:
         found = [v for v in found if v["category"] == kind]
     brand = query["brand"]
     if query["model"]:
-        entry = gateway(request).catalog.get(query["model"])
+        entry = gateway(request).catalog.resolve(query["model"])
         brand = entry.provider if entry is not None else query["model"]
     if brand:
         found = [v for v in found if v["brand"] == brand]

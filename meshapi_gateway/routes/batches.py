@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..errors import ApiError, envelope, model_not_found, not_found
+from ..errors import ApiError, envelope, not_found
 from ..fakes.templating import apply_template
 from ..http.context import gateway, json_body, json_response, owner
 from ..http.validation import Int, ListOf, MapOf, Obj, Str, check_body, check_query, opt, req
@@ -69,9 +69,7 @@ def _run_one(state: GatewayState, who: str, item: Dict[str, Any]) -> Dict[str, A
     try:
         body = check_body(item["body"], CHAT)
         body = apply_template(state, who, body)
-        entry = state.catalog.get(body.get("model") or "")
-        if entry is None:
-            raise model_not_found(str(body.get("model")))
+        entry = state.catalog.find(body.get("model") or "")
         choices, prompt_tokens = run_chat(body, entry, state.replies)
     except ApiError as exc:
         error = exc.error_object()
@@ -146,6 +144,12 @@ def _done(record: Record, now: float, step: float) -> int:
     return min(total, int(total * elapsed / (2 * step)))
 
 
+def _canonical(state: GatewayState, model: str) -> str:
+    """The catalog id a batch line's model names (a bare name counts as its full id)."""
+    entry = state.catalog.resolve(model)
+    return entry.id if entry is not None else model
+
+
 async def create_batch(request: Request) -> Response:
     body = await json_body(request, CREATE)
     state, who = gateway(request), owner(request)
@@ -159,14 +163,12 @@ async def create_batch(request: Request) -> Response:
     models = [item["body"].get("model") for item in items]
     if any(not isinstance(m, str) or not m for m in models):
         raise ApiError(400, "invalid_batch_file", "Every batch request must include body.model.")
-    if len(set(models)) > 1:
+    if len({_canonical(state, m) for m in models}) > 1:
         raise ApiError(400, "mixed_models", "All requests in a batch must use the same model.")
     ids = [item["custom_id"] for item in items]
     if len(set(ids)) != len(ids):
         raise ApiError(400, "invalid_batch_file", "custom_id values must be unique within a batch.")
-    entry = state.catalog.get(models[0])
-    if entry is None:
-        raise model_not_found(models[0])
+    entry = state.catalog.find(models[0])
     if not entry.supports_batching:
         raise ApiError(
             400, "model_not_supported_for_batching", f"Model '{entry.id}' does not support batching."

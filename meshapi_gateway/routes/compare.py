@@ -119,7 +119,7 @@ def _synthesis(
     state: GatewayState, body: Dict[str, Any], runs: List[_ModelRun]
 ) -> Tuple[str, Optional[str], Optional[Dict[str, int]], bool]:
     requested = body.get("comparison_model") or COMPARISON_MODEL
-    entry = state.catalog.get(requested)
+    entry = state.catalog.resolve(requested)
     fallback = entry is None or not entry.supports_chat
     if entry is None or not entry.supports_chat:
         entry = state.catalog.get(COMPARISON_MODEL)
@@ -143,12 +143,21 @@ def _synthesis(
     return text, entry.id, usage, fallback
 
 
+def _canonical(state: GatewayState, model: str) -> str:
+    """The catalog id a listed model names: a unique bare name becomes its full id; an ambiguous one
+    is the request's 400 (``Catalog.find``); an unknown one stays as given (that model's own error)."""
+    if len(state.catalog.candidates(model)) > 1:
+        state.catalog.find(model)
+    entry = state.catalog.resolve(model)
+    return entry.id if entry is not None else model
+
+
 async def chat_compare(request: Request) -> Response:
     state = gateway(request)
     raw = await json_body(request, COMPARE)
     body = apply_template(state, owner(request), raw)
     need_messages(body)
-    models = list(dict.fromkeys(body["models"]))
+    models = list(dict.fromkeys(_canonical(state, m) for m in body["models"]))
     if len(models) > 10:
         raise validation_failed(
             [
@@ -162,7 +171,7 @@ async def chat_compare(request: Request) -> Response:
             ]
         )
     rid = request_id(request)
-    overrides = {o["model"]: o for o in body.get("model_overrides") or []}
+    overrides = {_canonical(state, o["model"]): o for o in body.get("model_overrides") or []}
     runs = [_run_compare_model(state, body, m, overrides.get(m, {}), rid) for m in models]
     succeeded = [r for r in runs if r.error is None]
     if not succeeded:

@@ -129,7 +129,11 @@ async def search_models(request: Request) -> Response:
 
 async def get_model(request: Request) -> Response:
     model_id = request.path_params["model_id"]
-    info = gateway(request).catalog.info(model_id)
+    catalog = gateway(request).catalog
+    if len(catalog.candidates(model_id)) > 1:
+        catalog.find(model_id)  # an ambiguous bare name: the 400 listing the candidates
+    entry = catalog.resolve(model_id)
+    info = catalog.info(entry.id) if entry is not None else None
     if info is None:
         raise DetailError(404, f"Model '{model_id}' not found.")
     return json_response(info)

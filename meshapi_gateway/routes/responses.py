@@ -1,5 +1,12 @@
 """``/v1/responses`` (SDK ``client.responses``; docs/protocol.md §3.4, §4.3): create (plain, streamed,
-background), get and list."""
+background), get and list.
+
+A response keeps its conversation (earlier turns, this input, the reply) unless created with
+``"store": false``; ``previous_response_id`` continues that conversation: the stand-in model and the
+input token count see every earlier turn. Instructions are not carried over (each request gives its
+own). An id that is unknown, of another owner or of an unstored response is 404 ``resource_not_found``
+(docs/protocol.md §2: a referenced previous response that is missing).
+"""
 
 from __future__ import annotations
 
@@ -38,15 +45,14 @@ RESPONSES = Obj(
         "background": opt(Bool()),
         "previous_response_id": opt(Str()),
         "parallel_tool_calls": opt(Bool()),
+        "store": opt(Bool()),
     }
 )
 
 
 def _input_messages(body: Dict[str, Any]) -> List[Dict[str, Any]]:
-    messages: List[Dict[str, Any]] = []
-    if body.get("instructions"):
-        messages.append({"role": "system", "content": body["instructions"]})
-    messages.extend(body.get("messages") or [])
+    """This request's own turns as chat messages (``instructions`` aside)."""
+    messages: List[Dict[str, Any]] = list(body.get("messages") or [])
     given = body.get("input")
     if isinstance(given, str):
         messages.append({"role": "user", "content": given})
@@ -102,7 +108,9 @@ async def create_response(request: Request) -> Response:
     raw = await json_body(request, RESPONSES)
     body = apply_template(state, owner(request), raw)
     entry, _ = resolve_model(state, request, body.get("model"))
-    messages = _input_messages(body)
+    turns = [*_earlier_turns(state, owner(request), body.get("previous_response_id")), *_input_messages(body)]
+    instructions = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []
+    messages = [*instructions, *turns]
     params = engine.ChatParams(
         model=entry.id,
         messages=messages,
@@ -113,8 +121,8 @@ async def create_response(request: Request) -> Response:
         tool_choice=_responses_tool_choice(body.get("tool_choice")),
         parallel_tool_calls=body.get("parallel_tool_calls") is not False,
         response_format=_responses_format(body),
-        reply=state.replies.reply_for(entry.id, messages),
     )
+    state.replies.fill(params)
     choice = engine.complete(params)[0]
     input_tokens = engine.prompt_token_count(messages, params.tools or None)
     response_id = hex_id("resp_", 24)
@@ -122,6 +130,8 @@ async def create_response(request: Request) -> Response:
     reasoning = entry.supports_thinking or body.get("reasoning") is not None
     final = _response_object(response_id, created, entry, choice, input_tokens, reasoning)
     _remember_response(state, owner(request), final)
+    if body.get("store") is not False:
+        _remember_turns(state, owner(request), response_id, [*turns, _reply_message(choice)])
     if body.get("stream"):
         return sse_response(_responses_stream(state, final))
     if body.get("background"):
@@ -145,6 +155,40 @@ def _remember_response(state: GatewayState, who: str, final: Dict[str, Any]) -> 
     kept[final["id"]] = final
     while len(kept) > _KEPT_RESPONSES:
         kept.pop(next(iter(kept)))
+
+
+def _turns_of(state: GatewayState, who: str) -> Dict[str, List[Dict[str, Any]]]:
+    """The conversations of an owner's stored responses (``store`` not false), by response id."""
+    by_owner: Dict[str, Dict[str, List[Dict[str, Any]]]] = state.cache.setdefault("response_turns", {})
+    return by_owner.setdefault(who, {})
+
+
+def _remember_turns(state: GatewayState, who: str, response_id: str, turns: List[Dict[str, Any]]) -> None:
+    kept = _turns_of(state, who)
+    kept[response_id] = turns
+    while len(kept) > _KEPT_RESPONSES:
+        kept.pop(next(iter(kept)))
+
+
+def _earlier_turns(state: GatewayState, who: str, previous: Optional[str]) -> List[Dict[str, Any]]:
+    if previous is None:
+        return []
+    turns = _turns_of(state, who).get(previous)
+    if turns is None:
+        raise ApiError(
+            404,
+            "resource_not_found",
+            f"Previous response '{previous}' not found (unknown, or created with store=false).",
+            param="previous_response_id",
+        )
+    return turns
+
+
+def _reply_message(choice: engine.Choice) -> Dict[str, Any]:
+    """The reply as the assistant message a later turn sees."""
+    if choice.tool_calls:
+        return {"role": "assistant", "content": None, "tool_calls": choice.tool_calls}
+    return {"role": "assistant", "content": choice.text or ""}
 
 
 async def get_response(request: Request) -> Response:

@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from ..errors import ApiError
 from ..fakes import engine
-from ..fakes.catalog import ModelEntry
+from ..fakes.catalog import Catalog, ModelEntry
 from ..http.context import gateway, json_body, json_response
 from ..http.validation import ListOf, Literal, Obj, Str, opt, req
 from ._conversation import MESSAGE
@@ -102,15 +102,21 @@ def _serves(entry: ModelEntry, api_type: str) -> bool:
     return entry.supports_chat
 
 
+def _canonical(catalog: Catalog, model: str) -> str:
+    """The full id a listed model names (a unique bare name counts as its full id)."""
+    entry = catalog.resolve(model)
+    return entry.id if entry is not None else model
+
+
 async def select_model(request: Request) -> Response:
     body = await json_body(request, SELECT)
     catalog = gateway(request).catalog
     api_type = body.get("api_type") or "completions"
-    excluded = set(body.get("exclude_models") or [])
+    excluded = {_canonical(catalog, m) for m in body.get("exclude_models") or []}
     candidates = body.get("candidate_models")
     allowed = [e for e in catalog if _serves(e, api_type) and e.id not in excluded]
     if candidates is not None:
-        known = [c for c in candidates if c in catalog]
+        known = [_canonical(catalog, c) for c in candidates if catalog.resolve(c) is not None]
         if not known:
             raise ApiError(
                 422, "invalid_request", "None of candidate_models is a known model.", param="candidate_models"

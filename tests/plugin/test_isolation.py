@@ -126,3 +126,14 @@ def test_the_readme_example_runs(pytester: pytest.Pytester) -> None:
     assert len(blocks) == 1, "README section 'Testing your app with meshapi' lost its example"
     result = _run(pytester, blocks[0])
     result.assert_outcomes(passed=5)
+
+
+def test_the_readme_agent_example_runs(pytester: pytest.Pytester) -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(# test_agent\.py.*?)^```", readme, re.S | re.M)
+    assert len(blocks) == 1, "README section 'Testing your app with meshapi' lost its agent example"
+    result = _run(pytester, blocks[0])
+    result.assert_outcomes(passed=1)
