@@ -3,9 +3,10 @@
 ``python -m tests.faults.fork_probe <base_url> <token> <seed> <forks>``: four threads make the first
 calls of new clients (lazy resource properties, deferred pydantic builds, lazy imports, the async
 client's warm-up thread) while the main thread forks ``forks`` times at random moments. Each child
-makes one chat call with a new client and leaves with ``os._exit(0)``; a child that does not finish
-within ``CHILD_SECONDS`` prints every thread's stack (``faulthandler``) and is killed. The probe
-prints one JSON line: the exit code of each child (``-9``: killed because it hung).
+makes one chat call with a new client and leaves with ``os._exit(0)``; a child still running after
+``CHILD_SECONDS`` prints every thread's stack on stderr (``faulthandler``) and exits 1, and one that
+does not even do that is killed (``-9``). The probe prints one JSON line: ``children`` (each child's
+exit code) and ``thread_errors`` (what the threads' own calls raised, so a test knows they ran).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import sys
 import threading
 import time
 import warnings
-from typing import Any, List
+from typing import Any, Callable, Dict, List
 
 import meshapi
 
-CHILD_SECONDS = 15.0
+CHILD_SECONDS = 20.0
 MODEL = "openai/gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -48,7 +49,7 @@ async def _async_first_calls(base_url: str, token: str) -> None:
 def _child(base_url: str, token: str) -> None:  # pragma: no cover - runs in the forked child
     code = 1
     try:
-        faulthandler.dump_traceback_later(CHILD_SECONDS, exit=True)
+        faulthandler.dump_traceback_later(CHILD_SECONDS, exit=True)  # a hang: the stacks, exit 1
         with meshapi.MeshAPI(base_url=base_url, token=token, max_retries=0, timeout=10) as client:
             reply = client.chat.completions.create(model=MODEL, messages=MESSAGES)
             code = 0 if reply.choices[0].message.content else 3
@@ -57,29 +58,47 @@ def _child(base_url: str, token: str) -> None:  # pragma: no cover - runs in the
     os._exit(code)
 
 
-def _wait(pid: int) -> int:
-    deadline = time.monotonic() + CHILD_SECONDS + 5.0
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
+def _wait(pids: Dict[int, float]) -> List[int]:
+    """Each child's exit code; one still running ``CHILD_SECONDS + 3`` s after its fork is killed."""
+    codes: Dict[int, int] = {}
+    while len(codes) < len(pids):
+        for pid, forked in pids.items():
+            if pid in codes:
+                continue
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                codes[pid] = os.waitstatus_to_exitcode(status)
+            elif time.monotonic() > forked + CHILD_SECONDS + 3.0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                codes[pid] = -9
         time.sleep(0.02)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    return -9
+    return [codes[pid] for pid in pids]
 
 
-def main(base_url: str, token: str, seed: int, forks: int) -> List[int]:
+def _recording(errors: List[str], work: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    return run
+
+
+def main(base_url: str, token: str, seed: int, forks: int) -> Dict[str, Any]:
     rng = random.Random(seed)
-    threads = [
-        threading.Thread(target=_sync_first_calls, args=(base_url, token), daemon=True),
-        threading.Thread(target=_sync_first_calls, args=(base_url, token), daemon=True),
-        threading.Thread(target=lambda: asyncio.run(_async_first_calls(base_url, token)), daemon=True),
-        threading.Thread(target=lambda: asyncio.run(_async_first_calls(base_url, token)), daemon=True),
+    errors: List[str] = []
+    works: List[Callable[[], Any]] = [
+        lambda: _sync_first_calls(base_url, token),
+        lambda: _sync_first_calls(base_url, token),
+        lambda: asyncio.run(_async_first_calls(base_url, token)),
+        lambda: asyncio.run(_async_first_calls(base_url, token)),
     ]
+    threads = [threading.Thread(target=_recording(errors, work), daemon=True) for work in works]
     for thread in threads:
         thread.start()
-    pids: List[int] = []
+    pids: Dict[int, float] = {}
     for _ in range(forks):
         time.sleep(rng.uniform(0.0, 0.05))
         with warnings.catch_warnings():
@@ -87,11 +106,11 @@ def main(base_url: str, token: str, seed: int, forks: int) -> List[int]:
             pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
             _child(base_url, token)
-        pids.append(pid)
-    codes = [_wait(pid) for pid in pids]
+        pids[pid] = time.monotonic()
+    codes = _wait(pids)
     for thread in threads:
         thread.join(30)
-    return codes
+    return {"children": codes, "thread_errors": errors}
 
 
 if __name__ == "__main__":
