@@ -26,7 +26,10 @@ from tests.conftest import RecordingStream, collect, resolve
 from tests.unit.test_transport import COMPLETION, MESSAGES, sequence, status
 
 TOKEN = "rsk_unit_test_token"
-CHUNK = b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'  # noqa: E501
+CHUNK = (
+    b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
+    b'"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+)
 
 
 class Boom(RuntimeError):
