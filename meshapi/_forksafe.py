@@ -1,11 +1,12 @@
 """A fork at any moment leaves the child a usable SDK, even while other threads make their first calls.
 
 A forked child has one thread; every lock another thread of the parent held at the fork stays held
-in the child for ever. A first call holds three kinds for a while: the module lock of each lazy import
+in the child for ever. A first call holds four kinds for a while: the module lock of each lazy import
 (``meshapi`` resolves its names, resources and optional parts on first use), pydantic's global
-rebuild lock (models build their validators on first use, ``defer_build``), and the per-property lock
+rebuild lock (models build their validators on first use, ``defer_build``), the per-property lock
 that ``functools.cached_property`` takes on Python 3.8 to 3.11 (one lock per property, shared by every
-instance). A child that needed any of them hung before sending a byte, so no timeout applied.
+instance), and OpenSSL's own locks while a client's SSL context loads the CA bundle. A child that
+needed any of them hung before sending a byte, so no timeout applied.
 
 So, from ``import meshapi`` on (``os.register_at_fork``):
 
