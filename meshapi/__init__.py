@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Dict, List
 
+from . import _forksafe as _forksafe  # registers the fork hooks (a fork at any moment)
 from ._version import __version__ as __version__
 
 _TYPES = [

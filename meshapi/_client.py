@@ -8,7 +8,6 @@ is yours) and every realtime session it opened.
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 
 import httpx
@@ -23,6 +22,7 @@ from ._config import (
     client_config,
     derived_config,
 )
+from ._forksafe import lazy_property
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
 
@@ -160,91 +160,91 @@ class MeshAPI(_ClientBase):
 
     copy = with_options
 
-    @cached_property
+    @lazy_property
     def chat(self) -> ChatResource:
         from .resources.chat import ChatResource
 
         return ChatResource(self._http)
 
-    @cached_property
+    @lazy_property
     def responses(self) -> ResponsesResource:
         from .resources.responses import ResponsesResource
 
         return ResponsesResource(self._http)
 
-    @cached_property
+    @lazy_property
     def embeddings(self) -> EmbeddingsResource:
         from .resources.embeddings import EmbeddingsResource
 
         return EmbeddingsResource(self._http)
 
-    @cached_property
+    @lazy_property
     def compare(self) -> CompareResource:
         from .resources.compare import CompareResource
 
         return CompareResource(self._http)
 
-    @cached_property
+    @lazy_property
     def batches(self) -> BatchesResource:
         from .resources.batches import BatchesResource
 
         return BatchesResource(self._http)
 
-    @cached_property
+    @lazy_property
     def models(self) -> ModelsResource:
         from .resources.models import ModelsResource
 
         return ModelsResource(self._http)
 
-    @cached_property
+    @lazy_property
     def templates(self) -> TemplatesResource:
         from .resources.templates import TemplatesResource
 
         return TemplatesResource(self._http)
 
-    @cached_property
+    @lazy_property
     def images(self) -> ImagesResource:
         from .resources.images import ImagesResource
 
         return ImagesResource(self._http)
 
-    @cached_property
+    @lazy_property
     def rag(self) -> RagResource:
         from .resources.rag import RagResource
 
         return RagResource(self._http)
 
-    @cached_property
+    @lazy_property
     def videos(self) -> VideosResource:
         from .resources.videos import VideosResource
 
         return VideosResource(self._http)
 
-    @cached_property
+    @lazy_property
     def audio(self) -> AudioResource:
         from .resources.audio import AudioResource
 
         return AudioResource(self._http)
 
-    @cached_property
+    @lazy_property
     def moderations(self) -> ModerationsResource:
         from .resources.moderations import ModerationsResource
 
         return ModerationsResource(self._http)
 
-    @cached_property
+    @lazy_property
     def web(self) -> WebResource:
         from .resources.web import WebResource
 
         return WebResource(self._http)
 
-    @cached_property
+    @lazy_property
     def router(self) -> RouterResource:
         from .resources.router import RouterResource
 
         return RouterResource(self._http)
 
-    @cached_property
+    @lazy_property
     def realtime(self) -> RealtimeResource:
         from .resources.realtime import RealtimeResource
 
@@ -345,91 +345,91 @@ class AsyncMeshAPI(_ClientBase):
 
     copy = with_options
 
-    @cached_property
+    @lazy_property
     def chat(self) -> AsyncChatResource:
         from .resources.chat import AsyncChatResource
 
         return AsyncChatResource(self._http)
 
-    @cached_property
+    @lazy_property
     def responses(self) -> AsyncResponsesResource:
         from .resources.responses import AsyncResponsesResource
 
         return AsyncResponsesResource(self._http)
 
-    @cached_property
+    @lazy_property
     def embeddings(self) -> AsyncEmbeddingsResource:
         from .resources.embeddings import AsyncEmbeddingsResource
 
         return AsyncEmbeddingsResource(self._http)
 
-    @cached_property
+    @lazy_property
     def compare(self) -> AsyncCompareResource:
         from .resources.compare import AsyncCompareResource
 
         return AsyncCompareResource(self._http)
 
-    @cached_property
+    @lazy_property
     def batches(self) -> AsyncBatchesResource:
         from .resources.batches import AsyncBatchesResource
 
         return AsyncBatchesResource(self._http)
 
-    @cached_property
+    @lazy_property
     def models(self) -> AsyncModelsResource:
         from .resources.models import AsyncModelsResource
 
         return AsyncModelsResource(self._http)
 
-    @cached_property
+    @lazy_property
     def templates(self) -> AsyncTemplatesResource:
         from .resources.templates import AsyncTemplatesResource
 
         return AsyncTemplatesResource(self._http)
 
-    @cached_property
+    @lazy_property
     def images(self) -> AsyncImagesResource:
         from .resources.images import AsyncImagesResource
 
         return AsyncImagesResource(self._http)
 
-    @cached_property
+    @lazy_property
     def rag(self) -> AsyncRagResource:
         from .resources.rag import AsyncRagResource
 
         return AsyncRagResource(self._http)
 
-    @cached_property
+    @lazy_property
     def videos(self) -> AsyncVideosResource:
         from .resources.videos import AsyncVideosResource
 
         return AsyncVideosResource(self._http)
 
-    @cached_property
+    @lazy_property
     def audio(self) -> AsyncAudioResource:
         from .resources.audio import AsyncAudioResource
 
         return AsyncAudioResource(self._http)
 
-    @cached_property
+    @lazy_property
     def moderations(self) -> AsyncModerationsResource:
         from .resources.moderations import AsyncModerationsResource
 
         return AsyncModerationsResource(self._http)
 
-    @cached_property
+    @lazy_property
     def web(self) -> AsyncWebResource:
         from .resources.web import AsyncWebResource
 
         return AsyncWebResource(self._http)
 
-    @cached_property
+    @lazy_property
     def router(self) -> AsyncRouterResource:
         from .resources.router import AsyncRouterResource
 
         return AsyncRouterResource(self._http)
 
-    @cached_property
+    @lazy_property
     def realtime(self) -> AsyncRealtimeResource:
         from .resources.realtime import AsyncRealtimeResource
 

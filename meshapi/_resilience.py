@@ -4,8 +4,8 @@
 release uses); the transport turns a ``RetryPolicy`` into the internal ``meshapi._core.retry`` schedule
 with :func:`schedule_of`. Every retry, every hop along a fallback chain and every gateway routing outcome
 becomes one event (``RetryEvent`` / ``FallbackEvent`` / ``GatewayRoutingEvent``), handed to the
-client's ``logger``, printed as one line on stderr with ``debug=True`` and added to the call's
-OpenTelemetry span. :class:`Observer` does that fan-out; it never sees headers, bodies or the token.
+client's ``logger`` and printed as one line on stderr with ``debug=True`` (:class:`Observer`, which never
+sees headers, bodies or the token); the transport also adds it to the call's OpenTelemetry span.
 
 Where ours differs from the official defaults (each on purpose, and documented in the README):
 
@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ._core.request import RequestOptions
 from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES, RetrySchedule, check_wait
@@ -300,7 +300,8 @@ def debug_line(event: ResilienceEvent) -> Optional[str]:
 
 
 class Observer:
-    """Where one client's events go: the ``logger``, stderr (``debug``) and the call's span."""
+    """Where one client's events go: the ``logger`` and stderr (``debug``); the call's span gets them
+    from ``meshapi._transport.otel.add_event``."""
 
     __slots__ = ("debug", "logger")
 
@@ -308,9 +309,7 @@ class Observer:
         self.logger = logger
         self.debug = debug
 
-    def emit(self, event: ResilienceEvent, span: Any = None) -> None:
-        if span is not None:
-            _span_event(span, event)
+    def emit(self, event: ResilienceEvent) -> None:
         if self.debug:
             line = debug_line(event)
             if line is not None:
@@ -320,21 +319,6 @@ class Observer:
                 self.logger(event)
             except Exception as exc:
                 raise HookError(f"The resilience logger raised {type(exc).__name__}: {exc}") from exc
-
-
-def _span_event(span: Any, event: ResilienceEvent) -> None:
-    attributes: List[Tuple[str, Any]] = [
-        (f"meshapi.{key}", value) for key, value in vars(event).items() if key != "type" and value is not None
-    ]
-    name = {"retry": "meshapi.retry", "fallback": "meshapi.fallback"}.get(
-        event.type, "meshapi.gateway_routing"
-    )
-    span.add_event(name, dict(attributes))
-    if isinstance(event, FallbackEvent):
-        span.set_attribute("meshapi.fallback_hops", event.chain_index)
-        span.set_attribute("gen_ai.request.model", event.to_model)
-    elif isinstance(event, GatewayRoutingEvent):
-        span.set_attribute("meshapi.gateway.attempts", event.attempts)
 
 
 __all__ += ["RETRYABLE_STATUSES", "TERMINAL_CODES", "TERMINAL_STATUSES", "debug_line"]

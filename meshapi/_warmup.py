@@ -59,8 +59,9 @@ def start() -> None:
     with _lock:
         if _thread is not None or not is_needed():
             return
-        _thread = threading.Thread(target=_run, name=THREAD_NAME, daemon=True)
-        _thread.start()
+        thread = threading.Thread(target=_run, name=THREAD_NAME, daemon=True)
+        thread.start()
+        _thread = thread  # published once started: a fork's wait() may join it at any moment
 
 
 def wait(timeout: float = _JOIN_TIMEOUT) -> None:

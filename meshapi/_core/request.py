@@ -150,6 +150,13 @@ MAX_JSON_DEPTH = 512
 def json_depth_exceeds(value: Any, limit: int) -> bool:
     """Whether ``value`` (dicts and lists) nests deeper than ``limit`` levels; iterative, so it cannot
     itself hit the recursion limit."""
+    return _json_depth(value, limit) > limit
+
+
+def _json_depth(value: Any, stop: Optional[int] = None) -> int:
+    """How many levels of dicts and lists ``value`` nests (0 for a scalar), iteratively; the search
+    ends as soon as a level deeper than ``stop`` is seen."""
+    deepest = 0
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -159,10 +166,31 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
             children = item
         else:
             continue
-        if depth > limit:
-            return True
+        deepest = max(deepest, depth)
+        if stop is not None and depth > stop:
+            break
         stack.extend((child, depth + 1) for child in children if isinstance(child, (Mapping, list, tuple)))
-    return False
+    return deepest
+
+
+def _dump(params: BaseModel, **kwargs: Any) -> Dict[str, Any]:
+    """``params.model_dump(**kwargs)``; a value pydantic cannot serialise (nested too deeply for its
+    recursion guard, or of an unknown type) is an ``InvalidParamsError`` naming the field."""
+    try:
+        return params.model_dump(**kwargs)
+    except (ValueError, RecursionError) as exc:
+        depths = {name: _json_depth(value) for name, value in params}
+        field = max(depths, key=lambda name: depths[name]) if depths else ""
+        if field and depths[field] > _DEEP:
+            raise InvalidParamsError(
+                f"{field} is nested {depths[field]} levels deep (dicts and lists inside one another), deeper "
+                "than a request can be encoded as JSON (about 250 levels); flatten it",
+                details=[{"loc": [field], "msg": "nested too deeply", "type": "too_deep"}],
+            ) from None
+        raise InvalidParamsError(f"The request is not valid JSON: {exc}") from None
+
+
+_DEEP = 64  # a field nesting deeper than this is what stopped the serialiser (its guard is at about 255)
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -237,7 +265,7 @@ def coerce_params(model: Type[M], params: object, fields: Mapping[str, Any]) -> 
         if isinstance(params, model):
             if not fields:
                 return params
-            merged = params.model_dump(exclude_unset=True)
+            merged = _dump(params, exclude_unset=True)
             merged.update(fields)
             return model.model_validate(merged)
         if isinstance(params, Mapping):
@@ -263,7 +291,7 @@ def require_messages(params: BaseModel) -> None:
 
 def dump_body(params: BaseModel, options: RequestOptions, **overrides: Any) -> Dict[str, Any]:
     """The JSON body for ``params``: fields that are not ``None``, then overrides, then ``extra_body``."""
-    body: Dict[str, Any] = params.model_dump(mode="json", exclude_none=True)
+    body = _dump(params, mode="json", exclude_none=True)
     body.update(overrides)
     if options.extra_body:
         body.update(options.extra_body)

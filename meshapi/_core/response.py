@@ -27,6 +27,7 @@ from .._errors import (
 )
 from .decompress import BodyTooLarge
 from .sse import SSELimitError
+from .timeouts import EventGapTimeout
 
 __all__ = [
     "REFUSED",
@@ -78,6 +79,8 @@ def stream_interrupted(progress: StreamProgress, cause: str) -> StreamInterrupte
 
 
 def _read_failure(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, EventGapTimeout):
+        return str(exc)
     if isinstance(exc, httpx.TimeoutException):
         return "no data arrived within the read timeout"
     if str(exc):

@@ -16,8 +16,10 @@ The rules, each stated once:
   ``wait_fits``); running out is ``APITimeoutError`` with ``error_code="total_timeout"``
   (``deadline_error``);
 * a body is read within the deadline (checked between reads), and a stream must deliver its first
-  event (a ``data:`` line) before it; after that only the per-read timeout bounds the gaps
-  (``before_first_event``).
+  event (a ``data:`` line) before it (``before_first_event``);
+* the read ``timeout`` is also the longest gap a stream may leave between events: comments and blank
+  keep-alive lines do not count as events, so a server that sends only ``: ping`` cannot hold a stream
+  (``EventGap``; running out is :class:`EventGapTimeout`, a read timeout).
 
 ``meshapi._transport`` applies them (``base`` to requests, ``deadline`` to bodies and streams).
 """
@@ -25,6 +27,7 @@ The rules, each stated once:
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Dict, Optional, Union
 
 import httpx
@@ -33,6 +36,8 @@ from .._errors import APITimeoutError, InvalidParamsError
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "EventGap",
+    "EventGapTimeout",
     "TimeoutTypes",
     "attempt_timeouts",
     "before_first_event",
@@ -110,6 +115,57 @@ def attempt_timeouts(phases: Optional[Dict[str, Any]], left: float) -> Dict[str,
 def before_first_event(chunk: bytes) -> bool:
     """Whether a stream is still waiting for its first event after ``chunk`` (comments, keep-alives)."""
     return b"data:" not in chunk
+
+
+class EventGapTimeout(httpx.ReadTimeout):
+    """No event within the read timeout, though comments or keep-alive lines kept arriving."""
+
+
+# a line break followed by the first byte of a line that is neither a comment nor blank
+_EVENT_LINE = re.compile(rb"[\r\n][^:\r\n]")
+_START, _COMMENT, _FIELD = 0, 1, 2  # where the SSE line being read is
+
+
+class EventGap:
+    """The rule "at most ``limit`` seconds between events", fed a stream's chunks as they arrive.
+
+    Any byte of a line other than a comment (``:...``) or a blank line counts as event progress (so a
+    large event arriving slowly does not time out); :meth:`feed` raises :class:`EventGapTimeout` when
+    a chunk without such a byte arrives more than ``limit`` seconds after the last one that had one
+    (or after the stream opened). Pure: the caller passes the clock's ``now``.
+    """
+
+    __slots__ = ("_last", "_line", "limit")
+
+    def __init__(self, limit: float, now: float) -> None:
+        self.limit = limit
+        self._last = now
+        self._line = _START
+
+    def feed(self, chunk: bytes, now: float) -> None:
+        if self._carries_event(chunk):
+            self._last = now
+        elif now - self._last > self.limit:
+            raise EventGapTimeout(
+                f"no event arrived within the {self.limit:g} s read timeout (only comments or keep-alives)"
+            )
+
+    def _carries_event(self, chunk: bytes) -> bool:
+        if not chunk:
+            return False
+        first, line = chunk[:1], self._line
+        if line == _START:  # the chunk starts a line: a field unless a comment or a blank line
+            found = first not in (b":", b"\r", b"\n")
+        else:  # the chunk goes on with a line: more of a field, unless that line ends here
+            found = line == _FIELD and first not in (b"\r", b"\n")
+        found = found or _EVENT_LINE.search(chunk) is not None
+        end = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+        if end >= 0:
+            tail = chunk[end + 1 : end + 2]
+            self._line = _START if not tail else (_COMMENT if tail == b":" else _FIELD)
+        elif line == _START:
+            self._line = _COMMENT if first == b":" else _FIELD
+        return found
 
 
 def deadline_error() -> APITimeoutError:

@@ -36,6 +36,7 @@ from .._resilience import (
 )
 from .._version import __version__
 from . import fork as _fork
+from . import otel as _otel
 from .capture import Capture, StopAfterResponse
 from .direct import Direct, closed_error
 from .hooks import RETRY_COUNT_HEADER, RequestView, ResponseView
@@ -294,10 +295,10 @@ class HttpClientBase:
 
     # --- resilience events ------------------------------------------------------------------------------
     def _emit(self, event: ResilienceEvent, state: RetryState) -> None:
+        if state.span is not None:
+            _otel.add_event(state.span, event)
         if self._observer is not None:
-            self._observer.emit(event, state.span)
-        elif state.span is not None:
-            Observer(None, False).emit(event, state.span)
+            self._observer.emit(event)
 
     def _routed(self, response: httpx.Response, state: RetryState) -> None:
         """A ``GatewayRoutingEvent`` when the response carries the gateway's routing outcome."""

@@ -58,8 +58,8 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         self._sleep: Callable[[float], None] = time.sleep
 
     def _new_client(self) -> httpx.Client:
-        client = httpx.Client(timeout=self._timeout, limits=self._config.limits or DEFAULT_LIMITS)
-        return _pool.adopt(client, plan=True)
+        limits, verify = self._config.limits or DEFAULT_LIMITS, _fork.ssl_context()
+        return _pool.adopt(httpx.Client(timeout=self._timeout, limits=limits, verify=verify), plan=True)
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool; the inherited sockets closed without a byte (``_fork``)."""
@@ -273,9 +273,8 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
         limits = self._config.limits or ASYNC_DEFAULT_LIMITS
-        client = httpx.AsyncClient(
-            timeout=self._timeout, limits=limits, transport=httpx_async_transport(choice, limits)
-        )
+        transport, verify = httpx_async_transport(choice, limits), _fork.ssl_context()
+        client = httpx.AsyncClient(timeout=self._timeout, limits=limits, transport=transport, verify=verify)
         # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
         return _pool.adopt(client, plan=choice in (None, "httpx"))
 

@@ -1,21 +1,24 @@
-"""``total_timeout`` applied to what is read: bodies, and a stream's first event.
+"""Time limits applied to what is read: ``total_timeout`` on bodies and a stream's first event, and
+the read ``timeout`` on the gaps between a stream's events.
 
 The rules are ``meshapi._core.timeouts``; this module puts them on the byte streams httpx reads. Each
-read is already bounded by the per-read timeout; these wrappers add the end-to-end bound on top,
-checked between reads, so a server that drips a byte every few seconds cannot hold a call forever.
-Running out raises ``httpx.ReadTimeout``, which the send loop turns into the ``total_timeout`` error.
+read is already bounded by the per-read timeout; these wrappers add the bounds on top, checked as
+chunks arrive, so a server that drips a byte (or a ``: ping`` comment) every few seconds cannot hold a
+call forever. Running out raises ``httpx.ReadTimeout``: the send loop turns it into the
+``total_timeout`` error, a typed stream into its read-timeout ``StreamInterruptedError``.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, AsyncIterator, Iterator
 
 import httpx
 
 from .._core.retry import RetryState
-from .._core.timeouts import before_first_event
+from .._core.timeouts import EventGap, before_first_event
 
-__all__ = ["FirstEventDeadline", "aiter_within", "iter_within"]
+__all__ = ["EventGaps", "FirstEventDeadline", "aiter_within", "iter_within"]
 
 
 class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -46,6 +49,31 @@ class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
         waiting = True
         async for chunk in self._inner:
             waiting = self._check(chunk, waiting)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class EventGaps(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A streamed body whose events may be at most ``limit`` seconds apart (``EventGap``: comments and
+    blank keep-alive lines do not count), from the moment the response arrived."""
+
+    def __init__(self, inner: Any, limit: float) -> None:
+        self._inner = inner
+        self._gap = EventGap(limit, time.monotonic())
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            self._gap.feed(chunk, time.monotonic())
+            yield chunk
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            self._gap.feed(chunk, time.monotonic())
             yield chunk
 
     def close(self) -> None:

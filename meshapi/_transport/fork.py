@@ -16,23 +16,44 @@ socket the gateway would read interleaved, mangled requests. So:
 * The async clients get a fresh pool in the child when the inherited one has no open connection (the
   usual preload case); a pool with live connections belongs to the parent's event loop and cannot be
   dropped safely from another loop, so that is the same typed error, raised at once, never a hang.
+* The SDK's own pools share one verifying SSL context (:func:`ssl_context`), built under the lock a
+  fork holds (``meshapi._forksafe.LOCK``): a child never inherits OpenSSL's locks from a thread
+  half-way through loading the CA bundle (which hung it), and a new client no longer loads it again.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
+
+import httpx
 
 from .._errors import ConfigurationError
+from .._forksafe import LOCK
 
-__all__ = ["close_inherited", "fork_error", "generation", "has_connections", "swap_lock"]
+__all__ = ["close_inherited", "fork_error", "generation", "has_connections", "ssl_context", "swap_lock"]
 
 _generation = 0
 # Serialises the pool swap when several threads of the child notice the fork at once (each would
 # otherwise make a pool, and all but the last would leak). Made anew in the child: another thread of
 # the parent may have held it at the fork.
 _swap_lock = threading.Lock()
+
+
+_ssl_contexts: Dict[Tuple[str, str], Any] = {}  # by (SSL_CERT_FILE, SSL_CERT_DIR), as httpx reads them
+
+
+def ssl_context() -> Any:
+    """The verifying ``ssl.SSLContext`` of the SDK's own pools (what httpx would build for each client)."""
+    key = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    context = _ssl_contexts.get(key)
+    if context is None:
+        with LOCK:
+            context = _ssl_contexts.get(key)
+            if context is None:
+                context = _ssl_contexts[key] = httpx.create_ssl_context()
+    return context
 
 
 def _after_fork_in_child() -> None:

@@ -8,20 +8,48 @@ is made. The span is named ``{operation} {model}`` and carries GenAI semantic-co
 ``meshapi.request_id`` and ``meshapi.retries``. Never the token or headers; message content only with
 ``MESHAPI_OTEL_CAPTURE_CONTENT=true`` (``gen_ai.input.messages`` / ``gen_ai.output.messages``).
 A stream's span ends when its response is closed (after ``[DONE]``, an error, or ``close()``).
+
+Tracing never changes a call's outcome: whatever the tracer, a span processor or a span raises
+(``start_span``, ``set_attribute``, ``add_event``, ``set_status``, ``end``) is caught here, the call
+returns or raises what it would have without tracing, and the first failure of each kind (``start``,
+``attributes``, ``end``) is logged once as a warning on the ``meshapi`` logger (the exception's type
+and its text with every token scrubbed); later ones at debug level.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from typing import Any, AsyncIterator, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, Optional, Set
 
 import httpx
 
+from .._redact import scrub
 from .._version import __version__
 from .capture import Capture, StopAfterResponse
 
-__all__ = ["ended", "failed", "finish", "start", "tracer", "watch_stream"]
+if TYPE_CHECKING:
+    from .._resilience import ResilienceEvent
+
+__all__ = ["add_event", "ended", "failed", "finish", "start", "tracer", "watch_stream"]
+
+log = logging.getLogger("meshapi")
+_reported: Set[str] = set()  # the failure kinds already logged as a warning
+
+
+def _report(kind: str, exc: Exception) -> None:
+    """Log that tracing failed at ``kind`` (a warning the first time per kind, then debug)."""
+    level = logging.DEBUG if kind in _reported else logging.WARNING
+    _reported.add(kind)
+    log.log(
+        level,
+        "OpenTelemetry span %s failed (%s: %s); the call goes on untraced there",
+        kind,
+        type(exc).__name__,
+        scrub(str(exc))[:300],
+    )
+
 
 _UNSET: Any = object()
 _tracer: Any = _UNSET
@@ -73,18 +101,33 @@ def _capture_content() -> bool:
 
 
 def start(method: str, path: str, body: Any, url: httpx.URL) -> Any:
-    """A started span for one call, or ``None`` when tracing is off or not recording."""
-    active = tracer()
-    if active is None or not _configured(active):
-        return None
-    from opentelemetry.trace import SpanKind
+    """A started span for one call, or ``None`` when tracing is off, not recording, or failed to start."""
+    span = None
+    try:
+        active = tracer()
+        if active is None or not _configured(active):
+            return None
+        from opentelemetry.trace import SpanKind
 
-    operation = _operation(path)
-    model = body.get("model") if isinstance(body, dict) else None
-    name = f"{operation} {model}" if isinstance(model, str) and model else operation
-    span = active.start_span(name, kind=SpanKind.CLIENT)
-    if not span.is_recording():
+        operation = _operation(path)
+        model = body.get("model") if isinstance(body, dict) else None
+        name = f"{operation} {model}" if isinstance(model, str) and model else operation
+        span = active.start_span(name, kind=SpanKind.CLIENT)
+        if not span.is_recording():
+            return None
+    except Exception as exc:
+        _report("start", exc)
+        if span is not None:  # started, then failed: ended untouched, the call goes on without it
+            _end(span)
         return None
+    try:
+        _start_attributes(span, operation, model, method, body, url)
+    except Exception as exc:
+        _report("attributes", exc)
+    return span
+
+
+def _start_attributes(span: Any, operation: str, model: Any, method: str, body: Any, url: httpx.URL) -> None:
     attributes: Dict[str, Any] = {
         "gen_ai.operation.name": operation,
         "gen_ai.provider.name": "meshapi",
@@ -98,7 +141,6 @@ def start(method: str, path: str, body: Any, url: httpx.URL) -> Any:
     if _capture_content() and isinstance(body, dict) and "messages" in body:
         attributes["gen_ai.input.messages"] = json.dumps(body["messages"], default=str)
     span.set_attributes(attributes)
-    return span
 
 
 def _usage_attributes(span: Any, payload: Any) -> None:
@@ -132,7 +174,49 @@ def finish(
     error: Optional[BaseException] = None,
     payload: Any = _UNSET,
 ) -> None:
-    """End ``span`` with what the call produced (a read response, or the error raised)."""
+    """End ``span`` with what the call produced (a read response, or the error raised); never raises.
+
+    The span is ended even when setting its attributes failed."""
+    try:
+        _final_attributes(span, retries, response, error, payload)
+    except Exception as exc:
+        _report("attributes", exc)
+    _end(span)
+
+
+def _end(span: Any) -> None:
+    try:
+        span.end()
+    except Exception as exc:
+        _report("end", exc)
+
+
+def add_event(span: Any, event: ResilienceEvent) -> None:
+    """Record a resilience event (retry, fallback, gateway routing) on the call's span; never raises."""
+    try:
+        _event_attributes(span, event)
+    except Exception as exc:
+        _report("attributes", exc)
+
+
+def _event_attributes(span: Any, event: ResilienceEvent) -> None:
+    from .._resilience import FallbackEvent, GatewayRoutingEvent
+
+    attributes = {f"meshapi.{k}": v for k, v in vars(event).items() if k != "type" and v is not None}
+    name = {"retry": "meshapi.retry", "fallback": "meshapi.fallback"}.get(
+        event.type, "meshapi.gateway_routing"
+    )
+    span.add_event(name, attributes)
+    if isinstance(event, FallbackEvent):
+        span.set_attribute("meshapi.fallback_hops", event.chain_index)
+        span.set_attribute("gen_ai.request.model", event.to_model)
+    elif isinstance(event, GatewayRoutingEvent):
+        span.set_attribute("meshapi.gateway.attempts", event.attempts)
+
+
+def _final_attributes(
+    span: Any, retries: int, response: Optional[httpx.Response], error: Optional[BaseException], payload: Any
+) -> None:
     from opentelemetry.trace import Status, StatusCode
 
     span.set_attribute("meshapi.retries", retries)
@@ -156,7 +240,6 @@ def finish(
             span.set_attribute("meshapi.request_id", request_id)
         span.set_attribute("error.type", type(error).__name__)
         span.set_status(Status(StatusCode.ERROR, type(error).__name__))
-    span.end()
 
 
 class _LastEvent:

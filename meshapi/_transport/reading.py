@@ -20,7 +20,7 @@ from .._core.decompress import BodyTooLarge, CappedDecoder, capped_decoder_for
 from .._core.retry import RetryState
 from .._errors import ResponseTooLargeError
 from . import otel
-from .deadline import FirstEventDeadline, aiter_within, iter_within
+from .deadline import EventGaps, FirstEventDeadline, aiter_within, iter_within
 
 __all__ = ["aread_body", "install_cap", "install_stream_stages", "read_body"]
 
@@ -59,7 +59,9 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
 
     1. the pool's timing wrapper (``meshapi._transport.pool``, already on every response it sends);
     2. ``state.deadline`` (the call's ``total_timeout``, when it has one): the first event must arrive
-       before it (``meshapi._transport.deadline.FirstEventDeadline``);
+       before it (``meshapi._transport.deadline.FirstEventDeadline``); and the read timeout of the
+       request is the longest gap between events, comments and keep-alives not counted
+       (``meshapi._transport.deadline.EventGaps``);
     3. ``state.span`` (OpenTelemetry, when tracing): ended when the body is closed, with the usage of
        the last event seen and ``state.retries`` (``meshapi._transport.otel.watch_stream``);
     4. a compressed body is inflated under ``limit`` bytes (``meshapi._core.decompress``).
@@ -72,6 +74,9 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
     """
     if state.deadline is not None:
         response.stream = FirstEventDeadline(response.stream, state)
+    read = (response.request.extensions.get("timeout") or {}).get("read")
+    if read is not None:
+        response.stream = EventGaps(response.stream, read)
     if state.span is not None:
         otel.watch_stream(state.span, response, state.retries)
     if _is_encoded(response):

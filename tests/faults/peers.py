@@ -3,7 +3,7 @@
 A ``RawPeer`` listens on ``127.0.0.1:0`` in one daemon thread, reads each request (headers and a
 ``Content-Length`` body), records it, and hands the connection to a *behaviour*: reset it at once
 (``SO_LINGER 0``, so the client sees an RST, not a clean FIN), send headers and some bytes then reset,
-answer a redirect, and so on. Everything is bounded: the accept loop polls a stop flag every 20 ms,
+answer a redirect, send a chunked body piece by piece on a schedule, and so on. Everything is bounded: the accept loop polls a stop flag every 20 ms,
 every socket has a timeout, and leaving the ``with`` block closes the listener and joins the thread.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 __all__ = [
     "RawPeer",
@@ -23,6 +24,7 @@ __all__ = [
     "redirect_to",
     "reset_at_once",
     "respond",
+    "scripted_stream",
 ]
 
 Behaviour = Callable[[socket.socket, "RawRequest"], None]
@@ -106,6 +108,25 @@ def respond(status: int, headers: Dict[str, str], body: bytes = b"") -> Behaviou
         lines = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", "Connection: close"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        conn.close()
+
+    return behaviour
+
+
+def scripted_stream(pieces: Sequence[Tuple[float, bytes]], headers: Dict[str, str]) -> Behaviour:
+    """A 200 with a chunked body: each ``(delay, data)`` piece sent ``delay`` seconds after the one
+    before; stops early (quietly) once the client has gone, ends with the last chunk otherwise."""
+
+    def behaviour(conn: socket.socket, request: RawRequest) -> None:
+        lines = ["HTTP/1.1 200 OK", "Transfer-Encoding: chunked", *(f"{k}: {v}" for k, v in headers.items())]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        try:
+            for delay, data in pieces:
+                time.sleep(delay)
+                conn.sendall(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            conn.sendall(b"0\r\n\r\n")
+        except OSError:  # the client closed the stream
+            return
         conn.close()
 
     return behaviour

@@ -20,6 +20,7 @@ import pytest
 
 import meshapi
 from meshapi import AsyncMeshAPI, ConfigurationError, InvalidParamsError, MeshAPI
+from meshapi.types.templates import CreateTemplateParams as TemplateParams
 from tests.conftest import resolve
 from tests.faults.conftest import TOKEN, Harness
 from tests.faults.helpers import CHAT, MESSAGES, MODEL
@@ -103,6 +104,16 @@ async def test_wrong_httpx_client_kind(mode: str) -> None:
 # --- call arguments: rejected before anything is sent -----------------------------------------------
 
 USER = {"role": "user", "content": "hi"}
+
+
+def nested(depth: int, kind: type) -> Any:
+    """``depth`` dicts (``{"a": ...}``) or lists inside one another, built without recursion."""
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value} if kind is dict else [value]
+    return value
+
+
 Call = Callable[[Any], Any]
 
 
@@ -159,6 +170,28 @@ CALL_CASES = [
     ("embeddings missing input", lambda c: c.embeddings.create(model=MODEL), "input: Field required"),
     ("compare models not a list", lambda c: c.compare.create(models="a", messages=[USER]), "models"),
     ("batch requests wrong type", lambda c: c.batches.create(requests="all"), "requests"),
+    (
+        "template params 100k deep dict",
+        lambda c: c.templates.create(name="t", params={"x": nested(100_000, dict)}),
+        "params is nested 100001 levels deep (dicts and lists inside one another)",
+    ),
+    (
+        "template params 100k deep list",
+        lambda c: c.templates.create(name="t", params={"x": nested(100_000, list)}),
+        "params is nested 100001 levels deep",
+    ),
+    (
+        "template update params 300 deep",
+        lambda c: c.templates.update("tpl_1", params={"x": nested(300, dict)}),
+        "params is nested 301 levels deep",
+    ),
+    (
+        "template params model 100k deep",
+        lambda c: c.templates.create(
+            TemplateParams(name="t", params={"x": nested(100_000, list)}), system="s"
+        ),
+        "params is nested 100001 levels deep",
+    ),
 ]
 
 

@@ -12,6 +12,8 @@ import json
 import os
 import select
 import signal
+import subprocess
+import sys
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,7 @@ from tests.faults.child_gateway import ChildGateway
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() exists on POSIX only")
 
 TOKEN = "rsk_fork_token"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODEL = "openai/gpt-4o-mini"
 CALLS = 20
 
@@ -212,6 +215,18 @@ def test_async_client_with_live_connections_is_a_typed_error(gw: ChildGateway, t
         await client.aclose()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fork_while_threads_make_their_first_calls(gw: ChildGateway, seed: int) -> None:
+    """A fresh process (nothing imported, built or warmed): four threads make their first calls while
+    the main thread forks five times at random moments; every child makes a call and exits 0 (before
+    ``meshapi._forksafe``, every child hung in an import, a lazy property or SSL context set-up)."""
+    run = [sys.executable, "-m", "tests.faults.fork_probe", gw.base_url, TOKEN, str(seed), "5"]
+    out = subprocess.run(run, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-4000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report == {"children": [0] * 5, "thread_errors": []}, out.stderr[-4000:]
 
 
 def test_serve_keeps_serving_the_parent() -> None:

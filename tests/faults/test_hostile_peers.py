@@ -11,15 +11,16 @@ import pickle
 import time
 import zlib
 from functools import cache
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
 import meshapi
+from tests.conftest import close
 from tests.faults.bomb_probe import run_probe
-from tests.faults.conftest import TOKEN, TRANSPORTS, Harness
-from tests.faults.helpers import create, drain
-from tests.faults.peers import RawPeer, respond
+from tests.faults.conftest import TOKEN, TRANSPORTS, Harness, assert_pool_idle
+from tests.faults.helpers import MESSAGES, chunk_frame, create, drain, text_of
+from tests.faults.peers import RawPeer, respond, scripted_stream
 
 MiB = 1024 * 1024
 JSON = {"Content-Type": "application/json", "X-Request-Id": "req_hostile"}
@@ -269,3 +270,50 @@ async def test_caller_mistakes_are_invalid_params_before_sending(tharness: Harne
         assert peer.requests == [] and peer.connections == 0
     assert len(str(info.value)) < 400
     await tharness.assert_released(client)
+
+
+# --- keep-alives are not events: timeout is the longest gap between events ----------------------------
+
+
+@pytest.mark.parametrize(
+    "keepalive", [b": ping\n\n", b"\n", b":\r\n"], ids=["comment", "blank", "empty-comment"]
+)
+async def test_a_stream_fed_only_keepalives_times_out(tharness: Harness, keepalive: bytes) -> None:
+    """A keep-alive every 0.2 s (for up to 8 s) holds no stream past its ``timeout=1``."""
+    with RawPeer(scripted_stream([(0.2, keepalive)] * 40, SSE)) as peer:
+        client = tharness.client(peer.base_url, timeout=1, max_retries=0)
+        started = time.monotonic()
+        stream = client.chat.completions.stream(model="m", messages=MESSAGES)
+        got: List[Any] = []
+        with pytest.raises(meshapi.StreamInterruptedError) as info:
+            await drain(stream, got)
+        elapsed = time.monotonic() - started
+        assert 1.0 < elapsed < 1.6, elapsed
+        assert got == [] and stream.closed
+        assert "no event arrived within the 1 s read timeout (only comments or keep-alives)" in str(
+            info.value
+        )
+        assert info.value.request_id == "req_hostile" and len(peer.requests) == 1
+        assert_pool_idle(client)
+        await close(client)  # inside: the event loop must run to close an asyncio socket
+    await tharness.assert_released()
+
+
+async def test_events_reset_the_clock_and_a_slow_event_is_not_a_gap(tharness: Harness) -> None:
+    """2.6 s of stream with ``timeout=1``: comments between events that come every 0.6 s, and one event
+    dribbled in 5 pieces over 1.5 s; nothing times out, every chunk arrives."""
+    slow = chunk_frame(9, "slow")
+    pieces: List[Tuple[float, bytes]] = []
+    for i in range(2):
+        pieces += [(0.2, b": ping\n\n"), (0.2, b": ping\n\n"), (0.2, chunk_frame(i, f"w{i} "))]
+    pieces += [(0.3, slow[k : k + len(slow) // 5 + 1]) for k in range(0, len(slow), len(slow) // 5 + 1)]
+    pieces += [(0.0, b"data: [DONE]\n\n")]
+    with RawPeer(scripted_stream(pieces, SSE)) as peer:
+        client = tharness.client(peer.base_url, timeout=1, max_retries=0)
+        stream = client.chat.completions.stream(model="m", messages=MESSAGES)
+        got: List[Any] = []
+        await drain(stream, got)
+        assert text_of(got) == "w0 w1 slow" and len(peer.requests) == 1
+        assert_pool_idle(client)
+        await close(client)
+    await tharness.assert_released()

@@ -7,6 +7,7 @@ from typing import AsyncIterator, List
 import pytest
 
 from meshapi._core.sse import ServerSentEvent, SSEDecoder, aiter_sse, iter_sse
+from meshapi._core.timeouts import EventGap, EventGapTimeout
 
 CHAT = (
     'data: {"id":"c","choices":[{"delta":{"content":"h\u00e9llo \u2603 \U0001f600"}}]}\n\n'
@@ -171,3 +172,47 @@ def test_a_retry_field_with_thousands_of_digits_is_ignored() -> None:
     assert events[0].data == "x" and events[0].retry is None
     assert SSEDecoder().feed(b"retry: 1500\ndata: y\n\n")[0].retry == 1500
     assert SSEDecoder().feed("retry: \u0661\u0662\ndata: z\n\n".encode())[0].retry is None
+
+
+# --- the gap between events (``EventGap``): comments and blank lines are not events --------------------
+
+KEEPALIVES = [b": ping\n\n", b"\n", b"\r\n", b":\r\n:x\r\r", b": a\n: b\n\n"]
+EVENTS = [b"data: {}\n\n", b"event: x\ndata: 1\n\n", b": c\ndata: 1\r\n\r\n", b"id: 7\n\n"]
+
+
+@pytest.mark.parametrize("body", KEEPALIVES)
+def test_keepalives_cut_anywhere_never_reset_the_gap(body: bytes) -> None:
+    for cut in range(len(body) + 1):
+        gap = EventGap(1.0, now=0.0)
+        gap.feed(body[:cut], now=0.5)
+        gap.feed(body[cut:], now=0.9)
+        with pytest.raises(EventGapTimeout, match="no event arrived within the 1 s read timeout"):
+            gap.feed(body, now=1.01)
+
+
+@pytest.mark.parametrize("body", EVENTS)
+def test_an_event_cut_anywhere_resets_the_gap(body: bytes) -> None:
+    for cut in range(len(body) + 1):
+        gap = EventGap(1.0, now=0.0)
+        gap.feed(b": ping\n\n", now=0.9)
+        gap.feed(body[:cut], now=0.95)
+        gap.feed(body[cut:], now=0.96)
+        gap.feed(b": ping\n\n", now=1.9)  # within 1 s of the event
+        with pytest.raises(EventGapTimeout):
+            gap.feed(b": ping\n\n", now=2.0)
+
+
+def test_an_event_arriving_slowly_is_progress_not_a_gap() -> None:
+    gap = EventGap(1.0, now=0.0)
+    for piece, now in ((b"data: aaaa", 0.5), (b"bbbb", 1.1), (b"cccc", 1.7), (b"\n\n", 2.3), (b"\n", 2.6)):
+        gap.feed(piece, now=now)  # each piece of the data line comes within 1 s of the one before
+    with pytest.raises(EventGapTimeout):
+        gap.feed(b": ping\n\n", now=2.8)
+
+
+def test_a_comment_split_after_its_colon_stays_a_comment() -> None:
+    gap = EventGap(1.0, now=0.0)
+    for piece, now in ((b"\n:", 0.2), (b" long comment", 0.4), (b" still", 0.6), (b"\n", 0.8)):
+        gap.feed(piece, now=now)
+    with pytest.raises(EventGapTimeout):
+        gap.feed(b"", now=1.2)  # an empty read after the limit counts too
