@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Dict, List
 from ._version import __version__ as __version__
 
 _TYPES = [
+    "APIVersionInfo",
     "ApiErrorBody",
     "ApiErrorEnvelope",
     "AudioOutputOptions",
@@ -136,6 +137,7 @@ _ERRORS = [
     "ConflictError",
     "HookError",
     "InternalServerError",
+    "InvalidAPIVersionError",
     "InvalidParamsError",
     "MeshAPIError",
     "NotFoundError",
@@ -173,6 +175,13 @@ _LAZY.update(
             "RetryEvent",
             "RetryPolicy",
         )
+    }
+)
+# API version pinning
+_LAZY.update(
+    {
+        name: "meshapi._api_version"
+        for name in ("API_VERSION_HEADER", "MESH_API_VERSION", "MeshAPIDeprecationWarning")
     }
 )
 _LAZY.update(
@@ -273,6 +282,9 @@ def __dir__() -> List[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from ._api_version import API_VERSION_HEADER as API_VERSION_HEADER
+    from ._api_version import MESH_API_VERSION as MESH_API_VERSION
+    from ._api_version import MeshAPIDeprecationWarning as MeshAPIDeprecationWarning
     from ._client import AsyncMeshAPI as AsyncMeshAPI
     from ._client import MeshAPI as MeshAPI
     from ._config import MeshAPIConfig as MeshAPIConfig

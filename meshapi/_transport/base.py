@@ -1,8 +1,8 @@
 """What the two HTTP clients share: building a request, judging each attempt, resilience events.
 
 ``meshapi._transport.client`` keeps only the two send loops (sync and async); everything they do the
-same way, without I/O, is here: the merged headers (token, SDK header, ``X-MeshAPI-Retry-Count``,
-idempotency key, caller's ``X-Request-Id``), the query (``default_query`` under ``extra_query``), the
+same way, without I/O, is here: the merged headers (token, SDK header, ``X-Mesh-Version``,
+``X-MeshAPI-Retry-Count``, idempotency key, caller's ``X-Request-Id``), the query (``default_query`` under ``extra_query``), the
 JSON body with its size limit, the call's timeout and deadline (rules in ``meshapi._core.timeouts``),
 what an answer or a failure of one attempt means (return it, retry, or raise), and the retry / fallback /
 routing events. The hooks around each attempt are ``meshapi._transport.hooks``.
@@ -19,6 +19,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
 
+from .._api_version import API_VERSION_HEADER, warn_if_deprecated
 from .._config import MeshAPIConfig, custom_headers_from_env
 from .._core.request import RequestOptions, new_idempotency_key
 from .._core.response import error_from_response, map_transport_error
@@ -136,6 +137,8 @@ class HttpClientBase:
         }
         if not callable(self._config.token):
             headers["Authorization"] = f"Bearer {self._config.token}"
+        if self._config.api_version is not None:
+            headers[API_VERSION_HEADER] = self._config.api_version
         headers.update(custom_headers_from_env())  # under the explicit default headers
         if self._config.default_headers:
             headers.update(self._config.default_headers)
@@ -167,6 +170,8 @@ class HttpClientBase:
             headers["Idempotency-Key"] = new_idempotency_key()
         if options.request_id is not None:
             headers["X-Request-Id"] = options.request_id
+        if options.api_version is not None:  # only set when the call pins its own (pins_version)
+            headers[API_VERSION_HEADER] = options.api_version
         if options.extra_headers:
             headers.update(options.extra_headers)
         query = params
@@ -182,12 +187,17 @@ class HttpClientBase:
         if direct is not None and direct.stateless():  # our pool: no cookies or params to merge
             merged = direct.headers(self._headers)
             merged.update(headers)
+            if options.pins_version and options.api_version is None:
+                merged.pop(API_VERSION_HEADER, None)  # this call asked for no version header
             request = httpx.Request(
                 method, url, content=data, params=query, headers=merged, extensions=direct.timeout(timeout)
             )
         else:
+            sent = {**self._headers, **headers}
+            if options.pins_version and options.api_version is None:
+                sent.pop(API_VERSION_HEADER, None)
             request = self._client.build_request(
-                method, url, content=data, params=query, headers={**self._headers, **headers}, timeout=timeout
+                method, url, content=data, params=query, headers=sent, timeout=timeout
             )
         return request, self._state(method, options)
 
@@ -267,6 +277,8 @@ class HttpClientBase:
         ``with_streaming_response``'s mode, the method stopped with ``StopAfterResponse``)."""
         if log.isEnabledFor(logging.DEBUG):
             self._log_ok(request, response)
+        if "deprecation" in response.headers:
+            warn_if_deprecated(request.method, request.url.path, response.headers)
         if self._observer is not None or state.span is not None:
             self._routed(response, state)
         if capture is not None:
@@ -278,6 +290,8 @@ class HttpClientBase:
     def _judge_status(self, request: httpx.Request, response: httpx.Response, state: RetryState) -> None:
         """An error status (body read, response closed): raise its typed error, or log the retry to come."""
         error = error_from_response(response)
+        if "deprecation" in response.headers:  # on errors too: a 429 of a deprecated route says so
+            warn_if_deprecated(request.method, request.url.path, response.headers)
         if state.after_response(response.status_code, response.headers, error.body) is None:
             log.debug("%s %s -> %d %s", request.method, request.url.path, error.status, error.error_code)
             raise error
