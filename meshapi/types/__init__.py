@@ -165,6 +165,7 @@ _MODULE_OF: Dict[str, str] = {name: family for family, names in _FAMILIES.items(
 
 # The same names as _FAMILIES, spelled out for type checkers (tests/unit/test_types.py compares them).
 __all__ = [
+    "APIVersionInfo",
     "ApiErrorBody",
     "ApiErrorEnvelope",
     "AudioOutputOptions",
