@@ -28,6 +28,7 @@ __all__ = [
     "MESH_API_VERSION",
     "MeshAPIDeprecationWarning",
     "check_api_version",
+    "is_api_version",
     "served_version",
     "warn_if_deprecated",
 ]
@@ -39,6 +40,11 @@ API_VERSION_HEADER = "X-Mesh-Version"
 LEGACY_VERSION_HEADER = "Mesh-Version"
 
 _LABEL = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def is_api_version(value: object) -> bool:
+    """Whether ``value`` is a ``YYYY-MM`` label (month 01 to 12)."""
+    return isinstance(value, str) and _LABEL.fullmatch(value) is not None
 
 
 def check_api_version(
@@ -53,7 +59,7 @@ def check_api_version(
         return None
     if not isinstance(value, str):
         raise error(f"{name} must be a 'YYYY-MM' string or None, got {type(value).__name__}")
-    if not _LABEL.fullmatch(value):
+    if not is_api_version(value):
         shown = "an empty string" if value == "" else repr(value[:40])
         raise error(
             f"{name} must be a version label such as {MESH_API_VERSION!r} (YYYY-MM), got {shown}; "
