@@ -132,6 +132,9 @@ class GatewaySettings:
     #: API versions to announce as deprecated (``http/versioning.py``): label -> the day it stops being
     #: served (``YYYY-MM-DD``, sent as ``Sunset``) or ``None`` (``Deprecation`` without a date).
     deprecated_versions: Optional[Mapping[str, Optional[str]]] = None
+    #: A stored API version per token (token -> ``YYYY-MM``), like a key's pin: served when a request
+    #: sends no ``X-Mesh-Version`` (the header wins; without either, the baseline).
+    api_version_pins: Optional[Mapping[str, str]] = None
 
     @classmethod
     def build(

@@ -181,12 +181,14 @@ class VersionMiddleware(_Layer):
     def __init__(self, app: ASGIApp, state: GatewayState) -> None:
         super().__init__(app, state)
         self.deprecated = versioning.check_deprecated(state.settings.deprecated_versions)
+        self.pins = versioning.check_pins(state.settings.api_version_pins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_api(scope["path"]):
             await self.app(scope, receive, send)  # the realtime socket ignores the header
             return
-        served = versioning.resolve(scope.get("headers", ()))
+        pin = self.pins.get(bearer(header(scope, b"authorization")) or "") if self.pins else None
+        served = versioning.resolve(scope.get("headers", ()), pin)
         label = served if isinstance(served, str) else versioning.BASELINE
         send_with_version = adding_headers(send, versioning.version_headers(label, self.deprecated))
         if isinstance(served, versioning.Refusal):

@@ -1,8 +1,8 @@
 """The dated API versions this gateway serves, and which one a request gets (docs/protocol.md §V1).
 
 A request picks its version with ``X-Mesh-Version: YYYY-MM`` (the legacy ``Mesh-Version`` is read too).
-No header: the baseline, the *oldest* version (``2026-08``), so publishing a version never moves
-unpinned traffic. An empty, malformed or unknown label, or the header sent twice with different values,
+No header: the token's stored pin (``api_version_pins``), else the baseline, the *oldest* version
+(``2026-08``), so publishing a version never moves unpinned traffic. An empty, malformed or unknown label, or the header sent twice with different values,
 is a ``400 invalid_api_version`` listing ``supported_versions`` (checked before authentication, by
 ``VersionMiddleware``). Every ``/v1`` response names the version served in ``X-Mesh-Version``; a
 version the settings mark deprecated (``deprecated_versions``) adds ``Deprecation`` and, when a date
@@ -66,11 +66,12 @@ class Refusal:
     supported_versions: List[str]
 
 
-def resolve(headers: Sequence[Tuple[bytes, bytes]]) -> Union[str, Refusal]:
-    """The label a request is served under, from its ASGI headers, or the :class:`Refusal` to answer."""
+def resolve(headers: Sequence[Tuple[bytes, bytes]], pin: Optional[str] = None) -> Union[str, Refusal]:
+    """The label a request is served under (its header, else the key's ``pin``, else the baseline), or
+    the :class:`Refusal` to answer."""
     sent = [value.decode("latin-1").strip() for name, value in headers if name.lower() in _NAMES]
     if not sent:
-        return BASELINE
+        return pin or BASELINE
     supported = list(_LABELS)
     listed = ", ".join(supported)
     if len(set(sent)) > 1:
@@ -117,6 +118,14 @@ def check_deprecated(deprecated: Optional[Mapping[str, Any]]) -> Dict[str, Optio
         except ValueError:
             raise ValueError(f"deprecated_versions[{label!r}] must be a YYYY-MM-DD day or None") from None
     return checked
+
+
+def check_pins(pins: Optional[Mapping[str, Any]]) -> Dict[str, str]:
+    """``api_version_pins`` of the settings (token -> served label), checked."""
+    for label in (pins or {}).values():
+        if label not in _LABELS:
+            raise ValueError(f"api_version_pins: {label!r} is not a served version ({', '.join(_LABELS)})")
+    return dict(pins or {})
 
 
 def version_headers(label: str, deprecated: Mapping[str, Optional[date]]) -> List[Tuple[bytes, bytes]]:

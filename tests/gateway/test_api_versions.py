@@ -124,6 +124,20 @@ def test_a_deprecated_version_says_so_on_every_response(deprecating: Gateway) ->
     assert unpinned.headers["deprecation"] == "true" and "sunset" not in unpinned.headers
 
 
+def test_a_token_pin_serves_unpinned_requests_and_the_header_wins() -> None:
+    other = "rsk_gateway_tests_pinned"
+    with serve([TOKEN, other], api_version_pins={other: "2026-09"}) as gw:
+        pinned = {"Authorization": f"Bearer {other}"}
+        assert httpx.get(gw.base_url + "/v1/models", headers=pinned).headers["x-mesh-version"] == "2026-09"
+        header_wins = {**pinned, "X-Mesh-Version": "2026-08"}
+        assert (
+            httpx.get(gw.base_url + "/v1/models", headers=header_wins).headers["x-mesh-version"] == "2026-08"
+        )
+        assert get(gw, "/v1/models").headers["x-mesh-version"] == "2026-08"  # another token: the baseline
+    with pytest.raises(ValueError, match=r"api_version_pins: '2030-01' is not a served version"):
+        create_app([TOKEN], api_version_pins={TOKEN: "2030-01"})
+
+
 def test_bad_deprecation_settings_fail_at_start() -> None:
     with pytest.raises(ValueError, match=r"'2025-01' is not a served version \(2026-08, 2026-09\)"):
         create_app([TOKEN], deprecated_versions={"2025-01": None})
