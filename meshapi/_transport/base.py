@@ -2,8 +2,8 @@
 
 ``meshapi._transport.client`` keeps only the two send loops (sync and async); everything they do the
 same way, without I/O, is here: the merged headers (token, SDK header, ``X-Mesh-Version``,
-``X-MeshAPI-Retry-Count``, idempotency key, caller's ``X-Request-Id``), the query (``default_query`` under ``extra_query``), the
-JSON body with its size limit, the call's timeout and deadline (rules in ``meshapi._core.timeouts``),
+``X-MeshAPI-Retry-Count``, idempotency key, caller's ``X-Request-Id``), the query (``default_query``
+under ``extra_query``), the JSON body with its size limit, the call's timeout and deadline (rules in ``meshapi._core.timeouts``),
 what an answer or a failure of one attempt means (return it, retry, or raise), and the retry / fallback /
 routing events. The hooks around each attempt are ``meshapi._transport.hooks``.
 """
@@ -277,8 +277,6 @@ class HttpClientBase:
         ``with_streaming_response``'s mode, the method stopped with ``StopAfterResponse``)."""
         if log.isEnabledFor(logging.DEBUG):
             self._log_ok(request, response)
-        if "deprecation" in response.headers:
-            warn_if_deprecated(request.method, request.url.path, response.headers)
         if self._observer is not None or state.span is not None:
             self._routed(response, state)
         if capture is not None:
@@ -286,6 +284,16 @@ class HttpClientBase:
             if capture.mode == "stream":
                 raise StopAfterResponse()
         return response
+
+    @staticmethod
+    def _deprecated(request: httpx.Request, response: httpx.Response) -> Optional[Exception]:
+        """The ``Deprecation`` warning of a 2xx answer (``meshapi._api_version``), given once per route and
+        version. Returns what it raised when warnings are errors: the loop closes the response, then raises."""
+        try:
+            warn_if_deprecated(request.method, request.url.path, response.headers)
+        except Exception as exc:
+            return exc
+        return None
 
     def _judge_status(self, request: httpx.Request, response: httpx.Response, state: RetryState) -> None:
         """An error status (body read, response closed): raise its typed error, or log the retry to come."""

@@ -24,7 +24,7 @@ from meshapi import (
     MeshAPIDeprecationWarning,
 )
 from meshapi._api_version import _forget_warnings, check_api_version
-from tests.conftest import collect, resolve
+from tests.conftest import RecordingStream, collect, resolve
 
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(28)
 COMPLETION = {
@@ -225,6 +225,25 @@ async def test_deprecation_on_an_error_answer_and_without_sunset(make_client: An
     with pytest.warns(MeshAPIDeprecationWarning) as caught:
         raw = await resolve(client.models.with_raw_response.free())
     assert raw.sunset is None and "stops being served" not in str(caught[0].message)
+
+
+async def test_warnings_as_errors_close_the_stream(make_client: Any) -> None:
+    body = RecordingStream(
+        [b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[]}\n\n']
+    )
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/event-stream", "Deprecation": "true", "X-Mesh-Version": "2026-08"}
+        return httpx.Response(200, stream=body, headers=headers)
+
+    client = make_client(recording(respond))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MeshAPIDeprecationWarning)
+        with pytest.raises(
+            MeshAPIDeprecationWarning, match=r"^POST /v1/chat/completions \(API version 2026-08\)"
+        ):
+            await resolve(client.chat.completions.create(model="m", messages=MESSAGES, stream=True))
+    assert body.closed
 
 
 async def test_no_warning_without_deprecation(make_client: Any) -> None:
