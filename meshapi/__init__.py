@@ -14,6 +14,7 @@ from . import _forksafe as _forksafe  # registers the fork hooks (a fork at any 
 from ._version import __version__ as __version__
 
 _TYPES = [
+    "APIVersionInfo",
     "ApiErrorBody",
     "ApiErrorEnvelope",
     "AudioOutputOptions",
@@ -137,6 +138,7 @@ _ERRORS = [
     "ConflictError",
     "HookError",
     "InternalServerError",
+    "InvalidAPIVersionError",
     "InvalidParamsError",
     "MeshAPIError",
     "NotFoundError",
@@ -174,6 +176,13 @@ _LAZY.update(
             "RetryEvent",
             "RetryPolicy",
         )
+    }
+)
+# API version pinning
+_LAZY.update(
+    {
+        name: "meshapi._api_version"
+        for name in ("API_VERSION_HEADER", "MESH_API_VERSION", "MeshAPIDeprecationWarning")
     }
 )
 _LAZY.update(
@@ -274,6 +283,9 @@ def __dir__() -> List[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from ._api_version import API_VERSION_HEADER as API_VERSION_HEADER
+    from ._api_version import MESH_API_VERSION as MESH_API_VERSION
+    from ._api_version import MeshAPIDeprecationWarning as MeshAPIDeprecationWarning
     from ._client import AsyncMeshAPI as AsyncMeshAPI
     from ._client import MeshAPI as MeshAPI
     from ._config import MeshAPIConfig as MeshAPIConfig

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 import httpx
 
 from . import _warmup
+from ._api_version import MESH_API_VERSION
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -27,6 +28,7 @@ from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
 
 if TYPE_CHECKING:
+    from .resources.api_versions import APIVersionsResource, AsyncAPIVersionsResource
     from .resources.audio import AsyncAudioResource, AudioResource
     from .resources.batches import AsyncBatchesResource, BatchesResource
     from .resources.chat import AsyncChatResource, ChatResource
@@ -91,7 +93,9 @@ class MeshAPI(_ClientBase):
     httpx client too (else a ``ConfigurationError`` explains how to create clients after the fork).
     ``limits`` (an ``httpx.Limits``) sizes the pool the SDK builds: 256 connections, 64 kept alive.
     openai-python's names work too: ``api_key`` (``token``), ``http_client`` (``httpx_client``) and the
-    ``MESHAPI_API_KEY`` variable (when ``MESHAPI_TOKEN`` is unset).
+    ``MESHAPI_API_KEY`` variable (when ``MESHAPI_TOKEN`` is unset). ``api_version`` is sent as
+    ``X-Mesh-Version`` on every HTTP request (default ``meshapi.MESH_API_VERSION``; ``None`` sends no
+    header and the gateway serves its baseline; a label that is not ``YYYY-MM`` is a ``ConfigurationError``).
     """
 
     def __init__(
@@ -121,6 +125,7 @@ class MeshAPI(_ClientBase):
         debug: bool = False,
         new_pool_after_fork: bool = False,
         limits: Optional[httpx.Limits] = None,
+        api_version: Optional[str] = MESH_API_VERSION,
     ) -> None:
         extra: Dict[str, Any] = {
             "httpx_client": httpx_client,
@@ -142,6 +147,7 @@ class MeshAPI(_ClientBase):
             "debug": debug,
             "new_pool_after_fork": new_pool_after_fork,
             "limits": limits,
+            "api_version": api_version,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = SyncHttpClient(self._config)
@@ -150,7 +156,8 @@ class MeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, the retry knobs, the hooks.
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, the retry
+        knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
@@ -195,6 +202,12 @@ class MeshAPI(_ClientBase):
         from .resources.models import ModelsResource
 
         return ModelsResource(self._http)
+
+    @lazy_property
+    def api_versions(self) -> APIVersionsResource:
+        from .resources.api_versions import APIVersionsResource
+
+        return APIVersionsResource(self._http)
 
     @lazy_property
     def templates(self) -> TemplatesResource:
@@ -303,6 +316,7 @@ class AsyncMeshAPI(_ClientBase):
         debug: bool = False,
         new_pool_after_fork: bool = False,
         limits: Optional[httpx.Limits] = None,
+        api_version: Optional[str] = MESH_API_VERSION,
     ) -> None:
         extra: Dict[str, Any] = {
             "async_httpx_client": async_httpx_client,
@@ -324,6 +338,7 @@ class AsyncMeshAPI(_ClientBase):
             "debug": debug,
             "new_pool_after_fork": new_pool_after_fork,
             "limits": limits,
+            "api_version": api_version,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
@@ -333,7 +348,8 @@ class AsyncMeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, the retry knobs, the hooks.
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, the retry
+        knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)
@@ -380,6 +396,12 @@ class AsyncMeshAPI(_ClientBase):
         from .resources.models import AsyncModelsResource
 
         return AsyncModelsResource(self._http)
+
+    @lazy_property
+    def api_versions(self) -> AsyncAPIVersionsResource:
+        from .resources.api_versions import AsyncAPIVersionsResource
+
+        return AsyncAPIVersionsResource(self._http)
 
     @lazy_property
     def templates(self) -> AsyncTemplatesResource:

@@ -22,6 +22,7 @@ from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple, Uni
 
 import httpx
 
+from ._api_version import MESH_API_VERSION, check_api_version
 from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers
 from ._core.retry import RetrySchedule, check_wait, validate_max_retries
@@ -132,6 +133,8 @@ class MeshAPIConfig:
     #: ``httpx.Limits`` of the pool the SDK builds (``None``: 256 connections, 64 kept alive). Size it
     #: for the concurrency you run; with your own ``httpx_client`` its limits apply instead.
     limits: Optional[httpx.Limits] = None
+    #: ``X-Mesh-Version`` sent on every HTTP request (``YYYY-MM``); ``None`` sends none (the gateway's baseline).
+    api_version: Optional[str] = MESH_API_VERSION
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -180,6 +183,7 @@ class MeshAPIConfig:
                 f"max_response_bytes must be an int of at least 1024 (bytes), got {limit!r}"
             )
         self._check_resilience()
+        self.api_version = check_api_version(self.api_version)
         if self.limits is not None:
             if not isinstance(self.limits, httpx.Limits):
                 raise ConfigurationError(f"limits must be an httpx.Limits, got {type(self.limits).__name__}")
@@ -424,6 +428,7 @@ OVERRIDABLE = frozenset(
         "logger",
         "debug",
         "new_pool_after_fork",
+        "api_version",
     }
 )
 

@@ -11,6 +11,7 @@
      |         +-- WaitTimeoutError   a wait helper's deadline passed
      +-- APIStatusError               the gateway answered with an HTTP error status
      |    +-- BadRequestError         400
+     |    |    +-- InvalidAPIVersionError  code invalid_api_version: the X-Mesh-Version sent is not served
      |    +-- AuthenticationError     401
      |    +-- PaymentRequiredError    402
      |    +-- PermissionDeniedError   403
@@ -50,6 +51,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
+    "InvalidAPIVersionError",
     "InvalidParamsError",
     "MeshAPIError",
     "NotFoundError",
@@ -276,6 +278,20 @@ class BadRequestError(APIStatusError):
     """400."""
 
 
+class InvalidAPIVersionError(BadRequestError):
+    """400 ``invalid_api_version``: the gateway does not serve the ``X-Mesh-Version`` sent (unknown,
+    malformed, empty, or sent twice with different values). ``supported_versions`` lists the labels it
+    serves (empty when the body does not say); pick one with ``api_version=``."""
+
+    supported_versions: List[str]
+
+    def __init__(
+        self, message: str, *, supported_versions: Optional[List[str]] = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.supported_versions = list(supported_versions or [])
+
+
 class AuthenticationError(APIStatusError):
     """401: missing, unknown or revoked API key."""
 
@@ -453,6 +469,19 @@ _STATUS_CLASSES: Dict[int, Type[APIStatusError]] = {
 }
 
 
+def _supported_versions(body: Any) -> List[str]:
+    """The ``supported_versions`` of an ``invalid_api_version`` body: in ``error``, else at the top level."""
+    if not isinstance(body, dict):
+        return []
+    error = body.get("error")
+    found = error.get("supported_versions") if isinstance(error, dict) else None
+    if found is None:
+        found = body.get("supported_versions")
+    if not isinstance(found, list):
+        return []
+    return [item for item in found if isinstance(item, str)]
+
+
 def class_for_status(status: int) -> Type[APIStatusError]:
     """The error class for an HTTP status: one per family, ``APIStatusError`` for the rest."""
     if status in _STATUS_CLASSES:
@@ -475,14 +504,18 @@ def error_from_response(response: Any) -> APIStatusError:
         return class_for_status(status)(
             f"HTTP {status}", status=status, error_code=error_code_for_status(status), request_id=""
         )
-    return class_for_status(found.status)(
-        found.message,
-        status=found.status,
-        error_code=found.error_code,
-        request_id=found.request_id,
-        details=found.details,
-        provider_error=found.provider_error,
-        retry_after_seconds=found.retry_after_seconds,
-        response=response,
-        body=found.body,
-    )
+    fields: Dict[str, Any] = {
+        "status": found.status,
+        "error_code": found.error_code,
+        "request_id": found.request_id,
+        "details": found.details,
+        "provider_error": found.provider_error,
+        "retry_after_seconds": found.retry_after_seconds,
+        "response": response,
+        "body": found.body,
+    }
+    if found.status == 400 and found.error_code == "invalid_api_version":
+        return InvalidAPIVersionError(
+            found.message, supported_versions=_supported_versions(found.body), **fields
+        )
+    return class_for_status(found.status)(found.message, **fields)

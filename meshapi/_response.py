@@ -5,7 +5,7 @@ Both work for every resource method without the resource knowing: the proxy runs
 resource added later gets them by inheriting ``SyncAPIResource`` / ``AsyncAPIResource``.
 
 * ``with_raw_response.m(...)`` runs the call as usual and returns a :class:`RawResponse`: status,
-  headers, request id, retries taken, elapsed time, the ``httpx.Response`` and ``parse()`` (what
+  headers, request id, API version served, ``Deprecation`` / ``Sunset``, retries taken, elapsed time, the ``httpx.Response`` and ``parse()`` (what
   ``m`` returned). For a method that makes several requests (uploads, waits), the last one is shown.
 * ``with_streaming_response.m(...)`` is a context manager over the *unread* response of the method's
   first request: read it with ``iter_bytes()`` / ``iter_lines()``, or ``parse()`` it, which reads the
@@ -27,6 +27,7 @@ from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional, Ty
 
 import httpx
 
+from ._api_version import served_version
 from ._core.response import foreign_errors
 from ._errors import InvalidParamsError
 from ._resilience import GatewayRoutingEvent, routing_event
@@ -69,6 +70,23 @@ class _ResponseInfo:
     @property
     def url(self) -> httpx.URL:
         return self.http_response.request.url
+
+    @property
+    def api_version(self) -> Optional[str]:
+        """The API version the gateway served (``X-Mesh-Version``, else the legacy ``Mesh-Version``)."""
+        return served_version(self.http_response.headers)
+
+    @property
+    def deprecation(self) -> Optional[str]:
+        """The ``Deprecation`` header: set when the route or the version is scheduled for retirement."""
+        value = self.http_response.headers.get("deprecation")
+        return str(value) if value is not None else None
+
+    @property
+    def sunset(self) -> Optional[str]:
+        """The ``Sunset`` header: when the deprecated route or version stops being served (an HTTP date)."""
+        value = self.http_response.headers.get("sunset")
+        return str(value) if value is not None else None
 
     @property
     def routing(self) -> Optional[GatewayRoutingEvent]:

@@ -129,6 +129,12 @@ class GatewaySettings:
     #: Routing policies per token (``fakes/routing.py``): token -> ``RoutingPolicy``, ``"*"`` for every
     #: token; server-side retry and fallback along the chat ``models`` list, reported in headers.
     routing: Optional[Mapping[str, Any]] = None
+    #: API versions to announce as deprecated (``http/versioning.py``): label -> the day it stops being
+    #: served (``YYYY-MM-DD``, sent as ``Sunset``) or ``None`` (``Deprecation`` without a date).
+    deprecated_versions: Optional[Mapping[str, Optional[str]]] = None
+    #: A stored API version per token (token -> ``YYYY-MM``), like a key's pin: served when a request
+    #: sends no ``X-Mesh-Version`` (the header wins; without either, the baseline).
+    api_version_pins: Optional[Mapping[str, str]] = None
 
     @classmethod
     def build(

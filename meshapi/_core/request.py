@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from .._api_version import check_api_version
 from .._errors import InvalidParamsError
 from .timeouts import TimeoutTypes, validate_timeout, validate_total_timeout
 
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+#: ``api_version`` not given for this call: the client's is sent.
+_CLIENT_VERSION: Any = object()
 
 
 #: Longest id accepted as a path parameter (real ids are far shorter; a huge one breaks the URL).
@@ -83,9 +87,9 @@ class RequestOptions:
     """Per-call settings that are not part of the body.
 
     Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
-    ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``
-    and ``request_id``. They are validated here, before anything is sent (the timeout rules are
-    ``meshapi._core.timeouts``).
+    ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``,
+    ``request_id`` and ``api_version``. They are validated here, before anything is sent (the timeout rules
+    are ``meshapi._core.timeouts``).
     """
 
     timeout: Optional[Union[float, httpx.Timeout]] = None
@@ -95,6 +99,9 @@ class RequestOptions:
     max_retries: Optional[int] = None
     total_timeout: Optional[float] = None
     request_id: Optional[str] = None
+    #: this call's ``X-Mesh-Version`` (``None``: none sent), used only when ``pins_version`` (else the client's)
+    api_version: Optional[str] = None
+    pins_version: bool = False
     #: a chat call that may walk a model-fallback chain (set by the chat resource, never sent)
     fallback: bool = False
     #: the call's own chain (``fallback_models=``); ``None``: the client's ``FallbackConfig``
@@ -111,6 +118,7 @@ class RequestOptions:
         max_retries: Optional[int] = None,
         total_timeout: Optional[float] = None,
         request_id: Optional[str] = None,
+        api_version: Any = _CLIENT_VERSION,
     ) -> RequestOptions:
         if timeout is not None:
             timeout = validate_timeout(timeout)
@@ -131,6 +139,9 @@ class RequestOptions:
         total = validate_total_timeout(total_timeout) if total_timeout is not None else None
         if request_id is not None:
             validate_request_id(request_id)
+        pins_version = api_version is not _CLIENT_VERSION
+        if pins_version:
+            api_version = check_api_version(api_version, error=InvalidParamsError)
         return cls(
             timeout=timeout,
             extra_headers=extra_headers,
@@ -139,6 +150,8 @@ class RequestOptions:
             max_retries=max_retries,
             total_timeout=total,
             request_id=request_id,
+            api_version=api_version if pins_version else None,
+            pins_version=pins_version,
         )
 
 
@@ -320,6 +333,7 @@ class _Options(TypedDict, total=False):
     extra_body: Optional[Mapping[str, Any]]
     total_timeout: Optional[float]
     request_id: Optional[str]
+    api_version: Optional[str]
 
 
 class CallOptions(_TimeoutOption, _RetriesOption, _Options, total=False):

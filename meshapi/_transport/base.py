@@ -1,9 +1,9 @@
 """What the two HTTP clients share: building a request, judging each attempt, resilience events.
 
 ``meshapi._transport.client`` keeps only the two send loops (sync and async); everything they do the
-same way, without I/O, is here: the merged headers (token, SDK header, ``X-MeshAPI-Retry-Count``,
-idempotency key, caller's ``X-Request-Id``), the query (``default_query`` under ``extra_query``), the
-JSON body with its size limit, the call's timeout and deadline (rules in ``meshapi._core.timeouts``),
+same way, without I/O, is here: the merged headers (token, SDK header, ``X-Mesh-Version``,
+``X-MeshAPI-Retry-Count``, idempotency key, caller's ``X-Request-Id``), the query (``default_query``
+under ``extra_query``), the JSON body with its size limit, the call's timeout and deadline (rules in ``meshapi._core.timeouts``),
 what an answer or a failure of one attempt means (return it, retry, or raise), and the retry / fallback /
 routing events. The hooks around each attempt are ``meshapi._transport.hooks``.
 """
@@ -19,6 +19,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
 
+from .._api_version import API_VERSION_HEADER, warn_if_deprecated
 from .._config import MeshAPIConfig, custom_headers_from_env
 from .._core.request import RequestOptions, new_idempotency_key
 from .._core.response import error_from_response, map_transport_error
@@ -137,6 +138,8 @@ class HttpClientBase:
         }
         if not callable(self._config.token):
             headers["Authorization"] = f"Bearer {self._config.token}"
+        if self._config.api_version is not None:
+            headers[API_VERSION_HEADER] = self._config.api_version
         headers.update(custom_headers_from_env())  # under the explicit default headers
         if self._config.default_headers:
             headers.update(self._config.default_headers)
@@ -168,6 +171,8 @@ class HttpClientBase:
             headers["Idempotency-Key"] = new_idempotency_key()
         if options.request_id is not None:
             headers["X-Request-Id"] = options.request_id
+        if options.api_version is not None:  # only set when the call pins its own (pins_version)
+            headers[API_VERSION_HEADER] = options.api_version
         if options.extra_headers:
             headers.update(options.extra_headers)
         query = params
@@ -183,12 +188,17 @@ class HttpClientBase:
         if direct is not None and direct.stateless():  # our pool: no cookies or params to merge
             merged = direct.headers(self._headers)
             merged.update(headers)
+            if options.pins_version and options.api_version is None:
+                merged.pop(API_VERSION_HEADER, None)  # this call asked for no version header
             request = httpx.Request(
                 method, url, content=data, params=query, headers=merged, extensions=direct.timeout(timeout)
             )
         else:
+            sent = {**self._headers, **headers}
+            if options.pins_version and options.api_version is None:
+                sent.pop(API_VERSION_HEADER, None)
             request = self._client.build_request(
-                method, url, content=data, params=query, headers={**self._headers, **headers}, timeout=timeout
+                method, url, content=data, params=query, headers=sent, timeout=timeout
             )
         return request, self._state(method, options)
 
@@ -276,9 +286,21 @@ class HttpClientBase:
                 raise StopAfterResponse()
         return response
 
+    @staticmethod
+    def _deprecated(request: httpx.Request, response: httpx.Response) -> Optional[Exception]:
+        """The ``Deprecation`` warning of a 2xx answer (``meshapi._api_version``), given once per route and
+        version. Returns what it raised when warnings are errors: the loop closes the response, then raises."""
+        try:
+            warn_if_deprecated(request.method, request.url.path, response.headers)
+        except Exception as exc:
+            return exc
+        return None
+
     def _judge_status(self, request: httpx.Request, response: httpx.Response, state: RetryState) -> None:
         """An error status (body read, response closed): raise its typed error, or log the retry to come."""
         error = error_from_response(response)
+        if "deprecation" in response.headers:  # on errors too: a 429 of a deprecated route says so
+            warn_if_deprecated(request.method, request.url.path, response.headers)
         if state.after_response(response.status_code, response.headers, error.body) is None:
             log.debug("%s %s -> %d %s", request.method, request.url.path, error.status, error.error_code)
             raise error

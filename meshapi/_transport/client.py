@@ -183,6 +183,10 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
             if attempt is not None and attempt.hooked:
                 end_attempt(self._config, response, attempt, elapsed)
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
+                failed = self._deprecated(request, response) if "deprecation" in response.headers else None
+                if failed is not None:  # warnings are errors here: the response is not left open
+                    response.close()
+                    raise failed
                 if stream:
                     install_stream_stages(response, limit, state)
                 return self._accept(request, response, state, capture, elapsed)
@@ -408,6 +412,10 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
             if attempt is not None and attempt.hooked:
                 await aend_attempt(self._config, response, attempt, elapsed)
             if response.status_code < 300:  # a redirect that was not followed is an error, not a body
+                failed = self._deprecated(request, response) if "deprecation" in response.headers else None
+                if failed is not None:  # warnings are errors here: the response is not left open
+                    await response.aclose()
+                    raise failed
                 if stream:
                     install_stream_stages(response, limit, state)
                 return self._accept(request, response, state, capture, elapsed)

@@ -4,7 +4,8 @@ Why it exists: each command module adds its own subcommand (``register(commands)
 handler function there, and ``_parser`` only lists the modules; this module holds what they share, so
 no command module imports the parser that lists it.
 
-Connection options (``--base-url``, ``--token``, ``--timeout``, ``--max-retries``) and ``--json`` are
+Connection options (``--base-url``, ``--token``, ``--timeout``, ``--max-retries``, ``--api-version``) and
+``--json`` are
 accepted both before the subcommand and after it: every leaf parser has a parent parser whose defaults
 are suppressed, so a value given before the subcommand is not overwritten by an absent one after it.
 Each leaf sets ``handler`` (the function that runs it) and ``action`` (the words used in the error
@@ -17,6 +18,7 @@ import argparse
 import pathlib
 from typing import Any, Callable, List, NoReturn, Optional
 
+from .._api_version import is_api_version
 from ._context import Context
 from ._failures import UsageError
 from ._ui import redact_secrets
@@ -69,6 +71,17 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
     return value
+
+
+def _api_version(text: str) -> Optional[str]:
+    """``--api-version``: a ``YYYY-MM`` label, or ``none`` (no header: the gateway's baseline)."""
+    if text.strip().lower() == "none":
+        return None
+    if not is_api_version(text):
+        raise argparse.ArgumentTypeError(
+            f"must be a version label such as 2026-08 (YYYY-MM) or none, got {text!r}"
+        )
+    return text
 
 
 def temperature(text: str) -> float:
@@ -124,6 +137,13 @@ def add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         default=default,
         metavar="N",
         help="retries on 429/5xx and connection errors (default 3)",
+    )
+    group.add_argument(
+        "--api-version",
+        type=_api_version,
+        default=argparse.SUPPRESS,  # absent from the namespace unless given: None means `none`
+        metavar="LABEL",
+        help="API version to pin, YYYY-MM (default 2026-08; 'none': the gateway's baseline)",
     )
     group.add_argument(
         "--json",

@@ -56,6 +56,8 @@ class Context:
             retries = self.option("max_retries")
             if retries is not None:
                 kwargs["max_retries"] = retries
+            if "api_version" in vars(self.args):  # given: a label, or None for `--api-version none`
+                kwargs["api_version"] = self.args.api_version
             kwargs.update(overrides)
             self._client = MeshAPI(**kwargs)
         return self._client

@@ -19,6 +19,7 @@ from .._errors import (
     ConfigurationError,
     ConflictError,
     InternalServerError,
+    InvalidAPIVersionError,
     InvalidParamsError,
     MeshAPIError,
     NotFoundError,
@@ -87,6 +88,9 @@ def _hint(exc: MeshAPIError) -> str:
             if family in exc.message.lower():
                 return f"check the id or name (`{command}` shows yours)"
         return "check the id (the `list` subcommand shows the existing ones)"
+    if isinstance(exc, InvalidAPIVersionError):
+        served = ", ".join(exc.supported_versions) or "see `meshapi api-versions`"
+        return f"this gateway serves {served}; pick one with --api-version LABEL (or none)"
     if isinstance(exc, ConflictError):
         return "the resource's current state refuses this; check it and try again"
     if isinstance(exc, (BadRequestError, UnprocessableEntityError)):
@@ -157,7 +161,7 @@ def describe(exc: BaseException, action: str) -> Tuple[str, int]:
     )
 
 
-_SDK_NAMES = re.compile(r"(?<![-\w$])(base_url|token|max_retries|timeout)\b")
+_SDK_NAMES = re.compile(r"(?<![-\w$])(base_url|token|max_retries|timeout|api_version)\b")
 
 
 def _cli_names(message: str) -> str:

@@ -26,6 +26,7 @@ from . import (
     _rag,
     _realtime,
     _templates,
+    _versions,
 )
 from ._args import Commands, Parser, add_common
 
@@ -36,6 +37,7 @@ COMMANDS: Tuple[Callable[[Commands], None], ...] = (
     _chat.register,  # chat
     _compare.register,  # compare
     _models.register,  # models [search|get]
+    _versions.register,  # api-versions
     _rag.register,  # embed, rag
     _batches.register,  # batches
     _templates.register,  # templates

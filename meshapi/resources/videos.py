@@ -184,7 +184,11 @@ class VideosResource(SyncAPIResource["VideosViews[Raw]", "VideosViews[Streaming]
         task_id: str,
         **options: Unpack[CallOptions],
     ) -> VideoTaskResponse:
-        """One task and its status (``GET /v1/video/generations/{task_id}``)."""
+        """One task and its status (``GET /v1/video/generations/{task_id}``).
+
+        Under API version 2026-09 (``api_version="2026-09"``) ``task_id`` may also be the request id of the
+        call that created the task (``task.request_id``).
+        """
         opts = call_options(options)
         return self._http.request_model(VideoTaskResponse, "GET", _task_path(task_id), options=opts)
 
@@ -292,7 +296,11 @@ class AsyncVideosResource(AsyncAPIResource["VideosViews[AsyncRaw]", "VideosViews
         task_id: str,
         **options: Unpack[CallOptions],
     ) -> VideoTaskResponse:
-        """One task and its status (``GET /v1/video/generations/{task_id}``)."""
+        """One task and its status (``GET /v1/video/generations/{task_id}``).
+
+        Under API version 2026-09 (``api_version="2026-09"``) ``task_id`` may also be the request id of the
+        call that created the task (``task.request_id``).
+        """
         opts = call_options(options)
         return await self._http.request_model(VideoTaskResponse, "GET", _task_path(task_id), options=opts)
 

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 _FAMILIES: Dict[str, Tuple[str, ...]] = {
+    "api_versions": ("APIVersionInfo",),
     "audio": (
         "AudioTranslationsParams",
         "ListVoicesParams",
@@ -164,6 +165,7 @@ _MODULE_OF: Dict[str, str] = {name: family for family, names in _FAMILIES.items(
 
 # The same names as _FAMILIES, spelled out for type checkers (tests/unit/test_types.py compares them).
 __all__ = [
+    "APIVersionInfo",
     "ApiErrorBody",
     "ApiErrorEnvelope",
     "AudioOutputOptions",
@@ -301,6 +303,7 @@ def __dir__() -> List[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
+    from .api_versions import *  # noqa: F403
     from .audio import *  # noqa: F403
     from .batches import *  # noqa: F403
     from .chat import *  # noqa: F403

@@ -104,6 +104,8 @@ class VideoTaskResponse(MeshResult):
     service_tier: Optional[str] = None
     execution_expires_after: Optional[int] = None
     usage: Optional[VideoTaskUsage] = None
+    #: API version 2026-09 and later: the request id of the call that created the task (a 2026-08 body has none)
+    request_id: Optional[str] = None
 
     @property
     def done(self) -> bool:

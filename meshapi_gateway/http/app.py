@@ -31,6 +31,7 @@ from . import admin
 from .asgi import SCOPE_REQUEST_ID, ASGIApp
 from .hosts import served_names
 from .middleware import install
+from .versioning import check_deprecated, check_pins
 
 # -- exception handlers -------------------------------------------------------------------------------
 
@@ -113,6 +114,8 @@ def create_app(
         options["tokens"] = tokens
     chosen = GatewaySettings.build(settings, caller="create_app", **options)
     served_names(chosen.host, chosen.allowed_hosts)  # a bad allowed host fails here, not at a request
+    check_deprecated(chosen.deprecated_versions)  # so does a bad deprecated version or pin
+    check_pins(chosen.api_version_pins)
     proxy = chosen.proxy
     layer = ProxyLayer(proxy) if proxy is not None and proxy.active else None
     state = GatewayState(chosen, faults=faults, requests=requests)

@@ -8,6 +8,7 @@ key                 value                                       set by
 ==================  ==========================================  =====================================
 SCOPE_REQUEST_ID    the request id (``req_<ULID>`` or caller's)  ``RequestIdMiddleware``
 SCOPE_SERVER_SEND   the server's own ``send``, unwrapped         ``RequestIdMiddleware``
+SCOPE_API_VERSION   the API version served (``YYYY-MM``)          ``VersionMiddleware``
 SCOPE_OWNER         owner id of the bearer token                 ``AuthMiddleware``
 SCOPE_BODY          the whole request body (bytes)               ``BodyMiddleware``
 SCOPE_JSON          parsed JSON, ``None`` or ``BadJson``         ``JsonMiddleware``
@@ -33,6 +34,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SCOPE_REQUEST_ID = "meshapi.request_id"
 SCOPE_SERVER_SEND = "meshapi.server_send"
+SCOPE_API_VERSION = "meshapi.api_version"
 SCOPE_OWNER = "meshapi.owner"
 SCOPE_BODY = "meshapi.body"
 SCOPE_JSON = "meshapi.json"
@@ -64,6 +66,21 @@ def header_dict(raw: Any) -> Dict[str, str]:
 def header_list(headers: Dict[str, str]) -> List[Tuple[bytes, bytes]]:
     """A dict of headers as ASGI pairs of bytes."""
     return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+def adding_headers(send: Send, pairs: List[Tuple[bytes, bytes]]) -> Send:
+    """``send`` that adds ``pairs`` (lower-case names) to the response start, unless already there (a
+    proxied answer keeps its own)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            raw = list(message.get("headers", ()))
+            names = {k.lower() for k, _ in raw}
+            raw.extend((k, v) for k, v in pairs if k not in names)
+            message = {**message, "headers": raw}
+        await send(message)
+
+    return sending
 
 
 def error_body(code: str, message: str, request_id: Optional[str], **extra: Any) -> bytes:

@@ -15,10 +15,11 @@ from starlette.responses import Response
 from ..errors import ApiError, dumps, validation_failed
 from ..fakes.catalog import ModelEntry
 from ..store.state import GatewayState
+from .asgi import SCOPE_API_VERSION, SCOPE_JSON, SCOPE_OWNER, SCOPE_REQUEST_ID
 from .asgi import SCOPE_BODY as SCOPE_BODY
-from .asgi import SCOPE_JSON, SCOPE_OWNER, SCOPE_REQUEST_ID
 from .json_input import BadJson, parse_request_json
 from .validation import Spec, check_body, malformed_json
+from .versioning import BASELINE
 
 
 def gateway(request: Request) -> GatewayState:
@@ -32,6 +33,11 @@ def request_id(request: Request) -> str:
         rid = gateway(request).new_request_id()
         request.scope[SCOPE_REQUEST_ID] = rid
     return str(rid)
+
+
+def api_version(request: Request) -> str:
+    """The API version the request is served under (``http/versioning.py``)."""
+    return str(request.scope.get(SCOPE_API_VERSION) or BASELINE)
 
 
 def owner(request: Request) -> str:

@@ -7,19 +7,22 @@ this order, outermost first:
    ``^[A-Za-z0-9._:-]{1,64}$``, else a fresh ``req_<ULID>``; put on every response and log entry.
 2. :class:`HostMiddleware` - the ``Host`` header: a loopback name or a configured one (``hosts.py``),
    else a 421 for every request and WebSocket handshake alike (DNS rebinding).
-3. :class:`AuthMiddleware` - the bearer token on ``/v1`` routes: a 401 before the body is read (an
+3. :class:`VersionMiddleware` - ``X-Mesh-Version`` on ``/v1`` HTTP routes (``versioning.py``): a 400
+   ``invalid_api_version`` before authentication, else the version served in the scope and echoed (with
+   ``Deprecation`` / ``Sunset`` for a deprecated one) on every response.
+4. :class:`AuthMiddleware` - the bearer token on ``/v1`` routes: a 401 before the body is read (an
    unauthenticated body is drained, bounded, so the client reads the 401, but never parsed or kept).
-4. :class:`BodyMiddleware` - the body, read whole under 32 MiB (past it an HTML 413 with no request
+5. :class:`BodyMiddleware` - the body, read whole under 32 MiB (past it an HTML 413 with no request
    id, like the production edge) and the body timeout (a 408, then the connection is closed).
-5. :class:`JsonMiddleware` - a JSON body parsed once, strictly (``json_input.py``); routes reuse it.
-6. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log.
-7. :class:`RateLimitMiddleware` - the optional RPM/RPD limits per caller (429).
-8. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
-9. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
+6. :class:`JsonMiddleware` - a JSON body parsed once, strictly (``json_input.py``); routes reuse it.
+7. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log.
+8. :class:`RateLimitMiddleware` - the optional RPM/RPD limits per caller (429).
+9. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
+10. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
    or run once (``store/idempotency.py``).
 
 Inside them: the record/replay proxy when it is on (``record/proxy.py``), then Starlette's own stack
-(500 handler, exception handlers, router). Requests that a middleware refuses (421, 401, 408, 413) are
+(500 handler, exception handlers, router). Requests that a middleware refuses (421, 400, 401, 408, 413) are
 logged by it with :func:`log_refused`, since they never reach the request log's layer. WebSocket connections
 get a request id and a log entry; everything else about them is the realtime endpoint's. Pure ASGI
 (no ``BaseHTTPMiddleware``): streamed responses go out chunk by chunk, untouched.
@@ -29,14 +32,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, List, Optional, Tuple, Type
+from typing import Any, Dict, List, Optional, Tuple, Type
 from urllib.parse import parse_qsl
 
 from ..errors import ApiError, dumps, envelope
 from ..faults.exchange import run_with_fault
 from ..record.reqlog import RequestRecord
 from ..store.state import GatewayState
+from . import versioning
 from .asgi import (
+    SCOPE_API_VERSION,
     SCOPE_BODY,
     SCOPE_JSON,
     SCOPE_OWNER,
@@ -48,6 +53,7 @@ from .asgi import (
     Receive,
     Scope,
     Send,
+    adding_headers,
     error_body,
     header,
     header_dict,
@@ -69,6 +75,7 @@ __all__ = [
     "RateLimitMiddleware",
     "RequestIdMiddleware",
     "RequestLogMiddleware",
+    "VersionMiddleware",
     "log_refused",
 ]
 
@@ -152,7 +159,7 @@ class HostMiddleware(_Layer):
             return
         size, complete = await _drain(receive, 0, self.state.settings.body_timeout)
         log_refused(self.state, scope, size, 421)
-        await send_reply(send, 421, body, "application/json", None if complete else {"connection": "close"})
+        await send_reply(send, 421, body, "application/json", _closing(complete))
 
 
 async def _refuse_handshake(scope: Scope, send: Send, status: int, body: bytes) -> None:
@@ -168,6 +175,33 @@ async def _refuse_handshake(scope: Scope, send: Send, status: int, body: bytes) 
     await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
 
 
+class VersionMiddleware(_Layer):
+    """``/v1`` over HTTP: the version served into the scope and every response, or a 400 (body drained)."""
+
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+        super().__init__(app, state)
+        self.deprecated = versioning.check_deprecated(state.settings.deprecated_versions)
+        self.pins = versioning.check_pins(state.settings.api_version_pins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_api(scope["path"]):
+            await self.app(scope, receive, send)  # the realtime socket ignores the header
+            return
+        pin = self.pins.get(bearer(header(scope, b"authorization")) or "") if self.pins else None
+        served = versioning.resolve(scope.get("headers", ()), pin)
+        label = served if isinstance(served, str) else versioning.BASELINE
+        send_with_version = adding_headers(send, versioning.version_headers(label, self.deprecated))
+        if isinstance(served, versioning.Refusal):
+            size, complete = await _drain(receive, 0, self.state.settings.body_timeout)
+            log_refused(self.state, scope, size, 400)
+            rid, versions = scope[SCOPE_REQUEST_ID], served.supported_versions
+            body = error_body("invalid_api_version", served.message, rid, supported_versions=versions)
+            await send_reply(send_with_version, 400, body, "application/json", _closing(complete))
+            return
+        scope[SCOPE_API_VERSION] = label
+        await self.app(scope, receive, send_with_version)
+
+
 class AuthMiddleware(_Layer):
     """On ``/v1``: the owner of the bearer token into the scope, or a 401 (the body drained, not read)."""
 
@@ -180,9 +214,7 @@ class AuthMiddleware(_Layer):
             size, complete = await _drain(receive, 0, self.state.settings.body_timeout)
             log_refused(self.state, scope, size, 401)
             body = error_body("unauthorized", "Invalid or missing API key.", scope[SCOPE_REQUEST_ID])
-            await send_reply(
-                send, 401, body, "application/json", None if complete else {"connection": "close"}
-            )
+            await send_reply(send, 401, body, "application/json", _closing(complete))
             return
         scope[SCOPE_OWNER] = owner
         await self.app(scope, receive, send)
@@ -250,6 +282,11 @@ class BodyMiddleware(_Layer):
         message = f"The request body did not arrive within {self.state.settings.body_timeout:g} s."
         body = error_body("request_timeout", message, scope[SCOPE_REQUEST_ID])
         await send_reply(send, 408, body, "application/json", {"connection": "close"})
+
+
+def _closing(complete: bool) -> Optional[Dict[str, str]]:
+    """The extra header of a reply sent before the body was read to its end: close the connection."""
+    return None if complete else {"connection": "close"}
 
 
 async def _drain(receive: Receive, size: int, timeout: float) -> Tuple[int, bool]:
@@ -392,6 +429,7 @@ class IdempotencyMiddleware(_Layer):
 MIDDLEWARE: Tuple[Type[_Layer], ...] = (
     RequestIdMiddleware,
     HostMiddleware,
+    VersionMiddleware,
     AuthMiddleware,
     BodyMiddleware,
     JsonMiddleware,

@@ -19,6 +19,7 @@ moderations    ``moderations`` - ``/v1/moderations``
 web            ``web`` - ``/v1/web/search``
 router         ``router`` - ``/v1/router/select``
 models         ``models`` - ``/v1/models*``
+api_versions   ``api_versions`` - ``/v1/api-versions``
 templates      ``templates`` - ``/v1/templates*``
 rag            ``rag`` - ``/v1/files*`` and the signed ``/_upload`` target
 batches        ``batches`` - ``/v1/batches*``
@@ -33,6 +34,7 @@ from typing import List
 from starlette.routing import BaseRoute
 
 from . import (
+    api_versions,
     audio,
     batches,
     chat,
@@ -53,6 +55,7 @@ from . import (
 #: The route modules in registration order (earlier modules win when two patterns overlap).
 MODULES = (
     models,
+    api_versions,
     chat,
     compare,
     responses,

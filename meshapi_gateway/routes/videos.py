@@ -6,6 +6,10 @@ at a real, downloadable AVI file served by this gateway (``/_media/videos/<id>.a
 RAG upload URLs; no bearer token needed, like a CDN link). A prompt that moderation would flag ends
 ``failed`` with ``content_policy_violation``; an ``execution_expires_after`` shorter than the work
 ends ``expired``. A ``callback_url`` receives the finished task as a JSON POST (fire and forget).
+
+API version ``2026-09`` (docs/protocol.md §V1.4) adds ``request_id`` to task bodies (the request id of
+the call that created the task) and lets ``GET /v1/video/generations/{id}`` take that request id as
+``{id}``; under ``2026-08`` the field is stripped and a request id is an unknown task (404).
 """
 
 from __future__ import annotations
@@ -25,13 +29,25 @@ from starlette.routing import Route
 
 from ..errors import ApiError
 from ..fakes import movie, safety
-from ..http.context import chat_model, gateway, json_body, json_response, owner, require_capability
+from ..http.context import (
+    api_version,
+    chat_model,
+    gateway,
+    json_body,
+    json_response,
+    owner,
+    request_id,
+    require_capability,
+)
 from ..http.validation import Bool, Int, ListOf, Literal, MapOf, Obj, Str, check_query, opt, req
+from ..http.versioning import at_least
 from ..store.state import GatewayState
 from ..store.storage import Record, public
 
 KIND = "video_task"
 FPS = 24
+#: The API version whose video tasks carry ``request_id`` and may be fetched by it.
+REQUEST_ID_VERSION = "2026-09"
 LINK_TTL_SECONDS = 86400
 _RESOLUTIONS = {"480p": (854, 480), "720p": (1280, 720), "1080p": (1920, 1080)}
 _callbacks: Set[asyncio.Task[None]] = set()
@@ -128,18 +144,27 @@ def advance(state: GatewayState, who: str, record: Record) -> Record:
     return record
 
 
-def _view(record: Record) -> Dict[str, Any]:
-    return public(record)
+def _view(record: Record, version: str) -> Dict[str, Any]:
+    """The task as served under API ``version``."""
+    view = public(record)
+    view["request_id"] = record.get("_request_id")
+    if not at_least(version, REQUEST_ID_VERSION):
+        del view["request_id"]  # a 2026-09 addition
+    return view
 
 
-async def _send_callback(state: GatewayState, who: str, task_id: str, url: str) -> None:
+def _by_request_id(state: GatewayState, who: str, rid: str) -> Optional[Record]:
+    return next((r for r in state.store.list(KIND, who) if r.get("_request_id") == rid), None)
+
+
+async def _send_callback(state: GatewayState, who: str, task_id: str, url: str, version: str) -> None:
     await asyncio.sleep(3 * state.video_step_seconds + 0.01)
     record = state.store.get_owned(KIND, who, task_id)
     if record is None:
         return
     try:
         async with httpx.AsyncClient(timeout=10.0) as client:
-            await client.post(url, json=_view(advance(state, who, record)))
+            await client.post(url, json=_view(advance(state, who, record), version))
     except httpx.HTTPError:
         pass  # fire and forget, like the production gateway
 
@@ -191,10 +216,13 @@ async def create_video(request: Request) -> Response:
         "_prompt": prompt,
         "_last_frame": bool(body.get("return_last_frame")),
         "_base_url": str(request.base_url).rstrip("/"),
+        "_request_id": request_id(request),
     }
     state.store.put(KIND, who, record["id"], record)
     if body.get("callback_url"):
-        task = asyncio.ensure_future(_send_callback(state, who, record["id"], body["callback_url"]))
+        task = asyncio.ensure_future(
+            _send_callback(state, who, record["id"], body["callback_url"], api_version(request))
+        )
         _callbacks.add(task)
         task.add_done_callback(_callbacks.discard)
     return json_response({"id": record["id"]})
@@ -203,10 +231,13 @@ async def create_video(request: Request) -> Response:
 async def get_video(request: Request) -> Response:
     state, who = gateway(request), owner(request)
     task_id = request.path_params["task_id"]
+    version = api_version(request)
     record = state.store.get_owned(KIND, who, task_id)
+    if record is None and at_least(version, REQUEST_ID_VERSION):
+        record = _by_request_id(state, who, task_id)  # capability video.poll_by_request_id
     if record is None:
         raise ApiError(404, "not_found", f"Video task '{task_id}' not found.")
-    return json_response(_view(advance(state, who, record)))
+    return json_response(_view(advance(state, who, record), version))
 
 
 def _timestamp(value: Optional[str], name: str) -> Optional[float]:
@@ -254,7 +285,7 @@ async def list_videos(request: Request) -> Response:
     return json_response(
         {
             "object": "list",
-            "data": [_view(t) for t in page],
+            "data": [_view(t, api_version(request)) for t in page],
             "has_more": start + len(page) < len(tasks),
             "total": len(tasks),
             "limit": limit,

@@ -243,6 +243,7 @@ def _probe(monkeypatch: pytest.MonkeyPatch, seen: Dict[str, Any]) -> None:
     def probe(tour: Any) -> None:
         seen.update(base_url=tour.client.base_url, timeout=tour.client.config.timeout)
         seen.update(max_retries=tour.client.config.max_retries, local=tour.gateway is not None)
+        seen.update(api_version=tour.client.config.api_version)
 
     steps = [("Probe", "what the tour's client was built with", probe), _demo.STEPS[-1]]
     monkeypatch.setattr(_demo, "STEPS", steps)
@@ -277,6 +278,10 @@ def test_demo_help_advertises_only_options_the_demo_honours(
         assert run("demo", "--base-url", gw.base_url).code == 0
         assert seen["local"] is False and str(seen["base_url"]).startswith(gw.base_url)
 
+    def api_version() -> None:
+        assert run("demo", "--api-version", "2026-09").code == 0 and seen["api_version"] == "2026-09"
+        assert run("demo", "--api-version", "none").code == 0 and seen["api_version"] is None
+
     def token() -> None:
         monkeypatch.delenv("MESHAPI_BASE_URL")
         assert run("demo", "--token", "rsk_the_local_one").code == 0 and seen["local"] is True
@@ -286,6 +291,7 @@ def test_demo_help_advertises_only_options_the_demo_honours(
         "--max-retries": max_retries,
         "--json": json_output,
         "--base-url": base_url,
+        "--api-version": api_version,
         "--token": token,
         "--help": lambda: None,
     }

@@ -114,7 +114,7 @@ async def test_with_options_takes_api_key(mode: str) -> None:
     with pytest.raises(meshapi.ConfigurationError, match="api_key= is another name for token=") as info:
         client.with_options(token=KEY, api_key=OTHER)
     assert_no_key(info.value)
-    with pytest.raises(meshapi.ConfigurationError, match="it accepts api_key, base_url"):
+    with pytest.raises(meshapi.ConfigurationError, match="it accepts api_key, api_version, base_url"):
         client.with_options(colour="red")
     await shut(client)
 
