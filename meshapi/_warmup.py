@@ -6,7 +6,9 @@ though, the first call used to pay for all of it inside one loop step (about 120
 builds), which stalls every other task and which asyncio's debug mode reports as a slow callback.
 
 ``AsyncMeshAPI()`` calls :func:`start`: one daemon thread imports what the first chat call imports and
-builds the validators it uses, in the order the call needs them. A client made at start-up (module level,
+builds the validators it uses, in the order the call needs them, and loads the TLS context the SDK's
+async pools share (``meshapi._transport.loops.tls_context``: the constructor makes no pool, so it loads
+no CA bundle either). A client made at start-up (module level,
 an app's lifespan) therefore finds them ready, and its first call only waits for the network. The thread
 runs Python code, so it shares the GIL with the loop: the interpreter switches between them every few
 milliseconds, and the loop keeps running while the models build. A call made at the very same moment
@@ -31,6 +33,8 @@ import threading
 import time
 from typing import Any, Optional
 
+from ._transport.loops import tls_context, tls_ready
+
 __all__ = ["THREAD_NAME", "is_needed", "ready", "start", "wait"]
 
 THREAD_NAME = "meshapi-warmup"
@@ -47,7 +51,7 @@ def is_needed() -> bool:
     if _done:
         return False
     chat = sys.modules.get("meshapi.types.chat")
-    if chat is None or "anyio._backends._asyncio" not in sys.modules:
+    if chat is None or "anyio._backends._asyncio" not in sys.modules or not tls_ready():
         return True
     models = (chat.ChatCompletionParams, chat.ChatCompletionResponse, chat.ChatCompletionChunk)
     return not all(model.__pydantic_complete__ for model in models)
@@ -122,6 +126,7 @@ def _warm() -> None:
     from .types.chat import ChatCompletionChunk, ChatCompletionParams, ChatCompletionResponse
 
     _build(ChatCompletionParams)  # in the order the call needs them: params, the request, the reply
+    tls_context()  # the CA bundle the call's new pool loads (shared by the SDK's async pools)
     _import_asyncio_transport()
     _build(ChatCompletionResponse)
     _build(ChatCompletionChunk)

@@ -19,24 +19,58 @@ leaked socket). So, as after ``fork()`` (``meshapi._transport.fork``), the async
   it raises :func:`loop_error`, a ``ConfigurationError`` saying what to do.
 
 Under trio there is no asyncio loop (``None``): one pool, as before.
+
+Those pools are made when first needed, not in ``AsyncMeshAPI()``: httpx's TLS context loads the CA bundle
+(about 20 ms), which a constructor called inside a running loop would spend in one loop step. They share
+one TLS context (:func:`tls_context`), which ``meshapi._warmup`` makes in its thread, so the first call
+(which waits for that thread) makes its pool in well under a millisecond.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import ssl
 import threading
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 import httpx
 
 from .._errors import ConfigurationError
 from . import fork as _fork
 
-__all__ = ["LoopPools", "abandon", "close_sockets", "loop_error", "running_loop"]
+__all__ = ["LoopPools", "abandon", "close_sockets", "loop_error", "running_loop", "tls_context", "tls_ready"]
 
 #: The running asyncio loop or ``None`` (trio, or no loop); no exception on the fast path.
 running_loop: Callable[[], Optional[asyncio.AbstractEventLoop]] = asyncio._get_running_loop
+
+
+_tls_lock = threading.Lock()
+_tls: Dict[Tuple[Optional[str], Optional[str]], ssl.SSLContext] = {}
+
+
+def _tls_key() -> Tuple[Optional[str], Optional[str]]:
+    return os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")  # what httpx's context reads
+
+
+def tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context, made once per process (per ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``) and
+    passed as ``verify=`` to every pool the SDK makes for the async client: the same context each pool
+    would have made for itself, without loading the CA bundle again."""
+    key = _tls_key()
+    context = _tls.get(key)
+    if context is None:
+        with _tls_lock:  # the warm-up thread and a first call at once: one context
+            context = _tls.get(key)
+            if context is None:
+                context = _tls[key] = httpx.create_ssl_context()
+    return context
+
+
+def tls_ready() -> bool:
+    """Whether :func:`tls_context` would return at once (nothing left to load)."""
+    return _tls_key() in _tls
 
 
 def loop_error(what: str) -> ConfigurationError:
@@ -146,16 +180,29 @@ def _dead(loop: Optional[asyncio.AbstractEventLoop]) -> bool:
 class LoopPools:
     """The SDK's own ``httpx.AsyncClient`` for each event loop (shared by ``with_options`` copies).
 
-    ``make`` builds a new pool with the client's settings; ``first`` is the pool built with the client,
-    taken by the first loop that sends.
+    ``make`` builds a new pool with the client's settings, when a loop first sends (or :meth:`first`
+    is asked for the pool before that).
     """
 
-    def __init__(self, make: Callable[[], httpx.AsyncClient], first: httpx.AsyncClient) -> None:
+    def __init__(self, make: Callable[[], httpx.AsyncClient]) -> None:
         self._make = make
-        self._unbound: Optional[httpx.AsyncClient] = first
+        self._first: Optional[httpx.AsyncClient] = None  # the first pool made (shown before any send)
+        self._unbound: Optional[httpx.AsyncClient] = None  # that pool, while no loop has taken it
         self._pools: Dict[Optional[asyncio.AbstractEventLoop], httpx.AsyncClient] = {}
         self._lock = threading.Lock()
         self.closed = False
+
+    def first(self) -> httpx.AsyncClient:
+        """The first pool, made now if no loop has sent yet (it waits, unbound, for the first loop).
+
+        Closed at once when made after :meth:`aclose` (a client closed before it ever sent).
+        """
+        with self._lock:
+            if self._first is None:
+                self._first = self._unbound = self._make()
+                if self.closed:
+                    abandon(self._first)  # nothing open: only marked closed
+            return self._first
 
     def for_loop(self, loop: Optional[asyncio.AbstractEventLoop]) -> httpx.AsyncClient:
         """The pool of ``loop`` (made on its first call); pools of closed loops are dropped here."""
@@ -169,6 +216,8 @@ class LoopPools:
             for old in [key for key in self._pools if _dead(key)]:
                 abandon(self._pools.pop(old))
             client, self._unbound = self._unbound or self._make(), None
+            if self._first is None:
+                self._first = client
             self._pools[loop] = client
             return client
 
