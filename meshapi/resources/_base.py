@@ -119,9 +119,9 @@ def keyword_signature(function: Callable[..., Any]) -> Optional[inspect.Signatur
 
 
 def spell_out_keywords(cls: type) -> None:
-    """Give ``cls``'s methods with ``**kwargs: Unpack[TD]`` their spelled-out ``__signature__``."""
+    """Give ``cls``'s methods with ``**kwargs: Unpack[TD]`` their spelled-out ``__signature__`` (once)."""
     for value in vars(cls).values():
-        if inspect.isfunction(value):
+        if inspect.isfunction(value) and "__signature__" not in vars(value):
             signature = keyword_signature(value)
             if signature is not None:
                 value.__signature__ = signature  # type: ignore[attr-defined]

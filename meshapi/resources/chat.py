@@ -13,6 +13,7 @@ for about 100 ms (``meshapi._warmup`` builds them in a thread instead).
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
 
 from .. import _warmup
@@ -44,6 +45,7 @@ __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "Com
 _PATH = "/v1/chat/completions"
 T = TypeVar("T")
 _loaded = False
+_load_lock = threading.Lock()
 
 
 def _load() -> None:
@@ -58,6 +60,13 @@ def _load() -> None:
     global _loaded
     if _loaded:
         return
+    with _load_lock:  # the warm-up thread and another thread's client at once: one of them does it
+        if not _loaded:
+            _load_names()
+            _loaded = True
+
+
+def _load_names() -> None:
     from ..lib._parsing import StructuredCall, apply_parsed
     from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
     from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
@@ -78,7 +87,18 @@ def _load() -> None:
     )
     for resource in (CompletionsResource, AsyncCompletionsResource):
         spell_out_keywords(resource)
-    _loaded = True
+
+
+if not TYPE_CHECKING:  # (the type checker sees the names under TYPE_CHECKING above)
+
+    def __getattr__(name):
+        """A name :func:`_load` sets, asked for before it ran (``from meshapi.resources.chat import ...``);
+        never a dunder (the import system asks every module for ``__path__``)."""
+        if not _loaded and not name.startswith("__"):
+            _load()
+            if name in globals():
+                return globals()[name]
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 async def _ready() -> None:

@@ -374,3 +374,24 @@ def test_the_constructor_loads_no_tls_context_and_the_sdk_pools_share_one(
     import asyncio
 
     asyncio.run(close())
+
+
+def test_the_chat_module_names_are_there_before_its_models_are_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # inside a loop, during the warm-up, meshapi.resources.chat is imported without its models (_load runs
+    # at the thread's end): the names it has always offered still import, loading them then
+    import meshapi.resources.chat as chat
+    from meshapi.lib.chat_request import ChatArgs
+    from meshapi.types.chat import ChatCompletionResponse
+
+    monkeypatch.setattr(chat, "_loaded", False)
+    monkeypatch.delitem(vars(chat), "ChatCompletionResponse")
+    monkeypatch.delitem(vars(chat), "ChatArgs")
+    from meshapi.resources.chat import ChatCompletionResponse as loaded
+
+    assert (loaded, chat.ChatArgs, chat._loaded) == (ChatCompletionResponse, ChatArgs, True)
+    with pytest.raises(AttributeError, match="no attribute 'Missing'"):
+        chat.Missing  # noqa: B018
+    monkeypatch.setattr(chat, "_loaded", False)
+    assert not hasattr(chat, "__path__") and chat._loaded is False  # what every import asks: loads nothing
