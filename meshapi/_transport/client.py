@@ -242,27 +242,23 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         self._sleep: Callable[[float], Any] = _anyio_sleep
         if shared is not None:  # with_options: the owner's pools (or its one client), never closed here
             self._owns_client = self._injected = False
-            self._http_transport = shared._http_transport
-            self._pools = shared._pools
+            self._http_transport, self._pools = shared._http_transport, shared._pools
             if self._pools is None:
                 self._use(shared._client)
             return
         given = config.async_httpx_client
-        self._owns_client = given is None
-        self._injected = given is not None
+        self._owns_client, self._injected = given is None, given is not None
         self._http_transport = http_transport
         self._pools = self._own_pools()
         if self._pools is None:  # yours, or the SDK's over your transport object: one client, made now
             self._use(given or self._new_client(http_transport))
         elif http_transport not in (None, "httpx"):  # "aiohttp" (its extra) or a wrong name: checked now
             self._use(self._pools.first())
-        # else httpx's pool is made when a loop first sends (loops.LoopPools): not here, where its TLS
-        # context would cost a constructor called inside a running loop one step of ~20 ms
+        # else: made when a loop first sends, not here (its TLS context: ~20 ms of a running loop's step)
 
     if not TYPE_CHECKING:  # a fallback for two attributes only: the type checker sees them declared
 
-        def __getattr__(self, name):
-            """``_client`` / ``_direct`` asked before any loop sent: the pools' first pool, made now."""
+        def __getattr__(self, name):  # _client / _direct before any loop sent: the first pool, made now
             pools = self.__dict__.get("_pools")
             if name not in ("_client", "_direct") or pools is None:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
@@ -298,8 +294,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
         limits = self._config.limits or ASYNC_DEFAULT_LIMITS
         transport = httpx_async_transport(choice, limits)
-        # httpx's own transport: the TLS context it would load, shared (loops.tls_context)
-        verify = tls_context() if transport is None else True
+        verify = tls_context() if transport is None else True  # httpx's own: its TLS context, shared
         client = httpx.AsyncClient(timeout=self._timeout, limits=limits, transport=transport, verify=verify)
         # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
         return _pool.adopt(client, plan=choice in (None, "httpx"))
@@ -314,8 +309,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         if (mine is not None and _fork.has_connections(mine)) or not ours:
             raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
         self._owns_client, self._injected = True, False
-        self._pools, self._loop = self._own_pools(), _UNBOUND
-        assert self._pools is not None  # the SDK's own pool and transport choice (checked above)
+        self._pools, self._loop = LoopPools(lambda: self._new_client(choice)), _UNBOUND
         self._use(self._pools.first())
         self._forks = _fork.generation()
 
