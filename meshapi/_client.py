@@ -354,9 +354,7 @@ class AsyncMeshAPI(_ClientBase):
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)
         copy._config = derived_config(self._config, overrides)
-        copy._http = AsyncHttpClient(
-            copy._config, shared_client=self._http._client, shared_pools=self._http._pools
-        )
+        copy._http = AsyncHttpClient(copy._config, shared=self._http)
         return copy
 
     copy = with_options

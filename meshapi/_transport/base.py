@@ -105,7 +105,7 @@ class HttpClientBase:
     _timeout: httpx.Timeout
     _schedule: RetrySchedule
     _owns_client: bool
-    _direct: Optional[Direct] = None
+    _direct: Optional[Direct]
 
     def _setup(self, config: MeshAPIConfig) -> None:
         self._config = config

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Union
 
 import httpx
 
@@ -220,19 +220,21 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
 
     ``http_transport`` is the httpx transport of the ``httpx.AsyncClient`` this object creates (not of
     one passed in the config): ``"aiohttp"`` selects :class:`meshapi._transport.aiohttp.AiohttpTransport`.
-    The pools this object makes follow the running event loop (one per loop: ``meshapi._transport.loops``);
-    ``shared_pools``: those of the client that owns ``shared_client`` (``with_options`` copies).
+    The pools this object makes follow the running event loop (one per loop: ``meshapi._transport.loops``)
+    and are made when a loop first sends; ``shared``: the client whose pools (or whose one httpx client) a
+    ``with_options`` copy sends through.
     """
 
-    _client: httpx.AsyncClient
+    _client: httpx.AsyncClient  # set by _use: in __init__, or when a loop first sends (see __getattr__)
+    _http_transport: Optional[Union[str, httpx.AsyncBaseTransport]]
+    _pools: Optional[LoopPools]
 
     def __init__(
         self,
         config: MeshAPIConfig,
         *,
         http_transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None,
-        shared_client: Optional[httpx.AsyncClient] = None,
-        shared_pools: Optional[LoopPools] = None,
+        shared: Optional[AsyncHttpClient] = None,
     ) -> None:
         if http_transport is not None and config.async_httpx_client is not None:
             raise ConfigurationError(
@@ -240,21 +242,39 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
                 "(configure the transport on your own httpx.AsyncClient)."
             )
         self._setup(config)
-        given = shared_client or config.async_httpx_client
-        self._owns_client = given is None
-        self._injected = shared_client is None and given is not None
-        self._http_transport = http_transport
-        self._use(given or self._new_client(http_transport))
-        self._pools = shared_pools if shared_client is not None else self._own_pools()
         self._loop: Any = _UNBOUND  # the event loop self._client's connections belong to
         self._sleep: Callable[[float], Any] = _anyio_sleep
+        if shared is not None:  # with_options: the owner's pools (or its one client), never closed here
+            self._owns_client = self._injected = False
+            self._http_transport, self._pools = shared._http_transport, shared._pools
+            if self._pools is None:
+                self._use(shared._client)
+            return
+        given = config.async_httpx_client
+        self._owns_client, self._injected = given is None, given is not None
+        self._http_transport = http_transport
+        self._pools = self._own_pools()
+        if self._pools is None:  # yours, or the SDK's over your transport object: one client, made now
+            self._use(given or self._new_client(http_transport))
+        elif http_transport not in (None, "httpx"):  # "aiohttp" (its extra) or a wrong name: checked now
+            self._use(self._pools.first())
+        # else: made when a loop first sends, not here (its TLS context: ~20 ms of a running loop's step)
+
+    if not TYPE_CHECKING:  # a fallback for two attributes only: the type checker sees them declared
+
+        def __getattr__(self, name):  # _client / _direct before any loop sent: the first pool, made now
+            pools = self.__dict__.get("_pools")
+            if name not in ("_client", "_direct") or pools is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            self._use(pools.first())
+            return self.__dict__[name]
 
     def _own_pools(self) -> Optional[LoopPools]:
-        """A pool per event loop when the SDK made the pool and its transport; else ``None`` (yours)."""
+        """A pool per event loop when the SDK makes the pool and its transport; else ``None`` (yours)."""
         choice = self._http_transport
         if not self._owns_client or not (choice is None or isinstance(choice, str)):
             return None
-        return LoopPools(lambda: self._new_client(choice), self._client)
+        return LoopPools(lambda: self._new_client(choice))
 
     def _check_open(self) -> None:
         loop = running_loop()
@@ -277,7 +297,8 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
         limits = self._config.limits or ASYNC_DEFAULT_LIMITS
-        transport, verify = httpx_async_transport(choice, limits), _fork.ssl_context()
+        transport = httpx_async_transport(choice, limits)
+        verify = _fork.ssl_context() if transport is None else True  # httpx's own: its TLS context, shared
         client = httpx.AsyncClient(timeout=self._timeout, limits=limits, transport=transport, verify=verify)
         # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
         return _pool.adopt(client, plan=choice in (None, "httpx"))
@@ -287,13 +308,13 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         if self._injected and not self._config.new_pool_after_fork:
             raise _fork.fork_error("async_httpx_client (yours, passed to AsyncMeshAPI)")
         choice = self._http_transport
-        if (self._owns_client and _fork.has_connections(self._client)) or not (
-            choice is None or isinstance(choice, str)
-        ):
+        mine = self.__dict__.get("_client") if self._owns_client else None  # a pool never made: none open
+        ours = choice is None or isinstance(choice, str)
+        if (mine is not None and _fork.has_connections(mine)) or not ours:
             raise _fork.fork_error("AsyncMeshAPI client (its connections belong to the parent's event loop)")
-        self._use(self._new_client(choice))
         self._owns_client, self._injected = True, False
-        self._pools, self._loop = self._own_pools(), _UNBOUND
+        self._pools, self._loop = LoopPools(lambda: self._new_client(choice)), _UNBOUND
+        self._use(self._pools.first())
         self._forks = _fork.generation()
 
     async def send(

@@ -32,7 +32,15 @@ import httpx
 from .._errors import ConfigurationError
 from .._forksafe import LOCK
 
-__all__ = ["close_inherited", "fork_error", "generation", "has_connections", "ssl_context", "swap_lock"]
+__all__ = [
+    "close_inherited",
+    "fork_error",
+    "generation",
+    "has_connections",
+    "ssl_context",
+    "ssl_ready",
+    "swap_lock",
+]
 
 _generation = 0
 # Serialises the pool swap when several threads of the child notice the fork at once (each would
@@ -44,9 +52,17 @@ _swap_lock = threading.Lock()
 _ssl_contexts: Dict[Tuple[str, str], Any] = {}  # by (SSL_CERT_FILE, SSL_CERT_DIR), as httpx reads them
 
 
+def _ssl_key() -> Tuple[str, str]:
+    return os.environ.get("SSL_CERT_FILE", ""), os.environ.get(
+        "SSL_CERT_DIR", ""
+    )  # what httpx's context reads
+
+
 def ssl_context() -> Any:
-    """The verifying ``ssl.SSLContext`` of the SDK's own pools (what httpx would build for each client)."""
-    key = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    """The verifying ``ssl.SSLContext`` of the SDK's own pools (what httpx would build for each client),
+    made once per process (per ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``): no pool loads the CA bundle again,
+    and ``meshapi._warmup`` loads it in its thread so an async client's first call does not."""
+    key = _ssl_key()
     context = _ssl_contexts.get(key)
     if context is None:
         with LOCK:
@@ -54,6 +70,11 @@ def ssl_context() -> Any:
             if context is None:
                 context = _ssl_contexts[key] = httpx.create_ssl_context()
     return context
+
+
+def ssl_ready() -> bool:
+    """Whether :func:`ssl_context` would return at once (nothing left to load)."""
+    return _ssl_key() in _ssl_contexts
 
 
 def _after_fork_in_child() -> None:

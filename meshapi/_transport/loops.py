@@ -19,6 +19,11 @@ leaked socket). So, as after ``fork()`` (``meshapi._transport.fork``), the async
   it raises :func:`loop_error`, a ``ConfigurationError`` saying what to do.
 
 Under trio there is no asyncio loop (``None``): one pool, as before.
+
+Those pools are made when first needed, not in ``AsyncMeshAPI()``: httpx's TLS context loads the CA bundle
+(about 20 ms), which a constructor called inside a running loop would spend in one loop step. They share
+one TLS context (``meshapi._transport.fork.ssl_context``), which ``meshapi._warmup`` makes in its thread, so the first call
+(which waits for that thread) makes its pool in well under a millisecond.
 """
 
 from __future__ import annotations
@@ -146,16 +151,29 @@ def _dead(loop: Optional[asyncio.AbstractEventLoop]) -> bool:
 class LoopPools:
     """The SDK's own ``httpx.AsyncClient`` for each event loop (shared by ``with_options`` copies).
 
-    ``make`` builds a new pool with the client's settings; ``first`` is the pool built with the client,
-    taken by the first loop that sends.
+    ``make`` builds a new pool with the client's settings, when a loop first sends (or :meth:`first`
+    is asked for the pool before that).
     """
 
-    def __init__(self, make: Callable[[], httpx.AsyncClient], first: httpx.AsyncClient) -> None:
+    def __init__(self, make: Callable[[], httpx.AsyncClient]) -> None:
         self._make = make
-        self._unbound: Optional[httpx.AsyncClient] = first
+        self._first: Optional[httpx.AsyncClient] = None  # the first pool made (shown before any send)
+        self._unbound: Optional[httpx.AsyncClient] = None  # that pool, while no loop has taken it
         self._pools: Dict[Optional[asyncio.AbstractEventLoop], httpx.AsyncClient] = {}
         self._lock = threading.Lock()
         self.closed = False
+
+    def first(self) -> httpx.AsyncClient:
+        """The first pool, made now if no loop has sent yet (it waits, unbound, for the first loop).
+
+        Closed at once when made after :meth:`aclose` (a client closed before it ever sent).
+        """
+        with self._lock:
+            if self._first is None:
+                self._first = self._unbound = self._make()
+                if self.closed:
+                    abandon(self._first)  # nothing open: only marked closed
+            return self._first
 
     def for_loop(self, loop: Optional[asyncio.AbstractEventLoop]) -> httpx.AsyncClient:
         """The pool of ``loop`` (made on its first call); pools of closed loops are dropped here."""
@@ -169,6 +187,8 @@ class LoopPools:
             for old in [key for key in self._pools if _dead(key)]:
                 abandon(self._pools.pop(old))
             client, self._unbound = self._unbound or self._make(), None
+            if self._first is None:
+                self._first = client
             self._pools[loop] = client
             return client
 

@@ -1,19 +1,31 @@
 """How a chat call's arguments become a request: params, the structured-output format, pydantic tools.
 
-Shared by every method of ``resources/chat.py`` (sync and async), so those stay a few lines each.
+Shared by every method of ``resources/chat.py`` (sync and async), so those stay a few lines each. The
+methods' keyword TypedDicts live here too, next to the models they name: ``resources/chat.py`` imports
+this module (and so the chat models) on first use, not when ``client.chat`` is first read.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from .._core.request import coerce_params, require_messages
+from .._core.request import CallOptions, CallOptionsBase, coerce_params, require_messages
 from .._errors import InvalidParamsError
-from ..types.chat import ChatCompletionParams
+from ..types.chat import ChatCompletionFields, ChatCompletionParams
 from ._parsing import ResponseFormat, tool_models
 from .chat import ChatChunkDecoder
 
-__all__ = ["decoder_for", "prepare", "raise_missing_format"]
+__all__ = ["ChatArgs", "ChatParseArgs", "decoder_for", "prepare", "raise_missing_format"]
+
+
+class ChatArgs(ChatCompletionFields, CallOptions, total=False):
+    """The keywords of ``create`` and ``stream``: the chat fields and the per-call options."""
+
+
+class ChatParseArgs(ChatCompletionFields, CallOptionsBase, total=False):
+    """The keywords of ``parse``: ``max_retries`` re-asks there, so the transport's is ``request_max_retries``."""
+
+    request_max_retries: Optional[int]
 
 
 def prepare(

@@ -5,7 +5,8 @@ Resource methods take their per-call options and their params model's fields as 
 ``Unpack[SomeTypedDict]`` (the TypedDicts extend ``meshapi._core.request.CallOptions``), so each is
 declared once and ``mypy --strict`` checks every keyword. ``__init_subclass__`` turns that ``**kwargs``
 back into keyword-only parameters in the method's ``__signature__``, so ``help()`` and
-``inspect.signature()`` list every option and field by name.
+``inspect.signature()`` list every option and field by name (a module that imports its TypedDicts on
+first use, ``chat.py``, calls ``spell_out_keywords`` itself once it has them).
 
 The views keep the methods' types without a class per view. At run time ``with_raw_response`` is one
 generic proxy (``meshapi._response``) that wraps whatever method is asked for. For the type checker,
@@ -51,8 +52,10 @@ from typing import (
 import httpx
 
 from .._errors import InvalidParamsError
-from .._response import AsyncProxy, AsyncStreamedResponse, RawResponse, StreamedResponse, SyncProxy
 from .._transport.client import AsyncHttpClient, SyncHttpClient
+
+if TYPE_CHECKING:  # imported by the views' properties when first read: client.chat is often read on a loop
+    from .._response import AsyncStreamedResponse, RawResponse, StreamedResponse
 
 __all__ = [
     "AsyncAPIResource",
@@ -67,6 +70,7 @@ __all__ = [
     "Views",
     "cursor_query",
     "keyword_signature",
+    "spell_out_keywords",
     "sub_views",
     "view",
 ]
@@ -102,7 +106,9 @@ def keyword_signature(function: Callable[..., Any]) -> Optional[inspect.Signatur
     annotation = function.__annotations__.get(name)
     if not isinstance(annotation, str) or not annotation.startswith("Unpack["):
         return None
-    typed_dict = function.__globals__[annotation[len("Unpack[") : -1]]
+    typed_dict = function.__globals__.get(annotation[len("Unpack[") : -1])
+    if typed_dict is None:  # a module that imports it on first use: spell_out_keywords() again then
+        return None
     signature = inspect.signature(function)
     params = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
     taken = {p.name for p in params}
@@ -112,9 +118,10 @@ def keyword_signature(function: Callable[..., Any]) -> Optional[inspect.Signatur
     return signature.replace(parameters=params)
 
 
-def _spell_out_keywords(cls: type) -> None:
+def spell_out_keywords(cls: type) -> None:
+    """Give ``cls``'s methods with ``**kwargs: Unpack[TD]`` their spelled-out ``__signature__`` (once)."""
     for value in vars(cls).values():
-        if inspect.isfunction(value):
+        if inspect.isfunction(value) and "__signature__" not in vars(value):
             signature = keyword_signature(value)
             if signature is not None:
                 value.__signature__ = signature  # type: ignore[attr-defined]
@@ -260,7 +267,7 @@ class SyncAPIResource(Generic[RawV, StreamingV]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _spell_out_keywords(cls)
+        spell_out_keywords(cls)
 
     if not TYPE_CHECKING:
 
@@ -270,11 +277,15 @@ class SyncAPIResource(Generic[RawV, StreamingV]):
     @property
     def with_raw_response(self) -> RawV:
         """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
+        from .._response import SyncProxy
+
         return cast(RawV, SyncProxy(self, streaming=False))
 
     @property
     def with_streaming_response(self) -> StreamingV:
         """The same methods as context managers over the unread response (``StreamedResponse``)."""
+        from .._response import SyncProxy
+
         return cast(StreamingV, SyncProxy(self, streaming=True))
 
 
@@ -286,7 +297,7 @@ class AsyncAPIResource(Generic[RawV, StreamingV]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _spell_out_keywords(cls)
+        spell_out_keywords(cls)
 
     if not TYPE_CHECKING:
 
@@ -296,9 +307,13 @@ class AsyncAPIResource(Generic[RawV, StreamingV]):
     @property
     def with_raw_response(self) -> RawV:
         """The same methods, returning a ``RawResponse`` (status, headers, retries, ``parse()``)."""
+        from .._response import AsyncProxy
+
         return cast(RawV, AsyncProxy(self, streaming=False))
 
     @property
     def with_streaming_response(self) -> StreamingV:
         """The same methods as async context managers over the unread response (``AsyncStreamedResponse``)."""
+        from .._response import AsyncProxy
+
         return cast(StreamingV, AsyncProxy(self, streaming=True))

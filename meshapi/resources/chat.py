@@ -5,19 +5,19 @@ wrongly typed keyword; ``create(stream=True)`` is typed to return the stream obj
 output logic (schemas, parsing, correction retries) lives in ``lib/_parsing.py``; these methods only
 send and hand replies to it. The first ``@overload`` of ``create`` and of ``parse`` is the plain one on
 purpose: it is the signature ``with_raw_response`` is typed with (``resources/_base.py``).
+
+The chat models, the stream classes and the keyword TypedDicts are imported by :func:`_load`, not at the
+top: ``client.chat`` is often first read inside a running event loop, where building them would stall it
+for about 100 ms (``meshapi._warmup`` builds them in a thread instead).
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
 
-from .. import _warmup
-from .._core.request import CallOptions, CallOptionsBase, RequestOptions, dump_body, split_options
+from .. import _forksafe, _warmup
+from .._core.request import RequestOptions, dump_body, split_options
 from .._resilience import with_fallback
-from ..lib._parsing import StructuredCall, apply_parsed
-from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
-from ..lib.chat_request import decoder_for, prepare, raise_missing_format
-from ..types.chat import ChatCompletionFields, ChatCompletionParams, ChatCompletionResponse
 from ._base import (
     AsyncAPIResource,
     AsyncRaw,
@@ -28,24 +28,83 @@ from ._base import (
     SyncAPIResource,
     Unpack,
     Views,
+    spell_out_keywords,
     sub_views,
     view,
 )
+
+if TYPE_CHECKING:  # at run time: _load()
+    from ..lib._parsing import StructuredCall, apply_parsed
+    from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
+    from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
+    from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
 __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "CompletionsResource"]
 
 _PATH = "/v1/chat/completions"
 T = TypeVar("T")
+_loaded = False
 
 
-class ChatArgs(ChatCompletionFields, CallOptions, total=False):
-    """The keywords of ``create`` and ``stream``: the chat fields and the per-call options."""
+def _load() -> None:
+    """Import what the methods use (the chat models, their streams, structured outputs) and spell out the
+    methods' keywords for ``help()`` (``_base.spell_out_keywords``).
+
+    Not at the top of this module: building the chat models' classes takes about 100 ms, and ``client.chat``
+    is often first read inside a running event loop (``await client.chat.completions.create(...)``), where
+    the warm-up thread builds them instead (``meshapi._warmup``) and runs this when it ends. Elsewhere it
+    runs when this module is imported; the methods make sure of it before they use a name it sets.
+    """
+    global _loaded
+    if _loaded:
+        return
+    # the warm-up thread and another thread's client at once: one of them does it; under the lock a fork
+    # takes first (meshapi._forksafe), so a child never inherits it held by a thread it does not have
+    with _forksafe.LOCK:
+        if not _loaded:
+            _load_names()
+            _loaded = True
 
 
-class ChatParseArgs(ChatCompletionFields, CallOptionsBase, total=False):
-    """The keywords of ``parse``: ``max_retries`` re-asks there, so the transport's is ``request_max_retries``."""
+def _load_names() -> None:
+    from ..lib._parsing import StructuredCall, apply_parsed
+    from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
+    from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
+    from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
-    request_max_retries: Optional[int]
+    globals().update(
+        StructuredCall=StructuredCall,
+        apply_parsed=apply_parsed,
+        AsyncChatCompletionStream=AsyncChatCompletionStream,
+        ChatCompletionStream=ChatCompletionStream,
+        ChatArgs=ChatArgs,
+        ChatParseArgs=ChatParseArgs,
+        decoder_for=decoder_for,
+        prepare=prepare,
+        raise_missing_format=raise_missing_format,
+        ChatCompletionParams=ChatCompletionParams,
+        ChatCompletionResponse=ChatCompletionResponse,
+    )
+    for resource in (CompletionsResource, AsyncCompletionsResource):
+        spell_out_keywords(resource)
+
+
+if not TYPE_CHECKING:  # (the type checker sees the names under TYPE_CHECKING above)
+
+    def __getattr__(name):
+        """A name :func:`_load` sets, asked for before it ran (``from meshapi.resources.chat import ...``);
+        never a dunder (the import system asks every module for ``__path__``)."""
+        if not _loaded and not name.startswith("__"):
+            _load()
+            if name in globals():
+                return globals()[name]
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+async def _ready() -> None:
+    """What an async method awaits first: the warm-up's builds (off the loop), then :func:`_load`."""
+    await _warmup.ready()
+    _load()
 
 
 def _parse_options(kwargs: Mapping[str, Any]) -> Tuple[RequestOptions, Dict[str, Any]]:
@@ -57,6 +116,10 @@ def _parse_options(kwargs: Mapping[str, Any]) -> Tuple[RequestOptions, Dict[str,
 
 
 class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsViews[Streaming]"]):
+    def __init__(self, http: Any) -> None:
+        super().__init__(http)
+        _load()  # a blocking client: whatever it still imports, it imports now
+
     @overload
     def create(
         self,
@@ -187,6 +250,9 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
 class AsyncCompletionsResource(
     AsyncAPIResource["CompletionsViews[AsyncRaw]", "CompletionsViews[AsyncStreaming]"]
 ):
+    def __init__(self, http: Any) -> None:
+        super().__init__(http)  # no _load() here: this may run inside the loop (see _load)
+
     @overload
     async def create(
         self,
@@ -224,7 +290,7 @@ class AsyncCompletionsResource(
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
-        await _warmup.ready()  # the validators this builds: off the event loop (meshapi/_warmup.py)
+        await _ready()  # the models and validators this uses: built off the event loop (meshapi/_warmup.py)
         if stream:
             return await self.stream(params, response_format=response_format, **kwargs).open()
         opts, fields = split_options(kwargs)
@@ -249,6 +315,7 @@ class AsyncCompletionsResource(
         ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
         ``close()`` releases it.
         """
+        _load()
         opts, fields = split_options(kwargs)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
@@ -302,6 +369,7 @@ class AsyncCompletionsResource(
         with the error when a reply does not fit (each billed); ``request_max_retries``: the transport's.
         Raises ``StructuredOutputError`` (``content``: the raw reply, ``cause``) when no reply fits.
         """
+        await _ready()
         opts, fields = _parse_options(kwargs)
         if response_format is None:
             raise_missing_format()
@@ -346,3 +414,6 @@ class ChatViews(Views[M]):
     """The typed ``with_raw_response`` / ``with_streaming_response`` of ``ChatResource`` and its twin."""
 
     completions = sub_views(CompletionsResource, AsyncCompletionsResource)
+
+
+_warmup.after(_load)  # now, unless the warm-up runs and this is an event loop's thread (then: at its end)
