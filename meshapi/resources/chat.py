@@ -13,9 +13,11 @@ for about 100 ms (``meshapi._warmup`` builds them in a thread instead).
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import TYPE_CHECKING, Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
 
-from .. import _forksafe, _warmup
+from .. import _warmup
 from .._core.request import RequestOptions, dump_body, split_options
 from .._resilience import with_fallback
 from ._base import (
@@ -44,6 +46,18 @@ __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "Com
 _PATH = "/v1/chat/completions"
 T = TypeVar("T")
 _loaded = False
+_load_lock = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    # a fork while another thread loads: the child has no such thread, so not its lock either (the fork
+    # waited for the imports a load makes, meshapi._forksafe; a load cut short is simply run again)
+    global _load_lock
+    _load_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _load() -> None:
@@ -58,9 +72,7 @@ def _load() -> None:
     global _loaded
     if _loaded:
         return
-    # the warm-up thread and another thread's client at once: one of them does it; under the lock a fork
-    # takes first (meshapi._forksafe), so a child never inherits it held by a thread it does not have
-    with _forksafe.LOCK:
+    with _load_lock:  # the warm-up thread and another thread's client at once: one of them does it
         if not _loaded:
             _load_names()
             _loaded = True
