@@ -10,6 +10,10 @@ handler would turn into a bare 500 when the gateway validates, stores or echoes 
 marker, which handlers answer with the usual ``422 validation_error`` / ``json_invalid`` envelope
 (``validation.malformed_json``). The common case stays fast: the depth and surrogate walks run only
 when a cheap scan of the raw bytes says they could find something.
+
+Parsing takes time in proportion to the body (about a second for 20 MiB of numbers), so a body
+larger than :data:`OFF_LOOP_BYTES` is parsed in a worker thread (``JsonMiddleware``), where the
+event loop keeps serving other requests meanwhile.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from typing import Any, List, Tuple
 MAX_JSON_DEPTH = 512
 #: Longest integer literal (characters, sign included) a request body may carry.
 MAX_INT_DIGITS = 100
+#: Bodies larger than this (bytes) are parsed, and logged, off the event loop.
+OFF_LOOP_BYTES = 1024 * 1024
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
