@@ -261,6 +261,14 @@ def test_settings_and_cassette_errors(
     assert "cannot read cassette" in err[1] and "$MESHAPI_UPSTREAM_TOKEN" in err[2]
 
 
+@pytest.mark.parametrize("speed", [float("nan"), float("inf"), -1.0, 1e-300, 0.009, 100.5])
+def test_a_replay_speed_outside_its_range_is_refused(speed: float) -> None:
+    with pytest.raises(ValueError, match=r"replay speed must be 0 \(at once\) or 0\.01 to 100 times"):
+        ProxySettings(replay="c.jsonl", replay_speed=speed)
+    for fine in (0.0, 0.01, 1.0, 100.0):
+        assert ProxySettings(replay="c.jsonl", replay_speed=fine).replay_speed == fine
+
+
 def test_cli_record_and_replay_options(
     tmp_path: Path, monkeypatch: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
