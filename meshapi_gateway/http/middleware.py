@@ -199,7 +199,8 @@ class BodyMiddleware(_Layer):
         await self.app(scope, replay, send)
 
     async def _timed_out(self, scope: Scope, size: int, send: Send) -> None:
-        """A client that stopped sending its body: a 408 envelope, and the connection is closed."""
+        """A client that did not send its whole body within the body timeout: a 408 envelope, and the
+        connection is closed."""
         log_refused(self.state, scope, size, 408)
         message = f"The request body did not arrive within {self.state.settings.body_timeout:g} s."
         body = error_body("request_timeout", message, scope[SCOPE_REQUEST_ID])

@@ -139,10 +139,10 @@ def _shape(request: Dict[str, Any], key: Tuple[str, str, str, str]) -> _Shape:
     """What :meth:`Cassette.closest` compares, from a request and its :func:`request_key`."""
     data = redact_json(request["json"]) if "json" in request else None
     if isinstance(data, dict):
+        names = sorted(str(name) for name in data if name not in IGNORED_FIELDS)[:MAX_COMPARED_FIELDS]
         fields = {
-            str(name): _field(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-            for name, value in data.items()
-            if name not in IGNORED_FIELDS
+            name: _field(json.dumps(data[name], sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+            for name in names
         }
     else:
         fields = {"": _field(key[3])}
@@ -159,7 +159,7 @@ def _shared_start(a: str, b: str) -> int:
 
 def _likeness(mine: _Shape, theirs: _Shape) -> float:
     """0..1: how much of two requests agrees, field by field (bounded work, see the module docstring)."""
-    names = sorted(set(mine[3]) | set(theirs[3]))[:MAX_COMPARED_FIELDS]
+    names = sorted(set(mine[3]) | set(theirs[3]))[:MAX_COMPARED_FIELDS]  # each side has at most that many
     score = 1.0 if mine[2] == theirs[2] else 0.0  # the query counts as one field
     for name in names:
         a, b = mine[3].get(name), theirs[3].get(name)
