@@ -151,7 +151,6 @@ class RequestRecord:
             elif raw is not None or self.body_size > max_body:
                 self._json_value, self.body_truncated = None, True
             # else not JSON data (a record built by hand): kept as it is
-        self._fixed = None
         self._fixed = self._measure()
 
     # -- filled in by RequestLogMiddleware as the response goes out -----------------------------------------
