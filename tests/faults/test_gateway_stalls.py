@@ -127,11 +127,18 @@ def test_an_unmatched_replay_request_does_not_stall_other_calls(tmp_path: Path) 
     assert len(latencies) >= 3 and max(latencies) < 0.5, (took, max(latencies))
 
 
-def test_a_large_json_body_is_parsed_while_other_calls_are_served(child: ChildGateway) -> None:
-    vector = [round(i * 0.001, 3) for i in range(2_500_000)]  # about 20 MiB of numbers
-    body = json.dumps(
-        {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "metadata": {"v": vector}}
-    ).encode()
+LARGE_BODIES = {
+    "2.5 million numbers": {"metadata": {"v": [round(i * 0.001, 3) for i in range(2_500_000)]}},
+    "480,000 small objects": {
+        "metadata": {"v": [{"role": "user", "n": f"hi there {i}"} for i in range(480_000)]}
+    },
+}
+
+
+@pytest.mark.parametrize("shape", list(LARGE_BODIES))
+def test_a_large_json_body_is_parsed_while_other_calls_are_served(child: ChildGateway, shape: str) -> None:
+    base = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}]}
+    body = json.dumps({**base, **LARGE_BODIES[shape]}).encode()
     assert len(body) > 19 * 1024 * 1024
 
     def large() -> Tuple[int, float]:
