@@ -39,7 +39,7 @@ async def server_busy(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for the request line and headers."""
+    """uvicorn's h11 protocol with a deadline for the request line and headers, and a clear 503 at the cap."""
 
     header_timeout: float = 10.0
     max_connections: Optional[int] = None
