@@ -32,6 +32,20 @@ def mint_token() -> str:
 RulesSource = Union[str, "os.PathLike[str]", Sequence[Mapping[str, Any]]]
 
 
+#: Replay pace a cassette may be played at (times the recorded pace), besides 0 (everything at once).
+REPLAY_SPEED_RANGE = (0.01, 100.0)
+
+
+def replay_speed_problem(speed: float) -> Optional[str]:
+    """Why ``speed`` is not a usable replay pace, or ``None`` (0, or a finite value in the range)."""
+    low, high = REPLAY_SPEED_RANGE
+    if speed == 0 or (math.isfinite(speed) and low <= speed <= high):
+        return None
+    return (
+        f"the replay speed must be 0 (at once) or {low:g} to {high:g} times the recorded pace, got {speed!r}"
+    )
+
+
 @dataclass
 class ProxySettings:
     """How the gateway talks to a real one (record and replay, ``record/proxy.py``); all fields optional."""
@@ -56,8 +70,9 @@ class ProxySettings:
             raise ValueError("recording needs an upstream URL to record from")
         if self.replay and self.record:
             raise ValueError("choose one of record and replay")
-        if self.replay_speed < 0:
-            raise ValueError("replay_speed must be >= 0")
+        problem = replay_speed_problem(self.replay_speed)
+        if problem:
+            raise ValueError(problem)
         if self.upstream and not self.upstream.startswith(("http://", "https://")):
             raise ValueError("the upstream URL must start with http:// or https://")
         if isinstance(self.timeout, bool) or not isinstance(self.timeout, (int, float)):
@@ -121,8 +136,8 @@ class GatewaySettings:
     #: Record/replay in front of a real gateway (:class:`ProxySettings`).
     proxy: Optional[ProxySettings] = None
     #: Slow clients: seconds a client may take to send its request line and headers (then the
-    #: connection is closed) and to send each piece of its body (then a 408); most connections
-    #: served at once (past it, new requests get a 503).
+    #: connection is closed) and to send its whole body (then a 408 and the connection is closed);
+    #: most connections served at once (past it, new requests get a 503 with ``Retry-After``).
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_connections: int = 512

@@ -25,7 +25,7 @@ from ..fakes.replies import RepliesError
 from ..fakes.routing import RoutingPolicy, parse_policy
 from ..record.cassette import Cassette, CassetteError
 from ..record.inspector import inspector_url
-from ..settings import GatewaySettings, ProxySettings
+from ..settings import GatewaySettings, ProxySettings, replay_speed_problem
 from ..store.state import GatewayState
 from ..store.storage import DataDirInUseError
 from .app import create_app
@@ -74,6 +74,17 @@ def _positive_seconds(text: str) -> float:
     value = _seconds(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+def _replay_speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    problem = replay_speed_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return value
 
 
@@ -145,6 +156,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", type=_log_level, default="info", help=f"uvicorn log level: {', '.join(_LOG_LEVELS)}"
     )
+    parser.add_argument(
+        "--body-timeout",
+        type=_positive_seconds,
+        default=GatewaySettings.body_timeout,
+        metavar="SECONDS",
+        help="time a client has to send a whole request body, then a 408 and the connection closed (default 30)",
+    )
     parser.add_argument("--no-inspector", action="store_true", help="do not serve the /_inspector/ web page")
     proxy = parser.add_argument_group("record and replay (in front of a real gateway)")
     proxy.add_argument("--upstream", metavar="URL", help="send /v1 requests on to this gateway")
@@ -175,10 +193,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     proxy.add_argument(
         "--replay-speed",
-        type=float,
+        type=_replay_speed,
         default=0.0,
         metavar="X",
-        help="stream replays at X times the recorded pace (1 = as recorded; default 0 = at once)",
+        help="stream replays at X times the recorded pace, 0.01 to 100 (1 = as recorded; default 0 = at once)",
     )
     return parser
 

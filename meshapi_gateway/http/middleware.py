@@ -13,9 +13,12 @@ this order, outermost first:
 4. :class:`AuthMiddleware` - the bearer token on ``/v1`` routes: a 401 before the body is read (an
    unauthenticated body is drained, bounded, so the client reads the 401, but never parsed or kept).
 5. :class:`BodyMiddleware` - the body, read whole under 32 MiB (past it an HTML 413 with no request
-   id, like the production edge) and the body timeout (a 408, then the connection is closed).
+   id, like the production edge) and within the body timeout, counted for the whole body so a client
+   that dribbles it byte by byte is cut off too (a 408, then the connection is closed).
 6. :class:`JsonMiddleware` - a JSON body parsed once, strictly (``json_input.py``); routes reuse it.
-7. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log.
+   A body over 1 MiB is parsed in a worker thread, so other requests are served meanwhile.
+7. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log
+   (a body over 1 MiB is redacted for it in a worker thread too).
 8. :class:`RateLimitMiddleware` - the optional RPM/RPD limits per caller (429).
 9. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
 10. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
@@ -61,7 +64,7 @@ from .asgi import (
     send_reply,
 )
 from .hosts import refusal, served_names
-from .json_input import BadJson, parse_request_json
+from .json_input import OFF_LOOP_BYTES, BadJson, parse_request_json
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -236,13 +239,14 @@ class BodyMiddleware(_Layer):
             await self.app(scope, receive, send)
             return
         timeout = self.state.settings.body_timeout
+        deadline = asyncio.get_running_loop().time() + timeout  # for the whole body, not each piece
         declared = header(scope, b"content-length") or ""
         too_big = declared.isdigit() and len(declared) < 20 and int(declared) > MAX_BODY_BYTES
         chunks: List[bytes] = []
         size = 0
         while not too_big:
             try:
-                message = await asyncio.wait_for(receive(), timeout)
+                message = await _receive_by(receive, deadline)
             except asyncio.TimeoutError:
                 await self._timed_out(scope, size, send)
                 return
@@ -277,7 +281,8 @@ class BodyMiddleware(_Layer):
         await self.app(scope, replay, send)
 
     async def _timed_out(self, scope: Scope, size: int, send: Send) -> None:
-        """A client that stopped sending its body: a 408 envelope, and the connection is closed."""
+        """A client that did not send its whole body within the body timeout: a 408 envelope, and the
+        connection is closed."""
         log_refused(self.state, scope, size, 408)
         message = f"The request body did not arrive within {self.state.settings.body_timeout:g} s."
         body = error_body("request_timeout", message, scope[SCOPE_REQUEST_ID])
@@ -289,11 +294,21 @@ def _closing(complete: bool) -> Optional[Dict[str, str]]:
     return None if complete else {"connection": "close"}
 
 
+async def _receive_by(receive: Receive, deadline: float) -> Message:
+    """The next message of the request, or ``asyncio.TimeoutError`` once the loop's clock passes ``deadline``."""
+    left = deadline - asyncio.get_running_loop().time()
+    if left <= 0:
+        raise asyncio.TimeoutError
+    return await asyncio.wait_for(receive(), left)
+
+
 async def _drain(receive: Receive, size: int, timeout: float) -> Tuple[int, bool]:
-    """Read and drop the rest of a body (at most ``_DRAIN_LIMIT``): ``(bytes seen, read to the end)``."""
+    """Read and drop the rest of a body (at most ``_DRAIN_LIMIT``, within ``timeout`` seconds in all):
+    ``(bytes seen, read to the end)``."""
+    deadline = asyncio.get_running_loop().time() + timeout
     while size <= _DRAIN_LIMIT:
         try:
-            message = await asyncio.wait_for(receive(), timeout)
+            message = await _receive_by(receive, deadline)
         except asyncio.TimeoutError:
             return size, False
         if message["type"] == "http.disconnect":
@@ -312,7 +327,11 @@ class JsonMiddleware(_Layer):
             body: bytes = scope[SCOPE_BODY]
             content_type = header(scope, b"content-type") or ""
             looks_json = "json" in content_type or (not content_type and body[:1] in (b"{", b"["))
-            if looks_json or not body:
+            if len(body) > OFF_LOOP_BYTES and looks_json:  # seconds of work: other requests go on meanwhile
+                scope[SCOPE_JSON] = await asyncio.get_running_loop().run_in_executor(
+                    None, parse_request_json, body
+                )
+            elif looks_json or not body:
                 scope[SCOPE_JSON] = parse_request_json(body) if body else None
         await self.app(scope, receive, send)
 
@@ -358,7 +377,13 @@ class RequestLogMiddleware(_Layer):
             await self.app(scope, receive, send)
             return
         body: bytes = scope[SCOPE_BODY]
-        record = scope[SCOPE_RECORD] = _record(self.state, scope, scope.get(SCOPE_JSON), len(body))
+        parsed, size = scope.get(SCOPE_JSON), len(body)
+        if size > OFF_LOOP_BYTES:  # redacting a large body walks all of it: in a worker thread too
+            loop = asyncio.get_running_loop()
+            record = await loop.run_in_executor(None, _record, self.state, scope, parsed, size)
+        else:
+            record = _record(self.state, scope, parsed, size)
+        scope[SCOPE_RECORD] = record
 
         async def send_logged(message: Message) -> None:
             kind = message["type"]

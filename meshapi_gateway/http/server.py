@@ -82,8 +82,7 @@ def uvicorn_config(app: Any, log_level: str, *, access_log: bool, default_loggin
         lifespan="off",
         ws=_ws_protocol(),
         timeout_graceful_shutdown=2,
-        http=protocol_for(settings.header_timeout),
-        limit_concurrency=settings.max_connections,
+        http=protocol_for(settings.header_timeout, settings.max_connections),
         **extra,
     )
 

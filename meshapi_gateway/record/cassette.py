@@ -23,12 +23,19 @@ whitespace do not matter), secrets redacted on both sides; a multipart body with
 replaced; headers never count (``Idempotency-Key``, ``X-Request-Id``, ``User-Agent`` and the token all
 vary between runs). Identical requests are answered with their recorded exchanges in order; once those
 run out the last one repeats.
+
+A request that matches nothing gets the closest recorded exchange named in its error
+(:meth:`Cassette.closest`). That search is bounded: each exchange is compared field by field (the
+top-level JSON keys, at most :data:`MAX_COMPARED_FIELDS`, each through a digest of its whole value and
+its first :data:`PREVIEW_CHARS` characters, both prepared when the file is loaded), never by a text
+diff of whole bodies; the proxy runs it in a worker thread, and after :data:`CLOSEST_BUDGET` seconds
+it names the best exchange found so far.
 """
 
 from __future__ import annotations
 
 import base64
-import difflib
+import hashlib
 import json
 import os
 import re
@@ -44,6 +51,11 @@ __all__ = ["IGNORED_FIELDS", "Cassette", "CassetteError", "CassetteWriter", "nor
 
 #: Top-level JSON body fields that do not take part in matching.
 IGNORED_FIELDS = frozenset({"stream_options"})
+#: The closest-match search (:meth:`Cassette.closest`): seconds it may take, fields compared per
+#: exchange, characters of each field's value compared for likeness.
+CLOSEST_BUDGET = 2.0
+MAX_COMPARED_FIELDS = 64
+PREVIEW_CHARS = 256
 _BOUNDARY = re.compile(r"boundary=\"?([^\";]+)\"?", re.IGNORECASE)
 
 
@@ -113,6 +125,53 @@ def request_key(request: Dict[str, Any]) -> Tuple[str, str, str, str]:
     )
 
 
+#: A request as the closest-match search sees it: method, path, query, and per body field
+#: ``name -> (digest of the whole value, first characters of it)`` (a body that is not a JSON object
+#: is one field named ``""``).
+_Shape = Tuple[str, str, str, Dict[str, Tuple[str, str]]]
+
+
+def _field(text: str) -> Tuple[str, str]:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest(), text[:PREVIEW_CHARS]
+
+
+def _shape(request: Dict[str, Any], key: Tuple[str, str, str, str]) -> _Shape:
+    """What :meth:`Cassette.closest` compares, from a request and its :func:`request_key`."""
+    data = redact_json(request["json"]) if "json" in request else None
+    if isinstance(data, dict):
+        names = sorted(str(name) for name in data if name not in IGNORED_FIELDS)[:MAX_COMPARED_FIELDS]
+        fields = {
+            name: _field(json.dumps(data[name], sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+            for name in names
+        }
+    else:
+        fields = {"": _field(key[3])}
+    return key[0], key[1], key[2], fields
+
+
+def _shared_start(a: str, b: str) -> int:
+    """Length of the common start of two short strings."""
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def _likeness(mine: _Shape, theirs: _Shape) -> float:
+    """0..1: how much of two requests agrees, field by field (bounded work, see the module docstring)."""
+    names = sorted(set(mine[3]) | set(theirs[3]))[:MAX_COMPARED_FIELDS]  # each side has at most that many
+    score = 1.0 if mine[2] == theirs[2] else 0.0  # the query counts as one field
+    for name in names:
+        a, b = mine[3].get(name), theirs[3].get(name)
+        if a is None or b is None:
+            continue
+        if a[0] == b[0]:
+            score += 1.0
+        else:  # a shared start of the value counts for up to half a field
+            score += 0.5 * _shared_start(a[1], b[1]) / max(len(a[1]), len(b[1]), 1)
+    return score / (len(names) + 1)
+
+
 class Cassette:
     """The exchanges of one cassette file, ready to answer requests (thread-safe)."""
 
@@ -121,6 +180,7 @@ class Cassette:
         self.exchanges: List[Dict[str, Any]] = []
         self._by_key: Dict[Tuple[str, str, str, str], List[int]] = {}
         self._used: Dict[Tuple[str, str, str, str], int] = {}
+        self._shapes: List[_Shape] = []
         self._lock = threading.Lock()
         try:
             with open(path, "rb") as handle:
@@ -136,6 +196,7 @@ class Cassette:
             except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise CassetteError(f"cassette {path}:{number}: {exc}") from None
             self._by_key.setdefault(key, []).append(len(self.exchanges))
+            self._shapes.append(_shape(exchange["request"], key))
             self.exchanges.append(exchange)
 
     def take(self, request: Dict[str, Any]) -> Optional[Dict[str, Any]]:
@@ -149,34 +210,37 @@ class Cassette:
             self._used[key] = used + 1
             return self.exchanges[indexes[min(used, len(indexes) - 1)]]
 
-    def closest(self, request: Dict[str, Any]) -> str:
-        """Words for the recorded exchange nearest to ``request`` (for the "no match" error)."""
+    def closest(self, request: Dict[str, Any], budget: float = CLOSEST_BUDGET) -> str:
+        """Words for the recorded exchange nearest to ``request`` (for the "no match" error).
+
+        Bounded work per exchange and ``budget`` seconds in all (then the best found so far is named);
+        blocking, so async callers run it in a worker thread (the proxy does).
+        """
         if not self.exchanges:
             return "the cassette is empty"
-        method, path, query, body = request_key(request)
-        same_route = [
-            (i, e) for i, e in enumerate(self.exchanges) if request_key(e["request"])[:2] == (method, path)
-        ]
-        pool = same_route or list(enumerate(self.exchanges))
-
-        def score(item: Tuple[int, Dict[str, Any]]) -> float:
-            other = request_key(item[1]["request"])
-            target = f"{method} {path}?{query} {body}"[:4000]
-            candidate = f"{other[0]} {other[1]}?{other[2]} {other[3]}"[:4000]
-            return difflib.SequenceMatcher(None, target, candidate, autojunk=False).ratio()
-
-        index, best = max(pool, key=score)
-        recorded = best["request"]
+        deadline = time.monotonic() + budget
+        mine = _shape(request, request_key(request))
+        same_route = [i for i, shape in enumerate(self._shapes) if shape[:2] == mine[:2]]
+        pool = same_route or range(len(self._shapes))
+        index, best_score, searched = pool[0], -1.0, 0
+        for i in pool:
+            if searched and time.monotonic() > deadline:
+                break
+            score = _likeness(mine, self._shapes[i])
+            searched += 1
+            if score > best_score:
+                index, best_score = i, score
+        recorded = self.exchanges[index]["request"]
         where = f"exchange #{index + 1}: {recorded['method']} {recorded['path']}"
-        mine, theirs = request.get("json"), recorded.get("json")
-        if isinstance(mine, dict) and isinstance(theirs, dict):
-            fields = sorted(
-                k for k in set(mine) | set(theirs) if k not in IGNORED_FIELDS and mine.get(k) != theirs.get(k)
-            )
+        theirs = self._shapes[index][3]
+        if isinstance(request.get("json"), dict) and isinstance(recorded.get("json"), dict):
+            fields = sorted(k for k in set(mine[3]) | set(theirs) if mine[3].get(k) != theirs.get(k))
             if fields:
                 where += f" (differs in: {', '.join(fields)})"
         elif not same_route:
             where += " (no recorded exchange for this method and path)"
+        if searched < len(pool):
+            where += f" (best of the first {searched} of {len(pool)} exchanges compared)"
         return where
 
 

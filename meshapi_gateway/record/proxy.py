@@ -99,12 +99,15 @@ class ProxyLayer:
         )
         rid = str(scope.get(SCOPE_REQUEST_ID, ""))
         if self.cassette is not None:
-            exchange = self.cassette.take(request)
+            # Matching normalises the whole body, and a miss searches for the closest exchange: both
+            # run in a worker thread so other requests are served meanwhile (cassette.py bounds them).
+            loop = asyncio.get_running_loop()
+            exchange = await loop.run_in_executor(None, self.cassette.take, request)
             if exchange is not None:
                 await self._replay(exchange, send)
                 return
             if not self.settings.replay_fallback and not self.settings.upstream:
-                where = self.cassette.closest(request)
+                where = await loop.run_in_executor(None, self.cassette.closest, request)
                 message = (
                     f"No recorded exchange in {self.cassette.path} matches {scope['method']} {path}. "
                     f"Closest recorded: {where}."

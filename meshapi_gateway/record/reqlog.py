@@ -6,10 +6,12 @@ query, parsed JSON body), the response (status, headers, body or the streamed ev
 since the request arrived), latency, token usage, a cost estimate, the request id and the
 Idempotency-Key.
 
-Bounds: at most ``maxlen`` records and about ``max_bytes`` bytes (request body bytes + kept response
-bytes + header bytes); the oldest records go first. One record keeps a request body up to
-``max_record_body`` bytes (a larger one is logged by size only, ``body_truncated``) and response bytes up
-to ``max_record_response`` (past it only sizes and event counts grow, ``response_truncated``).
+Bounds: at most ``maxlen`` records and ``max_bytes`` bytes of memory; the oldest records go first.
+What a record keeps is counted at its size in memory (:mod:`~meshapi_gateway.record.reqlog_kept`):
+the record itself, its headers and query, its JSON body (kept as compact bytes, parsed when read) and
+its response parts and events. One record keeps a request body up to ``max_record_body`` bytes (a
+larger one is logged by size only, ``body_truncated``) and up to ``max_record_response`` bytes of
+response (past it only sizes and event counts grow, ``response_truncated``).
 
 Secrets (:mod:`meshapi_gateway.record.redact`): secret headers (``Authorization``, ``X-Api-Key``, ...), the
 ``Bearer.<key>`` realtime subprotocol, query parameters such as ``api_key`` and JSON body fields such as
@@ -20,50 +22,30 @@ Secrets (:mod:`meshapi_gateway.record.redact`): secret headers (``Authorization`
 from __future__ import annotations
 
 import hmac
-import json
+import sys
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from time import monotonic as _monotonic
-from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional
 
 from .redact import digest, redact_request
+from .reqlog_kept import (
+    BAD,
+    EVENT_OVERHEAD,
+    PART_OVERHEAD,
+    StreamEvent,
+    event_data,
+    loads,
+    pack_json,
+    strings_size,
+    unpack_json,
+    usage_of,
+)
 
 #: Prices a call: ``(model, prompt_tokens, completion_tokens) -> "0.00012"`` or ``None`` if unknown.
 Pricer = Callable[[str, int, int], Optional[str]]
-
-
-def _int(value: Any) -> Optional[int]:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def usage_of(data: Any) -> Optional[Tuple[int, int]]:
-    """``(tokens in, tokens out)`` from a reply's ``usage`` (chat, responses or compare shapes)."""
-    if not isinstance(data, dict):
-        return None
-    usage = data.get("usage")
-    if not isinstance(usage, dict):
-        inner = data.get("response")  # responses stream: the final event wraps the response
-        return usage_of(inner) if isinstance(inner, dict) else None
-    tokens_in = _int(usage.get("prompt_tokens", usage.get("input_tokens")))
-    tokens_out = _int(usage.get("completion_tokens", usage.get("output_tokens")))
-    if tokens_in is None and tokens_out is None:
-        return None
-    return tokens_in or 0, tokens_out or 0
-
-
-def _event_data(block: str) -> Optional[str]:
-    lines = [line[5:].lstrip(" ") for line in block.split("\n") if line.startswith("data:")]
-    return "\n".join(lines) if lines else None
-
-
-@dataclass
-class StreamEvent:
-    """One server-sent event as sent: milliseconds since the request arrived, and its raw text."""
-
-    ms: float
-    text: str
 
 
 @dataclass(eq=False)
@@ -104,6 +86,8 @@ class RequestRecord:
     _body_parts: List[bytes] = field(default_factory=list, repr=False)
     _sse_tail: bytes = field(default=b"", repr=False)
     _kept: int = field(default=0, repr=False)
+    _response_head: int = field(default=0, repr=False)
+    _fixed: Optional[int] = field(default=None, repr=False)
     _log: Optional[RequestLog] = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -145,9 +129,29 @@ class RequestRecord:
 
     @property
     def model(self) -> Optional[str]:
-        body = self.json if isinstance(self.json, dict) else {}
-        model = body.get("model")
-        return model if isinstance(model, str) else None
+        return self._model
+
+    # -- the JSON body: the parsed value until the record is logged, then compact bytes (reqlog_kept.py) --
+
+    def _get_json(self) -> Any:
+        return self._json_value if self._json_raw is None else unpack_json(self._json_raw)
+
+    def _set_json(self, value: Any) -> None:
+        self._json_value: Any = value
+        self._json_raw: Optional[bytes] = None
+        model = value.get("model") if isinstance(value, dict) else None
+        self._model: Optional[str] = model if isinstance(model, str) else None
+
+    def _keep(self, max_body: int) -> None:
+        """Packs the JSON body for the log (dropped past ``max_body`` bytes) and fixes the record's size."""
+        if self._json_value is not None:
+            raw = None if self.body_size > max_body else pack_json(self._json_value)
+            if raw is not None and len(raw) <= max_body:
+                self._json_value, self._json_raw = None, raw
+            elif raw is not None or self.body_size > max_body:
+                self._json_value, self.body_truncated = None, True
+            # else not JSON data (a record built by hand): kept as it is
+        self._fixed = self._measure()
 
     # -- filled in by RequestLogMiddleware as the response goes out -----------------------------------------
 
@@ -159,6 +163,9 @@ class RequestRecord:
         self.latency_ms = self._elapsed_ms()
         self.response_headers = dict(headers)
         self.streamed = headers.get("content-type", "").startswith("text/event-stream")
+        head = strings_size(self.response_headers)
+        self._response_head += head
+        self._grew(head)
 
     def response_chunk(self, chunk: bytes, more: bool) -> None:
         """One piece of the response body as sent (cheap: constant work per byte, whatever the size)."""
@@ -167,10 +174,11 @@ class RequestRecord:
         if self.streamed:
             self._sse_chunk(chunk, limit)
         elif chunk:
-            if self._kept + len(chunk) <= limit:
+            cost = len(chunk) + PART_OVERHEAD  # what the part costs in memory, not only its bytes
+            if self._kept + cost <= limit:
                 self._body_parts.append(chunk)
-                self._kept += len(chunk)
-                self._grew(len(chunk))
+                self._kept += cost
+                self._grew(cost)
             else:
                 self.response_truncated = True
         if not more:
@@ -192,10 +200,11 @@ class RequestRecord:
             if self.response_truncated:
                 continue
             text = block.decode("utf-8", "replace")
-            if self._kept + len(block) <= limit:
+            cost = sys.getsizeof(text) + EVENT_OVERHEAD
+            if self._kept + cost <= limit:
                 self.events.append(StreamEvent(now, text))
-                self._kept += len(block)
-                self._grew(len(block))
+                self._kept += cost
+                self._grew(cost)
             else:
                 self.response_truncated = True
         if len(tail) > limit - self._kept:  # one event larger than what is left: stop keeping
@@ -213,9 +222,9 @@ class RequestRecord:
         model = None
         if self.streamed:
             for event in reversed(self.events):
-                data = _event_data(event.text)
+                data = event_data(event.text)
                 if data and data.startswith("{"):
-                    parsed = _loads(data)
+                    parsed = loads(data)
                     found = found or usage_of(parsed)
                     if isinstance(parsed, dict) and isinstance(parsed.get("model"), str):
                         model = model or parsed["model"]
@@ -251,17 +260,27 @@ class RequestRecord:
             return None
         ctype = self.response_headers.get("content-type", "")
         if "json" in ctype:
-            parsed = _loads(raw.decode("utf-8", "replace"))
-            if parsed is not _BAD:
+            parsed = loads(raw.decode("utf-8", "replace"))
+            if parsed is not BAD:
                 return parsed
         if ctype.startswith("text/") or "json" in ctype:
             return raw.decode("utf-8", "replace")
         return None
 
     def size(self) -> int:
-        """Bytes this record counts against the log's budget."""
-        head = sum(len(k) + len(v) for k, v in self.headers.items())
-        return head + (0 if self.body_truncated else self.body_size) + self._kept + 256
+        """Bytes this record counts against the log's budget: what it keeps, at its size in memory."""
+        fixed = self._fixed if self._fixed is not None else self._measure()
+        return fixed + self._response_head + self._kept
+
+    def _measure(self) -> int:
+        """The record itself, its request headers and query, and its body (at least ``body_size`` unless
+        truncated: the JSON bytes kept, or the parsed value's size while it is not packed yet)."""
+        own = sys.getsizeof(self) + sys.getsizeof(self.__dict__)
+        body = 0
+        if not self.body_truncated:
+            kept = self._json_raw if self._json_raw is not None else pack_json(self._json_value)
+            body = max(self.body_size, sys.getsizeof(kept) if kept is not None else 0)
+        return own + strings_size(self.headers) + strings_size(self.query) + body
 
     def summary(self) -> Dict[str, Any]:
         """The list row of the inspector: no bodies."""
@@ -308,14 +327,8 @@ class RequestRecord:
         return data
 
 
-_BAD = object()
-
-
-def _loads(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return _BAD
+# ``json`` is a field (the constructor takes it) served by a property: see ``_get_json``.
+RequestRecord.json = property(RequestRecord._get_json, RequestRecord._set_json)  # type: ignore[assignment]
 
 
 class RequestLog:
@@ -348,9 +361,7 @@ class RequestLog:
             return self._bytes
 
     def append(self, record: RequestRecord) -> None:
-        if record.body_size > self.max_record_body and record.json is not None:
-            record.json = None
-            record.body_truncated = True
+        record._keep(self.max_record_body)
         with self._lock:
             record.id = self._next_id
             self._next_id += 1

@@ -45,6 +45,23 @@ Run = Any
             "meshapi gateway: argument --rpm: must be at least 1, got 0 (see `meshapi gateway --help`)",
         ),
         (["--json"], "meshapi gateway: unrecognized arguments: --json (see `meshapi gateway --help`)"),
+        *[
+            (
+                ["--replay-speed", speed],
+                "meshapi gateway: argument --replay-speed: the replay speed must be 0 (at once) or 0.01 to 100 "
+                f"times the recorded pace, got {shown} (see `meshapi gateway --help`)",
+            )
+            for speed, shown in [("nan", "nan"), ("inf", "inf"), ("1e-300", "1e-300"), ("101", "101.0")]
+        ],
+        (
+            ["--replay-speed", "fast"],
+            "meshapi gateway: argument --replay-speed: not a number: 'fast' (see `meshapi gateway --help`)",
+        ),
+        (
+            ["--body-timeout", "0"],
+            "meshapi gateway: argument --body-timeout: must be more than 0 seconds, got 0 "
+            "(see `meshapi gateway --help`)",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line(run: Run, argv: List[str], line: str) -> None:
@@ -52,6 +69,21 @@ def test_bad_arguments_are_one_line(run: Run, argv: List[str], line: str) -> Non
     assert result.code == 2
     assert result.err_lines == [line]
     assert result.out == ""
+
+
+def test_body_timeout_and_replay_speed_reach_the_settings(tmp_path: Path, monkeypatch: Any) -> None:
+    import uvicorn
+
+    from meshapi_gateway import main
+
+    seen: List[Any] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: seen.append(self.config.app.state))
+    cassette = tmp_path / "c.jsonl"
+    cassette.write_text("")
+    argv = ["--port", "0", "--body-timeout", "2.5", "--replay", str(cassette), "--replay-speed", "0.01"]
+    assert main(argv) == 0
+    settings = seen[0].gateway.settings
+    assert settings.body_timeout == 2.5 and settings.proxy.replay_speed == 0.01
 
 
 def test_an_unwritable_data_dir_is_one_line(run: Run, tmp_path: Path) -> None:

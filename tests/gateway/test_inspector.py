@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
+import sys
+import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Dict, Iterator
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -306,6 +310,55 @@ def test_a_long_stream_stays_within_the_record_and_log_budgets() -> None:
     assert sum(len(e.text) for e in record.events) <= 16_000
     assert record.response_size == 2000 * len(frame) + len(b"data: [DONE]\n\n")
     assert log.bytes <= 40_000 and log.bytes == sum(r.size() for r in log) and log[-1] is record
+
+
+MiB = 1024 * 1024
+
+
+def test_a_long_query_string_counts_at_least_its_length() -> None:
+    one_value = RequestRecord.received("GET", "/v1/models", {"q": "x" * MiB}, {}, None, "req_q1")
+    many = dict(parse_qsl("&".join(f"k{i}=v" for i in range(150_000))))  # 1.2 MB of query text
+    many_values = RequestRecord.received("GET", "/v1/models", many, {}, None, "req_q2")
+    log = RequestLog(max_bytes=64 * MiB)
+    log.append(one_value)
+    log.append(many_values)
+    assert one_value.size() >= MiB
+    assert many_values.size() >= sys.getsizeof(many) + sum(sys.getsizeof(k) + 50 for k in many)
+    assert log.bytes == one_value.size() + many_values.size()
+
+
+def test_a_json_body_is_kept_as_compact_bytes_and_counted_at_that_size() -> None:
+    body = {"model": "m", "input": list(range(200_000)), "api_key": "sk_body_secret_1"}
+    text = json.dumps(body, separators=(",", ":"))
+    record = RequestRecord.received("POST", CHAT, {}, {}, json.loads(text), "req_j", body_size=10)
+    log = RequestLog()
+    log.append(record)
+    assert record.size() >= len(text) and log.bytes == record.size()
+    assert record.json == {**body, "api_key": "sk_…redacted"} and record.model == "m"
+    assert record.sent_secret("sk_body_secret_1") and not record.body_truncated
+
+
+def test_four_mib_json_bodies_stay_within_the_budget_in_real_memory() -> None:
+    """Each body parses to ~13 MB of Python objects; the log must hold no more than its budget."""
+    budget = 16 * MiB
+    words = [f"{i:020d}" for i in range(175_000)]
+    text = json.dumps({"model": "m", "input": words}, separators=(",", ":")).encode()
+    assert 3.5 * MiB < len(text) < 4 * MiB
+    log = RequestLog(max_bytes=budget)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(8):
+            log.append(RequestRecord.received("POST", CHAT, {}, {}, json.loads(text), f"req_{i}", len(text)))
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert log.bytes <= budget and log.bytes == sum(r.size() for r in log)
+    assert len(log) == 4 and not any(r.body_truncated for r in log)
+    assert held < 1.5 * budget, held
+    assert log[-1].json["input"][:2] == words[:2]
 
 
 def test_main_prints_the_inspector_address(capsys: pytest.CaptureFixture[str], monkeypatch: Any) -> None:

@@ -261,6 +261,37 @@ def test_settings_and_cassette_errors(
     assert "cannot read cassette" in err[1] and "$MESHAPI_UPSTREAM_TOKEN" in err[2]
 
 
+def test_the_closest_match_search_is_bounded_in_time_and_fields(tmp_path: Path) -> None:
+    def line(i: int, fields: int) -> str:
+        body = {"model": "m", "n": i, **{f"z{k:05d}": k for k in range(fields)}}
+        request = {
+            "method": "POST",
+            "path": CHAT,
+            "query": "",
+            "content_type": "application/json",
+            "json": body,
+        }
+        response = {"status": 200, "chunks": [{"ms": 0, "text": "{}"}]}
+        return json.dumps({"version": 1, "request": request, "response": response})
+
+    path = tmp_path / "wide.jsonl"
+    path.write_text("\n".join(line(i, 5_000) for i in range(5)) + "\n")
+    cassette = Cassette(str(path))
+    asked = {"method": "POST", "path": CHAT, "query": "", "json": {"model": "m", "n": 3, "other": 1}}
+    # 64 fields of the 5,002 recorded ones take part (the first by name), and the request's own
+    differing = ", ".join(["other"] + [f"z{k:05d}" for k in range(62)])
+    assert cassette.closest(asked) == f"exchange #4: POST /v1/chat/completions (differs in: {differing})"
+    assert cassette.closest(asked, budget=0.0).endswith("(best of the first 1 of 5 exchanges compared)")
+
+
+@pytest.mark.parametrize("speed", [float("nan"), float("inf"), -1.0, 1e-300, 0.009, 100.5])
+def test_a_replay_speed_outside_its_range_is_refused(speed: float) -> None:
+    with pytest.raises(ValueError, match=r"replay speed must be 0 \(at once\) or 0\.01 to 100 times"):
+        ProxySettings(replay="c.jsonl", replay_speed=speed)
+    for fine in (0.0, 0.01, 1.0, 100.0):
+        assert ProxySettings(replay="c.jsonl", replay_speed=fine).replay_speed == fine
+
+
 def test_cli_record_and_replay_options(
     tmp_path: Path, monkeypatch: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
