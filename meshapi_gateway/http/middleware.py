@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, List, Optional, Tuple, Type
 from urllib.parse import parse_qsl
 
 from ..errors import ApiError, dumps, envelope
@@ -65,6 +65,7 @@ from .asgi import (
 )
 from .hosts import refusal, served_names
 from .json_input import OFF_LOOP_BYTES, BadJson, parse_request_json
+from .refusals import HTML_413, MAX_BODY_BYTES, closing_headers, drain, receive_by, refuse_handshake
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -82,13 +83,7 @@ __all__ = [
     "log_refused",
 ]
 
-MAX_BODY_BYTES = 32 * 1024 * 1024
-_DRAIN_LIMIT = 8 * MAX_BODY_BYTES
 _CALLER_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-_HTML_413 = (
-    b"<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
-    b"<center><h1>413 Request Entity Too Large</h1></center>\r\n</body>\r\n</html>\r\n"
-)
 
 
 class _Layer:
@@ -158,24 +153,11 @@ class HostMiddleware(_Layer):
         body = error_body("misdirected_request", reason, scope[SCOPE_REQUEST_ID])
         if kind == "websocket":
             log_refused(self.state, scope, 0, 421)
-            await _refuse_handshake(scope, send, 421, body)
+            await refuse_handshake(scope, send, 421, body)
             return
-        size, complete = await _drain(receive, 0, self.state.settings.body_timeout)
+        size, complete = await drain(receive, 0, self.state.settings.body_timeout)
         log_refused(self.state, scope, size, 421)
-        await send_reply(send, 421, body, "application/json", _closing(complete))
-
-
-async def _refuse_handshake(scope: Scope, send: Send, status: int, body: bytes) -> None:
-    """A WebSocket upgrade refused with an HTTP response when the server can send one, else a 403."""
-    if "websocket.http.response" not in (scope.get("extensions") or {}):
-        await send({"type": "websocket.close", "code": 1008})
-        return
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"x-request-id", scope[SCOPE_REQUEST_ID].encode("latin-1")),
-    ]
-    await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
-    await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+        await send_reply(send, 421, body, "application/json", closing_headers(complete))
 
 
 class VersionMiddleware(_Layer):
@@ -195,11 +177,11 @@ class VersionMiddleware(_Layer):
         label = served if isinstance(served, str) else versioning.BASELINE
         send_with_version = adding_headers(send, versioning.version_headers(label, self.deprecated))
         if isinstance(served, versioning.Refusal):
-            size, complete = await _drain(receive, 0, self.state.settings.body_timeout)
+            size, complete = await drain(receive, 0, self.state.settings.body_timeout)
             log_refused(self.state, scope, size, 400)
             rid, versions = scope[SCOPE_REQUEST_ID], served.supported_versions
             body = error_body("invalid_api_version", served.message, rid, supported_versions=versions)
-            await send_reply(send_with_version, 400, body, "application/json", _closing(complete))
+            await send_reply(send_with_version, 400, body, "application/json", closing_headers(complete))
             return
         scope[SCOPE_API_VERSION] = label
         await self.app(scope, receive, send_with_version)
@@ -214,10 +196,10 @@ class AuthMiddleware(_Layer):
             return
         owner = self.state.owner_for(bearer(header(scope, b"authorization")))
         if owner is None:
-            size, complete = await _drain(receive, 0, self.state.settings.body_timeout)
+            size, complete = await drain(receive, 0, self.state.settings.body_timeout)
             log_refused(self.state, scope, size, 401)
             body = error_body("unauthorized", "Invalid or missing API key.", scope[SCOPE_REQUEST_ID])
-            await send_reply(send, 401, body, "application/json", _closing(complete))
+            await send_reply(send, 401, body, "application/json", closing_headers(complete))
             return
         scope[SCOPE_OWNER] = owner
         await self.app(scope, receive, send)
@@ -246,7 +228,7 @@ class BodyMiddleware(_Layer):
         size = 0
         while not too_big:
             try:
-                message = await _receive_by(receive, deadline)
+                message = await receive_by(receive, deadline)
             except asyncio.TimeoutError:
                 await self._timed_out(scope, size, send)
                 return
@@ -263,9 +245,9 @@ class BodyMiddleware(_Layer):
         if too_big:
             # Drain what the client is still sending (bounded) so it reads the 413 instead of
             # failing on a write to a closed connection. The edge's reply bypasses the request id.
-            size, _ = await _drain(receive, size, timeout)
+            size, _ = await drain(receive, size, timeout)
             log_refused(self.state, scope, size, 413)
-            await send_reply(scope[SCOPE_SERVER_SEND], 413, _HTML_413, "text/html", {"connection": "close"})
+            await send_reply(scope[SCOPE_SERVER_SEND], 413, HTML_413, "text/html", {"connection": "close"})
             return
         body = scope[SCOPE_BODY] = b"".join(chunks)
         del chunks
@@ -287,36 +269,6 @@ class BodyMiddleware(_Layer):
         message = f"The request body did not arrive within {self.state.settings.body_timeout:g} s."
         body = error_body("request_timeout", message, scope[SCOPE_REQUEST_ID])
         await send_reply(send, 408, body, "application/json", {"connection": "close"})
-
-
-def _closing(complete: bool) -> Optional[Dict[str, str]]:
-    """The extra header of a reply sent before the body was read to its end: close the connection."""
-    return None if complete else {"connection": "close"}
-
-
-async def _receive_by(receive: Receive, deadline: float) -> Message:
-    """The next message of the request, or ``asyncio.TimeoutError`` once the loop's clock passes ``deadline``."""
-    left = deadline - asyncio.get_running_loop().time()
-    if left <= 0:
-        raise asyncio.TimeoutError
-    return await asyncio.wait_for(receive(), left)
-
-
-async def _drain(receive: Receive, size: int, timeout: float) -> Tuple[int, bool]:
-    """Read and drop the rest of a body (at most ``_DRAIN_LIMIT``, within ``timeout`` seconds in all):
-    ``(bytes seen, read to the end)``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while size <= _DRAIN_LIMIT:
-        try:
-            message = await _receive_by(receive, deadline)
-        except asyncio.TimeoutError:
-            return size, False
-        if message["type"] == "http.disconnect":
-            return size, False
-        size += len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return size, True
-    return size, False
 
 
 class JsonMiddleware(_Layer):
