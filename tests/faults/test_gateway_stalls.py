@@ -159,7 +159,7 @@ def _raw(child: ChildGateway) -> socket.socket:
 
 def _dribble_head(length: int = 1000) -> bytes:
     return (
-        f"POST {CHAT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"POST {CHAT} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Authorization: Bearer {TOKEN}\r\nContent-Length: {length}\r\n\r\n"
     ).encode()
 
