@@ -69,6 +69,8 @@ _TYPES = [
     "ModelInfo",
     "ModelOverride",
     "ModelPricing",
+    "ModelProvider",
+    "ModelProvidersResponse",
     "ModelSearchParams",
     "ModelsPage",
     "ModerationImageUrl",

@@ -13,7 +13,12 @@ from typing import Any, Dict, Iterator, List, Optional
 
 from .catalog_data import MODELS, ModelEntry
 
-__all__ = ["Catalog", "ModelEntry", "model_info"]
+__all__ = ["VIDEO_INPUTS", "Catalog", "ModelEntry", "model_info", "model_providers"]
+
+#: The ``supports_video_*`` flags of a ModelInfo (our reading of docs/protocol.md §V6.2).
+VIDEO_INPUTS = ("first_frame", "last_frame", "reference_image", "reference_video", "reference_audio", "audio")
+#: Simulated routes that keep at most this many ``cache_control`` breakpoints (docs/protocol.md §V3.2).
+BREAKPOINT_LIMITS = {"bedrock": 4}
 
 
 def _per_1m(per_1k: Optional[str]) -> Optional[str]:
@@ -58,6 +63,9 @@ def _pricing(entry: ModelEntry) -> Dict[str, Any]:
         "completion_usd_per_1m_discounted": None,
         "image_output_usd_per_image": entry.image_per_image,
         "request_usd": None,
+        # API 2026-08 (docs/protocol.md §V6.1): the rate in the row's own unit; token rows: the per-1M pair
+        "input_usd_per_unit": _per_1m(entry.prompt_per_1k),
+        "output_usd_per_unit": _per_1m(entry.completion_per_1k),
         **entry.pricing,
     }
 
@@ -101,9 +109,34 @@ def model_info(entry: ModelEntry) -> Dict[str, Any]:
         "realtime_max_concurrent_per_owner": None,
         "is_composite": False,
         "composite_models": None,
+        "supports_flex": entry.supports_flex,
+        **{f"supports_video_{name}": name in entry.video_inputs for name in VIDEO_INPUTS},
     }
     info.update(entry.extra)
     return info
+
+
+def model_providers(entry: ModelEntry) -> Dict[str, Any]:
+    """``GET /v1/models/{id}/providers``: the default route first, then the others (flex on the default only)."""
+    pricing = _pricing(entry)
+    standard = {k: v for k, v in pricing.items() if not k.startswith("flex_")}
+    routes = []
+    for index, provider in enumerate((entry.provider, *entry.other_routes)):
+        routes.append(
+            {
+                "provider": provider,
+                "is_default": index == 0,
+                "status": "available",
+                "context_length": entry.context_length or None,
+                "supports_flex": entry.supports_flex and index == 0,
+                "supports_tools": entry.supports_chat and entry.supports_tools,
+                "supports_prompt_caching": entry.supports_chat,
+                "max_cache_breakpoints": BREAKPOINT_LIMITS.get(provider),
+                "video_inputs": list(entry.video_inputs),
+                "pricing": pricing if index == 0 else standard,
+            }
+        )
+    return {"object": "list", "model": entry.id, "providers": routes}
 
 
 class Catalog:

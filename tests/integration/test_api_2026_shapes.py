@@ -1,0 +1,58 @@
+"""API 2026-08/09 shapes end to end: the SDK against the local gateway over real sockets, sync and async.
+
+Per-unit and flex prices in the catalogue, a model's providers (docs/protocol.md §V4-§V6); values are
+the gateway's own catalogue data, so every assertion is exact.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import meshapi
+from tests.conftest import resolve
+
+
+async def test_catalogue_has_per_unit_and_flex_prices(any_client: Any) -> None:
+    models = {m.id: m for m in await resolve(any_client.models.list())}
+    mini = models["openai/gpt-4o-mini"]
+    assert mini.pricing.pricing_unit == "per_1m_tokens"
+    assert mini.pricing.input_usd_per_unit == mini.pricing.prompt_usd_per_1m == "0.15"
+    assert mini.pricing.output_usd_per_unit == "0.6" and mini.supports_flex is False
+    nano = models["openai/gpt-5-nano"]
+    assert nano.supports_flex is True
+    assert (nano.pricing.flex_input_usd_per_1m, nano.pricing.flex_output_usd_per_1m) == ("0.025", "0.2")
+    assert nano.pricing.flex_cache_read_input_usd_per_1m == "0.0025"
+    video = models["byteplus/seedance-1-5-pro-251215"]
+    assert video.pricing.pricing_unit == "per_second"
+    assert video.pricing.prompt_usd_per_1m is None and video.pricing.completion_usd_per_1m is None
+    assert (video.pricing.input_usd_per_unit, video.pricing.output_usd_per_unit) == (None, "0.05")
+    assert video.supports_video_first_frame is True and video.supports_video_reference_video is False
+    speech = models["sarvam/bulbul:v2"].pricing
+    assert (speech.pricing_unit, speech.input_usd_per_unit) == ("per_1k_chars", "0.018")
+    hearing = models["sarvam/saaras:v3"].pricing
+    assert (hearing.pricing_unit, hearing.input_usd_per_unit) == ("per_hour", "0.36")
+    assert sorted(m for m in models if models[m].supports_flex) == ["openai/gpt-5-nano", "openai/o4-mini"]
+
+
+async def test_model_providers(any_client: Any) -> None:
+    nano = await resolve(any_client.models.providers("openai/gpt-5-nano"))
+    assert nano.model == "openai/gpt-5-nano" and nano._request_id
+    assert [(p.provider, p.is_default, p.supports_flex) for p in nano.providers] == [
+        ("openai", True, True),
+        ("azure", False, False),
+    ]
+    assert nano.providers[0].pricing.flex_input_usd_per_1m == "0.025"
+    assert nano.providers[1].pricing.flex_input_usd_per_1m is None
+    claude = await resolve(any_client.models.providers("anthropic/claude-haiku-4.5"))
+    assert [(p.provider, p.max_cache_breakpoints) for p in claude.providers] == [
+        ("anthropic", None),
+        ("bedrock", 4),
+    ]
+    video = await resolve(any_client.models.providers("byteplus/seedance-1-5-pro-251215"))
+    assert video.providers[0].video_inputs == ["first_frame", "last_frame", "reference_image", "audio"]
+    raw = await resolve(any_client.models.with_raw_response.providers("openai/o4-mini"))
+    assert raw.status_code == 200 and raw.parse().providers[0].pricing.flex_output_usd_per_1m == "2.2"
+    with pytest.raises(meshapi.NotFoundError):
+        await resolve(any_client.models.providers("openai/no-such-model"))

@@ -1,0 +1,158 @@
+"""Request and response shapes of API 2026-08/09 that 0.1.12 dropped or refused (docs/protocol.md §V3-§V6).
+
+Per-unit and flex prices, unknown catalogue fields, ``models.providers``; each over a MockTransport,
+sync and async, with the exact bytes sent and the exact values parsed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List
+
+import httpx
+import pytest
+
+import meshapi
+from meshapi.types import ModelInfo, ModelPricing
+from tests.conftest import resolve
+
+# --- models and pricing (§V6) ---------------------------------------------------------------------------
+
+CURRENT_LIST: List[Dict[str, Any]] = [
+    {
+        "id": "openai/gpt-4o-mini",
+        "name": "GPT-4o mini",
+        "is_free": False,
+        "supports_flex": True,
+        "supports_video_first_frame": False,
+        "brand_new_flag": {"kept": True},
+        "pricing": {
+            "pricing_unit": "per_1m_tokens",
+            "prompt_usd_per_1m": "0.15000000",
+            "completion_usd_per_1m": "0.60000000",
+            "input_usd_per_unit": "0.15000000",
+            "output_usd_per_unit": "0.60000000",
+            "cache_read_input_usd_per_1m": "0.07500000",
+            "flex_input_usd_per_1m": "0.07500000",
+            "flex_output_usd_per_1m": "0.30000000",
+            "flex_batch_usd_per_1m": "0.01",
+        },
+    },
+    {
+        "id": "bytedance/seedance-2-5",
+        "name": "Seedance 2.5",
+        "is_free": False,
+        "supports_video_first_frame": True,
+        "supports_video_last_frame": True,
+        "pricing": {
+            "pricing_unit": "per_second",
+            "prompt_usd_per_1m": None,
+            "completion_usd_per_1m": None,
+            "input_usd_per_unit": "10.70000000",
+            "output_usd_per_unit": "6.40000000",
+        },
+    },
+]
+
+
+def test_per_unit_prices_of_token_and_non_token_rows() -> None:
+    tokens, video = (ModelInfo.model_validate(item) for item in CURRENT_LIST)
+    assert tokens.pricing is not None and video.pricing is not None
+    assert tokens.pricing.input_usd_per_unit == tokens.pricing.prompt_usd_per_1m == "0.15000000"
+    assert tokens.pricing.output_usd_per_unit == "0.60000000"
+    assert tokens.pricing.cache_read_input_usd_per_1m == "0.07500000"
+    assert video.pricing.pricing_unit == "per_second"
+    assert video.pricing.prompt_usd_per_1m is None and video.pricing.completion_usd_per_1m is None
+    assert (video.pricing.input_usd_per_unit, video.pricing.output_usd_per_unit) == (
+        "10.70000000",
+        "6.40000000",
+    )
+    chars = ModelPricing(pricing_unit="per_1k_chars", input_usd_per_unit="0.00030000")
+    assert chars.input_usd_per_unit == "0.00030000" and chars.output_usd_per_unit is None
+
+
+def test_flex_prices_video_flags_and_unknown_fields_are_kept() -> None:
+    tokens, video = (ModelInfo.model_validate(item) for item in CURRENT_LIST)
+    assert tokens.supports_flex is True and video.supports_flex is None
+    assert tokens.pricing is not None
+    assert (tokens.pricing.flex_input_usd_per_1m, tokens.pricing.flex_output_usd_per_1m) == (
+        "0.07500000",
+        "0.30000000",
+    )
+    assert video.supports_video_first_frame is True and video.supports_video_last_frame is True
+    assert video.supports_video_reference_image is None
+    # Fields this release does not declare survive parsing and dumping.
+    assert tokens.model_extra == {"brand_new_flag": {"kept": True}}
+    assert tokens.pricing.model_extra == {"flex_batch_usd_per_1m": "0.01"}
+    assert tokens.model_dump()["brand_new_flag"] == {"kept": True}
+
+
+def test_retired_per_1k_fields_stay_declared_and_null() -> None:
+    fields = ModelPricing.model_fields
+    for name in ("prompt_usd_per_1k", "completion_usd_per_1k", "input_usd_per_unit", "output_usd_per_unit"):
+        assert name in fields and fields[name].default is None
+    pricing = ModelPricing.model_validate(CURRENT_LIST[0]["pricing"])
+    assert pricing.prompt_usd_per_1k is None and pricing.completion_usd_per_1k is None
+
+
+PROVIDERS = {
+    "object": "list",
+    "model": "openai/gpt-5-nano",
+    "providers": [
+        {"provider": "openai", "is_default": True, "supports_flex": True, "region": "us",
+         "pricing": {"flex_input_usd_per_1m": "0.025", "input_usd_per_unit": "0.05"}},
+        {"provider": "azure", "is_default": False, "supports_flex": False, "video_inputs": []},
+    ],
+}  # fmt: skip
+
+
+async def test_models_providers_path_parse_and_raw_view(make_client: Any) -> None:
+    seen: List[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=PROVIDERS, headers={"x-request-id": "req_providers"})
+
+    client = make_client(handler)
+    answer = await resolve(client.models.providers("openai/gpt-5-nano"))
+    assert isinstance(answer, meshapi.ModelProvidersResponse)
+    assert seen[0].method == "GET" and seen[0].url.raw_path == b"/v1/models/openai/gpt-5-nano/providers"
+    assert answer.model == "openai/gpt-5-nano" and [p.provider for p in answer.providers] == [
+        "openai",
+        "azure",
+    ]
+    first = answer.providers[0]
+    assert (
+        isinstance(first, meshapi.ModelProvider) and first.is_default is True and first.supports_flex is True
+    )
+    assert first.pricing is not None and first.pricing.flex_input_usd_per_1m == "0.025"
+    assert first.model_extra == {"region": "us"}
+    assert answer._request_id == "req_providers"
+    raw = await resolve(
+        client.models.with_raw_response.providers("openai/gpt-5-nano", extra_headers={"X-A": "1"})
+    )
+    assert raw.request_id == "req_providers" and seen[1].headers["x-a"] == "1"
+    parsed = raw.parse()
+    assert isinstance(parsed, meshapi.ModelProvidersResponse) and parsed.providers[1].provider == "azure"
+    with pytest.raises(meshapi.InvalidParamsError):
+        await resolve(client.models.providers(""))
+    assert len(seen) == 2
+
+
+async def test_models_providers_unknown_model_is_not_found(make_client: Any) -> None:
+    client = make_client(lambda r: httpx.Response(404, json={"detail": "Model 'x/y' not found."}))
+    with pytest.raises(meshapi.NotFoundError):
+        await resolve(client.models.providers("x/y"))
+
+
+def test_models_list_keeps_unknown_fields_from_the_wire() -> None:
+    body = json.dumps(CURRENT_LIST).encode()
+    client = meshapi.MeshAPI(
+        base_url="http://gateway.test",
+        token="rsk_unit_test_token",
+        httpx_client=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))),
+    )
+    with client:
+        models = client.models.list()
+    assert models[0].model_extra == {"brand_new_flag": {"kept": True}}
+    assert models[1].pricing is not None and models[1].pricing.output_usd_per_unit == "6.40000000"
