@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, List
 
+from meshapi_gateway.fakes.corpus import DOCUMENTS
+
 from .conftest import Result
 
 Run = Callable[..., Result]
@@ -43,3 +45,23 @@ def test_models_get_shows_unit_prices_and_flex(gw: Any, run: Run) -> None:
     assert [line.split() for line in flex.out.splitlines() if line.startswith("flex")] == [["flex", "yes"]]
     plain = run("models", "get", "openai/gpt-4o-mini")
     assert not any(line.startswith("flex") for line in plain.out.splitlines())
+
+
+def test_search_page_content_pins_tinyfish_and_prints_the_page(gw: Any, run: Run) -> None:
+    shown = run("search", "python httpx client", "-n", "1", "--page-content")
+    assert shown.code == 0, shown.err
+    sent = gw.requests.filter(path="/v1/web/search")[-1].json
+    assert (sent["provider"], sent["include_page_content"]) == ("tinyfish", True)
+    title = "HTTPX: a next-generation HTTP client for Python"
+    lines = shown.out.splitlines()
+    (doc,) = [d for d in DOCUMENTS if d.title == title]
+    start = lines.index(f"   page ({len(title) + 2 + len(doc.content)} characters):")
+    assert lines[start + 1 : start + 3] == [f"     {title}", ""]
+    assert lines[start + 3].startswith("     HTTPX is a fully featured HTTP client")
+    assert shown.err_lines == ["1 result from tinyfish"]
+    as_json = json.loads(run("search", "python httpx client", "-n", "1", "--page-content", "--json").out)
+    assert as_json["results"][0]["page_content"].startswith(title + "\n\n")
+    assert as_json["results"][0]["page_content_truncated"] is False
+    plain = run("search", "python httpx client", "-n", "1")
+    assert "page (" not in plain.out
+    assert "include_page_content" not in gw.requests.filter(path="/v1/web/search")[-1].json

@@ -1,7 +1,7 @@
 """API 2026-08/09 shapes end to end: the SDK against the local gateway over real sockets, sync and async.
 
-Per-unit and flex prices in the catalogue, a model's providers (docs/protocol.md §V4-§V6); values are
-the gateway's own catalogue data, so every assertion is exact.
+Per-unit and flex prices in the catalogue, a model's providers, web search page content (docs/protocol.md
+§V4-§V6); values are the gateway's own catalogue and corpus, so every assertion is exact.
 """
 
 from __future__ import annotations
@@ -56,3 +56,44 @@ async def test_model_providers(any_client: Any) -> None:
     assert raw.status_code == 200 and raw.parse().providers[0].pricing.flex_output_usd_per_1m == "2.2"
     with pytest.raises(meshapi.NotFoundError):
         await resolve(any_client.models.providers("openai/no-such-model"))
+
+
+async def test_web_search_page_content_from_the_corpus(any_client: Any) -> None:
+    plain = await resolve(any_client.web.search("python httpx client", max_results=2))
+    assert plain.provider == "native"
+    assert all(r.page_content is None and r.page_content_truncated is False for r in plain.results)
+    ignored = await resolve(
+        any_client.web.search("python httpx client", max_results=2, include_page_content=True)
+    )
+    assert all(r.page_content is None for r in ignored.results)  # only tinyfish extracts page text
+    pinned = await resolve(
+        any_client.web.search(
+            "python httpx client", max_results=2, provider="tinyfish", include_page_content=True
+        )
+    )
+    assert pinned.provider == "tinyfish" and pinned.results
+    top = pinned.results[0]
+    assert top.url == "https://www.python-httpx.org/"
+    assert top.page_content == top.title + "\n\n" + top.content and top.page_content_truncated is False
+    no_flag = await resolve(any_client.web.search("python httpx client", max_results=1, provider="tinyfish"))
+    assert no_flag.results[0].page_content is None
+
+
+async def test_web_search_page_content_is_cut_at_the_limit(any_client: Any) -> None:
+    from meshapi_gateway.routes.web import PAGE_CONTENT_LIMIT
+
+    line = "The zebrafish aquarium keeps seven striped zebrafish in filtered water at 27 degrees.\n"
+    text = "".join(f"{n:04d} {line}" for n in range(60))  # longer than the limit
+    assert len(text) > PAGE_CONTENT_LIMIT
+    created = await resolve(
+        any_client.rag.upload_file(file_name="zebrafish.txt", mime_type="text/plain", content=text.encode())
+    )
+    await resolve(any_client.rag.wait_until_ready(created.file_id, timeout=30, poll_interval=0.05))
+    found = await resolve(
+        any_client.web.search(
+            "zebrafish aquarium", provider="tinyfish", include_page_content=True, max_results=1
+        )
+    )
+    (hit,) = found.results
+    assert hit.url.endswith("/zebrafish.txt") and hit.page_content_truncated is True
+    assert hit.page_content == text[:PAGE_CONTENT_LIMIT]

@@ -1,7 +1,7 @@
 """Request and response shapes of API 2026-08/09 that 0.1.12 dropped or refused (docs/protocol.md §V3-§V6).
 
-Per-unit and flex prices, unknown catalogue fields, ``models.providers``; each over a MockTransport,
-sync and async, with the exact bytes sent and the exact values parsed.
+Per-unit and flex prices, unknown catalogue fields, ``models.providers``; web search page content;
+each over a MockTransport, sync and async, with the exact bytes sent and the exact values parsed.
 """
 
 from __future__ import annotations
@@ -156,3 +156,46 @@ def test_models_list_keeps_unknown_fields_from_the_wire() -> None:
         models = client.models.list()
     assert models[0].model_extra == {"brand_new_flag": {"kept": True}}
     assert models[1].pricing is not None and models[1].pricing.output_usd_per_unit == "6.40000000"
+
+
+# --- web search page content (§V5) ----------------------------------------------------------------------
+
+SEARCH_ANSWER = {
+    "query": "q",
+    "provider": "tinyfish",
+    "results": [
+        {"title": "A", "url": "https://a.test/", "content": "snippet",
+         "page_content": "the full extracted page text", "page_content_truncated": True},
+        {"title": "B", "url": "https://b.test/", "content": "other", "page_content": None},
+        {"title": "C", "url": "https://c.test/", "content": "third"},
+    ],
+}  # fmt: skip
+
+
+async def test_web_search_page_content_request_and_results(make_client: Any) -> None:
+    bodies: List[Dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json=SEARCH_ANSWER)
+
+    client = make_client(handler)
+    found = await resolve(client.web.search("q", provider="tinyfish", include_page_content=True))
+    await resolve(client.web.search("q", include_page_content=False))
+    await resolve(client.web.search("q"))
+    assert (bodies[0]["provider"], bodies[0]["include_page_content"]) == ("tinyfish", True)
+    assert bodies[1]["include_page_content"] is False and "provider" not in bodies[1]
+    assert "include_page_content" not in bodies[2]
+    first, second, third = found.results
+    assert (first.content, first.page_content, first.page_content_truncated) == (
+        "snippet",
+        "the full extracted page text",
+        True,
+    )
+    assert (second.page_content, second.page_content_truncated) == (None, False)
+    assert (third.page_content, third.page_content_truncated) == (None, False)
+    params = meshapi.WebSearchParams(query="q", provider="tinyfish", include_page_content=True)
+    assert params.to_body()["include_page_content"] is True
+    with pytest.raises(meshapi.InvalidParamsError):
+        await resolve(client.web.search("q", provider="not-an-engine"))
+    assert len(bodies) == 3
