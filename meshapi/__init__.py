@@ -140,6 +140,7 @@ _ERRORS = [
     "InternalServerError",
     "InvalidParamsError",
     "MeshAPIError",
+    "ModelCapabilityNotSupportedError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",

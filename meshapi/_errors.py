@@ -11,6 +11,7 @@
      |         +-- WaitTimeoutError   a wait helper's deadline passed
      +-- APIStatusError               the gateway answered with an HTTP error status
      |    +-- BadRequestError         400
+ |    |    +-- ModelCapabilityNotSupportedError  400 model_capability_not_supported (e.g. flex)
      |    +-- AuthenticationError     401
      |    +-- PaymentRequiredError    402
      |    +-- PermissionDeniedError   403
@@ -52,6 +53,7 @@ __all__ = [
     "InternalServerError",
     "InvalidParamsError",
     "MeshAPIError",
+    "ModelCapabilityNotSupportedError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -276,6 +278,11 @@ class BadRequestError(APIStatusError):
     """400."""
 
 
+class ModelCapabilityNotSupportedError(BadRequestError):
+    """400 ``model_capability_not_supported``: the model cannot serve what was asked (``service_tier="flex"``
+    on a model without a flex price, docs/protocol.md §V4). Never retried; still a ``BadRequestError``."""
+
+
 class AuthenticationError(APIStatusError):
     """401: missing, unknown or revoked API key."""
 
@@ -453,6 +460,19 @@ _STATUS_CLASSES: Dict[int, Type[APIStatusError]] = {
 }
 
 
+#: Error codes a program branches on, each a subclass of its status's class (the status class otherwise).
+_CODE_CLASSES: Dict[str, Type[APIStatusError]] = {
+    "model_capability_not_supported": ModelCapabilityNotSupportedError,
+}
+
+
+def _class_for(status: int, error_code: str) -> Type[APIStatusError]:
+    """The class of a status error: the code's own subclass when it belongs to that status's class."""
+    by_status = class_for_status(status)
+    by_code = _CODE_CLASSES.get(error_code)
+    return by_code if by_code is not None and issubclass(by_code, by_status) else by_status
+
+
 def class_for_status(status: int) -> Type[APIStatusError]:
     """The error class for an HTTP status: one per family, ``APIStatusError`` for the rest."""
     if status in _STATUS_CLASSES:
@@ -475,7 +495,7 @@ def error_from_response(response: Any) -> APIStatusError:
         return class_for_status(status)(
             f"HTTP {status}", status=status, error_code=error_code_for_status(status), request_id=""
         )
-    return class_for_status(found.status)(
+    return _class_for(found.status, found.error_code)(
         found.message,
         status=found.status,
         error_code=found.error_code,

@@ -76,6 +76,8 @@ class ResponsesParams(RequestModel):
     expire_at: Optional[int] = None
     context_management: Optional[Dict[str, Any]] = None
     plugins: Optional[List[Dict[str, Any]]] = None
+    # API 2026-08: "default", "flex" or "auto" (docs/protocol.md §V4); absent means "default".
+    service_tier: Optional[str] = None
 
 
 class ResponsesUsage(MeshModel):
@@ -100,6 +102,7 @@ class ResponsesResponse(MeshResult):
     # response) is an empty one.
     output: List[Any] = Field(default_factory=list)
     usage: Optional[ResponsesUsage] = None
+    service_tier: Optional[str] = None  # the tier that served the call
 
     @field_validator("output", mode="before")
     @classmethod
@@ -170,6 +173,7 @@ class ResponsesFields(TypedDict, total=False):
     expire_at: Optional[int]
     context_management: Optional[Mapping[str, Any]]
     plugins: Optional[Sequence[Mapping[str, Any]]]
+    service_tier: Optional[str]
 
 
 class ResponsesStreamFields(ResponsesFields, total=False):

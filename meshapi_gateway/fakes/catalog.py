@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional
 
 from .catalog_data import MODELS, ModelEntry
 
-__all__ = ["VIDEO_INPUTS", "Catalog", "ModelEntry", "model_info", "model_providers"]
+__all__ = ["VIDEO_INPUTS", "Catalog", "ModelEntry", "model_info", "model_providers", "served_tier"]
 
 #: The ``supports_video_*`` flags of a ModelInfo (our reading of docs/protocol.md §V6.2).
 VIDEO_INPUTS = ("first_frame", "last_frame", "reference_image", "reference_video", "reference_audio", "audio")
@@ -116,6 +116,12 @@ def model_info(entry: ModelEntry) -> Dict[str, Any]:
     return info
 
 
+def served_tier(requested: str, entry: ModelEntry) -> str:
+    """The tier a call runs on: flex (asked as ``flex`` or ``auto``) where the model has a flex price, else
+    the standard one (docs/protocol.md §V4: a fallback to a model without flex drops the tier)."""
+    return "flex" if requested in ("flex", "auto") and entry.supports_flex else "default"
+
+
 def model_providers(entry: ModelEntry) -> Dict[str, Any]:
     """``GET /v1/models/{id}/providers``: the default route first, then the others (flex on the default only)."""
     pricing = _pricing(entry)
@@ -173,8 +179,12 @@ class Catalog:
         return list(self._infos.values())
 
     @staticmethod
-    def cost(entry: ModelEntry, prompt_tokens: int, completion_tokens: int) -> str:
-        """USD cost of a call as a decimal string (``"0.0000024"``)."""
+    def cost(entry: ModelEntry, prompt_tokens: int, completion_tokens: int, tier: str = "default") -> str:
+        """USD cost of a call as a decimal string (``"0.0000024"``); ``tier="flex"``: at the flex prices."""
+        if tier == "flex" and entry.supports_flex:
+            flex_in = Decimal(entry.pricing["flex_input_usd_per_1m"])
+            flex_out = Decimal(entry.pricing["flex_output_usd_per_1m"])
+            return _decimal_text((flex_in * prompt_tokens + flex_out * completion_tokens) / 1_000_000)
         total = (
             Decimal(entry.prompt_per_1k) * prompt_tokens
             + Decimal(entry.completion_per_1k) * completion_tokens

@@ -87,6 +87,8 @@ SAMPLING = {
     "session_id": opt(Str()),
     "cache": opt(Bool()),
 }
+#: ``service_tier`` of chat completions and responses (docs/protocol.md §V4); absent means ``default``.
+TIER = {"service_tier": opt(Literal("default", "flex", "auto"))}
 CHAT = Obj(
     {
         "messages": req(ListOf(MESSAGE)),
@@ -101,6 +103,7 @@ CHAT = Obj(
         "response_format": opt(ResponseFormat()),
         "modality": opt(Literal("text", "image")),
         "reasoning_effort": opt(Literal("high", "medium", "low", "none")),
+        **TIER,
     }
 )
 
@@ -112,6 +115,23 @@ def resolve_model(state: GatewayState, request: Request, model: Optional[str]) -
     entry = chat_model(request, DEFAULT_MODEL if auto or not model else model)
     require_capability(entry, entry.supports_chat, "chat completions")
     return entry, auto
+
+
+def requested_tier(body: Dict[str, Any], entry: ModelEntry) -> str:
+    """The tier asked for; flex on a model without a flex price is a 400 before any work (never downgraded).
+
+    ``auto`` runs on flex where the model has it, else on the standard tier (our reading: the docs leave
+    ``auto`` open).
+    """
+    tier = str(body.get("service_tier") or "default")
+    if tier == "flex" and not entry.supports_flex:
+        raise ApiError(
+            400,
+            "model_capability_not_supported",
+            f"Model '{entry.id}' does not support service_tier 'flex'.",
+            param="service_tier",
+        )
+    return tier
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> Dict[str, Any]:
@@ -134,9 +154,14 @@ def _message(choice: engine.Choice) -> Dict[str, Any]:
 
 
 def completion_body(
-    completion_id: str, created: int, model: str, choices: List[engine.Choice], prompt_tokens: int
+    completion_id: str,
+    created: int,
+    model: str,
+    choices: List[engine.Choice],
+    prompt_tokens: int,
+    service_tier: Optional[str] = None,
 ) -> Dict[str, Any]:
-    """The non-streaming ``chat.completion`` object."""
+    """The non-streaming ``chat.completion`` object (``service_tier``: the tier that served it, if told)."""
     completion_tokens = sum(c.completion_tokens for c in choices)
     return {
         "id": completion_id,
@@ -149,6 +174,7 @@ def completion_body(
         ],
         "usage": usage(prompt_tokens, completion_tokens),
         "system_fingerprint": "fp_meshapi_local",
+        **({"service_tier": service_tier} if service_tier is not None else {}),
     }
 
 

@@ -13,14 +13,14 @@ from starlette.routing import Route
 
 from ..errors import ApiError
 from ..fakes import engine
-from ..fakes.catalog import ModelEntry
+from ..fakes.catalog import ModelEntry, served_tier
 from ..fakes.templating import apply_template
 from ..http.context import gateway, json_body, json_response, owner, pace
 from ..http.sse import named_event, sse_response
 from ..http.validation import AnyValue, Bool, Int, ListOf, MapOf, Obj, OneOf, Str, check_query, opt, req
 from ..ids import hex_id
 from ..store.state import GatewayState
-from ._conversation import SAMPLING, resolve_model
+from ._conversation import SAMPLING, TIER, requested_tier, resolve_model
 
 RESPONSES = Obj(
     {
@@ -37,6 +37,7 @@ RESPONSES = Obj(
         "max_tool_calls": opt(Int(ge=1, le=10)),
         "background": opt(Bool()),
         "previous_response_id": opt(Str()),
+        **TIER,
     }
 )
 
@@ -101,6 +102,7 @@ async def create_response(request: Request) -> Response:
     raw = await json_body(request, RESPONSES)
     body = apply_template(state, owner(request), raw)
     entry, _ = resolve_model(state, request, body.get("model"))
+    tier = served_tier(requested_tier(body, entry), entry)
     messages = _input_messages(body)
     params = engine.ChatParams(
         model=entry.id,
@@ -118,7 +120,10 @@ async def create_response(request: Request) -> Response:
     response_id = hex_id("resp_", 24)
     created = int(time.time())
     reasoning = entry.supports_thinking or body.get("reasoning") is not None
-    final = _response_object(response_id, created, entry, choice, input_tokens, reasoning)
+    final = {
+        **_response_object(response_id, created, entry, choice, input_tokens, reasoning),
+        "service_tier": tier,
+    }
     _remember_response(state, owner(request), final)
     if body.get("stream"):
         return sse_response(_responses_stream(state, final))

@@ -1,17 +1,21 @@
 """API 2026-08/09 shapes end to end: the SDK against the local gateway over real sockets, sync and async.
 
-Per-unit and flex prices in the catalogue, a model's providers, web search page content (docs/protocol.md
-§V4-§V6); values are the gateway's own catalogue and corpus, so every assertion is exact.
+Per-unit and flex prices in the catalogue, a model's providers, web search page content, service tiers
+(flex, the 400 before any work, the flex capacity fault) (docs/protocol.md §V4-§V6); values are the
+gateway's own catalogue and corpus, so every assertion is exact.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, Iterator
 
 import pytest
 
 import meshapi
-from tests.conftest import resolve
+from tests.conftest import collect, resolve
+
+from .conftest import FAST
 
 
 async def test_catalogue_has_per_unit_and_flex_prices(any_client: Any) -> None:
@@ -97,3 +101,112 @@ async def test_web_search_page_content_is_cut_at_the_limit(any_client: Any) -> N
     (hit,) = found.results
     assert hit.url.endswith("/zebrafish.txt") and hit.page_content_truncated is True
     assert hit.page_content == text[:PAGE_CONTENT_LIMIT]
+
+
+# --- service tiers (§V4) --------------------------------------------------------------------------------
+
+FLEX_MODEL, PLAIN_MODEL = "openai/gpt-5-nano", "openai/gpt-4o-mini"
+HELLO = [{"role": "user", "content": "Say hello"}]
+
+
+def _flex_cost(prompt_tokens: int, completion_tokens: int) -> Decimal:
+    return (Decimal("0.025") * prompt_tokens + Decimal("0.2") * completion_tokens) / 1_000_000
+
+
+async def test_chat_and_responses_echo_the_tier_that_served(any_client: Any) -> None:
+    flex = await resolve(
+        any_client.chat.completions.create(model=FLEX_MODEL, messages=HELLO, service_tier="flex")
+    )
+    assert flex.service_tier == "flex"
+    auto_flex = await resolve(
+        any_client.chat.completions.create(model=FLEX_MODEL, messages=HELLO, service_tier="auto")
+    )
+    auto_plain = await resolve(
+        any_client.chat.completions.create(model=PLAIN_MODEL, messages=HELLO, service_tier="auto")
+    )
+    plain = await resolve(any_client.chat.completions.create(model=FLEX_MODEL, messages=HELLO))
+    assert (auto_flex.service_tier, auto_plain.service_tier, plain.service_tier) == (
+        "flex",
+        "default",
+        "default",
+    )
+    stream = await resolve(
+        any_client.chat.completions.create(model=FLEX_MODEL, messages=HELLO, service_tier="flex", stream=True)
+    )
+    chunks = await collect(stream)
+    assert {c.service_tier for c in chunks} == {"flex"}
+    (tail,) = [c for c in chunks if c.usage is not None]
+    assert Decimal(tail.cost) == _flex_cost(tail.usage.prompt_tokens, tail.usage.completion_tokens)
+    reply = await resolve(
+        any_client.responses.create(model=FLEX_MODEL, input="Say hello", service_tier="flex")
+    )
+    assert reply.service_tier == "flex"
+    default = await resolve(any_client.responses.create(model=PLAIN_MODEL, input="Say hello"))
+    assert default.service_tier == "default"
+
+
+async def test_flex_on_a_model_without_it_is_refused_before_any_work(any_client: Any, gateway: Any) -> None:
+    gateway.requests.clear()
+    with pytest.raises(meshapi.ModelCapabilityNotSupportedError) as caught:
+        await resolve(
+            any_client.chat.completions.create(model=PLAIN_MODEL, messages=HELLO, service_tier="flex")
+        )
+    error = caught.value
+    assert (error.status, error.error_code) == (400, "model_capability_not_supported")
+    assert error.body["error"]["param"] == "service_tier" and error.request_id
+    with pytest.raises(meshapi.ModelCapabilityNotSupportedError):
+        await resolve(any_client.responses.create(model=PLAIN_MODEL, input="hi", service_tier="flex"))
+    assert [r.status for r in gateway.requests.filter(path="/v1/chat/completions")] == [400]  # not retried
+    with pytest.raises(meshapi.UnprocessableEntityError):
+        await resolve(
+            any_client.chat.completions.create(model=FLEX_MODEL, messages=HELLO, service_tier="turbo")
+        )
+
+
+@pytest.fixture
+def no_provider_faults(gateway: Any) -> Iterator[Any]:
+    gateway.requests.clear()
+    yield gateway
+    gateway.provider_faults.clear()
+
+
+async def test_a_full_flex_tier_answers_503_with_retry_after_and_is_retried(
+    any_client: Any, no_provider_faults: Any
+) -> None:
+    gateway = no_provider_faults
+    fault = gateway.provider_faults.flex_capacity(FLEX_MODEL, retry_after=0)
+    plain = await resolve(any_client.chat.completions.create(model=FLEX_MODEL, messages=HELLO))
+    assert plain.service_tier == "default" and fault.hits == 0  # the standard tier is not affected
+    reply = await resolve(
+        any_client.chat.completions.create(model=FLEX_MODEL, messages=HELLO, service_tier="flex")
+    )
+    assert reply.service_tier == "flex" and fault.hits == 1
+    statuses = [r.status for r in gateway.requests.filter(path="/v1/chat/completions")]
+    assert statuses == [200, 503, 200]
+    failed = gateway.requests.filter(path="/v1/chat/completions")[1]
+    assert failed.response_headers["retry-after"] == "0"
+
+
+def test_a_full_flex_tier_error_when_retries_run_out(gateway: Any, no_provider_faults: Any) -> None:
+    gateway.provider_faults.flex_capacity(FLEX_MODEL, times=-1, retry_after=0)
+    client = meshapi.MeshAPI(base_url=gateway.base_url, token=gateway.token, max_retries=1, **FAST)
+    with client, pytest.raises(meshapi.InternalServerError) as caught:
+        client.chat.completions.create(model=FLEX_MODEL, messages=HELLO, service_tier="flex")
+    assert (caught.value.status, caught.value.error_code) == (503, "flex_capacity_exceeded")
+    assert caught.value.retry_after_seconds == 0
+    assert len(gateway.requests.filter(path="/v1/chat/completions")) == 2
+
+
+def test_gateway_fallback_drops_the_flex_tier() -> None:
+    from meshapi_gateway import serve
+    from meshapi_gateway.fakes.routing import RoutingPolicy
+
+    with serve(tokens=["rsk_flex_routed"], routing={"*": RoutingPolicy(retries=0)}) as gw:
+        gw.provider_faults.flex_capacity(FLEX_MODEL, times=-1, retry_after=0)
+        with meshapi.MeshAPI(base_url=gw.base_url, token="rsk_flex_routed", max_retries=0) as client:
+            raw = client.chat.completions.with_raw_response.create(
+                model=FLEX_MODEL, models=[PLAIN_MODEL], messages=HELLO, service_tier="flex"
+            )
+        reply = raw.parse()
+        assert (reply.model, reply.service_tier) == (PLAIN_MODEL, "default")
+        assert raw.headers["x-mesh-routing-fallback"] == "true"

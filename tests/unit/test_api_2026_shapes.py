@@ -1,7 +1,8 @@
 """Request and response shapes of API 2026-08/09 that 0.1.12 dropped or refused (docs/protocol.md §V3-§V6).
 
-Per-unit and flex prices, unknown catalogue fields, ``models.providers``; web search page content;
-each over a MockTransport, sync and async, with the exact bytes sent and the exact values parsed.
+Per-unit and flex prices, unknown catalogue fields, ``models.providers``; web search page content; service
+tiers and ``ModelCapabilityNotSupportedError``; each over a MockTransport, sync and async, with the exact
+bytes sent and the exact values parsed.
 """
 
 from __future__ import annotations
@@ -199,3 +200,103 @@ async def test_web_search_page_content_request_and_results(make_client: Any) -> 
     with pytest.raises(meshapi.InvalidParamsError):
         await resolve(client.web.search("q", provider="not-an-engine"))
     assert len(bodies) == 3
+
+
+# --- service tiers (§V4) --------------------------------------------------------------------------------
+
+CHAT_REPLY = {
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "openai/gpt-5-nano",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+    "service_tier": "flex",
+}  # fmt: skip
+RESPONSE_REPLY = {"id": "resp_1", "object": "response", "model": "openai/gpt-5-nano", "status": "completed",
+                  "output": [], "service_tier": "flex"}  # fmt: skip
+NOT_SUPPORTED = {
+    "error": {
+        "code": "model_capability_not_supported",
+        "message": "Model 'openai/gpt-4o-mini' does not support service_tier 'flex'.",
+        "param": "service_tier",
+    },
+    "request_id": "req_flex_400",
+}
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+async def test_service_tier_is_sent_and_read_on_chat_and_responses(make_client: Any) -> None:
+    bodies: List[Dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(
+            200, json=CHAT_REPLY if request.url.path.endswith("completions") else RESPONSE_REPLY
+        )
+
+    client = make_client(handler)
+    chat = await resolve(
+        client.chat.completions.create(model="openai/gpt-5-nano", messages=MESSAGES, service_tier="flex")
+    )
+    reply = await resolve(client.responses.create(model="openai/gpt-5-nano", input="hi", service_tier="auto"))
+    await resolve(client.responses.create(model="openai/gpt-5-nano", input="hi"))
+    assert bodies[0]["service_tier"] == "flex" and bodies[1]["service_tier"] == "auto"
+    assert "service_tier" not in bodies[2]
+    assert chat.service_tier == "flex" and reply.service_tier == "flex"
+    assert meshapi.ResponsesParams(input="x", service_tier="default").to_body()["service_tier"] == "default"
+
+
+async def test_model_capability_not_supported_is_typed_and_never_retried(make_client: Any) -> None:
+    seen: List[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(400, json=NOT_SUPPORTED)
+
+    client = make_client(handler, max_retries=3)
+    with pytest.raises(meshapi.ModelCapabilityNotSupportedError) as caught:
+        await resolve(
+            client.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES, service_tier="flex")
+        )
+    error = caught.value
+    assert isinstance(error, meshapi.BadRequestError) and isinstance(error, meshapi.APIStatusError)
+    assert (error.status, error.error_code, error.request_id) == (
+        400,
+        "model_capability_not_supported",
+        "req_flex_400",
+    )
+    assert len(seen) == 1
+    with pytest.raises(meshapi.ModelCapabilityNotSupportedError):
+        await resolve(client.responses.create(model="openai/gpt-4o-mini", input="hi", service_tier="flex"))
+    assert len(seen) == 2
+
+
+def test_the_code_subclass_applies_only_under_its_own_status() -> None:
+    def error_for(status: int, code: str) -> meshapi.MeshAPIError:
+        body = {"error": {"code": code, "message": "m"}}
+        return meshapi.MeshAPIError.from_response(httpx.Response(status, json=body))
+
+    assert type(error_for(400, "model_capability_not_supported")) is meshapi.ModelCapabilityNotSupportedError
+    assert type(error_for(400, "invalid_request")) is meshapi.BadRequestError
+    # A status whose class the subclass does not extend keeps its own class (an except clause still matches).
+    assert type(error_for(422, "model_capability_not_supported")) is meshapi.UnprocessableEntityError
+    assert "ModelCapabilityNotSupportedError" in meshapi.__all__
+
+
+async def test_flex_capacity_503_with_retry_after_is_retried(make_client: Any) -> None:
+    seen: List[httpx.Request] = []
+    events: List[Any] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            full = {"error": {"code": "flex_capacity_exceeded", "message": "flex capacity full"}}
+            return httpx.Response(503, json=full, headers={"Retry-After": "0"})
+        return httpx.Response(200, json=CHAT_REPLY)
+
+    client = make_client(handler, logger=events.append)
+    reply = await resolve(
+        client.chat.completions.create(model="openai/gpt-5-nano", messages=MESSAGES, service_tier="flex")
+    )
+    assert reply.service_tier == "flex" and len(seen) == 2
+    assert [json.loads(r.content)["service_tier"] for r in seen] == ["flex", "flex"]
+    assert seen[0].headers["idempotency-key"] == seen[1].headers["idempotency-key"]
+    (retry,) = events
+    assert isinstance(retry, meshapi.RetryEvent) and (retry.status, retry.delay_ms) == (503, 0)
