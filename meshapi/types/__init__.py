@@ -34,6 +34,7 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "CreateBatchParams",
         "DictLikeModel",
     ),
+    "caching": ("CacheControl", "PromptTokensDetails"),
     "chat": (
         "AudioOutputOptions",
         "ChatCompletionChoice",
@@ -182,6 +183,7 @@ __all__ = [
     "BulkEmbedRequest",
     "BulkEmbedResponse",
     "BulkEmbedResult",
+    "CacheControl",
     "ChatCompletionChoice",
     "ChatCompletionChunk",
     "ChatCompletionChunkChoice",
@@ -237,6 +239,7 @@ __all__ = [
     "ModerationResponse",
     "ModerationResult",
     "MultimodalEmbeddingInput",
+    "PromptTokensDetails",
     "PronunciationDictionaryLocator",
     "ProviderPreferences",
     "RagFileListResponse",
@@ -307,6 +310,7 @@ def __dir__() -> List[str]:
 if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .audio import *  # noqa: F403
     from .batches import *  # noqa: F403
+    from .caching import *  # noqa: F403
     from .chat import *  # noqa: F403
     from .compare import *  # noqa: F403
     from .embeddings import *  # noqa: F403

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedD
 from pydantic import ConfigDict, Field, field_validator
 
 from ._base import MeshModel, MeshResult, RequestModel
+from .caching import PromptTokensDetails
 
 __all__ = [
     "BuiltinTool",
@@ -86,9 +87,10 @@ class ResponsesUsage(MeshModel):
     total_tokens: Optional[int] = None
     prompt_tokens: Optional[int] = None
     completion_tokens: Optional[int] = None
-    prompt_tokens_details: Optional[Dict[str, Any]] = None
+    prompt_tokens_details: Optional[PromptTokensDetails] = None
     completion_tokens_details: Optional[Dict[str, Any]] = None
     classifier_tokens: Optional[int] = None
+    input_tokens_details: Optional[PromptTokensDetails] = None  # cached input tokens
 
 
 class ResponsesResponse(MeshResult):

@@ -51,10 +51,33 @@ class ResponseFormat(Spec):
         return value
 
 
+#: A prompt-cache breakpoint (docs/protocol.md §V3.2; the accepted shape is ours: the docs leave it open).
+CACHE_CONTROL = Obj({"type": req(Literal("ephemeral")), "ttl": opt(Literal("5m", "1h"))})
+
+
+class Content(Spec):
+    """A message ``content``: text or a list of parts; a part's optional ``cache_control`` is checked.
+
+    A list of objects is checked part by part (an error names the part); anything else as before (text,
+    else the first alternative's error).
+    """
+
+    _ANY = OneOf(Str(), ListOf(MapOf()))
+
+    def check(self, value: Any, loc: Loc, report: Report) -> Any:
+        if not (isinstance(value, list) and all(isinstance(part, dict) for part in value)):
+            return self._ANY.check(value, loc, report)
+        for index, part in enumerate(value):
+            if part.get("cache_control") is not None:
+                CACHE_CONTROL.check(part["cache_control"], (*loc, index, "cache_control"), report)
+        return value
+
+
 MESSAGE = Obj(
     {
         "role": req(Literal("system", "user", "assistant", "tool", "developer")),
-        "content": opt(OneOf(Str(), ListOf(MapOf()))),
+        "content": opt(Content()),
+        "cache_control": opt(CACHE_CONTROL),
         "name": opt(Str()),
         "tool_call_id": opt(Str()),
         "tool_calls": opt(ListOf(MapOf())),
@@ -66,6 +89,7 @@ TOOL = Obj(
         "function": req(
             Obj({"name": req(Str(min_length=1)), "description": opt(Str()), "parameters": opt(MapOf())})
         ),
+        "cache_control": opt(CACHE_CONTROL),
     }
 )
 TOOL_CHOICE = OneOf(
@@ -134,12 +158,15 @@ def requested_tier(body: Dict[str, Any], entry: ModelEntry) -> str:
     return tier
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> Dict[str, Any]:
+def usage(
+    prompt_tokens: int, completion_tokens: int, cache: Optional[Dict[str, int]] = None
+) -> Dict[str, Any]:
+    """A chat ``usage`` object; ``cache``: the prompt-cache counts (``fakes/prompt_cache.py``) if any."""
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
+        "prompt_tokens_details": cache or {"cached_tokens": 0},
         "completion_tokens_details": {"reasoning_tokens": 0},
     }
 
@@ -160,6 +187,7 @@ def completion_body(
     choices: List[engine.Choice],
     prompt_tokens: int,
     service_tier: Optional[str] = None,
+    cache: Optional[Dict[str, int]] = None,
 ) -> Dict[str, Any]:
     """The non-streaming ``chat.completion`` object (``service_tier``: the tier that served it, if told)."""
     completion_tokens = sum(c.completion_tokens for c in choices)
@@ -172,7 +200,7 @@ def completion_body(
             {"index": i, "message": _message(c), "finish_reason": c.finish_reason, "logprobs": None}
             for i, c in enumerate(choices)
         ],
-        "usage": usage(prompt_tokens, completion_tokens),
+        "usage": usage(prompt_tokens, completion_tokens, cache),
         "system_fingerprint": "fp_meshapi_local",
         **({"service_tier": service_tier} if service_tier is not None else {}),
     }

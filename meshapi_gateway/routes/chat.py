@@ -1,7 +1,8 @@
 """``/v1/chat/completions`` (SDK ``client.chat.completions``; docs/protocol.md §3.2, §4.1), plain and streamed.
 
 ``service_tier`` (docs/protocol.md §V4) is checked before routing and echoed as the tier that served the
-call, in the body and in every chunk; a flex call's cost is at the flex prices.
+call, in the body and in every chunk; a flex call's cost is at the flex prices. ``cache_control`` markers
+give ``usage.prompt_tokens_details`` its cached and written tokens (``fakes/prompt_cache.py``, §V3.2).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.routing import Route
 
 from ..fakes import engine, routing
 from ..fakes.catalog import Catalog, ModelEntry, served_tier
+from ..fakes.prompt_cache import PromptCache, strip_markers
 from ..fakes.templating import apply_template
 from ..http.context import gateway, json_body, json_response, owner, pace
 from ..http.sse import DONE, data_event, sse_response
@@ -44,6 +46,8 @@ async def chat_completions(request: Request) -> Response:
     entry, routed = routing.for_request(state, request.headers.get("authorization", ""), body, entry, tier)
     tier = served_tier(tier, entry)
     check_tool_choice(body)
+    cache = _prompt_cache(state).account(owner(request), entry, body)
+    body = strip_markers(body)  # the stand-in model never sees the markers
     if body.get("response_format") or body.get("tools"):  # schema-driven generation: off the event loop
         choices, prompt_tokens = await run_in_threadpool(run_chat, body, entry, state.replies)
     else:
@@ -53,16 +57,21 @@ async def chat_completions(request: Request) -> Response:
     if body.get("stream"):
         headers = {"x-auto-routed": "true", "x-resolved-model-id": entry.id} if auto else None
         return sse_response(
-            _chat_stream(state, completion_id, created, entry, choices, prompt_tokens, tier), headers
+            _chat_stream(state, completion_id, created, entry, choices, prompt_tokens, tier, cache), headers
         )
     if state.latency > 0:
         await asyncio.sleep(state.latency)
-    result = completion_body(completion_id, created, entry.id, choices, prompt_tokens, tier)
+    result = completion_body(completion_id, created, entry.id, choices, prompt_tokens, tier, cache)
     if auto:
         result.update(
             {"x_auto_routed": True, "x_resolved_model_id": entry.id, "x_auto_routed_fallback": False}
         )
     return json_response(result, headers=routed)
+
+
+def _prompt_cache(state: GatewayState) -> PromptCache:
+    cache: PromptCache = state.cache.setdefault("prompt_cache", PromptCache())
+    return cache
 
 
 async def _chat_stream(
@@ -73,6 +82,7 @@ async def _chat_stream(
     choices: List[engine.Choice],
     prompt_tokens: int,
     tier: str,
+    cache: Optional[Dict[str, int]],
 ) -> AsyncIterator[bytes]:
     head = {
         "id": completion_id,
@@ -110,7 +120,7 @@ async def _chat_stream(
     tail = {
         **head,
         "choices": [],
-        "usage": usage(prompt_tokens, completion_tokens),
+        "usage": usage(prompt_tokens, completion_tokens, cache),
         "cost": Catalog.cost(entry, prompt_tokens, completion_tokens, tier),
     }
     yield data_event(tail)

@@ -1,14 +1,15 @@
 """API 2026-08/09 shapes end to end: the SDK against the local gateway over real sockets, sync and async.
 
 Per-unit and flex prices in the catalogue, a model's providers, web search page content, service tiers
-(flex, the 400 before any work, the flex capacity fault) (docs/protocol.md §V4-§V6); values are the
+(flex, the 400 before any work, the flex capacity fault), prompt caching (docs/protocol.md §V3-§V6); values are the
 gateway's own catalogue and corpus, so every assertion is exact.
 """
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -210,3 +211,116 @@ def test_gateway_fallback_drops_the_flex_tier() -> None:
         reply = raw.parse()
         assert (reply.model, reply.service_tier) == (PLAIN_MODEL, "default")
         assert raw.headers["x-mesh-routing-fallback"] == "true"
+
+
+# --- provider prompt caching (§V3.2) --------------------------------------------------------------------
+
+CLAUDE = "anthropic/claude-haiku-4.5"
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def _system(text: str, marked: bool = True) -> Dict[str, Any]:
+    message: Dict[str, Any] = {"role": "system", "content": text}
+    if marked:
+        message["cache_control"] = EPHEMERAL
+    return message
+
+
+async def test_a_repeated_marked_prefix_reports_cached_tokens(any_client: Any, mode: str) -> None:
+    from meshapi_gateway.fakes.engine import prompt_token_count
+
+    system = _system(f"You answer questions about lighthouses ({mode} {uuid.uuid4().hex}).")
+    prefix_tokens = prompt_token_count([{"role": "system", "content": system["content"]}])
+    first = await resolve(
+        any_client.chat.completions.create(model=CLAUDE, messages=[system, {"role": "user", "content": "hi"}])
+    )
+    assert first.usage.prompt_tokens_details == {"cached_tokens": 0, "cache_write_tokens": prefix_tokens}
+    second = await resolve(
+        any_client.chat.completions.create(
+            model=CLAUDE, messages=[system, {"role": "user", "content": "and now?"}]
+        )
+    )
+    details = second.usage.prompt_tokens_details
+    assert (details.cached_tokens, details.cache_write_tokens) == (prefix_tokens, 0)
+    assert details.cached_tokens < second.usage.prompt_tokens
+    stream = await resolve(
+        any_client.chat.completions.create(
+            model=CLAUDE, messages=[system, {"role": "user", "content": "x"}], stream=True
+        )
+    )
+    (tail,) = [c for c in await collect(stream) if c.usage is not None]
+    assert tail.usage.prompt_tokens_details.cached_tokens == prefix_tokens
+    unmarked = await resolve(
+        any_client.chat.completions.create(model=CLAUDE, messages=[_system(system["content"], marked=False)])
+    )
+    assert unmarked.usage.prompt_tokens_details == {"cached_tokens": 0}
+    # The OpenAI route drops the markers (it caches by itself): nothing reported, same prompt tokens.
+    openai_first = await resolve(any_client.chat.completions.create(model=PLAIN_MODEL, messages=[system]))
+    openai_again = await resolve(any_client.chat.completions.create(model=PLAIN_MODEL, messages=[system]))
+    assert openai_again.usage.prompt_tokens_details == {"cached_tokens": 0}
+    bare = await resolve(
+        any_client.chat.completions.create(
+            model=PLAIN_MODEL, messages=[_system(system["content"], marked=False)]
+        )
+    )
+    assert openai_first.usage.prompt_tokens == bare.usage.prompt_tokens
+
+
+async def test_parts_and_tools_are_breakpoints_and_only_the_last_four_are_kept(
+    any_client: Any, mode: str
+) -> None:
+    from meshapi_gateway.fakes.engine import prompt_token_count
+
+    tag = f"{mode} {uuid.uuid4().hex}"
+    texts = [f"Document {n} of the handbook ({tag})." for n in range(5)]
+    parts = [{"type": "text", "text": t, "cache_control": EPHEMERAL} for t in texts]  # five breakpoints
+    await resolve(
+        any_client.chat.completions.create(model=CLAUDE, messages=[{"role": "user", "content": parts}])
+    )
+
+    def only(marked: int) -> List[Dict[str, Any]]:
+        content = [
+            {"type": "text", "text": t, **({"cache_control": EPHEMERAL} if n == marked else {})}
+            for n, t in enumerate(texts)
+        ]
+        return [{"role": "user", "content": content}]
+
+    dropped = await resolve(any_client.chat.completions.create(model=CLAUDE, messages=only(0)))
+    assert dropped.usage.prompt_tokens_details.cached_tokens == 0  # the first breakpoint was not kept
+    kept = await resolve(any_client.chat.completions.create(model=CLAUDE, messages=only(1)))
+    two_parts = [{"role": "user", "content": [{"type": "text", "text": t} for t in texts[:2]]}]
+    assert kept.usage.prompt_tokens_details.cached_tokens == prompt_token_count(two_parts)
+
+    tool = {
+        "type": "function",
+        "function": {"name": f"lookup_{uuid.uuid4().hex[:8]}", "parameters": {"type": "object"}},
+    }
+    marked_tool = {**tool, "cache_control": EPHEMERAL}
+    hello = [{"role": "user", "content": "hi"}]
+    await resolve(any_client.chat.completions.create(model=CLAUDE, messages=hello, tools=[marked_tool]))
+    again = await resolve(
+        any_client.chat.completions.create(model=CLAUDE, messages=hello, tools=[marked_tool])
+    )
+    assert again.usage.prompt_tokens_details.cached_tokens == prompt_token_count([], [tool])
+
+
+async def test_a_malformed_marker_is_a_422(any_client: Any) -> None:
+    bad = [{"role": "user", "content": "hi", "cache_control": {"type": "persistent"}}]
+    with pytest.raises(meshapi.UnprocessableEntityError) as caught:
+        await resolve(any_client.chat.completions.create(model=CLAUDE, messages=bad))
+    assert caught.value.details[0]["loc"] == ["body", "messages", 0, "cache_control", "type"]
+    part = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "x", "cache_control": {"type": "ephemeral", "ttl": "9d"}}],
+        }
+    ]
+    with pytest.raises(meshapi.UnprocessableEntityError) as caught:
+        await resolve(any_client.chat.completions.create(model=CLAUDE, messages=part))
+    assert caught.value.details[0]["loc"] == ["body", "messages", 0, "content", 0, "cache_control", "ttl"]
+    sent = await resolve(
+        any_client.chat.completions.create(
+            model=CLAUDE, messages=[{"role": "user", "content": "hi"}], cache=False
+        )
+    )
+    assert sent.choices[0].message.content

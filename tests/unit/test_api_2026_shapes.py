@@ -1,7 +1,7 @@
 """Request and response shapes of API 2026-08/09 that 0.1.12 dropped or refused (docs/protocol.md §V3-§V6).
 
 Per-unit and flex prices, unknown catalogue fields, ``models.providers``; web search page content; service
-tiers and ``ModelCapabilityNotSupportedError``; each over a MockTransport, sync and async, with the exact
+tiers and ``ModelCapabilityNotSupportedError``; ``cache_control`` and typed token details; each over a MockTransport, sync and async, with the exact
 bytes sent and the exact values parsed.
 """
 
@@ -300,3 +300,100 @@ async def test_flex_capacity_503_with_retry_after_is_retried(make_client: Any) -
     assert seen[0].headers["idempotency-key"] == seen[1].headers["idempotency-key"]
     (retry,) = events
     assert isinstance(retry, meshapi.RetryEvent) and (retry.status, retry.delay_ms) == (503, 0)
+
+
+# --- caching request shapes (§V3) -----------------------------------------------------------------------
+
+EPHEMERAL = {"type": "ephemeral"}
+
+
+async def test_cache_control_on_parts_messages_and_tools_is_sent_as_given(make_client: Any) -> None:
+    bodies: List[Dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200, json=CHAT_REPLY)
+
+    client = make_client(handler)
+    tool = {"type": "function", "function": {"name": "lookup"}, "cache_control": EPHEMERAL}
+    messages = [
+        {"role": "system", "content": "You are terse.", "cache_control": EPHEMERAL},
+        {"role": "user", "content": [{"type": "text", "text": "long document", "cache_control": {"type": "ephemeral", "ttl": "1h", "scope": "x"}}]},
+    ]  # fmt: skip
+    await resolve(client.chat.completions.create(model="m", messages=messages, tools=[tool], cache=False))
+    sent = bodies[0]
+    assert sent["messages"] == messages and sent["tools"] == [tool] and sent["cache"] is False
+    typed = [
+        meshapi.ChatMessage(role="system", content="You are terse.", cache_control=meshapi.CacheControl()),
+        meshapi.ChatMessage(
+            role="user",
+            content=[
+                meshapi.ContentPartText(
+                    type="text", text="long document", cache_control=meshapi.CacheControl(ttl="5m")
+                )
+            ],
+        ),
+    ]
+    typed_tool = meshapi.Tool(
+        type="function", function=meshapi.ToolFunction(name="lookup"), cache_control=EPHEMERAL
+    )
+    await resolve(client.chat.completions.create(model="m", messages=typed, tools=[typed_tool]))
+    assert bodies[1]["messages"][0]["cache_control"] == EPHEMERAL
+    assert bodies[1]["messages"][1]["content"][0]["cache_control"] == {"type": "ephemeral", "ttl": "5m"}
+    assert bodies[1]["tools"][0]["cache_control"] == EPHEMERAL
+    assert "cache" not in bodies[1]
+    with pytest.raises(meshapi.InvalidParamsError):  # a misspelled marker is still caught before sending
+        await resolve(
+            client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "x", "cache_contrl": EPHEMERAL}]
+            )
+        )
+    with pytest.raises(meshapi.InvalidParamsError):
+        await resolve(
+            client.chat.completions.create(
+                model="m",
+                messages=[
+                    {"role": "user", "content": [{"type": "text", "text": "x", "cache_contrl": EPHEMERAL}]}
+                ],
+            )
+        )
+    assert len(bodies) == 2
+
+
+def test_an_unset_marker_is_left_out_of_dumps() -> None:
+    message = meshapi.ChatMessage(role="user", content=[meshapi.ContentPartText(type="text", text="x")])
+    assert message.model_dump(exclude_none=False)["content"] == [{"type": "text", "text": "x"}]
+    assert "cache_control" not in message.model_dump() and "cache_control" not in message.model_dump(
+        mode="json"
+    )
+    tool = meshapi.Tool(type="function", function=meshapi.ToolFunction(name="f"))
+    assert "cache_control" not in tool.model_dump()
+    marked = meshapi.ChatMessage(role="user", content="x", cache_control={"type": "ephemeral"})
+    assert marked.model_dump()["cache_control"] == {"type": "ephemeral", "ttl": None}
+    assert marked.to_body()["cache_control"] == {"type": "ephemeral"}
+
+
+def test_prompt_tokens_details_are_typed_and_still_read_like_a_dict() -> None:
+    usage = meshapi.UsageInfo.model_validate(
+        {"prompt_tokens": 30, "completion_tokens": 2, "total_tokens": 32,
+         "prompt_tokens_details": {"cached_tokens": 20, "cache_write_tokens": 10, "new_counter": 1}}
+    )  # fmt: skip
+    details = usage.prompt_tokens_details
+    assert isinstance(details, meshapi.PromptTokensDetails)
+    assert (details.cached_tokens, details.cache_write_tokens) == (20, 10)
+    assert details["cached_tokens"] == 20 and details.get("audio_tokens") is None and "new_counter" in details
+    assert details == {"cached_tokens": 20, "cache_write_tokens": 10, "new_counter": 1}
+    zero = meshapi.UsageInfo.model_validate(
+        {
+            "prompt_tokens": 1,
+            "completion_tokens": 1,
+            "total_tokens": 2,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        }
+    )
+    assert zero.prompt_tokens_details == {"cached_tokens": 0}
+    assert zero.model_dump()["prompt_tokens_details"]["cached_tokens"] == 0
+    responses = meshapi.ResponsesUsage.model_validate(
+        {"input_tokens": 5, "input_tokens_details": {"cached_tokens": 3}}
+    )
+    assert responses.input_tokens_details is not None and responses.input_tokens_details.cached_tokens == 3
