@@ -7,10 +7,8 @@ Which base each model uses:
   ``ToolChoiceObject``, ``ToolChoiceFunction``, ``ImageOptions``, ``AudioOutputOptions``.
 * Models that travel both ways derive from ``SharedModel``: the content parts (``ContentPartText``,
   ``ContentPartImage``, ``ContentPartAudio``, ``ContentPartVideo`` and their ``ImageDetail``,
-  ``InputAudio``, ``VideoUrl``; the parts through ``caching.CacheControlledPart``, which adds their
-  ``cache_control``, as ``CacheControlledRequest`` does to ``ChatMessage`` and ``Tool``) and
-  ``ToolCall`` / ``ToolCallFunction``, which are sent inside
-  ``ChatMessage`` and parsed back inside ``ChatCompletionMessage``. Parsing a response ignores keys
+  ``InputAudio``, ``VideoUrl``) and ``ToolCall`` / ``ToolCallFunction``, which are sent inside
+  ``ChatMessage`` and parsed back inside ``ChatCompletionMessage`` (``cache_control``: ``caching.py``). Parsing a response ignores keys
   the server adds, so a richer response never fails; constructing one of them directly with an
   unknown keyword raises. A dict handed to ``ChatMessage`` (``content=[{"type": "text", ...}]``,
   ``tool_calls=[{...}]``) is checked key by key by ``ChatMessage`` itself, so a typo inside a
