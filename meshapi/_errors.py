@@ -12,6 +12,7 @@
      +-- APIStatusError               the gateway answered with an HTTP error status
      |    +-- BadRequestError         400
      |    |    +-- InvalidAPIVersionError  code invalid_api_version: the X-Mesh-Version sent is not served
+     |    |    +-- ModelCapabilityNotSupportedError  code model_capability_not_supported (e.g. flex)
      |    +-- AuthenticationError     401
      |    +-- PaymentRequiredError    402
      |    +-- PermissionDeniedError   403
@@ -54,6 +55,7 @@ __all__ = [
     "InvalidAPIVersionError",
     "InvalidParamsError",
     "MeshAPIError",
+    "ModelCapabilityNotSupportedError",
     "NotFoundError",
     "PaymentRequiredError",
     "PermissionDeniedError",
@@ -292,6 +294,11 @@ class InvalidAPIVersionError(BadRequestError):
         self.supported_versions = list(supported_versions or [])
 
 
+class ModelCapabilityNotSupportedError(BadRequestError):
+    """400 ``model_capability_not_supported``: the model cannot serve what was asked (``service_tier="flex"``
+    on a model without a flex price, docs/protocol.md §V4). Never retried; still a ``BadRequestError``."""
+
+
 class AuthenticationError(APIStatusError):
     """401: missing, unknown or revoked API key."""
 
@@ -482,6 +489,19 @@ def _supported_versions(body: Any) -> List[str]:
     return [item for item in found if isinstance(item, str)]
 
 
+#: Error codes a program branches on, each a subclass of its status's class (the status class otherwise).
+_CODE_CLASSES: Dict[str, Type[APIStatusError]] = {
+    "model_capability_not_supported": ModelCapabilityNotSupportedError,
+}
+
+
+def _class_for(status: int, error_code: str) -> Type[APIStatusError]:
+    """The class of a status error: the code's own subclass when it belongs to that status's class."""
+    by_status = class_for_status(status)
+    by_code = _CODE_CLASSES.get(error_code)
+    return by_code if by_code is not None and issubclass(by_code, by_status) else by_status
+
+
 def class_for_status(status: int) -> Type[APIStatusError]:
     """The error class for an HTTP status: one per family, ``APIStatusError`` for the rest."""
     if status in _STATUS_CLASSES:
@@ -518,4 +538,4 @@ def error_from_response(response: Any) -> APIStatusError:
         return InvalidAPIVersionError(
             found.message, supported_versions=_supported_versions(found.body), **fields
         )
-    return class_for_status(found.status)(found.message, **fields)
+    return _class_for(found.status, found.error_code)(found.message, **fields)

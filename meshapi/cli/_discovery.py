@@ -41,6 +41,11 @@ def register(commands: Commands) -> None:
     search.add_argument("--answer", action="store_true", help="also ask for a short answer")
     search.add_argument("--deep", action="store_true", help='search_depth "advanced"')
     search.add_argument(
+        "--page-content",
+        action="store_true",
+        help="also return each result's page text (pins the tinyfish engine, the only one that has it)",
+    )
+    search.add_argument(
         "--include-domain",
         dest="include_domains",
         action="append",
@@ -97,6 +102,8 @@ def run_search(context: Context) -> int:
     }
     if args.deep:
         fields["search_depth"] = "advanced"
+    if args.page_content:
+        fields.update(include_page_content=True, provider="tinyfish")
     for name in ("include_domains", "exclude_domains"):
         if getattr(args, name):
             fields[name] = getattr(args, name)
@@ -113,6 +120,11 @@ def run_search(context: Context) -> int:
         ui.line(f"   {item.url}")
         if item.content:
             ui.line(f"   {one_line(item.content, 100)}")
+        if item.page_content is not None:
+            cut = " [truncated]" if item.page_content_truncated else ""
+            ui.line(f"   page ({len(item.page_content):,} characters{cut}):")
+            for line in item.page_content.splitlines():
+                ui.line(f"     {line}" if line else "")
     ui.note(f"{len(result.results)} result{'s' if len(result.results) != 1 else ''} from {result.provider}")
     return EXIT_OK
 

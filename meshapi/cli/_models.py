@@ -1,6 +1,7 @@
-"""``meshapi models``: the catalog as a table, ``models search`` (filters, sort, pages), ``models get``.
+"""``meshapi models``: the catalog as a table, ``models search`` (filters, sort, pages), ``models get``,
+``models providers``.
 
-Why it exists: the three ways to look at the model catalog, with their prices shown per 1M tokens
+Why it exists: the ways to look at the model catalog, with their prices shown per 1M tokens
 (``_pricing``). Plain ``meshapi models`` lists (optionally ``--free``/``--paid``/``--search TEXT``,
 filtered here); ``models search`` asks the gateway's search endpoint. Results go to stdout (a table,
 or JSON with ``--json``); the count goes to stderr.
@@ -8,7 +9,7 @@ or JSON with ``--json``); the count goes to stderr.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from ._args import Commands, non_negative_int, positive_int
 from ._context import Context
@@ -16,7 +17,7 @@ from ._failures import EXIT_OK, UsageError
 from ._pricing import format_usd, per_million
 from ._ui import dump
 
-__all__ = ["SORTS", "register", "run_models", "run_models_get", "run_models_search"]
+__all__ = ["SORTS", "register", "run_models", "run_models_get", "run_models_providers", "run_models_search"]
 
 _PRICE_COLUMNS = ("context", "prompt $/1M", "completion $/1M")
 
@@ -68,6 +69,13 @@ def register(commands: Commands) -> None:
     search.add_argument("--offset", type=non_negative_int, help="how many results to skip")
     get = below.leaf("get", help="show one model", handler=run_models_get, action="getting the model")
     get.add_argument("model_id", metavar="ID", help="the model id, e.g. openai/gpt-4o-mini")
+    providers = below.leaf(
+        "providers",
+        help="show the providers (routes) of one model",
+        handler=run_models_providers,
+        action="listing the model's providers",
+    )
+    providers.add_argument("model_id", metavar="ID", help="the model id, e.g. openai/gpt-5-nano")
 
 
 def _row(info: Any, third: Any) -> List[Any]:
@@ -139,7 +147,46 @@ def run_models_get(context: Context) -> int:
             ("output", ", ".join(info.output_modalities or []) or None),
             ("prompt $/1M", format_usd(prompt) if prompt is not None else None),
             ("completion $/1M", format_usd(completion) if completion is not None else None),
+            *_unit_fields(info.pricing),
+            ("flex", "yes" if info.supports_flex else None),
             ("description", info.description),
         ]
     )
+    return EXIT_OK
+
+
+def _unit_fields(pricing: Any) -> List[Tuple[str, Optional[str]]]:
+    """``models get`` lines for a row not priced per 1M tokens: its per-unit pair, in its own unit."""
+    unit = getattr(pricing, "pricing_unit", None)
+    if pricing is None or unit in (None, "per_1m_tokens"):
+        return []
+    return [
+        (f"input $ ({unit})", pricing.input_usd_per_unit),
+        (f"output $ ({unit})", pricing.output_usd_per_unit),
+    ]
+
+
+def run_models_providers(context: Context) -> int:
+    args, ui = context.args, context.ui
+    answer = context.client().models.providers(args.model_id)
+    if ui.json_mode:
+        ui.emit_json(dump(answer))
+        return EXIT_OK
+    rows = []
+    for route in answer.providers:
+        prompt, completion = per_million(route.pricing)
+        rows.append(
+            [
+                route.provider,
+                "yes" if route.is_default else "",
+                route.status,
+                "yes" if route.supports_flex else "no",
+                ", ".join(route.video_inputs or []) or None,
+                format_usd(prompt) if prompt is not None else None,
+                format_usd(completion) if completion is not None else None,
+            ]
+        )
+    columns = ["provider", "default", "status", "flex", "video inputs", "prompt $/1M", "completion $/1M"]
+    ui.table(columns, rows, right=("prompt $/1M", "completion $/1M"))
+    ui.note(f"{len(rows)} provider{'s' if len(rows) != 1 else ''} of {answer.model}")
     return EXIT_OK

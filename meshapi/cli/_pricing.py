@@ -27,8 +27,15 @@ def _decimal(value: Optional[str]) -> Optional[Decimal]:
 
 
 def per_million(pricing: Any) -> Tuple[Optional[Decimal], Optional[Decimal]]:
-    """``(prompt, completion)`` USD per 1M tokens, or ``None`` where the catalog has no price."""
+    """``(prompt, completion)`` USD per 1M tokens, or ``None`` where the catalog has no price.
+
+    A row priced in another unit (``per_second``, ``per_1k_chars``, ...) has no per-token price: its
+    retired per-1k fields are not read as one.
+    """
     if pricing is None:
+        return None, None
+    unit = getattr(pricing, "pricing_unit", None)
+    if unit is not None and "token" not in unit:
         return None, None
 
     def pick(per_1m: Optional[str], per_1k: Optional[str]) -> Optional[Decimal]:

@@ -1,4 +1,5 @@
-"""``client.models``: the model catalog (``GET /v1/models``, ``/free``, ``/paid``, ``/search``, one model).
+"""``client.models``: the model catalog (``GET /v1/models``, ``/free``, ``/paid``, ``/search``, one model,
+and one model's providers).
 
 ``get(model_id)`` keeps the ``/`` of ids such as ``openai/gpt-4o-mini`` on the wire, as 0.1.12 does,
 but escapes every other character of each segment (0.1.12 let ``?``, ``#`` and ``..`` through).
@@ -11,7 +12,14 @@ from typing import Dict, Literal, Mapping, Optional
 from .._core.request import CallOptions, call_options, coerce_params, path_param, split_options
 from .._core.response import ListResponse, parse_list
 from .._errors import InvalidParamsError
-from ..types.models import ListModelsParams, ModelInfo, ModelSearchFields, ModelSearchParams, ModelsPage
+from ..types.models import (
+    ListModelsParams,
+    ModelInfo,
+    ModelProvidersResponse,
+    ModelSearchFields,
+    ModelSearchParams,
+    ModelsPage,
+)
 from ._base import (
     AsyncAPIResource,
     AsyncRaw,
@@ -100,6 +108,20 @@ class ModelsResource(SyncAPIResource["ModelsViews[Raw]", "ModelsViews[Streaming]
         opts = call_options(options)
         return self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
 
+    def providers(
+        self,
+        model_id: str,
+        **options: Unpack[CallOptions],
+    ) -> ModelProvidersResponse:
+        """The providers (routes) of one model (``GET /v1/models/{model_id}/providers``), default first.
+
+        Each says whether it serves the flex tier, which video inputs it takes and its prices. An unknown
+        id raises ``NotFoundError``.
+        """
+        opts = call_options(options)
+        path = _model_path(model_id) + "/providers"
+        return self._http.request_model(ModelProvidersResponse, "GET", path, options=opts)
+
     def free(
         self,
         **options: Unpack[CallOptions],
@@ -170,6 +192,20 @@ class AsyncModelsResource(AsyncAPIResource["ModelsViews[AsyncRaw]", "ModelsViews
         opts = call_options(options)
         return await self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
 
+    async def providers(
+        self,
+        model_id: str,
+        **options: Unpack[CallOptions],
+    ) -> ModelProvidersResponse:
+        """The providers (routes) of one model (``GET /v1/models/{model_id}/providers``), default first.
+
+        Each says whether it serves the flex tier, which video inputs it takes and its prices. An unknown
+        id raises ``NotFoundError``.
+        """
+        opts = call_options(options)
+        path = _model_path(model_id) + "/providers"
+        return await self._http.request_model(ModelProvidersResponse, "GET", path, options=opts)
+
     async def free(
         self,
         **options: Unpack[CallOptions],
@@ -201,5 +237,6 @@ class ModelsViews(Views[M]):
     list = view(ModelsResource.list, AsyncModelsResource.list)
     search = view(ModelsResource.search, AsyncModelsResource.search)
     get = view(ModelsResource.get, AsyncModelsResource.get)
+    providers = view(ModelsResource.providers, AsyncModelsResource.providers)
     free = view(ModelsResource.free, AsyncModelsResource.free)
     paid = view(ModelsResource.paid, AsyncModelsResource.paid)

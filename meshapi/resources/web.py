@@ -38,7 +38,8 @@ class WebResource(SyncAPIResource["WebViews[Raw]", "WebViews[Streaming]"]):
 
         Pass a ``WebSearchParams``, its fields (``query=``, ``max_results=``, ``include_domains=``,
         ``exclude_domains=``, ``search_depth=``), or the query itself: ``search("python httpx")``.
-        Deployments without web search answer 403, 404 or 501.
+        ``include_page_content=True`` with ``provider="tinyfish"`` adds each result's page text
+        (``page_content``, ``page_content_truncated``). Deployments without web search answer 403, 404 or 501.
         """
         opts, fields = split_options(kwargs)
         if isinstance(params, str):  # the text itself, positionally
@@ -58,7 +59,8 @@ class AsyncWebResource(AsyncAPIResource["WebViews[AsyncRaw]", "WebViews[AsyncStr
 
         Pass a ``WebSearchParams``, its fields (``query=``, ``max_results=``, ``include_domains=``,
         ``exclude_domains=``, ``search_depth=``), or the query itself: ``search("python httpx")``.
-        Deployments without web search answer 403, 404 or 501.
+        ``include_page_content=True`` with ``provider="tinyfish"`` adds each result's page text
+        (``page_content``, ``page_content_truncated``). Deployments without web search answer 403, 404 or 501.
         """
         opts, fields = split_options(kwargs)
         if isinstance(params, str):  # the text itself, positionally

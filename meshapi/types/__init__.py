@@ -35,6 +35,7 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "CreateBatchParams",
         "DictLikeModel",
     ),
+    "caching": ("CacheControl", "PromptTokensDetails"),
     "chat": (
         "AudioOutputOptions",
         "ChatCompletionChoice",
@@ -101,6 +102,8 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "ListModelsParams",
         "ModelInfo",
         "ModelPricing",
+        "ModelProvider",
+        "ModelProvidersResponse",
         "ModelSearchParams",
         "ModelsPage",
     ),
@@ -182,6 +185,7 @@ __all__ = [
     "BulkEmbedRequest",
     "BulkEmbedResponse",
     "BulkEmbedResult",
+    "CacheControl",
     "ChatCompletionChoice",
     "ChatCompletionChunk",
     "ChatCompletionChunkChoice",
@@ -227,6 +231,8 @@ __all__ = [
     "ModelInfo",
     "ModelOverride",
     "ModelPricing",
+    "ModelProvider",
+    "ModelProvidersResponse",
     "ModelSearchParams",
     "ModelsPage",
     "ModerationImageUrl",
@@ -235,6 +241,7 @@ __all__ = [
     "ModerationResponse",
     "ModerationResult",
     "MultimodalEmbeddingInput",
+    "PromptTokensDetails",
     "PronunciationDictionaryLocator",
     "ProviderPreferences",
     "RagFileListResponse",
@@ -306,6 +313,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .api_versions import *  # noqa: F403
     from .audio import *  # noqa: F403
     from .batches import *  # noqa: F403
+    from .caching import *  # noqa: F403
     from .chat import *  # noqa: F403
     from .compare import *  # noqa: F403
     from .embeddings import *  # noqa: F403

@@ -8,7 +8,7 @@ Which base each model uses:
 * Models that travel both ways derive from ``SharedModel``: the content parts (``ContentPartText``,
   ``ContentPartImage``, ``ContentPartAudio``, ``ContentPartVideo`` and their ``ImageDetail``,
   ``InputAudio``, ``VideoUrl``) and ``ToolCall`` / ``ToolCallFunction``, which are sent inside
-  ``ChatMessage`` and parsed back inside ``ChatCompletionMessage``. Parsing a response ignores keys
+  ``ChatMessage`` and parsed back inside ``ChatCompletionMessage`` (``cache_control``: ``caching.py``). Parsing a response ignores keys
   the server adds, so a richer response never fails; constructing one of them directly with an
   unknown keyword raises. A dict handed to ``ChatMessage`` (``content=[{"type": "text", ...}]``,
   ``tool_calls=[{...}]``) is checked key by key by ``ChatMessage`` itself, so a typo inside a
@@ -51,6 +51,7 @@ from typing import (
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ._base import MeshModel, MeshResult, RequestModel, SharedModel, reject_unknown_keys
+from .caching import CacheControlledPart, CacheControlledRequest, PromptTokensDetails
 
 __all__ = [
     "AudioOutputOptions",
@@ -99,12 +100,12 @@ class ImageDetail(SharedModel):
     detail: Optional[Literal["auto", "low", "high"]] = None
 
 
-class ContentPartText(SharedModel):
+class ContentPartText(CacheControlledPart):
     type: Literal["text"]
     text: str
 
 
-class ContentPartImage(SharedModel):
+class ContentPartImage(CacheControlledPart):
     type: Literal["image_url"]
     image_url: ImageDetail
 
@@ -117,7 +118,7 @@ class InputAudio(SharedModel):
     url: Optional[str] = None
 
 
-class ContentPartAudio(SharedModel):
+class ContentPartAudio(CacheControlledPart):
     type: Literal["input_audio"]
     input_audio: InputAudio
 
@@ -126,7 +127,7 @@ class VideoUrl(SharedModel):
     url: str
 
 
-class ContentPartVideo(SharedModel):
+class ContentPartVideo(CacheControlledPart):
     type: Literal["video_url"]
     video_url: VideoUrl
     fps: Optional[str] = None
@@ -182,7 +183,7 @@ _PART_MODELS: Dict[str, Type[SharedModel]] = {
 }
 
 
-class ChatMessage(RequestModel):
+class ChatMessage(CacheControlledRequest):
     role: ChatRole
     content: Optional[Union[str, List[ContentPart]]] = None
     name: Optional[str] = None
@@ -219,7 +220,7 @@ class ToolFunction(RequestModel):
     strict: Optional[bool] = None
 
 
-class Tool(RequestModel):
+class Tool(CacheControlledRequest):
     type: Literal["function"]
     function: ToolFunction
     # The model a ``pydantic_function_tool`` validates this tool's call arguments into (never sent).
@@ -303,7 +304,7 @@ class UsageInfo(MeshModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    prompt_tokens_details: Optional[Dict[str, Any]] = None
+    prompt_tokens_details: Optional[PromptTokensDetails] = None  # reads like the 0.1.12 dict too
     completion_tokens_details: Optional[Dict[str, Any]] = None
     classifier_prompt_tokens: Optional[int] = None
     classifier_completion_tokens: Optional[int] = None

@@ -2,7 +2,11 @@
 
 Prices are decimal strings (never floats) so no precision is lost. ``ModelPricing`` keeps the 0.1.4
 names (``*_per_1k``, ``*_discounted``, ``image_usd_per_image``) next to the later ``*_per_1m`` ones;
-all are optional.
+all are optional. The ``*_per_1k`` pair is retired on the wire (always ``None`` against production)
+but stays declared. ``input_usd_per_unit`` / ``output_usd_per_unit`` are the raw rate in the row's own
+``pricing_unit``: the only price of non-token rows (per second of video, per image, per 1k characters,
+per hour), whose per-1M pair is ``None`` (docs/protocol.md §V6.1). Catalogue objects keep the fields
+this release does not declare (``extra="allow"``), so a newer gateway's additions are not dropped.
 """
 
 from typing import List, Literal, Optional, Sequence, TypedDict
@@ -11,10 +15,21 @@ from pydantic import ConfigDict, Field
 
 from ._base import MeshModel, MeshResult, RequestModel
 
-__all__ = ["ListModelsParams", "ModelInfo", "ModelPricing", "ModelSearchParams", "ModelsPage"]
+__all__ = [
+    "ListModelsParams",
+    "ModelInfo",
+    "ModelPricing",
+    "ModelProvider",
+    "ModelProvidersResponse",
+    "ModelSearchParams",
+    "ModelsPage",
+]
 
 
 class ModelPricing(MeshModel):
+    model_config = ConfigDict(extra="allow")
+
+    # Retired on the wire (kept declared, as the official SDKs keep them).
     prompt_usd_per_1k: Optional[str] = None
     completion_usd_per_1k: Optional[str] = None
     image_usd_per_image: Optional[str] = None
@@ -55,9 +70,17 @@ class ModelPricing(MeshModel):
     deprecated_date: Optional[str] = None
     notes: Optional[str] = None
     source_url: Optional[str] = None
+    # API 2026-08: the rate in the row's own ``pricing_unit``; flex-tier prices (docs/protocol.md §V4).
+    input_usd_per_unit: Optional[str] = None
+    output_usd_per_unit: Optional[str] = None
+    flex_input_usd_per_1m: Optional[str] = None
+    flex_output_usd_per_1m: Optional[str] = None
+    flex_cache_read_input_usd_per_1m: Optional[str] = None
 
 
 class ModelInfo(MeshResult):
+    model_config = ConfigDict(extra="allow")
+
     id: str
     name: str
     context_length: Optional[int] = None
@@ -95,6 +118,41 @@ class ModelInfo(MeshResult):
     realtime_max_concurrent_per_owner: Optional[int] = None
     is_composite: bool = False
     composite_models: Optional[List[str]] = None
+    # API 2026-08: service tiers and the video inputs a model takes (docs/protocol.md §V6.2).
+    supports_flex: Optional[bool] = None
+    supports_video_first_frame: Optional[bool] = None
+    supports_video_last_frame: Optional[bool] = None
+    supports_video_reference_image: Optional[bool] = None
+    supports_video_reference_video: Optional[bool] = None
+    supports_video_reference_audio: Optional[bool] = None
+    supports_video_audio: Optional[bool] = None
+
+
+class ModelProvider(MeshModel):
+    """One route (upstream provider) of a model, from ``GET /v1/models/{model_id}/providers``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    provider: str
+    is_default: Optional[bool] = None
+    status: Optional[str] = None
+    context_length: Optional[int] = None
+    supports_flex: Optional[bool] = None
+    supports_tools: Optional[bool] = None
+    supports_prompt_caching: Optional[bool] = None
+    max_cache_breakpoints: Optional[int] = None
+    video_inputs: Optional[List[str]] = None
+    pricing: Optional[ModelPricing] = None
+
+
+class ModelProvidersResponse(MeshResult):
+    """The providers of one model: ``model`` and its ``providers`` (the default route first)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    object: Optional[str] = None
+    model: str
+    providers: List[ModelProvider] = Field(default_factory=list)
 
 
 class ListModelsParams(RequestModel):

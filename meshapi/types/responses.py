@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedD
 from pydantic import ConfigDict, Field, field_validator
 
 from ._base import MeshModel, MeshResult, RequestModel
+from .caching import PromptTokensDetails
 
 __all__ = [
     "BuiltinTool",
@@ -76,6 +77,8 @@ class ResponsesParams(RequestModel):
     expire_at: Optional[int] = None
     context_management: Optional[Dict[str, Any]] = None
     plugins: Optional[List[Dict[str, Any]]] = None
+    # API 2026-08: "default", "flex" or "auto" (docs/protocol.md §V4); absent means "default".
+    service_tier: Optional[str] = None
 
 
 class ResponsesUsage(MeshModel):
@@ -84,9 +87,10 @@ class ResponsesUsage(MeshModel):
     total_tokens: Optional[int] = None
     prompt_tokens: Optional[int] = None
     completion_tokens: Optional[int] = None
-    prompt_tokens_details: Optional[Dict[str, Any]] = None
+    prompt_tokens_details: Optional[PromptTokensDetails] = None
     completion_tokens_details: Optional[Dict[str, Any]] = None
     classifier_tokens: Optional[int] = None
+    input_tokens_details: Optional[PromptTokensDetails] = None  # cached input tokens
 
 
 class ResponsesResponse(MeshResult):
@@ -100,6 +104,7 @@ class ResponsesResponse(MeshResult):
     # response) is an empty one.
     output: List[Any] = Field(default_factory=list)
     usage: Optional[ResponsesUsage] = None
+    service_tier: Optional[str] = None  # the tier that served the call
 
     @field_validator("output", mode="before")
     @classmethod
@@ -170,6 +175,7 @@ class ResponsesFields(TypedDict, total=False):
     expire_at: Optional[int]
     context_management: Optional[Mapping[str, Any]]
     plugins: Optional[Sequence[Mapping[str, Any]]]
+    service_tier: Optional[str]
 
 
 class ResponsesStreamFields(ResponsesFields, total=False):

@@ -18,7 +18,12 @@ from typing import Any, Dict, Iterator, List, Optional
 from ..errors import ApiError, model_not_found
 from .catalog_data import MODELS, ModelEntry
 
-__all__ = ["Catalog", "ModelEntry", "model_info"]
+__all__ = ["VIDEO_INPUTS", "Catalog", "ModelEntry", "model_info", "model_providers", "served_tier"]
+
+#: The ``supports_video_*`` flags of a ModelInfo (our reading of docs/protocol.md §V6.2).
+VIDEO_INPUTS = ("first_frame", "last_frame", "reference_image", "reference_video", "reference_audio", "audio")
+#: Simulated routes that keep at most this many ``cache_control`` breakpoints (docs/protocol.md §V3.2).
+BREAKPOINT_LIMITS = {"bedrock": 4}
 
 
 def _per_1m(per_1k: Optional[str]) -> Optional[str]:
@@ -63,6 +68,9 @@ def _pricing(entry: ModelEntry) -> Dict[str, Any]:
         "completion_usd_per_1m_discounted": None,
         "image_output_usd_per_image": entry.image_per_image,
         "request_usd": None,
+        # API 2026-08 (docs/protocol.md §V6.1): the rate in the row's own unit; token rows: the per-1M pair
+        "input_usd_per_unit": _per_1m(entry.prompt_per_1k),
+        "output_usd_per_unit": _per_1m(entry.completion_per_1k),
         **entry.pricing,
     }
 
@@ -106,9 +114,40 @@ def model_info(entry: ModelEntry) -> Dict[str, Any]:
         "realtime_max_concurrent_per_owner": None,
         "is_composite": False,
         "composite_models": None,
+        "supports_flex": entry.supports_flex,
+        **{f"supports_video_{name}": name in entry.video_inputs for name in VIDEO_INPUTS},
     }
     info.update(entry.extra)
     return info
+
+
+def served_tier(requested: str, entry: ModelEntry) -> str:
+    """The tier a call runs on: flex (asked as ``flex`` or ``auto``) where the model has a flex price, else
+    the standard one (docs/protocol.md §V4: a fallback to a model without flex drops the tier)."""
+    return "flex" if requested in ("flex", "auto") and entry.supports_flex else "default"
+
+
+def model_providers(entry: ModelEntry) -> Dict[str, Any]:
+    """``GET /v1/models/{id}/providers``: the default route first, then the others (flex on the default only)."""
+    pricing = _pricing(entry)
+    standard = {k: v for k, v in pricing.items() if not k.startswith("flex_")}
+    routes = []
+    for index, provider in enumerate((entry.provider, *entry.other_routes)):
+        routes.append(
+            {
+                "provider": provider,
+                "is_default": index == 0,
+                "status": "available",
+                "context_length": entry.context_length or None,
+                "supports_flex": entry.supports_flex and index == 0,
+                "supports_tools": entry.supports_chat and entry.supports_tools,
+                "supports_prompt_caching": entry.supports_chat,
+                "max_cache_breakpoints": BREAKPOINT_LIMITS.get(provider),
+                "video_inputs": list(entry.video_inputs),
+                "pricing": pricing if index == 0 else standard,
+            }
+        )
+    return {"object": "list", "model": entry.id, "providers": routes}
 
 
 class Catalog:
@@ -173,8 +212,12 @@ class Catalog:
         return list(self._infos.values())
 
     @staticmethod
-    def cost(entry: ModelEntry, prompt_tokens: int, completion_tokens: int) -> str:
-        """USD cost of a call as a decimal string (``"0.0000024"``)."""
+    def cost(entry: ModelEntry, prompt_tokens: int, completion_tokens: int, tier: str = "default") -> str:
+        """USD cost of a call as a decimal string (``"0.0000024"``); ``tier="flex"``: at the flex prices."""
+        if tier == "flex" and entry.supports_flex:
+            flex_in = Decimal(entry.pricing["flex_input_usd_per_1m"])
+            flex_out = Decimal(entry.pricing["flex_output_usd_per_1m"])
+            return _decimal_text((flex_in * prompt_tokens + flex_out * completion_tokens) / 1_000_000)
         total = (
             Decimal(entry.prompt_per_1k) * prompt_tokens
             + Decimal(entry.completion_per_1k) * completion_tokens

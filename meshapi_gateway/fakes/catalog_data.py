@@ -1,7 +1,9 @@
 """The models the local gateway serves: :class:`ModelEntry` and the catalog's entries (``MODELS``).
 
 Ids, names and prices follow popular public models so that code written against the local gateway
-reads like code written against the real one (prices: USD per 1k tokens, as decimal strings).
+reads like code written against the real one (prices: USD per 1k tokens, as decimal strings). Rows that
+are not priced per text token (speech, transcription, video) say so in ``pricing`` with their
+``pricing_unit`` and per-unit pair; flex-capable models carry ``flex_*`` prices (docs/protocol.md §V4, §V6).
 ``catalog.py`` turns these entries into the ModelInfo JSON of docs/protocol.md §4.5 and looks them up.
 """
 
@@ -33,6 +35,14 @@ class ModelEntry:
     #: Extra ModelPricing fields (audio, per-request prices, notes).
     pricing: Dict[str, Any] = field(default_factory=dict)
     extra: Dict[str, Any] = field(default_factory=dict)
+    #: Providers (routes) besides the default one, for ``/v1/models/{id}/providers``.
+    other_routes: Tuple[str, ...] = ()
+    #: Video inputs the model takes (``first_frame``, ``last_frame``, ``reference_image``, ...).
+    video_inputs: Tuple[str, ...] = ()
+
+    @property
+    def supports_flex(self) -> bool:
+        return self.pricing.get("flex_input_usd_per_1m") is not None
 
     @property
     def provider(self) -> str:
@@ -84,6 +94,20 @@ class ModelEntry:
         return self.kind == "moderation"
 
 
+def _per_unit(
+    unit: str, input_usd: Optional[str], output_usd: Optional[str] = None, **more: str
+) -> Dict[str, Any]:
+    """The pricing of a row not priced per text token: the per-unit pair is its only price."""
+    return {
+        "pricing_unit": unit,
+        "prompt_usd_per_1m": None,
+        "completion_usd_per_1m": None,
+        "input_usd_per_unit": input_usd,
+        "output_usd_per_unit": output_usd,
+        **more,
+    }
+
+
 MODELS: List[ModelEntry] = [
     ModelEntry(
         "openai/gpt-4o-mini",
@@ -95,6 +119,7 @@ MODELS: List[ModelEntry] = [
         "Small, fast general-purpose model.",
         input_modalities=("text", "image"),
         supports_responses=True,
+        other_routes=("azure",),
     ),
     ModelEntry(
         "openai/gpt-4o",
@@ -106,6 +131,7 @@ MODELS: List[ModelEntry] = [
         "Flagship multimodal model for complex tasks.",
         input_modalities=("text", "image"),
         supports_responses=True,
+        other_routes=("azure",),
     ),
     ModelEntry(
         "openai/gpt-5-nano",
@@ -118,6 +144,12 @@ MODELS: List[ModelEntry] = [
         input_modalities=("text", "image"),
         supports_thinking=True,
         supports_responses=True,
+        other_routes=("azure",),
+        pricing={
+            "flex_input_usd_per_1m": "0.025",
+            "flex_output_usd_per_1m": "0.2",
+            "flex_cache_read_input_usd_per_1m": "0.0025",
+        },
     ),
     ModelEntry(
         "openai/o4-mini",
@@ -130,6 +162,8 @@ MODELS: List[ModelEntry] = [
         input_modalities=("text", "image"),
         supports_thinking=True,
         supports_responses=True,
+        other_routes=("azure",),
+        pricing={"flex_input_usd_per_1m": "0.55", "flex_output_usd_per_1m": "2.2"},
     ),
     ModelEntry(
         "anthropic/claude-haiku-4.5",
@@ -141,6 +175,7 @@ MODELS: List[ModelEntry] = [
         "Fast Claude model with extended thinking.",
         input_modalities=("text", "image"),
         supports_thinking=True,
+        other_routes=("bedrock",),
     ),
     ModelEntry(
         "anthropic/claude-3.5-haiku",
@@ -150,6 +185,7 @@ MODELS: List[ModelEntry] = [
         "0.0008",
         "0.004",
         "Quick, low-cost Claude model.",
+        other_routes=("bedrock",),
     ),
     ModelEntry(
         "anthropic/claude-sonnet-4.5",
@@ -161,6 +197,7 @@ MODELS: List[ModelEntry] = [
         "Balanced Claude model for coding and agents.",
         input_modalities=("text", "image"),
         supports_thinking=True,
+        other_routes=("bedrock",),
     ),
     ModelEntry(
         "google/gemini-2.5-flash",
@@ -310,7 +347,7 @@ MODELS: List[ModelEntry] = [
         output_modalities=("audio",),
         supports_responses=False,
         supports_tools=False,
-        pricing={"pricing_unit": "per_1k_characters", "notes": "Billed per 1k input characters."},
+        pricing=_per_unit("per_1k_chars", "0.018", notes="Billed per 1k input characters."),
     ),
     ModelEntry(
         "sarvam/bulbul:v3",
@@ -323,7 +360,7 @@ MODELS: List[ModelEntry] = [
         output_modalities=("audio",),
         supports_responses=False,
         supports_tools=False,
-        pricing={"pricing_unit": "per_1k_characters", "notes": "Billed per 1k input characters."},
+        pricing=_per_unit("per_1k_chars", "0.024", notes="Billed per 1k input characters."),
     ),
     ModelEntry(
         "sarvam/saaras:v3",
@@ -336,7 +373,7 @@ MODELS: List[ModelEntry] = [
         input_modalities=("audio",),
         supports_responses=False,
         supports_tools=False,
-        pricing={"pricing_unit": "per_hour_audio", "transcription_usd_per_1m": "6", "request_usd": "0.0001"},
+        pricing={**_per_unit("per_hour", "0.36"), "transcription_usd_per_1m": "6", "request_usd": "0.0001"},
     ),
     ModelEntry(
         "byteplus/seedance-1-5-pro-251215",
@@ -350,7 +387,8 @@ MODELS: List[ModelEntry] = [
         output_modalities=("video",),
         supports_responses=False,
         supports_tools=False,
-        pricing={"pricing_unit": "per_1m_video_tokens", "output_with_video_usd_per_1m": "2.4"},
+        pricing={**_per_unit("per_second", None, "0.05"), "output_with_video_usd_per_1m": "2.4"},
+        video_inputs=("first_frame", "last_frame", "reference_image", "audio"),
     ),
     ModelEntry(
         "omni-moderation-latest",

@@ -15,6 +15,12 @@ class Document(NamedTuple):
     url: str
     content: str
     published_date: Optional[str]
+    #: The whole page when it is longer than ``content`` (a RAG file's text); else title and content.
+    page: Optional[str] = None
+
+    def page_text(self) -> str:
+        """The page's text, as the page-content engine extracts it (``routes/web.py``)."""
+        return self.page if self.page is not None else f"{self.title}\n\n{self.content}"
 
 
 DOCUMENTS: List[Document] = [

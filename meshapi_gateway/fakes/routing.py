@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..errors import ApiError
 from ..faults.provider import ProviderFault, ProviderFaults
+from .catalog import served_tier
 from .catalog_data import ModelEntry
 
 __all__ = [
@@ -107,10 +108,12 @@ def policy_for(
 
 
 def _failure(fault: ProviderFault, entry: ModelEntry) -> ApiError:
+    what = "flex capacity" if fault.tier == "flex" else "provider"
     return ApiError(
         fault.status,
         fault.error_code,
-        f"The provider of {entry.id} is not available right now.",
+        f"The {what} of {entry.id} is not available right now.",
+        headers={"retry-after": fault.retry_after} if fault.retry_after is not None else None,
         provider_error={"provider": entry.provider, "status": fault.status, "message": "planned fault"},
     )
 
@@ -120,13 +123,15 @@ def route(
     policy: Optional[RoutingPolicy],
     entry: ModelEntry,
     fallbacks: List[ModelEntry],
+    tier: str = "default",
 ) -> Tuple[ModelEntry, Dict[str, str]]:
     """The model that serves the call and the routing headers, or the last failure as ``ApiError``.
 
-    ``fallbacks``: the resolved chat models of the request's ``models`` list (in order).
+    ``fallbacks``: the resolved chat models of the request's ``models`` list (in order); ``tier``: the
+    requested service tier (a model without flex serves a flex call on the standard tier).
     """
     if policy is None:
-        fault = faults.take(entry)
+        fault = faults.take(entry, served_tier(tier, entry))
         if fault is not None:
             raise _failure(fault, entry)
         return entry, {}
@@ -139,7 +144,7 @@ def route(
     for candidate in candidates:
         for _ in range(policy.retries + 1):
             attempts += 1
-            fault = faults.take(candidate)
+            fault = faults.take(candidate, served_tier(tier, candidate))
             if fault is None:
                 return candidate, _headers(attempts, candidate is not entry, candidate.provider)
             last = _failure(fault, candidate)
@@ -165,7 +170,7 @@ def fallback_names(body: Mapping[str, Any]) -> List[str]:
 
 
 def for_request(
-    state: Any, authorization: str, body: Mapping[str, Any], entry: ModelEntry
+    state: Any, authorization: str, body: Mapping[str, Any], entry: ModelEntry, tier: str = "default"
 ) -> Tuple[ModelEntry, Dict[str, str]]:
     """:func:`route` for one chat request (``state``: the ``GatewayState``; the caller's token).
 
@@ -181,7 +186,7 @@ def for_request(
             candidate = state.catalog.resolve(name)
             if candidate is not None and candidate.supports_chat:
                 fallbacks.append(candidate)
-    return route(state.provider_faults, policy, entry, fallbacks)
+    return route(state.provider_faults, policy, entry, fallbacks, tier)
 
 
 def _headers(attempts: int, fallback: bool, provider: Optional[str]) -> Dict[str, str]:

@@ -4,6 +4,10 @@
 ``"openai"``) makes the chat calls routed to that model fail with that status, as an unavailable
 provider would. They live with the other faults; the routing that retries and falls back around them
 is ``fakes/routing.py``.
+
+``gw.provider_faults.flex_capacity("openai/gpt-5-nano", retry_after=1)`` plans the documented "flex
+capacity full" answer (docs/protocol.md §V4): ``503 flex_capacity_exceeded`` with ``Retry-After``, only on
+calls served on the flex tier (``tier="flex"``), so a fallback to the standard tier is served.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from typing import List, Optional
 
 from ..fakes.catalog_data import ModelEntry
 
-__all__ = ["ProviderFault", "ProviderFaults"]
+__all__ = ["FLEX_CAPACITY", "ProviderFault", "ProviderFaults"]
+
+#: The error code of a full flex tier (the docs leave it open; ours).
+FLEX_CAPACITY = "flex_capacity_exceeded"
 
 
 @dataclass
@@ -25,10 +32,14 @@ class ProviderFault:
     status: int = 503
     error_code: str = "provider_not_available"
     times: int = 1  # -1: forever
+    #: Only calls served on this service tier (``None``: every call).
+    tier: Optional[str] = None
+    #: ``Retry-After`` of the failure, in seconds (``None``: no header).
+    retry_after: Optional[str] = None
     hits: int = field(default=0, compare=False)
 
-    def matches(self, entry: ModelEntry) -> bool:
-        return self.target in (entry.id, entry.provider)
+    def matches(self, entry: ModelEntry, tier: str = "default") -> bool:
+        return self.target in (entry.id, entry.provider) and self.tier in (None, tier)
 
 
 class ProviderFaults:
@@ -39,21 +50,37 @@ class ProviderFaults:
         self._faults: List[ProviderFault] = []
 
     def add(
-        self, target: str, *, status: int = 503, error_code: str = "provider_not_available", times: int = 1
+        self,
+        target: str,
+        *,
+        status: int = 503,
+        error_code: str = "provider_not_available",
+        times: int = 1,
+        tier: Optional[str] = None,
+        retry_after: Optional[float] = None,
     ) -> ProviderFault:
         if times == 0 or times < -1:
             raise ValueError("times must be a positive count or -1 (forever)")
         if not 400 <= status <= 599:
             raise ValueError("a provider fault needs an error status (400-599)")
-        fault = ProviderFault(target, status, error_code, times)
+        if retry_after is not None and not 0 <= retry_after <= 3600:
+            raise ValueError("retry_after must be from 0 to 3600 seconds")
+        wait = None if retry_after is None else format(retry_after, "g")
+        fault = ProviderFault(target, status, error_code, times, tier, wait)
         with self._lock:
             self._faults.append(fault)
         return fault
 
-    def take(self, entry: ModelEntry) -> Optional[ProviderFault]:
+    def flex_capacity(self, target: str, *, times: int = 1, retry_after: float = 1) -> ProviderFault:
+        """Flex capacity full on ``target``: ``503 flex_capacity_exceeded`` with ``Retry-After``, flex calls only."""
+        return self.add(
+            target, status=503, error_code=FLEX_CAPACITY, times=times, tier="flex", retry_after=retry_after
+        )
+
+    def take(self, entry: ModelEntry, tier: str = "default") -> Optional[ProviderFault]:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(entry) and (fault.times < 0 or fault.hits < fault.times):
+                if fault.matches(entry, tier) and (fault.times < 0 or fault.hits < fault.times):
                     fault.hits += 1
                     return fault
         return None

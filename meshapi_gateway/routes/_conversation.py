@@ -51,10 +51,33 @@ class ResponseFormat(Spec):
         return value
 
 
+#: A prompt-cache breakpoint (docs/protocol.md §V3.2; the accepted shape is ours: the docs leave it open).
+CACHE_CONTROL = Obj({"type": req(Literal("ephemeral")), "ttl": opt(Literal("5m", "1h"))})
+
+
+class Content(Spec):
+    """A message ``content``: text or a list of parts; a part's optional ``cache_control`` is checked.
+
+    A list of objects is checked part by part (an error names the part); anything else as before (text,
+    else the first alternative's error).
+    """
+
+    _ANY = OneOf(Str(), ListOf(MapOf()))
+
+    def check(self, value: Any, loc: Loc, report: Report) -> Any:
+        if not (isinstance(value, list) and all(isinstance(part, dict) for part in value)):
+            return self._ANY.check(value, loc, report)
+        for index, part in enumerate(value):
+            if part.get("cache_control") is not None:
+                CACHE_CONTROL.check(part["cache_control"], (*loc, index, "cache_control"), report)
+        return value
+
+
 MESSAGE = Obj(
     {
         "role": req(Literal("system", "user", "assistant", "tool", "developer")),
-        "content": opt(OneOf(Str(), ListOf(MapOf()))),
+        "content": opt(Content()),
+        "cache_control": opt(CACHE_CONTROL),
         "name": opt(Str()),
         "tool_call_id": opt(Str()),
         "tool_calls": opt(ListOf(MapOf())),
@@ -66,6 +89,7 @@ TOOL = Obj(
         "function": req(
             Obj({"name": req(Str(min_length=1)), "description": opt(Str()), "parameters": opt(MapOf())})
         ),
+        "cache_control": opt(CACHE_CONTROL),
     }
 )
 TOOL_CHOICE = OneOf(
@@ -87,6 +111,8 @@ SAMPLING = {
     "session_id": opt(Str()),
     "cache": opt(Bool()),
 }
+#: ``service_tier`` of chat completions and responses (docs/protocol.md §V4); absent means ``default``.
+TIER = {"service_tier": opt(Literal("default", "flex", "auto"))}
 CHAT = Obj(
     {
         "messages": req(ListOf(MESSAGE)),
@@ -102,6 +128,7 @@ CHAT = Obj(
         "response_format": opt(ResponseFormat()),
         "modality": opt(Literal("text", "image")),
         "reasoning_effort": opt(Literal("high", "medium", "low", "none")),
+        **TIER,
     }
 )
 
@@ -115,12 +142,32 @@ def resolve_model(state: GatewayState, request: Request, model: Optional[str]) -
     return entry, auto
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> Dict[str, Any]:
+def requested_tier(body: Dict[str, Any], entry: ModelEntry) -> str:
+    """The tier asked for; flex on a model without a flex price is a 400 before any work (never downgraded).
+
+    ``auto`` runs on flex where the model has it, else on the standard tier (our reading: the docs leave
+    ``auto`` open).
+    """
+    tier = str(body.get("service_tier") or "default")
+    if tier == "flex" and not entry.supports_flex:
+        raise ApiError(
+            400,
+            "model_capability_not_supported",
+            f"Model '{entry.id}' does not support service_tier 'flex'.",
+            param="service_tier",
+        )
+    return tier
+
+
+def usage(
+    prompt_tokens: int, completion_tokens: int, cache: Optional[Dict[str, int]] = None
+) -> Dict[str, Any]:
+    """A chat ``usage`` object; ``cache``: the prompt-cache counts (``fakes/prompt_cache.py``) if any."""
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
+        "prompt_tokens_details": cache or {"cached_tokens": 0},
         "completion_tokens_details": {"reasoning_tokens": 0},
     }
 
@@ -135,9 +182,15 @@ def _message(choice: engine.Choice) -> Dict[str, Any]:
 
 
 def completion_body(
-    completion_id: str, created: int, model: str, choices: List[engine.Choice], prompt_tokens: int
+    completion_id: str,
+    created: int,
+    model: str,
+    choices: List[engine.Choice],
+    prompt_tokens: int,
+    service_tier: Optional[str] = None,
+    cache: Optional[Dict[str, int]] = None,
 ) -> Dict[str, Any]:
-    """The non-streaming ``chat.completion`` object."""
+    """The non-streaming ``chat.completion`` object (``service_tier``: the tier that served it, if told)."""
     completion_tokens = sum(c.completion_tokens for c in choices)
     return {
         "id": completion_id,
@@ -148,8 +201,9 @@ def completion_body(
             {"index": i, "message": _message(c), "finish_reason": c.finish_reason, "logprobs": None}
             for i, c in enumerate(choices)
         ],
-        "usage": usage(prompt_tokens, completion_tokens),
+        "usage": usage(prompt_tokens, completion_tokens, cache),
         "system_fingerprint": "fp_meshapi_local",
+        **({"service_tier": service_tier} if service_tier is not None else {}),
     }
 
 

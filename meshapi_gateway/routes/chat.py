@@ -1,4 +1,9 @@
-"""``/v1/chat/completions`` (SDK ``client.chat.completions``; docs/protocol.md §3.2, §4.1), plain and streamed."""
+"""``/v1/chat/completions`` (SDK ``client.chat.completions``; docs/protocol.md §3.2, §4.1), plain and streamed.
+
+``service_tier`` (docs/protocol.md §V4) is checked before routing and echoed as the tier that served the
+call, in the body and in every chunk; a flex call's cost is at the flex prices. ``cache_control`` markers
+give ``usage.prompt_tokens_details`` its cached and written tokens (``fakes/prompt_cache.py``, §V3.2).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..fakes import engine, routing
-from ..fakes.catalog import Catalog, ModelEntry
+from ..fakes.catalog import Catalog, ModelEntry, served_tier
+from ..fakes.prompt_cache import PromptCache, strip_markers
 from ..fakes.templating import apply_template
 from ..http.context import gateway, json_body, json_response, owner, pace
 from ..http.sse import DONE, data_event, sse_response
@@ -23,6 +29,7 @@ from ._conversation import (
     check_tool_choice,
     completion_body,
     need_messages,
+    requested_tier,
     resolve_model,
     run_chat,
     usage,
@@ -35,8 +42,12 @@ async def chat_completions(request: Request) -> Response:
     body = apply_template(state, owner(request), raw)
     need_messages(body)
     entry, auto = resolve_model(state, request, body.get("model"))
-    entry, routed = routing.for_request(state, request.headers.get("authorization", ""), body, entry)
+    tier = requested_tier(body, entry)
+    entry, routed = routing.for_request(state, request.headers.get("authorization", ""), body, entry, tier)
+    tier = served_tier(tier, entry)
     check_tool_choice(body)
+    cache = _prompt_cache(state).account(owner(request), entry, body)
+    body = strip_markers(body)  # the stand-in model never sees the markers
     if body.get("response_format") or body.get("tools"):  # schema-driven generation: off the event loop
         choices, prompt_tokens = await run_in_threadpool(run_chat, body, entry, state.replies)
     else:
@@ -46,16 +57,21 @@ async def chat_completions(request: Request) -> Response:
     if body.get("stream"):
         headers = {"x-auto-routed": "true", "x-resolved-model-id": entry.id} if auto else None
         return sse_response(
-            _chat_stream(state, completion_id, created, entry, choices, prompt_tokens), headers
+            _chat_stream(state, completion_id, created, entry, choices, prompt_tokens, tier, cache), headers
         )
     if state.latency > 0:
         await asyncio.sleep(state.latency)
-    result = completion_body(completion_id, created, entry.id, choices, prompt_tokens)
+    result = completion_body(completion_id, created, entry.id, choices, prompt_tokens, tier, cache)
     if auto:
         result.update(
             {"x_auto_routed": True, "x_resolved_model_id": entry.id, "x_auto_routed_fallback": False}
         )
     return json_response(result, headers=routed)
+
+
+def _prompt_cache(state: GatewayState) -> PromptCache:
+    cache: PromptCache = state.cache.setdefault("prompt_cache", PromptCache())
+    return cache
 
 
 async def _chat_stream(
@@ -65,8 +81,16 @@ async def _chat_stream(
     entry: ModelEntry,
     choices: List[engine.Choice],
     prompt_tokens: int,
+    tier: str,
+    cache: Optional[Dict[str, int]],
 ) -> AsyncIterator[bytes]:
-    head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": entry.id}
+    head = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": entry.id,
+        "service_tier": tier,
+    }
 
     def chunk(index: int, delta: Dict[str, Any], finish: Optional[str] = None) -> bytes:
         return data_event({**head, "choices": [{"index": index, "delta": delta, "finish_reason": finish}]})
@@ -96,8 +120,8 @@ async def _chat_stream(
     tail = {
         **head,
         "choices": [],
-        "usage": usage(prompt_tokens, completion_tokens),
-        "cost": Catalog.cost(entry, prompt_tokens, completion_tokens),
+        "usage": usage(prompt_tokens, completion_tokens, cache),
+        "cost": Catalog.cost(entry, prompt_tokens, completion_tokens, tier),
     }
     yield data_event(tail)
     yield DONE

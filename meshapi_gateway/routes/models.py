@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import ApiError, DetailError
+from ..fakes.catalog import model_providers
 from ..http.context import gateway, json_response
 from ..http.validation import Bool, Int, Str, check_query
 
@@ -51,7 +52,9 @@ def _bad_search(message: str, param: str) -> ApiError:
 def _price(info: Dict[str, Any], modality: str) -> Decimal:
     pricing = info.get("pricing") or {}
     key = "image_output_usd_per_image" if modality == "image" else "completion_usd_per_1m"
-    value = pricing.get(key) or pricing.get("completion_usd_per_1m") or "0"
+    value = (
+        pricing.get(key) or pricing.get("completion_usd_per_1m") or pricing.get("output_usd_per_unit") or "0"
+    )
     return Decimal(str(value))
 
 
@@ -139,10 +142,20 @@ async def get_model(request: Request) -> Response:
     return json_response(info)
 
 
+async def get_model_providers(request: Request) -> Response:
+    """The routes of one model (docs/protocol.md §V6.2; the shape is ours: the docs name only the path)."""
+    model_id = request.path_params["model_id"]
+    entry = gateway(request).catalog.get(model_id)
+    if entry is None:
+        raise DetailError(404, f"Model '{model_id}' not found.")
+    return json_response(model_providers(entry))
+
+
 ROUTES = [
     Route("/v1/models", list_models, methods=["GET"]),
     Route("/v1/models/free", list_free, methods=["GET"]),
     Route("/v1/models/paid", list_paid, methods=["GET"]),
     Route("/v1/models/search", search_models, methods=["GET"]),
+    Route("/v1/models/{model_id:path}/providers", get_model_providers, methods=["GET"]),
     Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
 ]

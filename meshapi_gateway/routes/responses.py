@@ -20,14 +20,14 @@ from starlette.routing import Route
 
 from ..errors import ApiError
 from ..fakes import engine
-from ..fakes.catalog import ModelEntry
+from ..fakes.catalog import ModelEntry, served_tier
 from ..fakes.templating import apply_template
 from ..http.context import gateway, json_body, json_response, owner, pace
 from ..http.sse import named_event, sse_response
 from ..http.validation import AnyValue, Bool, Int, ListOf, MapOf, Obj, OneOf, Str, check_query, opt, req
 from ..ids import hex_id
 from ..store.state import GatewayState
-from ._conversation import SAMPLING, resolve_model
+from ._conversation import SAMPLING, TIER, requested_tier, resolve_model
 
 RESPONSES = Obj(
     {
@@ -46,6 +46,7 @@ RESPONSES = Obj(
         "previous_response_id": opt(Str()),
         "parallel_tool_calls": opt(Bool()),
         "store": opt(Bool()),
+        **TIER,
     }
 )
 
@@ -108,6 +109,7 @@ async def create_response(request: Request) -> Response:
     raw = await json_body(request, RESPONSES)
     body = apply_template(state, owner(request), raw)
     entry, _ = resolve_model(state, request, body.get("model"))
+    tier = served_tier(requested_tier(body, entry), entry)
     turns = [*_earlier_turns(state, owner(request), body.get("previous_response_id")), *_input_messages(body)]
     instructions = [{"role": "system", "content": body["instructions"]}] if body.get("instructions") else []
     messages = [*instructions, *turns]
@@ -128,7 +130,10 @@ async def create_response(request: Request) -> Response:
     response_id = hex_id("resp_", 24)
     created = int(time.time())
     reasoning = entry.supports_thinking or body.get("reasoning") is not None
-    final = _response_object(response_id, created, entry, choice, input_tokens, reasoning)
+    final = {
+        **_response_object(response_id, created, entry, choice, input_tokens, reasoning),
+        "service_tier": tier,
+    }
     _remember_response(state, owner(request), final)
     if body.get("store") is not False:
         _remember_turns(state, owner(request), response_id, [*turns, _reply_message(choice)])

@@ -5,7 +5,9 @@ embedding (as ``https://rag.local/<file_id>/<file_name>`` results, one per best 
 ranked by the same sparse-vector similarity RAG search uses; ``include_domains`` / ``exclude_domains``
 match a host or any of its subdomains. ``search_depth="advanced"`` returns whole documents instead of
 a snippet; ``include_answer`` adds an answer drawn from the top results, each sentence cited by its
-result number (``fakes/synthesis.py``).
+result number (``fakes/synthesis.py``). ``include_page_content`` with ``provider="tinyfish"`` adds each
+result's page text, cut at ``PAGE_CONTENT_LIMIT`` characters (``page_content_truncated``); other engines
+ignore the flag and return no page text (docs/protocol.md §V5).
 """
 
 from __future__ import annotations
@@ -26,19 +28,24 @@ from ..store.state import GatewayState
 
 _DIMENSIONS = 512
 _SNIPPET = 240
+#: Characters of page text a result carries at most (the docs leave the length open; ours).
+PAGE_CONTENT_LIMIT = 2000
+#: The only engine that extracts page text.
+PAGE_ENGINE = "tinyfish"
 # Storage kinds written by routes/rag.py (read here, never written).
-_RAG_FILES, _RAG_CHUNKS = "file", "chunks"
+_RAG_FILES, _RAG_CHUNKS, _RAG_TEXT = "file", "chunks", "file_text"
 
 SEARCH = Obj(
     {
         "query": req(Str(min_length=1, max_length=2000)),
         "model": opt(Str()),
-        "provider": opt(Literal("native", "tavily")),
+        "provider": opt(Literal("native", "tavily", PAGE_ENGINE)),
         "max_results": opt(Int(ge=1, le=20)),
         "search_depth": opt(Literal("basic", "advanced")),
         "include_domains": opt(ListOf(Str())),
         "exclude_domains": opt(ListOf(Str())),
         "include_answer": opt(Bool()),
+        "include_page_content": opt(Bool()),
     }
 )
 
@@ -63,8 +70,12 @@ def _rag_documents(state: GatewayState, who: str) -> List[Document]:
         stored = state.store.get(_RAG_CHUNKS, record["file_id"])
         chunks = stored[1]["chunks"] if stored else []
         url = f"https://rag.local/{record['file_id']}/{quote(record['file_name'])}"
+        text = state.store.get(_RAG_TEXT, record["file_id"])
+        page = text[1]["text"] if text else None
         for chunk in chunks:
-            docs.append(Document(record["file_name"], url, chunk["parent_text"], record.get("created_at")))
+            docs.append(
+                Document(record["file_name"], url, chunk["parent_text"], record.get("created_at"), page)
+            )
     return docs
 
 
@@ -75,6 +86,12 @@ def _snippet(text: str, query_words: List[str]) -> str:
     hits = [lowered.find(w) for w in query_words if lowered.find(w) >= 0]
     start = max(0, min(hits) - 60) if hits else 0
     return ("..." if start else "") + text[start : start + _SNIPPET].strip() + "..."
+
+
+def _page_fields(doc: Document) -> Dict[str, Any]:
+    text = doc.page_text()
+    cut = len(text) > PAGE_CONTENT_LIMIT
+    return {"page_content": text[:PAGE_CONTENT_LIMIT] if cut else text, "page_content_truncated": cut}
 
 
 def rank(query: str, docs: List[Document]) -> List[Tuple[float, Document]]:
@@ -103,6 +120,7 @@ async def web_search(request: Request) -> Response:
     ranked = sorted(best.values(), key=lambda item: -item[0])[: body.get("max_results") or 5]
     advanced = body.get("search_depth") == "advanced"
     words = [w.lower() for w in re.findall(r"\w+", query) if len(w) > 2]
+    pages = bool(body.get("include_page_content")) and body.get("provider") == PAGE_ENGINE
     results: List[Dict[str, Any]] = [
         {
             "title": doc.title,
@@ -110,6 +128,7 @@ async def web_search(request: Request) -> Response:
             "content": doc.content if advanced else _snippet(doc.content, words),
             "score": round(min(1.0, score), 4),
             "published_date": doc.published_date,
+            **(_page_fields(doc) if pages else {}),
         }
         for score, doc in ranked
     ]
