@@ -23,7 +23,7 @@ from ._config import (
     client_config,
     derived_config,
 )
-from ._forksafe import lazy_property
+from ._forksafe import lazy_property, resource
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
 
@@ -167,101 +167,22 @@ class MeshAPI(_ClientBase):
 
     copy = with_options
 
-    @lazy_property
-    def chat(self) -> ChatResource:
-        from .resources.chat import ChatResource
-
-        return ChatResource(self._http)
-
-    @lazy_property
-    def responses(self) -> ResponsesResource:
-        from .resources.responses import ResponsesResource
-
-        return ResponsesResource(self._http)
-
-    @lazy_property
-    def embeddings(self) -> EmbeddingsResource:
-        from .resources.embeddings import EmbeddingsResource
-
-        return EmbeddingsResource(self._http)
-
-    @lazy_property
-    def compare(self) -> CompareResource:
-        from .resources.compare import CompareResource
-
-        return CompareResource(self._http)
-
-    @lazy_property
-    def batches(self) -> BatchesResource:
-        from .resources.batches import BatchesResource
-
-        return BatchesResource(self._http)
-
-    @lazy_property
-    def models(self) -> ModelsResource:
-        from .resources.models import ModelsResource
-
-        return ModelsResource(self._http)
-
-    @lazy_property
-    def api_versions(self) -> APIVersionsResource:
-        from .resources.api_versions import APIVersionsResource
-
-        return APIVersionsResource(self._http)
-
-    @lazy_property
-    def templates(self) -> TemplatesResource:
-        from .resources.templates import TemplatesResource
-
-        return TemplatesResource(self._http)
-
-    @lazy_property
-    def images(self) -> ImagesResource:
-        from .resources.images import ImagesResource
-
-        return ImagesResource(self._http)
-
-    @lazy_property
-    def rag(self) -> RagResource:
-        from .resources.rag import RagResource
-
-        return RagResource(self._http)
-
-    @lazy_property
-    def videos(self) -> VideosResource:
-        from .resources.videos import VideosResource
-
-        return VideosResource(self._http)
-
-    @lazy_property
-    def audio(self) -> AudioResource:
-        from .resources.audio import AudioResource
-
-        return AudioResource(self._http)
-
-    @lazy_property
-    def moderations(self) -> ModerationsResource:
-        from .resources.moderations import ModerationsResource
-
-        return ModerationsResource(self._http)
-
-    @lazy_property
-    def web(self) -> WebResource:
-        from .resources.web import WebResource
-
-        return WebResource(self._http)
-
-    @lazy_property
-    def router(self) -> RouterResource:
-        from .resources.router import RouterResource
-
-        return RouterResource(self._http)
-
-    @lazy_property
-    def realtime(self) -> RealtimeResource:
-        from .resources.realtime import RealtimeResource
-
-        return RealtimeResource(self._config)
+    chat: lazy_property[ChatResource] = resource("chat", "ChatResource")
+    responses: lazy_property[ResponsesResource] = resource("responses", "ResponsesResource")
+    embeddings: lazy_property[EmbeddingsResource] = resource("embeddings", "EmbeddingsResource")
+    compare: lazy_property[CompareResource] = resource("compare", "CompareResource")
+    batches: lazy_property[BatchesResource] = resource("batches", "BatchesResource")
+    models: lazy_property[ModelsResource] = resource("models", "ModelsResource")
+    api_versions: lazy_property[APIVersionsResource] = resource("api_versions", "APIVersionsResource")
+    templates: lazy_property[TemplatesResource] = resource("templates", "TemplatesResource")
+    images: lazy_property[ImagesResource] = resource("images", "ImagesResource")
+    rag: lazy_property[RagResource] = resource("rag", "RagResource")
+    videos: lazy_property[VideosResource] = resource("videos", "VideosResource")
+    audio: lazy_property[AudioResource] = resource("audio", "AudioResource")
+    moderations: lazy_property[ModerationsResource] = resource("moderations", "ModerationsResource")
+    web: lazy_property[WebResource] = resource("web", "WebResource")
+    router: lazy_property[RouterResource] = resource("router", "RouterResource")
+    realtime: lazy_property[RealtimeResource] = resource("realtime", "RealtimeResource", "_config")
 
     def close(self) -> None:
         """Close open realtime sessions and the connection pool. Idempotent."""
@@ -359,101 +280,24 @@ class AsyncMeshAPI(_ClientBase):
 
     copy = with_options
 
-    @lazy_property
-    def chat(self) -> AsyncChatResource:
-        from .resources.chat import AsyncChatResource
-
-        return AsyncChatResource(self._http)
-
-    @lazy_property
-    def responses(self) -> AsyncResponsesResource:
-        from .resources.responses import AsyncResponsesResource
-
-        return AsyncResponsesResource(self._http)
-
-    @lazy_property
-    def embeddings(self) -> AsyncEmbeddingsResource:
-        from .resources.embeddings import AsyncEmbeddingsResource
-
-        return AsyncEmbeddingsResource(self._http)
-
-    @lazy_property
-    def compare(self) -> AsyncCompareResource:
-        from .resources.compare import AsyncCompareResource
-
-        return AsyncCompareResource(self._http)
-
-    @lazy_property
-    def batches(self) -> AsyncBatchesResource:
-        from .resources.batches import AsyncBatchesResource
-
-        return AsyncBatchesResource(self._http)
-
-    @lazy_property
-    def models(self) -> AsyncModelsResource:
-        from .resources.models import AsyncModelsResource
-
-        return AsyncModelsResource(self._http)
-
-    @lazy_property
-    def api_versions(self) -> AsyncAPIVersionsResource:
-        from .resources.api_versions import AsyncAPIVersionsResource
-
-        return AsyncAPIVersionsResource(self._http)
-
-    @lazy_property
-    def templates(self) -> AsyncTemplatesResource:
-        from .resources.templates import AsyncTemplatesResource
-
-        return AsyncTemplatesResource(self._http)
-
-    @lazy_property
-    def images(self) -> AsyncImagesResource:
-        from .resources.images import AsyncImagesResource
-
-        return AsyncImagesResource(self._http)
-
-    @lazy_property
-    def rag(self) -> AsyncRagResource:
-        from .resources.rag import AsyncRagResource
-
-        return AsyncRagResource(self._http)
-
-    @lazy_property
-    def videos(self) -> AsyncVideosResource:
-        from .resources.videos import AsyncVideosResource
-
-        return AsyncVideosResource(self._http)
-
-    @lazy_property
-    def audio(self) -> AsyncAudioResource:
-        from .resources.audio import AsyncAudioResource
-
-        return AsyncAudioResource(self._http)
-
-    @lazy_property
-    def moderations(self) -> AsyncModerationsResource:
-        from .resources.moderations import AsyncModerationsResource
-
-        return AsyncModerationsResource(self._http)
-
-    @lazy_property
-    def web(self) -> AsyncWebResource:
-        from .resources.web import AsyncWebResource
-
-        return AsyncWebResource(self._http)
-
-    @lazy_property
-    def router(self) -> AsyncRouterResource:
-        from .resources.router import AsyncRouterResource
-
-        return AsyncRouterResource(self._http)
-
-    @lazy_property
-    def realtime(self) -> AsyncRealtimeResource:
-        from .resources.realtime import AsyncRealtimeResource
-
-        return AsyncRealtimeResource(self._config)
+    chat: lazy_property[AsyncChatResource] = resource("chat", "AsyncChatResource")
+    responses: lazy_property[AsyncResponsesResource] = resource("responses", "AsyncResponsesResource")
+    embeddings: lazy_property[AsyncEmbeddingsResource] = resource("embeddings", "AsyncEmbeddingsResource")
+    compare: lazy_property[AsyncCompareResource] = resource("compare", "AsyncCompareResource")
+    batches: lazy_property[AsyncBatchesResource] = resource("batches", "AsyncBatchesResource")
+    models: lazy_property[AsyncModelsResource] = resource("models", "AsyncModelsResource")
+    api_versions: lazy_property[AsyncAPIVersionsResource] = resource(
+        "api_versions", "AsyncAPIVersionsResource"
+    )
+    templates: lazy_property[AsyncTemplatesResource] = resource("templates", "AsyncTemplatesResource")
+    images: lazy_property[AsyncImagesResource] = resource("images", "AsyncImagesResource")
+    rag: lazy_property[AsyncRagResource] = resource("rag", "AsyncRagResource")
+    videos: lazy_property[AsyncVideosResource] = resource("videos", "AsyncVideosResource")
+    audio: lazy_property[AsyncAudioResource] = resource("audio", "AsyncAudioResource")
+    moderations: lazy_property[AsyncModerationsResource] = resource("moderations", "AsyncModerationsResource")
+    web: lazy_property[AsyncWebResource] = resource("web", "AsyncWebResource")
+    router: lazy_property[AsyncRouterResource] = resource("router", "AsyncRouterResource")
+    realtime: lazy_property[AsyncRealtimeResource] = resource("realtime", "AsyncRealtimeResource", "_config")
 
     async def aclose(self) -> None:
         """Close open realtime sessions and the connection pool. Idempotent."""

@@ -25,13 +25,14 @@ The async client's warm-up thread is waited for by ``meshapi._warmup`` (its own 
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import threading
 import time
 from typing import Any, Callable, Generic, List, TypeVar, overload
 
-__all__ = ["LOCK", "WAIT_SECONDS", "lazy_property"]
+__all__ = ["LOCK", "WAIT_SECONDS", "lazy_property", "resource"]
 
 #: The longest a fork waits for other threads' imports, then for a pydantic build in progress.
 WAIT_SECONDS = 10.0
@@ -70,6 +71,21 @@ class lazy_property(Generic[_T]):
 
 
 _MISSING: Any = object()
+
+
+class resource(lazy_property[_T]):
+    """A client's resource (``client.chat``): ``meshapi.resources.<module>.<name>`` imported on first use
+    (so ``import meshapi`` and a client stay cheap), made with the client's ``_http`` (or ``_config``) and
+    then kept, as :class:`lazy_property` keeps it. Declared as ``chat: lazy_property[ChatResource] =
+    resource("chat", "ChatResource")``: one line per resource for both facades."""
+
+    def __init__(self, module: str, name: str, argument: str = "_http") -> None:
+        def make(client: Any) -> Any:
+            found = getattr(importlib.import_module(f"meshapi.resources.{module}"), name)
+            return found(getattr(client, argument))
+
+        make.__name__ = make.__qualname__ = module
+        super().__init__(make)
 
 
 def _imports_in_progress() -> bool:
