@@ -107,11 +107,13 @@ def policy_for(
 
 
 def _failure(fault: ProviderFault, entry: ModelEntry) -> ApiError:
+    extra: Dict[str, Any] = {"provider_code": fault.provider_code} if fault.provider_code else {}
     return ApiError(
         fault.status,
         fault.error_code,
         f"The provider of {entry.id} is not available right now.",
         provider_error={"provider": entry.provider, "status": fault.status, "message": "planned fault"},
+        **extra,
     )
 
 

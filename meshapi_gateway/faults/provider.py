@@ -2,7 +2,7 @@
 
 ``gw.provider_faults.add("openai/gpt-4o-mini", status=503, times=2)`` (or a provider name such as
 ``"openai"``) makes the chat calls routed to that model fail with that status, as an unavailable
-provider would. They live with the other faults; the routing that retries and falls back around them
+provider would, with the ``provider_code`` such a provider reports (docs/protocol.md §2.4). They live with the other faults; the routing that retries and falls back around them
 is ``fakes/routing.py``.
 """
 
@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from ..errors import PROVIDER_CODE_FOR_CODE
 from ..fakes.catalog_data import ModelEntry
 
 __all__ = ["ProviderFault", "ProviderFaults"]
@@ -25,6 +26,8 @@ class ProviderFault:
     status: int = 503
     error_code: str = "provider_not_available"
     times: int = 1  # -1: forever
+    #: ``error.provider_code`` of the failure (``None``: none sent).
+    provider_code: Optional[str] = None
     hits: int = field(default=0, compare=False)
 
     def matches(self, entry: ModelEntry) -> bool:
@@ -39,13 +42,24 @@ class ProviderFaults:
         self._faults: List[ProviderFault] = []
 
     def add(
-        self, target: str, *, status: int = 503, error_code: str = "provider_not_available", times: int = 1
+        self,
+        target: str,
+        *,
+        status: int = 503,
+        error_code: str = "provider_not_available",
+        times: int = 1,
+        provider_code: Optional[str] = None,
     ) -> ProviderFault:
+        """Plan a failure; ``provider_code`` defaults to the provider code documented with ``error_code``
+        (``upstream_error`` -> ``internal_provider_error``, ``gateway_timeout`` -> ``provider_timeout``,
+        same-named codes; none for ``provider_not_available``)."""
         if times == 0 or times < -1:
             raise ValueError("times must be a positive count or -1 (forever)")
         if not 400 <= status <= 599:
             raise ValueError("a provider fault needs an error status (400-599)")
-        fault = ProviderFault(target, status, error_code, times)
+        if provider_code is None:
+            provider_code = PROVIDER_CODE_FOR_CODE.get(error_code)
+        fault = ProviderFault(target, status, error_code, times, provider_code)
         with self._lock:
             self._faults.append(fault)
         return fault

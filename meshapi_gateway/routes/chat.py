@@ -20,6 +20,7 @@ from ..ids import hex_id
 from ..store.state import GatewayState
 from ._conversation import (
     CHAT,
+    check_context,
     check_tool_choice,
     completion_body,
     need_messages,
@@ -41,6 +42,7 @@ async def chat_completions(request: Request) -> Response:
         choices, prompt_tokens = await run_in_threadpool(run_chat, body, entry, state.replies)
     else:
         choices, prompt_tokens = run_chat(body, entry, state.replies)
+    check_context(entry, body, prompt_tokens)
     completion_id = hex_id("chatcmpl-", 24)
     created = int(time.time())
     if body.get("stream"):
