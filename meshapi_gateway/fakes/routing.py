@@ -2,9 +2,10 @@
 
 The production gateway can retry a failing provider and fall back along the request's ``models`` list
 (0.1.10's server-side fallback) when the API key has a routing policy; it then reports the outcome in
-three response headers: ``x-mesh-routing-attempts`` (attempts made), ``x-mesh-routing-fallback``
-(``true`` when a model other than the requested one answered) and ``x-mesh-served-provider``. This
-module reproduces that for the local gateway:
+response headers: ``x-mesh-routing-attempts`` (attempts made), ``x-mesh-routing-fallback``
+(``true`` when a model other than the requested one answered), ``x-mesh-routing-model`` (that model,
+only then; the chat route also sends it with the model ``"auto"`` picked) and ``x-mesh-served-provider``.
+This module reproduces that for the local gateway:
 
 * :class:`RoutingPolicy` (``retries`` on the same model, then ``fallback`` along ``models``), chosen per
   token through ``GatewaySettings.routing`` (a mapping of token -> policy; the key ``"*"`` applies to
@@ -143,7 +144,8 @@ def route(
             attempts += 1
             fault = faults.take(candidate)
             if fault is None:
-                return candidate, _headers(attempts, candidate is not entry, candidate.provider)
+                served = candidate.id if candidate is not entry else None
+                return candidate, _headers(attempts, candidate is not entry, candidate.provider, served)
             last = _failure(fault, candidate)
     assert last is not None
     last.headers.update(_headers(attempts, len(candidates) > 1, None))
@@ -186,11 +188,15 @@ def for_request(
     return route(state.provider_faults, policy, entry, fallbacks)
 
 
-def _headers(attempts: int, fallback: bool, provider: Optional[str]) -> Dict[str, str]:
+def _headers(
+    attempts: int, fallback: bool, provider: Optional[str], model: Optional[str] = None
+) -> Dict[str, str]:
     headers = {
         "x-mesh-routing-attempts": str(attempts),
         "x-mesh-routing-fallback": "true" if fallback else "false",
     }
     if provider:
         headers["x-mesh-served-provider"] = provider
+    if model:
+        headers["x-mesh-routing-model"] = model
     return headers

@@ -57,6 +57,7 @@ async def chat_completions(request: Request) -> Response:
         result.update(
             {"x_auto_routed": True, "x_resolved_model_id": entry.id, "x_auto_routed_fallback": False}
         )
+        routed = {"x-mesh-routing-model": entry.id, **routed}  # the router's pick (non-streaming only)
     return json_response(result, headers=routed)
 
 
