@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..fakes import engine, routing
+from ..fakes import engine, memory, routing
 from ..fakes.catalog import Catalog, ModelEntry
 from ..fakes.templating import apply_template
 from ..http.context import gateway, json_body, json_response, owner, pace
@@ -35,6 +35,7 @@ async def chat_completions(request: Request) -> Response:
     raw = await json_body(request, CHAT)
     body = apply_template(state, owner(request), raw)
     need_messages(body)
+    applied = _inject_memories(state, request, body)
     entry, auto = resolve_model(state, request, body.get("model"))
     entry, routed = routing.for_request(state, request.headers.get("authorization", ""), body, entry)
     check_tool_choice(body)
@@ -46,7 +47,8 @@ async def chat_completions(request: Request) -> Response:
     completion_id = hex_id("chatcmpl-", 24)
     created = int(time.time())
     if body.get("stream"):
-        headers = {"x-auto-routed": "true", "x-resolved-model-id": entry.id} if auto else None
+        headers = {"x-auto-routed": "true", "x-resolved-model-id": entry.id} if auto else {}
+        headers.update(applied)
         return sse_response(
             _chat_stream(state, completion_id, created, entry, choices, prompt_tokens), headers
         )
@@ -58,7 +60,18 @@ async def chat_completions(request: Request) -> Response:
             {"x_auto_routed": True, "x_resolved_model_id": entry.id, "x_auto_routed_fallback": False}
         )
         routed = {"x-mesh-routing-model": entry.id, **routed}  # the router's pick (non-streaming only)
-    return json_response(result, headers=routed)
+    return json_response(result, headers={**routed, **applied})
+
+
+def _inject_memories(state: GatewayState, request: Request, body: Dict[str, Any]) -> Dict[str, str]:
+    """Prepend the memories ``x-mem-id`` names (``fakes/memory.py``); the answer's header, when asked."""
+    asked = request.headers.get("x-mem-id")
+    if asked is None:
+        return {}
+    injection = memory.inject(state.store, owner(request), asked, body["messages"], time.time())
+    if injection.message is not None:
+        body["messages"] = [injection.message, *body["messages"]]
+    return {"x-mesh-memory-applied": injection.header}
 
 
 async def _chat_stream(
