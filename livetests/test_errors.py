@@ -53,3 +53,15 @@ async def test_async_bad_token(target: Target) -> None:
     async with AsyncMeshAPI(base_url=target.base_url, token="rsk_bad_async") as bad:
         with pytest.raises(meshapi.AuthenticationError):
             await bad.models.list()
+
+
+def test_context_window_exceeded_is_typed(client: MeshAPI) -> None:
+    # max_tokens far past any chat model's context window: the provider refuses before generating
+    with pytest.raises(meshapi.BadRequestError) as info:
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=10_000_000
+        )
+    assert info.value.request_id
+    if info.value.error_code == "context_window_exceeded":
+        assert isinstance(info.value, meshapi.ContextWindowExceededError)
+    assert info.value.provider_code is None or isinstance(info.value.provider_code, str)

@@ -8,7 +8,7 @@ is yours) and every realtime session it opened.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
 import httpx
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .resources.compare import AsyncCompareResource, CompareResource
     from .resources.embeddings import AsyncEmbeddingsResource, EmbeddingsResource
     from .resources.images import AsyncImagesResource, ImagesResource
+    from .resources.memories import AsyncMemoriesResource, MemoriesResource
     from .resources.models import AsyncModelsResource, ModelsResource
     from .resources.moderations import AsyncModerationsResource, ModerationsResource
     from .resources.rag import AsyncRagResource, RagResource
@@ -96,6 +97,7 @@ class MeshAPI(_ClientBase):
     ``MESHAPI_API_KEY`` variable (when ``MESHAPI_TOKEN`` is unset). ``api_version`` is sent as
     ``X-Mesh-Version`` on every HTTP request (default ``meshapi.MESH_API_VERSION``; ``None`` sends no
     header and the gateway serves its baseline; a label that is not ``YYYY-MM`` is a ``ConfigurationError``).
+    ``memory`` (memory slugs, at most 16) is sent as ``x-mem-id`` (README "Memories").
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class MeshAPI(_ClientBase):
         new_pool_after_fork: bool = False,
         limits: Optional[httpx.Limits] = None,
         api_version: Optional[str] = MESH_API_VERSION,
+        memory: Optional[Sequence[str]] = None,
     ) -> None:
         extra: Dict[str, Any] = {
             "httpx_client": httpx_client,
@@ -148,6 +151,7 @@ class MeshAPI(_ClientBase):
             "new_pool_after_fork": new_pool_after_fork,
             "limits": limits,
             "api_version": api_version,
+            "memory": memory,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = SyncHttpClient(self._config)
@@ -156,7 +160,7 @@ class MeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, the retry
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``, the retry
         knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
@@ -175,6 +179,7 @@ class MeshAPI(_ClientBase):
     models: lazy_property[ModelsResource] = resource("models", "ModelsResource")
     api_versions: lazy_property[APIVersionsResource] = resource("api_versions", "APIVersionsResource")
     templates: lazy_property[TemplatesResource] = resource("templates", "TemplatesResource")
+    memories: lazy_property[MemoriesResource] = resource("memories", "MemoriesResource")
     images: lazy_property[ImagesResource] = resource("images", "ImagesResource")
     rag: lazy_property[RagResource] = resource("rag", "RagResource")
     videos: lazy_property[VideosResource] = resource("videos", "VideosResource")
@@ -238,6 +243,7 @@ class AsyncMeshAPI(_ClientBase):
         new_pool_after_fork: bool = False,
         limits: Optional[httpx.Limits] = None,
         api_version: Optional[str] = MESH_API_VERSION,
+        memory: Optional[Sequence[str]] = None,
     ) -> None:
         extra: Dict[str, Any] = {
             "async_httpx_client": async_httpx_client,
@@ -260,6 +266,7 @@ class AsyncMeshAPI(_ClientBase):
             "new_pool_after_fork": new_pool_after_fork,
             "limits": limits,
             "api_version": api_version,
+            "memory": memory,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
@@ -269,7 +276,7 @@ class AsyncMeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, the retry
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``, the retry
         knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
@@ -290,6 +297,7 @@ class AsyncMeshAPI(_ClientBase):
         "api_versions", "AsyncAPIVersionsResource"
     )
     templates: lazy_property[AsyncTemplatesResource] = resource("templates", "AsyncTemplatesResource")
+    memories: lazy_property[AsyncMemoriesResource] = resource("memories", "AsyncMemoriesResource")
     images: lazy_property[AsyncImagesResource] = resource("images", "AsyncImagesResource")
     rag: lazy_property[AsyncRagResource] = resource("rag", "AsyncRagResource")
     videos: lazy_property[AsyncVideosResource] = resource("videos", "AsyncVideosResource")

@@ -18,7 +18,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import httpx
 
@@ -28,6 +28,7 @@ from ._core.request import _check_headers
 from ._core.retry import RetrySchedule, check_wait, validate_max_retries
 from ._core.timeouts import DEFAULT_TIMEOUT, validate_timeout, validate_total_timeout
 from ._errors import ConfigurationError, InvalidParamsError
+from ._memory import check_memory_ids
 from ._redact import pin_secret, remember_secret
 from ._resilience import FallbackConfig, RetryPolicy, schedule_of
 
@@ -135,6 +136,8 @@ class MeshAPIConfig:
     limits: Optional[httpx.Limits] = None
     #: ``X-Mesh-Version`` sent on every HTTP request (``YYYY-MM``); ``None`` sends none (the gateway's baseline).
     api_version: Optional[str] = MESH_API_VERSION
+    #: Memory slugs sent as ``x-mem-id`` on every request (``meshapi._memory``); ``None``: none.
+    memory: Optional[Sequence[str]] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -184,6 +187,7 @@ class MeshAPIConfig:
             )
         self._check_resilience()
         self.api_version = check_api_version(self.api_version)
+        self.memory = check_memory_ids(self.memory)
         if self.limits is not None:
             if not isinstance(self.limits, httpx.Limits):
                 raise ConfigurationError(f"limits must be an httpx.Limits, got {type(self.limits).__name__}")
@@ -429,6 +433,7 @@ OVERRIDABLE = frozenset(
         "debug",
         "new_pool_after_fork",
         "api_version",
+        "memory",
     }
 )
 

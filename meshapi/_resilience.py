@@ -43,6 +43,7 @@ __all__ = [
     "RetryPolicy",
     "check_fallback_models",
     "routing_event",
+    "routing_model",
     "schedule_of",
     "with_fallback",
 ]
@@ -243,7 +244,11 @@ class FallbackEvent:
 
 @dataclass(frozen=True)
 class GatewayRoutingEvent:
-    """The gateway's routing outcome of one response (``x-mesh-routing-*`` headers)."""
+    """The gateway's routing outcome of one response (``x-mesh-routing-*`` headers).
+
+    ``routing_model``: the model that served instead of the one asked for (``X-Mesh-Routing-Model``,
+    sent when cross-model fallback or the router chose it), ``None`` when the gateway did not say.
+    """
 
     path: str
     attempts: int
@@ -251,6 +256,7 @@ class GatewayRoutingEvent:
     served_provider: Optional[str]
     request_id: str
     type: str = "gateway-routing"
+    routing_model: Optional[str] = None
 
 
 ResilienceEvent = Union[RetryEvent, FallbackEvent, GatewayRoutingEvent]
@@ -258,10 +264,16 @@ ResilienceLogger = Callable[[ResilienceEvent], Any]
 
 
 def routing_event(path: str, headers: Mapping[str, str]) -> Optional[GatewayRoutingEvent]:
-    """The routing outcome carried by ``headers``, or ``None`` when there is none (or it is garbage)."""
+    """The routing outcome carried by ``headers``, or ``None`` when there is none (or it is garbage).
+
+    ``X-Mesh-Routing-Model`` alone (a router's choice, no attempt count) is an outcome of one attempt.
+    """
+    model = routing_model(headers)
     raw = headers.get("x-mesh-routing-attempts")
     if raw is None:
-        return None
+        if model is None:
+            return None
+        raw = "1"
     raw = raw.strip()
     if not raw.isdigit() or len(raw) > 6:
         return None
@@ -273,7 +285,15 @@ def routing_event(path: str, headers: Mapping[str, str]) -> Optional[GatewayRout
         fallback=(headers.get("x-mesh-routing-fallback") or "").strip().lower() == "true",
         served_provider=provider or None,
         request_id=headers.get("x-request-id") or "",
+        routing_model=model,
     )
+
+
+def routing_model(headers: Mapping[str, str]) -> Optional[str]:
+    """``X-Mesh-Routing-Model`` (the model that served instead of the one asked for), ``None`` when absent
+    or blank."""
+    value = headers.get("x-mesh-routing-model")
+    return value.strip() or None if value else None
 
 
 def debug_line(event: ResilienceEvent) -> Optional[str]:
@@ -296,7 +316,8 @@ def debug_line(event: ResilienceEvent) -> Optional[str]:
     if event.fallback:
         parts.append("provider fallback")
     via = f" via {event.served_provider}" if event.served_provider else ""
-    return f"[meshapi] gateway served {event.path}{via} ({', '.join(parts)}){rid}"
+    model = f" with {event.routing_model}" if event.routing_model else ""
+    return f"[meshapi] gateway served {event.path}{model}{via} ({', '.join(parts)}){rid}"
 
 
 class Observer:

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, AsyncIterator, Callable, Generic, Iterator, Optional, TypeVar, cast
+from typing import Any, AsyncIterator, Callable, Generic, Iterator, List, Optional, TypeVar, cast
 
 import httpx
 
 from ._api_version import served_version
 from ._core.response import foreign_errors
 from ._errors import InvalidParamsError
-from ._resilience import GatewayRoutingEvent, routing_event
+from ._memory import memory_applied
+from ._resilience import GatewayRoutingEvent, routing_event, routing_model
 from ._streaming import AsyncStream, Stream
 from ._transport.capture import CAPTURE, Capture, StopAfterResponse
 
@@ -92,6 +93,18 @@ class _ResponseInfo:
     def routing(self) -> Optional[GatewayRoutingEvent]:
         """The gateway's routing outcome (``x-mesh-routing-*`` headers), or ``None`` when absent."""
         return routing_event(self.http_response.request.url.path, self.http_response.headers)
+
+    @property
+    def routing_model(self) -> Optional[str]:
+        """The model that served instead of the one asked for (``X-Mesh-Routing-Model``: cross-model
+        fallback or the router's choice), ``None`` when the gateway did not route."""
+        return routing_model(self.http_response.headers)
+
+    @property
+    def memory_applied(self) -> Optional[List[str]]:
+        """The memories whose items were injected (``X-Mesh-Memory-Applied``, a list of slugs; ``[]`` when
+        none fitted), ``None`` when the answer does not carry the header."""
+        return memory_applied(self.http_response.headers)
 
     def __repr__(self) -> str:
         return (

@@ -27,6 +27,41 @@ CODE_FOR_STATUS: Dict[int, str] = {
 }
 
 
+#: ``provider_code`` -> the ``error.code`` it accompanies (docs/protocol.md §2.4, the provider-code table).
+CODE_FOR_PROVIDER_CODE: Dict[str, str] = {
+    **{
+        same: same
+        for same in (
+            "content_policy_violation",
+            "context_window_exceeded",
+            "insufficient_credits",
+            "invalid_input",
+            "invalid_request",
+            "model_not_found",
+            "resource_not_found",
+            "unsupported_operation",
+        )
+    },
+    **dict.fromkeys(("account_not_entitled", "invalid_auth", "permission_denied"), "upstream_auth_error"),
+    **dict.fromkeys(("monthly_quota_exceeded", "rate_limit_exceeded"), "upstream_rate_limit_error"),
+    **dict.fromkeys(("asset_registration_timeout", "provider_timeout"), "gateway_timeout"),
+    **dict.fromkeys(
+        ("bad_response", "connection_error", "internal_provider_error", "provider_overloaded", "unknown"),
+        "upstream_error",
+    ),
+}
+
+#: ``error.code`` of a provider failure -> the ``provider_code`` a simulated provider reports with it
+#: (the first documented pair; ``provider_not_available`` is the gateway's own verdict, so it has none).
+PROVIDER_CODE_FOR_CODE: Dict[str, str] = {
+    **{code: code for code, paired in CODE_FOR_PROVIDER_CODE.items() if code == paired},
+    "upstream_auth_error": "invalid_auth",
+    "upstream_rate_limit_error": "rate_limit_exceeded",
+    "gateway_timeout": "provider_timeout",
+    "upstream_error": "internal_provider_error",
+}
+
+
 def code_for_status(status: int) -> str:
     if status in CODE_FOR_STATUS:
         return CODE_FOR_STATUS[status]

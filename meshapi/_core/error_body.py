@@ -57,6 +57,7 @@ class ErrorFields:
     provider_error: Optional[Dict[str, Any]]
     retry_after_seconds: Optional[float]
     body: Any
+    provider_code: Optional[str] = None
 
 
 def _is_json_content_type(content_type: str) -> bool:
@@ -141,6 +142,7 @@ def read_error_response(response: Any) -> ErrorFields:
     code = ""
     details: Optional[List[Any]] = None
     provider_error: Optional[Dict[str, Any]] = None
+    provider_code: Optional[str] = None
     raw = _raw_text(response)
     body = _json_body(response, raw, content_type)
     if body is _NOT_JSON:
@@ -165,6 +167,8 @@ def read_error_response(response: Any) -> ErrorFields:
                 details = error["details"]
             if isinstance(error.get("provider_error"), dict):
                 provider_error = error["provider_error"]
+            if isinstance(error.get("provider_code"), str) and error["provider_code"]:
+                provider_code = error["provider_code"]
         elif isinstance(error, str):
             message = error
         if not message and isinstance(detail, str):
@@ -185,4 +189,5 @@ def read_error_response(response: Any) -> ErrorFields:
         provider_error=provider_error,
         retry_after_seconds=_seconds_for_error(retry_after_hint(headers, body)),  # type: ignore[arg-type]
         body=body,
+        provider_code=provider_code,
     )

@@ -84,6 +84,7 @@ def error_event(payload: Dict[str, Any], request_id: str) -> StreamEventError:
             "message": payload.get("message")
             or (payload.get("error") if isinstance(payload.get("error"), str) else None),
             "provider_error": payload.get("provider_error"),
+            "provider_code": payload.get("provider_code"),
         },
         "request_id": payload.get("request_id"),
     }

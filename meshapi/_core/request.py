@@ -11,7 +11,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypedDict, TypeVar, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Type, TypedDict, TypeVar, Union
 from urllib.parse import quote
 
 import httpx
@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from .._api_version import check_api_version
 from .._errors import InvalidParamsError
+from .._memory import check_memory_ids
 from .timeouts import TimeoutTypes, validate_timeout, validate_total_timeout
 
 __all__ = [
@@ -40,6 +41,8 @@ M = TypeVar("M", bound=BaseModel)
 
 #: ``api_version`` not given for this call: the client's is sent.
 _CLIENT_VERSION: Any = object()
+#: ``memory`` not given for this call: the client's memories are sent.
+_CLIENT_MEMORY: Any = object()
 
 
 #: Longest id accepted as a path parameter (real ids are far shorter; a huge one breaks the URL).
@@ -88,7 +91,7 @@ class RequestOptions:
 
     Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
     ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``,
-    ``request_id`` and ``api_version``. They are validated here, before anything is sent (the timeout rules
+    ``request_id``, ``api_version`` and ``memory``. They are validated here, before anything is sent (the timeout rules
     are ``meshapi._core.timeouts``).
     """
 
@@ -102,6 +105,9 @@ class RequestOptions:
     #: this call's ``X-Mesh-Version`` (``None``: none sent), used only when ``pins_version`` (else the client's)
     api_version: Optional[str] = None
     pins_version: bool = False
+    #: this call's ``x-mem-id`` memories (``None``: none sent), used only when ``pins_memory`` (else the client's)
+    memory: Optional[Tuple[str, ...]] = None
+    pins_memory: bool = False
     #: a chat call that may walk a model-fallback chain (set by the chat resource, never sent)
     fallback: bool = False
     #: the call's own chain (``fallback_models=``); ``None``: the client's ``FallbackConfig``
@@ -119,6 +125,7 @@ class RequestOptions:
         total_timeout: Optional[float] = None,
         request_id: Optional[str] = None,
         api_version: Any = _CLIENT_VERSION,
+        memory: Any = _CLIENT_MEMORY,
     ) -> RequestOptions:
         if timeout is not None:
             timeout = validate_timeout(timeout)
@@ -142,6 +149,7 @@ class RequestOptions:
         pins_version = api_version is not _CLIENT_VERSION
         if pins_version:
             api_version = check_api_version(api_version, error=InvalidParamsError)
+        pins_memory = memory is not _CLIENT_MEMORY
         return cls(
             timeout=timeout,
             extra_headers=extra_headers,
@@ -152,6 +160,8 @@ class RequestOptions:
             request_id=request_id,
             api_version=api_version if pins_version else None,
             pins_version=pins_version,
+            memory=check_memory_ids(memory, error=InvalidParamsError) if pins_memory else None,
+            pins_memory=pins_memory,
         )
 
 
@@ -334,6 +344,7 @@ class _Options(TypedDict, total=False):
     total_timeout: Optional[float]
     request_id: Optional[str]
     api_version: Optional[str]
+    memory: Optional[Sequence[str]]
 
 
 class CallOptions(_TimeoutOption, _RetriesOption, _Options, total=False):

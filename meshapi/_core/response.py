@@ -261,6 +261,7 @@ def stream_error_from_frame(payload: Mapping[str, Any], stream_request_id: str) 
         message = error.get("message")
         code = error.get("code")
         provider_error = error.get("provider_error")
+        provider_code = error.get("provider_code")
         details = error.get("details")
         return StreamEventError(
             message if isinstance(message, str) and message else "upstream error",
@@ -269,5 +270,6 @@ def stream_error_from_frame(payload: Mapping[str, Any], stream_request_id: str) 
             provider_error=provider_error if isinstance(provider_error, dict) else None,
             details=details if isinstance(details, list) else None,
             body=dict(payload),
+            provider_code=provider_code if isinstance(provider_code, str) else None,
         )
     return StreamEventError(str(error), request_id=request_id, body=dict(payload))

@@ -26,6 +26,7 @@ from .._core.response import error_from_response, map_transport_error
 from .._core.retry import RetrySchedule, RetryState
 from .._core.timeouts import call_deadline, call_timeout, deadline_error, httpx_timeout
 from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError
+from .._memory import MEMORY_HEADER, memory_header
 from .._resilience import (
     DEFAULT_FALLBACK_STATUSES,
     FallbackEvent,
@@ -140,6 +141,8 @@ class HttpClientBase:
             headers["Authorization"] = f"Bearer {self._config.token}"
         if self._config.api_version is not None:
             headers[API_VERSION_HEADER] = self._config.api_version
+        if self._config.memory:
+            headers[MEMORY_HEADER] = memory_header(tuple(self._config.memory))
         headers.update(custom_headers_from_env())  # under the explicit default headers
         if self._config.default_headers:
             headers.update(self._config.default_headers)
@@ -173,6 +176,8 @@ class HttpClientBase:
             headers["X-Request-Id"] = options.request_id
         if options.api_version is not None:  # only set when the call pins its own (pins_version)
             headers[API_VERSION_HEADER] = options.api_version
+        if options.memory:  # only set when the call names its own (pins_memory)
+            headers[MEMORY_HEADER] = memory_header(options.memory)
         if options.extra_headers:
             headers.update(options.extra_headers)
         query = params
@@ -190,6 +195,8 @@ class HttpClientBase:
             merged.update(headers)
             if options.pins_version and options.api_version is None:
                 merged.pop(API_VERSION_HEADER, None)  # this call asked for no version header
+            if options.pins_memory and not options.memory:
+                merged.pop(MEMORY_HEADER, None)  # this call asked for no memory
             request = httpx.Request(
                 method, url, content=data, params=query, headers=merged, extensions=direct.timeout(timeout)
             )
@@ -197,6 +204,8 @@ class HttpClientBase:
             sent = {**self._headers, **headers}
             if options.pins_version and options.api_version is None:
                 sent.pop(API_VERSION_HEADER, None)
+            if options.pins_memory and not options.memory:
+                sent.pop(MEMORY_HEADER, None)
             request = self._client.build_request(
                 method, url, content=data, params=query, headers=sent, timeout=timeout
             )

@@ -98,6 +98,14 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "ImageRef",
         "ImageUsage",
     ),
+    "memories": (
+        "CreateMemoryItemParams",
+        "CreateMemoryParams",
+        "Memory",
+        "MemoryItem",
+        "UpdateMemoryItemParams",
+        "UpdateMemoryParams",
+    ),
     "models": (
         "ListModelsParams",
         "ModelInfo",
@@ -204,6 +212,8 @@ __all__ = [
     "ContentPartText",
     "ContentPartVideo",
     "CreateBatchParams",
+    "CreateMemoryItemParams",
+    "CreateMemoryParams",
     "CreateTemplateParams",
     "CreateVideoGenerationResponse",
     "DictLikeModel",
@@ -227,6 +237,8 @@ __all__ = [
     "ListModelsParams",
     "ListVideoGenerationsParams",
     "ListVoicesParams",
+    "Memory",
+    "MemoryItem",
     "ModelCompareResult",
     "ModelInfo",
     "ModelOverride",
@@ -274,6 +286,8 @@ __all__ = [
     "TranscriptionParams",
     "TranscriptionResponse",
     "TranscriptionTranslateParams",
+    "UpdateMemoryItemParams",
+    "UpdateMemoryParams",
     "UpdateTemplateParams",
     "UsageInfo",
     "VideoContentItem",
@@ -319,6 +333,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .embeddings import *  # noqa: F403
     from .errors import *  # noqa: F403
     from .images import *  # noqa: F403
+    from .memories import *  # noqa: F403
     from .models import *  # noqa: F403
     from .moderations import *  # noqa: F403
     from .rag import *  # noqa: F403

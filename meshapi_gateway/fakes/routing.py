@@ -2,9 +2,10 @@
 
 The production gateway can retry a failing provider and fall back along the request's ``models`` list
 (0.1.10's server-side fallback) when the API key has a routing policy; it then reports the outcome in
-three response headers: ``x-mesh-routing-attempts`` (attempts made), ``x-mesh-routing-fallback``
-(``true`` when a model other than the requested one answered) and ``x-mesh-served-provider``. This
-module reproduces that for the local gateway:
+response headers: ``x-mesh-routing-attempts`` (attempts made), ``x-mesh-routing-fallback``
+(``true`` when a model other than the requested one answered), ``x-mesh-routing-model`` (that model,
+only then; the chat route also sends it with the model ``"auto"`` picked) and ``x-mesh-served-provider``.
+This module reproduces that for the local gateway:
 
 * :class:`RoutingPolicy` (``retries`` on the same model, then ``fallback`` along ``models``), chosen per
   token through ``GatewaySettings.routing`` (a mapping of token -> policy; the key ``"*"`` applies to
@@ -109,12 +110,14 @@ def policy_for(
 
 def _failure(fault: ProviderFault, entry: ModelEntry) -> ApiError:
     what = "flex capacity" if fault.tier == "flex" else "provider"
+    extra: Dict[str, Any] = {"provider_code": fault.provider_code} if fault.provider_code else {}
     return ApiError(
         fault.status,
         fault.error_code,
         f"The {what} of {entry.id} is not available right now.",
         headers={"retry-after": fault.retry_after} if fault.retry_after is not None else None,
         provider_error={"provider": entry.provider, "status": fault.status, "message": "planned fault"},
+        **extra,
     )
 
 
@@ -146,7 +149,8 @@ def route(
             attempts += 1
             fault = faults.take(candidate, served_tier(tier, candidate))
             if fault is None:
-                return candidate, _headers(attempts, candidate is not entry, candidate.provider)
+                served = candidate.id if candidate is not entry else None
+                return candidate, _headers(attempts, candidate is not entry, candidate.provider, served)
             last = _failure(fault, candidate)
     assert last is not None
     last.headers.update(_headers(attempts, len(candidates) > 1, None))
@@ -189,11 +193,15 @@ def for_request(
     return route(state.provider_faults, policy, entry, fallbacks, tier)
 
 
-def _headers(attempts: int, fallback: bool, provider: Optional[str]) -> Dict[str, str]:
+def _headers(
+    attempts: int, fallback: bool, provider: Optional[str], model: Optional[str] = None
+) -> Dict[str, str]:
     headers = {
         "x-mesh-routing-attempts": str(attempts),
         "x-mesh-routing-fallback": "true" if fallback else "false",
     }
     if provider:
         headers["x-mesh-served-provider"] = provider
+    if model:
+        headers["x-mesh-routing-model"] = model
     return headers

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Dict, List, Optional
 
-from ..errors import code_for_status, dumps
+from ..errors import CODE_FOR_PROVIDER_CODE, code_for_status, dumps
 from ..http.asgi import ASGIApp, Message, Receive, Scope, Send, error_body, header_list
 from ..http.sse import DONE, error_event
 from .plan import Fault
@@ -202,7 +202,10 @@ class FaultedSend:
 
     async def _error_and_done(self) -> None:
         frame = error_event(
-            self.fault.error_code, "Injected fault: the upstream stream failed.", self.request_id
+            self.fault.error_code,
+            "Injected fault: the upstream stream failed.",
+            self.request_id,
+            self.fault.provider_code,
         )
         await self.send({"type": "http.response.body", "body": frame + DONE, "more_body": False})
         self.finished = True
@@ -220,6 +223,9 @@ async def fault_response(fault: Fault, send: Send, raw_send: Send, request_id: s
         more: Dict[str, Any] = {}
         if status == 429 and fault.retry_after is not None and fault.retry_after.strip().isdigit():
             more["retry_after_seconds"] = int(fault.retry_after)
+        if fault.provider_code:
+            code = CODE_FOR_PROVIDER_CODE.get(fault.provider_code, code)
+            more["provider_code"] = fault.provider_code
         body = error_body(code, f"Injected fault: HTTP {status}.", request_id, **more)
         content_type = "application/json"
     elif isinstance(fault.body, dict):

@@ -22,6 +22,10 @@ What each knob does (they combine; ``status``/``body`` replace the real handler 
 * ``malformed_after_events`` - SSE: after N events, send a ``data: {not json`` frame, then continue.
 * ``error_event_after`` - SSE: after N events, send an in-band error frame
   ``{"error": {"code": error_code, "message": ...}, "request_id": ...}`` and ``data: [DONE]``, then end.
+* ``provider_code`` - the failure came from a (simulated) provider: ``error.provider_code`` is added to
+  the ``status`` envelope and to the in-band error frame. With ``status`` (and no ``body``) the envelope's
+  code becomes the one documented with that provider code (``context_window_exceeded`` -> the same,
+  ``provider_timeout`` -> ``gateway_timeout``, ...: ``errors.CODE_FOR_PROVIDER_CODE``).
 * ``truncate_body`` - non-SSE: declare the full ``Content-Length``, send half the body, then close.
 * ``huge_body_bytes`` - non-SSE JSON: pad the body to about this many bytes (a JSON object gets a
   ``_padding`` string field; other JSON values are followed by whitespace), still valid JSON.
@@ -63,6 +67,7 @@ class Fault:
     malformed_after_events: Optional[int] = None
     error_event_after: Optional[int] = None
     error_code: str = "upstream_error"
+    provider_code: Optional[str] = None
     truncate_body: bool = False
     huge_body_bytes: Optional[int] = None
     ws_close_code: Optional[int] = None
@@ -130,6 +135,7 @@ class FaultPlan:
         malformed_after_events: Optional[int] = None,
         error_event_after: Optional[int] = None,
         error_code: str = "upstream_error",
+        provider_code: Optional[str] = None,
         truncate_body: bool = False,
         huge_body_bytes: Optional[int] = None,
         ws_close_code: Optional[int] = None,
@@ -155,6 +161,7 @@ class FaultPlan:
             malformed_after_events=malformed_after_events,
             error_event_after=error_event_after,
             error_code=error_code,
+            provider_code=provider_code,
             truncate_body=truncate_body,
             huge_body_bytes=huge_body_bytes,
             ws_close_code=ws_close_code,

@@ -2,7 +2,7 @@
 
 ``gw.provider_faults.add("openai/gpt-4o-mini", status=503, times=2)`` (or a provider name such as
 ``"openai"``) makes the chat calls routed to that model fail with that status, as an unavailable
-provider would. They live with the other faults; the routing that retries and falls back around them
+provider would, with the ``provider_code`` such a provider reports (docs/protocol.md §2.4). They live with the other faults; the routing that retries and falls back around them
 is ``fakes/routing.py``.
 
 ``gw.provider_faults.flex_capacity("openai/gpt-5-nano", retry_after=1)`` plans the documented "flex
@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from ..errors import PROVIDER_CODE_FOR_CODE
 from ..fakes.catalog_data import ModelEntry
 
 __all__ = ["FLEX_CAPACITY", "ProviderFault", "ProviderFaults"]
@@ -36,6 +37,8 @@ class ProviderFault:
     tier: Optional[str] = None
     #: ``Retry-After`` of the failure, in seconds (``None``: no header).
     retry_after: Optional[str] = None
+    #: ``error.provider_code`` of the failure (``None``: none sent).
+    provider_code: Optional[str] = None
     hits: int = field(default=0, compare=False)
 
     def matches(self, entry: ModelEntry, tier: str = "default") -> bool:
@@ -58,7 +61,11 @@ class ProviderFaults:
         times: int = 1,
         tier: Optional[str] = None,
         retry_after: Optional[float] = None,
+        provider_code: Optional[str] = None,
     ) -> ProviderFault:
+        """Plan a failure; ``provider_code`` defaults to the provider code documented with ``error_code``
+        (``upstream_error`` -> ``internal_provider_error``, ``gateway_timeout`` -> ``provider_timeout``,
+        same-named codes; none for ``provider_not_available``)."""
         if times == 0 or times < -1:
             raise ValueError("times must be a positive count or -1 (forever)")
         if not 400 <= status <= 599:
@@ -66,7 +73,9 @@ class ProviderFaults:
         if retry_after is not None and not 0 <= retry_after <= 3600:
             raise ValueError("retry_after must be from 0 to 3600 seconds")
         wait = None if retry_after is None else format(retry_after, "g")
-        fault = ProviderFault(target, status, error_code, times, tier, wait)
+        if provider_code is None:
+            provider_code = PROVIDER_CODE_FOR_CODE.get(error_code)
+        fault = ProviderFault(target, status, error_code, times, tier, wait, provider_code)
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -21,8 +21,13 @@ def named_event(name: str, payload: Any) -> bytes:
     return b"event: " + name.encode("utf-8") + b"\ndata: " + dumps(payload) + b"\n\n"
 
 
-def error_event(code: str, message: str, request_id: Optional[str]) -> bytes:
-    return data_event({"error": {"code": code, "message": message}, "request_id": request_id})
+def error_event(
+    code: str, message: str, request_id: Optional[str], provider_code: Optional[str] = None
+) -> bytes:
+    error = {"code": code, "message": message}
+    if provider_code:
+        error["provider_code"] = provider_code
+    return data_event({"error": error, "request_id": request_id})
 
 
 def sse_response(events: AsyncIterator[bytes], headers: Optional[Dict[str, str]] = None) -> StreamingResponse:

@@ -21,6 +21,7 @@ router         ``router`` - ``/v1/router/select``
 models         ``models`` - ``/v1/models*``
 api_versions   ``api_versions`` - ``/v1/api-versions``
 templates      ``templates`` - ``/v1/templates*``
+memories       ``memories`` - ``/v1/memories*`` (memories and their items)
 rag            ``rag`` - ``/v1/files*`` and the signed ``/_upload`` target
 batches        ``batches`` - ``/v1/batches*``
 realtime       ``realtime`` - ``/v1/realtime`` (WebSocket)
@@ -41,6 +42,7 @@ from . import (
     compare,
     embeddings,
     images,
+    memories,
     models,
     moderations,
     rag,
@@ -67,6 +69,7 @@ MODULES = (
     web,
     router,
     templates,
+    memories,
     rag,
     batches,
     realtime,

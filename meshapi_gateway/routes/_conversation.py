@@ -221,6 +221,25 @@ def run_chat(
     return choices, engine.prompt_token_count(params.messages, params.tools or None)
 
 
+def check_context(entry: ModelEntry, body: Dict[str, Any], prompt_tokens: int) -> None:
+    """``400 context_window_exceeded`` (as the provider reports it, with ``provider_code``) when the
+    prompt plus the requested output (``max_tokens`` / ``max_completion_tokens``) exceed the model's
+    ``context_length`` (docs/protocol.md §2.4)."""
+    asked = body.get("max_tokens")
+    if asked is None:
+        asked = body.get("max_completion_tokens")
+    output = asked if isinstance(asked, int) else 0
+    if prompt_tokens + output > entry.context_length:
+        raise ApiError(
+            400,
+            "context_window_exceeded",
+            f"This model's maximum context length is {entry.context_length} tokens; the request has "
+            f"{prompt_tokens} prompt tokens and asks for {output} output tokens.",
+            param="messages",
+            provider_code="context_window_exceeded",
+        )
+
+
 def check_tool_choice(body: Dict[str, Any]) -> None:
     choice = body.get("tool_choice")
     if isinstance(choice, dict):

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..fakes import engine, routing
+from ..fakes import engine, memory, routing
 from ..fakes.catalog import Catalog, ModelEntry, served_tier
 from ..fakes.prompt_cache import PromptCache, strip_markers
 from ..fakes.templating import apply_template
@@ -26,6 +26,7 @@ from ..ids import hex_id
 from ..store.state import GatewayState
 from ._conversation import (
     CHAT,
+    check_context,
     check_tool_choice,
     completion_body,
     need_messages,
@@ -41,6 +42,7 @@ async def chat_completions(request: Request) -> Response:
     raw = await json_body(request, CHAT)
     body = apply_template(state, owner(request), raw)
     need_messages(body)
+    applied = _inject_memories(state, request, body)
     entry, auto = resolve_model(state, request, body.get("model"))
     tier = requested_tier(body, entry)
     entry, routed = routing.for_request(state, request.headers.get("authorization", ""), body, entry, tier)
@@ -52,10 +54,12 @@ async def chat_completions(request: Request) -> Response:
         choices, prompt_tokens = await run_in_threadpool(run_chat, body, entry, state.replies)
     else:
         choices, prompt_tokens = run_chat(body, entry, state.replies)
+    check_context(entry, body, prompt_tokens)
     completion_id = hex_id("chatcmpl-", 24)
     created = int(time.time())
     if body.get("stream"):
-        headers = {"x-auto-routed": "true", "x-resolved-model-id": entry.id} if auto else None
+        headers = {"x-auto-routed": "true", "x-resolved-model-id": entry.id} if auto else {}
+        headers.update(applied)
         return sse_response(
             _chat_stream(state, completion_id, created, entry, choices, prompt_tokens, tier, cache), headers
         )
@@ -66,7 +70,19 @@ async def chat_completions(request: Request) -> Response:
         result.update(
             {"x_auto_routed": True, "x_resolved_model_id": entry.id, "x_auto_routed_fallback": False}
         )
-    return json_response(result, headers=routed)
+        routed = {"x-mesh-routing-model": entry.id, **routed}  # the router's pick (non-streaming only)
+    return json_response(result, headers={**routed, **applied})
+
+
+def _inject_memories(state: GatewayState, request: Request, body: Dict[str, Any]) -> Dict[str, str]:
+    """Prepend the memories ``x-mem-id`` names (``fakes/memory.py``); the answer's header, when asked."""
+    asked = request.headers.get("x-mem-id")
+    if asked is None:
+        return {}
+    injection = memory.inject(state.store, owner(request), asked, body["messages"], time.time())
+    if injection.message is not None:
+        body["messages"] = [injection.message, *body["messages"]]
+    return {"x-mesh-memory-applied": injection.header}
 
 
 def _prompt_cache(state: GatewayState) -> PromptCache:

@@ -96,3 +96,30 @@ def test_a_hundred_thousand_repeats_make_two_attempts(gw: Gateway) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["x-mesh-routing-attempts"] == "2"
     assert elapsed < 5.0, elapsed
+
+
+def test_routing_model_names_the_model_that_served_instead(gw: Gateway) -> None:
+    gw.provider_faults.add(PRIMARY, status=503, times=-1)
+    response = post(gw, [BACKUP, THIRD])
+    assert response.status_code == 200, response.text
+    assert response.headers["x-mesh-routing-model"] == BACKUP == response.json()["model"]
+    streamed = post(gw, [BACKUP], stream=True)  # routing headers are for non-streaming answers only
+    assert streamed.status_code == 200 and "x-mesh-routing-model" not in streamed.headers
+    gw.provider_faults.clear()
+    same = post(gw, [BACKUP])  # the model asked for served: no routing model
+    assert same.headers["x-mesh-routing-attempts"] == "1" and "x-mesh-routing-model" not in same.headers
+
+
+@pytest.mark.parametrize("token", [ROUTED, PLAIN])
+def test_auto_names_the_model_the_router_picked(gw: Gateway, token: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"model": "auto", "messages": user("Say hello")}
+    response = httpx.post(f"{gw.base_url}/v1/chat/completions", json=body, headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-mesh-routing-model"] == response.json()["x_resolved_model_id"] == PRIMARY
+    plain = httpx.post(f"{gw.base_url}/v1/chat/completions", json={**body, "model": PRIMARY}, headers=headers)
+    assert "x-mesh-routing-model" not in plain.headers
+    streamed = httpx.post(
+        f"{gw.base_url}/v1/chat/completions", json={**body, "stream": True}, headers=headers
+    )
+    assert "x-mesh-routing-model" not in streamed.headers

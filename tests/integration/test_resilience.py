@@ -106,9 +106,36 @@ async def test_routing_policy_falls_back_along_models(
     assert reply.model == BACKUP
     (event,) = events
     assert (event.attempts, event.fallback, event.served_provider) == (3, True, "anthropic")
+    assert event.routing_model == BACKUP
     assert capsys.readouterr().err.strip() == (
-        f"[meshapi] gateway served {CHAT} via anthropic (3 attempts, provider fallback) [{reply._request_id}]"
+        f"[meshapi] gateway served {CHAT} with {BACKUP} via anthropic (3 attempts, provider fallback) "
+        f"[{reply._request_id}]"
     )
+    raw = await resolve(
+        client.chat.completions.with_raw_response.create(model=PRIMARY, models=[BACKUP], messages=MESSAGES)
+    )
+    assert raw.routing_model == BACKUP == raw.routing.routing_model
+    await close(client)
+
+
+async def test_routing_model_only_when_another_model_served(mode: str, gw: Any) -> None:
+    gw.provider_faults.add(PRIMARY, status=503, times=1)  # one retry on the same model serves it
+    events: List[Any] = []
+    client = make(mode, gw, token=ROUTED, logger=events.append)
+    raw = await resolve(
+        client.chat.completions.with_raw_response.create(model=PRIMARY, models=[BACKUP], messages=MESSAGES)
+    )
+    assert raw.routing_model is None and raw.parse().model == PRIMARY
+    assert (events[0].attempts, events[0].fallback, events[0].routing_model) == (2, False, None)
+    auto = await resolve(client.chat.completions.with_raw_response.create(model="auto", messages=MESSAGES))
+    assert auto.routing_model == auto.parse().model == PRIMARY  # the router's pick
+    assert (events[-1].attempts, events[-1].routing_model) == (1, PRIMARY)
+    plain = make(mode, gw)
+    picked = await resolve(plain.chat.completions.with_raw_response.create(model="auto", messages=MESSAGES))
+    assert picked.routing_model == PRIMARY and picked.routing == GatewayRoutingEvent(
+        CHAT, 1, False, None, picked.request_id, routing_model=PRIMARY
+    )
+    await close(plain)
     await close(client)
 
 
