@@ -1,4 +1,4 @@
-"""``client.responses``: ``POST /v1/responses`` (plain and streamed), ``GET /v1/responses[/{id}]``.
+"""``client.responses``: ``POST /v1/responses`` (plain, streamed, ``parse()``), ``GET /v1/responses[/{id}]``.
 
 ``create(stream=True)`` is ``stream(...).open()``: it sends and waits for the status, so a web handler
 sees a 404 / 429 at the call (``stream()`` stays lazy). Its first ``@overload`` is the plain one: it is
@@ -7,12 +7,14 @@ the signature ``with_raw_response`` is typed with (``resources/_base.py``).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping, Optional, Union, overload
+from typing import Any, Literal, Mapping, Optional, Type, TypeVar, Union, overload
 
 from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
+from ..lib.responses_parse import apply_output_parsed, parse_request
 from ..types.responses import (
+    ParsedResponse,
     ResponsesFields,
     ResponsesListResponse,
     ResponsesParams,
@@ -36,6 +38,7 @@ from ._base import (
 __all__ = ["AsyncResponsesResource", "ResponsesResource"]
 
 _PATH = "/v1/responses"
+T = TypeVar("T")
 
 
 def _create_params(params: object, fields: Mapping[str, Any]) -> ResponsesParams:
@@ -96,6 +99,43 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
         opts, fields = split_options(kwargs)
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
+
+    @overload
+    def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Type[T],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[T]: ...
+    @overload
+    def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Mapping[str, Any],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[Any]: ...
+    def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Any = None,
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[Any]:
+        """Ask for a structured answer: ``output_parsed`` is the reply's text validated into ``text_format``.
+
+        ``text_format``: a pydantic model class (an instance back), any type pydantic's ``TypeAdapter``
+        accepts, or a JSON schema dict (the decoded JSON back). Its schema is sent as ``text.format``
+        (``json_schema``, strict when it can be, as chat's ``parse()`` sends it). Raises
+        ``StructuredOutputError`` (``content``: the raw text, ``cause``) on a refusal or a text that does
+        not fit, naming an incomplete response; ``output_parsed`` is ``None`` when the reply has no text.
+        """
+        opts, fields = split_options(kwargs)
+        parsed, fmt = parse_request(params, fields, text_format)
+        body = dump_body(parsed, opts, stream=False)
+        reply = self._http.request_model(ParsedResponse, "POST", _PATH, body=body, options=opts)
+        return apply_output_parsed(reply, fmt)
 
     def stream(
         self,
@@ -191,6 +231,43 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return await self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
 
+    @overload
+    async def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Type[T],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[T]: ...
+    @overload
+    async def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Mapping[str, Any],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[Any]: ...
+    async def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Any = None,
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[Any]:
+        """Ask for a structured answer: ``output_parsed`` is the reply's text validated into ``text_format``.
+
+        ``text_format``: a pydantic model class (an instance back), any type pydantic's ``TypeAdapter``
+        accepts, or a JSON schema dict (the decoded JSON back). Its schema is sent as ``text.format``
+        (``json_schema``, strict when it can be, as chat's ``parse()`` sends it). Raises
+        ``StructuredOutputError`` (``content``: the raw text, ``cause``) on a refusal or a text that does
+        not fit, naming an incomplete response; ``output_parsed`` is ``None`` when the reply has no text.
+        """
+        opts, fields = split_options(kwargs)
+        parsed, fmt = parse_request(params, fields, text_format)
+        body = dump_body(parsed, opts, stream=False)
+        reply = await self._http.request_model(ParsedResponse, "POST", _PATH, body=body, options=opts)
+        return apply_output_parsed(reply, fmt)
+
     def stream(
         self,
         params: Optional[ResponsesParams] = None,
@@ -248,6 +325,7 @@ class ResponsesViews(Views[M]):
     """The typed ``with_raw_response`` / ``with_streaming_response`` of ``ResponsesResource`` and its twin."""
 
     create = view(ResponsesResource.create, AsyncResponsesResource.create)
+    parse = view(ResponsesResource.parse, AsyncResponsesResource.parse)  # type: ignore[var-annotated]
     stream = view(ResponsesResource.stream, AsyncResponsesResource.stream)
     get = view(ResponsesResource.get, AsyncResponsesResource.get)
     list = view(ResponsesResource.list, AsyncResponsesResource.list)

@@ -125,6 +125,7 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
     ),
     "responses": (
         "BuiltinTool",
+        "ParsedResponse",
         "ResponsesFunctionTool",
         "ResponsesListItem",
         "ResponsesListResponse",
@@ -235,6 +236,7 @@ __all__ = [
     "ModerationResponse",
     "ModerationResult",
     "MultimodalEmbeddingInput",
+    "ParsedResponse",
     "PronunciationDictionaryLocator",
     "ProviderPreferences",
     "RagFileListResponse",

@@ -7,7 +7,7 @@
 as 0.1.4 did; ``ResponsesUsage`` ignores unknown keys.
 """
 
-from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, Union
+from typing import Any, Dict, Generic, List, Literal, Mapping, Optional, Sequence, TypedDict, TypeVar, Union
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -15,6 +15,7 @@ from ._base import MeshModel, MeshResult, RequestModel
 
 __all__ = [
     "BuiltinTool",
+    "ParsedResponse",
     "ResponsesFunctionTool",
     "ResponsesListItem",
     "ResponsesListResponse",
@@ -105,6 +106,16 @@ class ResponsesResponse(MeshResult):
     @classmethod
     def _null_output(cls, value: Any) -> Any:
         return [] if value is None else value
+
+
+T = TypeVar("T")
+
+
+class ParsedResponse(ResponsesResponse, Generic[T]):
+    """What ``responses.parse(text_format=...)`` returns: the response and ``output_parsed``, its text
+    validated into the requested type (``None`` only for a response with no text)."""
+
+    output_parsed: Optional[T] = None
 
 
 class ResponsesStreamEvent(MeshModel):

@@ -77,10 +77,8 @@ def _responses_format(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     if isinstance(text, dict) and isinstance(text.get("format"), dict):
         fmt = text["format"]
         if fmt.get("type") == "json_schema":
-            return {
-                "type": "json_schema",
-                "json_schema": {"name": fmt.get("name"), "schema": fmt.get("schema")},
-            }
+            spec = {key: fmt[key] for key in ("name", "schema", "strict") if key in fmt}
+            return {"type": "json_schema", "json_schema": spec}
         return {"type": fmt.get("type")}
     fmt = body.get("response_format")
     return fmt if isinstance(fmt, dict) else None
@@ -256,13 +254,18 @@ def _response_object(
             }
         )
     if not choice.tool_calls:
+        part: Dict[str, Any] = (
+            {"type": "refusal", "refusal": choice.refusal}
+            if choice.refusal is not None
+            else {"type": "output_text", "text": choice.text or "", "annotations": []}
+        )
         output.append(
             {
                 "type": "message",
                 "id": f"msg_{suffix}",
                 "status": "completed",
                 "role": "assistant",
-                "content": [{"type": "output_text", "text": choice.text or "", "annotations": []}],
+                "content": [part],
             }
         )
     incomplete = choice.finish_reason == "length"
@@ -301,7 +304,7 @@ async def _responses_stream(state: GatewayState, final: Dict[str, Any]) -> Async
     yield event("response.in_progress", response=shell)
     for index, item in enumerate(final["output"]):
         await pace(state)
-        if item["type"] == "message":
+        if item["type"] == "message" and item["content"][0]["type"] == "output_text":
             text = item["content"][0]["text"]
             opening = {**item, "status": "in_progress", "content": []}
             yield event("response.output_item.added", output_index=index, item=opening)

@@ -1,0 +1,50 @@
+"""The Responses API's ergonomics against the local gateway over real sockets, sync and async: ``parse()``,
+typed output items and ``output_text``, ``wait()`` on background responses, hosted tools passed through."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from meshapi import StructuredOutputError
+from meshapi.types import ParsedResponse
+from tests.conftest import resolve
+
+MODEL = "openai/gpt-4o-mini"
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+async def test_parse_returns_the_validated_instance(any_client: Any, gateway: Any) -> None:
+    reply = await resolve(any_client.responses.parse(model=MODEL, input="Name a city.", text_format=City))
+    assert isinstance(reply, ParsedResponse) and reply.status == "completed"
+    assert isinstance(reply.output_parsed, City)
+    text = reply.output[-1]["content"][0]["text"]
+    assert City.model_validate_json(text) == reply.output_parsed
+    sent = gateway.requests[-1].json["text"]["format"]
+    assert sent["type"] == "json_schema" and sent["name"] == "City" and sent["strict"] is True
+    assert (
+        sent["schema"]["required"] == ["name", "population"]
+        and sent["schema"]["additionalProperties"] is False
+    )
+
+
+async def test_parse_refusal_and_incomplete_raise(any_client: Any) -> None:
+    with pytest.raises(StructuredOutputError) as refused:
+        await resolve(
+            any_client.responses.parse(model=MODEL, input="[[refuse: Not this one.]]", text_format=City)
+        )
+    assert refused.value.message == "The reply does not match City: the model refused: Not this one."
+    with pytest.raises(StructuredOutputError) as cut:
+        await resolve(
+            any_client.responses.parse(model=MODEL, input="A city", text_format=City, max_output_tokens=3)
+        )
+    assert cut.value.message == (
+        "The reply does not match City: the response is incomplete (max_output_tokens), its text cut short"
+    )
+    assert cut.value.completion.status == "incomplete" and cut.value.content == '{"name'

@@ -1,0 +1,152 @@
+"""The Responses API's ergonomics on ``httpx.MockTransport``, sync and async: ``parse()`` with
+``output_parsed``, typed output items and ``output_text``, ``wait()`` for background responses, hosted
+tool types sent untouched."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional
+
+import httpx
+import pytest
+from pydantic import BaseModel
+
+from meshapi import InvalidParamsError, StructuredOutputError
+from meshapi.lib._parsing import to_strict_json_schema
+from meshapi.types import ParsedResponse
+from tests.conftest import resolve
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+def _message(*parts: Dict[str, Any]) -> Dict[str, Any]:
+    return {
+        "type": "message",
+        "id": "msg_1",
+        "role": "assistant",
+        "status": "completed",
+        "content": list(parts),
+    }
+
+
+def _text(text: str) -> Dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": []}
+
+
+def _reply(output: List[Dict[str, Any]], status: str = "completed", **extra: Any) -> Dict[str, Any]:
+    return {"id": "resp_1", "object": "response", "model": "m", "status": status, "output": output, **extra}
+
+
+class Recorder:
+    """A MockTransport handler answering ``replies`` in turn and keeping each request's JSON body."""
+
+    def __init__(self, *replies: Dict[str, Any]) -> None:
+        self.replies = list(replies)
+        self.bodies: List[Optional[Dict[str, Any]]] = []
+        self.paths: List[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.bodies.append(json.loads(request.content) if request.content else None)
+        self.paths.append(f"{request.method} {request.url.path}")
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        return httpx.Response(200, json=reply, headers={"x-request-id": "req_1"})
+
+
+# --- parse() ---------------------------------------------------------------------------------------------
+
+
+async def test_parse_sends_the_strict_schema_as_text_format_and_fills_output_parsed(make_client: Any) -> None:
+    handler = Recorder(
+        _reply(
+            [
+                {"type": "reasoning", "id": "rs_1", "summary": []},
+                _message(_text('{"name": "Oslo", "population": 700000}')),
+            ]
+        )
+    )
+    client = make_client(handler)
+    reply = await resolve(
+        client.responses.parse(model="m", input="A city", text_format=City, text={"verbosity": "low"})
+    )
+    assert isinstance(reply, ParsedResponse)
+    assert reply.output_parsed == City(name="Oslo", population=700000)
+    assert reply.status == "completed" and reply._request_id == "req_1"
+    sent = handler.bodies[0]
+    assert sent == {
+        "model": "m",
+        "input": "A city",
+        "stream": False,
+        "text": {
+            "verbosity": "low",
+            "format": {
+                "type": "json_schema",
+                "name": "City",
+                "schema": to_strict_json_schema(City),
+                "strict": True,
+            },
+        },
+    }
+
+
+async def test_parse_with_a_schema_dict_returns_the_decoded_json(make_client: Any) -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    handler = Recorder(_reply([_message(_text('{"n": 3}'))]))
+    reply = await resolve(make_client(handler).responses.parse(input="x", text_format=schema))
+    assert reply.output_parsed == {"n": 3}
+    assert handler.bodies[0]["text"] == {
+        "format": {"type": "json_schema", "name": "response", "schema": schema}
+    }
+
+
+async def test_parse_refusal_raises_structured_output_error(make_client: Any) -> None:
+    client = make_client(Recorder(_reply([_message({"type": "refusal", "refusal": "No."})])))
+    with pytest.raises(StructuredOutputError) as caught:
+        await resolve(client.responses.parse(input="x", text_format=City))
+    assert caught.value.message == "The reply does not match City: the model refused: No."
+    assert caught.value.content == "" and caught.value.request_id == "req_1"
+    assert isinstance(caught.value.completion, ParsedResponse)
+
+
+async def test_parse_incomplete_response_names_the_reason(make_client: Any) -> None:
+    reply = _reply(
+        [_message(_text('{"name": "Os'))],
+        status="incomplete",
+        incomplete_details={"reason": "max_output_tokens"},
+    )
+    client = make_client(Recorder(reply))
+    with pytest.raises(StructuredOutputError) as caught:
+        await resolve(client.responses.parse(input="x", text_format=City, max_output_tokens=5))
+    assert caught.value.message == (
+        "The reply does not match City: the response is incomplete (max_output_tokens), its text cut short"
+    )
+    assert caught.value.content == '{"name": "Os' and isinstance(caught.value.cause, ValueError)
+
+
+async def test_parse_text_that_does_not_fit_raises(make_client: Any) -> None:
+    client = make_client(Recorder(_reply([_message(_text('{"name": "Oslo"}'))])))
+    with pytest.raises(StructuredOutputError) as caught:
+        await resolve(client.responses.parse(input="x", text_format=City))
+    assert caught.value.message == "The reply does not match City: population: Field required"
+
+
+async def test_parse_without_text_keeps_output_parsed_none(make_client: Any) -> None:
+    call = {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f", "arguments": "{}"}
+    reply = await resolve(make_client(Recorder(_reply([call]))).responses.parse(input="x", text_format=City))
+    assert reply.output_parsed is None and reply.status == "completed"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({}, r"responses\.parse\(\) needs text_format"),
+        ({"text_format": City, "text": {"format": {"type": "text"}}}, r"sets text\.format from text_format"),
+    ],
+)
+async def test_parse_refuses_before_sending(make_client: Any, kwargs: Dict[str, Any], message: str) -> None:
+    handler = Recorder(_reply([]))
+    with pytest.raises(InvalidParamsError, match=message):
+        await resolve(make_client(handler).responses.parse(input="x", **kwargs))
+    assert handler.bodies == []
