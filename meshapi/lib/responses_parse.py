@@ -15,6 +15,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from .._core.request import coerce_params
 from .._errors import InvalidParamsError
+from ..types.response_items import ResponseOutputMessage
 from ..types.responses import ParsedResponse, ResponsesParams
 from ._parsing import ResponseFormat, failure
 
@@ -43,25 +44,17 @@ def parse_request(
     return parsed.model_copy(update={"text": text}), fmt
 
 
-def _message_text(output: Any) -> Tuple[str, Optional[str]]:
-    """The ``output_text`` parts of the message items joined, and the first refusal (or ``None``)."""
-    texts = []
-    refusal: Optional[str] = None
-    for item in output or ():
-        if item.get("type") != "message":
-            continue
-        for part in item.get("content") or ():
-            kind = part.get("type")
-            if kind == "output_text" and isinstance(part.get("text"), str):
-                texts.append(part["text"])
-            elif kind == "refusal" and refusal is None:
-                refusal = str(part.get("refusal") or "")
-    return "".join(texts), refusal
+def _refusal(response: ParsedResponse[Any]) -> Optional[str]:
+    """The first refusal among the message items, or ``None``."""
+    for item in response.output:
+        if isinstance(item, ResponseOutputMessage) and item.refusal is not None:
+            return item.refusal
+    return None
 
 
 def apply_output_parsed(response: ParsedResponse[Any], fmt: ResponseFormat) -> ParsedResponse[Any]:
     """Set ``response.output_parsed``; ``StructuredOutputError`` on a refusal or a text that does not fit."""
-    text, refusal = _message_text(response.output)
+    text, refusal = response.output_text, _refusal(response)
     if refusal is not None and not text:
         raise failure(fmt.name, "", ValueError(f"the model refused: {refusal}"), response)
     if not text and refusal is None:

@@ -123,6 +123,18 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "SearchResponse",
         "SearchResult",
     ),
+    "response_items": (
+        "ResponseContentPart",
+        "ResponseFunctionCall",
+        "ResponseOutputItem",
+        "ResponseOutputMessage",
+        "ResponseOutputRefusal",
+        "ResponseOutputText",
+        "ResponseReasoningItem",
+        "ResponseUnknownContent",
+        "ResponseUnknownItem",
+        "ResponseWebSearchCall",
+    ),
     "responses": (
         "BuiltinTool",
         "ParsedResponse",
@@ -241,6 +253,16 @@ __all__ = [
     "ProviderPreferences",
     "RagFileListResponse",
     "RagFileStatus",
+    "ResponseContentPart",
+    "ResponseFunctionCall",
+    "ResponseOutputItem",
+    "ResponseOutputMessage",
+    "ResponseOutputRefusal",
+    "ResponseOutputText",
+    "ResponseReasoningItem",
+    "ResponseUnknownContent",
+    "ResponseUnknownItem",
+    "ResponseWebSearchCall",
     "ResponsesFunctionTool",
     "ResponsesListItem",
     "ResponsesListResponse",
@@ -316,6 +338,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .models import *  # noqa: F403
     from .moderations import *  # noqa: F403
     from .rag import *  # noqa: F403
+    from .response_items import *  # noqa: F403
     from .responses import *  # noqa: F403
     from .router import *  # noqa: F403
     from .templates import *  # noqa: F403

@@ -10,13 +10,16 @@ reported before anything is sent instead of being silently dropped (a 0.1.4 weak
 
 Every model has openai-python's ``to_dict()`` / ``to_json()`` (fields that were set, wire names).
 
+``DictLikeModel`` is the base of typed parts that 0.1.12 delivered as plain dicts (they still index
+like one).
+
 ``SharedModel`` is the base of the few models that travel both ways (chat content parts, tool calls):
 tolerant when parsed, strict when the user constructs one directly with keywords.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Literal, Optional, Type, Union, get_args, get_origin
+from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Type, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
@@ -96,6 +99,56 @@ class MeshResult(MeshModel):
         if private and private.get("_response") is not None:
             state["__pydantic_private__"] = {**private, "_response": None}
         return state
+
+
+class DictLikeModel(MeshModel):
+    """A response part that also reads like the dict it was parsed from (keys the server sent).
+
+    For parts 0.1.12 delivered as plain dicts (batch results, Responses output items): attribute access
+    and ``part["key"]`` both work, and a part compares equal to the dict 0.1.12 would have held.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    def _as_dict(self) -> Dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.model_fields_set and key not in (self.model_extra or {}):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in self.model_fields_set or key in (self.model_extra or {}))
+
+    def keys(self) -> List[str]:
+        return list(self._as_dict())
+
+    def values(self) -> List[Any]:
+        return [self[key] for key in self.keys()]
+
+    def items(self) -> List[Any]:
+        return [(key, self[key]) for key in self.keys()]
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        # dict semantics (keys), as 0.1.12's dicts iterated; pydantic's (name, value) pairs are ``items()``
+        return iter(self.keys())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._as_dict() == dict(other)
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class RequestModel(_OpenAIDumps):

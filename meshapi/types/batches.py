@@ -12,11 +12,11 @@ parses.
 0.1.12 would have held.
 """
 
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, TypedDict, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
 from pydantic import ConfigDict
 
-from ._base import MeshModel, MeshResult, RequestModel
+from ._base import DictLikeModel, MeshResult, RequestModel
 
 __all__ = [
     "BatchListResponse",
@@ -42,52 +42,6 @@ class CreateBatchParams(RequestModel):
     requests: List[BatchRequestItem]
     completion_window: Optional[str] = None
     metadata: Optional[Dict[str, Any]] = None
-
-
-class DictLikeModel(MeshModel):
-    """A response part that also reads like the dict it was parsed from (keys the server sent)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    def _as_dict(self) -> Dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
-
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.model_fields_set and key not in (self.model_extra or {}):
-            raise KeyError(key)
-        return getattr(self, key)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and (key in self.model_fields_set or key in (self.model_extra or {}))
-
-    def keys(self) -> List[str]:
-        return list(self._as_dict())
-
-    def values(self) -> List[Any]:
-        return [self[key] for key in self.keys()]
-
-    def items(self) -> List[Any]:
-        return [(key, self[key]) for key in self.keys()]
-
-    def __len__(self) -> int:
-        return len(self.keys())
-
-    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
-        # dict semantics (keys), as 0.1.12's dicts iterated; pydantic's (name, value) pairs are ``items()``
-        return iter(self.keys())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return self._as_dict() == dict(other)
-        return super().__eq__(other)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class BatchRequestCounts(DictLikeModel):

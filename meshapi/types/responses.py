@@ -1,7 +1,7 @@
 """Responses API (``/v1/responses``): params, tools, the response object and stream events.
 
 ``ResponsesParams``, ``ResponsesFunctionTool`` derive from ``RequestModel`` (unknown keys raise).
-``BuiltinTool`` keeps ``extra="allow"``: a built-in tool's own options (``search_context_size``,
+``ResponsesResponse.output`` holds typed items (``types/response_items.py``). ``BuiltinTool`` keeps ``extra="allow"``: a built-in tool's own options (``search_context_size``,
 ``vector_store_ids``, ...) are kept and sent as given. ``ResponsesResponse``,
 ``ResponsesStreamEvent`` and the list models keep every key the server sends (``extra="allow"``),
 as 0.1.4 did; ``ResponsesUsage`` ignores unknown keys.
@@ -12,6 +12,7 @@ from typing import Any, Dict, Generic, List, Literal, Mapping, Optional, Sequenc
 from pydantic import ConfigDict, Field, field_validator
 
 from ._base import MeshModel, MeshResult, RequestModel
+from .response_items import ResponseOutputItem, output_text_of
 
 __all__ = [
     "BuiltinTool",
@@ -98,14 +99,19 @@ class ResponsesResponse(MeshResult):
     model: Optional[str] = None
     status: Optional[str] = None
     # Always a list (``reply.output[-1]`` needs no None check): absent or null (a queued background
-    # response) is an empty one.
-    output: List[Any] = Field(default_factory=list)
+    # response) is an empty one. Typed items (``types/response_items.py``) that still index like dicts.
+    output: List[ResponseOutputItem] = Field(default_factory=list)
     usage: Optional[ResponsesUsage] = None
 
     @field_validator("output", mode="before")
     @classmethod
     def _null_output(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @property
+    def output_text(self) -> str:
+        """The text of the ``message`` items (their ``output_text`` parts), joined; ``""`` when none."""
+        return output_text_of(self.output)
 
 
 T = TypeVar("T")

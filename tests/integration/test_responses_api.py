@@ -48,3 +48,36 @@ async def test_parse_refusal_and_incomplete_raise(any_client: Any) -> None:
         "The reply does not match City: the response is incomplete (max_output_tokens), its text cut short"
     )
     assert cut.value.completion.status == "incomplete" and cut.value.content == '{"name'
+
+
+async def test_output_items_are_typed(any_client: Any) -> None:
+    from meshapi.types.response_items import (
+        ResponseFunctionCall,
+        ResponseOutputMessage,
+        ResponseReasoningItem,
+    )
+
+    reply = await resolve(
+        any_client.responses.create(model="openai/o4-mini", input="Say hi.", reasoning={"effort": "low"})
+    )
+    assert [type(item) for item in reply.output] == [ResponseReasoningItem, ResponseOutputMessage]
+    message = reply.output[1]
+    assert reply.output_text == message.text == message["content"][0]["text"] != ""
+    tool = {
+        "type": "function",
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    called = await resolve(
+        any_client.responses.create(
+            model=MODEL, input="Weather in Oslo?", tools=[tool], tool_choice="required"
+        )
+    )
+    assert [type(item) for item in called.output] == [ResponseFunctionCall]
+    assert called.output[0].name == "get_weather" and called.output[0].call_id and called.output_text == ""
+
+
+async def test_streamed_output_text_matches_the_final_items(any_client: Any) -> None:
+    stream = await resolve(any_client.responses.create(model=MODEL, input="Count to three.", stream=True))
+    final = await resolve(stream.get_final_response())
+    assert final.output_text == stream.accumulator.output_text != ""

@@ -150,3 +150,92 @@ async def test_parse_refuses_before_sending(make_client: Any, kwargs: Dict[str, 
     with pytest.raises(InvalidParamsError, match=message):
         await resolve(make_client(handler).responses.parse(input="x", **kwargs))
     assert handler.bodies == []
+
+
+# --- typed output items and output_text -----------------------------------------------------------------
+
+MIXED = [
+    {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "think"}]},
+    {
+        "type": "web_search_call",
+        "id": "ws_1",
+        "status": "completed",
+        "action": {"type": "search", "query": "q"},
+    },
+    {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "get", "arguments": '{"a": 1}'},
+    _message(_text("Hello, "), {"type": "refusal", "refusal": "not that"}, {"type": "audio_clip", "ms": 5}),
+    {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "deepwiki", "tools": [{"name": "ask"}]},
+    {"type": "function_call", "id": "fc_2", "arguments": "{}"},  # no name: kept raw, not rejected
+    _message(_text("world")),
+]
+
+
+async def test_output_items_are_typed_and_unknown_ones_kept(make_client: Any) -> None:
+    from meshapi.types.response_items import (
+        ResponseFunctionCall,
+        ResponseOutputMessage,
+        ResponseOutputRefusal,
+        ResponseOutputText,
+        ResponseReasoningItem,
+        ResponseUnknownContent,
+        ResponseUnknownItem,
+        ResponseWebSearchCall,
+    )
+
+    reply = await resolve(make_client(Recorder(_reply(MIXED))).responses.create(input="x"))
+    kinds = [type(item) for item in reply.output]
+    assert kinds == [
+        ResponseReasoningItem,
+        ResponseWebSearchCall,
+        ResponseFunctionCall,
+        ResponseOutputMessage,
+        ResponseUnknownItem,
+        ResponseUnknownItem,
+        ResponseOutputMessage,
+    ]
+    reasoning, search, call, message, mcp, nameless, _ = reply.output
+    assert reasoning.summary == [{"type": "summary_text", "text": "think"}]
+    assert search.action == {"type": "search", "query": "q"} and search.status == "completed"
+    assert (call.name, call.call_id, call.arguments) == ("get", "call_1", '{"a": 1}')
+    assert [type(part) for part in message.content] == [
+        ResponseOutputText,
+        ResponseOutputRefusal,
+        ResponseUnknownContent,
+    ]
+    assert message.text == "Hello, " and message.refusal == "not that" and message.content[2]["ms"] == 5
+    assert (
+        mcp.type == "mcp_list_tools"
+        and mcp["server_label"] == "deepwiki"
+        and mcp["tools"] == [{"name": "ask"}]
+    )
+    assert nameless.type == "function_call" and nameless["arguments"] == "{}" and "name" not in nameless
+    assert reply.output_text == "Hello, world"
+    # the dicts 0.1.12 held: indexing, .get, equality and the dump give them back
+    assert reply.output[3]["content"][0]["text"] == "Hello, " and reply.output[0].get("missing", 7) == 7
+    assert reply.output == MIXED
+    assert reply.model_dump(exclude_unset=True)["output"] == MIXED
+
+
+def test_output_text_is_empty_without_messages() -> None:
+    from meshapi.types import ResponsesResponse
+
+    assert ResponsesResponse.model_validate({"output": None}).output_text == ""
+    assert ResponsesResponse.model_validate({"output": [MIXED[2]]}).output_text == ""
+
+
+async def test_streamed_final_response_has_typed_items(make_client: Any) -> None:
+    from meshapi.types.response_items import ResponseOutputMessage
+
+    final = _reply([_message(_text("Hi"))])
+    body = (
+        b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"Hi"}\n\n'
+        b"event: response.completed\ndata: "
+        + json.dumps({"type": "response.completed", "response": final}).encode()
+        + b"\n\n"
+    )
+    client = make_client(
+        lambda request: httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+    )
+    stream = client.responses.stream(input="x")
+    done = await resolve(stream.get_final_response())
+    assert isinstance(done.output[0], ResponseOutputMessage) and done.output_text == "Hi"
