@@ -81,3 +81,39 @@ async def test_streamed_output_text_matches_the_final_items(any_client: Any) -> 
     stream = await resolve(any_client.responses.create(model=MODEL, input="Count to three.", stream=True))
     final = await resolve(stream.get_final_response())
     assert final.output_text == stream.accumulator.output_text != ""
+
+
+async def test_wait_returns_the_completed_background_response(any_client: Any) -> None:
+    queued = await resolve(any_client.responses.create(model=MODEL, input="Say hi.", background=True))
+    assert queued.status == "queued" and queued.output == [] and queued.output_text == ""
+    done = await resolve(any_client.responses.wait(queued.id, timeout=10, poll_interval=0.02))
+    assert done.status == "completed" and done.id == queued.id and done.output_text != ""
+    plain = await resolve(any_client.responses.create(model=MODEL, input="Say hi."))
+    assert done.output_text == plain.output_text
+
+
+@pytest.fixture(scope="module")
+def slow_gateway() -> Any:
+    from meshapi_gateway import serve
+
+    with serve(tokens=["rsk_slow_jobs"], response_step_seconds=60.0) as gw:
+        yield gw
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_wait_times_out_and_cancel_ends_the_job(mode: str, slow_gateway: Any) -> None:
+    from meshapi import AsyncMeshAPI, MeshAPI, WaitTimeoutError
+
+    client: Any = (MeshAPI if mode == "sync" else AsyncMeshAPI)(
+        base_url=slow_gateway.base_url, token=slow_gateway.token
+    )
+    try:
+        queued = await resolve(client.responses.create(model=MODEL, input="Say hi.", background=True))
+        with pytest.raises(WaitTimeoutError) as info:
+            await resolve(client.responses.wait(queued.id, timeout=0.2, poll_interval=0.05))
+        assert info.value.last.status == "queued" and info.value.resource_id == queued.id
+        cancelled = await resolve(client.responses.cancel(queued.id))
+        assert cancelled.status == "cancelled"
+        assert (await resolve(client.responses.wait(queued.id, timeout=5))).status == "cancelled"
+    finally:
+        await resolve(client.close())

@@ -50,7 +50,7 @@ class Recorder:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.bodies.append(json.loads(request.content) if request.content else None)
-        self.paths.append(f"{request.method} {request.url.path}")
+        self.paths.append(f"{request.method} {request.url.raw_path.decode()}")
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         return httpx.Response(200, json=reply, headers={"x-request-id": "req_1"})
 
@@ -239,3 +239,63 @@ async def test_streamed_final_response_has_typed_items(make_client: Any) -> None
     stream = client.responses.stream(input="x")
     done = await resolve(stream.get_final_response())
     assert isinstance(done.output[0], ResponseOutputMessage) and done.output_text == "Hi"
+
+
+# --- wait() and cancel() ---------------------------------------------------------------------------------
+
+
+async def test_wait_polls_get_until_the_response_is_terminal(make_client: Any) -> None:
+    handler = Recorder(_reply([], "queued"), _reply([], "in_progress"), _reply([_message(_text("done"))]))
+    reply = await resolve(make_client(handler).responses.wait("resp_1", poll_interval=0))
+    assert reply.status == "completed" and reply.output_text == "done"
+    assert handler.paths == ["GET /v1/responses/resp_1"] * 3
+
+
+@pytest.mark.parametrize("terminal", ["incomplete", "failed", "cancelled"])
+async def test_wait_returns_other_terminal_statuses(make_client: Any, terminal: str) -> None:
+    handler = Recorder(_reply([], "in_progress"), _reply([], terminal))
+    assert (await resolve(make_client(handler).responses.wait("r", poll_interval=0))).status == terminal
+    assert len(handler.paths) == 2
+
+
+async def test_wait_is_bounded_and_raises_a_typed_timeout(make_client: Any) -> None:
+    from meshapi import APITimeoutError, WaitTimeoutError
+
+    handler = Recorder(_reply([], "in_progress"))
+    with pytest.raises(WaitTimeoutError) as info:
+        await resolve(make_client(handler).responses.wait("resp_1", timeout=0.05, poll_interval=0.01))
+    assert isinstance(info.value, APITimeoutError) and info.value.error_code == "wait_timeout"
+    assert info.value.last.status == "in_progress" and info.value.resource_id == "resp_1"
+    assert info.value.message == (
+        "Response 'resp_1' did not finish within 0.05s (last status: 'in_progress'); "
+        "it keeps running on the gateway: wait again or cancel it."
+    )
+    assert 2 <= len(handler.paths) <= 10
+
+
+@pytest.mark.parametrize("kwargs", [{"timeout": 0}, {"timeout": float("nan")}, {"poll_interval": -1}])
+async def test_wait_refuses_bad_bounds_before_sending(make_client: Any, kwargs: Dict[str, Any]) -> None:
+    handler = Recorder(_reply([]))
+    with pytest.raises(InvalidParamsError):
+        await resolve(make_client(handler).responses.wait("r", **kwargs))
+    assert handler.paths == []
+
+
+async def test_cancel_posts_to_the_cancel_path(make_client: Any) -> None:
+    handler = Recorder(_reply([], "cancelled"))
+    reply = await resolve(make_client(handler).responses.cancel("resp/1"))
+    assert reply.status == "cancelled" and handler.paths == ["POST /v1/responses/resp%2F1/cancel"]
+
+
+async def test_wait_and_cancel_take_the_response_itself(make_client: Any) -> None:
+    from meshapi.types import ResponsesResponse
+
+    handler = Recorder(_reply([], "cancelled"))
+    client = make_client(handler)
+    job = ResponsesResponse.model_validate(_reply([], "queued"))
+    assert (await resolve(client.responses.cancel(job))).status == "cancelled"
+    assert (await resolve(client.responses.wait(job))).status == "cancelled"
+    assert handler.paths == ["POST /v1/responses/resp_1/cancel", "GET /v1/responses/resp_1"]
+    with pytest.raises(InvalidParamsError, match="this response has no id"):
+        await resolve(client.responses.wait(ResponsesResponse()))
+    assert len(handler.paths) == 2
