@@ -9,7 +9,7 @@ as 0.1.4 did; ``ResponsesUsage`` ignores unknown keys.
 
 from typing import Any, Dict, Generic, List, Literal, Mapping, Optional, Sequence, TypedDict, TypeVar, Union
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from ._base import MeshModel, MeshResult, RequestModel
 from .response_items import ResponseOutputItem, output_text_of
@@ -28,16 +28,33 @@ __all__ = [
 
 
 class BuiltinTool(RequestModel):
+    """A hosted tool the provider runs (``web_search``, ``file_search``, ``mcp``, ``code_interpreter``, ...).
+
+    Any ``type`` but ``"function"`` (that is ``ResponsesFunctionTool``): new hosted tool types appear faster
+    than SDK releases, and the gateway or provider is the one to judge them. Every option is sent exactly
+    as given, ``None`` values included.
+    """
+
     model_config = ConfigDict(extra="allow")
 
-    type: Literal[
-        "image_generation",
-        "web_search_preview",
-        "web_search_preview_2025_03_11",
-        "file_search",
-        "computer_use_preview",
-        "code_interpreter",
-    ]
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _not_function(cls, value: str) -> str:
+        if value == "function":
+            raise ValueError(
+                "a function tool is a ResponsesFunctionTool (name, parameters), not a BuiltinTool"
+            )
+        return value
+
+    @model_serializer(mode="wrap")
+    def _as_given(self, handler: SerializerFunctionWrapHandler) -> Dict[str, Any]:
+        dumped: Dict[str, Any] = handler(self)
+        for key, value in (self.model_extra or {}).items():
+            if value is None:
+                dumped.setdefault(key, None)  # exclude_none drops it; a hosted tool's options go untouched
+        return dumped
 
 
 class ResponsesFunctionTool(RequestModel):

@@ -101,3 +101,17 @@ def test_background_get_and_list(client: httpx.Client) -> None:
     assert older["data"][0]["id"] == queued["id"]
     missing = client.get("/v1/responses/resp_missing")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_hosted_tools_are_accepted_and_ignored(client: httpx.Client) -> None:
+    hosted = [
+        {"type": "mcp", "server_label": "w", "allowed_tools": None},
+        {"type": "web_search"},
+        {"type": "new_one"},
+    ]
+    plain = create(client, seed=3).json()
+    with_tools = create(client, seed=3, tools=hosted, tool_choice="auto").json()
+    assert (
+        with_tools["status"] == "completed"
+        and with_tools["output"][-1]["content"] == plain["output"][-1]["content"]
+    )

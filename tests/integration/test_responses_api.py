@@ -117,3 +117,32 @@ async def test_wait_times_out_and_cancel_ends_the_job(mode: str, slow_gateway: A
         assert (await resolve(client.responses.wait(queued.id, timeout=5))).status == "cancelled"
     finally:
         await resolve(client.close())
+
+
+HOSTED = [
+    {"type": "mcp", "server_label": "wiki", "server_url": "https://mcp.example/sse", "allowed_tools": None},
+    {"type": "web_search", "search_context_size": "low"},
+    {"type": "file_search", "vector_store_ids": ["vs_1"], "filters": None},
+    {"type": "a_tool_from_next_year", "knob": 3},
+]
+
+
+async def test_hosted_tools_reach_the_gateway_untouched_and_are_ignored(
+    any_client: Any, gateway: Any
+) -> None:
+    plain = await resolve(any_client.responses.create(model=MODEL, input="Weather in Oslo?"))
+    hosted = await resolve(any_client.responses.create(model=MODEL, input="Weather in Oslo?", tools=HOSTED))
+    assert gateway.requests[-1].json["tools"] == HOSTED
+    assert hosted.status == "completed" and hosted.output_text == plain.output_text
+    stream = await resolve(
+        any_client.responses.create(model=MODEL, input="Weather in Oslo?", tools=HOSTED, stream=True)
+    )
+    assert await resolve(stream.get_final_text()) == plain.output_text
+    assert gateway.requests[-1].json["tools"] == HOSTED
+    weather = {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}}
+    called = await resolve(
+        any_client.responses.create(
+            model=MODEL, input="Weather?", tools=[*HOSTED, weather], tool_choice="required"
+        )
+    )
+    assert [(item.type, item.name) for item in called.output] == [("function_call", "get_weather")]

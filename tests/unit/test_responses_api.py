@@ -299,3 +299,54 @@ async def test_wait_and_cancel_take_the_response_itself(make_client: Any) -> Non
     with pytest.raises(InvalidParamsError, match="this response has no id"):
         await resolve(client.responses.wait(ResponsesResponse()))
     assert len(handler.paths) == 2
+
+
+# --- hosted tools ----------------------------------------------------------------------------------------
+
+HOSTED = [
+    {"type": "mcp", "server_label": "wiki", "server_url": "https://mcp.example/sse", "allowed_tools": None},
+    {
+        "type": "web_search",
+        "search_context_size": "low",
+        "user_location": {"type": "approximate", "city": None},
+    },
+    {"type": "file_search", "vector_store_ids": ["vs_1"], "filters": None},
+    {"type": "code_interpreter", "container": {"type": "auto"}},
+    {"type": "a_tool_from_next_year", "knob": 3},
+    {"type": "function", "name": "get_weather", "parameters": {"type": "object", "properties": {}}},
+]
+
+
+async def test_hosted_tools_are_sent_untouched(make_client: Any) -> None:
+    from meshapi.types import BuiltinTool, ResponsesParams
+
+    handler = Recorder(_reply([_message(_text('{"name": "Oslo", "population": 1}'))]))
+    client = make_client(handler)
+    await resolve(client.responses.create(model="m", input="x", tools=HOSTED))
+    stream = client.responses.stream(model="m", input="x", tools=HOSTED)
+    await resolve(stream.close())  # lazy: nothing sent; open() sends
+    await resolve(client.responses.parse(model="m", input="x", tools=HOSTED, text_format=City))
+    typed = ResponsesParams(
+        input="x", tools=[BuiltinTool(type="mcp", server_label="wiki", allowed_tools=None)]
+    )
+    await resolve(client.responses.create(typed))
+    assert [body["tools"] for body in handler.bodies] == [
+        HOSTED,
+        HOSTED,
+        [{"type": "mcp", "server_label": "wiki", "allowed_tools": None}],
+    ]
+    assert (
+        typed.tools is not None and isinstance(typed.tools[0], BuiltinTool) and typed.tools[0].type == "mcp"
+    )
+
+
+@pytest.mark.parametrize(
+    "tool", [{"type": "function"}, {"type": 7}, {"type": "function", "name": "f", "surprise": 1}]
+)
+async def test_malformed_tools_are_still_refused_before_sending(
+    make_client: Any, tool: Dict[str, Any]
+) -> None:
+    handler = Recorder(_reply([]))
+    with pytest.raises(InvalidParamsError):
+        await resolve(make_client(handler).responses.create(input="x", tools=[tool]))
+    assert handler.bodies == []
