@@ -76,3 +76,16 @@ async def test_plain_calls_report_the_faulted_model_on_its_result(any_client: An
     with pytest.raises(MeshAPIError) as info:
         await resolve(any_client.compare.create(models=[A, B], messages=HI, max_retries=0))
     assert info.value.status == 502 and info.value.error_code == "all_models_failed"
+
+
+async def test_one_faulted_model_fails_alone_on_aiohttp(gateway: Any) -> None:
+    pytest.importorskip("aiohttp")
+    from meshapi import AsyncMeshAPI
+
+    gateway.provider_faults.add(B, times=1)
+    async with AsyncMeshAPI(
+        base_url=gateway.base_url, token=gateway.token, http_transport="aiohttp"
+    ) as client:
+        stream = await client.compare.create(models=[A, B], messages=HI, skip_comparison=True, stream=True)
+        final = await stream.get_final()
+    assert final.succeeded == [A] and final.failures[B].error_code == "provider_not_available"

@@ -146,3 +146,17 @@ async def test_hosted_tools_reach_the_gateway_untouched_and_are_ignored(
         )
     )
     assert [(item.type, item.name) for item in called.output] == [("function_call", "get_weather")]
+
+
+async def test_parse_and_wait_on_aiohttp(gateway: Any) -> None:
+    pytest.importorskip("aiohttp")
+    from meshapi import AsyncMeshAPI
+
+    async with AsyncMeshAPI(
+        base_url=gateway.base_url, token=gateway.token, http_transport="aiohttp"
+    ) as client:
+        parsed = await client.responses.parse(model=MODEL, input="Name a city.", text_format=City)
+        assert isinstance(parsed.output_parsed, City)
+        job = await client.responses.create(model=MODEL, input="Say hi.", background=True)
+        done = await client.responses.wait(job, timeout=10, poll_interval=0.02)
+        assert done.status == "completed" and done.output_text != ""
