@@ -127,6 +127,8 @@ class GatewaySettings:
     embed_step_seconds: float = 0.02
     #: Length of one step of a video task (``queued`` one step, ``running`` two, then done).
     video_step_seconds: float = 0.05
+    #: Length of one step of a background response (``queued`` one step, ``in_progress`` one, then done).
+    response_step_seconds: float = 0.05
     #: Scripted replies (``fakes/replies.py``): a list of rule objects or the path of a JSON file of them.
     replies: Optional[RulesSource] = None
     #: uvicorn's log level.

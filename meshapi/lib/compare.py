@@ -7,9 +7,13 @@ is complete only after ``done``; a stream that ends before it raises ``StreamInt
 
 A failed *model* is not a failed stream: its ``model_chunk`` / ``model_stream_done`` (or its
 ``model_done`` result) carries ``"error": "<message>"`` and is delivered like any other event, while the
-other models go on (0.1.4 raised on the first such frame and lost the rest). Only a frame whose
-top-level ``error`` is an *object* (the gateway's in-band error envelope), or an ``error`` event, raises
-``StreamEventError``.
+other models go on (0.1.4 raised on the first such frame and lost the rest). An in-band error frame (an
+``error`` event, or a top-level ``error`` object) that names a ``model`` is that model's failure too: it
+is delivered as that model's ``model_stream_done`` event (``error``: the message, ``error_code``), and the
+typed ``StreamEventError`` is kept as the model's ``failure`` (``accumulator.failures``, and
+``result.failure`` on ``to_response()``). When every model of the stream (``meta``'s list) has failed,
+the stream raises ``StreamEventError`` ``all_models_failed`` (``details``: each model's error), the body a
+non-streaming call gets as a 502. An error frame that names no model is the whole stream's failure.
 
 ``CompareAccumulator`` (pure, public) keeps per-model text, usage, latency, finish reason and error, the
 synthesis text and the ``done`` summary; ``to_response()`` shapes it like the non-streaming
@@ -24,6 +28,7 @@ from typing import Any, Dict, List, Optional
 from .._core.frames import DONE, decode_item
 from .._core.sse import ServerSentEvent
 from .._core.stream import EventDecoder
+from .._errors import StreamEventError
 from .._streaming import AsyncStream, Stream
 from ..types.compare import CompareResponse, CompareStreamEvent, ModelCompareResult, TokenUsage
 from ._text import TextBuffer
@@ -40,7 +45,16 @@ COMPARE_EVENTS = ("meta", "model_chunk", "model_done", "comparison_chunk", "mode
 
 
 class _ModelState:
-    __slots__ = ("error", "error_code", "finish_reason", "latency_ms", "request_id", "text", "usage")
+    __slots__ = (
+        "error",
+        "error_code",
+        "failure",
+        "finish_reason",
+        "latency_ms",
+        "request_id",
+        "text",
+        "usage",
+    )
 
     def __init__(self) -> None:
         self.text = TextBuffer()
@@ -50,6 +64,15 @@ class _ModelState:
         self.error: Optional[str] = None
         self.error_code: Optional[str] = None
         self.request_id: Optional[str] = None
+        self.failure: Optional[StreamEventError] = None
+
+    def typed_failure(self) -> Optional[StreamEventError]:
+        """The failure as a typed error (built from ``error`` / ``error_code`` when no frame gave one)."""
+        if self.failure is None and self.error is not None:
+            self.failure = StreamEventError(
+                self.error, error_code=self.error_code or "upstream_error", request_id=self.request_id or ""
+            )
+        return self.failure
 
 
 def _usage(value: Any) -> Optional[TokenUsage]:
@@ -82,6 +105,7 @@ class CompareAccumulator:
         self._synthesis = TextBuffer()
         self._synthesis_finish: Optional[str] = None
         self._models: Dict[str, _ModelState] = {}
+        self._announced = False  # ``meta`` seen: ``models`` is the stream's whole list
 
     def _model(self, name: str) -> _ModelState:
         state = self._models.get(name)
@@ -94,6 +118,7 @@ class CompareAccumulator:
         if event.comparison_id:
             self.comparison_id = event.comparison_id
         if kind == "meta":
+            self._announced = bool(event.models)
             for name in event.models or []:
                 self._model(name)
             self.comparison_model = event.comparison_model
@@ -123,6 +148,38 @@ class CompareAccumulator:
                 self.comparison_fallback_used = event.comparison_fallback_used
             if event.skip_comparison is not None:
                 self.skip_comparison = event.skip_comparison
+
+    def fail(self, model: str, error: StreamEventError) -> CompareStreamEvent:
+        """Record ``error`` (an in-band error frame naming ``model``) as that model's failure.
+
+        Returns the event the stream delivers for it: ``model_stream_done`` with ``error`` (the message)
+        and ``error_code``.
+        """
+        state = self._model(model)
+        state.error, state.error_code, state.failure = error.message, error.error_code, error
+        body = error.body if isinstance(error.body, dict) else {}
+        if isinstance(body.get("request_id"), str):
+            state.request_id = body["request_id"]
+        event = CompareStreamEvent(
+            event="model_stream_done", model=model, error=error.message, error_code=error.error_code
+        )
+        self.add(event)
+        return event
+
+    @property
+    def all_failed(self) -> bool:
+        """Whether every model of the stream (``meta``'s list) has failed."""
+        return self._announced and all(state.error is not None for state in self._models.values())
+
+    def all_failed_error(self, request_id: str) -> StreamEventError:
+        """The stream's error once every model failed: ``all_models_failed``, each model in ``details``."""
+        details = [
+            {"model": name, "error": state.error, "error_code": state.error_code}
+            for name, state in self._models.items()
+        ]
+        return StreamEventError(
+            "All models failed.", error_code="all_models_failed", request_id=request_id, details=details
+        )
 
     @staticmethod
     def _apply(
@@ -204,6 +261,12 @@ class CompareAccumulator:
         return {name: state.error for name, state in self._models.items() if state.error is not None}
 
     @property
+    def failures(self) -> Dict[str, StreamEventError]:
+        """``{model: typed error}`` for every model that failed (the error frame's, or built from its text)."""
+        found = {name: state.typed_failure() for name, state in self._models.items()}
+        return {name: failure for name, failure in found.items() if failure is not None}
+
+    @property
     def error_codes(self) -> Dict[str, Optional[str]]:
         return {name: state.error_code for name, state in self._models.items() if state.error is not None}
 
@@ -237,7 +300,7 @@ class CompareAccumulator:
                 }
             )
         synthesis = self._synthesis.value()
-        return CompareResponse.model_validate(
+        response = CompareResponse.model_validate(
             {
                 "comparison_id": self.comparison_id or "",
                 "object": "compare.completion",
@@ -252,6 +315,9 @@ class CompareAccumulator:
                 "skip_comparison": bool(self.skip_comparison),
             }
         )
+        for result in response.results:
+            result._failure = self._models[result.model].typed_failure()
+        return response
 
     def __repr__(self) -> str:
         return (
@@ -271,12 +337,21 @@ class CompareEventDecoder(EventDecoder[CompareStreamEvent]):
 
     def decode(self, event: ServerSentEvent) -> Optional[CompareStreamEvent]:
         # [DONE] is not sent by the gateway; it is accepted as an explicit end
-        item = decode_item(event, CompareStreamEvent, self.request_id, string_errors_fatal=False)
-        if not isinstance(item, CompareStreamEvent):  # None, or DONE
-            if item is DONE:
-                self.stop = self.complete = True
-            return None
-        self.accumulator.add(item)
+        try:
+            item = decode_item(event, CompareStreamEvent, self.request_id, string_errors_fatal=False)
+        except StreamEventError as error:
+            model = error.body.get("model") if isinstance(error.body, dict) else None
+            if not isinstance(model, str) or not model:
+                raise  # an error frame that names no model: the whole stream's
+            item = self.accumulator.fail(model, error)
+        else:
+            if not isinstance(item, CompareStreamEvent):  # None, or DONE
+                if item is DONE:
+                    self.stop = self.complete = True
+                return None
+            self.accumulator.add(item)
+        if item.error is not None and self.accumulator.all_failed:
+            raise self.accumulator.all_failed_error(self.request_id)
         if item.event == "done":
             self.stop = self.complete = True
         return item

@@ -74,7 +74,7 @@ class ResponsesAccumulator:
         if self._text:
             return self._text.value()
         if self._response is not None:
-            return _output_text(self._response.get("output"))
+            return self.response().output_text
         return ""
 
     @property
@@ -98,22 +98,6 @@ class ResponsesAccumulator:
         if data.get("usage") is None and self._usage is not None:
             data["usage"] = self._usage.model_dump(exclude_none=True)
         return ResponsesResponse.model_validate(data)
-
-
-def _output_text(output: Any) -> str:
-    parts = []
-    if isinstance(output, list):
-        for item in output:
-            content = item.get("content") if isinstance(item, dict) else None
-            if isinstance(content, list):
-                for part in content:
-                    if (
-                        isinstance(part, dict)
-                        and part.get("type") == "output_text"
-                        and isinstance(part.get("text"), str)
-                    ):
-                        parts.append(part["text"])
-    return "".join(parts)
 
 
 class ResponsesEventDecoder(EventDecoder[ResponsesStreamEvent]):

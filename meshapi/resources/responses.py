@@ -1,4 +1,5 @@
-"""``client.responses``: ``POST /v1/responses`` (plain and streamed), ``GET /v1/responses[/{id}]``.
+"""``client.responses``: ``POST /v1/responses`` (plain, streamed, ``parse()``), ``GET /v1/responses[/{id}]``,
+``cancel()`` and ``wait()`` for background responses.
 
 ``create(stream=True)`` is ``stream(...).open()``: it sends and waits for the status, so a web handler
 sees a 404 / 429 at the call (``stream()`` stays lazy). Its first ``@overload`` is the plain one: it is
@@ -7,12 +8,15 @@ the signature ``with_raw_response`` is typed with (``resources/_base.py``).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Mapping, Optional, Union, overload
+from typing import Any, Literal, Mapping, Optional, Type, TypeVar, Union, overload
 
 from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError
+from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
+from ..lib.responses_parse import apply_output_parsed, parse_request
 from ..types.responses import (
+    ParsedResponse,
     ResponsesFields,
     ResponsesListResponse,
     ResponsesParams,
@@ -33,9 +37,35 @@ from ._base import (
     view,
 )
 
-__all__ = ["AsyncResponsesResource", "ResponsesResource"]
+__all__ = ["TERMINAL_RESPONSE_STATUSES", "AsyncResponsesResource", "ResponsesResource"]
 
 _PATH = "/v1/responses"
+T = TypeVar("T")
+#: The statuses a response does not leave; ``wait()`` returns at the first of them.
+TERMINAL_RESPONSE_STATUSES = frozenset({"completed", "incomplete", "failed", "cancelled"})
+
+
+def _response_path(response_id: str, suffix: str = "") -> str:
+    return f"{_PATH}/{path_param(response_id, name='response_id')}{suffix}"
+
+
+def _id_of(response: Union[str, ResponsesResponse]) -> str:
+    """The id of ``response`` (an id, or a response such as ``create(background=True)`` returned)."""
+    if isinstance(response, ResponsesResponse):
+        if response.id is None:
+            raise InvalidParamsError("this response has no id: it cannot be fetched or cancelled")
+        return response.id
+    return response
+
+
+def _timed_out(response_id: str, last: Optional[ResponsesResponse], timeout: float) -> WaitTimeoutError:
+    status = last.status if last is not None else None
+    return WaitTimeoutError(
+        f"Response {response_id!r} did not finish within {timeout:g}s (last status: {status!r}); "
+        "it keeps running on the gateway: wait again or cancel it.",
+        last=last,
+        resource_id=response_id,
+    )
 
 
 def _create_params(params: object, fields: Mapping[str, Any]) -> ResponsesParams:
@@ -97,6 +127,43 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
 
+    @overload
+    def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Type[T],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[T]: ...
+    @overload
+    def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Mapping[str, Any],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[Any]: ...
+    def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Any = None,
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[Any]:
+        """Ask for a structured answer: ``output_parsed`` is the reply's text validated into ``text_format``.
+
+        ``text_format``: a pydantic model class (an instance back), any type pydantic's ``TypeAdapter``
+        accepts, or a JSON schema dict (the decoded JSON back). Its schema is sent as ``text.format``
+        (``json_schema``, strict when it can be, as chat's ``parse()`` sends it). Raises
+        ``StructuredOutputError`` (``content``: the raw text, ``cause``) on a refusal or a text that does
+        not fit, naming an incomplete response; ``output_parsed`` is ``None`` when the reply has no text.
+        """
+        opts, fields = split_options(kwargs)
+        parsed, fmt = parse_request(params, fields, text_format)
+        body = dump_body(parsed, opts, stream=False)
+        reply = self._http.request_model(ParsedResponse, "POST", _PATH, body=body, options=opts)
+        return apply_output_parsed(reply, fmt)
+
     def stream(
         self,
         params: Optional[ResponsesParams] = None,
@@ -125,7 +192,7 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
         **options: Unpack[CallOptions],
     ) -> ResponsesResponse:
         """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
-        path = f"{_PATH}/{path_param(response_id, name='response_id')}"
+        path = _response_path(response_id)
         return self._http.request_model(
             ResponsesResponse,
             "GET",
@@ -148,6 +215,51 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
             params=cursor_query(after, limit),
             options=call_options(options),
         )
+
+    def cancel(
+        self,
+        response_id: Union[str, ResponsesResponse],
+        **options: Unpack[CallOptions],
+    ) -> ResponsesResponse:
+        """Cancel a background response (``POST /v1/responses/{response_id}/cancel``); returns it.
+
+        ``response_id``: the id, or the response itself (what ``create(background=True)`` returned).
+
+        A queued or in-progress response becomes ``cancelled``; a finished one comes back unchanged. A
+        response not created with ``background=True`` is a ``BadRequestError``.
+        """
+        return self._http.request_model(
+            ResponsesResponse,
+            "POST",
+            _response_path(_id_of(response_id), "/cancel"),
+            options=call_options(options),
+        )
+
+    def wait(
+        self,
+        response_id: Union[str, ResponsesResponse],
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        extra_headers: Optional[Mapping[str, str]] = None,
+    ) -> ResponsesResponse:
+        """Poll :meth:`get` until a background response is terminal (``completed``, ``incomplete``,
+        ``failed``, ``cancelled``) and return it; ``response_id`` is the id or the response itself.
+        ``timeout`` is the overall deadline in seconds; past it
+        ``WaitTimeoutError`` (an ``APITimeoutError``) is raised with the last response seen in ``.last``.
+        A failed or cancelled response is returned, not raised: check ``.status``. Polls start 0.25 s
+        apart and double up to ``poll_interval``."""
+        check_wait_args(timeout, poll_interval)
+        response_id = _id_of(response_id)
+        deadline = Deadline(timeout, poll_interval)
+        while True:
+            last = self.get(response_id, extra_headers=extra_headers)
+            if last.status in TERMINAL_RESPONSE_STATUSES:
+                return last
+            delay = deadline.next_sleep()
+            if delay is None:
+                raise _timed_out(response_id, last, timeout)
+            self._http._sleep(delay)
 
 
 class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "ResponsesViews[AsyncStreaming]"]):
@@ -191,6 +303,43 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
         body = dump_body(_create_params(params, fields), opts, stream=False)
         return await self._http.request_model(ResponsesResponse, "POST", _PATH, body=body, options=opts)
 
+    @overload
+    async def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Type[T],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[T]: ...
+    @overload
+    async def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Mapping[str, Any],
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[Any]: ...
+    async def parse(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        text_format: Any = None,
+        **kwargs: Unpack[ResponsesArgs],
+    ) -> ParsedResponse[Any]:
+        """Ask for a structured answer: ``output_parsed`` is the reply's text validated into ``text_format``.
+
+        ``text_format``: a pydantic model class (an instance back), any type pydantic's ``TypeAdapter``
+        accepts, or a JSON schema dict (the decoded JSON back). Its schema is sent as ``text.format``
+        (``json_schema``, strict when it can be, as chat's ``parse()`` sends it). Raises
+        ``StructuredOutputError`` (``content``: the raw text, ``cause``) on a refusal or a text that does
+        not fit, naming an incomplete response; ``output_parsed`` is ``None`` when the reply has no text.
+        """
+        opts, fields = split_options(kwargs)
+        parsed, fmt = parse_request(params, fields, text_format)
+        body = dump_body(parsed, opts, stream=False)
+        reply = await self._http.request_model(ParsedResponse, "POST", _PATH, body=body, options=opts)
+        return apply_output_parsed(reply, fmt)
+
     def stream(
         self,
         params: Optional[ResponsesParams] = None,
@@ -219,7 +368,7 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
         **options: Unpack[CallOptions],
     ) -> ResponsesResponse:
         """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
-        path = f"{_PATH}/{path_param(response_id, name='response_id')}"
+        path = _response_path(response_id)
         return await self._http.request_model(
             ResponsesResponse,
             "GET",
@@ -243,11 +392,59 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
             options=call_options(options),
         )
 
+    async def cancel(
+        self,
+        response_id: Union[str, ResponsesResponse],
+        **options: Unpack[CallOptions],
+    ) -> ResponsesResponse:
+        """Cancel a background response (``POST /v1/responses/{response_id}/cancel``); returns it.
+
+        ``response_id``: the id, or the response itself (what ``create(background=True)`` returned).
+
+        A queued or in-progress response becomes ``cancelled``; a finished one comes back unchanged. A
+        response not created with ``background=True`` is a ``BadRequestError``.
+        """
+        return await self._http.request_model(
+            ResponsesResponse,
+            "POST",
+            _response_path(_id_of(response_id), "/cancel"),
+            options=call_options(options),
+        )
+
+    async def wait(
+        self,
+        response_id: Union[str, ResponsesResponse],
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        extra_headers: Optional[Mapping[str, str]] = None,
+    ) -> ResponsesResponse:
+        """Poll :meth:`get` until a background response is terminal (``completed``, ``incomplete``,
+        ``failed``, ``cancelled``) and return it; ``response_id`` is the id or the response itself.
+        ``timeout`` is the overall deadline in seconds; past it
+        ``WaitTimeoutError`` (an ``APITimeoutError``) is raised with the last response seen in ``.last``.
+        A failed or cancelled response is returned, not raised: check ``.status``. Polls start 0.25 s
+        apart and double up to ``poll_interval``."""
+        check_wait_args(timeout, poll_interval)
+        response_id = _id_of(response_id)
+        deadline = Deadline(timeout, poll_interval)
+        while True:
+            last = await self.get(response_id, extra_headers=extra_headers)
+            if last.status in TERMINAL_RESPONSE_STATUSES:
+                return last
+            delay = deadline.next_sleep()
+            if delay is None:
+                raise _timed_out(response_id, last, timeout)
+            await self._http._sleep(delay)
+
 
 class ResponsesViews(Views[M]):
     """The typed ``with_raw_response`` / ``with_streaming_response`` of ``ResponsesResource`` and its twin."""
 
     create = view(ResponsesResource.create, AsyncResponsesResource.create)
+    parse = view(ResponsesResource.parse, AsyncResponsesResource.parse)  # type: ignore[var-annotated]
     stream = view(ResponsesResource.stream, AsyncResponsesResource.stream)
     get = view(ResponsesResource.get, AsyncResponsesResource.get)
     list = view(ResponsesResource.list, AsyncResponsesResource.list)
+    cancel = view(ResponsesResource.cancel, AsyncResponsesResource.cancel)
+    wait = view(ResponsesResource.wait, AsyncResponsesResource.wait)

@@ -134,8 +134,21 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "SearchResponse",
         "SearchResult",
     ),
+    "response_items": (
+        "ResponseContentPart",
+        "ResponseFunctionCall",
+        "ResponseOutputItem",
+        "ResponseOutputMessage",
+        "ResponseOutputRefusal",
+        "ResponseOutputText",
+        "ResponseReasoningItem",
+        "ResponseUnknownContent",
+        "ResponseUnknownItem",
+        "ResponseWebSearchCall",
+    ),
     "responses": (
         "BuiltinTool",
+        "ParsedResponse",
         "ResponsesFunctionTool",
         "ResponsesListItem",
         "ResponsesListResponse",
@@ -253,11 +266,22 @@ __all__ = [
     "ModerationResponse",
     "ModerationResult",
     "MultimodalEmbeddingInput",
+    "ParsedResponse",
     "PromptTokensDetails",
     "PronunciationDictionaryLocator",
     "ProviderPreferences",
     "RagFileListResponse",
     "RagFileStatus",
+    "ResponseContentPart",
+    "ResponseFunctionCall",
+    "ResponseOutputItem",
+    "ResponseOutputMessage",
+    "ResponseOutputRefusal",
+    "ResponseOutputText",
+    "ResponseReasoningItem",
+    "ResponseUnknownContent",
+    "ResponseUnknownItem",
+    "ResponseWebSearchCall",
     "ResponsesFunctionTool",
     "ResponsesListItem",
     "ResponsesListResponse",
@@ -337,6 +361,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .models import *  # noqa: F403
     from .moderations import *  # noqa: F403
     from .rag import *  # noqa: F403
+    from .response_items import *  # noqa: F403
     from .responses import *  # noqa: F403
     from .router import *  # noqa: F403
     from .templates import *  # noqa: F403

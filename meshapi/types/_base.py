@@ -11,7 +11,8 @@ reported before anything is sent instead of being silently dropped (a 0.1.4 weak
 Every model has openai-python's ``to_dict()`` / ``to_json()`` (fields that were set, wire names).
 
 ``DictLikeModel`` is the base of response parts that 0.1.12 returned as plain dicts (batch results,
-token details): attributes, and indexing / ``.get()`` / ``==`` as the dict they were parsed from.
+token details, Responses output items): attributes, and indexing / ``.get()`` / ``==`` as the dict
+they were parsed from.
 
 ``SharedModel`` is the base of the few models that travel both ways (chat content parts, tool calls):
 tolerant when parsed, strict when the user constructs one directly with keywords.
@@ -102,7 +103,11 @@ class MeshResult(MeshModel):
 
 
 class DictLikeModel(MeshModel):
-    """A response part that also reads like the dict it was parsed from (keys the server sent)."""
+    """A response part that also reads like the dict it was parsed from (keys the server sent).
+
+    For parts 0.1.12 delivered as plain dicts (batch results, token details, Responses output items): attribute access
+    and ``part["key"]`` both work, and a part compares equal to the dict 0.1.12 would have held.
+    """
 
     model_config = ConfigDict(extra="allow")
 

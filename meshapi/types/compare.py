@@ -3,13 +3,15 @@
 ``CompareParams`` / ``ModelOverride`` derive from ``RequestModel`` (unknown keys raise); the body
 always carries ``"stream"`` and ``"skip_comparison"`` (both default ``False``), as 0.1.4 sent them.
 ``CompareStreamEvent`` keeps every key (``extra="allow"``): the ``model_done`` event's ``results``
-list, for instance, is only an extra attribute.
+list, for instance, is only an extra attribute. A result a compare stream built carries the failed
+model's typed error as ``failure``.
 """
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, TypedDict, Union
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
+from .._errors import StreamEventError
 from ._base import MeshModel, MeshResult, RequestModel
 from .chat import ChatMessage
 
@@ -61,6 +63,13 @@ class ModelCompareResult(MeshModel):
     error_code: Optional[str] = None
     usage: Optional[TokenUsage] = None
     request_id: str
+    # set by a compare stream's accumulator for a failed model (never dumped)
+    _failure: Optional[StreamEventError] = PrivateAttr(default=None)
+
+    @property
+    def failure(self) -> Optional[StreamEventError]:
+        """This model's failure as a typed error, on results built from a stream (``to_response()``)."""
+        return self._failure
 
 
 class CompareResponse(MeshResult):

@@ -1,21 +1,23 @@
 """Responses API (``/v1/responses``): params, tools, the response object and stream events.
 
 ``ResponsesParams``, ``ResponsesFunctionTool`` derive from ``RequestModel`` (unknown keys raise).
-``BuiltinTool`` keeps ``extra="allow"``: a built-in tool's own options (``search_context_size``,
+``ResponsesResponse.output`` holds typed items (``types/response_items.py``). ``BuiltinTool`` keeps ``extra="allow"``: a built-in tool's own options (``search_context_size``,
 ``vector_store_ids``, ...) are kept and sent as given. ``ResponsesResponse``,
 ``ResponsesStreamEvent`` and the list models keep every key the server sends (``extra="allow"``),
 as 0.1.4 did; ``ResponsesUsage`` ignores unknown keys.
 """
 
-from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, TypedDict, Union
+from typing import Any, Dict, Generic, List, Literal, Mapping, Optional, Sequence, TypedDict, TypeVar, Union
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, field_validator, model_serializer
 
 from ._base import MeshModel, MeshResult, RequestModel
 from .caching import PromptTokensDetails
+from .response_items import ResponseOutputItem, output_text_of
 
 __all__ = [
     "BuiltinTool",
+    "ParsedResponse",
     "ResponsesFunctionTool",
     "ResponsesListItem",
     "ResponsesListResponse",
@@ -27,16 +29,33 @@ __all__ = [
 
 
 class BuiltinTool(RequestModel):
+    """A hosted tool the provider runs (``web_search``, ``file_search``, ``mcp``, ``code_interpreter``, ...).
+
+    Any ``type`` but ``"function"`` (that is ``ResponsesFunctionTool``): new hosted tool types appear faster
+    than SDK releases, and the gateway or provider is the one to judge them. Every option is sent exactly
+    as given, ``None`` values included.
+    """
+
     model_config = ConfigDict(extra="allow")
 
-    type: Literal[
-        "image_generation",
-        "web_search_preview",
-        "web_search_preview_2025_03_11",
-        "file_search",
-        "computer_use_preview",
-        "code_interpreter",
-    ]
+    type: str
+
+    @field_validator("type")
+    @classmethod
+    def _not_function(cls, value: str) -> str:
+        if value == "function":
+            raise ValueError(
+                "a function tool is a ResponsesFunctionTool (name, parameters), not a BuiltinTool"
+            )
+        return value
+
+    @model_serializer(mode="wrap")
+    def _as_given(self, handler: SerializerFunctionWrapHandler) -> Dict[str, Any]:
+        dumped: Dict[str, Any] = handler(self)
+        for key, value in (self.model_extra or {}).items():
+            if value is None:
+                dumped.setdefault(key, None)  # exclude_none drops it; a hosted tool's options go untouched
+        return dumped
 
 
 class ResponsesFunctionTool(RequestModel):
@@ -101,8 +120,8 @@ class ResponsesResponse(MeshResult):
     model: Optional[str] = None
     status: Optional[str] = None
     # Always a list (``reply.output[-1]`` needs no None check): absent or null (a queued background
-    # response) is an empty one.
-    output: List[Any] = Field(default_factory=list)
+    # response) is an empty one. Typed items (``types/response_items.py``) that still index like dicts.
+    output: List[ResponseOutputItem] = Field(default_factory=list)
     usage: Optional[ResponsesUsage] = None
     service_tier: Optional[str] = None  # the tier that served the call
 
@@ -110,6 +129,21 @@ class ResponsesResponse(MeshResult):
     @classmethod
     def _null_output(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @property
+    def output_text(self) -> str:
+        """The text of the ``message`` items (their ``output_text`` parts), joined; ``""`` when none."""
+        return output_text_of(self.output)
+
+
+T = TypeVar("T")
+
+
+class ParsedResponse(ResponsesResponse, Generic[T]):
+    """What ``responses.parse(text_format=...)`` returns: the response and ``output_parsed``, its text
+    validated into the requested type (``None`` only for a response with no text)."""
+
+    output_parsed: Optional[T] = None
 
 
 class ResponsesStreamEvent(MeshModel):

@@ -1,4 +1,11 @@
-"""``/v1/chat/compare`` (SDK ``client.compare``; docs/protocol.md §3.3, §4.2): several models, one synthesis."""
+"""``/v1/chat/compare`` (SDK ``client.compare``; docs/protocol.md §3.3, §4.2): several models, one synthesis.
+
+A provider fault planned on a model (``gw.provider_faults.add(model, ...)``) makes that model fail: in a
+plain call its result carries the error (code: the fault's), in a stream it fails after the stream
+started, with an in-band error frame scoped to it (``event: error``, ``{"model", "error": {...},
+"request_id"}``; in raw mode after its first chunk). Such a model does not count as failed before the
+stream, so a stream whose every model is faulted still starts (and each model's frame follows).
+"""
 
 from __future__ import annotations
 
@@ -63,12 +70,14 @@ class _ModelRun:
         self.body: Optional[Dict[str, Any]] = None
         self.finish_reason: Optional[str] = None
         self.latency_ms = 0
+        #: set when a provider fault makes this model fail inside a stream (its error frame's body)
+        self.in_band: Optional[Dict[str, Any]] = None
 
     def result(self) -> Dict[str, Any]:
         return {
             "model": self.model,
             "response_body": self.body,
-            "content": self.content,
+            "content": self.content if self.error is None else None,
             "latency_ms": self.latency_ms,
             "error": self.error,
             "error_code": self.error_code,
@@ -112,7 +121,31 @@ def _run_compare_model(
     }
     run.body = completion_body(hex_id("chatcmpl-", 24), int(time.time()), entry.id, choices, prompt_tokens)
     run.latency_ms = _latency_ms(model, completion_tokens)
+    fault = state.provider_faults.take(entry)
+    if fault is not None:
+        run.error = f"The provider of {entry.id} is not available right now."
+        run.error_code = fault.error_code
+        run.body = run.usage = None
+        if body.get("stream"):
+            error = {
+                "code": fault.error_code,
+                "message": run.error,
+                "provider_error": {
+                    "provider": entry.provider,
+                    "status": fault.status,
+                    "message": "planned fault",
+                },
+            }
+            run.in_band = {"model": run.model, "error": error, "request_id": run.request_id}
+        else:
+            run.content = None
     return run
+
+
+def _error_frame(run: _ModelRun) -> bytes:
+    """The in-band error frame of a model that failed after the stream started."""
+    assert run.in_band is not None
+    return named_event("error", run.in_band)
 
 
 def _synthesis(
@@ -174,7 +207,7 @@ async def chat_compare(request: Request) -> Response:
     overrides = {_canonical(state, o["model"]): o for o in body.get("model_overrides") or []}
     runs = [_run_compare_model(state, body, m, overrides.get(m, {}), rid) for m in models]
     succeeded = [r for r in runs if r.error is None]
-    if not succeeded:
+    if not [r for r in runs if r.error is None or r.in_band is not None]:
         details = [{"model": r.model, "error": r.error, "error_code": r.error_code} for r in runs]
         raise DetailError(
             502,
@@ -240,6 +273,9 @@ async def _compare_synth_stream(
     )
     for run in sorted(runs, key=lambda r: r.latency_ms):
         await pace(state)
+        if run.in_band is not None:
+            yield _error_frame(run)
+            continue
         yield named_event(
             "model_chunk",
             {
@@ -282,9 +318,12 @@ async def _compare_raw_stream(
         {"comparison_id": comparison_id, "models": models, "comparison_model": None, "skip_comparison": True},
     )
     queues = {r.model: engine.stream_chunks(r.content or "") if r.error is None else [] for r in runs}
+    for run in runs:
+        if run.in_band is not None:  # its first chunk, then its error frame
+            queues[run.model] = engine.stream_chunks(run.content or "")[:1]
     finished = set()
     for run in runs:
-        if run.error is not None:
+        if run.error is not None and run.in_band is None:
             finished.add(run.model)
             yield named_event(
                 "model_stream_done",
@@ -304,10 +343,13 @@ async def _compare_raw_stream(
                     {
                         "model": run.model,
                         "delta": chunks[position],
-                        "finish_reason": run.finish_reason if last else None,
+                        "finish_reason": run.finish_reason if last and run.in_band is None else None,
                     },
                 )
-            if position >= len(chunks) - 1:
+            if position >= len(chunks) - 1 and run.in_band is not None:
+                finished.add(run.model)
+                yield _error_frame(run)
+            elif position >= len(chunks) - 1:
                 finished.add(run.model)
                 yield named_event(
                     "model_stream_done",

@@ -1,5 +1,5 @@
 """``/v1/responses`` (SDK ``client.responses``; docs/protocol.md §3.4, §4.3): create (plain, streamed,
-background), get and list.
+background: ``_response_jobs.py``), get, list and cancel.
 
 A response keeps its conversation (earlier turns, this input, the reply) unless created with
 ``"store": false``; ``previous_response_id`` continues that conversation: the stand-in model and the
@@ -28,6 +28,7 @@ from ..http.validation import AnyValue, Bool, Int, ListOf, MapOf, Obj, OneOf, St
 from ..ids import hex_id
 from ..store.state import GatewayState
 from ._conversation import SAMPLING, TIER, requested_tier, resolve_model
+from ._response_jobs import cancel_response, current, start_job
 
 RESPONSES = Obj(
     {
@@ -78,10 +79,8 @@ def _responses_format(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     if isinstance(text, dict) and isinstance(text.get("format"), dict):
         fmt = text["format"]
         if fmt.get("type") == "json_schema":
-            return {
-                "type": "json_schema",
-                "json_schema": {"name": fmt.get("name"), "schema": fmt.get("schema")},
-            }
+            spec = {key: fmt[key] for key in ("name", "schema", "strict") if key in fmt}
+            return {"type": "json_schema", "json_schema": spec}
         return {"type": fmt.get("type")}
     fmt = body.get("response_format")
     return fmt if isinstance(fmt, dict) else None
@@ -140,7 +139,7 @@ async def create_response(request: Request) -> Response:
     if body.get("stream"):
         return sse_response(_responses_stream(state, final))
     if body.get("background"):
-        return json_response({**final, "status": "queued", "output": [], "usage": None})
+        return json_response(start_job(state, owner(request), final))
     if state.latency > 0:
         await asyncio.sleep(state.latency)
     return json_response(final)
@@ -201,14 +200,15 @@ async def get_response(request: Request) -> Response:
     found = _responses_of(gateway(request), owner(request)).get(ident)
     if found is None:
         raise ApiError(404, "not_found", f"Response '{ident}' not found.")
-    return json_response(found)
+    return json_response(current(gateway(request), owner(request), found))
 
 
 async def list_responses(request: Request) -> Response:
     query = check_query(
         dict(request.query_params), {"limit": (Int(ge=1, le=100), 20), "after": (Str(), None)}
     )
-    newest_first = list(reversed(_responses_of(gateway(request), owner(request)).values()))
+    state, who = gateway(request), owner(request)
+    newest_first = [current(state, who, r) for r in reversed(_responses_of(state, who).values())]
     if query["after"] is not None:
         ids = [r["id"] for r in newest_first]
         newest_first = newest_first[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
@@ -221,7 +221,7 @@ async def list_responses(request: Request) -> Response:
             "provider": r["model"].split("/", 1)[0],
             "status": r["status"],
             "created_at": r["created_at"],
-            "completed_at": r["created_at"],
+            "completed_at": r["created_at"] if r["status"] in ("completed", "incomplete") else None,
             "usage_synced": True,
         }
         for r in page
@@ -261,13 +261,18 @@ def _response_object(
             }
         )
     if not choice.tool_calls:
+        part: Dict[str, Any] = (
+            {"type": "refusal", "refusal": choice.refusal}
+            if choice.refusal is not None
+            else {"type": "output_text", "text": choice.text or "", "annotations": []}
+        )
         output.append(
             {
                 "type": "message",
                 "id": f"msg_{suffix}",
                 "status": "completed",
                 "role": "assistant",
-                "content": [{"type": "output_text", "text": choice.text or "", "annotations": []}],
+                "content": [part],
             }
         )
     incomplete = choice.finish_reason == "length"
@@ -306,7 +311,7 @@ async def _responses_stream(state: GatewayState, final: Dict[str, Any]) -> Async
     yield event("response.in_progress", response=shell)
     for index, item in enumerate(final["output"]):
         await pace(state)
-        if item["type"] == "message":
+        if item["type"] == "message" and item["content"][0]["type"] == "output_text":
             text = item["content"][0]["text"]
             opening = {**item, "status": "in_progress", "content": []}
             yield event("response.output_item.added", output_index=index, item=opening)
@@ -348,4 +353,5 @@ ROUTES = [
     Route("/v1/responses", create_response, methods=["POST"]),
     Route("/v1/responses", list_responses, methods=["GET"]),
     Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
+    Route("/v1/responses/{response_id}/cancel", cancel_response, methods=["POST"]),
 ]

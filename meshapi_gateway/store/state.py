@@ -114,6 +114,7 @@ class GatewayState:
         self.batch_step_seconds = float(settings.batch_step_seconds)
         self.embed_step_seconds = float(settings.embed_step_seconds)
         self.video_step_seconds = float(settings.video_step_seconds)
+        self.response_step_seconds = float(settings.response_step_seconds)
         #: Scripted replies; a bad rule list raises ``RepliesError`` here, at start-up.
         self.replies = Replies(load_rules(settings.replies) if settings.replies is not None else None)
         rpm, rpd = settings.rpm, settings.rpd

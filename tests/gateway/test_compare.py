@@ -137,3 +137,61 @@ def test_raw_stream_events(client: httpx.Client) -> None:
     done = events[-1][1]
     assert set(done) == {"comparison_id", "total_latency_ms", "partial", "skip_comparison"}
     assert done["skip_comparison"] is True and done["partial"] is False
+
+
+def _fault_frame(rid: str, model: str) -> Dict[str, Any]:
+    return {
+        "model": model,
+        "error": {
+            "code": "provider_not_available",
+            "message": f"The provider of {model} is not available right now.",
+            "provider_error": {"provider": model.split("/")[0], "status": 503, "message": "planned fault"},
+        },
+        "request_id": f"{rid}::{model}",
+    }
+
+
+def test_a_provider_fault_fails_one_model_inside_the_stream(client: httpx.Client, gw: Any) -> None:
+    faulted = MODELS[1]
+    clean = sse_json(compare(client, stream=True, skip_comparison=True).content)
+    try:
+        gw.provider_faults.add(faulted, times=2)
+        raw = compare(client, stream=True, skip_comparison=True)
+        synth = compare(client, stream=True)
+    finally:
+        gw.provider_faults.clear()
+    events = sse_json(raw.content)
+    mine = [(name, data) for name, data in events if data.get("model") == faulted]
+    first = next(data for name, data in clean if name == "model_chunk" and data["model"] == faulted)
+    assert mine == [("model_chunk", first), ("error", _fault_frame(raw.headers["x-request-id"], faulted))]
+    others = [(n, d) for n, d in events if d.get("model") == MODELS[0]]
+    assert others == [(n, d) for n, d in clean if d.get("model") == MODELS[0]]
+    assert events[-1][0] == "done" and events[-1][1]["partial"] is True
+    # synthesis mode: the error frame in place of the model's model_chunk, its result failed, no synthesis
+    names = [name for name, _ in sse_json(synth.content)]
+    assert names == [
+        "meta",
+        "error",
+        "model_chunk",
+        "model_done",
+        "done",
+    ]  # by latency: the faulted one first
+    results = next(data for name, data in sse_json(synth.content) if name == "model_done")["results"]
+    assert [(r["model"], r["content"], r["error_code"]) for r in results][1] == (
+        faulted,
+        None,
+        "provider_not_available",
+    )
+
+
+def test_every_model_faulted_still_streams(client: httpx.Client, gw: Any) -> None:
+    try:
+        for model in MODELS:
+            gw.provider_faults.add(model)
+        response = compare(client, stream=True, skip_comparison=True)
+    finally:
+        gw.provider_faults.clear()
+    assert response.status_code == 200
+    events = sse_json(response.content)
+    rid = response.headers["x-request-id"]
+    assert [(n, d) for n, d in events if n == "error"] == [("error", _fault_frame(rid, m)) for m in MODELS]

@@ -7,6 +7,8 @@ from typing import Any, Dict
 
 import httpx
 
+from tests._poll import wait_until
+
 from .conftest import sse_json
 
 
@@ -84,8 +86,13 @@ def test_response_stream(client: httpx.Client) -> None:
 def test_background_get_and_list(client: httpx.Client) -> None:
     queued = create(client, background=True).json()
     assert queued["status"] == "queued" and queued["output"] == []
-    fetched = client.get(f"/v1/responses/{queued['id']}").json()
-    assert fetched["status"] == "completed" and fetched["output"]
+    fetched = wait_until(
+        lambda: (lambda r: r if r["status"] == "completed" else None)(
+            client.get(f"/v1/responses/{queued['id']}").json()
+        ),
+        what="the background response completed",
+    )
+    assert fetched["output"]
     second = create(client).json()
     listing = client.get("/v1/responses", params={"limit": 1}).json()
     assert listing["object"] == "list" and listing["data"][0]["id"] == second["id"]
@@ -94,3 +101,17 @@ def test_background_get_and_list(client: httpx.Client) -> None:
     assert older["data"][0]["id"] == queued["id"]
     missing = client.get("/v1/responses/resp_missing")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_hosted_tools_are_accepted_and_ignored(client: httpx.Client) -> None:
+    hosted = [
+        {"type": "mcp", "server_label": "w", "allowed_tools": None},
+        {"type": "web_search"},
+        {"type": "new_one"},
+    ]
+    plain = create(client, seed=3).json()
+    with_tools = create(client, seed=3, tools=hosted, tool_choice="auto").json()
+    assert (
+        with_tools["status"] == "completed"
+        and with_tools["output"][-1]["content"] == plain["output"][-1]["content"]
+    )

@@ -5,6 +5,9 @@ be reported, every other line must pass. Fields and per-call options of every re
 from __future__ import annotations
 
 import pathlib
+from typing import Any, Optional
+
+from pydantic import BaseModel
 
 from meshapi import (
     AsyncCompareStream,
@@ -21,8 +24,13 @@ from meshapi import (
     ResponsesResponse,
     ResponsesStream,
 )
+from meshapi.types import ParsedResponse
 from meshapi.types.batches import BatchObject
 from meshapi.types.rag import SearchResponse
+
+
+class City(BaseModel):
+    name: str
 
 
 def sync_calls(client: MeshAPI) -> None:
@@ -49,6 +57,13 @@ def sync_calls(client: MeshAPI) -> None:
     images: ImageStream = client.images.generate(prompt="a cat", stream=True)
     image_reply: ImageGenerationResponse = client.images.generate(prompt="a cat", n=1)
     print(events, reply, lazy, compared, compare_reply, images, image_reply)
+    parsed: ParsedResponse[City] = client.responses.parse(input="hi", text_format=City, max_retries=1)
+    city: Optional[City] = parsed.output_parsed
+    decoded: ParsedResponse[Any] = client.responses.parse(input="hi", text_format={"type": "object"})
+    print(city, decoded)
+    not_parsed: ParsedResponse[int] = client.responses.parse(input="hi", text_format=City)  # wrong
+    client.responses.parse(input="hi", text_format=City, max_output_tokens="5")  # wrong
+    print(not_parsed)
     not_a_stream: ResponsesResponse = client.responses.create(input="hi", stream=True)  # wrong
     not_a_reply: CompareStream = client.compare.create(models=["a"], messages=[])  # wrong
     not_images: ImageGenerationResponse = client.images.generate(prompt="a cat", stream=True)  # wrong
@@ -75,6 +90,8 @@ async def async_calls(client: AsyncMeshAPI) -> None:
     compared: AsyncCompareStream = await client.compare.create(models=["a"], messages=[], stream=True)
     images: AsyncImageStream = await client.images.generate(prompt="a cat", stream=True)
     print(vectors, events, compared, images)
+    parsed: ParsedResponse[City] = await client.responses.parse(input="hi", text_format=City)
+    print(parsed.output_parsed)
     sync_stream: ImageStream = await client.images.generate(prompt="a cat", stream=True)  # wrong
     print(sync_stream)
     await client.embeddings.create(model="m", input="a", encoding_format="hex")  # wrong
