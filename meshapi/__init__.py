@@ -150,6 +150,8 @@ _ERRORS = [
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",
+    "ToolLoopError",
+    "ToolLoopLimitError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
 ]
@@ -207,6 +209,13 @@ _LAZY.update(
         "AsyncImageStream": "meshapi.lib.images",
         "DecodedEmbeddingItem": "meshapi.lib.embeddings",
         "pydantic_function_tool": "meshapi.lib._parsing",
+        "tool": "meshapi.lib.tool_schema",
+        "FunctionTool": "meshapi.lib.tool_schema",
+        "PendingToolCall": "meshapi.lib.tool_calls",
+        "ToolDecision": "meshapi.lib.tool_calls",
+        "ToolResult": "meshapi.lib.tool_calls",
+        "ToolRunner": "meshapi.lib.tool_runner",
+        "AsyncToolRunner": "meshapi.lib.tool_runner_async",
         "RealtimeResource": "meshapi.resources.realtime",
         "AsyncRealtimeResource": "meshapi.resources.realtime",
         "RealtimeSession": "meshapi.resources.realtime",
@@ -319,6 +328,13 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .lib.responses import AsyncResponsesStream as AsyncResponsesStream
     from .lib.responses import ResponsesAccumulator as ResponsesAccumulator
     from .lib.responses import ResponsesStream as ResponsesStream
+    from .lib.tool_calls import PendingToolCall as PendingToolCall
+    from .lib.tool_calls import ToolDecision as ToolDecision
+    from .lib.tool_calls import ToolResult as ToolResult
+    from .lib.tool_runner import ToolRunner as ToolRunner
+    from .lib.tool_runner_async import AsyncToolRunner as AsyncToolRunner
+    from .lib.tool_schema import FunctionTool as FunctionTool
+    from .lib.tool_schema import tool as tool
     from .resources.audio import AsyncAudioResource as AsyncAudioResource
     from .resources.audio import AudioResource as AudioResource
     from .resources.batches import AsyncBatchesResource as AsyncBatchesResource

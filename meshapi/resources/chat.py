@@ -17,6 +17,10 @@ from .._resilience import with_fallback
 from ..lib._parsing import StructuredCall, apply_parsed
 from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
 from ..lib.chat_request import decoder_for, prepare, raise_missing_format
+from ..lib.tool_calls import ToolRunOptions
+from ..lib.tool_loop import ChatWire, start_run
+from ..lib.tool_runner import ToolRunner
+from ..lib.tool_runner_async import AsyncToolRunner
 from ..types.chat import ChatCompletionFields, ChatCompletionParams, ChatCompletionResponse
 from ._base import (
     AsyncAPIResource,
@@ -46,6 +50,10 @@ class ChatParseArgs(ChatCompletionFields, CallOptionsBase, total=False):
     """The keywords of ``parse``: ``max_retries`` re-asks there, so the transport's is ``request_max_retries``."""
 
     request_max_retries: Optional[int]
+
+
+class ToolRunArgs(ChatArgs, ToolRunOptions, total=False):
+    """The keywords of ``run_tools``: ``create``'s, and the runner's options."""
 
 
 def _parse_options(kwargs: Mapping[str, Any]) -> Tuple[RequestOptions, Dict[str, Any]]:
@@ -183,6 +191,23 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
             if done:
                 return value
 
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> ToolRunner:
+        """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
+
+        ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
+        ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
+        ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        iterated (or ``until_done()``). README: "Tools that run themselves".
+        """
+        return ToolRunner(self.create, start_run(ChatWire(), params, kwargs, response_format))
+
 
 class AsyncCompletionsResource(
     AsyncAPIResource["CompletionsViews[AsyncRaw]", "CompletionsViews[AsyncStreaming]"]
@@ -315,6 +340,23 @@ class AsyncCompletionsResource(
             done, value = call.accept(reply)
             if done:
                 return value
+
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> AsyncToolRunner:
+        """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
+
+        ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
+        ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
+        ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        iterated (or ``until_done()``). README: "Tools that run themselves".
+        """
+        return AsyncToolRunner(self.create, start_run(ChatWire(), params, kwargs, response_format))
 
 
 class CompletionsViews(Views[M]):

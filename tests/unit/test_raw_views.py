@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
+from meshapi.lib.tool_runner import RunnerBase
 from meshapi.resources._base import (
     AsyncAPIResource,
     AsyncRaw,
@@ -53,10 +54,13 @@ def declared_views(cls: type) -> Tuple[Optional[type], Tuple[Any, ...]]:
 
 
 def _sends(function: Any) -> bool:
-    """False for a method returning an iterator (``iter_batches``): it sends nothing when called, so a
-    raw view of it could only fail."""
+    """False for a method returning an iterator (``iter_batches``) or a tool runner (``run_tools``): it
+    sends nothing when called, so a raw view of it could only fail."""
     hints = typing.get_type_hints(function)
-    origin = typing.get_origin(hints.get("return"))
+    returned = hints.get("return")
+    if isinstance(returned, type) and issubclass(returned, RunnerBase):
+        return False
+    origin = typing.get_origin(returned)
     return origin not in (collections.abc.Iterator, collections.abc.AsyncIterator)
 
 

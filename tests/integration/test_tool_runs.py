@@ -1,0 +1,121 @@
+"""Whole tool runs against the local gateway: the stand-in model calls the offered tool, the runner runs it,
+the model answers; scripted replies drive typed answers and limits turn by turn (sync and async)."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, List
+
+import pytest
+from pydantic import BaseModel
+
+import meshapi
+from meshapi import AsyncMeshAPI, MeshAPI, ToolLoopLimitError
+from meshapi.lib.tool_loop import LIMIT_PROMPT
+
+QUESTION = [{"role": "user", "content": "What is the weather in Paris?"}]
+ANSWER = (
+    "Based on the tool result, Good question about Paris. Most discussions of Paris start with rain and "
+    "the balance it extends."
+)
+calls: List[Any] = []
+
+
+@meshapi.tool
+def get_weather(city: str, unit: str = "C") -> str:
+    """Current weather for a city."""
+    calls.append((city, unit))
+    return f"{city}: rain, 9 {unit}"
+
+
+@meshapi.tool
+async def get_weather_async(city: str, unit: str = "C") -> str:
+    """Current weather for a city."""
+    calls.append((city, unit))
+    return f"{city}: rain, 9 {unit}"
+
+
+class Forecast(BaseModel):
+    city: str
+    umbrella: bool
+
+
+@pytest.fixture
+def replies(gateway: Any) -> Iterator[Any]:
+    calls.clear()
+    yield gateway.replies
+    gateway.replies.reset()
+
+
+def _sent(gateway: Any, since: int) -> List[Any]:
+    return [record.json for record in list(gateway.requests)[since:] if record.path == "/v1/chat/completions"]
+
+
+def test_a_sync_run_calls_the_tool_and_answers(client: MeshAPI, gateway: Any, replies: Any) -> None:
+    since = len(gateway.requests)
+    run = client.chat.completions.run_tools(model="gpt-4o-mini", messages=QUESTION, tools=[get_weather])
+    final = run.until_done()
+    assert final.choices[0].message.content == ANSWER
+    assert calls == [("Paris", "celsius")]
+    sent = _sent(gateway, since)
+    assert len(sent) == 2
+    assert sent[1]["messages"][-1]["content"] == "Paris: rain, 9 celsius"
+    assert sent[0]["tools"] == [dict(get_weather)]
+    assert [m["role"] for m in run.messages] == ["user", "assistant", "tool", "assistant"]
+    assert run.usage.total_tokens == sum(c.usage.total_tokens for c in run.completions)
+    again = client.chat.completions.create(model="gpt-4o-mini", messages=run.messages, tools=[get_weather])
+    assert again.choices[0].finish_reason == "stop"  # the transcript can be sent again
+
+
+async def test_an_async_run_calls_the_tool_and_answers(
+    async_client: AsyncMeshAPI, gateway: Any, replies: Any
+) -> None:
+    run = async_client.chat.completions.run_tools(
+        model="gpt-4o-mini", messages=QUESTION, tools=[get_weather_async]
+    )
+    turns = [turn async for turn in run]
+    assert [t.choices[0].finish_reason for t in turns] == ["tool_calls", "stop"]
+    assert turns[-1].choices[0].message.content.startswith("Based on the tool result")  # type: ignore[union-attr]
+    assert calls == [("Paris", "celsius")]
+
+
+async def test_a_scripted_run_ends_with_a_typed_answer(any_client: Any, mode: str, replies: Any) -> None:
+    replies.add(
+        [
+            {
+                "match": "umbrella in Bergen",
+                "turns": [
+                    {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Bergen"}}]},
+                    {"json": {"city": "Bergen", "umbrella": True}},
+                ],
+            }
+        ]
+    )
+    run = any_client.chat.completions.run_tools(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Do I need an umbrella in Bergen?"}],
+        tools=[get_weather],
+        response_format=Forecast,
+    )
+    final = run.until_done() if mode == "sync" else await run.until_done()
+    assert final.choices[0].message.parsed == Forecast(city="Bergen", umbrella=True)
+    assert calls == [("Bergen", "C")]
+    assert len(run.completions) == 2
+
+
+def test_a_run_past_max_iterations_raises_and_on_limit_answers(client: MeshAPI, replies: Any) -> None:
+    looping = [{"tool_calls": [{"name": "get_weather", "arguments": {"city": c}}]} for c in ("A", "B", "C")]
+    replies.add([{"match": "forever", "turns": [*looping, {"content": "I give up."}]}])
+    ask = [{"role": "user", "content": "Check the weather forever"}]
+    with pytest.raises(ToolLoopLimitError) as caught:
+        client.chat.completions.run_tools(
+            model="gpt-4o-mini", messages=ask, tools=[get_weather], max_iterations=2
+        ).until_done()
+    assert [m["role"] for m in caught.value.messages] == ["user", "assistant", "tool", "assistant", "tool"]
+    run = client.chat.completions.run_tools(
+        model="gpt-4o-mini", messages=ask, tools=[get_weather], max_iterations=2, on_limit="final_answer"
+    )
+    final = run.until_done()
+    # the scripted turn 2 is a tool call, but tool_choice "none" was sent: the reply is text
+    assert final.choices[0].message.tool_calls is None
+    assert run.messages[-2] == {"role": "user", "content": LIMIT_PROMPT}
+    assert final.choices[0].message.content == run.messages[-1]["content"]
