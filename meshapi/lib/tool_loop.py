@@ -77,6 +77,21 @@ class ChatWire:
                 pending.remove(str(item.get("tool_call_id")))
         return pending
 
+    def stream_text(self, chunk: Any) -> Optional[str]:
+        """The text of choice 0 a streamed chunk carries."""
+        for choice in chunk.choices:
+            if choice.index == 0:
+                return choice.delta.content  # type: ignore[no-any-return]
+        return None
+
+    def stream_cost(self, chunk: Any) -> Any:
+        """The cost a streamed chunk reports (the tail chunk's ``cost``), or ``None``."""
+        return chunk.cost
+
+    def stream_final(self, stream: Any) -> Any:
+        """A stream's final completion (read to its end; an awaitable for an async stream)."""
+        return stream.get_final_completion()
+
     def ask_final(self) -> Tuple[Dict[str, Any], Dict[str, Any]]:
         """The message and the request fields that ask for an answer without tools."""
         return {"role": "user", "content": LIMIT_PROMPT}, {"tool_choice": "none"}
@@ -156,14 +171,14 @@ class RunState:
             request.update(self.wire.ask_final()[1])
         return request
 
-    def record(self, completion: Any) -> None:
-        """Count a turn's reply: usage and cost added up."""
+    def record(self, completion: Any, cost: Any = None) -> None:
+        """Count a turn's reply: usage and cost (``cost``: a streamed turn's) added up."""
         self.completions.append(completion)
         self.unplanned = completion
         prompt, completion_tokens = self.wire.usage(completion)
         self.prompt_tokens += prompt
         self.completion_tokens += completion_tokens
-        cost = getattr(completion, "cost", None)
+        cost = cost if cost is not None else getattr(completion, "cost", None)
         if cost is not None:
             try:
                 self.cost = (self.cost or Decimal(0)) + Decimal(str(cost))

@@ -19,9 +19,10 @@ from typing import Any, Callable, Dict, Generator, Iterator, List, Optional, Seq
 
 from ..types.chat import ChatCompletionResponse
 from .tool_calls import PendingToolCall, ToolResult, decide, error_text, result_text, tool_span
+from .tool_events import ContentDelta, ToolCallStarted, ToolRunEvent, TurnFinished, finished
 from .tool_loop import RunState
 
-__all__ = ["RunnerBase", "ToolRunner", "run_sync_call"]
+__all__ = ["RunnerBase", "ToolRunner", "ToolStreamRunner", "run_sync_call"]
 
 
 class RunnerBase:
@@ -87,54 +88,52 @@ def timed_out(call: PendingToolCall, timeout: float) -> ToolResult:
     return ToolResult(call.id, call.name, text, True, float(timeout))
 
 
-class ToolRunner(RunnerBase):
-    """Iterate it for each turn's ``ChatCompletionResponse``; ``until_done()`` returns the final one.
+class _SyncRun(RunnerBase):
+    """The sync run as a generator of events; the two public runners choose which ones to show."""
 
-    Raises ``ToolLoopError`` when the run goes round in circles and ``ToolLoopLimitError`` past a limit
-    (unless ``on_limit="final_answer"``); ``messages`` is always a transcript that can be sent again.
-    """
+    _stream = False
 
     def __init__(self, create: Callable[..., Any], state: RunState) -> None:
         self._create = create
         self._state = state
-        self._turns = self._run()
-
-    def __iter__(self) -> Iterator[ChatCompletionResponse]:
-        return self
-
-    def __next__(self) -> ChatCompletionResponse:
-        return next(self._turns)  # type: ignore[no-any-return]
-
-    def __enter__(self) -> ToolRunner:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
+        self._events = self._run()
 
     def close(self) -> None:
         """Stop the run here (calls not yet answered get a result saying so)."""
-        self._turns.close()
+        self._events.close()
         self._state.seal("not run: the run was closed")
 
     def until_done(self) -> ChatCompletionResponse:
         """Run to the end and return the final completion."""
-        for _ in self:
+        for _ in self._events:
             pass
         return self._state.completions[-1]  # type: ignore[no-any-return]
 
-    def _send(self) -> Any:
-        return self._create(**self._state.next_request())
+    def _turn(self, turn: int) -> Generator[ToolRunEvent, None, Any]:
+        request = self._state.next_request()
+        if not self._stream:
+            return self._create(**request), None
+        wire = self._state.wire
+        cost = None
+        with self._create(stream=True, **request) as stream:
+            for item in stream:
+                cost = wire.stream_cost(item) or cost
+                text = wire.stream_text(item)
+                if text:
+                    yield ContentDelta(turn, text)
+            return wire.stream_final(stream), cost
 
-    def _run(self) -> Generator[Any, None, None]:
+    def _run(self) -> Generator[ToolRunEvent, None, None]:
         state = self._state
         try:
             while not state.done:
-                completion = self._send()
-                state.record(completion)
-                yield completion
+                turn = len(state.completions)
+                completion, cost = yield from self._turn(turn)
+                state.record(completion, cost)
+                yield TurnFinished(turn, completion)
                 calls = state.plan(completion)
                 if calls:
-                    self._run_calls(calls)
+                    yield from self._run_calls(turn, calls)
                 if state.stopped is not None:
                     state.seal(f"not run: {state.stopped}")
                     state.done = True
@@ -142,7 +141,7 @@ class ToolRunner(RunnerBase):
             state.seal_interrupted(exc)
             raise
 
-    def _run_calls(self, calls: Sequence[PendingToolCall]) -> None:
+    def _run_calls(self, turn: int, calls: Sequence[PendingToolCall]) -> Generator[ToolRunEvent, None, None]:
         state = self._state
         hook = state.options.on_tool_call
         results: Dict[str, ToolResult] = {}
@@ -160,11 +159,16 @@ class ToolRunner(RunnerBase):
                     continue
                 runnable.append(call)
             if state.stopped is None:
+                for call in runnable:
+                    yield ToolCallStarted(turn, call.id, call.name, call.parsed_arguments)
                 self._execute(runnable, results)
         finally:
             for call in calls:
                 if call.id in results:
                     state.add(results[call.id])
+        for call in calls:
+            if call.id in results:
+                yield finished(turn, results[call.id])
 
     def _execute(self, calls: List[PendingToolCall], results: Dict[str, ToolResult]) -> None:
         options = self._state.options
@@ -194,3 +198,45 @@ class ToolRunner(RunnerBase):
             thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
             found = done.get(call.id)
             results[call.id] = found if found is not None else timed_out(call, timeout or 0.0)
+
+
+class ToolRunner(_SyncRun):
+    """Iterate it for each turn's ``ChatCompletionResponse``; ``until_done()`` returns the final one.
+
+    Raises ``ToolLoopError`` when the run goes round in circles and ``ToolLoopLimitError`` past a limit
+    (unless ``on_limit="final_answer"``); ``messages`` is always a transcript that can be sent again.
+    """
+
+    def __iter__(self) -> Iterator[ChatCompletionResponse]:
+        return self
+
+    def __next__(self) -> ChatCompletionResponse:
+        for event in self._events:
+            if isinstance(event, TurnFinished):
+                return event.completion  # type: ignore[no-any-return]
+        raise StopIteration
+
+    def __enter__(self) -> ToolRunner:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class ToolStreamRunner(_SyncRun):
+    """``run_tools(stream=True)``: iterate it for typed events (``ContentDelta``, ``ToolCallStarted``,
+    ``ToolCallFinished``, ``TurnFinished``); ``until_done()`` returns the final completion."""
+
+    _stream = True
+
+    def __iter__(self) -> Iterator[ToolRunEvent]:
+        return self
+
+    def __next__(self) -> ToolRunEvent:
+        return next(self._events)
+
+    def __enter__(self) -> ToolStreamRunner:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()

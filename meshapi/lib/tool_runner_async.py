@@ -12,14 +12,15 @@ import asyncio
 import functools
 import inspect
 import time
-from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, List, Sequence
+from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, List, Sequence, Tuple
 
 from ..types.chat import ChatCompletionResponse
 from .tool_calls import PendingToolCall, ToolResult, decide, error_text, result_text, tool_span
+from .tool_events import ContentDelta, ToolCallStarted, ToolRunEvent, TurnFinished, finished
 from .tool_loop import RunState
 from .tool_runner import RunnerBase, timed_out
 
-__all__ = ["AsyncToolRunner"]
+__all__ = ["AsyncToolRunner", "AsyncToolStreamRunner"]
 
 
 async def run_async_call(call: PendingToolCall, tracebacks: bool, timeout: Any) -> ToolResult:
@@ -50,54 +51,58 @@ async def run_async_call(call: PendingToolCall, tracebacks: bool, timeout: Any) 
             )
 
 
-class AsyncToolRunner(RunnerBase):
-    """Iterate it (``async for``) for each turn's ``ChatCompletionResponse``; ``await until_done()`` for the last.
+class _AsyncRun(RunnerBase):
+    """The async run as an async generator of events; the two public runners choose which ones to show."""
 
-    Raises ``ToolLoopError`` when the run goes round in circles and ``ToolLoopLimitError`` past a limit
-    (unless ``on_limit="final_answer"``); ``messages`` is always a transcript that can be sent again.
-    """
+    _stream = False
 
     def __init__(self, create: Callable[..., Any], state: RunState) -> None:
         self._create = create
         self._state = state
-        self._turns = self._run()
-
-    def __aiter__(self) -> AsyncIterator[ChatCompletionResponse]:
-        return self
-
-    async def __anext__(self) -> ChatCompletionResponse:
-        return await self._turns.__anext__()  # type: ignore[no-any-return]
-
-    async def __aenter__(self) -> AsyncToolRunner:
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.aclose()
+        self._events = self._run()
+        self._turn_end: Tuple[Any, Any] = (None, None)
 
     async def aclose(self) -> None:
         """Stop the run here (calls not yet answered get a result saying so)."""
-        await self._turns.aclose()
+        await self._events.aclose()
         self._state.seal("not run: the run was closed")
 
     async def until_done(self) -> ChatCompletionResponse:
         """Run to the end and return the final completion."""
-        async for _ in self:
+        async for _ in self._events:
             pass
         return self._state.completions[-1]  # type: ignore[no-any-return]
 
-    async def _send(self) -> Any:
-        return await self._create(**self._state.next_request())
+    async def _turn(self, turn: int) -> AsyncGenerator[ToolRunEvent, None]:
+        """Send a turn; its text as events when streamed; ``_turn_end``: (completion, streamed cost)."""
+        request = self._state.next_request()
+        if not self._stream:
+            self._turn_end = (await self._create(**request), None)
+            return
+        wire = self._state.wire
+        cost = None
+        async with await self._create(stream=True, **request) as stream:
+            async for item in stream:
+                cost = wire.stream_cost(item) or cost
+                text = wire.stream_text(item)
+                if text:
+                    yield ContentDelta(turn, text)
+            self._turn_end = (await wire.stream_final(stream), cost)
 
-    async def _run(self) -> AsyncGenerator[Any, None]:
+    async def _run(self) -> AsyncGenerator[ToolRunEvent, None]:
         state = self._state
         try:
             while not state.done:
-                completion = await self._send()
-                state.record(completion)
-                yield completion
+                turn = len(state.completions)
+                async for event in self._turn(turn):
+                    yield event
+                completion, cost = self._turn_end
+                state.record(completion, cost)
+                yield TurnFinished(turn, completion)
                 calls = state.plan(completion)
                 if calls:
-                    await self._run_calls(calls)
+                    async for event in self._run_calls(turn, calls):
+                        yield event
                 if state.stopped is not None:
                     state.seal(f"not run: {state.stopped}")
                     state.done = True
@@ -105,7 +110,9 @@ class AsyncToolRunner(RunnerBase):
             state.seal_interrupted(exc)
             raise
 
-    async def _run_calls(self, calls: Sequence[PendingToolCall]) -> None:
+    async def _run_calls(
+        self, turn: int, calls: Sequence[PendingToolCall]
+    ) -> AsyncGenerator[ToolRunEvent, None]:
         state = self._state
         hook = state.options.on_tool_call
         results: Dict[str, ToolResult] = {}
@@ -127,11 +134,16 @@ class AsyncToolRunner(RunnerBase):
                         continue
                 runnable.append(call)
             if state.stopped is None:
+                for call in runnable:
+                    yield ToolCallStarted(turn, call.id, call.name, call.parsed_arguments)
                 await self._execute(runnable, results)
         finally:
             for call in calls:
                 if call.id in results:
                     state.add(results[call.id])
+        for call in calls:
+            if call.id in results:
+                yield finished(turn, results[call.id])
 
     async def _execute(self, calls: List[PendingToolCall], results: Dict[str, ToolResult]) -> None:
         options = self._state.options
@@ -146,3 +158,45 @@ class AsyncToolRunner(RunnerBase):
                 await one(call)
             return
         await asyncio.gather(*(one(call) for call in calls))
+
+
+class AsyncToolRunner(_AsyncRun):
+    """Iterate it (``async for``) for each turn's ``ChatCompletionResponse``; ``await until_done()`` for the last.
+
+    Raises ``ToolLoopError`` when the run goes round in circles and ``ToolLoopLimitError`` past a limit
+    (unless ``on_limit="final_answer"``); ``messages`` is always a transcript that can be sent again.
+    """
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionResponse]:
+        return self
+
+    async def __anext__(self) -> ChatCompletionResponse:
+        async for event in self._events:
+            if isinstance(event, TurnFinished):
+                return event.completion  # type: ignore[no-any-return]
+        raise StopAsyncIteration
+
+    async def __aenter__(self) -> AsyncToolRunner:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+class AsyncToolStreamRunner(_AsyncRun):
+    """``run_tools(stream=True)`` on ``AsyncMeshAPI``: ``async for`` typed events (``ContentDelta``,
+    ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``); ``await until_done()`` for the last completion."""
+
+    _stream = True
+
+    def __aiter__(self) -> AsyncIterator[ToolRunEvent]:
+        return self
+
+    async def __anext__(self) -> ToolRunEvent:
+        return await self._events.__anext__()
+
+    async def __aenter__(self) -> AsyncToolStreamRunner:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()

@@ -19,8 +19,8 @@ from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
 from ..lib.chat_request import decoder_for, prepare, raise_missing_format
 from ..lib.tool_calls import ToolRunOptions
 from ..lib.tool_loop import ChatWire, start_run
-from ..lib.tool_runner import ToolRunner
-from ..lib.tool_runner_async import AsyncToolRunner
+from ..lib.tool_runner import ToolRunner, ToolStreamRunner
+from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
 from ..types.chat import ChatCompletionFields, ChatCompletionParams, ChatCompletionResponse
 from ._base import (
     AsyncAPIResource,
@@ -191,22 +191,44 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
             if done:
                 return value
 
+    @overload
     def run_tools(
         self,
         params: Optional[ChatCompletionParams] = None,
         *,
+        stream: Literal[False] = False,
         response_format: Any = None,
         **kwargs: Unpack[ToolRunArgs],
-    ) -> ToolRunner:
+    ) -> ToolRunner: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[True],
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> ToolStreamRunner: ...
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: bool = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> Union[ToolRunner, ToolStreamRunner]:
         """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
 
         ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
         ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
         ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
         (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
-        iterated (or ``until_done()``). README: "Tools that run themselves".
+        iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
+        events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
+        "Tools that run themselves".
         """
-        return ToolRunner(self.create, start_run(ChatWire(), params, kwargs, response_format))
+        state = start_run(ChatWire(), params, kwargs, response_format)
+        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
 
 
 class AsyncCompletionsResource(
@@ -341,22 +363,44 @@ class AsyncCompletionsResource(
             if done:
                 return value
 
+    @overload
     def run_tools(
         self,
         params: Optional[ChatCompletionParams] = None,
         *,
+        stream: Literal[False] = False,
         response_format: Any = None,
         **kwargs: Unpack[ToolRunArgs],
-    ) -> AsyncToolRunner:
+    ) -> AsyncToolRunner: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[True],
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> AsyncToolStreamRunner: ...
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: bool = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> Union[AsyncToolRunner, AsyncToolStreamRunner]:
         """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
 
         ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
         ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
         ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
         (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
-        iterated (or ``until_done()``). README: "Tools that run themselves".
+        iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
+        events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
+        "Tools that run themselves".
         """
-        return AsyncToolRunner(self.create, start_run(ChatWire(), params, kwargs, response_format))
+        state = start_run(ChatWire(), params, kwargs, response_format)
+        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
 
 
 class CompletionsViews(Views[M]):

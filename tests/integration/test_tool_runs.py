@@ -3,6 +3,7 @@ the model answers; scripted replies drive typed answers and limits turn by turn 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Iterator, List
 
 import pytest
@@ -27,7 +28,7 @@ def get_weather(city: str, unit: str = "C") -> str:
     return f"{city}: rain, 9 {unit}"
 
 
-@meshapi.tool
+@meshapi.tool(name="get_weather")
 async def get_weather_async(city: str, unit: str = "C") -> str:
     """Current weather for a city."""
     calls.append((city, unit))
@@ -119,3 +120,48 @@ def test_a_run_past_max_iterations_raises_and_on_limit_answers(client: MeshAPI, 
     assert final.choices[0].message.tool_calls is None
     assert run.messages[-2] == {"role": "user", "content": LIMIT_PROMPT}
     assert final.choices[0].message.content == run.messages[-1]["content"]
+
+
+def _costs(gateway: Any, since: int) -> Decimal:
+    records = [r for r in list(gateway.requests)[since:] if r.path == "/v1/chat/completions"]
+    assert len(records) == 2
+    return sum((Decimal(r.cost) for r in records), Decimal(0))
+
+
+def _check_events(events: List[Any], final: Any) -> None:
+    kinds = [event.type for event in events]
+    assert kinds[0] == "turn.finished"  # the first turn only calls the tool: no text
+    assert kinds[1:3] == ["tool_call.started", "tool_call.finished"]
+    assert kinds[-1] == "turn.finished" and set(kinds[3:-1]) == {"content.delta"}
+    started, done = events[1], events[2]
+    assert (started.name, started.arguments) == ("get_weather", {"city": "Paris", "unit": "celsius"})
+    assert (done.call_id, done.content, done.is_error) == (started.call_id, "Paris: rain, 9 celsius", False)
+    assert done.duration >= 0
+    assert "".join(e.delta for e in events if e.type == "content.delta") == ANSWER
+    assert [e.turn for e in events if e.type == "turn.finished"] == [0, 1]
+    assert events[-1].completion is final and final.choices[0].message.content == ANSWER
+
+
+def test_a_streamed_run_yields_typed_events(client: MeshAPI, gateway: Any, replies: Any) -> None:
+    since = len(gateway.requests)
+    run = client.chat.completions.run_tools(
+        model="gpt-4o-mini", messages=QUESTION, tools=[get_weather], stream=True
+    )
+    events = list(run)
+    _check_events(events, run.completions[-1])
+    assert all(record.json["stream"] is True for record in list(gateway.requests)[since:])
+    assert run.cost_usd == _costs(gateway, since) and run.cost_usd > 0
+    assert run.usage.total_tokens == sum(c.usage.total_tokens for c in run.completions)
+
+
+async def test_an_async_streamed_run_yields_typed_events(
+    async_client: AsyncMeshAPI, gateway: Any, replies: Any
+) -> None:
+    since = len(gateway.requests)
+    run = async_client.chat.completions.run_tools(
+        model="gpt-4o-mini", messages=QUESTION, tools=[get_weather_async], stream=True
+    )
+    events = [event async for event in run]
+    _check_events(events, run.completions[-1])
+    assert run.cost_usd == _costs(gateway, since)
+    assert calls == [("Paris", "celsius")]

@@ -58,7 +58,8 @@ def _sends(function: Any) -> bool:
     sends nothing when called, so a raw view of it could only fail."""
     hints = typing.get_type_hints(function)
     returned = hints.get("return")
-    if isinstance(returned, type) and issubclass(returned, RunnerBase):
+    options = typing.get_args(returned) if typing.get_origin(returned) is typing.Union else (returned,)
+    if all(isinstance(option, type) and issubclass(option, RunnerBase) for option in options):
         return False
     origin = typing.get_origin(returned)
     return origin not in (collections.abc.Iterator, collections.abc.AsyncIterator)
