@@ -8,7 +8,7 @@ cancellation, Ctrl-C, a limit), every tool call in the transcript gets a result,
 always be sent again (a strict server answers 400 to a call without its result). :class:`RunState`
 holds all of it; the runners only send requests and call functions.
 
-The wire shape of a turn is an adapter's business (:class:`ChatWire` here, the Responses one in
+The wire shape of a turn is an adapter's business (:class:`ChatWire` here, ``ResponsesWire`` in
 ``tool_responses.py``), so one state serves both APIs.
 """
 
@@ -36,9 +36,11 @@ def start_run(wire: Any, params: Any, kwargs: Mapping[str, Any], response_format
         request = dict(params)
     else:
         request = {name: getattr(params, name) for name in params.model_fields_set}
-    request.update(kwargs)
+    # the runner's options are keywords only: a params model's own field of the same name (Responses'
+    # max_tool_calls) stays a body field
+    options = RunOptions(**{k: v for k, v in kwargs.items() if k in RUN_OPTION_NAMES})
+    request.update({k: v for k, v in kwargs.items() if k not in RUN_OPTION_NAMES})
     request.pop("stream", None)
-    options = RunOptions(**{k: request.pop(k) for k in list(request) if k in RUN_OPTION_NAMES})
     if response_format is not None:
         request["response_format"] = response_format
     tools = request.pop("tools", None) or []
@@ -49,6 +51,12 @@ class ChatWire:
     """Chat Completions turns: ``messages`` in, ``choices[0].message.tool_calls`` out, ``role: tool`` results."""
 
     transcript_key = "messages"
+
+    def initial(self, given: Any) -> List[Any]:
+        return list(given or [])
+
+    def tool_spec(self, spec: Dict[str, Any]) -> Dict[str, Any]:
+        return spec
 
     def calls(self, completion: Any) -> List[Tuple[str, str, str]]:
         message = completion.choices[0].message if completion.choices else None
@@ -146,7 +154,7 @@ class RunState:
     def start(cls, wire: Any, request: Dict[str, Any], tools: Sequence[Any], options: RunOptions) -> RunState:
         """The state before the first turn; ``request`` holds the create keywords (its transcript too)."""
         request = dict(request)
-        transcript = list(request.pop(wire.transcript_key, None) or [])
+        transcript = wire.initial(request.pop(wire.transcript_key, None))
         callable_tools: Dict[str, FunctionTool] = {}
         extra: List[Any] = []
         for item in _flatten(tools):
@@ -164,7 +172,7 @@ class RunState:
         """The create keywords of the next turn."""
         request = dict(self.request)
         request[self.wire.transcript_key] = list(self.transcript)
-        offered = [t.spec for t in self.tools.values()] + list(self.extra_tools)
+        offered = [self.wire.tool_spec(t.spec) for t in self.tools.values()] + list(self.extra_tools)
         if offered:
             request["tools"] = offered
         if self.asked_final:

@@ -15,17 +15,18 @@ import inspect
 import threading
 import time
 from decimal import Decimal
-from typing import Any, Callable, Dict, Generator, Iterator, List, Optional, Sequence
+from typing import Any, Callable, Dict, Generator, Generic, Iterator, List, Optional, Sequence, TypeVar
 
-from ..types.chat import ChatCompletionResponse
 from .tool_calls import PendingToolCall, ToolResult, decide, error_text, result_text, tool_span
 from .tool_events import ContentDelta, ToolCallStarted, ToolRunEvent, TurnFinished, finished
 from .tool_loop import RunState
 
-__all__ = ["RunnerBase", "ToolRunner", "ToolStreamRunner", "run_sync_call"]
+__all__ = ["R", "RunnerBase", "ToolRunner", "ToolStreamRunner", "run_sync_call"]
+
+R = TypeVar("R")  # what a turn returns: ChatCompletionResponse, or ResponsesResponse
 
 
-class RunnerBase:
+class RunnerBase(Generic[R]):
     """What every runner shows of its run; the run itself is the subclass's."""
 
     _state: RunState
@@ -88,7 +89,7 @@ def timed_out(call: PendingToolCall, timeout: float) -> ToolResult:
     return ToolResult(call.id, call.name, text, True, float(timeout))
 
 
-class _SyncRun(RunnerBase):
+class _SyncRun(RunnerBase[R]):
     """The sync run as a generator of events; the two public runners choose which ones to show."""
 
     _stream = False
@@ -103,7 +104,7 @@ class _SyncRun(RunnerBase):
         self._events.close()
         self._state.seal("not run: the run was closed")
 
-    def until_done(self) -> ChatCompletionResponse:
+    def until_done(self) -> R:
         """Run to the end and return the final completion."""
         for _ in self._events:
             pass
@@ -200,30 +201,31 @@ class _SyncRun(RunnerBase):
             results[call.id] = found if found is not None else timed_out(call, timeout or 0.0)
 
 
-class ToolRunner(_SyncRun):
-    """Iterate it for each turn's ``ChatCompletionResponse``; ``until_done()`` returns the final one.
+class ToolRunner(_SyncRun[R]):
+    """Iterate it for each turn's reply (``ChatCompletionResponse``; ``ResponsesResponse`` for
+    ``responses.run_tools``); ``until_done()`` returns the final one.
 
     Raises ``ToolLoopError`` when the run goes round in circles and ``ToolLoopLimitError`` past a limit
     (unless ``on_limit="final_answer"``); ``messages`` is always a transcript that can be sent again.
     """
 
-    def __iter__(self) -> Iterator[ChatCompletionResponse]:
+    def __iter__(self) -> Iterator[R]:
         return self
 
-    def __next__(self) -> ChatCompletionResponse:
+    def __next__(self) -> R:
         for event in self._events:
             if isinstance(event, TurnFinished):
                 return event.completion  # type: ignore[no-any-return]
         raise StopIteration
 
-    def __enter__(self) -> ToolRunner:
+    def __enter__(self) -> ToolRunner[R]:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
         self.close()
 
 
-class ToolStreamRunner(_SyncRun):
+class ToolStreamRunner(_SyncRun[R]):
     """``run_tools(stream=True)``: iterate it for typed events (``ContentDelta``, ``ToolCallStarted``,
     ``ToolCallFinished``, ``TurnFinished``); ``until_done()`` returns the final completion."""
 
@@ -235,7 +237,7 @@ class ToolStreamRunner(_SyncRun):
     def __next__(self) -> ToolRunEvent:
         return next(self._events)
 
-    def __enter__(self) -> ToolStreamRunner:
+    def __enter__(self) -> ToolStreamRunner[R]:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

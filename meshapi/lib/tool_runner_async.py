@@ -14,11 +14,10 @@ import inspect
 import time
 from typing import Any, AsyncGenerator, AsyncIterator, Callable, Dict, List, Sequence, Tuple
 
-from ..types.chat import ChatCompletionResponse
 from .tool_calls import PendingToolCall, ToolResult, decide, error_text, result_text, tool_span
 from .tool_events import ContentDelta, ToolCallStarted, ToolRunEvent, TurnFinished, finished
 from .tool_loop import RunState
-from .tool_runner import RunnerBase, timed_out
+from .tool_runner import R, RunnerBase, timed_out
 
 __all__ = ["AsyncToolRunner", "AsyncToolStreamRunner"]
 
@@ -51,7 +50,7 @@ async def run_async_call(call: PendingToolCall, tracebacks: bool, timeout: Any) 
             )
 
 
-class _AsyncRun(RunnerBase):
+class _AsyncRun(RunnerBase[R]):
     """The async run as an async generator of events; the two public runners choose which ones to show."""
 
     _stream = False
@@ -67,7 +66,7 @@ class _AsyncRun(RunnerBase):
         await self._events.aclose()
         self._state.seal("not run: the run was closed")
 
-    async def until_done(self) -> ChatCompletionResponse:
+    async def until_done(self) -> R:
         """Run to the end and return the final completion."""
         async for _ in self._events:
             pass
@@ -160,30 +159,31 @@ class _AsyncRun(RunnerBase):
         await asyncio.gather(*(one(call) for call in calls))
 
 
-class AsyncToolRunner(_AsyncRun):
-    """Iterate it (``async for``) for each turn's ``ChatCompletionResponse``; ``await until_done()`` for the last.
+class AsyncToolRunner(_AsyncRun[R]):
+    """Iterate it (``async for``) for each turn's reply (``ChatCompletionResponse``; ``ResponsesResponse``
+    for ``responses.run_tools``); ``await until_done()`` for the last.
 
     Raises ``ToolLoopError`` when the run goes round in circles and ``ToolLoopLimitError`` past a limit
     (unless ``on_limit="final_answer"``); ``messages`` is always a transcript that can be sent again.
     """
 
-    def __aiter__(self) -> AsyncIterator[ChatCompletionResponse]:
+    def __aiter__(self) -> AsyncIterator[R]:
         return self
 
-    async def __anext__(self) -> ChatCompletionResponse:
+    async def __anext__(self) -> R:
         async for event in self._events:
             if isinstance(event, TurnFinished):
                 return event.completion  # type: ignore[no-any-return]
         raise StopAsyncIteration
 
-    async def __aenter__(self) -> AsyncToolRunner:
+    async def __aenter__(self) -> AsyncToolRunner[R]:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         await self.aclose()
 
 
-class AsyncToolStreamRunner(_AsyncRun):
+class AsyncToolStreamRunner(_AsyncRun[R]):
     """``run_tools(stream=True)`` on ``AsyncMeshAPI``: ``async for`` typed events (``ContentDelta``,
     ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``); ``await until_done()`` for the last completion."""
 
@@ -195,7 +195,7 @@ class AsyncToolStreamRunner(_AsyncRun):
     async def __anext__(self) -> ToolRunEvent:
         return await self._events.__anext__()
 
-    async def __aenter__(self) -> AsyncToolStreamRunner:
+    async def __aenter__(self) -> AsyncToolStreamRunner[R]:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:

@@ -199,7 +199,7 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
         stream: Literal[False] = False,
         response_format: Any = None,
         **kwargs: Unpack[ToolRunArgs],
-    ) -> ToolRunner: ...
+    ) -> ToolRunner[ChatCompletionResponse]: ...
     @overload
     def run_tools(
         self,
@@ -208,7 +208,7 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
         stream: Literal[True],
         response_format: Any = None,
         **kwargs: Unpack[ToolRunArgs],
-    ) -> ToolStreamRunner: ...
+    ) -> ToolStreamRunner[ChatCompletionResponse]: ...
     def run_tools(
         self,
         params: Optional[ChatCompletionParams] = None,
@@ -216,7 +216,7 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
         stream: bool = False,
         response_format: Any = None,
         **kwargs: Unpack[ToolRunArgs],
-    ) -> Union[ToolRunner, ToolStreamRunner]:
+    ) -> Union[ToolRunner[ChatCompletionResponse], ToolStreamRunner[ChatCompletionResponse]]:
         """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
 
         ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
@@ -371,7 +371,7 @@ class AsyncCompletionsResource(
         stream: Literal[False] = False,
         response_format: Any = None,
         **kwargs: Unpack[ToolRunArgs],
-    ) -> AsyncToolRunner: ...
+    ) -> AsyncToolRunner[ChatCompletionResponse]: ...
     @overload
     def run_tools(
         self,
@@ -380,7 +380,7 @@ class AsyncCompletionsResource(
         stream: Literal[True],
         response_format: Any = None,
         **kwargs: Unpack[ToolRunArgs],
-    ) -> AsyncToolStreamRunner: ...
+    ) -> AsyncToolStreamRunner[ChatCompletionResponse]: ...
     def run_tools(
         self,
         params: Optional[ChatCompletionParams] = None,
@@ -388,7 +388,7 @@ class AsyncCompletionsResource(
         stream: bool = False,
         response_format: Any = None,
         **kwargs: Unpack[ToolRunArgs],
-    ) -> Union[AsyncToolRunner, AsyncToolStreamRunner]:
+    ) -> Union[AsyncToolRunner[ChatCompletionResponse], AsyncToolStreamRunner[ChatCompletionResponse]]:
         """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
 
         ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a

@@ -12,6 +12,11 @@ from typing import Any, Literal, Mapping, Optional, Union, overload
 from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
+from ..lib.tool_calls import ToolRunOptions
+from ..lib.tool_loop import start_run
+from ..lib.tool_responses import ResponsesWire
+from ..lib.tool_runner import ToolRunner, ToolStreamRunner
+from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
 from ..types.responses import (
     ResponsesFields,
     ResponsesListResponse,
@@ -54,6 +59,10 @@ class ResponsesArgs(ResponsesFields, CallOptions, total=False):
 
 class ResponsesStreamArgs(ResponsesStreamFields, CallOptions, total=False):
     """The keywords of ``stream``: ``ResponsesParams``' fields and the per-call options."""
+
+
+class ResponsesToolRunArgs(ResponsesArgs, ToolRunOptions, total=False):
+    """The keywords of ``run_tools``: ``create``'s, and the runner's options."""
 
 
 class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[Streaming]"]):
@@ -149,6 +158,38 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
             options=call_options(options),
         )
 
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[False] = False,
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> ToolRunner[ResponsesResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> ToolStreamRunner[ResponsesResponse]: ...
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: bool = False,
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> Union[ToolRunner[ResponsesResponse], ToolStreamRunner[ResponsesResponse]]:
+        """Run the Responses API's function tools: each turn through :meth:`create`, the calls run here.
+
+        The same runner as ``chat.completions.run_tools`` (tools, options, ``stream=True`` events); its
+        transcript is ``messages`` (``input`` items: ``function_call`` / ``function_call_output``). Hosted
+        tool types (``{"type": "mcp", ...}``) are offered as given, never run here.
+        """
+        state = start_run(ResponsesWire(), params, kwargs, None)
+        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
+
 
 class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "ResponsesViews[AsyncStreaming]"]):
     @overload
@@ -242,6 +283,38 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
             params=cursor_query(after, limit),
             options=call_options(options),
         )
+
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[False] = False,
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> AsyncToolRunner[ResponsesResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> AsyncToolStreamRunner[ResponsesResponse]: ...
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: bool = False,
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> Union[AsyncToolRunner[ResponsesResponse], AsyncToolStreamRunner[ResponsesResponse]]:
+        """Run the Responses API's function tools: each turn through :meth:`create`, the calls run here.
+
+        The same runner as ``chat.completions.run_tools`` (tools, options, ``stream=True`` events); its
+        transcript is ``messages`` (``input`` items: ``function_call`` / ``function_call_output``). Hosted
+        tool types (``{"type": "mcp", ...}``) are offered as given, never run here.
+        """
+        state = start_run(ResponsesWire(), params, kwargs, None)
+        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
 
 
 class ResponsesViews(Views[M]):

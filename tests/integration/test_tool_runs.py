@@ -12,6 +12,7 @@ from pydantic import BaseModel
 import meshapi
 from meshapi import AsyncMeshAPI, MeshAPI, ToolLoopLimitError
 from meshapi.lib.tool_loop import LIMIT_PROMPT
+from tests.conftest import resolve
 
 QUESTION = [{"role": "user", "content": "What is the weather in Paris?"}]
 ANSWER = (
@@ -165,3 +166,53 @@ async def test_an_async_streamed_run_yields_typed_events(
     _check_events(events, run.completions[-1])
     assert run.cost_usd == _costs(gateway, since)
     assert calls == [("Paris", "celsius")]
+
+
+RESPONSES_ANSWER = "Based on the tool result, Paris in brief. Most discussions of rain start with Paris and the goal it reflects."
+
+
+def _output_text(response: Any) -> str:
+    (message,) = [item for item in response.output if item["type"] == "message"]
+    return str(message["content"][0]["text"])
+
+
+async def test_a_responses_run_sends_function_call_outputs(
+    any_client: Any, gateway: Any, replies: Any
+) -> None:
+    since = len(gateway.requests)
+    tool = get_weather if isinstance(any_client, MeshAPI) else get_weather_async
+    run = any_client.responses.run_tools(
+        model="gpt-4o-mini", input="What is the weather in Paris?", tools=[tool]
+    )
+    final = await resolve(run.until_done())
+    assert _output_text(final) == RESPONSES_ANSWER
+    assert calls == [("Paris", "celsius")]
+    sent = [r.json for r in list(gateway.requests)[since:] if r.path == "/v1/responses"]
+    assert len(sent) == 2
+    assert sent[0]["tools"] == [{"type": "function", **dict(get_weather)["function"]}]
+    call_item, output_item = sent[1]["input"][1:]
+    assert (call_item["type"], call_item["name"]) == ("function_call", "get_weather")
+    assert output_item == {
+        "type": "function_call_output",
+        "call_id": call_item["call_id"],
+        "output": "Paris: rain, 9 celsius",
+    }
+    assert [item.get("type", "user") for item in run.messages] == [
+        "user",
+        "function_call",
+        "function_call_output",
+        "message",
+    ]
+    assert run.usage.total_tokens == sum(r.usage.total_tokens for r in run.completions)
+
+
+def test_a_streamed_responses_run_yields_typed_events(client: MeshAPI, replies: Any) -> None:
+    run = client.responses.run_tools(
+        model="gpt-4o-mini", input="What is the weather in Paris?", tools=[get_weather], stream=True
+    )
+    events = list(run)
+    kinds = [event.type for event in events]
+    assert kinds[:3] == ["turn.finished", "tool_call.started", "tool_call.finished"]
+    assert kinds[-1] == "turn.finished" and set(kinds[3:-1]) == {"content.delta"}
+    assert "".join(e.delta for e in events if e.type == "content.delta") == RESPONSES_ANSWER
+    assert _output_text(run.completions[-1]) == RESPONSES_ANSWER

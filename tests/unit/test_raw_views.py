@@ -59,7 +59,8 @@ def _sends(function: Any) -> bool:
     hints = typing.get_type_hints(function)
     returned = hints.get("return")
     options = typing.get_args(returned) if typing.get_origin(returned) is typing.Union else (returned,)
-    if all(isinstance(option, type) and issubclass(option, RunnerBase) for option in options):
+    classes = [typing.get_origin(option) or option for option in options]  # ToolRunner[X] -> ToolRunner
+    if all(isinstance(option, type) and issubclass(option, RunnerBase) for option in classes):
         return False
     origin = typing.get_origin(returned)
     return origin not in (collections.abc.Iterator, collections.abc.AsyncIterator)

@@ -454,3 +454,58 @@ async def test_async_tool_timeout() -> None:
     )
     await run.until_done()
     assert run.tool_results[0].content == "Error: TimeoutError: the tool did not finish within 0.05 s"
+
+
+# --- the Responses API's shape ------------------------------------------------------------------------
+
+
+def response(*calls: Any, text: Optional[str] = None) -> Any:
+    from meshapi.types.responses import ResponsesResponse
+
+    output: List[Dict[str, Any]] = [
+        {
+            "type": "function_call",
+            "id": f"fc_{i}",
+            "call_id": f"call_{i}",
+            "name": n,
+            "arguments": json.dumps(a),
+        }
+        for i, (n, a) in enumerate(calls)
+    ]
+    if text is not None:
+        output.append(
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+        )
+    usage = {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6}
+    return ResponsesResponse.model_validate({"id": "resp_1", "output": output, "usage": usage})
+
+
+def test_a_responses_run_offers_hosted_tools_as_given_and_seals_function_calls() -> None:
+    from meshapi.lib.tool_responses import ResponsesWire
+
+    hosted = {"type": "mcp", "server_label": "docs", "server_url": "https://mcp.example/sse"}
+    script = Script(response(("add", {"a": 1})), response(("add", {"a": 1}), ("add", {"a": 1})))
+    state = start_run(ResponsesWire(), None, {"model": "m", "input": "go", "tools": [add, hosted]}, None)
+    run = ToolRunner(script, state)
+    with pytest.raises(ToolLoopError, match="add was called three times"):
+        run.until_done()
+    assert script.sent[0]["input"] == [{"role": "user", "content": "go"}]
+    assert script.sent[0]["tools"] == [{"type": "function", **add["function"]}, hosted]
+    assert script.sent[1]["input"][1:] == [
+        {"type": "function_call", "id": "fc_0", "call_id": "call_0", "name": "add", "arguments": '{"a": 1}'},
+        {"type": "function_call_output", "call_id": "call_0", "output": "2"},
+    ]
+    assert run.messages[-2:] == [
+        {
+            "type": "function_call_output",
+            "call_id": "call_0",
+            "output": "not run: the run was stopped (it was repeating itself)",
+        },
+        {
+            "type": "function_call_output",
+            "call_id": "call_1",
+            "output": "not run: the run was stopped (it was repeating itself)",
+        },
+    ]
+    assert ResponsesWire().unanswered(run.messages) == []
+    assert (run.usage.input_tokens, run.usage.output_tokens, run.usage.total_tokens) == (10, 2, 12)
