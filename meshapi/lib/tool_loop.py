@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .._errors import InvalidParamsError, ToolLoopError, ToolLoopLimitError
 from .tool_calls import RUN_OPTION_NAMES, PendingToolCall, RunOptions, ToolDecision, ToolResult
@@ -137,6 +137,7 @@ class RunState:
     tools: Dict[str, FunctionTool]
     options: RunOptions
     extra_tools: List[Any] = field(default_factory=list)
+    toolsets: List[Any] = field(default_factory=list)
     transcript: List[Any] = field(default_factory=list)
     completions: List[Any] = field(default_factory=list)
     results: List[ToolResult] = field(default_factory=list)
@@ -155,17 +156,24 @@ class RunState:
         """The state before the first turn; ``request`` holds the create keywords (its transcript too)."""
         request = dict(request)
         transcript = wire.initial(request.pop(wire.transcript_key, None))
-        callable_tools: Dict[str, FunctionTool] = {}
-        extra: List[Any] = []
-        for item in _flatten(tools):
-            if _is_wire_only(item):
-                extra.append(item)  # a hosted / plain wire tool: offered, never run here
-                continue
-            made = as_tool(item)
-            if made.name in callable_tools:
-                raise InvalidParamsError(f"two tools are named {made.name!r}")
-            callable_tools[made.name] = made
-        return cls(wire, request, callable_tools, options, extra, transcript)
+        toolsets = _toolsets(tools)
+        state = cls(wire, request, {}, options, [], toolsets, transcript)
+        try:
+            items = [t for t in tools or () if not any(t is s for s in toolsets)]
+            for toolset in toolsets:
+                items.extend(toolset.tools_for_runner())  # starts its servers when not running yet
+            for item in items:
+                if _is_wire_only(item):
+                    state.extra_tools.append(item)  # a hosted / plain wire tool: offered, never run here
+                    continue
+                made = as_tool(item)
+                if made.name in state.tools:
+                    raise InvalidParamsError(f"two tools are named {made.name!r}")
+                state.tools[made.name] = made
+        except BaseException:
+            state.release()
+            raise
+        return state
 
     # --- requests and replies ----------------------------------------------------------------------
     def next_request(self) -> Dict[str, Any]:
@@ -282,6 +290,11 @@ class RunState:
         for call_id in self.wire.unanswered(self.transcript):
             self.transcript.append(self.wire.result(call_id, reason))
 
+    def release(self) -> None:
+        """The run is over: toolsets it started stop their servers."""
+        for toolset in self.toolsets:
+            toolset.release_for_runner()
+
     def seal_interrupted(self, exc: BaseException) -> None:
         self.seal(f"not run: the run was interrupted ({type(exc).__name__})")
 
@@ -294,13 +307,11 @@ class RunState:
         return ToolResult(call.id, call.name, decision.message, is_error=True)
 
 
-def _flatten(tools: Sequence[Any]) -> Iterator[Any]:
-    for item in tools or ():
-        members = getattr(item, "tools_for_runner", None)  # a toolset (MCP): several tools
-        if callable(members) and not isinstance(item, type):
-            yield from members()
-        else:
-            yield item
+def _toolsets(tools: Sequence[Any]) -> List[Any]:
+    """The toolsets (``meshapi.mcp.MCPToolset``) among ``tools``: objects that give several tools."""
+    return [
+        t for t in tools or () if not isinstance(t, type) and callable(getattr(t, "tools_for_runner", None))
+    ]
 
 
 def _is_wire_only(item: Any) -> bool:

@@ -103,6 +103,7 @@ class _SyncRun(RunnerBase[R]):
         """Stop the run here (calls not yet answered get a result saying so)."""
         self._events.close()
         self._state.seal("not run: the run was closed")
+        self._state.release()
 
     def until_done(self) -> R:
         """Run to the end and return the final completion."""
@@ -141,6 +142,8 @@ class _SyncRun(RunnerBase[R]):
         except BaseException as exc:  # an error, Ctrl-C, close(): every call gets its result
             state.seal_interrupted(exc)
             raise
+        finally:
+            state.release()
 
     def _run_calls(self, turn: int, calls: Sequence[PendingToolCall]) -> Generator[ToolRunEvent, None, None]:
         state = self._state

@@ -65,6 +65,7 @@ class _AsyncRun(RunnerBase[R]):
         """Stop the run here (calls not yet answered get a result saying so)."""
         await self._events.aclose()
         self._state.seal("not run: the run was closed")
+        self._state.release()
 
     async def until_done(self) -> R:
         """Run to the end and return the final completion."""
@@ -108,6 +109,8 @@ class _AsyncRun(RunnerBase[R]):
         except BaseException as exc:  # an error, a cancellation, aclose(): every call gets its result
             state.seal_interrupted(exc)
             raise
+        finally:
+            state.release()
 
     async def _run_calls(
         self, turn: int, calls: Sequence[PendingToolCall]
