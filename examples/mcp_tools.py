@@ -2,7 +2,8 @@
 
 Run it with no argument: it starts itself as an MCP server (``python mcp_tools.py serve``) through
 ``meshapi.mcp.MCPToolset.from_stdio`` and lets the model call the server's tools, named
-``notes_get_weather`` and ``notes_shout`` (the server's name is the prefix). Needs ``pip install
+``notes_get_weather`` and ``notes_shout`` (the server's name is the prefix); ``serve PORT`` serves
+MCP's streamable HTTP on 127.0.0.1 instead. Needs ``pip install
 "meshapi[mcp]"`` (Python 3.10+).
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 import sys
 
 
-def serve() -> None:
-    """The MCP server: two tools, spoken over stdin/stdout."""
+def serve(port: int = 0) -> None:
+    """The MCP server: two tools, over stdin/stdout (or streamable HTTP on 127.0.0.1:``port``)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
@@ -30,7 +31,10 @@ def serve() -> None:
             raise ToolError("nothing to shout")  # its text reaches the client (a crash's does not)
         return text.upper()
 
-    server.run()
+    if port:
+        server.run("streamable-http", host="127.0.0.1", port=port)
+    else:
+        server.run()
 
 
 def main() -> None:
@@ -52,4 +56,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    serve() if sys.argv[1:] == ["serve"] else main()
+    if sys.argv[1:2] == ["serve"]:
+        serve(int(sys.argv[2]) if len(sys.argv) > 2 else 0)  # `serve PORT`: over HTTP
+    else:
+        main()

@@ -94,18 +94,19 @@ class _Server:
     url: Optional[str] = None
     headers: Dict[str, str] = field(default_factory=dict)
 
-    def transport(self, stack: contextlib.AsyncExitStack) -> Any:
+    async def connect(self, stack: contextlib.AsyncExitStack) -> Any:
+        """The transport's (read, write) streams, closed with ``stack`` (its HTTP client too)."""
         if self.url is not None:
             import httpx2  # the mcp package's HTTP client
             from mcp.client.streamable_http import streamable_http_client
 
-            http = httpx2.AsyncClient(headers=self.headers)
-            return streamable_http_client(self.url, http_client=http)
+            http = await stack.enter_async_context(httpx2.AsyncClient(headers=self.headers))
+            return await stack.enter_async_context(streamable_http_client(self.url, http_client=http))
         from mcp import StdioServerParameters, stdio_client
 
         assert self.command is not None
         params = StdioServerParameters(command=self.command, args=self.args, env=self.env, cwd=self.cwd)
-        return stdio_client(params)
+        return await stack.enter_async_context(stdio_client(params))
 
 
 def _prefixed(server: str, tool: str) -> str:
@@ -263,7 +264,7 @@ class MCPToolset(Mapping[str, FunctionTool]):
         assert self._stop is not None
         try:
             async with contextlib.AsyncExitStack() as stack:
-                read, write = await stack.enter_async_context(server.transport(stack))
+                read, write = await server.connect(stack)
                 session = await stack.enter_async_context(ClientSession(read, write))
                 await session.initialize()
                 tools: List[Any] = []

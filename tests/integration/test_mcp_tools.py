@@ -5,6 +5,8 @@ run against the local gateway (sync and async), its errors and result kinds mapp
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Iterator
@@ -12,6 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
+from tests._poll import wait_until
 
 SERVER = str(Path(__file__).resolve().parents[2] / "examples" / "mcp_tools.py")
 QUESTION = [{"role": "user", "content": "What is the weather in Paris?"}]
@@ -96,6 +99,36 @@ def test_a_config_file_names_the_servers(tmp_path: Path) -> None:
         assert toolset.tools[1](text="hi") == "HI"
     with pytest.raises(Exception, match="not an MCP config"):
         MCPToolset.from_config(tmp_path / "missing.json")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_a_server_over_streamable_http(client: MeshAPI) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, SERVER, "serve", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until(lambda: _listening(port), timeout=20, what="the MCP server listening")
+        toolset = MCPToolset.from_http(f"http://127.0.0.1:{port}/mcp", headers={"X-Team": "docs"}, name="web")
+        with toolset:
+            assert list(toolset) == ["web_get_weather", "web_shout"]
+            run = client.chat.completions.run_tools(model="gpt-4o-mini", messages=QUESTION, tools=[toolset])
+            run.until_done()
+            assert [r.content for r in run.tool_results] == ["Paris: rain, 9 C"]
+        assert len(toolset) == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_result_kinds_become_tool_message_text() -> None:
