@@ -216,3 +216,23 @@ def test_a_streamed_responses_run_yields_typed_events(client: MeshAPI, replies: 
     assert kinds[-1] == "turn.finished" and set(kinds[3:-1]) == {"content.delta"}
     assert "".join(e.delta for e in events if e.type == "content.delta") == RESPONSES_ANSWER
     assert _output_text(run.completions[-1]) == RESPONSES_ANSWER
+
+
+def test_each_turn_goes_through_the_clients_retries_and_hooks(gateway: Any, replies: Any) -> None:
+    from tests.integration.conftest import FAST
+
+    seen: List[int] = []
+    since = len(gateway.requests)
+    with MeshAPI(
+        base_url=gateway.base_url,
+        token=gateway.token,
+        on_response=lambda view: seen.append(view.status_code),
+        **FAST,
+    ) as hooked:
+        run = hooked.chat.completions.run_tools(model="gpt-4o-mini", messages=QUESTION, tools=[get_weather])
+        next(run)  # the first turn
+        gateway.faults.add("/v1/chat/completions", status=503, times=1)  # the second one is retried
+        final = run.until_done()
+    assert final.choices[0].message.content == ANSWER
+    assert seen == [200, 503, 200]
+    assert len([r for r in list(gateway.requests)[since:] if r.path == "/v1/chat/completions"]) == 3
