@@ -18,7 +18,7 @@ import inspect
 import json
 import re
 import typing
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -99,6 +99,12 @@ def _arguments_model(fn: Callable[..., Any], name: str, arg_docs: Dict[str, str]
     return model
 
 
+def _checked_max_uses(max_uses: Optional[int]) -> Optional[int]:
+    if max_uses is not None and (isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1):
+        raise InvalidParamsError(f"max_uses must be an integer >= 1, got {max_uses!r}")
+    return max_uses
+
+
 def _own_call(model: Any) -> Any:
     """The ``__call__`` a pydantic model class defines (not pydantic's or object's), or ``None``."""
     for klass in getattr(model, "__mro__", ()):
@@ -125,15 +131,11 @@ class FunctionTool(Mapping[str, Any]):
         call_with_model: bool = False,
         max_uses: Optional[int] = None,
     ) -> None:
-        if max_uses is not None and (
-            isinstance(max_uses, bool) or not isinstance(max_uses, int) or max_uses < 1
-        ):
-            raise InvalidParamsError(f"max_uses must be an integer >= 1, got {max_uses!r}")
         self.fn = fn
         self.spec = spec
         self.name: str = spec["function"]["name"]
         self.arguments = arguments
-        self.max_uses = max_uses
+        self.max_uses = _checked_max_uses(max_uses)
         method = _own_call(fn) if call_with_model else None
         self.is_async = inspect.iscoroutinefunction(method if method is not None else fn)
         self._call_with_model = call_with_model
@@ -272,13 +274,10 @@ def tool(
     def wrap(target: Any) -> FunctionTool:
         if isinstance(target, type) and issubclass(target, BaseModel):
             made = _from_model(target, name, description, strict)
-            made.max_uses = FunctionTool(target, made.spec, max_uses=max_uses).max_uses
+            made.max_uses = _checked_max_uses(max_uses)
             return made
         if not callable(target):
             raise InvalidParamsError(f"@tool needs a function, got {target!r}")
         return _from_function(target, name, description, strict, max_uses)
 
     return wrap(fn) if fn is not None else wrap
-
-
-ToolLike = Union[FunctionTool, Type[BaseModel], Mapping[str, Any], Callable[..., Any]]
