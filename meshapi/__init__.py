@@ -164,6 +164,8 @@ _ERRORS = [
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",
+    "ToolLoopError",
+    "ToolLoopLimitError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
 ]
@@ -221,6 +223,20 @@ _LAZY.update(
         "AsyncImageStream": "meshapi.lib.images",
         "DecodedEmbeddingItem": "meshapi.lib.embeddings",
         "pydantic_function_tool": "meshapi.lib._parsing",
+        "tool": "meshapi.lib.tool_schema",
+        "FunctionTool": "meshapi.lib.tool_schema",
+        "PendingToolCall": "meshapi.lib.tool_calls",
+        "ToolDecision": "meshapi.lib.tool_calls",
+        "ToolResult": "meshapi.lib.tool_calls",
+        "ToolRunner": "meshapi.lib.tool_runner",
+        "ToolStreamRunner": "meshapi.lib.tool_runner",
+        "AsyncToolRunner": "meshapi.lib.tool_runner_async",
+        "AsyncToolStreamRunner": "meshapi.lib.tool_runner_async",
+        "ContentDelta": "meshapi.lib.tool_events",
+        "ToolCallStarted": "meshapi.lib.tool_events",
+        "ToolCallFinished": "meshapi.lib.tool_events",
+        "TurnFinished": "meshapi.lib.tool_events",
+        "ToolRunEvent": "meshapi.lib.tool_events",
         "RealtimeResource": "meshapi.resources.realtime",
         "AsyncRealtimeResource": "meshapi.resources.realtime",
         "RealtimeSession": "meshapi.resources.realtime",
@@ -333,6 +349,20 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .lib.responses import AsyncResponsesStream as AsyncResponsesStream
     from .lib.responses import ResponsesAccumulator as ResponsesAccumulator
     from .lib.responses import ResponsesStream as ResponsesStream
+    from .lib.tool_calls import PendingToolCall as PendingToolCall
+    from .lib.tool_calls import ToolDecision as ToolDecision
+    from .lib.tool_calls import ToolResult as ToolResult
+    from .lib.tool_events import ContentDelta as ContentDelta
+    from .lib.tool_events import ToolCallFinished as ToolCallFinished
+    from .lib.tool_events import ToolCallStarted as ToolCallStarted
+    from .lib.tool_events import ToolRunEvent as ToolRunEvent
+    from .lib.tool_events import TurnFinished as TurnFinished
+    from .lib.tool_runner import ToolRunner as ToolRunner
+    from .lib.tool_runner import ToolStreamRunner as ToolStreamRunner
+    from .lib.tool_runner_async import AsyncToolRunner as AsyncToolRunner
+    from .lib.tool_runner_async import AsyncToolStreamRunner as AsyncToolStreamRunner
+    from .lib.tool_schema import FunctionTool as FunctionTool
+    from .lib.tool_schema import tool as tool
     from .resources.audio import AsyncAudioResource as AsyncAudioResource
     from .resources.audio import AudioResource as AudioResource
     from .resources.batches import AsyncBatchesResource as AsyncBatchesResource

@@ -32,6 +32,8 @@
      +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
      +-- StructuredOutputError        a structured-output reply that does not parse
      +-- HookError                    an on_request / on_response hook raised
+     +-- ToolLoopError                a tool run stalled (the same call again and again, or A-B-A-B)
+          +-- ToolLoopLimitError      a tool run went past max_iterations or max_tool_calls
 
 A code's class is used only with the status its parent stands for (``class_for``).
 Where the classes live: ``MeshAPIError``, the HTTP status classes, the per-code classes, the
@@ -100,6 +102,8 @@ __all__ = [
     "StreamEventError",
     "StreamInterruptedError",
     "StructuredOutputError",
+    "ToolLoopError",
+    "ToolLoopLimitError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
     "HookError",
@@ -307,4 +311,27 @@ class StructuredOutputError(MeshAPIError):
         kwargs.setdefault("status", 0)
         kwargs.setdefault("error_code", "structured_output_parse_error")
         kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class ToolLoopError(MeshAPIError):
+    """A tool run stopped: it was going round in circles. ``messages``: the transcript (every call answered)."""
+
+    messages: List[Any]  #: the run's transcript, valid to send again
+    completion: Any  #: the last ChatCompletionResponse (or Response) of the run
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "tool_loop")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+        self.messages = []
+        self.completion = None
+
+
+class ToolLoopLimitError(ToolLoopError):
+    """A tool run reached ``max_iterations`` or ``max_tool_calls`` with the model still calling tools."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("error_code", "tool_loop_limit")
         super().__init__(message, **kwargs)

@@ -26,7 +26,8 @@ import sys
 from typing import Any, Callable, Dict, List, Optional
 
 from .._errors import MeshAPIError
-from ._args import Commands, positive_int, temperature
+from ._args import Commands, existing_file, positive_int, temperature
+from ._chat_tools import load_tools, tools_turn
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError, describe
 from ._templates import parse_vars
@@ -68,6 +69,12 @@ def register(commands: Commands) -> None:
     chat.add_argument("--max-tokens", type=positive_int, help="maximum tokens in the reply")
     chat.add_argument(
         "-i", "--interactive", action="store_true", help="conversation mode (/exit or EOF quits)"
+    )
+    chat.add_argument(
+        "--tools",
+        action="append",
+        metavar="FILE.py",
+        help="let the model call the @meshapi.tool functions of FILE.py (repeat); calls shown on stderr",
     )
     chat.add_argument(
         "--history",
@@ -126,6 +133,12 @@ def stream_turn(context: Context, messages: List[Message]) -> Dict[str, Any]:
     if args.max_tokens is not None:
         fields["max_tokens"] = args.max_tokens
     client = context.client()
+    tools = getattr(args, "tool_objects", None)
+    if tools:
+        result = tools_turn(context, fields, tools)
+        if ui.tty and not ui.json_mode:
+            ui.note(_stats(result["completion"], result["cost"]))
+        return result
     cost: Optional[str] = None
     try:
         with client.chat.completions.stream(**fields) as stream:
@@ -151,6 +164,8 @@ def _as_json(result: Dict[str, Any]) -> Dict[str, Any]:
     document: Dict[str, Any] = result["completion"].model_dump(mode="json", exclude_none=True)
     if result["cost"] is not None:
         document["cost"] = result["cost"]
+    if "tool_results" in result:
+        document["tool_results"] = result["tool_results"]
     return document
 
 
@@ -164,6 +179,7 @@ def run_chat(context: Context) -> int:
     base: List[Message] = [{"role": "system", "content": args.system}] if args.system else []
     if args.history is not None and not args.interactive:
         raise UsageError("--history keeps the prompts of -i/--interactive: give -i too")
+    args.tool_objects = load_tools([existing_file(path) for path in args.tools or []])
     if args.interactive:
         if args.prompt is not None:
             raise UsageError("give either a prompt or -i/--interactive, not both")
@@ -316,7 +332,8 @@ class _Session:
             ui.note(describe(exc, "chat turn")[0])
             self.failed = True
             return
-        self.messages.append({"role": "assistant", "content": result["text"]})
+        # with --tools the run's own messages (calls and results too), else the answer
+        self.messages.extend(result.get("messages") or [{"role": "assistant", "content": result["text"]}])
         if ui.json_mode:
             ui.emit_json(_as_json(result), compact=True)
 

@@ -14,8 +14,9 @@ from .._errors import InvalidParamsError
 from ..types.chat import ChatCompletionFields, ChatCompletionParams
 from ._parsing import ResponseFormat, tool_models
 from .chat import ChatChunkDecoder
+from .tool_calls import ToolRunOptions
 
-__all__ = ["ChatArgs", "ChatParseArgs", "decoder_for", "prepare", "raise_missing_format"]
+__all__ = ["ChatArgs", "ChatParseArgs", "ToolRunArgs", "decoder_for", "prepare", "raise_missing_format"]
 
 
 class ChatArgs(ChatCompletionFields, CallOptions, total=False):
@@ -26,6 +27,10 @@ class ChatParseArgs(ChatCompletionFields, CallOptionsBase, total=False):
     """The keywords of ``parse``: ``max_retries`` re-asks there, so the transport's is ``request_max_retries``."""
 
     request_max_retries: Optional[int]
+
+
+class ToolRunArgs(ChatArgs, ToolRunOptions, total=False):
+    """The keywords of ``run_tools``: ``create``'s, and the runner's options."""
 
 
 def prepare(

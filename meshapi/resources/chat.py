@@ -38,7 +38,17 @@ from ._base import (
 if TYPE_CHECKING:  # at run time: _load()
     from ..lib._parsing import StructuredCall, apply_parsed
     from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
-    from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
+    from ..lib.chat_request import (
+        ChatArgs,
+        ChatParseArgs,
+        ToolRunArgs,
+        decoder_for,
+        prepare,
+        raise_missing_format,
+    )
+    from ..lib.tool_loop import ChatWire, start_run
+    from ..lib.tool_runner import ToolRunner, ToolStreamRunner
+    from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
 __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "CompletionsResource"]
@@ -81,10 +91,27 @@ def _load() -> None:
 def _load_names() -> None:
     from ..lib._parsing import StructuredCall, apply_parsed
     from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
-    from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
+    from ..lib.chat_request import (
+        ChatArgs,
+        ChatParseArgs,
+        ToolRunArgs,
+        decoder_for,
+        prepare,
+        raise_missing_format,
+    )
+    from ..lib.tool_loop import ChatWire, start_run
+    from ..lib.tool_runner import ToolRunner, ToolStreamRunner
+    from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
     globals().update(
+        ToolRunArgs=ToolRunArgs,
+        ChatWire=ChatWire,
+        start_run=start_run,
+        ToolRunner=ToolRunner,
+        ToolStreamRunner=ToolStreamRunner,
+        AsyncToolRunner=AsyncToolRunner,
+        AsyncToolStreamRunner=AsyncToolStreamRunner,
         StructuredCall=StructuredCall,
         apply_parsed=apply_parsed,
         AsyncChatCompletionStream=AsyncChatCompletionStream,
@@ -258,6 +285,45 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
             if done:
                 return value
 
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[False] = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> ToolRunner[ChatCompletionResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[True],
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> ToolStreamRunner[ChatCompletionResponse]: ...
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: bool = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> Union[ToolRunner[ChatCompletionResponse], ToolStreamRunner[ChatCompletionResponse]]:
+        """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
+
+        ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
+        ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
+        ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
+        events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
+        "Tools that run themselves".
+        """
+        state = start_run(ChatWire(), params, kwargs, response_format)
+        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
+
 
 class AsyncCompletionsResource(
     AsyncAPIResource["CompletionsViews[AsyncRaw]", "CompletionsViews[AsyncStreaming]"]
@@ -395,6 +461,46 @@ class AsyncCompletionsResource(
             done, value = call.accept(reply)
             if done:
                 return value
+
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[False] = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> AsyncToolRunner[ChatCompletionResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[True],
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> AsyncToolStreamRunner[ChatCompletionResponse]: ...
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: bool = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> Union[AsyncToolRunner[ChatCompletionResponse], AsyncToolStreamRunner[ChatCompletionResponse]]:
+        """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
+
+        ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
+        ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
+        ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
+        events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
+        "Tools that run themselves".
+        """
+        _load()  # the runner's names (its turns await the warm-up like create does)
+        state = start_run(ChatWire(), params, kwargs, response_format)
+        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
 
 
 class CompletionsViews(Views[M]):

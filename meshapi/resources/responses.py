@@ -15,6 +15,11 @@ from .._errors import InvalidParamsError
 from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
 from ..lib.responses_parse import apply_output_parsed, parse_request
+from ..lib.tool_calls import ToolRunOptions
+from ..lib.tool_loop import start_run
+from ..lib.tool_responses import ResponsesWire
+from ..lib.tool_runner import ToolRunner, ToolStreamRunner
+from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
 from ..types.responses import (
     ParsedResponse,
     ResponsesFields,
@@ -84,6 +89,10 @@ class ResponsesArgs(ResponsesFields, CallOptions, total=False):
 
 class ResponsesStreamArgs(ResponsesStreamFields, CallOptions, total=False):
     """The keywords of ``stream``: ``ResponsesParams``' fields and the per-call options."""
+
+
+class ResponsesToolRunArgs(ResponsesArgs, ToolRunOptions, total=False):
+    """The keywords of ``run_tools``: ``create``'s, and the runner's options."""
 
 
 class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[Streaming]"]):
@@ -261,6 +270,38 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
                 raise _timed_out(response_id, last, timeout)
             self._http._sleep(delay)
 
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[False] = False,
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> ToolRunner[ResponsesResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> ToolStreamRunner[ResponsesResponse]: ...
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: bool = False,
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> Union[ToolRunner[ResponsesResponse], ToolStreamRunner[ResponsesResponse]]:
+        """Run the Responses API's function tools: each turn through :meth:`create`, the calls run here.
+
+        The same runner as ``chat.completions.run_tools`` (tools, options, ``stream=True`` events); its
+        transcript is ``messages`` (``input`` items: ``function_call`` / ``function_call_output``). Hosted
+        tool types (``{"type": "mcp", ...}``) are offered as given, never run here.
+        """
+        state = start_run(ResponsesWire(), params, kwargs, None)
+        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
+
 
 class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "ResponsesViews[AsyncStreaming]"]):
     @overload
@@ -436,6 +477,38 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
             if delay is None:
                 raise _timed_out(response_id, last, timeout)
             await self._http._sleep(delay)
+
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[False] = False,
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> AsyncToolRunner[ResponsesResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[True],
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> AsyncToolStreamRunner[ResponsesResponse]: ...
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: bool = False,
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> Union[AsyncToolRunner[ResponsesResponse], AsyncToolStreamRunner[ResponsesResponse]]:
+        """Run the Responses API's function tools: each turn through :meth:`create`, the calls run here.
+
+        The same runner as ``chat.completions.run_tools`` (tools, options, ``stream=True`` events); its
+        transcript is ``messages`` (``input`` items: ``function_call`` / ``function_call_output``). Hosted
+        tool types (``{"type": "mcp", ...}``) are offered as given, never run here.
+        """
+        state = start_run(ResponsesWire(), params, kwargs, None)
+        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
 
 
 class ResponsesViews(Views[M]):

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from meshapi import AsyncMeshAPI, InvalidParamsError, MeshAPI
 from meshapi._core.request import OPTION_NAMES, CallOptions, RequestOptions
+from meshapi.lib.tool_calls import RUN_OPTION_NAMES
 from meshapi.resources._base import AsyncAPIResource, SyncAPIResource
 
 RESOURCES = [
@@ -78,13 +79,17 @@ def test_every_keyword_typed_dict_is_its_params_model_plus_the_options(
         keys -= {"request_max_retries"}
     else:
         assert keys >= OPTION_NAMES, qualname
+    run_tools = qualname.endswith(".run_tools")
+    if run_tools:  # the runner's own options (Responses' max_tool_calls among them), then create's keywords
+        assert keys >= RUN_OPTION_NAMES, qualname
+        keys -= RUN_OPTION_NAMES
     fields = keys - OPTION_NAMES
     code = function.__code__
     named = set(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
     if model is None:
         assert not fields, qualname
         return
-    expected = set(model.model_fields) - OPTION_NAMES - named
+    expected = set(model.model_fields) - OPTION_NAMES - named - (RUN_OPTION_NAMES if run_tools else set())
     if path == "chat.completions":
         expected = expected - {"stream", "response_format"} | {"fallback_models"}
     if qualname.endswith("ResponsesResource.parse"):  # never streams: no ``stream`` keyword

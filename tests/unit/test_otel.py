@@ -108,3 +108,34 @@ def test_nothing_is_imported_or_traced_without_opentelemetry() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def _tool_call_then_answer(request: httpx.Request) -> httpx.Response:
+    import json
+
+    sent = json.loads(request.content)
+    if sent["messages"][-1]["role"] == "tool":
+        return httpx.Response(200, json=COMPLETION, headers={"x-request-id": "req_answer"})
+    call = {"id": "call_1", "type": "function", "function": {"name": "double", "arguments": '{"n": 2}'}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    body = {**COMPLETION, "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]}
+    return httpx.Response(200, json=body, headers={"x-request-id": "req_call"})
+
+
+async def test_a_tool_run_has_a_span_per_turn_and_per_tool_call(make_client: Any, spans: Any) -> None:
+    @meshapi.tool
+    def double(n: int) -> int:
+        """Twice n."""
+        return 2 * n
+
+    client = make_client(_tool_call_then_answer)
+    run = client.chat.completions.run_tools(model="m", messages=MESSAGES, tools=[double])
+    await resolve(run.until_done())
+    names = [span.name for span in spans.get_finished_spans()]
+    assert names == ["chat m", "execute_tool double", "chat m"]
+    tool_span = spans.get_finished_spans()[1]
+    assert dict(tool_span.attributes) == {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": "double",
+        "gen_ai.tool.call.id": "call_1",
+    }

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
+from meshapi.lib.tool_runner import RunnerBase
 from meshapi.resources._base import (
     AsyncAPIResource,
     AsyncRaw,
@@ -53,10 +54,15 @@ def declared_views(cls: type) -> Tuple[Optional[type], Tuple[Any, ...]]:
 
 
 def _sends(function: Any) -> bool:
-    """False for a method returning an iterator (``iter_batches``): it sends nothing when called, so a
-    raw view of it could only fail."""
+    """False for a method returning an iterator (``iter_batches``) or a tool runner (``run_tools``): it
+    sends nothing when called, so a raw view of it could only fail."""
     hints = typing.get_type_hints(function)
-    origin = typing.get_origin(hints.get("return"))
+    returned = hints.get("return")
+    options = typing.get_args(returned) if typing.get_origin(returned) is typing.Union else (returned,)
+    classes = [typing.get_origin(option) or option for option in options]  # ToolRunner[X] -> ToolRunner
+    if all(isinstance(option, type) and issubclass(option, RunnerBase) for option in classes):
+        return False
+    origin = typing.get_origin(returned)
     return origin not in (collections.abc.Iterator, collections.abc.AsyncIterator)
 
 
