@@ -30,6 +30,7 @@ from ._transport.client import AsyncHttpClient, SyncHttpClient
 if TYPE_CHECKING:
     from .resources.api_versions import APIVersionsResource, AsyncAPIVersionsResource
     from .resources.audio import AsyncAudioResource, AudioResource
+    from .resources.balance import AsyncBalanceResource, BalanceResource
     from .resources.batches import AsyncBatchesResource, BatchesResource
     from .resources.chat import AsyncChatResource, ChatResource
     from .resources.compare import AsyncCompareResource, CompareResource
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .resources.responses import AsyncResponsesResource, ResponsesResource
     from .resources.router import AsyncRouterResource, RouterResource
     from .resources.templates import AsyncTemplatesResource, TemplatesResource
+    from .resources.usage import AsyncUsageResource, UsageResource
     from .resources.videos import AsyncVideosResource, VideosResource
     from .resources.web import AsyncWebResource, WebResource
 
@@ -208,6 +210,18 @@ class MeshAPI(_ClientBase):
         from .resources.api_versions import APIVersionsResource
 
         return APIVersionsResource(self._http)
+
+    @lazy_property
+    def usage(self) -> UsageResource:
+        from .resources.usage import UsageResource
+
+        return UsageResource(self._http)
+
+    @lazy_property
+    def balance(self) -> BalanceResource:
+        from .resources.balance import BalanceResource
+
+        return BalanceResource(self._http)
 
     @lazy_property
     def templates(self) -> TemplatesResource:
@@ -402,6 +416,18 @@ class AsyncMeshAPI(_ClientBase):
         from .resources.api_versions import AsyncAPIVersionsResource
 
         return AsyncAPIVersionsResource(self._http)
+
+    @lazy_property
+    def usage(self) -> AsyncUsageResource:
+        from .resources.usage import AsyncUsageResource
+
+        return AsyncUsageResource(self._http)
+
+    @lazy_property
+    def balance(self) -> AsyncBalanceResource:
+        from .resources.balance import AsyncBalanceResource
+
+        return AsyncBalanceResource(self._http)
 
     @lazy_property
     def templates(self) -> AsyncTemplatesResource:

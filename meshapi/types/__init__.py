@@ -144,6 +144,21 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "TemplateSummary",
         "UpdateTemplateParams",
     ),
+    "usage": (
+        "Balance",
+        "RateLimitMetric",
+        "RateLimitScope",
+        "RateLimits",
+        "SpendTrend",
+        "SpendTrendBucket",
+        "UsageAttempts",
+        "UsageEvent",
+        "UsageEventsPage",
+        "UsageModelRow",
+        "UsageQueryFields",
+        "UsageQueryParams",
+        "UsageSummary",
+    ),
     "videos": (
         "CreateVideoGenerationResponse",
         "ListVideoGenerationsParams",
@@ -171,6 +186,7 @@ __all__ = [
     "AudioOutputOptions",
     "AudioTranslationsParams",
     "AutoRouterMeta",
+    "Balance",
     "BatchListResponse",
     "BatchObject",
     "BatchRequestCounts",
@@ -239,6 +255,9 @@ __all__ = [
     "ProviderPreferences",
     "RagFileListResponse",
     "RagFileStatus",
+    "RateLimitMetric",
+    "RateLimitScope",
+    "RateLimits",
     "ResponsesFunctionTool",
     "ResponsesListItem",
     "ResponsesListResponse",
@@ -252,6 +271,8 @@ __all__ = [
     "SearchResponse",
     "SearchResult",
     "SpeechParams",
+    "SpendTrend",
+    "SpendTrendBucket",
     "TemplateMessage",
     "TemplateSummary",
     "TokenUsage",
@@ -268,7 +289,14 @@ __all__ = [
     "TranscriptionResponse",
     "TranscriptionTranslateParams",
     "UpdateTemplateParams",
+    "UsageAttempts",
+    "UsageEvent",
+    "UsageEventsPage",
     "UsageInfo",
+    "UsageModelRow",
+    "UsageQueryFields",
+    "UsageQueryParams",
+    "UsageSummary",
     "VideoContentItem",
     "VideoEmbeddingUrl",
     "VideoGenerationParams",
@@ -317,5 +345,6 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .responses import *  # noqa: F403
     from .router import *  # noqa: F403
     from .templates import *  # noqa: F403
+    from .usage import *  # noqa: F403
     from .videos import *  # noqa: F403
     from .web import *  # noqa: F403
