@@ -17,8 +17,9 @@ this order, outermost first:
 6. :class:`JsonMiddleware` - a JSON body parsed once, strictly (``json_input.py``); routes reuse it.
 7. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log.
 8. :class:`RateLimitMiddleware` - the optional RPM/RPD limits per caller (429).
-9. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
-10. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
+9. :class:`BillingMiddleware` (``billing.py``) - 402 when the balance is exhausted; usage rows.
+10. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
+11. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
    or run once (``store/idempotency.py``).
 
 Inside them: the record/replay proxy when it is on (``record/proxy.py``), then Starlette's own stack
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from ..errors import ApiError, dumps, envelope
@@ -60,6 +61,7 @@ from .asgi import (
     is_api,
     send_reply,
 )
+from .billing import BillingMiddleware
 from .hosts import refusal, served_names
 from .json_input import BadJson, parse_request_json
 
@@ -426,7 +428,7 @@ class IdempotencyMiddleware(_Layer):
 
 
 #: The gateway's middlewares, outermost first (the order of the module docstring).
-MIDDLEWARE: Tuple[Type[_Layer], ...] = (
+MIDDLEWARE: Tuple[Callable[[ASGIApp, GatewayState], ASGIApp], ...] = (
     RequestIdMiddleware,
     HostMiddleware,
     VersionMiddleware,
@@ -435,6 +437,7 @@ MIDDLEWARE: Tuple[Type[_Layer], ...] = (
     JsonMiddleware,
     RequestLogMiddleware,
     RateLimitMiddleware,
+    BillingMiddleware,
     FaultMiddleware,
     IdempotencyMiddleware,
 )

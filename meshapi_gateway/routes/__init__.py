@@ -24,6 +24,8 @@ templates      ``templates`` - ``/v1/templates*``
 rag            ``rag`` - ``/v1/files*`` and the signed ``/_upload`` target
 batches        ``batches`` - ``/v1/batches*``
 realtime       ``realtime`` - ``/v1/realtime`` (WebSocket)
+usage          ``usage`` - ``/v1/usage*`` (summary, events, attempts, spend trend, rate limits)
+balance        ``balance`` - ``/v1/balance``
 =============  ===========================================================
 """
 
@@ -36,6 +38,7 @@ from starlette.routing import BaseRoute
 from . import (
     api_versions,
     audio,
+    balance,
     batches,
     chat,
     compare,
@@ -48,6 +51,7 @@ from . import (
     responses,
     router,
     templates,
+    usage,
     videos,
     web,
 )
@@ -70,6 +74,8 @@ MODULES = (
     rag,
     batches,
     realtime,
+    usage,
+    balance,
 )
 
 
