@@ -78,10 +78,11 @@ def _trend_query(
     return query
 
 
-def _first_page(params: object, page_size: int) -> UsageQueryParams:
+def _first_page(params: object, filters: Mapping[str, Any], page_size: int) -> UsageQueryParams:
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= _MAX_PAGE:
         raise InvalidParamsError(f"page_size must be an integer from 1 to {_MAX_PAGE}, got {page_size!r}")
-    query = coerce_params(UsageQueryParams, params, {})
+    given = {name: value for name, value in filters.items() if value is not None}
+    query = coerce_params(UsageQueryParams, params, given)
     return query.model_copy(update={"limit": page_size, "offset": query.offset or 0})
 
 
@@ -120,12 +121,18 @@ class UsageResource(SyncAPIResource["UsageViews[Raw]", "UsageViews[Streaming]"])
         self,
         params: Optional[UsageQueryParams] = None,
         *,
+        since: Optional[Instant] = None,
+        until: Optional[Instant] = None,
+        model: Optional[str] = None,
+        status: Optional[str] = None,
         page_size: int = 100,
         extra_headers: Optional[Mapping[str, str]] = None,
     ) -> Iterator[UsageEvent]:
-        """Every event matching ``params`` (a ``UsageQueryParams`` or a dict of its fields), newest
-        first, fetching pages of ``page_size`` (1-200) lazily; nothing is sent until the first item."""
-        return self._pages(_first_page(params, page_size), extra_headers)
+        """Every event matching the filters (keywords, or any field of ``UsageQueryParams`` in
+        ``params``), newest first, fetching pages of ``page_size`` (1-200) lazily; nothing is sent
+        until the first item."""
+        filters = {"since": since, "until": until, "model": model, "status": status}
+        return self._pages(_first_page(params, filters, page_size), extra_headers)
 
     def _pages(
         self, query: Optional[UsageQueryParams], headers: Optional[Mapping[str, str]]
@@ -204,12 +211,18 @@ class AsyncUsageResource(AsyncAPIResource["UsageViews[AsyncRaw]", "UsageViews[As
         self,
         params: Optional[UsageQueryParams] = None,
         *,
+        since: Optional[Instant] = None,
+        until: Optional[Instant] = None,
+        model: Optional[str] = None,
+        status: Optional[str] = None,
         page_size: int = 100,
         extra_headers: Optional[Mapping[str, str]] = None,
     ) -> AsyncIterator[UsageEvent]:
-        """Every event matching ``params`` (a ``UsageQueryParams`` or a dict of its fields), newest
-        first, fetching pages of ``page_size`` (1-200) lazily; nothing is sent until the first item."""
-        return self._pages(_first_page(params, page_size), extra_headers)
+        """Every event matching the filters (keywords, or any field of ``UsageQueryParams`` in
+        ``params``), newest first, fetching pages of ``page_size`` (1-200) lazily; nothing is sent
+        until the first item."""
+        filters = {"since": since, "until": until, "model": model, "status": status}
+        return self._pages(_first_page(params, filters, page_size), extra_headers)
 
     async def _pages(
         self, query: Optional[UsageQueryParams], headers: Optional[Mapping[str, str]]

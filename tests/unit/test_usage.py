@@ -105,13 +105,15 @@ def paged(total: int) -> Callable[[httpx.Request], httpx.Response]:
 async def test_iter_events_walks_every_page_lazily(make_client: Any) -> None:
     handler = recording(paged(5))
     client = make_client(handler)
-    events = client.usage.iter_events({"model": "m"}, page_size=2)
+    events = client.usage.iter_events({"model": "m"}, status="success", page_size=2)
     assert handler.seen == []  # nothing sent before the first item
     got = await collect(events)
     assert [e.id for e in got] == ["evt_5", "evt_4", "evt_3", "evt_2", "evt_1"]
     assert all(isinstance(e, UsageEvent) for e in got)
     bodies = [json.loads(r.content) for r in handler.seen]
-    assert bodies == [{"org_id": "", "model": "m", "limit": 2, "offset": o} for o in (0, 2, 4)]
+    assert bodies == [
+        {"org_id": "", "model": "m", "status": "success", "limit": 2, "offset": o} for o in (0, 2, 4)
+    ]
 
 
 async def test_iter_events_stops_on_an_empty_page(make_client: Any) -> None:
