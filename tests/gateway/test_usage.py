@@ -218,3 +218,13 @@ def test_running_work_holds_funds() -> None:
         assert sorted(e["model"] for e in rows) == [VIDEO_MODEL] + ["openai/gpt-4o-mini"] * 3
         balance = c.get("/v1/balance").json()
         assert Decimal(balance["balance_usd"]) == Decimal(1000) - sum(Decimal(e["cost_usd"]) for e in rows)
+
+
+def test_reset_with_requests_forgets_usage_and_restores_balances() -> None:
+    with serve([TOKEN], balance="3") as gw, client(gw) as c:
+        c.post("/v1/chat/completions", json=chat_body())
+        assert events(c)["total"] == 1 and c.get("/v1/balance").json()["balance_usd"] != "3.000000"
+        gw.reset()
+        assert events(c)["total"] == 1  # a plain reset keeps the traffic and what it cost
+        gw.reset(requests=True)
+        assert events(c)["total"] == 0 and c.get("/v1/balance").json()["balance_usd"] == "3.000000"
