@@ -30,6 +30,7 @@ from ._transport.client import AsyncHttpClient, SyncHttpClient
 if TYPE_CHECKING:
     from .resources.api_versions import APIVersionsResource, AsyncAPIVersionsResource
     from .resources.audio import AsyncAudioResource, AudioResource
+    from .resources.balance import AsyncBalanceResource, BalanceResource
     from .resources.batches import AsyncBatchesResource, BatchesResource
     from .resources.chat import AsyncChatResource, ChatResource
     from .resources.compare import AsyncCompareResource, CompareResource
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .resources.responses import AsyncResponsesResource, ResponsesResource
     from .resources.router import AsyncRouterResource, RouterResource
     from .resources.templates import AsyncTemplatesResource, TemplatesResource
+    from .resources.usage import AsyncUsageResource, UsageResource
     from .resources.videos import AsyncVideosResource, VideosResource
     from .resources.web import AsyncWebResource, WebResource
 
@@ -180,6 +182,8 @@ class MeshAPI(_ClientBase):
     api_versions: lazy_property[APIVersionsResource] = resource("api_versions", "APIVersionsResource")
     templates: lazy_property[TemplatesResource] = resource("templates", "TemplatesResource")
     memories: lazy_property[MemoriesResource] = resource("memories", "MemoriesResource")
+    usage: lazy_property[UsageResource] = resource("usage", "UsageResource")
+    balance: lazy_property[BalanceResource] = resource("balance", "BalanceResource")
     images: lazy_property[ImagesResource] = resource("images", "ImagesResource")
     rag: lazy_property[RagResource] = resource("rag", "RagResource")
     videos: lazy_property[VideosResource] = resource("videos", "VideosResource")
@@ -298,6 +302,8 @@ class AsyncMeshAPI(_ClientBase):
     )
     templates: lazy_property[AsyncTemplatesResource] = resource("templates", "AsyncTemplatesResource")
     memories: lazy_property[AsyncMemoriesResource] = resource("memories", "AsyncMemoriesResource")
+    usage: lazy_property[AsyncUsageResource] = resource("usage", "AsyncUsageResource")
+    balance: lazy_property[AsyncBalanceResource] = resource("balance", "AsyncBalanceResource")
     images: lazy_property[AsyncImagesResource] = resource("images", "AsyncImagesResource")
     rag: lazy_property[AsyncRagResource] = resource("rag", "AsyncRagResource")
     videos: lazy_property[AsyncVideosResource] = resource("videos", "AsyncVideosResource")

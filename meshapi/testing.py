@@ -19,7 +19,8 @@ Fixtures:
 
 Isolation: after every test that used the gateway (directly or through a fixture),
 ``Gateway.reset(requests=True)`` clears the fault plan, restores the start-up scripted replies, zeroes
-the rate-limit counters, forgets idempotency keys and clears the request log, so nothing a test
+the rate-limit counters, forgets idempotency keys and clears the request log (with the usage it fed,
+and every balance back to its starting amount), so nothing a test
 arranged leaks into the next one. Stored data (templates, files, batches) is kept unless a test asks
 for ``meshapi_clean_data``. Opt out of the reset with the marker ``@pytest.mark.meshapi_keep_state``
 (on a test, a class, or a module via ``pytestmark``) or for the whole run with the ini option

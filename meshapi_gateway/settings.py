@@ -15,6 +15,7 @@ import math
 import os
 import secrets
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
 #: The token earlier releases accepted when none was configured. Still importable, no longer accepted
@@ -122,6 +123,10 @@ class GatewaySettings:
     #: Requests per minute / per day per token (default: unlimited).
     rpm: Optional[int] = None
     rpd: Optional[int] = None
+    #: USD each token's owner starts with (a decimal string, an int or a ``Decimal``; never a float):
+    #: requests' costs are taken from it and a paid request finding nothing left gets a 402
+    #: (``store/balance.py``). ``None``: the documented default, 1000 USD.
+    balance: Optional[Union[str, int, Decimal]] = None
     #: Length of one step of the batch and RAG-embedding lifecycles, in seconds.
     batch_step_seconds: float = 0.05
     embed_step_seconds: float = 0.02

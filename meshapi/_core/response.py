@@ -10,6 +10,7 @@ in ``meshapi._errors``, re-exported here; the body rules are ``meshapi._core.err
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any, List, Mapping, Optional, Protocol, Type, TypeVar, Union
 
 import httpx
@@ -153,11 +154,14 @@ class foreign_errors:  # lower case: used like a function, ``with foreign_errors
                 raise error from None
 
 
-def parse_json_response(response: httpx.Response) -> Any:
-    """The JSON body of a 2xx response (``None`` for 204 or an empty body), or a typed error."""
+def parse_json_response(response: httpx.Response, *, exact_decimals: bool = False) -> Any:
+    """The JSON body of a 2xx response (``None`` for 204 or an empty body), or a typed error.
+    ``exact_decimals``: numbers with a fraction or exponent become ``Decimal`` (money), not ``float``."""
     if response.status_code == 204 or not response.content:
         return None
     try:
+        if exact_decimals:
+            return json.loads(response.content, parse_float=Decimal)
         return json.loads(response.content)
     except RecursionError:
         raise APIResponseValidationError(
@@ -188,6 +192,20 @@ def decode_model(model: Type[T], response: httpx.Response) -> T:
     if "json" not in response.headers.get("content-type", "json"):
         parse_json_response(response)  # raises with a clear message unless the body is JSON anyway
     return validate_model(model, response.content, response)
+
+
+def decode_money_model(model: Type[T], response: httpx.Response) -> T:
+    """``decode_model`` for bodies with money: JSON numbers are read as ``Decimal`` digit for digit
+    (pydantic's own JSON parser goes through ``float`` and loses digits past the 17th)."""
+    data = parse_json_response(response, exact_decimals=True)
+    if not isinstance(data, dict):
+        raise APIResponseValidationError(
+            f"Expected a JSON object ({model.__name__}), got {type(data).__name__}.",
+            status=response.status_code,
+            request_id=request_id_of(response),
+            response=response,
+        )
+    return validate_model(model, data, response)
 
 
 def validate_model(model: Type[T], data: Any, response: Optional[httpx.Response]) -> T:

@@ -26,6 +26,7 @@ from . import (
     _rag,
     _realtime,
     _templates,
+    _usage,
     _versions,
 )
 from ._args import Commands, Parser, add_common
@@ -45,6 +46,7 @@ COMMANDS: Tuple[Callable[[Commands], None], ...] = (
     _media.register,  # audio, videos
     _discovery.register,  # moderate, search, route
     _realtime.register,  # realtime
+    _usage.register,  # usage [events|attempts|trend|rate-limits], balance
     _gateway.register,  # gateway (its arguments are forwarded before parsing)
     _demo.register,  # demo
 )

@@ -168,6 +168,21 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "TemplateSummary",
         "UpdateTemplateParams",
     ),
+    "usage": (
+        "Balance",
+        "RateLimitMetric",
+        "RateLimitScope",
+        "RateLimits",
+        "SpendTrend",
+        "SpendTrendBucket",
+        "UsageAttempts",
+        "UsageEvent",
+        "UsageEventsPage",
+        "UsageModelRow",
+        "UsageQueryFields",
+        "UsageQueryParams",
+        "UsageSummary",
+    ),
     "videos": (
         "CreateVideoGenerationResponse",
         "ListVideoGenerationsParams",
@@ -195,6 +210,7 @@ __all__ = [
     "AudioOutputOptions",
     "AudioTranslationsParams",
     "AutoRouterMeta",
+    "Balance",
     "BatchListResponse",
     "BatchObject",
     "BatchRequestCounts",
@@ -272,6 +288,9 @@ __all__ = [
     "ProviderPreferences",
     "RagFileListResponse",
     "RagFileStatus",
+    "RateLimitMetric",
+    "RateLimitScope",
+    "RateLimits",
     "ResponseContentPart",
     "ResponseFunctionCall",
     "ResponseOutputItem",
@@ -295,6 +314,8 @@ __all__ = [
     "SearchResponse",
     "SearchResult",
     "SpeechParams",
+    "SpendTrend",
+    "SpendTrendBucket",
     "TemplateMessage",
     "TemplateSummary",
     "TokenUsage",
@@ -313,7 +334,14 @@ __all__ = [
     "UpdateMemoryItemParams",
     "UpdateMemoryParams",
     "UpdateTemplateParams",
+    "UsageAttempts",
+    "UsageEvent",
+    "UsageEventsPage",
     "UsageInfo",
+    "UsageModelRow",
+    "UsageQueryFields",
+    "UsageQueryParams",
+    "UsageSummary",
     "VideoContentItem",
     "VideoEmbeddingUrl",
     "VideoGenerationParams",
@@ -365,5 +393,6 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .responses import *  # noqa: F403
     from .router import *  # noqa: F403
     from .templates import *  # noqa: F403
+    from .usage import *  # noqa: F403
     from .videos import *  # noqa: F403
     from .web import *  # noqa: F403

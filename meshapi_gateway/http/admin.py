@@ -201,7 +201,7 @@ async def set_limits(request: Request) -> Response:
         values[name] = value
     state = gateway(request)
     rpm, rpd = values["rpm"], values["rpd"]
-    state.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
+    state.limiter = RateLimiter(rpm, rpd)
     return json_response(_limits(state))
 
 

@@ -26,6 +26,7 @@ from ..fakes.routing import RoutingPolicy, parse_policy
 from ..record.cassette import Cassette, CassetteError
 from ..record.inspector import inspector_url
 from ..settings import GatewaySettings, ProxySettings, replay_speed_problem
+from ..store.balance import parse_amount
 from ..store.state import GatewayState
 from ..store.storage import DataDirInUseError
 from .app import create_app
@@ -98,6 +99,14 @@ def _limit(text: str) -> int:
     return value
 
 
+def _usd(text: str) -> str:
+    try:
+        parse_amount(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an amount in USD of at least 0: {text!r}") from None
+    return text.strip()
+
+
 def _allowed_host(text: str) -> str:
     if host_name(text) is None:
         raise argparse.ArgumentTypeError(f"not a host name or address: {text!r}")
@@ -137,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--admin-token", help="token for the /_admin routes (default: random, printed)")
     parser.add_argument("--rpm", type=_limit, help="requests per minute per token (default: unlimited)")
     parser.add_argument("--rpd", type=_limit, help="requests per day per token (default: unlimited)")
+    parser.add_argument(
+        "--balance",
+        type=_usd,
+        metavar="USD",
+        help="USD each token starts with; requests' costs come off it, then paid ones get 402 (default: 1000)",
+    )
     parser.add_argument(
         "--replies",
         metavar="FILE",

@@ -20,8 +20,9 @@ this order, outermost first:
 7. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log
    (a body over 1 MiB is redacted for it in a worker thread too).
 8. :class:`RateLimitMiddleware` - the optional RPM/RPD limits per caller (429).
-9. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
-10. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
+9. :class:`BillingMiddleware` (``billing.py``) - 402 when the balance is exhausted; usage rows.
+10. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
+11. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
    or run once (``store/idempotency.py``).
 
 Inside them: the record/replay proxy when it is on (``record/proxy.py``), then Starlette's own stack
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, List, Optional, Tuple, Type
+from typing import Any, Callable, List, Optional, Tuple
 from urllib.parse import parse_qsl
 
 from ..errors import ApiError, dumps, envelope
@@ -63,6 +64,7 @@ from .asgi import (
     is_api,
     send_reply,
 )
+from .billing import BillingMiddleware
 from .hosts import refusal, served_names
 from .json_input import OFF_LOOP_BYTES, BadJson, parse_request_json
 from .refusals import HTML_413, MAX_BODY_BYTES, closing_headers, drain, receive_by, refuse_handshake
@@ -403,7 +405,7 @@ class IdempotencyMiddleware(_Layer):
 
 
 #: The gateway's middlewares, outermost first (the order of the module docstring).
-MIDDLEWARE: Tuple[Type[_Layer], ...] = (
+MIDDLEWARE: Tuple[Callable[[ASGIApp, GatewayState], ASGIApp], ...] = (
     RequestIdMiddleware,
     HostMiddleware,
     VersionMiddleware,
@@ -412,6 +414,7 @@ MIDDLEWARE: Tuple[Type[_Layer], ...] = (
     JsonMiddleware,
     RequestLogMiddleware,
     RateLimitMiddleware,
+    BillingMiddleware,
     FaultMiddleware,
     IdempotencyMiddleware,
 )

@@ -29,6 +29,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..errors import ApiError, code_for_status, dumps, envelope
 from ..faults.plan import Fault
 from ..http.asgi import SCOPE_RECORD, SCOPE_REQUEST_ID
+from ..store.balance import REALTIME_HOLD
 from ..store.state import GatewayState
 from .session import RealtimeSession, SessionClosed, event_id, pcm_for
 
@@ -137,6 +138,9 @@ def _refusal(state: GatewayState, websocket: WebSocket) -> Optional[Tuple[int, s
         return exc.status, exc.code, exc.message
     if not entry.supports_realtime:
         return 404, "model_not_found", f"Model '{model}' is not a realtime model."
+    who = state.owner_for(token)
+    if who is not None and state.balance.available(who) < REALTIME_HOLD:
+        return 402, "insufficient_quota", f"A realtime session needs {REALTIME_HOLD} USD available."
     return None
 
 
@@ -198,9 +202,12 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
     await websocket.accept(subprotocol=_selected(websocket))
     _set_status(websocket, 101, fault)
     session = RealtimeSession(websocket, state, entry.id, request_id, fault)
+    who = state.owner_for(credential(websocket)[0]) or ""
+    held = state.balance.hold(who, "realtime", REALTIME_HOLD)  # while the session runs
     try:
         await session.run()
     except (SessionClosed, WebSocketDisconnect):
         pass
     finally:
+        state.balance.release(who, held)
         await session.stop()

@@ -25,6 +25,8 @@ memories       ``memories`` - ``/v1/memories*`` (memories and their items)
 rag            ``rag`` - ``/v1/files*`` and the signed ``/_upload`` target
 batches        ``batches`` - ``/v1/batches*``
 realtime       ``realtime`` - ``/v1/realtime`` (WebSocket)
+usage          ``usage`` - ``/v1/usage*`` (summary, events, attempts, spend trend, rate limits)
+balance        ``balance`` - ``/v1/balance``
 =============  ===========================================================
 """
 
@@ -37,6 +39,7 @@ from starlette.routing import BaseRoute
 from . import (
     api_versions,
     audio,
+    balance,
     batches,
     chat,
     compare,
@@ -50,6 +53,7 @@ from . import (
     responses,
     router,
     templates,
+    usage,
     videos,
     web,
 )
@@ -73,6 +77,8 @@ MODULES = (
     rag,
     batches,
     realtime,
+    usage,
+    balance,
 )
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from ..errors import ApiError, envelope, not_found
 from ..fakes.templating import apply_template
+from ..http.billing import bill_job, estimate
 from ..http.context import gateway, json_body, json_response, owner
 from ..http.validation import Int, ListOf, MapOf, Obj, Str, check_body, check_query, opt, req
 from ..ids import hex_id, new_request_id
@@ -84,6 +85,13 @@ def _run_one(state: GatewayState, who: str, item: Dict[str, Any]) -> Dict[str, A
 
 def _settle(state: GatewayState, who: str, record: Record, count: int, at: float) -> None:
     results = [_run_one(state, who, item) for item in record["_requests"][:count]]
+    for result in results:  # each line is billed as its own request when the batch settles
+        response = result["response"]
+        usage = response["body"].get("usage") or {} if result["error"] is None else {}
+        error = result["error"]["code"] if result["error"] is not None else None
+        bill_job(state, who, request_id=response["request_id"], model=record["model"],
+                 prompt_tokens=usage.get("prompt_tokens", 0), completion_tokens=usage.get("completion_tokens", 0),
+                 error_code=error)  # fmt: skip
     failed = sum(1 for r in results if r["error"] is not None)
     record["results"] = results
     record["errors_detail"] = [
@@ -207,7 +215,18 @@ async def create_batch(request: Request) -> Response:
         "_t0": now,
     }
     state.store.put(KIND, who, batch_id, record)
+    held = estimate(state, entry.id, *LINE_HOLD_TOKENS) * len(items)
+    state.balance.hold(who, "batches", held, running=lambda: _running(state, who, batch_id))
     return json_response(public(record))
+
+
+#: What a batch holds per line while it runs: the price of this many prompt and completion tokens.
+LINE_HOLD_TOKENS = (1000, 1000)
+
+
+def _running(state: GatewayState, who: str, batch_id: str) -> bool:
+    record = state.store.get_owned(KIND, who, batch_id)
+    return record is not None and advance(state, who, record)["status"] not in TERMINAL
 
 
 def _owned(request: Request) -> Record:

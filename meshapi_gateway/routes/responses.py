@@ -22,7 +22,8 @@ from ..errors import ApiError
 from ..fakes import engine
 from ..fakes.catalog import ModelEntry, served_tier
 from ..fakes.templating import apply_template
-from ..http.context import gateway, json_body, json_response, owner, pace
+from ..http.billing import bill_job, estimate
+from ..http.context import gateway, json_body, json_response, owner, pace, request_id
 from ..http.sse import named_event, sse_response
 from ..http.validation import AnyValue, Bool, Int, ListOf, MapOf, Obj, OneOf, Str, check_query, opt, req
 from ..ids import hex_id
@@ -139,6 +140,7 @@ async def create_response(request: Request) -> Response:
     if body.get("stream"):
         return sse_response(_responses_stream(state, final))
     if body.get("background"):
+        _hold_background(state, owner(request), final, request_id(request))
         return json_response(start_job(state, owner(request), final))
     if state.latency > 0:
         await asyncio.sleep(state.latency)
@@ -195,12 +197,35 @@ def _reply_message(choice: engine.Choice) -> Dict[str, Any]:
     return {"role": "assistant", "content": choice.text or ""}
 
 
+def _hold_background(state: GatewayState, who: str, final: Dict[str, Any], rid: str) -> None:
+    """A background response holds its price until a client reads it finished (then it is billed)."""
+    usage = final.get("usage") or {}
+    tokens = (usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+    held = state.balance.hold(who, "background_responses", estimate(state, final["model"], *tokens))
+    pending: Dict[str, Dict[str, Any]] = state.cache.setdefault("background_holds", {}).setdefault(who, {})
+    pending[final["id"]] = {"hold": held, "request_id": rid, "model": final["model"], "tokens": tokens}
+
+
+def _settle_background(state: GatewayState, who: str, response_id: str, *, bill: bool = True) -> None:
+    pending = state.cache.get("background_holds", {}).get(who, {}).pop(response_id, None)
+    if pending is not None:
+        state.balance.release(who, pending["hold"])
+        if not bill:
+            return
+        prompt, completion = pending["tokens"]
+        bill_job(state, who, request_id=pending["request_id"], model=pending["model"],
+                 prompt_tokens=prompt, completion_tokens=completion)  # fmt: skip
+
+
 async def get_response(request: Request) -> Response:
     ident = request.path_params["response_id"]
     found = _responses_of(gateway(request), owner(request)).get(ident)
     if found is None:
         raise ApiError(404, "not_found", f"Response '{ident}' not found.")
-    return json_response(current(gateway(request), owner(request), found))
+    shown = current(gateway(request), owner(request), found)
+    if shown.get("status") not in ("queued", "in_progress"):  # its run is over: billed (unless cancelled)
+        _settle_background(gateway(request), owner(request), ident, bill=shown.get("status") != "cancelled")
+    return json_response(shown)
 
 
 async def list_responses(request: Request) -> Response:

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from ..errors import ApiError
 from ..fakes import movie, safety
+from ..http.billing import bill_job, estimate
 from ..http.context import (
     api_version,
     chat_model,
@@ -134,14 +135,31 @@ def advance(state: GatewayState, who: str, record: Record) -> Record:
             if record.get("_last_frame"):
                 content["last_frame_url"] = _link(state, base, record["id"], "/last_frame.png")
             record["content"] = content
-            width, height = _RESOLUTIONS[record["resolution"]]
-            tokens = width * height * FPS * record["duration"] // 1024
+            tokens = _video_tokens(record["resolution"], record["duration"])
             record["usage"] = {"completion_tokens": tokens, "total_tokens": tokens}
     elif elapsed >= step and status == "queued":
         record.update(status="running", updated_at=int(started + step))
     if record["status"] != status:
         state.store.put(KIND, who, record["id"], record)
+        if record["status"] in _ENDED:  # billed once, when the task ends
+            error = (record.get("error") or {}).get("code") if record["status"] != "succeeded" else None
+            tokens = (record.get("usage") or {}).get("completion_tokens", 0)
+            bill_job(state, who, request_id=record["_request_id"], model=record["model"],
+                     completion_tokens=tokens, error_code=error)  # fmt: skip
     return record
+
+
+_ENDED = ("succeeded", "failed", "expired", "cancelled")
+
+
+def _video_tokens(resolution: str, duration: int) -> int:
+    width, height = _RESOLUTIONS[resolution]
+    return width * height * FPS * duration // 1024
+
+
+def _running(state: GatewayState, who: str, task_id: str) -> bool:
+    record = state.store.get_owned(KIND, who, task_id)
+    return record is not None and advance(state, who, record)["status"] not in _ENDED
 
 
 def _view(record: Record, version: str) -> Dict[str, Any]:
@@ -219,6 +237,8 @@ async def create_video(request: Request) -> Response:
         "_request_id": request_id(request),
     }
     state.store.put(KIND, who, record["id"], record)
+    held = estimate(state, entry.id, 0, _video_tokens(record["resolution"], duration))
+    state.balance.hold(who, "videos", held, running=lambda: _running(state, who, record["id"]))
     if body.get("callback_url"):
         task = asyncio.ensure_future(
             _send_callback(state, who, record["id"], body["callback_url"], api_version(request))

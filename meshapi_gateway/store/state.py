@@ -14,7 +14,10 @@ realtime route). Attributes other modules rely on:
 * ``store`` - per-owner records (:class:`~meshapi_gateway.store.storage.Store`).
 * ``idempotency`` - stored replies by Idempotency-Key
   (:class:`~meshapi_gateway.store.idempotency.IdempotencyCache`).
-* ``limiter`` - the RPM/RPD counters per caller (:class:`RateLimiter`), or ``None`` without limits.
+* ``limiter`` - the RPM/RPD counters per caller (:class:`RateLimiter`; it counts even without limits, for
+  ``GET /v1/usage/rate-limits``).
+* ``usage`` - the usage rows per owner (:class:`~meshapi_gateway.store.usage.UsageLedger`).
+* ``balance`` - each owner's balance and reservations (:class:`~meshapi_gateway.store.balance.BalanceBook`).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ from ..faults.provider import ProviderFaults
 from ..ids import new_request_id, owner_id_for
 from ..record.reqlog import RequestLog
 from ..settings import DEFAULT_TOKEN, GatewaySettings
+from .balance import DEFAULT_BALANCE, BalanceBook, parse_amount
 from .idempotency import IdempotencyCache
 from .storage import Store
+from .usage import UsageLedger, UsageRow
 
 __all__ = ["DEFAULT_TOKEN", "GatewayState", "RateLimiter"]
 
@@ -71,6 +76,14 @@ class RateLimiter:
                 raise _limited(f"RPD limit of {self.rpd} req/day exceeded.", wait)
             self._minute[caller] = (m_window, m_count + 1)
             self._day[caller] = (d_window, d_count + 1)
+
+    def counters(self, caller: str, now: float) -> Tuple[int, int]:
+        """Requests counted in the current UTC minute and UTC day (what ``hit`` compares to the limits)."""
+        minute, day = int(now // 60), int(now // 86400)
+        with self._lock:
+            m_window, m_count = self._minute.get(caller, (minute, 0))
+            d_window, d_count = self._day.get(caller, (day, 0))
+        return (m_count if m_window == minute else 0), (d_count if d_window == day else 0)
 
     def reset(self) -> None:
         """Forget every counter (as if no request had been made yet)."""
@@ -118,7 +131,10 @@ class GatewayState:
         #: Scripted replies; a bad rule list raises ``RepliesError`` here, at start-up.
         self.replies = Replies(load_rules(settings.replies) if settings.replies is not None else None)
         rpm, rpd = settings.rpm, settings.rpd
-        self.limiter = RateLimiter(rpm, rpd) if (rpm is not None or rpd is not None) else None
+        self.limiter: Optional[RateLimiter] = RateLimiter(rpm, rpd)
+        start = DEFAULT_BALANCE if settings.balance is None else parse_amount(settings.balance)
+        self.usage = UsageLedger(time.time)
+        self.balance = BalanceBook(start)
         self.store = Store(settings.data_dir)
         key = self.store.meta("signing_key")
         if key is None:
@@ -140,13 +156,19 @@ class GatewayState:
         entry = self.catalog.get(model)
         return None if entry is None else self.catalog.cost(entry, prompt_tokens, completion_tokens)
 
+    def bill(self, row: UsageRow) -> None:
+        """Record one attempt's usage and take its cost from its owner's balance."""
+        self.usage.add(row)
+        self.balance.charge(row.owner, row.cost)
+
     @staticmethod
     def new_request_id() -> str:
         return new_request_id()
 
     def reset(self, *, requests: bool = False) -> None:
         """Undo what tests change at run time: pending faults, scripted replies (back to the start-up
-        rules) and rate-limit counters; the request log too when ``requests`` is true."""
+        rules) and rate-limit counters; the request log, the usage rows and the balances (back to the
+        starting amount) too when ``requests`` is true."""
         self.faults.clear()
         self.provider_faults.clear()
         self.replies.reset()
@@ -154,6 +176,8 @@ class GatewayState:
             self.limiter.reset()
         if requests:
             self.requests.clear()
+            self.usage.clear()
+            self.balance.clear()
 
     def close(self) -> None:
         self.store.close()

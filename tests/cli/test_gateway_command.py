@@ -44,6 +44,11 @@ Run = Any
             ["--rpm", "0"],
             "meshapi gateway: argument --rpm: must be at least 1, got 0 (see `meshapi gateway --help`)",
         ),
+        (
+            ["--balance", "-5"],
+            "meshapi gateway: argument --balance: not an amount in USD of at least 0: '-5' "
+            "(see `meshapi gateway --help`)",
+        ),
         (["--json"], "meshapi gateway: unrecognized arguments: --json (see `meshapi gateway --help`)"),
         *[
             (

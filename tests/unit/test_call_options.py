@@ -16,7 +16,7 @@ from meshapi.resources._base import AsyncAPIResource, SyncAPIResource
 
 RESOURCES = [
     "chat.completions", "responses", "embeddings", "compare", "batches", "models", "templates", "images",
-    "rag", "videos", "audio", "moderations", "web", "router", "api_versions",
+    "rag", "videos", "audio", "moderations", "web", "router", "api_versions", "usage", "balance",
 ]  # fmt: skip
 
 

@@ -759,6 +759,7 @@ MINIMAL_PARAMS: Dict[str, Dict[str, Any]] = {
     "CreateBatchParams": {"requests": []},
     "ListModelsParams": {},
     "ModelSearchParams": {},
+    "UsageQueryParams": {},
     "CreateTemplateParams": {"name": "n"},
     "UpdateTemplateParams": {},
     "CreateMemoryParams": {"slug": "prefs"},

@@ -1,0 +1,188 @@
+"""Billing: a paid request finding no balance is refused before its model runs; every billable attempt
+leaves a usage row and is charged (docs/protocol.md §V2).
+
+:class:`BillingMiddleware` sits between the rate limits and the fault plan (``middleware.MIDDLEWARE``), so
+a planned fault is an attempt like any other (an ``error`` row that costs nothing), while a request
+refused by the rate limits never reaches billing. Billable: a ``POST`` to one of :data:`BILLABLE_PATHS`.
+Work that runs after its answer (batches, video tasks, background responses) is recorded when it ends, by
+its route, through :func:`bill_job`, and holds funds until then; its accepted request leaves no row here.
+A replay of a stored idempotent reply (``Idempotent-Replayed: true``) is neither recorded nor charged.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional
+
+from ..errors import ApiError, dumps, envelope
+from ..record.reqlog import RequestRecord
+from ..store.idempotency import REPLAYED_HEADER
+from ..store.state import GatewayState
+from ..store.usage import UsageRow
+from .asgi import (
+    SCOPE_JSON,
+    SCOPE_OWNER,
+    SCOPE_RECORD,
+    SCOPE_REQUEST_ID,
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    send_reply,
+)
+
+__all__ = ["BILLABLE_PATHS", "DEFERRED_PATHS", "BillingMiddleware", "balance_refusal", "bill_job", "estimate"]
+
+#: The endpoints that run a model and are billed per request.
+BILLABLE_PATHS = frozenset({
+    "/v1/chat/completions", "/v1/chat/compare", "/v1/responses", "/v1/embeddings",
+    "/v1/images/generations", "/v1/images/edits", "/v1/audio/speech", "/v1/audio/transcriptions",
+    "/v1/audio/transcriptions/translate", "/v1/audio/translations", "/v1/video/generations",
+    "/v1/web/search", "/v1/moderations", "/v1/batches",
+})  # fmt: skip
+#: Billable endpoints whose accepted work is recorded when it ends (:func:`bill_job`), not when answered.
+DEFERRED_PATHS = frozenset({"/v1/batches", "/v1/video/generations"})
+
+
+def _deferred(path: str, body: Any) -> bool:
+    background = path == "/v1/responses" and isinstance(body, dict) and body.get("background") is True
+    return path in DEFERRED_PATHS or background
+
+
+def _requested_model(body: Any) -> Any:
+    if not isinstance(body, dict):
+        return None
+    lines = body.get("requests")  # a batch: its lines share one model
+    if "model" not in body and isinstance(lines, list) and lines and isinstance(lines[0], dict):
+        inner = lines[0].get("body")
+        return inner.get("model") if isinstance(inner, dict) else None
+    return body.get("model")
+
+
+def estimate(state: GatewayState, model: str, prompt_tokens: int, completion_tokens: int) -> Decimal:
+    """The catalog price of a call (0 for an unknown model): what a reservation holds."""
+    return Decimal(state.price(model, prompt_tokens, completion_tokens) or "0")
+
+
+def bill_job(
+    state: GatewayState,
+    owner: str,
+    *,
+    request_id: str,
+    model: str,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    error_code: Optional[str] = None,
+) -> None:
+    """Record and charge work that ended after its request was answered (a batch line, a video task, a
+    background response); ``error_code`` set: it failed and costs nothing."""
+    ok = error_code is None
+    state.bill(
+        UsageRow(
+            id=state.usage.new_id(),
+            owner=owner,
+            request_id=request_id,
+            model=model,
+            stream=False,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost=estimate(state, model, prompt_tokens, completion_tokens) if ok else Decimal(0),
+            status="success" if ok else "error",
+            error_code=error_code,
+            latency_ms=0,
+            created_at=time.time(),
+        )
+    )
+
+
+def balance_refusal(state: GatewayState, owner: str, model: Any) -> Optional[ApiError]:
+    """The ``402 spend_limit_exceeded`` for a request on a paid model (or none named) when nothing is
+    available to spend; ``None`` when it may run."""
+    entry = state.catalog.resolve(model) if isinstance(model, str) and model else None
+    if entry is not None and entry.is_free:
+        return None
+    available = state.balance.available(owner)
+    if available > 0:
+        return None
+    return ApiError(
+        402,
+        "spend_limit_exceeded",
+        "Insufficient balance: nothing is available to spend (see GET /v1/balance).",
+    )
+
+
+def _cost(record: RequestRecord) -> Decimal:
+    try:
+        cost = Decimal(record.cost) if record.cost is not None else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+    return cost if cost.is_finite() and cost > 0 else Decimal(0)
+
+
+def _served_model(record: RequestRecord) -> Optional[str]:
+    if not record.streamed:
+        body = record.response_json()
+        if isinstance(body, dict) and isinstance(body.get("model"), str):
+            return str(body["model"])
+    return record.model
+
+
+def _error_code(record: RequestRecord) -> Optional[str]:
+    body = record.response_json()
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else f"http_{record.status}"
+
+
+def usage_row(state: GatewayState, owner: str, record: RequestRecord) -> UsageRow:
+    """The usage row of one finished attempt."""
+    ok = record.status is not None and 200 <= record.status < 300
+    body = record.json if isinstance(record.json, dict) else {}
+    tier = body.get("service_tier")
+    return UsageRow(
+        id=state.usage.new_id(),
+        owner=owner,
+        request_id=record.request_id,
+        model=_served_model(record),
+        stream=record.streamed,
+        prompt_tokens=record.tokens_in or 0,
+        completion_tokens=record.tokens_out or 0,
+        cost=_cost(record) if ok else Decimal(0),
+        status="success" if ok else "error",
+        error_code=None if ok else _error_code(record),
+        latency_ms=int(record.duration_ms or 0),
+        created_at=record.time,
+        routing_fallback=record.response_headers.get("x-mesh-routing-fallback") == "true",
+        service_tier=tier if isinstance(tier, str) else "default",
+    )
+
+
+class BillingMiddleware:
+    """Refuses a paid request when the balance is exhausted; records and charges each billable attempt."""
+
+    def __init__(self, app: ASGIApp, state: GatewayState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        owner = scope.get(SCOPE_OWNER)
+        record = scope.get(SCOPE_RECORD)
+        billable = scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in BILLABLE_PATHS
+        if not billable or owner is None or not isinstance(record, RequestRecord):
+            await self.app(scope, receive, send)
+            return
+        body = scope.get(SCOPE_JSON)
+        refusal = balance_refusal(self.state, owner, _requested_model(body))
+        try:
+            if refusal is not None:
+                reply = dumps(envelope(refusal.error_object(), scope[SCOPE_REQUEST_ID]))
+                await send_reply(send, refusal.status, reply, "application/json")
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            record.finish()
+            status = record.status
+            later = status is not None and 200 <= status < 300 and _deferred(scope["path"], body)
+            if status is not None and not later and record.response_headers.get(REPLAYED_HEADER) != "true":
+                self.state.bill(usage_row(self.state, owner, record))
