@@ -191,7 +191,10 @@ def test_bad_starting_balance_is_refused() -> None:
 
 
 def test_running_work_holds_funds() -> None:
-    with serve([TOKEN], batch_step_seconds=0.5, video_step_seconds=0.5) as gw, client(gw) as c:
+    with (
+        serve([TOKEN], batch_step_seconds=0.5, video_step_seconds=0.5, response_step_seconds=1) as gw,
+        client(gw) as c,
+    ):
         lines = [{"custom_id": f"l{i}", "body": chat_body(f"line {i}")} for i in range(2)]
         batch = c.post("/v1/batches", json={"requests": lines}).json()
         video = c.post("/v1/video/generations", json={"model": VIDEO_MODEL, "content": [
@@ -208,10 +211,15 @@ def test_running_work_holds_funds() -> None:
         assert Decimal(held["reserved_usd"]) == sum(Decimal(v) for v in held["reserved_breakdown"].values())
         assert Decimal(held["available_usd"]) == Decimal(held["balance_usd"]) - Decimal(held["reserved_usd"])
         assert events(c)["total"] == 0  # accepted work is billed when it ends
-        c.get(f"/v1/responses/{background.json()['id']}")
-        wait_until(
-            lambda: c.get("/v1/balance").json()["reserved_breakdown"] == {}, timeout=20, what="holds end"
-        )
+        response_path = f"/v1/responses/{background.json()['id']}"
+        assert c.get(response_path).json()["status"] == "queued"  # read while queued: still held
+        assert Decimal(c.get("/v1/balance").json()["reserved_breakdown"]["background_responses"]) > 0
+
+        def holds_end() -> bool:
+            c.get(response_path)  # a background response is billed when read finished
+            return bool(c.get("/v1/balance").json()["reserved_breakdown"] == {})
+
+        wait_until(holds_end, timeout=20, what="holds end")
         assert c.get(f"/v1/batches/{batch['id']}").json()["status"] == "completed"
         assert c.get(f"/v1/video/generations/{video.json()['id']}").json()["status"] == "succeeded"
         rows = events(c)["events"]
