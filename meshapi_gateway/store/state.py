@@ -15,6 +15,8 @@ realtime route). Attributes other modules rely on:
 * ``idempotency`` - stored replies by Idempotency-Key
   (:class:`~meshapi_gateway.store.idempotency.IdempotencyCache`).
 * ``limiter`` - the RPM/RPD counters per caller (:class:`RateLimiter`), or ``None`` without limits.
+* ``response_cache`` - stored chat answers per owner
+  (:class:`~meshapi_gateway.store.response_cache.ResponseCache`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from ..ids import new_request_id, owner_id_for
 from ..record.reqlog import RequestLog
 from ..settings import DEFAULT_TOKEN, GatewaySettings
 from .idempotency import IdempotencyCache
+from .response_cache import ResponseCache
 from .storage import Store
 
 __all__ = ["DEFAULT_TOKEN", "GatewayState", "RateLimiter"]
@@ -126,6 +129,12 @@ class GatewayState:
         self.signing_key = bytes.fromhex(key)
         #: Stored replies by Idempotency-Key (``idempotency.py``).
         self.idempotency = IdempotencyCache()
+        #: Stored chat answers (``response_cache.py``); emptied by :meth:`reset`.
+        self.response_cache = ResponseCache(
+            ttl=settings.response_cache_ttl,
+            max_entries=settings.response_cache_max_entries,
+            max_bytes=settings.response_cache_max_bytes,
+        )
         #: Derived data that is cheap to rebuild and never persisted (e.g. RAG chunk vectors by file id).
         self.cache: Dict[str, Any] = {}
 
@@ -145,8 +154,9 @@ class GatewayState:
 
     def reset(self, *, requests: bool = False) -> None:
         """Undo what tests change at run time: pending faults, scripted replies (back to the start-up
-        rules) and rate-limit counters; the request log too when ``requests`` is true."""
+        rules), rate-limit counters and the response cache; the request log too when ``requests`` is true."""
         self.faults.clear()
+        self.response_cache.clear()
         self.provider_faults.clear()
         self.replies.reset()
         if self.limiter is not None:
