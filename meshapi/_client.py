@@ -163,8 +163,8 @@ class MeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``, ``response_cache``, the retry
-        knobs, the hooks.
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``,
+        ``response_cache``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
@@ -281,8 +281,8 @@ class AsyncMeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``, ``response_cache``, the retry
-        knobs, the hooks.
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``,
+        ``response_cache``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)

@@ -92,8 +92,8 @@ class RequestOptions:
 
     Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
     ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``,
-    ``request_id``, ``api_version``, ``memory`` and ``response_cache``. They are validated here, before anything is sent (the timeout rules
-    are ``meshapi._core.timeouts``).
+    ``request_id``, ``api_version``, ``memory`` and ``response_cache``. They are validated here, before
+    anything is sent (the timeout rules are ``meshapi._core.timeouts``).
     """
 
     timeout: Optional[Union[float, httpx.Timeout]] = None
@@ -109,7 +109,8 @@ class RequestOptions:
     #: this call's ``x-mem-id`` memories (``None``: none sent), used only when ``pins_memory`` (else the client's)
     memory: Optional[Tuple[str, ...]] = None
     pins_memory: bool = False
-    #: ``False``: send ``X-Mesh-Cache: no-store``; ``True``: do not, even if the client does; ``None``: the client's
+    #: ``False``: send ``X-Mesh-Cache: no-store``; ``True``: do not, even if the client does;
+    #: ``None``: as the client says
     response_cache: Optional[bool] = None
     #: a chat call that may walk a model-fallback chain (set by the chat resource, never sent)
     fallback: bool = False

@@ -142,6 +142,13 @@ def test_the_cache_can_be_off_for_every_key() -> None:
         assert [post(gateway, sent, token=OTHER).headers.get("x-cache") for _ in range(2)] == [None, "HIT"]
 
 
+def test_the_command_line_can_turn_it_off() -> None:
+    from meshapi_gateway.http.cli import _parser
+
+    assert _parser().parse_args([]).response_cache is True
+    assert _parser().parse_args(["--no-response-cache"]).response_cache is False
+
+
 def test_a_stored_answer_is_replayed_as_sse(gw: Gateway) -> None:
     sent = body()
     plain = post(gw, sent).json()
