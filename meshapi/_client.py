@@ -99,7 +99,8 @@ class MeshAPI(_ClientBase):
     ``MESHAPI_API_KEY`` variable (when ``MESHAPI_TOKEN`` is unset). ``api_version`` is sent as
     ``X-Mesh-Version`` on every HTTP request (default ``meshapi.MESH_API_VERSION``; ``None`` sends no
     header and the gateway serves its baseline; a label that is not ``YYYY-MM`` is a ``ConfigurationError``).
-    ``memory`` (memory slugs, at most 16) is sent as ``x-mem-id`` (README "Memories").
+    ``memory`` (memory slugs, at most 16) is sent as ``x-mem-id`` (README "Memories"). ``response_cache=False``
+    sends ``X-Mesh-Cache: no-store`` on every request (README "Gateway response cache").
     """
 
     def __init__(
@@ -131,6 +132,7 @@ class MeshAPI(_ClientBase):
         limits: Optional[httpx.Limits] = None,
         api_version: Optional[str] = MESH_API_VERSION,
         memory: Optional[Sequence[str]] = None,
+        response_cache: bool = True,
     ) -> None:
         extra: Dict[str, Any] = {
             "httpx_client": httpx_client,
@@ -154,6 +156,7 @@ class MeshAPI(_ClientBase):
             "limits": limits,
             "api_version": api_version,
             "memory": memory,
+            "response_cache": response_cache,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = SyncHttpClient(self._config)
@@ -162,8 +165,8 @@ class MeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``, the retry
-        knobs, the hooks.
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``,
+        ``response_cache``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
@@ -248,6 +251,7 @@ class AsyncMeshAPI(_ClientBase):
         limits: Optional[httpx.Limits] = None,
         api_version: Optional[str] = MESH_API_VERSION,
         memory: Optional[Sequence[str]] = None,
+        response_cache: bool = True,
     ) -> None:
         extra: Dict[str, Any] = {
             "async_httpx_client": async_httpx_client,
@@ -271,6 +275,7 @@ class AsyncMeshAPI(_ClientBase):
             "limits": limits,
             "api_version": api_version,
             "memory": memory,
+            "response_cache": response_cache,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
@@ -280,8 +285,8 @@ class AsyncMeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``, the retry
-        knobs, the hooks.
+        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``,
+        ``response_cache``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)

@@ -31,6 +31,7 @@ from ._errors import ConfigurationError, InvalidParamsError
 from ._memory import check_memory_ids
 from ._redact import pin_secret, remember_secret
 from ._resilience import FallbackConfig, RetryPolicy, schedule_of
+from ._response_cache import check_response_cache
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -138,6 +139,9 @@ class MeshAPIConfig:
     api_version: Optional[str] = MESH_API_VERSION
     #: Memory slugs sent as ``x-mem-id`` on every request (``meshapi._memory``); ``None``: none.
     memory: Optional[Sequence[str]] = None
+    #: ``False``: every request says ``X-Mesh-Cache: no-store`` (the gateway response cache is neither
+    #: read nor written; ``meshapi._response_cache``); a call's ``response_cache=True`` undoes it.
+    response_cache: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -188,6 +192,8 @@ class MeshAPIConfig:
         self._check_resilience()
         self.api_version = check_api_version(self.api_version)
         self.memory = check_memory_ids(self.memory)
+        if check_response_cache(self.response_cache) is None:
+            raise ConfigurationError("response_cache must be True or False, got None")
         if self.limits is not None:
             if not isinstance(self.limits, httpx.Limits):
                 raise ConfigurationError(f"limits must be an httpx.Limits, got {type(self.limits).__name__}")
@@ -434,6 +440,7 @@ OVERRIDABLE = frozenset(
         "new_pool_after_fork",
         "api_version",
         "memory",
+        "response_cache",
     }
 )
 

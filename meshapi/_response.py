@@ -32,6 +32,7 @@ from ._core.response import foreign_errors
 from ._errors import InvalidParamsError
 from ._memory import memory_applied
 from ._resilience import GatewayRoutingEvent, routing_event, routing_model
+from ._response_cache import cache_hit
 from ._streaming import AsyncStream, Stream
 from ._transport.capture import CAPTURE, Capture, StopAfterResponse
 
@@ -105,6 +106,11 @@ class _ResponseInfo:
         """The memories whose items were injected (``X-Mesh-Memory-Applied``, a list of slugs; ``[]`` when
         none fitted), ``None`` when the answer does not carry the header."""
         return memory_applied(self.http_response.headers)
+
+    @property
+    def cache_hit(self) -> bool:
+        """Whether the gateway answered from its response cache (``X-Cache: HIT``; a miss has no header)."""
+        return cache_hit(self.http_response.headers)
 
     def __repr__(self) -> str:
         return (

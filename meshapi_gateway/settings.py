@@ -157,6 +157,15 @@ class GatewaySettings:
     #: A stored API version per token (token -> ``YYYY-MM``), like a key's pin: served when a request
     #: sends no ``X-Mesh-Version`` (the header wins; without either, the baseline).
     api_version_pins: Optional[Mapping[str, str]] = None
+    #: The gateway response cache of chat completions (``store/response_cache.py``): on for every key
+    #: unless false; ``response_cache_per_token`` (token -> on/off) is a key's own setting and wins.
+    #: Entries live ``response_cache_ttl`` seconds; at most ``response_cache_max_entries`` answers and
+    #: ``response_cache_max_bytes`` bytes are kept across all keys (least recently used dropped first).
+    response_cache: bool = True
+    response_cache_per_token: Optional[Mapping[str, bool]] = None
+    response_cache_ttl: float = 24 * 60 * 60.0
+    response_cache_max_entries: int = 10_000
+    response_cache_max_bytes: int = 64 * 1024 * 1024
 
     @classmethod
     def build(

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from .._api_version import check_api_version
 from .._errors import InvalidParamsError
 from .._memory import check_memory_ids
+from .._response_cache import check_response_cache
 from .timeouts import TimeoutTypes, validate_timeout, validate_total_timeout
 
 __all__ = [
@@ -91,8 +92,8 @@ class RequestOptions:
 
     Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
     ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``,
-    ``request_id``, ``api_version`` and ``memory``. They are validated here, before anything is sent (the timeout rules
-    are ``meshapi._core.timeouts``).
+    ``request_id``, ``api_version``, ``memory`` and ``response_cache``. They are validated here, before
+    anything is sent (the timeout rules are ``meshapi._core.timeouts``).
     """
 
     timeout: Optional[Union[float, httpx.Timeout]] = None
@@ -108,6 +109,9 @@ class RequestOptions:
     #: this call's ``x-mem-id`` memories (``None``: none sent), used only when ``pins_memory`` (else the client's)
     memory: Optional[Tuple[str, ...]] = None
     pins_memory: bool = False
+    #: ``False``: send ``X-Mesh-Cache: no-store``; ``True``: do not, even if the client does;
+    #: ``None``: as the client says
+    response_cache: Optional[bool] = None
     #: a chat call that may walk a model-fallback chain (set by the chat resource, never sent)
     fallback: bool = False
     #: the call's own chain (``fallback_models=``); ``None``: the client's ``FallbackConfig``
@@ -126,6 +130,7 @@ class RequestOptions:
         request_id: Optional[str] = None,
         api_version: Any = _CLIENT_VERSION,
         memory: Any = _CLIENT_MEMORY,
+        response_cache: Optional[bool] = None,
     ) -> RequestOptions:
         if timeout is not None:
             timeout = validate_timeout(timeout)
@@ -162,6 +167,7 @@ class RequestOptions:
             pins_version=pins_version,
             memory=check_memory_ids(memory, error=InvalidParamsError) if pins_memory else None,
             pins_memory=pins_memory,
+            response_cache=check_response_cache(response_cache, error=InvalidParamsError),
         )
 
 
@@ -345,6 +351,7 @@ class _Options(TypedDict, total=False):
     request_id: Optional[str]
     api_version: Optional[str]
     memory: Optional[Sequence[str]]
+    response_cache: Optional[bool]
 
 
 class CallOptions(_TimeoutOption, _RetriesOption, _Options, total=False):

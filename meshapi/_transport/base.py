@@ -36,6 +36,7 @@ from .._resilience import (
     RetryEvent,
     routing_event,
 )
+from .._response_cache import NO_STORE, RESPONSE_CACHE_HEADER
 from .._version import __version__
 from . import fork as _fork
 from . import otel as _otel
@@ -143,6 +144,8 @@ class HttpClientBase:
             headers[API_VERSION_HEADER] = self._config.api_version
         if self._config.memory:
             headers[MEMORY_HEADER] = memory_header(tuple(self._config.memory))
+        if not self._config.response_cache:
+            headers[RESPONSE_CACHE_HEADER] = NO_STORE
         headers.update(custom_headers_from_env())  # under the explicit default headers
         if self._config.default_headers:
             headers.update(self._config.default_headers)
@@ -178,6 +181,8 @@ class HttpClientBase:
             headers[API_VERSION_HEADER] = options.api_version
         if options.memory:  # only set when the call names its own (pins_memory)
             headers[MEMORY_HEADER] = memory_header(options.memory)
+        if options.response_cache is False:
+            headers[RESPONSE_CACHE_HEADER] = NO_STORE
         if options.extra_headers:
             headers.update(options.extra_headers)
         query = params
@@ -197,6 +202,8 @@ class HttpClientBase:
                 merged.pop(API_VERSION_HEADER, None)  # this call asked for no version header
             if options.pins_memory and not options.memory:
                 merged.pop(MEMORY_HEADER, None)  # this call asked for no memory
+            if options.response_cache:
+                merged.pop(RESPONSE_CACHE_HEADER, None)  # this call uses the cache the client opted out of
             request = httpx.Request(
                 method, url, content=data, params=query, headers=merged, extensions=direct.timeout(timeout)
             )
@@ -206,6 +213,8 @@ class HttpClientBase:
                 sent.pop(API_VERSION_HEADER, None)
             if options.pins_memory and not options.memory:
                 sent.pop(MEMORY_HEADER, None)
+            if options.response_cache:
+                sent.pop(RESPONSE_CACHE_HEADER, None)
             request = self._client.build_request(
                 method, url, content=data, params=query, headers=sent, timeout=timeout
             )

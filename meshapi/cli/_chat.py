@@ -2,7 +2,9 @@
 
 Tokens are written as they arrive. With ``--json`` nothing is streamed and the final completion (the
 chunks merged by the SDK's accumulator, plus the gateway's ``cost`` when it sent one) is printed as one
-JSON document; in interactive mode one compact JSON line per turn. A failed turn in interactive mode is
+JSON document; in interactive mode one compact JSON line per turn. ``-v``/``--verbose`` writes the
+stats line (model, tokens, cost, request id, and ``cache hit`` when the gateway answered from its response
+cache, docs/protocol.md §V3.1) to stderr after every answer, also when stderr is not a terminal. A failed turn in interactive mode is
 reported and dropped from the history, and the conversation goes on (the exit code is then 1).
 
 In the conversation, lines starting with ``/`` are commands (``/help`` lists them: ``/reset``,
@@ -26,6 +28,7 @@ import sys
 from typing import Any, Callable, Dict, List, Optional
 
 from .._errors import MeshAPIError
+from .._response_cache import cache_hit
 from ._args import Commands, existing_file, positive_int, temperature
 from ._chat_tools import load_tools, tools_turn
 from ._context import Context
@@ -84,6 +87,12 @@ def register(commands: Commands) -> None:
         help="with -i: keep the prompt history in FILE "
         "(default $XDG_STATE_HOME/meshapi/chat_history, else ~/.local/state/meshapi/chat_history)",
     )
+    chat.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="after each answer, its model, tokens, cost, request id and 'cache hit' on stderr",
+    )
 
 
 def read_prompt(prompt: Optional[str], what: str = "prompt") -> str:
@@ -104,14 +113,14 @@ def read_prompt(prompt: Optional[str], what: str = "prompt") -> str:
     return text.rstrip("\n")
 
 
-def _stats(completion: Any, cost: Optional[str]) -> str:
+def _stats(completion: Any, cost: Optional[str], extra: Optional[List[str]] = None) -> str:
     parts = [completion.model or "?"]
     usage = completion.usage
     if usage is not None:
         parts.append(f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens")
     if cost is not None:
         parts.append(f"${cost}")
-    return "[" + " · ".join(parts) + "]"
+    return "[" + " · ".join(parts + (extra or [])) + "]"
 
 
 def stream_turn(context: Context, messages: List[Message]) -> Dict[str, Any]:
@@ -140,6 +149,7 @@ def stream_turn(context: Context, messages: List[Message]) -> Dict[str, Any]:
             ui.note(_stats(result["completion"], result["cost"]))
         return result
     cost: Optional[str] = None
+    details: List[str] = []
     try:
         with client.chat.completions.stream(**fields) as stream:
             for chunk in stream:
@@ -149,13 +159,18 @@ def stream_turn(context: Context, messages: List[Message]) -> Dict[str, Any]:
                     if choice.index == 0 and choice.delta is not None and choice.delta.content:
                         ui.write(choice.delta.content)
             completion = stream.get_final_completion()
+            details = [f"request {stream.request_id}"] if stream.request_id else []
+            if cache_hit(stream.headers):
+                details.append("cache hit")
     finally:
         ui.end_line()  # whatever happened, the next output starts on a line of its own
     text = ""
     if completion.choices and completion.choices[0].message is not None:
         content = completion.choices[0].message.content
         text = content if isinstance(content, str) else ""
-    if ui.tty and not ui.json_mode:
+    if getattr(args, "verbose", False):
+        ui.note(_stats(completion, cost, details))
+    elif ui.tty and not ui.json_mode:
         ui.note(_stats(completion, cost))
     return {"completion": completion, "text": text, "cost": cost}
 

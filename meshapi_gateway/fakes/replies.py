@@ -197,6 +197,8 @@ class Replies:
         self._lock = threading.Lock()
         self._initial: List[ReplyRule] = list(rules or [])
         self._rules: List[ReplyRule] = list(self._initial)
+        #: Counts the changes of the rules (the response cache does not replay answers of older rules).
+        self.version = 0
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -210,22 +212,26 @@ class Replies:
         new = load_rules(source)
         with self._lock:
             self._rules.extend(new)
+            self.version += 1
         return new
 
     def replace(self, source: RulesSource) -> List[ReplyRule]:
         new = load_rules(source)
         with self._lock:
             self._rules = list(new)
+            self.version += 1
         return new
 
     def clear(self) -> None:
         with self._lock:
             self._rules = []
+            self.version += 1
 
     def reset(self) -> None:
         """Back to the rules the gateway started with."""
         with self._lock:
             self._rules = list(self._initial)
+            self.version += 1
 
     def answer_for(self, model: str, messages: Sequence[Mapping[str, Any]]) -> Optional[Answer]:
         """The scripted answer for this model and conversation, or ``None``."""

@@ -179,6 +179,12 @@ def _parser() -> argparse.ArgumentParser:
         help="time a client has to send a whole request body, then a 408 and the connection closed (default 30)",
     )
     parser.add_argument("--no-inspector", action="store_true", help="do not serve the /_inspector/ web page")
+    parser.add_argument(
+        "--no-response-cache",
+        dest="response_cache",
+        action="store_false",
+        help="never answer chat completions from the response cache (default: on, 24 h per key)",
+    )
     proxy = parser.add_argument_group("record and replay (in front of a real gateway)")
     proxy.add_argument("--upstream", metavar="URL", help="send /v1 requests on to this gateway")
     proxy.add_argument(

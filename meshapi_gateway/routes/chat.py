@@ -3,6 +3,8 @@
 ``service_tier`` (docs/protocol.md §V4) is checked before routing and echoed as the tier that served the
 call, in the body and in every chunk; a flex call's cost is at the flex prices. ``cache_control`` markers
 give ``usage.prompt_tokens_details`` its cached and written tokens (``fakes/prompt_cache.py``, §V3.2).
+An eligible request is answered from the gateway response cache when it can be, else its answer is
+written there (``_chat_cache.py``, §V3.1).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..fakes import engine, memory, routing
-from ..fakes.catalog import Catalog, ModelEntry, served_tier
+from ..fakes.catalog import Catalog, served_tier
 from ..fakes.prompt_cache import PromptCache, strip_markers
 from ..fakes.templating import apply_template
 from ..http.context import gateway, json_body, json_response, owner, pace
 from ..http.sse import DONE, data_event, sse_response
 from ..ids import hex_id
 from ..store.state import GatewayState
+from . import _chat_cache
 from ._conversation import (
     CHAT,
     check_context,
@@ -33,7 +36,6 @@ from ._conversation import (
     requested_tier,
     resolve_model,
     run_chat,
-    usage,
 )
 
 
@@ -45,7 +47,14 @@ async def chat_completions(request: Request) -> Response:
     applied = _inject_memories(state, request, body)
     entry, auto = resolve_model(state, request, body.get("model"))
     tier = requested_tier(body, entry)
+    ticket = _chat_cache.ticket(state, request, body, entry, tier)
+    answer = ticket.hit() if ticket is not None else None
+    if answer is not None:  # no upstream call: no routing, no provider faults
+        check_tool_choice(body)
+        return _replay(state, answer, bool(body.get("stream")))
     entry, routed = routing.for_request(state, request.headers.get("authorization", ""), body, entry, tier)
+    if routed.get("x-mesh-routing-fallback") == "true":
+        ticket = None  # another model answered: not what this key stands for
     tier = served_tier(tier, entry)
     check_tool_choice(body)
     cache = _prompt_cache(state).account(owner(request), entry, body)
@@ -57,21 +66,47 @@ async def chat_completions(request: Request) -> Response:
     check_context(entry, body, prompt_tokens)
     completion_id = hex_id("chatcmpl-", 24)
     created = int(time.time())
-    if body.get("stream"):
-        headers = {"x-auto-routed": "true", "x-resolved-model-id": entry.id} if auto else {}
-        headers.update(applied)
-        return sse_response(
-            _chat_stream(state, completion_id, created, entry, choices, prompt_tokens, tier, cache), headers
-        )
-    if state.latency > 0:
-        await asyncio.sleep(state.latency)
     result = completion_body(completion_id, created, entry.id, choices, prompt_tokens, tier, cache)
+    kept: Dict[str, str] = {}  # the headers a hit replays
     if auto:
         result.update(
             {"x_auto_routed": True, "x_resolved_model_id": entry.id, "x_auto_routed_fallback": False}
         )
-        routed = {"x-mesh-routing-model": entry.id, **routed}  # the router's pick (non-streaming only)
-    return json_response(result, headers={**routed, **applied})
+        kept = {"x-mesh-routing-model": entry.id}  # the router's pick (non-streaming only)
+    if body.get("stream"):
+        headers = {"x-auto-routed": "true", "x-resolved-model-id": entry.id} if auto else {}
+        headers.update(applied)
+        tail = {
+            "usage": result["usage"],
+            "cost": Catalog.cost(entry, prompt_tokens, result["usage"]["completion_tokens"], tier),
+        }
+        events = _chat_stream(state, _head(result), choices, tail)
+        if ticket is not None:
+            events = ticket.store_after(events, result, kept)
+        return sse_response(events, headers)
+    if state.latency > 0:
+        await asyncio.sleep(state.latency)
+    if ticket is not None:
+        ticket.store(result, kept)
+    return json_response(result, headers={**routed, **kept, **applied})
+
+
+def _replay(state: GatewayState, answer: _chat_cache.CachedAnswer, stream: bool) -> Response:
+    """A stored answer with ``X-Cache: HIT``: as it was stored, or as SSE; nothing is billed."""
+    if not stream:
+        return json_response(answer.body, headers={**answer.headers, **_chat_cache.HIT})
+    tail = {"usage": answer.body.get("usage"), "cost": "0"}
+    events = _chat_stream(state, _head(answer.body), _chat_cache.choices_of(answer.body), tail)
+    return sse_response(events, _chat_cache.stream_headers(answer))
+
+
+def _head(result: Dict[str, Any]) -> Dict[str, Any]:
+    """The fields every chunk of a completion's stream repeats."""
+    head = {"id": result["id"], "object": "chat.completion.chunk", "created": result["created"]}
+    head["model"] = result["model"]
+    if "service_tier" in result:
+        head["service_tier"] = result["service_tier"]
+    return head
 
 
 def _inject_memories(state: GatewayState, request: Request, body: Dict[str, Any]) -> Dict[str, str]:
@@ -91,22 +126,9 @@ def _prompt_cache(state: GatewayState) -> PromptCache:
 
 
 async def _chat_stream(
-    state: GatewayState,
-    completion_id: str,
-    created: int,
-    entry: ModelEntry,
-    choices: List[engine.Choice],
-    prompt_tokens: int,
-    tier: str,
-    cache: Optional[Dict[str, int]],
+    state: GatewayState, head: Dict[str, Any], choices: List[engine.Choice], tail: Dict[str, Any]
 ) -> AsyncIterator[bytes]:
-    head = {
-        "id": completion_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": entry.id,
-        "service_tier": tier,
-    }
+    """The SSE events of a completion: ``head`` in every chunk, ``tail`` (``usage``, ``cost``) in the last."""
 
     def chunk(index: int, delta: Dict[str, Any], finish: Optional[str] = None) -> bytes:
         return data_event({**head, "choices": [{"index": index, "delta": delta, "finish_reason": finish}]})
@@ -132,14 +154,7 @@ async def _chat_stream(
             yield chunk(index, {"content": piece})
             await pace(state)
         yield chunk(index, {}, choice.finish_reason)
-    completion_tokens = sum(c.completion_tokens for c in choices)
-    tail = {
-        **head,
-        "choices": [],
-        "usage": usage(prompt_tokens, completion_tokens, cache),
-        "cost": Catalog.cost(entry, prompt_tokens, completion_tokens, tier),
-    }
-    yield data_event(tail)
+    yield data_event({**head, "choices": [], **tail})
     yield DONE
 
 

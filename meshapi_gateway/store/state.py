@@ -18,6 +18,8 @@ realtime route). Attributes other modules rely on:
   ``GET /v1/usage/rate-limits``).
 * ``usage`` - the usage rows per owner (:class:`~meshapi_gateway.store.usage.UsageLedger`).
 * ``balance`` - each owner's balance and reservations (:class:`~meshapi_gateway.store.balance.BalanceBook`).
+* ``response_cache`` - stored chat answers per owner
+  (:class:`~meshapi_gateway.store.response_cache.ResponseCache`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ..record.reqlog import RequestLog
 from ..settings import DEFAULT_TOKEN, GatewaySettings
 from .balance import DEFAULT_BALANCE, BalanceBook, parse_amount
 from .idempotency import IdempotencyCache
+from .response_cache import ResponseCache
 from .storage import Store
 from .usage import UsageLedger, UsageRow
 
@@ -143,6 +146,12 @@ class GatewayState:
         self.signing_key = bytes.fromhex(key)
         #: Stored replies by Idempotency-Key (``idempotency.py``).
         self.idempotency = IdempotencyCache()
+        #: Stored chat answers (``response_cache.py``); emptied by :meth:`reset`.
+        self.response_cache = ResponseCache(
+            ttl=settings.response_cache_ttl,
+            max_entries=settings.response_cache_max_entries,
+            max_bytes=settings.response_cache_max_bytes,
+        )
         #: Derived data that is cheap to rebuild and never persisted (e.g. RAG chunk vectors by file id).
         self.cache: Dict[str, Any] = {}
 
@@ -167,9 +176,10 @@ class GatewayState:
 
     def reset(self, *, requests: bool = False) -> None:
         """Undo what tests change at run time: pending faults, scripted replies (back to the start-up
-        rules) and rate-limit counters; the request log, the usage rows and the balances (back to the
-        starting amount) too when ``requests`` is true."""
+        rules), rate-limit counters and the response cache; the request log, the usage rows and the
+        balances (back to the starting amount) too when ``requests`` is true."""
         self.faults.clear()
+        self.response_cache.clear()
         self.provider_faults.clear()
         self.replies.reset()
         if self.limiter is not None:

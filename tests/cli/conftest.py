@@ -33,12 +33,14 @@ def cli_gateway() -> Iterator[Any]:
 
 @pytest.fixture
 def gw(cli_gateway: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The gateway, with MESHAPI_BASE_URL / MESHAPI_TOKEN pointing at it; faults cleared afterwards."""
+    """The gateway, with MESHAPI_BASE_URL / MESHAPI_TOKEN pointing at it; faults and the response cache
+    cleared afterwards."""
     monkeypatch.setenv("MESHAPI_BASE_URL", cli_gateway.base_url)
     monkeypatch.setenv("MESHAPI_TOKEN", cli_gateway.token)
     monkeypatch.delenv("MESHAPI_CLI_DEBUG", raising=False)
     yield cli_gateway
     cli_gateway.faults.clear()
+    cli_gateway.state.response_cache.clear()  # one test's answers are not the next one's hits
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ def client(gw: Gateway) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=gw.base_url, headers=headers, timeout=10) as c:
         yield c
     gw.faults.clear()
+    gw.state.response_cache.clear()  # one test's stored answers are not the next one's hits
 
 
 @pytest.fixture

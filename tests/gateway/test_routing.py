@@ -30,6 +30,7 @@ def gw() -> Iterator[Gateway]:
 def _clean(gw: Gateway) -> Iterator[None]:
     yield
     gw.provider_faults.clear()
+    gw.state.response_cache.clear()
 
 
 def post(gw: Gateway, models: List[str], token: str = ROUTED, **extra: Any) -> httpx.Response:

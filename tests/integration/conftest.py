@@ -29,6 +29,7 @@ def _clean_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     if "gateway" in request.fixturenames:
         gw = request.getfixturevalue("gateway")
         gw.faults.clear()
+        gw.state.response_cache.clear()  # one test's answers are not the next one's hits
 
 
 @pytest.fixture

@@ -131,8 +131,10 @@ async def test_chat_and_responses_echo_the_tier_that_served(any_client: Any) -> 
         "default",
         "default",
     )
-    stream = await resolve(
-        any_client.chat.completions.create(model=FLEX_MODEL, messages=HELLO, service_tier="flex", stream=True)
+    stream = await resolve(  # the same request as ``flex``: not from the response cache, so it is priced
+        any_client.chat.completions.create(
+            model=FLEX_MODEL, messages=HELLO, service_tier="flex", stream=True, response_cache=False
+        )
     )
     chunks = await collect(stream)
     assert {c.service_tier for c in chunks} == {"flex"}
