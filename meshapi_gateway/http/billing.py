@@ -18,6 +18,7 @@ from typing import Any, Optional
 from ..errors import ApiError, dumps, envelope
 from ..record.reqlog import RequestRecord
 from ..store.idempotency import REPLAYED_HEADER
+from ..store.response_cache import cache_source
 from ..store.state import GatewayState
 from ..store.usage import UsageRow
 from .asgi import (
@@ -140,6 +141,7 @@ def usage_row(state: GatewayState, owner: str, record: RequestRecord) -> UsageRo
     ok = record.status is not None and 200 <= record.status < 300
     body = record.json if isinstance(record.json, dict) else {}
     tier = body.get("service_tier")
+    source = _cache_source(record)
     return UsageRow(
         id=state.usage.new_id(),
         owner=owner,
@@ -148,14 +150,29 @@ def usage_row(state: GatewayState, owner: str, record: RequestRecord) -> UsageRo
         stream=record.streamed,
         prompt_tokens=record.tokens_in or 0,
         completion_tokens=record.tokens_out or 0,
-        cost=_cost(record) if ok else Decimal(0),
+        cost=_cost(record) if ok and source != "gateway" else Decimal(0),  # a cache hit costs nothing
         status="success" if ok else "error",
         error_code=None if ok else _error_code(record),
         latency_ms=int(record.duration_ms or 0),
         created_at=record.time,
         routing_fallback=record.response_headers.get("x-mesh-routing-fallback") == "true",
         service_tier=tier if isinstance(tier, str) else "default",
+        cache_source=source,
     )
+
+
+def _cache_source(record: RequestRecord) -> Optional[str]:
+    """``"gateway"`` for a response-cache hit, ``"provider"`` for an answer that reports cached prompt
+    tokens (read from a plain JSON answer; a stream's usage is not kept), else ``None``."""
+    source = cache_source(record.response_headers)
+    if source is None and not record.streamed:
+        body = record.response_json()
+        usage = body.get("usage") if isinstance(body, dict) else None
+        details = usage.get("prompt_tokens_details") if isinstance(usage, dict) else None
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        if isinstance(cached, int) and cached > 0:
+            source = "provider"
+    return source
 
 
 class BillingMiddleware:

@@ -66,6 +66,7 @@ class UsageRow:
     created_at: float
     routing_fallback: bool = False
     service_tier: Optional[str] = None
+    cache_source: Optional[str] = None  # "gateway": a response-cache hit (not billed); "provider": cached tokens
 
     def as_dict(self) -> Dict[str, Any]:
         return {
@@ -83,7 +84,7 @@ class UsageRow:
             "error_code": self.error_code,
             "created_at": iso_timestamp(self.created_at),
             "routing_fallback": self.routing_fallback,
-            "cache_source": None,
+            "cache_source": self.cache_source,
             "service_tier": self.service_tier,
         }
 

@@ -54,6 +54,7 @@ async def test_calls_show_up_in_usage_exactly(made: Any) -> None:
     raws = [await resolve(client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES))
             for _ in range(3)]  # fmt: skip
     served = [(raw.request_id, (await resolve(raw.parse())).usage) for raw in raws]
+    assert [raw.cache_hit for raw in raws] == [False, True, True]  # the same eligible call: stored answers
     page = await resolve(client.usage.events(limit=2))
     assert page.total == 3 and page.has_more and len(page.events) == 2
     every = await collect(client.usage.iter_events(page_size=2))
@@ -64,7 +65,9 @@ async def test_calls_show_up_in_usage_exactly(made: Any) -> None:
             usage.prompt_tokens,
             usage.completion_tokens,
         )
-        assert event.cost_usd == price(usage.prompt_tokens, usage.completion_tokens)
+        hit = event.request_id != served[0][0]  # a response-cache hit is recorded, not billed
+        assert event.cost_usd == (Decimal(0) if hit else price(usage.prompt_tokens, usage.completion_tokens))
+        assert event.cache_source == ("gateway" if hit else None)
         assert isinstance(event.cost_usd, Decimal)
     summary = await resolve(client.usage.summary())
     assert (summary.total_requests, summary.successful_requests) == (3, 3)
