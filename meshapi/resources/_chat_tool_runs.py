@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Optional, Union,
 from ._base import Unpack, spell_out_keywords
 from ._lazy import LazyNames
 
-if TYPE_CHECKING:  # at run time: load()
+if TYPE_CHECKING:  # at run time: _import(), on first use
     from ..lib.chat_request import ToolRunArgs
     from ..lib.tool_loop import ChatWire, start_run
     from ..lib.tool_runner import ToolRunner, ToolStreamRunner
@@ -58,7 +58,7 @@ class ChatToolRuns:
     """``CompletionsResource.run_tools``: each turn of the run is a call of its ``create``."""
 
     if TYPE_CHECKING:
-        create: Callable[..., Any]
+        create: Callable[..., Any]  # the resource's own: each turn calls it
 
     @overload
     def run_tools(
@@ -104,7 +104,7 @@ class AsyncChatToolRuns:
     """``AsyncCompletionsResource.run_tools``: each turn of the run is a call of its ``create``."""
 
     if TYPE_CHECKING:
-        create: Callable[..., Any]
+        create: Callable[..., Any]  # the resource's own: each turn calls it
 
     @overload
     def run_tools(

@@ -2,8 +2,9 @@
 mixins the classes of ``responses.py`` inherit.
 
 Why a module of its own: these methods manage responses made with ``background=True`` rather than make
-one, and they share their own helpers (the id of a response or of its id, the wait's deadline error);
-apart, ``responses.py`` stays under the size limit. Its ``TERMINAL_RESPONSE_STATUSES`` is defined here.
+one, and they share helpers of their own (the id taken from a response or given as is, the wait's
+time-out error); apart, ``responses.py`` stays under the size limit. Its ``TERMINAL_RESPONSE_STATUSES``
+and its path are defined here (it re-exports the first and sends to the second).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ._base import Unpack, cursor_query, spell_out_keywords
 
 __all__ = ["PATH", "TERMINAL_RESPONSE_STATUSES", "AsyncResponseJobs", "ResponseJobs"]
 
-PATH = "/v1/responses"
+PATH = "/v1/responses"  # responses.py's _PATH
 #: The statuses a response does not leave; ``wait()`` returns at the first of them.
 TERMINAL_RESPONSE_STATUSES = frozenset({"completed", "incomplete", "failed", "cancelled"})
 
@@ -51,7 +52,7 @@ class ResponseJobs:
     """``ResponsesResource``'s methods for background responses."""
 
     if TYPE_CHECKING:
-        _http: SyncHttpClient
+        _http: SyncHttpClient  # SyncAPIResource's
 
     def get(
         self,
@@ -133,7 +134,7 @@ class AsyncResponseJobs:
     """``AsyncResponsesResource``'s methods for background responses."""
 
     if TYPE_CHECKING:
-        _http: AsyncHttpClient
+        _http: AsyncHttpClient  # AsyncAPIResource's
 
     async def get(
         self,
