@@ -11,6 +11,7 @@ written, and checks the rules on the resulting graph:
   private attribute of their objects;
 - a resource module imports no other resource module (the package's private ``_base``-like modules
   aside) and no shim;
+- a resource module stays within the project's size limit (its parts move to private modules);
 - nothing inside ``meshapi`` imports the 0.1.4/0.1.12 shims ``meshapi._http`` / ``meshapi._types``.
 
 Nothing here names today's modules: packages, shims and rules are found from the tree on disk, so the
@@ -392,6 +393,24 @@ def test_resources_import_neither_each_other_nor_the_shims() -> None:
 
     problems = _violations(MODULES, resources, banned)
     assert not problems, "\n".join(problems)
+
+
+# A resource module grows with each endpoint; past what a reader takes in at once, its parts move to
+# private modules of the package (``_base``, ``_lazy``, the ``run_tools`` mixins), which the rule above
+# lets every resource share.
+RESOURCE_MODULE_MAX_LINES = 450
+
+
+def test_resource_modules_stay_within_the_size_limit() -> None:
+    resources = f"{SDK}.resources"
+    sizes = {
+        name: len(module.path.read_text(encoding="utf-8").splitlines())
+        for name, module in MODULES.items()
+        if _in(name, resources) and name != resources
+    }
+    assert len(sizes) > 10, f"the resource modules were not found: {sorted(sizes)}"
+    too_long = {name: lines for name, lines in sizes.items() if lines > RESOURCE_MODULE_MAX_LINES}
+    assert not too_long, f"over {RESOURCE_MODULE_MAX_LINES} lines (split into private modules): {too_long}"
 
 
 def test_nothing_inside_the_sdk_imports_the_shims() -> None:

@@ -8,13 +8,12 @@ purpose: it is the signature ``with_raw_response`` is typed with (``resources/_b
 
 The chat models, the stream classes and the keyword TypedDicts are imported by :func:`_load`, not at the
 top: ``client.chat`` is often first read inside a running event loop, where building them would stall it
-for about 100 ms (``meshapi._warmup`` builds them in a thread instead).
+for about 100 ms (``meshapi._warmup`` builds them in a thread instead). ``run_tools`` comes from
+``_chat_tool_runs.py``; the load (a ``LazyNames``, ``resources/_lazy.py``) loads its names too.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from typing import TYPE_CHECKING, Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
 
 from .. import _warmup
@@ -34,116 +33,64 @@ from ._base import (
     sub_views,
     view,
 )
+from ._chat_tool_runs import AsyncChatToolRuns, ChatToolRuns, tool_run_names
+from ._lazy import LazyNames
 
 if TYPE_CHECKING:  # at run time: _load()
     from ..lib._parsing import StructuredCall, apply_parsed
     from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
-    from ..lib.chat_request import (
-        ChatArgs,
-        ChatParseArgs,
-        ToolRunArgs,
-        decoder_for,
-        prepare,
-        raise_missing_format,
-    )
-    from ..lib.tool_loop import ChatWire, start_run
-    from ..lib.tool_runner import ToolRunner, ToolStreamRunner
-    from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
+    from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
 __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "CompletionsResource"]
 
 _PATH = "/v1/chat/completions"
 T = TypeVar("T")
-_loaded = False
-_load_lock = threading.Lock()
 
 
-def _new_lock_in_child() -> None:
-    # a fork while another thread loads: the child has no such thread, so not its lock either (the fork
-    # waited for the imports a load makes, meshapi._forksafe; a load cut short is simply run again)
-    global _load_lock
-    _load_lock = threading.Lock()
+def _import() -> Dict[str, Any]:
+    """What the methods use (the chat models, their streams, structured outputs), and the names of
+    ``run_tools`` (the runners, ``ToolRunArgs``...: ``_chat_tool_runs.py``), which this module offers too.
 
-
-if hasattr(os, "register_at_fork"):  # POSIX
-    os.register_at_fork(after_in_child=_new_lock_in_child)
-
-
-def _load() -> None:
-    """Import what the methods use (the chat models, their streams, structured outputs) and spell out the
-    methods' keywords for ``help()`` (``_base.spell_out_keywords``).
-
-    Not at the top of this module: building the chat models' classes takes about 100 ms, and ``client.chat``
-    is often first read inside a running event loop (``await client.chat.completions.create(...)``), where
-    the warm-up thread builds them instead (``meshapi._warmup``) and runs this when it ends. Elsewhere it
-    runs when this module is imported; the methods make sure of it before they use a name it sets.
+    Not imported at the top of this module: building the chat models' classes takes about 100 ms, and
+    ``client.chat`` is often first read inside a running event loop (``await
+    client.chat.completions.create(...)``), where the warm-up thread builds them instead
+    (``meshapi._warmup``) and runs :func:`_load` when it ends. Elsewhere it runs when this module is
+    imported; the methods make sure of it before they use a name it sets (``resources/_lazy.py``).
     """
-    global _loaded
-    if _loaded:
-        return
-    with _load_lock:  # the warm-up thread and another thread's client at once: one of them does it
-        if not _loaded:
-            _load_names()
-            _loaded = True
-
-
-def _load_names() -> None:
     from ..lib._parsing import StructuredCall, apply_parsed
     from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
-    from ..lib.chat_request import (
-        ChatArgs,
-        ChatParseArgs,
-        ToolRunArgs,
-        decoder_for,
-        prepare,
-        raise_missing_format,
-    )
-    from ..lib.tool_loop import ChatWire, start_run
-    from ..lib.tool_runner import ToolRunner, ToolStreamRunner
-    from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
+    from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
-    globals().update(
-        ToolRunArgs=ToolRunArgs,
-        ChatWire=ChatWire,
-        start_run=start_run,
-        ToolRunner=ToolRunner,
-        ToolStreamRunner=ToolStreamRunner,
-        AsyncToolRunner=AsyncToolRunner,
-        AsyncToolStreamRunner=AsyncToolStreamRunner,
-        StructuredCall=StructuredCall,
-        apply_parsed=apply_parsed,
-        AsyncChatCompletionStream=AsyncChatCompletionStream,
-        ChatCompletionStream=ChatCompletionStream,
-        ChatArgs=ChatArgs,
-        ChatParseArgs=ChatParseArgs,
-        decoder_for=decoder_for,
-        prepare=prepare,
-        raise_missing_format=raise_missing_format,
-        ChatCompletionParams=ChatCompletionParams,
-        ChatCompletionResponse=ChatCompletionResponse,
-    )
+    return {
+        **tool_run_names(),
+        "StructuredCall": StructuredCall,
+        "apply_parsed": apply_parsed,
+        "AsyncChatCompletionStream": AsyncChatCompletionStream,
+        "ChatCompletionStream": ChatCompletionStream,
+        "ChatArgs": ChatArgs,
+        "ChatParseArgs": ChatParseArgs,
+        "decoder_for": decoder_for,
+        "prepare": prepare,
+        "raise_missing_format": raise_missing_format,
+        "ChatCompletionParams": ChatCompletionParams,
+        "ChatCompletionResponse": ChatCompletionResponse,
+    }
+
+
+def _spell_out() -> None:
+    """Once the names are there: the methods' keywords for ``help()`` (``_base.spell_out_keywords``)."""
     for resource in (CompletionsResource, AsyncCompletionsResource):
         spell_out_keywords(resource)
 
 
+_lazy = LazyNames(globals(), _import, then=_spell_out)
+_load = _lazy.load  # the warm-up thread and another thread's client at once: one of them does it
+_ready = _lazy.ready  # what an async method awaits first: the warm-up's builds (off the loop), then _load
+
 if not TYPE_CHECKING:  # (the type checker sees the names under TYPE_CHECKING above)
-
-    def __getattr__(name):
-        """A name :func:`_load` sets, asked for before it ran (``from meshapi.resources.chat import ...``);
-        never a dunder (the import system asks every module for ``__path__``)."""
-        if not _loaded and not name.startswith("__"):
-            _load()
-            if name in globals():
-                return globals()[name]
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-async def _ready() -> None:
-    """What an async method awaits first: the warm-up's builds (off the loop), then :func:`_load`."""
-    await _warmup.ready()
-    _load()
+    __getattr__ = _lazy.module_getattr
 
 
 def _parse_options(kwargs: Mapping[str, Any]) -> Tuple[RequestOptions, Dict[str, Any]]:
@@ -154,7 +101,9 @@ def _parse_options(kwargs: Mapping[str, Any]) -> Tuple[RequestOptions, Dict[str,
     return with_fallback(opts, fields), fields
 
 
-class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsViews[Streaming]"]):
+class CompletionsResource(
+    ChatToolRuns, SyncAPIResource["CompletionsViews[Raw]", "CompletionsViews[Streaming]"]
+):
     def __init__(self, http: Any) -> None:
         super().__init__(http)
         _load()  # a blocking client: whatever it still imports, it imports now
@@ -285,48 +234,9 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
             if done:
                 return value
 
-    @overload
-    def run_tools(
-        self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
-        stream: Literal[False] = False,
-        response_format: Any = None,
-        **kwargs: Unpack[ToolRunArgs],
-    ) -> ToolRunner[ChatCompletionResponse]: ...
-    @overload
-    def run_tools(
-        self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
-        stream: Literal[True],
-        response_format: Any = None,
-        **kwargs: Unpack[ToolRunArgs],
-    ) -> ToolStreamRunner[ChatCompletionResponse]: ...
-    def run_tools(
-        self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
-        stream: bool = False,
-        response_format: Any = None,
-        **kwargs: Unpack[ToolRunArgs],
-    ) -> Union[ToolRunner[ChatCompletionResponse], ToolStreamRunner[ChatCompletionResponse]]:
-        """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
-
-        ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
-        ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
-        ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
-        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
-        iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
-        events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
-        "Tools that run themselves".
-        """
-        state = start_run(ChatWire(), params, kwargs, response_format)
-        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
-
 
 class AsyncCompletionsResource(
-    AsyncAPIResource["CompletionsViews[AsyncRaw]", "CompletionsViews[AsyncStreaming]"]
+    AsyncChatToolRuns, AsyncAPIResource["CompletionsViews[AsyncRaw]", "CompletionsViews[AsyncStreaming]"]
 ):
     def __init__(self, http: Any) -> None:
         super().__init__(http)  # no _load() here: this may run inside the loop (see _load)
@@ -461,46 +371,6 @@ class AsyncCompletionsResource(
             done, value = call.accept(reply)
             if done:
                 return value
-
-    @overload
-    def run_tools(
-        self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
-        stream: Literal[False] = False,
-        response_format: Any = None,
-        **kwargs: Unpack[ToolRunArgs],
-    ) -> AsyncToolRunner[ChatCompletionResponse]: ...
-    @overload
-    def run_tools(
-        self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
-        stream: Literal[True],
-        response_format: Any = None,
-        **kwargs: Unpack[ToolRunArgs],
-    ) -> AsyncToolStreamRunner[ChatCompletionResponse]: ...
-    def run_tools(
-        self,
-        params: Optional[ChatCompletionParams] = None,
-        *,
-        stream: bool = False,
-        response_format: Any = None,
-        **kwargs: Unpack[ToolRunArgs],
-    ) -> Union[AsyncToolRunner[ChatCompletionResponse], AsyncToolStreamRunner[ChatCompletionResponse]]:
-        """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
-
-        ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
-        ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
-        ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
-        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
-        iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
-        events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
-        "Tools that run themselves".
-        """
-        _load()  # the runner's names (its turns await the warm-up like create does)
-        state = start_run(ChatWire(), params, kwargs, response_format)
-        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
 
 
 class CompletionsViews(Views[M]):

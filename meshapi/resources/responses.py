@@ -3,16 +3,16 @@
 
 ``create(stream=True)`` is ``stream(...).open()``: it sends and waits for the status, so a web handler
 sees a 404 / 429 at the call (``stream()`` stays lazy). Its first ``@overload`` is the plain one: it is
-the signature ``with_raw_response`` is typed with (``resources/_base.py``).
+the signature ``with_raw_response`` is typed with (``resources/_base.py``). The methods for background
+responses (``get``, ``list``, ``cancel``, ``wait``) come from ``_response_jobs.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, Mapping, Optional, Type, TypeVar, Union, overload
 
-from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
+from .._core.request import CallOptions, coerce_params, dump_body, split_options
 from .._errors import InvalidParamsError
-from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
 from ..lib.responses import AsyncResponsesStream, ResponsesEventDecoder, ResponsesStream
 from ..lib.responses_parse import apply_output_parsed, parse_request
 from ..lib.tool_calls import ToolRunOptions
@@ -23,7 +23,6 @@ from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
 from ..types.responses import (
     ParsedResponse,
     ResponsesFields,
-    ResponsesListResponse,
     ResponsesParams,
     ResponsesResponse,
     ResponsesStreamFields,
@@ -38,39 +37,15 @@ from ._base import (
     SyncAPIResource,
     Unpack,
     Views,
-    cursor_query,
     view,
 )
+from ._response_jobs import PATH as _PATH
+from ._response_jobs import TERMINAL_RESPONSE_STATUSES as TERMINAL_RESPONSE_STATUSES
+from ._response_jobs import AsyncResponseJobs, ResponseJobs
 
 __all__ = ["TERMINAL_RESPONSE_STATUSES", "AsyncResponsesResource", "ResponsesResource"]
 
-_PATH = "/v1/responses"
 T = TypeVar("T")
-#: The statuses a response does not leave; ``wait()`` returns at the first of them.
-TERMINAL_RESPONSE_STATUSES = frozenset({"completed", "incomplete", "failed", "cancelled"})
-
-
-def _response_path(response_id: str, suffix: str = "") -> str:
-    return f"{_PATH}/{path_param(response_id, name='response_id')}{suffix}"
-
-
-def _id_of(response: Union[str, ResponsesResponse]) -> str:
-    """The id of ``response`` (an id, or a response such as ``create(background=True)`` returned)."""
-    if isinstance(response, ResponsesResponse):
-        if response.id is None:
-            raise InvalidParamsError("this response has no id: it cannot be fetched or cancelled")
-        return response.id
-    return response
-
-
-def _timed_out(response_id: str, last: Optional[ResponsesResponse], timeout: float) -> WaitTimeoutError:
-    status = last.status if last is not None else None
-    return WaitTimeoutError(
-        f"Response {response_id!r} did not finish within {timeout:g}s (last status: {status!r}); "
-        "it keeps running on the gateway: wait again or cancel it.",
-        last=last,
-        resource_id=response_id,
-    )
 
 
 def _create_params(params: object, fields: Mapping[str, Any]) -> ResponsesParams:
@@ -95,7 +70,7 @@ class ResponsesToolRunArgs(ResponsesArgs, ToolRunOptions, total=False):
     """The keywords of ``run_tools``: ``create``'s, and the runner's options."""
 
 
-class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[Streaming]"]):
+class ResponsesResource(ResponseJobs, SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[Streaming]"]):
     @overload
     def create(
         self,
@@ -195,81 +170,6 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
             max_event_bytes=http.config.max_response_bytes,
         )
 
-    def get(
-        self,
-        response_id: str,
-        **options: Unpack[CallOptions],
-    ) -> ResponsesResponse:
-        """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
-        path = _response_path(response_id)
-        return self._http.request_model(
-            ResponsesResponse,
-            "GET",
-            path,
-            options=call_options(options),
-        )
-
-    def list(
-        self,
-        *,
-        after: Optional[str] = None,
-        limit: Optional[int] = None,
-        **options: Unpack[CallOptions],
-    ) -> ResponsesListResponse:
-        """List stored (background) responses (``GET /v1/responses``), newest first; page with ``after``."""
-        return self._http.request_model(
-            ResponsesListResponse,
-            "GET",
-            _PATH,
-            params=cursor_query(after, limit),
-            options=call_options(options),
-        )
-
-    def cancel(
-        self,
-        response_id: Union[str, ResponsesResponse],
-        **options: Unpack[CallOptions],
-    ) -> ResponsesResponse:
-        """Cancel a background response (``POST /v1/responses/{response_id}/cancel``); returns it.
-
-        ``response_id``: the id, or the response itself (what ``create(background=True)`` returned).
-
-        A queued or in-progress response becomes ``cancelled``; a finished one comes back unchanged. A
-        response not created with ``background=True`` is a ``BadRequestError``.
-        """
-        return self._http.request_model(
-            ResponsesResponse,
-            "POST",
-            _response_path(_id_of(response_id), "/cancel"),
-            options=call_options(options),
-        )
-
-    def wait(
-        self,
-        response_id: Union[str, ResponsesResponse],
-        *,
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        extra_headers: Optional[Mapping[str, str]] = None,
-    ) -> ResponsesResponse:
-        """Poll :meth:`get` until a background response is terminal (``completed``, ``incomplete``,
-        ``failed``, ``cancelled``) and return it; ``response_id`` is the id or the response itself.
-        ``timeout`` is the overall deadline in seconds; past it
-        ``WaitTimeoutError`` (an ``APITimeoutError``) is raised with the last response seen in ``.last``.
-        A failed or cancelled response is returned, not raised: check ``.status``. Polls start 0.25 s
-        apart and double up to ``poll_interval``."""
-        check_wait_args(timeout, poll_interval)
-        response_id = _id_of(response_id)
-        deadline = Deadline(timeout, poll_interval)
-        while True:
-            last = self.get(response_id, extra_headers=extra_headers)
-            if last.status in TERMINAL_RESPONSE_STATUSES:
-                return last
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(response_id, last, timeout)
-            self._http._sleep(delay)
-
     @overload
     def run_tools(
         self,
@@ -303,7 +203,9 @@ class ResponsesResource(SyncAPIResource["ResponsesViews[Raw]", "ResponsesViews[S
         return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
 
 
-class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "ResponsesViews[AsyncStreaming]"]):
+class AsyncResponsesResource(
+    AsyncResponseJobs, AsyncAPIResource["ResponsesViews[AsyncRaw]", "ResponsesViews[AsyncStreaming]"]
+):
     @overload
     async def create(
         self,
@@ -402,81 +304,6 @@ class AsyncResponsesResource(AsyncAPIResource["ResponsesViews[AsyncRaw]", "Respo
             ResponsesEventDecoder(),
             max_event_bytes=http.config.max_response_bytes,
         )
-
-    async def get(
-        self,
-        response_id: str,
-        **options: Unpack[CallOptions],
-    ) -> ResponsesResponse:
-        """Fetch one response (``GET /v1/responses/{response_id}``), e.g. to poll a background job."""
-        path = _response_path(response_id)
-        return await self._http.request_model(
-            ResponsesResponse,
-            "GET",
-            path,
-            options=call_options(options),
-        )
-
-    async def list(
-        self,
-        *,
-        after: Optional[str] = None,
-        limit: Optional[int] = None,
-        **options: Unpack[CallOptions],
-    ) -> ResponsesListResponse:
-        """List stored (background) responses (``GET /v1/responses``), newest first; page with ``after``."""
-        return await self._http.request_model(
-            ResponsesListResponse,
-            "GET",
-            _PATH,
-            params=cursor_query(after, limit),
-            options=call_options(options),
-        )
-
-    async def cancel(
-        self,
-        response_id: Union[str, ResponsesResponse],
-        **options: Unpack[CallOptions],
-    ) -> ResponsesResponse:
-        """Cancel a background response (``POST /v1/responses/{response_id}/cancel``); returns it.
-
-        ``response_id``: the id, or the response itself (what ``create(background=True)`` returned).
-
-        A queued or in-progress response becomes ``cancelled``; a finished one comes back unchanged. A
-        response not created with ``background=True`` is a ``BadRequestError``.
-        """
-        return await self._http.request_model(
-            ResponsesResponse,
-            "POST",
-            _response_path(_id_of(response_id), "/cancel"),
-            options=call_options(options),
-        )
-
-    async def wait(
-        self,
-        response_id: Union[str, ResponsesResponse],
-        *,
-        timeout: float = 600.0,
-        poll_interval: float = 2.0,
-        extra_headers: Optional[Mapping[str, str]] = None,
-    ) -> ResponsesResponse:
-        """Poll :meth:`get` until a background response is terminal (``completed``, ``incomplete``,
-        ``failed``, ``cancelled``) and return it; ``response_id`` is the id or the response itself.
-        ``timeout`` is the overall deadline in seconds; past it
-        ``WaitTimeoutError`` (an ``APITimeoutError``) is raised with the last response seen in ``.last``.
-        A failed or cancelled response is returned, not raised: check ``.status``. Polls start 0.25 s
-        apart and double up to ``poll_interval``."""
-        check_wait_args(timeout, poll_interval)
-        response_id = _id_of(response_id)
-        deadline = Deadline(timeout, poll_interval)
-        while True:
-            last = await self.get(response_id, extra_headers=extra_headers)
-            if last.status in TERMINAL_RESPONSE_STATUSES:
-                return last
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(response_id, last, timeout)
-            await self._http._sleep(delay)
 
     @overload
     def run_tools(

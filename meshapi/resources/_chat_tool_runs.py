@@ -1,0 +1,147 @@
+"""``run_tools`` of ``client.chat.completions`` (sync and async): mixins the classes of ``chat.py`` inherit.
+
+Why a module of its own: it keeps ``chat.py`` under the size limit, and the runner is a way of calling
+``create`` rather than an endpoint of its own. The names the methods' annotations and bodies use (the
+chat models, the runners) are imported on first use (:class:`~meshapi.resources._lazy.LazyNames`) for
+the reason ``chat.py`` imports its models late; ``chat.py``'s load runs this module's (it takes its
+names, :func:`tool_run_names`), so ``typing.get_type_hints`` and ``help()`` see them whenever they see
+``chat.py``'s.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Optional, Union, overload
+
+from ._base import Unpack, spell_out_keywords
+from ._lazy import LazyNames
+
+if TYPE_CHECKING:  # at run time: _import(), on first use
+    from ..lib.chat_request import ToolRunArgs
+    from ..lib.tool_loop import ChatWire, start_run
+    from ..lib.tool_runner import ToolRunner, ToolStreamRunner
+    from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
+    from ..types.chat import ChatCompletionParams, ChatCompletionResponse
+
+__all__ = ["AsyncChatToolRuns", "ChatToolRuns", "tool_run_names"]
+
+
+def _import() -> Dict[str, Any]:
+    from ..lib.chat_request import ToolRunArgs
+    from ..lib.tool_loop import ChatWire, start_run
+    from ..lib.tool_runner import ToolRunner, ToolStreamRunner
+    from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
+    from ..types.chat import ChatCompletionParams, ChatCompletionResponse
+
+    return {
+        "ToolRunArgs": ToolRunArgs,
+        "ChatWire": ChatWire,
+        "start_run": start_run,
+        "ToolRunner": ToolRunner,
+        "ToolStreamRunner": ToolStreamRunner,
+        "AsyncToolRunner": AsyncToolRunner,
+        "AsyncToolStreamRunner": AsyncToolStreamRunner,
+        "ChatCompletionParams": ChatCompletionParams,
+        "ChatCompletionResponse": ChatCompletionResponse,
+    }
+
+
+def _spell_out() -> None:
+    for mixin in (ChatToolRuns, AsyncChatToolRuns):
+        spell_out_keywords(mixin)
+
+
+_lazy = LazyNames(globals(), _import, then=_spell_out)
+tool_run_names = _lazy.names  # chat.py's load: these names, which it offers too
+
+
+class ChatToolRuns:
+    """``CompletionsResource.run_tools``: each turn of the run is a call of its ``create``."""
+
+    if TYPE_CHECKING:
+        create: Callable[..., Any]  # the resource's own: each turn calls it
+
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[False] = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> ToolRunner[ChatCompletionResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[True],
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> ToolStreamRunner[ChatCompletionResponse]: ...
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: bool = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> Union[ToolRunner[ChatCompletionResponse], ToolStreamRunner[ChatCompletionResponse]]:
+        """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
+
+        ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
+        ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
+        ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
+        events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
+        "Tools that run themselves".
+        """
+        state = start_run(ChatWire(), params, kwargs, response_format)
+        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
+
+
+class AsyncChatToolRuns:
+    """``AsyncCompletionsResource.run_tools``: each turn of the run is a call of its ``create``."""
+
+    if TYPE_CHECKING:
+        create: Callable[..., Any]  # the resource's own: each turn calls it
+
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[False] = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> AsyncToolRunner[ChatCompletionResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: Literal[True],
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> AsyncToolStreamRunner[ChatCompletionResponse]: ...
+    def run_tools(
+        self,
+        params: Optional[ChatCompletionParams] = None,
+        *,
+        stream: bool = False,
+        response_format: Any = None,
+        **kwargs: Unpack[ToolRunArgs],
+    ) -> Union[AsyncToolRunner[ChatCompletionResponse], AsyncToolStreamRunner[ChatCompletionResponse]]:
+        """Run a tool-calling conversation: each turn through :meth:`create`, the tools it calls run here.
+
+        ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
+        ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
+        ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
+        events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
+        "Tools that run themselves".
+        """
+        _lazy.load()  # the runner's names (its turns await the warm-up like create does)
+        state = start_run(ChatWire(), params, kwargs, response_format)
+        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
