@@ -83,4 +83,6 @@ def test_demo_failed_step_is_named(gw: Any, run: Run, monkeypatch: pytest.Monkey
     result = run("demo")
     assert result.code == 1
     assert "[2/" in result.out and "[3/" not in result.out
-    assert result.err_lines[-1].startswith("meshapi: demo step 2 (Chat) failed: NotFoundError")
+    assert result.err_lines[-1].startswith(
+        "meshapi: demo step 2 (Chat) failed: ModelNotFoundError"
+    )  # a NotFoundError for model_not_found
