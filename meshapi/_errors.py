@@ -22,8 +22,8 @@
      |    +-- InternalServerError     5xx
      +-- APIResponseValidationError   a 2xx body that is not what the API promises
      |    +-- ResponseTooLargeError   a body, SSE line or event past max_response_bytes
-     +-- StreamInterruptedError       a stream that broke or ended before its end marker
-     +-- StreamEventError             an error event sent inside a stream (code, request id, provider error)
+     +-- StreamInterruptedError       a stream that broke or ended before its end marker (``partial``)
+     |    +-- StreamEventError        an error event sent inside a stream (code, request id, provider error)
      +-- ProcessingFailedError        a file or batch being waited for reached a failed state
      +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
      +-- StructuredOutputError        a structured-output reply that does not parse
@@ -347,7 +347,14 @@ class ResponseTooLargeError(APIResponseValidationError):
 
 
 class StreamInterruptedError(MeshAPIError):
-    """A stream broke mid-way or ended without its end marker. Items already yielded stay valid."""
+    """A stream broke mid-way or ended without its end marker. Items already yielded stay valid.
+
+    ``partial``: what the stream had accumulated when it broke, typed (a chat stream's
+    ``ChatCompletionResponse`` so far), or ``None`` (nothing accumulated, or an endpoint that does not
+    accumulate). Nothing is retried once content has reached the caller: the caller decides.
+    """
+
+    partial: Any = None
 
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("status", 0)
@@ -356,11 +363,14 @@ class StreamInterruptedError(MeshAPIError):
         super().__init__(message, **kwargs)
 
 
-class StreamEventError(MeshAPIError):
+class StreamEventError(StreamInterruptedError):
     """The gateway reported an error inside a stream that had already started.
 
     ``error_code``, ``request_id`` and ``provider_error`` come from the error frame itself (falling
-    back to the stream's request id); ``status`` is 0 because the HTTP status was already 200.
+    back to the stream's request id); ``status`` is 0 because the HTTP status was already 200. An error
+    frame as the first event with a retryable code (``meshapi._core.retry.FRAME_CODE_STATUS``) is
+    retried and falls back like that status before this is raised; later ones end the stream as an
+    interruption (``partial`` set).
     """
 
     def __init__(self, message: str, **kwargs: Any) -> None:

@@ -26,6 +26,7 @@ from .._errors import (
     error_from_response,
 )
 from .decompress import BodyTooLarge
+from .retry_after import retry_after_hint
 from .sse import SSELimitError
 from .timeouts import EventGapTimeout
 
@@ -78,6 +79,14 @@ def stream_interrupted(progress: StreamProgress, cause: str) -> StreamInterrupte
     )
 
 
+def _with_partial(error: StreamInterruptedError, progress: StreamProgress) -> StreamInterruptedError:
+    """``error`` with ``partial`` set to what the stream accumulated (its decoder's ``partial()``)."""
+    partial = getattr(progress, "partial", None)
+    if error.partial is None and callable(partial):
+        error.partial = partial()
+    return error
+
+
 def _read_failure(exc: httpx.HTTPError) -> str:
     if isinstance(exc, EventGapTimeout):
         return str(exc)
@@ -121,12 +130,14 @@ class foreign_errors:  # lower case: used like a function, ``with foreign_errors
     ==================================  =========================  ==================================
     raised inside                       ``during`` a name          ``during`` a stream's progress
     ==================================  =========================  ==================================
-    ``httpx.TimeoutException``          ``APITimeoutError``        ``StreamInterruptedError``
+    ``httpx.TimeoutException``          ``APITimeoutError``        ``StreamInterruptedError`` (1)
     other ``httpx.HTTPError``           ``APIConnectionError``     ``StreamInterruptedError``
     SSE line / event / body past cap    ``ResponseTooLargeError``  ``ResponseTooLargeError``
     ``RecursionError`` (deep JSON)      (propagates)               ``APIResponseValidationError``
     ==================================  =========================  ==================================
 
+    (1) Every ``StreamInterruptedError`` leaving a typed stream (an error frame's ``StreamEventError`` too)
+    gets ``partial``: what the stream's decoder accumulated (``partial()``), typed.
     An httpx exception is chained (``__cause__``); a refused body is not (its text is in the message).
     A ``MeshAPIError`` and anything else pass through untouched.
     """
@@ -140,13 +151,17 @@ class foreign_errors:  # lower case: used like a function, ``with foreign_errors
         return None
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
-        if exc is None or isinstance(exc, MeshAPIError):
+        if exc is None:
             return
         during = self.during
+        if isinstance(exc, MeshAPIError):
+            if isinstance(exc, StreamInterruptedError) and not isinstance(during, str):
+                _with_partial(exc, during)
+            return
         if isinstance(exc, httpx.HTTPError):
             if isinstance(during, str):
                 raise map_transport_error(exc, during=during) from exc
-            raise stream_interrupted(during, _read_failure(exc)) from exc
+            raise _with_partial(stream_interrupted(during, _read_failure(exc)), during) from exc
         if isinstance(exc, REFUSED):
             error = _refused(exc, during)
             if error is not None:
@@ -268,6 +283,7 @@ def stream_error_from_frame(payload: Mapping[str, Any], stream_request_id: str) 
             request_id=request_id,
             provider_error=provider_error if isinstance(provider_error, dict) else None,
             details=details if isinstance(details, list) else None,
+            retry_after_seconds=retry_after_hint(None, payload),
             body=dict(payload),
         )
     return StreamEventError(str(error), request_id=request_id, body=dict(payload))

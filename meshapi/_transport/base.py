@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 import time
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
 
@@ -23,9 +23,9 @@ from .._api_version import API_VERSION_HEADER, warn_if_deprecated
 from .._config import MeshAPIConfig, custom_headers_from_env
 from .._core.request import RequestOptions, new_idempotency_key
 from .._core.response import error_from_response, map_transport_error
-from .._core.retry import RetrySchedule, RetryState
+from .._core.retry import RetrySchedule, RetryState, frame_status
 from .._core.timeouts import call_deadline, call_timeout, deadline_error, httpx_timeout
-from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError
+from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError, StreamEventError
 from .._resilience import (
     DEFAULT_FALLBACK_STATUSES,
     FallbackEvent,
@@ -41,9 +41,11 @@ from . import otel as _otel
 from .capture import Capture, StopAfterResponse
 from .direct import Direct, closed_error
 from .hooks import RETRY_COUNT_HEADER, RequestView, ResponseView
+from .reading import FirstEventRetry
 
 __all__ = [
     "ASYNC_DEFAULT_LIMITS",
+    "Call",
     "DEFAULT_LIMITS",
     "MAX_BODY_BYTES",
     "SDK_HEADER_VALUE",
@@ -85,6 +87,25 @@ def httpx_async_transport(
     raise ConfigurationError(
         f"http_transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, got {choice!r}"
     )
+
+
+@dataclasses.dataclass
+class Call:
+    """One call on its way (all but a plain call's fast path): what its fallback hops rebuild, and what
+    an error frame as its stream's first event sends the next attempt from (``reading.FirstEventRetry``).
+    ``request`` and ``state`` are those of the latest attempt and hop."""
+
+    method: str
+    path: str
+    params: Optional[Mapping[str, Any]]
+    options: RequestOptions
+    content: Optional[bytes]
+    stream: bool
+    capture: Optional[Capture]
+    request: httpx.Request
+    state: RetryState
+    hops: Optional[Hops]
+    span: Any
 
 
 @functools.lru_cache(maxsize=256)
@@ -306,6 +327,47 @@ class HttpClientBase:
             raise error
         self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
 
+    def _judge_frame(self, request: httpx.Request, state: RetryState, error: StreamEventError) -> None:
+        """An in-band error frame as a stream's first event (response closed, nothing reached the caller):
+        raise it, or log the retry to come (judged like the status its code stands for)."""
+        if state.after_frame(error.error_code, error.headers, error.body) is None:
+            log.debug("%s %s -> in-band error %s", request.method, request.url.path, error.error_code)
+            raise error
+        self._log_retry(request, state, f"-> in-band error {error.error_code}", error.request_id)
+
+    def _first_event_retried(
+        self, call: Call, response: httpx.Response, resend: Callable[[StreamEventError], Any]
+    ) -> httpx.Response:
+        """``response``; a stream's body gets ``FirstEventRetry`` (``resend``: the send loop again)."""
+        if call.stream:
+            response.stream = FirstEventRetry(response, self._config.max_response_bytes, resend)
+        return response
+
+    @staticmethod
+    def _call_failed(call: Call, exc: BaseException) -> None:
+        if call.span is not None:
+            _otel.failed(call.span, exc, call.capture, call.state.retries)
+
+    @staticmethod
+    def _call_answered(call: Call, response: httpx.Response) -> httpx.Response:
+        """``response`` of ``call`` (its span ended, unless a stream's; the attempt that answered kept)."""
+        if call.span is not None:
+            _otel.ended(call.span, response, call.state.retries, call.stream)
+        call.request = response.request
+        return response
+
+    def _next_hop(self, call: Call, exc: MeshAPIError) -> None:
+        """Move ``call`` to the next model of its fallback chain after ``exc`` (one deadline for the
+        whole chain), or raise ``exc`` when there is none."""
+        body = self._advance(call.hops, exc, call.state) if call.hops is not None else None
+        if body is None:
+            raise exc
+        deadline = call.state.deadline
+        call.request, call.state = self._build(
+            call.method, call.path, body, call.params, call.options, call.stream, call.content
+        )
+        call.state.deadline, call.state.span = deadline, call.span
+
     def _judge_failure(self, request: httpx.Request, state: RetryState, exc: httpx.HTTPError) -> None:
         """A transport error: raise its typed error (``map_transport_error``, the one table; past the
         deadline the ``total_timeout`` error), or log the retry to come."""
@@ -352,11 +414,11 @@ class HttpClientBase:
                 to_model=hops.current,
                 chain_index=hops.position,
                 chain_length=len(hops.chain),
-                status=exc.status,
+                status=exc.status or frame_status(exc.error_code),  # an error frame: its code's status
                 error_code=exc.error_code,
                 request_id=exc.request_id,
             )
-            log.info("falling back from %s to %s after %d", event.from_model, event.to_model, exc.status)
+            log.info("falling back from %s to %s after %d", event.from_model, event.to_model, event.status)
             self._emit(event, state)
         return body
 

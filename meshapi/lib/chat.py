@@ -146,6 +146,10 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
             apply_parsed(completion, self.response_format, self.tools)
         return completion
 
+    def partial(self) -> Optional[ChatCompletionResponse]:
+        """The completion so far (not parsed) once a chunk arrived, for ``StreamInterruptedError.partial``."""
+        return self.final(parse=False) if self.accumulator.chunk_count else None
+
     def event_state(self) -> ChatEventState:
         return ChatEventState(self.accumulator, self.response_format, self.tools)
 
