@@ -152,3 +152,41 @@ async def test_dropped_stream_carries_partial(tharness: Harness, gateway: Any) -
     assert len(got) == 2 and info.value.partial.choices[0].message.content == text_of(got)
     assert info.value.request_id == attempts(gateway)[0].request_id
     await tharness.assert_released(client)
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+ROME = [{"role": "user", "content": "Weather in Rome?"}]
+
+
+async def final_of(stream: Any) -> Any:
+    got = stream.get_final_completion()
+    return await got if hasattr(got, "__await__") else got
+
+
+async def test_tool_call_deltas_without_index_or_ids(tharness: Harness, gateway: Any) -> None:
+    client = tharness.client(gateway.base_url)
+    plain = await final_of(client.chat.completions.stream(model=MODEL, messages=ROME, tools=[WEATHER]))
+    tharness.rebaseline()  # the gateway's worker thread for tool answers started with the first call
+    gateway.faults.add(CHAT, tool_calls_without_index=True)
+    stream = client.chat.completions.stream(model=MODEL, messages=ROME, tools=[WEATHER])
+    events: List[Any] = []
+    if hasattr(stream, "__aiter__"):
+        async for event in stream.events():
+            events.append(event)
+    else:
+        events.extend(stream.events())
+    final = await final_of(stream)
+    (expected,) = plain.choices[0].message.tool_calls
+    (call,) = final.choices[0].message.tool_calls
+    assert call.id == "call_0_0" and expected.id != call.id  # the gateway's id was stripped: generated
+    assert call.function == expected.function and call.type == "function"
+    done = [e for e in events if e.type == "tool_calls.function.arguments.done"]
+    assert [(e.index, e.name, e.arguments) for e in done] == [(0, "get_weather", expected.function.arguments)]
+    assert final.choices[0].finish_reason == plain.choices[0].finish_reason == "tool_calls"
+    await tharness.assert_released(client)
