@@ -148,6 +148,7 @@ _ERRORS = [
     "RateLimitError",
     "ResponseTooLargeError",
     "StreamEventError",
+    "StreamIdleTimeoutError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",

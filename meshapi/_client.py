@@ -81,7 +81,9 @@ class MeshAPI(_ClientBase):
 
     Beyond 0.1.4: ``token`` may be a callable returning the token, called for every attempt;
     ``default_query`` is added to every call's query; ``total_timeout`` bounds a call end to end
-    (retries and slow bodies included; a stream until its first event); ``retry_read_timeouts=True``
+    (retries and slow bodies included; a stream until its first event); ``stream_idle_timeout`` is the
+    longest gap a stream may leave between events (comments not counted; default: the read ``timeout``),
+    also its wait for the headers; ``retry_read_timeouts=True``
     re-sends a POST whose answer timed out (off by default: the server may still be running it, and
     billing it); ``on_request`` / ``on_response`` are called for every attempt with redacted views
     (``meshapi._transport.RequestView`` / ``ResponseView``). ``with_options()`` copies the client.
@@ -115,6 +117,7 @@ class MeshAPI(_ClientBase):
         realtime_connect_timeout: Optional[float] = None,
         default_query: Optional[Mapping[str, Any]] = None,
         total_timeout: Optional[float] = None,
+        stream_idle_timeout: Optional[float] = None,
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
@@ -137,6 +140,7 @@ class MeshAPI(_ClientBase):
             "realtime_connect_timeout": realtime_connect_timeout,
             "default_query": default_query,
             "total_timeout": total_timeout,
+            "stream_idle_timeout": stream_idle_timeout,
             "retry_read_timeouts": retry_read_timeouts,
             "on_request": on_request,
             "on_response": on_response,
@@ -156,7 +160,7 @@ class MeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, the retry
+        current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, the retry
         knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
@@ -306,6 +310,7 @@ class AsyncMeshAPI(_ClientBase):
         http_transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None,
         default_query: Optional[Mapping[str, Any]] = None,
         total_timeout: Optional[float] = None,
+        stream_idle_timeout: Optional[float] = None,
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
@@ -328,6 +333,7 @@ class AsyncMeshAPI(_ClientBase):
             "realtime_connect_timeout": realtime_connect_timeout,
             "default_query": default_query,
             "total_timeout": total_timeout,
+            "stream_idle_timeout": stream_idle_timeout,
             "retry_read_timeouts": retry_read_timeouts,
             "on_request": on_request,
             "on_response": on_response,
@@ -348,7 +354,7 @@ class AsyncMeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, the retry
+        current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, the retry
         knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """

@@ -9,6 +9,8 @@
      +-- APIConnectionError           the gateway could not be reached / the connection failed
      |    +-- APITimeoutError         connect, read, write or pool timeout
      |         +-- WaitTimeoutError   a wait helper's deadline passed
+     |         +-- StreamIdleTimeoutError  no event within the gap a stream may leave (also a
+     |                                     StreamInterruptedError)
      +-- APIStatusError               the gateway answered with an HTTP error status
      |    +-- BadRequestError         400
      |    |    +-- InvalidAPIVersionError  code invalid_api_version: the X-Mesh-Version sent is not served
@@ -62,6 +64,7 @@ __all__ = [
     "RealtimeError",
     "ResponseTooLargeError",
     "StreamEventError",
+    "StreamIdleTimeoutError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",
@@ -378,6 +381,27 @@ class StreamEventError(StreamInterruptedError):
         kwargs.setdefault("error_code", "upstream_error")
         kwargs.setdefault("request_id", "")
         super().__init__(message, **kwargs)
+
+
+class StreamIdleTimeoutError(APITimeoutError, StreamInterruptedError):
+    """No event arrived within the longest gap a stream may leave: ``stream_idle_timeout`` when set,
+    else the read ``timeout`` (comments and keep-alives do not count as events).
+
+    ``timeout_name`` names the setting that ran out (``"stream_idle_timeout"`` or ``"timeout"``) and
+    ``idle_seconds`` its value. Both an ``APITimeoutError`` and a ``StreamInterruptedError`` (with
+    ``partial``): an ``except`` written for either catches it.
+    """
+
+    timeout_name: str = "timeout"
+    idle_seconds: float = 0.0
+
+    def __init__(
+        self, message: str, *, timeout_name: str = "timeout", idle_seconds: float = 0.0, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("error_code", "stream_idle_timeout")
+        super().__init__(message, **kwargs)
+        self.timeout_name = timeout_name
+        self.idle_seconds = idle_seconds
 
 
 class RealtimeError(MeshAPIError):

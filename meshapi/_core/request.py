@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from .._api_version import check_api_version
 from .._errors import InvalidParamsError
-from .timeouts import TimeoutTypes, validate_timeout, validate_total_timeout
+from .timeouts import TimeoutTypes, validate_stream_idle_timeout, validate_timeout, validate_total_timeout
 
 __all__ = [
     "OPTION_NAMES",
@@ -88,8 +88,8 @@ class RequestOptions:
 
     Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
     ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``,
-    ``request_id`` and ``api_version``. They are validated here, before anything is sent (the timeout rules
-    are ``meshapi._core.timeouts``).
+    ``request_id``, ``api_version`` and ``stream_idle_timeout``. They are validated here, before
+    anything is sent (the timeout rules are ``meshapi._core.timeouts``).
     """
 
     timeout: Optional[Union[float, httpx.Timeout]] = None
@@ -98,6 +98,8 @@ class RequestOptions:
     extra_query: Optional[Mapping[str, Any]] = None
     max_retries: Optional[int] = None
     total_timeout: Optional[float] = None
+    #: a stream's longest gap between events (``None``: the client's, else the read timeout)
+    stream_idle_timeout: Optional[float] = None
     request_id: Optional[str] = None
     #: this call's ``X-Mesh-Version`` (``None``: none sent), used only when ``pins_version`` (else the client's)
     api_version: Optional[str] = None
@@ -119,6 +121,7 @@ class RequestOptions:
         total_timeout: Optional[float] = None,
         request_id: Optional[str] = None,
         api_version: Any = _CLIENT_VERSION,
+        stream_idle_timeout: Optional[float] = None,
     ) -> RequestOptions:
         if timeout is not None:
             timeout = validate_timeout(timeout)
@@ -137,6 +140,7 @@ class RequestOptions:
         ):
             raise InvalidParamsError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         total = validate_total_timeout(total_timeout) if total_timeout is not None else None
+        idle = validate_stream_idle_timeout(stream_idle_timeout) if stream_idle_timeout is not None else None
         if request_id is not None:
             validate_request_id(request_id)
         pins_version = api_version is not _CLIENT_VERSION
@@ -149,6 +153,7 @@ class RequestOptions:
             extra_query=extra_query,
             max_retries=max_retries,
             total_timeout=total,
+            stream_idle_timeout=idle,
             request_id=request_id,
             api_version=api_version if pins_version else None,
             pins_version=pins_version,
@@ -334,6 +339,7 @@ class _Options(TypedDict, total=False):
     total_timeout: Optional[float]
     request_id: Optional[str]
     api_version: Optional[str]
+    stream_idle_timeout: Optional[float]
 
 
 class CallOptions(_TimeoutOption, _RetriesOption, _Options, total=False):

@@ -22,13 +22,14 @@ from .._errors import (
     MeshAPIError,
     ResponseTooLargeError,
     StreamEventError,
+    StreamIdleTimeoutError,
     StreamInterruptedError,
     error_from_response,
 )
 from .decompress import BodyTooLarge
 from .retry_after import retry_after_hint
 from .sse import SSELimitError
-from .timeouts import EventGapTimeout
+from .timeouts import EventGapTimeout, FirstEventTimeout
 
 __all__ = [
     "REFUSED",
@@ -69,14 +70,26 @@ class StreamProgress(Protocol):
     end_marker: str  # what a complete stream ends with ("[DONE]", compare's "'done' event", ...)
 
 
-def stream_interrupted(progress: StreamProgress, cause: str) -> StreamInterruptedError:
-    """The error of a stream that ended (``cause``) before its end marker."""
+def stream_interrupted(
+    progress: StreamProgress, cause: str, gap: Optional[httpx.ReadTimeout] = None
+) -> StreamInterruptedError:
+    """The error of a stream that ended (``cause``) before its end marker; ``StreamIdleTimeoutError``
+    when ``gap`` is no event within the longest gap allowed (``meshapi._core.timeouts.EventGap``); code
+    ``total_timeout`` when it is a first event the call's deadline did not see (``FirstEventTimeout``)."""
     count = progress.count
-    return StreamInterruptedError(
+    message = (
         f"Stream interrupted: {cause} (after {count} item{'s' if count != 1 else ''}; "
-        f"no {progress.end_marker} end marker was received)",
-        request_id=progress.request_id,
+        f"no {progress.end_marker} end marker was received)"
     )
+    if isinstance(gap, FirstEventTimeout):
+        return StreamInterruptedError(message, request_id=progress.request_id, error_code="total_timeout")
+    if gap is not None:
+        assert isinstance(gap, EventGapTimeout)
+        name = "timeout" if gap.name == "read timeout" else gap.name
+        return StreamIdleTimeoutError(
+            message, request_id=progress.request_id, timeout_name=name, idle_seconds=gap.limit
+        )
+    return StreamInterruptedError(message, request_id=progress.request_id)
 
 
 def _with_partial(error: StreamInterruptedError, progress: StreamProgress) -> StreamInterruptedError:
@@ -90,6 +103,8 @@ def _with_partial(error: StreamInterruptedError, progress: StreamProgress) -> St
 def _read_failure(exc: httpx.HTTPError) -> str:
     if isinstance(exc, EventGapTimeout):
         return str(exc)
+    if isinstance(exc, FirstEventTimeout):
+        return "no event arrived before the call's total_timeout"
     if isinstance(exc, httpx.TimeoutException):
         return "no data arrived within the read timeout"
     if str(exc):
@@ -161,7 +176,8 @@ class foreign_errors:  # lower case: used like a function, ``with foreign_errors
         if isinstance(exc, httpx.HTTPError):
             if isinstance(during, str):
                 raise map_transport_error(exc, during=during) from exc
-            raise _with_partial(stream_interrupted(during, _read_failure(exc)), during) from exc
+            gap = exc if isinstance(exc, (EventGapTimeout, FirstEventTimeout)) else None
+            raise _with_partial(stream_interrupted(during, _read_failure(exc), gap), during) from exc
         if isinstance(exc, REFUSED):
             error = _refused(exc, during)
             if error is not None:

@@ -24,7 +24,7 @@ from .._config import MeshAPIConfig, custom_headers_from_env
 from .._core.request import RequestOptions, new_idempotency_key
 from .._core.response import error_from_response, map_transport_error
 from .._core.retry import RetrySchedule, RetryState, frame_status
-from .._core.timeouts import call_deadline, call_timeout, deadline_error, httpx_timeout
+from .._core.timeouts import call_deadline, call_timeout, deadline_error, httpx_timeout, stream_timeout
 from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError, StreamEventError
 from .._resilience import (
     DEFAULT_FALLBACK_STATUSES,
@@ -41,7 +41,7 @@ from . import otel as _otel
 from .capture import Capture, StopAfterResponse
 from .direct import Direct, closed_error
 from .hooks import RETRY_COUNT_HEADER, RequestView, ResponseView
-from .reading import FirstEventRetry
+from .reading import IDLE_EXTENSION, FirstEventRetry
 
 __all__ = [
     "ASYNC_DEFAULT_LIMITS",
@@ -205,6 +205,9 @@ class HttpClientBase:
         data = self._encode(body) if content is None else content
         query = ({k: v for k, v in query.items() if v is not None} or None) if query else None
         timeout = call_timeout(options.timeout, self._timeout)
+        idle = (options.stream_idle_timeout or self._config.stream_idle_timeout) if stream else None
+        if idle is not None:  # a stream's read phase is its idle timeout (``timeouts.stream_timeout``)
+            timeout = stream_timeout(timeout, idle)
         direct = self._direct
         if direct is not None and direct.stateless():  # our pool: no cookies or params to merge
             merged = direct.headers(self._headers)
@@ -221,6 +224,8 @@ class HttpClientBase:
             request = self._client.build_request(
                 method, url, content=data, params=query, headers=sent, timeout=timeout
             )
+        if idle is not None:
+            request.extensions[IDLE_EXTENSION] = idle  # what the gap between events is named after
         return request, self._state(method, options)
 
     def _state(self, method: str, options: RequestOptions) -> RetryState:

@@ -24,7 +24,17 @@ from .._errors import ResponseTooLargeError, StreamEventError
 from . import otel
 from .deadline import EventGaps, FirstEventDeadline, aiter_within, iter_within
 
-__all__ = ["FirstEventRetry", "aread_body", "install_cap", "install_stream_stages", "read_body"]
+#: The request extension that carries a stream's ``stream_idle_timeout`` (set by ``base._build``).
+IDLE_EXTENSION = "meshapi.stream_idle_timeout"
+
+__all__ = [
+    "IDLE_EXTENSION",
+    "FirstEventRetry",
+    "aread_body",
+    "install_cap",
+    "install_stream_stages",
+    "read_body",
+]
 
 
 def install_cap(response: httpx.Response, limit: int, *, keep_prefix: bool = False) -> CappedDecoder:
@@ -60,10 +70,11 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
     """Put the transport's stages on a streamed 2xx body, in this order (from the socket up):
 
     1. the pool's timing wrapper (``meshapi._transport.pool``, already on every response it sends);
-    2. ``state.deadline`` (the call's ``total_timeout``, when it has one): the first event must arrive
-       before it (``meshapi._transport.deadline.FirstEventDeadline``); and the read timeout of the
-       request is the longest gap between events, comments and keep-alives not counted
-       (``meshapi._transport.deadline.EventGaps``);
+    2. the longest gap between events, comments and keep-alives not counted: the call's
+       ``stream_idle_timeout`` (the request's ``IDLE_EXTENSION``), else its read timeout
+       (``meshapi._transport.deadline.EventGaps``); then ``state.deadline`` (the call's
+       ``total_timeout``, when it has one): the first event must arrive before it
+       (``meshapi._transport.deadline.FirstEventDeadline``);
     3. ``state.span`` (OpenTelemetry, when tracing): ended when the body is closed, with the usage of
        the last event seen and ``state.retries`` (``meshapi._transport.otel.watch_stream``);
     4. a compressed body is inflated under ``limit`` bytes (``meshapi._core.decompress``).
@@ -74,11 +85,13 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
     foreign exception on the way is mapped by one ``foreign_errors`` (``meshapi._core.response``).
     Called once per stream, by the send loops of ``meshapi._transport.client`` when a 2xx arrives.
     """
+    extensions = response.request.extensions
+    idle = extensions.get(IDLE_EXTENSION)
+    read = idle if idle is not None else (extensions.get("timeout") or {}).get("read")
+    if read is not None:
+        response.stream = EventGaps(response.stream, read, "stream_idle_timeout" if idle else "read timeout")
     if state.deadline is not None:
         response.stream = FirstEventDeadline(response.stream, state)
-    read = (response.request.extensions.get("timeout") or {}).get("read")
-    if read is not None:
-        response.stream = EventGaps(response.stream, read)
     if state.span is not None:
         otel.watch_stream(state.span, response, state.retries)
     if _is_encoded(response):
