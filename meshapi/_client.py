@@ -83,7 +83,8 @@ class MeshAPI(_ClientBase):
     ``default_query`` is added to every call's query; ``total_timeout`` bounds a call end to end
     (retries and slow bodies included; a stream until its first event); ``stream_idle_timeout`` is the
     longest gap a stream may leave between events (comments not counted; default: the read ``timeout``),
-    also its wait for the headers; ``retry_read_timeouts=True``
+    also its wait for the headers; ``stream_internally=True`` makes chat ``create`` stream under the hood
+    (the same completion back); ``retry_read_timeouts=True``
     re-sends a POST whose answer timed out (off by default: the server may still be running it, and
     billing it); ``on_request`` / ``on_response`` are called for every attempt with redacted views
     (``meshapi._transport.RequestView`` / ``ResponseView``). ``with_options()`` copies the client.
@@ -118,6 +119,7 @@ class MeshAPI(_ClientBase):
         default_query: Optional[Mapping[str, Any]] = None,
         total_timeout: Optional[float] = None,
         stream_idle_timeout: Optional[float] = None,
+        stream_internally: bool = False,
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
@@ -141,6 +143,7 @@ class MeshAPI(_ClientBase):
             "default_query": default_query,
             "total_timeout": total_timeout,
             "stream_idle_timeout": stream_idle_timeout,
+            "stream_internally": stream_internally,
             "retry_read_timeouts": retry_read_timeouts,
             "on_request": on_request,
             "on_response": on_response,
@@ -311,6 +314,7 @@ class AsyncMeshAPI(_ClientBase):
         default_query: Optional[Mapping[str, Any]] = None,
         total_timeout: Optional[float] = None,
         stream_idle_timeout: Optional[float] = None,
+        stream_internally: bool = False,
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
@@ -334,6 +338,7 @@ class AsyncMeshAPI(_ClientBase):
             "default_query": default_query,
             "total_timeout": total_timeout,
             "stream_idle_timeout": stream_idle_timeout,
+            "stream_internally": stream_internally,
             "retry_read_timeouts": retry_read_timeouts,
             "on_request": on_request,
             "on_response": on_response,

@@ -121,6 +121,8 @@ class MeshAPIConfig:
     total_timeout: Optional[float] = None
     #: a stream's longest gap between events, comments not counted (``None``: the read ``timeout``)
     stream_idle_timeout: Optional[float] = None
+    #: chat ``create`` without ``stream`` streams under the hood (per call: ``stream_internally=``)
+    stream_internally: bool = False
     retry_read_timeouts: bool = False
     on_request: Optional[Callable[..., Any]] = None
     on_response: Optional[Callable[..., Any]] = None
@@ -425,6 +427,7 @@ OVERRIDABLE = frozenset(
         "default_query",
         "total_timeout",
         "stream_idle_timeout",
+        "stream_internally",
         "retry_initial_delay",
         "retry_max_delay",
         "retry_max_after",

@@ -13,10 +13,17 @@ from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, 
 
 from .. import _warmup
 from .._core.request import CallOptions, CallOptionsBase, RequestOptions, dump_body, split_options
+from .._errors import APITimeoutError
 from .._resilience import with_fallback
 from ..lib._parsing import StructuredCall, apply_parsed
 from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
-from ..lib.chat_request import decoder_for, prepare, raise_missing_format
+from ..lib.chat_request import (
+    decoder_for,
+    prepare,
+    raise_missing_format,
+    streams_internally,
+    with_stream_hint,
+)
 from ..types.chat import ChatCompletionFields, ChatCompletionParams, ChatCompletionResponse
 from ._base import (
     AsyncAPIResource,
@@ -42,6 +49,13 @@ class ChatArgs(ChatCompletionFields, CallOptions, total=False):
     """The keywords of ``create`` and ``stream``: the chat fields and the per-call options."""
 
 
+class ChatCreateArgs(ChatArgs, total=False):
+    """The keywords of ``create``: those of ``stream``, and ``stream_internally`` (never sent)."""
+
+    #: without ``stream``: stream under the hood and return the same completion (the client's default)
+    stream_internally: bool
+
+
 class ChatParseArgs(ChatCompletionFields, CallOptionsBase, total=False):
     """The keywords of ``parse``: ``max_retries`` re-asks there, so the transport's is ``request_max_retries``."""
 
@@ -64,7 +78,7 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
         *,
         stream: Optional[Literal[False]] = None,
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> ChatCompletionResponse: ...
     @overload
     def create(
@@ -73,7 +87,7 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
         *,
         stream: Literal[True],
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> ChatCompletionStream: ...
     def create(
         self,
@@ -81,7 +95,7 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
         *,
         stream: Optional[bool] = None,
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> Union[ChatCompletionResponse, ChatCompletionStream]:
         """Create a chat completion; with ``stream=True``, the stream of :meth:`stream`, already open.
 
@@ -92,15 +106,27 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
         Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
         any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
+        ``stream_internally=True`` (or the client's default) streams under the hood and returns the same
+        completion, so a long generation is bounded by ``stream_idle_timeout``, not by one read.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
+        args: Dict[str, Any] = dict(kwargs)
+        internally = streams_internally(args, self._http.config.stream_internally)
         if stream:
-            return self.stream(params, response_format=response_format, **kwargs).open()
-        opts, fields = split_options(kwargs)
+            return self.stream(params, response_format=response_format, **args).open()
+        if internally:  # the same reply, streamed
+            return self.stream(params, response_format=response_format, **args).get_final_completion()
+        opts, fields = split_options(args)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=False)
-        response = self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
+        try:
+            response = self._http.request_model(
+                ChatCompletionResponse, "POST", _PATH, body=body, options=opts
+            )
+        except APITimeoutError as exc:
+            with_stream_hint(exc)  # says how a long generation avoids it
+            raise
         return apply_parsed(response, fmt, tools) if fmt is not None or tools else response
 
     def stream(
@@ -194,7 +220,7 @@ class AsyncCompletionsResource(
         *,
         stream: Optional[Literal[False]] = None,
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> ChatCompletionResponse: ...
     @overload
     async def create(
@@ -203,7 +229,7 @@ class AsyncCompletionsResource(
         *,
         stream: Literal[True],
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> AsyncChatCompletionStream: ...
     async def create(
         self,
@@ -211,7 +237,7 @@ class AsyncCompletionsResource(
         *,
         stream: Optional[bool] = None,
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> Union[ChatCompletionResponse, AsyncChatCompletionStream]:
         """Create a chat completion; with ``stream=True``, the stream of :meth:`stream`, already open.
 
@@ -222,18 +248,28 @@ class AsyncCompletionsResource(
         Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
         any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
+        ``stream_internally=True`` (or the client's default) streams under the hood and returns the same
+        completion, so a long generation is bounded by ``stream_idle_timeout``, not by one read.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
         await _warmup.ready()  # the validators this builds: off the event loop (meshapi/_warmup.py)
+        args: Dict[str, Any] = dict(kwargs)
+        internally = streams_internally(args, self._http.config.stream_internally)
         if stream:
-            return await self.stream(params, response_format=response_format, **kwargs).open()
-        opts, fields = split_options(kwargs)
+            return await self.stream(params, response_format=response_format, **args).open()
+        if internally:
+            return await self.stream(params, response_format=response_format, **args).get_final_completion()
+        opts, fields = split_options(args)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=False)
-        response = await self._http.request_model(
-            ChatCompletionResponse, "POST", _PATH, body=body, options=opts
-        )
+        try:
+            response = await self._http.request_model(
+                ChatCompletionResponse, "POST", _PATH, body=body, options=opts
+            )
+        except APITimeoutError as exc:
+            with_stream_hint(exc)
+            raise
         return apply_parsed(response, fmt, tools) if fmt is not None or tools else response
 
     def stream(

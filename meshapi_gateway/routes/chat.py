@@ -66,7 +66,13 @@ async def _chat_stream(
     choices: List[engine.Choice],
     prompt_tokens: int,
 ) -> AsyncIterator[bytes]:
-    head = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": entry.id}
+    head = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": entry.id,
+        "system_fingerprint": "fp_meshapi_local",  # as the JSON reply says (_conversation.py)
+    }
 
     def chunk(index: int, delta: Dict[str, Any], finish: Optional[str] = None) -> bytes:
         return data_event({**head, "choices": [{"index": index, "delta": delta, "finish_reason": finish}]})

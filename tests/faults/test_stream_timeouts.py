@@ -8,6 +8,7 @@ import time
 from typing import Any, List
 
 import pytest
+from pydantic import BaseModel
 
 import meshapi
 from tests.conftest import resolve
@@ -124,3 +125,76 @@ def test_bad_values_are_refused(bad: Any) -> None:
     with pytest.raises(meshapi.ConfigurationError, match="stream_idle_timeout"):
         client.with_options(stream_idle_timeout=bad)
     client.close()
+
+
+# --- stream_internally: a non-streaming create that streams under the hood ------------------------------
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+class Capital(BaseModel):
+    city: str
+    country: str
+
+
+def without_ids(reply: Any) -> Any:
+    """Everything but what each request gets anew: its id, its time, its tool calls' ids."""
+    data = reply.model_dump()
+    data.pop("id"), data.pop("created")
+    for choice in data["choices"]:
+        for call in choice["message"].get("tool_calls") or ():
+            call.pop("id")
+    return data
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"tools": [WEATHER], "messages": [{"role": "user", "content": "Weather in Rome?"}]},
+        {"response_format": Capital},
+    ],
+    ids=["text", "tools", "parsed"],
+)
+async def test_stream_internally_returns_what_a_plain_call_returns(
+    tharness: Harness, gateway: Any, kwargs: Any
+) -> None:
+    kwargs = {"model": MODEL, "messages": MESSAGES, **kwargs}
+    client = tharness.client(gateway.base_url)
+    plain = await resolve(client.chat.completions.create(**kwargs))
+    tharness.rebaseline()  # the gateway's worker threads started with the first call
+    internal = await resolve(client.chat.completions.create(**kwargs, stream_internally=True))
+    assert type(internal) is type(plain) and without_ids(internal) == without_ids(plain)
+    assert internal.usage is not None and internal.usage == plain.usage
+    assert internal.choices[0].message.parsed == plain.choices[0].message.parsed
+    defaulted = tharness.client(gateway.base_url, stream_internally=True)
+    assert without_ids(await resolve(defaulted.chat.completions.create(**kwargs))) == without_ids(plain)
+    off = await resolve(defaulted.chat.completions.create(**kwargs, stream_internally=False))
+    seen = attempts(gateway)
+    assert [r.json.get("stream", False) for r in seen] == [False, True, True, False]
+    assert all("stream_internally" not in r.json for r in seen) and without_ids(off) == without_ids(plain)
+    await tharness.assert_released(defaulted)
+    await tharness.assert_released(client)
+
+
+async def test_a_slow_generation_times_out_unless_streamed_internally(
+    tharness: Harness, gateway: Any
+) -> None:
+    gateway.faults.add(CHAT, delay_first_byte=0.8, times=2)
+    client = tharness.client(gateway.base_url, timeout=0.3, stream_idle_timeout=3)
+    with pytest.raises(meshapi.APITimeoutError) as info:
+        await resolve(client.chat.completions.create(model=MODEL, messages=MESSAGES))
+    assert "(read timeout)" in str(info.value) and "stream_internally=True" in str(info.value)
+    reply = await resolve(
+        client.chat.completions.create(model=MODEL, messages=MESSAGES, stream_internally=True)
+    )
+    assert reply.choices[0].message.content and len(attempts(gateway)) == 2
+    with pytest.raises(meshapi.InvalidParamsError, match="stream_internally"):
+        await resolve(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream_internally="yes"))
+    await tharness.assert_released(client)
