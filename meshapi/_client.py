@@ -84,7 +84,8 @@ class MeshAPI(_ClientBase):
     (retries and slow bodies included; a stream until its first event); ``stream_idle_timeout`` is the
     longest gap a stream may leave between events (comments not counted; default: the read ``timeout``),
     also its wait for the headers; ``stream_internally=True`` makes chat ``create`` stream under the hood
-    (the same completion back); ``retry_read_timeouts=True``
+    (the same completion back); ``stream_fallback_to_blocking=True``: a chat stream that cannot be opened
+    after its retries is answered by one non-streaming call, delivered as the stream; ``retry_read_timeouts=True``
     re-sends a POST whose answer timed out (off by default: the server may still be running it, and
     billing it); ``on_request`` / ``on_response`` are called for every attempt with redacted views
     (``meshapi._transport.RequestView`` / ``ResponseView``). ``with_options()`` copies the client.
@@ -120,6 +121,7 @@ class MeshAPI(_ClientBase):
         total_timeout: Optional[float] = None,
         stream_idle_timeout: Optional[float] = None,
         stream_internally: bool = False,
+        stream_fallback_to_blocking: bool = False,
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
@@ -144,6 +146,7 @@ class MeshAPI(_ClientBase):
             "total_timeout": total_timeout,
             "stream_idle_timeout": stream_idle_timeout,
             "stream_internally": stream_internally,
+            "stream_fallback_to_blocking": stream_fallback_to_blocking,
             "retry_read_timeouts": retry_read_timeouts,
             "on_request": on_request,
             "on_response": on_response,
@@ -315,6 +318,7 @@ class AsyncMeshAPI(_ClientBase):
         total_timeout: Optional[float] = None,
         stream_idle_timeout: Optional[float] = None,
         stream_internally: bool = False,
+        stream_fallback_to_blocking: bool = False,
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
@@ -339,6 +343,7 @@ class AsyncMeshAPI(_ClientBase):
             "total_timeout": total_timeout,
             "stream_idle_timeout": stream_idle_timeout,
             "stream_internally": stream_internally,
+            "stream_fallback_to_blocking": stream_fallback_to_blocking,
             "retry_read_timeouts": retry_read_timeouts,
             "on_request": on_request,
             "on_response": on_response,

@@ -123,6 +123,8 @@ class MeshAPIConfig:
     stream_idle_timeout: Optional[float] = None
     #: chat ``create`` without ``stream`` streams under the hood (per call: ``stream_internally=``)
     stream_internally: bool = False
+    #: a chat stream that cannot be opened after its retries: one non-streaming call, delivered as the stream
+    stream_fallback_to_blocking: bool = False
     retry_read_timeouts: bool = False
     on_request: Optional[Callable[..., Any]] = None
     on_response: Optional[Callable[..., Any]] = None
@@ -428,6 +430,7 @@ OVERRIDABLE = frozenset(
         "total_timeout",
         "stream_idle_timeout",
         "stream_internally",
+        "stream_fallback_to_blocking",
         "retry_initial_delay",
         "retry_max_delay",
         "retry_max_after",

@@ -11,7 +11,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple, Type, TypedDict, TypeVar, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type, TypedDict, TypeVar, Union
 from urllib.parse import quote
 
 import httpx
@@ -88,8 +88,8 @@ class RequestOptions:
 
     Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
     ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``,
-    ``request_id``, ``api_version`` and ``stream_idle_timeout``. They are validated here, before
-    anything is sent (the timeout rules are ``meshapi._core.timeouts``).
+    ``request_id``, ``api_version``, ``stream_idle_timeout`` and ``stream_fallback_to_blocking``. They
+    are validated here, before anything is sent (the timeout rules are ``meshapi._core.timeouts``).
     """
 
     timeout: Optional[Union[float, httpx.Timeout]] = None
@@ -100,6 +100,8 @@ class RequestOptions:
     total_timeout: Optional[float] = None
     #: a stream's longest gap between events (``None``: the client's, else the read timeout)
     stream_idle_timeout: Optional[float] = None
+    #: a stream that cannot be opened: one non-streaming call instead (``None``: the client's setting)
+    stream_fallback_to_blocking: Optional[bool] = None
     request_id: Optional[str] = None
     #: this call's ``X-Mesh-Version`` (``None``: none sent), used only when ``pins_version`` (else the client's)
     api_version: Optional[str] = None
@@ -108,6 +110,8 @@ class RequestOptions:
     fallback: bool = False
     #: the call's own chain (``fallback_models=``); ``None``: the client's ``FallbackConfig``
     fallback_models: Optional[Tuple[str, ...]] = None
+    #: a non-streaming reply (read) as the stream's response (set by chat streams, never sent)
+    blocking_as_stream: Optional[Callable[[httpx.Response], httpx.Response]] = None
 
     @classmethod
     def build(
@@ -122,6 +126,7 @@ class RequestOptions:
         request_id: Optional[str] = None,
         api_version: Any = _CLIENT_VERSION,
         stream_idle_timeout: Optional[float] = None,
+        stream_fallback_to_blocking: Optional[bool] = None,
     ) -> RequestOptions:
         if timeout is not None:
             timeout = validate_timeout(timeout)
@@ -141,6 +146,10 @@ class RequestOptions:
             raise InvalidParamsError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         total = validate_total_timeout(total_timeout) if total_timeout is not None else None
         idle = validate_stream_idle_timeout(stream_idle_timeout) if stream_idle_timeout is not None else None
+        if stream_fallback_to_blocking is not None and not isinstance(stream_fallback_to_blocking, bool):
+            raise InvalidParamsError(
+                f"stream_fallback_to_blocking must be True or False, got {stream_fallback_to_blocking!r}"
+            )
         if request_id is not None:
             validate_request_id(request_id)
         pins_version = api_version is not _CLIENT_VERSION
@@ -154,6 +163,7 @@ class RequestOptions:
             max_retries=max_retries,
             total_timeout=total,
             stream_idle_timeout=idle,
+            stream_fallback_to_blocking=stream_fallback_to_blocking,
             request_id=request_id,
             api_version=api_version if pins_version else None,
             pins_version=pins_version,
@@ -340,6 +350,7 @@ class _Options(TypedDict, total=False):
     request_id: Optional[str]
     api_version: Optional[str]
     stream_idle_timeout: Optional[float]
+    stream_fallback_to_blocking: Optional[bool]
 
 
 class CallOptions(_TimeoutOption, _RetriesOption, _Options, total=False):

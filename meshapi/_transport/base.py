@@ -15,7 +15,7 @@ import functools
 import json
 import logging
 import time
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
 
@@ -38,14 +38,14 @@ from .._resilience import (
 from .._version import __version__
 from . import fork as _fork
 from . import otel as _otel
+from .calls import Blocking, Call, blocking_fits
 from .capture import Capture, StopAfterResponse
 from .direct import Direct, closed_error
 from .hooks import RETRY_COUNT_HEADER, RequestView, ResponseView
-from .reading import IDLE_EXTENSION, FirstEventRetry
+from .reading import IDLE_EXTENSION
 
 __all__ = [
     "ASYNC_DEFAULT_LIMITS",
-    "Call",
     "DEFAULT_LIMITS",
     "MAX_BODY_BYTES",
     "SDK_HEADER_VALUE",
@@ -87,25 +87,6 @@ def httpx_async_transport(
     raise ConfigurationError(
         f"http_transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, got {choice!r}"
     )
-
-
-@dataclasses.dataclass
-class Call:
-    """One call on its way (all but a plain call's fast path): what its fallback hops rebuild, and what
-    an error frame as its stream's first event sends the next attempt from (``reading.FirstEventRetry``).
-    ``request`` and ``state`` are those of the latest attempt and hop."""
-
-    method: str
-    path: str
-    params: Optional[Mapping[str, Any]]
-    options: RequestOptions
-    content: Optional[bytes]
-    stream: bool
-    capture: Optional[Capture]
-    request: httpx.Request
-    state: RetryState
-    hops: Optional[Hops]
-    span: Any
 
 
 @functools.lru_cache(maxsize=256)
@@ -340,38 +321,59 @@ class HttpClientBase:
             raise error
         self._log_retry(request, state, f"-> in-band error {error.error_code}", error.request_id)
 
-    def _first_event_retried(
-        self, call: Call, response: httpx.Response, resend: Callable[[StreamEventError], Any]
-    ) -> httpx.Response:
-        """``response``; a stream's body gets ``FirstEventRetry`` (``resend``: the send loop again)."""
-        if call.stream:
-            response.stream = FirstEventRetry(response, self._config.max_response_bytes, resend)
-        return response
+    def _call_of(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Optional[Mapping[str, Any]],
+        options: RequestOptions,
+        content: Optional[bytes],
+        stream: bool,
+        capture: Optional[Capture],
+        request: httpx.Request,
+        state: RetryState,
+    ) -> Optional[Call]:
+        """The ``Call`` a send goes through, or ``None`` for the fast path (no span, no chain, no stream)."""
+        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
+        hops = self._hops(body, options) if options.fallback else None
+        if span is None and hops is None and not stream:
+            return None
+        state.span = span
+        limit = self._config.max_response_bytes
+        return Call(
+            method, path, body, params, options, content, stream, capture, request, state, hops, span, limit
+        )
 
-    @staticmethod
-    def _call_failed(call: Call, exc: BaseException) -> None:
-        if call.span is not None:
-            _otel.failed(call.span, exc, call.capture, call.state.retries)
-
-    @staticmethod
-    def _call_answered(call: Call, response: httpx.Response) -> httpx.Response:
-        """``response`` of ``call`` (its span ended, unless a stream's; the attempt that answered kept)."""
-        if call.span is not None:
-            _otel.ended(call.span, response, call.state.retries, call.stream)
-        call.request = response.request
-        return response
-
-    def _next_hop(self, call: Call, exc: MeshAPIError) -> None:
+    def _next_hop(self, call: Call, exc: MeshAPIError) -> Optional[Blocking]:
         """Move ``call`` to the next model of its fallback chain after ``exc`` (one deadline for the
-        whole chain), or raise ``exc`` when there is none."""
+        whole chain) and return ``None``; at the chain's end, the one non-streaming call of a stream
+        that asked for it (``stream_fallback_to_blocking``, ``calls.blocking_fits``), else raise ``exc``."""
         body = self._advance(call.hops, exc, call.state) if call.hops is not None else None
         if body is None:
-            raise exc
+            on = call.options.stream_fallback_to_blocking
+            if not (on if on is not None else self._config.stream_fallback_to_blocking) or not blocking_fits(
+                call, exc
+            ):
+                raise exc
+            log.info(
+                "%s %s stream not opened (%s); one non-streaming call instead",
+                call.method,
+                call.path,
+                exc.error_code,
+            )
+            request, state = self._build(
+                call.method, call.path, {**call.body, "stream": False}, call.params, call.options, False, None
+            )
+            state.deadline, state.span = call.state.deadline, call.span
+            return Blocking(request, state)
         deadline = call.state.deadline
+        call.body = body
         call.request, call.state = self._build(
             call.method, call.path, body, call.params, call.options, call.stream, call.content
         )
         call.state.deadline, call.state.span = deadline, call.span
+        return None
 
     def _judge_failure(self, request: httpx.Request, state: RetryState, exc: httpx.HTTPError) -> None:
         """A transport error: raise its typed error (``map_transport_error``, the one table; past the

@@ -24,9 +24,9 @@ from .._core.request import RequestOptions
 from .._core.retry import RetryState
 from .._errors import ConfigurationError, MeshAPIError, StreamEventError
 from . import fork as _fork
-from . import otel as _otel
 from . import pool as _pool
-from .base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, Call, HttpClientBase, httpx_async_transport
+from .base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, HttpClientBase, httpx_async_transport
+from .calls import Call, call_answered, call_failed, first_event_retried
 from .capture import CAPTURE, Capture, replayed
 from .direct import closed_error
 from .hooks import aend_attempt, astart_attempt, end_attempt, next_request, start_attempt
@@ -97,15 +97,10 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         self._check_open()
         options = options or _NO_OPTIONS
         request, state = self._build(method, path, body, params, options, stream, content)
-        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
-        hops = self._hops(body, options) if options.fallback else None
-        if span is None and hops is None and not stream:
+        call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
+        if call is None:  # the fast path: no tracing, no fallback chain, not a stream
             return self._send_with_retries(request, state, stream=stream, capture=capture)
-        state.span = span
-        call = Call(method, path, params, options, content, stream, capture, request, state, hops, span)
-        return self._first_event_retried(
-            call, self._send_call(call, None), lambda f: self._send_call(call, f)
-        )
+        return first_event_retried(call, self._send_call(call, None), lambda f: self._send_call(call, f))
 
     def _send_call(self, call: Call, frame: Optional[StreamEventError]) -> httpx.Response:
         """``call`` along its fallback chain; ``frame``: the error frame its last answer began with."""
@@ -118,11 +113,15 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
                     break
                 except MeshAPIError as exc:
                     frame = None
-                    self._next_hop(call, exc)  # raises when the chain is over
+                    blocking = self._next_hop(call, exc)  # raises when the chain is over
+                    if blocking is not None:  # stream_fallback_to_blocking: the reply as the stream
+                        reply = self._send_with_retries(blocking.request, blocking.state, stream=False)
+                        response = call.options.blocking_as_stream(reply)  # type: ignore[misc]
+                        break
         except BaseException as exc:
-            self._call_failed(call, exc)
+            call_failed(call, exc)
             raise
-        return self._call_answered(call, response)
+        return call_answered(call, response)
 
     def send_url(
         self,
@@ -329,15 +328,11 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         self._check_open()
         options = options or _NO_OPTIONS
         request, state = self._build(method, path, body, params, options, stream, content)
-        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
-        hops = self._hops(body, options) if options.fallback else None
-        if span is None and hops is None and not stream:
+        call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
+        if call is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)
-        state.span = span
-        call = Call(method, path, params, options, content, stream, capture, request, state, hops, span)
-        return self._first_event_retried(
-            call, await self._send_call(call, None), lambda f: self._send_call(call, f)
-        )
+        response = await self._send_call(call, None)
+        return first_event_retried(call, response, lambda f: self._send_call(call, f))
 
     async def _send_call(self, call: Call, frame: Optional[StreamEventError]) -> httpx.Response:
         """Async twin of ``SyncHttpClient._send_call``."""
@@ -350,11 +345,15 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
                     break
                 except MeshAPIError as exc:
                     frame = None
-                    self._next_hop(call, exc)
+                    blocking = self._next_hop(call, exc)
+                    if blocking is not None:
+                        reply = await self._send_with_retries(blocking.request, blocking.state, stream=False)
+                        response = call.options.blocking_as_stream(reply)  # type: ignore[misc]
+                        break
         except BaseException as exc:
-            self._call_failed(call, exc)
+            call_failed(call, exc)
             raise
-        return self._call_answered(call, response)
+        return call_answered(call, response)
 
     async def send_url(
         self,
@@ -402,11 +401,9 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         while True:
             if state.retries:
                 request = next_request(request)  # each attempt its own request object (see the sync twin)
-            attempt = (
-                await astart_attempt(self._config, request, state, external)
-                if slow or state.retries
-                else None
-            )
+            attempt = None
+            if slow or state.retries:
+                attempt = await astart_attempt(self._config, request, state, external)
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()

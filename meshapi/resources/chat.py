@@ -9,6 +9,7 @@ purpose: it is the signature ``with_raw_response`` is typed with (``resources/_b
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
 
 from .. import _warmup
@@ -16,7 +17,7 @@ from .._core.request import CallOptions, CallOptionsBase, RequestOptions, dump_b
 from .._errors import APITimeoutError
 from .._resilience import with_fallback
 from ..lib._parsing import StructuredCall, apply_parsed
-from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
+from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream, blocking_as_stream
 from ..lib.chat_request import (
     decoder_for,
     prepare,
@@ -140,10 +141,11 @@ class CompletionsResource(SyncAPIResource["CompletionsViews[Raw]", "CompletionsV
 
         Lazy: nothing is sent before the first item (or the ``with`` block, or ``open()``). Ends after
         ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
-        ``close()`` releases it.
+        ``close()`` releases it. With ``stream_fallback_to_blocking`` a stream that cannot be opened after
+        its retries is answered by one non-streaming call, delivered as this stream.
         """
         opts, fields = split_options(kwargs)
-        opts = with_fallback(opts, fields)
+        opts = replace(with_fallback(opts, fields), blocking_as_stream=blocking_as_stream)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
         http = self._http
@@ -283,10 +285,11 @@ class AsyncCompletionsResource(
 
         Lazy: nothing is sent before the first item (or the ``with`` block, or ``open()``). Ends after
         ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
-        ``close()`` releases it.
+        ``close()`` releases it. With ``stream_fallback_to_blocking`` a stream that cannot be opened after
+        its retries is answered by one non-streaming call, delivered as this stream.
         """
         opts, fields = split_options(kwargs)
-        opts = with_fallback(opts, fields)
+        opts = replace(with_fallback(opts, fields), blocking_as_stream=blocking_as_stream)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
         http = self._http

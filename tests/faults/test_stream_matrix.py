@@ -190,3 +190,84 @@ async def test_tool_call_deltas_without_index_or_ids(tharness: Harness, gateway:
     assert [(e.index, e.name, e.arguments) for e in done] == [(0, "get_weather", expected.function.arguments)]
     assert final.choices[0].finish_reason == plain.choices[0].finish_reason == "tool_calls"
     await tharness.assert_released(client)
+
+
+# --- stream_fallback_to_blocking: one non-streaming call answers a stream that could not be opened -------
+
+
+def same_reply(a: Any, b: Any) -> bool:
+    da, db = a.model_dump(), b.model_dump()
+    for data in (da, db):
+        data.pop("id"), data.pop("created")
+    return bool(da == db)
+
+
+@pytest.mark.parametrize("where", ["client", "with_options", "call"])
+async def test_stream_fallback_to_blocking_after_the_retries(
+    tharness: Harness, gateway: Any, where: str
+) -> None:
+    expected = await reference(tharness, gateway)
+    gateway.faults.add(CHAT, status=503, times=4)
+    client = tharness.client(gateway.base_url, stream_fallback_to_blocking=where == "client")
+    used = client.with_options(stream_fallback_to_blocking=True) if where == "with_options" else client
+    used._http._sleep = client._http._sleep  # the copy sleeps through the harness's fake too
+    extra = {"stream_fallback_to_blocking": True} if where == "call" else {}
+    stream, chunks = await stream_chat(used, **extra)
+    seen = attempts(gateway)
+    assert [r.json["stream"] for r in seen] == [True] * 4 + [False]
+    one_key(seen[:4])
+    assert seen[4].headers["idempotency-key"] != seen[0].headers["idempotency-key"]
+    assert_backoff(tharness.sleeps, 3)
+    assert text_of(chunks) == expected.choices[0].message.content
+    assert stream.request_id == seen[4].request_id
+    final = stream.get_final_completion()
+    final = await final if hasattr(final, "__await__") else final
+    assert same_reply(final, expected) and final.usage == expected.usage
+    await tharness.assert_released(client)
+
+
+async def test_stream_fallback_to_blocking_after_error_frames(tharness: Harness, gateway: Any) -> None:
+    client = tharness.client(gateway.base_url, max_retries=1)
+    plain = await final_of(client.chat.completions.stream(model=MODEL, messages=ROME, tools=[WEATHER]))
+    tharness.rebaseline()
+    gateway.requests.clear()
+    gateway.faults.add(CHAT, error_event_after=0, times=2, error_code="provider_overloaded")
+    stream = client.chat.completions.stream(
+        model=MODEL, messages=ROME, tools=[WEATHER], stream_fallback_to_blocking=True
+    )
+    events: List[Any] = []
+    if hasattr(stream, "__aiter__"):
+        async for event in stream.events():
+            events.append(event)
+    else:
+        events.extend(stream.events())
+    final = await final_of(stream)
+    assert [r.json["stream"] for r in attempts(gateway)] == [True, True, False]
+    assert final.choices[0].message.tool_calls[0].function == plain.choices[0].message.tool_calls[0].function
+    assert final.choices[0].finish_reason == "tool_calls" and final.usage == plain.usage
+    done = [e for e in events if e.type == "tool_calls.function.arguments.done"]
+    assert [(e.index, e.name) for e in done] == [(0, "get_weather")]
+    await tharness.assert_released(client)
+
+
+@pytest.mark.parametrize("status", [400, 422])
+async def test_no_blocking_call_for_what_it_would_fail_the_same_way(
+    tharness: Harness, gateway: Any, status: int
+) -> None:
+    gateway.faults.add(CHAT, status=status, times=-1)
+    client = tharness.client(gateway.base_url, stream_fallback_to_blocking=True)
+    with pytest.raises(meshapi.APIStatusError) as info:
+        await stream_chat(client)
+    assert info.value.status == status and len(attempts(gateway)) == 1
+    await tharness.assert_released(client)
+
+
+async def test_without_the_option_an_unopened_stream_raises(tharness: Harness, gateway: Any) -> None:
+    gateway.faults.add(CHAT, status=503, times=-1)
+    client = tharness.client(gateway.base_url)
+    with pytest.raises(meshapi.InternalServerError):
+        await stream_chat(client)
+    assert [r.json["stream"] for r in attempts(gateway)] == [True] * 4
+    with pytest.raises(meshapi.InvalidParamsError, match="stream_fallback_to_blocking"):
+        await stream_chat(client, stream_fallback_to_blocking="yes")
+    await tharness.assert_released(client)
