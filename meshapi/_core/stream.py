@@ -126,9 +126,10 @@ class FirstEventProbe:
     """What a stream's first event is, fed the stream's first chunks before anything reaches the caller.
 
     ``decided`` turns true once an event with data has arrived (or the bytes cannot be events: past the
-    cap); ``error`` is then that event's in-band error (``StreamEventError``, a compare item's string
-    error excepted) when it is one, else ``None``. A malformed first frame is not judged here: the
-    stream reports it where it is read. Pure: the transport feeds it (``meshapi._transport.reading``).
+    cap); ``error`` is then that event's in-band error (``StreamEventError``) when it is the stream's,
+    else ``None`` (a compare item's error, string or object, next to its ``model``, is that model's).
+    A malformed first frame is not judged here: the stream reports it where it is read. Pure: the
+    transport feeds it (``meshapi._transport.reading``).
     """
 
     __slots__ = ("_sse", "decided", "error", "request_id")
@@ -152,7 +153,8 @@ class FirstEventProbe:
             try:
                 decode_frame(event, self.request_id, string_errors_fatal=False, copy_event_name=False)
             except StreamEventError as exc:
-                self.error = exc
+                if not (isinstance(exc.body, dict) and "model" in exc.body):  # not one compare model's
+                    self.error = exc
             except (MeshAPIError, RecursionError):
                 pass  # not an error frame: the stream's own decoder raises what it is
             return
