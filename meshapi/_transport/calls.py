@@ -20,7 +20,15 @@ from . import otel as _otel
 from .capture import Capture
 from .reading import FirstEventRetry
 
-__all__ = ["Blocking", "Call", "blocking_fits", "call_answered", "call_failed", "first_event_retried"]
+__all__ = [
+    "Blocking",
+    "Call",
+    "as_stream",
+    "blocking_fits",
+    "call_answered",
+    "call_failed",
+    "first_event_retried",
+]
 
 
 @dataclasses.dataclass
@@ -51,6 +59,14 @@ class Blocking:
 
     request: httpx.Request
     state: RetryState
+
+
+def as_stream(call: Call, reply: httpx.Response) -> httpx.Response:
+    """The blocking ``reply`` (read) as the stream's response; its span ends when that is read."""
+    response: httpx.Response = call.options.blocking_as_stream(reply)  # type: ignore[misc]
+    if call.span is not None:
+        _otel.watch_stream(call.span, response, call.state.retries)
+    return response
 
 
 def blocking_fits(call: Call, exc: MeshAPIError) -> bool:

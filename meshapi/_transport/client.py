@@ -26,7 +26,7 @@ from .._errors import ConfigurationError, MeshAPIError, StreamEventError
 from . import fork as _fork
 from . import pool as _pool
 from .base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, HttpClientBase, httpx_async_transport
-from .calls import Call, call_answered, call_failed, first_event_retried
+from .calls import Call, as_stream, call_answered, call_failed, first_event_retried
 from .capture import CAPTURE, Capture, replayed
 from .direct import closed_error
 from .hooks import aend_attempt, astart_attempt, end_attempt, next_request, start_attempt
@@ -116,7 +116,7 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
                     blocking = self._next_hop(call, exc)  # raises when the chain is over
                     if blocking is not None:  # stream_fallback_to_blocking: the reply as the stream
                         reply = self._send_with_retries(blocking.request, blocking.state, stream=False)
-                        response = call.options.blocking_as_stream(reply)  # type: ignore[misc]
+                        response = as_stream(call, reply)
                         break
         except BaseException as exc:
             call_failed(call, exc)
@@ -348,7 +348,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
                     blocking = self._next_hop(call, exc)
                     if blocking is not None:
                         reply = await self._send_with_retries(blocking.request, blocking.state, stream=False)
-                        response = call.options.blocking_as_stream(reply)  # type: ignore[misc]
+                        response = as_stream(call, reply)
                         break
         except BaseException as exc:
             call_failed(call, exc)

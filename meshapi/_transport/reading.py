@@ -139,6 +139,7 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
                 yield from head
                 yield from chunks
                 return
+            otel.detach(self._inner)
             self._inner.close()
             self._switch(self._resend(error))
 
@@ -158,6 +159,7 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
                 async for chunk in chunks:
                     yield chunk
                 return
+            otel.detach(self._inner)
             await self._inner.aclose()
             self._switch(await self._resend(error))
 
