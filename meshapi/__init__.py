@@ -170,6 +170,7 @@ _ERRORS = [
     "RateLimitError",
     "ResponseTooLargeError",
     "StreamEventError",
+    "StreamIdleTimeoutError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "ToolLoopError",

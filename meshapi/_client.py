@@ -84,7 +84,11 @@ class MeshAPI(_ClientBase):
 
     Beyond 0.1.4: ``token`` may be a callable returning the token, called for every attempt;
     ``default_query`` is added to every call's query; ``total_timeout`` bounds a call end to end
-    (retries and slow bodies included; a stream until its first event); ``retry_read_timeouts=True``
+    (retries and slow bodies included; a stream until its first event); ``stream_idle_timeout`` is the
+    longest gap a stream may leave between events (comments not counted; default: the read ``timeout``),
+    also its wait for the headers; ``stream_internally=True`` makes chat ``create`` stream under the hood
+    (the same completion back); ``stream_fallback_to_blocking=True``: a chat stream that cannot be opened
+    after its retries is answered by one non-streaming call, delivered as the stream; ``retry_read_timeouts=True``
     re-sends a POST whose answer timed out (off by default: the server may still be running it, and
     billing it); ``on_request`` / ``on_response`` are called for every attempt with redacted views
     (``meshapi._transport.RequestView`` / ``ResponseView``). ``with_options()`` copies the client.
@@ -120,6 +124,9 @@ class MeshAPI(_ClientBase):
         realtime_connect_timeout: Optional[float] = None,
         default_query: Optional[Mapping[str, Any]] = None,
         total_timeout: Optional[float] = None,
+        stream_idle_timeout: Optional[float] = None,
+        stream_internally: bool = False,
+        stream_fallback_to_blocking: bool = False,
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
@@ -144,6 +151,9 @@ class MeshAPI(_ClientBase):
             "realtime_connect_timeout": realtime_connect_timeout,
             "default_query": default_query,
             "total_timeout": total_timeout,
+            "stream_idle_timeout": stream_idle_timeout,
+            "stream_internally": stream_internally,
+            "stream_fallback_to_blocking": stream_fallback_to_blocking,
             "retry_read_timeouts": retry_read_timeouts,
             "on_request": on_request,
             "on_response": on_response,
@@ -165,8 +175,8 @@ class MeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``,
-        ``response_cache``, the retry knobs, the hooks.
+        current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``,
+        ``api_version``, ``memory``, ``response_cache``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
@@ -239,6 +249,9 @@ class AsyncMeshAPI(_ClientBase):
         http_transport: Optional[Union[str, httpx.AsyncBaseTransport]] = None,
         default_query: Optional[Mapping[str, Any]] = None,
         total_timeout: Optional[float] = None,
+        stream_idle_timeout: Optional[float] = None,
+        stream_internally: bool = False,
+        stream_fallback_to_blocking: bool = False,
         retry_read_timeouts: bool = False,
         on_request: HookArg = None,
         on_response: HookArg = None,
@@ -263,6 +276,9 @@ class AsyncMeshAPI(_ClientBase):
             "realtime_connect_timeout": realtime_connect_timeout,
             "default_query": default_query,
             "total_timeout": total_timeout,
+            "stream_idle_timeout": stream_idle_timeout,
+            "stream_internally": stream_internally,
+            "stream_fallback_to_blocking": stream_fallback_to_blocking,
             "retry_read_timeouts": retry_read_timeouts,
             "on_request": on_request,
             "on_response": on_response,
@@ -285,8 +301,8 @@ class AsyncMeshAPI(_ClientBase):
         """A new client with some settings changed, sharing this client's connection pool.
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
-        current ones), ``total_timeout``, ``token`` (``api_key``), ``base_url``, ``api_version``, ``memory``,
-        ``response_cache``, the retry knobs, the hooks.
+        current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``,
+        ``api_version``, ``memory``, ``response_cache``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)

@@ -26,7 +26,12 @@ from ._api_version import MESH_API_VERSION, check_api_version
 from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers
 from ._core.retry import RetrySchedule, check_wait, validate_max_retries
-from ._core.timeouts import DEFAULT_TIMEOUT, validate_timeout, validate_total_timeout
+from ._core.timeouts import (
+    DEFAULT_TIMEOUT,
+    validate_stream_idle_timeout,
+    validate_timeout,
+    validate_total_timeout,
+)
 from ._errors import ConfigurationError, InvalidParamsError
 from ._memory import check_memory_ids
 from ._redact import pin_secret, remember_secret
@@ -116,6 +121,12 @@ class MeshAPIConfig:
     realtime_connect_timeout: Optional[float] = None
     default_query: Optional[Dict[str, Any]] = None
     total_timeout: Optional[float] = None
+    #: a stream's longest gap between events, comments not counted (``None``: the read ``timeout``)
+    stream_idle_timeout: Optional[float] = None
+    #: chat ``create`` without ``stream`` streams under the hood (per call: ``stream_internally=``)
+    stream_internally: bool = False
+    #: a chat stream that cannot be opened after its retries: one non-streaming call, delivered as the stream
+    stream_fallback_to_blocking: bool = False
     retry_read_timeouts: bool = False
     on_request: Optional[Callable[..., Any]] = None
     on_response: Optional[Callable[..., Any]] = None
@@ -176,6 +187,8 @@ class MeshAPIConfig:
             self.timeout = validate_timeout(self.timeout)
             if self.total_timeout is not None:
                 self.total_timeout = validate_total_timeout(self.total_timeout)
+            if self.stream_idle_timeout is not None:
+                self.stream_idle_timeout = validate_stream_idle_timeout(self.stream_idle_timeout)
         except InvalidParamsError as exc:
             raise ConfigurationError(exc.message) from None
         try:
@@ -425,6 +438,9 @@ OVERRIDABLE = frozenset(
         "default_headers",
         "default_query",
         "total_timeout",
+        "stream_idle_timeout",
+        "stream_internally",
+        "stream_fallback_to_blocking",
         "retry_initial_delay",
         "retry_max_delay",
         "retry_max_after",

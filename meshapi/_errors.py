@@ -9,6 +9,8 @@
      +-- APIConnectionError           the gateway could not be reached / the connection failed
      |    +-- APITimeoutError         connect, read, write or pool timeout
      |         +-- WaitTimeoutError   a wait helper's deadline passed
+     |         +-- StreamIdleTimeoutError  no event within the gap a stream may leave (also a
+     |                                     StreamInterruptedError)
      +-- APIStatusError               the gateway answered with an HTTP error status
      |    +-- BadRequestError         400
      |    |    +-- InvalidAPIVersionError  code invalid_api_version: the X-Mesh-Version sent is not served
@@ -26,8 +28,8 @@
      |    +-- InternalServerError     5xx
      +-- APIResponseValidationError   a 2xx body that is not what the API promises
      |    +-- ResponseTooLargeError   a body, SSE line or event past max_response_bytes
-     +-- StreamInterruptedError       a stream that broke or ended before its end marker
-     +-- StreamEventError             an error event sent inside a stream (code, request id, provider error)
+     +-- StreamInterruptedError       a stream that broke or ended before its end marker (``partial``)
+     |    +-- StreamEventError        an error event sent inside a stream (code, request id, provider error)
      +-- ProcessingFailedError        a file or batch being waited for reached a failed state
      +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
      +-- StructuredOutputError        a structured-output reply that does not parse
@@ -100,6 +102,7 @@ __all__ = [
     "RealtimeError",
     "ResponseTooLargeError",
     "StreamEventError",
+    "StreamIdleTimeoutError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "ToolLoopError",
@@ -213,11 +216,14 @@ class ResponseTooLargeError(APIResponseValidationError):
         self.limit = limit
 
 
-class StreamEventError(MeshAPIError):
+class StreamEventError(StreamInterruptedError):
     """The gateway reported an error inside a stream that had already started.
 
     ``error_code``, ``request_id`` and ``provider_error`` come from the error frame itself (falling
-    back to the stream's request id); ``status`` is 0 because the HTTP status was already 200.
+    back to the stream's request id); ``status`` is 0 because the HTTP status was already 200. An error
+    frame as the first event with a retryable code (``meshapi._core.retry.FRAME_CODE_STATUS``) is
+    retried and falls back like that status before this is raised; later ones end the stream as an
+    interruption (``partial`` set).
     """
 
     def __init__(self, message: str, **kwargs: Any) -> None:
@@ -225,6 +231,27 @@ class StreamEventError(MeshAPIError):
         kwargs.setdefault("error_code", "upstream_error")
         kwargs.setdefault("request_id", "")
         super().__init__(message, **kwargs)
+
+
+class StreamIdleTimeoutError(APITimeoutError, StreamInterruptedError):
+    """No event arrived within the longest gap a stream may leave: ``stream_idle_timeout`` when set,
+    else the read ``timeout`` (comments and keep-alives do not count as events).
+
+    ``timeout_name`` names the setting that ran out (``"stream_idle_timeout"`` or ``"timeout"``) and
+    ``idle_seconds`` its value. Both an ``APITimeoutError`` and a ``StreamInterruptedError`` (with
+    ``partial``): an ``except`` written for either catches it.
+    """
+
+    timeout_name: str = "timeout"
+    idle_seconds: float = 0.0
+
+    def __init__(
+        self, message: str, *, timeout_name: str = "timeout", idle_seconds: float = 0.0, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("error_code", "stream_idle_timeout")
+        super().__init__(message, **kwargs)
+        self.timeout_name = timeout_name
+        self.idle_seconds = idle_seconds
 
 
 class RealtimeError(MeshAPIError):

@@ -168,7 +168,14 @@ def _rebuild_error(cls: Type[MeshAPIError], message: str, kwargs: Dict[str, Any]
 
 
 class StreamInterruptedError(MeshAPIError):
-    """A stream broke mid-way or ended without its end marker. Items already yielded stay valid."""
+    """A stream broke mid-way or ended without its end marker. Items already yielded stay valid.
+
+    ``partial``: what the stream had accumulated when it broke, typed (a chat stream's
+    ``ChatCompletionResponse`` so far), or ``None`` (nothing accumulated, or an endpoint that does not
+    accumulate). Nothing is retried once content has reached the caller: the caller decides.
+    """
+
+    partial: Any = None
 
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("status", 0)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from ._core.request import RequestOptions
-from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES, RetrySchedule, check_wait
+from ._core.retry import MAX_RETRIES_LIMIT, RETRYABLE_STATUSES, RetrySchedule, check_wait, frame_status
 from ._errors import ConfigurationError, HookError, InvalidParamsError
 
 __all__ = [
@@ -151,8 +151,8 @@ class Hops:
 
     def advance(self, exc: Any) -> Optional[Dict[str, Any]]:
         """The body for the next model after ``exc``, or ``None`` (terminal, not listed, chain ended)."""
-        status = getattr(exc, "status", 0)
         code = getattr(exc, "error_code", "") or ""
+        status = getattr(exc, "status", 0) or frame_status(code)  # an in-band error: its code's status
         if status not in self.on_status or status in TERMINAL_STATUSES or code in TERMINAL_CODES:
             return None
         if self.position >= len(self.chain):
@@ -219,7 +219,7 @@ class RetryEvent:
     attempt: int
     max_retries: int
     delay_ms: int
-    reason: str  # "status" or "network-error"
+    reason: str  # "status", "network-error" or "stream-error" (an error frame as a stream's first event)
     status: Optional[int]
     request_id: str
     type: str = "retry"
@@ -301,6 +301,8 @@ def debug_line(event: ResilienceEvent) -> Optional[str]:
     rid = f" [{event.request_id}]" if event.request_id else ""
     if isinstance(event, RetryEvent):
         what = str(event.status) if event.reason == "status" and event.status else "network error"
+        if event.reason == "stream-error":
+            what = f"error frame as the first event ({event.status})"
         return (
             f"[meshapi] retrying {event.method} {event.path} (attempt {event.attempt}/"
             f"{event.max_retries + 1} failed: {what}, next in {event.delay_ms}ms){rid}"

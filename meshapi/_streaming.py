@@ -132,8 +132,11 @@ class Stream(Generic[T]):
             response = self._open()
             core = StreamCore(self._decoder, decode, self.max_event_bytes)
             chunks = response.iter_bytes()
+            fresh = True
             with foreign_errors(self._decoder):
                 for chunk in chunks:
+                    if fresh:  # an error frame retried first (transport's FirstEventRetry) changes the answer
+                        self._decoder.request_id, fresh = response.headers.get("x-request-id", ""), False
                     yield from core.feed(chunk)
                     if core.stopped:
                         drain(chunks, response)
@@ -290,8 +293,11 @@ class AsyncStream(Generic[T]):
             core = StreamCore(self._decoder, decode, self.max_event_bytes)
             chunks = response.aiter_bytes()
             try:
+                fresh = True
                 with foreign_errors(self._decoder):
                     async for chunk in chunks:
+                        if fresh:  # see the sync twin
+                            self._decoder.request_id, fresh = response.headers.get("x-request-id", ""), False
                         for item in core.feed(chunk):
                             yield item
                         if core.stopped:

@@ -11,7 +11,7 @@ import re
 import sys
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Type, TypedDict, TypeVar, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type, TypedDict, TypeVar, Union
 from urllib.parse import quote
 
 import httpx
@@ -21,7 +21,7 @@ from .._api_version import check_api_version
 from .._errors import InvalidParamsError
 from .._memory import check_memory_ids
 from .._response_cache import check_response_cache
-from .timeouts import TimeoutTypes, validate_timeout, validate_total_timeout
+from .timeouts import TimeoutTypes, validate_stream_idle_timeout, validate_timeout, validate_total_timeout
 
 __all__ = [
     "OPTION_NAMES",
@@ -92,8 +92,9 @@ class RequestOptions:
 
     Every resource method accepts the same keyword-only options (declared once: ``CallOptions``):
     ``timeout``, ``max_retries``, ``extra_headers``, ``extra_query``, ``extra_body``, ``total_timeout``,
-    ``request_id``, ``api_version``, ``memory`` and ``response_cache``. They are validated here, before
-    anything is sent (the timeout rules are ``meshapi._core.timeouts``).
+    ``request_id``, ``api_version``, ``memory``, ``response_cache``, ``stream_idle_timeout`` and
+    ``stream_fallback_to_blocking``. They are validated here, before anything is sent (the timeout rules
+    are ``meshapi._core.timeouts``).
     """
 
     timeout: Optional[Union[float, httpx.Timeout]] = None
@@ -102,6 +103,10 @@ class RequestOptions:
     extra_query: Optional[Mapping[str, Any]] = None
     max_retries: Optional[int] = None
     total_timeout: Optional[float] = None
+    #: a stream's longest gap between events (``None``: the client's, else the read timeout)
+    stream_idle_timeout: Optional[float] = None
+    #: a stream that cannot be opened: one non-streaming call instead (``None``: the client's setting)
+    stream_fallback_to_blocking: Optional[bool] = None
     request_id: Optional[str] = None
     #: this call's ``X-Mesh-Version`` (``None``: none sent), used only when ``pins_version`` (else the client's)
     api_version: Optional[str] = None
@@ -116,6 +121,8 @@ class RequestOptions:
     fallback: bool = False
     #: the call's own chain (``fallback_models=``); ``None``: the client's ``FallbackConfig``
     fallback_models: Optional[Tuple[str, ...]] = None
+    #: a non-streaming reply (read) as the stream's response (set by chat streams, never sent)
+    blocking_as_stream: Optional[Callable[[httpx.Response], httpx.Response]] = None
 
     @classmethod
     def build(
@@ -131,6 +138,8 @@ class RequestOptions:
         api_version: Any = _CLIENT_VERSION,
         memory: Any = _CLIENT_MEMORY,
         response_cache: Optional[bool] = None,
+        stream_idle_timeout: Optional[float] = None,
+        stream_fallback_to_blocking: Optional[bool] = None,
     ) -> RequestOptions:
         if timeout is not None:
             timeout = validate_timeout(timeout)
@@ -149,6 +158,11 @@ class RequestOptions:
         ):
             raise InvalidParamsError(f"max_retries must be a non-negative integer, got {max_retries!r}")
         total = validate_total_timeout(total_timeout) if total_timeout is not None else None
+        idle = validate_stream_idle_timeout(stream_idle_timeout) if stream_idle_timeout is not None else None
+        if stream_fallback_to_blocking is not None and not isinstance(stream_fallback_to_blocking, bool):
+            raise InvalidParamsError(
+                f"stream_fallback_to_blocking must be True or False, got {stream_fallback_to_blocking!r}"
+            )
         if request_id is not None:
             validate_request_id(request_id)
         pins_version = api_version is not _CLIENT_VERSION
@@ -162,6 +176,8 @@ class RequestOptions:
             extra_query=extra_query,
             max_retries=max_retries,
             total_timeout=total,
+            stream_idle_timeout=idle,
+            stream_fallback_to_blocking=stream_fallback_to_blocking,
             request_id=request_id,
             api_version=api_version if pins_version else None,
             pins_version=pins_version,
@@ -352,6 +368,8 @@ class _Options(TypedDict, total=False):
     api_version: Optional[str]
     memory: Optional[Sequence[str]]
     response_cache: Optional[bool]
+    stream_idle_timeout: Optional[float]
+    stream_fallback_to_blocking: Optional[bool]
 
 
 class CallOptions(_TimeoutOption, _RetriesOption, _Options, total=False):

@@ -23,12 +23,14 @@ from .._errors import (
     MeshAPIError,
     ResponseTooLargeError,
     StreamEventError,
+    StreamIdleTimeoutError,
     StreamInterruptedError,
     error_from_response,
 )
 from .decompress import BodyTooLarge
+from .retry_after import retry_after_hint
 from .sse import SSELimitError
-from .timeouts import EventGapTimeout
+from .timeouts import EventGapTimeout, FirstEventTimeout
 
 __all__ = [
     "REFUSED",
@@ -69,19 +71,41 @@ class StreamProgress(Protocol):
     end_marker: str  # what a complete stream ends with ("[DONE]", compare's "'done' event", ...)
 
 
-def stream_interrupted(progress: StreamProgress, cause: str) -> StreamInterruptedError:
-    """The error of a stream that ended (``cause``) before its end marker."""
+def stream_interrupted(
+    progress: StreamProgress, cause: str, gap: Optional[httpx.ReadTimeout] = None
+) -> StreamInterruptedError:
+    """The error of a stream that ended (``cause``) before its end marker; ``StreamIdleTimeoutError``
+    when ``gap`` is no event within the longest gap allowed (``meshapi._core.timeouts.EventGap``); code
+    ``total_timeout`` when it is a first event the call's deadline did not see (``FirstEventTimeout``)."""
     count = progress.count
-    return StreamInterruptedError(
+    message = (
         f"Stream interrupted: {cause} (after {count} item{'s' if count != 1 else ''}; "
-        f"no {progress.end_marker} end marker was received)",
-        request_id=progress.request_id,
+        f"no {progress.end_marker} end marker was received)"
     )
+    if isinstance(gap, FirstEventTimeout):
+        return StreamInterruptedError(message, request_id=progress.request_id, error_code="total_timeout")
+    if gap is not None:
+        assert isinstance(gap, EventGapTimeout)
+        name = "timeout" if gap.name == "read timeout" else gap.name
+        return StreamIdleTimeoutError(
+            message, request_id=progress.request_id, timeout_name=name, idle_seconds=gap.limit
+        )
+    return StreamInterruptedError(message, request_id=progress.request_id)
+
+
+def _with_partial(error: StreamInterruptedError, progress: StreamProgress) -> StreamInterruptedError:
+    """``error`` with ``partial`` set to what the stream accumulated (its decoder's ``partial()``)."""
+    partial = getattr(progress, "partial", None)
+    if error.partial is None and callable(partial):
+        error.partial = partial()
+    return error
 
 
 def _read_failure(exc: httpx.HTTPError) -> str:
     if isinstance(exc, EventGapTimeout):
         return str(exc)
+    if isinstance(exc, FirstEventTimeout):
+        return "no event arrived before the call's total_timeout"
     if isinstance(exc, httpx.TimeoutException):
         return "no data arrived within the read timeout"
     if str(exc):
@@ -122,12 +146,14 @@ class foreign_errors:  # lower case: used like a function, ``with foreign_errors
     ==================================  =========================  ==================================
     raised inside                       ``during`` a name          ``during`` a stream's progress
     ==================================  =========================  ==================================
-    ``httpx.TimeoutException``          ``APITimeoutError``        ``StreamInterruptedError``
+    ``httpx.TimeoutException``          ``APITimeoutError``        ``StreamInterruptedError`` (1)
     other ``httpx.HTTPError``           ``APIConnectionError``     ``StreamInterruptedError``
     SSE line / event / body past cap    ``ResponseTooLargeError``  ``ResponseTooLargeError``
     ``RecursionError`` (deep JSON)      (propagates)               ``APIResponseValidationError``
     ==================================  =========================  ==================================
 
+    (1) Every ``StreamInterruptedError`` leaving a typed stream (an error frame's ``StreamEventError`` too)
+    gets ``partial``: what the stream's decoder accumulated (``partial()``), typed.
     An httpx exception is chained (``__cause__``); a refused body is not (its text is in the message).
     A ``MeshAPIError`` and anything else pass through untouched.
     """
@@ -141,13 +167,18 @@ class foreign_errors:  # lower case: used like a function, ``with foreign_errors
         return None
 
     def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
-        if exc is None or isinstance(exc, MeshAPIError):
+        if exc is None:
             return
         during = self.during
+        if isinstance(exc, MeshAPIError):
+            if isinstance(exc, StreamInterruptedError) and not isinstance(during, str):
+                _with_partial(exc, during)
+            return
         if isinstance(exc, httpx.HTTPError):
             if isinstance(during, str):
                 raise map_transport_error(exc, during=during) from exc
-            raise stream_interrupted(during, _read_failure(exc)) from exc
+            gap = exc if isinstance(exc, (EventGapTimeout, FirstEventTimeout)) else None
+            raise _with_partial(stream_interrupted(during, _read_failure(exc), gap), during) from exc
         if isinstance(exc, REFUSED):
             error = _refused(exc, during)
             if error is not None:
@@ -287,6 +318,7 @@ def stream_error_from_frame(payload: Mapping[str, Any], stream_request_id: str) 
             request_id=request_id,
             provider_error=provider_error if isinstance(provider_error, dict) else None,
             details=details if isinstance(details, list) else None,
+            retry_after_seconds=retry_after_hint(None, payload),
             body=dict(payload),
             provider_code=provider_code if isinstance(provider_code, str) else None,
         )

@@ -12,6 +12,9 @@
   lengthens; otherwise exponential backoff from ``initial_delay`` capped at ``max_delay``, +/- ``jitter``.
 * A hint longer than ``max_retry_after`` is not waited out: the error is raised at once so the caller
   can decide. Negative, non-finite, huge or unparseable hints never raise; they are ignored.
+* An in-band error frame that is a stream's first event (nothing reached the caller yet) is judged like
+  the status its code stands for (:data:`FRAME_CODE_STATUS`: overloaded, upstream and provider errors,
+  rate limits, capacity, timeouts); any other code is not retried.
 * With a deadline (``total_timeout``), a wait that would end past it gives up instead (the rule is
   ``meshapi._core.timeouts.wait_fits``).
 * The knobs (``retry_initial_delay``, ``retry_max_delay``, ``retry_max_after``, ``RetryPolicy``'s
@@ -35,11 +38,13 @@ from .retry_after import parse_retry_after, retry_after_hint
 from .timeouts import deadline_left, wait_fits
 
 __all__ = [
+    "FRAME_CODE_STATUS",
     "MAX_WAIT",
     "RETRYABLE_STATUSES",
     "RetrySchedule",
     "RetryState",
     "compute_delay",
+    "frame_status",
     "is_retryable_exception",
     "check_wait",
     "is_retryable_status",
@@ -50,6 +55,32 @@ __all__ = [
 
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 MAX_RETRIES_LIMIT = 100
+
+#: In-band error codes (``docs/protocol.md §2.4``, §2.6) that mean what a retryable HTTP status means, with
+#: that status: a stream whose first event is such a frame is retried (and falls back) like that status.
+FRAME_CODE_STATUS = {
+    "rate_limit_exceeded": 429,
+    "upstream_rate_limit_error": 429,
+    "upstream_error": 502,
+    "provider_error": 502,
+    "internal_provider_error": 502,
+    "bad_response": 502,
+    "provider_overloaded": 503,
+    "upstream_overload": 503,
+    "overloaded": 503,
+    "capacity_exceeded": 503,
+    "provider_not_available": 503,
+    "service_unavailable": 503,
+    "gateway_timeout": 504,
+    "provider_timeout": 504,
+}
+
+
+def frame_status(code: str) -> int:
+    """The HTTP status an in-band error ``code`` stands for (:data:`FRAME_CODE_STATUS`), ``0`` for others."""
+    return FRAME_CODE_STATUS.get(code, 0)
+
+
 #: The longest any retry wait may be, in seconds (one hour): the bound of every retry timing knob.
 MAX_WAIT = 3600.0
 _MAX_EXPONENT = 64  # 2**64 times any knob is past MAX_WAIT; larger exponents would only risk OverflowError
@@ -213,6 +244,19 @@ class RetryState:
         ):
             return self._grant(None)  # sent, and the server may still be working on it
         return self._grant(compute_delay(self.retries, None, self.schedule, self.rand))
+
+    def after_frame(
+        self, code: str, headers: Optional[Mapping[str, str]] = None, body: Any = None
+    ) -> Optional[float]:
+        """The wait before re-sending after an in-band error frame with ``code`` came as a stream's first
+        event (``headers`` of the 200, ``body`` the frame), or ``None`` to give up."""
+        status = frame_status(code)
+        if not status:
+            self.reason, self.status = "stream-error", 0
+            return self._grant(None)
+        delay = self.after_response(status, headers, body)
+        self.reason = "stream-error"
+        return delay
 
     def after_response(
         self, status: int, headers: Optional[Mapping[str, str]] = None, body: Any = None

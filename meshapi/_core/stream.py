@@ -21,11 +21,12 @@ from typing import Any, Callable, Generic, Iterator, Optional, TypeVar
 
 import httpx
 
-from .._errors import APIResponseValidationError
+from .._errors import APIResponseValidationError, MeshAPIError, StreamEventError
+from .frames import decode_frame
 from .response import stream_interrupted
-from .sse import ServerSentEvent, SSEDecoder
+from .sse import ServerSentEvent, SSEDecoder, SSELimitError
 
-__all__ = ["EventDecoder", "StreamCore", "not_an_event_stream"]
+__all__ = ["EventDecoder", "FirstEventProbe", "StreamCore", "not_an_event_stream"]
 
 T = TypeVar("T")
 
@@ -58,6 +59,10 @@ class EventDecoder(Generic[T]):
         that skips building the item (it must still accumulate and detect errors and the end)."""
         item = self.decode(event)
         return (self.text(item) or None) if item is not None else None
+
+    def partial(self) -> Any:
+        """What the stream accumulated so far, typed, for a ``StreamInterruptedError`` (``None``: nothing)."""
+        return None
 
     def final(self) -> Any:
         """The accumulated result after the stream ended."""
@@ -115,6 +120,44 @@ class StreamCore:
                 return
         if not decoder.complete:
             raise stream_interrupted(decoder, "the stream ended early")
+
+
+class FirstEventProbe:
+    """What a stream's first event is, fed the stream's first chunks before anything reaches the caller.
+
+    ``decided`` turns true once an event with data has arrived (or the bytes cannot be events: past the
+    cap); ``error`` is then that event's in-band error (``StreamEventError``) when it is the stream's,
+    else ``None`` (a compare item's error, string or object, next to its ``model``, is that model's).
+    A malformed first frame is not judged here: the stream reports it where it is read. Pure: the
+    transport feeds it (``meshapi._transport.reading``).
+    """
+
+    __slots__ = ("_sse", "decided", "error", "request_id")
+
+    def __init__(self, request_id: str, max_event_bytes: Optional[int] = None) -> None:
+        self._sse = SSEDecoder(max_line_bytes=max_event_bytes, max_event_bytes=max_event_bytes)
+        self.request_id = request_id
+        self.decided = False
+        self.error: Optional[StreamEventError] = None
+
+    def feed(self, chunk: bytes) -> None:
+        try:
+            events = self._sse.feed(chunk)
+        except SSELimitError:
+            self.decided = True
+            return
+        for event in events:
+            if not event.data.strip():
+                continue
+            self.decided = True
+            try:
+                decode_frame(event, self.request_id, string_errors_fatal=False, copy_event_name=False)
+            except StreamEventError as exc:
+                if not (isinstance(exc.body, dict) and "model" in exc.body):  # not one compare model's
+                    self.error = exc
+            except (MeshAPIError, RecursionError):
+                pass  # not an error frame: the stream's own decoder raises what it is
+            return
 
 
 def not_an_event_stream(response: httpx.Response) -> Optional[APIResponseValidationError]:

@@ -17,9 +17,13 @@ The rules, each stated once:
   (``deadline_error``);
 * a body is read within the deadline (checked between reads), and a stream must deliver its first
   event (a ``data:`` line) before it (``before_first_event``);
-* the read ``timeout`` is also the longest gap a stream may leave between events: comments and blank
-  keep-alive lines do not count as events, so a server that sends only ``: ping`` cannot hold a stream
-  (``EventGap``; running out is :class:`EventGapTimeout`, a read timeout).
+* the longest gap a stream may leave between events (from the headers on) is ``stream_idle_timeout``
+  when the call or the client sets one, else the read ``timeout``: comments and blank keep-alive lines
+  do not count as events, so a server that sends only ``: ping`` cannot hold a stream, and a read that
+  waited that long for any byte is such a gap too (``EventGap``; running out is :class:`EventGapTimeout`,
+  a read timeout, which a stream raises as ``StreamIdleTimeoutError`` naming the setting);
+* ``stream_idle_timeout`` replaces the read ``timeout`` of a stream's requests (waiting for the headers
+  included: ``stream_timeout``), so a slow first token is bounded by it alone, longer or shorter.
 
 ``meshapi._transport`` applies them (``base`` to requests, ``deadline`` to bodies and streams).
 """
@@ -38,6 +42,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "EventGap",
     "EventGapTimeout",
+    "FirstEventTimeout",
     "TimeoutTypes",
     "attempt_timeouts",
     "before_first_event",
@@ -46,7 +51,9 @@ __all__ = [
     "deadline_error",
     "deadline_left",
     "httpx_timeout",
+    "stream_timeout",
     "validate_timeout",
+    "validate_stream_idle_timeout",
     "validate_total_timeout",
     "wait_fits",
 ]
@@ -74,6 +81,21 @@ def validate_total_timeout(value: object) -> float:
     if isinstance(checked, httpx.Timeout):
         raise InvalidParamsError("total_timeout must be a number of seconds")
     return checked
+
+
+def validate_stream_idle_timeout(value: object) -> float:
+    """``stream_idle_timeout``: a positive, finite number of seconds (not an ``httpx.Timeout``)."""
+    checked = validate_timeout(value, name="stream_idle_timeout")
+    if isinstance(checked, httpx.Timeout):
+        raise InvalidParamsError("stream_idle_timeout must be a number of seconds")
+    return checked
+
+
+def stream_timeout(timeout: httpx.Timeout, idle: Optional[float]) -> httpx.Timeout:
+    """The per-phase timeout of a stream's request: its read phase is ``idle`` when one is set."""
+    if idle is None:
+        return timeout
+    return httpx.Timeout(connect=timeout.connect, read=idle, write=timeout.write, pool=timeout.pool)
 
 
 def httpx_timeout(value: Union[float, httpx.Timeout]) -> httpx.Timeout:
@@ -117,8 +139,18 @@ def before_first_event(chunk: bytes) -> bool:
     return b"data:" not in chunk
 
 
+class FirstEventTimeout(httpx.ReadTimeout):
+    """A stream's first event did not arrive before the call's ``total_timeout`` ran out."""
+
+
 class EventGapTimeout(httpx.ReadTimeout):
-    """No event within the read timeout, though comments or keep-alive lines kept arriving."""
+    """No event within the longest gap allowed (``limit`` seconds of the setting ``name``: the read
+    timeout or ``stream_idle_timeout``), only comments or keep-alives, or no byte at all."""
+
+    def __init__(self, message: str, limit: float = 0.0, name: str = "read timeout") -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.name = name
 
 
 # a line break followed by the first byte of a line that is neither a comment nor blank
@@ -132,13 +164,15 @@ class EventGap:
     Any byte of a line other than a comment (``:...``) or a blank line counts as event progress (so a
     large event arriving slowly does not time out); :meth:`feed` raises :class:`EventGapTimeout` when
     a chunk without such a byte arrives more than ``limit`` seconds after the last one that had one
-    (or after the stream opened). Pure: the caller passes the clock's ``now``.
+    (or after the stream opened), and :meth:`silent` says whether a read that timed out waited that
+    long. ``name`` is the setting the limit comes from, for the error. Pure: the caller passes ``now``.
     """
 
-    __slots__ = ("_last", "_line", "limit")
+    __slots__ = ("_last", "_line", "limit", "name")
 
-    def __init__(self, limit: float, now: float) -> None:
+    def __init__(self, limit: float, now: float, name: str = "read timeout") -> None:
         self.limit = limit
+        self.name = name
         self._last = now
         self._line = _START
 
@@ -147,8 +181,19 @@ class EventGap:
             self._last = now
         elif now - self._last > self.limit:
             raise EventGapTimeout(
-                f"no event arrived within the {self.limit:g} s read timeout (only comments or keep-alives)"
+                f"no event arrived within the {self.limit:g} s {self.name} (only comments or keep-alives)",
+                self.limit,
+                self.name,
             )
+
+    def silent(self, now: float) -> Optional[EventGapTimeout]:
+        """The error for a read that timed out at ``now``, when it made the gap reach ``limit`` (else
+        ``None``: a shorter bound ran out, e.g. what was left of ``total_timeout``)."""
+        if now - self._last < self.limit - 0.001:
+            return None
+        return EventGapTimeout(
+            f"no data arrived within the {self.limit:g} s {self.name}", self.limit, self.name
+        )
 
     def _carries_event(self, chunk: bytes) -> bool:
         if not chunk:

@@ -23,9 +23,9 @@ from .._api_version import API_VERSION_HEADER, warn_if_deprecated
 from .._config import MeshAPIConfig, custom_headers_from_env
 from .._core.request import RequestOptions, new_idempotency_key
 from .._core.response import error_from_response, map_transport_error
-from .._core.retry import RetrySchedule, RetryState
-from .._core.timeouts import call_deadline, call_timeout, deadline_error, httpx_timeout
-from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError
+from .._core.retry import RetrySchedule, RetryState, frame_status
+from .._core.timeouts import call_deadline, call_timeout, deadline_error, httpx_timeout, stream_timeout
+from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError, StreamEventError
 from .._memory import MEMORY_HEADER, memory_header
 from .._resilience import (
     DEFAULT_FALLBACK_STATUSES,
@@ -40,9 +40,11 @@ from .._response_cache import NO_STORE, RESPONSE_CACHE_HEADER
 from .._version import __version__
 from . import fork as _fork
 from . import otel as _otel
+from .calls import Blocking, Call, blocking_fits
 from .capture import Capture, StopAfterResponse
 from .direct import Direct, closed_error
 from .hooks import RETRY_COUNT_HEADER, RequestView, ResponseView
+from .reading import IDLE_EXTENSION
 
 __all__ = [
     "ASYNC_DEFAULT_LIMITS",
@@ -194,6 +196,9 @@ class HttpClientBase:
         data = self._encode(body) if content is None else content
         query = ({k: v for k, v in query.items() if v is not None} or None) if query else None
         timeout = call_timeout(options.timeout, self._timeout)
+        idle = (options.stream_idle_timeout or self._config.stream_idle_timeout) if stream else None
+        if idle is not None:  # a stream's read phase is its idle timeout (``timeouts.stream_timeout``)
+            timeout = stream_timeout(timeout, idle)
         direct = self._direct
         if direct is not None and direct.stateless():  # our pool: no cookies or params to merge
             merged = direct.headers(self._headers)
@@ -218,6 +223,8 @@ class HttpClientBase:
             request = self._client.build_request(
                 method, url, content=data, params=query, headers=sent, timeout=timeout
             )
+        if idle is not None:
+            request.extensions[IDLE_EXTENSION] = idle  # what the gap between events is named after
         return request, self._state(method, options)
 
     def _state(self, method: str, options: RequestOptions) -> RetryState:
@@ -324,6 +331,68 @@ class HttpClientBase:
             raise error
         self._log_retry(request, state, f"-> {response.status_code}", error.request_id)
 
+    def _judge_frame(self, request: httpx.Request, state: RetryState, error: StreamEventError) -> None:
+        """An in-band error frame as a stream's first event (response closed, nothing reached the caller):
+        raise it, or log the retry to come (judged like the status its code stands for)."""
+        if state.after_frame(error.error_code, error.headers, error.body) is None:
+            log.debug("%s %s -> in-band error %s", request.method, request.url.path, error.error_code)
+            raise error
+        self._log_retry(request, state, f"-> in-band error {error.error_code}", error.request_id)
+
+    def _call_of(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Optional[Mapping[str, Any]],
+        options: RequestOptions,
+        content: Optional[bytes],
+        stream: bool,
+        capture: Optional[Capture],
+        request: httpx.Request,
+        state: RetryState,
+    ) -> Optional[Call]:
+        """The ``Call`` a send goes through, or ``None`` for the fast path (no span, no chain, no stream)."""
+        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
+        hops = self._hops(body, options) if options.fallback else None
+        if span is None and hops is None and not stream:
+            return None
+        state.span = span
+        limit = self._config.max_response_bytes
+        return Call(
+            method, path, body, params, options, content, stream, capture, request, state, hops, span, limit
+        )
+
+    def _next_hop(self, call: Call, exc: MeshAPIError) -> Optional[Blocking]:
+        """Move ``call`` to the next model of its fallback chain after ``exc`` (one deadline for the
+        whole chain) and return ``None``; at the chain's end, the one non-streaming call of a stream
+        that asked for it (``stream_fallback_to_blocking``, ``calls.blocking_fits``), else raise ``exc``."""
+        body = self._advance(call.hops, exc, call.state) if call.hops is not None else None
+        if body is None:
+            on = call.options.stream_fallback_to_blocking
+            if not (on if on is not None else self._config.stream_fallback_to_blocking) or not blocking_fits(
+                call, exc
+            ):
+                raise exc
+            log.info(
+                "%s %s stream not opened (%s); one non-streaming call instead",
+                call.method,
+                call.path,
+                exc.error_code,
+            )
+            request, state = self._build(
+                call.method, call.path, {**call.body, "stream": False}, call.params, call.options, False, None
+            )
+            state.deadline, state.span = call.state.deadline, call.span
+            return Blocking(request, state)
+        deadline = call.state.deadline
+        call.body = body
+        call.request, call.state = self._build(
+            call.method, call.path, body, call.params, call.options, call.stream, call.content
+        )
+        call.state.deadline, call.state.span = deadline, call.span
+        return None
+
     def _judge_failure(self, request: httpx.Request, state: RetryState, exc: httpx.HTTPError) -> None:
         """A transport error: raise its typed error (``map_transport_error``, the one table; past the
         deadline the ``total_timeout`` error), or log the retry to come."""
@@ -370,11 +439,11 @@ class HttpClientBase:
                 to_model=hops.current,
                 chain_index=hops.position,
                 chain_length=len(hops.chain),
-                status=exc.status,
+                status=exc.status or frame_status(exc.error_code),  # an error frame: its code's status
                 error_code=exc.error_code,
                 request_id=exc.request_id,
             )
-            log.info("falling back from %s to %s after %d", event.from_model, event.to_model, exc.status)
+            log.info("falling back from %s to %s after %d", event.from_model, event.to_model, event.status)
             self._emit(event, state)
         return body
 

@@ -3,7 +3,8 @@
 The twins differ only in ``await`` and the sleep. Each call builds one ``httpx.Request``
 (``meshapi._transport.base``) and sends it, then a fresh copy per retry (same idempotency key, same body
 bytes: ``hooks.next_request``), until the pure retry state (``meshapi._core.retry.RetryState``) says stop; what an answer or a failure means is decided in ``base`` too, so the loops here hold only the
-I/O. Streams go through the same loop, so they are retried only while no byte has reached the caller.
+I/O. Streams go through the same loop, so they are retried only while nothing has reached the caller (an
+error frame as the first event too: ``reading.FirstEventRetry`` sends the next attempt through here).
 Every failure leaves here as a ``MeshAPIError`` subclass; the response of every failed attempt is closed,
 so no connection stays checked out.
 
@@ -21,11 +22,11 @@ import httpx
 from .._config import MeshAPIConfig
 from .._core.request import RequestOptions
 from .._core.retry import RetryState
-from .._errors import ConfigurationError, MeshAPIError
+from .._errors import ConfigurationError, MeshAPIError, StreamEventError
 from . import fork as _fork
-from . import otel as _otel
 from . import pool as _pool
 from .base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, HttpClientBase, httpx_async_transport
+from .calls import Call, as_stream, call_answered, call_failed, first_event_retried
 from .capture import CAPTURE, Capture, replayed
 from .direct import closed_error
 from .hooks import aend_attempt, astart_attempt, end_attempt, next_request, start_attempt
@@ -96,30 +97,31 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         self._check_open()
         options = options or _NO_OPTIONS
         request, state = self._build(method, path, body, params, options, stream, content)
-        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
-        hops = self._hops(body, options) if options.fallback else None
-        if span is None and hops is None:
+        call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
+        if call is None:  # the fast path: no tracing, no fallback chain, not a stream
             return self._send_with_retries(request, state, stream=stream, capture=capture)
-        state.span = span
+        return first_event_retried(call, self._send_call(call, None), lambda f: self._send_call(call, f))
+
+    def _send_call(self, call: Call, frame: Optional[StreamEventError]) -> httpx.Response:
+        """``call`` along its fallback chain; ``frame``: the error frame its last answer began with."""
         try:
             while True:
                 try:
-                    response = self._send_with_retries(request, state, stream=stream, capture=capture)
+                    response = self._send_with_retries(
+                        call.request, call.state, stream=call.stream, capture=call.capture, frame=frame
+                    )
                     break
                 except MeshAPIError as exc:
-                    hop = self._advance(hops, exc, state) if hops is not None else None
-                    if hop is None:
-                        raise
-                    deadline = state.deadline
-                    request, state = self._build(method, path, hop, params, options, stream, content)
-                    state.deadline, state.span = deadline, span  # one deadline for the whole chain
+                    frame = None
+                    blocking = self._next_hop(call, exc)  # raises when the chain is over
+                    if blocking is not None:  # stream_fallback_to_blocking: the reply as the stream
+                        reply = self._send_with_retries(blocking.request, blocking.state, stream=False)
+                        response = as_stream(call, reply)
+                        break
         except BaseException as exc:
-            if span is not None:
-                _otel.failed(span, exc, capture, state.retries)
+            call_failed(call, exc)
             raise
-        if span is not None:
-            _otel.ended(span, response, state.retries, stream)
-        return response
+        return call_answered(call, response)
 
     def send_url(
         self,
@@ -149,14 +151,19 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         stream: bool,
         capture: Optional[Capture] = None,
         external: bool = False,
+        frame: Optional[StreamEventError] = None,
     ) -> httpx.Response:
-        """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body)."""
+        """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body).
+        ``frame``: the error frame the last answer to ``request`` began with, judged first."""
         debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         bounded = state.deadline is not None
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
         slow = self._slow or bounded
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
+        if frame is not None:
+            self._judge_frame(request, state, frame)  # raises, or logs the retry to come
+            self._sleep(state.delay or 0.0)
         while True:
             if state.retries:
                 request = next_request(request)  # each attempt its own request object (same key, same bytes)
@@ -342,30 +349,32 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         self._check_open()
         options = options or _NO_OPTIONS
         request, state = self._build(method, path, body, params, options, stream, content)
-        span = _otel.start(method, path, body, request.url) if _otel._tracer is not None else None
-        hops = self._hops(body, options) if options.fallback else None
-        if span is None and hops is None:
+        call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
+        if call is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)
-        state.span = span
+        response = await self._send_call(call, None)
+        return first_event_retried(call, response, lambda f: self._send_call(call, f))
+
+    async def _send_call(self, call: Call, frame: Optional[StreamEventError]) -> httpx.Response:
+        """Async twin of ``SyncHttpClient._send_call``."""
         try:
             while True:
                 try:
-                    response = await self._send_with_retries(request, state, stream=stream, capture=capture)
+                    response = await self._send_with_retries(
+                        call.request, call.state, stream=call.stream, capture=call.capture, frame=frame
+                    )
                     break
                 except MeshAPIError as exc:
-                    hop = self._advance(hops, exc, state) if hops is not None else None
-                    if hop is None:
-                        raise
-                    deadline = state.deadline
-                    request, state = self._build(method, path, hop, params, options, stream, content)
-                    state.deadline, state.span = deadline, span  # one deadline for the whole chain
+                    frame = None
+                    blocking = self._next_hop(call, exc)
+                    if blocking is not None:
+                        reply = await self._send_with_retries(blocking.request, blocking.state, stream=False)
+                        response = as_stream(call, reply)
+                        break
         except BaseException as exc:
-            if span is not None:
-                _otel.failed(span, exc, capture, state.retries)
+            call_failed(call, exc)
             raise
-        if span is not None:
-            _otel.ended(span, response, state.retries, stream)
-        return response
+        return call_answered(call, response)
 
     async def send_url(
         self,
@@ -397,22 +406,25 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         stream: bool,
         capture: Optional[Capture] = None,
         external: bool = False,
+        frame: Optional[StreamEventError] = None,
     ) -> httpx.Response:
-        """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body)."""
+        """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body).
+        ``frame``: the error frame the last answer to ``request`` began with, judged first."""
         debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         bounded = state.deadline is not None
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
         slow = self._slow or bounded
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
+        if frame is not None:
+            self._judge_frame(request, state, frame)
+            await self._sleep(state.delay or 0.0)
         while True:
             if state.retries:
                 request = next_request(request)  # each attempt its own request object (see the sync twin)
-            attempt = (
-                await astart_attempt(self._config, request, state, external)
-                if slow or state.retries
-                else None
-            )
+            attempt = None
+            if slow or state.retries:
+                attempt = await astart_attempt(self._config, request, state, external)
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()

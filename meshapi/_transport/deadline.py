@@ -5,7 +5,8 @@ The rules are ``meshapi._core.timeouts``; this module puts them on the byte stre
 read is already bounded by the per-read timeout; these wrappers add the bounds on top, checked as
 chunks arrive, so a server that drips a byte (or a ``: ping`` comment) every few seconds cannot hold a
 call forever. Running out raises ``httpx.ReadTimeout``: the send loop turns it into the
-``total_timeout`` error, a typed stream into its read-timeout ``StreamInterruptedError``.
+``total_timeout`` error, a typed stream into its ``StreamInterruptedError`` (``error_code`` ``total_timeout``
+for a first event the deadline did not see: ``FirstEventTimeout``; ``StreamIdleTimeoutError`` for a gap).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, AsyncIterator, Iterator
 import httpx
 
 from .._core.retry import RetryState
-from .._core.timeouts import EventGap, before_first_event
+from .._core.timeouts import EventGap, EventGapTimeout, FirstEventTimeout, before_first_event
 
 __all__ = ["EventGaps", "FirstEventDeadline", "aiter_within", "iter_within"]
 
@@ -36,20 +37,30 @@ class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
         if not waiting or not before_first_event(chunk):
             return False
         if not self._state.remaining():
-            raise httpx.ReadTimeout("total_timeout: no event before the deadline")
+            raise FirstEventTimeout("total_timeout: no event before the deadline")
         return True
+
+    def _timed_out(self, exc: httpx.ReadTimeout, waiting: bool) -> BaseException:
+        """A read that timed out while waiting for the first event, with the deadline gone: that."""
+        return FirstEventTimeout(str(exc)) if waiting and not self._state.remaining() else exc
 
     def __iter__(self) -> Iterator[bytes]:
         waiting = True
-        for chunk in self._inner:
-            waiting = self._check(chunk, waiting)
-            yield chunk
+        try:
+            for chunk in self._inner:
+                waiting = self._check(chunk, waiting)
+                yield chunk
+        except httpx.ReadTimeout as exc:
+            raise self._timed_out(exc, waiting) from None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         waiting = True
-        async for chunk in self._inner:
-            waiting = self._check(chunk, waiting)
-            yield chunk
+        try:
+            async for chunk in self._inner:
+                waiting = self._check(chunk, waiting)
+                yield chunk
+        except httpx.ReadTimeout as exc:
+            raise self._timed_out(exc, waiting) from None
 
     def close(self) -> None:
         self._inner.close()
@@ -60,21 +71,31 @@ class FirstEventDeadline(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 class EventGaps(httpx.SyncByteStream, httpx.AsyncByteStream):
     """A streamed body whose events may be at most ``limit`` seconds apart (``EventGap``: comments and
-    blank keep-alive lines do not count), from the moment the response arrived."""
+    blank keep-alive lines do not count), from the moment the response arrived. A read that timed out
+    after waiting that long is the same gap (``EventGap.silent``); ``name`` is the setting the limit is."""
 
-    def __init__(self, inner: Any, limit: float) -> None:
+    def __init__(self, inner: Any, limit: float, name: str = "read timeout") -> None:
         self._inner = inner
-        self._gap = EventGap(limit, time.monotonic())
+        self._gap = EventGap(limit, time.monotonic(), name)
+
+    def _timed_out(self, exc: httpx.ReadTimeout) -> BaseException:
+        return exc if isinstance(exc, EventGapTimeout) else (self._gap.silent(time.monotonic()) or exc)
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._inner:
-            self._gap.feed(chunk, time.monotonic())
-            yield chunk
+        try:
+            for chunk in self._inner:
+                self._gap.feed(chunk, time.monotonic())
+                yield chunk
+        except httpx.ReadTimeout as exc:
+            raise self._timed_out(exc) from None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._inner:
-            self._gap.feed(chunk, time.monotonic())
-            yield chunk
+        try:
+            async for chunk in self._inner:
+                self._gap.feed(chunk, time.monotonic())
+                yield chunk
+        except httpx.ReadTimeout as exc:
+            raise self._timed_out(exc) from None
 
     def close(self) -> None:
         self._inner.close()

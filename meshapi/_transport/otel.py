@@ -334,6 +334,13 @@ def watch_stream(span: Any, response: httpx.Response, retries: int) -> None:
     response.stream = _SpanStream(response.stream, span, response, retries)
 
 
+def detach(stream: Any) -> None:
+    """A streamed attempt given up before anything reached the caller (an error frame first, retried):
+    its closing does not end the span; the next attempt's watcher does."""
+    if isinstance(stream, _SpanStream):
+        stream._span = None
+
+
 def ended(span: Any, response: httpx.Response, retries: int, stream: bool) -> None:
     """The call returned ``response``: end ``span`` now; a stream's span ends when its response closes
     (its watcher was put on with the stream's other stages, ``reading.install_stream_stages``)."""

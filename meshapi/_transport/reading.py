@@ -12,17 +12,29 @@ side by side.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import Any, AsyncIterator, Callable, Iterator, List, Optional
 
 import httpx
 
 from .._core.decompress import BodyTooLarge, CappedDecoder, capped_decoder_for
-from .._core.retry import RetryState
-from .._errors import ResponseTooLargeError
+from .._core.response import request_id_of
+from .._core.retry import RetryState, frame_status
+from .._core.stream import FirstEventProbe
+from .._errors import ResponseTooLargeError, StreamEventError
 from . import otel
 from .deadline import EventGaps, FirstEventDeadline, aiter_within, iter_within
 
-__all__ = ["aread_body", "install_cap", "install_stream_stages", "read_body"]
+#: The request extension that carries a stream's ``stream_idle_timeout`` (set by ``base._build``).
+IDLE_EXTENSION = "meshapi.stream_idle_timeout"
+
+__all__ = [
+    "IDLE_EXTENSION",
+    "FirstEventRetry",
+    "aread_body",
+    "install_cap",
+    "install_stream_stages",
+    "read_body",
+]
 
 
 def install_cap(response: httpx.Response, limit: int, *, keep_prefix: bool = False) -> CappedDecoder:
@@ -58,10 +70,11 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
     """Put the transport's stages on a streamed 2xx body, in this order (from the socket up):
 
     1. the pool's timing wrapper (``meshapi._transport.pool``, already on every response it sends);
-    2. ``state.deadline`` (the call's ``total_timeout``, when it has one): the first event must arrive
-       before it (``meshapi._transport.deadline.FirstEventDeadline``); and the read timeout of the
-       request is the longest gap between events, comments and keep-alives not counted
-       (``meshapi._transport.deadline.EventGaps``);
+    2. the longest gap between events, comments and keep-alives not counted: the call's
+       ``stream_idle_timeout`` (the request's ``IDLE_EXTENSION``), else its read timeout
+       (``meshapi._transport.deadline.EventGaps``); then ``state.deadline`` (the call's
+       ``total_timeout``, when it has one): the first event must arrive before it
+       (``meshapi._transport.deadline.FirstEventDeadline``);
     3. ``state.span`` (OpenTelemetry, when tracing): ended when the body is closed, with the usage of
        the last event seen and ``state.retries`` (``meshapi._transport.otel.watch_stream``);
     4. a compressed body is inflated under ``limit`` bytes (``meshapi._core.decompress``).
@@ -72,15 +85,94 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
     foreign exception on the way is mapped by one ``foreign_errors`` (``meshapi._core.response``).
     Called once per stream, by the send loops of ``meshapi._transport.client`` when a 2xx arrives.
     """
+    extensions = response.request.extensions
+    idle = extensions.get(IDLE_EXTENSION)
+    read = idle if idle is not None else (extensions.get("timeout") or {}).get("read")
+    if read is not None:
+        response.stream = EventGaps(response.stream, read, "stream_idle_timeout" if idle else "read timeout")
     if state.deadline is not None:
         response.stream = FirstEventDeadline(response.stream, state)
-    read = (response.request.extensions.get("timeout") or {}).get("read")
-    if read is not None:
-        response.stream = EventGaps(response.stream, read)
     if state.span is not None:
         otel.watch_stream(state.span, response, state.retries)
     if _is_encoded(response):
         install_cap(response, limit)
+
+
+class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A streamed 2xx body whose first event is looked at as it is read (the outermost stage, put on by
+    the send loops once per call).
+
+    When that event is an in-band error frame whose code is retryable (``meshapi._core.retry``'s
+    ``FRAME_CODE_STATUS``), nothing has reached the caller yet: the attempt is closed and
+    ``resend(error)`` makes the next one under the same retry state and fallback chain (the send loops:
+    backoff or the frame's hint, retry count header, same idempotency key, events and log lines), or
+    raises. The body then goes on with that answer's, and ``response`` takes its headers and request
+    (so its request id). Any other first event, and every byte after it, passes through untouched. A
+    compressed body is not looked at (its bytes are not events until inflated).
+    """
+
+    def __init__(
+        self, response: httpx.Response, limit: int, resend: Callable[[StreamEventError], Any]
+    ) -> None:
+        self._response, self._limit, self._resend = response, limit, resend
+        self._inner: Any = response.stream
+
+    def _probe(self) -> Optional[FirstEventProbe]:
+        if _is_encoded(self._response):
+            return None
+        return FirstEventProbe(request_id_of(self._response), self._limit)
+
+    def _switch(self, answer: httpx.Response) -> None:
+        self._inner = answer.stream
+        self._response.headers, self._response.request = answer.headers, answer.request
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            probe, head, chunks = self._probe(), [], iter(self._inner)
+            for chunk in chunks if probe is not None else ():
+                head.append(chunk)
+                probe.feed(chunk)  # type: ignore[union-attr]
+                if probe.decided:  # type: ignore[union-attr]
+                    break
+            error = _retryable(probe)
+            if error is None:
+                yield from head
+                yield from chunks
+                return
+            otel.detach(self._inner)
+            self._inner.close()
+            self._switch(self._resend(error))
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            probe, head, chunks = self._probe(), [], self._inner.__aiter__()
+            if probe is not None:
+                async for chunk in chunks:
+                    head.append(chunk)
+                    probe.feed(chunk)
+                    if probe.decided:
+                        break
+            error = _retryable(probe)
+            if error is None:
+                for chunk in head:
+                    yield chunk
+                async for chunk in chunks:
+                    yield chunk
+                return
+            otel.detach(self._inner)
+            await self._inner.aclose()
+            self._switch(await self._resend(error))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _retryable(probe: Optional[FirstEventProbe]) -> Optional[StreamEventError]:
+    error = probe.error if probe is not None else None
+    return error if error is not None and frame_status(error.error_code) else None
 
 
 def read_body(response: httpx.Response, limit: int, state: Optional[RetryState]) -> None:

@@ -10,11 +10,14 @@ from ``chat_events`` reading that same accumulator, ``get_final_completion()``, 
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Dict, Iterator, Optional, Type
+import json
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Type
 
+import httpx
 from pydantic import BaseModel
 
 from .._core.frames import DONE, decode_frame, decode_item
+from .._core.response import parse_json_response
 from .._core.sse import ServerSentEvent
 from .._core.stream import EventDecoder
 from .._errors import APIResponseValidationError
@@ -28,6 +31,7 @@ from .chat_state import ChatCompletionAccumulator
 __all__ = [
     "AsyncChatCompletionStream",
     "ChatChunkDecoder",
+    "blocking_as_stream",
     "ChatCompletionAccumulator",
     "ChatCompletionStream",
 ]
@@ -146,8 +150,48 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
             apply_parsed(completion, self.response_format, self.tools)
         return completion
 
+    def partial(self) -> Optional[ChatCompletionResponse]:
+        """The completion so far (not parsed) once a chunk arrived, for ``StreamInterruptedError.partial``."""
+        return self.final(parse=False) if self.accumulator.chunk_count else None
+
     def event_state(self) -> ChatEventState:
         return ChatEventState(self.accumulator, self.response_format, self.tools)
+
+
+_NOT_COPIED = ("content-type", "content-length", "content-encoding", "transfer-encoding")
+
+
+def blocking_as_stream(reply: httpx.Response) -> httpx.Response:
+    """A non-streaming chat reply (read) as the event stream a streamed answer would have been: one chunk
+    per choice carrying its whole message (tool calls with their ``index``), the usage tail, ``[DONE]``.
+
+    Used by ``stream_fallback_to_blocking`` (``meshapi._transport.calls``): the stream's own decoder
+    reads it, so the caller gets the same items, events and final completion. The reply's headers
+    (request id, routing) are kept.
+    """
+    completion = parse_json_response(reply)
+    head: Dict[str, Any] = {"object": "chat.completion.chunk"}
+    for key in ("id", "created", "model", "system_fingerprint"):
+        if completion.get(key) is not None:
+            head[key] = completion[key]
+    frames: List[Dict[str, Any]] = []
+    for choice in completion.get("choices") or ():
+        message = choice.get("message") or {}
+        delta = {k: v for k, v in message.items() if v is not None and k != "tool_calls"}
+        calls = message.get("tool_calls")
+        if calls:
+            delta["tool_calls"] = [{**call, "index": i} for i, call in enumerate(calls)]
+        finish = choice.get("finish_reason")
+        frames.append(
+            {**head, "choices": [{"index": choice.get("index", 0), "delta": delta, "finish_reason": finish}]}
+        )
+    tail = {k: completion[k] for k in ("usage", "cost") if completion.get(k) is not None}
+    if tail:
+        frames.append({**head, "choices": [], **tail})
+    body = b"".join(b"data: " + json.dumps(f).encode("utf-8") + b"\n\n" for f in frames) + b"data: [DONE]\n\n"
+    headers = [(k, v) for k, v in reply.headers.items() if k.lower() not in _NOT_COPIED]
+    headers.append(("content-type", "text/event-stream"))
+    return httpx.Response(reply.status_code, headers=headers, content=body, request=reply.request)
 
 
 class ChatCompletionStream(Stream[ChatCompletionChunk]):

@@ -264,6 +264,8 @@ class ChatEventState:
                 if refusal:
                     events.append(RefusalDeltaEvent(choice.index, refusal, merged.refusal))
                 for call in delta.tool_calls or ():
+                    if call.index is None:  # a fragment the accumulator dropped (it carried nothing)
+                        continue
                     if state.open_tool is not None and call.index != state.open_tool:
                         events.extend(self._tool_done(choice.index, state, state.open_tool))
                     state.open_tool = call.index

@@ -10,17 +10,34 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from .._core.request import CallOptions, CallOptionsBase, coerce_params, require_messages
-from .._errors import InvalidParamsError
+from .._errors import APITimeoutError, InvalidParamsError
 from ..types.chat import ChatCompletionFields, ChatCompletionParams
 from ._parsing import ResponseFormat, tool_models
 from .chat import ChatChunkDecoder
 from .tool_calls import ToolRunOptions
 
-__all__ = ["ChatArgs", "ChatParseArgs", "ToolRunArgs", "decoder_for", "prepare", "raise_missing_format"]
+__all__ = [
+    "ChatArgs",
+    "ChatCreateArgs",
+    "ChatParseArgs",
+    "streams_internally",
+    "with_stream_hint",
+    "ToolRunArgs",
+    "decoder_for",
+    "prepare",
+    "raise_missing_format",
+]
 
 
 class ChatArgs(ChatCompletionFields, CallOptions, total=False):
     """The keywords of ``create`` and ``stream``: the chat fields and the per-call options."""
+
+
+class ChatCreateArgs(ChatArgs, total=False):
+    """The keywords of ``create``: those of ``stream``, and ``stream_internally`` (never sent)."""
+
+    #: without ``stream``: stream under the hood and return the same completion (the client's default)
+    stream_internally: bool
 
 
 class ChatParseArgs(ChatCompletionFields, CallOptionsBase, total=False):
@@ -55,3 +72,25 @@ def decoder_for(fmt: Optional[ResponseFormat], tools: Dict[str, Any]) -> ChatChu
 
 def raise_missing_format() -> None:
     raise InvalidParamsError("parse() needs a response_format: a pydantic model class, a type or a dict")
+
+
+def streams_internally(fields: Dict[str, Any], client_default: bool) -> bool:
+    """Whether a non-streaming ``create`` streams under the hood (``stream_internally=``, taken out of
+    ``fields``: never sent; else the client's default)."""
+    value = fields.pop("stream_internally", None)
+    if value is None:
+        return client_default
+    if not isinstance(value, bool):
+        raise InvalidParamsError(f"stream_internally must be True or False, got {value!r}")
+    return value
+
+
+def with_stream_hint(error: APITimeoutError) -> APITimeoutError:
+    """A non-streaming chat call that timed out waiting for its answer, told how to fix it."""
+    if "(read timeout)" in error.message or error.error_code == "total_timeout":
+        error.message += (
+            " A long generation can stream under the hood instead: pass stream_internally=True (or set"
+            " it on the client); the reply is the same, bounded by stream_idle_timeout between events."
+        )
+        error.args = (error.message,)
+    return error

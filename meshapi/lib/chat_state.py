@@ -6,7 +6,14 @@ other and neither imports the other. It merges ``ChatCompletionChunk`` deltas in
 ``ChatCompletionResponse`` the same request would have returned without streaming: content and
 tool-call argument fragments are concatenated per choice (tool calls by their ``index``), the last
 ``finish_reason`` wins, and the usage tail chunk supplies ``usage`` (and the gateway's ``cost``). No
-I/O, so it can be fed recorded chunks directly. Text is joined as it goes (``TextBuffer``), so memory
+I/O, so it can be fed recorded chunks directly.
+
+Tool-call deltas are taken as real providers send them (``ToolCallAccumulation.place``): one without
+``index`` continues the current call of its choice, or starts the next one when it carries an id (not
+the current call's) or a name (the current call has one already); the index resolved is written back
+on the delta, so the typed events see it too. A call without id gets ``call_<choice>_<index>``. A
+fragment that carries nothing (no id, name, arguments, nor another type's payload) is dropped. A type
+other than ``function`` is kept with its payload (string fields concatenated across fragments). Text is joined as it goes (``TextBuffer``), so memory
 grows with the text, not the chunk count.
 """
 
@@ -18,25 +25,54 @@ from typing import Any, Dict, List, Mapping, Optional
 from ..types.chat import ChatCompletionChunk, ChatCompletionResponse, UsageInfo
 from ._text import TextBuffer
 
-__all__ = ["ChatCompletionAccumulator", "ChoiceState", "ToolCallState"]
+__all__ = ["ChatCompletionAccumulator", "ChoiceState", "ToolCallState", "place"]
+
+_TOOL_CALL_FIELDS = frozenset({"index", "id", "type", "function"})
 
 
 class ToolCallState:
-    """One tool call of a choice, merged: its id, type, name and arguments so far."""
+    """One tool call of a choice, merged: its id, type, name and arguments so far, and the payload of
+    another tool type (``extra``: its fields, strings concatenated)."""
 
-    __slots__ = ("arguments", "id", "name", "type")
+    __slots__ = ("arguments", "extra", "id", "name", "type")
 
     def __init__(self) -> None:
         self.id: Optional[str] = None
         self.type: Optional[str] = None
         self.name = TextBuffer()
         self.arguments = TextBuffer()
+        self.extra: Dict[str, Any] = {}
+
+    def merge_extra(self, extra: Mapping[str, Any]) -> None:
+        for key, value in extra.items():
+            held = self.extra.get(key)
+            if isinstance(value, dict) and isinstance(held, dict):
+                for field, part in value.items():
+                    old = held.get(field)
+                    both = isinstance(old, str) and isinstance(part, str)
+                    held[field] = old + part if both else part
+            else:
+                self.extra[key] = dict(value) if isinstance(value, dict) else value
+
+
+def place(state: ChoiceState, index: Optional[int], call_id: Optional[str], name: Optional[str]) -> int:
+    """The index of the tool call a delta belongs to (see the module docstring)."""
+    if index is not None:
+        return index
+    current = state.tool_calls.get(state.current_tool) if state.current_tool is not None else None
+    if call_id:
+        for position, tool in state.tool_calls.items():
+            if tool.id == call_id:
+                return position
+    if current is not None and not (call_id and current.id) and not (name and current.name):
+        return state.current_tool  # type: ignore[return-value]
+    return max(state.tool_calls, default=-1) + 1
 
 
 class ChoiceState:
     """One choice, merged: role, content, refusal, finish reason, tool calls (by index), audio."""
 
-    __slots__ = ("audio", "content", "finish_reason", "refusal", "role", "tool_calls")
+    __slots__ = ("audio", "content", "current_tool", "finish_reason", "refusal", "role", "tool_calls")
 
     def __init__(self) -> None:
         self.role: Optional[str] = None
@@ -44,6 +80,7 @@ class ChoiceState:
         self.refusal = TextBuffer()
         self.finish_reason: Optional[str] = None
         self.tool_calls: Dict[int, ToolCallState] = {}
+        self.current_tool: Optional[int] = None  # the call the last tool-call delta went to
         self.audio: Optional[Dict[str, Any]] = None
 
 
@@ -109,13 +146,14 @@ class ChatCompletionAccumulator:
             if delta.tool_calls:
                 for call in delta.tool_calls:
                     function = call.function
-                    self._add_tool_call(
+                    call.index = self._add_tool_call(
                         state,
                         call.index,
                         call.id,
                         call.type,
                         function.name if function is not None else None,
                         function.arguments if function is not None else None,
+                        call.model_extra,
                     )
             if delta.audio:
                 self._add_audio(state, delta.audio)
@@ -160,13 +198,15 @@ class ChatCompletionAccumulator:
                 state.refusal.add(refusal)
             for call in delta.get("tool_calls") or ():
                 function = call.get("function") or {}
-                self._add_tool_call(
+                extra = {k: v for k, v in call.items() if k not in _TOOL_CALL_FIELDS}
+                call["index"] = self._add_tool_call(
                     state,
-                    call.get("index", 0),
+                    call.get("index"),
                     call.get("id"),
                     call.get("type"),
                     function.get("name"),
                     function.get("arguments"),
+                    extra,
                 )
             audio = delta.get("audio")
             if audio:
@@ -175,15 +215,21 @@ class ChatCompletionAccumulator:
     @staticmethod
     def _add_tool_call(
         state: ChoiceState,
-        index: int,
+        index: Optional[int],
         call_id: Optional[str],
         call_type: Optional[str],
         name: Optional[str],
         arguments: Optional[str],
-    ) -> None:
+        extra: Optional[Mapping[str, Any]],
+    ) -> Optional[int]:
+        """Merge one tool-call delta; returns the index it went to (``None``: dropped, it carried nothing)."""
+        if not (call_id or name or arguments or extra):
+            return None
+        index = place(state, index, call_id, name)
         tool = state.tool_calls.get(index)
         if tool is None:
             tool = state.tool_calls[index] = ToolCallState()
+        state.current_tool = index
         if call_id:
             tool.id = call_id
         if call_type:
@@ -192,6 +238,9 @@ class ChatCompletionAccumulator:
             tool.name.add(name)
         if arguments:
             tool.arguments.add(arguments)
+        if extra:
+            tool.merge_extra(extra)
+        return index
 
     @staticmethod
     def _add_audio(state: ChoiceState, audio: Dict[str, Any]) -> None:
@@ -228,6 +277,7 @@ class ChatCompletionAccumulator:
             if state.tool_calls:
                 message["tool_calls"] = [
                     {
+                        **tool.extra,
                         "id": tool.id or f"call_{index}_{position}",
                         "type": tool.type or "function",
                         "function": {"name": tool.name.value(), "arguments": tool.arguments.value()},

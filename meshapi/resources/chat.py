@@ -14,10 +14,12 @@ for about 100 ms (``meshapi._warmup`` builds them in a thread instead). ``run_to
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Dict, Literal, Mapping, Optional, Tuple, Type, TypeVar, Union, overload
 
 from .. import _warmup
 from .._core.request import RequestOptions, dump_body, split_options
+from .._errors import APITimeoutError
 from .._resilience import with_fallback
 from ._base import (
     AsyncAPIResource,
@@ -38,8 +40,17 @@ from ._lazy import LazyNames
 
 if TYPE_CHECKING:  # at run time: _load()
     from ..lib._parsing import StructuredCall, apply_parsed
-    from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
-    from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
+    from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream, blocking_as_stream
+    from ..lib.chat_request import (
+        ChatArgs,
+        ChatCreateArgs,
+        ChatParseArgs,
+        decoder_for,
+        prepare,
+        raise_missing_format,
+        streams_internally,
+        with_stream_hint,
+    )
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
 __all__ = ["AsyncChatResource", "AsyncCompletionsResource", "ChatResource", "CompletionsResource"]
@@ -49,18 +60,21 @@ T = TypeVar("T")
 
 
 def _import() -> Dict[str, Any]:
-    """What the methods use (the chat models, their streams, structured outputs), and the names of
-    ``run_tools`` (the runners, ``ToolRunArgs``...: ``_chat_tool_runs.py``), which this module offers too.
-
-    Not imported at the top of this module: building the chat models' classes takes about 100 ms, and
-    ``client.chat`` is often first read inside a running event loop (``await
-    client.chat.completions.create(...)``), where the warm-up thread builds them instead
-    (``meshapi._warmup``) and runs :func:`_load` when it ends. Elsewhere it runs when this module is
-    imported; the methods make sure of it before they use a name it sets (``resources/_lazy.py``).
-    """
+    """What the methods use (the chat models, their streams, structured outputs) and the names of
+    ``run_tools`` (``_chat_tool_runs.py``); why not at the top: the module docstring. The warm-up thread
+    runs :func:`_load` inside a loop, else the import does; methods make sure of it (``_lazy.py``)."""
     from ..lib._parsing import StructuredCall, apply_parsed
-    from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream
-    from ..lib.chat_request import ChatArgs, ChatParseArgs, decoder_for, prepare, raise_missing_format
+    from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream, blocking_as_stream
+    from ..lib.chat_request import (
+        ChatArgs,
+        ChatCreateArgs,
+        ChatParseArgs,
+        decoder_for,
+        prepare,
+        raise_missing_format,
+        streams_internally,
+        with_stream_hint,
+    )
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
     return {
@@ -70,6 +84,10 @@ def _import() -> Dict[str, Any]:
         "AsyncChatCompletionStream": AsyncChatCompletionStream,
         "ChatCompletionStream": ChatCompletionStream,
         "ChatArgs": ChatArgs,
+        "ChatCreateArgs": ChatCreateArgs,
+        "blocking_as_stream": blocking_as_stream,
+        "streams_internally": streams_internally,
+        "with_stream_hint": with_stream_hint,
         "ChatParseArgs": ChatParseArgs,
         "decoder_for": decoder_for,
         "prepare": prepare,
@@ -115,7 +133,7 @@ class CompletionsResource(
         *,
         stream: Optional[Literal[False]] = None,
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> ChatCompletionResponse: ...
     @overload
     def create(
@@ -124,7 +142,7 @@ class CompletionsResource(
         *,
         stream: Literal[True],
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> ChatCompletionStream: ...
     def create(
         self,
@@ -132,7 +150,7 @@ class CompletionsResource(
         *,
         stream: Optional[bool] = None,
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> Union[ChatCompletionResponse, ChatCompletionStream]:
         """Create a chat completion; with ``stream=True``, the stream of :meth:`stream`, already open.
 
@@ -143,15 +161,27 @@ class CompletionsResource(
         Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
         any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
+        ``stream_internally=True`` (or the client's default) streams under the hood and returns the same
+        completion, so a long generation is bounded by ``stream_idle_timeout``, not by one read.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
+        args: Dict[str, Any] = dict(kwargs)
+        internally = streams_internally(args, self._http.config.stream_internally)
         if stream:
-            return self.stream(params, response_format=response_format, **kwargs).open()
-        opts, fields = split_options(kwargs)
+            return self.stream(params, response_format=response_format, **args).open()
+        if internally:  # the same reply, streamed
+            return self.stream(params, response_format=response_format, **args).get_final_completion()
+        opts, fields = split_options(args)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=False)
-        response = self._http.request_model(ChatCompletionResponse, "POST", _PATH, body=body, options=opts)
+        try:
+            response = self._http.request_model(
+                ChatCompletionResponse, "POST", _PATH, body=body, options=opts
+            )
+        except APITimeoutError as exc:
+            with_stream_hint(exc)  # says how a long generation avoids it
+            raise
         return apply_parsed(response, fmt, tools) if fmt is not None or tools else response
 
     def stream(
@@ -165,10 +195,11 @@ class CompletionsResource(
 
         Lazy: nothing is sent before the first item (or the ``with`` block, or ``open()``). Ends after
         ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
-        ``close()`` releases it.
+        ``close()`` releases it. With ``stream_fallback_to_blocking`` a stream that cannot be opened after
+        its retries is answered by one non-streaming call, delivered as this stream.
         """
         opts, fields = split_options(kwargs)
-        opts = with_fallback(opts, fields)
+        opts = replace(with_fallback(opts, fields), blocking_as_stream=blocking_as_stream)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
         http = self._http
@@ -248,7 +279,7 @@ class AsyncCompletionsResource(
         *,
         stream: Optional[Literal[False]] = None,
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> ChatCompletionResponse: ...
     @overload
     async def create(
@@ -257,7 +288,7 @@ class AsyncCompletionsResource(
         *,
         stream: Literal[True],
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> AsyncChatCompletionStream: ...
     async def create(
         self,
@@ -265,7 +296,7 @@ class AsyncCompletionsResource(
         *,
         stream: Optional[bool] = None,
         response_format: Any = None,
-        **kwargs: Unpack[ChatArgs],
+        **kwargs: Unpack[ChatCreateArgs],
     ) -> Union[ChatCompletionResponse, AsyncChatCompletionStream]:
         """Create a chat completion; with ``stream=True``, the stream of :meth:`stream`, already open.
 
@@ -276,18 +307,28 @@ class AsyncCompletionsResource(
         Pass a ``ChatCompletionParams`` or its fields as keywords. ``response_format``: a model class (or
         any type pydantic validates) fills ``choices[i].message.parsed``; a dict is sent as it is. A
         ``stream`` inside the params is ignored (as in 0.1.4). ``timeout`` is this call's HTTP timeout.
+        ``stream_internally=True`` (or the client's default) streams under the hood and returns the same
+        completion, so a long generation is bounded by ``stream_idle_timeout``, not by one read.
         Raises ``InvalidParamsError`` before sending when the arguments are invalid.
         """
         await _ready()  # the models and validators this uses: built off the event loop (meshapi/_warmup.py)
+        args: Dict[str, Any] = dict(kwargs)
+        internally = streams_internally(args, self._http.config.stream_internally)
         if stream:
-            return await self.stream(params, response_format=response_format, **kwargs).open()
-        opts, fields = split_options(kwargs)
+            return await self.stream(params, response_format=response_format, **args).open()
+        if internally:
+            return await self.stream(params, response_format=response_format, **args).get_final_completion()
+        opts, fields = split_options(args)
         opts = with_fallback(opts, fields)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=False)
-        response = await self._http.request_model(
-            ChatCompletionResponse, "POST", _PATH, body=body, options=opts
-        )
+        try:
+            response = await self._http.request_model(
+                ChatCompletionResponse, "POST", _PATH, body=body, options=opts
+            )
+        except APITimeoutError as exc:
+            with_stream_hint(exc)
+            raise
         return apply_parsed(response, fmt, tools) if fmt is not None or tools else response
 
     def stream(
@@ -301,11 +342,12 @@ class AsyncCompletionsResource(
 
         Lazy: nothing is sent before the first item (or the ``with`` block, or ``open()``). Ends after
         ``[DONE]``; a cut raises ``StreamInterruptedError``, an error frame ``StreamEventError``;
-        ``close()`` releases it.
+        ``close()`` releases it. With ``stream_fallback_to_blocking`` a stream that cannot be opened after
+        its retries is answered by one non-streaming call, delivered as this stream.
         """
         _load()
         opts, fields = split_options(kwargs)
-        opts = with_fallback(opts, fields)
+        opts = replace(with_fallback(opts, fields), blocking_as_stream=blocking_as_stream)
         parsed, fmt, tools = prepare(params, fields, response_format, dict_is_schema=False)
         body = dump_body(parsed, opts, stream=True)
         http = self._http

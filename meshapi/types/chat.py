@@ -167,7 +167,9 @@ class ToolCallFunctionChunk(MeshModel):
 class ToolCallChunk(MeshModel):
     model_config = _KEEP_EXTRA
 
-    index: int
+    # Some providers behind a gateway send no ``index``: the chat accumulator sets the one it resolved
+    # (``None`` stays only on a fragment it dropped). Another ``type`` and its payload are kept as extras.
+    index: Optional[int] = None
     id: Optional[str] = None
     type: Optional[str] = None
     function: Optional[ToolCallFunctionChunk] = None

@@ -11,12 +11,14 @@ sees a real cut-off; :class:`FaultAbort` is the fallback on other servers.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 from typing import Any, Awaitable, Dict, List, Optional
 
 from ..errors import CODE_FOR_PROVIDER_CODE, code_for_status, dumps
 from ..http.asgi import ASGIApp, Message, Receive, Scope, Send, error_body, header_list
-from ..http.sse import DONE, error_event
+from ..http.sse import DONE, KEEP_ALIVE, data_event
 from .plan import Fault
 
 
@@ -129,6 +131,7 @@ class FaultedSend:
             message = self._adjust_start(message)
             if self.sse:
                 await self.send(message)
+                await self._before_first_event()
                 await self._after_events(0)
                 return
             if fault.drop_after_events is not None:
@@ -172,6 +175,8 @@ class FaultedSend:
         self.buffer += message.get("body", b"")
         while b"\n\n" in self.buffer:
             block, self.buffer = self.buffer.split(b"\n\n", 1)
+            if self.fault.tool_calls_without_index:
+                block = _without_tool_call_index(block)
             await self.send({"type": "http.response.body", "body": block + b"\n\n", "more_body": True})
             if _is_event(block):
                 self.events += 1
@@ -200,18 +205,42 @@ class FaultedSend:
         if fault.malformed_after_events is not None and count == fault.malformed_after_events:
             await self.send({"type": "http.response.body", "body": _MALFORMED, "more_body": True})
 
+    async def _before_first_event(self) -> None:
+        """A slow generation: keep-alive comments only for ``keepalive_seconds``, then ``first_event_delay``."""
+        fault = self.fault
+        if fault.keepalive_seconds:
+            until = time.monotonic() + fault.keepalive_seconds
+            while time.monotonic() < until:
+                await self.send({"type": "http.response.body", "body": KEEP_ALIVE, "more_body": True})
+                await asyncio.sleep(min(fault.keepalive_interval, max(0.0, until - time.monotonic())))
+        if fault.first_event_delay:
+            await asyncio.sleep(fault.first_event_delay)
+
     async def _error_and_done(self) -> None:
-        frame = error_event(
-            self.fault.error_code,
-            "Injected fault: the upstream stream failed.",
-            self.request_id,
-            self.fault.provider_code,
-        )
+        error: Dict[str, Any] = {"code": self.fault.error_code}
+        error["message"] = "Injected fault: the upstream stream failed."
+        if self.fault.provider_code:
+            error["provider_code"] = self.fault.provider_code
+        if self.fault.error_retry_after is not None:
+            error["retry_after_seconds"] = self.fault.error_retry_after
+        frame = data_event({"error": error, "request_id": self.request_id})
         await self.send({"type": "http.response.body", "body": frame + DONE, "more_body": False})
         self.finished = True
 
 
 _MALFORMED = b"data: {not json\n\n"
+
+
+def _without_tool_call_index(block: bytes) -> bytes:
+    """A chat chunk event whose tool-call deltas lost their ``index`` and ``id`` (others unchanged)."""
+    if not block.startswith(b"data: {") or b'"tool_calls"' not in block:
+        return block
+    payload = json.loads(block[len(b"data: ") :])
+    for choice in payload.get("choices") or ():
+        for call in (choice.get("delta") or {}).get("tool_calls") or ():
+            call.pop("index", None)
+            call.pop("id", None)
+    return data_event(payload)[:-2]
 
 
 async def fault_response(fault: Fault, send: Send, raw_send: Send, request_id: str) -> None:

@@ -22,10 +22,18 @@ What each knob does (they combine; ``status``/``body`` replace the real handler 
 * ``malformed_after_events`` - SSE: after N events, send a ``data: {not json`` frame, then continue.
 * ``error_event_after`` - SSE: after N events, send an in-band error frame
   ``{"error": {"code": error_code, "message": ...}, "request_id": ...}`` and ``data: [DONE]``, then end.
+  ``0`` is an error frame as the first event (with ``times=N``: N such streams, then normal ones);
+  ``error_retry_after`` adds ``retry_after_seconds`` to that frame.
 * ``provider_code`` - the failure came from a (simulated) provider: ``error.provider_code`` is added to
   the ``status`` envelope and to the in-band error frame. With ``status`` (and no ``body``) the envelope's
   code becomes the one documented with that provider code (``context_window_exceeded`` -> the same,
   ``provider_timeout`` -> ``gateway_timeout``, ...: ``errors.CODE_FOR_PROVIDER_CODE``).
+* ``first_event_delay`` - SSE: a slow generation: the headers go out at once, the first event this
+  many seconds later (``delay_first_byte`` holds the headers back instead).
+* ``keepalive_seconds`` - SSE: before the first event, only ``: keep-alive`` comments, one every
+  ``keepalive_interval`` seconds, for this long; then the stream goes on normally.
+* ``tool_calls_without_index`` - SSE chat: every tool-call delta loses its ``index`` and ``id`` (what
+  some providers behind a gateway send).
 * ``truncate_body`` - non-SSE: declare the full ``Content-Length``, send half the body, then close.
 * ``huge_body_bytes`` - non-SSE JSON: pad the body to about this many bytes (a JSON object gets a
   ``_padding`` string field; other JSON values are followed by whitespace), still valid JSON.
@@ -68,6 +76,11 @@ class Fault:
     error_event_after: Optional[int] = None
     error_code: str = "upstream_error"
     provider_code: Optional[str] = None
+    error_retry_after: Optional[float] = None
+    first_event_delay: Optional[float] = None
+    keepalive_seconds: Optional[float] = None
+    keepalive_interval: float = 0.2
+    tool_calls_without_index: bool = False
     truncate_body: bool = False
     huge_body_bytes: Optional[int] = None
     ws_close_code: Optional[int] = None
@@ -136,6 +149,11 @@ class FaultPlan:
         error_event_after: Optional[int] = None,
         error_code: str = "upstream_error",
         provider_code: Optional[str] = None,
+        error_retry_after: Optional[float] = None,
+        first_event_delay: Optional[float] = None,
+        keepalive_seconds: Optional[float] = None,
+        keepalive_interval: float = 0.2,
+        tool_calls_without_index: bool = False,
         truncate_body: bool = False,
         huge_body_bytes: Optional[int] = None,
         ws_close_code: Optional[int] = None,
@@ -144,6 +162,8 @@ class FaultPlan:
         """Plan a fault for requests to ``route``; returns it (``fault.hits`` counts its uses)."""
         if times == 0 or times < -1:
             raise ValueError("times must be a positive count or -1 (forever)")
+        if not keepalive_interval > 0:
+            raise ValueError("keepalive_interval must be a positive number of seconds")
         fault = Fault(
             route=route,
             method=method.upper() if method else None,
@@ -162,6 +182,11 @@ class FaultPlan:
             error_event_after=error_event_after,
             error_code=error_code,
             provider_code=provider_code,
+            error_retry_after=error_retry_after,
+            first_event_delay=first_event_delay,
+            keepalive_seconds=keepalive_seconds,
+            keepalive_interval=keepalive_interval,
+            tool_calls_without_index=tool_calls_without_index,
             truncate_body=truncate_body,
             huge_body_bytes=huge_body_bytes,
             ws_close_code=ws_close_code,

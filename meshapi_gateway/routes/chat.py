@@ -104,6 +104,7 @@ def _head(result: Dict[str, Any]) -> Dict[str, Any]:
     """The fields every chunk of a completion's stream repeats."""
     head = {"id": result["id"], "object": "chat.completion.chunk", "created": result["created"]}
     head["model"] = result["model"]
+    head["system_fingerprint"] = result.get("system_fingerprint", "fp_meshapi_local")  # as the JSON reply
     if "service_tier" in result:
         head["service_tier"] = result["service_tier"]
     return head

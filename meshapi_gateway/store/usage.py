@@ -66,7 +66,9 @@ class UsageRow:
     created_at: float
     routing_fallback: bool = False
     service_tier: Optional[str] = None
-    cache_source: Optional[str] = None  # "gateway": a response-cache hit (not billed); "provider": cached tokens
+    cache_source: Optional[str] = (
+        None  # "gateway": a response-cache hit (not billed); "provider": cached tokens
+    )
 
     def as_dict(self) -> Dict[str, Any]:
         return {

@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import meshapi
 from meshapi._transport import otel as _otel
-from tests.conftest import collect, resolve
+from tests.conftest import RecordingStream, collect, resolve
 from tests.unit.test_raw_response import sse
 from tests.unit.test_transport import COMPLETION, MESSAGES, sequence, status
 
@@ -139,3 +139,21 @@ async def test_a_tool_run_has_a_span_per_turn_and_per_tool_call(make_client: Any
         "gen_ai.tool.name": "double",
         "gen_ai.tool.call.id": "call_1",
     }
+
+
+async def test_a_stream_retried_after_an_error_frame_first_is_one_span(make_client: Any, spans: Any) -> None:
+    frame = b'data: {"error": {"code": "provider_overloaded", "message": "busy"}}\n\ndata: [DONE]\n\n'
+
+    first = RecordingStream([frame])
+
+    def overloaded(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": "text/event-stream", "x-request-id": "req_frame"}
+        return httpx.Response(200, headers=headers, stream=first)  # streamed, as from a socket
+
+    client = make_client(sequence(overloaded, sse), retry=meshapi.RetryPolicy(1, backoff_base_ms=0))
+    chunks = await collect(client.chat.completions.stream(model="m", messages=MESSAGES))
+    assert len(chunks) == 1
+    (span,) = spans.get_finished_spans()  # ended once, when the retried stream was read
+    attributes = dict(span.attributes)
+    assert attributes["meshapi.retries"] == 1 and attributes["meshapi.request_id"] == "req_sse"
+    assert first.closed

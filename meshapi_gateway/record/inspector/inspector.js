@@ -307,7 +307,7 @@
       const data = await api("GET", "/_admin/faults");
       const body = document.querySelector("#faults tbody");
       body.replaceChildren(...data.faults.map((f) => {
-        const what = Object.entries(f).filter(([k]) => !["route", "method", "times", "hits", "stall_seconds", "error_code", "truncate_body", "ws_close_after_events"].includes(k))
+        const what = Object.entries(f).filter(([k, v]) => !["route", "method", "times", "hits", "stall_seconds", "error_code", "truncate_body", "ws_close_after_events", "keepalive_interval"].includes(k) && v !== false)
           .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
         return el("tr", {}, el("td", { class: "mono" }, f.route), el("td", {}, f.method || "any"),
           el("td", {}, `${f.hits} / ${f.times === -1 ? "∞" : f.times}`), el("td", { class: "mono" }, what));
@@ -321,7 +321,8 @@
     const spec = {};
     for (const name of ["route", "method", "retry_after"]) if (form[name].value.trim()) spec[name] = form[name].value.trim();
     for (const name of ["times", "status", "error_event_after", "drop_after_events"]) if (form[name].value !== "") spec[name] = parseInt(form[name].value, 10);
-    if (form.delay_first_byte.value !== "") spec.delay_first_byte = parseFloat(form.delay_first_byte.value);
+    for (const name of ["delay_first_byte", "first_event_delay", "keepalive_seconds"]) if (form[name].value !== "") spec[name] = parseFloat(form[name].value);
+    if (form.tool_calls_without_index.checked) spec.tool_calls_without_index = true;
     if (form.extra.value.trim()) {
       try { Object.assign(spec, JSON.parse(form.extra.value)); } catch (err) { message("fault-message", "More fields: not a JSON object.", false); return; }
     }
