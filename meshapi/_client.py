@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .resources.api_versions import APIVersionsResource, AsyncAPIVersionsResource
     from .resources.audio import AsyncAudioResource, AudioResource
     from .resources.balance import AsyncBalanceResource, BalanceResource
+    from .resources.costs import AsyncCostsResource, CostsResource
     from .resources.batches import AsyncBatchesResource, BatchesResource
     from .resources.chat import AsyncChatResource, ChatResource
     from .resources.compare import AsyncCompareResource, CompareResource
@@ -187,6 +188,7 @@ class MeshAPI(_ClientBase):
     memories: lazy_property[MemoriesResource] = resource("memories", "MemoriesResource")
     usage: lazy_property[UsageResource] = resource("usage", "UsageResource")
     balance: lazy_property[BalanceResource] = resource("balance", "BalanceResource")
+    costs: lazy_property[CostsResource] = resource("costs", "CostsResource")
     images: lazy_property[ImagesResource] = resource("images", "ImagesResource")
     rag: lazy_property[RagResource] = resource("rag", "RagResource")
     videos: lazy_property[VideosResource] = resource("videos", "VideosResource")
@@ -309,6 +311,7 @@ class AsyncMeshAPI(_ClientBase):
     memories: lazy_property[AsyncMemoriesResource] = resource("memories", "AsyncMemoriesResource")
     usage: lazy_property[AsyncUsageResource] = resource("usage", "AsyncUsageResource")
     balance: lazy_property[AsyncBalanceResource] = resource("balance", "AsyncBalanceResource")
+    costs: lazy_property[AsyncCostsResource] = resource("costs", "AsyncCostsResource")
     images: lazy_property[AsyncImagesResource] = resource("images", "AsyncImagesResource")
     rag: lazy_property[AsyncRagResource] = resource("rag", "AsyncRagResource")
     videos: lazy_property[AsyncVideosResource] = resource("videos", "AsyncVideosResource")
