@@ -31,10 +31,10 @@ if TYPE_CHECKING:
     from .resources.api_versions import APIVersionsResource, AsyncAPIVersionsResource
     from .resources.audio import AsyncAudioResource, AudioResource
     from .resources.balance import AsyncBalanceResource, BalanceResource
-    from .resources.costs import AsyncCostsResource, CostsResource
     from .resources.batches import AsyncBatchesResource, BatchesResource
     from .resources.chat import AsyncChatResource, ChatResource
     from .resources.compare import AsyncCompareResource, CompareResource
+    from .resources.costs import AsyncCostsResource, CostsResource
     from .resources.embeddings import AsyncEmbeddingsResource, EmbeddingsResource
     from .resources.images import AsyncImagesResource, ImagesResource
     from .resources.memories import AsyncMemoriesResource, MemoriesResource
