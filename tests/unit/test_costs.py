@@ -12,8 +12,7 @@ from typing import Any, Callable, Dict, List
 import httpx
 import pytest
 
-from meshapi import InvalidParamsError, ModelInfo
-from meshapi.types import CostLookup, RequestCost
+from meshapi import CostLookup, InvalidParamsError, ModelInfo, RequestCost
 from tests.conftest import resolve
 
 FINE = "0.1234567890123456789012345"
