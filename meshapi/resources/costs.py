@@ -54,13 +54,27 @@ def _model_path(model: str) -> str:
 def _ids(request_ids: Iterable[str]) -> List[str]:
     if isinstance(request_ids, (str, bytes)):
         raise InvalidParamsError("request_ids must be a list of request ids, not one string")
-    ids: List[str] = []
+    ids: Dict[str, None] = {}  # ordered, each id once, linear time
     for request_id in request_ids:
         if not isinstance(request_id, str) or not request_id:
             raise InvalidParamsError(f"every request id must be a non-empty string, got {request_id!r}")
-        if request_id not in ids:
-            ids.append(request_id)
-    return ids
+        ids[request_id] = None
+    return list(ids)
+
+
+def _hints(hints: Optional[Mapping[str, CostHint]]) -> Dict[str, CostHint]:
+    checked: Dict[str, CostHint] = {}
+    for request_id, hint in (hints or {}).items():
+        if not isinstance(hint, Mapping):
+            raise InvalidParamsError(f"hints[{request_id!r}] must be a mapping, got {hint!r}")
+        for name in ("prompt_tokens", "completion_tokens"):
+            count = hint.get(name)
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+                raise InvalidParamsError(
+                    f"hints[{request_id!r}][{name!r}] must be an integer >= 0, got {count!r}"
+                )
+        checked[request_id] = hint
+    return checked
 
 
 def _positive(name: str, value: object, most: Optional[int] = None) -> int:
@@ -83,7 +97,8 @@ class _Walk:
         max_pages: int,
     ) -> None:
         self.ids = _ids(request_ids)
-        self.hints: Dict[str, CostHint] = dict(hints or {})
+        self.wanted = set(self.ids)
+        self.hints = _hints(hints)
         self.max_pages = _positive("max_pages", max_pages)
         limit = _positive("page_size", page_size, _MAX_PAGE)
         self.query: Optional[UsageQueryParams] = UsageQueryParams(
@@ -104,13 +119,12 @@ class _Walk:
         """Takes one page in; ``query`` becomes the next page's, or ``None`` when the walk is over."""
         self.pages += 1
         for event in page.events:
-            if event.request_id in self.ids and event.request_id not in self.found:
+            if event.request_id in self.wanted and event.request_id not in self.found:
                 self.found[event.request_id] = event
+        query, self.query = self.query, None
         done = len(self.found) == len(self.ids) or not page.has_more or self.pages >= self.max_pages
-        if done or self.query is None:
-            self.query = None
-            return
-        self.query = self.query.model_copy(update={"offset": (self.query.offset or 0) + len(page.events)})
+        if query is not None and not done:
+            self.query = query.model_copy(update={"offset": (query.offset or 0) + len(page.events)})
 
     def models_to_price(self) -> List[str]:
         """The hinted models of the ids not found (each once), whose catalog prices the estimates need."""

@@ -132,7 +132,9 @@ async def test_no_ids_sends_nothing_and_bad_arguments_fail(make_client: Any) -> 
     assert (await resolve(client.costs.lookup([]))).costs == [] and seen == []
     for bad in ({"request_ids": "req_1"}, {"request_ids": ["req_1", ""]}, {"request_ids": [3]},
                 {"request_ids": ["a"], "page_size": 201}, {"request_ids": ["a"], "max_pages": 0},
-                {"request_ids": ["a"], "page_size": True}):  # fmt: skip
+                {"request_ids": ["a"], "page_size": True}, {"request_ids": ["a"], "hints": {"a": "p/m"}},
+                {"request_ids": ["a"], "hints": {"a": {"model": "p/m", "prompt_tokens": -1}}},
+                {"request_ids": ["a"], "hints": {"a": {"model": "p/m", "completion_tokens": "9"}}}):  # fmt: skip
         with pytest.raises(InvalidParamsError):
             await resolve(client.costs.lookup(**bad))
     assert seen == []
