@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .resources.batches import AsyncBatchesResource, BatchesResource
     from .resources.chat import AsyncChatResource, ChatResource
     from .resources.compare import AsyncCompareResource, CompareResource
+    from .resources.costs import AsyncCostsResource, CostsResource
     from .resources.embeddings import AsyncEmbeddingsResource, EmbeddingsResource
     from .resources.images import AsyncImagesResource, ImagesResource
     from .resources.memories import AsyncMemoriesResource, MemoriesResource
@@ -197,6 +198,7 @@ class MeshAPI(_ClientBase):
     memories: lazy_property[MemoriesResource] = resource("memories", "MemoriesResource")
     usage: lazy_property[UsageResource] = resource("usage", "UsageResource")
     balance: lazy_property[BalanceResource] = resource("balance", "BalanceResource")
+    costs: lazy_property[CostsResource] = resource("costs", "CostsResource")
     images: lazy_property[ImagesResource] = resource("images", "ImagesResource")
     rag: lazy_property[RagResource] = resource("rag", "RagResource")
     videos: lazy_property[VideosResource] = resource("videos", "VideosResource")
@@ -325,6 +327,7 @@ class AsyncMeshAPI(_ClientBase):
     memories: lazy_property[AsyncMemoriesResource] = resource("memories", "AsyncMemoriesResource")
     usage: lazy_property[AsyncUsageResource] = resource("usage", "AsyncUsageResource")
     balance: lazy_property[AsyncBalanceResource] = resource("balance", "AsyncBalanceResource")
+    costs: lazy_property[AsyncCostsResource] = resource("costs", "AsyncCostsResource")
     images: lazy_property[AsyncImagesResource] = resource("images", "AsyncImagesResource")
     rag: lazy_property[AsyncRagResource] = resource("rag", "AsyncRagResource")
     videos: lazy_property[AsyncVideosResource] = resource("videos", "AsyncVideosResource")

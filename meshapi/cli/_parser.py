@@ -46,7 +46,7 @@ COMMANDS: Tuple[Callable[[Commands], None], ...] = (
     _media.register,  # audio, videos
     _discovery.register,  # moderate, search, route
     _realtime.register,  # realtime
-    _usage.register,  # usage [events|attempts|trend|rate-limits], balance
+    _usage.register,  # usage [events|attempts|trend|rate-limits], cost, balance
     _gateway.register,  # gateway (its arguments are forwarded before parsing)
     _demo.register,  # demo
 )

@@ -1,69 +1,18 @@
-"""Prices from the model catalog: per-1M display values and cost estimates from token counts.
+"""Prices from the model catalog as the CLI shows them: per-1M display values, cost estimates, ``$`` text.
 
-Prices are decimal strings on the wire; they stay ``Decimal`` here so no precision is lost. The catalog
-may give per-1k or per-1M prices (or both); per-1M is preferred for display. ``models`` shows these
-prices and ``compare`` (and the demo) estimates costs with them, so the arithmetic lives here once.
+The arithmetic (``per_million``, ``estimate_cost``) lives in ``meshapi.lib.pricing``, shared with
+``client.costs.lookup()``; ``models`` shows these prices and ``compare`` (and the demo) estimates costs
+with them.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from typing import Any, Optional, Tuple
+from decimal import Decimal
+from typing import Optional
+
+from ..lib.pricing import estimate_cost, per_million
 
 __all__ = ["estimate_cost", "format_usd", "per_million"]
-
-_THOUSAND = Decimal(1000)
-_MILLION = Decimal(1_000_000)
-
-
-def _decimal(value: Optional[str]) -> Optional[Decimal]:
-    if value is None:
-        return None
-    try:
-        number = Decimal(value)
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
-
-
-def per_million(pricing: Any) -> Tuple[Optional[Decimal], Optional[Decimal]]:
-    """``(prompt, completion)`` USD per 1M tokens, or ``None`` where the catalog has no price.
-
-    A row priced in another unit (``per_second``, ``per_1k_chars``, ...) has no per-token price: its
-    retired per-1k fields are not read as one.
-    """
-    if pricing is None:
-        return None, None
-    unit = getattr(pricing, "pricing_unit", None)
-    if unit is not None and "token" not in unit:
-        return None, None
-
-    def pick(per_1m: Optional[str], per_1k: Optional[str]) -> Optional[Decimal]:
-        direct = _decimal(per_1m)
-        if direct is not None:
-            return direct
-        thousand = _decimal(per_1k)
-        return thousand * _THOUSAND if thousand is not None else None
-
-    return (
-        pick(pricing.prompt_usd_per_1m, pricing.prompt_usd_per_1k),
-        pick(pricing.completion_usd_per_1m, pricing.completion_usd_per_1k),
-    )
-
-
-def estimate_cost(
-    pricing: Any, prompt_tokens: Optional[int], completion_tokens: Optional[int]
-) -> Optional[Decimal]:
-    """USD for the given token counts at the catalog price; ``None`` when a needed price is unknown."""
-    prompt_price, completion_price = per_million(pricing)
-    total = Decimal(0)
-    for tokens, price in ((prompt_tokens, prompt_price), (completion_tokens, completion_price)):
-        if not tokens:
-            continue
-        if price is None:
-            return None
-        total += Decimal(tokens) * price / _MILLION
-    return total
 
 
 def format_usd(value: Optional[Decimal]) -> str:

@@ -1,4 +1,5 @@
-"""``meshapi usage`` (summary, ``events``, ``attempts``, ``trend``, ``rate-limits``) and ``meshapi balance``.
+"""``meshapi usage`` (summary, ``events``, ``attempts``, ``trend``, ``rate-limits``), ``meshapi cost REQUEST_ID...``
+and ``meshapi balance``.
 
 Why it exists: what the calling key spent, per model and per request, and what it has left, without
 writing code. Money is printed exactly as the gateway sent it (the SDK keeps it as ``Decimal``); ``--json``
@@ -18,6 +19,7 @@ from ._ui import dump
 __all__ = [
     "register",
     "run_balance",
+    "run_cost",
     "run_usage",
     "run_usage_attempts",
     "run_usage_events",
@@ -56,6 +58,11 @@ def register(commands: Commands) -> None:
     trend.add_argument("--until", metavar="WHEN", help="window end (ISO 8601)")
     below.leaf("rate-limits", help="live rate-limit counters", handler=run_usage_rate_limits,
                action="reading the rate limits")  # fmt: skip
+    cost = commands.leaf("cost", help="what given requests cost, by request id", handler=run_cost,
+                         action="looking costs up")  # fmt: skip
+    cost.add_argument("request_ids", nargs="+", metavar="REQUEST_ID", help="request ids (X-Request-Id)")
+    cost.add_argument("--since", metavar="WHEN", help="search usage events from this ISO 8601 date or time")
+    cost.add_argument("--max-pages", type=positive_int, default=10, help="read at most this many pages of 200 events (default 10)")  # fmt: skip
     commands.leaf("balance", help="balance, reserved funds and what is available", handler=run_balance,
                   action="reading the balance")  # fmt: skip
 
@@ -146,6 +153,23 @@ def run_usage_rate_limits(context: Context) -> int:
         if metric:
             rows.append([name, metric.current, _limit_text(metric.limit), metric.resets_in_seconds])
     ui.table(["counter", "used", "limit", "resets in (s)"], rows, right=("used", "resets in (s)"))
+    return EXIT_OK
+
+
+def run_cost(context: Context) -> int:
+    ui = context.ui
+    args = context.args
+    found = context.client().costs.lookup(args.request_ids, since=args.since, max_pages=args.max_pages)
+    if ui.json_mode:
+        ui.emit_json(dump(found))
+        return EXIT_OK
+    rows = [[c.request_id, c.model, c.cost_usd if c.cost_usd is not None else "unknown",
+             "estimate" if c.estimated else "usage event"] for c in found.costs]  # fmt: skip
+    ui.table(["request id", "model", "cost (USD)", "from"], rows, right=("cost (USD)",))
+    missing = sum(1 for c in found.costs if c.estimated)
+    if missing:
+        pages = f"{found.pages_read} page" + ("" if found.pages_read == 1 else "s")
+        ui.note(f"{missing} of {len(found.costs)} not found in the usage events ({pages} read)")
     return EXIT_OK
 
 

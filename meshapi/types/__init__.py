@@ -170,9 +170,12 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
     ),
     "usage": (
         "Balance",
+        "CostHint",
+        "CostLookup",
         "RateLimitMetric",
         "RateLimitScope",
         "RateLimits",
+        "RequestCost",
         "SpendTrend",
         "SpendTrendBucket",
         "UsageAttempts",

@@ -127,6 +127,12 @@ class ModelInfo(MeshResult):
     supports_video_reference_audio: Optional[bool] = None
     supports_video_audio: Optional[bool] = None
 
+    @property
+    def max_context(self) -> Optional[int]:
+        """The context size in tokens: ``context_length`` or ``context_window``, whichever the catalog
+        publishes (``context_length`` first), ``None`` when neither."""
+        return self.context_length if self.context_length is not None else self.context_window
+
 
 class ModelProvider(MeshModel):
     """One route (upstream provider) of a model, from ``GET /v1/models/{model_id}/providers``."""

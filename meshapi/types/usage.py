@@ -15,9 +15,12 @@ from ._base import MeshModel, MeshResult, RequestModel
 
 __all__ = [
     "Balance",
+    "CostHint",
+    "CostLookup",
     "RateLimitMetric",
     "RateLimitScope",
     "RateLimits",
+    "RequestCost",
     "SpendTrend",
     "SpendTrendBucket",
     "UsageAttempts",
@@ -222,3 +225,55 @@ class Balance(MeshResult):
     reserved_breakdown: Dict[str, Decimal] = Field(default_factory=dict)
     updated_at: Optional[str] = None
     message: Optional[str] = None
+
+
+class CostHint(TypedDict, total=False):
+    """What ``client.costs.lookup(hints=...)`` knows of one request, for an estimate when its usage event
+    is not found: the ``model`` and its token counts (priced at the catalog's per-token prices)."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class RequestCost(_Open):
+    """One request's cost: ``cost_usd`` from its usage event (``estimated=False``), else an estimate
+    (``estimated=True``) from the catalog prices of the hinted model and tokens, ``None`` without one."""
+
+    request_id: str
+    cost_usd: Optional[Decimal] = None
+    estimated: bool = False
+    model: Optional[str] = None
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    status: Optional[str] = None
+    event_id: Optional[str] = None
+
+
+class CostLookup(MeshModel):
+    """What ``client.costs.lookup()`` found: ``costs`` in the order the ids were given (each id once),
+    ``pages_read`` the usage-event pages it read."""
+
+    model_config = ConfigDict(extra="allow")
+
+    costs: List[RequestCost] = Field(default_factory=list)
+    pages_read: int = 0
+
+    def get(self, request_id: str) -> Optional[RequestCost]:
+        """The cost of ``request_id``, or ``None`` when it was not asked for."""
+        return next((cost for cost in self.costs if cost.request_id == request_id), None)
+
+    @property
+    def estimated(self) -> bool:
+        """Whether any cost is an estimate (or unknown)."""
+        return any(cost.estimated for cost in self.costs)
+
+    @property
+    def total_usd(self) -> Optional[Decimal]:
+        """The sum of every cost, or ``None`` when one is unknown."""
+        total = Decimal(0)
+        for cost in self.costs:
+            if cost.cost_usd is None:
+                return None
+            total += cost.cost_usd
+        return total
