@@ -171,7 +171,7 @@ def blocking_as_stream(reply: httpx.Response) -> httpx.Response:
     """
     completion = parse_json_response(reply)
     head: Dict[str, Any] = {"object": "chat.completion.chunk"}
-    for key in ("id", "created", "model", "system_fingerprint"):
+    for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
         if completion.get(key) is not None:
             head[key] = completion[key]
     frames: List[Dict[str, Any]] = []

@@ -112,6 +112,7 @@ class ChatCompletionAccumulator:
         self.usage: Optional[Any] = None
         self.cost: Optional[str] = None
         self.system_fingerprint: Optional[str] = None
+        self.service_tier: Optional[str] = None  # the tier that served the call (every chunk repeats it)
         self.chunk_count = 0
         self._choices: Dict[int, ChoiceState] = {}
 
@@ -127,6 +128,9 @@ class ChatCompletionAccumulator:
             fingerprint = getattr(chunk, "system_fingerprint", None)
             if fingerprint:
                 self.system_fingerprint = fingerprint
+            tier = getattr(chunk, "service_tier", None)
+            if tier:
+                self.service_tier = tier
         for choice in chunk.choices:
             state = self._choices.get(choice.index)
             if state is None:
@@ -176,6 +180,9 @@ class ChatCompletionAccumulator:
         fingerprint = payload.get("system_fingerprint")
         if fingerprint:
             self.system_fingerprint = fingerprint
+        tier = payload.get("service_tier")
+        if tier:
+            self.service_tier = tier
         for choice in payload.get("choices") or ():
             index = choice.get("index", 0)
             state = self._choices.get(index)
@@ -299,5 +306,6 @@ class ChatCompletionAccumulator:
                 "choices": choices,
                 "usage": usage,
                 "system_fingerprint": self.system_fingerprint,
+                "service_tier": self.service_tier,
             }
         )
