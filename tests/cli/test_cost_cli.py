@@ -25,10 +25,14 @@ def served(gw: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[List[Tuple[str,
     monkeypatch.setitem(sys.modules, "rich", None)  # plain text: exact lines
     gw.reset(requests=True)
     with MeshAPI(base_url=gw.base_url, token=gw.token) as client:
-        for text in ("one", "two three"):
-            client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": text}])
-        events = client.usage.events().events
-        yield [(e.request_id or "", e.cost_usd or Decimal(0)) for e in reversed(events)]
+        ids = [
+            client.chat.completions.with_raw_response.create(
+                model=MODEL, messages=[{"role": "user", "content": text}]
+            ).request_id
+            for text in ("one", "two three")
+        ]  # only these: work another test left running may be billed meanwhile
+        costs = {e.request_id: e.cost_usd or Decimal(0) for e in client.usage.events(limit=200).events}
+        yield [(rid, costs[rid]) for rid in ids]
     gw.reset(requests=True)
 
 
