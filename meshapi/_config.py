@@ -1,9 +1,10 @@
-"""Client settings: ``MeshAPIConfig``, token redaction, and what the environment may supply.
+"""Client settings: ``MeshAPIConfig`` and what the environment may supply.
 
 Everything a client is configured with lands in one validated dataclass, so the transport, realtime
 and the copies made by ``with_options`` read the same values (``client_config`` builds a new client's,
 ``derived_config`` a copy's). Validation happens here, at construction, with ``ConfigurationError``
-messages that name the fix and never the token.
+messages that name the fix and never the token (the token's own checks and redaction:
+``meshapi._token``, re-exported here).
 Environment variables read here: ``MESHAPI_BASE_URL``, ``MESHAPI_TOKEN`` (else ``MESHAPI_API_KEY``,
 openai-python's habit), ``MESHAPI_LOG``
 (``info`` / ``debug``: the ``meshapi`` logger to stderr) and ``MESHAPI_CUSTOM_HEADERS``
@@ -13,12 +14,11 @@ openai-python's habit), ``MESHAPI_LOG``
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import logging
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import httpx
 
@@ -34,9 +34,10 @@ from ._core.timeouts import (
 )
 from ._errors import ConfigurationError, InvalidParamsError
 from ._memory import check_memory_ids
-from ._redact import pin_secret, remember_secret
+from ._redact import pin_secret
 from ._resilience import FallbackConfig, RetryPolicy, schedule_of
 from ._response_cache import check_response_cache
+from ._token import RedactedStr, TokenProvider, check_token, provided_token, redact_token
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -46,6 +47,7 @@ __all__ = [
     "RedactedStr",
     "OVERRIDABLE",
     "TokenProvider",
+    "check_token",
     "client_config",
     "configure_logging_from_env",
     "custom_headers_from_env",
@@ -58,41 +60,6 @@ __all__ = [
 ]
 
 DEFAULT_MAX_RETRIES = 3
-
-# A token, or a callable returning one for each attempt (the async client also awaits an awaitable).
-TokenProvider = Callable[[], Union[str, Awaitable[str]]]
-
-
-def redact_token(token: object) -> str:
-    """A recognisable but useless form of the token, for reprs."""
-    if callable(token):
-        return "<token provider>"
-    if not isinstance(token, str) or not token:
-        return "''"
-    return f"'{token[:4]}…' (redacted)" if len(token) > 8 else "'…' (redacted)"
-
-
-class RedactedStr(str):
-    """A ``str`` (the token) whose ``repr`` never shows its value: debuggers, ``vars()`` and logs of
-    containers print it redacted, while headers and comparisons see the real string."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return redact_token(str.__str__(self))
-
-
-def check_token(token: object) -> str:
-    """``token`` as a ``RedactedStr``, or ``ConfigurationError`` (the token is never in the message)."""
-    if not isinstance(token, str) or not token.strip():
-        raise ConfigurationError("token must be a non-empty string (your MeshAPI key, rsk_...)")
-    if any(c in token for c in "\r\n\x00") or token != token.strip():
-        raise ConfigurationError("token contains whitespace or a line break; check how it was read")
-    if not token.isascii() or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in token):
-        # caught here, not as a UnicodeEncodeError from httpx at the first call (never echo the token)
-        raise ConfigurationError("token must be printable ASCII without spaces; check how it was read")
-    remember_secret(token)  # scrubbed from every error text from now on (meshapi._redact)
-    return token if isinstance(token, RedactedStr) else RedactedStr(token)
 
 
 @dataclass(repr=False)
@@ -271,26 +238,6 @@ class MeshAPIConfig:
         except Exception as exc:
             raise ConfigurationError(f"The token provider raised {type(exc).__name__}") from exc
         return provided_token(value, awaitable_hint="await it in async code")
-
-
-def provided_token(value: object, *, awaitable_hint: str = "use AsyncMeshAPI for an async provider") -> str:
-    """What a token provider returned, checked: a non-empty string, else ``ConfigurationError``.
-
-    ``None``, an empty string or another type never becomes a request without ``Authorization``. An
-    awaitable (an ``async def`` provider where nothing awaits it) is closed first, so no "coroutine was
-    never awaited" warning is left behind, and the message says ``awaitable_hint``.
-    """
-    if inspect.isawaitable(value):
-        close = getattr(value, "close", None)
-        if close is not None:
-            close()
-        raise ConfigurationError(f"The token provider is async (it returned an awaitable); {awaitable_hint}")
-    if not isinstance(value, str) or not value:
-        shown = "an empty string" if value == "" else "None" if value is None else type(value).__name__
-        raise ConfigurationError(
-            f"The token provider returned {shown}; it must return the token as a non-empty string"
-        )
-    return check_token(value)
 
 
 def without_api_version(base_url: str) -> str:

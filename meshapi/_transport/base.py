@@ -1,11 +1,11 @@
 """What the two HTTP clients share: building a request, judging each attempt, resilience events.
 
 ``meshapi._transport.client`` keeps only the two send loops (sync and async); everything they do the
-same way, without I/O, is here: the merged headers (token, SDK header, ``X-Mesh-Version``,
-``X-MeshAPI-Retry-Count``, idempotency key, caller's ``X-Request-Id``), the query (``default_query``
+same way, without I/O, is here: the merged headers (which ones: ``meshapi._transport.headers``), the query (``default_query``
 under ``extra_query``), the JSON body with its size limit, the call's timeout and deadline (rules in ``meshapi._core.timeouts``),
 what an answer or a failure of one attempt means (return it, retry, or raise), and the retry / fallback /
-routing events. The hooks around each attempt are ``meshapi._transport.hooks``.
+routing events. The hooks around each attempt are ``meshapi._transport.hooks``; the default pool limits
+and ``httpx_async_transport`` (re-exported here) live with the pools, in ``meshapi._transport.pool``.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import httpx
 
-from .._api_version import API_VERSION_HEADER, warn_if_deprecated
-from .._config import MeshAPIConfig, custom_headers_from_env
-from .._core.request import RequestOptions, new_idempotency_key
+from .._api_version import warn_if_deprecated
+from .._config import MeshAPIConfig
+from .._core.request import RequestOptions
 from .._core.response import error_from_response, map_transport_error
 from .._core.retry import RetrySchedule, RetryState, frame_status
 from .._core.timeouts import call_deadline, call_timeout, deadline_error, httpx_timeout, stream_timeout
-from .._errors import ConfigurationError, InvalidParamsError, MeshAPIError, StreamEventError
-from .._memory import MEMORY_HEADER, memory_header
+from .._errors import InvalidParamsError, MeshAPIError, StreamEventError
 from .._resilience import (
     DEFAULT_FALLBACK_STATUSES,
     FallbackEvent,
@@ -36,14 +35,14 @@ from .._resilience import (
     RetryEvent,
     routing_event,
 )
-from .._response_cache import NO_STORE, RESPONSE_CACHE_HEADER
-from .._version import __version__
 from . import fork as _fork
 from . import otel as _otel
 from .calls import Blocking, Call, blocking_fits
-from .capture import Capture, StopAfterResponse
+from .capture import CAPTURE, Capture, StopAfterResponse, replayed
 from .direct import Direct, closed_error
-from .hooks import RETRY_COUNT_HEADER, RequestView, ResponseView
+from .headers import SDK_HEADER_VALUE, call_headers, client_headers, drop_unpinned
+from .hooks import RequestView, ResponseView
+from .pool import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, httpx_async_transport
 from .reading import IDLE_EXTENSION
 
 __all__ = [
@@ -59,36 +58,12 @@ __all__ = [
 
 log = logging.getLogger("meshapi")
 
-SDK_HEADER_VALUE = f"python/{__version__}"
+# What ``_begin`` hands a ``send`` twin: request, retry state, stream, capture and the ``Call`` (or ``None``).
+Begun = Tuple[httpx.Request, RetryState, bool, Optional[Capture], Optional[Call]]
+
 MAX_BODY_BYTES = (
     32 * 1024 * 1024
 )  # the gateway's edge limit (docs/protocol.md §1.9); bigger bodies get an HTML 413
-
-
-DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
-# The same as the sync pool's now. httpcore's own pool planning grows with the square of the connections
-# it keeps (64 kept alive made each call ~3x slower than its default of 20); the pools the SDK builds plan
-# in linear time instead (meshapi._transport.pool), so keeping 64 alive costs nothing per call.
-ASYNC_DEFAULT_LIMITS = DEFAULT_LIMITS
-
-
-def httpx_async_transport(
-    choice: Optional[Union[str, httpx.AsyncBaseTransport]],
-    limits: httpx.Limits = DEFAULT_LIMITS,
-) -> Optional[httpx.AsyncBaseTransport]:
-    """The httpx transport ``http_transport=`` names: ``None``/``"httpx"``: httpx's own pool (``None``);
-    ``"aiohttp"``: ``AiohttpTransport``; or the ``httpx.AsyncBaseTransport`` given."""
-    if choice is None or choice == "httpx":
-        return None
-    if choice == "aiohttp":
-        from .aiohttp import AiohttpTransport
-
-        return AiohttpTransport(limits=limits)
-    if isinstance(choice, httpx.AsyncBaseTransport):
-        return choice
-    raise ConfigurationError(
-        f"http_transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, got {choice!r}"
-    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -134,24 +109,31 @@ class HttpClientBase:
         raise NotImplementedError
 
     def _base_headers(self) -> Dict[str, str]:
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "X-MeshAPI-SDK": SDK_HEADER_VALUE,
-            RETRY_COUNT_HEADER: "0",
-        }
-        if not callable(self._config.token):
-            headers["Authorization"] = f"Bearer {self._config.token}"
-        if self._config.api_version is not None:
-            headers[API_VERSION_HEADER] = self._config.api_version
-        if self._config.memory:
-            headers[MEMORY_HEADER] = memory_header(tuple(self._config.memory))
-        if not self._config.response_cache:
-            headers[RESPONSE_CACHE_HEADER] = NO_STORE
-        headers.update(custom_headers_from_env())  # under the explicit default headers
-        if self._config.default_headers:
-            headers.update(self._config.default_headers)
-        return headers
+        return client_headers(self._config)
+
+    def _begin(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Optional[Mapping[str, Any]],
+        options: RequestOptions,
+        stream: bool,
+        content: Optional[bytes],
+    ) -> Union[httpx.Response, Begun]:
+        """What both ``send`` twins do before any I/O: the response ``with_raw_response`` recorded (returned
+        as is), else the pool checked and the request built: ``(request, state, stream, capture, call)``,
+        ``call`` ``None`` on the fast path (``_call_of``)."""
+        capture = CAPTURE.get()
+        if capture is not None:
+            recorded = replayed(capture)
+            if recorded is not None:
+                return recorded
+            stream = stream or capture.mode == "stream"
+        self._check_open()
+        request, state = self._build(method, path, body, params, options, stream, content)
+        call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
+        return request, state, stream, capture, call
 
     def _url(self, path: str) -> httpx.URL:
         # Parsing the URL is a quarter of httpx's request building; most calls reuse a few paths.
@@ -172,21 +154,7 @@ class HttpClientBase:
 
         ``content`` replaces the JSON ``body``: bytes already encoded (a multipart upload).
         """
-        headers: Dict[str, str] = {}  # this call's own headers, over the client's
-        if stream:
-            headers["Accept"] = "text/event-stream"
-        if method == "POST":
-            headers["Idempotency-Key"] = new_idempotency_key()
-        if options.request_id is not None:
-            headers["X-Request-Id"] = options.request_id
-        if options.api_version is not None:  # only set when the call pins its own (pins_version)
-            headers[API_VERSION_HEADER] = options.api_version
-        if options.memory:  # only set when the call names its own (pins_memory)
-            headers[MEMORY_HEADER] = memory_header(options.memory)
-        if options.response_cache is False:
-            headers[RESPONSE_CACHE_HEADER] = NO_STORE
-        if options.extra_headers:
-            headers.update(options.extra_headers)
+        headers = call_headers(method, options, stream)  # this call's own headers, over the client's
         query = params
         if self._config.default_query or options.extra_query:
             query = {**(self._config.default_query or {}), **(params or {}), **(options.extra_query or {})}
@@ -203,23 +171,13 @@ class HttpClientBase:
         if direct is not None and direct.stateless():  # our pool: no cookies or params to merge
             merged = direct.headers(self._headers)
             merged.update(headers)
-            if options.pins_version and options.api_version is None:
-                merged.pop(API_VERSION_HEADER, None)  # this call asked for no version header
-            if options.pins_memory and not options.memory:
-                merged.pop(MEMORY_HEADER, None)  # this call asked for no memory
-            if options.response_cache:
-                merged.pop(RESPONSE_CACHE_HEADER, None)  # this call uses the cache the client opted out of
+            drop_unpinned(merged, options)
             request = httpx.Request(
                 method, url, content=data, params=query, headers=merged, extensions=direct.timeout(timeout)
             )
         else:
             sent = {**self._headers, **headers}
-            if options.pins_version and options.api_version is None:
-                sent.pop(API_VERSION_HEADER, None)
-            if options.pins_memory and not options.memory:
-                sent.pop(MEMORY_HEADER, None)
-            if options.response_cache:
-                sent.pop(RESPONSE_CACHE_HEADER, None)
+            drop_unpinned(sent, options)
             request = self._client.build_request(
                 method, url, content=data, params=query, headers=sent, timeout=timeout
             )
@@ -263,6 +221,13 @@ class HttpClientBase:
                     self._after_fork()
         if self._client.is_closed:
             raise closed_error()
+
+    def _external_call(
+        self, method: str, url: str, content: bytes, headers: Mapping[str, str], options: RequestOptions
+    ) -> Tuple[httpx.Request, RetryState]:
+        """What both ``send_url`` twins do before any I/O: the pool checked, the request and its retry state."""
+        self._check_open()
+        return self._external_request(method, url, content, headers, options), self._state(method, options)
 
     def _external_request(
         self, method: str, url: str, content: bytes, headers: Mapping[str, str], options: RequestOptions

@@ -25,12 +25,13 @@ from .._core.retry import RetryState
 from .._errors import ConfigurationError, MeshAPIError, StreamEventError
 from . import fork as _fork
 from . import pool as _pool
-from .base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, HttpClientBase, httpx_async_transport
+from .base import HttpClientBase
 from .calls import Call, as_stream, call_answered, call_failed, first_event_retried
-from .capture import CAPTURE, Capture, replayed
+from .capture import Capture
 from .direct import closed_error
 from .hooks import aend_attempt, astart_attempt, end_attempt, next_request, start_attempt
-from .loops import LoopPools, loop_error, running_loop
+from .loops import UNBOUND as _UNBOUND
+from .loops import LoopPools, anyio_sleep, loop_error, running_loop
 from .methods import AsyncMethods, SyncMethods
 from .reading import aread_body, install_stream_stages, read_body
 
@@ -59,8 +60,7 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         self._sleep: Callable[[float], None] = time.sleep
 
     def _new_client(self) -> httpx.Client:
-        limits, verify = self._config.limits or DEFAULT_LIMITS, _fork.ssl_context()
-        return _pool.adopt(httpx.Client(timeout=self._timeout, limits=limits, verify=verify), plan=True)
+        return _pool.new_sync_client(self._timeout, self._config.limits)
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool; the inherited sockets closed without a byte (``_fork``)."""
@@ -88,16 +88,10 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
         ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
         """
-        capture = CAPTURE.get()
-        if capture is not None:
-            recorded = replayed(capture)
-            if recorded is not None:
-                return recorded
-            stream = stream or capture.mode == "stream"
-        self._check_open()
-        options = options or _NO_OPTIONS
-        request, state = self._build(method, path, body, params, options, stream, content)
-        call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
+        begun = self._begin(method, path, body, params, options or _NO_OPTIONS, stream, content)
+        if isinstance(begun, httpx.Response):  # replayed for with_raw_response
+            return begun
+        request, state, stream, capture, call = begun
         if call is None:  # the fast path: no tracing, no fallback chain, not a stream
             return self._send_with_retries(request, state, stream=stream, capture=capture)
         return first_event_retried(call, self._send_call(call, None), lambda f: self._send_call(call, f))
@@ -138,10 +132,8 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         ``Authorization`` configured on an injected client is removed too). Same retries and timeout as
         every call; a relative ``url`` is resolved against the base URL.
         """
-        options = options or _NO_OPTIONS
-        self._check_open()
-        request = self._external_request(method, url, content, headers, options)
-        return self._send_with_retries(request, self._state(method, options), stream=False, external=True)
+        request, state = self._external_call(method, url, content, headers, options or _NO_OPTIONS)
+        return self._send_with_retries(request, state, stream=False, external=True)
 
     def _send_with_retries(
         self,
@@ -213,15 +205,6 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
             self._client.close()
 
 
-_UNBOUND = object()  # no event loop has sent through the client yet
-
-
-async def _anyio_sleep(seconds: float) -> None:
-    import anyio  # httpx's own dependency: the sleep works under asyncio and trio alike
-
-    await anyio.sleep(seconds)
-
-
 class AsyncHttpClient(HttpClientBase, AsyncMethods):
     """The async HTTP client, over an ``httpx.AsyncClient`` (the twin of ``SyncHttpClient``; asyncio or trio).
 
@@ -250,7 +233,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
             )
         self._setup(config)
         self._loop: Any = _UNBOUND  # the event loop self._client's connections belong to
-        self._sleep: Callable[[float], Any] = _anyio_sleep
+        self._sleep: Callable[[float], Any] = anyio_sleep
         if shared is not None:  # with_options: the owner's pools (or its one client), never closed here
             self._owns_client = self._injected = False
             self._http_transport, self._pools = shared._http_transport, shared._pools
@@ -303,12 +286,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         self._loop = loop
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
-        limits = self._config.limits or ASYNC_DEFAULT_LIMITS
-        transport = httpx_async_transport(choice, limits)
-        verify = _fork.ssl_context() if transport is None else True  # httpx's own: its TLS context, shared
-        client = httpx.AsyncClient(timeout=self._timeout, limits=limits, transport=transport, verify=verify)
-        # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
-        return _pool.adopt(client, plan=choice in (None, "httpx"))
+        return _pool.new_async_client(self._timeout, self._config.limits, choice)
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool if the inherited one is empty, else a typed error (``_fork``)."""
@@ -340,16 +318,10 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
         ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
         """
-        capture = CAPTURE.get()
-        if capture is not None:
-            recorded = replayed(capture)
-            if recorded is not None:
-                return recorded
-            stream = stream or capture.mode == "stream"
-        self._check_open()
-        options = options or _NO_OPTIONS
-        request, state = self._build(method, path, body, params, options, stream, content)
-        call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
+        begun = self._begin(method, path, body, params, options or _NO_OPTIONS, stream, content)
+        if isinstance(begun, httpx.Response):  # replayed for with_raw_response
+            return begun
+        request, state, stream, capture, call = begun
         if call is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)
         response = await self._send_call(call, None)
@@ -391,12 +363,8 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         ``Authorization`` configured on an injected client is removed too). Same retries and timeout as
         every call; a relative ``url`` is resolved against the base URL.
         """
-        options = options or _NO_OPTIONS
-        self._check_open()
-        request = self._external_request(method, url, content, headers, options)
-        return await self._send_with_retries(
-            request, self._state(method, options), stream=False, external=True
-        )
+        request, state = self._external_call(method, url, content, headers, options or _NO_OPTIONS)
+        return await self._send_with_retries(request, state, stream=False, external=True)
 
     async def _send_with_retries(
         self,

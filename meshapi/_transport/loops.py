@@ -38,10 +38,20 @@ import httpx
 from .._errors import ConfigurationError
 from . import fork as _fork
 
-__all__ = ["LoopPools", "abandon", "close_sockets", "loop_error", "running_loop"]
+__all__ = ["UNBOUND", "LoopPools", "abandon", "anyio_sleep", "close_sockets", "loop_error", "running_loop"]
 
 #: The running asyncio loop or ``None`` (trio, or no loop); no exception on the fast path.
 running_loop: Callable[[], Optional[asyncio.AbstractEventLoop]] = asyncio._get_running_loop
+
+
+UNBOUND = object()  # an async client's loop before any event loop has sent through it
+
+
+async def anyio_sleep(seconds: float) -> None:
+    """The async client's sleep between attempts."""
+    import anyio  # httpx's own dependency: the sleep works under asyncio and trio alike
+
+    await anyio.sleep(seconds)
 
 
 def loop_error(what: str) -> ConfigurationError:

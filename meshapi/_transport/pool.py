@@ -23,19 +23,26 @@ to the pool instead of being closed, and a server that never ends the body canno
 The planning function is pure bookkeeping shared by the sync and the async pool; only pools built by
 ``MeshAPI`` / ``AsyncMeshAPI`` use it (an ``httpx.Client`` you pass in keeps its own pool), and only
 when the installed httpcore plans its pool the way this module expects (``supported()``).
+The limits those pools are built with (``DEFAULT_LIMITS``), the httpx transport ``http_transport=``
+names (``httpx_async_transport``) and the building of the clients themselves (``new_sync_client``,
+``new_async_client``) are here too.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator, Iterator, List, Optional, TypeVar
+from typing import Any, AsyncIterator, Iterator, List, Optional, TypeVar, Union
 
 import httpcore
 import httpx
 
 from .._core.decompress import BodyTooLarge
+from .._errors import ConfigurationError
+from . import fork as _fork
 
 __all__ = [
+    "ASYNC_DEFAULT_LIMITS",
+    "DEFAULT_LIMITS",
     "DRAIN_BYTES",
     "DRAIN_SECONDS",
     "SWEEP_SECONDS",
@@ -43,6 +50,9 @@ __all__ = [
     "adrain",
     "drain",
     "drain_bound",
+    "httpx_async_transport",
+    "new_async_client",
+    "new_sync_client",
     "plan",
     "speed_up",
     "supported",
@@ -308,3 +318,49 @@ async def adrain(chunks: AsyncIterator[bytes], response: httpx.Response) -> None
         pass
     finally:
         bound.drain_deadline = None
+
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
+# The same as the sync pool's now. httpcore's own pool planning grows with the square of the connections
+# it keeps (64 kept alive made each call ~3x slower than its default of 20); the pools the SDK builds plan
+# in linear time instead (``plan`` below), so keeping 64 alive costs nothing per call.
+ASYNC_DEFAULT_LIMITS = DEFAULT_LIMITS
+
+
+def httpx_async_transport(
+    choice: Optional[Union[str, httpx.AsyncBaseTransport]],
+    limits: httpx.Limits = DEFAULT_LIMITS,
+) -> Optional[httpx.AsyncBaseTransport]:
+    """The httpx transport ``http_transport=`` names: ``None``/``"httpx"``: httpx's own pool (``None``);
+    ``"aiohttp"``: ``AiohttpTransport``; or the ``httpx.AsyncBaseTransport`` given."""
+    if choice is None or choice == "httpx":
+        return None
+    if choice == "aiohttp":
+        from .aiohttp import AiohttpTransport
+
+        return AiohttpTransport(limits=limits)
+    if isinstance(choice, httpx.AsyncBaseTransport):
+        return choice
+    raise ConfigurationError(
+        f"http_transport must be 'httpx', 'aiohttp' or an httpx.AsyncBaseTransport, got {choice!r}"
+    )
+
+
+def new_sync_client(timeout: httpx.Timeout, limits: Optional[httpx.Limits]) -> httpx.Client:
+    """The ``httpx.Client`` a ``SyncHttpClient`` makes for itself (``limits``: the config's, else the default)."""
+    limits, verify = limits or DEFAULT_LIMITS, _fork.ssl_context()
+    return adopt(httpx.Client(timeout=timeout, limits=limits, verify=verify), plan=True)
+
+
+def new_async_client(
+    timeout: httpx.Timeout,
+    limits: Optional[httpx.Limits],
+    choice: Optional[Union[str, httpx.AsyncBaseTransport]],
+) -> httpx.AsyncClient:
+    """The ``httpx.AsyncClient`` an ``AsyncHttpClient`` makes for one event loop, over ``choice``'s transport."""
+    limits = limits or ASYNC_DEFAULT_LIMITS
+    transport = httpx_async_transport(choice, limits)
+    verify = _fork.ssl_context() if transport is None else True  # httpx's own: its TLS context, shared
+    client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport, verify=verify)
+    # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
+    return adopt(client, plan=choice in (None, "httpx"))
