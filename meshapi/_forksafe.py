@@ -12,11 +12,13 @@ So, from ``import meshapi`` on (``os.register_at_fork``):
 
 * before the fork, the forking thread waits (bounded, :data:`WAIT_SECONDS`) until no other thread is
   inside an import, then takes :data:`LOCK` (held by SDK work a fork must not cut in half: loading
-  the CA bundle into the shared SSL context, ``meshapi._transport.fork.ssl_context``) and pydantic's
-  rebuild lock (waiting for a build in progress) and holds both across the fork; parent and child
-  release them right after. The child thus inherits finished modules, models and SSL context, and
-  no lock held by a thread that does not exist there (these hooks are registered by ``import
-  meshapi``, before any SDK code can take a lock);
+  the CA bundle into the shared SSL context, ``meshapi._transport.fork.ssl_context``), pydantic's
+  rebuild lock where it has one (2.14 on) and :data:`BUILD_LOCK` (the SDK's models build under it
+  where pydantic has none), waiting for a build in progress, and last the interpreter's import lock
+  once no import is in progress (so none can start before the fork); it holds them all across the
+  fork, and parent and child release them right after. The child thus inherits finished modules,
+  models and SSL context, and no lock held by a thread that does not exist there (these hooks are
+  registered by ``import meshapi``, before any SDK code can take a lock);
 * the client's lazy resources use :class:`lazy_property`, which takes no lock (two threads racing on
   the first access build two resource objects and keep the first stored; they hold no state yet).
 
@@ -25,6 +27,7 @@ The async client's warm-up thread is waited for by ``meshapi._warmup`` (its own 
 
 from __future__ import annotations
 
+import _imp
 import importlib
 import os
 import sys
@@ -32,7 +35,7 @@ import threading
 import time
 from typing import Any, Callable, Generic, List, TypeVar, overload
 
-__all__ = ["LOCK", "WAIT_SECONDS", "lazy_property", "resource"]
+__all__ = ["BUILD_LOCK", "LOCK", "WAIT_SECONDS", "lazy_property", "resource"]
 
 #: The longest a fork waits for other threads' imports, then for a pydantic build in progress.
 WAIT_SECONDS = 10.0
@@ -41,6 +44,10 @@ _POLL = 0.001
 _T = TypeVar("_T")
 #: Held by SDK work that a fork must not cut in half; a fork holds it (see the module docstring).
 LOCK = threading.Lock()
+#: Held while one of the SDK's models builds its validators where pydantic has no lock of its own for
+#: that (before 2.14: ``meshapi.types._base``); a fork holds it too, so no child inherits a half-built
+#: model (or pydantic-core's internals in the middle of a build, which hung the child).
+BUILD_LOCK = threading.RLock()
 _held: List[Any] = []  # the locks this process holds while it forks
 
 
@@ -118,17 +125,36 @@ def _before_fork() -> None:
         deadline = time.monotonic() + WAIT_SECONDS
         _wait_for_imports(deadline)
         pydantic_main = sys.modules.get("pydantic.main")
-        for lock in (LOCK, getattr(pydantic_main, "_rebuild_lock", None)):
+        for lock in (LOCK, getattr(pydantic_main, "_rebuild_lock", None), BUILD_LOCK):
             if lock is not None and lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 _held.append(lock)
-        _wait_for_imports(deadline)  # what a build that just ended had started
+        _hold_import_lock(deadline)  # what a build that just ended had started, then no new import
     except Exception:  # pragma: no cover - never let the SDK stop a fork
         pass
 
 
+def _hold_import_lock(deadline: float) -> None:
+    """Wait until no other thread is inside an import, then hold the interpreter's import lock across
+    the fork: a thread must take it to start an import, so none can begin one between this check and
+    the fork (the interpreter takes the same lock itself only after these hooks, and another thread
+    could start an import in that gap; seen as a child hung on a module lock, 1 fork in 150)."""
+    while True:
+        _wait_for_imports(deadline)
+        _imp.acquire_lock()
+        if not _imports_in_progress() or time.monotonic() >= deadline:
+            _held.append(_imp)
+            return
+        _imp.release_lock()  # an import began meanwhile: let it finish without us holding its lock
+        time.sleep(_POLL)
+
+
 def _after_fork() -> None:
     while _held:
-        _held.pop().release()
+        held = _held.pop()
+        if held is _imp:
+            held.release_lock()  # the child keeps the lock for its forking thread, so both release
+        else:
+            held.release()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX

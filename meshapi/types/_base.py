@@ -22,7 +22,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Type, Union, get_args, get_origin
 
+import pydantic.main
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+
+from .._forksafe import BUILD_LOCK
 
 
 class _OpenAIDumps(BaseModel):
@@ -33,6 +36,29 @@ class _OpenAIDumps(BaseModel):
     """
 
     model_config = ConfigDict(defer_build=True)
+
+    if not hasattr(pydantic.main, "_rebuild_lock"):  # pydantic before 2.14 builds without a lock
+
+        @classmethod
+        def model_rebuild(
+            cls,
+            *,
+            force: bool = False,
+            raise_errors: bool = True,
+            _parent_namespace_depth: int = 2,
+            _types_namespace: Optional[Mapping[str, Any]] = None,
+        ) -> Optional[bool]:
+            """pydantic's ``model_rebuild`` under ``meshapi._forksafe.BUILD_LOCK``, which a fork holds:
+            a fork while another thread builds one of these models would leave the child a half-built
+            model and pydantic-core's internals mid-build (the child then hung on its first call)."""
+            with BUILD_LOCK:
+                return super().model_rebuild(
+                    force=force,
+                    raise_errors=raise_errors,
+                    # one frame more than pydantic counts: this one
+                    _parent_namespace_depth=_parent_namespace_depth + 1 if _parent_namespace_depth > 0 else 0,
+                    _types_namespace=_types_namespace,
+                )
 
     def to_dict(
         self,

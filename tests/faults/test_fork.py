@@ -14,6 +14,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -217,20 +218,7 @@ def test_async_client_with_live_connections_is_a_typed_error(gw: ChildGateway, t
     asyncio.run(scenario())
 
 
-def _pydantic_has_a_rebuild_lock() -> bool:
-    import pydantic.main
-
-    return hasattr(pydantic.main, "_rebuild_lock")
-
-
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.xfail(
-    not _pydantic_has_a_rebuild_lock(),
-    reason="known gap: pydantic before 2.14 (the newest on Python 3.9) builds deferred models without a lock "
-    "a fork could hold, so a fork in the middle of another thread's first build can leave the child a "
-    "half-built model (seen: about 1 run in 10 under load)",
-    strict=False,
-)
 def test_fork_while_threads_make_their_first_calls(gw: ChildGateway, seed: int) -> None:
     """A fresh process (nothing imported, built or warmed): four threads make their first calls while
     the main thread forks five times at random moments; every child makes a call and exits 0 (before
@@ -240,6 +228,77 @@ def test_fork_while_threads_make_their_first_calls(gw: ChildGateway, seed: int) 
     assert out.returncode == 0, out.stderr[-4000:]
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report == {"children": [0] * 5, "thread_errors": []}, out.stderr[-4000:]
+
+
+def _fork_waits_while(hold: Callable[[threading.Event, threading.Event], None]) -> float:
+    """Seconds an ``os.fork()`` took while another thread ran ``hold(started, go)`` (which holds something
+    a fork must wait for until ``go`` is set, 0.3 s after ``started``); the child leaves at once."""
+    started, go = threading.Event(), threading.Event()
+    worker = threading.Thread(target=hold, args=(started, go))
+    worker.start()
+    assert started.wait(10)
+    threading.Timer(0.3, go.set).start()
+    begun = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os._exit(0)
+    took = time.monotonic() - begun
+    os.waitpid(pid, 0)
+    worker.join(10)
+    return took
+
+
+def test_a_fork_waits_for_a_model_build_in_progress() -> None:
+    """The SDK's models build under a lock a fork holds (pydantic's own from 2.14, else
+    ``meshapi._forksafe.BUILD_LOCK``): a fork during another thread's build waits for it to end."""
+    import pydantic.main
+    from pydantic_core import core_schema
+
+    from meshapi._forksafe import BUILD_LOCK
+    from meshapi.types._base import MeshModel
+
+    lock = getattr(pydantic.main, "_rebuild_lock", BUILD_LOCK)
+    held: List[bool] = []
+
+    def hold(started: threading.Event, go: threading.Event) -> None:
+        class Slow:
+            @classmethod
+            def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+                held.append(lock._is_owned())  # this thread builds under the lock
+                started.set()
+                go.wait(10)
+                return core_schema.any_schema()
+
+        class Probe(MeshModel):
+            value: Slow
+
+        Probe.model_validate({"value": 1})
+
+    assert _fork_waits_while(hold) >= 0.25
+    assert held == [True]
+
+
+def test_a_fork_waits_for_an_import_in_progress(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork waits while another thread is inside an import, and no import can begin between that
+    check and the fork (the interpreter's import lock is held across it)."""
+    (tmp_path / "meshapi_fork_slow_import.py").write_text(
+        "import builtins\nbuiltins._meshapi_fork_started.set()\nbuiltins._meshapi_fork_go.wait(10)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import builtins
+
+    def hold(started: threading.Event, go: threading.Event) -> None:
+        builtins._meshapi_fork_started, builtins._meshapi_fork_go = started, go  # type: ignore[attr-defined]
+        import meshapi_fork_slow_import  # noqa: F401
+
+    try:
+        assert _fork_waits_while(hold) >= 0.25
+    finally:
+        sys.modules.pop("meshapi_fork_slow_import", None)
+        for name in ("_meshapi_fork_started", "_meshapi_fork_go"):
+            builtins.__dict__.pop(name, None)
 
 
 def test_serve_keeps_serving_the_parent() -> None:
