@@ -16,6 +16,8 @@ Fixtures:
   back to the start-up rules after the test. ``--meshapi-replies FILE`` (or the ``meshapi_replies``
   ini option) starts the session gateway with the rules in FILE.
 * ``meshapi_clean_data``: the gateway with its stored templates, files and batches removed first.
+* ``meshapi_webhook_receiver``: a local endpoint registered with the gateway for the test, collecting
+  its webhook deliveries (``.wait(n)``, ``.events()``; see :mod:`meshapi._testing_webhooks`).
 
 Isolation: after every test that used the gateway (directly or through a fixture),
 ``Gateway.reset(requests=True)`` clears the fault plan, restores the start-up scripted replies, zeroes
@@ -61,7 +63,7 @@ _KEEP_MARKER = "meshapi_keep_state"
 _RESET_INI = "meshapi_reset"
 
 # Record/replay against cassettes: its fixture, marker and options.
-pytest_plugins = ["meshapi._testing_cassette"]
+pytest_plugins = ["meshapi._testing_cassette", "meshapi._testing_webhooks"]
 
 # Tests should not wait for real backoff: retries still happen, just without the sleeps.
 _FAST_RETRIES: Dict[str, Any] = {"retry_initial_delay": 0.0, "retry_max_delay": 0.0}
