@@ -53,6 +53,8 @@ def paired_webhooks(urls: Optional[List[str]], secrets: Optional[List[str]]) -> 
         if secrets:
             raise ValueError("--webhook-secret needs --webhook URL")
         return ()
+    if not secrets:
+        raise ValueError("--webhook needs --webhook-secret SECRET (one for all, or one per --webhook)")
     if len(secrets) == 1:
         return tuple((url, secrets[0]) for url in urls)
     if len(secrets) != len(urls):
