@@ -35,8 +35,8 @@ from starlette.routing import Route
 from ..errors import ApiError
 from ..fakes.replies import RepliesError
 from ..store.state import RateLimiter
-from ..webhooks import EVENT_TYPES, WebhookHub
-from ..webhooks.endpoints import ROTATION_GRACE_SECONDS
+from ..webhooks.endpoints import EVENT_TYPES, ROTATION_GRACE_SECONDS
+from ..webhooks.hub import WebhookHub
 from .context import gateway, json_body, json_response
 
 

@@ -25,7 +25,7 @@ from ..record.inspector import inspector_url
 from ..record.reqlog import RequestLog
 from ..settings import GatewaySettings
 from ..store.state import GatewayState
-from ..webhooks import WebhookHub
+from ..webhooks.hub import WebhookHub
 from .app import create_app
 from .slow_clients import protocol_for
 
@@ -114,7 +114,7 @@ class Gateway:
             inspector_url(self.base_url, self.admin_token) if getattr(app.state, "inspector", False) else None
         )
         self.replies: Replies = self.state.replies
-        #: Webhook endpoints, thresholds and deliveries (:class:`~meshapi_gateway.webhooks.WebhookHub`).
+        #: Webhook endpoints, thresholds and deliveries (:class:`~meshapi_gateway.webhooks.hub.WebhookHub`).
         self.webhooks: WebhookHub = self.state.webhooks
         self._sock = sock
         self._server = uvicorn.Server(uvicorn_config(app, log_level, access_log=False, default_logging=False))

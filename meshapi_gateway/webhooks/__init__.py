@@ -3,9 +3,6 @@
 ``hub.py`` ties the parts together (``GatewayState.webhooks``); ``endpoints.py`` the destinations and
 their secrets; ``alerts.py`` which thresholds raise which events; ``delivery.py`` the background worker
 and the retry schedule; ``signing.py`` the signature.
+
+Modules import what they need from the module itself; this package imports nothing.
 """
-
-from .endpoints import EVENT_TYPES, Endpoint
-from .hub import WebhookHub
-
-__all__ = ["EVENT_TYPES", "Endpoint", "WebhookHub"]
