@@ -141,6 +141,9 @@ class Endpoints:
         with self._lock:
             return self._items.get(endpoint_id)
 
+    def __len__(self) -> int:
+        return len(self._items)  # one atomic read: the hot path asks this on every counted request
+
     def all(self) -> List[Endpoint]:
         with self._lock:
             return list(self._items.values())

@@ -132,13 +132,13 @@ class WebhookHub:
 
     def charged(self, owner: str, balance: Decimal, spent: Decimal) -> None:
         """After a charge: ``balance`` left and ``spent`` in all by ``owner``."""
-        if self.endpoints.all():
+        if len(self.endpoints):
             for event_type, data in self.alerts.charged(owner, balance, spent):
                 self.emit(event_type, data)
 
     def counted(self, owner: str, limiter: Any, now: Optional[float] = None) -> None:
         """After a request counted by ``limiter`` (``rpm``, ``rpd``, ``counters(owner, now)``)."""
-        if not self.endpoints.all() or (limiter.rpm is None and limiter.rpd is None):
+        if not len(self.endpoints) or (limiter.rpm is None and limiter.rpd is None):
             return
         now = time.time() if now is None else now
         minute, day = limiter.counters(owner, now)

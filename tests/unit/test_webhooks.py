@@ -68,6 +68,18 @@ def test_a_genuine_delivery_verifies_as_bytes_str_and_any_header_shape() -> None
     raw: List[Tuple[bytes, bytes]] = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     assert verify(BODY, raw, SECRET) is None  # ASGI scope["headers"]
 
+    class EnvironHeaders:  # werkzeug's (Flask): get() ignores case, and it is not a Mapping
+        def __init__(self, pairs: Dict[str, str]) -> None:
+            self.pairs = {k.upper(): v for k, v in pairs.items()}
+
+        def get(self, name: str) -> Any:
+            return self.pairs.get(name.upper())
+
+        def items(self) -> Any:
+            return self.pairs.items()
+
+    assert verify(BODY, EnvironHeaders(headers), SECRET) is None
+
 
 def test_a_tampered_body_or_a_wrong_secret_is_a_mismatch() -> None:
     headers = delivery()
