@@ -183,6 +183,8 @@ class FaultPlan:
                 isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
             ):
                 raise ValueError(f"{name} must be a number of at least 0")
+        if isinstance(webhook_duplicates, float):
+            raise ValueError("webhook_duplicates must be a whole number of extra copies")
         fault = Fault(
             route=route,
             method=method.upper() if method else None,

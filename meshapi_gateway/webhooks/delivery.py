@@ -4,8 +4,9 @@ Why a worker: request handling must never wait for a receiver. :meth:`DeliveryWo
 delivery on a bounded queue (:data:`MAX_PENDING`; past it the delivery is logged as ``dropped`` and a
 warning is logged) and returns; worker threads (started on the first submit) make the attempts.
 
-An attempt is one ``POST`` of the envelope, signed at the moment it is sent (``signing.py``), with a
-bounded timeout (``timeout``, 10 s by default) and redirects not followed. A 2xx is success; anything
+An attempt is one ``POST`` of the envelope, signed at the moment it is sent (``signing.py``), redirects
+not followed, the answer's body not read; each network step of it (connecting, sending, each read of the
+answer's status and headers) waits at most ``timeout`` seconds (``webhook_timeout``, 10 s by default). A 2xx is success; anything
 else, a redirect or a transport error included, fails the attempt. Six attempts: at once, then
 :data:`RETRY_DELAYS` (30 s, 2 min, 10 min, 1 h, 6 h) after the previous one, each ±20 % at random, every
 delay divided by ``speed`` (``webhook_speed``: 1000 makes the six attempts fit in about 7.3 minutes of

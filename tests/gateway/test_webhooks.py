@@ -398,3 +398,23 @@ def test_webhook_options_pair_urls_with_secrets(capsys: pytest.CaptureFixture[st
         _parser().parse_args(["--webhook", "file:///etc/passwd"])
     with pytest.raises(SystemExit):
         _parser().parse_args(["--webhook-speed", "0"])
+
+
+def test_rotation_grace_then_only_the_new_secret_and_reset_restores_the_start_up_secret() -> None:
+    endpoint = new_endpoint("http://127.0.0.1:9/hook", "first")
+    endpoints = Endpoints([endpoint])
+    endpoints.rotate(endpoint.id, "second", grace=60, now=1000.0)
+    assert endpoint.signing_secrets(1059.0) == ["second", "first"]
+    assert endpoint.signing_secrets(1060.0) == ["second"]
+    endpoints.rotate(endpoint.id, "third", grace=60, now=2000.0)
+    assert endpoint.signing_secrets(2000.0) == ["third", "second"]
+    assert "third" not in repr(endpoint) and "secret" not in json.dumps(endpoint.view())
+    endpoints.reset()
+    assert endpoint.signing_secrets(2000.0) == ["first"]
+
+
+def test_fault_knobs_are_checked() -> None:
+    with serve([TOKEN], response_cache=False) as gw:
+        for bad in ({"webhook_duplicates": 1.5}, {"webhook_delay": -1}, {"webhook_stale_seconds": True}):
+            with pytest.raises(ValueError):
+                gw.faults.add("webhook:*", **bad)
