@@ -180,6 +180,7 @@ _ERRORS = [
     "ToolLoopLimitError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "WebhookVerificationError",
 ]
 
 # meshapi.types resolves each name from its own family, so one model does not load all of them
@@ -311,7 +312,13 @@ _NOT_IN_ALL = {
 __all__: List[str] = sorted(["__version__", *(name for name in _LAZY if name not in _NOT_IN_ALL)])
 
 
+# submodules reached as attributes (``meshapi.webhooks.verify``) without ``import meshapi`` loading them
+_SUBMODULES = ("webhooks",)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"meshapi.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'meshapi' has no attribute {name!r}")

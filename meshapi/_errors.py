@@ -34,6 +34,7 @@
      +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
      +-- StructuredOutputError        a structured-output reply that does not parse
      +-- HookError                    an on_request / on_response hook raised
+     +-- WebhookVerificationError     a webhook delivery that is not genuine or not fresh (``reason``)
      +-- ToolLoopError                a tool run stalled (the same call again and again, or A-B-A-B)
           +-- ToolLoopLimitError      a tool run went past max_iterations or max_tool_calls
 
@@ -109,6 +110,7 @@ __all__ = [
     "ToolLoopLimitError",
     "UnprocessableEntityError",
     "WaitTimeoutError",
+    "WebhookVerificationError",
     "HookError",
     "class_for",
     "class_for_status",
@@ -362,3 +364,20 @@ class ToolLoopLimitError(ToolLoopError):
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("error_code", "tool_loop_limit")
         super().__init__(message, **kwargs)
+
+
+class WebhookVerificationError(MeshAPIError):
+    """A webhook delivery failed ``meshapi.webhooks.verify()``: do not act on it (answer 400).
+
+    ``reason`` says why, in one word: ``missing_header``, ``bad_format``, ``stale_timestamp``,
+    ``future_timestamp``, ``mismatch``, ``bad_payload`` or ``id_mismatch``; ``str(e)`` says it in words.
+    """
+
+    reason: str = ""
+
+    def __init__(self, message: str, *, reason: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "webhook_verification_failed")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+        self.reason = reason

@@ -18,7 +18,8 @@ the other (a test walks every import to keep it so). ``meshapi.gateway`` re-expo
 
 Inside, grouped by concern: ``http/`` (the app, its middlewares in a documented order, the server),
 ``routes/`` (one module per SDK resource), ``faults/``, ``record/`` (request log, cassettes, proxy,
-inspector), ``store/``, ``fakes/`` (the deterministic stand-ins), ``realtime/`` and ``settings.py``.
+inspector), ``store/``, ``fakes/`` (the deterministic stand-ins), ``realtime/``, ``webhooks/`` (signed
+deliveries of alerts) and ``settings.py``.
 """
 
 try:

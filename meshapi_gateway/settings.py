@@ -166,6 +166,22 @@ class GatewaySettings:
     response_cache_ttl: float = 24 * 60 * 60.0
     response_cache_max_entries: int = 10_000
     response_cache_max_bytes: int = 64 * 1024 * 1024
+    #: Webhook endpoints (``webhooks/``): URLs (signed with ``webhook_secret``), ``(url, secret)`` pairs
+    #: or mappings ``{"url", "secret", "events"}``; more can be registered at run time (admin API).
+    webhooks: Sequence[Any] = ()
+    webhook_secret: Optional[str] = None
+    #: How many times faster than documented the retry schedule runs (30 s / 1000 = 30 ms), and the
+    #: seconds one delivery attempt may take.
+    webhook_speed: float = 1.0
+    webhook_timeout: float = 10.0
+    #: Alert thresholds (``webhooks/alerts.py``): ``balance.low`` below this balance (USD; ``None``: never);
+    #: a spend cap per key (USD; ``None``: none) reached to these percentages (``spend_cap.approaching``)
+    #: and in full (``spend_cap.hit``, then paid requests get 402); rate-limit counters at these
+    #: percentages of their RPM/RPD limits (``rate_limit.threshold``).
+    balance_low_usd: Optional[Union[str, int, Decimal]] = "10"
+    spend_cap_usd: Optional[Union[str, int, Decimal]] = None
+    spend_cap_pcts: Sequence[float] = (80.0,)
+    rate_limit_pcts: Sequence[float] = (80.0, 100.0)
 
     @classmethod
     def build(

@@ -39,6 +39,10 @@ What each knob does (they combine; ``status``/``body`` replace the real handler 
   ``_padding`` string field; other JSON values are followed by whitespace), still valid JSON.
 * ``ws_close_code`` - realtime: close the WebSocket with this code after ``ws_close_after_events``
   server events.
+* ``webhook_duplicates``, ``webhook_delay``, ``webhook_stale_seconds`` - webhook deliveries of the
+  event type named by the route ``webhook:<type>`` (``webhook:*`` for any): that many extra copies of
+  the delivery, the first attempt held back that many seconds, a signature timestamp that many seconds
+  old (``webhooks/delivery.py``). Only :meth:`FaultPlan.take_webhook` takes these routes.
 
 ``route`` matches the request path exactly, or as a prefix when it ends with ``*``; ``method`` (if
 given) must match too. ``times`` is the number of requests it applies to (``-1`` = forever).
@@ -85,6 +89,9 @@ class Fault:
     huge_body_bytes: Optional[int] = None
     ws_close_code: Optional[int] = None
     ws_close_after_events: int = 1
+    webhook_duplicates: Optional[int] = None
+    webhook_delay: Optional[float] = None
+    webhook_stale_seconds: Optional[float] = None
     #: How many requests this fault has been applied to so far.
     hits: int = field(default=0, compare=False)
 
@@ -158,12 +165,26 @@ class FaultPlan:
         huge_body_bytes: Optional[int] = None,
         ws_close_code: Optional[int] = None,
         ws_close_after_events: int = 1,
+        webhook_duplicates: Optional[int] = None,
+        webhook_delay: Optional[float] = None,
+        webhook_stale_seconds: Optional[float] = None,
     ) -> Fault:
         """Plan a fault for requests to ``route``; returns it (``fault.hits`` counts its uses)."""
         if times == 0 or times < -1:
             raise ValueError("times must be a positive count or -1 (forever)")
         if not keepalive_interval > 0:
             raise ValueError("keepalive_interval must be a positive number of seconds")
+        for name, value in (
+            ("webhook_duplicates", webhook_duplicates),
+            ("webhook_delay", webhook_delay),
+            ("webhook_stale_seconds", webhook_stale_seconds),
+        ):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
+            ):
+                raise ValueError(f"{name} must be a number of at least 0")
+        if isinstance(webhook_duplicates, float):
+            raise ValueError("webhook_duplicates must be a whole number of extra copies")
         fault = Fault(
             route=route,
             method=method.upper() if method else None,
@@ -191,6 +212,9 @@ class FaultPlan:
             huge_body_bytes=huge_body_bytes,
             ws_close_code=ws_close_code,
             ws_close_after_events=ws_close_after_events,
+            webhook_duplicates=webhook_duplicates,
+            webhook_delay=webhook_delay,
+            webhook_stale_seconds=webhook_stale_seconds,
         )
         with self._lock:
             self._faults.append(fault)
@@ -211,6 +235,16 @@ class FaultPlan:
         with self._lock:
             for fault in self._faults:
                 if not fault.exhausted and fault.matches(method, path):
+                    fault.hits += 1
+                    return fault
+        return None
+
+    def take_webhook(self, event_type: str) -> Optional[Fault]:
+        """Consume one use of the first fault planned on ``webhook:<event_type>`` (or ``webhook:*``)."""
+        with self._lock:
+            for fault in self._faults:
+                ours = fault.route.startswith("webhook:")
+                if ours and not fault.exhausted and fault.matches("WEBHOOK", f"webhook:{event_type}"):
                     fault.hits += 1
                     return fault
         return None

@@ -13,6 +13,14 @@ uses both). ``GET``/``PUT /_admin/limits`` read and replace the RPM/RPD limits.
 ``POST /_admin/reset`` undoes run-time changes: faults cleared, replies back to the start-up rules,
 rate-limit counters zeroed (and the request log cleared with ``{"requests": true}``, every stored
 template, file and batch deleted with ``{"data": true}``).
+
+Webhooks (``webhooks/``): ``POST /_admin/webhooks`` ``{"url", "secret", "events"?}`` registers an endpoint
+(201; secrets are never shown again), ``GET`` lists them, ``DELETE /_admin/webhooks/{id}`` removes one,
+``POST /_admin/webhooks/{id}/rotate`` ``{"secret", "grace_seconds"?}`` signs with the new and the old
+secret until ``grace_until``. ``GET /_admin/webhooks/deliveries`` lists deliveries with their attempts;
+``POST /_admin/webhooks/test`` ``{"type", "data"?}`` sends a test event (``"test": true``).
+``GET``/``PUT /_admin/alerts`` read and change the alert thresholds and the spend cap. A reset brings
+back the start-up endpoints and thresholds.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from starlette.routing import Route
 from ..errors import ApiError
 from ..fakes.replies import RepliesError
 from ..store.state import RateLimiter
+from ..webhooks.endpoints import EVENT_TYPES, ROTATION_GRACE_SECONDS
+from ..webhooks.hub import WebhookHub
 from .context import gateway, json_body, json_response
 
 
@@ -210,4 +220,105 @@ ROUTES += [
     Route("/_admin/requests/{record_id}", get_request, methods=["GET"]),
     Route("/_admin/limits", get_limits, methods=["GET"]),
     Route("/_admin/limits", set_limits, methods=["PUT"]),
+]
+
+
+# -- webhooks: endpoints, deliveries, alert thresholds -------------------------------------------
+
+
+def _hub(request: Request) -> WebhookHub:
+    hub: WebhookHub = gateway(request).webhooks
+    return hub
+
+
+async def register_webhook(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    unknown = set(body) - {"url", "secret", "events"}
+    if unknown:
+        raise ApiError(400, "invalid_request", f"Unknown webhook fields: {', '.join(sorted(unknown))}.")
+    try:
+        endpoint = _hub(request).register(body.get("url"), body.get("secret"), body.get("events"))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response(endpoint.view(), status=201)
+
+
+async def list_webhooks(request: Request) -> Response:
+    _authorise(request)
+    return json_response({"webhooks": [e.view() for e in _hub(request).endpoints.all()]})
+
+
+def _endpoint_id(request: Request) -> str:
+    raw: str = request.path_params["endpoint_id"]
+    if _hub(request).endpoints.get(raw) is None:
+        raise ApiError(404, "not_found", f"No webhook endpoint with id '{raw[:40]}'.")
+    return raw
+
+
+async def delete_webhook(request: Request) -> Response:
+    _authorise(request)
+    return json_response({"deleted": _hub(request).unregister(_endpoint_id(request))})
+
+
+async def rotate_webhook_secret(request: Request) -> Response:
+    _authorise(request)
+    endpoint_id = _endpoint_id(request)
+    body = await json_body(request)
+    grace = body.get("grace_seconds", ROTATION_GRACE_SECONDS)
+    if (
+        isinstance(grace, bool)
+        or not isinstance(grace, (int, float))
+        or not 0 <= grace <= ROTATION_GRACE_SECONDS
+    ):
+        raise ApiError(400, "invalid_request", "'grace_seconds' must be 0 to 86400.")
+    try:
+        endpoint = _hub(request).endpoints.rotate(endpoint_id, body.get("secret"), grace=float(grace))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    assert endpoint is not None
+    return json_response(endpoint.view())
+
+
+async def list_deliveries(request: Request) -> Response:
+    _authorise(request)
+    return json_response({"deliveries": [d.view() for d in _hub(request).deliveries()]})
+
+
+async def send_test_event(request: Request) -> Response:
+    _authorise(request)
+    body = await json_body(request)
+    kind, data = body.get("type", "balance.low"), body.get("data", {})
+    if kind not in EVENT_TYPES or not isinstance(data, dict):
+        raise ApiError(
+            400, "invalid_request", f"'type' must be one of {', '.join(EVENT_TYPES)}; 'data' an object."
+        )
+    return json_response({"id": _hub(request).emit(kind, data, test=True)})
+
+
+async def get_alerts(request: Request) -> Response:
+    _authorise(request)
+    return json_response(_hub(request).alerts.settings.view())
+
+
+async def set_alerts(request: Request) -> Response:
+    """``PUT /_admin/alerts``: the thresholds given change (``null`` turns a floor or the cap off)."""
+    _authorise(request)
+    body = await json_body(request)
+    try:
+        settings = _hub(request).configure(**body)
+    except (TypeError, ValueError) as exc:
+        raise ApiError(400, "invalid_request", str(exc)) from None
+    return json_response(settings.view())
+
+
+ROUTES += [
+    Route("/_admin/webhooks", register_webhook, methods=["POST"]),
+    Route("/_admin/webhooks", list_webhooks, methods=["GET"]),
+    Route("/_admin/webhooks/deliveries", list_deliveries, methods=["GET"]),
+    Route("/_admin/webhooks/test", send_test_event, methods=["POST"]),
+    Route("/_admin/webhooks/{endpoint_id}", delete_webhook, methods=["DELETE"]),
+    Route("/_admin/webhooks/{endpoint_id}/rotate", rotate_webhook_secret, methods=["POST"]),
+    Route("/_admin/alerts", get_alerts, methods=["GET"]),
+    Route("/_admin/alerts", set_alerts, methods=["PUT"]),
 ]

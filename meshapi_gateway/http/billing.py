@@ -99,10 +99,15 @@ def bill_job(
 
 def balance_refusal(state: GatewayState, owner: str, model: Any) -> Optional[ApiError]:
     """The ``402 spend_limit_exceeded`` for a request on a paid model (or none named) when nothing is
-    available to spend; ``None`` when it may run."""
+    available to spend, or the key's spend cap is reached (``spend_cap_usd``); ``None`` when it may run."""
     entry = state.catalog.resolve(model) if isinstance(model, str) and model else None
     if entry is not None and entry.is_free:
         return None
+    cap = state.webhooks.alerts.settings.spend_cap_usd
+    if cap is not None and state.balance.totals(owner)[1] >= cap:
+        return ApiError(
+            402, "spend_limit_exceeded", f"Spend cap reached: {cap} USD spent (see GET /v1/usage)."
+        )
     available = state.balance.available(owner)
     if available > 0:
         return None

@@ -30,6 +30,7 @@ from ..store.balance import parse_amount
 from ..store.state import GatewayState
 from ..store.storage import DataDirInUseError
 from .app import create_app
+from .cli_webhooks import add_webhook_options, paired_webhooks
 from .hosts import host_name
 from .server import bind_socket, url_host, uvicorn_config
 
@@ -185,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="never answer chat completions from the response cache (default: on, 24 h per key)",
     )
+    add_webhook_options(parser)
     proxy = parser.add_argument_group("record and replay (in front of a real gateway)")
     proxy.add_argument("--upstream", metavar="URL", help="send /v1 requests on to this gateway")
     proxy.add_argument(
@@ -328,12 +330,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _fail(problem)
     try:
         proxy = _proxy_settings(args)
+        webhooks = paired_webhooks(args.webhook_urls, args.webhook_secrets)
     except (ValueError, CassetteError) as exc:
         return _fail(str(exc))
     names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy"}
     chosen = {k: v for k, v in vars(args).items() if k in names}
     chosen["routing"] = dict(args.routing) if args.routing else None
     chosen["allowed_hosts"] = tuple(args.allowed_hosts or ())
+    chosen["webhooks"] = webhooks
     settings = GatewaySettings(**chosen, inspector=not args.no_inspector, proxy=proxy)
     try:
         app = create_app(settings=settings)
@@ -360,6 +364,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"Admin token: {state.admin_token}")
     if not args.no_inspector:
         print(f"Inspector: {inspector_url(base_url, state.admin_token)}")
+    if webhooks:
+        print(f"Webhooks: {', '.join(url for url, _ in webhooks)}")
     if proxy is not None:
         mode = f"replaying {proxy.replay}" if proxy.replay else f"proxying to {proxy.upstream}"
         print(f"Record/replay: {mode}" + (f", recording to {proxy.record}" if proxy.record else ""))

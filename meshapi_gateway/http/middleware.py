@@ -369,6 +369,7 @@ class RateLimitMiddleware(_Layer):
                 body = dumps(envelope(exc.error_object(), scope[SCOPE_REQUEST_ID]))
                 await send_reply(send, exc.status, body, "application/json", exc.headers)
                 return
+            self.state.webhooks.counted(owner, limiter)  # rate_limit.threshold (webhooks/alerts.py)
         await self.app(scope, receive, send)
 
 

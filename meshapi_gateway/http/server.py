@@ -25,6 +25,7 @@ from ..record.inspector import inspector_url
 from ..record.reqlog import RequestLog
 from ..settings import GatewaySettings
 from ..store.state import GatewayState
+from ..webhooks.hub import WebhookHub
 from .app import create_app
 from .slow_clients import protocol_for
 
@@ -93,7 +94,8 @@ class Gateway:
     Attributes: ``base_url`` (``http://127.0.0.1:<port>``, no trailing slash), ``token`` (the first
     token), ``tokens``, ``admin_token``, ``faults`` (:class:`~meshapi_gateway.faults.plan.FaultPlan`),
     ``requests`` (:class:`~meshapi_gateway.faults.plan.RequestLog`), ``replies``
-    (:class:`~meshapi_gateway.fakes.replies.Replies`), ``state`` and ``app``.
+    (:class:`~meshapi_gateway.fakes.replies.Replies`), ``webhooks`` (endpoints, alert thresholds and
+    deliveries: :class:`~meshapi_gateway.webhooks.hub.WebhookHub`), ``state`` and ``app``.
     """
 
     def __init__(self, app: Any, host: str, sock: socket.socket, log_level: str) -> None:
@@ -113,6 +115,8 @@ class Gateway:
             inspector_url(self.base_url, self.admin_token) if getattr(app.state, "inspector", False) else None
         )
         self.replies: Replies = self.state.replies
+        #: Webhook endpoints, thresholds and deliveries (:class:`~meshapi_gateway.webhooks.hub.WebhookHub`).
+        self.webhooks: WebhookHub = self.state.webhooks
         self._sock = sock
         self._server = uvicorn.Server(uvicorn_config(app, log_level, access_log=False, default_logging=False))
         self._thread: Optional[threading.Thread] = None
@@ -192,7 +196,9 @@ def serve(
     fields (``host``, ``port``, ``allowed_hosts``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``,
     ``rpd``, ``balance`` (USD per token, default 1000), ``batch_step_seconds``, ``embed_step_seconds``,
     ``video_step_seconds``, ``response_step_seconds``, ``replies``,
-    ``log_level``, ``routing``: per-token routing policies, see :mod:`meshapi_gateway.fakes.routing`)
+    ``log_level``, ``routing``: per-token routing policies, see :mod:`meshapi_gateway.fakes.routing`;
+    ``webhooks``: ``[(url, secret), ...]`` endpoints for signed alerts, with ``webhook_speed``,
+    ``balance_low_usd``, ``spend_cap_usd``, see :mod:`meshapi_gateway.webhooks`)
     choose how it behaves; ``replies`` is a list of rules or a JSON file of them (a bad one raises
     :class:`~meshapi_gateway.fakes.replies.RepliesError` before anything starts). ``tokens``
     defaults to ``$MESHAPI_TOKEN``, else a random token minted for this gateway (``gw.token``);

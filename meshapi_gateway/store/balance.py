@@ -122,6 +122,13 @@ class BalanceBook:
                 by_category[hold.category] = by_category.get(hold.category, Decimal(0)) + hold.amount
             return account, {c: by_category[c] for c in CATEGORIES if c in by_category}
 
+    def totals(self, owner: str) -> Tuple[Decimal, Decimal]:
+        """``(balance, spent)``: the starting amount minus what was charged, and what was charged (holds
+        not counted)."""
+        with self._lock:
+            account = self._account(owner)
+            return account.start - account.spent, account.spent
+
     def available(self, owner: str) -> Decimal:
         account, reserved = self._reserved(owner)
         return max(Decimal(0), account.start - account.spent - sum(reserved.values(), Decimal(0)))

@@ -20,6 +20,8 @@ realtime route). Attributes other modules rely on:
 * ``balance`` - each owner's balance and reservations (:class:`~meshapi_gateway.store.balance.BalanceBook`).
 * ``response_cache`` - stored chat answers per owner
   (:class:`~meshapi_gateway.store.response_cache.ResponseCache`).
+* ``webhooks`` - webhook endpoints, alert thresholds and deliveries
+  (:class:`~meshapi_gateway.webhooks.hub.WebhookHub`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ..faults.provider import ProviderFaults
 from ..ids import new_request_id, owner_id_for
 from ..record.reqlog import RequestLog
 from ..settings import DEFAULT_TOKEN, GatewaySettings
+from ..webhooks.hub import WebhookHub
 from .balance import DEFAULT_BALANCE, BalanceBook, parse_amount
 from .idempotency import IdempotencyCache
 from .response_cache import ResponseCache
@@ -152,6 +155,8 @@ class GatewayState:
             max_entries=settings.response_cache_max_entries,
             max_bytes=settings.response_cache_max_bytes,
         )
+        #: Webhook endpoints, alert thresholds, deliveries (``webhooks/``); a bad setting raises here.
+        self.webhooks = WebhookHub(settings, self.faults)
         #: Derived data that is cheap to rebuild and never persisted (e.g. RAG chunk vectors by file id).
         self.cache: Dict[str, Any] = {}
 
@@ -169,6 +174,8 @@ class GatewayState:
         """Record one attempt's usage and take its cost from its owner's balance."""
         self.usage.add(row)
         self.balance.charge(row.owner, row.cost)
+        if row.cost != 0:
+            self.webhooks.charged(row.owner, *self.balance.totals(row.owner))
 
     @staticmethod
     def new_request_id() -> str:
@@ -188,6 +195,8 @@ class GatewayState:
             self.requests.clear()
             self.usage.clear()
             self.balance.clear()
+        self.webhooks.reset(requests=requests)
 
     def close(self) -> None:
+        self.webhooks.close()
         self.store.close()

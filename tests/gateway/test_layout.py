@@ -24,7 +24,7 @@ from meshapi_gateway.http import middleware
 from meshapi_gateway.routes import MODULES, all_routes
 
 PACKAGE = Path(meshapi_gateway.__file__).resolve().parent
-GROUPS = {"fakes", "faults", "http", "realtime", "record", "routes", "store"}
+GROUPS = {"fakes", "faults", "http", "realtime", "record", "routes", "store", "webhooks"}
 TOP_MODULES = {"__init__.py", "__main__.py", "errors.py", "ids.py", "settings.py"}
 
 # SDK resource -> a path its module must register (the endpoint is found by the SDK name).
