@@ -171,6 +171,7 @@ _ERRORS = [
     "PermissionDeniedError",
     "ProcessingFailedError",
     "RateLimitError",
+    "RateLimiterFullError",
     "ResponseTooLargeError",
     "StreamEventError",
     "StreamIdleTimeoutError",
@@ -186,6 +187,7 @@ _ERRORS = [
 _LAZY: Dict[str, str] = {name: "meshapi.types" for name in _TYPES}
 _LAZY.update({name: "meshapi._errors" for name in _ERRORS})
 _LAZY["APIError"] = "meshapi._errors"  # openai-python's name for MeshAPIError
+_LAZY["RateLimiter"] = "meshapi._rate_limiter"  # a client-side limit shared by clients
 # client options, raw responses and hook views (issue 12)
 _LAZY.update(
     {name: "meshapi._response" for name in ("AsyncStreamedResponse", "RawResponse", "StreamedResponse")}
@@ -332,6 +334,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._client import MeshAPI as MeshAPI
     from ._config import MeshAPIConfig as MeshAPIConfig
     from ._errors import *  # noqa: F403
+    from ._rate_limiter import RateLimiter as RateLimiter
     from ._resilience import FallbackConfig as FallbackConfig
     from ._resilience import FallbackEvent as FallbackEvent
     from ._resilience import GatewayRoutingEvent as GatewayRoutingEvent

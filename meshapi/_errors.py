@@ -34,6 +34,7 @@
      +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
      +-- StructuredOutputError        a structured-output reply that does not parse
      +-- HookError                    an on_request / on_response hook raised
+     +-- RateLimiterFullError         a RateLimiter's max_queued callers already wait (nothing sent)
      +-- ToolLoopError                a tool run stalled (the same call again and again, or A-B-A-B)
           +-- ToolLoopLimitError      a tool run went past max_iterations or max_tool_calls
 
@@ -110,6 +111,7 @@ __all__ = [
     "UnprocessableEntityError",
     "WaitTimeoutError",
     "HookError",
+    "RateLimiterFullError",
     "class_for",
     "class_for_status",
     "error_code_for_status",
@@ -322,6 +324,16 @@ class HookError(MeshAPIError):
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("status", 0)
         kwargs.setdefault("error_code", "hook_error")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class RateLimiterFullError(MeshAPIError):
+    """A ``meshapi.RateLimiter`` already has ``max_queued`` callers waiting; raised at once, nothing sent."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "rate_limiter_full")
         kwargs.setdefault("request_id", "")
         super().__init__(message, **kwargs)
 
