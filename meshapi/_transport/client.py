@@ -24,15 +24,13 @@ from .._core.request import RequestOptions
 from .._core.retry import RetryState
 from .._errors import ConfigurationError, MeshAPIError, StreamEventError
 from . import fork as _fork
+from . import hooks as _hooks
 from . import pool as _pool
 from .base import HttpClientBase
 from .calls import Call, as_stream, call_answered, call_failed, first_event_retried
 from .capture import Capture
 from .direct import closed_error
 from .hooks import aend_attempt, astart_attempt, end_attempt, next_request, start_attempt
-from .limiting import RATE_LIMITS_PATH, seed, settle, wants_seed
-from .limiting import alimit as alimit_attempt
-from .limiting import limit as limit_attempt
 from .loops import UNBOUND as _UNBOUND
 from .loops import LoopPools, anyio_sleep, loop_error, running_loop
 from .methods import AsyncMethods, SyncMethods
@@ -149,31 +147,20 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         frame: Optional[StreamEventError] = None,
     ) -> httpx.Response:
         """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body).
-        ``frame``: the error frame the last answer to ``request`` began with, judged first. Each attempt
-        waits for the client's ``limiter`` first (``meshapi._transport.limiting``)."""
+        ``frame``: the error frame the last answer to ``request`` began with, judged first."""
         debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         bounded = state.deadline is not None
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
         slow = self._slow or bounded
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
-        limiter = None if external else self._config.limiter
-        if limiter is not None and wants_seed(limiter):  # adaptive: the published limits first
-            seed(limiter, self._rate_limits())
         if frame is not None:
             self._judge_frame(request, state, frame)  # raises, or logs the retry to come
             self._sleep(state.delay or 0.0)
         while True:
             if state.retries:
                 request = next_request(request)  # each attempt its own request object (same key, same bytes)
-            grant = limit_attempt(limiter, request, state) if limiter is not None else None
-            try:  # the token and the time left are those after the wait
-                attempt = (
-                    start_attempt(self._config, request, state, external) if slow or state.retries else None
-                )
-            except BaseException:
-                settle(grant, None, stream)
-                raise
+            attempt = start_attempt(self, request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
@@ -188,14 +175,13 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
                     response = self._client.send(request, stream=True, follow_redirects=False)
                 if not stream:
                     read_body(response, limit, state if read_here else None)
-            except BaseException as exc:
-                settle(grant, None, stream)
-                if not isinstance(exc, httpx.HTTPError):
+            except BaseException as caught:  # the limiter's grant given back; not a transport error: raised
+                if (exc := _hooks.attempt_failed(attempt, caught)) is None:
                     raise
                 self._judge_failure(request, state, exc)  # raises, or logs the retry to come
                 self._sleep(state.delay or 0.0)
                 continue
-            settle(grant, response, stream)
+            _hooks.attempt_answered(attempt, response, stream)  # the grant released (a stream's: on close)
             elapsed = time.monotonic() - started
             if attempt is not None and attempt.hooked:
                 end_attempt(self._config, response, attempt, elapsed)
@@ -216,15 +202,6 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
                 response.close()
             self._judge_status(request, response, state)  # raises, or logs the retry to come
             self._sleep(state.delay or 0.0)
-
-    def _rate_limits(self) -> Optional[httpx.Response]:
-        """``GET /v1/usage/rate-limits`` (an adaptive limiter's start), or ``None`` when it fails."""
-        try:
-            return self._send_with_retries(
-                *self._build("GET", RATE_LIMITS_PATH, None, None, _NO_OPTIONS, False), stream=False
-            )
-        except MeshAPIError:
-            return None
 
     def close(self) -> None:
         """Close the connection pool (an injected or shared client stays open: it is not ours)."""
@@ -404,31 +381,22 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         frame: Optional[StreamEventError] = None,
     ) -> httpx.Response:
         """The loop: send, ask the retry state, maybe sleep and send a copy of the request (same key, same body).
-        ``frame``: the error frame the last answer to ``request`` began with, judged first. Each attempt
-        waits for the client's ``limiter`` first (``meshapi._transport.limiting``)."""
+        ``frame``: the error frame the last answer to ``request`` began with, judged first."""
         debug = log.isEnabledFor(logging.DEBUG)  # skip building log arguments nobody reads
         bounded = state.deadline is not None
         # token provider, hooks, deadline or a retry: the attempt needs preparing (else skip the call)
         slow = self._slow or bounded
         read_here = bounded and not stream  # read the body ourselves, under the deadline
         limit = self._config.max_response_bytes
-        limiter = None if external else self._config.limiter
-        if limiter is not None and wants_seed(limiter):  # adaptive: the published limits first
-            seed(limiter, await self._rate_limits())
         if frame is not None:
             self._judge_frame(request, state, frame)
             await self._sleep(state.delay or 0.0)
         while True:
             if state.retries:
                 request = next_request(request)  # each attempt its own request object (see the sync twin)
-            grant = await alimit_attempt(limiter, request, state) if limiter is not None else None
             attempt = None
-            try:
-                if slow or state.retries:
-                    attempt = await astart_attempt(self._config, request, state, external)
-            except BaseException:
-                settle(grant, None, stream)
-                raise
+            if slow or state.retries:
+                attempt = await astart_attempt(self, request, state, external)
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
@@ -441,14 +409,13 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
                     response = await self._client.send(request, stream=True, follow_redirects=False)
                 if not stream:
                     await aread_body(response, limit, state if read_here else None)
-            except BaseException as exc:
-                settle(grant, None, stream)
-                if not isinstance(exc, httpx.HTTPError):
+            except BaseException as caught:
+                if (exc := _hooks.attempt_failed(attempt, caught)) is None:
                     raise
                 self._judge_failure(request, state, exc)
                 await self._sleep(state.delay or 0.0)
                 continue
-            settle(grant, response, stream)
+            _hooks.attempt_answered(attempt, response, stream)
             elapsed = time.monotonic() - started
             if attempt is not None and attempt.hooked:
                 await aend_attempt(self._config, response, attempt, elapsed)
@@ -469,15 +436,6 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
                 await response.aclose()
             self._judge_status(request, response, state)
             await self._sleep(state.delay or 0.0)
-
-    async def _rate_limits(self) -> Optional[httpx.Response]:
-        """Async twin of ``SyncHttpClient._rate_limits``."""
-        try:
-            return await self._send_with_retries(
-                *self._build("GET", RATE_LIMITS_PATH, None, None, _NO_OPTIONS, False), stream=False
-            )
-        except MeshAPIError:
-            return None
 
     async def aclose(self) -> None:
         """Close the connection pools (an injected or shared client stays open: it is not ours); those

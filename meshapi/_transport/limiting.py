@@ -1,12 +1,12 @@
 """The client's ``limiter=`` (``meshapi.RateLimiter``) around each attempt: the one place that asks it.
 
-Both send loops (``meshapi._transport.client``) call :func:`limit` / :func:`alimit` right before an
-attempt goes out (each retry is a request of its own) and settle its :class:`Grant` once its answer is
-known: a non-streamed reply releases it at once, with the tokens its ``usage`` reports; a stream holds it
-(its concurrency slot) until its body is closed. An adaptive limiter's first caller fetches
-``GET /v1/usage/rate-limits`` first (:func:`wants_seed`, then :func:`seed`; that request waits for the limiter
-too). Time spent waiting is a DEBUG line on the ``meshapi`` logger and, when tracing, a
-``meshapi.rate_limiter.wait`` event on the call's span (``meshapi._transport.otel.add_wait``).
+``meshapi._transport.hooks.start_attempt`` (and its async twin) calls :func:`limit` / :func:`alimit` first,
+before the token and the time left are set, for every attempt (each retry is a request of its own); the
+send loops settle the :class:`Grant` once the answer is known: a non-streamed reply releases it at once,
+with the tokens its ``usage`` reports; a stream holds it (its concurrency slot) until its body is closed.
+An adaptive limiter's first caller fetches ``GET /v1/usage/rate-limits`` first (:func:`seed`; that request
+waits for the limiter too). Time spent waiting is a DEBUG line on the ``meshapi`` logger and, when tracing,
+a ``meshapi.rate_limiter.wait`` event on the call's span (``meshapi._transport.otel.add_wait``).
 """
 
 from __future__ import annotations
@@ -18,15 +18,18 @@ from typing import Any, AsyncIterator, Iterator, Optional
 import httpx
 
 from .._core.rate_limit import Ticket, estimate_tokens, tokens_used
+from .._core.request import RequestOptions
 from .._core.retry import RetryState
+from .._errors import MeshAPIError
 from .._rate_limiter import RateLimiter
 from . import otel as _otel
 
-__all__ = ["RATE_LIMITS_PATH", "Grant", "alimit", "limit", "seed", "settle", "wants_seed"]
+__all__ = ["RATE_LIMITS_PATH", "Grant", "alimit", "give_back", "limit", "seed"]
 
 log = logging.getLogger("meshapi")
 
 RATE_LIMITS_PATH = "/v1/usage/rate-limits"
+_NO_OPTIONS = RequestOptions()
 
 
 def _tokens(limiter: RateLimiter, request: httpx.Request) -> int:
@@ -83,39 +86,56 @@ class Grant:
         limiter.release(ticket, used=used, status=status)
 
 
-def limit(limiter: RateLimiter, request: httpx.Request, state: RetryState) -> Grant:
-    """Wait (blocking) for the limiter's grant of this attempt."""
+def limit(http: Any, request: httpx.Request, state: RetryState) -> Grant:
+    """Wait (blocking) for the grant of this attempt from ``http``'s limiter (an adaptive one started
+    first from the published limits, by its first caller)."""
+    limiter: RateLimiter = http.config.limiter
+    if _wants_seed(limiter):
+        try:
+            args = http._build("GET", RATE_LIMITS_PATH, None, None, _NO_OPTIONS, False)
+            seed(limiter, http._send_with_retries(*args, stream=False))
+        except MeshAPIError:
+            seed(limiter, None)
     ticket = limiter.acquire(_tokens(limiter, request))
     _waited(request, state, ticket)
     return Grant(limiter, ticket)
 
 
-async def alimit(limiter: RateLimiter, request: httpx.Request, state: RetryState) -> Grant:
+async def alimit(http: Any, request: httpx.Request, state: RetryState) -> Grant:
     """The async twin of :func:`limit`."""
+    limiter: RateLimiter = http.config.limiter
+    if _wants_seed(limiter):
+        try:
+            args = http._build("GET", RATE_LIMITS_PATH, None, None, _NO_OPTIONS, False)
+            seed(limiter, await http._send_with_retries(*args, stream=False))
+        except MeshAPIError:
+            seed(limiter, None)
     ticket = await limiter.aacquire(_tokens(limiter, request))
     _waited(request, state, ticket)
     return Grant(limiter, ticket)
 
 
-def settle(grant: Optional[Grant], response: Optional[httpx.Response], stream: bool) -> None:
-    """``grant.settle`` when the attempt had one (the client has a limiter)."""
+def give_back(grant: Optional[Grant]) -> None:
+    """An attempt that took a grant and then failed before sending (a hook, the token provider)."""
     if grant is not None:
-        grant.settle(response, stream)
+        grant.settle(None, False)
 
 
-def wants_seed(limiter: RateLimiter) -> bool:
+def _wants_seed(limiter: RateLimiter) -> bool:
     """True once for an adaptive limiter: this caller fetches the rate limits first."""
     return not limiter.core.seed_claimed and limiter.core.claim_seed()
 
 
 def seed(limiter: RateLimiter, response: Optional[httpx.Response]) -> None:
-    """Start an adaptive limiter from the rate-limits answer (any failure: the configured limits stay)."""
-    if response is None or response.status_code >= 300:
+    """Start an adaptive limiter from the rate-limits answer (``None`` or an error: the configured limits)."""
+    payload = None
+    if response is not None and response.status_code < 300:
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            payload = None
+    if payload is None:
         log.debug("rate limiter: %s unavailable; the configured limits stay", RATE_LIMITS_PATH)
-        return
-    try:
-        payload = json.loads(response.content)
-    except ValueError:
         return
     limiter.core.seed(payload)
     log.debug("rate limiter: started from %s (rpm %s, tpm %s)", RATE_LIMITS_PATH, limiter.rpm, limiter.tpm)
