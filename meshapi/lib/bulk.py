@@ -6,7 +6,8 @@ progress callback, and a clean stop: on the first error (unless ``return_excepti
 started, and a cancelled async run cancels what is running. The sync twin runs on a bounded thread pool
 (:func:`run_threads`, the pool shut down before it returns or raises), the async one in an anyio task
 group (:func:`run_tasks`, asyncio or trio). The costs are pure (:func:`with_costs`): the catalog's prices
-(``meshapi.lib.pricing``) times each reply's usage, which is how the gateway prices a request.
+(``meshapi.lib.pricing``) times each reply's usage, which is how the gateway prices a request (a response
+cache hit: 0).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from .._errors import InvalidParamsError
+from .._response_cache import cache_hit
 from .pricing import estimate_cost
 
 __all__ = ["MapResult", "bulk_requests", "models_to_price", "run_tasks", "run_threads", "with_costs"]
@@ -28,8 +30,9 @@ Progress = Optional[Callable[[int, int], Any]]
 class MapResult:
     """One request's result in ``map()``: its completion and what it cost.
 
-    ``cost_usd``: the catalog's prices for the model that answered times the reply's usage (``None`` when
-    the catalog has no price for it); exact figures by request id: ``client.costs.lookup([r.request_id])``.
+    ``cost_usd``: the catalog's prices for the model that answered times the reply's usage, ``0`` for an
+    answer from the gateway's response cache (not billed), ``None`` when the catalog has no price for it.
+    Exact figures by request id: ``client.costs.lookup([r.request_id for r in results])``.
     """
 
     index: int  #: the request's position in the input
@@ -181,8 +184,11 @@ def with_costs(outcomes: Sequence[Any], prices: Mapping[str, Any]) -> List[Any]:
             continue
         usage = getattr(outcome, "usage", None)
         pricing = prices.get(getattr(outcome, "model", None) or "")
+        response = getattr(outcome, "_response", None)
         cost = None
-        if usage is not None and pricing is not None:
+        if response is not None and cache_hit(response.headers):
+            cost = Decimal(0)  # the gateway's response cache answered: not billed (docs/protocol.md §V3.1)
+        elif usage is not None and pricing is not None:
             cost = estimate_cost(pricing, usage.prompt_tokens, usage.completion_tokens)
         results.append(MapResult(index, outcome, cost))
     return results

@@ -86,3 +86,44 @@ def test_one_limiter_shared_by_threads_asyncio_and_trio(limited_gateway: Any) ->
     assert len(answers) == 9 and limiter.running == 0 and limiter.waiting == 0
     assert len(peak) == 9 and max(peak) <= 2 and min(peak) >= 1  # never more than max_concurrency in flight
     assert len(limited_gateway.requests.filter(path=CHAT)) == 9
+
+
+def _questions(count: int) -> List[Any]:
+    return [
+        {"model": MODEL, "messages": [{"role": "user", "content": f"Question {n}"}]} for n in range(count)
+    ]
+
+
+def test_map_costs_equal_the_gateway_usage_events(limited_gateway: Any) -> None:
+    limiter = meshapi.RateLimiter(rpm=3000, max_concurrency=3)
+    with meshapi.MeshAPI(base_url=limited_gateway.base_url, token=TOKEN, limiter=limiter, **FAST) as client:
+        billed = client.chat.completions.map(_questions(5), concurrency=4, response_cache=False)
+        single = [client.chat.completions.create(**q).choices[0].message.content for q in _questions(5)]
+        cached = client.chat.completions.map(_questions(5), concurrency=4)  # the answers just stored
+        assert [r.completion.choices[0].message.content for r in billed] == single  # input order
+        assert [r.completion.choices[0].message.content for r in cached] == single
+        looked_up = client.costs.lookup([r.request_id for r in billed + cached if r.request_id])
+    costs = [c.cost_usd for c in looked_up.costs]
+    assert costs == [r.cost_usd for r in billed + cached] and not any(c.estimated for c in looked_up.costs)
+    assert all(c is not None and c > 0 for c in costs[:5]) and costs[5:] == [0] * 5  # hits are not billed
+    assert limiter.running == 0
+
+
+def test_map_under_trio_keeps_order_and_stops_at_the_first_error(limited_gateway: Any) -> None:
+    trio = pytest.importorskip("trio")
+    requests = _questions(4)
+    requests[1] = {**requests[1], "model": "nobody/no-such-model"}
+    outcome: List[Any] = []
+
+    async def main() -> None:
+        async with meshapi.AsyncMeshAPI(base_url=limited_gateway.base_url, token=TOKEN, **FAST) as client:
+            kept = await client.chat.completions.map(requests, concurrency=2, return_exceptions=True)
+            outcome.append([type(r).__name__ for r in kept])
+            with pytest.raises(meshapi.NotFoundError):
+                await client.chat.completions.map(requests, concurrency=1)
+
+    limited_gateway.requests.clear()
+    trio.run(main)
+    assert outcome == [["MapResult", "ModelNotFoundError", "MapResult", "MapResult"]]
+    models = [r.json["model"] for r in limited_gateway.requests.filter(path=CHAT)]
+    assert models[4:] == [MODEL, "nobody/no-such-model"]  # concurrency 1: nothing after the error

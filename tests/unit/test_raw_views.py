@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
+from meshapi.lib.bulk import MapResult
 from meshapi.lib.tool_runner import RunnerBase
 from meshapi.resources._base import (
     AsyncAPIResource,
@@ -34,7 +35,6 @@ from meshapi.resources._base import (
     ViewMethod,
     Views,
 )
-from meshapi.lib.bulk import MapResult
 from meshapi.resources.chat import AsyncCompletionsResource, CompletionsResource
 from tests.unit.test_parity import TWINS
 
