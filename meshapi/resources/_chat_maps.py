@@ -98,6 +98,16 @@ class ChatMaps:
         on_progress: Progress = None,
         **options: Unpack[CallOptions],
     ) -> List[Union[MapResult, Exception]]: ...
+    @overload
+    def map(
+        self,
+        requests: Sequence[Request],
+        *,
+        concurrency: int = 8,
+        return_exceptions: bool,
+        on_progress: Progress = None,
+        **options: Unpack[CallOptions],
+    ) -> List[Union[MapResult, Exception]]: ...
     def map(
         self,
         requests: Sequence[Request],
@@ -152,6 +162,16 @@ class AsyncChatMaps:
         *,
         concurrency: int = 8,
         return_exceptions: Literal[True],
+        on_progress: Progress = None,
+        **options: Unpack[CallOptions],
+    ) -> List[Union[MapResult, Exception]]: ...
+    @overload
+    async def map(
+        self,
+        requests: Sequence[Request],
+        *,
+        concurrency: int = 8,
+        return_exceptions: bool,
         on_progress: Progress = None,
         **options: Unpack[CallOptions],
     ) -> List[Union[MapResult, Exception]]: ...
