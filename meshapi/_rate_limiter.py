@@ -7,19 +7,33 @@ Pass the same limiter as ``limiter=`` to any number of ``MeshAPI`` / ``AsyncMesh
 holds only the two thin waits: :meth:`RateLimiter.acquire` blocks a thread, :meth:`RateLimiter.aacquire`
 awaits under asyncio or trio (anyio's event and timeout; the wake-up crosses threads and event loops
 through ``call_soon_threadsafe`` / trio's ``run_sync_soon``). A waiter that is cancelled or interrupted
-leaves the queue, so the callers behind it move up.
+leaves the queue, so the callers behind it move up. In a forked child a limiter starts with nobody
+waiting and nothing in flight (its limits kept): those were the parent's.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
+import weakref
 from typing import Any, Callable, Optional
 
 from ._core.rate_limit import LimiterCore, Ticket
 from ._errors import ConfigurationError
 
 __all__ = ["RateLimiter"]
+
+_cores: weakref.WeakSet[LimiterCore] = weakref.WeakSet()  # every live limiter's core, for a fork
+
+
+def _after_fork_in_child() -> None:
+    for core in list(_cores):
+        core.after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX: a child never inherits a lock held by a parent's thread
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _positive(name: str, value: Any, integer: bool) -> Any:
@@ -69,6 +83,7 @@ class RateLimiter:
             max_queued,
             adaptive,
         )
+        _cores.add(self._core)
 
     def __repr__(self) -> str:
         core = self._core

@@ -140,6 +140,13 @@ class LimiterCore:
     def waiting(self) -> int:
         return len(self._queue)
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock, nobody waiting, nothing in flight (those were the parent's
+        threads and requests); the limits and the buckets' levels are kept."""
+        self._lock = threading.Lock()
+        self._queue = deque()
+        self.running = 0
+
     # --- entering, waiting, leaving -------------------------------------------------------------------
     def enter(self, tokens: int, wake: Wake) -> Tuple[Ticket, Optional[float]]:
         """A new caller: granted at once (``None``) when nobody waits and everything allows it, else queued

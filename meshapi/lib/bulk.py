@@ -12,14 +12,16 @@ cache hit: 0).
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from .._errors import InvalidParamsError
 from .._response_cache import cache_hit
 from .pricing import estimate_cost
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = ["MapResult", "bulk_requests", "models_to_price", "run_tasks", "run_threads", "with_costs"]
 
@@ -81,6 +83,8 @@ def run_threads(
     runs in the calling thread after each call. An interrupt (``KeyboardInterrupt``) is raised once the
     running calls have ended: no thread is left behind.
     """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # when a sync run starts
+
     total = len(items)
     results: List[Any] = [None] * total
     if not total:

@@ -33,7 +33,6 @@ from ._lazy import LazyNames
 if TYPE_CHECKING:  # at run time: _import(), on first use
     from ..lib.bulk import MapResult, bulk_requests, models_to_price, run_tasks, run_threads, with_costs
     from ..types.chat import ChatCompletionParams
-    from ..types.models import ModelInfo
 
 __all__ = ["AsyncChatMaps", "ChatMaps", "map_names"]
 
@@ -44,7 +43,6 @@ Progress = Optional[Callable[[int, int], Any]]
 def _import() -> Dict[str, Any]:
     from ..lib.bulk import MapResult, bulk_requests, models_to_price, run_tasks, run_threads, with_costs
     from ..types.chat import ChatCompletionParams
-    from ..types.models import ModelInfo
 
     return {
         "MapResult": MapResult,
@@ -54,7 +52,6 @@ def _import() -> Dict[str, Any]:
         "run_threads": run_threads,
         "with_costs": with_costs,
         "ChatCompletionParams": ChatCompletionParams,
-        "ModelInfo": ModelInfo,
     }
 
 
@@ -69,6 +66,13 @@ map_names = _lazy.names  # chat.py's load (through _chat_tool_runs.py): these na
 
 def _model_path(model: str) -> str:
     return "/v1/models/" + "/".join(path_param(part, name="model") for part in model.split("/"))
+
+
+def _model_info() -> Any:
+    """``ModelInfo``, imported when a run has finished (not with chat's names: the first chat call skips it)."""
+    from ..types.models import ModelInfo
+
+    return ModelInfo
 
 
 class ChatMaps:
@@ -131,7 +135,7 @@ class ChatMaps:
         prices: Dict[str, Any] = {}
         for model in models_to_price(outcomes):
             try:
-                info = self._http.request_model(ModelInfo, "GET", _model_path(model), options=opts)
+                info = self._http.request_model(_model_info(), "GET", _model_path(model), options=opts)
                 prices[model] = info.pricing
             except MeshAPIError:
                 prices[model] = None
@@ -198,7 +202,8 @@ class AsyncChatMaps:
         prices: Dict[str, Any] = {}
         for model in models_to_price(outcomes):
             try:
-                info = await self._http.request_model(ModelInfo, "GET", _model_path(model), options=opts)
+                path = _model_path(model)
+                info = await self._http.request_model(_model_info(), "GET", path, options=opts)
                 prices[model] = info.pricing
             except MeshAPIError:
                 prices[model] = None

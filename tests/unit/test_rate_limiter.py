@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
+import subprocess
+import sys
 import threading
 from typing import Any, Callable, List
 
@@ -309,3 +312,23 @@ async def test_a_release_in_another_thread_wakes_an_asyncio_waiter() -> None:
     threading.Thread(target=limiter.release, args=(held,)).start()
     ticket = await asyncio.wait_for(waiter, 5)  # woken through call_soon_threadsafe, not by polling
     assert ticket.granted and ticket.waited > 0
+
+
+_FORK_CHILD = """
+import os, sys
+import meshapi
+limiter = meshapi.RateLimiter(rpm=60, max_concurrency=1, max_queued=0)
+held = limiter.acquire()
+pid = os.fork()
+if pid == 0:  # the child: the parent's grant is not in flight here, the limits are
+    ticket = limiter.acquire()
+    os._exit(0 if (limiter.running, limiter.rpm, int(limiter.core.rpm.level)) == (1, 60, 58) else 3)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_starts_with_nothing_in_flight() -> None:
+    done = subprocess.run([sys.executable, "-c", _FORK_CHILD], timeout=60, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
