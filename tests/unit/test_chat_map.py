@@ -280,3 +280,20 @@ async def test_an_answer_from_the_response_cache_costs_nothing(make_client: Any)
     client = make_client(handler)
     results = await resolve(client.chat.completions.map([request(1), request(2)]))
     assert [r.cost_usd for r in results] == [Decimal("0.0000055"), Decimal(0)]
+
+
+def test_an_interrupt_in_a_sync_run_starts_nothing_more_and_leaves_no_thread() -> None:
+    seen: List[str] = []
+
+    def stop_at_two(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt  # what Ctrl-C raises in the calling thread
+
+    inner = httpx.Client(transport=httpx.MockTransport(gateway(seen)))
+    client = meshapi.MeshAPI(base_url="http://gateway.test", token="rsk_x", httpx_client=inner)
+    with pytest.raises(KeyboardInterrupt):
+        client.chat.completions.map([request(n) for n in range(1, 5)], concurrency=1, on_progress=stop_at_two)
+    client.close()
+    inner.close()
+    assert seen == ["q1", "q2"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("meshapi-map")]
