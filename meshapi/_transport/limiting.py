@@ -2,8 +2,9 @@
 
 ``meshapi._transport.hooks.start_attempt`` (and its async twin) calls :func:`limit` / :func:`alimit` first,
 before the token and the time left are set, for every attempt (each retry is a request of its own); the
-send loops settle the :class:`Grant` once the answer is known: a non-streamed reply releases it at once,
-with the tokens its ``usage`` reports; a stream holds it (its concurrency slot) until its body is closed.
+send loops settle the :class:`Grant` once the answer is known (``hooks.attempt_answered`` /
+``attempt_failed``): a non-streamed reply releases it at once, with the tokens its ``usage`` reports; a
+stream holds it (its concurrency slot) until its body is closed.
 An adaptive limiter's first caller fetches ``GET /v1/usage/rate-limits`` first (:func:`seed`; that request
 waits for the limiter too). Time spent waiting is a DEBUG line on the ``meshapi`` logger and, when tracing,
 a ``meshapi.rate_limiter.wait`` event on the call's span (``meshapi._transport.otel.add_wait``).
