@@ -171,6 +171,7 @@ _ERRORS = [
     "PermissionDeniedError",
     "ProcessingFailedError",
     "RateLimitError",
+    "RateLimiterFullError",
     "ResponseTooLargeError",
     "StreamEventError",
     "StreamIdleTimeoutError",
@@ -187,6 +188,8 @@ _ERRORS = [
 _LAZY: Dict[str, str] = {name: "meshapi.types" for name in _TYPES}
 _LAZY.update({name: "meshapi._errors" for name in _ERRORS})
 _LAZY["APIError"] = "meshapi._errors"  # openai-python's name for MeshAPIError
+_LAZY["RateLimiter"] = "meshapi._rate_limiter"  # a client-side limit shared by clients
+_LAZY["MapResult"] = "meshapi.lib.bulk"  # one result of chat.completions.map()
 # client options, raw responses and hook views (issue 12)
 _LAZY.update(
     {name: "meshapi._response" for name in ("AsyncStreamedResponse", "RawResponse", "StreamedResponse")}
@@ -339,6 +342,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._client import MeshAPI as MeshAPI
     from ._config import MeshAPIConfig as MeshAPIConfig
     from ._errors import *  # noqa: F403
+    from ._rate_limiter import RateLimiter as RateLimiter
     from ._resilience import FallbackConfig as FallbackConfig
     from ._resilience import FallbackEvent as FallbackEvent
     from ._resilience import GatewayRoutingEvent as GatewayRoutingEvent
@@ -356,6 +360,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._transport.client import AsyncHttpClient as AsyncHttpClient
     from ._transport.client import SyncHttpClient as SyncHttpClient
     from .lib._parsing import pydantic_function_tool as pydantic_function_tool
+    from .lib.bulk import MapResult as MapResult
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream
     from .lib.chat import ChatCompletionAccumulator as ChatCompletionAccumulator
     from .lib.chat import ChatCompletionStream as ChatCompletionStream

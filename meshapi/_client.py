@@ -24,6 +24,7 @@ from ._config import (
     derived_config,
 )
 from ._forksafe import lazy_property, resource
+from ._rate_limiter import RateLimiter
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
 
@@ -105,7 +106,8 @@ class MeshAPI(_ClientBase):
     ``X-Mesh-Version`` on every HTTP request (default ``meshapi.MESH_API_VERSION``; ``None`` sends no
     header and the gateway serves its baseline; a label that is not ``YYYY-MM`` is a ``ConfigurationError``).
     ``memory`` (memory slugs, at most 16) is sent as ``x-mem-id`` (README "Memories"). ``response_cache=False``
-    sends ``X-Mesh-Cache: no-store`` on every request (README "Gateway response cache").
+    sends ``X-Mesh-Cache: no-store`` on every request (README "Gateway response cache"). ``limiter`` (a
+    ``meshapi.RateLimiter``, shareable between clients) is waited for before every attempt (README "Rate limiter").
     """
 
     def __init__(
@@ -141,6 +143,7 @@ class MeshAPI(_ClientBase):
         api_version: Optional[str] = MESH_API_VERSION,
         memory: Optional[Sequence[str]] = None,
         response_cache: bool = True,
+        limiter: Optional[RateLimiter] = None,
     ) -> None:
         extra: Dict[str, Any] = {
             "httpx_client": httpx_client,
@@ -168,6 +171,7 @@ class MeshAPI(_ClientBase):
             "api_version": api_version,
             "memory": memory,
             "response_cache": response_cache,
+            "limiter": limiter,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = SyncHttpClient(self._config)
@@ -177,7 +181,7 @@ class MeshAPI(_ClientBase):
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
         current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``,
-        ``api_version``, ``memory``, ``response_cache``, the retry knobs, the hooks.
+        ``api_version``, ``memory``, ``response_cache``, ``limiter``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
@@ -267,6 +271,7 @@ class AsyncMeshAPI(_ClientBase):
         api_version: Optional[str] = MESH_API_VERSION,
         memory: Optional[Sequence[str]] = None,
         response_cache: bool = True,
+        limiter: Optional[RateLimiter] = None,
     ) -> None:
         extra: Dict[str, Any] = {
             "async_httpx_client": async_httpx_client,
@@ -294,6 +299,7 @@ class AsyncMeshAPI(_ClientBase):
             "api_version": api_version,
             "memory": memory,
             "response_cache": response_cache,
+            "limiter": limiter,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
@@ -304,7 +310,7 @@ class AsyncMeshAPI(_ClientBase):
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
         current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``,
-        ``api_version``, ``memory``, ``response_cache``, the retry knobs, the hooks.
+        ``api_version``, ``memory``, ``response_cache``, ``limiter``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)

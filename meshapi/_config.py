@@ -34,6 +34,7 @@ from ._core.timeouts import (
 )
 from ._errors import ConfigurationError, InvalidParamsError
 from ._memory import check_memory_ids
+from ._rate_limiter import RateLimiter
 from ._redact import pin_secret
 from ._resilience import FallbackConfig, RetryPolicy, schedule_of
 from ._response_cache import check_response_cache
@@ -120,6 +121,8 @@ class MeshAPIConfig:
     #: ``False``: every request says ``X-Mesh-Cache: no-store`` (the gateway response cache is neither
     #: read nor written; ``meshapi._response_cache``); a call's ``response_cache=True`` undoes it.
     response_cache: bool = True
+    #: ``meshapi.RateLimiter`` every attempt waits for (shared by the clients given it; ``meshapi._rate_limiter``).
+    limiter: Optional[Any] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -181,6 +184,10 @@ class MeshAPIConfig:
                 raise ConfigurationError(
                     "limits apply to the pool the SDK builds; set them on the httpx client you pass in"
                 )
+        if self.limiter is not None and not isinstance(self.limiter, RateLimiter):
+            raise ConfigurationError(
+                f"limiter must be a meshapi.RateLimiter, got {type(self.limiter).__name__}"
+            )
         for name in ("on_request", "on_response"):
             hook = getattr(self, name)
             if hook is not None and not callable(hook):
@@ -404,6 +411,7 @@ OVERRIDABLE = frozenset(
         "api_version",
         "memory",
         "response_cache",
+        "limiter",
     }
 )
 

@@ -35,6 +35,7 @@
      +-- StructuredOutputError        a structured-output reply that does not parse
      +-- HookError                    an on_request / on_response hook raised
      +-- WebhookVerificationError     a webhook delivery that is not genuine or not fresh (``reason``)
+     +-- RateLimiterFullError         a RateLimiter's max_queued callers already wait (nothing sent)
      +-- ToolLoopError                a tool run stalled (the same call again and again, or A-B-A-B)
           +-- ToolLoopLimitError      a tool run went past max_iterations or max_tool_calls
 
@@ -112,6 +113,7 @@ __all__ = [
     "WaitTimeoutError",
     "WebhookVerificationError",
     "HookError",
+    "RateLimiterFullError",
     "class_for",
     "class_for_status",
     "error_code_for_status",
@@ -324,6 +326,16 @@ class HookError(MeshAPIError):
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs.setdefault("status", 0)
         kwargs.setdefault("error_code", "hook_error")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+
+
+class RateLimiterFullError(MeshAPIError):
+    """A ``meshapi.RateLimiter`` already has ``max_queued`` callers waiting; raised at once, nothing sent."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "rate_limiter_full")
         kwargs.setdefault("request_id", "")
         super().__init__(message, **kwargs)
 

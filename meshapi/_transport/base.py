@@ -93,6 +93,7 @@ class HttpClientBase:
         self._headers = self._base_headers()
         self._forks = _fork.generation()
         self._slow = callable(config.token) or config.on_request is not None or config.on_response is not None
+        self._slow = self._slow or config.limiter is not None  # each attempt waits for the limiter first
         watching = config.logger is not None or config.debug
         self._observer: Optional[Observer] = Observer(config.logger, config.debug) if watching else None
 

@@ -24,6 +24,7 @@ from .._core.request import RequestOptions
 from .._core.retry import RetryState
 from .._errors import ConfigurationError, MeshAPIError, StreamEventError
 from . import fork as _fork
+from . import hooks as _hooks
 from . import pool as _pool
 from .base import HttpClientBase
 from .calls import Call, as_stream, call_answered, call_failed, first_event_retried
@@ -159,7 +160,7 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         while True:
             if state.retries:
                 request = next_request(request)  # each attempt its own request object (same key, same bytes)
-            attempt = start_attempt(self._config, request, state, external) if slow or state.retries else None
+            attempt = start_attempt(self, request, state, external) if slow or state.retries else None
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
@@ -174,10 +175,13 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
                     response = self._client.send(request, stream=True, follow_redirects=False)
                 if not stream:
                     read_body(response, limit, state if read_here else None)
-            except httpx.HTTPError as exc:
+            except BaseException as caught:  # the limiter's grant given back; not a transport error: raised
+                if (exc := _hooks.attempt_failed(attempt, caught)) is None:
+                    raise
                 self._judge_failure(request, state, exc)  # raises, or logs the retry to come
                 self._sleep(state.delay or 0.0)
                 continue
+            _hooks.attempt_answered(attempt, response, stream)  # the grant released (a stream's: on close)
             elapsed = time.monotonic() - started
             if attempt is not None and attempt.hooked:
                 end_attempt(self._config, response, attempt, elapsed)
@@ -392,7 +396,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
                 request = next_request(request)  # each attempt its own request object (see the sync twin)
             attempt = None
             if slow or state.retries:
-                attempt = await astart_attempt(self._config, request, state, external)
+                attempt = await astart_attempt(self, request, state, external)
             if debug:
                 log.debug("%s %s (attempt %d)", request.method, request.url.path, state.retries + 1)
             started = time.monotonic()
@@ -405,10 +409,13 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
                     response = await self._client.send(request, stream=True, follow_redirects=False)
                 if not stream:
                     await aread_body(response, limit, state if read_here else None)
-            except httpx.HTTPError as exc:
+            except BaseException as caught:
+                if (exc := _hooks.attempt_failed(attempt, caught)) is None:
+                    raise
                 self._judge_failure(request, state, exc)
                 await self._sleep(state.delay or 0.0)
                 continue
+            _hooks.attempt_answered(attempt, response, stream)
             elapsed = time.monotonic() - started
             if attempt is not None and attempt.hooked:
                 await aend_attempt(self._config, response, attempt, elapsed)

@@ -1,8 +1,11 @@
-"""What runs around each attempt of a call: the token provider, the retry count, the time left, the hooks.
+"""What runs around each attempt of a call: the limiter, the token provider, the retry count, the time left,
+the hooks.
 
 Both send loops (``meshapi._transport.client``) call :func:`start_attempt` before sending an attempt and
 :func:`end_attempt` when its headers arrived (the ``a``-prefixed twins await an async token provider or
-hook). The ``on_request`` / ``on_response`` hooks see redacted views (:class:`RequestView`,
+hook). With a ``limiter=`` the attempt first waits for its grant (``meshapi._transport.limiting``), so the
+token and the time left are those after the wait; :func:`attempt_answered` / :func:`attempt_failed` give
+the grant back. The ``on_request`` / ``on_response`` hooks see redacted views (:class:`RequestView`,
 :class:`ResponseView`), never the live request; a hook or a token provider that raises becomes a typed
 error (``HookError`` / ``ConfigurationError``) with the cause chained, and nothing is sent. So is a
 provider that returns no usable token (``None``, ``""``, not a string: ``meshapi._config.provided_token``)
@@ -21,6 +24,7 @@ from .._config import MeshAPIConfig, check_token, provided_token
 from .._core.retry import RetryState
 from .._core.timeouts import attempt_timeouts, deadline_error
 from .._errors import ConfigurationError, HookError, MeshAPIError
+from . import limiting
 
 __all__ = [
     "RETRY_COUNT_HEADER",
@@ -29,6 +33,8 @@ __all__ = [
     "ResponseView",
     "aend_attempt",
     "astart_attempt",
+    "attempt_answered",
+    "attempt_failed",
     "end_attempt",
     "next_request",
     "start_attempt",
@@ -59,13 +65,29 @@ class ResponseView:
 
 
 class Attempt:
-    """One attempt's view (when a hook wants it) and whether ``on_response`` is to be called."""
+    """One attempt's view (when a hook wants it), whether ``on_response`` is to be called, and the
+    limiter's grant it holds (``None`` without a limiter)."""
 
-    __slots__ = ("hooked", "view")
+    __slots__ = ("grant", "hooked", "view")
 
     def __init__(self, view: Optional[RequestView], hooked: bool) -> None:
         self.view = view
         self.hooked = hooked
+        self.grant: Optional[limiting.Grant] = None
+
+
+def attempt_failed(attempt: Optional[Attempt], exc: BaseException) -> Optional[httpx.HTTPError]:
+    """The attempt raised ``exc`` before its answer: the grant given back; ``exc`` when it is a transport
+    failure (the send loop judges it), ``None`` for anything else (raised as is)."""
+    if attempt is not None and attempt.grant is not None:
+        attempt.grant.settle(None, False)
+    return exc if isinstance(exc, httpx.HTTPError) else None
+
+
+def attempt_answered(attempt: Optional[Attempt], response: httpx.Response, stream: bool) -> None:
+    """The attempt's answer arrived: its grant released (an open stream's when its body is closed)."""
+    if attempt is not None and attempt.grant is not None:
+        attempt.grant.settle(response, stream)
 
 
 def _redacted(headers: httpx.Headers) -> Dict[str, str]:
@@ -136,47 +158,59 @@ def _begin(
     return Attempt(view, config.on_response is not None and view is not None)
 
 
-def start_attempt(
-    config: MeshAPIConfig, request: httpx.Request, state: RetryState, external: bool
-) -> Attempt:
-    """Refresh the token, set the retry count and time left, call ``on_request`` (sync).
+def start_attempt(http: Any, request: httpx.Request, state: RetryState, external: bool) -> Attempt:
+    """Wait for the limiter, refresh the token, set the retry count and time left, call ``on_request`` (sync).
 
-    ``external``: a request outside the API (a signed upload URL): no token, no retry count.
+    ``http``: the sending client (its ``config``); ``external``: a request outside the API (a signed upload
+    URL): no limiter, no token, no retry count.
     """
-    token = None
-    provider = config.token
-    if callable(provider) and not external:
-        try:
-            token = provider()
-        except Exception as exc:
-            raise _token_error(exc) from exc
-        token = provided_token(token)  # None, "" or an async provider's coroutine: nothing is sent
-    return _begin(config, request, state, token, external, config.on_request)
+    config: MeshAPIConfig = http.config
+    grant = None if external or config.limiter is None else limiting.limit(http, request, state)
+    try:
+        token = None
+        provider = config.token
+        if callable(provider) and not external:
+            try:
+                token = provider()
+            except Exception as exc:
+                raise _token_error(exc) from exc
+            token = provided_token(token)  # None, "" or an async provider's coroutine: nothing is sent
+        attempt = _begin(config, request, state, token, external, config.on_request)
+    except BaseException:
+        limiting.give_back(grant)
+        raise
+    attempt.grant = grant
+    return attempt
 
 
-async def astart_attempt(
-    config: MeshAPIConfig, request: httpx.Request, state: RetryState, external: bool
-) -> Attempt:
+async def astart_attempt(http: Any, request: httpx.Request, state: RetryState, external: bool) -> Attempt:
     """The async twin of :func:`start_attempt`: the token provider and the hook may be awaitable."""
-    token = None
-    provider = config.token
-    if callable(provider) and not external:
-        try:
-            token = provider()
-            if inspect.isawaitable(token):
-                token = await token
-        except Exception as exc:
-            raise _token_error(exc) from exc
-        token = provided_token(token)
-    attempt = _begin(config, request, state, token, external, None)
-    hook = config.on_request
-    if hook is not None and attempt.view is not None:
-        try:
-            result = hook(attempt.view)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            raise _hook_error("on_request", exc) from exc
+    config: MeshAPIConfig = http.config
+    grant = None if external or config.limiter is None else await limiting.alimit(http, request, state)
+    try:
+        token = None
+        provider = config.token
+        if callable(provider) and not external:
+            try:
+                token = provider()
+                if inspect.isawaitable(token):
+                    token = await token
+            except Exception as exc:
+                raise _token_error(exc) from exc
+            token = provided_token(token)
+        attempt = _begin(config, request, state, token, external, None)
+        hook = config.on_request
+        if hook is not None and attempt.view is not None:
+            try:
+                result = hook(attempt.view)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                raise _hook_error("on_request", exc) from exc
+    except BaseException:
+        limiting.give_back(grant)
+        raise
+    attempt.grant = grant
     return attempt
 
 

@@ -32,7 +32,7 @@ from .capture import Capture, StopAfterResponse
 if TYPE_CHECKING:
     from .._resilience import ResilienceEvent
 
-__all__ = ["add_event", "ended", "failed", "finish", "start", "tracer", "watch_stream"]
+__all__ = ["add_event", "add_wait", "ended", "failed", "finish", "start", "tracer", "watch_stream"]
 
 log = logging.getLogger("meshapi")
 _reported: Set[str] = set()  # the failure kinds already logged as a warning
@@ -195,6 +195,20 @@ def add_event(span: Any, event: ResilienceEvent) -> None:
     """Record a resilience event (retry, fallback, gateway routing) on the call's span; never raises."""
     try:
         _event_attributes(span, event)
+    except Exception as exc:
+        _report("attributes", exc)
+
+
+def add_wait(span: Any, seconds: float, ahead: int) -> None:
+    """Record time spent waiting for the client's rate limiter: a ``meshapi.rate_limiter.wait`` event and
+    the call's total in ``meshapi.rate_limiter.wait_ms``; never raises."""
+    try:
+        waited = round(seconds * 1000, 3)
+        span.add_event("meshapi.rate_limiter.wait", {"meshapi.wait_ms": waited, "meshapi.queue_ahead": ahead})
+        total = getattr(span, "attributes", None) or {}
+        span.set_attribute(
+            "meshapi.rate_limiter.wait_ms", total.get("meshapi.rate_limiter.wait_ms", 0) + waited
+        )
     except Exception as exc:
         _report("attributes", exc)
 

@@ -21,6 +21,7 @@ from . import (
     _discovery,
     _gateway,
     _images,
+    _map,
     _media,
     _models,
     _rag,
@@ -41,6 +42,7 @@ COMMANDS: Tuple[Callable[[Commands], None], ...] = (
     _versions.register,  # api-versions
     _rag.register,  # embed, rag
     _batches.register,  # batches
+    _map.register,  # map
     _templates.register,  # templates
     _images.register,  # images generate|edit
     _media.register,  # audio, videos

@@ -1,7 +1,7 @@
 """``run_tools`` of ``client.chat.completions`` (sync and async): mixins the classes of ``chat.py`` inherit.
 
 Why a module of its own: it keeps ``chat.py`` under the size limit, and the runner is a way of calling
-``create`` rather than an endpoint of its own. The names the methods' annotations and bodies use (the
+``create`` rather than an endpoint of its own (so is ``map``: the mixins here inherit ``_chat_maps.py``'s). The names the methods' annotations and bodies use (the
 chat models, the runners) are imported on first use (:class:`~meshapi.resources._lazy.LazyNames`) for
 the reason ``chat.py`` imports its models late; ``chat.py``'s load runs this module's (it takes its
 names, :func:`tool_run_names`), so ``typing.get_type_hints`` and ``help()`` see them whenever they see
@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Optional, Union, overload
 
 from ._base import Unpack, spell_out_keywords
+from ._chat_maps import AsyncChatMaps, ChatMaps, map_names
 from ._lazy import LazyNames
 
 if TYPE_CHECKING:  # at run time: _import(), on first use
@@ -33,6 +34,7 @@ def _import() -> Dict[str, Any]:
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
     return {
+        **map_names(),  # chat.completions.map's (its mixin sits next to this one)
         "ToolRunArgs": ToolRunArgs,
         "ChatWire": ChatWire,
         "start_run": start_run,
@@ -54,8 +56,9 @@ _lazy = LazyNames(globals(), _import, then=_spell_out)
 tool_run_names = _lazy.names  # chat.py's load: these names, which it offers too
 
 
-class ChatToolRuns:
-    """``CompletionsResource.run_tools``: each turn of the run is a call of its ``create``."""
+class ChatToolRuns(ChatMaps):
+    """``CompletionsResource.run_tools``: each turn of the run is a call of its ``create`` (its base adds
+    ``map``, the other way of calling ``create`` many times: ``_chat_maps.py``)."""
 
     if TYPE_CHECKING:
         create: Callable[..., Any]  # the resource's own: each turn calls it
@@ -100,8 +103,9 @@ class ChatToolRuns:
         return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
 
 
-class AsyncChatToolRuns:
-    """``AsyncCompletionsResource.run_tools``: each turn of the run is a call of its ``create``."""
+class AsyncChatToolRuns(AsyncChatMaps):
+    """``AsyncCompletionsResource.run_tools``: each turn of the run is a call of its ``create`` (its base
+    adds ``map``: ``_chat_maps.py``)."""
 
     if TYPE_CHECKING:
         create: Callable[..., Any]  # the resource's own: each turn calls it

@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 from meshapi import AsyncMeshAPI, MeshAPI
+from meshapi.lib.bulk import MapResult
 from meshapi.lib.tool_runner import RunnerBase
 from meshapi.resources._base import (
     AsyncAPIResource,
@@ -55,13 +56,15 @@ def declared_views(cls: type) -> Tuple[Optional[type], Tuple[Any, ...]]:
 
 def _sends(function: Any) -> bool:
     """False for a method returning an iterator (``iter_batches``) or a tool runner (``run_tools``): it
-    sends nothing when called, so a raw view of it could only fail."""
+    sends nothing when called, so a raw view of it could only fail; and for ``map``'s list of results."""
     hints = typing.get_type_hints(function)
     returned = hints.get("return")
     options = typing.get_args(returned) if typing.get_origin(returned) is typing.Union else (returned,)
     classes = [typing.get_origin(option) or option for option in options]  # ToolRunner[X] -> ToolRunner
     if all(isinstance(option, type) and issubclass(option, RunnerBase) for option in classes):
         return False
+    if all(option is list for option in classes) and MapResult in typing.get_args(options[0]):
+        return False  # a bulk run (``map``): one result per request, no one raw response to view
     origin = typing.get_origin(returned)
     return origin not in (collections.abc.Iterator, collections.abc.AsyncIterator)
 

@@ -1,0 +1,191 @@
+"""``meshapi.RateLimiter``: one client-side limit on requests, tokens and concurrency, shared by clients.
+
+Pass the same limiter as ``limiter=`` to any number of ``MeshAPI`` / ``AsyncMeshAPI`` clients (their
+``with_options()`` copies keep it): every attempt they send, retries included, first takes a grant here
+(``meshapi._transport.limiting`` is the one place that asks). The decisions are the pure core's
+(``meshapi._core.rate_limit``: token buckets, FIFO queue, token accounting, adaptive rate); this module
+holds only the two thin waits: :meth:`RateLimiter.acquire` blocks a thread, :meth:`RateLimiter.aacquire`
+awaits under asyncio or trio (anyio's event and timeout; the wake-up crosses threads and event loops
+through ``call_soon_threadsafe`` / trio's ``run_sync_soon``). A waiter that is cancelled or interrupted
+leaves the queue, so the callers behind it move up. In a forked child a limiter starts with nobody
+waiting and nothing in flight (its limits kept): those were the parent's.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import weakref
+from typing import Any, Callable, Optional
+
+from ._core.rate_limit import LimiterCore, Ticket
+from ._errors import ConfigurationError
+
+__all__ = ["RateLimiter"]
+
+_cores: weakref.WeakSet[LimiterCore] = weakref.WeakSet()  # every live limiter's core, for a fork
+
+
+def _after_fork_in_child() -> None:
+    for core in list(_cores):
+        core.after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX: a child never inherits a lock held by a parent's thread
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _positive(name: str, value: Any, integer: bool) -> Any:
+    if value is None:
+        return None
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0 or value == math.inf:
+        kind = "a positive int" if integer else "a positive number"
+        raise ConfigurationError(f"RateLimiter {name} must be {kind} or None, got {value!r}")
+    return value
+
+
+class RateLimiter:
+    """A client-side rate limit shared by every client (and thread, and task) it is passed to.
+
+    ``rpm``: requests per minute; ``tpm``: tokens per minute (each request charged an estimate before it
+    is sent, corrected by the reply's ``usage``); ``max_concurrency``: requests in flight at once (a
+    stream holds its slot until it is closed); ``max_queued``: callers that may wait (one more raises
+    ``meshapi.RateLimiterFullError`` at once). Waiting callers are served in arrival order.
+    ``adaptive=True``: the first request fetches ``GET /v1/usage/rate-limits`` and starts from the lower
+    limits and what is left of the current minute; a 429 halves the effective ``rpm`` / ``tpm`` (never
+    below 1/64), each later success gives back a tenth. Every limit is optional; ``None`` is no limit.
+    """
+
+    def __init__(
+        self,
+        rpm: Optional[float] = None,
+        tpm: Optional[float] = None,
+        max_concurrency: Optional[int] = None,
+        max_queued: Optional[int] = None,
+        adaptive: bool = False,
+    ) -> None:
+        if max_queued is not None and (isinstance(max_queued, bool) or not isinstance(max_queued, int)):
+            raise ConfigurationError(
+                f"RateLimiter max_queued must be an int >= 0 or None, got {max_queued!r}"
+            )
+        if max_queued is not None and max_queued < 0:
+            raise ConfigurationError(
+                f"RateLimiter max_queued must be an int >= 0 or None, got {max_queued!r}"
+            )
+        if not isinstance(adaptive, bool):
+            raise ConfigurationError(f"RateLimiter adaptive must be True or False, got {adaptive!r}")
+        self._core = LimiterCore(
+            _positive("rpm", rpm, False),
+            _positive("tpm", tpm, False),
+            _positive("max_concurrency", max_concurrency, True),
+            max_queued,
+            adaptive,
+        )
+        _cores.add(self._core)
+
+    def __repr__(self) -> str:
+        core = self._core
+        return (
+            f"RateLimiter(rpm={self.rpm!r}, tpm={self.tpm!r}, max_concurrency={core.max_concurrency!r}, "
+            f"max_queued={core.max_queued!r}, adaptive={core.adaptive!r})"
+        )
+
+    @property
+    def rpm(self) -> Optional[float]:
+        """The requests per minute in force now (adaptive: after slow-downs and the published limit)."""
+        bucket = self._core.rpm
+        return None if bucket is None else bucket.capacity
+
+    @property
+    def tpm(self) -> Optional[float]:
+        """The tokens per minute in force now."""
+        bucket = self._core.tpm
+        return None if bucket is None else bucket.capacity
+
+    @property
+    def adaptive(self) -> bool:
+        return self._core.adaptive
+
+    @property
+    def waiting(self) -> int:
+        """Callers waiting for a grant now."""
+        return self._core.waiting
+
+    @property
+    def running(self) -> int:
+        """Grants not yet released (requests in flight)."""
+        return self._core.running
+
+    @property
+    def core(self) -> LimiterCore:
+        """The shared pure state (``meshapi._core.rate_limit``)."""
+        return self._core
+
+    def acquire(self, tokens: int = 1) -> Ticket:
+        """Block until this caller (charged ``tokens``) may send; return its grant, to :meth:`release`.
+
+        Raises ``RateLimiterFullError`` at once when ``max_queued`` callers already wait.
+        """
+        event = threading.Event()
+        core = self._core
+        ticket, delay = core.enter(tokens, event.set)
+        try:
+            while delay is not None:
+                event.wait(None if delay == math.inf else delay)
+                event.clear()
+                delay = core.poll(ticket, event.set)
+        except BaseException:
+            core.cancel(ticket)
+            raise
+        return ticket
+
+    async def aacquire(self, tokens: int = 1) -> Ticket:
+        """The async twin of :meth:`acquire` (asyncio or trio); a cancelled waiter leaves the queue."""
+        import anyio  # httpx's own dependency: the same wait under asyncio and trio
+
+        event = anyio.Event()
+        core = self._core
+        ticket, delay = core.enter(tokens, _wake_for(event.set))
+        try:
+            while delay is not None:
+                with anyio.move_on_after(None if delay == math.inf else delay):
+                    await event.wait()
+                event = anyio.Event()
+                delay = core.poll(ticket, _wake_for(event.set))
+        except BaseException:
+            core.cancel(ticket)
+            raise
+        return ticket
+
+    def release(self, ticket: Ticket, *, used: Optional[int] = None, status: int = 0) -> None:
+        """The granted request is over: ``used`` its reply's tokens, ``status`` its HTTP status (adaptive)."""
+        self._core.release(ticket, used=used, status=status)
+
+
+def _wake_for(set_event: Callable[[], object]) -> Callable[[], None]:
+    """A callback that sets an anyio event of the running loop from any thread (or the loop itself)."""
+    import asyncio
+
+    loop = asyncio._get_running_loop()
+    if loop is not None:
+
+        def wake() -> None:
+            try:
+                loop.call_soon_threadsafe(set_event)
+            except RuntimeError:  # that loop is closed: its waiter is gone
+                pass
+
+        return wake
+    import trio  # no asyncio loop running in an async function: trio (through anyio)
+
+    token = trio.lowlevel.current_trio_token()
+
+    def trio_wake() -> None:
+        try:
+            token.run_sync_soon(set_event)
+        except trio.RunFinishedError:
+            pass
+
+    return trio_wake
