@@ -14,6 +14,7 @@ import httpx
 
 from . import _warmup
 from ._api_version import MESH_API_VERSION
+from ._budget import Budget
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -26,6 +27,7 @@ from ._config import (
 from ._forksafe import lazy_property, resource
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
+from ._usage_track import AsyncUsageTracker, UsageTracker
 
 if TYPE_CHECKING:
     from .resources.api_versions import APIVersionsResource, AsyncAPIVersionsResource
@@ -105,7 +107,8 @@ class MeshAPI(_ClientBase):
     ``X-Mesh-Version`` on every HTTP request (default ``meshapi.MESH_API_VERSION``; ``None`` sends no
     header and the gateway serves its baseline; a label that is not ``YYYY-MM`` is a ``ConfigurationError``).
     ``memory`` (memory slugs, at most 16) is sent as ``x-mem-id`` (README "Memories"). ``response_cache=False``
-    sends ``X-Mesh-Cache: no-store`` on every request (README "Gateway response cache").
+    sends ``X-Mesh-Cache: no-store`` on every request (README "Gateway response cache"). ``budget`` (a
+    ``meshapi.Budget``) is checked before every call that runs a model (README "Budgets").
     """
 
     def __init__(
@@ -141,6 +144,7 @@ class MeshAPI(_ClientBase):
         api_version: Optional[str] = MESH_API_VERSION,
         memory: Optional[Sequence[str]] = None,
         response_cache: bool = True,
+        budget: Optional[Budget] = None,
     ) -> None:
         extra: Dict[str, Any] = {
             "httpx_client": httpx_client,
@@ -168,6 +172,7 @@ class MeshAPI(_ClientBase):
             "api_version": api_version,
             "memory": memory,
             "response_cache": response_cache,
+            "budget": budget,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = SyncHttpClient(self._config)
@@ -177,7 +182,7 @@ class MeshAPI(_ClientBase):
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
         current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``,
-        ``api_version``, ``memory``, ``response_cache``, the retry knobs, the hooks.
+        ``api_version``, ``memory``, ``response_cache``, ``budget``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
@@ -207,6 +212,13 @@ class MeshAPI(_ClientBase):
     web: lazy_property[WebResource] = resource("web", "WebResource")
     router: lazy_property[RouterResource] = resource("router", "RouterResource")
     realtime: lazy_property[RealtimeResource] = resource("realtime", "RealtimeResource", "_config")
+
+    def track_usage(self, *, budget: Optional[Budget] = None, lookup: bool = True) -> UsageTracker:
+        """Record every call made inside ``with client.track_usage() as usage:`` (README "Tracking usage
+        and cost"): tokens, cost (``Decimal``) per model and per request id, in this context and the
+        threads and tasks that inherit it. ``budget``: also checked before each of those calls;
+        ``lookup``: exact costs looked up from the usage events when the block ends."""
+        return UsageTracker(self.costs, budget, lookup)
 
     def close(self) -> None:
         """Close open realtime sessions and the connection pool. Idempotent."""
@@ -267,6 +279,7 @@ class AsyncMeshAPI(_ClientBase):
         api_version: Optional[str] = MESH_API_VERSION,
         memory: Optional[Sequence[str]] = None,
         response_cache: bool = True,
+        budget: Optional[Budget] = None,
     ) -> None:
         extra: Dict[str, Any] = {
             "async_httpx_client": async_httpx_client,
@@ -294,6 +307,7 @@ class AsyncMeshAPI(_ClientBase):
             "api_version": api_version,
             "memory": memory,
             "response_cache": response_cache,
+            "budget": budget,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
@@ -304,7 +318,7 @@ class AsyncMeshAPI(_ClientBase):
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
         current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``,
-        ``api_version``, ``memory``, ``response_cache``, the retry knobs, the hooks.
+        ``api_version``, ``memory``, ``response_cache``, ``budget``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)
@@ -336,6 +350,13 @@ class AsyncMeshAPI(_ClientBase):
     web: lazy_property[AsyncWebResource] = resource("web", "AsyncWebResource")
     router: lazy_property[AsyncRouterResource] = resource("router", "AsyncRouterResource")
     realtime: lazy_property[AsyncRealtimeResource] = resource("realtime", "AsyncRealtimeResource", "_config")
+
+    def track_usage(self, *, budget: Optional[Budget] = None, lookup: bool = True) -> AsyncUsageTracker:
+        """Record every call made inside ``with client.track_usage() as usage:`` (README "Tracking usage
+        and cost"): tokens, cost (``Decimal``) per model and per request id, in this context and the
+        threads and tasks that inherit it. ``budget``: also checked before each of those calls;
+        ``lookup``: exact costs looked up from the usage events when the block ends."""
+        return AsyncUsageTracker(self.costs, budget, lookup)
 
     async def aclose(self) -> None:
         """Close open realtime sessions and the connection pool. Idempotent."""

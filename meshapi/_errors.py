@@ -34,6 +34,7 @@
      +-- RealtimeError                an error on a realtime session (0.1.4 constructor)
      +-- StructuredOutputError        a structured-output reply that does not parse
      +-- HookError                    an on_request / on_response hook raised
+     +-- BudgetExceededError          a call's worst case is past what a Budget has left; nothing was sent
      +-- ToolLoopError                a tool run stalled (the same call again and again, or A-B-A-B)
           +-- ToolLoopLimitError      a tool run went past max_iterations or max_tool_calls
 
@@ -84,6 +85,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyViolationError",
@@ -324,6 +326,29 @@ class HookError(MeshAPIError):
         kwargs.setdefault("error_code", "hook_error")
         kwargs.setdefault("request_id", "")
         super().__init__(message, **kwargs)
+
+
+class BudgetExceededError(MeshAPIError):
+    """A call's worst-case cost is more than what a ``meshapi.Budget`` has left: nothing was sent.
+
+    ``budget``: the ``Budget``; ``spent``: what it had spent (``Decimal``, reservations of calls in
+    flight included); ``estimate``: the call's worst case (``Decimal``)."""
+
+    budget: Any
+    spent: Any
+    estimate: Any
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        budget, spent, estimate = (
+            kwargs.pop("budget", None),
+            kwargs.pop("spent", None),
+            kwargs.pop("estimate", None),
+        )
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "budget_exceeded")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+        self.budget, self.spent, self.estimate = budget, spent, estimate
 
 
 class StructuredOutputError(MeshAPIError):

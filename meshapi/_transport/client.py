@@ -25,7 +25,7 @@ from .._core.retry import RetryState
 from .._errors import ConfigurationError, MeshAPIError, StreamEventError
 from . import fork as _fork
 from . import pool as _pool
-from .base import HttpClientBase
+from .base import Begun, HttpClientBase
 from .calls import Call, as_stream, call_answered, call_failed, first_event_retried
 from .capture import Capture
 from .direct import closed_error
@@ -34,6 +34,7 @@ from .loops import UNBOUND as _UNBOUND
 from .loops import LoopPools, anyio_sleep, loop_error, running_loop
 from .methods import AsyncMethods, SyncMethods
 from .reading import aread_body, install_stream_stages, read_body
+from .spend import awatched, watched
 
 __all__ = ["AsyncHttpClient", "SyncHttpClient"]
 
@@ -91,7 +92,10 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         begun = self._begin(method, path, body, params, options or _NO_OPTIONS, stream, content)
         if isinstance(begun, httpx.Response):  # replayed for with_raw_response
             return begun
-        request, state, stream, capture, call = begun
+        return self._answer(begun) if begun[5] is None else watched(self, begun[5], begun)  # ``spend``
+
+    def _answer(self, begun: Begun) -> httpx.Response:
+        request, state, stream, capture, call, _ = begun
         if call is None:  # the fast path: no tracing, no fallback chain, not a stream
             return self._send_with_retries(request, state, stream=stream, capture=capture)
         return first_event_retried(call, self._send_call(call, None), lambda f: self._send_call(call, f))
@@ -321,7 +325,10 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         begun = self._begin(method, path, body, params, options or _NO_OPTIONS, stream, content)
         if isinstance(begun, httpx.Response):  # replayed for with_raw_response
             return begun
-        request, state, stream, capture, call = begun
+        return await (self._answer(begun) if begun[5] is None else awatched(self, begun[5], begun))
+
+    async def _answer(self, begun: Begun) -> httpx.Response:
+        request, state, stream, capture, call, _ = begun
         if call is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)
         response = await self._send_call(call, None)
