@@ -111,6 +111,7 @@ _TYPES = [
     "SpeechParams",
     "SpendTrend",
     "TemplateSummary",
+    "TokenEstimate",
     "TokenUsage",
     "Tool",
     "ToolCall",

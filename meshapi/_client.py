@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from .resources.responses import AsyncResponsesResource, ResponsesResource
     from .resources.router import AsyncRouterResource, RouterResource
     from .resources.templates import AsyncTemplatesResource, TemplatesResource
+    from .resources.tokens import AsyncTokensResource, TokensResource
     from .resources.usage import AsyncUsageResource, UsageResource
     from .resources.videos import AsyncVideosResource, VideosResource
     from .resources.web import AsyncWebResource, WebResource
@@ -204,6 +205,7 @@ class MeshAPI(_ClientBase):
     usage: lazy_property[UsageResource] = resource("usage", "UsageResource")
     balance: lazy_property[BalanceResource] = resource("balance", "BalanceResource")
     costs: lazy_property[CostsResource] = resource("costs", "CostsResource")
+    tokens: lazy_property[TokensResource] = resource("tokens", "TokensResource")
     images: lazy_property[ImagesResource] = resource("images", "ImagesResource")
     rag: lazy_property[RagResource] = resource("rag", "RagResource")
     videos: lazy_property[VideosResource] = resource("videos", "VideosResource")
@@ -342,6 +344,7 @@ class AsyncMeshAPI(_ClientBase):
     usage: lazy_property[AsyncUsageResource] = resource("usage", "AsyncUsageResource")
     balance: lazy_property[AsyncBalanceResource] = resource("balance", "AsyncBalanceResource")
     costs: lazy_property[AsyncCostsResource] = resource("costs", "AsyncCostsResource")
+    tokens: lazy_property[AsyncTokensResource] = resource("tokens", "AsyncTokensResource")
     images: lazy_property[AsyncImagesResource] = resource("images", "AsyncImagesResource")
     rag: lazy_property[AsyncRagResource] = resource("rag", "AsyncRagResource")
     videos: lazy_property[AsyncVideosResource] = resource("videos", "AsyncVideosResource")

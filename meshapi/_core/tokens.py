@@ -75,6 +75,10 @@ def _media(content: Any) -> int:
 
 
 def _as_dict(value: Any) -> Any:
+    """A pydantic object as its dict, a pydantic class as its JSON schema, anything else as is."""
+    if isinstance(value, type):
+        schema = getattr(value, "model_json_schema", None)
+        return schema() if callable(schema) else value.__name__
     dump = getattr(value, "model_dump", None)
     return dump(exclude_none=True) if callable(dump) else value
 

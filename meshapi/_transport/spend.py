@@ -27,7 +27,9 @@ import httpx
 from .._budget import Budget, BudgetWarning, Prices, models_of, worst_case
 from .._config import MeshAPIConfig
 from .._core.request import path_param
+from .._core.tokens import count_text
 from .._errors import NotFoundError
+from .._tiktoken import text_counter
 from .._usage_track import (
     SPENDING_PATHS,
     TRACKING,
@@ -140,7 +142,8 @@ class SpendWatch:
         """Hold the call's worst case on every budget (``BudgetExceededError``: nothing held, nothing sent)."""
         if not self.budgets:
             return
-        estimate, unpriced = worst_case(self.path, self.body, prices)
+        exact = text_counter(self.model) if self.model else None  # tiktoken offline, else the heuristic
+        estimate, unpriced = worst_case(self.path, self.body, prices, exact[1] if exact else count_text)
         if unpriced:
             names = ", ".join(unpriced)
             warnings.warn(

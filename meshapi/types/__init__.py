@@ -178,6 +178,7 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "RequestCost",
         "SpendTrend",
         "SpendTrendBucket",
+        "TokenEstimate",
         "UsageAttempts",
         "UsageEvent",
         "UsageEventsPage",
