@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import warnings
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ._core.tokens import count_text, request_prompt_tokens
 from ._errors import BudgetExceededError, ConfigurationError
@@ -112,6 +112,13 @@ class Budget:
         """A call held ``held`` and failed: nothing is charged."""
         with self._lock:
             self._reserved -= held
+
+    def __getstate__(self) -> Dict[str, Any]:  # pickled (a BudgetExceededError, a process pool): no lock
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Budget(max_usd={self.max_usd!r}, on_exceed={self.on_exceed!r}, spent={self._spent!r})"

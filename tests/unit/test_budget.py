@@ -8,6 +8,7 @@ tracker; shared by threads under one lock."""
 from __future__ import annotations
 
 import contextlib
+import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -70,6 +71,10 @@ async def test_a_call_past_the_budget_is_refused_before_anything_is_sent(make_cl
     assert isinstance(error, MeshAPIError) and error.budget is budget
     assert (error.spent, error.estimate, error.error_code) == (Decimal(0), worst(100), "budget_exceeded")
     assert (budget.spent, budget.reserved) == (Decimal(0), Decimal(0))
+    copied = pickle.loads(pickle.dumps(error))  # errors pickle (process pools, Celery)
+    assert (type(copied), copied.spent, copied.estimate, copied.budget.max_usd) == (
+        BudgetExceededError, Decimal(0), worst(100), budget.max_usd)  # fmt: skip
+    assert copied.budget.remaining == budget.max_usd
 
 
 async def test_the_actual_cost_is_charged_after_the_reply(make_client: Any) -> None:

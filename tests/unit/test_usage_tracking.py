@@ -158,6 +158,30 @@ async def test_json_and_stream_replies_are_recorded_and_exact_costs_looked_up(ma
     assert list(usage.by_request) == ["req_1", "req_2"]
 
 
+async def test_raw_and_streaming_response_views_are_recorded(make_client: Any) -> None:
+    gw = Gateway()
+    gw.reply("/v1/chat/completions", ok(completion()),
+             stream(sse(chunk("a"), chunk(None, {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10}))))  # fmt: skip
+    client = make_client(gw)
+    messages = [{"role": "user", "content": "x"}]
+    async with tracking(client, lookup=False) as usage:
+        raw = await resolve(client.chat.completions.with_raw_response.create(model=MODEL, messages=messages))
+        assert raw.parse().usage.prompt_tokens == 10
+        view = client.chat.completions.with_streaming_response.create(
+            model=MODEL, messages=messages, stream=True
+        )
+        if isinstance(client, AsyncMeshAPI):
+            async with view as response:
+                [line async for line in response.iter_lines()]
+        else:
+            with view as response:
+                list(response.iter_lines())
+    assert [(r.request_id, r.prompt_tokens, r.stream) for r in usage.records] == [
+        ("req_1", 10, False),
+        ("req_2", 7, True),
+    ]
+
+
 async def test_a_retried_call_is_one_record_with_its_attempts(make_client: Any) -> None:
     gw = Gateway()
     gw.reply("/v1/chat/completions", status(503), status(503), ok(completion()))
