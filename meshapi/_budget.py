@@ -21,9 +21,7 @@ import warnings
 from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from ._core.tokens import count_text, request_prompt_tokens
 from ._errors import BudgetExceededError, ConfigurationError
-from .lib.pricing import cost_at
 
 __all__ = ["DEFAULT_MAX_TOKENS", "Budget", "BudgetWarning", "models_of", "worst_case"]
 
@@ -145,12 +143,16 @@ def worst_case(
     path: str,
     body: Any,
     prices: Mapping[str, Optional[Prices]],
-    count: Callable[[str], int] = count_text,
+    count: Optional[Callable[[str], int]] = None,
 ) -> Tuple[Decimal, List[str]]:
-    """The most the call may cost at ``prices`` (per-1M, by model), and the models it could not price."""
+    """The most the call may cost at ``prices`` (per-1M, by model), and the models it could not price;
+    ``count``: the text counter (default: the heuristic, ``meshapi._core.tokens.count_text``)."""
+    from ._core.tokens import count_text, request_prompt_tokens  # with the first budgeted call, not at import
+    from .lib.pricing import cost_at
+
     if not isinstance(body, Mapping):
         return Decimal(0), []
-    prompt = request_prompt_tokens(body, count)
+    prompt = request_prompt_tokens(body, count or count_text)
     completion = _max_tokens(path, body)
     total, unpriced = Decimal(0), []
     for model in models_of(body):

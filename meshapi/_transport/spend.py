@@ -4,45 +4,63 @@ Why it exists: tracking and budgets must see every billed call, whichever resour
 runner, ``parse()``, fallbacks) or thread made it, so they hook the one place every call passes: the two
 ``send`` twins of ``meshapi._transport.client``. Each asks :func:`watch_of` first (a ``ContextVar``
 read and one attribute when nothing watches); a ``POST`` to an endpoint that runs a model
-(``meshapi._usage_track.SPENDING_PATHS``) with a tracker active in the caller's context
-(``meshapi._usage_track.TRACKING``) or a ``Budget`` on the client gets a :class:`SpendWatch`. The twin
+(:data:`SPENDING_PATHS`) with a tracker active in the caller's context (:data:`TRACKING`) or a
+``Budget`` on the client gets a :class:`SpendWatch`. The twin
 then fetches the catalog prices the budget's estimate needs (once per model and HTTP client:
 ``GET /v1/models/{id}``), :meth:`SpendWatch.reserve` checks and holds the worst case (``meshapi._budget``),
 the call is sent as usual (retries, fallback hops, a stream's first-event retry included), and
 :meth:`SpendWatch.answered` reads the usage of the answer that was returned: a body at once, a stream when
-its body closes (:class:`_WatchedStream`, outermost, from its last usage event). A call that raised
-releases what it held.
+its body closes (:class:`_WatchedStream`, outermost, from its last usage event; ``meshapi._core.usage``
+reads it). A call that raised releases what it held. What only a watched call needs (budgets, token
+counts, prices, usage reading) is imported when the first one is made, not at start-up.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import types
 import warnings
+from contextvars import ContextVar
 from decimal import Decimal
-from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import httpx
 
-from .._budget import Budget, BudgetWarning, Prices, models_of, worst_case
 from .._config import MeshAPIConfig
 from .._core.request import path_param
-from .._core.tokens import count_text
 from .._errors import NotFoundError
-from .._tiktoken import text_counter
-from .._usage_track import (
-    SPENDING_PATHS,
-    TRACKING,
-    StreamUsage,
-    UsageEntry,
-    UsageLedger,
-    record_of,
-    usage_entries,
-)
-from ..lib.pricing import per_million
 from .capture import StopAfterResponse
 
-__all__ = ["SpendWatch", "attempts_of", "awatched", "model_path", "prices_of", "watch_of", "watched"]
+if TYPE_CHECKING:
+    from .._budget import Budget, Prices
+    from .._core.usage import StreamUsage, UsageEntry
+
+__all__ = [
+    "SPENDING_PATHS",
+    "TRACKING",
+    "SpendWatch",
+    "attempts_of",
+    "awatched",
+    "model_path",
+    "prices_of",
+    "watch_of",
+    "watched",
+]
+
+#: The endpoints that run a model and are billed when answered (docs/protocol.md §V2). Batches and video
+#: tasks are billed when their work ends, after the call returned: not recorded by a tracker.
+SPENDING_PATHS = frozenset({
+    "/v1/chat/completions", "/v1/chat/compare", "/v1/responses", "/v1/embeddings",
+    "/v1/images/generations", "/v1/images/edits", "/v1/audio/speech", "/v1/audio/transcriptions",
+    "/v1/audio/transcriptions/translate", "/v1/audio/translations", "/v1/web/search", "/v1/moderations",
+})  # fmt: skip
+
+
+#: The trackers (``meshapi._usage_track.UsageLedger``) active in this context, innermost last; every
+#: watched call records into each of them.
+TRACKING: ContextVar[Tuple[Any, ...]] = ContextVar("meshapi_usage_tracking", default=())
+
 
 _PRICE_FIELDS = (
     "pricing_unit",
@@ -113,6 +131,8 @@ def prices_of(response: httpx.Response) -> Optional[Prices]:
     pricing = info.get("pricing") if isinstance(info, dict) else None
     if not isinstance(pricing, dict):
         return None
+    from ..lib.pricing import per_million
+
     fields = {name: pricing.get(name) for name in _PRICE_FIELDS}
     found = per_million(
         types.SimpleNamespace(**{k: v if isinstance(v, str) else None for k, v in fields.items()})
@@ -126,7 +146,7 @@ class SpendWatch:
     __slots__ = ("body", "budgets", "done", "held", "ledgers", "model", "path", "stream")
 
     def __init__(
-        self, ledgers: Sequence[UsageLedger], budgets: List[Budget], path: str, body: Any, stream: bool
+        self, ledgers: Sequence[Any], budgets: List[Budget], path: str, body: Any, stream: bool
     ) -> None:
         self.ledgers, self.budgets, self.path, self.body, self.stream = ledgers, budgets, path, body, stream
         model = body.get("model") if isinstance(body, dict) else None
@@ -136,12 +156,18 @@ class SpendWatch:
 
     def models_to_price(self, known: Dict[str, Optional[Prices]]) -> List[str]:
         """The models whose catalog prices the budgets' estimate needs and ``known`` lacks."""
+        from .._budget import models_of
+
         return [m for m in models_of(self.body) if m not in known] if self.budgets else []
 
     def reserve(self, prices: Dict[str, Optional[Prices]]) -> None:
         """Hold the call's worst case on every budget (``BudgetExceededError``: nothing held, nothing sent)."""
         if not self.budgets:
             return
+        from .._budget import BudgetWarning, worst_case
+        from .._core.tokens import count_text
+        from .._tiktoken import text_counter
+
         exact = text_counter(self.model) if self.model else None  # tiktoken offline, else the heuristic
         estimate, unpriced = worst_case(self.path, self.body, prices, exact[1] if exact else count_text)
         if unpriced:
@@ -178,6 +204,8 @@ class SpendWatch:
         self, response: httpx.Response, attempts: int, prices: Dict[str, Optional[Prices]]
     ) -> httpx.Response:
         """Record ``response``'s usage now (a body) or when its body closes (a stream); returns it."""
+        from .._core.usage import StreamUsage, usage_entries
+
         request_id = response.headers.get("x-request-id", "")
         if self.stream:
             reader = StreamUsage(self.path, self.model, "")
@@ -199,14 +227,27 @@ class SpendWatch:
     def finish(
         self, entries: List[UsageEntry], request_id: str, attempts: int, prices: Dict[str, Optional[Prices]]
     ) -> None:
-        """Add the records to every tracker and charge every budget (once)."""
+        """Add the records to every tracker and charge every budget (once): each entry costs what the
+        reply says, else its tokens at the catalog price the client knows, else it is unknown."""
+        from .._core.usage import UsageEntry, record_of
+        from ..lib.pricing import cost_at
+
         if self.done:
             return
         self.done = True
         if not entries:  # an answer that reports no usage (speech, moderation): its cost comes later
             entries = [UsageEntry(model=self.model, request_id=request_id)]
-        entries = [e if e.request_id else _with_id(e, request_id) for e in entries]
-        records = [record_of(e, self.path, attempts, self.stream, prices.get(e.model or "")) for e in entries]
+        records = []
+        for entry in entries:
+            cost, source = entry.cost_usd, "reply"
+            price = prices.get(entry.model or "")
+            if cost is None:
+                cost = cost_at(price, entry.prompt_tokens, entry.completion_tokens) if price else None
+                source = "catalog"
+            entry = entry if entry.request_id else dataclasses.replace(entry, request_id=request_id)
+            records.append(
+                record_of(entry, self.path, attempts, self.stream, cost, source if cost is not None else None)
+            )
         for ledger in self.ledgers:
             ledger.add(records)
         known = [r.cost_usd for r in records if r.cost_usd is not None]
@@ -220,17 +261,6 @@ def attempts_of(begun: Any) -> int:
     call = begun[4]
     retries: int = (call.state if call is not None else begun[1]).retries
     return retries + 1
-
-
-def _with_id(entry: UsageEntry, request_id: str) -> UsageEntry:
-    return UsageEntry(
-        entry.model,
-        request_id,
-        entry.prompt_tokens,
-        entry.completion_tokens,
-        entry.cached_tokens,
-        entry.cost_usd,
-    )
 
 
 class _WatchedStream(httpx.SyncByteStream, httpx.AsyncByteStream):

@@ -325,6 +325,7 @@ __all__ = [
     "SpendTrendBucket",
     "TemplateMessage",
     "TemplateSummary",
+    "TokenEstimate",
     "TokenUsage",
     "Tool",
     "ToolCall",

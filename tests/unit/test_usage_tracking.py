@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from meshapi import AsyncMeshAPI, UsageRecord
-from meshapi._usage_track import StreamUsage, usage_entries
+from meshapi._core.usage import StreamUsage, usage_entries
 from tests.conftest import resolve
 
 MODEL = "p/m"
