@@ -7,6 +7,7 @@ tracker; shared by threads under one lock."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import pickle
 import threading
@@ -184,6 +185,24 @@ def test_one_budget_shared_by_threads_admits_exactly_what_fits() -> None:
     assert budget.spent == Decimal("0.010") and budget.reserved == 0
     assert sent(gw).count("POST /v1/chat/completions") == 5
     client.close()
+
+
+async def test_one_budget_shared_by_tasks_admits_exactly_what_fits() -> None:
+    gw = Gateway()
+    gw.reply("/v1/chat/completions", ok(PRICED))
+    budget = Budget(max_usd="0.01035")  # five worst cases of 0.002007
+    client = AsyncMeshAPI(base_url="http://gateway.test", token="rsk_unit_test_token", budget=budget,
+                          async_httpx_client=httpx.AsyncClient(transport=httpx.MockTransport(gw)))  # fmt: skip
+    calls = [
+        client.chat.completions.create(model=MODEL, messages=MESSAGES, max_tokens=1000) for _ in range(8)
+    ]
+    outcomes = await asyncio.gather(*calls, return_exceptions=True)
+    assert (
+        sorted(type(o).__name__ for o in outcomes)
+        == ["BudgetExceededError"] * 3 + ["ChatCompletionResponse"] * 5
+    )
+    assert budget.spent == Decimal("0.010") and budget.reserved == 0
+    await client.close()
 
 
 def test_budget_arguments_are_checked() -> None:

@@ -304,6 +304,18 @@ async def test_refresh_prices_ids_not_found_from_the_catalog(make_client: Any) -
     )
 
 
+async def test_refresh_inside_the_block_leaves_nothing_for_the_exit(make_client: Any) -> None:
+    gw = Gateway()
+    gw.reply("/v1/chat/completions", ok(completion()))
+    gw.events = [{"id": "e1", "request_id": "req_1", "model": MODEL, "cost_usd": "0.5", "status": "success"}]
+    client = make_client(gw)
+    async with tracking(client) as usage:
+        await chat(client)
+        await resolve(usage.refresh())
+        assert (usage.cost_usd, usage.estimated) == (Decimal("0.5"), False)
+    assert len(gw.posts("/v1/usage/events")) == 1  # the exit had nothing left to look up
+
+
 def test_usage_entries_read_every_reply_shape() -> None:
     responses = {
         "model": "r/m",
