@@ -167,6 +167,32 @@ class StreamUsage:
         return list(self._entries.values())
 
 
+class BodyUsage:
+    """A JSON reply's usage, read from its bytes as they pass (a ``with_streaming_response`` view of a
+    call that is not a stream): the body is kept up to ``limit`` bytes and parsed when it ends."""
+
+    __slots__ = ("_limit", "_model", "_parts", "_path", "_size")
+
+    def __init__(self, path: str, model: Optional[str], limit: int) -> None:
+        self._path, self._model, self._limit = path, model, limit
+        self._parts: List[bytes] = []
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size <= self._limit:
+            self._parts.append(chunk)
+
+    def entries(self) -> List[UsageEntry]:
+        if self._size > self._limit:
+            return []
+        try:
+            payload = json.loads(b"".join(self._parts))
+        except (ValueError, RecursionError):
+            return []
+        return usage_entries(payload, self._path, self._model, "")
+
+
 def record_of(
     entry: UsageEntry, path: str, attempts: int, stream: bool, cost: Optional[Decimal], source: Optional[str]
 ) -> UsageRecord:

@@ -30,11 +30,11 @@ import httpx
 from .._config import MeshAPIConfig
 from .._core.request import path_param
 from .._errors import NotFoundError
-from .capture import StopAfterResponse
+from .capture import CAPTURE, StopAfterResponse
 
 if TYPE_CHECKING:
     from .._budget import Budget, Prices
-    from .._core.usage import StreamUsage, UsageEntry
+    from .._core.usage import UsageEntry
 
 __all__ = [
     "SPENDING_PATHS",
@@ -62,6 +62,8 @@ SPENDING_PATHS = frozenset({
 TRACKING: ContextVar[Tuple[Any, ...]] = ContextVar("meshapi_usage_tracking", default=())
 
 
+_BODY_LIMIT = 8 * 1024 * 1024  # a JSON reply read for its usage as it passes: kept up to this size
+
 _PRICE_FIELDS = (
     "pricing_unit",
     "prompt_usd_per_1m",
@@ -86,12 +88,19 @@ def watch_of(config: MeshAPIConfig, method: str, path: str, body: Any, stream: b
 
 def watched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
     """``begun`` sent by the sync client ``http`` under ``watch``: the prices its budgets need fetched
-    (``http._prices``, by model), its worst case held, its answer recorded (or what it held released)."""
-    for model in watch.models_to_price(http._prices):
+    (``http._prices``, by model; outside a raw view's capture), its worst case held, its answer recorded
+    (or what it held released)."""
+    missing = watch.models_to_price(http._prices)
+    if missing:
+        outer = CAPTURE.set(None)  # the catalog reads are not the call a raw view captures
         try:
-            http._prices[model] = prices_of(http.send("GET", model_path(model)))
-        except NotFoundError:
-            http._prices[model] = None
+            for model in missing:
+                try:
+                    http._prices[model] = prices_of(http.send("GET", model_path(model)))
+                except NotFoundError:
+                    http._prices[model] = None
+        finally:
+            CAPTURE.reset(outer)
     watch.reserve(http._prices)
     try:
         response = http._answer(begun)
@@ -103,11 +112,17 @@ def watched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
 
 async def awatched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
     """Async twin of :func:`watched`."""
-    for model in watch.models_to_price(http._prices):
+    missing = watch.models_to_price(http._prices)
+    if missing:
+        outer = CAPTURE.set(None)
         try:
-            http._prices[model] = prices_of(await http.send("GET", model_path(model)))
-        except NotFoundError:
-            http._prices[model] = None
+            for model in missing:
+                try:
+                    http._prices[model] = prices_of(await http.send("GET", model_path(model)))
+                except NotFoundError:
+                    http._prices[model] = None
+        finally:
+            CAPTURE.reset(outer)
     watch.reserve(http._prices)
     try:
         response = await http._answer(begun)
@@ -203,25 +218,20 @@ class SpendWatch:
     def answered(
         self, response: httpx.Response, attempts: int, prices: Dict[str, Optional[Prices]]
     ) -> httpx.Response:
-        """Record ``response``'s usage now (a body) or when its body closes (a stream); returns it."""
-        from .._core.usage import StreamUsage, usage_entries
+        """Record ``response``'s usage now (a body read) or when its body closes (a stream, or a raw
+        view's unread body); returns it."""
+        from .._core.usage import BodyUsage, StreamUsage
 
-        request_id = response.headers.get("x-request-id", "")
-        if self.stream:
-            reader = StreamUsage(self.path, self.model, "")
-            if not response.is_closed:
-                response.stream = _WatchedStream(response.stream, self, reader, response, attempts, prices)
-                return response
-            reader.feed(response.content)  # the body was already in memory: nothing left to watch
-            self.finish(reader.entries(), request_id, attempts, prices)
-            return response
-        entries: List[UsageEntry] = []
+        reader: Any
         if "json" in response.headers.get("content-type", ""):
-            try:
-                entries = usage_entries(json.loads(response.content), self.path, self.model, request_id)
-            except (ValueError, RecursionError):
-                entries = []
-        self.finish(entries, request_id, attempts, prices)
+            reader = BodyUsage(self.path, self.model, _BODY_LIMIT)
+        else:  # a stream's events (speech and other bodies report no usage: nothing is found)
+            reader = StreamUsage(self.path, self.model, "")
+        if not response.is_closed:
+            response.stream = _WatchedStream(response.stream, self, reader, response, attempts, prices)
+            return response
+        reader.feed(response.content)  # the body is in memory already
+        self.finish(reader.entries(), response.headers.get("x-request-id", ""), attempts, prices)
         return response
 
     def finish(
@@ -244,7 +254,10 @@ class SpendWatch:
             if cost is None:
                 cost = cost_at(price, entry.prompt_tokens, entry.completion_tokens) if price else None
                 source = "catalog"
-            entry = entry if entry.request_id else dataclasses.replace(entry, request_id=request_id)
+            if not entry.request_id or entry.request_id.startswith(
+                "::"
+            ):  # the answer's id (compare: a prefix)
+                entry = dataclasses.replace(entry, request_id=request_id + entry.request_id)
             records.append(
                 record_of(entry, self.path, attempts, self.stream, cost, source if cost is not None else None)
             )
@@ -264,13 +277,14 @@ def attempts_of(begun: Any) -> int:
 
 
 class _WatchedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A streamed answer's body, read through :class:`StreamUsage`; the watch is settled when it closes."""
+    """A streamed answer's body, read through a ``StreamUsage`` (or a ``BodyUsage``, JSON); the watch is
+    settled when it closes."""
 
     def __init__(
         self,
         inner: Any,
         watch: SpendWatch,
-        reader: StreamUsage,
+        reader: Any,
         response: httpx.Response,
         attempts: int,
         prices: Dict[str, Optional[Prices]],

@@ -96,6 +96,28 @@ async def test_the_actual_cost_is_charged_after_the_reply(make_client: Any) -> N
     assert budget.spent == Decimal("0.006") and len(sent(gw)) == 4
 
 
+async def test_raw_and_streaming_views_under_a_budget(make_client: Any) -> None:
+    gw = Gateway()
+    gw.reply("/v1/chat/completions", ok(PRICED))
+    budget = Budget(max_usd="1")
+    client = make_client(gw, budget=budget)
+    view = client.chat.completions.with_streaming_response.create(
+        model=MODEL, messages=MESSAGES, max_tokens=9
+    )
+    if isinstance(client, AsyncMeshAPI):
+        async with view as response:
+            assert (await response.parse()).usage.prompt_tokens == 1000
+    else:
+        with view as response:
+            assert response.parse().usage.prompt_tokens == 1000
+    raw = await resolve(
+        client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES, max_tokens=9)
+    )
+    assert raw.parse().usage.completion_tokens == 500 and raw.http_response.url.path == "/v1/chat/completions"
+    assert budget.spent == Decimal("0.004") and budget.reserved == 0
+    assert sent(gw) == ["GET /v1/models/p/m", "POST /v1/chat/completions", "POST /v1/chat/completions"]
+
+
 async def test_a_failed_call_costs_nothing(make_client: Any) -> None:
     gw = Gateway()
     gw.reply("/v1/chat/completions", status(400))
