@@ -111,6 +111,7 @@ _TYPES = [
     "SpeechParams",
     "SpendTrend",
     "TemplateSummary",
+    "TokenEstimate",
     "TokenUsage",
     "Tool",
     "ToolCall",
@@ -155,6 +156,7 @@ _ERRORS = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyViolationError",
@@ -208,6 +210,14 @@ _LAZY.update(
             "RetryEvent",
             "RetryPolicy",
         )
+    }
+)
+# usage tracking and budgets
+_LAZY.update({"Budget": "meshapi._budget", "BudgetWarning": "meshapi._budget"})
+_LAZY.update(
+    {
+        name: "meshapi._usage_track"
+        for name in ("AsyncUsageTracker", "ModelUsage", "UsageRecord", "UsageTracker")
     }
 )
 # API version pinning
@@ -338,6 +348,8 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._api_version import API_VERSION_HEADER as API_VERSION_HEADER
     from ._api_version import MESH_API_VERSION as MESH_API_VERSION
     from ._api_version import MeshAPIDeprecationWarning as MeshAPIDeprecationWarning
+    from ._budget import Budget as Budget
+    from ._budget import BudgetWarning as BudgetWarning
     from ._client import AsyncMeshAPI as AsyncMeshAPI
     from ._client import MeshAPI as MeshAPI
     from ._config import MeshAPIConfig as MeshAPIConfig
@@ -359,6 +371,10 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from ._transport.base import ResponseView as ResponseView
     from ._transport.client import AsyncHttpClient as AsyncHttpClient
     from ._transport.client import SyncHttpClient as SyncHttpClient
+    from ._usage_track import AsyncUsageTracker as AsyncUsageTracker
+    from ._usage_track import ModelUsage as ModelUsage
+    from ._usage_track import UsageRecord as UsageRecord
+    from ._usage_track import UsageTracker as UsageTracker
     from .lib._parsing import pydantic_function_tool as pydantic_function_tool
     from .lib.bulk import MapResult as MapResult
     from .lib.chat import AsyncChatCompletionStream as AsyncChatCompletionStream

@@ -14,6 +14,7 @@ import httpx
 
 from . import _warmup
 from ._api_version import MESH_API_VERSION
+from ._budget import Budget
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -27,6 +28,7 @@ from ._forksafe import lazy_property, resource
 from ._rate_limiter import RateLimiter
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
+from ._usage_track import AsyncUsageTracker, UsageTracker
 
 if TYPE_CHECKING:
     from .resources.api_versions import APIVersionsResource, AsyncAPIVersionsResource
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from .resources.responses import AsyncResponsesResource, ResponsesResource
     from .resources.router import AsyncRouterResource, RouterResource
     from .resources.templates import AsyncTemplatesResource, TemplatesResource
+    from .resources.tokens import AsyncTokensResource, TokensResource
     from .resources.usage import AsyncUsageResource, UsageResource
     from .resources.videos import AsyncVideosResource, VideosResource
     from .resources.web import AsyncWebResource, WebResource
@@ -108,6 +111,7 @@ class MeshAPI(_ClientBase):
     ``memory`` (memory slugs, at most 16) is sent as ``x-mem-id`` (README "Memories"). ``response_cache=False``
     sends ``X-Mesh-Cache: no-store`` on every request (README "Gateway response cache"). ``limiter`` (a
     ``meshapi.RateLimiter``, shareable between clients) is waited for before every attempt (README "Rate limiter").
+    ``budget`` (a ``meshapi.Budget``) is checked before every call that runs a model (README "Budgets").
     """
 
     def __init__(
@@ -144,6 +148,7 @@ class MeshAPI(_ClientBase):
         memory: Optional[Sequence[str]] = None,
         response_cache: bool = True,
         limiter: Optional[RateLimiter] = None,
+        budget: Optional[Budget] = None,
     ) -> None:
         extra: Dict[str, Any] = {
             "httpx_client": httpx_client,
@@ -172,6 +177,7 @@ class MeshAPI(_ClientBase):
             "memory": memory,
             "response_cache": response_cache,
             "limiter": limiter,
+            "budget": budget,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = SyncHttpClient(self._config)
@@ -181,7 +187,7 @@ class MeshAPI(_ClientBase):
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
         current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``,
-        ``api_version``, ``memory``, ``response_cache``, ``limiter``, the retry knobs, the hooks.
+        ``api_version``, ``memory``, ``response_cache``, ``limiter``, ``budget``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = MeshAPI.__new__(MeshAPI)
@@ -203,6 +209,7 @@ class MeshAPI(_ClientBase):
     usage: lazy_property[UsageResource] = resource("usage", "UsageResource")
     balance: lazy_property[BalanceResource] = resource("balance", "BalanceResource")
     costs: lazy_property[CostsResource] = resource("costs", "CostsResource")
+    tokens: lazy_property[TokensResource] = resource("tokens", "TokensResource")
     images: lazy_property[ImagesResource] = resource("images", "ImagesResource")
     rag: lazy_property[RagResource] = resource("rag", "RagResource")
     videos: lazy_property[VideosResource] = resource("videos", "VideosResource")
@@ -211,6 +218,13 @@ class MeshAPI(_ClientBase):
     web: lazy_property[WebResource] = resource("web", "WebResource")
     router: lazy_property[RouterResource] = resource("router", "RouterResource")
     realtime: lazy_property[RealtimeResource] = resource("realtime", "RealtimeResource", "_config")
+
+    def track_usage(self, *, budget: Optional[Budget] = None, lookup: bool = True) -> UsageTracker:
+        """Record every call made inside ``with client.track_usage() as usage:`` (README "Tracking usage
+        and cost"): tokens, cost (``Decimal``) per model and per request id, in this context and the
+        threads and tasks that inherit it. ``budget``: also checked before each of those calls;
+        ``lookup``: exact costs looked up from the usage events when the block ends."""
+        return UsageTracker(self.costs, budget, lookup)
 
     def close(self) -> None:
         """Close open realtime sessions and the connection pool. Idempotent."""
@@ -272,6 +286,7 @@ class AsyncMeshAPI(_ClientBase):
         memory: Optional[Sequence[str]] = None,
         response_cache: bool = True,
         limiter: Optional[RateLimiter] = None,
+        budget: Optional[Budget] = None,
     ) -> None:
         extra: Dict[str, Any] = {
             "async_httpx_client": async_httpx_client,
@@ -300,6 +315,7 @@ class AsyncMeshAPI(_ClientBase):
             "memory": memory,
             "response_cache": response_cache,
             "limiter": limiter,
+            "budget": budget,
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
@@ -310,7 +326,7 @@ class AsyncMeshAPI(_ClientBase):
 
         Accepts ``timeout``, ``max_retries``, ``default_headers`` / ``default_query`` (merged over the
         current ones), ``total_timeout``, ``stream_idle_timeout``, ``token`` (``api_key``), ``base_url``,
-        ``api_version``, ``memory``, ``response_cache``, ``limiter``, the retry knobs, the hooks.
+        ``api_version``, ``memory``, ``response_cache``, ``limiter``, ``budget``, the retry knobs, the hooks.
         Closing the copy leaves the pool open; closing this client closes it for both.
         """
         copy = AsyncMeshAPI.__new__(AsyncMeshAPI)
@@ -334,6 +350,7 @@ class AsyncMeshAPI(_ClientBase):
     usage: lazy_property[AsyncUsageResource] = resource("usage", "AsyncUsageResource")
     balance: lazy_property[AsyncBalanceResource] = resource("balance", "AsyncBalanceResource")
     costs: lazy_property[AsyncCostsResource] = resource("costs", "AsyncCostsResource")
+    tokens: lazy_property[AsyncTokensResource] = resource("tokens", "AsyncTokensResource")
     images: lazy_property[AsyncImagesResource] = resource("images", "AsyncImagesResource")
     rag: lazy_property[AsyncRagResource] = resource("rag", "AsyncRagResource")
     videos: lazy_property[AsyncVideosResource] = resource("videos", "AsyncVideosResource")
@@ -342,6 +359,13 @@ class AsyncMeshAPI(_ClientBase):
     web: lazy_property[AsyncWebResource] = resource("web", "AsyncWebResource")
     router: lazy_property[AsyncRouterResource] = resource("router", "AsyncRouterResource")
     realtime: lazy_property[AsyncRealtimeResource] = resource("realtime", "AsyncRealtimeResource", "_config")
+
+    def track_usage(self, *, budget: Optional[Budget] = None, lookup: bool = True) -> AsyncUsageTracker:
+        """Record every call made inside ``with client.track_usage() as usage:`` (README "Tracking usage
+        and cost"): tokens, cost (``Decimal``) per model and per request id, in this context and the
+        threads and tasks that inherit it. ``budget``: also checked before each of those calls;
+        ``lookup``: exact costs looked up from the usage events when the block ends."""
+        return AsyncUsageTracker(self.costs, budget, lookup)
 
     async def aclose(self) -> None:
         """Close open realtime sessions and the connection pool. Idempotent."""

@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Unio
 import httpx
 
 from ._api_version import MESH_API_VERSION, check_api_version
+from ._budget import Budget
 from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers
 from ._core.retry import RetrySchedule, check_wait, validate_max_retries
@@ -123,6 +124,8 @@ class MeshAPIConfig:
     response_cache: bool = True
     #: ``meshapi.RateLimiter`` every attempt waits for (shared by the clients given it; ``meshapi._rate_limiter``).
     limiter: Optional[Any] = None
+    #: ``meshapi.Budget``: checked before each call that runs a model is sent (``meshapi._budget``).
+    budget: Optional[Any] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.base_url, str) or not self.base_url.strip():
@@ -177,6 +180,8 @@ class MeshAPIConfig:
         self.memory = check_memory_ids(self.memory)
         if check_response_cache(self.response_cache) is None:
             raise ConfigurationError("response_cache must be True or False, got None")
+        if self.budget is not None and not isinstance(self.budget, Budget):
+            raise ConfigurationError(f"budget must be a meshapi.Budget, got {type(self.budget).__name__}")
         if self.limits is not None:
             if not isinstance(self.limits, httpx.Limits):
                 raise ConfigurationError(f"limits must be an httpx.Limits, got {type(self.limits).__name__}")
@@ -412,6 +417,7 @@ OVERRIDABLE = frozenset(
         "memory",
         "response_cache",
         "limiter",
+        "budget",
     }
 )
 

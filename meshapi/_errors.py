@@ -36,6 +36,7 @@
      +-- HookError                    an on_request / on_response hook raised
      +-- WebhookVerificationError     a webhook delivery that is not genuine or not fresh (``reason``)
      +-- RateLimiterFullError         a RateLimiter's max_queued callers already wait (nothing sent)
+     +-- BudgetExceededError          a call's worst case is past what a Budget has left; nothing was sent
      +-- ToolLoopError                a tool run stalled (the same call again and again, or A-B-A-B)
           +-- ToolLoopLimitError      a tool run went past max_iterations or max_tool_calls
 
@@ -86,6 +87,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyViolationError",
@@ -338,6 +340,29 @@ class RateLimiterFullError(MeshAPIError):
         kwargs.setdefault("error_code", "rate_limiter_full")
         kwargs.setdefault("request_id", "")
         super().__init__(message, **kwargs)
+
+
+class BudgetExceededError(MeshAPIError):
+    """A call's worst-case cost is more than what a ``meshapi.Budget`` has left: nothing was sent.
+
+    ``budget``: the ``Budget``; ``spent``: what it had spent (``Decimal``, reservations of calls in
+    flight included); ``estimate``: the call's worst case (``Decimal``)."""
+
+    budget: Any
+    spent: Any
+    estimate: Any
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        budget, spent, estimate = (
+            kwargs.pop("budget", None),
+            kwargs.pop("spent", None),
+            kwargs.pop("estimate", None),
+        )
+        kwargs.setdefault("status", 0)
+        kwargs.setdefault("error_code", "budget_exceeded")
+        kwargs.setdefault("request_id", "")
+        super().__init__(message, **kwargs)
+        self.budget, self.spent, self.estimate = budget, spent, estimate
 
 
 class StructuredOutputError(MeshAPIError):

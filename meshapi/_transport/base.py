@@ -44,6 +44,7 @@ from .headers import SDK_HEADER_VALUE, call_headers, client_headers, drop_unpinn
 from .hooks import RequestView, ResponseView
 from .pool import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, httpx_async_transport
 from .reading import IDLE_EXTENSION
+from .spend import SpendWatch, watch_of
 
 __all__ = [
     "ASYNC_DEFAULT_LIMITS",
@@ -58,8 +59,9 @@ __all__ = [
 
 log = logging.getLogger("meshapi")
 
-# What ``_begin`` hands a ``send`` twin: request, retry state, stream, capture and the ``Call`` (or ``None``).
-Begun = Tuple[httpx.Request, RetryState, bool, Optional[Capture], Optional[Call]]
+# What ``_begin`` hands a ``send`` twin: request, retry state, stream, capture, the ``Call`` (or ``None``)
+# and the call's ``spend.SpendWatch`` (``None`` unless a tracker or a budget watches it).
+Begun = Tuple[httpx.Request, RetryState, bool, Optional[Capture], Optional[Call], Optional[SpendWatch]]
 
 MAX_BODY_BYTES = (
     32 * 1024 * 1024
@@ -96,6 +98,7 @@ class HttpClientBase:
         self._slow = self._slow or config.limiter is not None  # each attempt waits for the limiter first
         watching = config.logger is not None or config.debug
         self._observer: Optional[Observer] = Observer(config.logger, config.debug) if watching else None
+        self._prices: Dict[str, Any] = {}  # catalog prices a budget needed, by model (``spend``)
 
     def _use(self, client: Any) -> None:
         """Send through the httpx ``client`` from now on (straight to its httpx transport when the SDK made it)."""
@@ -123,8 +126,8 @@ class HttpClientBase:
         content: Optional[bytes],
     ) -> Union[httpx.Response, Begun]:
         """What both ``send`` twins do before any I/O: the response ``with_raw_response`` recorded (returned
-        as is), else the pool checked and the request built: ``(request, state, stream, capture, call)``,
-        ``call`` ``None`` on the fast path (``_call_of``)."""
+        as is), else the pool checked and the request built: ``(request, state, stream, capture, call,
+        watch)``, ``call`` ``None`` on the fast path (``_call_of``), ``watch`` the spend watch (``spend``)."""
         capture = CAPTURE.get()
         if capture is not None:
             recorded = replayed(capture)
@@ -134,7 +137,7 @@ class HttpClientBase:
         self._check_open()
         request, state = self._build(method, path, body, params, options, stream, content)
         call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
-        return request, state, stream, capture, call
+        return request, state, stream, capture, call, watch_of(self._config, method, path, body, stream)
 
     def _url(self, path: str) -> httpx.URL:
         # Parsing the URL is a quarter of httpx's request building; most calls reuse a few paths.

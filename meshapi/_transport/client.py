@@ -2,13 +2,12 @@
 
 The twins differ only in ``await`` and the sleep. Each call builds one ``httpx.Request``
 (``meshapi._transport.base``) and sends it, then a fresh copy per retry (same idempotency key, same body
-bytes: ``hooks.next_request``), until the pure retry state (``meshapi._core.retry.RetryState``) says stop; what an answer or a failure means is decided in ``base`` too, so the loops here hold only the
-I/O. Streams go through the same loop, so they are retried only while nothing has reached the caller (an
+bytes: ``hooks.next_request``), until the pure retry state (``meshapi._core.retry.RetryState``) says
+stop; what an answer or a failure means is decided in ``base`` too, so the loops here hold only the I/O.
+Streams go through the same loop, so they are retried only while nothing has reached the caller (an
 error frame as the first event too: ``reading.FirstEventRetry`` sends the next attempt through here).
-Every failure leaves here as a ``MeshAPIError`` subclass; the response of every failed attempt is closed,
-so no connection stays checked out.
-
-The 0.1.4 import path of these classes, ``meshapi._http``, is a re-export shim over this module.
+Every failure leaves here as a ``MeshAPIError`` subclass; the response of every failed attempt is
+closed, so no connection stays checked out. ``meshapi._http`` (0.1.4's path) re-exports these classes.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from .._errors import ConfigurationError, MeshAPIError, StreamEventError
 from . import fork as _fork
 from . import hooks as _hooks
 from . import pool as _pool
-from .base import HttpClientBase
+from .base import Begun, HttpClientBase
 from .calls import Call, as_stream, call_answered, call_failed, first_event_retried
 from .capture import Capture
 from .direct import closed_error
@@ -35,6 +34,7 @@ from .loops import UNBOUND as _UNBOUND
 from .loops import LoopPools, anyio_sleep, loop_error, running_loop
 from .methods import AsyncMethods, SyncMethods
 from .reading import aread_body, install_stream_stages, read_body
+from .spend import awatched, watched
 
 __all__ = ["AsyncHttpClient", "SyncHttpClient"]
 
@@ -85,14 +85,14 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         content: Optional[bytes] = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
-
-        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
-        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
-        """
+        ``content``: bytes sent as is instead of ``body`` (an encoded multipart body), replayed on a retry."""
         begun = self._begin(method, path, body, params, options or _NO_OPTIONS, stream, content)
         if isinstance(begun, httpx.Response):  # replayed for with_raw_response
             return begun
-        request, state, stream, capture, call = begun
+        return self._answer(begun) if begun[5] is None else watched(self, begun[5], begun)  # ``spend``
+
+    def _answer(self, begun: Begun) -> httpx.Response:
+        request, state, stream, capture, call, _ = begun
         if call is None:  # the fast path: no tracing, no fallback chain, not a stream
             return self._send_with_retries(request, state, stream=stream, capture=capture)
         return first_event_retried(call, self._send_call(call, None), lambda f: self._send_call(call, f))
@@ -318,14 +318,14 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         content: Optional[bytes] = None,
     ) -> httpx.Response:
         """Send with retries; return a 2xx response (open when ``stream``), or raise a typed error.
-
-        ``content`` (instead of ``body``) is sent as is, e.g. an encoded multipart body whose
-        ``Content-Type`` comes in ``options.extra_headers``; being bytes, it is replayed on a retry.
-        """
+        ``content``: bytes sent as is instead of ``body`` (an encoded multipart body), replayed on a retry."""
         begun = self._begin(method, path, body, params, options or _NO_OPTIONS, stream, content)
         if isinstance(begun, httpx.Response):  # replayed for with_raw_response
             return begun
-        request, state, stream, capture, call = begun
+        return await (self._answer(begun) if begun[5] is None else awatched(self, begun[5], begun))
+
+    async def _answer(self, begun: Begun) -> httpx.Response:
+        request, state, stream, capture, call, _ = begun
         if call is None:
             return await self._send_with_retries(request, state, stream=stream, capture=capture)
         response = await self._send_call(call, None)

@@ -15,7 +15,10 @@ line when it fails).
 from __future__ import annotations
 
 import argparse
+import datetime
 import pathlib
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, List, NoReturn, Optional
 
 from .._api_version import is_api_version
@@ -27,6 +30,7 @@ __all__ = [
     "Commands",
     "Handler",
     "Parser",
+    "add_budget",
     "add_common",
     "existing_file",
     "non_negative_int",
@@ -34,6 +38,8 @@ __all__ = [
     "positive_float",
     "positive_int",
     "temperature",
+    "usd",
+    "window",
 ]
 
 #: A command's handler: runs with the run's ``Context`` and returns the exit code.
@@ -82,6 +88,29 @@ def _api_version(text: str) -> Optional[str]:
             f"must be a version label such as 2026-08 (YYYY-MM) or none, got {text!r}"
         )
     return text
+
+
+def usd(text: str) -> Decimal:
+    """An amount of US dollars, exact (``0.50``); more than 0."""
+    try:
+        value = Decimal(text.strip().lstrip("$"))
+    except (InvalidOperation, ValueError):
+        raise argparse.ArgumentTypeError(f"not an amount of dollars: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be an amount of dollars above 0, got {text!r}")
+    return value
+
+
+_WINDOW = re.compile(r"^([1-9][0-9]{0,5})([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def window(text: str) -> datetime.timedelta:
+    """A time window back from now: a number and a unit, ``30m``, ``1h``, ``24h``, ``7d``, ``2w``."""
+    match = _WINDOW.match(text.strip().lower())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"must be a number and m, h, d or w (30m, 24h, 7d), got {text!r}")
+    return datetime.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 def temperature(text: str) -> float:
@@ -150,6 +179,17 @@ def add_common(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         action="store_true",
         default=argparse.SUPPRESS if suppress else False,
         help="print machine-readable JSON on stdout (nothing else)",
+    )
+
+
+def add_budget(parser: argparse.ArgumentParser) -> None:
+    """``--budget USD`` on a command that spends: the run's calls share one ``meshapi.Budget``, each
+    call's worst case checked before it is sent (``Context.client``)."""
+    parser.add_argument(
+        "--budget",
+        type=usd,
+        metavar="USD",
+        help="spend at most this many US dollars in this run: a call whose worst case does not fit is not sent",
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from .._errors import MeshAPIError
 from .._response_cache import cache_hit
-from ._args import Commands, existing_file, positive_int, temperature
+from ._args import Commands, add_budget, existing_file, positive_int, temperature
 from ._chat_tools import load_tools, tools_turn
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError, describe
@@ -53,6 +53,7 @@ Message = Dict[str, Any]
 
 def register(commands: Commands) -> None:
     chat = commands.leaf("chat", help="chat with a model (streamed)", handler=run_chat, action="chat")
+    add_budget(chat)
     chat.add_argument("prompt", nargs="?", help="the prompt (default: read stdin when it is not a terminal)")
     chat.add_argument(
         "-m",

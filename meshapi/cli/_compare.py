@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional
 
 from .._errors import MeshAPIError
-from ._args import Commands, positive_int, temperature
+from ._args import Commands, add_budget, positive_int, temperature
 from ._chat import read_prompt
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError
@@ -29,6 +29,7 @@ def register(commands: Commands) -> None:
         handler=run_compare,
         action="compare",
     )
+    add_budget(compare)
     compare.add_argument(
         "prompt", nargs="?", help="the prompt (default: read stdin when it is not a terminal)"
     )

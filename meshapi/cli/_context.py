@@ -58,6 +58,10 @@ class Context:
                 kwargs["max_retries"] = retries
             if "api_version" in vars(self.args):  # given: a label, or None for `--api-version none`
                 kwargs["api_version"] = self.args.api_version
+            if self.option("budget") is not None:  # --budget USD: one budget for the run's calls
+                from .._budget import Budget
+
+                kwargs["budget"] = Budget(max_usd=self.args.budget)
             kwargs.update(overrides)
             self._client = MeshAPI(**kwargs)
         return self._client

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from ._args import Commands, positive_int
+from ._args import Commands, add_budget, positive_int
 from ._context import Context
 from ._failures import EXIT_OK
 from ._ui import dump, one_line
@@ -25,6 +25,7 @@ def register(commands: Commands) -> None:
         handler=run_moderate,
         action="moderating",
     )
+    add_budget(moderate)
     moderate.add_argument(
         "texts", nargs="+", metavar="TEXT", help="text to check (several: one verdict each)"
     )
@@ -36,6 +37,8 @@ def register(commands: Commands) -> None:
     )
 
     search = commands.leaf("search", help="search the web", handler=run_search, action="searching the web")
+
+    add_budget(search)
     search.add_argument("query", help="what to search the web for")
     search.add_argument("-n", "--max-results", type=positive_int, default=5, help="1-20 (default 5)")
     search.add_argument("--answer", action="store_true", help="also ask for a short answer")

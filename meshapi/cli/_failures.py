@@ -16,6 +16,7 @@ from .._errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     ConfigurationError,
     ConflictError,
     InternalServerError,
@@ -76,6 +77,8 @@ def _hint(exc: MeshAPIError) -> str:
         return "this key is not allowed to do that; check its permissions"
     if isinstance(exc, PaymentRequiredError):
         return "check the account balance or spend limit"
+    if isinstance(exc, BudgetExceededError):
+        return "raise --budget, or ask for fewer tokens (--max-tokens)"
     if isinstance(exc, NotFoundError):
         if _unknown_route(exc):
             return (

@@ -16,7 +16,7 @@ import pathlib
 from typing import Any, Dict, List, Optional, Tuple
 
 from .._errors import APIConnectionError, APIResponseValidationError
-from ._args import Commands, existing_file, output_path, positive_int
+from ._args import Commands, add_budget, existing_file, output_path, positive_int
 from ._context import Context
 from ._failures import EXIT_OK, UsageError
 
@@ -34,6 +34,7 @@ def register(commands: Commands) -> None:
         handler=run_images_generate,
         action="generating the image",
     )
+    add_budget(generate)
     generate.add_argument("prompt", help="what the image shows")
     generate.add_argument(
         "-o",
@@ -52,6 +53,8 @@ def register(commands: Commands) -> None:
     edit = images.leaf(
         "edit", help="edit an image file into a new file", handler=run_images_edit, action="editing the image"
     )
+
+    add_budget(edit)
     edit.add_argument("image", metavar="IMAGE", help="the image to edit (PNG, JPEG, ...)")
     edit.add_argument("-p", "--prompt", default="", help="what to change")
     edit.add_argument("-o", "--output", required=True, metavar="PATH", help="PNG file to write (a .png name)")

@@ -17,7 +17,7 @@ import pathlib
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from ._args import Commands, existing_file, output_path, positive_float, positive_int
+from ._args import Commands, add_budget, existing_file, output_path, positive_float, positive_int
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK
 from ._ui import dump, one_line
@@ -43,6 +43,7 @@ def register(commands: Commands) -> None:
     say = audio.leaf(
         "say", help="speak a text into an audio file", handler=run_audio_say, action="synthesizing speech"
     )
+    add_budget(say)
     say.add_argument("text", help="the text to speak")
     say.add_argument("-o", "--output", required=True, metavar="PATH", help="file to write (e.g. hello.wav)")
     say.add_argument(
@@ -55,6 +56,7 @@ def register(commands: Commands) -> None:
     transcribe = audio.leaf(
         "transcribe", help="turn an audio file into text", handler=run_audio_transcribe, action="transcribing"
     )
+    add_budget(transcribe)
     transcribe.add_argument("file", metavar="FILE", help="the audio file (WAV, MP3, ...)")
     transcribe.add_argument(
         "-m", "--model", default=DEFAULT_STT_MODEL, help=f"model id (default {DEFAULT_STT_MODEL})"

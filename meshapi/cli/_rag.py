@@ -13,7 +13,7 @@ import math
 import pathlib
 from typing import Any, Dict, List, Optional, Sequence
 
-from ._args import Commands, existing_file, positive_float, positive_int
+from ._args import Commands, add_budget, existing_file, positive_float, positive_int
 from ._context import Context
 from ._failures import EXIT_OK
 from ._ui import Steps, dump, one_line
@@ -33,6 +33,7 @@ DEFAULT_EMBEDDING_MODEL = "openai/text-embedding-3-small"
 
 def register(commands: Commands) -> None:
     embed = commands.leaf("embed", help="embed texts", handler=run_embed, action="embedding")
+    add_budget(embed)
     embed.add_argument("texts", nargs="+", metavar="TEXT", help="text to embed (several: similarities shown)")
     embed.add_argument(
         "-m", "--model", default=DEFAULT_EMBEDDING_MODEL, help=f"model id (default {DEFAULT_EMBEDDING_MODEL})"

@@ -9,11 +9,12 @@ prints the same values as strings.
 from __future__ import annotations
 
 import argparse
+import datetime
 from typing import Any, Dict, List, Optional
 
-from ._args import Commands, positive_int
+from ._args import Commands, positive_int, window
 from ._context import Context
-from ._failures import EXIT_OK
+from ._failures import EXIT_OK, UsageError
 from ._ui import dump
 
 __all__ = [
@@ -28,7 +29,13 @@ __all__ = [
 ]
 
 
+def _window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--window", type=window, metavar="SPAN",
+                        help="the last SPAN up to now: 30m, 1h, 24h, 7d, 2w (instead of --since)")  # fmt: skip
+
+
 def _filters(parser: argparse.ArgumentParser) -> None:
+    _window(parser)
     parser.add_argument("--since", metavar="WHEN", help="from this ISO 8601 date or time (inclusive)")
     parser.add_argument("--until", metavar="WHEN", help="up to this ISO 8601 date or time (exclusive)")
     parser.add_argument("--model", metavar="ID", help="only this model")
@@ -54,6 +61,7 @@ def register(commands: Commands) -> None:
     trend.add_argument(
         "--granularity", choices=["hour", "day"], default="day", help="bucket size (default day)"
     )
+    _window(trend)
     trend.add_argument("--since", metavar="WHEN", help="window start (ISO 8601)")
     trend.add_argument("--until", metavar="WHEN", help="window end (ISO 8601)")
     below.leaf("rate-limits", help="live rate-limit counters", handler=run_usage_rate_limits,
@@ -67,10 +75,27 @@ def register(commands: Commands) -> None:
                   action="reading the balance")  # fmt: skip
 
 
+def _since(args: argparse.Namespace) -> Optional[str]:
+    """``--since``, or the start of ``--window`` (ISO 8601, UTC); both given is a usage error."""
+    span = getattr(args, "window", None)
+    since: Optional[str] = getattr(args, "since", None)
+    if span is None:
+        return since
+    if since is not None:
+        raise UsageError("give either --window or --since, not both")
+    start: datetime.datetime = datetime.datetime.now(datetime.timezone.utc) - span
+    return start.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _chosen(context: Context) -> Dict[str, Any]:
     args = context.args
-    names = ("since", "until", "model", "status")
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    chosen = {
+        name: getattr(args, name)
+        for name in ("until", "model", "status")
+        if getattr(args, name, None) is not None
+    }
+    since = _since(args)
+    return chosen if since is None else {"since": since, **chosen}
 
 
 def run_usage(context: Context) -> int:
@@ -125,7 +150,7 @@ def run_usage_trend(context: Context) -> int:
     ui = context.ui
     args = context.args
     trend = context.client().usage.spend_trend(
-        granularity=args.granularity, since=args.since, until=args.until
+        granularity=args.granularity, since=_since(args), until=args.until
     )
     if ui.json_mode:
         ui.emit_json(dump(trend))

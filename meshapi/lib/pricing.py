@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional, Tuple
 
-__all__ = ["estimate_cost", "per_million"]
+__all__ = ["cost_at", "estimate_cost", "per_million"]
 
 _THOUSAND = Decimal(1000)
 _MILLION = Decimal(1_000_000)
@@ -56,9 +56,18 @@ def estimate_cost(
     pricing: Any, prompt_tokens: Optional[int], completion_tokens: Optional[int]
 ) -> Optional[Decimal]:
     """USD for the given token counts at the catalog price; ``None`` when a needed price is unknown."""
-    prompt_price, completion_price = per_million(pricing)
+    return cost_at(per_million(pricing), prompt_tokens, completion_tokens)
+
+
+def cost_at(
+    prices: Tuple[Optional[Decimal], Optional[Decimal]],
+    prompt_tokens: Optional[int],
+    completion_tokens: Optional[int],
+) -> Optional[Decimal]:
+    """USD for the token counts at ``(prompt, completion)`` per-1M ``prices``; ``None`` when a needed
+    price is unknown."""
     total = Decimal(0)
-    for tokens, price in ((prompt_tokens, prompt_price), (completion_tokens, completion_price)):
+    for tokens, price in ((prompt_tokens, prices[0]), (completion_tokens, prices[1])):
         if not tokens:
             continue
         if price is None:

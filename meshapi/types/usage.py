@@ -23,6 +23,7 @@ __all__ = [
     "RequestCost",
     "SpendTrend",
     "SpendTrendBucket",
+    "TokenEstimate",
     "UsageAttempts",
     "UsageEvent",
     "UsageEventsPage",
@@ -277,3 +278,14 @@ class CostLookup(MeshModel):
                 return None
             total += cost.cost_usd
         return total
+
+
+class TokenEstimate(MeshModel):
+    """What ``client.tokens.estimate()`` counted: the request's ``prompt_tokens`` for ``model``;
+    ``exact`` when tiktoken's ``encoding`` counted the text offline, else the SDK's heuristic
+    (``encoding`` is ``"heuristic"``; its error is stated in the README)."""
+
+    model: str
+    prompt_tokens: int
+    exact: bool
+    encoding: str
