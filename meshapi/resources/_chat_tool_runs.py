@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Optional, Union, overload
 
 from ._base import Unpack, spell_out_keywords
+from ._cost_walk import async_turn_costs, turn_costs
 from ._lazy import LazyNames
 
 if TYPE_CHECKING:  # at run time: _import(), on first use
@@ -59,6 +60,7 @@ class ChatToolRuns:
 
     if TYPE_CHECKING:
         create: Callable[..., Any]  # the resource's own: each turn calls it
+        _http: Any
 
     @overload
     def run_tools(
@@ -91,13 +93,16 @@ class ChatToolRuns:
         ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
         ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
         ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
-        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. ``cost_usd`` adds up every turn's cost (looked
+        up by request id when the run ends; ``cost_estimated`` when not exact). Nothing is sent before the runner is
         iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
         events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
-        "Tools that run themselves".
+        "Tools that run themselves". ``cost_usd`` adds up every turn's cost (a plain turn's looked up by
+        its request id when the run ends; ``cost_estimated`` when the total is not exact).
         """
         state = start_run(ChatWire(), params, kwargs, response_format)
-        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
+        runner = ToolStreamRunner if stream else ToolRunner
+        return runner(self.create, state, turn_costs(self._http))
 
 
 class AsyncChatToolRuns:
@@ -105,6 +110,7 @@ class AsyncChatToolRuns:
 
     if TYPE_CHECKING:
         create: Callable[..., Any]  # the resource's own: each turn calls it
+        _http: Any
 
     @overload
     def run_tools(
@@ -137,11 +143,14 @@ class AsyncChatToolRuns:
         ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
         ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
         ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
-        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. ``cost_usd`` adds up every turn's cost (looked
+        up by request id when the run ends; ``cost_estimated`` when not exact). Nothing is sent before the runner is
         iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
         events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
-        "Tools that run themselves".
+        "Tools that run themselves". ``cost_usd`` adds up every turn's cost (a plain turn's looked up by
+        its request id when the run ends; ``cost_estimated`` when the total is not exact).
         """
         _lazy.load()  # the runner's names (its turns await the warm-up like create does)
         state = start_run(ChatWire(), params, kwargs, response_format)
-        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
+        runner = AsyncToolStreamRunner if stream else AsyncToolRunner
+        return runner(self.create, state, async_turn_costs(self._http))
