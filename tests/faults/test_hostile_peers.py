@@ -317,3 +317,48 @@ async def test_events_reset_the_clock_and_a_slow_event_is_not_a_gap(tharness: Ha
         assert_pool_idle(client)
         await close(client)
     await tharness.assert_released()
+
+
+def _gzip_pieces(pieces: List[Tuple[float, bytes]]) -> List[Tuple[float, bytes]]:
+    """Each piece gzip-compressed as the next part of one body (a sync flush after each, so each chunk
+    inflates to exactly its piece)."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return [(delay, deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)) for delay, data in pieces]
+
+
+GZIP_SSE = {**SSE, "Content-Encoding": "gzip"}
+
+
+async def test_a_gzip_stream_fed_only_keepalives_times_out_at_its_idle_gap(tharness: Harness) -> None:
+    """The gap between events is judged on the inflated events: compressed keep-alives are still
+    keep-alives (a ``: ping`` every 0.2 s for up to 8 s holds no stream past ``stream_idle_timeout=1``)."""
+    with RawPeer(scripted_stream(_gzip_pieces([(0.2, b": ping\n\n")] * 40), GZIP_SSE)) as peer:
+        client = tharness.client(peer.base_url, timeout=10, max_retries=0)
+        started = time.monotonic()
+        stream = client.chat.completions.stream(model="m", messages=MESSAGES, stream_idle_timeout=1)
+        got: List[Any] = []
+        with pytest.raises(meshapi.StreamIdleTimeoutError) as info:
+            await drain(stream, got)
+        elapsed = time.monotonic() - started
+        assert 1.0 < elapsed < 1.6, elapsed
+        assert got == [] and stream.closed
+        assert "no event arrived within the 1 s stream_idle_timeout (only comments or keep-alives)" in str(
+            info.value
+        )
+        assert info.value.request_id == "req_hostile" and len(peer.requests) == 1
+        assert_pool_idle(client)
+        await close(client)
+    await tharness.assert_released()
+
+
+async def test_a_gzip_stream_is_read_inflated_with_keepalives_between_events(tharness: Harness) -> None:
+    pieces = [(0.0, b": ping\n\n"), (0.05, chunk_frame(0, "Hello ")), (0.05, b": ping\n\n")]
+    pieces += [(0.05, chunk_frame(1, "world")), (0.0, b"data: [DONE]\n\n")]
+    with RawPeer(scripted_stream(_gzip_pieces(pieces), GZIP_SSE)) as peer:
+        client = tharness.client(peer.base_url, timeout=10, max_retries=0)
+        got: List[Any] = []
+        await drain(client.chat.completions.stream(model="m", messages=MESSAGES, stream_idle_timeout=1), got)
+        assert text_of(got) == "Hello world" and len(peer.requests) == 1
+        assert_pool_idle(client)
+        await close(client)
+    await tharness.assert_released()

@@ -289,7 +289,9 @@ async def test_a_responses_stream_broken_after_content_carries_partial(
     client = tharness.client(gateway.base_url)
     got: List[Any] = []
     with pytest.raises(meshapi.StreamInterruptedError) as info:
-        await drain(client.responses.stream(model=MODEL, input="Tell me a long story about the sea " * 8), got)
+        await drain(
+            client.responses.stream(model=MODEL, input="Tell me a long story about the sea " * 8), got
+        )
     seen = list(gateway.requests.filter(path=RESPONSES, method="POST"))
     assert len(got) == 6 and len(seen) == 1 and tharness.sleeps == []  # never retried silently
     text = _streamed_text(got)
