@@ -142,6 +142,7 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
     backoff or the frame's hint, retry count header, same idempotency key, events and log lines), or
     raises. The body then goes on with that answer's, and ``response`` takes its headers and request
     (so its request id). Any other first event, and every byte after it, passes through untouched. A
+    body already in memory (``httpx.MockTransport``, a replayed cassette) is looked at the same way. A
     compressed body is looked at inflated (:class:`Inflated` sits below this stage).
     """
 
@@ -150,6 +151,13 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
     ) -> None:
         self._response, self._limit, self._resend = response, limit, resend
         self._inner: Any = response.stream
+        if hasattr(response, "_content"):  # read already (an httpx.MockTransport's bytes, a cassette's)
+            # httpx reads an in-memory body when the response is made and then never looks at
+            # ``stream`` again: the body becomes unread bytes again, read through this stage
+            self._inner = httpx.ByteStream(response._content)
+            del response._content
+            response.is_stream_consumed = response.is_closed = False
+            response._decoder = CappedDecoder([], limit)  # type: ignore[assignment]  # decoded already
 
     def _probe(self) -> FirstEventProbe:
         return FirstEventProbe(request_id_of(self._response), self._limit)

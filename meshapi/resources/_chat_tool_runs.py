@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Optional, Union, overload
 
 from ._base import Unpack, spell_out_keywords
-from ._cost_walk import async_turn_costs, turn_costs
 from ._lazy import LazyNames
 
 if TYPE_CHECKING:  # at run time: _import(), on first use
@@ -100,6 +99,8 @@ class ChatToolRuns:
         "Tools that run themselves". ``cost_usd`` adds up every turn's cost (a plain turn's looked up by
         its request id when the run ends; ``cost_estimated`` when the total is not exact).
         """
+        from ._cost_walk import turn_costs  # here: a chat program that runs no tools never loads it
+
         state = start_run(ChatWire(), params, kwargs, response_format)
         runner = ToolStreamRunner if stream else ToolRunner
         return runner(self.create, state, turn_costs(self._http))
@@ -151,6 +152,8 @@ class AsyncChatToolRuns:
         its request id when the run ends; ``cost_estimated`` when the total is not exact).
         """
         _lazy.load()  # the runner's names (its turns await the warm-up like create does)
+        from ._cost_walk import async_turn_costs  # here: a chat program that runs no tools never loads it
+
         state = start_run(ChatWire(), params, kwargs, response_format)
         runner = AsyncToolStreamRunner if stream else AsyncToolRunner
         return runner(self.create, state, async_turn_costs(self._http))
