@@ -197,8 +197,9 @@ class RunState:
             request.update(self.wire.ask_final()[1])
         return request
 
-    def record(self, completion: Any, cost: Any = None) -> Any:
-        """Count a turn's reply: usage, and its cost when the reply carries one (``cost``: a streamed turn's).
+    def record(self, completion: Any, cost: Any = None, request_id: Optional[str] = None) -> Any:
+        """Count a turn's reply: usage, and its cost when the reply carries one (``cost``: a streamed turn's;
+        ``request_id``: a streamed turn's, whose accumulated reply does not know it).
 
         Returns the reply as the run hands it out (a Responses turn with ``text_format``: parsed).
         """
@@ -213,7 +214,7 @@ class RunState:
             self.turn_costs.append(Decimal(str(cost)) if cost is not None else None)
         except (InvalidOperation, ValueError):
             self.turn_costs.append(None)
-        self.turn_ids.append(getattr(completion, "_request_id", None) or None)
+        self.turn_ids.append(request_id or getattr(completion, "_request_id", None) or None)
         return completion
 
     # --- costs -------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ class _SyncRun(RunnerBase[R]):
     def _turn(self, turn: int) -> Generator[ToolRunEvent, None, Any]:
         request = self._state.next_request()
         if not self._stream:
-            return self._create(**request), None
+            return self._create(**request), None, None
         wire = self._state.wire
         cost = None
         with self._create(stream=True, **request) as stream:
@@ -138,15 +138,15 @@ class _SyncRun(RunnerBase[R]):
                 text = wire.stream_text(item)
                 if text:
                     yield ContentDelta(turn, text)
-            return wire.stream_final(stream), cost
+            return wire.stream_final(stream), cost, stream.request_id
 
     def _run(self) -> Generator[ToolRunEvent, None, None]:
         state = self._state
         try:
             while not state.done:
                 turn = len(state.completions)
-                completion, cost = yield from self._turn(turn)
-                completion = state.record(completion, cost)
+                completion, cost, request_id = yield from self._turn(turn)
+                completion = state.record(completion, cost, request_id)
                 yield TurnFinished(turn, completion)
                 calls = state.plan(completion)
                 if calls:

@@ -109,7 +109,7 @@ class _AsyncRun(RunnerBase[R]):
         self._state = state
         self._costs = costs  # async (request ids, hints) -> CostLookup or None: the turns' costs, at the end
         self._events = self._run()
-        self._turn_end: Tuple[Any, Any] = (None, None)
+        self._turn_end: Tuple[Any, Any, Any] = (None, None, None)
 
     async def aclose(self) -> None:
         """Stop the run here (calls not yet answered get a result saying so)."""
@@ -124,10 +124,10 @@ class _AsyncRun(RunnerBase[R]):
         return self._state.completions[-1]  # type: ignore[no-any-return]
 
     async def _turn(self, turn: int) -> AsyncGenerator[ToolRunEvent, None]:
-        """Send a turn; its text as events when streamed; ``_turn_end``: (completion, streamed cost)."""
+        """Send a turn; its text as events when streamed; ``_turn_end``: (completion, streamed cost, stream's request id)."""
         request = self._state.next_request()
         if not self._stream:
-            self._turn_end = (await self._create(**request), None)
+            self._turn_end = (await self._create(**request), None, None)
             return
         wire = self._state.wire
         cost = None
@@ -137,7 +137,7 @@ class _AsyncRun(RunnerBase[R]):
                 text = wire.stream_text(item)
                 if text:
                     yield ContentDelta(turn, text)
-            self._turn_end = (await wire.stream_final(stream), cost)
+            self._turn_end = (await wire.stream_final(stream), cost, stream.request_id)
 
     async def _run(self) -> AsyncGenerator[ToolRunEvent, None]:
         state = self._state
@@ -146,8 +146,8 @@ class _AsyncRun(RunnerBase[R]):
                 turn = len(state.completions)
                 async for event in self._turn(turn):
                     yield event
-                completion, cost = self._turn_end
-                completion = state.record(completion, cost)
+                completion, cost, request_id = self._turn_end
+                completion = state.record(completion, cost, request_id)
                 yield TurnFinished(turn, completion)
                 calls = state.plan(completion)
                 if calls:
