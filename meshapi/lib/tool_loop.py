@@ -6,7 +6,9 @@ a tool's ``max_uses``), the stall guard (the same call three times, or an A-B-A-
 decision, the text a tool's failure becomes, and *sealing*: whatever stops a run (an error, a
 cancellation, Ctrl-C, a limit), every tool call in the transcript gets a result, so the transcript can
 always be sent again (a strict server answers 400 to a call without its result). :class:`RunState`
-holds all of it; the runners only send requests and call functions.
+holds all of it, and each turn's cost (known from the reply, or filled from one lookup by request id
+when the run ends); :class:`CallRound` is the bookkeeping of one turn's calls (asked, run, answered in
+order). The runners only send requests and call functions.
 
 The wire shape of a turn is an adapter's business (:class:`ChatWire` here, ``ResponsesWire`` in
 ``tool_responses.py``), so one state serves both APIs.
