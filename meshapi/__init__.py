@@ -251,6 +251,7 @@ _LAZY.update(
         "pydantic_function_tool": "meshapi.lib._parsing",
         "tool": "meshapi.lib.tool_schema",
         "FunctionTool": "meshapi.lib.tool_schema",
+        "ToolContext": "meshapi.lib.tool_schema",
         "PendingToolCall": "meshapi.lib.tool_calls",
         "ToolDecision": "meshapi.lib.tool_calls",
         "ToolResult": "meshapi.lib.tool_calls",
@@ -402,6 +403,7 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .lib.tool_runner_async import AsyncToolRunner as AsyncToolRunner
     from .lib.tool_runner_async import AsyncToolStreamRunner as AsyncToolStreamRunner
     from .lib.tool_schema import FunctionTool as FunctionTool
+    from .lib.tool_schema import ToolContext as ToolContext
     from .lib.tool_schema import tool as tool
     from .resources.audio import AsyncAudioResource as AsyncAudioResource
     from .resources.audio import AudioResource as AudioResource

@@ -37,7 +37,7 @@ from .._resilience import (
 )
 from . import fork as _fork
 from . import otel as _otel
-from .calls import Blocking, Call, blocking_fits
+from .calls import Blocking, Call, blocking_fits, is_event_stream
 from .capture import CAPTURE, Capture, StopAfterResponse, replayed
 from .direct import Direct, closed_error
 from .headers import SDK_HEADER_VALUE, call_headers, client_headers, drop_unpinned
@@ -276,8 +276,8 @@ class HttpClientBase:
             self._routed(response, state)
         if capture is not None:
             capture.response, capture.retries, capture.elapsed = response, state.retries, elapsed
-            if capture.mode == "stream":
-                raise StopAfterResponse()
+            if capture.mode == "stream" and not is_event_stream(response):
+                raise StopAfterResponse()  # an event stream stops once its first-event stage is on (calls.py)
         return response
 
     @staticmethod

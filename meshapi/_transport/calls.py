@@ -17,7 +17,7 @@ from .._core.retry import RetryState
 from .._errors import APIConnectionError, APIStatusError, MeshAPIError, StreamEventError
 from .._resilience import Hops
 from . import otel as _otel
-from .capture import Capture
+from .capture import Capture, StopAfterResponse
 from .reading import FirstEventRetry
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "call_answered",
     "call_failed",
     "first_event_retried",
+    "is_event_stream",
 ]
 
 
@@ -79,12 +80,25 @@ def blocking_fits(call: Call, exc: MeshAPIError) -> bool:
     return isinstance(exc, APIStatusError) and (exc.status == 429 or exc.status >= 500)
 
 
+def is_event_stream(response: httpx.Response) -> bool:
+    """Whether ``response`` is an SSE body (``text/event-stream``)."""
+    return str(response.headers.get("content-type", "")).lower().startswith("text/event-stream")
+
+
 def first_event_retried(
     call: Call, response: httpx.Response, resend: Callable[[StreamEventError], Any]
 ) -> httpx.Response:
-    """``response``; a stream's body gets ``FirstEventRetry`` (``resend``: the send loop again)."""
+    """``response``; a stream's body gets ``FirstEventRetry`` (``resend``: the send loop again).
+
+    Under ``with_streaming_response`` an event stream is handed over here, with that stage on (its
+    capture holds the response; ``StopAfterResponse`` stops the method), so its raw bytes get the same
+    first-event retry as a typed stream's.
+    """
     if call.stream:
         response.stream = FirstEventRetry(response, call.limit, resend)
+        capture = call.capture
+        if capture is not None and capture.mode == "stream" and is_event_stream(response):
+            raise StopAfterResponse()
     return response
 
 

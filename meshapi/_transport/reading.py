@@ -66,18 +66,51 @@ def _too_large(response: httpx.Response, exc: BodyTooLarge) -> ResponseTooLargeE
     )
 
 
+class Inflated(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A compressed streamed body inflated as it is read (under the cap of ``decoder``), so the stages
+    above it see events, not compressed bytes; the response itself then decodes nothing more."""
+
+    def __init__(self, inner: Any, decoder: CappedDecoder) -> None:
+        self._inner, self._decoder = inner, decoder
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            data = self._decoder.decode(chunk)
+            if data:
+                yield data
+        tail = self._decoder.flush()
+        if tail:
+            yield tail
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._inner:
+            data = self._decoder.decode(chunk)
+            if data:
+                yield data
+        tail = self._decoder.flush()
+        if tail:
+            yield tail
+
+    def close(self) -> None:
+        self._inner.close()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def install_stream_stages(response: httpx.Response, limit: int, state: RetryState) -> None:
     """Put the transport's stages on a streamed 2xx body, in this order (from the socket up):
 
     1. the pool's timing wrapper (``meshapi._transport.pool``, already on every response it sends);
+       a compressed body is inflated right above it, under ``limit`` bytes (:class:`Inflated`,
+       ``meshapi._core.decompress``), so every later stage sees decoded events;
     2. the longest gap between events, comments and keep-alives not counted: the call's
        ``stream_idle_timeout`` (the request's ``IDLE_EXTENSION``), else its read timeout
        (``meshapi._transport.deadline.EventGaps``); then ``state.deadline`` (the call's
        ``total_timeout``, when it has one): the first event must arrive before it
        (``meshapi._transport.deadline.FirstEventDeadline``);
     3. ``state.span`` (OpenTelemetry, when tracing): ended when the body is closed, with the usage of
-       the last event seen and ``state.retries`` (``meshapi._transport.otel.watch_stream``);
-    4. a compressed body is inflated under ``limit`` bytes (``meshapi._core.decompress``).
+       the last event seen and ``state.retries`` (``meshapi._transport.otel.watch_stream``).
 
     Then the ``Stream`` reads it (``meshapi._streaming``): SSE lines and events under the cap the
     resource passed it (the same ``max_response_bytes``), the one frame decoder (``meshapi._core.frames``),
@@ -85,6 +118,9 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
     foreign exception on the way is mapped by one ``foreign_errors`` (``meshapi._core.response``).
     Called once per stream, by the send loops of ``meshapi._transport.client`` when a 2xx arrives.
     """
+    if _is_encoded(response):
+        response.stream = Inflated(response.stream, install_cap(response, limit))
+        response._decoder = CappedDecoder([], limit)  # type: ignore[assignment]  # identity: decoded below
     extensions = response.request.extensions
     idle = extensions.get(IDLE_EXTENSION)
     read = idle if idle is not None else (extensions.get("timeout") or {}).get("read")
@@ -94,8 +130,6 @@ def install_stream_stages(response: httpx.Response, limit: int, state: RetryStat
         response.stream = FirstEventDeadline(response.stream, state)
     if state.span is not None:
         otel.watch_stream(state.span, response, state.retries)
-    if _is_encoded(response):
-        install_cap(response, limit)
 
 
 class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -108,7 +142,8 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
     backoff or the frame's hint, retry count header, same idempotency key, events and log lines), or
     raises. The body then goes on with that answer's, and ``response`` takes its headers and request
     (so its request id). Any other first event, and every byte after it, passes through untouched. A
-    compressed body is not looked at (its bytes are not events until inflated).
+    body already in memory (``httpx.MockTransport``, a replayed cassette) is looked at the same way. A
+    compressed body is looked at inflated (:class:`Inflated` sits below this stage).
     """
 
     def __init__(
@@ -116,10 +151,15 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
     ) -> None:
         self._response, self._limit, self._resend = response, limit, resend
         self._inner: Any = response.stream
+        if hasattr(response, "_content"):  # read already (an httpx.MockTransport's bytes, a cassette's)
+            # httpx reads an in-memory body when the response is made and then never looks at
+            # ``stream`` again: the body becomes unread bytes again, read through this stage
+            self._inner = httpx.ByteStream(response._content)
+            del response._content
+            response.is_stream_consumed = response.is_closed = False
+            response._decoder = CappedDecoder([], limit)  # type: ignore[assignment]  # decoded already
 
-    def _probe(self) -> Optional[FirstEventProbe]:
-        if _is_encoded(self._response):
-            return None
+    def _probe(self) -> FirstEventProbe:
         return FirstEventProbe(request_id_of(self._response), self._limit)
 
     def _switch(self, answer: httpx.Response) -> None:
@@ -129,10 +169,10 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
     def __iter__(self) -> Iterator[bytes]:
         while True:
             probe, head, chunks = self._probe(), [], iter(self._inner)
-            for chunk in chunks if probe is not None else ():
+            for chunk in chunks:
                 head.append(chunk)
-                probe.feed(chunk)  # type: ignore[union-attr]
-                if probe.decided:  # type: ignore[union-attr]
+                probe.feed(chunk)
+                if probe.decided:
                     break
             error = _retryable(probe)
             if error is None:
@@ -146,12 +186,11 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
             probe, head, chunks = self._probe(), [], self._inner.__aiter__()
-            if probe is not None:
-                async for chunk in chunks:
-                    head.append(chunk)
-                    probe.feed(chunk)
-                    if probe.decided:
-                        break
+            async for chunk in chunks:
+                head.append(chunk)
+                probe.feed(chunk)
+                if probe.decided:
+                    break
             error = _retryable(probe)
             if error is None:
                 for chunk in head:
@@ -170,8 +209,8 @@ class FirstEventRetry(httpx.SyncByteStream, httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
-def _retryable(probe: Optional[FirstEventProbe]) -> Optional[StreamEventError]:
-    error = probe.error if probe is not None else None
+def _retryable(probe: FirstEventProbe) -> Optional[StreamEventError]:
+    error = probe.error
     return error if error is not None and frame_status(error.error_code) else None
 
 

@@ -8,7 +8,8 @@ OpenAI-style streams end without it, at end of stream after a terminal event (``
 non-null top-level ``error``, raises ``StreamEventError`` (code, message, request id, provider error).
 
 ``ResponsesAccumulator`` (pure, public) collects the ``response.output_text.delta`` texts and the final
-``ResponsesResponse`` carried by the terminal event.
+``ResponsesResponse`` carried by the terminal event; when a stream breaks after content,
+``StreamInterruptedError.partial`` is its :meth:`~ResponsesAccumulator.partial`, the response so far.
 """
 
 from __future__ import annotations
@@ -99,6 +100,21 @@ class ResponsesAccumulator:
             data["usage"] = self._usage.model_dump(exclude_none=True)
         return ResponsesResponse.model_validate(data)
 
+    def partial(self) -> Optional[ResponsesResponse]:
+        """The response so far (``None`` before the first event): the latest response object (its
+        ``status`` as the stream last said, e.g. ``in_progress``) holding the text streamed so far."""
+        if not self.event_count:
+            return None
+        response = self.response()
+        text = self._text.value()
+        if not text or response.output_text == text:
+            return response
+        data = response.model_dump(exclude_unset=True)
+        output = [item for item in data.get("output") or [] if item.get("type") != "message"]
+        message = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]}
+        data["output"] = [*output, message]
+        return ResponsesResponse.model_validate(data)
+
 
 class ResponsesEventDecoder(EventDecoder[ResponsesStreamEvent]):
     """Responses SSE: one ``ResponsesStreamEvent`` per frame; ``[DONE]`` or a terminal event ends it."""
@@ -128,6 +144,9 @@ class ResponsesEventDecoder(EventDecoder[ResponsesStreamEvent]):
 
     def final(self) -> ResponsesResponse:
         return self.accumulator.response()
+
+    def partial(self) -> Optional[ResponsesResponse]:
+        return self.accumulator.partial()
 
 
 class ResponsesStream(Stream[ResponsesStreamEvent]):

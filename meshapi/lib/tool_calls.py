@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, Literal, Optional, TypedDict, Union
 
 from .._errors import InvalidParamsError
-from .tool_schema import FunctionTool
+from .tool_schema import FunctionTool, ToolContext
 
 __all__ = [
     "RUN_OPTION_NAMES",
@@ -73,6 +73,18 @@ class PendingToolCall:
     tool: Optional[FunctionTool]
     kwargs: Optional[Dict[str, Any]] = None
     error: Optional[str] = None
+    context: Optional[ToolContext] = None  # made when the call starts; ``cancelled`` set when given up
+
+    def start(self) -> ToolContext:
+        """The call's context (``ToolContext``), made on first use."""
+        if self.context is None:
+            self.context = ToolContext(self.id, self.name)
+        return self.context
+
+    def give_up(self) -> None:
+        """Tell a running call it was given up (timed out, the run closed): ``context.cancelled`` set."""
+        if self.context is not None:
+            self.context.cancelled.set()
 
     @property
     def parsed_arguments(self) -> Optional[Dict[str, Any]]:

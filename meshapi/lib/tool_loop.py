@@ -6,7 +6,9 @@ a tool's ``max_uses``), the stall guard (the same call three times, or an A-B-A-
 decision, the text a tool's failure becomes, and *sealing*: whatever stops a run (an error, a
 cancellation, Ctrl-C, a limit), every tool call in the transcript gets a result, so the transcript can
 always be sent again (a strict server answers 400 to a call without its result). :class:`RunState`
-holds all of it; the runners only send requests and call functions.
+holds all of it, and each turn's cost (known from the reply, or filled from one lookup by request id
+when the run ends); :class:`CallRound` is the bookkeeping of one turn's calls (asked, run, answered in
+order). The runners only send requests and call functions.
 
 The wire shape of a turn is an adapter's business (:class:`ChatWire` here, ``ResponsesWire`` in
 ``tool_responses.py``), so one state serves both APIs.
@@ -20,10 +22,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .._errors import InvalidParamsError, ToolLoopError, ToolLoopLimitError
-from .tool_calls import RUN_OPTION_NAMES, PendingToolCall, RunOptions, ToolDecision, ToolResult
+from .tool_calls import RUN_OPTION_NAMES, PendingToolCall, RunOptions, ToolDecision, ToolResult, decide
+from .tool_events import ToolCallFinished, ToolCallStarted, finished
 from .tool_schema import FunctionTool, ToolArgumentsError, as_tool
 
-__all__ = ["LIMIT_PROMPT", "ChatWire", "RunState", "start_run"]
+__all__ = ["LIMIT_PROMPT", "CallRound", "ChatWire", "RunState", "start_run"]
 
 LIMIT_PROMPT = "You have reached the limit of tool calls for this task. Answer now without calling any tool."
 
@@ -43,6 +46,7 @@ def start_run(wire: Any, params: Any, kwargs: Mapping[str, Any], response_format
     request.pop("stream", None)
     if response_format is not None:
         request["response_format"] = response_format
+    wire.ask_format(request)
     tools = request.pop("tools", None) or []
     return RunState.start(wire, request, tools, options)
 
@@ -51,6 +55,12 @@ class ChatWire:
     """Chat Completions turns: ``messages`` in, ``choices[0].message.tool_calls`` out, ``role: tool`` results."""
 
     transcript_key = "messages"
+
+    def ask_format(self, request: Dict[str, Any]) -> None:
+        """Nothing to add: chat's ``response_format`` is a create keyword (``create`` parses the reply)."""
+
+    def typed(self, completion: Any) -> Any:
+        return completion
 
     def initial(self, given: Any) -> List[Any]:
         return list(given or [])
@@ -145,7 +155,9 @@ class RunState:
     uses: Dict[str, int] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost: Optional[Decimal] = None
+    turn_costs: List[Optional[Decimal]] = field(default_factory=list)  # per turn; None: not known (yet)
+    turn_ids: List[Optional[str]] = field(default_factory=list)  # per turn: the request id it was served by
+    estimated_turns: int = 0  # turns whose cost is the catalog's estimate
     unplanned: Any = None  # a reply handed out whose calls are not planned yet
     asked_final: bool = False
     stopped: Optional[str] = None
@@ -187,19 +199,62 @@ class RunState:
             request.update(self.wire.ask_final()[1])
         return request
 
-    def record(self, completion: Any, cost: Any = None) -> None:
-        """Count a turn's reply: usage and cost (``cost``: a streamed turn's) added up."""
+    def record(self, completion: Any, cost: Any = None, request_id: Optional[str] = None) -> Any:
+        """Count a turn's reply: usage, and its cost when the reply carries one (``cost``: a streamed turn's;
+        ``request_id``: a streamed turn's, whose accumulated reply does not know it).
+
+        Returns the reply as the run hands it out (a Responses turn with ``text_format``: parsed).
+        """
+        completion = self.wire.typed(completion)
         self.completions.append(completion)
         self.unplanned = completion
         prompt, completion_tokens = self.wire.usage(completion)
         self.prompt_tokens += prompt
         self.completion_tokens += completion_tokens
         cost = cost if cost is not None else getattr(completion, "cost", None)
-        if cost is not None:
-            try:
-                self.cost = (self.cost or Decimal(0)) + Decimal(str(cost))
-            except (InvalidOperation, ValueError):
-                pass
+        try:
+            self.turn_costs.append(Decimal(str(cost)) if cost is not None else None)
+        except (InvalidOperation, ValueError):
+            self.turn_costs.append(None)
+        self.turn_ids.append(request_id or getattr(completion, "_request_id", None) or None)
+        return completion
+
+    # --- costs -------------------------------------------------------------------------------------
+    @property
+    def cost(self) -> Optional[Decimal]:
+        """Every known turn cost added up (``None`` when no turn's cost is known)."""
+        known = [cost for cost in self.turn_costs if cost is not None]
+        return sum(known, Decimal(0)) if known else None
+
+    @property
+    def cost_estimated(self) -> bool:
+        """Whether ``cost`` is not exact: a turn's cost is the catalog's estimate, or is not known."""
+        return self.estimated_turns > 0 or any(cost is None for cost in self.turn_costs)
+
+    def cost_query(self) -> Optional[Tuple[List[str], Dict[str, Dict[str, Any]]]]:
+        """The request ids (and estimate hints: model, tokens) of the turns whose cost is not known, or ``None``."""
+        ids: List[str] = []
+        hints: Dict[str, Dict[str, Any]] = {}
+        for completion, cost, request_id in zip(self.completions, self.turn_costs, self.turn_ids):
+            if cost is None and request_id is not None:
+                ids.append(request_id)
+                prompt, completion_tokens = self.wire.usage(completion)
+                hint: Dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion_tokens}
+                model = getattr(completion, "model", None)
+                if isinstance(model, str) and model:
+                    hint["model"] = model
+                hints[request_id] = hint
+        return (ids, hints) if ids else None
+
+    def apply_costs(self, lookup: Any) -> None:
+        """Fill the unknown turn costs from a ``CostLookup`` (``None``: the lookup failed; they stay unknown)."""
+        if lookup is None:
+            return
+        for turn, request_id in enumerate(self.turn_ids):
+            found = lookup.get(request_id) if request_id is not None else None
+            if self.turn_costs[turn] is None and found is not None and found.cost_usd is not None:
+                self.turn_costs[turn] = found.cost_usd
+                self.estimated_turns += 1 if found.estimated else 0
 
     def plan(self, completion: Any) -> List[PendingToolCall]:
         """The calls to run after this reply (``[]`` and ``done`` when it is the answer).
@@ -298,6 +353,12 @@ class RunState:
     def seal_interrupted(self, exc: BaseException) -> None:
         self.seal(f"not run: the run was interrupted ({type(exc).__name__})")
 
+    def end_if_stopped(self) -> None:
+        """After a turn's calls: a hook's stop ends the run here (the transcript sealed)."""
+        if self.stopped is not None:
+            self.seal(f"not run: {self.stopped}")
+            self.done = True
+
     def denied(self, call: PendingToolCall, decision: ToolDecision) -> Optional[ToolResult]:
         """The result of a call the hook did not allow (``None``: it may run); a stop ends the run."""
         if decision.action == "allow":
@@ -305,6 +366,47 @@ class RunState:
         if decision.action == "stop":
             self.stopped = decision.message
         return ToolResult(call.id, call.name, decision.message, is_error=True)
+
+
+class CallRound:
+    """One turn's tool calls on their way to results: asked about, run, answered in the model's order.
+
+    The runners' loop over it: ``decide(call, verdict)`` for each call of ``to_ask`` (the hook's verdict;
+    ``None`` without a hook) until it returns ``False``; ``started()``; run ``runnable`` into ``results``;
+    then ``answer()`` (in a ``finally``: whatever ran is in the transcript) gives the finished events.
+    """
+
+    def __init__(self, state: RunState, turn: int, calls: Sequence[PendingToolCall]) -> None:
+        self.state = state
+        self.turn = turn
+        self.calls = list(calls)
+        self.results: Dict[str, ToolResult] = {
+            c.id: ToolResult(c.id, c.name, c.error, is_error=True) for c in calls if c.error is not None
+        }
+        self.to_ask = [c for c in calls if c.error is None]
+        self.runnable: List[PendingToolCall] = []
+
+    def decide(self, call: PendingToolCall, verdict: Any) -> bool:
+        """Take the hook's verdict on ``call``; ``False`` when it stopped the run (ask no further)."""
+        denied = self.state.denied(call, decide(verdict))
+        if denied is None:
+            self.runnable.append(call)
+            return True
+        self.results[call.id] = denied
+        return self.state.stopped is None
+
+    def started(self) -> List[ToolCallStarted]:
+        """The started events of the calls about to run (none when the run was stopped)."""
+        if self.state.stopped is not None:
+            self.runnable = []
+        return [ToolCallStarted(self.turn, c.id, c.name, c.parsed_arguments) for c in self.runnable]
+
+    def answer(self) -> List[ToolCallFinished]:
+        """Every result into the transcript, in the model's order; their finished events."""
+        done = [self.results[c.id] for c in self.calls if c.id in self.results]
+        for result in done:
+            self.state.add(result)
+        return [finished(self.turn, result) for result in done]
 
 
 def _toolsets(tools: Sequence[Any]) -> List[Any]:

@@ -5,13 +5,16 @@ once for the Responses API: the transcript is ``input`` (a string becomes one us
 are the ``function_call`` output items, a result is a ``function_call_output`` item, function tools are
 sent flat (``{"type": "function", "name": ...}``), and hosted tool types (``{"type": "mcp", ...}``,
 ``web_search``, ...) are offered as given and never run here. Output items are kept as plain dicts in
-the transcript, so it can be sent again as ``input``.
+the transcript, so it can be sent again as ``input``. With ``text_format`` (as ``responses.parse()``
+takes it) every turn asks for that structured answer and each reply is a ``ParsedResponse``: the final
+one's ``output_parsed`` is the typed answer (``None`` on turns that call tools: only an answer is parsed).
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .._errors import InvalidParamsError
 from .tool_loop import LIMIT_PROMPT
 
 __all__ = ["ResponsesWire"]
@@ -37,6 +40,41 @@ class ResponsesWire:
     """Responses turns: ``input`` in, ``function_call`` items out, ``function_call_output`` results."""
 
     transcript_key = "input"
+
+    def __init__(self, text_format: Any = None) -> None:
+        self.format: Any = None
+        if text_format is not None:
+            from ._parsing import ResponseFormat
+
+            self.format = ResponseFormat.of(text_format, dict_is_schema=True)
+
+    def ask_format(self, request: Dict[str, Any]) -> None:
+        """Put ``text_format``'s schema in the request's ``text.format`` (as ``responses.parse()`` does)."""
+        if self.format is None:
+            return
+        given: Any = request.get("text")
+        dump = getattr(given, "model_dump", None)
+        text: Dict[str, Any] = dict(dump(exclude_none=True) if callable(dump) else given or {})
+        if "format" in text:
+            raise InvalidParamsError(
+                "run_tools(text_format=...) sets text.format: pass the format there only"
+            )
+        text["format"] = {"type": "json_schema", **self.format.wire["json_schema"]}
+        request["text"] = text
+
+    def typed(self, response: Any) -> Any:
+        """A turn's reply as a ``ParsedResponse`` with ``output_parsed`` when ``text_format`` was given.
+
+        Raises ``StructuredOutputError`` when the answer's text does not fit (or is a refusal).
+        """
+        if self.format is None:
+            return response
+        from ..types.responses import ParsedResponse
+        from .responses_parse import apply_output_parsed
+
+        parsed: Any = ParsedResponse.model_validate(response.model_dump(exclude_unset=True))
+        parsed._request_id, parsed._response = response._request_id, response._response
+        return parsed if self.calls(parsed) else apply_output_parsed(parsed, self.format)
 
     def initial(self, given: Any) -> List[Any]:
         if given is None:

@@ -3,7 +3,9 @@
 Why this exists: the blocking half of the tool runner. Every rule (limits, stall guard, approval,
 sealing, result text) is in ``tool_loop.py``; this module only calls the client's own ``create`` once per
 turn (so retries, the fallback chain, hooks and tracing apply to each turn) and calls the tool functions:
-one after the other, or ``parallel`` in threads, each within ``tool_timeout``.
+one after the other, or ``parallel`` in threads, each within ``tool_timeout``. A call past its timeout
+is given up: its result says it timed out, its ``ToolContext.cancelled`` is set, and its daemon thread
+is left to end (Python cannot kill a thread), so the run goes on at once.
 
 :class:`RunnerBase` holds what both runners show (``messages``, ``usage``, ``cost_usd``, ...).
 """
@@ -15,11 +17,11 @@ import inspect
 import threading
 import time
 from decimal import Decimal
-from typing import Any, Callable, Dict, Generator, Generic, Iterator, List, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, Generator, Generic, Iterator, List, Optional, TypeVar
 
-from .tool_calls import PendingToolCall, ToolResult, decide, error_text, result_text, tool_span
-from .tool_events import ContentDelta, ToolCallStarted, ToolRunEvent, TurnFinished, finished
-from .tool_loop import RunState
+from .tool_calls import PendingToolCall, ToolResult, error_text, result_text, tool_span
+from .tool_events import ContentDelta, ToolRunEvent, TurnFinished
+from .tool_loop import CallRound, RunState
 
 __all__ = ["R", "RunnerBase", "ToolRunner", "ToolStreamRunner", "run_sync_call"]
 
@@ -53,8 +55,18 @@ class RunnerBase(Generic[R]):
 
     @property
     def cost_usd(self) -> Optional[Decimal]:
-        """The cost the gateway reported for the turns, added up (``None`` when no turn reported one)."""
+        """What the turns cost, added up (``None`` when no turn's cost is known).
+
+        A streamed turn reports its cost; the others are looked up by request id in the usage events
+        when the run ends (as ``client.costs.lookup()`` does: one walk for the whole run), else priced
+        from the catalog (``cost_estimated`` then says so).
+        """
         return self._state.cost
+
+    @property
+    def cost_estimated(self) -> bool:
+        """Whether ``cost_usd`` is not exact: a turn's cost is a catalog estimate, or is not known."""
+        return self._state.cost_estimated
 
     @property
     def stop_reason(self) -> Optional[str]:
@@ -68,7 +80,7 @@ def run_sync_call(call: PendingToolCall, tracebacks: bool) -> ToolResult:
     started = time.monotonic()
     with tool_span(call.name, call.id):
         try:
-            value = call.tool.invoke(call.kwargs)
+            value = call.tool.invoke(call.kwargs, call.start())
             if inspect.isawaitable(value):
                 value = asyncio.run(_awaited(value))
             return ToolResult(
@@ -94,9 +106,12 @@ class _SyncRun(RunnerBase[R]):
 
     _stream = False
 
-    def __init__(self, create: Callable[..., Any], state: RunState) -> None:
+    def __init__(
+        self, create: Callable[..., Any], state: RunState, costs: Optional[Callable[..., Any]] = None
+    ) -> None:
         self._create = create
         self._state = state
+        self._costs = costs  # (request ids, hints) -> CostLookup or None: the turns' costs, at the end
         self._events = self._run()
 
     def close(self) -> None:
@@ -114,7 +129,7 @@ class _SyncRun(RunnerBase[R]):
     def _turn(self, turn: int) -> Generator[ToolRunEvent, None, Any]:
         request = self._state.next_request()
         if not self._stream:
-            return self._create(**request), None
+            return self._create(**request), None, None
         wire = self._state.wire
         cost = None
         with self._create(stream=True, **request) as stream:
@@ -123,56 +138,40 @@ class _SyncRun(RunnerBase[R]):
                 text = wire.stream_text(item)
                 if text:
                     yield ContentDelta(turn, text)
-            return wire.stream_final(stream), cost
+            return wire.stream_final(stream), cost, stream.request_id
 
     def _run(self) -> Generator[ToolRunEvent, None, None]:
         state = self._state
         try:
             while not state.done:
                 turn = len(state.completions)
-                completion, cost = yield from self._turn(turn)
-                state.record(completion, cost)
+                completion, cost, request_id = yield from self._turn(turn)
+                completion = state.record(completion, cost, request_id)
                 yield TurnFinished(turn, completion)
                 calls = state.plan(completion)
                 if calls:
-                    yield from self._run_calls(turn, calls)
-                if state.stopped is not None:
-                    state.seal(f"not run: {state.stopped}")
-                    state.done = True
+                    yield from self._run_calls(CallRound(state, turn, calls))
+                state.end_if_stopped()
+            query = state.cost_query()
+            if query is not None and self._costs is not None:
+                state.apply_costs(self._costs(*query))
         except BaseException as exc:  # an error, Ctrl-C, close(): every call gets its result
             state.seal_interrupted(exc)
             raise
         finally:
             state.release()
 
-    def _run_calls(self, turn: int, calls: Sequence[PendingToolCall]) -> Generator[ToolRunEvent, None, None]:
-        state = self._state
-        hook = state.options.on_tool_call
-        results: Dict[str, ToolResult] = {}
-        runnable: List[PendingToolCall] = []
+    def _run_calls(self, calls: CallRound) -> Generator[ToolRunEvent, None, None]:
+        hook = self._state.options.on_tool_call
         try:
-            for call in calls:
-                if call.error is not None:
-                    results[call.id] = ToolResult(call.id, call.name, call.error, is_error=True)
-                    continue
-                denied = state.denied(call, decide(hook(call))) if hook is not None else None
-                if denied is not None:
-                    results[call.id] = denied
-                    if state.stopped is not None:
-                        break
-                    continue
-                runnable.append(call)
-            if state.stopped is None:
-                for call in runnable:
-                    yield ToolCallStarted(turn, call.id, call.name, call.parsed_arguments)
-                self._execute(runnable, results)
+            for call in calls.to_ask:
+                if not calls.decide(call, hook(call) if hook is not None else None):
+                    break
+            yield from calls.started()
+            self._execute(calls.runnable, calls.results)
         finally:
-            for call in calls:
-                if call.id in results:
-                    state.add(results[call.id])
-        for call in calls:
-            if call.id in results:
-                yield finished(turn, results[call.id])
+            done = calls.answer()
+        yield from done
 
     def _execute(self, calls: List[PendingToolCall], results: Dict[str, ToolResult]) -> None:
         options = self._state.options
@@ -195,13 +194,19 @@ class _SyncRun(RunnerBase[R]):
             done[call.id] = run_sync_call(call, tracebacks)
 
         threads = [threading.Thread(target=work, args=(c,), daemon=True, name="meshapi-tool") for c in calls]
-        for thread in threads:
+        for call, thread in zip(calls, threads):
+            call.start()  # the context exists before the thread does: give_up() always reaches it
             thread.start()
         deadline = None if timeout is None else time.monotonic() + timeout
-        for call, thread in zip(calls, threads):
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
-            found = done.get(call.id)
-            results[call.id] = found if found is not None else timed_out(call, timeout or 0.0)
+        try:
+            for call, thread in zip(calls, threads):
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+                found = done.get(call.id)
+                results[call.id] = found if found is not None else timed_out(call, timeout or 0.0)
+        finally:  # past the deadline, or the run interrupted (Ctrl-C): calls still running are given up
+            for call in calls:
+                if call.id not in done:
+                    call.give_up()
 
 
 class ToolRunner(_SyncRun[R]):

@@ -9,7 +9,8 @@ parameters'), by one pydantic model made from the signature.
 A :class:`FunctionTool` is also a read-only mapping equal to the wire tool (``{"type": "function",
 "function": {...}}``), so it can be passed to ``create(tools=[...])`` as it is; calling it calls the
 function. Arguments that do not validate raise :class:`ToolArgumentsError`, whose text the runner sends
-back to the model as the tool's result so it can correct itself.
+back to the model as the tool's result so it can correct itself. A parameter annotated
+:class:`ToolContext` is left out of the schema: the runner passes the call's context there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
+import threading
 import typing
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Type
 
@@ -25,11 +27,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from .._errors import InvalidParamsError
 from ._parsing import to_strict_json_schema
 
-__all__ = ["FunctionTool", "ToolArgumentsError", "as_tool", "tool"]
+__all__ = ["FunctionTool", "ToolArgumentsError", "ToolContext", "as_tool", "tool"]
 
 _ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$")
 _ARG_LINE = re.compile(r"^\s+(\*{0,2}\w+)(?:\s*\([^)]*\))?\s*:\s*(.+)$")
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ToolContext:
+    """What a tool may ask for with a parameter annotated ``ToolContext`` (not in its schema): its call.
+
+    ``cancelled`` is a ``threading.Event`` the runner sets when the call is given up: its ``tool_timeout``
+    passed, or the run was closed, cancelled or interrupted while it ran. Python cannot stop a thread from
+    outside, so a sync tool that runs long should check ``cancelled.is_set()`` (or wait on it instead of
+    sleeping) and return; until it does, its thread keeps running (a daemon thread: it never holds the
+    run, nor the interpreter's exit).
+    """
+
+    def __init__(self, call_id: str = "", name: str = "") -> None:
+        self.call_id = call_id
+        self.name = name
+        self.cancelled = threading.Event()
+
+    def __repr__(self) -> str:
+        return (
+            f"ToolContext(call_id={self.call_id!r}, name={self.name!r}, cancelled={self.cancelled.is_set()})"
+        )
 
 
 class ToolArgumentsError(ValueError):
@@ -81,8 +104,18 @@ def _described(annotation: Any, description: Optional[str]) -> Any:
     return annotation
 
 
+def _context_parameter(fn: Callable[..., Any]) -> Optional[str]:
+    """The name of ``fn``'s parameter annotated :class:`ToolContext`, or ``None``."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:
+        return None
+    return next((name for name, hint in hints.items() if hint is ToolContext), None)
+
+
 def _arguments_model(fn: Callable[..., Any], name: str, arg_docs: Dict[str, str]) -> Type[BaseModel]:
-    """A pydantic model of ``fn``'s parameters (``*args`` / ``**kwargs`` are not allowed)."""
+    """A pydantic model of ``fn``'s parameters (``*args`` / ``**kwargs`` are not allowed; a
+    :class:`ToolContext` parameter is the runner's, not the model's)."""
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception as exc:
@@ -91,6 +124,8 @@ def _arguments_model(fn: Callable[..., Any], name: str, arg_docs: Dict[str, str]
     for param in inspect.signature(fn).parameters.values():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             raise InvalidParamsError(f"tool {name!r}: *{param.name} cannot be described to a model")
+        if hints.get(param.name) is ToolContext:
+            continue
         annotation = _described(hints.get(param.name, Any), arg_docs.get(param.name))
         default = ... if param.default is param.empty else param.default
         fields[param.name] = (annotation, default)
@@ -139,6 +174,7 @@ class FunctionTool(Mapping[str, Any]):
         method = _own_call(fn) if call_with_model else None
         self.is_async = inspect.iscoroutinefunction(method if method is not None else fn)
         self._call_with_model = call_with_model
+        self.context_parameter = None if call_with_model else _context_parameter(fn)
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
@@ -179,10 +215,13 @@ class FunctionTool(Mapping[str, Any]):
             return {"__model__": model}
         return {key: getattr(model, key) for key in type(model).model_fields}
 
-    def invoke(self, kwargs: Dict[str, Any]) -> Any:
-        """Call the function with what :meth:`validate` returned (an awaitable for async tools)."""
+    def invoke(self, kwargs: Dict[str, Any], context: Optional[ToolContext] = None) -> Any:
+        """Call the function with what :meth:`validate` returned (an awaitable for async tools); a
+        ``ToolContext`` parameter gets ``context`` (a fresh one when none is given)."""
         if self._call_with_model:
             return kwargs["__model__"]()
+        if self.context_parameter is not None:
+            kwargs = {**kwargs, self.context_parameter: context or ToolContext()}
         return self.fn(**kwargs)
 
 

@@ -62,6 +62,7 @@ class ChatToolRuns(ChatMaps):
 
     if TYPE_CHECKING:
         create: Callable[..., Any]  # the resource's own: each turn calls it
+        _http: Any
 
     @overload
     def run_tools(
@@ -94,13 +95,18 @@ class ChatToolRuns(ChatMaps):
         ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
         ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
         ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
-        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. ``cost_usd`` adds up every turn's cost (looked
+        up by request id when the run ends; ``cost_estimated`` when not exact). Nothing is sent before the runner is
         iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
         events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
-        "Tools that run themselves".
+        "Tools that run themselves". ``cost_usd`` adds up every turn's cost (a plain turn's looked up by
+        its request id when the run ends; ``cost_estimated`` when the total is not exact).
         """
+        from ._cost_walk import turn_costs  # here: a chat program that runs no tools never loads it
+
         state = start_run(ChatWire(), params, kwargs, response_format)
-        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
+        runner = ToolStreamRunner if stream else ToolRunner
+        return runner(self.create, state, turn_costs(self._http))
 
 
 class AsyncChatToolRuns(AsyncChatMaps):
@@ -109,6 +115,7 @@ class AsyncChatToolRuns(AsyncChatMaps):
 
     if TYPE_CHECKING:
         create: Callable[..., Any]  # the resource's own: each turn calls it
+        _http: Any
 
     @overload
     def run_tools(
@@ -141,11 +148,16 @@ class AsyncChatToolRuns(AsyncChatMaps):
         ``tools``: ``@meshapi.tool`` functions, pydantic models with ``__call__``, dicts with a
         ``callable``, toolsets (``meshapi.mcp.MCPToolset``). Options: ``max_iterations`` (10),
         ``max_tool_calls``, ``parallel``, ``tool_timeout``, ``on_tool_call`` (approval hook), ``on_limit``
-        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. Nothing is sent before the runner is
+        (``"raise"`` or ``"final_answer"``), ``tool_tracebacks``. ``cost_usd`` adds up every turn's cost (looked
+        up by request id when the run ends; ``cost_estimated`` when not exact). Nothing is sent before the runner is
         iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
         events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
-        "Tools that run themselves".
+        "Tools that run themselves". ``cost_usd`` adds up every turn's cost (a plain turn's looked up by
+        its request id when the run ends; ``cost_estimated`` when the total is not exact).
         """
         _lazy.load()  # the runner's names (its turns await the warm-up like create does)
+        from ._cost_walk import async_turn_costs  # here: a chat program that runs no tools never loads it
+
         state = start_run(ChatWire(), params, kwargs, response_format)
-        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
+        runner = AsyncToolStreamRunner if stream else AsyncToolRunner
+        return runner(self.create, state, async_turn_costs(self._http))

@@ -39,6 +39,7 @@ from ._base import (
     Views,
     view,
 )
+from ._cost_walk import async_turn_costs, turn_costs
 from ._response_jobs import PATH as _PATH
 from ._response_jobs import TERMINAL_RESPONSE_STATUSES as TERMINAL_RESPONSE_STATUSES
 from ._response_jobs import AsyncResponseJobs, ResponseJobs
@@ -176,6 +177,7 @@ class ResponsesResource(ResponseJobs, SyncAPIResource["ResponsesViews[Raw]", "Re
         params: Optional[ResponsesParams] = None,
         *,
         stream: Literal[False] = False,
+        text_format: None = None,
         **kwargs: Unpack[ResponsesToolRunArgs],
     ) -> ToolRunner[ResponsesResponse]: ...
     @overload
@@ -183,24 +185,47 @@ class ResponsesResource(ResponseJobs, SyncAPIResource["ResponsesViews[Raw]", "Re
         self,
         params: Optional[ResponsesParams] = None,
         *,
+        stream: Literal[False] = False,
+        text_format: Type[T],
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> ToolRunner[ParsedResponse[T]]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
         stream: Literal[True],
+        text_format: None = None,
         **kwargs: Unpack[ResponsesToolRunArgs],
     ) -> ToolStreamRunner[ResponsesResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[True],
+        text_format: Type[T],
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> ToolStreamRunner[ParsedResponse[T]]: ...
     def run_tools(
         self,
         params: Optional[ResponsesParams] = None,
         *,
         stream: bool = False,
+        text_format: Any = None,
         **kwargs: Unpack[ResponsesToolRunArgs],
-    ) -> Union[ToolRunner[ResponsesResponse], ToolStreamRunner[ResponsesResponse]]:
+    ) -> Union[ToolRunner[Any], ToolStreamRunner[Any]]:
         """Run the Responses API's function tools: each turn through :meth:`create`, the calls run here.
 
         The same runner as ``chat.completions.run_tools`` (tools, options, ``stream=True`` events); its
         transcript is ``messages`` (``input`` items: ``function_call`` / ``function_call_output``). Hosted
-        tool types (``{"type": "mcp", ...}``) are offered as given, never run here.
+        tool types (``{"type": "mcp", ...}``) are offered as given, never run here. ``text_format`` (as
+        :meth:`parse` takes it) asks for a structured answer: each turn is a ``ParsedResponse``, the final
+        one's ``output_parsed`` the typed answer (``StructuredOutputError`` when it does not fit).
         """
-        state = start_run(ResponsesWire(), params, kwargs, None)
-        return ToolStreamRunner(self.create, state) if stream else ToolRunner(self.create, state)
+        state = start_run(ResponsesWire(text_format), params, kwargs, None)
+        runner = ToolStreamRunner if stream else ToolRunner
+        return runner(self.create, state, turn_costs(self._http))
 
 
 class AsyncResponsesResource(
@@ -311,6 +336,7 @@ class AsyncResponsesResource(
         params: Optional[ResponsesParams] = None,
         *,
         stream: Literal[False] = False,
+        text_format: None = None,
         **kwargs: Unpack[ResponsesToolRunArgs],
     ) -> AsyncToolRunner[ResponsesResponse]: ...
     @overload
@@ -318,24 +344,47 @@ class AsyncResponsesResource(
         self,
         params: Optional[ResponsesParams] = None,
         *,
+        stream: Literal[False] = False,
+        text_format: Type[T],
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> AsyncToolRunner[ParsedResponse[T]]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
         stream: Literal[True],
+        text_format: None = None,
         **kwargs: Unpack[ResponsesToolRunArgs],
     ) -> AsyncToolStreamRunner[ResponsesResponse]: ...
+    @overload
+    def run_tools(
+        self,
+        params: Optional[ResponsesParams] = None,
+        *,
+        stream: Literal[True],
+        text_format: Type[T],
+        **kwargs: Unpack[ResponsesToolRunArgs],
+    ) -> AsyncToolStreamRunner[ParsedResponse[T]]: ...
     def run_tools(
         self,
         params: Optional[ResponsesParams] = None,
         *,
         stream: bool = False,
+        text_format: Any = None,
         **kwargs: Unpack[ResponsesToolRunArgs],
-    ) -> Union[AsyncToolRunner[ResponsesResponse], AsyncToolStreamRunner[ResponsesResponse]]:
+    ) -> Union[AsyncToolRunner[Any], AsyncToolStreamRunner[Any]]:
         """Run the Responses API's function tools: each turn through :meth:`create`, the calls run here.
 
         The same runner as ``chat.completions.run_tools`` (tools, options, ``stream=True`` events); its
         transcript is ``messages`` (``input`` items: ``function_call`` / ``function_call_output``). Hosted
-        tool types (``{"type": "mcp", ...}``) are offered as given, never run here.
+        tool types (``{"type": "mcp", ...}``) are offered as given, never run here. ``text_format`` (as
+        :meth:`parse` takes it) asks for a structured answer: each turn is a ``ParsedResponse``, the final
+        one's ``output_parsed`` the typed answer (``StructuredOutputError`` when it does not fit).
         """
-        state = start_run(ResponsesWire(), params, kwargs, None)
-        return AsyncToolStreamRunner(self.create, state) if stream else AsyncToolRunner(self.create, state)
+        state = start_run(ResponsesWire(text_format), params, kwargs, None)
+        runner = AsyncToolStreamRunner if stream else AsyncToolRunner
+        return runner(self.create, state, async_turn_costs(self._http))
 
 
 class ResponsesViews(Views[M]):

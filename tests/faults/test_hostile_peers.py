@@ -317,3 +317,74 @@ async def test_events_reset_the_clock_and_a_slow_event_is_not_a_gap(tharness: Ha
         assert_pool_idle(client)
         await close(client)
     await tharness.assert_released()
+
+
+def _gzip_pieces(pieces: List[Tuple[float, bytes]]) -> List[Tuple[float, bytes]]:
+    """Each piece gzip-compressed as the next part of one body (a sync flush after each, so each chunk
+    inflates to exactly its piece)."""
+    deflate = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return [(delay, deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH)) for delay, data in pieces]
+
+
+GZIP_SSE = {**SSE, "Content-Encoding": "gzip"}
+CLOSING_GZIP_SSE = {**GZIP_SSE, "Connection": "close"}  # the peer closes each connection after its answer
+
+
+async def test_a_gzip_stream_fed_only_keepalives_times_out_at_its_idle_gap(tharness: Harness) -> None:
+    """The gap between events is judged on the inflated events: compressed keep-alives are still
+    keep-alives (a ``: ping`` every 0.2 s for up to 8 s holds no stream past ``stream_idle_timeout=1``)."""
+    with RawPeer(scripted_stream(_gzip_pieces([(0.2, b": ping\n\n")] * 40), GZIP_SSE)) as peer:
+        client = tharness.client(peer.base_url, timeout=10, max_retries=0)
+        started = time.monotonic()
+        stream = client.chat.completions.stream(model="m", messages=MESSAGES, stream_idle_timeout=1)
+        got: List[Any] = []
+        with pytest.raises(meshapi.StreamIdleTimeoutError) as info:
+            await drain(stream, got)
+        elapsed = time.monotonic() - started
+        assert 1.0 < elapsed < 1.6, elapsed
+        assert got == [] and stream.closed
+        assert "no event arrived within the 1 s stream_idle_timeout (only comments or keep-alives)" in str(
+            info.value
+        )
+        assert info.value.request_id == "req_hostile" and len(peer.requests) == 1
+        assert_pool_idle(client)
+        await close(client)
+    await tharness.assert_released()
+
+
+async def test_a_gzip_stream_is_read_inflated_with_keepalives_between_events(tharness: Harness) -> None:
+    pieces = [(0.0, b": ping\n\n"), (0.05, chunk_frame(0, "Hello ")), (0.05, b": ping\n\n")]
+    pieces += [(0.05, chunk_frame(1, "world")), (0.0, b"data: [DONE]\n\n")]
+    with RawPeer(scripted_stream(_gzip_pieces(pieces), GZIP_SSE)) as peer:
+        client = tharness.client(peer.base_url, timeout=10, max_retries=0)
+        got: List[Any] = []
+        await drain(client.chat.completions.stream(model="m", messages=MESSAGES, stream_idle_timeout=1), got)
+        assert text_of(got) == "Hello world" and len(peer.requests) == 1
+        assert_pool_idle(client)
+        await close(client)
+    await tharness.assert_released()
+
+
+async def test_a_gzip_stream_whose_first_event_is_an_error_frame_is_retried(tharness: Harness) -> None:
+    """The first-event retry looks at a compressed stream inflated: a retryable error frame first is
+    retried (one key), and the caller reads the second answer."""
+    frame = b'data: {"error": {"code": "provider_overloaded"}}\n\n'
+    first = scripted_stream(_gzip_pieces([(0.0, frame), (0.5, b": ping\n\n")]), CLOSING_GZIP_SSE)
+    done = [(0.0, chunk_frame(0, "after")), (0.0, b"data: [DONE]\n\n")]
+    second = scripted_stream(_gzip_pieces(done), CLOSING_GZIP_SSE)
+    answers = [first, second]
+
+    def behaviour(conn: Any, request: Any) -> None:
+        answers.pop(0)(conn, request)
+
+    with RawPeer(behaviour) as peer:
+        client = tharness.client(peer.base_url, timeout=10, max_retries=1)
+        got: List[Any] = []
+        await drain(client.chat.completions.stream(model="m", messages=MESSAGES), got)
+        assert text_of(got) == "after" and len(peer.requests) == 2
+        keys = {r.headers.get("idempotency-key") for r in peer.requests}
+        assert len(keys) == 1 and None not in keys
+        assert len(tharness.sleeps) == 1  # one backoff wait before the retry
+        assert_pool_idle(client)
+        await close(client)
+    await tharness.assert_released()

@@ -271,3 +271,34 @@ async def test_without_the_option_an_unopened_stream_raises(tharness: Harness, g
     with pytest.raises(meshapi.InvalidParamsError, match="stream_fallback_to_blocking"):
         await stream_chat(client, stream_fallback_to_blocking="yes")
     await tharness.assert_released(client)
+
+
+RESPONSES = "/v1/responses"
+
+
+def _streamed_text(events: List[Any]) -> str:
+    return "".join(e.delta for e in events if e.type == "response.output_text.delta")
+
+
+@pytest.mark.parametrize("fault", ["error_event_after", "drop_after_events"])
+async def test_a_responses_stream_broken_after_content_carries_partial(
+    tharness: Harness, gateway: Any, fault: str
+) -> None:
+    plan = {"error_event_after": 6, "error_code": "upstream_error"} if fault == "error_event_after" else {}
+    gateway.faults.add(RESPONSES, **(plan or {"drop_after_events": 6}))
+    client = tharness.client(gateway.base_url)
+    got: List[Any] = []
+    with pytest.raises(meshapi.StreamInterruptedError) as info:
+        await drain(
+            client.responses.stream(model=MODEL, input="Tell me a long story about the sea " * 8), got
+        )
+    seen = list(gateway.requests.filter(path=RESPONSES, method="POST"))
+    assert len(got) == 6 and len(seen) == 1 and tharness.sleeps == []  # never retried silently
+    text = _streamed_text(got)
+    assert text  # content had reached the caller
+    partial = info.value.partial
+    assert isinstance(partial, meshapi.types.ResponsesResponse)
+    assert partial.output_text == text
+    assert partial.id == got[0].response["id"] and partial.status == "in_progress"
+    assert info.value.request_id == seen[0].request_id
+    await tharness.assert_released(client)

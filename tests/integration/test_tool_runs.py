@@ -234,5 +234,6 @@ def test_each_turn_goes_through_the_clients_retries_and_hooks(gateway: Any, repl
         gateway.faults.add("/v1/chat/completions", status=503, times=1)  # the second one is retried
         final = run.until_done()
     assert final.choices[0].message.content == ANSWER
-    assert seen == [200, 503, 200]
-    assert len([r for r in list(gateway.requests)[since:] if r.path == "/v1/chat/completions"]) == 3
+    assert seen == [200, 503, 200, 200]  # the two turns (the second one retried), then the cost lookup
+    paths = [r.path for r in list(gateway.requests)[since:]]
+    assert paths == ["/v1/chat/completions"] * 3 + ["/v1/usage/events"]

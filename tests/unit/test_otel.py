@@ -113,6 +113,12 @@ def test_nothing_is_imported_or_traced_without_opentelemetry() -> None:
 def _tool_call_then_answer(request: httpx.Request) -> httpx.Response:
     import json
 
+    if request.url.path == "/v1/usage/events":  # the run's cost lookup when it ends
+        events = [
+            {"id": f"ue_{i}", "request_id": rid, "cost_usd": "0.01"}
+            for i, rid in enumerate(["req_answer", "req_call"])
+        ]
+        return httpx.Response(200, json={"events": events, "has_more": False})
     sent = json.loads(request.content)
     if sent["messages"][-1]["role"] == "tool":
         return httpx.Response(200, json=COMPLETION, headers={"x-request-id": "req_answer"})
@@ -132,7 +138,8 @@ async def test_a_tool_run_has_a_span_per_turn_and_per_tool_call(make_client: Any
     run = client.chat.completions.run_tools(model="m", messages=MESSAGES, tools=[double])
     await resolve(run.until_done())
     names = [span.name for span in spans.get_finished_spans()]
-    assert names == ["chat m", "execute_tool double", "chat m"]
+    assert names == ["chat m", "execute_tool double", "chat m", "usage"]  # then the lookup of its cost
+    assert str(run.cost_usd) == "0.02" and not run.cost_estimated
     tool_span = spans.get_finished_spans()[1]
     assert dict(tool_span.attributes) == {
         "gen_ai.operation.name": "execute_tool",

@@ -332,3 +332,70 @@ async def test_a_cancelled_async_run_is_sealed() -> None:
         "tool_call_id": "call_0_slow",
         "content": "not run: the run was interrupted (CancelledError)",
     }
+
+
+# --- costs of turns that carry none -------------------------------------------------------------------
+
+
+def _with_id(completion: ChatCompletionResponse, request_id: str) -> ChatCompletionResponse:
+    completion._request_id = request_id
+    return completion
+
+
+def _lookup(*costs: Any) -> Any:
+    from meshapi.types.usage import CostLookup
+
+    return CostLookup.model_validate({"costs": [dict(c) for c in costs], "pages_read": 1})
+
+
+def test_turn_costs_are_looked_up_once_at_the_end_and_estimates_are_marked() -> None:
+    script = Script(
+        _with_id(reply(("add", {"a": 1})), "req_1"),
+        _with_id(reply(("add", {"a": 2})), "req_2"),
+        _with_id(reply(content="3", cost="0.25"), "req_3"),  # a turn that carries its cost is not asked for
+    )
+    asked: List[Any] = []
+
+    def costs(ids: List[str], hints: Dict[str, Any]) -> Any:
+        asked.append((ids, hints))
+        return _lookup(
+            {"request_id": "req_1", "cost_usd": "0.5", "estimated": False},
+            {"request_id": "req_2", "cost_usd": "0.125", "estimated": True},
+        )
+
+    run = ToolRunner(
+        script, start_run(ChatWire(), None, {"model": "m", "messages": [USER], "tools": [add]}, None), costs
+    )
+    assert run.cost_usd is None and run.cost_estimated is False  # nothing ran yet
+    run.until_done()
+    hint = {"model": "m", "prompt_tokens": 10, "completion_tokens": 2}
+    assert asked == [(["req_1", "req_2"], {"req_1": hint, "req_2": hint})]
+    assert run.cost_usd == Decimal("0.875")
+    assert run.cost_estimated is True  # req_2's cost is the catalog's estimate
+
+
+async def test_a_failed_lookup_leaves_the_total_partial_and_not_exact() -> None:
+    script = AsyncScript(
+        _with_id(reply(("add", {"a": 1})), "req_1"), _with_id(reply(content="2", cost="0.5"), "req_2")
+    )
+
+    async def costs(ids: List[str], hints: Dict[str, Any]) -> Any:
+        assert ids == ["req_1"]
+        return None  # the lookup failed (no usage API behind the base URL)
+
+    state = start_run(ChatWire(), None, {"model": "m", "messages": [USER], "tools": [add]}, None)
+    run = AsyncToolRunner(script, state, costs)
+    await run.until_done()
+    assert run.cost_usd == Decimal("0.5")
+    assert run.cost_estimated is True
+
+
+def test_exact_costs_found_for_every_turn_are_not_estimated() -> None:
+    script = Script(_with_id(reply(content="done"), "req_9"))
+    run = ToolRunner(
+        script,
+        start_run(ChatWire(), None, {"model": "m", "messages": [USER], "tools": [add]}, None),
+        lambda ids, hints: _lookup({"request_id": "req_9", "cost_usd": "0.001", "estimated": False}),
+    )
+    run.until_done()
+    assert (run.cost_usd, run.cost_estimated) == (Decimal("0.001"), False)

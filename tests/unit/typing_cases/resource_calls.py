@@ -64,6 +64,11 @@ def sync_calls(client: MeshAPI) -> None:
     not_parsed: ParsedResponse[int] = client.responses.parse(input="hi", text_format=City)  # wrong
     client.responses.parse(input="hi", text_format=City, max_output_tokens="5")  # wrong
     print(not_parsed)
+    typed_run = client.responses.run_tools(input="hi", tools=[], text_format=City).until_done()
+    answer: Optional[City] = typed_run.output_parsed
+    plain_run: ResponsesResponse = client.responses.run_tools(input="hi", tools=[]).until_done()
+    print(plain_run.output_parsed)  # wrong
+    print(answer)
     not_a_stream: ResponsesResponse = client.responses.create(input="hi", stream=True)  # wrong
     not_a_reply: CompareStream = client.compare.create(models=["a"], messages=[])  # wrong
     not_images: ImageGenerationResponse = client.images.generate(prompt="a cat", stream=True)  # wrong
@@ -92,6 +97,9 @@ async def async_calls(client: AsyncMeshAPI) -> None:
     print(vectors, events, compared, images)
     parsed: ParsedResponse[City] = await client.responses.parse(input="hi", text_format=City)
     print(parsed.output_parsed)
+    run = client.responses.run_tools(input="hi", tools=[], text_format=City, stream=True)
+    final: ParsedResponse[City] = await run.until_done()
+    print(final.output_parsed)
     sync_stream: ImageStream = await client.images.generate(prompt="a cat", stream=True)  # wrong
     print(sync_stream)
     await client.embeddings.create(model="m", input="a", encoding_format="hex")  # wrong
