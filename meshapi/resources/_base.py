@@ -51,6 +51,7 @@ from typing import (
 
 import httpx
 
+from .._core.request import path_param
 from .._errors import InvalidParamsError
 from .._transport.client import AsyncHttpClient, SyncHttpClient
 
@@ -70,6 +71,7 @@ __all__ = [
     "Views",
     "cursor_query",
     "keyword_signature",
+    "model_path",
     "spell_out_keywords",
     "sub_views",
     "view",
@@ -139,6 +141,18 @@ def cursor_query(after: Optional[str], limit: Optional[int]) -> Optional[Dict[st
             raise InvalidParamsError(f"limit must be a positive integer, got {limit!r}")
         query["limit"] = str(limit)
     return query or None
+
+
+def model_path(model: object, *, name: str = "model", what: Optional[str] = None) -> str:
+    """``/v1/models/{id}`` for ``client.models``, ``costs.lookup`` hints and ``chat.completions.map`` prices.
+
+    The id may contain ``/`` (``openai/gpt-4o``, docs/protocol.md's model table): each part is escaped as
+    one path segment (``path_param(part, name=name)``). A blank id (``""``, ``"/"``, not a string) raises
+    ``InvalidParamsError("<what> must be a non-empty string, got ...")``, ``what`` defaulting to ``name``.
+    """
+    if not isinstance(model, str) or not model.strip("/ "):
+        raise InvalidParamsError(f"{what or name} must be a non-empty string, got {model!r}")
+    return "/v1/models/" + "/".join(path_param(part, name=name) for part in model.split("/"))
 
 
 # --- the typed views ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from .._core.request import CallOptions, call_options, dump_body, path_param
+from .._core.request import CallOptions, call_options, dump_body
 from .._core.response import decode_money_model
 from .._errors import InvalidParamsError, NotFoundError
 from ..lib.pricing import estimate_cost
@@ -36,6 +36,7 @@ from ._base import (
     SyncAPIResource,
     Unpack,
     Views,
+    model_path,
     view,
 )
 
@@ -43,12 +44,6 @@ __all__ = ["AsyncCostsResource", "CostsResource"]
 
 _EVENTS = "/v1/usage/events"
 _MAX_PAGE = 200
-
-
-def _model_path(model: str) -> str:
-    if not isinstance(model, str) or not model.strip("/ "):
-        raise InvalidParamsError(f"hints: model must be a non-empty string, got {model!r}")
-    return "/v1/models/" + "/".join(path_param(part, name="model") for part in model.split("/"))
 
 
 def _ids(request_ids: Iterable[str]) -> List[str]:
@@ -192,7 +187,8 @@ class CostsResource(SyncAPIResource["CostsViews[Raw]", "CostsViews[Streaming]"])
         catalog: Dict[str, Optional[ModelInfo]] = {}
         for model in walk.models_to_price():
             try:
-                catalog[model] = self._http.request_model(ModelInfo, "GET", _model_path(model), options=opts)
+                path = model_path(model, what="hints: model")
+                catalog[model] = self._http.request_model(ModelInfo, "GET", path, options=opts)
             except NotFoundError:
                 catalog[model] = None
         return walk.result(catalog)
@@ -221,7 +217,7 @@ class AsyncCostsResource(AsyncAPIResource["CostsViews[AsyncRaw]", "CostsViews[As
         catalog: Dict[str, Optional[ModelInfo]] = {}
         for model in walk.models_to_price():
             try:
-                path = _model_path(model)
+                path = model_path(model, what="hints: model")
                 catalog[model] = await self._http.request_model(ModelInfo, "GET", path, options=opts)
             except NotFoundError:
                 catalog[model] = None
