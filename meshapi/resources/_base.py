@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -41,6 +42,7 @@ from typing import (
     Coroutine,
     Dict,
     Generic,
+    Mapping,
     Optional,
     Type,
     TypeVar,
@@ -51,7 +53,7 @@ from typing import (
 
 import httpx
 
-from .._core.request import path_param
+from .._core.request import RequestOptions, path_param
 from .._errors import InvalidParamsError
 from .._transport.client import AsyncHttpClient, SyncHttpClient
 
@@ -63,6 +65,7 @@ __all__ = [
     "AsyncRaw",
     "AsyncStreaming",
     "NamedViews",
+    "Planned",
     "Raw",
     "Streaming",
     "SyncAPIResource",
@@ -153,6 +156,25 @@ def model_path(model: object, *, name: str = "model", what: Optional[str] = None
     if not isinstance(model, str) or not model.strip("/ "):
         raise InvalidParamsError(f"{what or name} must be a non-empty string, got {model!r}")
     return "/v1/models/" + "/".join(path_param(part, name=name) for part in model.split("/"))
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Planned(Generic[T]):
+    """One request as a resource method plans it, without I/O: what to send and how to read the answer.
+
+    Built by a module's pure function, shared by both twins: each twin method is then one line,
+    ``return self._call(plan)`` or ``return await self._call(plan)``.
+    """
+
+    decode: Callable[[httpx.Response], T]
+    method: str
+    path: str
+    options: RequestOptions
+    body: Any = None
+    params: Optional[Mapping[str, Any]] = None
 
 
 # --- the typed views ---------------------------------------------------------------------------------
@@ -283,6 +305,12 @@ class SyncAPIResource(Generic[RawV, StreamingV]):
         super().__init_subclass__(**kwargs)
         spell_out_keywords(cls)
 
+    def _call(self, plan: Planned[T]) -> T:
+        """Send a planned request and read its answer."""
+        return plan.decode(
+            self._http.send(plan.method, plan.path, body=plan.body, params=plan.params, options=plan.options)
+        )
+
     if not TYPE_CHECKING:
 
         def __class_getitem__(cls, views):
@@ -312,6 +340,13 @@ class AsyncAPIResource(Generic[RawV, StreamingV]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         spell_out_keywords(cls)
+
+    async def _call(self, plan: Planned[T]) -> T:
+        """Send a planned request and read its answer."""
+        response = await self._http.send(
+            plan.method, plan.path, body=plan.body, params=plan.params, options=plan.options
+        )
+        return plan.decode(response)
 
     if not TYPE_CHECKING:
 
