@@ -3,6 +3,12 @@
 The families are imported on first use (PEP 562): a program that only chats does not build the models
 of audio, video or batches at start-up, which is most of what a cold start used to pay here. Type
 checkers see ordinary imports.
+
+Which family gives which name is therefore known without importing the families: ``_FAMILIES`` and
+``__all__`` below are generated from each family module's own ``__all__`` (every module of this package
+but ``_NOT_FAMILIES``, every name but ``_KEPT_OUT``). Nobody edits them by hand:
+``tests/unit/test_types.py::test_the_family_table_is_generated_from_the_families`` derives them again
+and, on any difference, fails printing the text to paste between the two ``generated`` lines.
 """
 
 from __future__ import annotations
@@ -10,8 +16,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
+# Modules of this package that are not families of ``meshapi.types`` names: the realtime events keep
+# their own namespaces (``meshapi.realtime`` documents them there); ``_base`` holds the base classes.
+_NOT_FAMILIES = ("_base", "realtime", "realtime_client", "realtime_server")
+
+# Names in a family's ``__all__`` that this package does not offer: the chat keywords' TypedDict (the
+# resources' ``Unpack`` type, not a model), a constant and a helper function.
+_KEPT_OUT = ("ChatCompletionFields", "TERMINAL_VIDEO_STATUSES", "output_text_of")
+
+# --- generated from the families' __all__: do not edit (see the module docstring) ---
+# fmt: off
 _FAMILIES: Dict[str, Tuple[str, ...]] = {
-    "api_versions": ("APIVersionInfo",),
+    "api_versions": (
+        "APIVersionInfo",
+    ),
     "audio": (
         "AudioTranslationsParams",
         "ListVoicesParams",
@@ -35,7 +53,10 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "CreateBatchParams",
         "DictLikeModel",
     ),
-    "caching": ("CacheControl", "PromptTokensDetails"),
+    "caching": (
+        "CacheControl",
+        "PromptTokensDetails",
+    ),
     "chat": (
         "AudioOutputOptions",
         "ChatCompletionChoice",
@@ -202,10 +223,19 @@ _FAMILIES: Dict[str, Tuple[str, ...]] = {
         "WebSearchResponse",
         "WebSearchResultItem",
     ),
+    "webhooks": (
+        "BalanceLowData",
+        "BalanceLowEvent",
+        "LimitEventData",
+        "RateLimitThresholdData",
+        "RateLimitThresholdEvent",
+        "SpendCapApproachingEvent",
+        "SpendCapData",
+        "SpendCapHitEvent",
+        "UnknownWebhookEvent",
+        "WebhookEvent",
+    ),
 }
-_MODULE_OF: Dict[str, str] = {name: family for family, names in _FAMILIES.items() for name in names}
-
-# The same names as _FAMILIES, spelled out for type checkers (tests/unit/test_types.py compares them).
 __all__ = [
     "APIVersionInfo",
     "ApiErrorBody",
@@ -214,6 +244,8 @@ __all__ = [
     "AudioTranslationsParams",
     "AutoRouterMeta",
     "Balance",
+    "BalanceLowData",
+    "BalanceLowEvent",
     "BatchListResponse",
     "BatchObject",
     "BatchRequestCounts",
@@ -268,6 +300,7 @@ __all__ = [
     "InitUploadRequest",
     "InitUploadResponse",
     "InputAudio",
+    "LimitEventData",
     "ListModelsParams",
     "ListVideoGenerationsParams",
     "ListVoicesParams",
@@ -295,6 +328,8 @@ __all__ = [
     "RagFileStatus",
     "RateLimitMetric",
     "RateLimitScope",
+    "RateLimitThresholdData",
+    "RateLimitThresholdEvent",
     "RateLimits",
     "RequestCost",
     "ResponseContentPart",
@@ -320,6 +355,9 @@ __all__ = [
     "SearchResponse",
     "SearchResult",
     "SpeechParams",
+    "SpendCapApproachingEvent",
+    "SpendCapData",
+    "SpendCapHitEvent",
     "SpendTrend",
     "SpendTrendBucket",
     "TemplateMessage",
@@ -337,6 +375,7 @@ __all__ = [
     "TranscriptionParams",
     "TranscriptionResponse",
     "TranscriptionTranslateParams",
+    "UnknownWebhookEvent",
     "UpdateMemoryItemParams",
     "UpdateMemoryParams",
     "UpdateTemplateParams",
@@ -363,7 +402,11 @@ __all__ = [
     "WebSearchParams",
     "WebSearchResponse",
     "WebSearchResultItem",
+    "WebhookEvent",
 ]
+# fmt: on
+# --- end of the generated text ---
+_MODULE_OF: Dict[str, str] = {name: family for family, names in _FAMILIES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
@@ -402,3 +445,4 @@ if TYPE_CHECKING:  # pragma: no cover - what type checkers and IDEs see
     from .usage import *  # noqa: F403
     from .videos import *  # noqa: F403
     from .web import *  # noqa: F403
+    from .webhooks import *  # noqa: F403
