@@ -989,11 +989,19 @@ GENERATED_END = "# --- end of the generated text ---"
 
 
 def render_family_table() -> str:
-    """``_FAMILIES`` and ``__all__`` of ``meshapi.types`` as its families' ``__all__`` make them."""
+    """``_FAMILIES`` and ``__all__`` of ``meshapi.types`` as its families' ``__all__`` make them (names
+    sorted, wrapped at the line length)."""
     import importlib
     import pkgutil
+    import textwrap
 
     import meshapi.types as types
+
+    def wrapped(names: List[str], indent: str) -> List[str]:
+        text = " ".join(f'"{name}",' for name in names)
+        return textwrap.wrap(
+            text, 110, initial_indent=indent, subsequent_indent=indent, break_long_words=False
+        )
 
     families = sorted(
         m.name for m in pkgutil.iter_modules(types.__path__) if m.name not in types._NOT_FAMILIES
@@ -1006,8 +1014,8 @@ def render_family_table() -> str:
         for name in names:
             assert name not in offered, f"{name} is in {offered.get(name)} and {family}"
             offered[name] = family
-        lines += [f'    "{family}": (', *(f'        "{name}",' for name in names), "    ),"]
-    lines += ["}", "__all__ = [", *(f'    "{name}",' for name in sorted(offered)), "]", "# fmt: on"]
+        lines += [f'    "{family}": (', *wrapped(names, " " * 8), "    ),"]
+    lines += ["}", "__all__ = [", *wrapped(sorted(offered), " " * 4), "]", "# fmt: on"]
     return "\n".join(lines)
 
 
