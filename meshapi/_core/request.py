@@ -34,6 +34,7 @@ __all__ = [
     "coerce_params",
     "new_idempotency_key",
     "path_param",
+    "model_path",
     "json_depth_exceeds",
     "validate_request_id",
 ]
@@ -80,6 +81,18 @@ def path_param(value: object, *, name: str = "id") -> str:
     if escaped in (".", ".."):
         escaped = escaped.replace(".", "%2E")  # a dot segment would be collapsed by URL normalisation
     return escaped
+
+
+def model_path(model: object, *, name: str = "model", what: Optional[str] = None) -> str:
+    """``/v1/models/{id}`` for ``client.models``, ``costs.lookup`` hints and ``chat.completions.map`` prices.
+
+    The id may contain ``/`` (``openai/gpt-4o``, docs/protocol.md's model table): each part is escaped as
+    one path segment (``path_param(part, name=name)``). A blank id (``""``, ``"/"``, not a string) raises
+    ``InvalidParamsError("<what> must be a non-empty string, got ...")``, ``what`` defaulting to ``name``.
+    """
+    if not isinstance(model, str) or not model.strip("/ "):
+        raise InvalidParamsError(f"{what or name} must be a non-empty string, got {model!r}")
+    return "/v1/models/" + "/".join(path_param(part, name=name) for part in model.split("/"))
 
 
 def new_idempotency_key() -> str:

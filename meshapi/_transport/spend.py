@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Iterator, List, Opti
 import httpx
 
 from .._config import MeshAPIConfig
-from .._core.request import path_param
+from .._core.request import model_path
 from .._errors import NotFoundError
 from .capture import CAPTURE, StopAfterResponse
 
@@ -130,11 +130,6 @@ async def awatched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
         watch.failed_or_captured(exc, begun, http._prices)
         raise
     return watch.answered(response, attempts_of(begun), http._prices)
-
-
-def model_path(model: str) -> str:
-    """``/v1/models/{id}``, each part of a ``provider/name`` id escaped."""
-    return "/v1/models/" + "/".join(path_param(part, name="model") for part in model.split("/"))
 
 
 def prices_of(response: httpx.Response) -> Optional[Prices]:

@@ -8,19 +8,30 @@ object seen (``.last``) and its id (``.resource_id``):
 * ``ProcessingFailedError``: the object reached a failed state (``error_code`` is the server's
   ``last_error_code`` when it sent one).
 
-``Deadline`` is the pure bookkeeping both twins share; the sleeping itself is the transport's
-``_sleep`` (``time.sleep`` / ``asyncio.sleep``), so tests can replace it.
+``Deadline`` is the pure bookkeeping; ``poll_until`` / ``async_poll_until`` are the one poll loop
+(fetch, check, sleep or give up) that every resource's ``wait`` runs, sync and async. The sleeping
+itself is the transport's ``_sleep`` (``time.sleep`` / ``asyncio.sleep``), passed in, so tests can
+replace it.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional, TypeVar
 
 from .._errors import InvalidParamsError, ProcessingFailedError, WaitTimeoutError
 
-__all__ = ["Deadline", "ProcessingFailedError", "WaitTimeoutError", "check_wait_args"]
+__all__ = [
+    "Deadline",
+    "ProcessingFailedError",
+    "WaitTimeoutError",
+    "async_poll_until",
+    "check_wait_args",
+    "poll_until",
+]
+
+T = TypeVar("T")
 
 
 def check_wait_args(timeout: object, poll_interval: object) -> None:
@@ -66,3 +77,47 @@ class Deadline:
         step = self._next
         self._next = min(self._next * 2, self.poll_interval)
         return min(step, remaining)
+
+
+def poll_until(
+    fetch: Callable[[], T],
+    done: Callable[[T], bool],
+    deadline: Deadline,
+    sleep: Callable[[float], None],
+    timed_out: Callable[[T], Exception],
+    on_poll: Optional[Callable[[T], None]] = None,
+) -> T:
+    """``fetch()`` until ``done(last)`` (which may raise, e.g. ``ProcessingFailedError``), calling
+    ``on_poll(last)`` after each fetch and sleeping ``deadline.next_sleep()`` between; return the last
+    object, or raise ``timed_out(last)`` when the deadline leaves no time for another poll."""
+    while True:
+        last = fetch()
+        if on_poll is not None:
+            on_poll(last)
+        if done(last):
+            return last
+        delay = deadline.next_sleep()
+        if delay is None:
+            raise timed_out(last)
+        sleep(delay)
+
+
+async def async_poll_until(
+    fetch: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    deadline: Deadline,
+    sleep: Callable[[float], Awaitable[None]],
+    timed_out: Callable[[T], Exception],
+    on_poll: Optional[Callable[[T], None]] = None,
+) -> T:
+    """``poll_until``'s twin: ``fetch()`` and ``sleep(delay)`` are awaited (``on_poll`` is not)."""
+    while True:
+        last = await fetch()
+        if on_poll is not None:
+            on_poll(last)
+        if done(last):
+            return last
+        delay = deadline.next_sleep()
+        if delay is None:
+            raise timed_out(last)
+        await sleep(delay)

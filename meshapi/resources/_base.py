@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -41,6 +42,7 @@ from typing import (
     Coroutine,
     Dict,
     Generic,
+    Mapping,
     Optional,
     Type,
     TypeVar,
@@ -51,6 +53,7 @@ from typing import (
 
 import httpx
 
+from .._core.request import RequestOptions, model_path
 from .._errors import InvalidParamsError
 from .._transport.client import AsyncHttpClient, SyncHttpClient
 
@@ -62,6 +65,7 @@ __all__ = [
     "AsyncRaw",
     "AsyncStreaming",
     "NamedViews",
+    "Planned",
     "Raw",
     "Streaming",
     "SyncAPIResource",
@@ -70,6 +74,7 @@ __all__ = [
     "Views",
     "cursor_query",
     "keyword_signature",
+    "model_path",
     "spell_out_keywords",
     "sub_views",
     "view",
@@ -139,6 +144,25 @@ def cursor_query(after: Optional[str], limit: Optional[int]) -> Optional[Dict[st
             raise InvalidParamsError(f"limit must be a positive integer, got {limit!r}")
         query["limit"] = str(limit)
     return query or None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Planned(Generic[T]):
+    """One request as a resource method plans it, without I/O: what to send and how to read the answer.
+
+    Built by a module's pure function, shared by both twins: each twin method is then one line,
+    ``return self._call(plan)`` or ``return await self._call(plan)``.
+    """
+
+    decode: Callable[[httpx.Response], T]
+    method: str
+    path: str
+    options: RequestOptions
+    body: Any = None
+    params: Optional[Mapping[str, Any]] = None
 
 
 # --- the typed views ---------------------------------------------------------------------------------
@@ -269,6 +293,12 @@ class SyncAPIResource(Generic[RawV, StreamingV]):
         super().__init_subclass__(**kwargs)
         spell_out_keywords(cls)
 
+    def _call(self, plan: Planned[T]) -> T:
+        """Send a planned request and read its answer."""
+        return plan.decode(
+            self._http.send(plan.method, plan.path, body=plan.body, params=plan.params, options=plan.options)
+        )
+
     if not TYPE_CHECKING:
 
         def __class_getitem__(cls, views):
@@ -298,6 +328,13 @@ class AsyncAPIResource(Generic[RawV, StreamingV]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         spell_out_keywords(cls)
+
+    async def _call(self, plan: Planned[T]) -> T:
+        """Send a planned request and read its answer."""
+        response = await self._http.send(
+            plan.method, plan.path, body=plan.body, params=plan.params, options=plan.options
+        )
+        return plan.decode(response)
 
     if not TYPE_CHECKING:
 

@@ -25,9 +25,9 @@ from typing import (
     overload,
 )
 
-from .._core.request import CallOptions, call_options, path_param
+from .._core.request import CallOptions, call_options
 from .._errors import MeshAPIError
-from ._base import Unpack, spell_out_keywords
+from ._base import Unpack, model_path, spell_out_keywords
 from ._lazy import LazyNames
 
 if TYPE_CHECKING:  # at run time: _import(), on first use
@@ -62,10 +62,6 @@ def _spell_out() -> None:
 
 _lazy = LazyNames(globals(), _import, then=_spell_out)
 map_names = _lazy.names  # chat.py's load (through _chat_tool_runs.py): these names, which it offers too
-
-
-def _model_path(model: str) -> str:
-    return "/v1/models/" + "/".join(path_param(part, name="model") for part in model.split("/"))
 
 
 def _model_info() -> Any:
@@ -135,7 +131,7 @@ class ChatMaps:
         prices: Dict[str, Any] = {}
         for model in models_to_price(outcomes):
             try:
-                info = self._http.request_model(_model_info(), "GET", _model_path(model), options=opts)
+                info = self._http.request_model(_model_info(), "GET", model_path(model), options=opts)
                 prices[model] = info.pricing
             except MeshAPIError:
                 prices[model] = None
@@ -202,7 +198,7 @@ class AsyncChatMaps:
         prices: Dict[str, Any] = {}
         for model in models_to_price(outcomes):
             try:
-                path = _model_path(model)
+                path = model_path(model)
                 info = await self._http.request_model(_model_info(), "GET", path, options=opts)
                 prices[model] = info.pricing
             except MeshAPIError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from .._core.request import call_options, dump_body, path_param
+from .._core.request import call_options, dump_body
 from .._core.response import decode_money_model
 from .._errors import InvalidParamsError, NotFoundError
 from ..lib.pricing import estimate_cost
@@ -24,6 +24,7 @@ from ..types.usage import (
     UsageEventsPage,
     UsageQueryParams,
 )
+from ._base import model_path
 
 __all__ = ["MAX_PAGE", "CostWalk", "async_turn_costs", "async_walk_costs", "turn_costs", "walk_costs"]
 
@@ -32,9 +33,7 @@ MAX_PAGE = 200
 
 
 def _model_path(model: str) -> str:
-    if not isinstance(model, str) or not model.strip("/ "):
-        raise InvalidParamsError(f"hints: model must be a non-empty string, got {model!r}")
-    return "/v1/models/" + "/".join(path_param(part, name="model") for part in model.split("/"))
+    return model_path(model, what="hints: model")
 
 
 def _ids(request_ids: Iterable[str]) -> List[str]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Mapping, Optional, Union
 from .._core.request import CallOptions, call_options, path_param
 from .._errors import InvalidParamsError
 from .._transport.client import AsyncHttpClient, SyncHttpClient
-from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
+from ..lib.polling import Deadline, WaitTimeoutError, async_poll_until, check_wait_args, poll_until
 from ..types.responses import ResponsesListResponse, ResponsesResponse
 from ._base import Unpack, cursor_query, spell_out_keywords
 
@@ -119,15 +119,13 @@ class ResponseJobs:
         apart and double up to ``poll_interval``."""
         check_wait_args(timeout, poll_interval)
         response_id = _id_of(response_id)
-        deadline = Deadline(timeout, poll_interval)
-        while True:
-            last = self.get(response_id, extra_headers=extra_headers)
-            if last.status in TERMINAL_RESPONSE_STATUSES:
-                return last
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(response_id, last, timeout)
-            self._http._sleep(delay)
+        return poll_until(
+            lambda: self.get(response_id, extra_headers=extra_headers),
+            lambda last: last.status in TERMINAL_RESPONSE_STATUSES,
+            Deadline(timeout, poll_interval),
+            self._http._sleep,
+            lambda last: _timed_out(response_id, last, timeout),
+        )
 
 
 class AsyncResponseJobs:
@@ -201,15 +199,13 @@ class AsyncResponseJobs:
         apart and double up to ``poll_interval``."""
         check_wait_args(timeout, poll_interval)
         response_id = _id_of(response_id)
-        deadline = Deadline(timeout, poll_interval)
-        while True:
-            last = await self.get(response_id, extra_headers=extra_headers)
-            if last.status in TERMINAL_RESPONSE_STATUSES:
-                return last
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(response_id, last, timeout)
-            await self._http._sleep(delay)
+        return await async_poll_until(
+            lambda: self.get(response_id, extra_headers=extra_headers),
+            lambda last: last.status in TERMINAL_RESPONSE_STATUSES,
+            Deadline(timeout, poll_interval),
+            self._http._sleep,
+            lambda last: _timed_out(response_id, last, timeout),
+        )
 
 
 for _mixin in (ResponseJobs, AsyncResponseJobs):  # help() lists their options by name, as a resource's

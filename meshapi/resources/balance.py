@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from .._core.request import CallOptions, call_options
 from .._core.response import decode_money_model
 from ..types.usage import Balance
@@ -11,6 +13,7 @@ from ._base import (
     AsyncRaw,
     AsyncStreaming,
     M,
+    Planned,
     Raw,
     Streaming,
     SyncAPIResource,
@@ -22,6 +25,10 @@ from ._base import (
 __all__ = ["AsyncBalanceResource", "BalanceResource"]
 
 
+def _balance(options: CallOptions) -> Planned[Balance]:
+    return Planned(partial(decode_money_model, Balance), "GET", "/v1/balance", call_options(options))
+
+
 class BalanceResource(SyncAPIResource["BalanceViews[Raw]", "BalanceViews[Streaming]"]):
     def get(
         self,
@@ -30,8 +37,7 @@ class BalanceResource(SyncAPIResource["BalanceViews[Raw]", "BalanceViews[Streami
         """The balance (``balance_usd``), the funds held by running batches, background responses, videos
         and realtime sessions (``reserved_usd``, by category in ``reserved_breakdown``) and what is
         left to spend (``available_usd``). Never cached."""
-        response = self._http.send("GET", "/v1/balance", options=call_options(options))
-        return decode_money_model(Balance, response)
+        return self._call(_balance(options))
 
 
 class AsyncBalanceResource(AsyncAPIResource["BalanceViews[AsyncRaw]", "BalanceViews[AsyncStreaming]"]):
@@ -42,8 +48,7 @@ class AsyncBalanceResource(AsyncAPIResource["BalanceViews[AsyncRaw]", "BalanceVi
         """The balance (``balance_usd``), the funds held by running batches, background responses, videos
         and realtime sessions (``reserved_usd``, by category in ``reserved_breakdown``) and what is
         left to spend (``available_usd``). Never cached."""
-        response = await self._http.send("GET", "/v1/balance", options=call_options(options))
-        return decode_money_model(Balance, response)
+        return await self._call(_balance(options))
 
 
 class BalanceViews(Views[M]):

@@ -6,7 +6,7 @@ from typing import AsyncIterator, Iterator, Mapping, Optional
 
 from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError
-from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
+from ..lib.polling import Deadline, WaitTimeoutError, async_poll_until, check_wait_args, poll_until
 from ..types.batches import BatchListResponse, BatchObject, CreateBatchFields, CreateBatchParams
 from ._base import (
     AsyncAPIResource,
@@ -124,16 +124,13 @@ class BatchesResource(SyncAPIResource["BatchesViews[Raw]", "BatchesViews[Streami
         A failed batch is returned, not raised: check ``.status``. Polls start 0.25 s apart and double up
         to ``poll_interval``."""
         check_wait_args(timeout, poll_interval)
-        deadline = Deadline(timeout, poll_interval)
-        last: Optional[BatchObject] = None
-        while True:
-            last = self.get(batch_id, extra_headers=extra_headers)
-            if last.status in TERMINAL_BATCH_STATUSES:
-                return last
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(batch_id, last, timeout)
-            self._http._sleep(delay)
+        return poll_until(
+            lambda: self.get(batch_id, extra_headers=extra_headers),
+            lambda last: last.status in TERMINAL_BATCH_STATUSES,
+            Deadline(timeout, poll_interval),
+            self._http._sleep,
+            lambda last: _timed_out(batch_id, last, timeout),
+        )
 
     def iter_batches(
         self, page_size: int = 20, *, extra_headers: Optional[Mapping[str, str]] = None
@@ -225,16 +222,13 @@ class AsyncBatchesResource(AsyncAPIResource["BatchesViews[AsyncRaw]", "BatchesVi
         A failed batch is returned, not raised: check ``.status``. Polls start 0.25 s apart and double up
         to ``poll_interval``."""
         check_wait_args(timeout, poll_interval)
-        deadline = Deadline(timeout, poll_interval)
-        last: Optional[BatchObject] = None
-        while True:
-            last = await self.get(batch_id, extra_headers=extra_headers)
-            if last.status in TERMINAL_BATCH_STATUSES:
-                return last
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(batch_id, last, timeout)
-            await self._http._sleep(delay)
+        return await async_poll_until(
+            lambda: self.get(batch_id, extra_headers=extra_headers),
+            lambda last: last.status in TERMINAL_BATCH_STATUSES,
+            Deadline(timeout, poll_interval),
+            self._http._sleep,
+            lambda last: _timed_out(batch_id, last, timeout),
+        )
 
     def iter_batches(
         self, page_size: int = 20, *, extra_headers: Optional[Mapping[str, str]] = None

@@ -7,6 +7,7 @@ too); deleting answers 204.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Dict, Mapping, Optional, Type
 
 from pydantic import BaseModel
@@ -20,7 +21,7 @@ from .._core.request import (
     path_param,
     split_options,
 )
-from .._core.response import ListResponse, parse_list
+from .._core.response import ListResponse, decode_model, parse_list
 from .._errors import InvalidParamsError
 from ..types.memories import (
     CreateMemoryFields,
@@ -39,6 +40,7 @@ from ._base import (
     AsyncRaw,
     AsyncStreaming,
     M,
+    Planned,
     Raw,
     Streaming,
     SyncAPIResource,
@@ -79,6 +81,62 @@ def _update_body(
     return body
 
 
+def _nothing(response: object) -> None:
+    """A 204's reading: there is nothing to read."""
+
+
+def _list_items(
+    slug: str, item_type: Optional[str], options: CallOptions
+) -> Planned[ListResponse[MemoryItem]]:
+    path, query = _item_path(slug), _query(item_type=item_type)
+    return Planned(partial(parse_list, MemoryItem), "GET", path, call_options(options), params=query)
+
+
+def _create_item(slug: str, params: object, kwargs: Mapping[str, Any]) -> Planned[MemoryItem]:
+    opts, fields = split_options(kwargs)
+    body = dump_body(coerce_params(CreateMemoryItemParams, params, fields), opts)
+    return Planned(partial(decode_model, MemoryItem), "POST", _item_path(slug), opts, body=body)
+
+
+def _get_item(slug: str, item_id: str, options: CallOptions) -> Planned[MemoryItem]:
+    return Planned(partial(decode_model, MemoryItem), "GET", _item_path(slug, item_id), call_options(options))
+
+
+def _update_item(slug: str, item_id: str, params: object, kwargs: Mapping[str, Any]) -> Planned[MemoryItem]:
+    opts, fields = split_options(kwargs)
+    body = _update_body(UpdateMemoryItemParams, params, fields, opts, "memories.items")
+    return Planned(partial(decode_model, MemoryItem), "PATCH", _item_path(slug, item_id), opts, body=body)
+
+
+def _delete_item(slug: str, item_id: str, options: CallOptions) -> Planned[None]:
+    return Planned(_nothing, "DELETE", _item_path(slug, item_id), call_options(options))
+
+
+def _list(q: Optional[str], options: CallOptions) -> Planned[ListResponse[Memory]]:
+    query = _query(q=q)
+    return Planned(partial(parse_list, Memory), "GET", _PATH, call_options(options), params=query)
+
+
+def _create(params: object, kwargs: Mapping[str, Any]) -> Planned[Memory]:
+    opts, fields = split_options(kwargs)
+    body = dump_body(coerce_params(CreateMemoryParams, params, fields), opts)
+    return Planned(partial(decode_model, Memory), "POST", _PATH, opts, body=body)
+
+
+def _get(slug: str, options: CallOptions) -> Planned[Memory]:
+    return Planned(partial(decode_model, Memory), "GET", _memory_path(slug), call_options(options))
+
+
+def _update(slug: str, params: object, kwargs: Mapping[str, Any]) -> Planned[Memory]:
+    opts, fields = split_options(kwargs)
+    body = _update_body(UpdateMemoryParams, params, fields, opts, "memories")
+    return Planned(partial(decode_model, Memory), "PATCH", _memory_path(slug), opts, body=body)
+
+
+def _delete(slug: str, options: CallOptions) -> Planned[None]:
+    return Planned(_nothing, "DELETE", _memory_path(slug), call_options(options))
+
+
 class CreateMemoryArgs(CreateMemoryFields, CallOptions, total=False):
     """The keywords of ``memories.create``: ``CreateMemoryParams``'s fields and the per-call options."""
 
@@ -107,10 +165,7 @@ class MemoryItemsResource(SyncAPIResource["MemoryItemsViews[Raw]", "MemoryItemsV
     ) -> ListResponse[MemoryItem]:
         """The items of a memory (``GET /v1/memories/{slug}/items``), optionally of one ``item_type``
         (``"guardrail"``, ``"preference"`` or ``"fact"``): a list that also carries ``request_id``."""
-        response = self._http.send(
-            "GET", _item_path(slug), params=_query(item_type=item_type), options=call_options(options)
-        )
-        return parse_list(MemoryItem, response)
+        return self._call(_list_items(slug, item_type, options))
 
     def create(
         self,
@@ -120,9 +175,7 @@ class MemoryItemsResource(SyncAPIResource["MemoryItemsViews[Raw]", "MemoryItemsV
     ) -> MemoryItem:
         """Add an item (``POST /v1/memories/{slug}/items``; 201): ``item_type`` and ``content``, a ``key``
         for a keyed preference, ``expires_at`` (Unix seconds) for one that lapses."""
-        opts, fields = split_options(kwargs)
-        body = dump_body(coerce_params(CreateMemoryItemParams, params, fields), opts)
-        return self._http.request_model(MemoryItem, "POST", _item_path(slug), body=body, options=opts)
+        return self._call(_create_item(slug, params, kwargs))
 
     def get(
         self,
@@ -131,9 +184,7 @@ class MemoryItemsResource(SyncAPIResource["MemoryItemsViews[Raw]", "MemoryItemsV
         **options: Unpack[CallOptions],
     ) -> MemoryItem:
         """One item (``GET /v1/memories/{slug}/items/{item_id}``)."""
-        return self._http.request_model(
-            MemoryItem, "GET", _item_path(slug, item_id), options=call_options(options)
-        )
+        return self._call(_get_item(slug, item_id, options))
 
     def update(
         self,
@@ -144,10 +195,7 @@ class MemoryItemsResource(SyncAPIResource["MemoryItemsViews[Raw]", "MemoryItemsV
     ) -> MemoryItem:
         """Change an item's ``content``, ``key`` or ``expires_at`` (``PATCH``; its ``item_type`` is fixed).
         Only the fields you set are sent; none is an ``InvalidParamsError`` before sending."""
-        opts, fields = split_options(kwargs)
-        body = _update_body(UpdateMemoryItemParams, params, fields, opts, "memories.items")
-        path = _item_path(slug, item_id)
-        return self._http.request_model(MemoryItem, "PATCH", path, body=body, options=opts)
+        return self._call(_update_item(slug, item_id, params, kwargs))
 
     def delete(
         self,
@@ -156,7 +204,7 @@ class MemoryItemsResource(SyncAPIResource["MemoryItemsViews[Raw]", "MemoryItemsV
         **options: Unpack[CallOptions],
     ) -> None:
         """Delete an item (``DELETE /v1/memories/{slug}/items/{item_id}``; 204)."""
-        self._http.send("DELETE", _item_path(slug, item_id), options=call_options(options))
+        self._call(_delete_item(slug, item_id, options))
 
 
 class AsyncMemoryItemsResource(
@@ -173,10 +221,7 @@ class AsyncMemoryItemsResource(
     ) -> ListResponse[MemoryItem]:
         """The items of a memory (``GET /v1/memories/{slug}/items``), optionally of one ``item_type``
         (``"guardrail"``, ``"preference"`` or ``"fact"``): a list that also carries ``request_id``."""
-        response = await self._http.send(
-            "GET", _item_path(slug), params=_query(item_type=item_type), options=call_options(options)
-        )
-        return parse_list(MemoryItem, response)
+        return await self._call(_list_items(slug, item_type, options))
 
     async def create(
         self,
@@ -186,9 +231,7 @@ class AsyncMemoryItemsResource(
     ) -> MemoryItem:
         """Add an item (``POST /v1/memories/{slug}/items``; 201): ``item_type`` and ``content``, a ``key``
         for a keyed preference, ``expires_at`` (Unix seconds) for one that lapses."""
-        opts, fields = split_options(kwargs)
-        body = dump_body(coerce_params(CreateMemoryItemParams, params, fields), opts)
-        return await self._http.request_model(MemoryItem, "POST", _item_path(slug), body=body, options=opts)
+        return await self._call(_create_item(slug, params, kwargs))
 
     async def get(
         self,
@@ -197,9 +240,7 @@ class AsyncMemoryItemsResource(
         **options: Unpack[CallOptions],
     ) -> MemoryItem:
         """One item (``GET /v1/memories/{slug}/items/{item_id}``)."""
-        return await self._http.request_model(
-            MemoryItem, "GET", _item_path(slug, item_id), options=call_options(options)
-        )
+        return await self._call(_get_item(slug, item_id, options))
 
     async def update(
         self,
@@ -210,10 +251,7 @@ class AsyncMemoryItemsResource(
     ) -> MemoryItem:
         """Change an item's ``content``, ``key`` or ``expires_at`` (``PATCH``; its ``item_type`` is fixed).
         Only the fields you set are sent; none is an ``InvalidParamsError`` before sending."""
-        opts, fields = split_options(kwargs)
-        body = _update_body(UpdateMemoryItemParams, params, fields, opts, "memories.items")
-        path = _item_path(slug, item_id)
-        return await self._http.request_model(MemoryItem, "PATCH", path, body=body, options=opts)
+        return await self._call(_update_item(slug, item_id, params, kwargs))
 
     async def delete(
         self,
@@ -222,7 +260,7 @@ class AsyncMemoryItemsResource(
         **options: Unpack[CallOptions],
     ) -> None:
         """Delete an item (``DELETE /v1/memories/{slug}/items/{item_id}``; 204)."""
-        await self._http.send("DELETE", _item_path(slug, item_id), options=call_options(options))
+        await self._call(_delete_item(slug, item_id, options))
 
 
 class MemoriesResource(SyncAPIResource["MemoriesViews[Raw]", "MemoriesViews[Streaming]"]):
@@ -240,8 +278,7 @@ class MemoriesResource(SyncAPIResource["MemoriesViews[Raw]", "MemoriesViews[Stre
     ) -> ListResponse[Memory]:
         """Your memories (``GET /v1/memories``), those whose slug or description contains ``q`` when
         given: a list that also carries ``request_id`` and ``response``."""
-        response = self._http.send("GET", _PATH, params=_query(q=q), options=call_options(options))
-        return parse_list(Memory, response)
+        return self._call(_list(q, options))
 
     def create(
         self,
@@ -250,9 +287,7 @@ class MemoriesResource(SyncAPIResource["MemoriesViews[Raw]", "MemoriesViews[Stre
     ) -> Memory:
         """Create a memory (``POST /v1/memories``; 201): a ``slug`` (no spaces, not UUID-shaped, cannot be
         renamed), an optional ``description`` and ``retention_days`` (``None``: keep forever)."""
-        opts, fields = split_options(kwargs)
-        body = dump_body(coerce_params(CreateMemoryParams, params, fields), opts)
-        return self._http.request_model(Memory, "POST", _PATH, body=body, options=opts)
+        return self._call(_create(params, kwargs))
 
     def get(
         self,
@@ -260,7 +295,7 @@ class MemoriesResource(SyncAPIResource["MemoriesViews[Raw]", "MemoriesViews[Stre
         **options: Unpack[CallOptions],
     ) -> Memory:
         """One memory (``GET /v1/memories/{slug}``), with its ``item_counts``."""
-        return self._http.request_model(Memory, "GET", _memory_path(slug), options=call_options(options))
+        return self._call(_get(slug, options))
 
     def update(
         self,
@@ -270,9 +305,7 @@ class MemoriesResource(SyncAPIResource["MemoriesViews[Raw]", "MemoriesViews[Stre
     ) -> Memory:
         """Change a memory's ``description``, ``retention_days`` or ``active`` (``PATCH``; ``active=False``
         makes chat calls skip it). Only the fields you set are sent; none is an ``InvalidParamsError``."""
-        opts, fields = split_options(kwargs)
-        body = _update_body(UpdateMemoryParams, params, fields, opts, "memories")
-        return self._http.request_model(Memory, "PATCH", _memory_path(slug), body=body, options=opts)
+        return self._call(_update(slug, params, kwargs))
 
     def delete(
         self,
@@ -280,7 +313,7 @@ class MemoriesResource(SyncAPIResource["MemoriesViews[Raw]", "MemoriesViews[Stre
         **options: Unpack[CallOptions],
     ) -> None:
         """Delete a memory and its items (``DELETE /v1/memories/{slug}``; 204)."""
-        self._http.send("DELETE", _memory_path(slug), options=call_options(options))
+        self._call(_delete(slug, options))
 
 
 class AsyncMemoriesResource(AsyncAPIResource["MemoriesViews[AsyncRaw]", "MemoriesViews[AsyncStreaming]"]):
@@ -298,8 +331,7 @@ class AsyncMemoriesResource(AsyncAPIResource["MemoriesViews[AsyncRaw]", "Memorie
     ) -> ListResponse[Memory]:
         """Your memories (``GET /v1/memories``), those whose slug or description contains ``q`` when
         given: a list that also carries ``request_id`` and ``response``."""
-        response = await self._http.send("GET", _PATH, params=_query(q=q), options=call_options(options))
-        return parse_list(Memory, response)
+        return await self._call(_list(q, options))
 
     async def create(
         self,
@@ -308,9 +340,7 @@ class AsyncMemoriesResource(AsyncAPIResource["MemoriesViews[AsyncRaw]", "Memorie
     ) -> Memory:
         """Create a memory (``POST /v1/memories``; 201): a ``slug`` (no spaces, not UUID-shaped, cannot be
         renamed), an optional ``description`` and ``retention_days`` (``None``: keep forever)."""
-        opts, fields = split_options(kwargs)
-        body = dump_body(coerce_params(CreateMemoryParams, params, fields), opts)
-        return await self._http.request_model(Memory, "POST", _PATH, body=body, options=opts)
+        return await self._call(_create(params, kwargs))
 
     async def get(
         self,
@@ -318,9 +348,7 @@ class AsyncMemoriesResource(AsyncAPIResource["MemoriesViews[AsyncRaw]", "Memorie
         **options: Unpack[CallOptions],
     ) -> Memory:
         """One memory (``GET /v1/memories/{slug}``), with its ``item_counts``."""
-        return await self._http.request_model(
-            Memory, "GET", _memory_path(slug), options=call_options(options)
-        )
+        return await self._call(_get(slug, options))
 
     async def update(
         self,
@@ -330,9 +358,7 @@ class AsyncMemoriesResource(AsyncAPIResource["MemoriesViews[AsyncRaw]", "Memorie
     ) -> Memory:
         """Change a memory's ``description``, ``retention_days`` or ``active`` (``PATCH``; ``active=False``
         makes chat calls skip it). Only the fields you set are sent; none is an ``InvalidParamsError``."""
-        opts, fields = split_options(kwargs)
-        body = _update_body(UpdateMemoryParams, params, fields, opts, "memories")
-        return await self._http.request_model(Memory, "PATCH", _memory_path(slug), body=body, options=opts)
+        return await self._call(_update(slug, params, kwargs))
 
     async def delete(
         self,
@@ -340,7 +366,7 @@ class AsyncMemoriesResource(AsyncAPIResource["MemoriesViews[AsyncRaw]", "Memorie
         **options: Unpack[CallOptions],
     ) -> None:
         """Delete a memory and its items (``DELETE /v1/memories/{slug}``; 204)."""
-        await self._http.send("DELETE", _memory_path(slug), options=call_options(options))
+        await self._call(_delete(slug, options))
 
 
 class MemoryItemsViews(Views[M]):

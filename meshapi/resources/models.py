@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Dict, Literal, Mapping, Optional
 
-from .._core.request import CallOptions, call_options, coerce_params, path_param, split_options
+from .._core.request import CallOptions, call_options, coerce_params, split_options
 from .._core.response import ListResponse, parse_list
 from .._errors import InvalidParamsError
 from ..types.models import (
@@ -30,6 +30,7 @@ from ._base import (
     SyncAPIResource,
     Unpack,
     Views,
+    model_path,
     view,
 )
 
@@ -53,12 +54,6 @@ def _free_query(
     if provider is not None:
         query["provider"] = provider
     return query or None
-
-
-def _model_path(model_id: str) -> str:
-    if not isinstance(model_id, str) or not model_id.strip("/ "):
-        raise InvalidParamsError(f"model_id must be a non-empty string, got {model_id!r}")
-    return "/v1/models/" + "/".join(path_param(part, name="model_id") for part in model_id.split("/"))
 
 
 class ModelSearchArgs(ModelSearchFields, CallOptions, total=False):
@@ -106,7 +101,8 @@ class ModelsResource(SyncAPIResource["ModelsViews[Raw]", "ModelsViews[Streaming]
     ) -> ModelInfo:
         """One model by id (``GET /v1/models/{model_id}``); an unknown id raises ``NotFoundError``."""
         opts = call_options(options)
-        return self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
+        path = model_path(model_id, name="model_id")
+        return self._http.request_model(ModelInfo, "GET", path, options=opts)
 
     def providers(
         self,
@@ -119,7 +115,7 @@ class ModelsResource(SyncAPIResource["ModelsViews[Raw]", "ModelsViews[Streaming]
         id raises ``NotFoundError``.
         """
         opts = call_options(options)
-        path = _model_path(model_id) + "/providers"
+        path = model_path(model_id, name="model_id") + "/providers"
         return self._http.request_model(ModelProvidersResponse, "GET", path, options=opts)
 
     def free(
@@ -190,7 +186,8 @@ class AsyncModelsResource(AsyncAPIResource["ModelsViews[AsyncRaw]", "ModelsViews
     ) -> ModelInfo:
         """One model by id (``GET /v1/models/{model_id}``); an unknown id raises ``NotFoundError``."""
         opts = call_options(options)
-        return await self._http.request_model(ModelInfo, "GET", _model_path(model_id), options=opts)
+        path = model_path(model_id, name="model_id")
+        return await self._http.request_model(ModelInfo, "GET", path, options=opts)
 
     async def providers(
         self,
@@ -203,7 +200,7 @@ class AsyncModelsResource(AsyncAPIResource["ModelsViews[AsyncRaw]", "ModelsViews
         id raises ``NotFoundError``.
         """
         opts = call_options(options)
-        path = _model_path(model_id) + "/providers"
+        path = model_path(model_id, name="model_id") + "/providers"
         return await self._http.request_model(ModelProvidersResponse, "GET", path, options=opts)
 
     async def free(

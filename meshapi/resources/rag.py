@@ -11,7 +11,14 @@ from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional
 
 from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
 from .._errors import InvalidParamsError, MeshAPIError
-from ..lib.polling import Deadline, ProcessingFailedError, WaitTimeoutError, check_wait_args
+from ..lib.polling import (
+    Deadline,
+    ProcessingFailedError,
+    WaitTimeoutError,
+    async_poll_until,
+    check_wait_args,
+    poll_until,
+)
 from ..lib.uploads import UploadContent, async_signed_put, read_content, signed_put, upload_failed
 from ..types.rag import (
     BulkEmbedFields,
@@ -238,15 +245,13 @@ class RagResource(SyncAPIResource["RagViews[Raw]", "RagViews[Streaming]"]):
         """
         check_wait_args(timeout, poll_interval)
         _check_until(until)
-        deadline = Deadline(timeout, poll_interval)
-        while True:
-            status = self.get(file_id, extra_headers=extra_headers)
-            if _ready(status, until, file_id):
-                return status
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(file_id, status, until, timeout)
-            self._http._sleep(delay)
+        return poll_until(
+            lambda: self.get(file_id, extra_headers=extra_headers),
+            lambda status: _ready(status, until, file_id),
+            Deadline(timeout, poll_interval),
+            self._http._sleep,
+            lambda status: _timed_out(file_id, status, until, timeout),
+        )
 
     def iter_files(
         self, page_size: int = 50, *, extra_headers: Optional[Mapping[str, str]] = None
@@ -387,15 +392,13 @@ class AsyncRagResource(AsyncAPIResource["RagViews[AsyncRaw]", "RagViews[AsyncStr
         """
         check_wait_args(timeout, poll_interval)
         _check_until(until)
-        deadline = Deadline(timeout, poll_interval)
-        while True:
-            status = await self.get(file_id, extra_headers=extra_headers)
-            if _ready(status, until, file_id):
-                return status
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(file_id, status, until, timeout)
-            await self._http._sleep(delay)
+        return await async_poll_until(
+            lambda: self.get(file_id, extra_headers=extra_headers),
+            lambda status: _ready(status, until, file_id),
+            Deadline(timeout, poll_interval),
+            self._http._sleep,
+            lambda status: _timed_out(file_id, status, until, timeout),
+        )
 
     def iter_files(
         self, page_size: int = 50, *, extra_headers: Optional[Mapping[str, str]] = None

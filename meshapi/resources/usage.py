@@ -9,6 +9,7 @@ ignored). Money comes back as ``Decimal``: bodies are decoded with ``decode_mone
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, AsyncIterator, Dict, Iterator, Mapping, Optional, Tuple
 
 from .._core.request import CallOptions, call_options, coerce_params, dump_body, path_param, split_options
@@ -30,6 +31,7 @@ from ._base import (
     AsyncRaw,
     AsyncStreaming,
     M,
+    Planned,
     Raw,
     Streaming,
     SyncAPIResource,
@@ -92,6 +94,36 @@ def _next_page(query: UsageQueryParams, page: UsageEventsPage) -> Optional[Usage
     return query.model_copy(update={"offset": (query.offset or 0) + len(page.events)})
 
 
+def _summary(params: object, refresh: Optional[bool], kwargs: Mapping[str, Any]) -> Planned[UsageSummary]:
+    body, opts = _query_body(params, kwargs)
+    decode = partial(decode_money_model, UsageSummary)
+    return Planned(decode, "POST", _PATH, opts, body=body, params=_refresh_query(refresh))
+
+
+def _events(params: object, kwargs: Mapping[str, Any]) -> Planned[UsageEventsPage]:
+    body, opts = _query_body(params, kwargs)
+    return Planned(partial(decode_money_model, UsageEventsPage), "POST", _EVENTS, opts, body=body)
+
+
+def _attempts(event_id: str, options: CallOptions) -> Planned[UsageAttempts]:
+    path = f"{_EVENTS}/{path_param(event_id, name='event_id')}/attempts"
+    return Planned(partial(decode_money_model, UsageAttempts), "GET", path, call_options(options))
+
+
+def _spend_trend(
+    granularity: Optional[str], since: Optional[Instant], until: Optional[Instant], options: CallOptions
+) -> Planned[SpendTrend]:
+    query = _trend_query(granularity, since, until) or None
+    decode = partial(decode_money_model, SpendTrend)
+    return Planned(decode, "GET", f"{_PATH}/spend-trend", call_options(options), params=query)
+
+
+def _rate_limits(team_id: Optional[str], options: CallOptions) -> Planned[RateLimits]:
+    query = {"team_id": team_id} if team_id else None
+    decode = partial(decode_money_model, RateLimits)
+    return Planned(decode, "GET", f"{_PATH}/rate-limits", call_options(options), params=query)
+
+
 class UsageResource(SyncAPIResource["UsageViews[Raw]", "UsageViews[Streaming]"]):
     def summary(
         self,
@@ -103,9 +135,7 @@ class UsageResource(SyncAPIResource["UsageViews[Raw]", "UsageViews[Streaming]"])
         """Totals of the calling key's usage (``POST /v1/usage``): requests, tokens, ``total_cost_usd``
         and per-model rows (``limit`` / ``offset`` page ``by_model``). ``refresh=True`` skips a cached
         summary where the gateway keeps one."""
-        body, opts = _query_body(params, kwargs)
-        response = self._http.send("POST", _PATH, body=body, params=_refresh_query(refresh), options=opts)
-        return decode_money_model(UsageSummary, response)
+        return self._call(_summary(params, refresh, kwargs))
 
     def events(
         self,
@@ -114,8 +144,7 @@ class UsageResource(SyncAPIResource["UsageViews[Raw]", "UsageViews[Streaming]"])
     ) -> UsageEventsPage:
         """One page of per-request usage, newest first (``POST /v1/usage/events``); ``limit`` at most
         200. Retried attempts are one event (see :meth:`attempts`). :meth:`iter_events` walks every page."""
-        body, opts = _query_body(params, kwargs)
-        return decode_money_model(UsageEventsPage, self._http.send("POST", _EVENTS, body=body, options=opts))
+        return self._call(_events(params, kwargs))
 
     def iter_events(
         self,
@@ -148,8 +177,7 @@ class UsageResource(SyncAPIResource["UsageViews[Raw]", "UsageViews[Streaming]"])
         **options: Unpack[CallOptions],
     ) -> UsageAttempts:
         """Every attempt behind one event, oldest first (``GET /v1/usage/events/{event_id}/attempts``)."""
-        path = f"{_EVENTS}/{path_param(event_id, name='event_id')}/attempts"
-        return decode_money_model(UsageAttempts, self._http.send("GET", path, options=call_options(options)))
+        return self._call(_attempts(event_id, options))
 
     def spend_trend(
         self,
@@ -161,11 +189,7 @@ class UsageResource(SyncAPIResource["UsageViews[Raw]", "UsageViews[Streaming]"])
     ) -> SpendTrend:
         """Spend per ``granularity`` bucket (``"hour"`` or ``"day"`` on the local gateway) with a trailing
         3-bucket moving average and the window's total (``GET /v1/usage/spend-trend``)."""
-        query = _trend_query(granularity, since, until)
-        response = self._http.send(
-            "GET", f"{_PATH}/spend-trend", params=query or None, options=call_options(options)
-        )
-        return decode_money_model(SpendTrend, response)
+        return self._call(_spend_trend(granularity, since, until, options))
 
     def rate_limits(
         self,
@@ -174,9 +198,7 @@ class UsageResource(SyncAPIResource["UsageViews[Raw]", "UsageViews[Streaming]"])
         **options: Unpack[CallOptions],
     ) -> RateLimits:
         """Live rate-limit counters (``GET /v1/usage/rate-limits``): ``rpm``, ``rpd``, ``tpm`` per scope."""
-        query = {"team_id": team_id} if team_id else None
-        response = self._http.send("GET", f"{_PATH}/rate-limits", params=query, options=call_options(options))
-        return decode_money_model(RateLimits, response)
+        return self._call(_rate_limits(team_id, options))
 
 
 class AsyncUsageResource(AsyncAPIResource["UsageViews[AsyncRaw]", "UsageViews[AsyncStreaming]"]):
@@ -190,11 +212,7 @@ class AsyncUsageResource(AsyncAPIResource["UsageViews[AsyncRaw]", "UsageViews[As
         """Totals of the calling key's usage (``POST /v1/usage``): requests, tokens, ``total_cost_usd``
         and per-model rows (``limit`` / ``offset`` page ``by_model``). ``refresh=True`` skips a cached
         summary where the gateway keeps one."""
-        body, opts = _query_body(params, kwargs)
-        response = await self._http.send(
-            "POST", _PATH, body=body, params=_refresh_query(refresh), options=opts
-        )
-        return decode_money_model(UsageSummary, response)
+        return await self._call(_summary(params, refresh, kwargs))
 
     async def events(
         self,
@@ -203,9 +221,7 @@ class AsyncUsageResource(AsyncAPIResource["UsageViews[AsyncRaw]", "UsageViews[As
     ) -> UsageEventsPage:
         """One page of per-request usage, newest first (``POST /v1/usage/events``); ``limit`` at most
         200. Retried attempts are one event (see :meth:`attempts`). :meth:`iter_events` walks every page."""
-        body, opts = _query_body(params, kwargs)
-        response = await self._http.send("POST", _EVENTS, body=body, options=opts)
-        return decode_money_model(UsageEventsPage, response)
+        return await self._call(_events(params, kwargs))
 
     def iter_events(
         self,
@@ -239,9 +255,7 @@ class AsyncUsageResource(AsyncAPIResource["UsageViews[AsyncRaw]", "UsageViews[As
         **options: Unpack[CallOptions],
     ) -> UsageAttempts:
         """Every attempt behind one event, oldest first (``GET /v1/usage/events/{event_id}/attempts``)."""
-        path = f"{_EVENTS}/{path_param(event_id, name='event_id')}/attempts"
-        response = await self._http.send("GET", path, options=call_options(options))
-        return decode_money_model(UsageAttempts, response)
+        return await self._call(_attempts(event_id, options))
 
     async def spend_trend(
         self,
@@ -253,10 +267,7 @@ class AsyncUsageResource(AsyncAPIResource["UsageViews[AsyncRaw]", "UsageViews[As
     ) -> SpendTrend:
         """Spend per ``granularity`` bucket (``"hour"`` or ``"day"`` on the local gateway) with a trailing
         3-bucket moving average and the window's total (``GET /v1/usage/spend-trend``)."""
-        query = _trend_query(granularity, since, until)
-        opts = call_options(options)
-        response = await self._http.send("GET", f"{_PATH}/spend-trend", params=query or None, options=opts)
-        return decode_money_model(SpendTrend, response)
+        return await self._call(_spend_trend(granularity, since, until, options))
 
     async def rate_limits(
         self,
@@ -265,10 +276,7 @@ class AsyncUsageResource(AsyncAPIResource["UsageViews[AsyncRaw]", "UsageViews[As
         **options: Unpack[CallOptions],
     ) -> RateLimits:
         """Live rate-limit counters (``GET /v1/usage/rate-limits``): ``rpm``, ``rpd``, ``tpm`` per scope."""
-        query = {"team_id": team_id} if team_id else None
-        opts = call_options(options)
-        response = await self._http.send("GET", f"{_PATH}/rate-limits", params=query, options=opts)
-        return decode_money_model(RateLimits, response)
+        return await self._call(_rate_limits(team_id, options))
 
 
 class UsageViews(Views[M]):

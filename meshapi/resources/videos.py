@@ -26,7 +26,7 @@ from .._core.request import (
 )
 from .._core.response import foreign_errors
 from .._errors import InvalidParamsError, ProcessingFailedError
-from ..lib.polling import Deadline, WaitTimeoutError, check_wait_args
+from ..lib.polling import Deadline, WaitTimeoutError, async_poll_until, check_wait_args, poll_until
 from ..types.videos import (
     TERMINAL_VIDEO_STATUSES,
     CreateVideoGenerationResponse,
@@ -207,17 +207,14 @@ class VideosResource(SyncAPIResource["VideosViews[Raw]", "VideosViews[Streaming]
         ``.last``. ``on_poll(task)`` is called after every poll (e.g. to show progress). Polls start
         0.25 s apart and double up to ``poll_interval``."""
         check_wait_args(timeout, poll_interval)
-        deadline = Deadline(timeout, poll_interval)
-        while True:
-            last = self.retrieve(task_id, extra_headers=extra_headers)
-            if on_poll is not None:
-                on_poll(last)
-            if last.status in TERMINAL_VIDEO_STATUSES:
-                return last
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(task_id, last, timeout)
-            self._http._sleep(delay)
+        return poll_until(
+            lambda: self.retrieve(task_id, extra_headers=extra_headers),
+            lambda last: last.status in TERMINAL_VIDEO_STATUSES,
+            Deadline(timeout, poll_interval),
+            self._http._sleep,
+            lambda last: _timed_out(task_id, last, timeout),
+            on_poll,
+        )
 
     def download(
         self,
@@ -319,17 +316,14 @@ class AsyncVideosResource(AsyncAPIResource["VideosViews[AsyncRaw]", "VideosViews
         ``.last``. ``on_poll(task)`` is called after every poll (e.g. to show progress). Polls start
         0.25 s apart and double up to ``poll_interval``."""
         check_wait_args(timeout, poll_interval)
-        deadline = Deadline(timeout, poll_interval)
-        while True:
-            last = await self.retrieve(task_id, extra_headers=extra_headers)
-            if on_poll is not None:
-                on_poll(last)
-            if last.status in TERMINAL_VIDEO_STATUSES:
-                return last
-            delay = deadline.next_sleep()
-            if delay is None:
-                raise _timed_out(task_id, last, timeout)
-            await self._http._sleep(delay)
+        return await async_poll_until(
+            lambda: self.retrieve(task_id, extra_headers=extra_headers),
+            lambda last: last.status in TERMINAL_VIDEO_STATUSES,
+            Deadline(timeout, poll_interval),
+            self._http._sleep,
+            lambda last: _timed_out(task_id, last, timeout),
+            on_poll,
+        )
 
     async def download(
         self,

@@ -18,7 +18,7 @@ from typing import Any, Awaitable, Dict, List, Optional
 
 from ..errors import CODE_FOR_PROVIDER_CODE, code_for_status, dumps
 from ..http.asgi import ASGIApp, Message, Receive, Scope, Send, error_body, header_list
-from ..http.sse import DONE, KEEP_ALIVE, data_event
+from ..http.sse import DONE, KEEP_ALIVE, data_event, error_event
 from .plan import Fault
 
 
@@ -217,13 +217,11 @@ class FaultedSend:
             await asyncio.sleep(fault.first_event_delay)
 
     async def _error_and_done(self) -> None:
-        error: Dict[str, Any] = {"code": self.fault.error_code}
-        error["message"] = "Injected fault: the upstream stream failed."
-        if self.fault.provider_code:
-            error["provider_code"] = self.fault.provider_code
-        if self.fault.error_retry_after is not None:
-            error["retry_after_seconds"] = self.fault.error_retry_after
-        frame = data_event({"error": error, "request_id": self.request_id})
+        fault = self.fault
+        message = "Injected fault: the upstream stream failed."
+        frame = error_event(
+            fault.error_code, message, self.request_id, fault.provider_code, fault.error_retry_after
+        )
         await self.send({"type": "http.response.body", "body": frame + DONE, "more_body": False})
         self.finished = True
 

@@ -22,11 +22,19 @@ def named_event(name: str, payload: Any) -> bytes:
 
 
 def error_event(
-    code: str, message: str, request_id: Optional[str], provider_code: Optional[str] = None
+    code: str,
+    message: str,
+    request_id: Optional[str],
+    provider_code: Optional[str] = None,
+    retry_after_seconds: Optional[float] = None,
 ) -> bytes:
-    error = {"code": code, "message": message}
+    """The in-band error frame of a stream that fails once started (docs/protocol.md §3.1): the error
+    envelope as one ``data:`` event; ``provider_code`` and ``retry_after_seconds`` only when given."""
+    error: Dict[str, Any] = {"code": code, "message": message}
     if provider_code:
         error["provider_code"] = provider_code
+    if retry_after_seconds is not None:
+        error["retry_after_seconds"] = retry_after_seconds
     return data_event({"error": error, "request_id": request_id})
 
 

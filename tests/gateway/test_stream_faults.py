@@ -52,6 +52,49 @@ def test_error_frame_first_n_times_then_normal(gw: Gateway, client: httpx.Client
     assert len(normal) > 3 and all("error" not in data for _, data in normal if isinstance(data, dict))
 
 
+def test_the_fault_error_frame_is_the_one_built_by_sse_error_event(gw: Gateway, client: httpx.Client) -> None:
+    from meshapi_gateway.http.sse import DONE, error_event
+
+    gw.faults.add(CHAT, error_event_after=0, error_code="upstream_error", provider_code="overloaded_error",
+                  error_retry_after=3)  # fmt: skip
+    response = client.post(CHAT, json=chat_body(stream=True))
+    request_id = response.headers["x-request-id"]
+    message = "Injected fault: the upstream stream failed."
+    assert (
+        response.content == error_event("upstream_error", message, request_id, "overloaded_error", 3) + DONE
+    )
+    assert response.content == (
+        b'data: {"error":{"code":"upstream_error","message":"Injected fault: the upstream stream failed.",'
+        b'"provider_code":"overloaded_error","retry_after_seconds":3},"request_id":"' + request_id.encode()
+        + b'"}\n\ndata: [DONE]\n\n'
+    )  # fmt: skip
+
+
+def test_no_other_module_builds_an_sse_error_frame() -> None:
+    """In-band ``{"error": ...}`` data frames come from ``http/sse.py::error_event`` only (compare's
+    model-scoped ``event: error`` frames are a shape of their own)."""
+    import ast
+    from pathlib import Path
+
+    import meshapi_gateway
+
+    root = Path(meshapi_gateway.__file__).parent
+    builders = sorted(
+        f"{path.relative_to(root).as_posix()}:{node.lineno}"
+        for path in root.rglob("*.py")
+        if path.relative_to(root).as_posix() != "http/sse.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", getattr(node.func, "attr", None)) == "data_event"
+        and any(
+            isinstance(arg, ast.Dict)
+            and any(isinstance(key, ast.Constant) and key.value == "error" for key in arg.keys)
+            for arg in node.args
+        )
+    )
+    assert builders == []
+
+
 def test_first_event_delay_sends_headers_first(gw: Gateway, client: httpx.Client) -> None:
     gw.faults.add(CHAT, first_event_delay=0.5)
     started = time.monotonic()

@@ -140,6 +140,15 @@ async def test_no_ids_sends_nothing_and_bad_arguments_fail(make_client: Any) -> 
     assert seen == []
 
 
+async def test_a_blank_hinted_model_is_refused_before_the_catalog(make_client: Any) -> None:
+    seen: List[httpx.Request] = []
+    client = make_client(gateway(3, seen))
+    with pytest.raises(InvalidParamsError) as caught:
+        await resolve(client.costs.lookup(["req_x"], hints={"req_x": {"model": "/ "}}))
+    assert caught.value.message == "hints: model must be a non-empty string, got '/ '"
+    assert [r.url.path for r in seen] == ["/v1/usage/events"]  # the events were read, no catalog path
+
+
 async def test_raw_view_is_the_last_page(make_client: Any) -> None:
     seen: List[httpx.Request] = []
     client = make_client(gateway(5, seen))

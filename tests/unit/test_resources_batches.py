@@ -158,3 +158,62 @@ def test_deadline_polls_start_fast_and_back_off_to_the_interval() -> None:
     assert deadline.next_sleep() == 0.5  # never past the deadline
     now[0] = 10.0
     assert deadline.next_sleep() is None
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_poll_loop_fetches_checks_sleeps_and_gives_up_with_the_last(mode: str) -> None:
+    from meshapi.lib.polling import Deadline, async_poll_until, poll_until
+
+    now = [0.0]
+    fetched: List[int] = []
+    seen: List[int] = []
+    slept: List[float] = []
+
+    def fetch() -> int:
+        fetched.append(len(fetched))
+        return fetched[-1]
+
+    def sleep(delay: float) -> None:
+        slept.append(delay)
+        now[0] += delay
+
+    async def afetch() -> int:
+        return fetch()
+
+    async def asleep(delay: float) -> None:
+        sleep(delay)
+
+    def run(done: Any) -> Any:
+        now[0] = 0.0
+        for kept in (fetched, seen, slept):
+            kept.clear()
+        deadline = Deadline(1.0, 0.5, clock=lambda: now[0])
+        give_up = lambda last: WaitTimeoutError(f"gave up at {last}", last=last, resource_id="r")  # noqa: E731
+        if mode == "sync":
+            return poll_until(fetch, done, deadline, sleep, give_up, seen.append)
+        return async_poll_until(afetch, done, deadline, asleep, give_up, seen.append)
+
+    assert await resolve(run(lambda last: last == 2)) == 2
+    assert (fetched, seen, slept) == ([0, 1, 2], [0, 1, 2], [0.25, 0.5])
+    with pytest.raises(WaitTimeoutError) as info:
+        await resolve(run(lambda last: False))
+    assert (info.value.last, slept) == (3, [0.25, 0.5, 0.25])  # the last sleep cut to the deadline
+    assert seen == [0, 1, 2, 3]
+
+
+def test_resources_wait_through_the_one_poll_loop() -> None:
+    """Every resource ``wait`` is ``lib.polling.poll_until`` / ``async_poll_until``: none sleeps itself
+    (passing ``self._http._sleep`` along is how they wait)."""
+    import ast
+    import pathlib
+
+    resources = pathlib.Path(meshapi.__file__).parent / "resources"
+    sleeping = sorted(
+        f"{path.name}:{node.lineno}"
+        for path in resources.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("_sleep", "next_sleep", "sleep")
+    )
+    assert sleeping == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import pathlib
@@ -140,6 +141,44 @@ async def test_models_get_unknown_is_not_found(make_client: Any) -> None:
     client = make_client(recorder({"detail": "Model not found"}, [], status=404))
     with pytest.raises(meshapi.NotFoundError):
         await resolve(client.models.get("nope/model"))
+
+
+async def test_models_get_and_providers_name_model_id_in_their_errors(make_client: Any) -> None:
+    seen: List[httpx.Request] = []
+    client = make_client(recorder({"id": "x", "name": "X", "is_free": True}, seen))
+    for bad in ("", "/", " / "):
+        for call in (client.models.get, client.models.providers):
+            with pytest.raises(InvalidParamsError) as caught:
+                await resolve(call(bad))
+            assert caught.value.message == f"model_id must be a non-empty string, got {bad!r}"
+    with pytest.raises(InvalidParamsError) as caught:
+        await resolve(client.models.get("a//b"))
+    assert caught.value.message == "model_id must be a non-empty string"  # the empty part, named the same
+    assert seen == []
+
+
+def _builds_a_model_path(node: ast.AST) -> bool:
+    """A ``"/v1/models/"`` prefix joined to an id: the literal itself or an f-string starting with it."""
+    if isinstance(node, ast.JoinedStr):
+        first = node.values[0] if node.values else None
+        return (
+            isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+            and first.value.startswith("/v1/models/")
+            and any(isinstance(part, ast.FormattedValue) for part in node.values)
+        )
+    return isinstance(node, ast.Constant) and node.value == "/v1/models/"
+
+
+def test_one_module_builds_the_model_path() -> None:
+    """``/v1/models/{id}`` (quoting, bad ids) is ``_core.request.model_path`` (re-exported by ``resources._base``); nobody else builds it."""
+    package = pathlib.Path(meshapi.__file__).parent
+    builders = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if any(_builds_a_model_path(node) for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+    )
+    assert builders == ["_core/request.py"]
 
 
 async def test_images_edit_json_body_and_bytes_inputs(make_client: Any, tmp_path: pathlib.Path) -> None:

@@ -984,6 +984,54 @@ def test_types_all_names_each_family_once_and_the_families_agree() -> None:
             assert getattr(types, name) is getattr(module, name)
 
 
+GENERATED_START = "# --- generated from the families' __all__: do not edit (see the module docstring) ---"
+GENERATED_END = "# --- end of the generated text ---"
+
+
+def render_family_table() -> str:
+    """``_FAMILIES`` and ``__all__`` of ``meshapi.types`` as its families' ``__all__`` make them (names
+    sorted, wrapped at the line length)."""
+    import importlib
+    import pkgutil
+    import textwrap
+
+    import meshapi.types as types
+
+    def wrapped(names: List[str], indent: str) -> List[str]:
+        text = " ".join(f'"{name}",' for name in names)
+        return textwrap.wrap(
+            text, 110, initial_indent=indent, subsequent_indent=indent, break_long_words=False
+        )
+
+    families = sorted(
+        m.name for m in pkgutil.iter_modules(types.__path__) if m.name not in types._NOT_FAMILIES
+    )
+    lines = ["# fmt: off", "_FAMILIES: Dict[str, Tuple[str, ...]] = {"]
+    offered: Dict[str, str] = {}
+    for family in families:
+        module = importlib.import_module(f"meshapi.types.{family}")
+        names = sorted(name for name in module.__all__ if name not in types._KEPT_OUT)
+        for name in names:
+            assert name not in offered, f"{name} is in {offered.get(name)} and {family}"
+            offered[name] = family
+        lines += [f'    "{family}": (', *wrapped(names, " " * 8), "    ),"]
+    lines += ["}", "__all__ = [", *wrapped(sorted(offered), " " * 4), "]", "# fmt: on"]
+    return "\n".join(lines)
+
+
+def test_the_family_table_is_generated_from_the_families() -> None:
+    import meshapi.types as types
+
+    source = Path(types.__file__).read_text(encoding="utf-8")
+    assert source.count(GENERATED_START) == 1 and source.count(GENERATED_END) == 1
+    kept = source.split(GENERATED_START + "\n")[1].split("\n" + GENERATED_END)[0]
+    expected = render_family_table()
+    assert kept == expected, f"paste between the generated lines of meshapi/types/__init__.py:\n{expected}"
+    assert types.__all__ == sorted(types.__all__)
+    every = {name for family in types._FAMILIES for name in getattr(types, family).__all__}
+    assert set(types._KEPT_OUT) <= every, "a name kept out is in no family any more"
+
+
 def test_a_chat_program_loads_only_the_chat_family_and_builds_no_validator_at_import() -> None:
     code = (
         "import sys\n"

@@ -203,3 +203,30 @@ async def test_balance_exhausted_is_payment_required(make_client: Any) -> None:
     with pytest.raises(PaymentRequiredError) as caught:
         await resolve(client.balance.get())
     assert (caught.value.status, caught.value.error_code) == (402, "spend_limit_exceeded")
+
+
+@pytest.mark.parametrize("module", ["balance", "usage", "memories"])
+def test_the_twins_only_send_a_planned_request(module: str) -> None:
+    """Each sending method of these resources is one line over a pure planner shared by both twins:
+    ``return self._call(_plan(...))`` or its ``await`` form; nothing else touches ``self._http``."""
+    import ast
+    import importlib
+    import inspect
+
+    source = inspect.getsource(importlib.import_module(f"meshapi.resources.{module}"))
+    checked, problems = 0, []
+    for cls in ast.parse(source).body:
+        if not (isinstance(cls, ast.ClassDef) and cls.name.endswith("Resource")):
+            continue
+        for method in cls.body:
+            if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or method.name.startswith("_"):
+                continue
+            body = method.body[1:] if ast.get_docstring(method) is not None else method.body
+            text = "\n".join(ast.unparse(statement) for statement in body)
+            if "self._http" in text:
+                problems.append(f"{cls.name}.{method.name} sends itself")
+            elif "self._call(" in text:
+                checked += 1
+                if len(body) != 1:
+                    problems.append(f"{cls.name}.{method.name}: {len(body)} statements")
+    assert problems == [] and checked > 0
