@@ -20,7 +20,7 @@ import weakref
 from typing import Any, Callable, Optional
 
 from ._core.rate_limit import LimiterCore, Ticket
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, InvalidParamsError
 
 __all__ = ["RateLimiter"]
 
@@ -126,8 +126,10 @@ class RateLimiter:
     def acquire(self, tokens: int = 1) -> Ticket:
         """Block until this caller (charged ``tokens``) may send; return its grant, to :meth:`release`.
 
-        Raises ``RateLimiterFullError`` at once when ``max_queued`` callers already wait.
+        Raises ``RateLimiterFullError`` at once when ``max_queued`` callers already wait,
+        ``InvalidParamsError`` when ``tokens`` is not a positive int.
         """
+        _check_tokens(tokens)
         event = threading.Event()
         core = self._core
         ticket, delay = core.enter(tokens, event.set)
@@ -145,6 +147,7 @@ class RateLimiter:
         """The async twin of :meth:`acquire` (asyncio or trio); a cancelled waiter leaves the queue."""
         import anyio  # httpx's own dependency: the same wait under asyncio and trio
 
+        _check_tokens(tokens)
         event = anyio.Event()
         core = self._core
         ticket, delay = core.enter(tokens, _wake_for(event.set))
@@ -162,6 +165,12 @@ class RateLimiter:
     def release(self, ticket: Ticket, *, used: Optional[int] = None, status: int = 0) -> None:
         """The granted request is over: ``used`` its reply's tokens, ``status`` its HTTP status (adaptive)."""
         self._core.release(ticket, used=used, status=status)
+
+
+def _check_tokens(tokens: Any) -> None:
+    """A charge is a positive int (a negative one would fill the tpm bucket past its capacity)."""
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
+        raise InvalidParamsError(f"RateLimiter.acquire() tokens must be a positive int, got {tokens!r}")
 
 
 def _wake_for(set_event: Callable[[], object]) -> Callable[[], None]:
