@@ -41,7 +41,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 import httpx
 
 from ..ids import hex_id, iso_timestamp
-from .endpoints import Endpoints
+from .endpoints import Endpoints, shown_url
 from .signing import delivery_headers
 
 __all__ = [
@@ -119,7 +119,7 @@ class Delivery:
             "event_id": self.event_id,
             "event_type": self.event_type,
             "endpoint_id": self.endpoint_id,
-            "url": self.url,
+            "url": shown_url(self.url),
             "state": self.state,
             "attempts": [a.view() for a in self.attempts],
         }
@@ -217,7 +217,11 @@ class DeliveryWorker:
                 delay = retry_delay(len(delivery.attempts), self.speed, self._rand)
                 if delay is None:
                     delivery.state = "dead"
-                    log.info("webhook delivery %s to %s is dead after 6 attempts", delivery.id, delivery.url)
+                    log.info(
+                        "webhook delivery %s to %s is dead after 6 attempts",
+                        delivery.id,
+                        shown_url(delivery.url),
+                    )
                 else:
                     self._push(delivery.started[-1] + delay, delivery)
 

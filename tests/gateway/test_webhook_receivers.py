@@ -1,15 +1,18 @@
 """The gateway's webhook deliveries against hostile receivers (raw sockets, no SDK): an answer trickled a
-byte at a time, credentials in an endpoint's URL kept out of what the admin API shows and the log."""
+byte at a time; credentials in an endpoint's URL masked in what the admin API shows and in the log."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
 from typing import Iterator, Tuple
 
+import httpx
 import pytest
 
+from meshapi_gateway import serve
 from meshapi_gateway.webhooks.delivery import Delivery, DeliveryWorker
 from meshapi_gateway.webhooks.endpoints import Endpoints, new_endpoint
 from tests._poll import wait_until
@@ -69,3 +72,29 @@ def test_an_answer_trickled_a_byte_at_a_time_ends_the_attempt_at_its_whole_time(
     # every read got a byte within 50 ms, so no per-read timeout fires: the attempt as a whole is bounded
     assert (first.status, first.error) == (None, "AttemptTimeout")
     assert 700 <= first.duration_ms < 2000  # 3 x the 0.25 s timeout, then cut
+
+
+def test_credentials_in_an_endpoint_url_are_shown_masked_by_the_admin_api_and_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens: every attempt fails at once, six of them, then dead
+    url = f"http://hook-user:pa55w0rd@127.0.0.1:{port}/hook?x=1"
+    shown = f"http://hook-user:***@127.0.0.1:{port}/hook?x=1"
+    caplog.set_level(logging.INFO, logger="meshapi_gateway.webhooks")
+    with serve(["rsk_hostile"], admin_token="adm_hostile", webhook_speed=1_000_000) as gw:
+        headers = {"Authorization": "Bearer adm_hostile"}
+        with httpx.Client(base_url=gw.base_url, headers=headers, timeout=10) as admin:
+            created = admin.post("/_admin/webhooks", json={"url": url, "secret": SECRET})
+            assert created.status_code == 201 and created.json()["url"] == shown
+            assert [w["url"] for w in admin.get("/_admin/webhooks").json()["webhooks"]] == [shown]
+            assert admin.post("/_admin/webhooks/test", json={"type": "balance.low"}).status_code == 200
+            wait_until(lambda: [d.state for d in gw.webhooks.deliveries()] == ["dead"], what="dead")
+            (delivery,) = admin.get("/_admin/webhooks/deliveries").json()["deliveries"]
+            assert delivery["url"] == shown and len(delivery["attempts"]) == 6
+            assert gw.webhooks.deliveries()[0].url == url  # what is delivered to keeps them
+            assert "pa55w0rd" not in repr(gw.webhooks.endpoints.all())
+    dead = [r.getMessage() for r in caplog.records if "is dead" in r.getMessage()]
+    assert len(dead) == 1 and shown in dead[0] and "pa55w0rd" not in caplog.text
