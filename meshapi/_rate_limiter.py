@@ -8,7 +8,9 @@ holds only the two thin waits: :meth:`RateLimiter.acquire` blocks a thread, :met
 awaits under asyncio or trio (anyio's event and timeout; the wake-up crosses threads and event loops
 through ``call_soon_threadsafe`` / trio's ``run_sync_soon``). A waiter that is cancelled or interrupted
 leaves the queue, so the callers behind it move up. In a forked child a limiter starts with nobody
-waiting and nothing in flight (its limits kept): those were the parent's.
+waiting and nothing in flight (its limits kept): those were the parent's. A sync ``map()`` run that stops
+(an error, Ctrl-C) abandons its calls still waiting here (:class:`Abandon`): threads cannot be cancelled,
+so without it the run would wait for their turns (minutes at a low ``rpm``) before it raised.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import math
 import os
 import threading
 import weakref
+from contextvars import ContextVar
 from typing import Any, Callable, Optional
 
 from ._core.rate_limit import LimiterCore, Ticket
 from ._errors import ConfigurationError, InvalidParamsError
 
-__all__ = ["RateLimiter"]
+__all__ = ["ABANDON", "Abandon", "RateLimiter", "WaitAbandoned"]
 
 _cores: weakref.WeakSet[LimiterCore] = weakref.WeakSet()  # every live limiter's core, for a fork
 
@@ -34,6 +37,42 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):  # POSIX: a child never inherits a lock held by a parent's thread
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class WaitAbandoned(Exception):
+    """Raised in a waiter whose run gave up (:class:`Abandon`); that run raises its own error instead."""
+
+
+class Abandon:
+    """A run's "stop waiting": set in :data:`ABANDON` for its calls; :meth:`fire` makes each of them that
+    waits in :meth:`RateLimiter.acquire` (now or later) leave the queue and raise :class:`WaitAbandoned`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wakes: set[Callable[[], object]] = set()
+        self.fired = False
+
+    def watch(self, wake: Callable[[], object]) -> None:
+        with self._lock:
+            self._wakes.add(wake)
+            fired = self.fired
+        if fired:
+            wake()
+
+    def unwatch(self, wake: Callable[[], object]) -> None:
+        with self._lock:
+            self._wakes.discard(wake)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            wakes = list(self._wakes)
+        for wake in wakes:
+            wake()
+
+
+#: The :class:`Abandon` of the run the current call belongs to (a sync ``map()``'s threads), if any.
+ABANDON: ContextVar[Optional[Abandon]] = ContextVar("meshapi_limiter_abandon", default=None)
 
 
 def _positive(name: str, value: Any, integer: bool) -> Any:
@@ -132,15 +171,23 @@ class RateLimiter:
         _check_tokens(tokens)
         event = threading.Event()
         core = self._core
+        abandon = ABANDON.get()
         ticket, delay = core.enter(tokens, event.set)
         try:
+            if abandon is not None and delay is not None:
+                abandon.watch(event.set)
             while delay is not None:
                 event.wait(None if delay == math.inf else delay)
                 event.clear()
+                if abandon is not None and abandon.fired:
+                    raise WaitAbandoned("the run this call belongs to stopped; nothing was sent")
                 delay = core.poll(ticket, event.set)
         except BaseException:
             core.cancel(ticket)
             raise
+        finally:
+            if abandon is not None:
+                abandon.unwatch(event.set)
         return ticket
 
     async def aacquire(self, tokens: int = 1) -> Ticket:
