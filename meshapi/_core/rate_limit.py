@@ -313,6 +313,6 @@ def _scope(payload: Any) -> Optional[Mapping[str, Any]]:
 
 def _number(metric: Any, field: str) -> Optional[float]:
     value = metric.get(field) if isinstance(metric, Mapping) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None  # json.loads reads NaN and Infinity: a NaN limit would make every wait NaN seconds
     return float(value)
