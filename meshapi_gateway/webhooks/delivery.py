@@ -103,7 +103,7 @@ class Delivery:
     event_id: str
     event_type: str
     endpoint_id: str
-    url: str
+    url: str = field(repr=False)  # a password in it too: view() shows shown_url()
     body: bytes
     hold: float = 0.0
     stale: float = 0.0
