@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 import weakref
 from contextvars import ContextVar
 from typing import Any, Callable, Optional
@@ -162,13 +163,16 @@ class RateLimiter:
         """The shared pure state (``meshapi._core.rate_limit``)."""
         return self._core
 
-    def acquire(self, tokens: int = 1) -> Ticket:
+    def acquire(self, tokens: int = 1, *, timeout: Optional[float] = None) -> Ticket:
         """Block until this caller (charged ``tokens``) may send; return its grant, to :meth:`release`.
 
+        ``timeout``: seconds to wait at most (``None``: no bound); then the caller leaves the queue and
+        ``TimeoutError`` is raised (a client's call: at its ``total_timeout``, as ``APITimeoutError``).
         Raises ``RateLimiterFullError`` at once when ``max_queued`` callers already wait,
-        ``InvalidParamsError`` when ``tokens`` is not a positive int.
+        ``InvalidParamsError`` when ``tokens`` is not a positive int or ``timeout`` not seconds.
         """
         _check_tokens(tokens)
+        deadline = _deadline(timeout)
         event = threading.Event()
         core = self._core
         abandon = ABANDON.get()
@@ -177,7 +181,7 @@ class RateLimiter:
             if abandon is not None and delay is not None:
                 abandon.watch(event.set)
             while delay is not None:
-                event.wait(None if delay == math.inf else delay)
+                event.wait(_bounded(delay, deadline))
                 event.clear()
                 if abandon is not None and abandon.fired:
                     raise WaitAbandoned("the run this call belongs to stopped; nothing was sent")
@@ -190,17 +194,18 @@ class RateLimiter:
                 abandon.unwatch(event.set)
         return ticket
 
-    async def aacquire(self, tokens: int = 1) -> Ticket:
+    async def aacquire(self, tokens: int = 1, *, timeout: Optional[float] = None) -> Ticket:
         """The async twin of :meth:`acquire` (asyncio or trio); a cancelled waiter leaves the queue."""
         import anyio  # httpx's own dependency: the same wait under asyncio and trio
 
         _check_tokens(tokens)
+        deadline = _deadline(timeout)
         event = anyio.Event()
         core = self._core
         ticket, delay = core.enter(tokens, _wake_for(event.set))
         try:
             while delay is not None:
-                with anyio.move_on_after(None if delay == math.inf else delay):
+                with anyio.move_on_after(_bounded(delay, deadline)):
                     await event.wait()
                 event = anyio.Event()
                 delay = core.poll(ticket, _wake_for(event.set))
@@ -218,6 +223,29 @@ def _check_tokens(tokens: Any) -> None:
     """A charge is a positive int (a negative one would fill the tpm bucket past its capacity)."""
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
         raise InvalidParamsError(f"RateLimiter.acquire() tokens must be a positive int, got {tokens!r}")
+
+
+def _deadline(timeout: Any) -> Optional[float]:
+    """The ``time.monotonic()`` a wait of ``timeout`` seconds ends at (``None``: no end)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout < math.inf:
+        raise InvalidParamsError(
+            f"RateLimiter.acquire() timeout must be None or a number of seconds >= 0, got {timeout!r}"
+        )
+    return time.monotonic() + timeout
+
+
+def _bounded(delay: float, deadline: Optional[float]) -> Optional[float]:
+    """How long the next wait lasts: ``delay`` (``math.inf``: until woken), at most until ``deadline``;
+    ``TimeoutError`` once the deadline has passed."""
+    wait = None if delay == math.inf else delay
+    if deadline is None:
+        return wait
+    left = deadline - time.monotonic()
+    if left <= 0.0:
+        raise TimeoutError("the rate limiter did not grant this caller a turn within its timeout")
+    return left if wait is None else min(wait, left)
 
 
 def _wake_for(set_event: Callable[[], object]) -> Callable[[], None]:
