@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import re
 import time
 from decimal import Decimal
@@ -102,6 +103,20 @@ def _required(headers: Headers, name: str) -> str:
     return value.strip()
 
 
+def _tolerance(tolerance: Any) -> Optional[float]:
+    """``tolerance`` when it is ``None`` or a finite number of seconds >= 0 (NaN would compare false with
+    every age and switch the freshness check off without a word); ``ValueError`` otherwise."""
+    if tolerance is None:
+        return None
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, (int, float))
+        or not 0 <= tolerance < math.inf
+    ):
+        raise ValueError(f"tolerance must be None or a finite number of seconds >= 0, got {tolerance!r}")
+    return float(tolerance)
+
+
 def _body(payload: Union[bytes, bytearray, memoryview, str]) -> bytes:
     if isinstance(payload, str):
         return payload.encode("utf-8")
@@ -150,9 +165,11 @@ def verify(
     ``tolerance``: seconds the timestamp may be from now, either way (``None`` skips the check).
 
     Raises :class:`~meshapi.WebhookVerificationError` (``reason``: ``missing_header``, ``bad_format``,
-    ``stale_timestamp``, ``future_timestamp`` or ``mismatch``); ``ValueError`` for an empty secret.
+    ``stale_timestamp``, ``future_timestamp`` or ``mismatch``); ``ValueError`` for an empty secret or a
+    ``tolerance`` that is not ``None`` or a finite number >= 0 (NaN, negative, ``True``).
     """
     keys = _secrets(secret)
+    tolerance = _tolerance(tolerance)
     body = _body(payload)
     raw_signature = _required(headers, SIGNATURE_HEADER)
     raw_timestamp = _required(headers, TIMESTAMP_HEADER)

@@ -171,7 +171,7 @@ class GatewaySettings:
     webhooks: Sequence[Any] = ()
     webhook_secret: Optional[str] = None
     #: How many times faster than documented the retry schedule runs (30 s / 1000 = 30 ms), and the
-    #: seconds one delivery attempt may take.
+    #: seconds each network step of a delivery attempt may take (the whole attempt: 3 times that).
     webhook_speed: float = 1.0
     webhook_timeout: float = 10.0
     #: Alert thresholds (``webhooks/alerts.py``): ``balance.low`` below this balance (USD; ``None``: never);

@@ -99,7 +99,7 @@ class Bucket:
 class Ticket:
     """One caller's place: in the queue, then (granted) holding a concurrency slot and its charged tokens."""
 
-    __slots__ = ("entered", "granted", "position", "released", "tokens", "waited", "wake")
+    __slots__ = ("entered", "epoch", "granted", "position", "released", "tokens", "waited", "wake")
 
     def __init__(self, tokens: int, now: float, position: int) -> None:
         self.tokens = tokens
@@ -109,6 +109,7 @@ class Ticket:
         self.granted = False
         self.released = False
         self.wake: Optional[Wake] = None
+        self.epoch = 0  # the core's forks when it was made: a grant of a parent process frees nothing
 
 
 class LimiterCore:
@@ -135,6 +136,7 @@ class LimiterCore:
         self.running = 0
         self.seed_claimed = not adaptive
         self._queue: Deque[Ticket] = deque()
+        self._epoch = 0  # after_fork() counts up: tickets of an older epoch were the parent's
 
     @property
     def waiting(self) -> int:
@@ -142,10 +144,12 @@ class LimiterCore:
 
     def after_fork(self) -> None:
         """In a forked child: a new lock, nobody waiting, nothing in flight (those were the parent's
-        threads and requests); the limits and the buckets' levels are kept."""
+        threads and requests; a grant of theirs released here frees nothing); the limits and the buckets'
+        levels are kept."""
         self._lock = threading.Lock()
         self._queue = deque()
         self.running = 0
+        self._epoch += 1
 
     # --- entering, waiting, leaving -------------------------------------------------------------------
     def enter(self, tokens: int, wake: Wake) -> Tuple[Ticket, Optional[float]]:
@@ -155,6 +159,7 @@ class LimiterCore:
         with self._lock:
             now = self._clock()
             ticket = Ticket(tokens, now, len(self._queue))
+            ticket.epoch = self._epoch
             if not self._queue and self._blocked(ticket, now) == 0.0:
                 self._grant(ticket, now)
                 return ticket, None
@@ -207,6 +212,8 @@ class LimiterCore:
             if ticket.released or not ticket.granted:
                 return
             ticket.released = True
+            if ticket.epoch != self._epoch:
+                return  # granted before a fork: counted in the parent, not here
             self.running -= 1
             if used is not None and self.tpm is not None:
                 self.tpm.level = min(self.tpm.capacity, self.tpm.level - (used - ticket.tokens))
@@ -306,6 +313,6 @@ def _scope(payload: Any) -> Optional[Mapping[str, Any]]:
 
 def _number(metric: Any, field: str) -> Optional[float]:
     value = metric.get(field) if isinstance(metric, Mapping) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None  # json.loads reads NaN and Infinity: a NaN limit would make every wait NaN seconds
     return float(value)

@@ -6,7 +6,8 @@ send loops settle the :class:`Grant` once the answer is known (``hooks.attempt_a
 ``attempt_failed``): a non-streamed reply releases it at once, with the tokens its ``usage`` reports; a
 stream holds it (its concurrency slot) until its body is closed.
 An adaptive limiter's first caller fetches ``GET /v1/usage/rate-limits`` first (:func:`seed`; that request
-waits for the limiter too). Time spent waiting is a DEBUG line on the ``meshapi`` logger and, when tracing,
+waits for the limiter too). A call's ``total_timeout`` bounds the wait (``deadline_error`` at it, the
+caller out of the queue). Time spent waiting is a DEBUG line on the ``meshapi`` logger and, when tracing,
 a ``meshapi.rate_limiter.wait`` event on the call's span (``meshapi._transport.otel.add_wait``).
 """
 
@@ -21,6 +22,7 @@ import httpx
 from .._core.rate_limit import Ticket, estimate_tokens, tokens_used
 from .._core.request import RequestOptions
 from .._core.retry import RetryState
+from .._core.timeouts import deadline_error
 from .._errors import MeshAPIError
 from .._rate_limiter import RateLimiter
 from . import otel as _otel
@@ -97,7 +99,10 @@ def limit(http: Any, request: httpx.Request, state: RetryState) -> Grant:
             seed(limiter, http._send_with_retries(*args, stream=False))
         except MeshAPIError:
             seed(limiter, None)
-    ticket = limiter.acquire(_tokens(limiter, request))
+    try:
+        ticket = limiter.acquire(_tokens(limiter, request), timeout=state.remaining())
+    except TimeoutError:
+        raise deadline_error() from None
     _waited(request, state, ticket)
     return Grant(limiter, ticket)
 
@@ -111,7 +116,10 @@ async def alimit(http: Any, request: httpx.Request, state: RetryState) -> Grant:
             seed(limiter, await http._send_with_retries(*args, stream=False))
         except MeshAPIError:
             seed(limiter, None)
-    ticket = await limiter.aacquire(_tokens(limiter, request))
+    try:
+        ticket = await limiter.aacquire(_tokens(limiter, request), timeout=state.remaining())
+    except TimeoutError:
+        raise deadline_error() from None
     _waited(request, state, ticket)
     return Grant(limiter, ticket)
 

@@ -81,9 +81,13 @@ def run_threads(
     The first exception stops the run (nothing more is started, the running calls end, the pool is shut
     down) and is raised, unless ``return_exceptions`` puts it at its index. ``on_progress(done, total)``
     runs in the calling thread after each call. An interrupt (``KeyboardInterrupt``) is raised once the
-    running calls have ended: no thread is left behind.
+    running calls have ended: no thread is left behind. Calls still waiting for the client's limiter when
+    the run stops give up at once (``meshapi._rate_limiter.Abandon``), nothing sent.
     """
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait  # when a sync run starts
+    from contextvars import Context
+
+    from .._rate_limiter import ABANDON, Abandon
 
     total = len(items)
     results: List[Any] = [None] * total
@@ -93,10 +97,13 @@ def run_threads(
     running: Dict[Future[Any], int] = {}
     started = done = 0
     failure: Optional[BaseException] = None
+    abandon = Abandon()  # fired when the run stops: its calls queued at the limiter give up at once
+    context = Context()
+    context.run(ABANDON.set, abandon)
     try:
         while started < total or running:
             while failure is None and started < total and len(running) < concurrency:
-                running[pool.submit(call, items[started])] = started
+                running[pool.submit(context.copy().run, call, items[started])] = started
                 started += 1
             if not running:
                 break
@@ -110,10 +117,12 @@ def run_threads(
                     results[index] = error
                 elif failure is None:
                     failure = error
+                    abandon.fire()
                 done += 1
                 if on_progress is not None and failure is None:
                     on_progress(done, total)
     finally:
+        abandon.fire()  # an interrupt, a progress callback that raised (or the run is over: no one waits)
         pool.shutdown(wait=True)
     if failure is not None:
         raise failure

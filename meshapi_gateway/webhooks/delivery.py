@@ -6,8 +6,11 @@ warning is logged) and returns; worker threads (started on the first submit) mak
 
 An attempt is one ``POST`` of the envelope, signed at the moment it is sent (``signing.py``), redirects
 not followed, the answer's body not read; each network step of it (connecting, sending, each read of the
-answer's status and headers) waits at most ``timeout`` seconds (``webhook_timeout``, 10 s by default). A 2xx is success; anything
-else, a redirect or a transport error included, fails the attempt. Six attempts: at once, then
+answer's status and headers) waits at most ``timeout`` seconds (``webhook_timeout``, 10 s by default), and the
+whole attempt at most :data:`ATTEMPT_TIMEOUTS` times that (a receiver trickling its answer a byte at a time
+passes every per-read timeout: its socket is shut then, error ``AttemptTimeout``); each attempt on a
+connection of its own. A 2xx is success; anything else, a redirect or a transport error included, fails
+the attempt. Six attempts: at once, then
 :data:`RETRY_DELAYS` (30 s, 2 min, 10 min, 1 h, 6 h) after the previous one, each ±20 % at random, every
 delay divided by ``speed`` (``webhook_speed``: 1000 makes the six attempts fit in about 7.3 minutes of
 real time, 100000 in under half a second). After the sixth failure the delivery is ``dead``.
@@ -28,6 +31,7 @@ import heapq
 import itertools
 import logging
 import random
+import socket
 import threading
 import time
 from collections import deque
@@ -37,10 +41,19 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 import httpx
 
 from ..ids import hex_id, iso_timestamp
-from .endpoints import Endpoints
+from .endpoints import Endpoints, shown_url
 from .signing import delivery_headers
 
-__all__ = ["JITTER", "MAX_LOG", "MAX_PENDING", "RETRY_DELAYS", "Delivery", "DeliveryWorker", "retry_delay"]
+__all__ = [
+    "ATTEMPT_TIMEOUTS",
+    "JITTER",
+    "MAX_LOG",
+    "MAX_PENDING",
+    "RETRY_DELAYS",
+    "Delivery",
+    "DeliveryWorker",
+    "retry_delay",
+]
 
 log = logging.getLogger("meshapi_gateway.webhooks")
 
@@ -54,6 +67,8 @@ MAX_PENDING = 1000
 MAX_LOG = 1000
 #: Worker threads making attempts (one slow receiver does not hold up the others).
 WORKERS = 2
+#: The longest a whole attempt takes, in ``timeout``s (connecting, sending, reading: one each).
+ATTEMPT_TIMEOUTS = 3
 
 
 def retry_delay(failed: int, speed: float, rand: Callable[[], float] = random.random) -> Optional[float]:
@@ -88,7 +103,7 @@ class Delivery:
     event_id: str
     event_type: str
     endpoint_id: str
-    url: str
+    url: str = field(repr=False)  # a password in it too: view() shows shown_url()
     body: bytes
     hold: float = 0.0
     stale: float = 0.0
@@ -104,7 +119,7 @@ class Delivery:
             "event_id": self.event_id,
             "event_type": self.event_type,
             "endpoint_id": self.endpoint_id,
-            "url": self.url,
+            "url": shown_url(self.url),
             "state": self.state,
             "attempts": [a.view() for a in self.attempts],
         }
@@ -163,7 +178,10 @@ class DeliveryWorker:
         if self._threads:
             return
         self._client = httpx.Client(
-            follow_redirects=False, trust_env=False, timeout=httpx.Timeout(self.timeout)
+            follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(self.timeout),
+            limits=httpx.Limits(max_keepalive_connections=0),  # each attempt connects: _Cutoff sees it
         )
         for n in range(self._workers):
             thread = threading.Thread(target=self._run, name=f"meshapi-gateway-webhooks-{n}", daemon=True)
@@ -199,7 +217,11 @@ class DeliveryWorker:
                 delay = retry_delay(len(delivery.attempts), self.speed, self._rand)
                 if delay is None:
                     delivery.state = "dead"
-                    log.info("webhook delivery %s to %s is dead after 6 attempts", delivery.id, delivery.url)
+                    log.info(
+                        "webhook delivery %s to %s is dead after 6 attempts",
+                        delivery.id,
+                        shown_url(delivery.url),
+                    )
                 else:
                     self._push(delivery.started[-1] + delay, delivery)
 
@@ -217,11 +239,16 @@ class DeliveryWorker:
         delivery.attempts.append(attempt)
         client = self._client
         assert client is not None
+        cutoff = _Cutoff(self.timeout * ATTEMPT_TIMEOUTS)
         try:
-            with client.stream("POST", delivery.url, content=delivery.body, headers=headers) as response:
+            with client.stream(
+                "POST", delivery.url, content=delivery.body, headers=headers, extensions=cutoff.extensions
+            ) as response:
                 attempt.status = response.status_code  # the body is not read: it does not matter
         except httpx.HTTPError as exc:
-            attempt.error = type(exc).__name__
+            attempt.error = "AttemptTimeout" if cutoff.fired else type(exc).__name__
+        finally:
+            cutoff.cancel()
         attempt.duration_ms = int((time.monotonic() - delivery.started[-1]) * 1000)
         if attempt.status is not None and 200 <= attempt.status < 300:
             delivery.state = "delivered"
@@ -252,3 +279,46 @@ class DeliveryWorker:
             thread.join(timeout=self.timeout + 1.0)
         if self._client is not None:
             self._client.close()
+
+
+class _Cutoff:
+    """Shuts an attempt's socket when its whole time is up (a timer thread; the socket comes from
+    httpcore's ``trace`` of the connection being made, which every attempt makes)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.fired = False
+        self._lock = threading.Lock()
+        self._sock: Optional[socket.socket] = None
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        self.extensions = {"trace": self._trace}
+
+    def _trace(self, event: str, info: Dict[str, Any]) -> None:
+        if event != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        with self._lock:
+            self._sock = sock
+            late = self.fired
+        if late:
+            _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sock = self._sock
+        _shut(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: Optional[socket.socket]) -> None:
+    """End both directions: a read blocked on it returns at once (the socket itself is closed by httpcore)."""
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -19,11 +19,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from ..ids import hex_id, iso_timestamp
 
-__all__ = ["EVENT_TYPES", "ROTATION_GRACE_SECONDS", "Endpoint", "Endpoints", "parse_endpoints"]
+__all__ = ["EVENT_TYPES", "ROTATION_GRACE_SECONDS", "Endpoint", "Endpoints", "parse_endpoints", "shown_url"]
 
 #: The event types the gateway raises (docs/protocol.md §V9.2).
 EVENT_TYPES = ("balance.low", "spend_cap.approaching", "spend_cap.hit", "rate_limit.threshold")
@@ -39,6 +39,16 @@ def check_url(url: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"a webhook URL must be an absolute http(s) URL, got {url!r}")
     return url
+
+
+def shown_url(url: str) -> str:
+    """``url`` with the password of its user info (``https://user:pass@host/``) as ``***``: what the admin
+    API, the log and the start-up line show (deliveries go to the URL as given)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def check_secret(secret: Any) -> str:
@@ -63,11 +73,14 @@ class Endpoint:
     """One registered destination. ``secrets``: the current secret first, then one in its grace period."""
 
     id: str
-    url: str
+    url: str = field(repr=False)  # its password too: shown_url() in the repr
     secrets: List[str] = field(repr=False)  # never in a repr or a log line
     events: Optional[Tuple[str, ...]] = None
     grace_until: Optional[float] = None
     created_at: float = field(default_factory=time.time)
+
+    def __repr__(self) -> str:
+        return f"Endpoint(id={self.id!r}, url={shown_url(self.url)!r}, events={self.events!r})"
 
     def wants(self, event_type: str) -> bool:
         return self.events is None or event_type in self.events
@@ -82,7 +95,7 @@ class Endpoint:
         """What the admin API shows: never a secret."""
         return {
             "id": self.id,
-            "url": self.url,
+            "url": shown_url(self.url),
             "events": list(self.events) if self.events is not None else None,
             "grace_until": iso_timestamp(self.grace_until) if self.grace_until is not None else None,
             "created_at": iso_timestamp(self.created_at),

@@ -107,9 +107,9 @@ def test_rpm_is_the_clients_limiter(gw: Any, run: Run, tmp_path: Path, plain: No
     seen: List[Any] = []
     acquire = meshapi.RateLimiter.acquire
 
-    def spy(self: meshapi.RateLimiter, tokens: int = 1) -> Any:
+    def spy(self: meshapi.RateLimiter, tokens: int = 1, **kwargs: Any) -> Any:
         seen.append(self.rpm)
-        return acquire(self, tokens)
+        return acquire(self, tokens, **kwargs)
 
     monkeypatch.setattr(meshapi.RateLimiter, "acquire", spy)
     source = write_jsonl(tmp_path / "in.jsonl", [chat("one"), chat("two")])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from decimal import Decimal
 from typing import Any, Dict, List
 
@@ -297,3 +298,42 @@ def test_an_interrupt_in_a_sync_run_starts_nothing_more_and_leaves_no_thread() -
     inner.close()
     assert seen == ["q1", "q2"]
     assert not [t for t in threading.enumerate() if t.name.startswith("meshapi-map")]
+
+
+def test_an_interrupt_in_a_sync_run_does_not_wait_for_calls_queued_at_the_limiter() -> None:
+    seen: List[str] = []
+
+    def stop_at_one(done: int, total: int) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the other calls wait their turn at the limiter
+
+    limiter = meshapi.RateLimiter(rpm=1)  # one at once, then one a minute: the others wait 60 s, 120 s
+    inner = httpx.Client(transport=httpx.MockTransport(gateway(seen)))
+    client = meshapi.MeshAPI(
+        base_url="http://gateway.test", token="rsk_x", httpx_client=inner, limiter=limiter
+    )
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        client.chat.completions.map([request(n) for n in range(1, 4)], concurrency=3, on_progress=stop_at_one)
+    assert time.monotonic() - started < 10  # not the minutes the queued calls would have waited
+    client.close()
+    inner.close()
+    assert seen == ["q1"] and (limiter.waiting, limiter.running) == (0, 0)
+    assert not [t for t in threading.enumerate() if t.name.startswith("meshapi-map")]
+
+
+def test_a_failed_sync_run_does_not_wait_for_calls_queued_at_the_limiter() -> None:
+    seen: List[str] = []
+    limiter = meshapi.RateLimiter(rpm=1)
+    inner = httpx.Client(transport=httpx.MockTransport(gateway(seen, fail="q1")))
+    client = meshapi.MeshAPI(
+        base_url="http://gateway.test", token="rsk_x", httpx_client=inner, limiter=limiter, max_retries=0
+    )
+    started = time.monotonic()
+    with pytest.raises(meshapi.MeshAPIError):
+        client.chat.completions.map([request(n) for n in range(1, 4)], concurrency=3)
+    assert time.monotonic() - started < 10
+    client.close()
+    inner.close()
+    assert seen == ["q1"] and (limiter.waiting, limiter.running) == (0, 0)
+    # the limiter itself still serves callers outside a run: its next grant is a minute away, not refused
+    assert limiter.core.enter(1, lambda: None)[1] == pytest.approx(60, abs=1)

@@ -171,6 +171,37 @@ def test_seed_takes_the_lower_published_limit_and_what_is_left_of_the_minute() -
     assert core(clock).claim_seed() is False  # not adaptive: nothing to fetch
 
 
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_seed_ignores_a_published_figure_that_is_not_finite(bad: float) -> None:
+    # json.loads reads NaN and Infinity: a NaN limit made every wait NaN seconds, a spin never granted
+    clock = Clock()
+    unlimited = core(clock, adaptive=True)
+    unlimited.seed({"key": {"rpm": {"current": 0, "limit": bad}, "tpm": {"current": bad, "limit": 100}}})
+    assert unlimited.rpm is None and unlimited.tpm is not None
+    assert (unlimited.tpm.capacity, unlimited.tpm.level) == (100.0, 100.0)  # a non-finite current: none
+    assert unlimited.enter(1, nothing)[1] is None
+    limited = core(clock, rpm=60, adaptive=True)
+    limited.seed({"key": {"rpm": {"current": bad, "limit": bad}}})
+    assert limited.rpm is not None and (limited.rpm.capacity, limited.rpm.level) == (60.0, 60.0)
+
+
+def test_a_grant_from_before_a_fork_released_in_the_child_frees_no_slot_of_the_child() -> None:
+    # the forking thread may hold a grant (a stream it had open) and close it in the child: the child
+    # started from nothing in flight, so that release must not free a slot one of its own grants holds
+    clock = Clock()
+    limiter = core(clock, max_concurrency=1)
+    parents, _ = limiter.enter(1, nothing)
+    limiter.after_fork()
+    mine, delay = limiter.enter(1, nothing)
+    assert delay is None and limiter.running == 1
+    limiter.release(parents)
+    assert limiter.running == 1 and parents.released
+    _, delay = limiter.enter(1, nothing)
+    assert delay == math.inf  # still one in flight: the next one waits
+    limiter.release(mine)
+    assert limiter.running == 0
+
+
 def test_estimate_and_usage() -> None:
     messages = [{"role": "user", "content": "x" * 400}]
     import json
@@ -190,6 +221,17 @@ def test_estimate_and_usage() -> None:
 def test_bad_settings_are_configuration_errors(kwargs: Any) -> None:
     with pytest.raises(meshapi.ConfigurationError, match="RateLimiter"):
         meshapi.RateLimiter(**kwargs)
+
+
+@pytest.mark.parametrize("tokens", [-5, 0, True, 1.5, float("nan"), "3"])
+async def test_acquire_refuses_tokens_that_are_not_a_positive_int(tokens: Any) -> None:
+    # a negative charge would fill the tpm bucket past its capacity for the callers behind
+    limiter = meshapi.RateLimiter(tpm=100)
+    with pytest.raises(meshapi.InvalidParamsError, match="tokens must be a positive int"):
+        limiter.acquire(tokens)
+    with pytest.raises(meshapi.InvalidParamsError, match="tokens must be a positive int"):
+        await limiter.aacquire(tokens)
+    assert (limiter.running, limiter.waiting, limiter.core.tpm.level) == (0, 0, 100)
 
 
 def test_clients_take_and_keep_the_limiter() -> None:

@@ -6,6 +6,7 @@ time spent waiting shows in the debug log and on the call's span."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, List
 
 import httpx
@@ -157,3 +158,36 @@ async def test_time_waited_shows_on_the_span(make_client: Any, monkeypatch: Any)
     assert isinstance(waited, float) and 0 < waited < 1000
     assert span.attributes is not None and span.attributes["meshapi.rate_limiter.wait_ms"] == waited
     provider.shutdown()
+
+
+async def test_a_total_timeout_ends_the_wait_for_the_limiter(make_client: Any) -> None:
+    limiter = meshapi.RateLimiter(rpm=1)  # one now, the next a minute later
+    handler = sequence(ok)
+    client = make_client(handler, limiter=limiter)
+    limiter.release(limiter.acquire())  # the minute's request spent
+    started = time.monotonic()
+    with pytest.raises(meshapi.APITimeoutError) as info:
+        await resolve(client.chat.completions.create(model="m", messages=MESSAGES, total_timeout=0.3))
+    assert 0.25 <= time.monotonic() - started < 5  # at the deadline, not after the minute
+    assert info.value.error_code == "total_timeout" and handler.seen == []
+    assert (limiter.waiting, limiter.running) == (0, 0)  # it left the queue
+
+
+@pytest.mark.parametrize("timeout", [-1, float("nan"), True, "1"])
+async def test_acquire_refuses_a_timeout_that_is_not_a_number_of_seconds(timeout: Any) -> None:
+    limiter = meshapi.RateLimiter(rpm=1)
+    with pytest.raises(meshapi.InvalidParamsError, match="timeout must be None or a number of seconds"):
+        limiter.acquire(timeout=timeout)
+    with pytest.raises(meshapi.InvalidParamsError, match="timeout must be None or a number of seconds"):
+        await limiter.aacquire(timeout=timeout)
+
+
+async def test_acquire_with_a_timeout_raises_timeout_error_and_leaves_the_queue() -> None:
+    limiter = meshapi.RateLimiter(rpm=1)
+    held = limiter.acquire(timeout=0)  # granted at once: no wait to bound
+    with pytest.raises(TimeoutError):
+        limiter.acquire(timeout=0.05)
+    with pytest.raises(TimeoutError):
+        await limiter.aacquire(timeout=0.05)
+    assert (limiter.waiting, limiter.running) == (0, 1)
+    limiter.release(held)

@@ -102,6 +102,20 @@ def test_stale_and_future_timestamps_are_refused_within_the_tolerance_either_way
         verify(BODY, delivery(at=now - 400), SECRET)
 
 
+@pytest.mark.parametrize("tolerance", [float("nan"), -1, float("inf"), True, "300"])
+def test_a_tolerance_that_is_not_a_finite_number_of_seconds_is_refused_before_any_check(
+    tolerance: Any,
+) -> None:
+    # NaN compares false with every age: taken as is, it silently switched the freshness check off
+    old = delivery(at=int(time.time()) - 10_000)
+    with pytest.raises(ValueError, match=r"tolerance must be None or a finite number of seconds >= 0"):
+        verify(BODY, old, SECRET, tolerance=tolerance)
+    with pytest.raises(ValueError, match=r"tolerance must be None"):
+        unwrap(BODY, old, SECRET, tolerance=tolerance)
+    verify(BODY, delivery(), SECRET, tolerance=5)  # an int, a float: seconds
+    verify(BODY, delivery(), SECRET, tolerance=5.5)
+
+
 def test_rotation_two_terms_and_a_list_of_secrets() -> None:
     both = delivery(BODY, "whsec_new", "whsec_old")
     assert both["Mesh-Webhook-Signature"].count("v1=") == 2
