@@ -48,10 +48,17 @@ class MapResult:
         return value if isinstance(value, str) else None
 
 
+#: The most requests ``map()`` runs at once: a sync run starts that many threads (a pool's connections,
+#: 256 by default, bound what is really in flight; the rest wait for one).
+MAX_CONCURRENCY = 1024
+
+
 def bulk_requests(requests: Iterable[Any], concurrency: int) -> List[Any]:
     """The requests as a list, checked before anything is sent: dicts or params models, none streaming."""
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidParamsError(f"concurrency must be a positive int, got {concurrency!r}")
+    if concurrency > MAX_CONCURRENCY:
+        raise InvalidParamsError(f"concurrency must be at most {MAX_CONCURRENCY}, got {concurrency!r}")
     if isinstance(requests, (str, bytes, Mapping)):
         raise InvalidParamsError("requests must be a list of chat requests (dicts or ChatCompletionParams)")
     items = list(requests)

@@ -193,6 +193,7 @@ async def test_return_exceptions_keeps_each_error_at_its_index(make_client: Any)
         ([request(1), "hello"], {}, "requests[1] must be a dict or a ChatCompletionParams, got str"),
         ("hello", {}, "requests must be a list of chat requests"),
         ([request(1)], {"concurrency": 0}, "concurrency must be a positive int, got 0"),
+        ([request(1)], {"concurrency": 1025}, "concurrency must be at most 1024, got 1025"),
     ],
 )
 async def test_bad_input_is_refused_before_anything_is_sent(
