@@ -19,6 +19,7 @@ in the current windows; callers are the owners of the configured tokens.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -41,6 +42,7 @@ DEFAULT_RPM = 100
 DEFAULT_RPD = 10_000
 
 _MINUTE, _DAY = 60, 86400
+_log = logging.getLogger("meshapi_gateway")
 _SPEC = re.compile(r"\s*(\d+)\s*(?:/\s*(\d+)\s*)?")
 
 
@@ -145,8 +147,9 @@ class RateLimiter:
     def watch(self, thresholds_pct: Sequence[float], listener: Listener) -> Callable[[], None]:
         """Call ``listener`` once per caller, metric, window and threshold when a counted request brings
         the count to at least that percentage of the limit (e.g. ``(50, 80, 95)``). It runs on the
-        request's thread after the count, outside the limiter's lock, and must not raise or block.
-        Returns a function that stops the calls."""
+        request's thread (the event loop's) after the count, outside the limiter's lock, so it must
+        not block; an exception it raises is logged, and the request goes on. Returns a function that
+        stops the calls."""
         steps = tuple(sorted(float(t) for t in thresholds_pct))
         if not steps or any(not 0 < t <= 100 for t in steps):
             raise ValueError(
@@ -188,7 +191,10 @@ class RateLimiter:
                         caller, name, windows[name], count, limit, _resets_in(now, length)
                     )
         for event, listener in crossed:
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not turn this request into a 500
+                _log.exception("rate-limit threshold listener failed")
 
     def _crossings(
         self, caller: str, metric: str, window: int, count: int, limit: int, resets_in: int

@@ -211,3 +211,15 @@ def test_admin_limits_replace_them_and_keep_listeners() -> None:
             assert c.get("/v1/models", headers=AUTH).status_code == 429
         assert [(e.metric, e.current, e.limit) for e in heard] == [("rpd", 1, 1)]
         assert gw.state.limiter.limits == RateLimits(None, 1)
+
+
+def test_a_failing_listener_does_not_fail_the_request(caplog: Any) -> None:
+    limiter = RateLimiter(2, None)
+
+    def broken(event: ThresholdCrossed) -> None:
+        raise RuntimeError("listener bug")
+
+    limiter.watch([50], broken)
+    limiter.hit("a", T0)
+    assert limiter.counters("a", T0) == (1, 1)
+    assert [r.getMessage() for r in caplog.records] == ["rate-limit threshold listener failed"]
