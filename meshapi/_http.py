@@ -1,6 +1,7 @@
 """The 0.1.4 / 0.1.12 import path ``meshapi._http``, kept for code written against those releases.
 
-Re-exports only: the transport lives in ``meshapi._transport``, settings in ``meshapi._config`` and
+Re-exports only (and the post-0.1.12 private names ``_SDK_VERSION_VALUE`` and ``_frame_request_id`` as
+aliases): the transport lives in ``meshapi._transport``, settings in ``meshapi._config`` and
 decoding in ``meshapi._core.response``. Nothing inside the package imports this module.
 """
 
@@ -22,8 +23,14 @@ from ._core.response import (
     stream_error_from_frame,
     validate_model,
 )
+from ._core.response import (
+    frame_request_id as _frame_request_id,
+)
 from ._transport.base import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, MAX_BODY_BYTES, SDK_HEADER_VALUE
 from ._transport.client import AsyncHttpClient, SyncHttpClient
+
+#: The name the official SDK gave the ``X-MeshAPI-SDK`` value after 0.1.12 (``python/<version>``).
+_SDK_VERSION_VALUE = SDK_HEADER_VALUE
 
 __all__ = [
     "ASYNC_DEFAULT_LIMITS",
@@ -45,6 +52,8 @@ __all__ = [
     "stream_error_from_frame",
     "validate_model",
     "_DONE_SENTINEL",
+    "_SDK_VERSION_VALUE",
+    "_frame_request_id",
     "_iter_sse",
     "_try_parse_sse_frame",
 ]

@@ -14,7 +14,9 @@ Fixtures:
   ``@pytest.mark.meshapi_cassette("path")`` (see :mod:`meshapi._testing_cassette`).
 * ``meshapi_replies``: the gateway's scripted replies (``.add([...])``, ``.replace``, ``.clear``);
   back to the start-up rules after the test. ``--meshapi-replies FILE`` (or the ``meshapi_replies``
-  ini option) starts the session gateway with the rules in FILE.
+  ini option) starts the session gateway with the rules in FILE. The fixture's gateway has no rate
+  limits (a test suite should not trip them); ``--meshapi-rate-limit RPM[/DAY]`` (or the
+  ``meshapi_rate_limit`` ini option) sets some.
 * ``meshapi_clean_data``: the gateway with its stored templates, files and batches removed first.
 * ``meshapi_webhook_receiver``: a local endpoint registered with the gateway for the test, collecting
   its webhook deliveries (``.wait(n)``, ``.events()``; see :mod:`meshapi._testing_webhooks`). The
@@ -75,6 +77,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     help_text = "JSON file of scripted-reply rules for the meshapi_gateway fixture"
     group.addoption("--meshapi-replies", metavar="FILE", default=None, help=help_text)
     parser.addini("meshapi_replies", help_text, default="")
+    limits_help = "rate limits of the meshapi_gateway fixture, RPM or RPM/DAY per token (default: none)"
+    group.addoption("--meshapi-rate-limit", metavar="RPM[/DAY]", default=None, help=limits_help)
+    parser.addini("meshapi_rate_limit", limits_help, default="")
     parser.addini(
         _RESET_INI,
         type="bool",
@@ -104,8 +109,12 @@ def meshapi_gateway(request: pytest.FixtureRequest) -> Iterator[Any]:
     # rewrite its asserts; importing it first makes pytest warn, and warnings are errors in test suites
     from ._testing_cassette import PLUGIN_TOKEN
 
+    config = request.config
+    limits = config.getoption("--meshapi-rate-limit", default=None) or config.getini("meshapi_rate_limit")
     # webhook retries 1000 times faster than documented: 30 ms, 120 ms, 0.6 s, 3.6 s, 21.6 s
-    with serve(tokens=[PLUGIN_TOKEN], replies=_replies_file(request.config), webhook_speed=1000) as gateway:
+    with serve(
+        tokens=[PLUGIN_TOKEN], replies=_replies_file(config), rate_limits=limits or False, webhook_speed=1000
+    ) as gateway:
         yield gateway
 
 

@@ -123,6 +123,10 @@ class GatewaySettings:
     #: Requests per minute / per day per token (default: unlimited).
     rpm: Optional[int] = None
     rpd: Optional[int] = None
+    #: Rate limits per token in one value, winning over ``rpm``/``rpd`` when set (``http/ratelimit.py``):
+    #: ``True`` for the documented 100 a minute and 10,000 a day (what ``meshapi gateway`` enforces),
+    #: ``False`` for none, ``"RPM[/DAY]"`` or ``{"rpm": ..., "rpd": ...}``. ``None``: ``rpm``/``rpd``.
+    rate_limits: Optional[Union[bool, str, Mapping[str, Optional[int]]]] = None
     #: USD each token's owner starts with (a decimal string, an int or a ``Decimal``; never a float):
     #: requests' costs are taken from it and a paid request finding nothing left gets a 402
     #: (``store/balance.py``). ``None``: the documented default, 1000 USD.

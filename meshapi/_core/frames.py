@@ -171,12 +171,15 @@ def decode_item(
 _DONE: Dict[str, Any] = {}
 
 
-def _try_parse_sse_frame(frame: Union[str, ServerSentEvent]) -> Optional[Dict[str, Any]]:
+def _try_parse_sse_frame(
+    frame: Union[str, ServerSentEvent], fallback_request_id: str = ""
+) -> Optional[Dict[str, Any]]:
     """0.1.4 helper: one SSE frame (raw text or a decoded event) as a dict.
 
     Returns ``None`` for frames without data, the module's ``_DONE`` marker for ``[DONE]``, and raises
-    ``StreamEventError`` for an error frame and ``APIResponseValidationError`` for data that is not a JSON
-    object (0.1.4 skipped such frames silently).
+    ``StreamEventError`` for an error frame (its ``request_id`` is the frame's own, else
+    ``fallback_request_id``, as the official SDK after 0.1.12 does) and ``APIResponseValidationError`` for
+    data that is not a JSON object (0.1.4 skipped such frames silently).
     """
     if isinstance(frame, ServerSentEvent):
         events = [frame]
@@ -184,7 +187,7 @@ def _try_parse_sse_frame(frame: Union[str, ServerSentEvent]) -> Optional[Dict[st
         decoder = SSEDecoder()
         events = decoder.feed(frame.encode("utf-8")) + decoder.flush()
     for event in events:
-        payload = decode_frame(event, "")
+        payload = decode_frame(event, fallback_request_id)
         if payload is DONE:
             return _DONE
         if isinstance(payload, dict):

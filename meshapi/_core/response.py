@@ -300,12 +300,17 @@ def parse_list(model: Type[T], response: httpx.Response, *, key: str = "data") -
     return items
 
 
+def frame_request_id(payload: Mapping[str, Any], fallback: str) -> str:
+    """The request id of an in-band error frame: its own ``request_id`` when a non-empty string, else
+    ``fallback`` (the stream's ``x-request-id``; docs/protocol.md §V10.1)."""
+    request_id = payload.get("request_id")
+    return request_id if isinstance(request_id, str) and request_id else fallback
+
+
 def stream_error_from_frame(payload: Mapping[str, Any], stream_request_id: str) -> StreamEventError:
     """The typed error for an in-band error frame ``{"error": {...}, "request_id": ...}``."""
     error = payload.get("error")
-    request_id = payload.get("request_id")
-    if not isinstance(request_id, str) or not request_id:
-        request_id = stream_request_id
+    request_id = frame_request_id(payload, stream_request_id)
     if isinstance(error, dict):
         message = error.get("message")
         code = error.get("code")

@@ -34,10 +34,10 @@ from starlette.routing import Route
 
 from ..errors import ApiError
 from ..fakes.replies import RepliesError
-from ..store.state import RateLimiter
 from ..webhooks.endpoints import EVENT_TYPES, ROTATION_GRACE_SECONDS
 from ..webhooks.hub import WebhookHub
 from .context import gateway, json_body, json_response
+from .ratelimit import RateLimits
 
 
 def _authorise(request: Request) -> None:
@@ -210,8 +210,7 @@ async def set_limits(request: Request) -> Response:
             raise ApiError(400, "invalid_request", f"'{name}' must be a positive integer or null.")
         values[name] = value
     state = gateway(request)
-    rpm, rpd = values["rpm"], values["rpd"]
-    state.limiter = RateLimiter(rpm, rpd)
+    state.limiter.configure(RateLimits(values["rpm"], values["rpd"]))
     return json_response(_limits(state))
 
 

@@ -6,6 +6,8 @@ a planned fault is an attempt like any other (an ``error`` row that costs nothin
 refused by the rate limits never reaches billing. Billable: a ``POST`` to one of :data:`BILLABLE_PATHS`.
 Work that runs after its answer (batches, video tasks, background responses) is recorded when it ends, by
 its route, through :func:`bill_job`, and holds funds until then; its accepted request leaves no row here.
+A compare that answers is billed by its route too, one row per model plus one for the synthesis
+(:data:`ITEMISED_PATHS`); its refusals and failures are one ``error`` row here, like any request.
 A replay of a stored idempotent reply (``Idempotent-Replayed: true``) is neither recorded nor charged.
 """
 
@@ -33,7 +35,15 @@ from .asgi import (
     send_reply,
 )
 
-__all__ = ["BILLABLE_PATHS", "DEFERRED_PATHS", "BillingMiddleware", "balance_refusal", "bill_job", "estimate"]
+__all__ = [
+    "BILLABLE_PATHS",
+    "DEFERRED_PATHS",
+    "ITEMISED_PATHS",
+    "BillingMiddleware",
+    "balance_refusal",
+    "bill_job",
+    "estimate",
+]
 
 #: The endpoints that run a model and are billed per request.
 BILLABLE_PATHS = frozenset({
@@ -44,11 +54,15 @@ BILLABLE_PATHS = frozenset({
 })  # fmt: skip
 #: Billable endpoints whose accepted work is recorded when it ends (:func:`bill_job`), not when answered.
 DEFERRED_PATHS = frozenset({"/v1/batches", "/v1/video/generations"})
+#: Billable endpoints whose answered work is several calls, each recorded by the route (:func:`bill_job`):
+#: compare bills each model's call under its ``results[].request_id`` and the synthesis under the
+#: request's own id (docs/protocol.md §1.9: N + 1 usage events, one request for the rate limits).
+ITEMISED_PATHS = frozenset({"/v1/chat/compare"})
 
 
 def _deferred(path: str, body: Any) -> bool:
     background = path == "/v1/responses" and isinstance(body, dict) and body.get("background") is True
-    return path in DEFERRED_PATHS or background
+    return path in DEFERRED_PATHS or path in ITEMISED_PATHS or background
 
 
 def _requested_model(body: Any) -> Any:
@@ -75,9 +89,12 @@ def bill_job(
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
     error_code: Optional[str] = None,
+    stream: bool = False,
+    latency_ms: int = 0,
 ) -> None:
-    """Record and charge work that ended after its request was answered (a batch line, a video task, a
-    background response); ``error_code`` set: it failed and costs nothing."""
+    """Record and charge one call its route bills itself (a batch line, a video task, a background
+    response, a compare's model or synthesis, a realtime response); ``error_code`` set: it failed and
+    costs nothing."""
     ok = error_code is None
     state.bill(
         UsageRow(
@@ -85,13 +102,13 @@ def bill_job(
             owner=owner,
             request_id=request_id,
             model=model,
-            stream=False,
+            stream=stream,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             cost=estimate(state, model, prompt_tokens, completion_tokens) if ok else Decimal(0),
             status="success" if ok else "error",
             error_code=error_code,
-            latency_ms=0,
+            latency_ms=latency_ms,
             created_at=time.time(),
         )
     )

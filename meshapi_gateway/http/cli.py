@@ -17,7 +17,7 @@ import socket
 import sqlite3
 import sys
 from types import FrameType
-from typing import Any, Dict, List, NoReturn, Optional, Tuple
+from typing import Any, Dict, List, NoReturn, Optional, Tuple, Union
 
 import uvicorn
 
@@ -32,6 +32,7 @@ from ..store.storage import DataDirInUseError
 from .app import create_app
 from .cli_webhooks import add_webhook_options, paired_webhooks
 from .hosts import host_name
+from .ratelimit import DEFAULT_RPD, DEFAULT_RPM, parse_rate_limits
 from .server import bind_socket, url_host, uvicorn_config
 
 
@@ -100,6 +101,16 @@ def _limit(text: str) -> int:
     return value
 
 
+def _rate_limit(text: str) -> str:
+    try:
+        parse_rate_limits(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not RPM or RPM/DAY with whole numbers of at least 1 (e.g. 100/10000): {text!r}"
+        ) from None
+    return text.strip()
+
+
 def _usd(text: str) -> str:
     try:
         parse_amount(text)
@@ -145,8 +156,22 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="keep files, templates and batches in SQLite under this directory")
     parser.add_argument("--latency", type=_seconds, default=0.0, help="seconds between streamed events")
     parser.add_argument("--admin-token", help="token for the /_admin routes (default: random, printed)")
-    parser.add_argument("--rpm", type=_limit, help="requests per minute per token (default: unlimited)")
-    parser.add_argument("--rpd", type=_limit, help="requests per day per token (default: unlimited)")
+    limits = parser.add_mutually_exclusive_group()
+    limits.add_argument(
+        "--rate-limit",
+        type=_rate_limit,
+        metavar="RPM[/DAY]",
+        help=f"requests per minute (and per day) per token (default: {DEFAULT_RPM}/{DEFAULT_RPD}, as documented)",
+    )
+    limits.add_argument(
+        "--no-rate-limit", action="store_true", help="no request rate limits (default: the documented ones)"
+    )
+    parser.add_argument(
+        "--rpm", type=_limit, help="requests per minute per token only (no daily limit unless --rpd)"
+    )
+    parser.add_argument(
+        "--rpd", type=_limit, help="requests per day per token only (no minute limit unless --rpm)"
+    )
     parser.add_argument(
         "--balance",
         type=_usd,
@@ -314,6 +339,23 @@ def _proxy_settings(args: argparse.Namespace) -> Optional[ProxySettings]:
     return settings
 
 
+def _chosen_limits(args: argparse.Namespace) -> Union[bool, str, None]:
+    """The ``rate_limits`` setting: the documented limits unless an option says otherwise."""
+    if args.no_rate_limit:
+        return False
+    if args.rate_limit:
+        return str(args.rate_limit)
+    return None if (args.rpm or args.rpd) else True
+
+
+def _limits_line(state: GatewayState) -> str:
+    rpm, rpd = state.limiter.rpm, state.limiter.rpd
+    if rpm is None and rpd is None:
+        return "none (--rate-limit RPM[/DAY] sets some)"
+    parts = [f"{rpm}/min" if rpm is not None else "", f"{rpd}/day" if rpd is not None else ""]
+    return " and ".join(p for p in parts if p) + " per token (--no-rate-limit turns them off)"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """``meshapi gateway``: run the local gateway in the foreground until Ctrl-C; returns 0.
 
@@ -333,8 +375,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         webhooks = paired_webhooks(args.webhook_urls, args.webhook_secrets)
     except (ValueError, CassetteError) as exc:
         return _fail(str(exc))
-    names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy"}
+    if (args.rate_limit or args.no_rate_limit) and (args.rpm or args.rpd):
+        return _fail("choose --rate-limit / --no-rate-limit or --rpm / --rpd, not both")
+    names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy", "rate_limits"}
     chosen = {k: v for k, v in vars(args).items() if k in names}
+    chosen["rate_limits"] = _chosen_limits(args)
     chosen["routing"] = dict(args.routing) if args.routing else None
     chosen["allowed_hosts"] = tuple(args.allowed_hosts or ())
     chosen["webhooks"] = webhooks
@@ -362,6 +407,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     minted = args.tokens is None and not os.environ.get("MESHAPI_TOKEN")
     print(f"Token: {tokens[0]}" + (" (random, for this run; choose one with --token)" if minted else ""))
     print(f"Admin token: {state.admin_token}")
+    print(f"Rate limits: {_limits_line(state)}")
     if not args.no_inspector:
         print(f"Inspector: {inspector_url(base_url, state.admin_token)}")
     if webhooks:

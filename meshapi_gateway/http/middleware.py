@@ -19,7 +19,7 @@ this order, outermost first:
    A body over 1 MiB is parsed in a worker thread, so other requests are served meanwhile.
 7. :class:`RequestLogMiddleware` - the request and its response (or streamed events) in the log
    (a body over 1 MiB is redacted for it in a worker thread too).
-8. :class:`RateLimitMiddleware` - the optional RPM/RPD limits per caller (429).
+8. :class:`RateLimitMiddleware` - the RPM/RPD limits per caller (429; ``ratelimit.py``).
 9. :class:`BillingMiddleware` (``billing.py``) - 402 when the balance is exhausted; usage rows.
 10. :class:`FaultMiddleware` - a planned fault, if one matches, applied to the exchange.
 11. :class:`IdempotencyMiddleware` - a POST to ``/v1`` with an ``Idempotency-Key``: replay, conflict
@@ -357,19 +357,20 @@ class RequestLogMiddleware(_Layer):
 
 
 class RateLimitMiddleware(_Layer):
-    """The optional RPM/RPD limits per caller (the owner of the token): a 429 envelope past them."""
+    """The RPM/RPD limits per caller (the owner of the token; ``ratelimit.py``): a 429 envelope past them."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter = self.state.limiter
         owner = scope.get(SCOPE_OWNER)
-        if limiter is not None and owner is not None and scope["type"] == "http":
+        if owner is not None and scope["type"] == "http":
             try:
-                limiter.hit(owner)
+                self.state.limiter.hit(owner)
             except ApiError as exc:
                 body = dumps(envelope(exc.error_object(), scope[SCOPE_REQUEST_ID]))
                 await send_reply(send, exc.status, body, "application/json", exc.headers)
                 return
-            self.state.webhooks.counted(owner, limiter)  # rate_limit.threshold (webhooks/alerts.py)
+            self.state.webhooks.counted(
+                owner, self.state.limiter
+            )  # rate_limit.threshold (webhooks/alerts.py)
         await self.app(scope, receive, send)
 
 

@@ -194,7 +194,8 @@ def serve(
 
     ``settings`` and/or keywords named like the :class:`~meshapi_gateway.settings.GatewaySettings`
     fields (``host``, ``port``, ``allowed_hosts``, ``data_dir``, ``latency``, ``admin_token``, ``rpm``,
-    ``rpd``, ``balance`` (USD per token, default 1000), ``batch_step_seconds``, ``embed_step_seconds``,
+    ``rpd``, ``rate_limits`` (none by default; ``True`` for the documented 100/min and 10,000/day, or
+    ``"RPM[/DAY]"``), ``balance`` (USD per token, default 1000), ``batch_step_seconds``, ``embed_step_seconds``,
     ``video_step_seconds``, ``response_step_seconds``, ``replies``,
     ``log_level``, ``routing``: per-token routing policies, see :mod:`meshapi_gateway.fakes.routing`;
     ``webhooks``: ``[(url, secret), ...]`` endpoints for signed alerts, with ``webhook_speed``,

@@ -201,8 +201,8 @@ async def realtime_endpoint(websocket: WebSocket) -> None:
     assert entry is not None
     await websocket.accept(subprotocol=_selected(websocket))
     _set_status(websocket, 101, fault)
-    session = RealtimeSession(websocket, state, entry.id, request_id, fault)
     who = state.owner_for(credential(websocket)[0]) or ""
+    session = RealtimeSession(websocket, state, entry.id, request_id, fault, owner=who)
     held = state.balance.hold(who, "realtime", REALTIME_HOLD)  # while the session runs
     try:
         await session.run()

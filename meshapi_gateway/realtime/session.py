@@ -19,6 +19,8 @@
   ``rate_limits.updated``. The answer runs as its own task, so ``response.cancel`` stops it between two
   deltas (``response.done`` with status ``cancelled``); a second ``response.create`` meanwhile is an
   ``error`` (``conversation_already_has_active_response``). ``state.latency`` paces the deltas.
+  Each response is one usage event with its tokens, billed as its ``response.done`` is sent
+  (:meth:`RealtimeSession.bill`); the session's 10 USD hold is separate (``endpoint.py``).
 * Bad input gets an ``error`` event with ``error.type == "invalid_request_error"``; the session stays
   open.
 
@@ -41,6 +43,7 @@ from starlette.websockets import WebSocket
 from ..fakes import engine
 from ..faults.plan import Fault
 from ..faults.realtime import TERMINATING_CODES, RealtimeFault, SessionClosed
+from ..http.billing import bill_job
 from ..http.context import pace
 from ..ids import hex_id
 from ..store.state import GatewayState
@@ -73,10 +76,17 @@ def event_id() -> str:
 
 class RealtimeSession:
     def __init__(
-        self, websocket: WebSocket, state: GatewayState, model: str, request_id: str, fault: Optional[Fault]
+        self,
+        websocket: WebSocket,
+        state: GatewayState,
+        model: str,
+        request_id: str,
+        fault: Optional[Fault],
+        owner: str = "",
     ) -> None:
         self.ws = websocket
         self.state = state
+        self.owner = owner  # whose usage events and balance each response's tokens go to
         self.model = model
         self.request_id = request_id
         self.session = default_session(model)
@@ -93,6 +103,19 @@ class RealtimeSession:
         self.task: Optional[asyncio.Task[None]] = None
         self.cancel_requested = False
         self.requests_left = 1000
+
+    def bill(self, response_id: str, usage: Dict[str, Any]) -> None:
+        """One usage event per response (docs/protocol.md §7.4): its tokens at the model's price, under
+        ``<session request id>::<response id>``, recorded when ``response.done`` is sent."""
+        if self.owner:
+            bill_job(
+                self.state,
+                self.owner,
+                request_id=f"{self.request_id}::{response_id}",
+                model=self.model,
+                prompt_tokens=int(usage["input_tokens"]),
+                completion_tokens=int(usage["output_tokens"]),
+            )
 
     # --- output ---
     async def emit(self, event: Dict[str, Any]) -> None:
@@ -356,6 +379,7 @@ class RealtimeSession:
             "output": [item],
             "usage": usage,
         }
+        self.bill(response_id, usage)
         await self.emit({"type": "response.done", "response": response})
         self.requests_left -= 1
         limits = [

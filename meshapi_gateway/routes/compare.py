@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ..errors import DetailError, validation_failed
 from ..fakes import engine, synthesis
 from ..fakes.templating import apply_template
+from ..http.billing import bill_job
 from ..http.context import gateway, json_body, json_response, owner, pace, request_id
 from ..http.sse import named_event, sse_response
 from ..http.validation import Bool, Int, ListOf, Num, Obj, Str, opt, req
@@ -142,15 +143,17 @@ def _run_compare_model(
     return run
 
 
+#: A synthesis: its text, the model that wrote it, its usage, whether the requested model was replaced.
+Synthesis = Tuple[str, Optional[str], Optional[Dict[str, int]], bool]
+
+
 def _error_frame(run: _ModelRun) -> bytes:
     """The in-band error frame of a model that failed after the stream started."""
     assert run.in_band is not None
     return named_event("error", run.in_band)
 
 
-def _synthesis(
-    state: GatewayState, body: Dict[str, Any], runs: List[_ModelRun]
-) -> Tuple[str, Optional[str], Optional[Dict[str, int]], bool]:
+def _synthesis(state: GatewayState, body: Dict[str, Any], runs: List[_ModelRun]) -> Synthesis:
     requested = body.get("comparison_model") or COMPARISON_MODEL
     entry = state.catalog.resolve(requested)
     fallback = entry is None or not entry.supports_chat
@@ -174,6 +177,44 @@ def _synthesis(
         "total_tokens": prompt_tokens + tokens,
     }
     return text, entry.id, usage, fallback
+
+
+def _bill(
+    state: GatewayState,
+    who: str,
+    rid: str,
+    runs: List[_ModelRun],
+    synthesis: Optional[Synthesis],
+    stream: bool,
+) -> None:
+    """One usage event per model's call, and one for the synthesis when it ran."""
+    for run in runs:
+        usage = run.usage or {}
+        bill_job(
+            state,
+            who,
+            request_id=run.request_id,
+            model=run.model,
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            error_code=(run.error_code or "upstream_error") if run.error is not None else None,
+            stream=stream,
+            latency_ms=run.latency_ms,
+        )
+    if synthesis is not None:
+        _, model, synthesis_usage, _ = synthesis
+        tokens = synthesis_usage or {}
+        completion = tokens.get("completion_tokens", 0)
+        bill_job(
+            state,
+            who,
+            request_id=rid,
+            model=model or COMPARISON_MODEL,
+            prompt_tokens=tokens.get("prompt_tokens", 0),
+            completion_tokens=completion,
+            stream=stream,
+            latency_ms=_latency_ms(model or "", completion),
+        )
 
 
 def _canonical(state: GatewayState, model: str) -> str:
@@ -216,19 +257,21 @@ async def chat_compare(request: Request) -> Response:
     skip = bool(body.get("skip_comparison"))
     comparison_id = hex_id("cmp_", 20)
     partial = len(succeeded) < len(runs)
+    synthesis = _synthesis(state, body, runs) if not skip and len(succeeded) >= 2 else None
+    _bill(state, owner(request), rid, runs, synthesis, bool(body.get("stream")))
     if body.get("stream"):
         if skip:
             events = _compare_raw_stream(state, comparison_id, models, runs, partial)
         else:
-            events = _compare_synth_stream(state, body, comparison_id, models, runs, partial)
+            events = _compare_synth_stream(state, body, comparison_id, models, runs, partial, synthesis)
         return sse_response(events)
     comparison: Optional[str] = None
     comparison_model: Optional[str] = None
     comparison_usage: Optional[Dict[str, int]] = None
     fallback = False
     synth_ms = 0
-    if not skip and len(succeeded) >= 2:
-        comparison, comparison_model, comparison_usage, fallback = _synthesis(state, body, runs)
+    if synthesis is not None:
+        comparison, comparison_model, comparison_usage, fallback = synthesis
         synth_ms = _latency_ms(comparison_model or "", (comparison_usage or {}).get("completion_tokens", 0))
     if state.latency > 0:
         await asyncio.sleep(state.latency)
@@ -257,10 +300,8 @@ async def _compare_synth_stream(
     models: List[str],
     runs: List[_ModelRun],
     partial: bool,
+    synthesis: Optional[Synthesis],
 ) -> AsyncIterator[bytes]:
-    succeeded = [r for r in runs if r.error is None]
-    will_compare = len(succeeded) >= 2
-    synthesis = _synthesis(state, body, runs) if will_compare else None
     comparison_model = synthesis[1] if synthesis else (body.get("comparison_model") or COMPARISON_MODEL)
     yield named_event(
         "meta",

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from ..errors import ApiError, validation_failed
 from ..http.context import gateway, json_body, json_response, owner
+from ..http.ratelimit import metric
 from ..http.validation import Bool, Int, Literal, Obj, Str, check_query, opt
 from ..ids import iso_timestamp
 from ..store.usage import UsageFilter, money, parse_instant
@@ -134,31 +135,11 @@ async def spend_trend(request: Request) -> Response:
     )
 
 
-def _metric(current: int, limit: Optional[int], resets_in: int) -> Dict[str, Any]:
-    pct = None if not limit else round(min(100.0, current * 100.0 / limit), 2)
-    return {
-        "current": current,
-        "limit": limit,
-        "pct": pct,
-        "resets_in_seconds": resets_in,
-        "is_default_limit": limit is None,
-    }
-
-
 async def rate_limits(request: Request) -> Response:
     state, who, now = gateway(request), owner(request), time.time()
-    limiter = state.limiter
-    minute, day = limiter.counters(who, now) if limiter is not None else (0, 0)
-    rpm = limiter.rpm if limiter is not None else None
-    rpd = limiter.rpd if limiter is not None else None
-    to_minute = max(1, math.ceil((math.floor(now / 60) + 1) * 60 - now))
-    to_day = max(1, math.ceil((math.floor(now / 86400) + 1) * 86400 - now))
+    key = state.limiter.report(who, now)  # the counters the limits compare (http/ratelimit.py)
     tokens = state.usage.tokens_since(who, math.floor(now / 60) * 60)
-    key = {
-        "rpm": _metric(minute, rpm, to_minute),
-        "rpd": _metric(day, rpd, to_day),
-        "tpm": _metric(tokens, None, to_minute),
-    }
+    key["tpm"] = metric(tokens, None, key["rpm"]["resets_in_seconds"])  # shown, never enforced
     return json_response({"as_of": iso_timestamp(now), "key": key, "org": None, "team": None, "member": None})
 
 

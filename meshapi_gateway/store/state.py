@@ -14,8 +14,8 @@ realtime route). Attributes other modules rely on:
 * ``store`` - per-owner records (:class:`~meshapi_gateway.store.storage.Store`).
 * ``idempotency`` - stored replies by Idempotency-Key
   (:class:`~meshapi_gateway.store.idempotency.IdempotencyCache`).
-* ``limiter`` - the RPM/RPD counters per caller (:class:`RateLimiter`; it counts even without limits, for
-  ``GET /v1/usage/rate-limits``).
+* ``limiter`` - the RPM/RPD counters per caller (:class:`~meshapi_gateway.http.ratelimit.RateLimiter`; it
+  counts even without limits, for ``GET /v1/usage/rate-limits``).
 * ``usage`` - the usage rows per owner (:class:`~meshapi_gateway.store.usage.UsageLedger`).
 * ``balance`` - each owner's balance and reservations (:class:`~meshapi_gateway.store.balance.BalanceBook`).
 * ``response_cache`` - stored chat answers per owner
@@ -27,16 +27,15 @@ realtime route). Attributes other modules rely on:
 from __future__ import annotations
 
 import secrets
-import threading
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
-from ..errors import ApiError
 from ..fakes.catalog import Catalog
 from ..fakes.replies import Replies, load_rules
 from ..fakes.routing import check_policies
 from ..faults.plan import FaultPlan
 from ..faults.provider import ProviderFaults
+from ..http.ratelimit import RateLimiter, RateLimits, parse_rate_limits
 from ..ids import new_request_id, owner_id_for
 from ..record.reqlog import RequestLog
 from ..settings import DEFAULT_TOKEN, GatewaySettings
@@ -47,61 +46,7 @@ from .response_cache import ResponseCache
 from .storage import Store
 from .usage import UsageLedger, UsageRow
 
-__all__ = ["DEFAULT_TOKEN", "GatewayState", "RateLimiter"]
-
-
-class RateLimiter:
-    """Fixed-window RPM/RPD counters per caller (UTC minute and UTC day windows).
-
-    The middleware counts by the owner of the bearer token, which is one to one with the token.
-    """
-
-    def __init__(self, rpm: Optional[int], rpd: Optional[int]) -> None:
-        self.rpm = rpm
-        self.rpd = rpd
-        self._lock = threading.Lock()
-        self._minute: Dict[str, Tuple[int, int]] = {}
-        self._day: Dict[str, Tuple[int, int]] = {}
-
-    def hit(self, caller: str, now: Optional[float] = None) -> None:
-        """Count one request; raise a 429 ``ApiError`` when a limit is already used up."""
-        now = time.time() if now is None else now
-        minute, day = int(now // 60), int(now // 86400)
-        with self._lock:
-            m_window, m_count = self._minute.get(caller, (minute, 0))
-            d_window, d_count = self._day.get(caller, (day, 0))
-            if m_window != minute:
-                m_window, m_count = minute, 0
-            if d_window != day:
-                d_window, d_count = day, 0
-            if self.rpm is not None and m_count >= self.rpm:
-                wait = max(1, int((minute + 1) * 60 - now + 0.999))
-                raise _limited(f"RPM limit of {self.rpm} req/min exceeded.", wait)
-            if self.rpd is not None and d_count >= self.rpd:
-                wait = max(1, int((day + 1) * 86400 - now + 0.999))
-                raise _limited(f"RPD limit of {self.rpd} req/day exceeded.", wait)
-            self._minute[caller] = (m_window, m_count + 1)
-            self._day[caller] = (d_window, d_count + 1)
-
-    def counters(self, caller: str, now: float) -> Tuple[int, int]:
-        """Requests counted in the current UTC minute and UTC day (what ``hit`` compares to the limits)."""
-        minute, day = int(now // 60), int(now // 86400)
-        with self._lock:
-            m_window, m_count = self._minute.get(caller, (minute, 0))
-            d_window, d_count = self._day.get(caller, (day, 0))
-        return (m_count if m_window == minute else 0), (d_count if d_window == day else 0)
-
-    def reset(self) -> None:
-        """Forget every counter (as if no request had been made yet)."""
-        with self._lock:
-            self._minute.clear()
-            self._day.clear()
-
-
-def _limited(message: str, wait: int) -> ApiError:
-    return ApiError(
-        429, "rate_limit_exceeded", message, headers={"retry-after": str(wait)}, retry_after_seconds=wait
-    )
+__all__ = ["DEFAULT_TOKEN", "GatewayState"]
 
 
 class GatewayState:
@@ -136,8 +81,12 @@ class GatewayState:
         self.response_step_seconds = float(settings.response_step_seconds)
         #: Scripted replies; a bad rule list raises ``RepliesError`` here, at start-up.
         self.replies = Replies(load_rules(settings.replies) if settings.replies is not None else None)
-        rpm, rpd = settings.rpm, settings.rpd
-        self.limiter: Optional[RateLimiter] = RateLimiter(rpm, rpd)
+        if settings.rate_limits is not None:  # a ValueError here, at start-up, when it is not a limit
+            limits = parse_rate_limits(settings.rate_limits)
+        else:
+            limits = RateLimits(settings.rpm, settings.rpd)
+        #: The RPM/RPD counters per caller (``http/ratelimit.py``); replaced limits keep its listeners.
+        self.limiter = RateLimiter(limits.rpm, limits.rpd, is_default=limits.is_default)
         start = DEFAULT_BALANCE if settings.balance is None else parse_amount(settings.balance)
         self.usage = UsageLedger(time.time)
         self.balance = BalanceBook(start)
@@ -189,8 +138,7 @@ class GatewayState:
         self.response_cache.clear()
         self.provider_faults.clear()
         self.replies.reset()
-        if self.limiter is not None:
-            self.limiter.reset()
+        self.limiter.reset()
         if requests:
             self.requests.clear()
             self.usage.clear()

@@ -192,3 +192,65 @@ def test_ctrl_c_stops_at_once_and_quietly_with_open_streams(tmp_path: Path) -> N
     assert "Traceback" not in err and "CancelledError" not in err and "ERROR" not in err, err
     assert len(err.splitlines()) <= 4, err
     assert outcome[0] == "200"  # the global --token was the accepted token
+
+
+@pytest.mark.parametrize(
+    ("argv", "limits", "banner"),
+    [
+        (
+            [],
+            (100, 10_000, True),
+            "Rate limits: 100/min and 10000/day per token (--no-rate-limit turns them off)",
+        ),
+        (["--no-rate-limit"], (None, None, False), "Rate limits: none (--rate-limit RPM[/DAY] sets some)"),
+        (
+            ["--rate-limit", "5/50"],
+            (5, 50, False),
+            "Rate limits: 5/min and 50/day per token (--no-rate-limit turns them off)",
+        ),
+        (
+            ["--rate-limit", "7"],
+            (7, None, False),
+            "Rate limits: 7/min per token (--no-rate-limit turns them off)",
+        ),
+        (["--rpd", "9"], (None, 9, False), "Rate limits: 9/day per token (--no-rate-limit turns them off)"),
+    ],
+)
+def test_the_gateway_command_enforces_the_documented_rate_limits_by_default(
+    monkeypatch: Any, capsys: Any, argv: List[str], limits: Tuple[Any, Any, bool], banner: str
+) -> None:
+    import uvicorn
+
+    from meshapi_gateway import main
+
+    seen: List[Any] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: seen.append(self.config.app.state))
+    assert main(["--port", "0", "--no-inspector", *argv]) == 0
+    got = seen[0].gateway.limiter.limits
+    assert (got.rpm, got.rpd, got.is_default) == limits
+    assert banner in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--rate-limit", "0/5"],
+            "meshapi gateway: argument --rate-limit: not RPM or RPM/DAY with whole numbers of at least 1 "
+            "(e.g. 100/10000): '0/5' (see `meshapi gateway --help`)",
+        ),
+        (
+            ["--rate-limit", "5", "--no-rate-limit"],
+            "meshapi gateway: argument --no-rate-limit: not allowed with argument --rate-limit "
+            "(see `meshapi gateway --help`)",
+        ),
+        (
+            ["--rate-limit", "5", "--rpm", "3"],
+            "meshapi gateway: choose --rate-limit / --no-rate-limit or --rpm / --rpd, not both",
+        ),
+    ],
+)
+def test_bad_rate_limit_options_are_one_line(run: Run, argv: List[str], line: str) -> None:
+    result: Result = run("gateway", "--port", "0", *argv)
+    assert result.code == 2
+    assert result.err_lines == [line]

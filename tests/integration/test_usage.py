@@ -160,3 +160,24 @@ async def test_realtime_needs_ten_dollars_available(made: Any) -> None:
     with pytest.raises(PaymentRequiredError) as caught:
         await resolve(client.realtime.connect(model="openai/gpt-realtime", timeout=5.0))
     assert caught.value.error_code == "insufficient_quota"
+
+
+async def test_each_compared_model_has_its_own_cost(made: Any) -> None:
+    _gw, client = made()
+    models = [MODEL, "anthropic/claude-haiku-4.5"]
+    raw = await resolve(client.compare.with_raw_response.create(models=models, messages=MESSAGES))
+    result = await resolve(raw.parse())
+    ids = [r.request_id for r in result.results] + [raw.request_id]
+    found = await resolve(client.costs.lookup(ids))
+    assert [(c.request_id, c.model, c.estimated) for c in found.costs] == [
+        (ids[0], MODEL, False),
+        (ids[1], models[1], False),
+        (raw.request_id, result.comparison_model, False),
+    ]
+    first = result.results[0].usage
+    assert first is not None and found.costs[0].cost_usd == price(
+        first.prompt_tokens, first.completion_tokens
+    )
+    summary = await resolve(client.usage.summary())
+    assert summary.total_requests == 3
+    assert summary.total_cost_usd == sum((c.cost_usd or Decimal(0) for c in found.costs), Decimal(0))

@@ -137,3 +137,31 @@ def test_the_readme_agent_example_runs(pytester: pytest.Pytester) -> None:
     assert len(blocks) == 1, "README section 'Testing your app with meshapi' lost its agent example"
     result = _run(pytester, blocks[0])
     result.assert_outcomes(passed=1)
+
+
+def test_the_fixture_gateway_has_no_rate_limits_unless_asked(pytester: pytest.Pytester) -> None:
+    source = """
+        import pytest
+        from meshapi import RateLimitError
+
+        def test_many(request, meshapi_client):
+            if request.config.getoption("--meshapi-rate-limit"):
+                return
+            for _ in range(105):  # past the documented 100 a minute (counted by day: no minute edge)
+                meshapi_client.models.list()
+            limits = meshapi_client.usage.rate_limits()
+            assert (limits.key.rpd.current, limits.key.rpm.limit, limits.key.rpd.limit) == (106, None, None)
+
+        def test_limited(request, meshapi_client):
+            if not request.config.getoption("--meshapi-rate-limit"):
+                return
+            client = meshapi_client.with_options(max_retries=0)  # no waiting for the next minute
+            client.models.list()
+            client.models.list()
+            with pytest.raises(RateLimitError) as caught:
+                client.models.list()
+            assert caught.value.error_code == "rate_limit_exceeded"
+            assert str(caught.value).startswith("RPM limit of 2 req/min exceeded.")
+        """
+    _run(pytester, source).assert_outcomes(passed=2)
+    _run(pytester, source, "--meshapi-rate-limit", "2/1000").assert_outcomes(passed=2)
