@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ._budget import Budget
-from ._core.usage import UsageRecord
+from ._core.usage import BATCH_PATH, UsageRecord
 from ._errors import ConfigurationError
 from ._transport.spend import TRACKING
 
@@ -59,7 +59,11 @@ class UsageLedger:
         self._records: List[UsageRecord] = []
 
     def add(self, records: Sequence[UsageRecord]) -> None:
+        """Keep ``records``; a batch line already kept (the same batch fetched again) is not added twice."""
         with self._lock:
+            if any(r.path == BATCH_PATH for r in records):
+                kept = {r.request_id for r in self._records if r.path == BATCH_PATH}
+                records = [r for r in records if r.path != BATCH_PATH or r.request_id not in kept]
             self._records.extend(records)
 
     @property

@@ -11,8 +11,11 @@ then fetches the catalog prices the budget's estimate needs (once per model and 
 the call is sent as usual (retries, fallback hops, a stream's first-event retry included), and
 :meth:`SpendWatch.answered` reads the usage of the answer that was returned: a body at once, a stream when
 its body closes (:class:`_WatchedStream`, outermost, from its last usage event; ``meshapi._core.usage``
-reads it). A call that raised releases what it held. What only a watched call needs (budgets, token
-counts, prices, usage reading) is imported when the first one is made, not at start-up.
+reads it). A call that raised releases what it held. A batch's lines are billed when it finishes, after
+the call that created it returned: with a tracker active, a ``GET /v1/batches/{id}`` (``batches.get`` or
+``wait``) is watched too, and its results, once there, are recorded (each line once per tracker; no
+budget is held or charged for them). What only a watched call needs (budgets, token counts, prices,
+usage reading) is imported when the first one is made, not at start-up.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from .._core.usage import UsageEntry
 
 __all__ = [
+    "BATCH_PREFIX",
     "SPENDING_PATHS",
     "TRACKING",
     "SpendWatch",
@@ -48,8 +52,9 @@ __all__ = [
     "watched",
 ]
 
-#: The endpoints that run a model and are billed when answered (docs/protocol.md §V2). Batches and video
-#: tasks are billed when their work ends, after the call returned: not recorded by a tracker.
+#: The endpoints that run a model and are billed when answered (docs/protocol.md §V2). Batches are billed
+#: when their work ends (recorded from ``GET /v1/batches/{id}``, :data:`BATCH_PREFIX`); video tasks are
+#: not recorded by a tracker.
 SPENDING_PATHS = frozenset({
     "/v1/chat/completions", "/v1/chat/compare", "/v1/responses", "/v1/embeddings",
     "/v1/images/generations", "/v1/images/edits", "/v1/audio/speech", "/v1/audio/transcriptions",
@@ -60,6 +65,9 @@ SPENDING_PATHS = frozenset({
 #: The trackers (``meshapi._usage_track.UsageLedger``) active in this context, innermost last; every
 #: watched call records into each of them.
 TRACKING: ContextVar[Tuple[Any, ...]] = ContextVar("meshapi_usage_tracking", default=())
+
+#: ``GET`` of one batch (``/v1/batches/{id}``): its results are recorded when a tracker watches.
+BATCH_PREFIX = "/v1/batches/"
 
 
 _BODY_LIMIT = 8 * 1024 * 1024  # a JSON reply read for its usage as it passes: kept up to this size
@@ -77,7 +85,13 @@ def watch_of(config: MeshAPIConfig, method: str, path: str, body: Any, stream: b
     """The watch of a call, or ``None`` when no tracker and no budget is concerned with it."""
     ledgers = TRACKING.get()
     budget = config.budget
-    if (not ledgers and budget is None) or method != "POST" or path not in SPENDING_PATHS:
+    if not ledgers and budget is None:
+        return None
+    if method == "GET" and ledgers and path.startswith(BATCH_PREFIX) and "/" not in path[len(BATCH_PREFIX) :]:
+        from .._core.usage import BATCH_PATH
+
+        return SpendWatch(ledgers, [], BATCH_PATH, None, False)
+    if method != "POST" or path not in SPENDING_PATHS:
         return None
     budgets: List[Budget] = [budget] if budget is not None else []
     for ledger in ledgers:
@@ -239,13 +253,15 @@ class SpendWatch:
     ) -> None:
         """Add the records to every tracker and charge every budget (once): each entry costs what the
         reply says, else its tokens at the catalog price the client knows, else it is unknown."""
-        from .._core.usage import UsageEntry, record_of
+        from .._core.usage import BATCH_PATH, UsageEntry, record_of
         from ..lib.pricing import cost_at
 
         if self.done:
             return
         self.done = True
-        if not entries:  # an answer that reports no usage (speech, moderation): its cost comes later
+        if self.path == BATCH_PATH:  # a batch's lines (none before it finished), each billed once
+            attempts = 1
+        elif not entries:  # an answer that reports no usage (speech, moderation): its cost comes later
             entries = [UsageEntry(model=self.model, request_id=request_id)]
         records = []
         for entry in entries:

@@ -140,3 +140,29 @@ async def test_a_budget_refuses_before_the_gateway_sees_the_call_and_charges_the
     assert caught.value.estimate > budget.max_usd - budget.spent
     sent: List[Any] = [(r.method, r.path) for r in list(gw.requests)[before:]]
     assert sent == [("GET", "/v1/models/openai/gpt-4o")]  # its price; the chat call never went out
+
+
+async def test_a_batchs_lines_are_recorded_once_when_its_results_arrive(made: Any) -> None:
+    _gw, client = made
+    lines = [
+        {"custom_id": name, "body": {"model": MODEL, "messages": [{"role": "user", "content": text}]}}
+        for name, text in (("a", "Say hello"), ("b", "Name three rivers in France"))
+    ]
+    async with tracking(client) as usage:
+        batch = await resolve(client.batches.create(requests=lines))
+        assert usage.records == []  # created, not billed yet
+        done = await resolve(client.batches.wait(batch.id, poll_interval=0.05, timeout=10))
+        await resolve(client.batches.get(batch.id))  # fetched again: not counted twice
+    assert done.status == "completed" and done.results is not None
+    answered = {r.response["request_id"]: r.response["body"]["usage"] for r in done.results}
+    assert [(r.request_id, r.path, r.model, r.attempts) for r in usage.records] == [
+        (rid, "/v1/batches", MODEL, 1) for rid in answered
+    ]
+    assert [(r.prompt_tokens, r.completion_tokens) for r in usage.records] == [
+        (u["prompt_tokens"], u["completion_tokens"]) for u in answered.values()
+    ]
+    events = await events_by_id(client)
+    assert [(r.cost_usd, r.cost_source) for r in usage.records] == [
+        (events[rid].cost_usd, "usage_event") for rid in answered
+    ]
+    assert usage.requests == 2 and not usage.estimated and usage.cost_usd > 0
