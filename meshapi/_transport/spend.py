@@ -121,7 +121,7 @@ def watched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
     except BaseException as exc:
         watch.failed_or_captured(exc, begun, http._prices)
         raise
-    return watch.answered(response, attempts_of(begun), http._prices)
+    return watch.answered(response, begun, http._prices)
 
 
 async def awatched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
@@ -143,7 +143,7 @@ async def awatched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
     except BaseException as exc:
         watch.failed_or_captured(exc, begun, http._prices)
         raise
-    return watch.answered(response, attempts_of(begun), http._prices)
+    return watch.answered(response, begun, http._prices)
 
 
 def model_path(model: str) -> str:
@@ -225,15 +225,15 @@ class SpendWatch:
         (``capture.StopAfterResponse``) is no failure: the captured response is watched instead."""
         capture = begun[3]
         if isinstance(exc, StopAfterResponse) and capture is not None and capture.response is not None:
-            self.answered(capture.response, attempts_of(begun), prices)
+            self.answered(capture.response, begun, prices)
         else:
             self.failed()
 
     def answered(
-        self, response: httpx.Response, attempts: int, prices: Dict[str, Optional[Prices]]
+        self, response: httpx.Response, begun: Any, prices: Dict[str, Optional[Prices]]
     ) -> httpx.Response:
         """Record ``response``'s usage now (a body read) or when its body closes (a stream, or a raw
-        view's unread body); returns it."""
+        view's unread body; its attempts counted then, a first-event retry's included); returns it."""
         from .._core.usage import BodyUsage, StreamUsage
 
         reader: Any
@@ -242,10 +242,10 @@ class SpendWatch:
         else:  # a stream's events (speech and other bodies report no usage: nothing is found)
             reader = StreamUsage(self.path, self.model, "")
         if not response.is_closed:
-            response.stream = _WatchedStream(response.stream, self, reader, response, attempts, prices)
+            response.stream = _WatchedStream(response.stream, self, reader, response, begun, prices)
             return response
         reader.feed(response.content)  # the body is in memory already
-        self.finish(reader.entries(), response.headers.get("x-request-id", ""), attempts, prices)
+        self.finish(reader.entries(), response.headers.get("x-request-id", ""), attempts_of(begun), prices)
         return response
 
     def finish(
@@ -302,11 +302,11 @@ class _WatchedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         watch: SpendWatch,
         reader: Any,
         response: httpx.Response,
-        attempts: int,
+        begun: Any,
         prices: Dict[str, Optional[Prices]],
     ) -> None:
         self._inner, self._watch, self._reader = inner, watch, reader
-        self._response, self._attempts, self._prices = response, attempts, prices
+        self._response, self._begun, self._prices = response, begun, prices
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._inner:
@@ -322,7 +322,7 @@ class _WatchedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         request_id = self._response.headers.get(
             "x-request-id", ""
         )  # the answer's (after a first-event retry)
-        self._watch.finish(self._reader.entries(), request_id, self._attempts, self._prices)
+        self._watch.finish(self._reader.entries(), request_id, attempts_of(self._begun), self._prices)
 
     def close(self) -> None:
         try:

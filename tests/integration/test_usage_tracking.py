@@ -166,3 +166,16 @@ async def test_a_batchs_lines_are_recorded_once_when_its_results_arrive(made: An
         (events[rid].cost_usd, "usage_event") for rid in answered
     ]
     assert usage.requests == 2 and not usage.estimated and usage.cost_usd > 0
+
+
+async def test_a_stream_retried_after_an_error_frame_first_counts_both_attempts(made: Any) -> None:
+    gw, client = made
+    gw.faults.add("/v1/chat/completions", error_event_after=0, times=1, error_code="provider_overloaded")
+    async with tracking(client) as usage:
+        stream = await resolve(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True))
+        await collect(stream)
+    (record,) = usage.records
+    first, served = [r.request_id for r in gw.requests if r.path == "/v1/chat/completions"]
+    events = await events_by_id(client)
+    assert (record.request_id, record.attempts, record.stream) == (served, 2, True)
+    assert (record.cost_usd, events[first].cost_usd) == (events[served].cost_usd, Decimal(0))
