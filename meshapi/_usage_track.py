@@ -133,7 +133,8 @@ class UsageLedger:
 
     def apply(self, costs: Sequence[Any]) -> None:
         """Take ``client.costs.lookup()``'s ``RequestCost`` items: exact costs replace estimates; an
-        estimate replaces only an unknown cost."""
+        estimate replaces only an unknown cost. A record whose answer reported no tokens (a background
+        response answered before its run) takes the usage event's."""
         found = {c.request_id: c for c in costs if c.cost_usd is not None}
         with self._lock:
             for record in self._records:
@@ -142,6 +143,9 @@ class UsageLedger:
                     continue
                 if not cost.estimated:
                     record.cost_usd, record.cost_source = cost.cost_usd, "usage_event"
+                    if record.total_tokens == 0:
+                        record.prompt_tokens = cost.prompt_tokens or 0
+                        record.completion_tokens = cost.completion_tokens or 0
                 elif record.cost_usd is None:
                     record.cost_usd, record.cost_source = cost.cost_usd, "catalog"
 

@@ -179,3 +179,24 @@ async def test_a_stream_retried_after_an_error_frame_first_counts_both_attempts(
     events = await events_by_id(client)
     assert (record.request_id, record.attempts, record.stream) == (served, 2, True)
     assert (record.cost_usd, events[first].cost_usd) == (events[served].cost_usd, Decimal(0))
+
+
+async def test_a_background_response_takes_its_tokens_and_cost_from_the_usage_event(made: Any) -> None:
+    _gw, client = made
+    async with tracking(client) as usage:
+        started = await resolve(
+            client.responses.create(model=MODEL, input="Tell me about rivers", background=True)
+        )
+        done = await resolve(client.responses.wait(started.id, poll_interval=0.05, timeout=10))
+    (record,) = usage.records
+    event = (await events_by_id(client))[record.request_id]
+    assert done.status == "completed" and done.usage is not None
+    assert (record.prompt_tokens, record.completion_tokens) == (
+        done.usage.input_tokens,
+        done.usage.output_tokens,
+    )
+    assert (record.prompt_tokens, record.completion_tokens) == (event.prompt_tokens, event.completion_tokens)
+    assert (record.cost_usd, record.cost_source) == (
+        event.cost_usd,
+        "usage_event",
+    ) and record.total_tokens > 0
