@@ -1,6 +1,7 @@
 """MCP servers as tool sets: the example stdio server (examples/mcp_tools.py) listed, called through a tool
-run (chat and Responses) against the local gateway (sync and async), its errors and result kinds mapped, its lifetime tied to
-``with`` or to the run, ``.mcp.json`` read; without the ``mcp`` package, an error naming the extra."""
+run (chat and Responses) against the local gateway (sync and async), its errors and result kinds mapped,
+its lifetime tied to ``with`` or to the run, ``.mcp.json`` read; without the ``mcp`` package, an error
+naming the extra."""
 
 from __future__ import annotations
 
