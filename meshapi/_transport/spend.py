@@ -13,8 +13,8 @@ the call is sent as usual (retries, fallback hops, a stream's first-event retry 
 its body closes (:class:`_WatchedStream`, outermost, from its last usage event; ``meshapi._core.usage``
 reads it). A call that raised releases what it held. A batch's lines are billed when it finishes, after
 the call that created it returned: with a tracker active, a ``GET /v1/batches/{id}`` (``batches.get`` or
-``wait``) is watched too, and its results, once there, are recorded (each line once per tracker; no
-budget is held or charged for them). What only a watched call needs (budgets, token counts, prices,
+``wait``) is watched too, and its results, once there, are recorded (each line once per tracker; a
+budget charged the batch's worst case when it was created, ``meshapi._budget``). What only a watched call needs (budgets, token counts, prices,
 usage reading) is imported when the first one is made, not at start-up.
 """
 
@@ -53,10 +53,10 @@ __all__ = [
 ]
 
 #: The endpoints that run a model and are billed when answered (docs/protocol.md §V2). Batches are billed
-#: when their work ends (recorded from ``GET /v1/batches/{id}``, :data:`BATCH_PREFIX`); video tasks are
-#: not recorded by a tracker.
+#: when their work ends: a budget holds a new batch's worst case as spent, a tracker records its lines
+#: from ``GET /v1/batches/{id}`` (:data:`BATCH_PREFIX`); video tasks are not watched.
 SPENDING_PATHS = frozenset({
-    "/v1/chat/completions", "/v1/chat/compare", "/v1/responses", "/v1/embeddings",
+    "/v1/batches", "/v1/chat/completions", "/v1/chat/compare", "/v1/responses", "/v1/embeddings",
     "/v1/images/generations", "/v1/images/edits", "/v1/audio/speech", "/v1/audio/transcriptions",
     "/v1/audio/transcriptions/translate", "/v1/audio/translations", "/v1/web/search", "/v1/moderations",
 })  # fmt: skip
@@ -280,7 +280,8 @@ class SpendWatch:
         for ledger in self.ledgers:
             ledger.add(records)
         known = [r.cost_usd for r in records if r.cost_usd is not None]
-        actual = sum(known, Decimal(0)) if len(known) == len(records) else None
+        complete = len(known) == len(records) and self.path != BATCH_PATH  # a new batch: billed later
+        actual = sum(known, Decimal(0)) if complete else None
         for budget, held in self.held:
             budget.settle(held, actual)
 
