@@ -9,7 +9,8 @@ prices) is reserved against what is left. Past the limit, ``on_exceed="raise"`` 
 ``BudgetExceededError`` and nothing is sent; ``"warn"`` warns (``BudgetWarning``) and sends. When the
 answer is in, the reservation is replaced by the actual cost (the reply's own figure or its tokens at
 the catalog price; when neither is known, the reservation is kept as spent); a call that fails costs
-nothing. A model without a per-token catalog price counts as free in the estimate, with a
+nothing. A batch (``POST /v1/batches``) is checked at the sum of its lines' worst cases and, billed
+only when it finishes, keeps that sum as spent. A model without a per-token catalog price counts as free in the estimate, with a
 ``BudgetWarning`` naming it. One lock guards the sums, so one budget can be shared by threads, tasks
 and clients.
 """
@@ -28,6 +29,7 @@ __all__ = ["DEFAULT_MAX_TOKENS", "Budget", "BudgetWarning", "models_of", "worst_
 #: The completion tokens assumed for a chat, responses or compare call that sets no ``max_tokens``.
 DEFAULT_MAX_TOKENS = 4096
 _COMPLETING = frozenset({"/v1/chat/completions", "/v1/chat/compare", "/v1/responses"})
+_BATCHES = "/v1/batches"  # its body's lines are calls of their own (docs/protocol.md §6.1)
 
 Prices = Tuple[Optional[Decimal], Optional[Decimal]]
 
@@ -123,12 +125,24 @@ class Budget:
 
 
 def models_of(body: Any) -> List[str]:
-    """The models a request body runs: its ``model``, or compare's ``models`` (each once)."""
+    """The models a request body runs: its ``model``, compare's ``models``, or a batch's lines' (each once)."""
     if not isinstance(body, Mapping):
         return []
+    if isinstance(body.get("requests"), list):  # a batch
+        return list(dict.fromkeys(m for _, line in _batch_lines(body) for m in models_of(line)))
     models = body.get("models")
     names: List[Any] = models if isinstance(models, list) else [body.get("model")]
     return [name for name in dict.fromkeys(names) if isinstance(name, str) and name]
+
+
+def _batch_lines(body: Mapping[str, Any]) -> List[Tuple[str, Mapping[str, Any]]]:
+    """A batch body's lines: ``(url, body)`` each (the url defaults to chat completions)."""
+    lines = []
+    for item in body.get("requests") or ():
+        if isinstance(item, Mapping) and isinstance(item.get("body"), Mapping):
+            url = item.get("url")
+            lines.append((url if isinstance(url, str) else "/v1/chat/completions", item["body"]))
+    return lines
 
 
 def _max_tokens(path: str, body: Mapping[str, Any]) -> int:
@@ -152,6 +166,13 @@ def worst_case(
 
     if not isinstance(body, Mapping):
         return Decimal(0), []
+    if path == _BATCHES:  # the sum of its lines'
+        total, unpriced = Decimal(0), []
+        for url, line in _batch_lines(body):
+            each, missing = worst_case(url, line, prices, count)
+            total += each
+            unpriced += [m for m in missing if m not in unpriced]
+        return total, unpriced
     prompt = request_prompt_tokens(body, count or count_text)
     completion = _max_tokens(path, body)
     total, unpriced = Decimal(0), []

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ._budget import Budget
-from ._core.usage import UsageRecord
+from ._core.usage import BATCH_PATH, UsageRecord
 from ._errors import ConfigurationError
 from ._transport.spend import TRACKING
 
@@ -59,7 +59,11 @@ class UsageLedger:
         self._records: List[UsageRecord] = []
 
     def add(self, records: Sequence[UsageRecord]) -> None:
+        """Keep ``records``; a batch line already kept (the same batch fetched again) is not added twice."""
         with self._lock:
+            if any(r.path == BATCH_PATH for r in records):
+                kept = {r.request_id for r in self._records if r.path == BATCH_PATH}
+                records = [r for r in records if r.path != BATCH_PATH or r.request_id not in kept]
             self._records.extend(records)
 
     @property
@@ -129,7 +133,8 @@ class UsageLedger:
 
     def apply(self, costs: Sequence[Any]) -> None:
         """Take ``client.costs.lookup()``'s ``RequestCost`` items: exact costs replace estimates; an
-        estimate replaces only an unknown cost."""
+        estimate replaces only an unknown cost. A record whose answer reported no tokens (a background
+        response answered before its run) takes the usage event's."""
         found = {c.request_id: c for c in costs if c.cost_usd is not None}
         with self._lock:
             for record in self._records:
@@ -138,6 +143,9 @@ class UsageLedger:
                     continue
                 if not cost.estimated:
                     record.cost_usd, record.cost_source = cost.cost_usd, "usage_event"
+                    if record.total_tokens == 0:
+                        record.prompt_tokens = cost.prompt_tokens or 0
+                        record.completion_tokens = cost.completion_tokens or 0
                 elif record.cost_usd is None:
                     record.cost_usd, record.cost_source = cost.cost_usd, "catalog"
 

@@ -87,3 +87,71 @@ def _run_blocks(gw: Any, namespace: Dict[str, Any], clients: Dict[int, Any]) -> 
         finally:
             gw.faults.clear()
             clients.update({id(v): v for v in namespace.values() if isinstance(v, MeshAPI)})
+
+
+# --- the webhook receivers of README "Webhooks" (```py blocks: they need FastAPI or Flask) -------------
+
+WEBHOOK_SECRET = "whsec_readme_receiver"
+
+
+def _block_after(marker: str) -> str:
+    """The ```py block that follows the line ``marker`` of README.md."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("```py\n", text.index(f"\n{marker}\n")) + len("```py\n")
+    return text[start : text.index("```", start)]
+
+
+def _receiver(marker: str, name: str, monkeypatch: pytest.MonkeyPatch, **your_code: Any) -> Any:
+    monkeypatch.setenv("MESHAPI_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    namespace: Dict[str, Any] = {"__name__": name, **your_code}
+    exec(compile(_block_after(marker), f"README.md ({marker})", "exec", dont_inherit=True), namespace)
+    return namespace["app"]
+
+
+def _delivery(event_type: str, data: Dict[str, Any]) -> Tuple[bytes, Dict[str, str]]:
+    import json
+
+    import meshapi.webhooks
+
+    event = {
+        "id": f"evt_{event_type}",
+        "type": event_type,
+        "created_at": "2026-09-01T12:00:00Z",
+        "data": data,
+    }
+    body = json.dumps(event).encode()
+    return body, meshapi.webhooks.sign(body, WEBHOOK_SECRET)
+
+
+def test_the_readme_fastapi_receiver_acts_once_and_refuses_a_tampered_body(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("fastapi")
+    from decimal import Decimal
+
+    from fastapi.testclient import TestClient
+
+    billed: List[Any] = []
+    app = _receiver("With FastAPI:", "readme_fastapi", monkeypatch, notify_billing=billed.append)
+    body, headers = _delivery("balance.low", {"balance_usd": "4.20", "threshold_usd": "5"})
+    with TestClient(app) as http:
+        answers = [http.post("/meshapi/webhooks", content=body, headers=headers) for _ in range(2)]
+        tampered = http.post("/meshapi/webhooks", content=body.replace(b"4.20", b"9.20"), headers=headers)
+    assert [(a.status_code, a.json()) for a in answers] == [(200, {"received": True})] * 2
+    assert billed == [Decimal("4.20")]  # the repeat is answered, not acted on
+    assert (tampered.status_code, tampered.json()) == (400, {"detail": "mismatch"})
+
+
+def test_the_readme_flask_receiver_acts_once_and_refuses_a_tampered_body(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("flask")
+    paused: List[Any] = []
+    app = _receiver("With Flask:", "readme_flask", monkeypatch, pause_batch_jobs=paused.append)
+    body, headers = _delivery("spend_cap.hit", {"scope_id": "key_123", "cap_usd": "50", "spent_usd": "50"})
+    http = app.test_client()
+    answers = [http.post("/meshapi/webhooks", data=body, headers=headers) for _ in range(2)]
+    tampered = http.post("/meshapi/webhooks", data=body.replace(b"key_123", b"key_999"), headers=headers)
+    assert [(a.status_code, a.get_json()) for a in answers] == [(200, {"received": True})] * 2
+    assert paused == ["key_123"]
+    assert tampered.status_code == 400 and b"mismatch" in tampered.data

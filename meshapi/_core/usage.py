@@ -2,7 +2,7 @@
 
 Why it exists: the send loops hand every answer of a watched call (``meshapi._transport.spend``) to
 :func:`usage_entries` (a JSON reply or one stream event: chat, responses, embeddings, images, compare's
-models) or, for a stream, to :class:`StreamUsage` as its bytes pass; each entry, with the cost found for
+models, a finished batch's result lines) or, for a stream, to :class:`StreamUsage` as its bytes pass; each entry, with the cost found for
 it, becomes a :class:`UsageRecord` the trackers (``meshapi._usage_track``) keep. Pure: bytes and dicts in,
 entries and records out.
 """
@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Dict, List, Mapping, Optional
 
 __all__ = [
+    "BATCH_PATH",
     "COMPARE_PATH",
     "EXACT_SOURCES",
     "StreamUsage",
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 COMPARE_PATH = "/v1/chat/compare"
+#: The path a batch's result lines are recorded under (they arrive with ``GET /v1/batches/{id}``).
+BATCH_PATH = "/v1/batches"
 
 
 #: Where a record's cost comes from: the usage event (exact), the reply's own figure (exact), the catalog
@@ -106,6 +109,8 @@ def usage_entries(payload: Any, path: str, model: Optional[str], request_id: str
     them. Empty when it reports none."""
     if not isinstance(payload, dict):
         return []
+    if path == BATCH_PATH:
+        return _batch_entries(payload)
     entries: List[UsageEntry] = []
     results = payload.get("results")
     if isinstance(results, list):  # compare: each model's own usage
@@ -128,6 +133,25 @@ def usage_entries(payload: Any, path: str, model: Optional[str], request_id: str
         return [_entry(usage, named, request_id, payload.get("cost"))]
     inner = payload.get("response")  # a Responses stream's last event wraps the response
     return usage_entries(inner, path, model, request_id) if isinstance(inner, dict) else []
+
+
+def _batch_entries(batch: Mapping[str, Any]) -> List[UsageEntry]:
+    """One entry per answered line of a batch object's inline ``results`` (docs/protocol.md §6.2; none
+    before it finished). Each line is billed as its own request: its id is the line's ``request_id``,
+    else ``{batch id}::{custom_id}``."""
+    results = batch.get("results")
+    entries: List[UsageEntry] = []
+    for result in results if isinstance(results, list) else ():
+        response = result.get("response") if isinstance(result, dict) else None
+        if not isinstance(response, dict):
+            continue
+        body = response.get("body")
+        if not isinstance(body, dict) or not isinstance(body.get("usage"), dict):
+            continue  # a failed line: no usage, nothing billed
+        rid = response.get("request_id")
+        rid = rid if isinstance(rid, str) and rid else f"{batch.get('id')}::{result.get('custom_id')}"
+        entries.append(_entry(body["usage"], body.get("model") or batch.get("model"), rid))
+    return entries
 
 
 class StreamUsage:

@@ -11,8 +11,11 @@ then fetches the catalog prices the budget's estimate needs (once per model and 
 the call is sent as usual (retries, fallback hops, a stream's first-event retry included), and
 :meth:`SpendWatch.answered` reads the usage of the answer that was returned: a body at once, a stream when
 its body closes (:class:`_WatchedStream`, outermost, from its last usage event; ``meshapi._core.usage``
-reads it). A call that raised releases what it held. What only a watched call needs (budgets, token
-counts, prices, usage reading) is imported when the first one is made, not at start-up.
+reads it). A call that raised releases what it held. A batch's lines are billed when it finishes, after
+the call that created it returned: with a tracker active, a ``GET /v1/batches/{id}`` (``batches.get`` or
+``wait``) is watched too, and its results, once there, are recorded (each line once per tracker; a
+budget charged the batch's worst case when it was created, ``meshapi._budget``). What only a watched call needs (budgets, token counts, prices,
+usage reading) is imported when the first one is made, not at start-up.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
     from .._core.usage import UsageEntry
 
 __all__ = [
+    "BATCH_PREFIX",
     "SPENDING_PATHS",
     "TRACKING",
     "SpendWatch",
@@ -48,10 +52,11 @@ __all__ = [
     "watched",
 ]
 
-#: The endpoints that run a model and are billed when answered (docs/protocol.md §V2). Batches and video
-#: tasks are billed when their work ends, after the call returned: not recorded by a tracker.
+#: The endpoints that run a model and are billed when answered (docs/protocol.md §V2). Batches are billed
+#: when their work ends: a budget holds a new batch's worst case as spent, a tracker records its lines
+#: from ``GET /v1/batches/{id}`` (:data:`BATCH_PREFIX`); video tasks are not watched.
 SPENDING_PATHS = frozenset({
-    "/v1/chat/completions", "/v1/chat/compare", "/v1/responses", "/v1/embeddings",
+    "/v1/batches", "/v1/chat/completions", "/v1/chat/compare", "/v1/responses", "/v1/embeddings",
     "/v1/images/generations", "/v1/images/edits", "/v1/audio/speech", "/v1/audio/transcriptions",
     "/v1/audio/transcriptions/translate", "/v1/audio/translations", "/v1/web/search", "/v1/moderations",
 })  # fmt: skip
@@ -60,6 +65,9 @@ SPENDING_PATHS = frozenset({
 #: The trackers (``meshapi._usage_track.UsageLedger``) active in this context, innermost last; every
 #: watched call records into each of them.
 TRACKING: ContextVar[Tuple[Any, ...]] = ContextVar("meshapi_usage_tracking", default=())
+
+#: ``GET`` of one batch (``/v1/batches/{id}``): its results are recorded when a tracker watches.
+BATCH_PREFIX = "/v1/batches/"
 
 
 _BODY_LIMIT = 8 * 1024 * 1024  # a JSON reply read for its usage as it passes: kept up to this size
@@ -77,7 +85,13 @@ def watch_of(config: MeshAPIConfig, method: str, path: str, body: Any, stream: b
     """The watch of a call, or ``None`` when no tracker and no budget is concerned with it."""
     ledgers = TRACKING.get()
     budget = config.budget
-    if (not ledgers and budget is None) or method != "POST" or path not in SPENDING_PATHS:
+    if not ledgers and budget is None:
+        return None
+    if method == "GET" and ledgers and path.startswith(BATCH_PREFIX) and "/" not in path[len(BATCH_PREFIX) :]:
+        from .._core.usage import BATCH_PATH
+
+        return SpendWatch(ledgers, [], BATCH_PATH, None, False)
+    if method != "POST" or path not in SPENDING_PATHS:
         return None
     budgets: List[Budget] = [budget] if budget is not None else []
     for ledger in ledgers:
@@ -107,7 +121,7 @@ def watched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
     except BaseException as exc:
         watch.failed_or_captured(exc, begun, http._prices)
         raise
-    return watch.answered(response, attempts_of(begun), http._prices)
+    return watch.answered(response, begun, http._prices)
 
 
 async def awatched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
@@ -129,7 +143,7 @@ async def awatched(http: Any, watch: SpendWatch, begun: Any) -> httpx.Response:
     except BaseException as exc:
         watch.failed_or_captured(exc, begun, http._prices)
         raise
-    return watch.answered(response, attempts_of(begun), http._prices)
+    return watch.answered(response, begun, http._prices)
 
 
 def prices_of(response: httpx.Response) -> Optional[Prices]:
@@ -206,15 +220,15 @@ class SpendWatch:
         (``capture.StopAfterResponse``) is no failure: the captured response is watched instead."""
         capture = begun[3]
         if isinstance(exc, StopAfterResponse) and capture is not None and capture.response is not None:
-            self.answered(capture.response, attempts_of(begun), prices)
+            self.answered(capture.response, begun, prices)
         else:
             self.failed()
 
     def answered(
-        self, response: httpx.Response, attempts: int, prices: Dict[str, Optional[Prices]]
+        self, response: httpx.Response, begun: Any, prices: Dict[str, Optional[Prices]]
     ) -> httpx.Response:
         """Record ``response``'s usage now (a body read) or when its body closes (a stream, or a raw
-        view's unread body); returns it."""
+        view's unread body; its attempts counted then, a first-event retry's included); returns it."""
         from .._core.usage import BodyUsage, StreamUsage
 
         reader: Any
@@ -223,10 +237,10 @@ class SpendWatch:
         else:  # a stream's events (speech and other bodies report no usage: nothing is found)
             reader = StreamUsage(self.path, self.model, "")
         if not response.is_closed:
-            response.stream = _WatchedStream(response.stream, self, reader, response, attempts, prices)
+            response.stream = _WatchedStream(response.stream, self, reader, response, begun, prices)
             return response
         reader.feed(response.content)  # the body is in memory already
-        self.finish(reader.entries(), response.headers.get("x-request-id", ""), attempts, prices)
+        self.finish(reader.entries(), response.headers.get("x-request-id", ""), attempts_of(begun), prices)
         return response
 
     def finish(
@@ -234,13 +248,15 @@ class SpendWatch:
     ) -> None:
         """Add the records to every tracker and charge every budget (once): each entry costs what the
         reply says, else its tokens at the catalog price the client knows, else it is unknown."""
-        from .._core.usage import UsageEntry, record_of
+        from .._core.usage import BATCH_PATH, UsageEntry, record_of
         from ..lib.pricing import cost_at
 
         if self.done:
             return
         self.done = True
-        if not entries:  # an answer that reports no usage (speech, moderation): its cost comes later
+        if self.path == BATCH_PATH:  # a batch's lines (none before it finished), each billed once
+            attempts = 1
+        elif not entries:  # an answer that reports no usage (speech, moderation): its cost comes later
             entries = [UsageEntry(model=self.model, request_id=request_id)]
         records = []
         for entry in entries:
@@ -259,7 +275,8 @@ class SpendWatch:
         for ledger in self.ledgers:
             ledger.add(records)
         known = [r.cost_usd for r in records if r.cost_usd is not None]
-        actual = sum(known, Decimal(0)) if len(known) == len(records) else None
+        complete = len(known) == len(records) and self.path != BATCH_PATH  # a new batch: billed later
+        actual = sum(known, Decimal(0)) if complete else None
         for budget, held in self.held:
             budget.settle(held, actual)
 
@@ -281,11 +298,11 @@ class _WatchedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         watch: SpendWatch,
         reader: Any,
         response: httpx.Response,
-        attempts: int,
+        begun: Any,
         prices: Dict[str, Optional[Prices]],
     ) -> None:
         self._inner, self._watch, self._reader = inner, watch, reader
-        self._response, self._attempts, self._prices = response, attempts, prices
+        self._response, self._begun, self._prices = response, begun, prices
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._inner:
@@ -301,7 +318,7 @@ class _WatchedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         request_id = self._response.headers.get(
             "x-request-id", ""
         )  # the answer's (after a first-event retry)
-        self._watch.finish(self._reader.entries(), request_id, self._attempts, self._prices)
+        self._watch.finish(self._reader.entries(), request_id, attempts_of(self._begun), self._prices)
 
     def close(self) -> None:
         try:

@@ -14,7 +14,7 @@ import time
 from typing import Any, Dict, List
 
 from .._errors import ConflictError
-from ._args import Commands, existing_file, positive_float, positive_int
+from ._args import Commands, add_budget, existing_file, positive_float, positive_int
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError
 from ._ui import Steps, dump, one_line, when
@@ -48,6 +48,7 @@ def register(commands: Commands) -> None:
     create.add_argument(
         "--interval", type=positive_float, default=1.0, metavar="SECONDS", help="with --watch"
     )
+    add_budget(create)
     listing = batches.leaf("list", help="list batches", handler=run_batches_list, action="listing batches")
     listing.add_argument("--limit", type=positive_int, default=20, help="show at most this many (default 20)")
     get = batches.leaf(

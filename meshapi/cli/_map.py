@@ -16,7 +16,7 @@ import pathlib
 from decimal import Decimal
 from typing import Any, Dict, List, TextIO
 
-from ._args import Commands, existing_file, output_path, positive_float, positive_int
+from ._args import Commands, add_budget, existing_file, output_path, positive_float, positive_int
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError
 from ._ui import Steps, dump
@@ -40,6 +40,7 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="write a failed request as an error line at its place instead of stopping",
     )
+    add_budget(parser)
 
 
 def load_chat_requests(path: pathlib.Path) -> List[Dict[str, Any]]:

@@ -40,8 +40,8 @@ def start_run(wire: Any, params: Any, kwargs: Mapping[str, Any], response_format
     else:
         request = {name: getattr(params, name) for name in params.model_fields_set}
     # the runner's options are keywords only: a params model's own field of the same name (Responses'
-    # max_tool_calls) stays a body field
-    options = RunOptions(**{k: v for k, v in kwargs.items() if k in RUN_OPTION_NAMES})
+    # max_tool_calls) stays a body field; an option given as None is its default (as help() shows them)
+    options = RunOptions(**{k: v for k, v in kwargs.items() if k in RUN_OPTION_NAMES and v is not None})
     request.update({k: v for k, v in kwargs.items() if k not in RUN_OPTION_NAMES})
     request.pop("stream", None)
     if response_format is not None:

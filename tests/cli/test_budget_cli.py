@@ -40,6 +40,17 @@ def test_a_chat_past_the_budget_is_not_sent(gw: Any, run: Run) -> None:
     assert sent(gw, before) == [("GET", "/v1/models/openai/gpt-4o-mini")]
 
 
+@pytest.mark.parametrize("argv", [("map",), ("batches", "create")])
+def test_bulk_commands_past_the_budget_send_nothing(gw: Any, run: Run, argv: Any, tmp_path: Any) -> None:
+    source = tmp_path / "in.jsonl"
+    line = {"model": MODEL, "messages": [{"role": "user", "content": "Tell me a long story"}]}
+    source.write_text(json.dumps(line if argv == ("map",) else {"custom_id": "a", "body": line}) + "\n")
+    before = len(gw.requests)
+    result = run(*argv, str(source), "--budget", "0.00001")
+    assert result.code == 1 and "BudgetExceededError: The call may cost up to $0.00245925" in result.err
+    assert sent(gw, before) == [("GET", "/v1/models/openai/gpt-4o-mini")]
+
+
 def test_within_the_budget_the_command_answers(gw: Any, run: Run) -> None:
     before = len(gw.requests)
     result = run("chat", "--budget", "$0.01", "-m", MODEL, "--max-tokens", "20", "Hello")
@@ -52,7 +63,7 @@ def test_within_the_budget_the_command_answers(gw: Any, run: Run) -> None:
 @pytest.mark.parametrize(
     "argv",
     [("chat",), ("compare",), ("embed",), ("images", "generate"), ("images", "edit"), ("audio", "say"),
-     ("audio", "transcribe"), ("moderate",), ("search",)],
+     ("audio", "transcribe"), ("moderate",), ("search",), ("map", "x.jsonl"), ("batches", "create", "x.jsonl")],
 )  # fmt: skip
 def test_the_spending_commands_take_budget(run: Run, argv: Any) -> None:
     assert "--budget USD" in run(*argv, "--help").out

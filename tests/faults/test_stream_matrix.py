@@ -1,7 +1,7 @@
 """The stream rows of the fault matrix: what the gateway's providers do inside a 200 stream, over real
-sockets, sync and async (also on the aiohttp transport): an error frame as the first event (retried
-under the policy, then along the fallback chain), one after content (``StreamInterruptedError`` with
-``partial``), tool-call deltas without ``index`` or ids. Same checks as ``test_matrix.py``: attempts,
+sockets, sync and async (also on the aiohttp transport): an error frame as the first event (chat and
+Responses; retried under the policy, then along the fallback chain), one after content
+(``StreamInterruptedError`` with ``partial``), tool-call deltas without ``index`` or ids. Same checks as ``test_matrix.py``: attempts,
 fake-sleep delays, one Idempotency-Key, typed errors with request ids, nothing left behind."""
 
 from __future__ import annotations
@@ -301,4 +301,28 @@ async def test_a_responses_stream_broken_after_content_carries_partial(
     assert partial.output_text == text
     assert partial.id == got[0].response["id"] and partial.status == "in_progress"
     assert info.value.request_id == seen[0].request_id
+    await tharness.assert_released(client)
+
+
+async def test_a_responses_stream_whose_first_event_is_an_error_frame_is_retried(
+    tharness: Harness, gateway: Any
+) -> None:
+    ask = {"model": MODEL, "input": "Tell me about the sea"}
+    events: List[Any] = []
+    client = tharness.client(gateway.base_url, logger=events.append)
+    plain: List[Any] = []
+    await drain(client.responses.stream(**ask), plain)
+    gateway.requests.clear()
+    gateway.faults.add(RESPONSES, error_event_after=0, times=2, error_code="provider_overloaded")
+    got: List[Any] = []
+    await drain(client.responses.stream(**ask), got)
+    seen = list(gateway.requests.filter(path=RESPONSES, method="POST"))
+    assert _streamed_text(got) == _streamed_text(plain) and len(seen) == 3
+    assert retry_counts(seen) == ["0", "1", "2"]
+    one_key(seen)
+    assert_backoff(tharness.sleeps, 2)
+    assert [(e.reason, e.status, e.request_id) for e in events if isinstance(e, RetryEvent)] == [
+        ("stream-error", 503, seen[0].request_id),
+        ("stream-error", 503, seen[1].request_id),
+    ]
     await tharness.assert_released(client)

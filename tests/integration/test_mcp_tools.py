@@ -1,6 +1,7 @@
 """MCP servers as tool sets: the example stdio server (examples/mcp_tools.py) listed, called through a tool
-run against the local gateway (sync and async), its errors and result kinds mapped, its lifetime tied to
-``with`` or to the run, ``.mcp.json`` read; without the ``mcp`` package, an error naming the extra."""
+run (chat and Responses) against the local gateway (sync and async), its errors and result kinds mapped,
+its lifetime tied to ``with`` or to the run, ``.mcp.json`` read; without the ``mcp`` package, an error
+naming the extra."""
 
 from __future__ import annotations
 
@@ -59,6 +60,22 @@ def test_a_run_calls_the_mcp_tool(client: MeshAPI, gateway: Any, toolset: MCPToo
     sent = [r.json for r in list(gateway.requests)[since:]]
     assert sent[1]["messages"][-1]["content"] == "Paris: rain, 9 C"
     assert final.choices[0].finish_reason == "stop"
+
+
+def test_a_responses_run_calls_the_mcp_tool(client: MeshAPI, gateway: Any, toolset: MCPToolset) -> None:
+    since = len(gateway.requests)
+    run = client.responses.run_tools(
+        model="gpt-4o-mini", input="What is the weather in Paris?", tools=[toolset]
+    )
+    final = run.until_done()
+    assert [(r.name, r.content, r.is_error) for r in run.tool_results] == [
+        ("notes_get_weather", "Paris: rain, 9 C", False)
+    ]
+    sent = [r.json for r in list(gateway.requests)[since:] if r.path == "/v1/responses"]
+    assert [t["name"] for t in sent[0]["tools"]] == ["notes_get_weather", "notes_shout"]
+    assert sent[0]["tools"][0]["type"] == "function"
+    (output_item,) = [item for item in sent[1]["input"] if item.get("type") == "function_call_output"]
+    assert output_item["output"] == "Paris: rain, 9 C" and final.status == "completed"
 
 
 def test_an_mcp_error_result_goes_back_as_the_error_text(

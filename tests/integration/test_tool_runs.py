@@ -237,3 +237,32 @@ def test_each_turn_goes_through_the_clients_retries_and_hooks(gateway: Any, repl
     assert seen == [200, 503, 200, 200]  # the two turns (the second one retried), then the cost lookup
     paths = [r.path for r in list(gateway.requests)[since:]]
     assert paths == ["/v1/chat/completions"] * 3 + ["/v1/usage/events"]
+
+
+def test_each_turn_goes_along_the_clients_fallback_chain(gateway: Any, replies: Any) -> None:
+    from tests.integration.conftest import FAST
+
+    primary, backup = "openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"
+    hops: List[Any] = []
+    since = len(gateway.requests)
+    gateway.provider_faults.add(primary, status=503, times=-1)
+    try:
+        with MeshAPI(
+            base_url=gateway.base_url,
+            token=gateway.token,
+            max_retries=0,
+            fallback=meshapi.FallbackConfig([backup]),
+            logger=hops.append,
+            **FAST,
+        ) as chained:
+            run = chained.chat.completions.run_tools(model=primary, messages=QUESTION, tools=[get_weather])
+            final = run.until_done()
+    finally:
+        gateway.provider_faults.clear()
+    assert calls == [("Paris", "celsius")] and final.choices[0].message.content == run.messages[-1]["content"]
+    assert final.choices[0].message.content.startswith("Based on the tool result, ")  # the backup's answer
+    assert [c.model for c in run.completions] == [backup, backup]
+    assert [m["model"] for m in _sent(gateway, since)] == [primary, backup, primary, backup]
+    assert [(h.from_model, h.to_model) for h in hops if isinstance(h, meshapi.FallbackEvent)] == [
+        (primary, backup)
+    ] * 2

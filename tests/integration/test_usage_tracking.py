@@ -140,3 +140,63 @@ async def test_a_budget_refuses_before_the_gateway_sees_the_call_and_charges_the
     assert caught.value.estimate > budget.max_usd - budget.spent
     sent: List[Any] = [(r.method, r.path) for r in list(gw.requests)[before:]]
     assert sent == [("GET", "/v1/models/openai/gpt-4o")]  # its price; the chat call never went out
+
+
+async def test_a_batchs_lines_are_recorded_once_when_its_results_arrive(made: Any) -> None:
+    _gw, client = made
+    lines = [
+        {"custom_id": name, "body": {"model": MODEL, "messages": [{"role": "user", "content": text}]}}
+        for name, text in (("a", "Say hello"), ("b", "Name three rivers in France"))
+    ]
+    async with tracking(client) as usage:
+        batch = await resolve(client.batches.create(requests=lines))
+        assert usage.records == []  # created, not billed yet
+        done = await resolve(client.batches.wait(batch.id, poll_interval=0.05, timeout=10))
+        await resolve(client.batches.get(batch.id))  # fetched again: not counted twice
+    assert done.status == "completed" and done.results is not None
+    answered = {r.response["request_id"]: r.response["body"]["usage"] for r in done.results}
+    assert [(r.request_id, r.path, r.model, r.attempts) for r in usage.records] == [
+        (rid, "/v1/batches", MODEL, 1) for rid in answered
+    ]
+    assert [(r.prompt_tokens, r.completion_tokens) for r in usage.records] == [
+        (u["prompt_tokens"], u["completion_tokens"]) for u in answered.values()
+    ]
+    events = await events_by_id(client)
+    assert [(r.cost_usd, r.cost_source) for r in usage.records] == [
+        (events[rid].cost_usd, "usage_event") for rid in answered
+    ]
+    assert usage.requests == 2 and not usage.estimated and usage.cost_usd > 0
+
+
+async def test_a_stream_retried_after_an_error_frame_first_counts_both_attempts(made: Any) -> None:
+    gw, client = made
+    gw.faults.add("/v1/chat/completions", error_event_after=0, times=1, error_code="provider_overloaded")
+    async with tracking(client) as usage:
+        stream = await resolve(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True))
+        await collect(stream)
+    (record,) = usage.records
+    first, served = [r.request_id for r in gw.requests if r.path == "/v1/chat/completions"]
+    events = await events_by_id(client)
+    assert (record.request_id, record.attempts, record.stream) == (served, 2, True)
+    assert (record.cost_usd, events[first].cost_usd) == (events[served].cost_usd, Decimal(0))
+
+
+async def test_a_background_response_takes_its_tokens_and_cost_from_the_usage_event(made: Any) -> None:
+    _gw, client = made
+    async with tracking(client) as usage:
+        started = await resolve(
+            client.responses.create(model=MODEL, input="Tell me about rivers", background=True)
+        )
+        done = await resolve(client.responses.wait(started.id, poll_interval=0.05, timeout=10))
+    (record,) = usage.records
+    event = (await events_by_id(client))[record.request_id]
+    assert done.status == "completed" and done.usage is not None
+    assert (record.prompt_tokens, record.completion_tokens) == (
+        done.usage.input_tokens,
+        done.usage.output_tokens,
+    )
+    assert (record.prompt_tokens, record.completion_tokens) == (event.prompt_tokens, event.completion_tokens)
+    assert (record.cost_usd, record.cost_source) == (
+        event.cost_usd,
+        "usage_event",
+    ) and record.total_tokens > 0

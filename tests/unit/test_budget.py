@@ -27,7 +27,7 @@ from meshapi import (
     MeshAPI,
     MeshAPIError,
 )
-from meshapi._budget import DEFAULT_MAX_TOKENS, worst_case
+from meshapi._budget import DEFAULT_MAX_TOKENS, models_of, worst_case
 from meshapi._core.tokens import request_prompt_tokens
 from tests.conftest import resolve
 from tests.unit.test_usage_tracking import MODEL, Gateway, completion, ok, status
@@ -243,6 +243,23 @@ def test_budget_arguments_are_checked() -> None:
     )
 
 
+async def test_a_batch_is_checked_at_the_sum_of_its_lines_and_keeps_it_as_spent(make_client: Any) -> None:
+    gw = Gateway()
+    gw.reply("/v1/batches", ok({"id": "batch_1", "object": "batch", "status": "validating"}))
+    lines = [
+        {"custom_id": str(n), "body": {"model": MODEL, "messages": MESSAGES, "max_tokens": 100}}
+        for n in range(2)
+    ]
+    short = Budget(max_usd=2 * worst(100) - Decimal("0.000001"))
+    with pytest.raises(BudgetExceededError) as caught:
+        await resolve(make_client(gw, budget=short).batches.create(requests=lines))
+    assert sent(gw) == ["GET /v1/models/p/m"] and caught.value.estimate == 2 * worst(100)
+    budget = Budget(max_usd=2 * worst(100))
+    created = await resolve(make_client(gw, budget=budget).batches.create(requests=lines))
+    assert created.id == "batch_1" and sent(gw)[-1] == "POST /v1/batches"
+    assert (budget.spent, budget.reserved) == (2 * worst(100), Decimal(0))  # billed when it finishes
+
+
 def test_worst_case_of_each_endpoint() -> None:
     prices = {"a/m": (Decimal(1), Decimal(2)), "b/m": (Decimal(3), None)}
     chat_body = {"model": "a/m", "messages": MESSAGES}
@@ -255,3 +272,11 @@ def test_worst_case_of_each_endpoint() -> None:
     assert worst_case("/v1/responses", {"model": "a/m", "input": "hi", "max_output_tokens": 7}, prices) == (
         Decimal(1 + 14) / 1_000_000, [])  # fmt: skip
     assert worst_case("/v1/chat/completions", "not a dict", prices) == (Decimal(0), [])
+    batch = {"requests": [
+        {"custom_id": "1", "method": "POST", "url": "/v1/chat/completions", "body": chat_body},
+        {"custom_id": "2", "body": {"model": "a/m", "messages": MESSAGES, "max_tokens": 3}},
+        {"custom_id": "3", "body": {"model": "c/m", "messages": MESSAGES}},
+        {"custom_id": "4"},  # no body: nothing to run
+    ]}  # fmt: skip
+    assert models_of(batch) == ["a/m", "c/m"]
+    assert worst_case("/v1/batches", batch, prices) == (worst(DEFAULT_MAX_TOKENS) + worst(3), ["c/m"])

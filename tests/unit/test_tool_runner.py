@@ -250,6 +250,16 @@ def test_options_are_checked() -> None:
             runner(Script(), [add], **bad)
 
 
+def test_an_option_passed_as_none_is_its_default() -> None:
+    # help() shows every run_tools keyword with the default None: None means the default (10 iterations)
+    script = Script(*[reply(("add", {"a": i})) for i in range(11)])
+    none = dict.fromkeys(("max_iterations", "max_tool_calls", "parallel", "on_limit", "tool_tracebacks"))
+    run = runner(script, [add], **none)
+    with pytest.raises(ToolLoopLimitError, match=r"max_iterations \(10\)"):
+        run.until_done()
+    assert len(script.sent) == 10
+
+
 # --- stall detection ----------------------------------------------------------------------------------
 
 
