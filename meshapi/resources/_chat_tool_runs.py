@@ -99,8 +99,7 @@ class ChatToolRuns(ChatMaps):
         up by request id when the run ends; ``cost_estimated`` when not exact). Nothing is sent before the runner is
         iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
         events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
-        "Tools that run themselves". ``cost_usd`` adds up every turn's cost (a plain turn's looked up by
-        its request id when the run ends; ``cost_estimated`` when the total is not exact).
+        "Tools that run themselves".
         """
         from ._cost_walk import turn_costs  # here: a chat program that runs no tools never loads it
 
@@ -152,8 +151,7 @@ class AsyncChatToolRuns(AsyncChatMaps):
         up by request id when the run ends; ``cost_estimated`` when not exact). Nothing is sent before the runner is
         iterated (or ``until_done()``). It yields each turn's completion; with ``stream=True``, typed
         events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
-        "Tools that run themselves". ``cost_usd`` adds up every turn's cost (a plain turn's looked up by
-        its request id when the run ends; ``cost_estimated`` when the total is not exact).
+        "Tools that run themselves".
         """
         _lazy.load()  # the runner's names (its turns await the warm-up like create does)
         from ._cost_walk import async_turn_costs  # here: a chat program that runs no tools never loads it
