@@ -29,6 +29,7 @@ from ..settings import GatewaySettings, ProxySettings, replay_speed_problem
 from ..store.balance import parse_amount
 from ..store.state import GatewayState
 from ..store.storage import DataDirInUseError
+from ..webhooks.endpoints import shown_url
 from .app import create_app
 from .cli_webhooks import add_webhook_options, paired_webhooks
 from .hosts import host_name
@@ -411,7 +412,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.no_inspector:
         print(f"Inspector: {inspector_url(base_url, state.admin_token)}")
     if webhooks:
-        print(f"Webhooks: {', '.join(url for url, _ in webhooks)}")
+        print(f"Webhooks: {', '.join(shown_url(url) for url, _ in webhooks)}")
     if proxy is not None:
         mode = f"replaying {proxy.replay}" if proxy.replay else f"proxying to {proxy.upstream}"
         print(f"Record/replay: {mode}" + (f", recording to {proxy.record}" if proxy.record else ""))

@@ -254,3 +254,16 @@ def test_bad_rate_limit_options_are_one_line(run: Run, argv: List[str], line: st
     result: Result = run("gateway", "--port", "0", *argv)
     assert result.code == 2
     assert result.err_lines == [line]
+
+
+def test_the_banner_masks_a_password_in_a_webhook_url(monkeypatch: Any, capsys: Any) -> None:
+    import uvicorn
+
+    from meshapi_gateway import main
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: None)
+    argv = ["--webhook", "https://hook:s3cret@127.0.0.1:9/in", "--webhook", "http://127.0.0.1:9/plain"]
+    assert main(["--port", "0", "--no-inspector", *argv, "--webhook-secret", "whsec_x"]) == 0
+    out = capsys.readouterr().out
+    assert "Webhooks: https://hook:***@127.0.0.1:9/in, http://127.0.0.1:9/plain" in out.splitlines()
+    assert "s3cret" not in out
