@@ -63,7 +63,10 @@ def test_floor_reads_data_lines_across_any_cut() -> None:
     body = build_event(0) + b": keep-alive\n\n" + build_event(1) + b"data:[DONE]\n\n" + build_event(2)
     for cut in range(1, len(body)):
         datas = list(iter_data([body[:cut], body[cut:]]))
-        assert [Chunk.model_validate_json(d).choices[0].delta.content for d in datas] == ["tok0000 ", "tok0001 "]
+        assert [Chunk.model_validate_json(d).choices[0].delta.content for d in datas] == [
+            "tok0000 ",
+            "tok0001 ",
+        ]
 
 
 def test_table_shows_both_ratios() -> None:
