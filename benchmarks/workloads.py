@@ -382,7 +382,8 @@ def reuse(variant: str, base: str, size: int) -> Dict[str, Any]:
     return {"value": float(len(set(used))), "streams": REUSE_STREAMS, "connections": sorted(set(used))}
 
 
-from .startup import cold, import_time, sse  # noqa: E402 - beside the cases they join
+from .clients import clients, idle, with_options  # noqa: E402 - beside the cases they join
+from .startup import cold, import_time, sse  # noqa: E402
 from .structured import structured_call, structured_stream  # noqa: E402
 
 CASES: Dict[str, Callable[[str, str, int], Dict[str, Any]]] = {
@@ -397,6 +398,9 @@ CASES: Dict[str, Callable[[str, str, int], Dict[str, Any]]] = {
     "rss": rss,
     "import": import_time,
     "sse": sse,
+    "with_options": with_options,
+    "clients": clients,
+    "idle": idle,
 }
 
 

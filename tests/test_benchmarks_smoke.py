@@ -39,13 +39,21 @@ def test_quick_benchmarks_run(tmp_path: Path) -> None:
         "sse",
         "structured_stream",
         "structured_call",
+        "with_options",
+        "clients",
+        "idle",
     }
     for figure in result["figures"]:
         for variant in figure["variants"].values():
-            assert variant["value"] > 0
+            assert variant["value"] > 0 or figure["case"] == "idle"  # idle: no CPU at all is the aim
     reuse = next(figure for figure in result["figures"] if figure["case"] == "reuse")
     assert reuse["variants"]["sdk"]["value"] == 1  # ten streams, one connection
     assert reuse["variants"]["sdk_async"]["value"] == 1
+    copies = next(figure for figure in result["figures"] if figure["case"] == "with_options")
+    assert copies["variants"]["sdk"]["runs"][0]["count"] == 50
+    assert copies["variants"]["sdk"]["kb_each"] > 0
+    idle = next(figure for figure in result["figures"] if figure["case"] == "idle")
+    assert idle["variants"]["sdk"]["threads"] == idle["variants"]["raw"]["threads"] == 1
     floored = {figure["case"] for figure in result["figures"] if "floor" in figure["variants"]}
     assert floored == {"sync_chat", "async_chat", "cold", "stream", "rss"}
     for figure in result["figures"]:
