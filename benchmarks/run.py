@@ -4,7 +4,8 @@ Each trial is a fresh ``python -m benchmarks.workloads`` process against one ser
 (``benchmarks/server.py``), so neither shares the GIL or memory with the client measured. The variants of
 a figure are interleaved (raw, sdk, raw, sdk, ...) and each figure is the median of its repeats; ratios
 are SDK / raw httpx from the same run (for import time and RSS, lower is better, so the ratio is the
-SDK's cost relative to httpx's). ``--quick`` uses tiny sizes and one repeat: a smoke test that checks
+SDK's cost relative to httpx's). Where a figure has a ``floor`` variant (raw httpx plus minimal pydantic
+models validated from bytes: ``benchmarks/floor.py``), a second ratio is to that typed floor. ``--quick`` uses tiny sizes and one repeat: a smoke test that checks
 that everything runs, not a measurement. Results go to ``benchmarks/results/`` (gitignored).
 """
 
@@ -20,7 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 __all__ = ["main"]
 
@@ -39,6 +40,7 @@ class Figure:
     unit: str
     higher_is_better: bool = True
     targets: Dict[str, float] = field(default_factory=dict)  # variant -> minimum (or maximum) ratio
+    floor_targets: Dict[str, float] = field(default_factory=dict)  # the same, as a ratio to ``floor``
     extra: List[str] = field(default_factory=list)  # more result keys to show (medians)
     value_key: str = "value"
 
@@ -49,7 +51,7 @@ def figures(quick: bool) -> List[Figure]:
         Figure(
             "sync sequential chat completions",
             "sync_chat",
-            ["raw", "sdk"],
+            ["raw", "floor", "sdk"],
             200 if small else 3000,
             "req/s",
             targets={"sdk": 0.95},
@@ -57,7 +59,7 @@ def figures(quick: bool) -> List[Figure]:
         Figure(
             "async chat completions, 64 concurrent",
             "async_chat",
-            ["raw", "sdk", "sdk_aiohttp", "raw_keepalive64", "raw_lean", "raw_aiohttp"],
+            ["raw", "floor", "sdk", "sdk_aiohttp", "raw_keepalive64", "raw_lean", "raw_aiohttp"],
             256 if small else 3000,
             "req/s",
             targets={"sdk": 1.0, "sdk_aiohttp": 5.0},
@@ -84,30 +86,33 @@ def figures(quick: bool) -> List[Figure]:
         Figure(
             "cold start: import + client + first call (whole process)",
             "cold",
-            ["httpx", "meshapi"],
+            ["httpx", "floor", "meshapi"],
             0,
             "ms",
             higher_is_better=False,
             targets={"meshapi": 1.6},
+            floor_targets={"meshapi": 1.10},
             extra=["min_ms"],
         ),
         Figure(
             "one long chat stream",
             "stream",
-            ["raw", "sdk", "sdk_text"],
+            ["raw", "floor", "sdk", "sdk_text"],
             2_000 if small else 100_000,
             "chunks/s",
             targets={"sdk": 0.95, "sdk_text": 1.0},
+            floor_targets={"sdk": 1.0},
             extra=["mb_per_s", "ttfc_ms"],
         ),
         Figure(
             "peak RSS, 200,000-chunk stream",
             "rss",
-            ["raw", "raw_discard", "sdk", "sdk_text"],
+            ["raw", "raw_discard", "floor", "sdk", "sdk_text"],
             5_000 if small else 200_000,
             "MB",
             higher_is_better=False,
             targets={"sdk": 1.25, "sdk_text": 1.25},
+            floor_targets={"sdk": 1.05},
             extra=["rss_before_mb", "stream_delta_mb", "growth_mb"],
         ),
         Figure(
@@ -134,6 +139,33 @@ def figures(quick: bool) -> List[Figure]:
             200 if small else 3_000,
             "calls/s",
             extra=["us_per_call"],
+        ),
+        Figure(
+            "1,000 with_options() copies of one client (kept alive)",
+            "with_options",
+            ["sdk", "sdk_async"],
+            50 if small else 1_000,
+            "us/copy",
+            higher_is_better=False,
+            extra=["kb_each"],
+        ),
+        Figure(
+            "100 clients in one process (kept alive)",
+            "clients",
+            ["raw", "sdk"],
+            10 if small else 100,
+            "us/client",
+            higher_is_better=False,
+            extra=["kb_each"],
+        ),
+        Figure(
+            "a client's idle cost: CPU while idle after one call",
+            "idle",
+            ["raw", "sdk"],
+            50 if small else 1_000,
+            "us",
+            higher_is_better=False,
+            extra=["idle_ms", "threads"],
         ),
         Figure(
             "SSE decoding alone, chat-sized events",
@@ -217,8 +249,13 @@ def measure(figure: Figure, port: int, repeats: int, timeout: float) -> Dict[str
         row["runs"] = results
         summary[variant] = row
     base = summary[figure.variants[0]]["value"]
+    floor = summary["floor"]["value"] if "floor" in summary else None
     for variant in figure.variants:
-        summary[variant]["ratio"] = summary[variant]["value"] / base if base else None
+        row = summary[variant]
+        row["ratio"] = row["value"] / base if base else None
+        row["floor_ratio"] = row["value"] / floor if floor else None
+        values = [r[figure.value_key] for r in row["runs"]]
+        row["range"] = [min(values), max(values)]
     return summary
 
 
@@ -232,28 +269,35 @@ def _format(value: Optional[float]) -> str:
     return f"{value:.2f}"
 
 
+def _judge(figure: Figure, ratio: Optional[float], target: Optional[float]) -> Tuple[str, str]:
+    """The target text and whether ``ratio`` met it ("" when there is no target)."""
+    if target is None or ratio is None:
+        return "", ""
+    if figure.higher_is_better:
+        return f">= {target}", "yes" if ratio >= target else "NO"
+    return f"<= {target}", "yes" if ratio <= target else "NO"
+
+
 def table(results: List[Dict[str, Any]]) -> str:
+    """The Markdown table: per variant the median, its range over the repeats, the ratio to raw httpx and
+    the ratio to the typed floor (where the figure has one), each with its target."""
     lines = [
-        "| figure | variant | median | unit | ratio | target | met | details |",
-        "| --- | --- | ---: | --- | ---: | --- | --- | --- |",
+        "| figure | variant | median | range | unit | ratio | target | met | vs floor | target | met | details |",
+        "| --- | --- | ---: | ---: | --- | ---: | --- | --- | ---: | --- | --- | --- |",
     ]
     for entry in results:
         figure: Figure = entry["figure"]
         for variant in figure.variants:
             row = entry["summary"][variant]
-            ratio = row["ratio"]
-            target = figure.targets.get(variant)
-            if target is None:
-                target_text, met = "", ""
-            elif figure.higher_is_better:
-                target_text, met = f">= {target}", "yes" if ratio >= target else "NO"
-            else:
-                target_text, met = f"<= {target}", "yes" if ratio <= target else "NO"
+            ratio, floor_ratio = row["ratio"], row.get("floor_ratio")
+            target_text, met = _judge(figure, ratio, figure.targets.get(variant))
+            floor_text, floor_met = _judge(figure, floor_ratio, figure.floor_targets.get(variant))
+            low, high = row.get("range") or (row["value"], row["value"])
             details = ", ".join(f"{key} {_format(row[key])}" for key in figure.extra if key in row)
             lines.append(
-                f"| {figure.name} | {variant} | {_format(row['value'])} | {figure.unit} | "
-                f"{_format(ratio) if variant != figure.variants[0] else '1.00'} | {target_text} | {met} | "
-                f"{details} |"
+                f"| {figure.name} | {variant} | {_format(row['value'])} | {_format(low)}-{_format(high)} | "
+                f"{figure.unit} | {_format(ratio) if variant != figure.variants[0] else '1.00'} | "
+                f"{target_text} | {met} | {_format(floor_ratio)} | {floor_text} | {floor_met} | {details} |"
             )
     return "\n".join(lines)
 
@@ -299,6 +343,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 "size": entry["figure"].size,
                 "unit": entry["figure"].unit,
                 "targets": entry["figure"].targets,
+                "floor_targets": entry["figure"].floor_targets,
                 "variants": entry["summary"],
             }
             for entry in results

@@ -49,6 +49,21 @@ def sync_chat(variant: str, base: str, size: int) -> Dict[str, Any]:
                 json.loads(response.content)["choices"][0]["message"]["content"]
 
             return _time_calls(call, warmup, size)
+    if variant == "floor":  # raw httpx + minimal pydantic models, validated from bytes
+        import httpx
+
+        from .floor import Completion
+
+        with httpx.Client() as client:
+            url = base + "/v1/chat/completions"
+            validate = Completion.model_validate_json
+
+            def call_floor() -> None:
+                response = client.post(url, json=BODY, headers=HEADERS)
+                response.raise_for_status()
+                assert validate(response.content).choices[0].message.content
+
+            return _time_calls(call_floor, warmup, size)
     from meshapi import MeshAPI
 
     with MeshAPI(base_url=base, token=TOKEN) as mesh:
@@ -98,6 +113,20 @@ async def _run_concurrent(call: Callable[[], Any], size: int) -> Dict[str, Any]:
 
 async def _async_chat(variant: str, base: str, size: int) -> Dict[str, Any]:
     url = base + "/v1/chat/completions"
+    if variant == "floor":  # raw httpx (its defaults) + minimal pydantic models, validated from bytes
+        import httpx
+
+        from .floor import Completion
+
+        validate = Completion.model_validate_json
+        async with httpx.AsyncClient() as floor_client:
+
+            async def call_floor() -> None:
+                response = await floor_client.post(url, json=BODY, headers=HEADERS)
+                response.raise_for_status()
+                assert validate(response.content).choices[0].message.content
+
+            return await _run_concurrent(call_floor, size)
     if variant in ("raw", "raw_keepalive64", "raw_lean"):
         import httpx
 
@@ -192,6 +221,12 @@ def _raw_stream(client: Any, url: str, count: int, probe: _Probe, keep_text: boo
         return int(response.num_bytes_downloaded)
 
 
+def _floor_stream(client: Any, url: str, count: int, probe: _Probe) -> int:
+    from .floor import stream_floor
+
+    return stream_floor(client, url, {**BODY, "stream": True}, _stream_headers(count), probe)
+
+
 def _stream_headers(count: int) -> Dict[str, str]:
     return {**HEADERS, "x-bench-chunks": str(count)}
 
@@ -249,6 +284,11 @@ def stream(variant: str, base: str, size: int) -> Dict[str, Any]:
 
         with httpx.Client() as client:
             return run(lambda count, probe: _raw_stream(client, url, count, probe))
+    if variant == "floor":
+        import httpx
+
+        with httpx.Client() as client:
+            return run(lambda count, probe: _floor_stream(client, url, count, probe))
     from meshapi import MeshAPI
 
     with MeshAPI(base_url=base, token=TOKEN) as mesh:
@@ -266,6 +306,13 @@ def rss(variant: str, base: str, size: int) -> Dict[str, Any]:
             _raw_stream(client, url, 5, _Probe(10**9))
             before = _rss_mb()
             _raw_stream(client, url, size, probe, keep_text=variant == "raw")
+    elif variant == "floor":
+        import httpx
+
+        with httpx.Client() as client:
+            _floor_stream(client, url, 5, _Probe(10**9))
+            before = _rss_mb()
+            _floor_stream(client, url, size, probe)
     else:
         from meshapi import MeshAPI
 
@@ -335,7 +382,8 @@ def reuse(variant: str, base: str, size: int) -> Dict[str, Any]:
     return {"value": float(len(set(used))), "streams": REUSE_STREAMS, "connections": sorted(set(used))}
 
 
-from .startup import cold, import_time, sse  # noqa: E402 - beside the cases they join
+from .clients import clients, idle, with_options  # noqa: E402 - beside the cases they join
+from .startup import cold, import_time, sse  # noqa: E402
 from .structured import structured_call, structured_stream  # noqa: E402
 
 CASES: Dict[str, Callable[[str, str, int], Dict[str, Any]]] = {
@@ -350,6 +398,9 @@ CASES: Dict[str, Callable[[str, str, int], Dict[str, Any]]] = {
     "rss": rss,
     "import": import_time,
     "sse": sse,
+    "with_options": with_options,
+    "clients": clients,
+    "idle": idle,
 }
 
 

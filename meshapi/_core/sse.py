@@ -31,6 +31,7 @@ __all__ = [
 
 _BOM = b"\xef\xbb\xbf"
 _BIG_LINE = 1 << 16
+_PLAIN_BUFFER = 1 << 18  # a buffer up to this size is first cut at blank lines (SSEDecoder._feed_plain)
 _RETRY_DIGITS = 18
 
 #: Default cap on one SSE line and on the data of one event, in bytes (64 MiB).
@@ -147,12 +148,19 @@ class SSEDecoder:
         if b"\r" in buffer:
             self._skip_lf = buffer.endswith(b"\r")
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        events: List[ServerSentEvent] = []
+        if (
+            not self._data
+            and self._event is None
+            and len(buffer) <= _PLAIN_BUFFER
+            and buffer[:6] == b"data: "
+        ):
+            buffer = self._feed_plain(buffer, events)
         lines = buffer.split(b"\n")
         del buffer
         rest = lines.pop()
         self._parts = [rest] if rest else []
         self._pending = len(rest)
-        events: List[ServerSentEvent] = []
         data = self._data
         line_limit, event_limit = self.max_line_bytes, self.max_event_bytes
         for line in lines:  # blank and data lines inline: nearly every line of a stream is one of them
@@ -181,6 +189,33 @@ class SSEDecoder:
         if self._pending > line_limit:
             raise self._fail("one line", line_limit)
         return events
+
+    def _feed_plain(self, buffer: bytes, events: List[ServerSentEvent]) -> bytes:
+        """The usual case, at once: ``buffer`` holds whole events that are one ``data: `` line each.
+
+        Called between events (no data, no event type pending) with a buffer that starts with
+        ``data: ``. When every complete event in it is one such line (counted in C: no other line
+        break than the blank lines between them, each after the first starting with ``data: ``) and
+        the buffer is within the limits, those events go to ``events`` and the incomplete rest is
+        returned for the line-by-line path; else ``buffer`` is returned whole, for that path. The
+        events are the ones that path would build: the same data, no type, the id and retry so far.
+        """
+        if len(buffer) > self.max_line_bytes or len(buffer) > self.max_event_bytes:
+            return buffer
+        blocks = buffer.split(b"\n\n")
+        rest = blocks.pop()
+        whole = len(blocks)
+        if (
+            not whole
+            or buffer.count(b"\n") != 2 * whole + rest.count(b"\n")
+            or buffer.count(b"\n\ndata: ") != whole - 1 + (rest[:6] == b"data: ")
+        ):
+            return buffer
+        last_id, retry = self._last_id, self._retry
+        events.extend(
+            [ServerSentEvent(b[6:].decode("utf-8", "replace"), None, last_id, retry) for b in blocks]
+        )
+        return rest
 
     def _fail(self, what: str, limit: int) -> SSELimitError:
         """Drop what is buffered (the decoder is unusable afterwards) and build the error."""

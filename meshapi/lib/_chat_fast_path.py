@@ -7,7 +7,7 @@ frame it does not recognise to the frame decoder.
 Why it exists: a long chat stream is mostly frames that differ from each other only in the text of
 ``choices[0].delta.content``. Parsing and validating each one costs more than everything else the SDK
 does per chunk, so a stream *learns* that frame shape from one validated chunk (``ContentShape.learn``)
-and builds the following chunks of the same shape directly (``ContentShape.build``).
+and builds the following chunks of the same shape directly (``ContentShape.decoder``).
 
 When a frame qualifies: it is byte-for-byte the learned frame around the content string, and that
 content has no quote, backslash or control character (so its JSON text *is* its value). Anything else
@@ -15,21 +15,21 @@ content has no quote, backslash or control character (so its JSON text *is* its 
 both paths give equal chunks.
 
 How: pydantic keeps a model's state in four slots (``__dict__``, ``__pydantic_fields_set__``,
-``__pydantic_extra__``, ``__pydantic_private__``); ``build`` sets them as ``model_construct`` does,
+``__pydantic_extra__``, ``__pydantic_private__``); the decoder sets them as ``model_construct`` does,
 without its per-field Python loop. Should a pydantic release lay its slots out differently,
 ``FAST_PATH`` is false and every frame is validated.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Protocol
 
 from pydantic import BaseModel
 
 from ..types.chat import ChatCompletionChunk, ChatCompletionChunkChoice, ChatCompletionChunkDelta
 from ._text import TextBuffer
 
-__all__ = ["FAST_PATH", "ContentShape", "plain_content"]
+__all__ = ["FAST_PATH", "ContentShape", "Counter", "plain_content"]
 
 _CONTENT_KEY = '"content":"'
 _new = object.__new__
@@ -57,6 +57,12 @@ def plain_content(payload: Mapping[str, Any]) -> bool:
         and isinstance(delta.get("content"), str)
         and choice.get("finish_reason") is None
     )
+
+
+class Counter(Protocol):
+    """What counts the chunks of a stream (``ChatCompletionAccumulator.chunk_count``)."""
+
+    chunk_count: int
 
 
 class ContentShape:
@@ -126,27 +132,64 @@ class ContentShape:
                 return content
         return None
 
-    def build(self, content: str) -> ChatCompletionChunk:
-        """The chunk validation would give: the learned one with ``content``, as new objects."""
-        delta = _new(ChatCompletionChunkDelta)
-        values = self.delta_values.copy()
-        values["content"] = content
-        _set_dict(delta, values)
-        _set_fields(delta, {"content"})
-        _set_extra(delta, {})
-        _set_private(delta, None)
-        choice = _new(ChatCompletionChunkChoice)
-        values = self.choice_values.copy()
-        values["delta"] = delta
-        _set_dict(choice, values)
-        _set_fields(choice, self.choice_fields.copy())
-        _set_extra(choice, {})
-        _set_private(choice, None)
-        chunk = _new(ChatCompletionChunk)
-        values = self.chunk_values.copy()
-        values["choices"] = [choice]
-        _set_dict(chunk, values)
-        _set_fields(chunk, self.chunk_fields.copy())
-        _set_extra(chunk, {})
-        _set_private(chunk, None)
-        return chunk
+    def decoder(self, counter: Counter) -> Callable[[str], Optional[ChatCompletionChunk]]:
+        """One frame of this shape, decoded and accumulated by one function, its values bound once as
+        locals (it runs for nearly every frame): the chunk validation would give (new objects), its
+        content added to ``text`` and ``counter.chunk_count`` moved on; ``None`` (nothing done) when
+        the frame is not of this shape (what ``content`` checks)."""
+        prefix, suffix, start, suffix_len, min_len = (
+            self.prefix,
+            self.suffix,
+            self.start,
+            self.suffix_len,
+            self.min_len,
+        )
+        add = self.text.add
+        delta_values, choice_values, choice_fields = self.delta_values, self.choice_values, self.choice_fields
+        chunk_values, chunk_fields = self.chunk_values, self.chunk_fields
+        new, set_dict, set_fields, set_extra, set_private = (
+            _new,
+            _set_dict,
+            _set_fields,
+            _set_extra,
+            _set_private,
+        )
+        delta_type, choice_type, chunk_type = (
+            ChatCompletionChunkDelta,
+            ChatCompletionChunkChoice,
+            ChatCompletionChunk,
+        )
+
+        def decode(data: str) -> Optional[ChatCompletionChunk]:
+            if len(data) < min_len or not data.startswith(prefix) or not data.endswith(suffix):
+                return None
+            content = data[start : len(data) - suffix_len]
+            if '"' in content or "\\" in content or not content.isprintable():
+                return None
+            counter.chunk_count += 1
+            if content:
+                add(content)
+            delta = new(delta_type)
+            values = delta_values.copy()
+            values["content"] = content
+            set_dict(delta, values)
+            set_fields(delta, {"content"})
+            set_extra(delta, {})
+            set_private(delta, None)
+            choice = new(choice_type)
+            values = choice_values.copy()
+            values["delta"] = delta
+            set_dict(choice, values)
+            set_fields(choice, choice_fields.copy())
+            set_extra(choice, {})
+            set_private(choice, None)
+            chunk = new(chunk_type)
+            values = chunk_values.copy()
+            values["choices"] = [choice]
+            set_dict(chunk, values)
+            set_fields(chunk, chunk_fields.copy())
+            set_extra(chunk, {})
+            set_private(chunk, None)
+            return chunk
+
+        return decode

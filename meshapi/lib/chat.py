@@ -11,7 +11,7 @@ from ``chat_events`` reading that same accumulator, ``get_final_completion()``, 
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Type
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Type
 
 import httpx
 from pydantic import BaseModel
@@ -58,6 +58,7 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
         self.response_format = response_format
         self.tools = tools or {}
         self._shape: Optional[ContentShape] = None
+        self._fast: Optional[Callable[[str], Optional[ChatCompletionChunk]]] = None
         self._learn_attempts = _LEARN_ATTEMPTS if FAST_PATH else 0
 
     def _learn(self, data: str, chunk: Optional[ChatCompletionChunk]) -> None:
@@ -73,6 +74,7 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
             except ValueError:
                 return
         self._shape = ContentShape.learn(data, chunk, state.content)
+        self._fast = self._shape.decoder(self.accumulator) if self._shape is not None else None
         if (
             self._shape is None
             and chunk.choices
@@ -83,20 +85,12 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
             self._learn_attempts -= 1
 
     def decode(self, event: ServerSentEvent) -> Optional[ChatCompletionChunk]:
-        data = event.data
-        shape = self._shape
-        if (  # shape.content(), inlined: this runs for nearly every frame
-            shape is not None
-            and data.startswith(shape.prefix)
-            and data.endswith(shape.suffix)
-            and len(data) >= shape.min_len
-        ):
-            content = data[shape.start : len(data) - shape.suffix_len]
-            if '"' not in content and "\\" not in content and content.isprintable():
-                self.accumulator.chunk_count += 1  # add(), for a chunk that only adds this content
-                if content:
-                    shape.text.add(content)
-                return shape.build(content)
+        fast = self._fast  # the learned shape's own decoder (``ContentShape.decoder``)
+        if fast is not None:
+            built = fast(event.data)
+            if built is not None:
+                return built
+        data, shape = event.data, self._shape
         chunk = decode_item(event, ChatCompletionChunk, self.request_id, copy_event_name=False)
         if not isinstance(chunk, ChatCompletionChunk):  # None, or DONE
             if chunk is DONE:

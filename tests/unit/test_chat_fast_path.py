@@ -196,3 +196,55 @@ def test_text_builder_joins_blocks_not_the_whole_text() -> None:
     for i in range(_JOIN_EVERY * 3):
         fresh.add("x" if i < _JOIN_EVERY else "y")
     assert fresh._blocks == ["x" * _JOIN_EVERY, "y" * _JOIN_EVERY, "y" * _JOIN_EVERY]
+
+
+def mixed_frames() -> List[str]:
+    plain = [frame({"content": f"w{i} "}) for i in range(6)]
+    call = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f", "arguments": ""}}
+    return [
+        frame({"role": "assistant", "content": ""}),
+        *plain[:3],
+        frame(
+            choices=[
+                {
+                    "index": 0,
+                    "delta": {"content": "lp "},
+                    "logprobs": {"content": [{"token": "lp", "logprob": -0.5, "top_logprobs": []}]},
+                    "finish_reason": None,
+                }
+            ]
+        ),
+        *plain[3:],
+        frame({"tool_calls": [call]}),
+        frame({"tool_calls": [{"index": 0, "function": {"arguments": '{"a":'}}]}),
+        frame({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}),
+        frame({"content": "odd"}, unknown_field={"nested": [1, 2]}),
+        frame({"content": "tier"}, service_tier="flex", system_fingerprint="fp_9"),
+        frame({"content": "w0 "}),  # the learned shape again
+        frame({}, finish="tool_calls"),
+        frame(
+            choices=[], usage={"prompt_tokens": 4, "completion_tokens": 9, "total_tokens": 13}, cost="0.01"
+        ),
+        "[DONE]",
+    ]
+
+
+def test_every_chunk_shape_decodes_as_full_validation() -> None:
+    frames = mixed_frames()
+    fast, slow = ChatChunkDecoder(), slow_decoder()
+    got, expected = run(fast, frames), run(slow, frames)
+    assert len(got) == len(expected) == len(frames) - 1
+    for a, b in zip(got, expected):
+        assert type(a) is type(b) and a == b
+        assert fields_sets(a) == fields_sets(b)
+        assert a.model_dump_json(exclude_unset=True) == b.model_dump_json(exclude_unset=True)
+    assert fast.final() == slow.final()
+    final = fast.final()
+    assert final.choices[0].message.content == "w0 w1 w2 lp w3 w4 w5 oddtierw0 "
+    assert final.choices[0].message.tool_calls is not None
+    assert final.choices[0].message.tool_calls[0].function.arguments == '{"a":1}'
+    assert final.usage is not None and final.usage.total_tokens == 13
+    assert fast.accumulator.chunk_count == slow.accumulator.chunk_count == len(frames) - 1
+    texts = run(ChatChunkDecoder(), frames, text=True)
+    assert texts == run(slow_decoder(), frames, text=True)
+    assert count_fast(frames) == 6  # w1..w5 and the last w0: the comparison is not vacuous

@@ -216,3 +216,40 @@ def test_a_comment_split_after_its_colon_stays_a_comment() -> None:
         gap.feed(piece, now=now)
     with pytest.raises(EventGapTimeout):
         gap.feed(b"", now=1.2)  # an empty read after the limit counts too
+
+
+PLAIN = b"".join(b'data: {"n":%d,"t":"x\xc3\xa9"}\n\n' % i for i in range(40))
+MIXED = [
+    PLAIN,
+    b"data: a\n\ndata: b\ndata: c\n\ndata: d\n\n",  # an event of two lines
+    b"data: a\n\n: ping\n\ndata: b\n\n",  # a comment between events
+    b"data: a\n\nid: 9\ndata: b\n\ndata: c\n\n",  # an id, kept by the events after it
+    b"data: a\n\nretry: 20\n\ndata: b\n\nevent: e\ndata: c\n\ndata: d\n\n",
+    b"data: a\n\n\ndata: b\n\n\n\ndata: c\n\n",  # extra blank lines
+    b"data: a\r\n\r\ndata: b\r\rdata: c\n\n",  # other line endings
+    b"data: \n\ndata:x\n\ndata: y\n\ndata\n\n",  # empty data, no space, a bare field name
+    b"data: a\n\ndata: b",  # the last event unterminated
+]
+
+
+@pytest.mark.parametrize("body", MIXED)
+def test_whole_buffers_decode_as_byte_by_byte(body: bytes) -> None:
+    # one byte at a time never holds a blank line, so it is the line-by-line path alone
+    expected = decode_all([body[i : i + 1] for i in range(len(body))])
+    assert decode_all([body]) == expected
+    for cut in range(len(body) + 1):
+        assert decode_all([body[:cut], body[cut:]]) == expected, cut
+
+
+def test_plain_events_are_cut_at_blank_lines_at_once() -> None:
+    decoder, events = SSEDecoder(), []
+    rest = decoder._feed_plain(PLAIN + b'data: {"n":40', events)
+    assert rest == b'data: {"n":40'
+    assert [e.data for e in events] == [f'{{"n":{i},"t":"x\u00e9"}}' for i in range(40)]
+    assert all(e.event is None and e.id is None and e.retry is None for e in events)
+    # anything else in a buffer, or a buffer past a limit: left whole for the line-by-line path
+    for other in [*MIXED[1:6], MIXED[7]]:
+        kept: List[ServerSentEvent] = []
+        assert decoder._feed_plain(other, kept) == other and kept == []
+    small = SSEDecoder(max_line_bytes=100, max_event_bytes=100)
+    assert small._feed_plain(PLAIN, events) == PLAIN
