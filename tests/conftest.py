@@ -136,3 +136,19 @@ def sentinel() -> Iterator[Sentinel]:
         yield guard
     finally:
         guard.close()
+
+
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+@pytest.fixture(autouse=True)
+def _uvicorn_logging_kept() -> Iterator[None]:
+    """Each test leaves uvicorn's loggers as it found them: running ``meshapi gateway``'s ``main()`` in the
+    test process makes uvicorn point its handlers at that test's captured (then closed) stdout/stderr, and
+    every later gateway access line printed "--- Logging error ---" into another test's stderr."""
+    import logging
+
+    kept = {name: list(logging.getLogger(name).handlers) for name in _UVICORN_LOGGERS}
+    yield
+    for name, handlers in kept.items():
+        logging.getLogger(name).handlers[:] = handlers
