@@ -143,9 +143,10 @@ _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 @pytest.fixture(autouse=True)
 def _uvicorn_logging_kept() -> Iterator[None]:
-    """Each test leaves uvicorn's loggers as it found them: running ``meshapi gateway``'s ``main()`` in the
-    test process makes uvicorn point its handlers at that test's captured (then closed) stdout/stderr, and
-    every later gateway access line printed "--- Logging error ---" into another test's stderr."""
+    """Each test leaves uvicorn's loggers as it found them. Running ``meshapi gateway``'s ``main()`` in the
+    test process makes uvicorn point ``uvicorn.access`` at that test's captured (then closed) stdout, and a
+    gateway logs access lines whenever that logger has handlers: every later connection to a shared test
+    gateway then printed "--- Logging error ---" into whichever test's stderr was being read."""
     import logging
 
     kept = {name: list(logging.getLogger(name).handlers) for name in _UVICORN_LOGGERS}
