@@ -85,6 +85,9 @@ class TLSServer:
         config.alpn_protocols = ["h2", "http/1.1"]
         config.accesslog = config.errorlog = None
         config.graceful_timeout = 1.0
+        # hypercorn ends a connection after 1,000 requests (GOAWAY on HTTP/2): a benchmark's one
+        # HTTP/2 connection would be cut in the middle of its calls
+        config.keep_alive_max_requests = 1_000_000_000
         self._config = config
         self._app = app
         self._loop: Optional[asyncio.AbstractEventLoop] = None

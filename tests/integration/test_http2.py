@@ -31,6 +31,7 @@ def tls_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Any,
     """(server, app): the gateway app behind hypercorn on https://127.0.0.1:<port>, HTTP/2 and HTTP/1.1."""
     pytest.importorskip("h2")
     pytest.importorskip("hypercorn")
+    pytest.importorskip("cryptography")  # the self-signed certificate
     from meshapi_gateway.http.app import create_app
     from meshapi_gateway.http.tls import self_signed, serve_tls
 
