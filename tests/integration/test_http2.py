@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from meshapi import AsyncMeshAPI, ConfigurationError, MeshAPI
+from meshapi._transport.fork import ssl_context
 
 from ..conftest import resolve
 from .conftest import FAST, TOKEN
@@ -159,7 +160,11 @@ def test_http2_is_for_the_sdks_own_httpx_pool() -> None:
     with pytest.raises(ConfigurationError, match="http2 must be True or False"):
         MeshAPI(base_url="https://127.0.0.1:9", token=TOKEN, http2="yes")  # type: ignore[arg-type]
     with MeshAPI(base_url="https://127.0.0.1:9", token=TOKEN, http2=True) as client:
-        assert client._http._client._transport._pool._http2 is True
+        pool = client._http._client._transport._pool
+        assert pool._http2 is True
+        # its own TLS context: httpcore sets the ALPN protocols (h2 or not) on the context at each connect
+        assert pool._ssl_context is ssl_context(http2=True)
+        assert pool._ssl_context is not ssl_context()
         assert client.with_options(timeout=3.0).config.http2 is True
         with pytest.raises(ConfigurationError, match="does not accept http2"):
             client.with_options(http2=False)  # a copy shares the pool
