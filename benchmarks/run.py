@@ -43,6 +43,8 @@ class Figure:
     floor_targets: Dict[str, float] = field(default_factory=dict)  # the same, as a ratio to ``floor``
     extra: List[str] = field(default_factory=list)  # more result keys to show (medians)
     value_key: str = "value"
+    #: the server module its trials talk to (``benchmarks.http2``: the gateway over TLS, HTTP/2 and 1.1)
+    server: str = "benchmarks.server"
 
 
 def figures(quick: bool) -> List[Figure]:
@@ -185,15 +187,25 @@ def figures(quick: bool) -> List[Figure]:
             extra=["seconds", "mb_per_s"],
             value_key="ms_per_mb",
         ),
+        Figure(
+            "async chat over TLS, 64 concurrent: HTTP/2 beside HTTP/1.1 (gateway under hypercorn)",
+            "http2_chat",
+            ["raw_http1", "raw_http2", "sdk_http1", "sdk_http2"],
+            128 if small else 1_000,
+            "req/s",
+            extra=["connections", "cpu_us"],
+            server="benchmarks.http2",
+        ),
     ]
 
 
 class Server:
-    """``benchmarks.server`` in a subprocess on 127.0.0.1."""
+    """``benchmarks.server`` (or another ``module``) in a subprocess on 127.0.0.1; ``env``: what its
+    trials need (``SSL_CERT_FILE`` when it prints ``PORT <n> CERT <file>``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, module: str = "benchmarks.server") -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.server"],
+            [sys.executable, "-m", module],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -204,7 +216,9 @@ class Server:
         if not line.startswith("PORT "):
             self.close()
             raise RuntimeError(f"benchmark server did not start: {line!r}")
-        self.port = int(line.split()[1])
+        words = line.split()
+        self.port = int(words[1])
+        self.env = {"SSL_CERT_FILE": words[3]} if words[2:3] == ["CERT"] else {}
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -218,10 +232,12 @@ class Server:
             self.process.stdout.close()
 
 
-def trial(case: str, variant: str, port: int, size: int, timeout: float) -> Dict[str, Any]:
+def trial(
+    case: str, variant: str, port: int, size: int, timeout: float, extra_env: Optional[Dict[str, str]] = None
+) -> Dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.workloads", case, variant, "--port", str(port)]
     command += ["--size", str(size)]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(extra_env or {})}
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{case}/{variant} failed:\n{done.stderr[-2000:]}")
@@ -233,11 +249,11 @@ def _median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def measure(figure: Figure, port: int, repeats: int, timeout: float) -> Dict[str, Any]:
+def measure(figure: Figure, server: Server, repeats: int, timeout: float) -> Dict[str, Any]:
     runs: Dict[str, List[Dict[str, Any]]] = {variant: [] for variant in figure.variants}
     for _ in range(repeats):
         for variant in figure.variants:  # interleaved, so drift hits every variant alike
-            runs[variant].append(trial(figure.case, variant, port, figure.size, timeout))
+            runs[variant].append(trial(figure.case, variant, server.port, figure.size, timeout, server.env))
     summary: Dict[str, Any] = {}
     for variant, results in runs.items():
         row: Dict[str, Any] = {"value": _median([r[figure.value_key] for r in results])}
@@ -312,8 +328,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     repeats = args.repeats or (1 if args.quick else 5)
     timeout = 60.0 if args.quick else 300.0
     selected = [f for f in figures(args.quick) if not args.only or f.case in args.only.split(",")]
+    if not args.only:  # the HTTP/2 figure: named with --only, or in a full run where hypercorn and h2 are
+        from .http2 import available
+
+        selected = [f for f in selected if f.case != "http2_chat" or (not args.quick and available())]
     started = time.time()
-    server = Server()
+    servers: Dict[str, Server] = {}
     results: List[Dict[str, Any]] = []
     try:
         for figure in selected:
@@ -322,9 +342,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-            results.append({"figure": figure, "summary": measure(figure, server.port, repeats, timeout)})
+            if figure.server not in servers:
+                servers[figure.server] = Server(figure.server)
+            results.append(
+                {"figure": figure, "summary": measure(figure, servers[figure.server], repeats, timeout)}
+            )
     finally:
-        server.close()
+        for server in servers.values():
+            server.close()
     text = table(results)
     print(text)
     output = Path(args.output) if args.output else RESULTS / time.strftime("%Y%m%d-%H%M%S.json")

@@ -383,6 +383,7 @@ def reuse(variant: str, base: str, size: int) -> Dict[str, Any]:
 
 
 from .clients import clients, idle, with_options  # noqa: E402 - beside the cases they join
+from .http2 import http2_chat  # noqa: E402
 from .startup import cold, import_time, sse  # noqa: E402
 from .structured import structured_call, structured_stream  # noqa: E402
 
@@ -401,6 +402,7 @@ CASES: Dict[str, Callable[[str, str, int], Dict[str, Any]]] = {
     "with_options": with_options,
     "clients": clients,
     "idle": idle,
+    "http2_chat": http2_chat,
 }
 
 

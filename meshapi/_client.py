@@ -104,6 +104,8 @@ class MeshAPI(_ClientBase):
     gunicorn, Celery and multiprocessing"); ``new_pool_after_fork=True`` allows that for an injected
     httpx client too (else a ``ConfigurationError`` explains how to create clients after the fork).
     ``limits`` (an ``httpx.Limits``) sizes the pool the SDK builds: 256 connections, 64 kept alive.
+    ``http2=True`` lets that pool speak HTTP/2 where the server offers it over TLS (README "HTTP/2";
+    ``pip install 'meshapi[http2]'``, else a ``ConfigurationError`` here); ``with_options()`` copies share it.
     openai-python's names work too: ``api_key`` (``token``), ``http_client`` (``httpx_client``) and the
     ``MESHAPI_API_KEY`` variable (when ``MESHAPI_TOKEN`` is unset). ``api_version`` is sent as
     ``X-Mesh-Version`` on every HTTP request (default ``meshapi.MESH_API_VERSION``; ``None`` sends no
@@ -144,6 +146,7 @@ class MeshAPI(_ClientBase):
         debug: bool = False,
         new_pool_after_fork: bool = False,
         limits: Optional[httpx.Limits] = None,
+        http2: bool = False,
         api_version: Optional[str] = MESH_API_VERSION,
         memory: Optional[Sequence[str]] = None,
         response_cache: bool = True,
@@ -173,6 +176,7 @@ class MeshAPI(_ClientBase):
             "debug": debug,
             "new_pool_after_fork": new_pool_after_fork,
             "limits": limits,
+            "http2": http2,
             "api_version": api_version,
             "memory": memory,
             "response_cache": response_cache,
@@ -282,6 +286,7 @@ class AsyncMeshAPI(_ClientBase):
         debug: bool = False,
         new_pool_after_fork: bool = False,
         limits: Optional[httpx.Limits] = None,
+        http2: bool = False,
         api_version: Optional[str] = MESH_API_VERSION,
         memory: Optional[Sequence[str]] = None,
         response_cache: bool = True,
@@ -311,6 +316,7 @@ class AsyncMeshAPI(_ClientBase):
             "debug": debug,
             "new_pool_after_fork": new_pool_after_fork,
             "limits": limits,
+            "http2": http2,
             "api_version": api_version,
             "memory": memory,
             "response_cache": response_cache,

@@ -115,6 +115,8 @@ class MeshAPIConfig:
     #: ``httpx.Limits`` of the pool the SDK builds (``None``: 256 connections, 64 kept alive). Size it
     #: for the concurrency you run; with your own ``httpx_client`` its limits apply instead.
     limits: Optional[httpx.Limits] = None
+    #: HTTP/2 on the pool the SDK builds (extra "http2"; over TLS only), checked by ``meshapi._transport.http2``.
+    http2: bool = False
     #: ``X-Mesh-Version`` sent on every HTTP request (``YYYY-MM``); ``None`` sends none (the gateway's baseline).
     api_version: Optional[str] = MESH_API_VERSION
     #: Memory slugs sent as ``x-mem-id`` on every request (``meshapi._memory``); ``None``: none.

@@ -91,3 +91,24 @@ def test_table_shows_both_ratios() -> None:
     lines = table([{"figure": figure, "summary": summary}]).splitlines()
     assert lines[0].count("met") == 2 and "vs floor" in lines[0]
     assert lines[4] == "| f | sdk | 90.0 | 85.0-95.0 | chunks/s | 0.86 |  |  | 1.06 | >= 1.0 | yes |  |"
+
+
+def test_quick_http2_benchmark_runs(tmp_path: Path) -> None:
+    """The HTTP/2 figure (left out of ``--quick`` unless named): both protocols over TLS; one connection on HTTP/2."""
+    for name in ("hypercorn", "h2", "cryptography"):
+        pytest.importorskip(name)
+    output = tmp_path / "http2.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "http2_chat", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (figure,) = json.loads(output.read_text())["figures"]
+    variants = figure["variants"]
+    assert list(variants) == ["raw_http1", "raw_http2", "sdk_http1", "sdk_http2"]
+    assert all(variant["value"] > 0 for variant in variants.values())
+    assert variants["sdk_http2"]["connections"] == 1  # 64 concurrent calls, one HTTP/2 connection
+    assert variants["sdk_http1"]["connections"] == 64

@@ -155,3 +155,28 @@ def test_the_readme_flask_receiver_acts_once_and_refuses_a_tampered_body(
     assert [(a.status_code, a.get_json()) for a in answers] == [(200, {"received": True})] * 2
     assert paused == ["key_123"]
     assert tampered.status_code == 400 and b"mismatch" in tampered.data
+
+
+# --- README "HTTP/2" (a ```py block: it needs an https:// gateway, hypercorn and h2) ---------------------
+
+
+def test_the_readme_http2_example_speaks_http2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("h2", "hypercorn", "cryptography"):
+        pytest.importorskip(name)
+    from meshapi_gateway.http.app import create_app
+    from meshapi_gateway.http.tls import self_signed, serve_tls
+
+    cert, key = self_signed(str(tmp_path))
+    app = create_app(tokens=["rsk_readme_token"])
+    try:
+        with serve_tls(app, cert, key) as server:
+            monkeypatch.setenv("SSL_CERT_FILE", cert)
+            monkeypatch.setenv("MESHAPI_BASE_URL", server.base_url)
+            monkeypatch.setenv("MESHAPI_TOKEN", "rsk_readme_token")
+            code = compile(_block_after("### HTTP/2"), "README.md (HTTP/2)", "exec", dont_inherit=True)
+            exec(code, {"__name__": "readme_http2"})
+    finally:
+        app.state.gateway.close()
+    assert capsys.readouterr().out == "HTTP/2\n"

@@ -24,7 +24,7 @@ Vocabulary (one word, one thing):
 Modules: ``client`` the two send loops, ``base`` what they share (request building, what an attempt's
 outcome means, resilience events), ``hooks`` what runs around each attempt (token, retry count, time
 left, ``on_request`` / ``on_response``), ``methods`` the 0.1.4 call helpers on top of ``send``, ``pool``
-the SDK's own connection pools, ``direct`` sending on them without ``httpx.Client.send``, ``reading``
+the SDK's own connection pools (``http2`` their HTTP/2 checks and early-close resets), ``direct`` sending on them without ``httpx.Client.send``, ``reading``
 bodies read under a size cap, ``deadline`` ``total_timeout`` on what is read (the timeout rules
 themselves are ``meshapi._core.timeouts``), ``fork`` sockets inherited across ``os.fork()``, ``loops`` a
 pool per event loop and the one way to drop connections whose loop is over, ``capture`` the raw-response

@@ -42,6 +42,7 @@ from .capture import CAPTURE, Capture, StopAfterResponse, replayed
 from .direct import Direct, closed_error
 from .headers import SDK_HEADER_VALUE, call_headers, client_headers, drop_unpinned
 from .hooks import RequestView, ResponseView
+from .http2 import check_config as check_http2
 from .pool import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, httpx_async_transport
 from .reading import IDLE_EXTENSION
 from .spend import SpendWatch, watch_of
@@ -89,6 +90,7 @@ class HttpClientBase:
     _direct: Optional[Direct]
 
     def _setup(self, config: MeshAPIConfig) -> None:
+        check_http2(config)  # a bool, not with your own client, its extra installed: before anything is sent
         self._config = config
         self._timeout = httpx_timeout(config.timeout)
         self._schedule = config.retry_schedule

@@ -61,7 +61,7 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         self._sleep: Callable[[float], None] = time.sleep
 
     def _new_client(self) -> httpx.Client:
-        return _pool.new_sync_client(self._timeout, self._config.limits)
+        return _pool.new_sync_client(self._timeout, self._config.limits, self._config.http2)
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool; the inherited sockets closed without a byte (``_fork``)."""
@@ -290,7 +290,7 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         self._loop = loop
 
     def _new_client(self, choice: Optional[Union[str, httpx.AsyncBaseTransport]]) -> httpx.AsyncClient:
-        return _pool.new_async_client(self._timeout, self._config.limits, choice)
+        return _pool.new_async_client(self._timeout, self._config.limits, choice, self._config.http2)
 
     def _after_fork(self) -> None:
         """In a forked child: a fresh pool if the inherited one is empty, else a typed error (``_fork``)."""

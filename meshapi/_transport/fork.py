@@ -49,20 +49,23 @@ _generation = 0
 _swap_lock = threading.Lock()
 
 
-_ssl_contexts: Dict[Tuple[str, str], Any] = {}  # by (SSL_CERT_FILE, SSL_CERT_DIR), as httpx reads them
+# by (SSL_CERT_FILE, SSL_CERT_DIR), as httpx reads them, and whether the pool offers HTTP/2
+_ssl_contexts: Dict[Tuple[str, str, bool], Any] = {}
 
 
-def _ssl_key() -> Tuple[str, str]:
-    return os.environ.get("SSL_CERT_FILE", ""), os.environ.get(
-        "SSL_CERT_DIR", ""
-    )  # what httpx's context reads
+def _ssl_key(http2: bool = False) -> Tuple[str, str, bool]:
+    return os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""), http2
 
 
-def ssl_context() -> Any:
+def ssl_context(http2: bool = False) -> Any:
     """The verifying ``ssl.SSLContext`` of the SDK's own pools (what httpx would build for each client),
     made once per process (per ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``): no pool loads the CA bundle again,
-    and ``meshapi._warmup`` loads it in its thread so an async client's first call does not."""
-    key = _ssl_key()
+    and ``meshapi._warmup`` loads it in its thread so an async client's first call does not.
+
+    ``http2``: the context of HTTP/2 pools, a separate one: httpcore sets the ALPN protocols on the
+    context at each connect (``h2`` offered or not), so a shared one would let an HTTP/1.1 pool's
+    connection negotiate HTTP/2 (and an HTTP/2 pool's fall back to HTTP/1.1) when two connect at once."""
+    key = _ssl_key(http2)
     context = _ssl_contexts.get(key)
     if context is None:
         with LOCK:

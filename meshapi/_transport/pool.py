@@ -19,6 +19,7 @@ Requests on these pools skip ``httpx.Client.send`` (``meshapi._transport.direct`
 also accept a deadline on reads (``drain_bound``): after a stream's end marker the
 rest of the body (the chunked terminator) is read within a short bound, so the connection goes back
 to the pool instead of being closed, and a server that never ends the body cannot hold the caller.
+An HTTP/2 stream closed before its end is reset instead (``meshapi._transport.http2``).
 
 The planning function is pure bookkeeping shared by the sync and the async pool; only pools built by
 ``MeshAPI`` / ``AsyncMeshAPI`` use it (an ``httpx.Client`` you pass in keeps its own pool), and only
@@ -39,6 +40,7 @@ import httpx
 from .._core.decompress import BodyTooLarge
 from .._errors import ConfigurationError
 from . import fork as _fork
+from .http2 import HTTP2, AsyncResetOnClose, ResetOnClose
 
 __all__ = [
     "ASYNC_DEFAULT_LIMITS",
@@ -235,10 +237,22 @@ class _LeanPool(httpcore.ConnectionPool):
     def _assign_requests_to_connections(self) -> List[Any]:
         return plan(self)
 
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        response = super().handle_request(request)
+        if response.extensions.get("http_version") == HTTP2:  # closed early: reset (``http2``)
+            response.stream = ResetOnClose(response.stream)
+        return response
+
 
 class _LeanAsyncPool(httpcore.AsyncConnectionPool):
     def _assign_requests_to_connections(self) -> List[Any]:
         return plan(self)
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        response = await super().handle_async_request(request)
+        if response.extensions.get("http_version") == HTTP2:
+            response.stream = AsyncResetOnClose(response.stream)
+        return response
 
 
 def supported() -> bool:
@@ -346,21 +360,30 @@ def httpx_async_transport(
     )
 
 
-def new_sync_client(timeout: httpx.Timeout, limits: Optional[httpx.Limits]) -> httpx.Client:
-    """The ``httpx.Client`` a ``SyncHttpClient`` makes for itself (``limits``: the config's, else the default)."""
-    limits, verify = limits or DEFAULT_LIMITS, _fork.ssl_context()
-    return adopt(httpx.Client(timeout=timeout, limits=limits, verify=verify), plan=True)
+def new_sync_client(
+    timeout: httpx.Timeout, limits: Optional[httpx.Limits], http2: bool = False
+) -> httpx.Client:
+    """The ``httpx.Client`` a ``SyncHttpClient`` makes for itself (``limits``: the config's, else the default;
+    ``http2``: HTTP/2 offered over TLS, the ``h2`` package checked by the config)."""
+    limits, verify = limits or DEFAULT_LIMITS, _fork.ssl_context(http2)
+    return adopt(httpx.Client(timeout=timeout, limits=limits, verify=verify, http2=http2), plan=True)
 
 
 def new_async_client(
     timeout: httpx.Timeout,
     limits: Optional[httpx.Limits],
     choice: Optional[Union[str, httpx.AsyncBaseTransport]],
+    http2: bool = False,
 ) -> httpx.AsyncClient:
-    """The ``httpx.AsyncClient`` an ``AsyncHttpClient`` makes for one event loop, over ``choice``'s transport."""
+    """The ``httpx.AsyncClient`` an ``AsyncHttpClient`` makes for one event loop, over ``choice``'s transport
+    (``http2``: on httpx's own pool only; the client refuses it with another transport)."""
+    if http2 and choice not in (None, "httpx"):  # made when the client is (see AsyncHttpClient.__init__)
+        raise ConfigurationError("http2=True needs httpx's own transport (http_transport='httpx')")
     limits = limits or ASYNC_DEFAULT_LIMITS
     transport = httpx_async_transport(choice, limits)
-    verify = _fork.ssl_context() if transport is None else True  # httpx's own: its TLS context, shared
-    client = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport, verify=verify)
+    verify = _fork.ssl_context(http2) if transport is None else True  # httpx's own: its TLS context, shared
+    client = httpx.AsyncClient(
+        timeout=timeout, limits=limits, transport=transport, verify=verify, http2=http2
+    )
     # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
     return adopt(client, plan=choice in (None, "httpx"))
