@@ -23,7 +23,6 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Unio
 import httpx
 
 from ._api_version import MESH_API_VERSION, check_api_version
-from ._budget import Budget
 from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers
 from ._core.retry import RetrySchedule, check_wait, validate_max_retries
@@ -35,7 +34,6 @@ from ._core.timeouts import (
 )
 from ._errors import ConfigurationError, InvalidParamsError
 from ._memory import check_memory_ids
-from ._rate_limiter import RateLimiter
 from ._redact import pin_secret
 from ._resilience import FallbackConfig, RetryPolicy, schedule_of
 from ._response_cache import check_response_cache
@@ -180,7 +178,7 @@ class MeshAPIConfig:
         self.memory = check_memory_ids(self.memory)
         if check_response_cache(self.response_cache) is None:
             raise ConfigurationError("response_cache must be True or False, got None")
-        if self.budget is not None and not isinstance(self.budget, Budget):
+        if self.budget is not None and not _is_a(self.budget, "meshapi._budget", "Budget"):
             raise ConfigurationError(f"budget must be a meshapi.Budget, got {type(self.budget).__name__}")
         if self.limits is not None:
             if not isinstance(self.limits, httpx.Limits):
@@ -189,7 +187,7 @@ class MeshAPIConfig:
                 raise ConfigurationError(
                     "limits apply to the pool the SDK builds; set them on the httpx client you pass in"
                 )
-        if self.limiter is not None and not isinstance(self.limiter, RateLimiter):
+        if self.limiter is not None and not _is_a(self.limiter, "meshapi._rate_limiter", "RateLimiter"):
             raise ConfigurationError(
                 f"limiter must be a meshapi.RateLimiter, got {type(self.limiter).__name__}"
             )
@@ -250,6 +248,13 @@ class MeshAPIConfig:
         except Exception as exc:
             raise ConfigurationError(f"The token provider raised {type(exc).__name__}") from exc
         return provided_token(value, awaitable_hint="await it in async code")
+
+
+def _is_a(value: Any, module: str, name: str) -> bool:
+    """``isinstance(value, module.name)`` without importing ``module``: until something imported it, no
+    instance of its class can exist (a client without a budget or a limiter never loads their modules)."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(value, getattr(loaded, name))
 
 
 def without_api_version(base_url: str) -> str:
