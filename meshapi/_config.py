@@ -13,6 +13,7 @@ openai-python's habit), ``MESHAPI_LOG``
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -126,25 +127,18 @@ class MeshAPIConfig:
     budget: Optional[Any] = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.base_url, str) or not self.base_url.strip():
-            raise ConfigurationError("base_url must be a non-empty URL such as https://api.meshapi.ai")
-        base = self.base_url.strip()
-        if base.endswith("/"):
-            base = base[:-1]
-        try:
-            url = httpx.URL(base)
-        except Exception:
-            raise ConfigurationError(f"base_url is not a valid URL: {base!r}") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(
-                f"base_url must start with http:// or https:// and name a host, got {base!r}"
-            )
-        if url.query or url.fragment:
-            raise ConfigurationError("base_url must not contain a query string or fragment")
-        self.base_url = without_api_version(base)
+        self.base_url = checked_base_url(self.base_url)
+        self._check_token()
+        self._check_settings()
+
+    def _check_token(self) -> None:
         if not callable(self.token):
             self.token = check_token(self.token)
             pin_secret(self.token, self)  # scrubbed while this client lives, however many tokens rotate
+
+    def _check_settings(self) -> None:
+        """Every check but the base URL's and the token's (``derived_config`` skips those two when a copy
+        keeps them: they are the costly ones, a URL parse and a walk over the token's characters)."""
         if self.default_headers is not None:
             try:
                 _check_headers(self.default_headers, name="default_headers")
@@ -248,6 +242,27 @@ class MeshAPIConfig:
         except Exception as exc:
             raise ConfigurationError(f"The token provider raised {type(exc).__name__}") from exc
         return provided_token(value, awaitable_hint="await it in async code")
+
+
+def checked_base_url(value: Any) -> str:
+    """``base_url`` checked (an http(s) URL naming a host, no query or fragment) and normalised: no
+    trailing slash, no API version suffix."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError("base_url must be a non-empty URL such as https://api.meshapi.ai")
+    base = value.strip()
+    if base.endswith("/"):
+        base = base[:-1]
+    try:
+        url = httpx.URL(base)
+    except Exception:
+        raise ConfigurationError(f"base_url is not a valid URL: {base!r}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"base_url must start with http:// or https:// and name a host, got {base!r}"
+        )
+    if url.query or url.fragment:
+        raise ConfigurationError("base_url must not contain a query string or fragment")
+    return without_api_version(base)
 
 
 def _is_a(value: Any, module: str, name: str) -> bool:
@@ -428,7 +443,8 @@ OVERRIDABLE = frozenset(
 
 
 def derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> MeshAPIConfig:
-    """``config`` with ``overrides`` applied and validated again; headers and query merge."""
+    """``config`` with ``overrides`` applied and validated again (the base URL and the token only when
+    they are among them); headers and query merge."""
     changes = dict(overrides)
     if "api_key" in changes:  # openai-python's name for the token
         changes["token"] = merge_alias("token", changes.get("token"), "api_key", changes.pop("api_key"))
@@ -444,4 +460,16 @@ def derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> MeshA
     for name in ("default_headers", "default_query"):
         if changes.get(name) is not None and isinstance(changes[name], Mapping):
             changes[name] = {**(getattr(config, name) or {}), **changes[name]}
-    return dataclasses.replace(config, **changes)
+    # A copy of the checked settings with the changes applied, and only what changed checked again: the
+    # URL parse and the walk over the token's characters are most of a full check's time.
+    derived = copy.copy(config)
+    for name, value in changes.items():
+        setattr(derived, name, value)
+    if "base_url" in changes:
+        derived.base_url = checked_base_url(derived.base_url)
+    if "token" in changes:
+        derived._check_token()
+    elif not callable(derived.token):
+        pin_secret(derived.token, derived)  # scrubbed while the copy lives, as for the client it came from
+    derived._check_settings()
+    return derived
