@@ -24,6 +24,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Unio
 import httpx
 
 from ._api_version import MESH_API_VERSION, check_api_version
+from ._base_url import checked_base_url, without_api_version
 from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers
 from ._core.retry import RetrySchedule, check_wait, validate_max_retries
@@ -244,46 +245,11 @@ class MeshAPIConfig:
         return provided_token(value, awaitable_hint="await it in async code")
 
 
-def checked_base_url(value: Any) -> str:
-    """``base_url`` checked (an http(s) URL naming a host, no query or fragment) and normalised: no
-    trailing slash, no API version suffix."""
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError("base_url must be a non-empty URL such as https://api.meshapi.ai")
-    base = value.strip()
-    if base.endswith("/"):
-        base = base[:-1]
-    try:
-        url = httpx.URL(base)
-    except Exception:
-        raise ConfigurationError(f"base_url is not a valid URL: {base!r}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigurationError(
-            f"base_url must start with http:// or https:// and name a host, got {base!r}"
-        )
-    if url.query or url.fragment:
-        raise ConfigurationError("base_url must not contain a query string or fragment")
-    return without_api_version(base)
-
-
 def _is_a(value: Any, module: str, name: str) -> bool:
     """``isinstance(value, module.name)`` without importing ``module``: until something imported it, no
     instance of its class can exist (a client without a budget or a limiter never loads their modules)."""
     loaded = sys.modules.get(module)
     return loaded is not None and isinstance(value, getattr(loaded, name))
-
-
-def without_api_version(base_url: str) -> str:
-    """``base_url`` without one trailing ``/v1`` (or ``/v1/``): the SDK adds ``/v1`` to every path itself.
-
-    openai-python users write ``http://host/v1``; kept as is, every request would go to ``/v1/v1/...``
-    and fail with a 404. Only the last path segment is looked at (``http://v1`` names a host and stays);
-    ``/v1/v1`` loses one ``/v1``. Used by ``MeshAPIConfig`` and the realtime URL (``realtime_url``).
-    """
-    base = base_url.rstrip("/")
-    _, sep, rest = base.partition("://")
-    if sep and "/" in rest and rest.endswith("/v1"):
-        return base[: -len("/v1")]
-    return base
 
 
 def resolve_settings(base_url: Optional[str], token: Any) -> Tuple[str, Any]:
