@@ -14,7 +14,6 @@ import httpx
 
 from . import _warmup
 from ._api_version import MESH_API_VERSION
-from ._budget import Budget
 from ._config import (
     DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_MAX_RETRIES,
@@ -25,12 +24,13 @@ from ._config import (
     derived_config,
 )
 from ._forksafe import lazy_property, resource
-from ._rate_limiter import RateLimiter
 from ._resilience import FallbackConfig, ResilienceLogger, RetryPolicy
 from ._transport.client import AsyncHttpClient, SyncHttpClient
-from ._usage_track import AsyncUsageTracker, UsageTracker
 
 if TYPE_CHECKING:
+    from ._budget import Budget
+    from ._rate_limiter import RateLimiter
+    from ._usage_track import AsyncUsageTracker, UsageTracker
     from .resources.api_versions import APIVersionsResource, AsyncAPIVersionsResource
     from .resources.audio import AsyncAudioResource, AudioResource
     from .resources.balance import AsyncBalanceResource, BalanceResource
@@ -228,6 +228,8 @@ class MeshAPI(_ClientBase):
         and cost"): tokens, cost (``Decimal``) per model and per request id, in this context and the
         threads and tasks that inherit it. ``budget``: also checked before each of those calls;
         ``lookup``: exact costs looked up from the usage events when the block ends."""
+        from ._usage_track import UsageTracker  # here: a client that tracks nothing never loads it
+
         return UsageTracker(self.costs, budget, lookup)
 
     def close(self) -> None:
@@ -371,6 +373,8 @@ class AsyncMeshAPI(_ClientBase):
         and cost"): tokens, cost (``Decimal``) per model and per request id, in this context and the
         threads and tasks that inherit it. ``budget``: also checked before each of those calls;
         ``lookup``: exact costs looked up from the usage events when the block ends."""
+        from ._usage_track import AsyncUsageTracker  # here: a client that tracks nothing never loads it
+
         return AsyncUsageTracker(self.costs, budget, lookup)
 
     async def aclose(self) -> None:

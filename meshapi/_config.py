@@ -13,6 +13,7 @@ openai-python's habit), ``MESHAPI_LOG``
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
@@ -23,7 +24,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Unio
 import httpx
 
 from ._api_version import MESH_API_VERSION, check_api_version
-from ._budget import Budget
+from ._base_url import checked_base_url, without_api_version
 from ._core.decompress import DEFAULT_MAX_RESPONSE_BYTES
 from ._core.request import _check_headers
 from ._core.retry import RetrySchedule, check_wait, validate_max_retries
@@ -35,7 +36,6 @@ from ._core.timeouts import (
 )
 from ._errors import ConfigurationError, InvalidParamsError
 from ._memory import check_memory_ids
-from ._rate_limiter import RateLimiter
 from ._redact import pin_secret
 from ._resilience import FallbackConfig, RetryPolicy, schedule_of
 from ._response_cache import check_response_cache
@@ -130,25 +130,18 @@ class MeshAPIConfig:
     budget: Optional[Any] = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.base_url, str) or not self.base_url.strip():
-            raise ConfigurationError("base_url must be a non-empty URL such as https://api.meshapi.ai")
-        base = self.base_url.strip()
-        if base.endswith("/"):
-            base = base[:-1]
-        try:
-            url = httpx.URL(base)
-        except Exception:
-            raise ConfigurationError(f"base_url is not a valid URL: {base!r}") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(
-                f"base_url must start with http:// or https:// and name a host, got {base!r}"
-            )
-        if url.query or url.fragment:
-            raise ConfigurationError("base_url must not contain a query string or fragment")
-        self.base_url = without_api_version(base)
+        self.base_url = checked_base_url(self.base_url)
+        self._check_token()
+        self._check_settings()
+
+    def _check_token(self) -> None:
         if not callable(self.token):
             self.token = check_token(self.token)
             pin_secret(self.token, self)  # scrubbed while this client lives, however many tokens rotate
+
+    def _check_settings(self) -> None:
+        """Every check but the base URL's and the token's (``derived_config`` skips those two when a copy
+        keeps them: they are the costly ones, a URL parse and a walk over the token's characters)."""
         if self.default_headers is not None:
             try:
                 _check_headers(self.default_headers, name="default_headers")
@@ -182,7 +175,7 @@ class MeshAPIConfig:
         self.memory = check_memory_ids(self.memory)
         if check_response_cache(self.response_cache) is None:
             raise ConfigurationError("response_cache must be True or False, got None")
-        if self.budget is not None and not isinstance(self.budget, Budget):
+        if self.budget is not None and not _is_a(self.budget, "meshapi._budget", "Budget"):
             raise ConfigurationError(f"budget must be a meshapi.Budget, got {type(self.budget).__name__}")
         if self.limits is not None:
             if not isinstance(self.limits, httpx.Limits):
@@ -191,7 +184,7 @@ class MeshAPIConfig:
                 raise ConfigurationError(
                     "limits apply to the pool the SDK builds; set them on the httpx client you pass in"
                 )
-        if self.limiter is not None and not isinstance(self.limiter, RateLimiter):
+        if self.limiter is not None and not _is_a(self.limiter, "meshapi._rate_limiter", "RateLimiter"):
             raise ConfigurationError(
                 f"limiter must be a meshapi.RateLimiter, got {type(self.limiter).__name__}"
             )
@@ -254,18 +247,11 @@ class MeshAPIConfig:
         return provided_token(value, awaitable_hint="await it in async code")
 
 
-def without_api_version(base_url: str) -> str:
-    """``base_url`` without one trailing ``/v1`` (or ``/v1/``): the SDK adds ``/v1`` to every path itself.
-
-    openai-python users write ``http://host/v1``; kept as is, every request would go to ``/v1/v1/...``
-    and fail with a 404. Only the last path segment is looked at (``http://v1`` names a host and stays);
-    ``/v1/v1`` loses one ``/v1``. Used by ``MeshAPIConfig`` and the realtime URL (``realtime_url``).
-    """
-    base = base_url.rstrip("/")
-    _, sep, rest = base.partition("://")
-    if sep and "/" in rest and rest.endswith("/v1"):
-        return base[: -len("/v1")]
-    return base
+def _is_a(value: Any, module: str, name: str) -> bool:
+    """``isinstance(value, module.name)`` without importing ``module``: until something imported it, no
+    instance of its class can exist (a client without a budget or a limiter never loads their modules)."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(value, getattr(loaded, name))
 
 
 def resolve_settings(base_url: Optional[str], token: Any) -> Tuple[str, Any]:
@@ -425,7 +411,8 @@ OVERRIDABLE = frozenset(
 
 
 def derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> MeshAPIConfig:
-    """``config`` with ``overrides`` applied and validated again; headers and query merge."""
+    """``config`` with ``overrides`` applied and validated again (the base URL and the token only when
+    they are among them); headers and query merge."""
     changes = dict(overrides)
     if "api_key" in changes:  # openai-python's name for the token
         changes["token"] = merge_alias("token", changes.get("token"), "api_key", changes.pop("api_key"))
@@ -441,4 +428,16 @@ def derived_config(config: MeshAPIConfig, overrides: Mapping[str, Any]) -> MeshA
     for name in ("default_headers", "default_query"):
         if changes.get(name) is not None and isinstance(changes[name], Mapping):
             changes[name] = {**(getattr(config, name) or {}), **changes[name]}
-    return dataclasses.replace(config, **changes)
+    # A copy of the checked settings with the changes applied, and only what changed checked again: the
+    # URL parse and the walk over the token's characters are most of a full check's time.
+    derived = copy.copy(config)
+    for name, value in changes.items():
+        setattr(derived, name, value)
+    if "base_url" in changes:
+        derived.base_url = checked_base_url(derived.base_url)
+    if "token" in changes:
+        derived._check_token()
+    elif not callable(derived.token):
+        pin_secret(derived.token, derived)  # scrubbed while the copy lives, as for the client it came from
+    derived._check_settings()
+    return derived

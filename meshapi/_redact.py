@@ -81,12 +81,15 @@ def pin_secret(secret: str, owner: object) -> None:
     if len(secret) < _MIN_LENGTH:
         return
     key = id(owner)
+    plain = str.__str__(secret)
     with _lock:
         # a collected owner's id may be reused by ``owner``: release the old pins first
+        changed = bool(_released)
         while _released:
             _pins.pop(_released.popleft(), None)
-        _pins[key] = str.__str__(secret)
-        _rebuild()
+        _pins[key] = plain
+        if changed or plain not in _secrets:  # else the published set is the same (client copies)
+            _rebuild()
     weakref.finalize(owner, _released.append, key)
 
 

@@ -38,14 +38,13 @@ from .._resilience import (
 from . import fork as _fork
 from . import otel as _otel
 from .calls import Blocking, Call, blocking_fits, is_event_stream
-from .capture import CAPTURE, Capture, StopAfterResponse, replayed
+from .capture import CAPTURE, Capture, Spending, StopAfterResponse, replayed
 from .direct import Direct, closed_error
 from .headers import SDK_HEADER_VALUE, call_headers, client_headers, drop_unpinned
 from .hooks import RequestView, ResponseView
 from .http2 import check_config as check_http2
 from .pool import ASYNC_DEFAULT_LIMITS, DEFAULT_LIMITS, httpx_async_transport
 from .reading import IDLE_EXTENSION
-from .spend import SpendWatch, watch_of
 
 __all__ = [
     "ASYNC_DEFAULT_LIMITS",
@@ -62,7 +61,7 @@ log = logging.getLogger("meshapi")
 
 # What ``_begin`` hands a ``send`` twin: request, retry state, stream, capture, the ``Call`` (or ``None``)
 # and the call's ``spend.SpendWatch`` (``None`` unless a tracker or a budget watches it).
-Begun = Tuple[httpx.Request, RetryState, bool, Optional[Capture], Optional[Call], Optional[SpendWatch]]
+Begun = Tuple[httpx.Request, RetryState, bool, Optional[Capture], Optional[Call], Optional[Any]]
 
 MAX_BODY_BYTES = (
     32 * 1024 * 1024
@@ -101,6 +100,8 @@ class HttpClientBase:
         watching = config.logger is not None or config.debug
         self._observer: Optional[Observer] = Observer(config.logger, config.debug) if watching else None
         self._prices: Dict[str, Any] = {}  # catalog prices a budget needed, by model (``spend``)
+        if config.budget is not None and Spending.module is None:
+            from . import spend  # noqa: F401  (importing it switches the watch on: ``capture.Spending``)
 
     def _use(self, client: Any) -> None:
         """Send through the httpx ``client`` from now on (straight to its httpx transport when the SDK made it)."""
@@ -139,7 +140,9 @@ class HttpClientBase:
         self._check_open()
         request, state = self._build(method, path, body, params, options, stream, content)
         call = self._call_of(method, path, body, params, options, content, stream, capture, request, state)
-        return request, state, stream, capture, call, watch_of(self._config, method, path, body, stream)
+        spend = Spending.module
+        watch = None if spend is None else spend.watch_of(self._config, method, path, body, stream)
+        return request, state, stream, capture, call, watch
 
     def _url(self, path: str) -> httpx.URL:
         # Parsing the URL is a quarter of httpx's request building; most calls reuse a few paths.

@@ -3,17 +3,18 @@
 The proxies (``meshapi._response``) put a ``Capture`` in ``CAPTURE`` for the length of one method call;
 the send loop fills it in (the last response, the retries it took) or, in ``stream`` mode, stops the
 method with ``StopAfterResponse`` once the headers arrived. A context variable, so concurrent calls on
-one client (threads, tasks) never see each other's capture.
+one client (threads, tasks) never see each other's capture. ``Spending`` is the other per-call switch
+the send loops read before any I/O: whether a spend watch can exist (``meshapi._transport.spend``).
 """
 
 from __future__ import annotations
 
 import contextvars
-from typing import Optional
+from typing import Any, Optional
 
 import httpx
 
-__all__ = ["CAPTURE", "Capture", "StopAfterResponse", "replayed"]
+__all__ = ["CAPTURE", "Capture", "Spending", "StopAfterResponse", "replayed"]
 
 
 class Capture:
@@ -49,3 +50,11 @@ def replayed(capture: Optional[Capture]) -> Optional[httpx.Response]:
         return None
     response, capture.response, capture.mode = capture.response, None, "done"
     return response
+
+
+class Spending:
+    """The spend watch's switch: ``module`` is ``meshapi._transport.spend`` once this process has made a
+    tracker or a client with a budget (importing ``spend`` sets it), else ``None``. Until then a call asks
+    this one attribute and neither ``spend`` nor the budget and usage modules behind it are imported."""
+
+    module: Any = None

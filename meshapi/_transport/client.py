@@ -27,14 +27,13 @@ from . import hooks as _hooks
 from . import pool as _pool
 from .base import Begun, HttpClientBase
 from .calls import Call, as_stream, call_answered, call_failed, first_event_retried
-from .capture import Capture
+from .capture import Capture, Spending
 from .direct import closed_error
 from .hooks import aend_attempt, astart_attempt, end_attempt, next_request, start_attempt
 from .loops import UNBOUND as _UNBOUND
 from .loops import LoopPools, anyio_sleep, loop_error, running_loop
 from .methods import AsyncMethods, SyncMethods
 from .reading import aread_body, install_stream_stages, read_body
-from .spend import awatched, watched
 
 __all__ = ["AsyncHttpClient", "SyncHttpClient"]
 
@@ -89,7 +88,7 @@ class SyncHttpClient(HttpClientBase, SyncMethods):
         begun = self._begin(method, path, body, params, options or _NO_OPTIONS, stream, content)
         if isinstance(begun, httpx.Response):  # replayed for with_raw_response
             return begun
-        return self._answer(begun) if begun[5] is None else watched(self, begun[5], begun)  # ``spend``
+        return self._answer(begun) if begun[5] is None else Spending.module.watched(self, begun[5], begun)
 
     def _answer(self, begun: Begun) -> httpx.Response:
         request, state, stream, capture, call, _ = begun
@@ -322,7 +321,9 @@ class AsyncHttpClient(HttpClientBase, AsyncMethods):
         begun = self._begin(method, path, body, params, options or _NO_OPTIONS, stream, content)
         if isinstance(begun, httpx.Response):  # replayed for with_raw_response
             return begun
-        return await (self._answer(begun) if begun[5] is None else awatched(self, begun[5], begun))
+        return await (
+            self._answer(begun) if begun[5] is None else Spending.module.awatched(self, begun[5], begun)
+        )
 
     async def _answer(self, begun: Begun) -> httpx.Response:
         request, state, stream, capture, call, _ = begun

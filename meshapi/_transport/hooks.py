@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 import httpx
 
@@ -24,7 +24,9 @@ from .._config import MeshAPIConfig, check_token, provided_token
 from .._core.retry import RetryState
 from .._core.timeouts import attempt_timeouts, deadline_error
 from .._errors import ConfigurationError, HookError, MeshAPIError
-from . import limiting
+
+if TYPE_CHECKING:
+    from . import limiting  # imported when a client has a limiter (``_limiter()``), never before
 
 __all__ = [
     "RETRY_COUNT_HEADER",
@@ -158,6 +160,13 @@ def _begin(
     return Attempt(view, config.on_response is not None and view is not None)
 
 
+def _limiter() -> Any:
+    """``meshapi._transport.limiting``, imported by the first attempt of a client with a ``limiter``."""
+    from . import limiting
+
+    return limiting
+
+
 def start_attempt(http: Any, request: httpx.Request, state: RetryState, external: bool) -> Attempt:
     """Wait for the limiter, refresh the token, set the retry count and time left, call ``on_request`` (sync).
 
@@ -165,7 +174,7 @@ def start_attempt(http: Any, request: httpx.Request, state: RetryState, external
     URL): no limiter, no token, no retry count.
     """
     config: MeshAPIConfig = http.config
-    grant = None if external or config.limiter is None else limiting.limit(http, request, state)
+    grant = None if external or config.limiter is None else _limiter().limit(http, request, state)
     try:
         token = None
         provider = config.token
@@ -177,7 +186,8 @@ def start_attempt(http: Any, request: httpx.Request, state: RetryState, external
             token = provided_token(token)  # None, "" or an async provider's coroutine: nothing is sent
         attempt = _begin(config, request, state, token, external, config.on_request)
     except BaseException:
-        limiting.give_back(grant)
+        if grant is not None:
+            _limiter().give_back(grant)
         raise
     attempt.grant = grant
     return attempt
@@ -186,7 +196,7 @@ def start_attempt(http: Any, request: httpx.Request, state: RetryState, external
 async def astart_attempt(http: Any, request: httpx.Request, state: RetryState, external: bool) -> Attempt:
     """The async twin of :func:`start_attempt`: the token provider and the hook may be awaitable."""
     config: MeshAPIConfig = http.config
-    grant = None if external or config.limiter is None else await limiting.alimit(http, request, state)
+    grant = None if external or config.limiter is None else await _limiter().alimit(http, request, state)
     try:
         token = None
         provider = config.token
@@ -208,7 +218,8 @@ async def astart_attempt(http: Any, request: httpx.Request, state: RetryState, e
             except Exception as exc:
                 raise _hook_error("on_request", exc) from exc
     except BaseException:
-        limiting.give_back(grant)
+        if grant is not None:
+            _limiter().give_back(grant)
         raise
     attempt.grant = grant
     return attempt

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import types
 import warnings
 from contextvars import ContextVar
@@ -33,7 +34,7 @@ import httpx
 from .._config import MeshAPIConfig
 from .._core.request import model_path
 from .._errors import NotFoundError
-from .capture import CAPTURE, StopAfterResponse
+from .capture import CAPTURE, Spending, StopAfterResponse
 
 if TYPE_CHECKING:
     from .._budget import Budget, Prices
@@ -331,3 +332,8 @@ class _WatchedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             await self._inner.aclose()
         finally:
             self._settle()
+
+
+# Importing this module is what switches the watch on (``capture.Spending``): a tracker (``meshapi._usage_track``)
+# or a client with a budget (``meshapi._config``) imports it; until then a call never comes here.
+Spending.module = sys.modules[__name__]

@@ -267,6 +267,42 @@ async def test_with_options_shares_the_pool_and_closing_the_copy_keeps_it(mode: 
     assert client._http._client.is_closed
 
 
+def test_with_options_checks_the_base_url_and_token_again_only_when_it_changes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from meshapi import _config, _redact
+
+    calls: Dict[str, int] = {"base_url": 0, "token": 0}
+
+    def counted(name: str, check: Any) -> Any:
+        def wrapper(value: Any) -> Any:
+            calls[name] += 1
+            return check(value)
+
+        return wrapper
+
+    monkeypatch.setattr(_config, "checked_base_url", counted("base_url", _config.checked_base_url))
+    monkeypatch.setattr(_config, "check_token", counted("token", _config.check_token))
+    client = MeshAPI(base_url="http://127.0.0.1:9/v1/", token="rsk_unit_test_token", timeout=30)
+    assert calls == {"base_url": 1, "token": 1}
+    copy = client.with_options(timeout=2.5, default_headers={"X-A": "1"}, max_retries=0)
+    assert calls == {"base_url": 1, "token": 1}  # the same URL and token: not parsed or walked again
+    assert (copy.config.base_url, copy.config.token) == (client.config.base_url, client.config.token)
+    assert copy.config.timeout == 2.5 and copy.config.max_retries == 0 and client.config.timeout == 30
+    assert "rsk_unit_test_token" in _redact._pins.values() and id(copy.config) in _redact._pins
+    with pytest.raises(meshapi.ConfigurationError, match="default_headers"):
+        client.with_options(default_headers={"X-A": "a\nb"})  # the other settings are still checked
+    moved = client.with_options(base_url="http://127.0.0.1:10/")
+    assert calls == {"base_url": 2, "token": 1} and moved.config.base_url == "http://127.0.0.1:10"
+    rotated = client.with_options(api_key="rsk_other_test_token")
+    assert calls == {"base_url": 2, "token": 2} and str(rotated.config.token) == "rsk_other_test_token"
+    with pytest.raises(meshapi.ConfigurationError, match="base_url"):
+        client.with_options(base_url="ftp://127.0.0.1")
+    with pytest.raises(meshapi.ConfigurationError):
+        client.with_options(token="bad token with spaces")
+    client.close()
+
+
 def test_custom_headers_env_merges_under_default_headers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MESHAPI_CUSTOM_HEADERS", "X-Team: search\n\nX-Env: dev")
     handler = sequence(ok)
