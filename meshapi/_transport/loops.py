@@ -28,20 +28,28 @@ one TLS context (``meshapi._transport.fork.ssl_context``), which ``meshapi._warm
 
 from __future__ import annotations
 
-import asyncio
 import socket
+import sys
 import threading
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional
 
 import httpx
 
 from .._errors import ConfigurationError
 from . import fork as _fork
 
+if TYPE_CHECKING:
+    import asyncio
+
 __all__ = ["UNBOUND", "LoopPools", "abandon", "anyio_sleep", "close_sockets", "loop_error", "running_loop"]
 
-#: The running asyncio loop or ``None`` (trio, or no loop); no exception on the fast path.
-running_loop: Callable[[], Optional[asyncio.AbstractEventLoop]] = asyncio._get_running_loop
+
+def running_loop() -> Optional[asyncio.AbstractEventLoop]:
+    """The running asyncio loop or ``None`` (trio, or no loop); no exception on the fast path. asyncio is
+    not imported here (a sync program never needs it, about 20 ms of its cold start): no loop runs
+    before something imported it."""
+    module = sys.modules.get("asyncio")
+    return None if module is None else module._get_running_loop()  # type: ignore[no-any-return]
 
 
 UNBOUND = object()  # an async client's loop before any event loop has sent through it
@@ -80,6 +88,8 @@ _WRAPPERS = (
 
 def _socket_holders(node: Any) -> Iterator[Any]:
     """The asyncio transports (a TLS one, then the one under it) or the trio socket under ``node``."""
+    import asyncio  # an async pool's sockets: asyncio is loaded when it made them (or trio, which needs it too)
+
     for _ in range(10):
         if node is None:
             return
@@ -100,6 +110,8 @@ def _socket_holders(node: Any) -> Iterator[Any]:
 
 def _close_directly(holder: Any) -> None:
     """Close a socket without running its loop (closed, idle in this thread, or a trio run that is over)."""
+    import asyncio
+
     sock = getattr(holder, "_sock", None)
     if sock is not None:
         loop = getattr(holder, "_loop", None)
@@ -210,6 +222,8 @@ class LoopPools:
         others, self._pools = list(self._pools.items()), {}
         for old, client in others:
             if old is not None and old.is_running():  # another thread's loop: closed there
+                import asyncio
+
                 closing = client.aclose()
                 try:
                     asyncio.run_coroutine_threadsafe(closing, old)

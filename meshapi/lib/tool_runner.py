@@ -12,7 +12,6 @@ is left to end (Python cannot kill a thread), so the run goes on at once.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 import time
@@ -82,6 +81,8 @@ def run_sync_call(call: PendingToolCall, tracebacks: bool) -> ToolResult:
         try:
             value = call.tool.invoke(call.kwargs, call.start())
             if inspect.isawaitable(value):
+                import asyncio  # here: a sync program that runs no async tool never loads it
+
                 value = asyncio.run(_awaited(value))
             return ToolResult(
                 call.id, call.name, result_text(value), False, time.monotonic() - started, value

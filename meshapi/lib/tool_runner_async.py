@@ -12,7 +12,6 @@ answered in ``messages``.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import inspect
@@ -30,6 +29,8 @@ __all__ = ["AsyncToolRunner", "AsyncToolStreamRunner", "in_daemon_thread"]
 
 async def in_daemon_thread(fn: Callable[[], Any]) -> Any:
     """``fn()`` in a daemon thread of its own, awaited on asyncio or trio; a cancelled wait abandons it."""
+    import asyncio  # here: loaded with chat's names, this module must not load asyncio for a sync program
+
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # not asyncio: trio (its worker threads are daemon threads too)

@@ -115,3 +115,28 @@ def test_each_feature_loads_its_own_modules_and_still_watches_the_call(
     text, tokens = _reply(gateway)
     assert result["text"] == text
     assert result["tokens"] == (tokens if use == ["tracker"] else None)  # the tracker recorded the call
+
+
+SYNC_ONLY = """
+import json, sys
+import meshapi
+MESSAGES = [{"role": "user", "content": "hi"}]
+with meshapi.MeshAPI(base_url=URL, token=TOKEN) as client:
+    text = client.chat.completions.create(model=MODEL, messages=MESSAGES).choices[0].message.content
+    with client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True) as stream:
+        streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+print(json.dumps({"asyncio": "asyncio" in sys.modules, "text": text, "streamed": streamed}))
+"""
+
+
+def test_a_sync_program_never_imports_asyncio(gateway: Any) -> None:
+    """A sync client's first call and stream load no asyncio (about 20 ms of a cold start): the event-loop
+    helpers (``_transport/loops.py``) and the tool runners, loaded with chat's names, import it when used."""
+    setup = f"URL={gateway.base_url!r}; TOKEN={gateway.token!r}; MODEL={MODEL!r}\n"
+    done = subprocess.run(
+        [sys.executable, "-c", setup + SYNC_ONLY], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    text = _reply(gateway)[0]
+    assert result == {"asyncio": False, "text": text, "streamed": text}
