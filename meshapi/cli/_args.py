@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import pathlib
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, List, NoReturn, Optional
+from typing import Any, Callable, Iterator, List, NoReturn, Optional, Tuple
 
 from .._api_version import is_api_version
 from ._context import Context
@@ -132,6 +133,24 @@ def existing_file(raw: str) -> pathlib.Path:
     if not path.is_file():
         raise UsageError(f"no such file: {raw}" if not path.exists() else f"not a file: {raw}")
     return path
+
+
+def jsonl_values(path: pathlib.Path) -> Iterator[Tuple[int, Any]]:
+    """Each JSON value of a JSONL file with its line number; blank lines and ``#`` comments skipped. A file
+    that cannot be read or a line that is not JSON is a ``UsageError`` naming it (``meshapi map``,
+    ``meshapi batches create``: each checks its own line shape)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError as exc:
+            raise UsageError(f"{path}:{number}: not valid JSON ({exc.args[0]})") from None
 
 
 def output_path(raw: str) -> pathlib.Path:

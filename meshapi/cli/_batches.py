@@ -8,13 +8,12 @@ has already ended says which state it ended in (exit 1) instead of showing a bar
 from __future__ import annotations
 
 import itertools
-import json
 import pathlib
 import time
 from typing import Any, Dict, List
 
 from .._errors import ConflictError
-from ._args import Commands, add_budget, existing_file, positive_float, positive_int
+from ._args import Commands, add_budget, existing_file, jsonl_values, positive_float, positive_int
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError
 from ._ui import Steps, dump, one_line, when
@@ -84,19 +83,8 @@ def load_batch_requests(path: pathlib.Path) -> List[Dict[str, Any]]:
     A line that is a bare chat request (it has ``messages``) becomes the body of an item whose
     ``custom_id`` is ``line-<n>``. Blank lines and ``#`` comments are skipped.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
     items: List[Dict[str, Any]] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            raise UsageError(f"{path}:{number}: not valid JSON ({exc.args[0]})") from None
+    for number, value in jsonl_values(path):
         if not isinstance(value, dict):
             raise UsageError(f"{path}:{number}: each line must be a JSON object")
         if "body" not in value:

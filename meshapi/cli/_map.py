@@ -16,7 +16,15 @@ import pathlib
 from decimal import Decimal
 from typing import Any, Dict, List, TextIO
 
-from ._args import Commands, add_budget, existing_file, output_path, positive_float, positive_int
+from ._args import (
+    Commands,
+    add_budget,
+    existing_file,
+    jsonl_values,
+    output_path,
+    positive_float,
+    positive_int,
+)
 from ._context import Context
 from ._failures import EXIT_API, EXIT_OK, UsageError
 from ._ui import Steps, dump
@@ -45,19 +53,8 @@ def register(commands: Commands) -> None:
 
 def load_chat_requests(path: pathlib.Path) -> List[Dict[str, Any]]:
     """The chat requests of a JSONL file, one JSON object per line (blank lines and ``#`` comments skipped)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
     requests: List[Dict[str, Any]] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            raise UsageError(f"{path}:{number}: not valid JSON ({exc.args[0]})") from None
+    for number, value in jsonl_values(path):
         if not isinstance(value, dict) or "messages" not in value:
             raise UsageError(
                 f"{path}:{number}: each line must be a chat request (a JSON object with messages)"
