@@ -48,7 +48,6 @@ from typing import (
 import httpx
 
 from ._core.response import foreign_errors
-from ._core.sse import ServerSentEvent
 from ._core.stream import EventDecoder, StreamCore, not_an_event_stream
 from ._transport.pool import adrain, drain
 
@@ -123,14 +122,14 @@ class Stream(Generic[T]):
             self._decoder.request_id = response.headers.get("x-request-id", "")
         return self._response
 
-    def _run(self, decode: Callable[[ServerSentEvent], Any]) -> Iterator[Any]:
+    def _run(self, text: bool = False) -> Iterator[Any]:
         """The read loop: bytes into the pure core (``meshapi._core.stream``), items out; after the
         end marker the rest of the body is drained so the connection is reused."""
         if self._closed:
             return
         try:
             response = self._open()
-            core = StreamCore(self._decoder, decode, self.max_event_bytes)
+            core = StreamCore(self._decoder, text, self.max_event_bytes)
             chunks = response.iter_bytes()
             fresh = True
             with foreign_errors(self._decoder):
@@ -146,7 +145,7 @@ class Stream(Generic[T]):
             self._release()
 
     def _items(self) -> Iterator[T]:
-        return self._run(self._decoder.decode)
+        return self._run()
 
     def _get_iterator(self) -> Iterator[T]:
         if self._iterator is None:
@@ -167,7 +166,7 @@ class Stream(Generic[T]):
         the accumulated final result is the same either way.
         """
         if self._iterator is None and not self._closed:
-            self._iterator = self._run(self._decoder.decode_text)
+            self._iterator = self._run(text=True)
             return self._iterator
         return self._texts_of_items()
 
@@ -284,13 +283,13 @@ class AsyncStream(Generic[T]):
             await self._guard.__anext__()
         return self._response
 
-    async def _run(self, decode: Callable[[ServerSentEvent], Any]) -> AsyncIterator[Any]:
+    async def _run(self, text: bool = False) -> AsyncIterator[Any]:
         """Asyncio twin of ``Stream._run``."""
         if self._closed:
             return
         try:
             response = await self._open()
-            core = StreamCore(self._decoder, decode, self.max_event_bytes)
+            core = StreamCore(self._decoder, text, self.max_event_bytes)
             chunks = response.aiter_bytes()
             try:
                 fresh = True
@@ -313,7 +312,7 @@ class AsyncStream(Generic[T]):
             await self._release()
 
     def _items(self) -> AsyncIterator[T]:
-        return self._run(self._decoder.decode)
+        return self._run()
 
     def _get_iterator(self) -> AsyncIterator[T]:
         if self._iterator is None:
@@ -333,7 +332,7 @@ class AsyncStream(Generic[T]):
         Started before any item was read, it takes the decoder's text-only path (no model per item).
         """
         if self._iterator is None and not self._closed:
-            self._iterator = self._run(self._decoder.decode_text)
+            self._iterator = self._run(text=True)
             return self._iterator
         return self._text_stream()
 

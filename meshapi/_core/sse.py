@@ -18,7 +18,7 @@ the typed ``meshapi.ResponseTooLargeError``. A ``retry:`` value longer than 18 d
 
 from __future__ import annotations
 
-from typing import AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optional
+from typing import Any, AsyncIterable, AsyncIterator, Iterable, Iterator, List, Optional, Union
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -118,6 +118,13 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> List[ServerSentEvent]:
         """Decode ``chunk`` and return the events it completed (often none or one)."""
+        return [ServerSentEvent(e) if isinstance(e, str) else e for e in self.feed_data(chunk)]
+
+    def feed_data(self, chunk: bytes) -> List[Union[str, ServerSentEvent]]:
+        """:meth:`feed`, where a plain event (its data alone: no type, id or retry) may come as its data
+        string instead of a ``ServerSentEvent`` (``ServerSentEvent(data)`` is that event). The stream
+        loop takes this form: a long stream is mostly such events, and it skips an object per event.
+        """
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":
@@ -148,7 +155,7 @@ class SSEDecoder:
         if b"\r" in buffer:
             self._skip_lf = buffer.endswith(b"\r")
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        events: List[ServerSentEvent] = []
+        events: List[Union[str, ServerSentEvent]] = []
         if (
             not self._data
             and self._event is None
@@ -190,7 +197,7 @@ class SSEDecoder:
             raise self._fail("one line", line_limit)
         return events
 
-    def _feed_plain(self, buffer: bytes, events: List[ServerSentEvent]) -> bytes:
+    def _feed_plain(self, buffer: bytes, events: List[Union[str, ServerSentEvent]]) -> bytes:
         """The usual case, at once: ``buffer`` holds whole events that are one ``data: `` line each.
 
         Called between events (no data, no event type pending) with a buffer that starts with
@@ -198,7 +205,9 @@ class SSEDecoder:
         break than the blank lines between them, each after the first starting with ``data: ``) and
         the buffer is within the limits, those events go to ``events`` and the incomplete rest is
         returned for the line-by-line path; else ``buffer`` is returned whole, for that path. The
-        events are the ones that path would build: the same data, no type, the id and retry so far.
+        events are the ones that path would build: the same data, no type, the id and retry so far;
+        with no id or retry so far they are their data strings, decoded in one step (the blank lines
+        between them are ASCII, so decoding the whole and decoding each give the same text).
         """
         if len(buffer) > self.max_line_bytes or len(buffer) > self.max_event_bytes:
             return buffer
@@ -212,9 +221,13 @@ class SSEDecoder:
         ):
             return buffer
         last_id, retry = self._last_id, self._retry
-        events.extend(
-            [ServerSentEvent(b[6:].decode("utf-8", "replace"), None, last_id, retry) for b in blocks]
-        )
+        if last_id is None and retry is None:
+            text = buffer[: len(buffer) - len(rest)].decode("utf-8", "replace")
+            events.extend(text[6:-2].split("\n\ndata: "))
+        else:
+            events.extend(
+                [ServerSentEvent(b[6:].decode("utf-8", "replace"), None, last_id, retry) for b in blocks]
+            )
         return rest
 
     def _fail(self, what: str, limit: int) -> SSELimitError:
@@ -238,7 +251,7 @@ class SSEDecoder:
         self._process_line(b"", events)
         return events
 
-    def _process_line(self, line: bytes, events: List[ServerSentEvent]) -> None:
+    def _process_line(self, line: bytes, events: List[Any]) -> None:
         if not line:
             if self._data:
                 events.append(ServerSentEvent("\n".join(self._data), self._event, self._last_id, self._retry))

@@ -42,6 +42,12 @@ class EventDecoder(Generic[T]):
     stop: bool = False
     complete: bool = False
     end_marker: str = "[DONE]"
+    #: Optional fast cases the stream tries first for a plain event (data only), given its data string:
+    #: ``fast`` returns the item, ``fast_text`` the non-empty text ``decode_text`` would return, and
+    #: both ``None`` for "not mine" (the event then takes ``decode`` / ``decode_text``); what they
+    #: return they have accumulated. A decoder sets them once it has learned a frame shape.
+    fast: Optional[Callable[[str], Optional[T]]] = None
+    fast_text: Optional[Callable[[str], Optional[str]]] = None
 
     def __init__(self) -> None:
         self.request_id = ""
@@ -74,21 +80,20 @@ class StreamCore:
 
     ``feed(chunk)`` yields the items of the events completed by ``chunk`` (stop reading once
     ``stopped``); ``finish()`` yields what the last, unterminated event held and raises
-    ``StreamInterruptedError`` when the endpoint's end marker never came. ``decode`` is the decoder's
-    ``decode`` (items) or ``decode_text`` (``text_stream``). No I/O: the sync and async loops only move
-    bytes into it.
+    ``StreamInterruptedError`` when the endpoint's end marker never came. With ``text`` it yields what
+    the decoder's ``decode_text`` returns (``text_stream``), else its items (``decode``); a plain event
+    goes to the decoder's fast case first (``fast`` / ``fast_text``). No I/O: the sync and async loops
+    only move bytes into it.
     """
 
-    __slots__ = ("_decode", "_sse", "decoder")
+    __slots__ = ("_decode", "_sse", "_text", "decoder")
 
     def __init__(
-        self,
-        decoder: EventDecoder[Any],
-        decode: Callable[[ServerSentEvent], Any],
-        max_event_bytes: Optional[int] = None,
+        self, decoder: EventDecoder[Any], text: bool = False, max_event_bytes: Optional[int] = None
     ) -> None:
         self.decoder = decoder
-        self._decode = decode
+        self._text = text
+        self._decode: Callable[[ServerSentEvent], Any] = decoder.decode_text if text else decoder.decode
         self._sse = SSEDecoder(max_line_bytes=max_event_bytes, max_event_bytes=max_event_bytes)
 
     @property
@@ -96,14 +101,24 @@ class StreamCore:
         return self.decoder.stop
 
     def feed(self, chunk: bytes) -> Iterator[Any]:
-        decoder, decode = self.decoder, self._decode
-        for event in self._sse.feed(chunk):
+        decoder, decode, text = self.decoder, self._decode, self._text
+        fast = decoder.fast_text if text else decoder.fast
+        for event in self._sse.feed_data(chunk):
+            if isinstance(event, str):
+                if fast is not None:
+                    item = fast(event)
+                    if item is not None:  # a fast case never ends the stream
+                        decoder.count += 1
+                        yield item
+                        continue
+                event = ServerSentEvent(event)
             item = decode(event)
             if item is not None:
                 decoder.count += 1
                 yield item
             if decoder.stop:
                 return
+            fast = decoder.fast_text if text else decoder.fast
 
     def finish(self) -> Iterator[Any]:
         decoder = self.decoder

@@ -132,6 +132,30 @@ class ContentShape:
                 return content
         return None
 
+    def text_decoder(self, counter: Counter) -> Callable[[str], Optional[str]]:
+        """The ``text_stream`` twin of :meth:`decoder`: the content of a frame of this shape when it is
+        not empty, added to ``text`` and counted; ``None`` (nothing done) for any other frame."""
+        prefix, suffix, start, suffix_len, min_len = (
+            self.prefix,
+            self.suffix,
+            self.start,
+            self.suffix_len,
+            self.min_len,
+        )
+        add = self.text.add
+
+        def decode_text(data: str) -> Optional[str]:
+            if len(data) <= min_len or not data.startswith(prefix) or not data.endswith(suffix):
+                return None
+            content = data[start : len(data) - suffix_len]
+            if '"' in content or "\\" in content or not content.isprintable():
+                return None
+            counter.chunk_count += 1
+            add(content)
+            return content
+
+        return decode_text
+
     def decoder(self, counter: Counter) -> Callable[[str], Optional[ChatCompletionChunk]]:
         """One frame of this shape, decoded and accumulated by one function, its values bound once as
         locals (it runs for nearly every frame): the chunk validation would give (new objects), its

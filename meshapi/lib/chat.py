@@ -11,7 +11,7 @@ from ``chat_events`` reading that same accumulator, ``get_final_completion()``, 
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Type
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Type
 
 import httpx
 from pydantic import BaseModel
@@ -58,7 +58,6 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
         self.response_format = response_format
         self.tools = tools or {}
         self._shape: Optional[ContentShape] = None
-        self._fast: Optional[Callable[[str], Optional[ChatCompletionChunk]]] = None
         self._learn_attempts = _LEARN_ATTEMPTS if FAST_PATH else 0
 
     def _learn(self, data: str, chunk: Optional[ChatCompletionChunk]) -> None:
@@ -73,8 +72,9 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
                 chunk = ChatCompletionChunk.model_validate_json(data)
             except ValueError:
                 return
-        self._shape = ContentShape.learn(data, chunk, state.content)
-        self._fast = self._shape.decoder(self.accumulator) if self._shape is not None else None
+        shape = self._shape = ContentShape.learn(data, chunk, state.content)
+        if shape is not None:
+            self.fast, self.fast_text = shape.decoder(self.accumulator), shape.text_decoder(self.accumulator)
         if (
             self._shape is None
             and chunk.choices
@@ -85,7 +85,7 @@ class ChatChunkDecoder(EventDecoder[ChatCompletionChunk]):
             self._learn_attempts -= 1
 
     def decode(self, event: ServerSentEvent) -> Optional[ChatCompletionChunk]:
-        fast = self._fast  # the learned shape's own decoder (``ContentShape.decoder``)
+        fast = self.fast  # the learned shape's own decoder (``ContentShape.decoder``)
         if fast is not None:
             built = fast(event.data)
             if built is not None:

@@ -189,7 +189,7 @@ def core_events(pieces: List[bytes], **kwargs: Any) -> List[Tuple[Any, ...]]:
         response_format=ResponseFormat.of(fmt, dict_is_schema=False) if fmt is not None else None,
         tools=tool_models(kwargs.get("tools")),
     )
-    core, state = StreamCore(decoder, decoder.decode), decoder.event_state()
+    core, state = StreamCore(decoder), decoder.event_state()
     out: List[Tuple[Any, ...]] = []
     for piece in pieces:
         for chunk in core.feed(piece):

@@ -229,6 +229,7 @@ MIXED = [
     b"data: a\r\n\r\ndata: b\r\rdata: c\n\n",  # other line endings
     b"data: \n\ndata:x\n\ndata: y\n\ndata\n\n",  # empty data, no space, a bare field name
     b"data: a\n\ndata: b",  # the last event unterminated
+    b"data: \xff\xe9\n\ndata: \xe2\x82\n\ndata: \xe2\x82\xac\xc3\n\ndata: ok\n\n",  # invalid UTF-8 at ends
 ]
 
 
@@ -245,11 +246,27 @@ def test_plain_events_are_cut_at_blank_lines_at_once() -> None:
     decoder, events = SSEDecoder(), []
     rest = decoder._feed_plain(PLAIN + b'data: {"n":40', events)
     assert rest == b'data: {"n":40'
-    assert [e.data for e in events] == [f'{{"n":{i},"t":"x\u00e9"}}' for i in range(40)]
-    assert all(e.event is None and e.id is None and e.retry is None for e in events)
+    # with no id or retry so far, each plain event is its data string (ServerSentEvent(data) is the event)
+    assert events == [f'{{"n":{i},"t":"x\u00e9"}}' for i in range(40)]
+    assert [e.data for e in decoder.feed(PLAIN)] == events
+    assert all(e.event is None and e.id is None and e.retry is None for e in decoder.feed(PLAIN))
     # anything else in a buffer, or a buffer past a limit: left whole for the line-by-line path
     for other in [*MIXED[1:6], MIXED[7]]:
         kept: List[ServerSentEvent] = []
         assert decoder._feed_plain(other, kept) == other and kept == []
     small = SSEDecoder(max_line_bytes=100, max_event_bytes=100)
     assert small._feed_plain(PLAIN, events) == PLAIN
+
+
+def test_feed_data_gives_plain_events_as_strings_and_others_as_events() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed_data(b"data: a\n\ndata: b\n\ndata: c") == ["a", "b"]
+    # a buffer that is not all plain events goes line by line: events, as feed() gives them
+    assert decoder.feed_data(b"\n\nevent: e\ndata: d\n\n") == [
+        ServerSentEvent("c"),
+        ServerSentEvent("d", "e"),
+    ]
+    # once an id was seen, plain events carry it, so they come as events
+    decoder = SSEDecoder()
+    got = decoder.feed_data(b"id: 7\ndata: a\n\n") + decoder.feed_data(b"data: b\n\ndata: c\n\n")
+    assert got == [ServerSentEvent(x, None, "7") for x in "abc"]
