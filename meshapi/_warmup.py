@@ -237,7 +237,6 @@ def _warm() -> None:
     # module itself is imported by client.chat (a few milliseconds) and hands its _load to after()
     importlib.import_module("meshapi.resources._base")
     importlib.import_module("meshapi.lib.chat_request")
-    importlib.import_module("meshapi.lib.tool_runner_async")  # run_tools' runners (and tool_runner)
     from .types.chat import ChatCompletionChunk, ChatCompletionParams, ChatCompletionResponse
 
     _build(ChatCompletionParams)  # in the order the call needs them: params, the request, the reply

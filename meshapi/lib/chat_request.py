@@ -14,7 +14,7 @@ from .._errors import APITimeoutError, InvalidParamsError
 from ..types.chat import ChatCompletionFields, ChatCompletionParams
 from ._parsing import ResponseFormat, tool_models
 from .chat import ChatChunkDecoder
-from .tool_calls import ToolRunOptions
+from .tool_options import ToolRunOptions
 
 __all__ = [
     "ChatArgs",

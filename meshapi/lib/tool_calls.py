@@ -11,9 +11,10 @@ import contextlib
 import json
 import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, Literal, Optional, TypedDict, Union
+from typing import Any, Callable, Dict, Iterator, Optional, Union
 
 from .._errors import InvalidParamsError
+from .tool_options import RUN_OPTION_NAMES, ToolRunOptions
 from .tool_schema import FunctionTool, ToolContext
 
 __all__ = [
@@ -126,21 +127,6 @@ def error_text(exc: BaseException, with_traceback: bool) -> str:
     if with_traceback:
         text += "\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return text
-
-
-class ToolRunOptions(TypedDict, total=False):
-    """The keywords of ``run_tools`` besides the create ones (each described in :class:`RunOptions`)."""
-
-    max_iterations: int
-    max_tool_calls: Optional[int]
-    parallel: Union[bool, int]
-    tool_timeout: Optional[float]
-    on_tool_call: Optional[Callable[..., Any]]
-    on_limit: Literal["raise", "final_answer"]
-    tool_tracebacks: bool
-
-
-RUN_OPTION_NAMES = frozenset(ToolRunOptions.__annotations__)
 
 
 @dataclass

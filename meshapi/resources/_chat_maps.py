@@ -5,8 +5,9 @@ Why a module of its own: it keeps ``chat.py`` under the size limit, and ``map`` 
 ``create`` many times rather than an endpoint. The running (a bounded thread pool, an anyio task group),
 the order and the costs are ``meshapi.lib.bulk``'s; each call is the resource's own ``create`` (so the
 client's ``limiter=``, retries and fallbacks apply to each), then each model that answered is priced once
-from the catalog (``GET /v1/models/{id}``). Names are loaded with ``chat.py``'s (``_chat_tool_runs.py``
-offers them), for the reason ``chat.py`` imports its models late.
+from the catalog (``GET /v1/models/{id}``). The names the bodies use are imported by the first ``map``
+(a first chat call needs none of them); the keywords are spelled out for ``help()`` with ``chat.py``'s
+load.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # at run time: _import(), on first use
     from ..lib.bulk import MapResult, bulk_requests, models_to_price, run_tasks, run_threads, with_costs
     from ..types.chat import ChatCompletionParams
 
-__all__ = ["AsyncChatMaps", "ChatMaps", "map_names"]
+__all__ = ["AsyncChatMaps", "ChatMaps", "spell_out_maps"]
 
 Request = Union["ChatCompletionParams", Mapping[str, Any]]
 Progress = Optional[Callable[[int, int], Any]]
@@ -61,7 +62,7 @@ def _spell_out() -> None:
 
 
 _lazy = LazyNames(globals(), _import, then=_spell_out)
-map_names = _lazy.names  # chat.py's load (through _chat_tool_runs.py): these names, which it offers too
+spell_out_maps = _spell_out  # chat.py's load (through _chat_tool_runs.offer): map's keywords for help()
 
 
 def _model_info() -> Any:

@@ -1,19 +1,19 @@
 """``run_tools`` of ``client.chat.completions`` (sync and async): mixins the classes of ``chat.py`` inherit.
 
 Why a module of its own: it keeps ``chat.py`` under the size limit, and the runner is a way of calling
-``create`` rather than an endpoint of its own (so is ``map``: the mixins here inherit ``_chat_maps.py``'s). The names the methods' annotations and bodies use (the
-chat models, the runners) are imported on first use (:class:`~meshapi.resources._lazy.LazyNames`) for
-the reason ``chat.py`` imports its models late; ``chat.py``'s load runs this module's (it takes its
-names, :func:`tool_run_names`), so ``typing.get_type_hints`` and ``help()`` see them whenever they see
-``chat.py``'s.
+``create`` rather than an endpoint of its own (so is ``map``: the mixins here inherit ``_chat_maps.py``'s). The names the methods' bodies use (the
+runners, the tool loop) are imported by the first run (:class:`~meshapi.resources._lazy.LazyNames`):
+a first chat call needs none of them, and they are about a tenth of a cold start. The names the
+signatures name come with ``chat.py``'s load (:func:`offer`), so ``help()`` shows the keywords as soon
+as it shows ``create``'s.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Mapping, Optional, Union, overload
 
 from ._base import Unpack, spell_out_keywords
-from ._chat_maps import AsyncChatMaps, ChatMaps, map_names
+from ._chat_maps import AsyncChatMaps, ChatMaps, spell_out_maps
 from ._lazy import LazyNames
 
 if TYPE_CHECKING:  # at run time: _import(), on first use
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # at run time: _import(), on first use
     from ..lib.tool_runner_async import AsyncToolRunner, AsyncToolStreamRunner
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
-__all__ = ["AsyncChatToolRuns", "ChatToolRuns", "tool_run_names"]
+__all__ = ["AsyncChatToolRuns", "ChatToolRuns", "offer"]
 
 
 def _import() -> Dict[str, Any]:
@@ -34,7 +34,6 @@ def _import() -> Dict[str, Any]:
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
     return {
-        **map_names(),  # chat.completions.map's (its mixin sits next to this one)
         "ToolRunArgs": ToolRunArgs,
         "ChatWire": ChatWire,
         "start_run": start_run,
@@ -53,7 +52,19 @@ def _spell_out() -> None:
 
 
 _lazy = LazyNames(globals(), _import, then=_spell_out)
-tool_run_names = _lazy.names  # chat.py's load: these names, which it offers too
+_SIGNATURE_NAMES = ("ToolRunArgs", "ChatCompletionParams", "ChatCompletionResponse")
+
+
+def offer(names: Mapping[str, Any]) -> None:
+    """chat.py's load: of the names it has just imported, the ones the methods' signatures name, so
+    ``help()`` spells out their keywords before a first run; the runners themselves (and ``map``'s
+    helpers: ``meshapi.lib.tool_loop``, ``lib.bulk``, ...) are imported by the first run, since a first
+    chat call needs none of them."""
+    namespace = globals()
+    for name in _SIGNATURE_NAMES:
+        namespace.setdefault(name, names[name])
+    _spell_out()
+    spell_out_maps()
 
 
 class ChatToolRuns(ChatMaps):
@@ -101,6 +112,7 @@ class ChatToolRuns(ChatMaps):
         events (``ContentDelta``, ``ToolCallStarted``, ``ToolCallFinished``, ``TurnFinished``). README:
         "Tools that run themselves".
         """
+        _lazy.load()  # the runner's names
         from ._cost_walk import turn_costs  # here: a chat program that runs no tools never loads it
 
         state = start_run(ChatWire(), params, kwargs, response_format)

@@ -9,8 +9,7 @@ purpose: it is the signature ``with_raw_response`` is typed with (``resources/_b
 The chat models, the stream classes and the keyword TypedDicts are imported by :func:`_load`, not at the
 top: ``client.chat`` is often first read inside a running event loop, where building them would stall it
 for about 100 ms (``meshapi._warmup`` builds them in a thread instead). ``run_tools`` comes from
-``_chat_tool_runs.py``; the load (a ``LazyNames``, ``resources/_lazy.py``) loads its names too.
-"""
+``_chat_tool_runs.py`` (its runners are imported by the first run; see there)."""
 
 from __future__ import annotations
 
@@ -35,7 +34,7 @@ from ._base import (
     sub_views,
     view,
 )
-from ._chat_tool_runs import AsyncChatToolRuns, ChatToolRuns, tool_run_names
+from ._chat_tool_runs import AsyncChatToolRuns, ChatToolRuns, offer
 from ._lazy import LazyNames
 
 if TYPE_CHECKING:  # at run time: _load()
@@ -61,7 +60,7 @@ T = TypeVar("T")
 
 def _import() -> Dict[str, Any]:
     """What the methods use (the chat models, their streams, structured outputs) and the names of
-    ``run_tools`` (``_chat_tool_runs.py``); why not at the top: the module docstring. The warm-up thread
+    ``run_tools``' signature (``_chat_tool_runs.offer``); why not at the top: the module docstring. The warm-up thread
     runs :func:`_load` inside a loop, else the import does; methods make sure of it (``_lazy.py``)."""
     from ..lib._parsing import StructuredCall, apply_parsed
     from ..lib.chat import AsyncChatCompletionStream, ChatCompletionStream, blocking_as_stream
@@ -69,6 +68,7 @@ def _import() -> Dict[str, Any]:
         ChatArgs,
         ChatCreateArgs,
         ChatParseArgs,
+        ToolRunArgs,
         decoder_for,
         prepare,
         raise_missing_format,
@@ -78,7 +78,7 @@ def _import() -> Dict[str, Any]:
     from ..types.chat import ChatCompletionParams, ChatCompletionResponse
 
     return {
-        **tool_run_names(),
+        "ToolRunArgs": ToolRunArgs,
         "StructuredCall": StructuredCall,
         "apply_parsed": apply_parsed,
         "AsyncChatCompletionStream": AsyncChatCompletionStream,
@@ -101,6 +101,7 @@ def _spell_out() -> None:
     """Once the names are there: the methods' keywords for ``help()`` (``_base.spell_out_keywords``)."""
     for resource in (CompletionsResource, AsyncCompletionsResource):
         spell_out_keywords(resource)
+    offer(globals())  # run_tools' signature names: help() spells its keywords out too
 
 
 _lazy = LazyNames(globals(), _import, then=_spell_out)

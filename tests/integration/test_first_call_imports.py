@@ -17,7 +17,8 @@ from typing import Any, Dict, List
 
 import pytest
 
-# The modules of budgets, the limiter and usage tracking: loaded by the feature that needs them only.
+# The modules of budgets, the limiter, usage tracking, the tool runners and map: loaded by the feature
+# that needs them only.
 FEATURE_MODULES = [
     "meshapi._budget",
     "meshapi._core.rate_limit",
@@ -26,6 +27,12 @@ FEATURE_MODULES = [
     "meshapi._transport.limiting",
     "meshapi._transport.spend",
     "meshapi._usage_track",
+    "meshapi.lib.bulk",
+    "meshapi.lib.tool_calls",
+    "meshapi.lib.tool_events",
+    "meshapi.lib.tool_loop",
+    "meshapi.lib.tool_runner",
+    "meshapi.lib.tool_runner_async",
 ]
 
 PROGRAM = """
@@ -86,7 +93,7 @@ def _reply(gateway: Any) -> Any:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_a_plain_first_chat_call_imports_no_budget_limiter_or_tracker_module(gateway: Any, mode: str) -> None:
+def test_a_plain_first_chat_call_imports_no_budget_limiter_tracker_or_runner_module(gateway: Any, mode: str) -> None:
     result = _first_call(gateway, mode, [])
     assert result["after_import"] == []
     assert result["loaded"] == []
@@ -131,7 +138,7 @@ print(json.dumps({"asyncio": "asyncio" in sys.modules, "text": text, "streamed":
 
 def test_a_sync_program_never_imports_asyncio(gateway: Any) -> None:
     """A sync client's first call and stream load no asyncio (about 20 ms of a cold start): the event-loop
-    helpers (``_transport/loops.py``) and the tool runners, loaded with chat's names, import it when used."""
+    helpers (``_transport/loops.py``) and the tool runners, loaded by a first run, import it when used."""
     setup = f"URL={gateway.base_url!r}; TOKEN={gateway.token!r}; MODEL={MODEL!r}\n"
     done = subprocess.run(
         [sys.executable, "-c", setup + SYNC_ONLY], capture_output=True, text=True, timeout=60, check=False

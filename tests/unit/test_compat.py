@@ -188,14 +188,25 @@ def test_version_is_single_sourced() -> None:
 
 def test_get_type_hints_on_public_callables() -> None:
     # Python 3.9 cannot evaluate `X | None`; every public signature must stay evaluable. The classes of
-    # features a client may not use (budget, limiter, tracker) are named by the public package, not
-    # imported by meshapi._client (a client without them never loads them), so they resolve from there.
+    # features a client may not use (budget, limiter, tracker, the tool runners, map's results) are named
+    # by the public package, not imported by meshapi._client or chat's load (a first call never loads
+    # them), so they resolve from there.
     from meshapi import _client, _errors, _http, _streaming
     from meshapi.resources import chat, models
 
     optional = {
         name: getattr(meshapi, name)
-        for name in ("AsyncUsageTracker", "Budget", "RateLimiter", "UsageTracker")
+        for name in (
+            "AsyncUsageTracker",
+            "Budget",
+            "RateLimiter",
+            "UsageTracker",
+            "ToolRunner",
+            "ToolStreamRunner",
+            "AsyncToolRunner",
+            "AsyncToolStreamRunner",
+            "MapResult",
+        )
     }
     for module in (_client, _errors, _http, _streaming, chat, models):
         for _, obj in inspect.getmembers(module, inspect.isclass):
