@@ -241,10 +241,10 @@ def _sdk_stream(mesh: Any, variant: str, count: int, probe: _Probe) -> int:
                 probe.text_bytes += len(piece)
                 probe.tick()
         else:
-            for chunk in stream:
+            for chunk in stream:  # the floor's reading: each choice's content (the SDK keeps the text)
                 for choice in chunk.choices:
-                    if choice.delta is not None and choice.delta.content:
-                        probe.text_bytes += len(choice.delta.content)
+                    delta = choice.delta
+                    piece = delta.content if delta is not None else None
                 probe.tick()
         assert stream.get_final_text().startswith("tok0000 ")
         response = stream.response

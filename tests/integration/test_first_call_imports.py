@@ -93,7 +93,9 @@ def _reply(gateway: Any) -> Any:
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_a_plain_first_chat_call_imports_no_budget_limiter_tracker_or_runner_module(gateway: Any, mode: str) -> None:
+def test_a_plain_first_chat_call_imports_no_budget_limiter_tracker_or_runner_module(
+    gateway: Any, mode: str
+) -> None:
     result = _first_call(gateway, mode, [])
     assert result["after_import"] == []
     assert result["loaded"] == []
