@@ -168,3 +168,138 @@ def test_http2_is_for_the_sdks_own_httpx_pool() -> None:
         assert client.with_options(timeout=3.0).config.http2 is True
         with pytest.raises(ConfigurationError, match="does not accept http2"):
             client.with_options(http2=False)  # a copy shares the pool
+
+
+CHUNK = {
+    "id": "chatcmpl-h2",
+    "object": "chat.completion.chunk",
+    "created": 1,
+    "model": MODEL,
+    "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None}],
+}
+#: what the server sends after ``data: [DONE]`` in the same TLS record: a 15 kB comment (flow-controlled)
+TRAILER = b": " + b"x" * 15_000 + b"\n\n"
+
+
+class _OneWriteServer:
+    """HTTP/2 over TLS (the ``h2`` package on a plain socket, one thread per connection) that writes each
+    response in one piece, as proxies coalescing frames do: HEADERS, a chat chunk, ``data: [DONE]`` and a
+    comment after it, in one TLS record; END_STREAM on the comment's frame for even requests, in a second
+    write for odd ones (the client stops reading before it). Nothing is sent beyond the flow-control
+    window the client has granted: a response that does not fit waits for a WINDOW_UPDATE."""
+
+    def __init__(self, cert: str, key: str) -> None:
+        import socket
+        import ssl
+        import threading
+
+        self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._ssl.load_cert_chain(cert, key)
+        self._ssl.set_alpn_protocols(["h2"])
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self.base_url = f"https://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.connections = 0
+        self._stopped = threading.Event()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._stopped.is_set():
+            try:
+                raw, _ = self._sock.accept()
+            except socket.timeout:
+                continue
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(raw,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, raw: Any) -> None:
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        raw.settimeout(0.2)
+        with self._ssl.wrap_socket(raw, server_side=True) as tls:
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+            conn.initiate_connection()
+            tls.sendall(conn.data_to_send())
+            waiting: List[int] = []  # requests read whose response has not been sent
+            while not self._stopped.is_set():
+                try:
+                    data = tls.recv(65536)
+                except OSError:  # the read timeout: look at the stop flag
+                    continue
+                if not data:
+                    return
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        waiting.append(event.stream_id)
+                waiting = [stream_id for stream_id in waiting if not self._respond(conn, stream_id, tls)]
+
+    def _respond(self, conn: Any, stream_id: int, tls: Any) -> bool:
+        """Send the response of ``stream_id`` if the client's window has room for it (True), else nothing."""
+        import json
+
+        event = b"data: " + json.dumps(CHUNK).encode() + b"\n\n"
+        if conn.local_flow_control_window(stream_id) < len(event) + 14 + len(TRAILER):
+            return False  # the client's window is spent: the response waits for a WINDOW_UPDATE
+        conn.send_headers(stream_id, [(":status", "200"), ("content-type", "text/event-stream")])
+        conn.send_data(stream_id, event)
+        conn.send_data(stream_id, b"data: [DONE]\n\n")
+        even = stream_id % 4 == 1  # client stream ids: 1, 3, 5, ...
+        conn.send_data(stream_id, TRAILER, end_stream=even)
+        tls.sendall(conn.data_to_send())
+        if not even:
+            conn.end_stream(stream_id)
+            tls.sendall(conn.data_to_send())
+        return True
+
+    def close(self) -> None:
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(5.0)
+        self._sock.close()
+
+
+@pytest.fixture(scope="module")
+def one_write_server(tls_gateway: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from meshapi_gateway.http.tls import self_signed
+
+    cert, key = self_signed(str(tmp_path_factory.mktemp("tls-one-write")))
+    server = _OneWriteServer(cert, key)
+    before = os.environ["SSL_CERT_FILE"]  # tls_gateway's; the SDK's shared context is one per value
+    os.environ["SSL_CERT_FILE"] = cert
+    try:
+        yield server
+    finally:
+        os.environ["SSL_CERT_FILE"] = before
+        server.close()
+
+
+async def test_bytes_after_done_leave_the_connection_window_whole(mode: str, one_write_server: Any) -> None:
+    # Each stream leaves 15 kB after [DONE] that the SDK does not read, already received with the end
+    # marker; unless given back when the stream closes, they stay counted against the connection's receive
+    # window (16 MiB): around the 1,120th stream the server could send nothing more on that connection.
+    options: Any = {"base_url": one_write_server.base_url, "token": TOKEN, "http2": True, "timeout": 2.0}
+    calls = 1_300
+    if mode == "sync":
+        with MeshAPI(**options, max_retries=0) as client:
+            for _ in range(calls):
+                with client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True) as stream:
+                    assert [chunk.choices[0].delta.content for chunk in stream] == ["Hello"]
+            seen = _connections(client)
+    else:
+        async with AsyncMeshAPI(**options, max_retries=0) as aclient:
+            for _ in range(calls):
+                astream = await aclient.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+                async with astream:
+                    assert [chunk.choices[0].delta.content async for chunk in astream] == ["Hello"]
+            seen = _connections(aclient)
+    assert seen == [("HTTP/2", calls)]
