@@ -3,7 +3,7 @@
 :func:`main` parses the command line into :class:`~meshapi_gateway.settings.GatewaySettings` (a bad
 argument or an unusable setting is one line on stderr and exit status 2), prints where the gateway
 listens and how to use it, and runs uvicorn until Ctrl-C or SIGTERM, which stops it at once, open
-streams included, without a traceback. The options themselves are declared in ``cli_args.py``. The
+streams included, without a traceback (``--http2``: hypercorn over TLS instead, ``cli_tls.py``). The options themselves are declared in ``cli_args.py``. The
 background-thread runner for tests is ``server.py``.
 """
 
@@ -29,10 +29,13 @@ from ..settings import GatewaySettings, ProxySettings
 from ..store.state import GatewayState
 from ..store.storage import DataDirInUseError
 from ..webhooks.endpoints import shown_url
+from . import cli_tls
 from .app import create_app
-from .cli_args import build_parser as _parser
+from .cli_args import build_parser
 from .cli_webhooks import paired_webhooks
 from .server import bind_socket, url_host, uvicorn_config
+
+_parser = build_parser  # the name tests and ``meshapi.gateway.server`` import
 
 
 def _check_data_dir(path: str) -> Optional[str]:
@@ -163,6 +166,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail(str(exc))
     if (args.rate_limit or args.no_rate_limit) and (args.rpm or args.rpd):
         return _fail("choose --rate-limit / --no-rate-limit or --rpm / --rpd, not both")
+    tls_problem = cli_tls.problem(args)
+    if tls_problem is not None:
+        return _fail(tls_problem)
     names = {f.name for f in dataclasses.fields(GatewaySettings)} - {"inspector", "proxy", "rate_limits"}
     chosen = {k: v for k, v in vars(args).items() if k in names}
     chosen["rate_limits"] = _chosen_limits(args)
@@ -188,12 +194,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         reason = getattr(exc, "strerror", None) or str(exc)
         print(f"meshapi gateway: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
         return 1
-    base_url = f"http://{url_host(args.host)}:{sock.getsockname()[1]}"
+    cert = cli_tls.certificate(args) if args.http2 else None
+    base_url = f"{'https' if cert else 'http'}://{url_host(args.host)}:{sock.getsockname()[1]}"
     print(f"MeshAPI local gateway on {base_url}")
     minted = args.tokens is None and not os.environ.get("MESHAPI_TOKEN")
     print(f"Token: {tokens[0]}" + (" (random, for this run; choose one with --token)" if minted else ""))
     print(f"Admin token: {state.admin_token}")
     print(f"Rate limits: {_limits_line(state)}")
+    if cert is not None:
+        made = " (self-signed for localhost, for this run; trust it with SSL_CERT_FILE)" if cert.made else ""
+        print(f"HTTP/2 and HTTP/1.1 over TLS (hypercorn), certificate: {cert.cert_file}{made}")
     if not args.no_inspector:
         print(f"Inspector: {inspector_url(base_url, state.admin_token)}")
     if webhooks:
@@ -204,7 +214,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     print("Use it with:")
     print(f"  export MESHAPI_BASE_URL={base_url}")
     print(f"  export MESHAPI_TOKEN={tokens[0]}")
+    if cert is not None and cert.made:
+        print(f"  export SSL_CERT_FILE={cert.cert_file}")
     print("Press Ctrl-C to stop.", flush=True)
+    if cert is not None:
+        try:
+            cli_tls.serve_foreground(app, sock, cert)
+        finally:
+            cert.close()
+            state.close()
+        return 0
     config = uvicorn_config(app, args.log_level, access_log=True, default_logging=True)
     config.timeout_graceful_shutdown = 1
     server = _ForegroundServer(config)

@@ -198,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="never answer chat completions from the response cache (default: on, 24 h per key)",
     )
     add_webhook_options(parser)
+    tls = parser.add_argument_group("HTTP/2 over TLS (through hypercorn; extra gateway-http2)")
+    tls.add_argument(
+        "--http2",
+        action="store_true",
+        help="serve https:// with HTTP/2 (and HTTP/1.1) through hypercorn instead of http:// through uvicorn",
+    )
+    tls.add_argument(
+        "--certfile",
+        metavar="PEM",
+        help="certificate for --http2 (default: a self-signed one for localhost, made for this run, printed)",
+    )
+    tls.add_argument("--keyfile", metavar="PEM", help="the private key of --certfile")
     proxy = parser.add_argument_group("record and replay (in front of a real gateway)")
     proxy.add_argument("--upstream", metavar="URL", help="send /v1 requests on to this gateway")
     proxy.add_argument(
