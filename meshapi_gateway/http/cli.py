@@ -3,8 +3,9 @@
 :func:`main` parses the command line into :class:`~meshapi_gateway.settings.GatewaySettings` (a bad
 argument or an unusable setting is one line on stderr and exit status 2), prints where the gateway
 listens and how to use it, and runs uvicorn until Ctrl-C or SIGTERM, which stops it at once, open
-streams included, without a traceback (``--http2``: hypercorn over TLS instead, ``cli_tls.py``). The options themselves are declared in ``cli_args.py``. The
-background-thread runner for tests is ``server.py``.
+streams included, without a traceback (``--http2``: hypercorn over TLS instead, ``cli_tls.py``). The
+options themselves are declared in ``cli_args.py``. The background-thread runner for tests is
+``server.py``.
 """
 
 from __future__ import annotations

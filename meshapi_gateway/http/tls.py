@@ -1,8 +1,8 @@
 """The gateway app over TLS with HTTP/2, through hypercorn: uvicorn (the gateway's own server) has no HTTP/2.
 
 HTTP clients negotiate HTTP/2 with ALPN during the TLS handshake only, so an HTTP/2 gateway needs a
-certificate: :func:`self_signed` writes one for ``127.0.0.1`` and ``localhost`` (with ``cryptography``), which a client
-trusts through ``SSL_CERT_FILE`` or its ``verify``. :func:`serve_tls` runs hypercorn in a thread on a
+certificate: :func:`self_signed` writes one for ``127.0.0.1`` and ``localhost`` (with ``cryptography``),
+which a client trusts through ``SSL_CERT_FILE`` or its ``verify``. :func:`serve_tls` runs hypercorn in a thread on a
 socket bound to ``127.0.0.1:0`` (or one given: ``meshapi gateway --http2``, ``cli_tls.py``) and offers
 ``h2`` and ``http/1.1``, so the same server measures both.
 Neither hypercorn nor cryptography is a dependency of the gateway extra (they come with ``gateway-http2``):

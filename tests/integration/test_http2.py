@@ -269,17 +269,12 @@ class _OneWriteServer:
 
 
 @pytest.fixture(scope="module")
-def one_write_server(tls_gateway: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from meshapi_gateway.http.tls import self_signed
-
-    cert, key = self_signed(str(tmp_path_factory.mktemp("tls-one-write")))
-    server = _OneWriteServer(cert, key)
-    before = os.environ["SSL_CERT_FILE"]  # tls_gateway's; the SDK's shared context is one per value
-    os.environ["SSL_CERT_FILE"] = cert
+def one_write_server(tls_gateway: Any) -> Iterator[Any]:
+    cert = os.environ["SSL_CERT_FILE"]  # tls_gateway's certificate (the one the SDK trusts), key beside it
+    server = _OneWriteServer(cert, os.path.join(os.path.dirname(cert), "key.pem"))
     try:
         yield server
     finally:
-        os.environ["SSL_CERT_FILE"] = before
         server.close()
 
 
@@ -303,3 +298,46 @@ async def test_bytes_after_done_leave_the_connection_window_whole(mode: str, one
                     assert [chunk.choices[0].delta.content async for chunk in astream] == ["Hello"]
             seen = _connections(aclient)
     assert seen == [("HTTP/2", calls)]
+
+
+@pytest.mark.parametrize("warmed_before", [False, True], ids=["first-client", "after-an-http1-warm-up"])
+def test_the_warm_up_builds_the_http2_tls_context_off_the_loop(
+    monkeypatch: pytest.MonkeyPatch, tls_gateway: Tuple[Any, Any], warmed_before: bool
+) -> None:
+    # AsyncMeshAPI(http2=True)'s pool uses a TLS context of its own (ssl_context(http2=True)); the warm-up
+    # the constructor starts loads it, as it loads the HTTP/1.1 one, so the first call does not (~20 ms
+    # in one loop step). Also when an HTTP/1.1 client's warm-up has already ended in this process.
+    import ssl
+    import threading
+
+    from meshapi import _warmup
+    from meshapi._transport import fork
+
+    _warmup.wait()  # a warm-up an earlier test started: over before the count starts
+    made: List[str] = []
+    real = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fork, "_ssl_contexts", {})  # as in a fresh process: no context loaded yet
+    monkeypatch.setattr(_warmup, "_thread", None)
+    monkeypatch.setattr(_warmup, "_done", False)
+    monkeypatch.setattr(_warmup, "_want_http2", False, raising=False)  # no http2=True client made yet
+    if warmed_before:  # an HTTP/1.1 client's warm-up, run to its end
+        _warmup.start()
+        _warmup.wait()
+        assert len(fork._ssl_contexts) == 1 and fork.ssl_ready()
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+
+    async def first_call() -> str:
+        async with AsyncMeshAPI(base_url=tls_gateway[0].base_url, token=TOKEN, http2=True) as client:
+            raw = await client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES)
+            assert client._http._client._transport._pool._ssl_context is fork.ssl_context(http2=True)
+        return str(raw.http_response.http_version)
+
+    assert asyncio.run(first_call()) == "HTTP/2"
+    _warmup.wait()  # ended before the module state is put back
+    assert threading.current_thread().name not in made  # the loop's thread loaded no CA bundle
+    assert made.count(_warmup.THREAD_NAME) == (1 if warmed_before else 2)  # HTTP/2's (and HTTP/1.1's)
