@@ -90,7 +90,8 @@ def serve_foreground(app: Any, sock: socket.socket, cert: Certificate) -> None:
     from .tls import TLSServer
 
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM) if threading.current_thread() is threading.main_thread() else ()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
     server = TLSServer(app, cert.cert_file, cert.key_file, sock=sock)
     try:
         server.start()
