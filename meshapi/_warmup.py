@@ -8,8 +8,9 @@ builds), which stalls every other task and which asyncio's debug mode reports as
 ``AsyncMeshAPI()`` calls :func:`start`: one daemon thread imports what the first chat call imports and
 builds the validators it uses, in the order the call needs them, and loads the TLS context the SDK's
 async pools share (``meshapi._transport.fork.ssl_context``: the constructor makes no pool, so it loads
-no CA bundle either). A client made at start-up (module level, an app's lifespan) therefore finds them
-ready, and its first call only waits for the network. The thread runs Python code, so it shares the GIL
+no CA bundle either; for an ``http2=True`` client, the separate context of HTTP/2 pools too). A client
+made at start-up (module level, an app's lifespan) therefore finds them ready, and its first call only
+waits for the network. The thread runs Python code, so it shares the GIL
 with the loop: the interpreter switches between them every few milliseconds, and the loop keeps running
 while the models build. A call made at the very same moment waits for what it needs (an import lock, at
 worst the same work it used to do itself).
@@ -25,9 +26,10 @@ client.chat.completions.create(...)``, with or without ``async with``) is kept o
   thread wakes it as it ends (asyncio; under trio it polls with trio's ``sleep``).
 
 Rules: at most one warm-up at a time and none once everything is built (the second client starts
-nothing); a ``fork()`` waits for a running warm-up first (``os.register_at_fork``), so a child never
-inherits an import lock held by a thread that does not exist in it; interpreter exit waits for it too
-(``atexit``, bounded), so no thread outlives the program. A failure here is ignored on purpose: the call
+nothing; the first ``http2=True`` client after a warm-up has ended starts one more, for its context); a
+``fork()`` waits for a running warm-up first (``os.register_at_fork``), so a child never inherits an
+import lock held by a thread that does not exist in it; interpreter exit waits for it too (``atexit``,
+bounded), so no thread outlives the program. A failure here is ignored on purpose: the call
 that needs the same piece raises it where the caller sees it.
 """
 
@@ -57,6 +59,7 @@ _steps: List[Callable[[], None]] = []  # run by the warm-up thread as it ends (s
 _taking_steps = False  # whether a running warm-up still takes steps
 _go: Optional[threading.Event] = None  # set: the thread may start (see _call_after_this_step)
 _wakers: List[Callable[[], None]] = []  # called by the thread as it ends: event loops waiting in ready()
+_want_http2 = False  # an http2=True client was made: its pools' TLS context is built too
 
 
 def is_needed() -> bool:
@@ -70,12 +73,18 @@ def is_needed() -> bool:
     return not all(model.__pydantic_complete__ for model in models)
 
 
-def start() -> None:
-    """Start the warm-up thread unless one is running or there is nothing left to build."""
-    global _thread, _taking_steps, _go
+def start(http2: bool = False) -> None:
+    """Start the warm-up thread unless one is running or there is nothing left to build (``http2``: the
+    client's pools use the HTTP/2 TLS context)."""
+    global _thread, _taking_steps, _go, _want_http2, _done
     with _lock:
-        if _thread is not None or not is_needed():
+        wanted = http2 and not ssl_ready(http2=True)
+        _want_http2 = _want_http2 or wanted
+        if _thread is not None and (_taking_steps or not wanted):
+            return  # one runs (and reads _want_http2 as it ends), or one ran: only that context can be left
+        if _thread is None and not wanted and not is_needed():
             return
+        _done = False  # ready() waits for this one
         go = threading.Event()
         if not _call_after_this_step(go.set):  # outside a loop: at once
             go.set()
@@ -213,13 +222,20 @@ def _run(go: threading.Event) -> None:
     go.wait(_START_TIMEOUT)
     try:
         _warm()
-        _done = True
+        warmed = True
     except Exception:  # best effort: the call that needs the same piece raises it to its caller
-        pass
+        warmed = False
     with _lock:
         steps = list(_steps)
         _steps.clear()
         _taking_steps = False
+        http2 = _want_http2  # also an http2=True client made while _warm() ran (start() saw it running)
+    if http2:
+        try:
+            ssl_context(http2=True)
+        except Exception:  # the same: the pool that needs it raises to its caller
+            warmed = False
+    _done = warmed
     for step in steps:
         try:
             step()
@@ -240,6 +256,8 @@ def _warm() -> None:
     from .types.chat import ChatCompletionChunk, ChatCompletionParams, ChatCompletionResponse
 
     _build(ChatCompletionParams)  # in the order the call needs them: params, the request, the reply
+    if _want_http2:
+        ssl_context(http2=True)  # an http2=True client's pools: a context of their own (ALPN)
     ssl_context()  # the CA bundle the call's new pool loads (shared by the SDK's async pools)
     _import_asyncio_transport()
     _build(ChatCompletionResponse)

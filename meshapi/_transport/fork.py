@@ -75,9 +75,9 @@ def ssl_context(http2: bool = False) -> Any:
     return context
 
 
-def ssl_ready() -> bool:
-    """Whether :func:`ssl_context` would return at once (nothing left to load)."""
-    return _ssl_key() in _ssl_contexts
+def ssl_ready(http2: bool = False) -> bool:
+    """Whether :func:`ssl_context` (of ``http2`` pools or not) would return at once (nothing left to load)."""
+    return _ssl_key(http2) in _ssl_contexts
 
 
 def _after_fork_in_child() -> None:

@@ -11,6 +11,12 @@ The pools the SDK builds (``meshapi._transport.pool``) wrap each HTTP/2 response
 ``RST_STREAM(CANCEL)`` first (the server stops sending; h2 acknowledges what was already in flight),
 then closes it as before. A stream read to its end is closed without a frame. A stream the connection
 can no longer reset (the connection failed or closed) is simply closed: that connection is not reused.
+
+Data of a stream that the connection already received but the caller did not read (a typed stream stops
+at ``[DONE]``; a comment or keep-alive after it may come in the same TLS record) waits in httpcore's
+queue for that stream, which httpcore drops on close without acknowledging it: those bytes stayed
+counted against the connection's receive window, a few more with every such stream, until the server
+could send nothing more on it. ``close()`` acknowledges them first (:func:`give_back`), reset or not.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any, AsyncIterator, Iterator, Optional, Tuple
 
 from .._errors import ConfigurationError
 
-__all__ = ["AsyncResetOnClose", "ResetOnClose", "check_config", "unfinished"]
+__all__ = ["AsyncResetOnClose", "ResetOnClose", "check_config", "give_back", "unfinished"]
 
 HTTP2 = b"HTTP/2"
 
@@ -57,6 +63,27 @@ def unfinished(pool_stream: Any) -> Optional[Tuple[Any, int, Any]]:
     return connection, stream_id, inner._request
 
 
+def give_back(pool_stream: Any) -> Optional[Tuple[Any, Any]]:
+    """Acknowledge the data received for an httpcore pool stream's HTTP/2 stream that nobody read (its
+    events still queued), so the connection's receive window gets it back; ``(connection, request)``
+    when there is a WINDOW_UPDATE to write, else ``None``."""
+    inner: Any = getattr(pool_stream, "_stream", None)
+    connection = getattr(inner, "_connection", None)
+    stream_id = getattr(inner, "_stream_id", None)
+    queued = getattr(connection, "_events", {}).get(stream_id) if stream_id is not None else None
+    state = getattr(connection, "_h2_state", None)
+    if not queued or state is None or getattr(connection, "_connection_error", False):
+        return None
+    from h2.events import DataReceived
+
+    unread = sum(event.flow_controlled_length or 0 for event in queued if isinstance(event, DataReceived))
+    queued[:] = [event for event in queued if not isinstance(event, DataReceived)]
+    if not unread:
+        return None
+    state.acknowledge_received_data(unread, stream_id)
+    return connection, inner._request
+
+
 def _reset(connection: Any, stream_id: int) -> bool:
     """Queue ``RST_STREAM(CANCEL)`` for ``stream_id``; False if h2 refuses (the stream is already gone)."""
     from h2.errors import ErrorCodes
@@ -70,7 +97,8 @@ def _reset(connection: Any, stream_id: int) -> bool:
 
 
 class ResetOnClose:
-    """An httpcore pool stream of an HTTP/2 response: reset on ``close()`` if its end has not arrived."""
+    """An httpcore pool stream of an HTTP/2 response: on ``close()``, data received but not read is
+    acknowledged, and the stream is reset if its end has not arrived."""
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
@@ -83,8 +111,11 @@ class ResetOnClose:
 
         open_stream = unfinished(self._stream)
         try:
+            given = give_back(self._stream)
             if open_stream is not None and _reset(open_stream[0], open_stream[1]):
                 open_stream[0]._write_outgoing_data(open_stream[2])
+            elif given is not None:
+                given[0]._write_outgoing_data(given[1])
         except httpcore.NetworkError:
             pass  # the connection failed: httpcore closes it; nothing more to tell the server
         finally:
@@ -105,8 +136,11 @@ class AsyncResetOnClose:
 
         open_stream = unfinished(self._stream)
         try:
+            given = give_back(self._stream)
             if open_stream is not None and _reset(open_stream[0], open_stream[1]):
                 await open_stream[0]._write_outgoing_data(open_stream[2])
+            elif given is not None:
+                await given[0]._write_outgoing_data(given[1])
         except httpcore.NetworkError:
             pass
         finally:

@@ -1,10 +1,12 @@
 """The gateway app over TLS with HTTP/2, through hypercorn: uvicorn (the gateway's own server) has no HTTP/2.
 
 HTTP clients negotiate HTTP/2 with ALPN during the TLS handshake only, so an HTTP/2 gateway needs a
-certificate: :func:`self_signed` writes one for ``127.0.0.1`` (with ``cryptography``), which a client
-trusts through ``SSL_CERT_FILE`` or its ``verify``. :func:`serve_tls` runs hypercorn in a thread on a
-socket bound to ``127.0.0.1:0`` and offers ``h2`` and ``http/1.1``, so the same server measures both.
-Neither hypercorn nor cryptography is a dependency of the gateway extra: both are imported here only.
+certificate: :func:`self_signed` writes one for ``127.0.0.1`` and ``localhost`` (with ``cryptography``),
+which a client trusts through ``SSL_CERT_FILE`` or its ``verify``. :func:`serve_tls` runs hypercorn in a thread on a
+socket bound to ``127.0.0.1:0`` (or one given: ``meshapi gateway --http2``, ``cli_tls.py``) and offers
+``h2`` and ``http/1.1``, so the same server measures both.
+Neither hypercorn nor cryptography is a dependency of the gateway extra (they come with ``gateway-http2``):
+both are imported here only (``cli_tls.py`` checks they are there).
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ import ipaddress
 import os
 import socket
 import threading
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 __all__ = ["TLSServer", "self_signed", "serve_tls"]
 
 
 def self_signed(directory: str, host: str = "127.0.0.1") -> Tuple[str, str]:
-    """Write ``cert.pem`` and ``key.pem`` (a self-signed certificate for the IP ``host``) into ``directory``."""
+    """Write ``cert.pem`` and ``key.pem`` into ``directory``: a self-signed certificate for ``host`` (an
+    address or a name), ``localhost``, ``127.0.0.1`` and ``::1``, valid for a day."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -38,9 +41,7 @@ def self_signed(directory: str, host: str = "127.0.0.1") -> Tuple[str, str]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False
-        )
+        .add_extension(x509.SubjectAlternativeName(_names(host)), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -58,6 +59,21 @@ def self_signed(directory: str, host: str = "127.0.0.1") -> Tuple[str, str]:
     return cert_file, key_file
 
 
+def _names(host: str) -> List[Any]:
+    """The subject alternative names of :func:`self_signed`'s certificate."""
+    from cryptography import x509
+
+    names: List[Any] = [x509.DNSName("localhost")]
+    for address in (host, "127.0.0.1", "::1"):
+        try:
+            name: Any = x509.IPAddress(ipaddress.ip_address(address))
+        except ValueError:  # a host name
+            name = x509.DNSName(address)
+        if name not in names:
+            names.append(name)
+    return names
+
+
 def _quiet_cancelled(loop: asyncio.AbstractEventLoop, context: Dict[str, Any]) -> None:
     """The server loop's exception handler: connections cancelled at shutdown are not worth a traceback."""
     if not isinstance(context.get("exception"), asyncio.CancelledError):
@@ -70,12 +86,21 @@ class TLSServer:
     ``stop()`` (or leaving the ``with`` block) shuts it down and waits for the thread (at most 5 s).
     """
 
-    def __init__(self, app: Any, cert_file: str, key_file: str, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        app: Any,
+        cert_file: str,
+        key_file: str,
+        host: str = "127.0.0.1",
+        sock: Optional[socket.socket] = None,
+    ) -> None:
         from hypercorn.config import Config
 
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
+        if sock is None:  # else a socket already bound (``meshapi gateway --http2``), closed by ``stop()``
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, 0))
+        self._sock = sock
         self._sock.listen(128)
         self.port: int = self._sock.getsockname()[1]
         self.base_url = f"https://{host}:{self.port}"
@@ -111,6 +136,11 @@ class TLSServer:
             self._thread.start()
         self._started.wait(5.0)
         return self
+
+    @property
+    def running(self) -> bool:
+        """True while the server thread runs (it ends when stopped, or when hypercorn failed)."""
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         loop, stopping = self._loop, self._stopping

@@ -267,3 +267,142 @@ def test_the_banner_masks_a_password_in_a_webhook_url(monkeypatch: Any, capsys: 
     out = capsys.readouterr().out
     assert "Webhooks: https://hook:***@127.0.0.1:9/in, http://127.0.0.1:9/plain" in out.splitlines()
     assert "s3cret" not in out
+
+
+def _banner(process: subprocess.Popen[str]) -> List[str]:
+    """The banner's lines, up to ``Press Ctrl-C to stop.`` (a timer kills a process that never says it)."""
+    assert process.stdout is not None
+    watchdog = threading.Timer(30, process.kill)
+    watchdog.start()
+    try:
+        lines = []
+        while not lines or lines[-1] != "Press Ctrl-C to stop.":
+            line = process.stdout.readline()
+            assert line, f"the gateway ended: {lines}"
+            lines.append(line.rstrip("\n"))
+        return lines
+    finally:
+        watchdog.cancel()
+
+
+def _h2_call(base_url: str, cert: str) -> httpx.Response:
+    import ssl
+
+    h2_client = httpx.Client(http2=True, verify=ssl.create_default_context(cafile=cert), timeout=5)
+    deadline = time.monotonic() + 15
+    with h2_client:
+        while True:  # hypercorn starts accepting a moment after the banner
+            try:
+                return h2_client.post(
+                    base_url + "/v1/chat/completions",
+                    headers={"Authorization": "Bearer rsk_h2_token"},
+                    json={"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+                )
+            except httpx.ConnectError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["self-signed", "certfile"])
+def test_http2_serves_https_with_http2(tmp_path: Path, given: bool) -> None:
+    for name in ("hypercorn", "h2", "cryptography"):
+        pytest.importorskip(name)
+    from meshapi_gateway.http.tls import self_signed
+
+    files = ["--certfile", *self_signed(str(tmp_path))] if given else []
+    if given:
+        files[2:2] = ["--keyfile"]  # --certfile CERT --keyfile KEY
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHAPI_") and k != "SSL_CERT_FILE"}
+    argv = ["gateway", "--port", "0", "--token", "rsk_h2_token", "--no-inspector", "--http2", *files]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "meshapi", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+    )
+    try:
+        lines = _banner(process)
+        base_url = lines[0].removeprefix("MeshAPI local gateway on ")
+        assert re.fullmatch(r"https://127\.0\.0\.1:\d+", base_url), lines
+        tls_line = next(line for line in lines if line.startswith("HTTP/2 and HTTP/1.1 over TLS"))
+        cert = tls_line.split("certificate: ", 1)[1].split(" (", 1)[0]
+        if given:
+            assert tls_line == f"HTTP/2 and HTTP/1.1 over TLS (hypercorn), certificate: {files[1]}"
+            assert not any("SSL_CERT_FILE" in line for line in lines)
+        else:
+            assert tls_line.endswith(
+                " (self-signed for localhost, for this run; trust it with SSL_CERT_FILE)"
+            )
+            assert f"  export SSL_CERT_FILE={cert}" in lines
+            assert f"  export MESHAPI_BASE_URL={base_url}" in lines
+        response = _h2_call(base_url, cert)
+        assert response.status_code == 200, response.text
+        assert response.http_version == "HTTP/2"
+        assert response.json()["object"] == "chat.completion"
+        localhost = base_url.replace("127.0.0.1", "localhost")  # the certificate names localhost too
+        assert _h2_call(localhost, cert).http_version == "HTTP/2"
+        began = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+        took = time.monotonic() - began
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert took < 3.0, f"Ctrl-C took {took:.2f}s"
+    assert "Traceback" not in err, err
+    assert os.path.exists(cert) is given  # a certificate made for the run is deleted with it
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["--certfile", "c.pem"],
+            "meshapi gateway: --certfile needs --http2 (TLS is served by the HTTP/2 server)",
+        ),
+        (
+            ["--http2", "--keyfile", "k.pem"],
+            "meshapi gateway: --certfile and --keyfile go together "
+            "(or give neither: a self-signed certificate is made)",
+        ),
+    ],
+)
+def test_bad_tls_options_are_one_line(run: Run, argv: List[str], line: str) -> None:
+    result: Result = run("gateway", "--port", "0", *argv)
+    assert result.code == 2
+    assert result.err_lines == [line]
+
+
+def test_http2_without_its_packages_names_the_extra(run: Run, monkeypatch: Any, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "hypercorn", None)  # ``import hypercorn`` raises ImportError
+    result: Result = run("gateway", "--port", "0", "--http2")
+    assert (result.code, result.out) == (2, "")
+    assert result.err_lines == [
+        "meshapi gateway: --http2 needs hypercorn: pip install 'meshapi[gateway-http2]'"
+    ]
+    monkeypatch.setitem(sys.modules, "h2", None)
+    result = run("gateway", "--port", "0", "--http2")
+    assert result.err_lines == [
+        "meshapi gateway: --http2 needs hypercorn and h2: pip install 'meshapi[gateway-http2]'"
+    ]
+    monkeypatch.delitem(sys.modules, "hypercorn")
+    monkeypatch.delitem(sys.modules, "h2")
+    pytest.importorskip("hypercorn")
+    pytest.importorskip("h2")
+    monkeypatch.setitem(sys.modules, "cryptography", None)
+    result = run("gateway", "--port", "0", "--http2")
+    assert result.err_lines == [
+        "meshapi gateway: --http2 without --certfile makes a certificate with cryptography: "
+        "pip install 'meshapi[gateway-http2]' (or give --certfile and --keyfile)"
+    ]
+    (tmp_path / "c.pem").write_text("not a certificate")
+    result = run("gateway", "--port", "0", "--http2", "--certfile", str(tmp_path / "c.pem"), "--keyfile", "k")
+    assert result.code == 2
+    assert result.err_lines[0].startswith(
+        f"meshapi gateway: cannot use --certfile {tmp_path / 'c.pem'} with --keyfile k: "
+    )

@@ -168,3 +168,176 @@ def test_http2_is_for_the_sdks_own_httpx_pool() -> None:
         assert client.with_options(timeout=3.0).config.http2 is True
         with pytest.raises(ConfigurationError, match="does not accept http2"):
             client.with_options(http2=False)  # a copy shares the pool
+
+
+CHUNK = {
+    "id": "chatcmpl-h2",
+    "object": "chat.completion.chunk",
+    "created": 1,
+    "model": MODEL,
+    "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None}],
+}
+#: what the server sends after ``data: [DONE]`` in the same TLS record: a 15 kB comment (flow-controlled)
+TRAILER = b": " + b"x" * 15_000 + b"\n\n"
+
+
+class _OneWriteServer:
+    """HTTP/2 over TLS (the ``h2`` package on a plain socket, one thread per connection) that writes each
+    response in one piece, as proxies coalescing frames do: HEADERS, a chat chunk, ``data: [DONE]`` and a
+    comment after it, in one TLS record; END_STREAM on the comment's frame for even requests, in a second
+    write for odd ones (the client stops reading before it). Nothing is sent beyond the flow-control
+    window the client has granted: a response that does not fit waits for a WINDOW_UPDATE."""
+
+    def __init__(self, cert: str, key: str) -> None:
+        import socket
+        import ssl
+        import threading
+
+        self._ssl = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._ssl.load_cert_chain(cert, key)
+        self._ssl.set_alpn_protocols(["h2"])
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.2)
+        self.base_url = f"https://127.0.0.1:{self._sock.getsockname()[1]}"
+        self.connections = 0
+        self._stopped = threading.Event()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._stopped.is_set():
+            try:
+                raw, _ = self._sock.accept()
+            except socket.timeout:
+                continue
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(raw,), daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _serve(self, raw: Any) -> None:
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        raw.settimeout(0.2)
+        with self._ssl.wrap_socket(raw, server_side=True) as tls:
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+            conn.initiate_connection()
+            tls.sendall(conn.data_to_send())
+            waiting: List[int] = []  # requests read whose response has not been sent
+            while not self._stopped.is_set():
+                try:
+                    data = tls.recv(65536)
+                except OSError:  # the read timeout: look at the stop flag
+                    continue
+                if not data:
+                    return
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        waiting.append(event.stream_id)
+                waiting = [stream_id for stream_id in waiting if not self._respond(conn, stream_id, tls)]
+
+    def _respond(self, conn: Any, stream_id: int, tls: Any) -> bool:
+        """Send the response of ``stream_id`` if the client's window has room for it (True), else nothing."""
+        import json
+
+        event = b"data: " + json.dumps(CHUNK).encode() + b"\n\n"
+        if conn.local_flow_control_window(stream_id) < len(event) + 14 + len(TRAILER):
+            return False  # the client's window is spent: the response waits for a WINDOW_UPDATE
+        conn.send_headers(stream_id, [(":status", "200"), ("content-type", "text/event-stream")])
+        conn.send_data(stream_id, event)
+        conn.send_data(stream_id, b"data: [DONE]\n\n")
+        even = stream_id % 4 == 1  # client stream ids: 1, 3, 5, ...
+        conn.send_data(stream_id, TRAILER, end_stream=even)
+        tls.sendall(conn.data_to_send())
+        if not even:
+            conn.end_stream(stream_id)
+            tls.sendall(conn.data_to_send())
+        return True
+
+    def close(self) -> None:
+        self._stopped.set()
+        for thread in self._threads:
+            thread.join(5.0)
+        self._sock.close()
+
+
+@pytest.fixture(scope="module")
+def one_write_server(tls_gateway: Any) -> Iterator[Any]:
+    cert = os.environ["SSL_CERT_FILE"]  # tls_gateway's certificate (the one the SDK trusts), key beside it
+    server = _OneWriteServer(cert, os.path.join(os.path.dirname(cert), "key.pem"))
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+async def test_bytes_after_done_leave_the_connection_window_whole(mode: str, one_write_server: Any) -> None:
+    # Each stream leaves 15 kB after [DONE] that the SDK does not read, already received with the end
+    # marker; unless given back when the stream closes, they stay counted against the connection's receive
+    # window (16 MiB): around the 1,120th stream the server could send nothing more on that connection.
+    options: Any = {"base_url": one_write_server.base_url, "token": TOKEN, "http2": True, "timeout": 2.0}
+    calls = 1_300
+    if mode == "sync":
+        with MeshAPI(**options, max_retries=0) as client:
+            for _ in range(calls):
+                with client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True) as stream:
+                    assert [chunk.choices[0].delta.content for chunk in stream] == ["Hello"]
+            seen = _connections(client)
+    else:
+        async with AsyncMeshAPI(**options, max_retries=0) as aclient:
+            for _ in range(calls):
+                astream = await aclient.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+                async with astream:
+                    assert [chunk.choices[0].delta.content async for chunk in astream] == ["Hello"]
+            seen = _connections(aclient)
+    assert seen == [("HTTP/2", calls)]
+
+
+@pytest.mark.parametrize("warmed_before", [False, True], ids=["first-client", "after-an-http1-warm-up"])
+def test_the_warm_up_builds_the_http2_tls_context_off_the_loop(
+    monkeypatch: pytest.MonkeyPatch, tls_gateway: Tuple[Any, Any], warmed_before: bool
+) -> None:
+    # AsyncMeshAPI(http2=True)'s pool uses a TLS context of its own (ssl_context(http2=True)); the warm-up
+    # the constructor starts loads it, as it loads the HTTP/1.1 one, so the first call does not (~20 ms
+    # in one loop step). Also when an HTTP/1.1 client's warm-up has already ended in this process.
+    import ssl
+    import threading
+
+    from meshapi import _warmup
+    from meshapi._transport import fork
+
+    _warmup.wait()  # a warm-up an earlier test started: over before the count starts
+    made: List[str] = []
+    real = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fork, "_ssl_contexts", {})  # as in a fresh process: no context loaded yet
+    monkeypatch.setattr(_warmup, "_thread", None)
+    monkeypatch.setattr(_warmup, "_done", False)
+    monkeypatch.setattr(_warmup, "_want_http2", False, raising=False)  # no http2=True client made yet
+    if warmed_before:  # an HTTP/1.1 client's warm-up, run to its end
+        _warmup.start()
+        _warmup.wait()
+        assert len(fork._ssl_contexts) == 1 and fork.ssl_ready()
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+
+    async def first_call() -> str:
+        async with AsyncMeshAPI(base_url=tls_gateway[0].base_url, token=TOKEN, http2=True) as client:
+            raw = await client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES)
+            assert client._http._client._transport._pool._ssl_context is fork.ssl_context(http2=True)
+        return str(raw.http_response.http_version)
+
+    assert asyncio.run(first_call()) == "HTTP/2"
+    _warmup.wait()  # ended before the module state is put back
+    assert threading.current_thread().name not in made  # the loop's thread loaded no CA bundle
+    assert made.count(_warmup.THREAD_NAME) == (1 if warmed_before else 2)  # HTTP/2's (and HTTP/1.1's)
