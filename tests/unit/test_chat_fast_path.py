@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional
 import pytest
 
 from meshapi._core.sse import ServerSentEvent
+from meshapi._core.stream import StreamCore
 from meshapi._errors import APIResponseValidationError, StreamEventError
 from meshapi.lib.chat import ChatChunkDecoder
 from meshapi.types.chat import ChatCompletionChunk
@@ -129,6 +130,34 @@ def test_text_path_equals_full_validation() -> None:
     assert run(slow, frames, text=True) == texts
     assert fast.final() == slow.final()
     assert fast._shape is not None
+
+
+@pytest.mark.parametrize("text", [False, True], ids=["items", "text_stream"])
+def test_the_stream_core_takes_the_fast_case_and_gives_what_full_validation_gives(text: bool) -> None:
+    # the stream loop's own path: bytes in (cut every 700 bytes), plain events handed to the decoder's
+    # fast case as their data strings (EventDecoder.fast / fast_text), the rest to decode / decode_text
+    frames = transcript([f"word{i} " for i in range(100)] + TRICKY * 2)
+    body = b"".join(b"data: " + frame.encode("utf-8") + b"\n\n" for frame in frames)
+    fast, slow = ChatChunkDecoder(), slow_decoder()
+    full_path: List[str] = []
+    name = "decode_text" if text else "decode"
+    inner = getattr(fast, name)
+
+    def counted(event: ServerSentEvent) -> Any:
+        full_path.append(event.data)
+        return inner(event)
+
+    setattr(fast, name, counted)
+    core = StreamCore(fast, text)
+    got = [item for start in range(0, len(body), 700) for item in core.feed(body[start : start + 700])]
+    got += list(core.finish())
+    expected = run(slow, frames, text=text)
+    assert len(got) == len(expected) and fast.count == len(got)
+    for a, b in zip(got, expected):
+        assert type(a) is type(b) and a == b
+    assert fast.final() == slow.final() and fast.complete and fast.stop
+    assert fast.accumulator.chunk_count == slow.accumulator.chunk_count
+    assert 0 < len(full_path) < 40  # the plain frames took the fast case (all but the first)
 
 
 def test_built_chunks_are_independent_objects() -> None:
