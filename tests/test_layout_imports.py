@@ -420,6 +420,17 @@ def test_resource_modules_stay_within_the_size_limit() -> None:
     assert not too_long, f"over {RESOURCE_MODULE_MAX_LINES} lines (split into private modules): {too_long}"
 
 
+def test_no_module_of_the_sdk_or_the_gateway_is_over_the_size_limit() -> None:
+    """The same limit everywhere (types, lib, the gateway): a module a reader can take in at once."""
+    sizes = {
+        name: len(module.path.read_text(encoding="utf-8").splitlines()) for name, module in MODULES.items()
+    }
+    assert len([n for n in sizes if _in(n, GATEWAY_PACKAGE)]) > 20, "the gateway's modules were not found"
+    assert len([n for n in sizes if _in(n, f"{SDK}.types")]) > 10, "the types modules were not found"
+    too_long = {name: lines for name, lines in sizes.items() if lines > RESOURCE_MODULE_MAX_LINES}
+    assert not too_long, f"over {RESOURCE_MODULE_MAX_LINES} lines (split into private modules): {too_long}"
+
+
 def test_nothing_inside_the_sdk_imports_the_shims() -> None:
     present = [shim for shim in SHIMS if shim in MODULES]
     assert present, "the 0.1.4/0.1.12 shims are gone? they are public import paths"

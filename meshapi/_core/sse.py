@@ -201,34 +201,29 @@ class SSEDecoder:
         """The usual case, at once: ``buffer`` holds whole events that are one ``data: `` line each.
 
         Called between events (no data, no event type pending) with a buffer that starts with
-        ``data: ``. When every complete event in it is one such line (counted in C: no other line
-        break than the blank lines between them, each after the first starting with ``data: ``) and
-        the buffer is within the limits, those events go to ``events`` and the incomplete rest is
-        returned for the line-by-line path; else ``buffer`` is returned whole, for that path. The
-        events are the ones that path would build: the same data, no type, the id and retry so far;
-        with no id or retry so far they are their data strings, decoded in one step (the blank lines
-        between them are ASCII, so decoding the whole and decoding each give the same text).
+        ``data: ``. The complete events (up to the last blank line) are decoded in one step and split
+        at ``\n\ndata: ``; when that gives every line break there is (two per event: no other line in
+        any of them) and the buffer is within the limits, those events go to ``events`` and the
+        incomplete rest is returned for the line-by-line path; else ``buffer`` is returned whole, for
+        that path. The events are the ones that path would build: the same data, no type, the id and
+        retry so far; with no id or retry so far they are their data strings (line breaks are ASCII, so
+        decoding the whole and decoding each line give the same text).
         """
         if len(buffer) > self.max_line_bytes or len(buffer) > self.max_event_bytes:
             return buffer
-        blocks = buffer.split(b"\n\n")
-        rest = blocks.pop()
-        whole = len(blocks)
-        if (
-            not whole
-            or buffer.count(b"\n") != 2 * whole + rest.count(b"\n")
-            or buffer.count(b"\n\ndata: ") != whole - 1 + (rest[:6] == b"data: ")
-        ):
+        cut = buffer.rfind(b"\n\n") + 2  # the end of the last complete event
+        if cut < 2:
+            return buffer
+        text = (buffer if cut == len(buffer) else buffer[:cut]).decode("utf-8", "replace")
+        datas = text[6:-2].split("\n\ndata: ")
+        if text.count("\n") != 2 * len(datas):  # a line break inside an event: not one line each
             return buffer
         last_id, retry = self._last_id, self._retry
         if last_id is None and retry is None:
-            text = buffer[: len(buffer) - len(rest)].decode("utf-8", "replace")
-            events.extend(text[6:-2].split("\n\ndata: "))
+            events.extend(datas)
         else:
-            events.extend(
-                [ServerSentEvent(b[6:].decode("utf-8", "replace"), None, last_id, retry) for b in blocks]
-            )
-        return rest
+            events.extend([ServerSentEvent(data, None, last_id, retry) for data in datas])
+        return buffer[cut:]
 
     def _fail(self, what: str, limit: int) -> SSELimitError:
         """Drop what is buffered (the decoder is unusable afterwards) and build the error."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 # Modules of this package that are not families of ``meshapi.types`` names: the realtime events keep
 # their own namespaces (``meshapi.realtime`` documents them there); ``_base`` holds the base classes.
-_NOT_FAMILIES = ("_base", "realtime", "realtime_client", "realtime_server")
+_NOT_FAMILIES = ("_base", "_chat_parts", "realtime", "realtime_client", "realtime_server")
 
 # Names in a family's ``__all__`` that this package does not offer: the chat keywords' TypedDict (the
 # resources' ``Unpack`` type, not a model), a constant and a helper function.

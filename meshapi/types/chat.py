@@ -51,7 +51,17 @@ from typing import (
 from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ._base import MeshModel, MeshResult, RequestModel, SharedModel, reject_unknown_keys
-from .caching import CacheControlledPart, CacheControlledRequest, PromptTokensDetails
+from ._chat_parts import (
+    ContentPart,
+    ContentPartAudio,
+    ContentPartImage,
+    ContentPartText,
+    ContentPartVideo,
+    ImageDetail,
+    InputAudio,
+    VideoUrl,
+)
+from .caching import CacheControlledRequest, PromptTokensDetails
 
 __all__ = [
     "AudioOutputOptions",
@@ -90,50 +100,6 @@ ChatRole = Literal["system", "developer", "user", "assistant", "tool"]
 
 # Response models of this family keep what they do not know (see the module docstring).
 _KEEP_EXTRA = ConfigDict(extra="allow", protected_namespaces=())
-
-
-# --- content parts (shared) -------------------------------------------------------------------
-
-
-class ImageDetail(SharedModel):
-    url: str
-    detail: Optional[Literal["auto", "low", "high"]] = None
-
-
-class ContentPartText(CacheControlledPart):
-    type: Literal["text"]
-    text: str
-
-
-class ContentPartImage(CacheControlledPart):
-    type: Literal["image_url"]
-    image_url: ImageDetail
-
-
-class InputAudio(SharedModel):
-    # ``data`` was required at 0.1.4; later the audio may be referenced by ``uri``/``url`` instead.
-    data: Optional[str] = None
-    format: Literal["wav", "mp3", "aiff", "aac", "ogg", "flac", "m4a", "pcm16", "pcm24"]
-    uri: Optional[str] = None
-    url: Optional[str] = None
-
-
-class ContentPartAudio(CacheControlledPart):
-    type: Literal["input_audio"]
-    input_audio: InputAudio
-
-
-class VideoUrl(SharedModel):
-    url: str
-
-
-class ContentPartVideo(CacheControlledPart):
-    type: Literal["video_url"]
-    video_url: VideoUrl
-    fps: Optional[str] = None
-
-
-ContentPart = Union[ContentPartText, ContentPartImage, ContentPartAudio, ContentPartVideo]
 
 
 # --- tool calls (shared) and their stream fragments ----------------------------------------------
