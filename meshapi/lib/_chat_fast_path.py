@@ -135,20 +135,11 @@ class ContentShape:
     def text_decoder(self, counter: Counter) -> Callable[[str], Optional[str]]:
         """The ``text_stream`` twin of :meth:`decoder`: the content of a frame of this shape when it is
         not empty, added to ``text`` and counted; ``None`` (nothing done) for any other frame."""
-        prefix, suffix, start, suffix_len, min_len = (
-            self.prefix,
-            self.suffix,
-            self.start,
-            self.suffix_len,
-            self.min_len,
-        )
-        add = self.text.add
+        content_of, add = self.content, self.text.add
 
         def decode_text(data: str) -> Optional[str]:
-            if len(data) <= min_len or not data.startswith(prefix) or not data.endswith(suffix):
-                return None
-            content = data[start : len(data) - suffix_len]
-            if '"' in content or "\\" in content or not content.isprintable():
+            content = content_of(data)
+            if not content:  # another shape, or empty content (the full path counts it)
                 return None
             counter.chunk_count += 1
             add(content)

@@ -13,8 +13,7 @@ from typing import NoReturn, Tuple
 
 from ..fakes.routing import RoutingPolicy, parse_policy
 from ..settings import GatewaySettings, replay_speed_problem
-from ..store.balance import parse_amount
-from .cli_webhooks import add_webhook_options
+from .cli_webhooks import add_webhook_options, usd_amount
 from .hosts import host_name
 from .ratelimit import DEFAULT_RPD, DEFAULT_RPM, parse_rate_limits
 
@@ -96,14 +95,6 @@ def _rate_limit(text: str) -> str:
     return text.strip()
 
 
-def _usd(text: str) -> str:
-    try:
-        parse_amount(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an amount in USD of at least 0: {text!r}") from None
-    return text.strip()
-
-
 def _allowed_host(text: str) -> str:
     if host_name(text) is None:
         raise argparse.ArgumentTypeError(f"not a host name or address: {text!r}")
@@ -160,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--balance",
-        type=_usd,
+        type=usd_amount,
         metavar="USD",
         help="USD each token starts with; requests' costs come off it, then paid ones get 402 (default: 1000)",
     )

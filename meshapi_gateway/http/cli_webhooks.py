@@ -15,10 +15,11 @@ from ..store.balance import parse_amount
 from ..webhooks.endpoints import check_secret, check_url
 from ..webhooks.hub import SPEED_RANGE
 
-__all__ = ["add_webhook_options", "paired_webhooks"]
+__all__ = ["add_webhook_options", "paired_webhooks", "usd_amount"]
 
 
-def _usd(text: str) -> str:
+def usd_amount(text: str) -> str:
+    """An option's amount in USD (the text, checked): ``--balance-low``, ``--spend-cap``, ``--balance``."""
     try:
         parse_amount(text)
     except ValueError:
@@ -95,7 +96,7 @@ def add_webhook_options(parser: argparse.ArgumentParser) -> None:
     hooks.add_argument(
         "--balance-low",
         dest="balance_low_usd",
-        type=_usd,
+        type=usd_amount,
         default=GatewaySettings.balance_low_usd,
         metavar="USD",
         help="send balance.low when a balance falls below USD (default 10)",
@@ -103,7 +104,7 @@ def add_webhook_options(parser: argparse.ArgumentParser) -> None:
     hooks.add_argument(
         "--spend-cap",
         dest="spend_cap_usd",
-        type=_usd,
+        type=usd_amount,
         metavar="USD",
         help="what each token may spend: spend_cap.approaching at 80%%, spend_cap.hit, then 402 (default: none)",
     )

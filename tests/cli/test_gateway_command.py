@@ -115,9 +115,10 @@ def test_global_options_before_gateway_are_honoured_or_refused(run: Run) -> None
     # --token is honoured: it becomes the token the gateway accepts (checked end to end below).
 
 
-def _start(argv: List[str], tmp_path: Path) -> Tuple[subprocess.Popen[str], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHAPI_")}
-    process = subprocess.Popen(
+def _spawn(argv: List[str], tmp_path: Path) -> subprocess.Popen[str]:
+    """``meshapi ARGV`` in a child process, without this environment's MESHAPI_* settings or CA file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHAPI_") and k != "SSL_CERT_FILE"}
+    return subprocess.Popen(
         [sys.executable, "-m", "meshapi", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -125,6 +126,10 @@ def _start(argv: List[str], tmp_path: Path) -> Tuple[subprocess.Popen[str], str]
         env=env,
         cwd=str(tmp_path),
     )
+
+
+def _start(argv: List[str], tmp_path: Path) -> Tuple[subprocess.Popen[str], str]:
+    process = _spawn(argv, tmp_path)
     assert process.stdout is not None
     first = process.stdout.readline()
     match = re.search(r"http://127\.0\.0\.1:\d+", first)
@@ -313,16 +318,8 @@ def test_http2_serves_https_with_http2(tmp_path: Path, given: bool) -> None:
     files = ["--certfile", *self_signed(str(tmp_path))] if given else []
     if given:
         files[2:2] = ["--keyfile"]  # --certfile CERT --keyfile KEY
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHAPI_") and k != "SSL_CERT_FILE"}
     argv = ["gateway", "--port", "0", "--token", "rsk_h2_token", "--no-inspector", "--http2", *files]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "meshapi", *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=str(tmp_path),
-    )
+    process = _spawn(argv, tmp_path)
     try:
         lines = _banner(process)
         base_url = lines[0].removeprefix("MeshAPI local gateway on ")
