@@ -114,17 +114,24 @@ def test_an_unmatched_replay_request_does_not_stall_other_calls(tmp_path: Path) 
         other = "something else entirely " * 8_000
 
         def unmatched() -> Tuple[httpx.Response, float]:
-            started = time.monotonic()
+            # several in a row: one search can take as little as 30 ms, too short to ping through
             body = {"model": MODEL, "messages": [{"role": "user", "content": other}], "temperature": 0.5}
-            answer = httpx.post(gw.base_url + CHAT, json=body, headers=AUTH, timeout=60)
-            return answer, time.monotonic() - started
+            longest = 0.0
+            for _ in range(UNMATCHED_IN_A_ROW):
+                started = time.monotonic()
+                answer = httpx.post(gw.base_url + CHAT, json=body, headers=AUTH, timeout=60)
+                longest = max(longest, time.monotonic() - started)
+            return answer, longest
 
         (miss, took), latencies = pings_while(gw.base_url, unmatched)
     assert miss.status_code == 404 and miss.json()["error"]["code"] == "cassette_no_match"
     message = miss.json()["error"]["message"]
     assert "Closest recorded: exchange #" in message and "(differs in: messages)" in message
     assert took < CLOSEST_BUDGET + 3.0
-    assert len(latencies) >= 3 and max(latencies) < 0.5, (took, max(latencies))
+    assert len(latencies) >= 3 and max(latencies) < 0.5, (took, len(latencies), max(latencies))
+
+
+UNMATCHED_IN_A_ROW = 8
 
 
 LARGE_BODIES = {
