@@ -78,7 +78,8 @@ def iter_data(chunks: Any) -> Any:
 
 
 def stream_floor(client: Any, url: str, body: Any, headers: Any, probe: Any) -> int:
-    """One stream read by the floor: chunks validated from bytes, the text kept (as the SDK keeps it)."""
+    """One stream read by the floor: chunks validated from bytes, the text kept and joined at the end (the
+    SDK variant reads its final text too: ``get_final_text()``), checked as the SDK's is."""
     text: List[str] = []
     with client.stream("POST", url, json=body, headers=headers) as response:
         response.raise_for_status()
@@ -90,6 +91,7 @@ def stream_floor(client: Any, url: str, body: Any, headers: Any, probe: Any) -> 
                 if piece:
                     text.append(piece)
             probe.tick()
+        assert "".join(text).startswith("tok0000 ")
         return int(response.num_bytes_downloaded)
 
 

@@ -19,11 +19,14 @@ socket the gateway would read interleaved, mangled requests. So:
 * The SDK's own pools share one verifying SSL context (:func:`ssl_context`), built under the lock a
   fork holds (``meshapi._forksafe.LOCK``): a child never inherits OpenSSL's locks from a thread
   half-way through loading the CA bundle (which hung it), and a new client no longer loads it again.
+  A pool loads it at its first TLS connection; until then it holds :func:`unloaded_ssl_context`, made
+  under the same lock for the same reason.
 """
 
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -40,6 +43,7 @@ __all__ = [
     "ssl_context",
     "ssl_ready",
     "swap_lock",
+    "unloaded_ssl_context",
 ]
 
 _generation = 0
@@ -51,6 +55,7 @@ _swap_lock = threading.Lock()
 
 # by (SSL_CERT_FILE, SSL_CERT_DIR), as httpx reads them, and whether the pool offers HTTP/2
 _ssl_contexts: Dict[Tuple[str, str, bool], Any] = {}
+_unloaded: Any = None  # see unloaded_ssl_context
 
 
 def _ssl_key(http2: bool = False) -> Tuple[str, str, bool]:
@@ -73,6 +78,19 @@ def ssl_context(http2: bool = False) -> Any:
             if context is None:
                 context = _ssl_contexts[key] = httpx.create_ssl_context()
     return context
+
+
+def unloaded_ssl_context() -> Any:
+    """What a pool of ours holds until its first TLS connection loads :func:`ssl_context` (see
+    ``meshapi._transport.pool.defer_tls``): a verifying context that trusts no certificate, so a connection
+    that somehow got it fails its check instead of going out unverified. One per process, made under the
+    lock a fork holds: making an OpenSSL context in one thread while another forks hung the child."""
+    global _unloaded
+    if _unloaded is None:
+        with LOCK:
+            if _unloaded is None:
+                _unloaded = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return _unloaded
 
 
 def ssl_ready(http2: bool = False) -> bool:

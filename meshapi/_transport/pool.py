@@ -26,7 +26,8 @@ The planning function is pure bookkeeping shared by the sync and the async pool;
 when the installed httpcore plans its pool the way this module expects (``supported()``).
 The limits those pools are built with (``DEFAULT_LIMITS``), the httpx transport ``http_transport=``
 names (``httpx_async_transport``) and the building of the clients themselves (``new_sync_client``,
-``new_async_client``) are here too.
+``new_async_client``) are here too. Those pools load the CA bundle at their first TLS connection, not
+when they are made (``defer_tls``): a client of an ``http://`` gateway never loads it.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ __all__ = [
     "SWEEP_SECONDS",
     "adopt",
     "adrain",
+    "defer_tls",
     "drain",
     "drain_bound",
     "httpx_async_transport",
+    "load_tls",
     "new_async_client",
     "new_sync_client",
     "plan",
@@ -119,6 +122,8 @@ def plan(pool: Any) -> List[Any]:
                 victim = idle.pop(0)
                 connections.remove(victim)
                 closing.append(victim)
+            if origin.scheme == b"https" and pool.__dict__.get("_meshapi_tls_later") is not None:
+                load_tls(pool)  # the first TLS connection of a pool made without its CA bundle
             chosen = pool.create_connection(origin)
             connections.append(chosen)
         elif chosen in idle:
@@ -360,12 +365,44 @@ def httpx_async_transport(
     )
 
 
+def defer_tls(client: Union[httpx.Client, httpx.AsyncClient], http2: bool) -> bool:
+    """Leave the CA bundle of ``client``'s pool unloaded until its first ``https`` connection; True if done.
+
+    Loading it is most of what ``httpx.Client()`` costs (about a fifth of a cold start), and a client of
+    a gateway on ``http://`` (the local one) never needs it. Only a pool of ours with the linear plan can
+    (``plan`` loads it, :func:`load_tls`); a client with proxy transports mounted (``HTTPS_PROXY`` and
+    the like) cannot, and gets its context at once from the caller.
+    """
+    pool: Any = getattr(getattr(client, "_transport", None), "_pool", None)
+    mounts = getattr(client, "_mounts", None)
+    if type(pool) not in (_LeanPool, _LeanAsyncPool) or mounts is None or any(mounts.values()):
+        return False
+    pool._meshapi_tls_later = http2
+    return True
+
+
+def load_tls(pool: Any) -> None:
+    """Give ``pool`` (deferred by :func:`defer_tls`) the SDK's shared TLS context of its kind, once."""
+    http2 = pool.__dict__.pop("_meshapi_tls_later", None)
+    if http2 is not None:
+        pool._ssl_context = _fork.ssl_context(http2)
+
+
 def new_sync_client(
     timeout: httpx.Timeout, limits: Optional[httpx.Limits], http2: bool = False
 ) -> httpx.Client:
     """The ``httpx.Client`` a ``SyncHttpClient`` makes for itself (``limits``: the config's, else the default;
-    ``http2``: HTTP/2 offered over TLS, the ``h2`` package checked by the config)."""
-    limits, verify = limits or DEFAULT_LIMITS, _fork.ssl_context(http2)
+    ``http2``: HTTP/2 offered over TLS, the ``h2`` package checked by the config). Its CA bundle is loaded
+    by its first TLS connection (:func:`defer_tls`)."""
+    limits = limits or DEFAULT_LIMITS
+    if not _fork.ssl_ready(http2):
+        client = httpx.Client(
+            timeout=timeout, limits=limits, verify=_fork.unloaded_ssl_context(), http2=http2
+        )
+        if defer_tls(adopt(client, plan=True), http2):
+            return client
+        client.close()  # proxies or an httpcore we do not plan for: the context now, as httpx would
+    verify = _fork.ssl_context(http2)
     return adopt(httpx.Client(timeout=timeout, limits=limits, verify=verify, http2=http2), plan=True)
 
 
@@ -381,9 +418,13 @@ def new_async_client(
         raise ConfigurationError("http2=True needs httpx's own transport (http_transport='httpx')")
     limits = limits or ASYNC_DEFAULT_LIMITS
     transport = httpx_async_transport(choice, limits)
-    verify = _fork.ssl_context(http2) if transport is None else True  # httpx's own: its TLS context, shared
-    client = httpx.AsyncClient(
-        timeout=timeout, limits=limits, transport=transport, verify=verify, http2=http2
-    )
-    # the linear plan for httpx's own pool only: an aiohttp transport, or one you configured, stays
-    return adopt(client, plan=choice in (None, "httpx"))
+    if transport is not None:  # aiohttp, or one you configured: its own TLS, no linear plan
+        return adopt(httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport), plan=False)
+    if not _fork.ssl_ready(http2):  # httpx's own pool: the shared TLS context on its first TLS connection
+        client = httpx.AsyncClient(
+            timeout=timeout, limits=limits, verify=_fork.unloaded_ssl_context(), http2=http2
+        )
+        if defer_tls(adopt(client, plan=True), http2):
+            return client
+    verify = _fork.ssl_context(http2)
+    return adopt(httpx.AsyncClient(timeout=timeout, limits=limits, verify=verify, http2=http2), plan=True)

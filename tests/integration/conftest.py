@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Iterator
+import os
+from typing import Any, AsyncIterator, Iterator, Tuple
 
 import pytest
 
@@ -21,6 +22,30 @@ def gateway() -> Iterator[Any]:
 
     with serve(tokens=[TOKEN]) as gw:
         yield gw
+
+
+@pytest.fixture(scope="module")  # module: SSL_CERT_FILE is set only while its tests run
+def tls_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Any, Any]]:
+    """(server, app): the gateway app behind hypercorn on https://127.0.0.1:<port>, HTTP/2 and HTTP/1.1."""
+    pytest.importorskip("h2")
+    pytest.importorskip("hypercorn")
+    pytest.importorskip("cryptography")  # the self-signed certificate
+    from meshapi_gateway.http.app import create_app
+    from meshapi_gateway.http.tls import self_signed, serve_tls
+
+    cert, key = self_signed(str(tmp_path_factory.mktemp("tls")))
+    before = os.environ.get("SSL_CERT_FILE")
+    os.environ["SSL_CERT_FILE"] = cert  # the SDK's shared TLS context (one per value) trusts it
+    app = create_app(tokens=[TOKEN])
+    try:
+        with serve_tls(app, cert, key) as server:
+            yield server, app
+    finally:
+        app.state.gateway.close()
+        if before is None:
+            del os.environ["SSL_CERT_FILE"]
+        else:
+            os.environ["SSL_CERT_FILE"] = before
 
 
 @pytest.fixture(autouse=True)

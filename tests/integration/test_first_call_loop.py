@@ -341,7 +341,7 @@ def test_the_constructor_loads_no_tls_context_and_the_sdk_pools_share_one(
 
     import certifi
 
-    from meshapi import AsyncMeshAPI, _warmup
+    from meshapi import APIConnectionError, AsyncMeshAPI, _warmup
     from meshapi._transport import fork
 
     _warmup.wait()  # a warm-up an earlier test started: over before the count starts
@@ -360,20 +360,24 @@ def test_the_constructor_loads_no_tls_context_and_the_sdk_pools_share_one(
     second = AsyncMeshAPI(base_url="https://127.0.0.1:9", token="rsk_tls_token")
     assert threading.current_thread() not in made  # the constructors loaded nothing (the warm-up may)
     _warmup.wait()
-    pools = [client._http._client._transport._pool for client in (first, second)]
+
+    async def connect_and_close() -> List[Any]:
+        pools = [client._http._client._transport._pool for client in (first, second)]
+        for client in (first, second):  # a TLS connect (refused): the pool loads its context on the way
+            with pytest.raises(APIConnectionError):
+                await client.with_options(max_retries=0).models.list()
+        await first.aclose()
+        await second.aclose()
+        return pools
+
+    import asyncio
+
+    pools = asyncio.run(connect_and_close())
     assert pools[0] is not pools[1]
     assert pools[0]._ssl_context is pools[1]._ssl_context is fork.ssl_context()
     assert len(made) == 1  # one CA bundle loaded for both pools
     monkeypatch.setenv("SSL_CERT_FILE", certifi.where())  # what httpx reads: a context of its own
     assert fork.ssl_context() is not pools[0]._ssl_context and len(made) == 2
-
-    async def close() -> None:
-        await first.aclose()
-        await second.aclose()
-
-    import asyncio
-
-    asyncio.run(close())
 
 
 def test_the_chat_module_names_are_there_before_its_models_are_loaded(

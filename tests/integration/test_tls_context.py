@@ -1,0 +1,116 @@
+"""The CA bundle of the SDK's own pools is loaded by their first TLS connection, not by the constructor.
+
+Loading it is most of what ``httpx.Client()`` costs (about a fifth of a cold start), and a client of a
+gateway on ``http://`` (the local one) never needs it. What must hold: a plain-HTTP client never loads
+it; the first ``https`` connection of a pool loads the one context the SDK shares (once for all pools);
+a pool that somehow kept what it holds before that fails its certificate check instead of connecting
+unverified; and a client with proxies in its environment (whose transports are not ours) gets the
+context at once, as httpx would give it.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from typing import Any, List, Tuple
+
+import pytest
+
+from meshapi import APIConnectionError, AsyncMeshAPI, MeshAPI
+from meshapi._transport import fork
+
+from ..conftest import resolve
+from .conftest import FAST, TOKEN
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+MODEL = "openai/gpt-4o-mini"
+
+
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> List[str]:
+    """The names of the threads that load a CA bundle from now on, in a process with none loaded yet."""
+    from meshapi import _warmup
+
+    _warmup.wait()  # a warm-up an earlier test started: over before the count starts
+    monkeypatch.setattr(_warmup, "_done", True)  # no warm-up thread: only what the calls load is counted
+    made: List[str] = []
+    real = ssl.create_default_context
+
+    def counted(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        made.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", counted)
+    monkeypatch.setattr(fork, "_ssl_contexts", {})
+    return made
+
+
+def _pool(client: Any) -> Any:
+    return client._http._client._transport._pool
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_client_of_a_plain_http_gateway_loads_no_ca_bundle(
+    mode: str, gateway: Any, loads: List[str]
+) -> None:
+    cls: Any = MeshAPI if mode == "sync" else AsyncMeshAPI
+    client = cls(base_url=gateway.base_url, token=gateway.token, **FAST)
+    try:
+        reply = await resolve(client.chat.completions.create(model=MODEL, messages=MESSAGES))
+        assert reply.choices[0].message.content
+        stream = await resolve(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True))
+        chunks = [chunk async for chunk in stream] if mode == "async" else list(stream)
+        assert chunks
+        assert loads == []
+        assert "_meshapi_tls_later" in _pool(client).__dict__  # still waiting for a TLS connection
+    finally:
+        await resolve(client.close())
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_the_first_tls_connection_loads_the_shared_context_once(
+    mode: str, tls_gateway: Tuple[Any, Any], loads: List[str]
+) -> None:
+    server, _ = tls_gateway
+    cls: Any = MeshAPI if mode == "sync" else AsyncMeshAPI
+    clients = [cls(base_url=server.base_url, token=TOKEN, timeout=5.0, **FAST) for _ in range(2)]
+    try:
+        assert loads == []  # the constructors loaded nothing
+        for client in clients:
+            call = client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES)
+            raw = await resolve(call)
+            assert raw.http_response.http_version == "HTTP/1.1" and raw.parse().choices[0].message.content
+        assert loads == [threading.current_thread().name]  # one CA bundle for both pools
+        pools = [_pool(client) for client in clients]
+        assert pools[0] is not pools[1]
+        assert pools[0]._ssl_context is pools[1]._ssl_context is fork.ssl_context()
+        assert all("_meshapi_tls_later" not in pool.__dict__ for pool in pools)
+    finally:
+        for client in clients:
+            await resolve(client.close())
+
+
+def test_a_pool_still_holding_its_placeholder_fails_the_certificate_check(
+    tls_gateway: Tuple[Any, Any], loads: List[str]
+) -> None:
+    # what a pool holds before its first TLS connection trusts no certificate: were the load ever
+    # skipped, the connection would fail its check, never go out unverified
+    server, _ = tls_gateway
+    with MeshAPI(base_url=server.base_url, token=TOKEN, max_retries=0, timeout=5.0) as client:
+        del _pool(client).__dict__["_meshapi_tls_later"]
+        with pytest.raises(APIConnectionError) as caught:
+            client.chat.completions.create(model=MODEL, messages=MESSAGES)
+    assert "CERTIFICATE_VERIFY_FAILED" in repr(caught.value.__cause__) + repr(caught.value.__context__)
+    assert loads == []
+
+
+def test_with_a_proxy_in_the_environment_the_context_is_loaded_at_once(
+    monkeypatch: pytest.MonkeyPatch, loads: List[str]
+) -> None:
+    # the proxy's transport is httpx's, not a pool of ours: nothing would load the context later
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    with MeshAPI(base_url="https://gateway.example.invalid", token=TOKEN) as client:
+        mounted = [t for t in client._http._client._mounts.values() if t is not None]
+        assert mounted and all(t._pool._ssl_context is fork.ssl_context() for t in mounted)
+        assert _pool(client)._ssl_context is fork.ssl_context()
+    assert loads == [threading.current_thread().name]
