@@ -33,7 +33,7 @@ when they are made (``defer_tls``): a client of an ``http://`` gateway never loa
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator, Iterator, List, Optional, TypeVar, Union
+from typing import Any, AsyncIterator, Callable, Iterator, List, Optional, TypeVar, Union
 
 import httpcore
 import httpx
@@ -382,28 +382,37 @@ def defer_tls(client: Union[httpx.Client, httpx.AsyncClient], http2: bool) -> bo
 
 
 def load_tls(pool: Any) -> None:
-    """Give ``pool`` (deferred by :func:`defer_tls`) the SDK's shared TLS context of its kind, once."""
-    http2 = pool.__dict__.pop("_meshapi_tls_later", None)
+    """Give ``pool`` (deferred by :func:`defer_tls`) the SDK's shared TLS context of its kind, once.
+
+    (``plan`` runs under the pool's lock; the context is set before the mark goes all the same, so no
+    connection is ever made while the pool still holds what it held before.)"""
+    http2 = pool.__dict__.get("_meshapi_tls_later")
     if http2 is not None:
         pool._ssl_context = _fork.ssl_context(http2)
+        pool.__dict__.pop("_meshapi_tls_later", None)
+
+
+def _with_tls(make: Callable[[Any], _C], http2: bool) -> _C:
+    """``make(verify)``, adopted with the linear plan: its CA bundle deferred to the first TLS connection
+    (:func:`defer_tls`) unless the context is loaded already or the client cannot defer it."""
+    if not _fork.ssl_ready(http2):
+        client = adopt(make(_fork.unloaded_ssl_context()), plan=True)
+        if defer_tls(client, http2):
+            return client
+        if isinstance(client, httpx.Client):  # proxies, or an httpcore we do not plan for: as httpx would
+            client.close()  # (an AsyncClient that never connected holds nothing to close)
+    return adopt(make(_fork.ssl_context(http2)), plan=True)
 
 
 def new_sync_client(
     timeout: httpx.Timeout, limits: Optional[httpx.Limits], http2: bool = False
 ) -> httpx.Client:
     """The ``httpx.Client`` a ``SyncHttpClient`` makes for itself (``limits``: the config's, else the default;
-    ``http2``: HTTP/2 offered over TLS, the ``h2`` package checked by the config). Its CA bundle is loaded
-    by its first TLS connection (:func:`defer_tls`)."""
+    ``http2``: HTTP/2 offered over TLS, the ``h2`` package checked by the config)."""
     limits = limits or DEFAULT_LIMITS
-    if not _fork.ssl_ready(http2):
-        client = httpx.Client(
-            timeout=timeout, limits=limits, verify=_fork.unloaded_ssl_context(), http2=http2
-        )
-        if defer_tls(adopt(client, plan=True), http2):
-            return client
-        client.close()  # proxies or an httpcore we do not plan for: the context now, as httpx would
-    verify = _fork.ssl_context(http2)
-    return adopt(httpx.Client(timeout=timeout, limits=limits, verify=verify, http2=http2), plan=True)
+    return _with_tls(
+        lambda verify: httpx.Client(timeout=timeout, limits=limits, verify=verify, http2=http2), http2
+    )
 
 
 def new_async_client(
@@ -420,11 +429,6 @@ def new_async_client(
     transport = httpx_async_transport(choice, limits)
     if transport is not None:  # aiohttp, or one you configured: its own TLS, no linear plan
         return adopt(httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport), plan=False)
-    if not _fork.ssl_ready(http2):  # httpx's own pool: the shared TLS context on its first TLS connection
-        client = httpx.AsyncClient(
-            timeout=timeout, limits=limits, verify=_fork.unloaded_ssl_context(), http2=http2
-        )
-        if defer_tls(adopt(client, plan=True), http2):
-            return client
-    verify = _fork.ssl_context(http2)
-    return adopt(httpx.AsyncClient(timeout=timeout, limits=limits, verify=verify, http2=http2), plan=True)
+    return _with_tls(
+        lambda verify: httpx.AsyncClient(timeout=timeout, limits=limits, verify=verify, http2=http2), http2
+    )
