@@ -19,8 +19,9 @@ socket the gateway would read interleaved, mangled requests. So:
 * The SDK's own pools share one verifying SSL context (:func:`ssl_context`), built under the lock a
   fork holds (``meshapi._forksafe.LOCK``): a child never inherits OpenSSL's locks from a thread
   half-way through loading the CA bundle (which hung it), and a new client no longer loads it again.
-  A pool loads it at its first TLS connection; until then it holds :func:`unloaded_ssl_context`, made
-  under the same lock for the same reason.
+  A pool made before it is loaded loads it at its first ``https`` request; until then it holds
+  :func:`unloaded_ssl_context`, made under the same lock for the same reason, and made before a fork
+  if not yet, so a child inherits it.
 """
 
 from __future__ import annotations
@@ -80,16 +81,25 @@ def ssl_context(http2: bool = False) -> Any:
     return context
 
 
+class _Unloaded(ssl.SSLContext):
+    """A context no handshake may use: a connection that somehow got it fails at once, loudly, instead of
+    going out with a context nobody configured (``ssl.SSLContext`` may be another trust store's class)."""
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        raise ssl.SSLError("meshapi: this pool's TLS context was never loaded (a bug: please report it)")
+
+    wrap_bio = wrap_socket  # type: ignore[assignment]
+
+
 def unloaded_ssl_context() -> Any:
-    """What a pool of ours holds until its first TLS connection loads :func:`ssl_context` (see
-    ``meshapi._transport.pool.defer_tls``): a verifying context that trusts no certificate, so a connection
-    that somehow got it fails its check instead of going out unverified. One per process, made under the
+    """What a pool of ours holds until its first ``https`` request loads :func:`ssl_context` (see
+    ``meshapi._transport.pool.defer_tls``): it refuses every handshake. One per process, made under the
     lock a fork holds: making an OpenSSL context in one thread while another forks hung the child."""
     global _unloaded
     if _unloaded is None:
         with LOCK:
             if _unloaded is None:
-                _unloaded = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                _unloaded = _Unloaded(ssl.PROTOCOL_TLS_CLIENT)
     return _unloaded
 
 
@@ -110,7 +120,9 @@ def swap_lock() -> threading.Lock:
 
 
 if hasattr(os, "register_at_fork"):  # POSIX; elsewhere there is no fork to detect
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    # before a fork, the placeholder context is made if it is not yet: the child, whose first client
+    # needs it, then makes no OpenSSL context (one another thread's OpenSSL work had left locked hung it)
+    os.register_at_fork(before=unloaded_ssl_context, after_in_child=_after_fork_in_child)
 
 
 def generation() -> int:

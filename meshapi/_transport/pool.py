@@ -26,8 +26,9 @@ The planning function is pure bookkeeping shared by the sync and the async pool;
 when the installed httpcore plans its pool the way this module expects (``supported()``).
 The limits those pools are built with (``DEFAULT_LIMITS``), the httpx transport ``http_transport=``
 names (``httpx_async_transport``) and the building of the clients themselves (``new_sync_client``,
-``new_async_client``) are here too. Those pools load the CA bundle at their first TLS connection, not
-when they are made (``defer_tls``): a client of an ``http://`` gateway never loads it.
+``new_async_client``) are here too. Unless it is loaded already, those pools load the CA bundle at
+their first ``https`` request, not when they are made (``defer_tls``): a ``MeshAPI`` of an ``http://``
+gateway never loads it (an ``AsyncMeshAPI``'s warm-up thread does, off the event loop).
 """
 
 from __future__ import annotations
@@ -122,8 +123,6 @@ def plan(pool: Any) -> List[Any]:
                 victim = idle.pop(0)
                 connections.remove(victim)
                 closing.append(victim)
-            if origin.scheme == b"https" and pool.__dict__.get("_meshapi_tls_later") is not None:
-                load_tls(pool)  # the first TLS connection of a pool made without its CA bundle
             chosen = pool.create_connection(origin)
             connections.append(chosen)
         elif chosen in idle:
@@ -243,6 +242,8 @@ class _LeanPool(httpcore.ConnectionPool):
         return plan(self)
 
     def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        if "_meshapi_tls_later" in self.__dict__ and request.url.scheme == b"https":
+            load_tls(self)  # before the request queues: outside the pool's lock, raised to this caller
         response = super().handle_request(request)
         if response.extensions.get("http_version") == HTTP2:  # closed early: reset (``http2``)
             response.stream = ResetOnClose(response.stream)
@@ -254,6 +255,8 @@ class _LeanAsyncPool(httpcore.AsyncConnectionPool):
         return plan(self)
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        if "_meshapi_tls_later" in self.__dict__ and request.url.scheme == b"https":
+            load_tls(self)
         response = await super().handle_async_request(request)
         if response.extensions.get("http_version") == HTTP2:
             response.stream = AsyncResetOnClose(response.stream)
@@ -366,12 +369,14 @@ def httpx_async_transport(
 
 
 def defer_tls(client: Union[httpx.Client, httpx.AsyncClient], http2: bool) -> bool:
-    """Leave the CA bundle of ``client``'s pool unloaded until its first ``https`` connection; True if done.
+    """Leave the CA bundle of ``client``'s pool unloaded until its first ``https`` request; True if done.
 
     Loading it is most of what ``httpx.Client()`` costs (about a fifth of a cold start), and a client of
-    a gateway on ``http://`` (the local one) never needs it. Only a pool of ours with the linear plan can
-    (``plan`` loads it, :func:`load_tls`); a client with proxy transports mounted (``HTTPS_PROXY`` and
-    the like) cannot, and gets its context at once from the caller.
+    a gateway on ``http://`` (the local one) never needs it. Only a pool of ours can: its first ``https``
+    request loads it (:func:`load_tls`, from ``handle_request``, before the request is queued); until
+    then the pool holds ``fork.unloaded_ssl_context()``, which refuses every handshake. A client with
+    proxy transports mounted (``HTTPS_PROXY`` and the like: httpx's pools, not ours) cannot, and gets
+    its context at once from the caller.
     """
     pool: Any = getattr(getattr(client, "_transport", None), "_pool", None)
     mounts = getattr(client, "_mounts", None)
@@ -384,17 +389,26 @@ def defer_tls(client: Union[httpx.Client, httpx.AsyncClient], http2: bool) -> bo
 def load_tls(pool: Any) -> None:
     """Give ``pool`` (deferred by :func:`defer_tls`) the SDK's shared TLS context of its kind, once.
 
-    (``plan`` runs under the pool's lock; the context is set before the mark goes all the same, so no
-    connection is ever made while the pool still holds what it held before.)"""
+    The context is set before the mark goes, so a thread that sees no mark finds the context in place.
+    A CA file that cannot be loaded (``SSL_CERT_FILE`` / ``SSL_CERT_DIR``) is a ``ConfigurationError``
+    for the request that needed it; the mark stays, so the next ``https`` request tries again."""
     http2 = pool.__dict__.get("_meshapi_tls_later")
-    if http2 is not None:
-        pool._ssl_context = _fork.ssl_context(http2)
-        pool.__dict__.pop("_meshapi_tls_later", None)
+    if http2 is None:
+        return
+    try:
+        context = _fork.ssl_context(http2)
+    except OSError as exc:  # ssl.SSLError included: a file that is not a CA bundle
+        raise ConfigurationError(
+            f"Could not load the CA certificates for TLS ({type(exc).__name__}: {exc}); check "
+            "SSL_CERT_FILE and SSL_CERT_DIR, which name the files httpx and the SDK trust."
+        ) from exc
+    pool._ssl_context = context
+    pool.__dict__.pop("_meshapi_tls_later", None)
 
 
 def _with_tls(make: Callable[[Any], _C], http2: bool) -> _C:
-    """``make(verify)``, adopted with the linear plan: its CA bundle deferred to the first TLS connection
-    (:func:`defer_tls`) unless the context is loaded already or the client cannot defer it."""
+    """``make(verify)``, adopted with the linear plan: its CA bundle deferred to the first ``https``
+    request (:func:`defer_tls`) unless the context is loaded already or the client cannot defer it."""
     if not _fork.ssl_ready(http2):
         client = adopt(make(_fork.unloaded_ssl_context()), plan=True)
         if defer_tls(client, http2):

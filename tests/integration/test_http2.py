@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator, Iterator, List, Tuple
 import httpx
 import pytest
 
-from meshapi import AsyncMeshAPI, ConfigurationError, MeshAPI
+from meshapi import APIConnectionError, AsyncMeshAPI, ConfigurationError, MeshAPI
 from meshapi._transport.fork import ssl_context
 
 from ..conftest import resolve
@@ -135,9 +135,11 @@ def test_http2_is_for_the_sdks_own_httpx_pool() -> None:
         AsyncMeshAPI(base_url="https://127.0.0.1:9", token=TOKEN, http_transport="aiohttp", http2=True)
     with pytest.raises(ConfigurationError, match="http2 must be True or False"):
         MeshAPI(base_url="https://127.0.0.1:9", token=TOKEN, http2="yes")  # type: ignore[arg-type]
-    with MeshAPI(base_url="https://127.0.0.1:9", token=TOKEN, http2=True) as client:
+    with MeshAPI(base_url="https://127.0.0.1:9", token=TOKEN, http2=True, max_retries=0) as client:
         pool = client._http._client._transport._pool
         assert pool._http2 is True
+        with pytest.raises(APIConnectionError):  # nothing listens: the first request loads its context
+            client.models.list()
         # its own TLS context: httpcore sets the ALPN protocols (h2 or not) on the context at each connect
         assert pool._ssl_context is ssl_context(http2=True)
         assert pool._ssl_context is not ssl_context()

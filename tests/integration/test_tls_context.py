@@ -1,11 +1,12 @@
-"""The CA bundle of the SDK's own pools is loaded by their first TLS connection, not by the constructor.
+"""The CA bundle of the SDK's own pools is loaded by their first ``https`` request, not by the constructor.
 
 Loading it is most of what ``httpx.Client()`` costs (about a fifth of a cold start), and a client of a
-gateway on ``http://`` (the local one) never needs it. What must hold: a plain-HTTP client never loads
-it; the first ``https`` connection of a pool loads the one context the SDK shares (once for all pools);
-a pool that somehow kept what it holds before that fails its certificate check instead of connecting
-unverified; and a client with proxies in its environment (whose transports are not ours) gets the
-context at once, as httpx would give it.
+gateway on ``http://`` (the local one) never needs it. What must hold (with no warm-up thread, which
+loads it for an ``AsyncMeshAPI`` off the event loop): a plain-HTTP client never loads it; the first
+``https`` request of a pool loads the one context the SDK shares (once for all pools; HTTP/2 pools
+their own); a pool that somehow kept what it holds before that refuses the handshake instead of
+connecting with it; a CA file that cannot be loaded is a ``ConfigurationError`` for that request; and a
+client with proxies in its environment (whose transports are httpx's) gets the context at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, List, Tuple
 
 import pytest
 
-from meshapi import APIConnectionError, AsyncMeshAPI, MeshAPI
+from meshapi import APIConnectionError, AsyncMeshAPI, ConfigurationError, MeshAPI
 from meshapi._transport import fork
 
 from ..conftest import resolve
@@ -24,6 +25,7 @@ from .conftest import FAST, TOKEN
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 MODEL = "openai/gpt-4o-mini"
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
 @pytest.fixture
@@ -31,6 +33,9 @@ def loads(monkeypatch: pytest.MonkeyPatch) -> List[str]:
     """The names of the threads that load a CA bundle from now on, in a process with none loaded yet."""
     from meshapi import _warmup
 
+    for name in PROXY_VARIABLES:  # a proxy in the environment gets the context at once (see the last test)
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
     _warmup.wait()  # a warm-up an earlier test started: over before the count starts
     monkeypatch.setattr(_warmup, "_done", True)  # no warm-up thread: only what the calls load is counted
     made: List[str] = []
@@ -90,25 +95,62 @@ async def test_the_first_tls_connection_loads_the_shared_context_once(
             await resolve(client.close())
 
 
-def test_a_pool_still_holding_its_placeholder_fails_the_certificate_check(
+def test_a_pool_still_holding_its_placeholder_refuses_the_handshake(
     tls_gateway: Tuple[Any, Any], loads: List[str]
 ) -> None:
-    # what a pool holds before its first TLS connection trusts no certificate: were the load ever
-    # skipped, the connection would fail its check, never go out unverified
+    # what a pool holds before its first https request: were the load ever skipped, the connection
+    # would fail at once, never go out with a context nobody configured
     server, _ = tls_gateway
     with MeshAPI(base_url=server.base_url, token=TOKEN, max_retries=0, timeout=5.0) as client:
         del _pool(client).__dict__["_meshapi_tls_later"]
+        assert _pool(client)._ssl_context is fork.unloaded_ssl_context()
         with pytest.raises(APIConnectionError) as caught:
             client.chat.completions.create(model=MODEL, messages=MESSAGES)
-    assert "CERTIFICATE_VERIFY_FAILED" in repr(caught.value.__cause__) + repr(caught.value.__context__)
+    assert "never loaded" in repr(caught.value.__cause__) + repr(caught.value.__context__)
     assert loads == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_an_http2_pool_loads_the_http2_context(
+    mode: str, tls_gateway: Tuple[Any, Any], loads: List[str]
+) -> None:
+    # HTTP/2 pools have a context of their own (httpcore sets the ALPN protocols on it at each connect)
+    server, _ = tls_gateway
+    cls: Any = MeshAPI if mode == "sync" else AsyncMeshAPI
+    client = cls(base_url=server.base_url, token=TOKEN, timeout=5.0, http2=True, **FAST)
+    try:
+        assert _pool(client).__dict__["_meshapi_tls_later"] is True
+        raw = await resolve(client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES))
+        assert raw.http_response.http_version == "HTTP/2"
+        assert _pool(client)._ssl_context is fork.ssl_context(http2=True)
+        assert _pool(client)._ssl_context is not fork.ssl_context()
+    finally:
+        await resolve(client.close())
+
+
+def test_a_ca_file_that_cannot_be_loaded_is_a_configuration_error_for_the_request(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, loads: List[str]
+) -> None:
+    missing = str(tmp_path / "no-such-bundle.pem")
+    monkeypatch.setenv("SSL_CERT_FILE", missing)
+    with MeshAPI(base_url="https://127.0.0.1:9", token=TOKEN, max_retries=0) as client:  # made: no load
+        for _ in range(2):  # the pool keeps waiting for a context it can load: the same error again
+            with pytest.raises(ConfigurationError, match="SSL_CERT_FILE") as caught:
+                client.models.list()
+            assert isinstance(caught.value.__cause__, OSError)
+        assert "_meshapi_tls_later" in _pool(client).__dict__
+        monkeypatch.delenv("SSL_CERT_FILE")  # mended: the next request loads it (and finds nothing on port 9)
+        with pytest.raises(APIConnectionError):
+            client.models.list()
+        assert _pool(client)._ssl_context is fork.ssl_context()
+    assert TOKEN not in str(caught.value)
 
 
 def test_with_a_proxy_in_the_environment_the_context_is_loaded_at_once(
     monkeypatch: pytest.MonkeyPatch, loads: List[str]
 ) -> None:
     # the proxy's transport is httpx's, not a pool of ours: nothing would load the context later
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # (the fixture has removed the others)
     with MeshAPI(base_url="https://gateway.example.invalid", token=TOKEN) as client:
         mounted = [t for t in client._http._client._mounts.values() if t is not None]
         assert mounted and all(t._pool._ssl_context is fork.ssl_context() for t in mounted)
