@@ -327,7 +327,8 @@ class AsyncMeshAPI(_ClientBase):
         }
         self._config = client_config(base_url, token, timeout, max_retries, default_headers, extra)
         self._http = AsyncHttpClient(self._config, http_transport=http_transport)
-        _warmup.start(self._config.http2)  # the first chat call's imports and validators, off the loop
+        tls = self._config.base_url.lower().startswith("https:")  # an http:// gateway needs no CA bundle
+        _warmup.start(self._config.http2, tls)  # the first chat call's imports and validators, off the loop
 
     def with_options(self, **overrides: Any) -> AsyncMeshAPI:
         """A new client with some settings changed, sharing this client's connection pool.

@@ -6,9 +6,10 @@ though, the first call used to pay for all of it inside one loop step (about 120
 builds), which stalls every other task and which asyncio's debug mode reports as a slow callback.
 
 ``AsyncMeshAPI()`` calls :func:`start`: one daemon thread imports what the first chat call imports and
-builds the validators it uses, in the order the call needs them, and loads the TLS context the SDK's
-async pools share (``meshapi._transport.fork.ssl_context``: the constructor makes no pool, so it loads
-no CA bundle either; for an ``http2=True`` client, the separate context of HTTP/2 pools too). A client
+builds the validators it uses, in the order the call needs them, and, for a client of an ``https``
+gateway, loads the TLS context the SDK's async pools share (``meshapi._transport.fork.ssl_context``: the
+constructor makes no pool, so it loads no CA bundle either; for an ``http2=True`` client, the separate
+context of HTTP/2 pools instead; a client of an ``http://`` gateway needs none and gets none). A client
 made at start-up (module level, an app's lifespan) therefore finds them ready, and its first call only
 waits for the network. The thread runs Python code, so it shares the GIL
 with the loop: the interpreter switches between them every few milliseconds, and the loop keeps running
@@ -26,7 +27,8 @@ client.chat.completions.create(...)``, with or without ``async with``) is kept o
   thread wakes it as it ends (asyncio; under trio it polls with trio's ``sleep``).
 
 Rules: at most one warm-up at a time and none once everything is built (the second client starts
-nothing; the first ``http2=True`` client after a warm-up has ended starts one more, for its context); a
+nothing; the first ``https`` client, or ``http2=True`` one, after a warm-up has ended without its TLS
+context starts one more, for that context); a
 ``fork()`` waits for a running warm-up first (``os.register_at_fork``), so a child never inherits an
 import lock held by a thread that does not exist in it; interpreter exit waits for it too (``atexit``,
 bounded), so no thread outlives the program. A failure here is ignored on purpose: the call
@@ -41,7 +43,7 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional, Set
 
 from ._transport.fork import ssl_context, ssl_ready
 
@@ -59,7 +61,13 @@ _steps: List[Callable[[], None]] = []  # run by the warm-up thread as it ends (s
 _taking_steps = False  # whether a running warm-up still takes steps
 _go: Optional[threading.Event] = None  # set: the thread may start (see _call_after_this_step)
 _wakers: List[Callable[[], None]] = []  # called by the thread as it ends: event loops waiting in ready()
-_want_http2 = False  # an http2=True client was made: its pools' TLS context is built too
+_tls_wanted: Set[bool] = set()  # the TLS contexts the clients made so far need (True: HTTP/2 pools')
+
+
+def _tls_left() -> List[bool]:
+    """The TLS contexts a client made so far needs that are not loaded yet (``http2`` flags). No lock: called
+    under ``_lock`` too; copying a set of two bools runs in C, so no other thread changes it meanwhile."""
+    return [http2 for http2 in sorted(_tls_wanted) if not ssl_ready(http2=http2)]
 
 
 def is_needed() -> bool:
@@ -67,21 +75,23 @@ def is_needed() -> bool:
     if _done:
         return False
     chat = sys.modules.get("meshapi.types.chat")
-    if chat is None or "anyio._backends._asyncio" not in sys.modules or not ssl_ready():
+    if chat is None or "anyio._backends._asyncio" not in sys.modules or _tls_left():
         return True
     models = (chat.ChatCompletionParams, chat.ChatCompletionResponse, chat.ChatCompletionChunk)
     return not all(model.__pydantic_complete__ for model in models)
 
 
-def start(http2: bool = False) -> None:
-    """Start the warm-up thread unless one is running or there is nothing left to build (``http2``: the
-    client's pools use the HTTP/2 TLS context)."""
-    global _thread, _taking_steps, _go, _want_http2, _done
+def start(http2: bool = False, tls: bool = True) -> None:
+    """Start the warm-up thread unless one is running or there is nothing left to build (``tls``: the
+    client's base URL is ``https``, so its pools load a TLS context: the HTTP/2 one when ``http2``; a
+    client of an ``http://`` gateway needs none)."""
+    global _thread, _taking_steps, _go, _done
     with _lock:
-        wanted = http2 and not ssl_ready(http2=True)
-        _want_http2 = _want_http2 or wanted
+        wanted = tls and not ssl_ready(http2=http2)
+        if wanted:
+            _tls_wanted.add(http2)
         if _thread is not None and (_taking_steps or not wanted):
-            return  # one runs (and reads _want_http2 as it ends), or one ran: only that context can be left
+            return  # one runs (and reads _tls_wanted as it ends), or one ran: only that context can be left
         if _thread is None and not wanted and not is_needed():
             return
         _done = False  # ready() waits for this one
@@ -229,12 +239,11 @@ def _run(go: threading.Event) -> None:
         steps = list(_steps)
         _steps.clear()
         _taking_steps = False
-        http2 = _want_http2  # also an http2=True client made while _warm() ran (start() saw it running)
-    if http2:
-        try:
-            ssl_context(http2=True)
-        except Exception:  # the same: the pool that needs it raises to its caller
-            warmed = False
+    try:  # also a context of a client made while _warm() ran (start() saw it running)
+        for http2 in _tls_left():
+            ssl_context(http2=http2)
+    except Exception:  # the same: the pool that needs it raises to its caller
+        warmed = False
     _done = warmed
     for step in steps:
         try:
@@ -256,9 +265,8 @@ def _warm() -> None:
     from .types.chat import ChatCompletionChunk, ChatCompletionParams, ChatCompletionResponse
 
     _build(ChatCompletionParams)  # in the order the call needs them: params, the request, the reply
-    if _want_http2:
-        ssl_context(http2=True)  # an http2=True client's pools: a context of their own (ALPN)
-    ssl_context()  # the CA bundle the call's new pool loads (shared by the SDK's async pools)
+    for http2 in _tls_left():  # the CA bundle the clients' pools load (HTTP/2 pools: a context of their own)
+        ssl_context(http2=http2)
     _import_asyncio_transport()
     _build(ChatCompletionResponse)
     _build(ChatCompletionChunk)

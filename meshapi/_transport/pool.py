@@ -27,8 +27,8 @@ when the installed httpcore plans its pool the way this module expects (``suppor
 The limits those pools are built with (``DEFAULT_LIMITS``), the httpx transport ``http_transport=``
 names (``httpx_async_transport``) and the building of the clients themselves (``new_sync_client``,
 ``new_async_client``) are here too. Unless it is loaded already, those pools load the CA bundle at
-their first ``https`` request, not when they are made (``defer_tls``): a ``MeshAPI`` of an ``http://``
-gateway never loads it (an ``AsyncMeshAPI``'s warm-up thread does, off the event loop).
+their first ``https`` request, not when they are made (``defer_tls``): a client of an ``http://``
+gateway never loads it (``AsyncMeshAPI``'s warm-up thread loads it for an ``https`` one, off the loop).
 """
 
 from __future__ import annotations

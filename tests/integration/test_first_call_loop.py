@@ -354,6 +354,7 @@ def test_the_constructor_loads_no_tls_context_and_the_sdk_pools_share_one(
 
     monkeypatch.setattr(ssl, "create_default_context", counted)
     monkeypatch.setattr(fork, "_ssl_contexts", {})  # as in a fresh process: no context loaded yet
+    monkeypatch.setattr(_warmup, "_tls_wanted", set())  # nor wanted by a client (earlier tests' http2 ones)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     first = AsyncMeshAPI(base_url="https://127.0.0.1:9", token="rsk_tls_token")

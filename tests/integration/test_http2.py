@@ -283,8 +283,9 @@ def test_the_warm_up_builds_the_http2_tls_context_off_the_loop(
     monkeypatch: pytest.MonkeyPatch, tls_gateway: Tuple[Any, Any], warmed_before: bool
 ) -> None:
     # AsyncMeshAPI(http2=True)'s pool uses a TLS context of its own (ssl_context(http2=True)); the warm-up
-    # the constructor starts loads it, as it loads the HTTP/1.1 one, so the first call does not (~20 ms
-    # in one loop step). Also when an HTTP/1.1 client's warm-up has already ended in this process.
+    # the constructor starts loads it (and not the HTTP/1.1 one, which that client's pools never use), so
+    # the first call does not (~20 ms in one loop step). Also when an HTTP/1.1 client's warm-up has
+    # already ended in this process.
     import ssl
     import threading
 
@@ -302,9 +303,9 @@ def test_the_warm_up_builds_the_http2_tls_context_off_the_loop(
     monkeypatch.setattr(fork, "_ssl_contexts", {})  # as in a fresh process: no context loaded yet
     monkeypatch.setattr(_warmup, "_thread", None)
     monkeypatch.setattr(_warmup, "_done", False)
-    monkeypatch.setattr(_warmup, "_want_http2", False, raising=False)  # no http2=True client made yet
-    if warmed_before:  # an HTTP/1.1 client's warm-up, run to its end
-        _warmup.start()
+    monkeypatch.setattr(_warmup, "_tls_wanted", set())  # no https client made yet
+    if warmed_before:  # an HTTP/1.1 https client's warm-up, run to its end
+        _warmup.start(http2=False, tls=True)
         _warmup.wait()
         assert len(fork._ssl_contexts) == 1 and fork.ssl_ready()
     monkeypatch.setattr(ssl, "create_default_context", counted)
@@ -318,4 +319,5 @@ def test_the_warm_up_builds_the_http2_tls_context_off_the_loop(
     assert asyncio.run(first_call()) == "HTTP/2"
     _warmup.wait()  # ended before the module state is put back
     assert threading.current_thread().name not in made  # the loop's thread loaded no CA bundle
-    assert made.count(_warmup.THREAD_NAME) == (1 if warmed_before else 2)  # HTTP/2's (and HTTP/1.1's)
+    assert made == [_warmup.THREAD_NAME]  # HTTP/2's context, in the warm-up thread, once
+    assert not fork.ssl_ready() or warmed_before  # the HTTP/1.1 one only if an HTTP/1.1 client wanted it

@@ -1,8 +1,9 @@
 """The CA bundle of the SDK's own pools is loaded by their first ``https`` request, not by the constructor.
 
 Loading it is most of what ``httpx.Client()`` costs (about a fifth of a cold start), and a client of a
-gateway on ``http://`` (the local one) never needs it. What must hold (with no warm-up thread, which
-loads it for an ``AsyncMeshAPI`` off the event loop): a plain-HTTP client never loads it; the first
+gateway on ``http://`` (the local one) never needs it. What must hold: ``AsyncMeshAPI``'s warm-up thread
+loads it only for a client of an ``https`` gateway (also when an ``http://`` client's warm-up has ended);
+then, with no warm-up thread, a plain-HTTP client never loads it; the first
 ``https`` request of a pool loads the one context the SDK shares (once for all pools; HTTP/2 pools
 their own); a pool that somehow kept what it holds before that refuses the handshake instead of
 connecting with it; a CA file that cannot be loaded is a ``ConfigurationError`` for that request; and a
@@ -17,7 +18,7 @@ from typing import Any, List, Tuple
 
 import pytest
 
-from meshapi import APIConnectionError, AsyncMeshAPI, ConfigurationError, MeshAPI
+from meshapi import APIConnectionError, AsyncMeshAPI, ConfigurationError, MeshAPI, _warmup
 from meshapi._transport import fork
 
 from ..conftest import resolve
@@ -31,13 +32,12 @@ PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 @pytest.fixture
 def loads(monkeypatch: pytest.MonkeyPatch) -> List[str]:
     """The names of the threads that load a CA bundle from now on, in a process with none loaded yet."""
-    from meshapi import _warmup
-
     for name in PROXY_VARIABLES:  # a proxy in the environment gets the context at once (see the last test)
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     _warmup.wait()  # a warm-up an earlier test started: over before the count starts
-    monkeypatch.setattr(_warmup, "_done", True)  # no warm-up thread: only what the calls load is counted
+    monkeypatch.setattr(_warmup, "_done", True)  # nothing left to warm up, and no client wants a context
+    monkeypatch.setattr(_warmup, "_tls_wanted", set())
     made: List[str] = []
     real = ssl.create_default_context
 
@@ -85,7 +85,10 @@ async def test_the_first_tls_connection_loads_the_shared_context_once(
             call = client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES)
             raw = await resolve(call)
             assert raw.http_response.http_version == "HTTP/1.1" and raw.parse().choices[0].message.content
-        assert loads == [threading.current_thread().name]  # one CA bundle for both pools
+        # one CA bundle for both pools: loaded by the first request, or, for AsyncMeshAPI (an https
+        # client), by the warm-up thread its constructor started, which that request waited for
+        loader = threading.current_thread().name if mode == "sync" else _warmup.THREAD_NAME
+        assert loads == [loader]
         pools = [_pool(client) for client in clients]
         assert pools[0] is not pools[1]
         assert pools[0]._ssl_context is pools[1]._ssl_context is fork.ssl_context()
@@ -156,3 +159,23 @@ def test_with_a_proxy_in_the_environment_the_context_is_loaded_at_once(
         assert mounted and all(t._pool._ssl_context is fork.ssl_context() for t in mounted)
         assert _pool(client)._ssl_context is fork.ssl_context()
     assert loads == [threading.current_thread().name]
+
+
+async def test_the_warm_up_loads_the_ca_bundle_only_for_an_https_client(
+    monkeypatch: pytest.MonkeyPatch, gateway: Any, loads: List[str]
+) -> None:
+    monkeypatch.setattr(_warmup, "_thread", None)  # as in a fresh process: no warm-up has run
+    monkeypatch.setattr(_warmup, "_done", False)
+    with monkeypatch.context() as fresh:  # this process has built the rest: the warm-up runs anyway
+        fresh.setattr(_warmup, "is_needed", lambda: True)
+        async with AsyncMeshAPI(base_url=gateway.base_url, token=gateway.token, **FAST) as plain:
+            await plain.chat.completions.create(model=MODEL, messages=MESSAGES)  # waits for its warm-up
+        _warmup.wait()
+    assert _warmup._thread is not None and loads == []  # it ran, and loaded no CA bundle
+    secure = AsyncMeshAPI(base_url="https://127.0.0.1:9", token=TOKEN, max_retries=0)  # starts one more
+    _warmup.wait()
+    assert loads == [_warmup.THREAD_NAME]  # off the loop, before any call
+    with pytest.raises(APIConnectionError):  # nothing listens there; its pool finds the context loaded
+        await secure.models.list()
+    assert loads == [_warmup.THREAD_NAME] and _pool(secure)._ssl_context is fork.ssl_context()
+    await secure.close()
